@@ -1,0 +1,129 @@
+/*
+ * cli.h - what every verb of the `mtlskit` command shares: the options common
+ * to all verbs, passwords, reporting of errors and findings, and the one JSON
+ * document printed in --json mode.
+ *
+ * A verb fills c->result (a JSON object; the text renderer of the verb reads
+ * the same data), adds findings to c->findings, and returns an exit status.
+ * main() prints the JSON document, so there is always exactly one.
+ */
+#ifndef MTLSKIT_CLI_H
+#define MTLSKIT_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "mtlskit/err.h"
+#include "mtlskit/findings.h"
+#include "mtlskit/pass.h"
+
+typedef struct cli {
+	const char *verb;       /* "inspect", "keystore list", ... */
+	bool json;
+	bool color;             /* stdout is a terminal and --no-color absent */
+	bool color_err;         /* same for stderr */
+	bool force;
+	const char *out;        /* -o/--out */
+	const char *pass_spec;  /* --pass */
+	const char *key_pass_spec;
+	const char *out_pass_spec;
+	json_t *result;         /* the verb's result object; owned */
+	json_t *error;          /* set by cli_error; owned */
+	mtk_findings findings;
+	mtk_pass_io pass_io;
+	time_t now;
+} cli;
+
+typedef int (*cli_fn)(cli *c, int argc, char **argv);
+
+struct cli_verb {
+	const char *name;
+	cli_fn fn;
+	const char *summary;
+};
+
+/* Long options every verb accepts; end a verb's own table with these. */
+enum {
+	CLI_OPT_JSON = 1000,
+	CLI_OPT_PASS,
+	CLI_OPT_KEY_PASS,
+	CLI_OPT_OUT_PASS,
+	CLI_OPT_FORCE,
+	CLI_OPT_NO_COLOR,
+	CLI_OPT_HELP,
+	CLI_OPT__VERB_BASE = 1100, /* verbs number their own options from here */
+};
+
+#define CLI_COMMON_LONGOPTS                                                                    \
+	{"json", no_argument, NULL, CLI_OPT_JSON}, {"pass", required_argument, NULL, CLI_OPT_PASS}, \
+	    {"key-pass", required_argument, NULL, CLI_OPT_KEY_PASS},                               \
+	    {"out-pass", required_argument, NULL, CLI_OPT_OUT_PASS},                               \
+	    {"force", no_argument, NULL, CLI_OPT_FORCE},                                           \
+	    {"no-color", no_argument, NULL, CLI_OPT_NO_COLOR},                                     \
+	    {"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},               \
+	{                                                                                          \
+		NULL, 0, NULL, 0                                                                   \
+	}
+
+/* Handles a common option; returns 1 if handled, 0 if not one of them. */
+int cli_common_opt(cli *c, int opt, const char *arg);
+
+/* Parses argv with the verb's options (short and long, long ending with
+ * CLI_COMMON_LONGOPTS).  For each option that is not common, calls
+ * on_opt(c, opt, optarg, ctx); on_opt returns 0, or an exit status to stop.
+ * On --help prints usage and returns -1 (the verb returns 0).  Returns the
+ * index of the first operand in *first, or an exit status > 0 on bad usage. */
+int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+	      int (*on_opt)(cli *c, int opt, const char *arg, void *ctx), void *ctx,
+	      const char *usage, int *first);
+
+/* Usage error: message on stderr (and in the JSON error), returns 2. */
+int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) MTK_PRINTF(3, 4);
+/* Reports err (or rc with no detail) on stderr / in JSON; returns the exit
+ * status for it. */
+int cli_error(cli *c, mtk_rc rc, const mtk_err *err);
+/* A plain warning on stderr (not in JSON). */
+void cli_warn(cli *c, const char *fmt, ...) MTK_PRINTF(2, 3);
+
+enum cli_pass_kind { CLI_PASS_IN, CLI_PASS_KEY, CLI_PASS_OUT };
+/* Resolves --pass / --key-pass / --out-pass, prompting on a terminal when
+ * the flag is absent and prompt_if_absent is set.  *out stays NULL (and
+ * MTK_OK is returned) when absent and no prompt is possible or wanted. */
+MTK_WUR mtk_rc cli_password(cli *c, enum cli_pass_kind kind, const char *prompt,
+			    bool prompt_if_absent, mtk_secret **out, mtk_err *err);
+
+/* Prints findings grouped per file (text mode), colour on a terminal. */
+void cli_print_findings(cli *c, FILE *fp);
+/* Exit status for the findings: 1 if any error-severity finding. */
+int cli_findings_exit(const cli *c);
+/* JSON form of the findings list. */
+json_t *cli_findings_json(const mtk_findings *fs);
+
+/* Result helpers: set key in c->result (creating it), stealing v. */
+void cli_set(cli *c, const char *key, json_t *v);
+/* Human-friendly time "2026-11-22 06:21:48 UTC" into buf. */
+const char *cli_fmt_time(time_t t, char *buf, size_t cap);
+
+/* The verbs. */
+int cmd_inspect(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_csr(cli *c, int argc, char **argv);
+int cmd_ca(cli *c, int argc, char **argv);
+int cmd_renew(cli *c, int argc, char **argv);
+int cmd_convert(cli *c, int argc, char **argv);
+int cmd_bundle(cli *c, int argc, char **argv);
+int cmd_check(cli *c, int argc, char **argv);
+int cmd_keystore(cli *c, int argc, char **argv);
+int cmd_mid(cli *c, int argc, char **argv);
+int cmd_probe(cli *c, int argc, char **argv);
+int cmd_expiry(cli *c, int argc, char **argv);
+
+/* Dispatches "verb sub ..." over a table of sub-verbs (keystore, ca, ...). */
+int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int argc,
+		     char **argv);
+
+#endif

@@ -1,0 +1,10 @@
+/* cmd_expiry.c - placeholder until its issue lands; replaced by the real verb. */
+#include "cli.h"
+
+int cmd_expiry(cli *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	mtk_err err = {0};
+	return cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED, "'expiry' is not built yet"), &err);
+}

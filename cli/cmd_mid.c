@@ -1,0 +1,10 @@
+/* cmd_mid.c - placeholder until its issue lands; replaced by the real verb. */
+#include "cli.h"
+
+int cmd_mid(cli *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	mtk_err err = {0};
+	return cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED, "'mid' is not built yet"), &err);
+}

@@ -1,0 +1,337 @@
+/*
+ * common.c - option parsing, passwords, error and findings reporting shared
+ * by every verb.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mtlskit/buf.h"
+
+int cli_common_opt(cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_JSON:
+		c->json = true;
+		return 1;
+	case CLI_OPT_PASS:
+		c->pass_spec = arg;
+		return 1;
+	case CLI_OPT_KEY_PASS:
+		c->key_pass_spec = arg;
+		return 1;
+	case CLI_OPT_OUT_PASS:
+		c->out_pass_spec = arg;
+		return 1;
+	case CLI_OPT_FORCE:
+		c->force = true;
+		return 1;
+	case CLI_OPT_NO_COLOR:
+		c->color = c->color_err = false;
+		return 1;
+	case 'o':
+		c->out = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void print_usage(cli *c, FILE *fp, const char *usage)
+{
+	(void)c;
+	fputs(usage, fp);
+	if (usage[0] != '\0' && usage[strlen(usage) - 1] != '\n')
+		fputc('\n', fp);
+}
+
+int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mtlskit %s: %s\n", c->verb, msg);
+	if (usage != NULL && !c->json)
+		print_usage(c, stderr, usage);
+	if (c->error == NULL) {
+		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message", msg,
+				     "exit", MTK_EXIT_USAGE);
+	}
+	return MTK_EXIT_USAGE;
+}
+
+int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+	      int (*on_opt)(cli *c, int opt, const char *arg, void *ctx), void *ctx,
+	      const char *usage, int *first)
+{
+	char so[128];
+	int opt;
+
+	/* Leading '+' would stop at the first operand; we want GNU permutation,
+	 * and ':' to tell a missing argument apart from an unknown option. */
+	snprintf(so, sizeof(so), ":%sho:", shortopts ? shortopts : "");
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, so, longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			print_usage(c, stdout, usage);
+			return -1;
+		}
+		if (opt == '?') {
+			if (optopt != 0)
+				return cli_usage_error(c, usage, "unknown option '-%c'", optopt);
+			return cli_usage_error(c, usage, "unknown option '%s'", argv[optind - 1]);
+		}
+		if (opt == ':')
+			return cli_usage_error(c, usage, "option '%s' needs a value", argv[optind - 1]);
+		if (cli_common_opt(c, opt, optarg))
+			continue;
+		if (on_opt != NULL) {
+			int r = on_opt(c, opt, optarg, ctx);
+			if (r != 0)
+				return r;
+		} else {
+			return cli_usage_error(c, usage, "unexpected option '%s'", argv[optind - 1]);
+		}
+	}
+	*first = optind;
+	return 0;
+}
+
+int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
+{
+	const char *detail = (err && err->detail[0]) ? err->detail : NULL;
+	const char *ossl = (err && err->ossl[0]) ? err->ossl : NULL;
+
+	if (err && err->code != MTK_OK)
+		rc = err->code;
+	fprintf(stderr, "mtlskit %s: %s%s%s%s%s%s\n", c->verb, detail ? detail : "",
+		detail ? ": " : "", mtk_rc_message(rc), ossl ? " (" : "", ossl ? ossl : "",
+		ossl ? ")" : "");
+	if (c->error == NULL) {
+		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(rc), "message",
+				     mtk_rc_message(rc), "exit", mtk_rc_exit(rc));
+		if (detail)
+			json_object_set_new(c->error, "detail", json_string(detail));
+		if (ossl)
+			json_object_set_new(c->error, "openssl", json_string(ossl));
+	}
+	return mtk_rc_exit(rc);
+}
+
+void cli_warn(cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mtlskit %s: warning: ", c->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+mtk_rc cli_prompt_tty(void *ctx, const char *prompt, char *buf, size_t cap);
+mtk_rc cli_prompt_tty(void *ctx, const char *prompt, char *buf, size_t cap)
+{
+	struct termios old, noecho;
+	size_t len = 0;
+	int fd;
+	mtk_rc rc = MTK_OK;
+
+	(void)ctx;
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return MTK_E_PASSWORD_NEEDED;
+	if (!isatty(fd) || tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return MTK_E_PASSWORD_NEEDED;
+	}
+	noecho = old;
+	noecho.c_lflag &= (tcflag_t)~ECHO;
+	(void)!write(fd, prompt, strlen(prompt));
+	(void)tcsetattr(fd, TCSAFLUSH, &noecho);
+	while (len + 1 < cap) {
+		char ch;
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || ch == '\n' || ch == '\r')
+			break;
+		buf[len++] = ch;
+	}
+	buf[len] = '\0';
+	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	return rc;
+}
+
+mtk_rc cli_password(cli *c, enum cli_pass_kind kind, const char *prompt, bool prompt_if_absent,
+		    mtk_secret **out, mtk_err *err)
+{
+	const char *spec = kind == CLI_PASS_IN    ? c->pass_spec
+			   : kind == CLI_PASS_KEY ? c->key_pass_spec
+						  : c->out_pass_spec;
+	const char *flag = kind == CLI_PASS_IN ? "--pass" : kind == CLI_PASS_KEY ? "--key-pass" : "--out-pass";
+	unsigned flags = 0;
+	mtk_pass_io io = c->pass_io;
+	mtk_rc rc;
+
+	*out = NULL;
+	if (spec == NULL) {
+		if (!prompt_if_absent || !isatty(STDIN_FILENO))
+			return MTK_OK;
+	}
+	if (spec == NULL && kind == CLI_PASS_OUT) {
+		/* A new password is typed twice. */
+		mtk_secret *a = NULL, *b = NULL;
+		rc = mtk_pass_resolve(NULL, prompt, &io, &a, &flags, err);
+		if (rc != MTK_OK)
+			return rc;
+		rc = mtk_pass_resolve(NULL, "Verifying - enter it again: ", &io, &b, &flags, err);
+		if (rc != MTK_OK) {
+			mtk_secret_free(a);
+			return rc;
+		}
+		if (a->len != b->len || mtk_memcmp_ct(a->s, b->s, a->len) != 0) {
+			mtk_secret_free(a);
+			mtk_secret_free(b);
+			return mtk_err_set(err, MTK_E_USAGE, "the two passwords differ");
+		}
+		mtk_secret_free(b);
+		*out = a;
+		return MTK_OK;
+	}
+	rc = mtk_pass_resolve(spec, prompt, &io, out, &flags, err);
+	if (rc != MTK_OK)
+		return rc;
+	if (flags & MTK_PASS_VISIBLE)
+		cli_warn(c, "%s pass:... is visible to other users in the process list; prefer env:VAR, file:PATH or fd:N",
+			 flag);
+	return MTK_OK;
+}
+
+json_t *cli_findings_json(const mtk_findings *fs)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < fs->count; i++) {
+		const mtk_finding *f = &fs->items[i];
+		json_t *o = json_pack("{s:s, s:s, s:s}", "id", mtk_finding_name(f->id), "severity",
+				      mtk_severity_name(f->severity), "message", f->message);
+		if (f->file)
+			json_object_set_new(o, "file", json_string(f->file));
+		if (f->line > 0)
+			json_object_set_new(o, "line", json_integer(f->line));
+		if (f->where)
+			json_object_set_new(o, "where", json_string(f->where));
+		json_object_set_new(o, "fix", f->fix ? json_string(f->fix) : json_null());
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+void cli_print_findings(cli *c, FILE *fp)
+{
+	const mtk_findings *fs = &c->findings;
+	bool color = fp == stdout ? c->color : c->color_err;
+	bool *done;
+
+	if (fs->count == 0)
+		return;
+	done = calloc(fs->count, sizeof(*done));
+	if (done == NULL)
+		return;
+	/* Group per file, in order of first appearance. */
+	for (size_t i = 0; i < fs->count; i++) {
+		const char *file = fs->items[i].file;
+
+		if (done[i])
+			continue;
+		fprintf(fp, "%s%s%s\n", color ? "\033[1m" : "", file ? file : "(general)",
+			color ? "\033[0m" : "");
+		for (size_t j = i; j < fs->count; j++) {
+			const mtk_finding *f = &fs->items[j];
+			const char *sc;
+
+			if (done[j])
+				continue;
+			if (!((file == NULL && f->file == NULL) ||
+			      (file && f->file && strcmp(file, f->file) == 0)))
+				continue;
+			done[j] = true;
+			sc = f->severity == MTK_SEV_ERROR ? "\033[31m"
+			     : f->severity == MTK_SEV_WARNING ? "\033[33m"
+							     : "\033[36m";
+			fprintf(fp, "  %s%-7s%s %s", color ? sc : "", mtk_severity_name(f->severity),
+				color ? "\033[0m" : "", mtk_finding_name(f->id));
+			if (f->line > 0)
+				fprintf(fp, " (line %ld)", f->line);
+			if (f->where)
+				fprintf(fp, " [%s]", f->where);
+			fprintf(fp, ": %s\n", f->message);
+			if (f->fix)
+				fprintf(fp, "          fix: %s\n", f->fix);
+		}
+	}
+	free(done);
+}
+
+int cli_findings_exit(const cli *c)
+{
+	return mtk_findings_count_at_least(&c->findings, MTK_SEV_ERROR) > 0 ? MTK_EXIT_FINDINGS
+									   : MTK_EXIT_OK;
+}
+
+void cli_set(cli *c, const char *key, json_t *v)
+{
+	if (c->result == NULL)
+		c->result = json_object();
+	json_object_set_new(c->result, key, v);
+}
+
+const char *cli_fmt_time(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, cap, "%lld", (long long)t);
+	return buf;
+}
+
+int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int argc, char **argv)
+{
+	static char name[64];
+	size_t i;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: mtlskit %s <sub-command> [<args>]\n\n", verb);
+		for (i = 0; subs[i].name != NULL; i++)
+			printf("  %-14s %s\n", subs[i].name, subs[i].summary);
+		return -1;
+	}
+	for (i = 0; argc >= 2 && subs[i].name != NULL; i++) {
+		if (strcmp(argv[1], subs[i].name) == 0) {
+			snprintf(name, sizeof(name), "%s %s", verb, subs[i].name);
+			c->verb = name;
+			return subs[i].fn(c, argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "mtlskit %s: %s\n", verb,
+		argc >= 2 ? "unknown sub-command" : "a sub-command is needed");
+	fprintf(stderr, "Usage: mtlskit %s <sub-command> [<args>]\n", verb);
+	for (i = 0; subs[i].name != NULL; i++)
+		fprintf(stderr, "  %-14s %s\n", subs[i].name, subs[i].summary);
+	if (c->error == NULL)
+		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message",
+				     "unknown or missing sub-command", "exit", MTK_EXIT_USAGE);
+	return MTK_EXIT_USAGE;
+}

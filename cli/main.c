@@ -1,0 +1,122 @@
+/*
+ * main.c - the mtlskit command table: it dispatches and it prints usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "version.h"
+
+static const struct cli_verb verbs[] = {
+	{"inspect", cmd_inspect, "Identify and describe certificates, keys, CSRs, CRLs, PFX and keystores"},
+	{"key", cmd_key, "Generate private keys (key generate)"},
+	{"csr", cmd_csr, "Create certificate signing requests (csr create)"},
+	{"ca", cmd_ca, "A private CA: init, sign, revoke, crl"},
+	{"renew", cmd_renew, "A renewal CSR carrying an existing certificate's subject and extensions"},
+	{"convert", cmd_convert, "Convert between PEM, DER, PKCS#8, PFX, JKS and JCEKS"},
+	{"bundle", cmd_bundle, "Assemble a correct PEM bundle from parts in any order and format"},
+	{"check", cmd_check, "Diagnose certificates, bundles and keystores, and say how to fix them"},
+	{"keystore", cmd_keystore, "Java keystores: list, add-key, add-trusted, install-reply, export, ..."},
+	{"mid", cmd_mid, "ServiceNow MID Server certificate install and show"},
+	{"probe", cmd_probe, "Connect to a TLS server: chain, client CA list, mTLS handshake test"},
+	{"expiry", cmd_expiry, "Every certificate in files, directories, keystores and endpoints, soonest first"},
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "Usage: mtlskit [--json] <command> [<args>]\n\n"
+		    "The mTLS client certificate toolkit.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(fp, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(fp,
+		"\nRun 'mtlskit <command> --help' for a command's options.\n"
+		"Common options: --json, --pass SPEC, --key-pass SPEC, --out-pass SPEC, --force,\n"
+		"-o FILE. SPEC: env:VAR, file:PATH, fd:N, pass:TEXT (visible to other users).\n"
+		"Exit status: 0 ok, 1 findings with errors, 2 usage, 3 unreadable or malformed\n"
+		"input, 4 wrong password or integrity failure, 5 network or TLS failure,\n"
+		"6 internal error.\n");
+}
+
+static const char *env_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+extern mtk_rc cli_prompt_tty(void *ctx, const char *prompt, char *buf, size_t cap);
+
+int main(int argc, char **argv)
+{
+	cli c = {0};
+	const struct cli_verb *v = NULL;
+	int i = 1, rc;
+
+	c.now = time(NULL);
+	c.pass_io.getenv_fn = env_getenv;
+	c.pass_io.prompt_fn = cli_prompt_tty;
+	c.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	c.color_err = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(argv[i], "--no-color") == 0) {
+			c.color = c.color_err = false;
+		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+			printf("mtlskit %s (%s)\n", MTK_VERSION, OpenSSL_version(OPENSSL_VERSION));
+			return 0;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "mtlskit: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return MTK_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return MTK_EXIT_USAGE;
+	}
+	for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
+		if (strcmp(argv[i], verbs[k].name) == 0)
+			v = &verbs[k];
+	if (v == NULL) {
+		fprintf(stderr, "mtlskit: '%s' is not a command\n\n", argv[i]);
+		usage(stderr);
+		return MTK_EXIT_USAGE;
+	}
+	c.verb = v->name;
+	/* Verbs see their own name as argv[0], like separate programs. */
+	optind = 1;
+	rc = v->fn(&c, argc - i, argv + i);
+	if (rc < 0)
+		rc = 0; /* --help */
+	if (c.json) {
+		json_t *doc = c.result ? c.result : json_object();
+
+		c.result = NULL;
+		json_object_set_new(doc, "command", json_string(c.verb));
+		json_object_set_new(doc, "ok", json_boolean(rc == 0));
+		json_object_set_new(doc, "exit", json_integer(rc));
+		if (json_object_get(doc, "findings") == NULL)
+			json_object_set_new(doc, "findings", cli_findings_json(&c.findings));
+		if (c.error != NULL) {
+			json_object_set_new(doc, "error", c.error);
+			c.error = NULL;
+		}
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	json_decref(c.result);
+	json_decref(c.error);
+	mtk_findings_free(&c.findings);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = MTK_EXIT_INTERNAL;
+	return rc;
+}

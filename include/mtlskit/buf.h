@@ -1,0 +1,73 @@
+/*
+ * buf.h - growable byte buffers and the bounds-checked reader.
+ *
+ * mtk_buf owns its bytes.  A buffer marked secret is wiped whenever its
+ * storage moves or is freed, so key material never lingers in freed heap.
+ *
+ * mtk_reader is the only way parsers touch untrusted bytes: every read checks
+ * the bytes left first and fails with MTK_E_TRUNCATED, never reading past the
+ * end.  The reader borrows the bytes; it owns nothing.
+ */
+#ifndef MTLSKIT_BUF_H
+#define MTLSKIT_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtlskit/err.h"
+
+typedef struct mtk_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	bool secret; /* wipe on growth and free */
+} mtk_buf;
+
+#define MTK_BUF_INIT {NULL, 0, 0, false}
+#define MTK_BUF_SECRET_INIT {NULL, 0, 0, true}
+
+MTK_WUR mtk_rc mtk_buf_reserve(mtk_buf *b, size_t extra);
+MTK_WUR mtk_rc mtk_buf_append(mtk_buf *b, const void *p, size_t n);
+MTK_WUR mtk_rc mtk_buf_append_str(mtk_buf *b, const char *s);
+MTK_WUR mtk_rc mtk_buf_append_u8(mtk_buf *b, uint8_t v);
+MTK_WUR mtk_rc mtk_buf_append_u16be(mtk_buf *b, uint16_t v);
+MTK_WUR mtk_rc mtk_buf_append_u32be(mtk_buf *b, uint32_t v);
+MTK_WUR mtk_rc mtk_buf_append_u64be(mtk_buf *b, uint64_t v);
+MTK_WUR mtk_rc mtk_buf_printf(mtk_buf *b, const char *fmt, ...) MTK_PRINTF(2, 3);
+/* Takes the bytes out of b (NUL-terminated one past len), leaving b empty. */
+uint8_t *mtk_buf_steal(mtk_buf *b, size_t *len);
+/* Frees the storage (wiping it first if the buffer is secret) and resets b. */
+void mtk_buf_free(mtk_buf *b);
+/* Wipes the contents and frees regardless of the secret flag. */
+void mtk_buf_cleanse_free(mtk_buf *b);
+
+/* Secret wiping that the compiler cannot remove. */
+void mtk_cleanse(void *p, size_t n);
+/* Wipes and frees a NUL-terminated heap string; NULL-safe. */
+void mtk_free_secret_str(char *s);
+/* Constant-time comparison; returns 0 when equal. */
+int mtk_memcmp_ct(const void *a, const void *b, size_t n);
+
+typedef struct mtk_reader {
+	const uint8_t *data;
+	size_t len;
+	size_t off;
+} mtk_reader;
+
+void mtk_reader_init(mtk_reader *r, const uint8_t *data, size_t len);
+size_t mtk_reader_left(const mtk_reader *r);
+bool mtk_reader_eof(const mtk_reader *r);
+MTK_WUR mtk_rc mtk_reader_u8(mtk_reader *r, uint8_t *v);
+MTK_WUR mtk_rc mtk_reader_u16be(mtk_reader *r, uint16_t *v);
+MTK_WUR mtk_rc mtk_reader_u32be(mtk_reader *r, uint32_t *v);
+MTK_WUR mtk_rc mtk_reader_u64be(mtk_reader *r, uint64_t *v);
+MTK_WUR mtk_rc mtk_reader_peek_u8(const mtk_reader *r, uint8_t *v);
+/* Borrows n bytes: *p points into the reader's data, valid as long as it is. */
+MTK_WUR mtk_rc mtk_reader_bytes(mtk_reader *r, size_t n, const uint8_t **p);
+MTK_WUR mtk_rc mtk_reader_copy(mtk_reader *r, void *dst, size_t n);
+MTK_WUR mtk_rc mtk_reader_skip(mtk_reader *r, size_t n);
+/* A child reader over the next n bytes; the parent moves past them. */
+MTK_WUR mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child);
+
+#endif

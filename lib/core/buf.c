@@ -1,0 +1,256 @@
+#include "mtlskit/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+void mtk_cleanse(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		OPENSSL_cleanse(p, n);
+}
+
+void mtk_free_secret_str(char *s)
+{
+	if (s == NULL)
+		return;
+	mtk_cleanse(s, strlen(s));
+	free(s);
+}
+
+int mtk_memcmp_ct(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) != 0;
+}
+
+mtk_rc mtk_buf_reserve(mtk_buf *b, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return MTK_E_NOMEM;
+	need = b->len + extra + 1; /* room for a terminating NUL */
+	if (need <= b->cap)
+		return MTK_OK;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (b->secret) {
+		/* realloc could leave a copy of the secret behind: move it by hand. */
+		p = malloc(cap);
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		if (b->data != NULL) {
+			memcpy(p, b->data, b->len);
+			mtk_cleanse(b->data, b->cap);
+			free(b->data);
+		}
+	} else {
+		p = realloc(b->data, cap);
+		if (p == NULL)
+			return MTK_E_NOMEM;
+	}
+	b->data = p;
+	b->cap = cap;
+	return MTK_OK;
+}
+
+mtk_rc mtk_buf_append(mtk_buf *b, const void *p, size_t n)
+{
+	mtk_rc rc;
+
+	if ((rc = mtk_buf_reserve(b, n)) != MTK_OK)
+		return rc;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = 0;
+	return MTK_OK;
+}
+
+mtk_rc mtk_buf_append_str(mtk_buf *b, const char *s)
+{
+	return mtk_buf_append(b, s, strlen(s));
+}
+
+mtk_rc mtk_buf_append_u8(mtk_buf *b, uint8_t v)
+{
+	return mtk_buf_append(b, &v, 1);
+}
+
+mtk_rc mtk_buf_append_u16be(mtk_buf *b, uint16_t v)
+{
+	uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	return mtk_buf_append(b, x, sizeof(x));
+}
+
+mtk_rc mtk_buf_append_u32be(mtk_buf *b, uint32_t v)
+{
+	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	return mtk_buf_append(b, x, sizeof(x));
+}
+
+mtk_rc mtk_buf_append_u64be(mtk_buf *b, uint64_t v)
+{
+	mtk_rc rc = mtk_buf_append_u32be(b, (uint32_t)(v >> 32));
+	if (rc != MTK_OK)
+		return rc;
+	return mtk_buf_append_u32be(b, (uint32_t)v);
+}
+
+mtk_rc mtk_buf_printf(mtk_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	mtk_rc rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MTK_E_INTERNAL;
+	if ((rc = mtk_buf_reserve(b, (size_t)n)) != MTK_OK)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return MTK_OK;
+}
+
+uint8_t *mtk_buf_steal(mtk_buf *b, size_t *len)
+{
+	uint8_t *p = b->data;
+
+	if (len != NULL)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void mtk_buf_free(mtk_buf *b)
+{
+	if (b == NULL)
+		return;
+	if (b->secret && b->data != NULL)
+		mtk_cleanse(b->data, b->cap);
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void mtk_buf_cleanse_free(mtk_buf *b)
+{
+	if (b == NULL)
+		return;
+	b->secret = true;
+	mtk_buf_free(b);
+}
+
+void mtk_reader_init(mtk_reader *r, const uint8_t *data, size_t len)
+{
+	r->data = data;
+	r->len = data != NULL ? len : 0;
+	r->off = 0;
+}
+
+size_t mtk_reader_left(const mtk_reader *r)
+{
+	return r->len - r->off;
+}
+
+bool mtk_reader_eof(const mtk_reader *r)
+{
+	return r->off >= r->len;
+}
+
+mtk_rc mtk_reader_bytes(mtk_reader *r, size_t n, const uint8_t **p)
+{
+	if (n > mtk_reader_left(r))
+		return MTK_E_TRUNCATED;
+	*p = r->data + r->off;
+	r->off += n;
+	return MTK_OK;
+}
+
+mtk_rc mtk_reader_copy(mtk_reader *r, void *dst, size_t n)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, n, &p);
+
+	if (rc == MTK_OK && n > 0)
+		memcpy(dst, p, n);
+	return rc;
+}
+
+mtk_rc mtk_reader_skip(mtk_reader *r, size_t n)
+{
+	const uint8_t *p;
+	return mtk_reader_bytes(r, n, &p);
+}
+
+mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, n, &p);
+
+	if (rc == MTK_OK)
+		mtk_reader_init(child, p, n);
+	return rc;
+}
+
+mtk_rc mtk_reader_peek_u8(const mtk_reader *r, uint8_t *v)
+{
+	if (mtk_reader_left(r) < 1)
+		return MTK_E_TRUNCATED;
+	*v = r->data[r->off];
+	return MTK_OK;
+}
+
+mtk_rc mtk_reader_u8(mtk_reader *r, uint8_t *v)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, 1, &p);
+
+	if (rc == MTK_OK)
+		*v = p[0];
+	return rc;
+}
+
+mtk_rc mtk_reader_u16be(mtk_reader *r, uint16_t *v)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, 2, &p);
+
+	if (rc == MTK_OK)
+		*v = (uint16_t)((p[0] << 8) | p[1]);
+	return rc;
+}
+
+mtk_rc mtk_reader_u32be(mtk_reader *r, uint32_t *v)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, 4, &p);
+
+	if (rc == MTK_OK)
+		*v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+	return rc;
+}
+
+mtk_rc mtk_reader_u64be(mtk_reader *r, uint64_t *v)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, 8, &p);
+
+	if (rc == MTK_OK) {
+		*v = 0;
+		for (int i = 0; i < 8; i++)
+			*v = (*v << 8) | p[i];
+	}
+	return rc;
+}

@@ -1,0 +1,205 @@
+/*
+ * detect.c - what is this file?  Decided from the bytes, never the name.
+ *
+ * Binary inputs are told apart by their DER shape, walked through the
+ * bounds-checked reader: a PKCS#12 PFX is SEQUENCE { INTEGER 3, SEQUENCE {
+ * OID pkcs7-data ...}}, a certificate / CRL / CSR is SEQUENCE { SEQUENCE
+ * (to-be-signed), SEQUENCE (algorithm), BIT STRING } and the to-be-signed
+ * part's first fields tell them apart; keys start with SEQUENCE { INTEGER
+ * version ...}.
+ */
+#include <string.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/load.h"
+#include "mtlskit/pem.h"
+
+const char *mtk_format_name(mtk_format f)
+{
+	switch (f) {
+	case MTK_FMT_PEM:
+		return "pem";
+	case MTK_FMT_DER_CERT:
+		return "der-certificate";
+	case MTK_FMT_DER_CSR:
+		return "der-csr";
+	case MTK_FMT_DER_CRL:
+		return "der-crl";
+	case MTK_FMT_DER_PKCS7:
+		return "pkcs7";
+	case MTK_FMT_DER_KEY:
+		return "der-key";
+	case MTK_FMT_PKCS12:
+		return "pkcs12";
+	case MTK_FMT_JKS:
+		return "jks";
+	case MTK_FMT_JCEKS:
+		return "jceks";
+	default:
+		return "unknown";
+	}
+}
+
+/* Reads one DER tag and length header; the value stays in r. */
+static bool der_header(mtk_reader *r, uint8_t *tag, size_t *len)
+{
+	uint8_t b, n;
+	size_t l = 0;
+
+	if (mtk_reader_u8(r, tag) != MTK_OK || (*tag & 0x1f) == 0x1f)
+		return false; /* high tag numbers never start our formats */
+	if (mtk_reader_u8(r, &b) != MTK_OK)
+		return false;
+	if (b < 0x80) {
+		l = b;
+	} else {
+		n = b & 0x7f;
+		if (n == 0 || n > 4) /* no indefinite lengths, no > 4 GiB */
+			return false;
+		for (uint8_t i = 0; i < n; i++) {
+			if (mtk_reader_u8(r, &b) != MTK_OK)
+				return false;
+			l = (l << 8) | b;
+		}
+	}
+	if (l > mtk_reader_left(r))
+		return false;
+	*len = l;
+	return true;
+}
+
+static bool der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner)
+{
+	uint8_t tag;
+	size_t len;
+
+	return der_header(r, &tag, &len) && tag == want && mtk_reader_sub(r, len, inner) == MTK_OK;
+}
+
+static bool der_skip(mtk_reader *r, uint8_t *tag)
+{
+	size_t len;
+
+	return der_header(r, tag, &len) && mtk_reader_skip(r, len) == MTK_OK;
+}
+
+static const uint8_t OID_PKCS7_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+static const uint8_t OID_PKCS7_SIGNED[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+
+static bool oid_is(mtk_reader *r, const uint8_t *oid, size_t n)
+{
+	mtk_reader v;
+	const uint8_t *p;
+
+	return der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
+	       mtk_reader_bytes(&v, n, &p) == MTK_OK && memcmp(p, oid, n) == 0;
+}
+
+static mtk_format detect_der(const uint8_t *data, size_t len)
+{
+	mtk_reader top, outer, tbs, probe;
+	uint8_t tag, t2;
+
+	mtk_reader_init(&top, data, len);
+	if (!der_enter(&top, 0x30, &outer))
+		return MTK_FMT_UNKNOWN;
+	probe = outer;
+	if (!der_header(&probe, &tag, &(size_t){0}))
+		return MTK_FMT_UNKNOWN;
+	if (tag == 0x02) {
+		/* INTEGER first: PFX (version 3), PKCS#8 / PKCS#1 / SEC1 key. */
+		mtk_reader v = outer;
+		mtk_reader ival;
+		uint8_t ver = 0xff;
+
+		if (!der_enter(&v, 0x02, &ival) || mtk_reader_left(&ival) != 1 ||
+		    mtk_reader_u8(&ival, &ver) != MTK_OK)
+			return MTK_FMT_UNKNOWN;
+		if (ver == 3) {
+			mtk_reader auth;
+			if (der_enter(&v, 0x30, &auth) && oid_is(&auth, OID_PKCS7_DATA,
+								 sizeof(OID_PKCS7_DATA)))
+				return MTK_FMT_PKCS12;
+			return MTK_FMT_UNKNOWN;
+		}
+		if (ver <= 1)
+			return MTK_FMT_DER_KEY;
+		return MTK_FMT_UNKNOWN;
+	}
+	if (tag == 0x06) {
+		mtk_reader v = outer;
+		if (oid_is(&v, OID_PKCS7_SIGNED, sizeof(OID_PKCS7_SIGNED)))
+			return MTK_FMT_DER_PKCS7;
+		return MTK_FMT_UNKNOWN;
+	}
+	if (tag != 0x30)
+		return MTK_FMT_UNKNOWN;
+	/* SEQUENCE first: signed object (cert/CRL/CSR) or encrypted PKCS#8
+	 * (SEQUENCE { AlgorithmIdentifier, OCTET STRING }). */
+	{
+		mtk_reader v = outer;
+		mtk_reader first;
+
+		if (!der_enter(&v, 0x30, &first))
+			return MTK_FMT_UNKNOWN;
+		if (!der_header(&v, &t2, &(size_t){0}))
+			return MTK_FMT_UNKNOWN;
+		if (t2 == 0x04)
+			return MTK_FMT_DER_KEY; /* EncryptedPrivateKeyInfo */
+		if (t2 != 0x30)
+			return MTK_FMT_UNKNOWN;
+		tbs = first;
+	}
+	/* tbs: Certificate has [0] version or INTEGER serial then SEQUENCE alg;
+	 * CertificationRequestInfo has INTEGER 0 then SEQUENCE name then
+	 * SEQUENCE spki; TBSCertList has optional INTEGER version, SEQUENCE alg,
+	 * SEQUENCE issuer, UTCTime/GeneralizedTime. */
+	if (!der_skip(&tbs, &tag))
+		return MTK_FMT_UNKNOWN;
+	if (tag == 0xa0)
+		return MTK_FMT_DER_CERT;
+	if (tag == 0x30) {
+		/* v1 CRL without version: alg, issuer, thisUpdate */
+		if (der_skip(&tbs, &t2) && t2 == 0x30 && der_skip(&tbs, &t2) &&
+		    (t2 == 0x17 || t2 == 0x18))
+			return MTK_FMT_DER_CRL;
+		return MTK_FMT_UNKNOWN;
+	}
+	if (tag == 0x02) {
+		if (!der_skip(&tbs, &t2) || t2 != 0x30)
+			return MTK_FMT_UNKNOWN;
+		/* second SEQUENCE: cert v1 (alg) or CSR (name) or CRL v2 (alg) */
+		if (!der_skip(&tbs, &t2))
+			return MTK_FMT_UNKNOWN;
+		if (t2 == 0x30) {
+			uint8_t t3;
+			if (!der_skip(&tbs, &t3))
+				return MTK_FMT_UNKNOWN;
+			if (t3 == 0x30)
+				return MTK_FMT_DER_CERT; /* v1: serial, alg, issuer, validity, ... */
+			if (t3 == 0xa0 || t3 == 0x17 || t3 == 0x18)
+				return t3 == 0xa0 ? MTK_FMT_DER_CSR : MTK_FMT_DER_CRL;
+			return MTK_FMT_UNKNOWN;
+		}
+		return MTK_FMT_UNKNOWN;
+	}
+	return MTK_FMT_UNKNOWN;
+}
+
+mtk_format mtk_detect(const uint8_t *data, size_t len)
+{
+	if (data == NULL || len < 4)
+		return MTK_FMT_UNKNOWN;
+	if (data[0] == 0xFE && data[1] == 0xED && data[2] == 0xFE && data[3] == 0xED)
+		return MTK_FMT_JKS;
+	if (data[0] == 0xCE && data[1] == 0xCE && data[2] == 0xCE && data[3] == 0xCE)
+		return MTK_FMT_JCEKS;
+	if (data[0] == 0x30) {
+		mtk_format f = detect_der(data, len);
+		if (f != MTK_FMT_UNKNOWN)
+			return f;
+	}
+	if (mtk_pem_looks_like(data, len))
+		return MTK_FMT_PEM;
+	return MTK_FMT_UNKNOWN;
+}

@@ -1,0 +1,376 @@
+/*
+ * pem.c - the PEM scanner (see pem.h).
+ *
+ * Works line by line over the raw bytes through offsets that are checked
+ * against the length; base64 is decoded with OpenSSL's EVP decoder after the
+ * body lines are gathered, so a body split by CRLF or stray spaces is still
+ * read and the hygiene problem is reported instead of hiding the block.
+ */
+#include "mtlskit/pem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static const char BEGIN[] = "-----BEGIN ";
+static const char END[] = "-----END ";
+
+/* One line: [start, end) without its terminator; crlf when it ended in \r\n. */
+struct line {
+	size_t start, end, next;
+	bool crlf;
+};
+
+static bool next_line(const uint8_t *d, size_t n, size_t off, struct line *l)
+{
+	size_t i = off;
+
+	if (off >= n)
+		return false;
+	while (i < n && d[i] != '\n')
+		i++;
+	l->start = off;
+	l->end = i;
+	l->crlf = false;
+	if (l->end > l->start && d[l->end - 1] == '\r') {
+		l->end--;
+		l->crlf = true;
+	}
+	l->next = i < n ? i + 1 : n;
+	return true;
+}
+
+static bool is_blank(const uint8_t *d, const struct line *l)
+{
+	for (size_t i = l->start; i < l->end; i++)
+		if (d[i] != ' ' && d[i] != '\t' && d[i] != '\r')
+			return false;
+	return true;
+}
+
+/* Skips leading white space (and a BOM on the first line). */
+static size_t trim_start(const uint8_t *d, const struct line *l)
+{
+	size_t i = l->start;
+
+	if (l->end - i >= 3 && d[i] == 0xEF && d[i + 1] == 0xBB && d[i + 2] == 0xBF)
+		i += 3;
+	while (i < l->end && (d[i] == ' ' || d[i] == '\t' || d[i] == 0x1A))
+		i++;
+	return i;
+}
+
+static bool starts_with(const uint8_t *d, size_t i, size_t end, const char *s)
+{
+	size_t k = strlen(s);
+	return end - i >= k && memcmp(d + i, s, k) == 0;
+}
+
+/* Reads "LABEL-----" after a BEGIN/END marker into label. */
+static bool read_label(const uint8_t *d, size_t i, size_t end, char *label, size_t cap)
+{
+	size_t k = 0;
+
+	while (i < end && d[i] != '-') {
+		if (k + 1 >= cap || d[i] < 0x20 || d[i] > 0x7e)
+			return false;
+		label[k++] = (char)d[i++];
+	}
+	label[k] = '\0';
+	return k > 0 && starts_with(d, i, end, "-----");
+}
+
+bool mtk_pem_looks_like(const uint8_t *data, size_t len)
+{
+	/* A BEGIN line within the first 64 KiB, at the start of a line. */
+	size_t lim = len < 65536 ? len : 65536;
+
+	for (size_t i = 0; i + sizeof(BEGIN) - 1 <= lim; i++) {
+		if (data[i] == '-' && (i == 0 || data[i - 1] == '\n' || data[i - 1] == '\r' ||
+				       data[i - 1] == ' ' || data[i - 1] == '\t' ||
+				       data[i - 1] == 0xBF || data[i - 1] == 0x1A) &&
+		    memcmp(data + i, BEGIN, sizeof(BEGIN) - 1) == 0)
+			return true;
+	}
+	return false;
+}
+
+static mtk_rc push_block(mtk_pem_doc *doc, const mtk_pem_block *b)
+{
+	if (doc->count == doc->cap) {
+		size_t cap = doc->cap ? doc->cap * 2 : 8;
+		mtk_pem_block *p = realloc(doc->blocks, cap * sizeof(*p));
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		doc->blocks = p;
+		doc->cap = cap;
+	}
+	doc->blocks[doc->count++] = *b;
+	return MTK_OK;
+}
+
+static void set_bad(mtk_pem_block *b, const char *why)
+{
+	b->bad = true;
+	strncpy(b->bad_reason, why, sizeof(b->bad_reason) - 1);
+	b->bad_reason[sizeof(b->bad_reason) - 1] = '\0';
+}
+
+/* Decodes base64 text (white space already removed) into b->der. */
+static mtk_rc decode_body(mtk_pem_block *b, const mtk_buf *text)
+{
+	size_t cap = (text->len / 4) * 3 + 3;
+	EVP_ENCODE_CTX *ctx = NULL;
+	int outl = 0, fin = 0;
+	uint8_t *der;
+
+	if (text->len == 0) {
+		set_bad(b, "empty body");
+		return MTK_OK;
+	}
+	if (text->len > INT32_MAX) {
+		set_bad(b, "body too large");
+		return MTK_OK;
+	}
+	der = malloc(cap);
+	ctx = EVP_ENCODE_CTX_new();
+	if (der == NULL || ctx == NULL) {
+		free(der);
+		EVP_ENCODE_CTX_free(ctx);
+		return MTK_E_NOMEM;
+	}
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, der, &outl, text->data, (int)text->len) < 0 ||
+	    EVP_DecodeFinal(ctx, der + outl, &fin) != 1) {
+		set_bad(b, "base64 does not decode");
+		OPENSSL_cleanse(der, cap);
+		free(der);
+	} else {
+		b->der = der;
+		b->der_len = (size_t)outl + (size_t)fin;
+		if (b->der_len == 0) {
+			free(der);
+			b->der = NULL;
+			set_bad(b, "empty body");
+		}
+	}
+	EVP_ENCODE_CTX_free(ctx);
+	return MTK_OK;
+}
+
+mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
+{
+	struct line l;
+	size_t off = 0;
+	long lineno = 0;
+	bool in_block = false, saw_end = false, pending_blank = false;
+	long blank_line = 0;
+	mtk_pem_block cur;
+	mtk_buf body = MTK_BUF_SECRET_INIT; /* may be a private key */
+	mtk_rc rc = MTK_OK;
+
+	memset(doc, 0, sizeof(*doc));
+	memset(&cur, 0, sizeof(cur));
+	if (n >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF)
+		doc->bom = true;
+	while (next_line(d, n, off, &l)) {
+		size_t i;
+
+		lineno++;
+		off = l.next;
+		if (l.crlf) {
+			if (doc->crlf_line == 0)
+				doc->crlf_line = lineno;
+			doc->crlf_count++;
+		}
+		for (i = l.start; i < l.end; i++) {
+			if (d[i] == 0x1A && doc->ctrl_z_line == 0)
+				doc->ctrl_z_line = lineno;
+		}
+		i = trim_start(d, &l);
+		if (!in_block) {
+			if (starts_with(d, i, l.end, BEGIN)) {
+				memset(&cur, 0, sizeof(cur));
+				cur.line = lineno;
+				cur.begin_off = l.start;
+				if (!read_label(d, i + sizeof(BEGIN) - 1, l.end, cur.label,
+						sizeof(cur.label))) {
+					/* Not a usable BEGIN line: treat as stray text. */
+					if (doc->stray_line == 0)
+						doc->stray_line = lineno;
+					continue;
+				}
+				if (pending_blank && saw_end && doc->blank_between_line == 0)
+					doc->blank_between_line = blank_line;
+				pending_blank = false;
+				in_block = true;
+				body.len = 0;
+				continue;
+			}
+			if (is_blank(d, &l)) {
+				if (!pending_blank)
+					blank_line = lineno;
+				pending_blank = true;
+				continue;
+			}
+			/* Non-blank text outside blocks; a lone 0x1A is reported as such. */
+			if (i < l.end && doc->stray_line == 0)
+				doc->stray_line = lineno;
+			continue;
+		}
+		/* Inside a block. */
+		if (starts_with(d, i, l.end, END)) {
+			char label[sizeof(cur.label)];
+
+			cur.end_line = lineno;
+			cur.end_off = l.next;
+			if (!read_label(d, i + sizeof(END) - 1, l.end, label, sizeof(label)) ||
+			    strcmp(label, cur.label) != 0)
+				set_bad(&cur, "END label does not match BEGIN");
+			else if ((rc = decode_body(&cur, &body)) != MTK_OK)
+				goto out;
+			if ((rc = push_block(doc, &cur)) != MTK_OK)
+				goto out;
+			memset(&cur, 0, sizeof(cur));
+			in_block = false;
+			saw_end = true;
+			pending_blank = false;
+			continue;
+		}
+		if (starts_with(d, i, l.end, BEGIN)) {
+			/* A BEGIN inside a block: the previous block has no END. */
+			cur.end_line = lineno - 1;
+			cur.end_off = l.start;
+			set_bad(&cur, "no END line");
+			if ((rc = push_block(doc, &cur)) != MTK_OK)
+				goto out;
+			memset(&cur, 0, sizeof(cur));
+			in_block = false;
+			off = l.start; /* rescan this line as a BEGIN */
+			lineno--;
+			if (l.crlf)
+				doc->crlf_count--;
+			continue;
+		}
+		if (is_blank(d, &l)) {
+			if (doc->blank_inside_line == 0)
+				doc->blank_inside_line = lineno;
+			continue;
+		}
+		/* RFC 1421 headers of legacy encrypted keys. */
+		{
+			size_t j = i;
+			bool header = false;
+
+			while (j < l.end && d[j] != ':' && d[j] != ' ')
+				j++;
+			if (j < l.end && d[j] == ':')
+				header = true;
+			if (header) {
+				if (starts_with(d, i, l.end, "Proc-Type:")) {
+					for (size_t k = i; k + 9 <= l.end; k++)
+						if (memcmp(d + k, "ENCRYPTED", 9) == 0)
+							cur.encrypted = true;
+				} else if (starts_with(d, i, l.end, "DEK-Info:")) {
+					size_t k = i + 9, m = 0;
+					while (k < l.end && d[k] == ' ')
+						k++;
+					while (k < l.end && m + 1 < sizeof(cur.dek_info) && d[k] >= 0x20 &&
+					       d[k] <= 0x7e)
+						cur.dek_info[m++] = (char)d[k++];
+					cur.dek_info[m] = '\0';
+				}
+				continue;
+			}
+		}
+		for (size_t k = i; k < l.end; k++) {
+			uint8_t ch = d[k];
+			if (ch == ' ' || ch == '\t' || ch == '\r')
+				continue;
+			if ((rc = mtk_buf_append_u8(&body, ch)) != MTK_OK)
+				goto out;
+		}
+	}
+	if (in_block) {
+		cur.end_line = lineno;
+		cur.end_off = n;
+		set_bad(&cur, "no END line (truncated?)");
+		if ((rc = push_block(doc, &cur)) != MTK_OK)
+			goto out;
+	}
+	if (doc->count == 0)
+		rc = mtk_err_set(err, MTK_E_PEM_SYNTAX, "no PEM block found");
+out:
+	mtk_buf_free(&body);
+	if (rc == MTK_E_NOMEM)
+		mtk_err_set(err, rc, "PEM scan");
+	if (rc != MTK_OK)
+		mtk_pem_doc_free(doc);
+	return rc;
+}
+
+void mtk_pem_doc_free(mtk_pem_doc *doc)
+{
+	if (doc == NULL)
+		return;
+	for (size_t i = 0; i < doc->count; i++) {
+		if (doc->blocks[i].der != NULL) {
+			OPENSSL_cleanse(doc->blocks[i].der, doc->blocks[i].der_len);
+			free(doc->blocks[i].der);
+		}
+	}
+	free(doc->blocks);
+	memset(doc, 0, sizeof(*doc));
+}
+
+mtk_rc mtk_pem_hygiene_findings(const mtk_pem_doc *doc, const char *file, mtk_findings *fs)
+{
+	char fix[512];
+	mtk_rc rc = MTK_OK;
+
+	snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", file ? file : "FILE");
+	if (doc->crlf_line > 0)
+		rc = mtk_findings_add(fs, MTK_F_PEM_CRLF, MTK_SEV_ERROR, file, doc->crlf_line, NULL, fix,
+				      "Windows (CRLF) line endings on %zu line%s; the MID Server's PEM parser on "
+				      "Linux needs Unix (LF) line endings",
+				      doc->crlf_count, doc->crlf_count == 1 ? "" : "s");
+	if (rc == MTK_OK && doc->bom)
+		rc = mtk_findings_add(fs, MTK_F_PEM_STRAY_BYTES, MTK_SEV_ERROR, file, 1, NULL, fix,
+				      "the file starts with a UTF-8 byte order mark (BOM), which PEM parsers reject");
+	if (rc == MTK_OK && doc->ctrl_z_line > 0)
+		rc = mtk_findings_add(fs, MTK_F_PEM_STRAY_BYTES, MTK_SEV_ERROR, file, doc->ctrl_z_line, NULL,
+				      fix,
+				      "a 0x1A (Ctrl-Z) byte, as Windows 'copy /b' appends; it breaks PEM parsing");
+	if (rc == MTK_OK && doc->stray_line > 0 && doc->stray_line != doc->ctrl_z_line)
+		rc = mtk_findings_add(fs, MTK_F_PEM_STRAY_BYTES, MTK_SEV_WARNING, file, doc->stray_line,
+				      NULL, fix,
+				      "text outside the -----BEGIN/-----END blocks; some parsers reject it");
+	if (rc == MTK_OK && doc->blank_between_line > 0)
+		rc = mtk_findings_add(fs, MTK_F_PEM_BLANK_LINES, MTK_SEV_WARNING, file,
+				      doc->blank_between_line, NULL, fix,
+				      "blank line between PEM blocks; the MID Server bundle must have none");
+	if (rc == MTK_OK && doc->blank_inside_line > 0)
+		rc = mtk_findings_add(fs, MTK_F_PEM_BLANK_LINES, MTK_SEV_ERROR, file,
+				      doc->blank_inside_line, NULL, fix,
+				      "blank line inside a PEM block body");
+	return rc;
+}
+
+mtk_rc mtk_pem_encode(mtk_buf *out, const char *label, const uint8_t *der, size_t len)
+{
+	uint8_t line[65 + 1];
+	mtk_rc rc;
+
+	if ((rc = mtk_buf_printf(out, "-----BEGIN %s-----\n", label)) != MTK_OK)
+		return rc;
+	for (size_t off = 0; off < len; off += 48) {
+		size_t chunk = len - off < 48 ? len - off : 48;
+		int n = EVP_EncodeBlock(line, der + off, (int)chunk);
+		if ((rc = mtk_buf_append(out, line, (size_t)n)) != MTK_OK ||
+		    (rc = mtk_buf_append_u8(out, '\n')) != MTK_OK)
+			return rc;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	return mtk_buf_printf(out, "-----END %s-----\n", label);
+}

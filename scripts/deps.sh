@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# deps.sh - installs the Debian 12 packages mtlskit needs, only those missing.
+# Usage: scripts/deps.sh [build|test|demo|fuzz|bench]...   (default: test)
+set -euo pipefail
+
+build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
+       libevent-dev libhttp-parser-dev openssl python3)
+peers=(curl jq default-jdk-headless tinyproxy prometheus)
+fuzz=(clang libclang-rt-14-dev)
+bench=(hyperfine nginx-light stunnel4)
+
+want=()
+for what in "${@:-test}"; do
+	case $what in
+	build) want+=("${build[@]}") ;;
+	test | demo) want+=("${build[@]}" "${peers[@]}") ;;
+	fuzz) want+=("${build[@]}" "${fuzz[@]}") ;;
+	bench) want+=("${build[@]}" "${peers[@]}" "${bench[@]}") ;;
+	*) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
+	esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing packages: ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Packages that ship services (nginx, tinyproxy, prometheus) must not start
+# them: tests start their own instances on loopback ports.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee $policy >/dev/null
+	"${sudo[@]}" chmod 755 $policy
+	created_policy=1
+fi
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ $created_policy -eq 1 ]; then "${sudo[@]}" rm -f $policy; fi

@@ -1,0 +1,248 @@
+/* test_core.c - errors, buffers, the bounded reader, files, passwords, findings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/err.h"
+#include "mtlskit/file.h"
+#include "mtlskit/findings.h"
+#include "mtlskit/pass.h"
+
+static void test_error_table(void **state)
+{
+	(void)state;
+	assert_string_equal(mtk_rc_name(MTK_E_BAD_PASSWORD), "MTK_E_BAD_PASSWORD");
+	assert_int_equal(mtk_rc_exit(MTK_E_BAD_PASSWORD), 4);
+	assert_int_equal(mtk_rc_exit(MTK_E_TRUNCATED), 3);
+	assert_int_equal(mtk_rc_exit(MTK_E_TLS), 5);
+	assert_int_equal(mtk_rc_exit(MTK_E_USAGE), 2);
+	assert_int_equal(mtk_rc_exit(MTK_E_NOMEM), 6);
+	assert_int_equal(mtk_rc_exit(MTK_OK), 0);
+	assert_string_equal(mtk_rc_name((mtk_rc)9999), "MTK_E_UNKNOWN");
+}
+
+static void test_err_first_wins_and_drains_openssl(void **state)
+{
+	mtk_err e = {0};
+	(void)state;
+	ERR_raise(ERR_LIB_ASN1, ERR_R_NESTED_ASN1_ERROR);
+	assert_int_equal(mtk_err_set(&e, MTK_E_DER, "a.der:%d", 3), MTK_E_DER);
+	assert_int_equal(ERR_peek_error(), 0);
+	assert_string_equal(e.detail, "a.der:3");
+	assert_true(e.ossl[0] != '\0');
+	assert_int_equal(mtk_err_set(&e, MTK_E_IO, "later"), MTK_E_IO);
+	assert_int_equal(e.code, MTK_E_DER);
+	assert_string_equal(e.detail, "a.der:3");
+	mtk_err_clear(&e);
+	assert_int_equal(e.code, MTK_OK);
+}
+
+static void test_reader_bounds(void **state)
+{
+	const uint8_t d[] = {0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x01};
+	mtk_reader r, sub;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+	const uint8_t *p;
+	(void)state;
+
+	mtk_reader_init(&r, d, sizeof(d));
+	assert_int_equal(mtk_reader_u16be(&r, &v16), MTK_OK);
+	assert_int_equal(v16, 5);
+	assert_int_equal(mtk_reader_bytes(&r, 6, &p), MTK_E_TRUNCATED);
+	assert_int_equal(r.off, 2); /* a failed read consumes nothing */
+	assert_int_equal(mtk_reader_u32be(&r, &v32), MTK_OK);
+	assert_int_equal(v32, 0xdeadbeef);
+	assert_int_equal(mtk_reader_u64be(&r, &v64), MTK_E_TRUNCATED);
+	assert_int_equal(mtk_reader_left(&r), 1);
+	assert_int_equal(mtk_reader_sub(&r, 2, &sub), MTK_E_TRUNCATED);
+	assert_int_equal(mtk_reader_sub(&r, 1, &sub), MTK_OK);
+	assert_true(mtk_reader_eof(&r));
+	assert_int_equal(mtk_reader_left(&sub), 1);
+	assert_int_equal(mtk_reader_skip(&r, SIZE_MAX), MTK_E_TRUNCATED);
+}
+
+static void test_buf(void **state)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT;
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(mtk_buf_append_u32be(&b, (uint32_t)i), MTK_OK);
+	assert_int_equal(b.len, 4000);
+	assert_int_equal(b.data[3999], 999 & 0xff);
+	assert_int_equal(mtk_buf_printf(&b, "%s-%d", "x", 7), MTK_OK);
+	assert_memory_equal(b.data + 4000, "x-7", 4);
+	mtk_buf_free(&b);
+	assert_null(b.data);
+	assert_int_equal(mtk_memcmp_ct("abc", "abc", 3), 0);
+	assert_int_not_equal(mtk_memcmp_ct("abc", "abd", 3), 0);
+}
+
+static char tmpdir[256];
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mtk-unit-XXXXXX");
+	return mkdtemp(tmpdir) == NULL;
+}
+
+static int teardown_tmp(void **state)
+{
+	char cmd[512];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) != 0;
+}
+
+static void test_file_write_read(void **state)
+{
+	char p[512], d[512];
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_err e = {0};
+	struct stat st;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/key.pem", tmpdir);
+	umask(022);
+	assert_int_equal(mtk_file_write(p, "secret", 6, MTK_WRITE_SECRET, &e), MTK_OK);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* never overwritten without force */
+	assert_int_equal(mtk_file_write(p, "other", 5, 0, &e), MTK_E_EXISTS);
+	assert_int_equal(mtk_file_read(p, 0, &b, &e), MTK_OK);
+	assert_int_equal(b.len, 6);
+	assert_memory_equal(b.data, "secret", 6);
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_file_write(p, "other", 5, MTK_WRITE_FORCE, &e), MTK_OK);
+	assert_int_equal(mtk_file_read(p, 0, &b, &e), MTK_OK);
+	assert_memory_equal(b.data, "other", 5);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	/* size limit, directory, missing */
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_file_read(p, 3, &b, &e), MTK_E_TOO_LARGE);
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_file_read(tmpdir, 0, &b, &e), MTK_E_ISDIR);
+	mtk_err_clear(&e);
+	snprintf(d, sizeof(d), "%s/nope", tmpdir);
+	assert_int_equal(mtk_file_read(d, 0, &b, &e), MTK_E_NOENT);
+	assert_non_null(strstr(e.detail, "nope"));
+	mtk_buf_free(&b);
+}
+
+static void test_outset_all_or_nothing(void **state)
+{
+	char a[512], b2[512];
+	mtk_outset *o = mtk_outset_new();
+	mtk_err e = {0};
+	(void)state;
+
+	snprintf(a, sizeof(a), "%s/a.txt", tmpdir);
+	snprintf(b2, sizeof(b2), "%s/b.txt", tmpdir);
+	assert_int_equal(mtk_file_write(b2, "x", 1, 0, &e), MTK_OK);
+	assert_int_equal(mtk_outset_add(o, a, "A", 1, 0, &e), MTK_OK);
+	/* b exists: add refuses, and after free a was never created */
+	assert_int_equal(mtk_outset_add(o, b2, "B", 1, 0, &e), MTK_E_EXISTS);
+	mtk_outset_free(o);
+	assert_int_not_equal(access(a, F_OK), 0);
+}
+
+static const char *fake_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "MTK_PW") == 0 ? "from-env" : NULL;
+}
+
+static void test_pass_specs(void **state)
+{
+	mtk_pass_io io = {fake_getenv, NULL, NULL};
+	mtk_secret *s = NULL;
+	mtk_err e = {0};
+	unsigned fl = 0;
+	char p[512];
+	int fds[2];
+	(void)state;
+
+	assert_int_equal(mtk_pass_resolve("pass:hunter2", NULL, &io, &s, &fl, &e), MTK_OK);
+	assert_string_equal(s->s, "hunter2");
+	assert_true(fl & MTK_PASS_VISIBLE);
+	mtk_secret_free(s);
+	assert_int_equal(mtk_pass_resolve("env:MTK_PW", NULL, &io, &s, &fl, &e), MTK_OK);
+	assert_string_equal(s->s, "from-env");
+	assert_false(fl & MTK_PASS_VISIBLE);
+	mtk_secret_free(s);
+	assert_int_equal(mtk_pass_resolve("env:NOPE", NULL, &io, &s, &fl, &e), MTK_E_PASS_SPEC);
+	mtk_err_clear(&e);
+	snprintf(p, sizeof(p), "%s/pw", tmpdir);
+	assert_int_equal(mtk_file_write(p, "line1\r\nline2\n", 13, MTK_WRITE_SECRET, &e), MTK_OK);
+	snprintf(p, sizeof(p), "file:%s/pw", tmpdir);
+	assert_int_equal(mtk_pass_resolve(p, NULL, &io, &s, &fl, &e), MTK_OK);
+	assert_string_equal(s->s, "line1");
+	mtk_secret_free(s);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "fdpw\nrest", 9), 9);
+	close(fds[1]);
+	snprintf(p, sizeof(p), "fd:%d", fds[0]);
+	assert_int_equal(mtk_pass_resolve(p, NULL, &io, &s, &fl, &e), MTK_OK);
+	assert_string_equal(s->s, "fdpw");
+	mtk_secret_free(s);
+	close(fds[0]);
+	assert_int_equal(mtk_pass_resolve("fd:x", NULL, &io, &s, &fl, &e), MTK_E_PASS_SPEC);
+	assert_int_equal(mtk_pass_resolve("plain", NULL, &io, &s, &fl, &e), MTK_E_PASS_SPEC);
+	/* no spec and no prompt */
+	assert_int_equal(mtk_pass_resolve(NULL, "PFX password", &io, &s, &fl, &e),
+			 MTK_E_PASSWORD_NEEDED);
+}
+
+static void test_findings(void **state)
+{
+	mtk_findings fs = MTK_FINDINGS_INIT, more = MTK_FINDINGS_INIT;
+	(void)state;
+	assert_string_equal(mtk_finding_name(MTK_F_KEY_NOT_PKCS8), "key-not-pkcs8");
+	assert_string_equal(mtk_finding_name(MTK_F_INSTANCE_NOT_READY), "instance-not-ready");
+	assert_int_equal(mtk_finding_from_name("chain-order"), MTK_F_CHAIN_ORDER);
+	assert_int_equal(mtk_finding_from_name("nope"), MTK_F__COUNT);
+	assert_int_equal(mtk_findings_add(&fs, MTK_F_PEM_CRLF, MTK_SEV_ERROR, "b.pem", 2, NULL,
+					  "mtlskit bundle b.pem -o fixed.pem", "CRLF on %d lines", 4),
+			 MTK_OK);
+	assert_int_equal(mtk_findings_add(&more, MTK_F_WEAK_CRYPTO, MTK_SEV_WARNING, NULL, 0, "alias",
+					  NULL, "SHA-1"),
+			 MTK_OK);
+	assert_int_equal(mtk_findings_move(&fs, &more), MTK_OK);
+	assert_int_equal(fs.count, 2);
+	assert_int_equal(more.count, 0);
+	assert_true(mtk_findings_has(&fs, MTK_F_WEAK_CRYPTO));
+	assert_false(mtk_findings_has(&fs, MTK_F_KEY_MISMATCH));
+	assert_int_equal(mtk_findings_count_at_least(&fs, MTK_SEV_ERROR), 1);
+	assert_string_equal(fs.items[0].message, "CRLF on 4 lines");
+	mtk_findings_free(&fs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_table),
+		cmocka_unit_test(test_err_first_wins_and_drains_openssl),
+		cmocka_unit_test(test_reader_bounds),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_file_write_read),
+		cmocka_unit_test(test_outset_all_or_nothing),
+		cmocka_unit_test(test_pass_specs),
+		cmocka_unit_test(test_findings),
+	};
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
