@@ -1,0 +1,49 @@
+/*
+ * check.h - diagnosis: the rules of each target (MID Server bundle, outbound
+ * "Java Key Store" record, sys_user_certificate upload, sys_ca_certificate
+ * upload, trust-store record, server) applied to what was loaded, reported
+ * as findings with stable ids (findings.h) and the fix as a command.
+ */
+#ifndef MTLSKIT_CHECK_H
+#define MTLSKIT_CHECK_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "mtlskit/err.h"
+#include "mtlskit/findings.h"
+#include "mtlskit/load.h"
+
+typedef enum {
+	MTK_PROFILE_AUTO = 0,    /* every rule that applies to what the input holds */
+	MTK_PROFILE_MID,         /* MID Server bundle / agent keystore */
+	MTK_PROFILE_OUTBOUND,    /* ServiceNow "Java Key Store" certificate record */
+	MTK_PROFILE_UPLOAD_USER, /* sys_user_certificate: the leaf only */
+	MTK_PROFILE_UPLOAD_CA,   /* sys_ca_certificate: CA chain only */
+	MTK_PROFILE_TRUST_STORE, /* "Trust Store Cert" record */
+	MTK_PROFILE_SERVER,      /* a server's certificate, key and chain */
+} mtk_profile;
+
+const char *mtk_profile_name(mtk_profile p);
+/* "mid", "outbound", ... ; MTK_E_INVALID_ARG for an unknown name. */
+MTK_WUR mtk_rc mtk_profile_from_name(const char *name, mtk_profile *out);
+
+typedef struct mtk_check_opts {
+	mtk_profile profile;
+	time_t now;                 /* the library never reads the clock */
+	long within_days;           /* cert-expiring window (0 means the default, 30) */
+	STACK_OF(X509) *trusted;    /* --ca: chain-untrusted unless the chain leads here; may be NULL */
+	const char *trusted_name;   /* the --ca file, for messages */
+	const mtk_container_info *container; /* format facts of the input (keystore-type); may be NULL */
+	const char *expected_alias; /* keystore-alias: this alias must hold a key entry; may be NULL */
+} mtk_check_opts;
+
+/* Adds to fs every finding the profile's rules produce for set.  Returns an
+ * error only when it cannot run (allocation failure); findings are not
+ * errors. */
+MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs,
+			     mtk_err *err);
+
+#endif
