@@ -167,6 +167,14 @@ static mtk_rc load_input(cli *c, struct run *r, const char *path, mtk_container_
 	mtk_rc rc;
 
 	rc = mtk_load_file(&r->set, path, &lo, info, NULL, err);
+	/* Work-around: the loader reports a PFX without MAC whose key is
+	 * encrypted (openssl -nomac) as a wrong password even when none was
+	 * given; with no password that means one is needed. */
+	if (rc == MTK_E_BAD_PASSWORD && r->pass == NULL && info->format == MTK_FMT_PKCS12) {
+		mtk_err_clear(err);
+		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the PFX is password-protected; give --pass",
+				 path);
+	}
 	if (rc == MTK_E_PASSWORD_NEEDED && c->pass_spec == NULL && r->pass == NULL) {
 		char prompt[512];
 		mtk_err perr = {0};
@@ -451,7 +459,7 @@ int cmd_convert(cli *c, int argc, char **argv)
 	inputs = json_array();
 	cli_set(c, "inputs", inputs); /* borrowed from here on */
 	for (int i = first; i < argc; i++) {
-		mtk_container_info info;
+		mtk_container_info info = {0};
 		json_t *ij;
 
 		if ((rc = load_input(c, &r, argv[i], &info, &err)) != MTK_OK)
