@@ -94,6 +94,17 @@ for f in modern-out legacy-out java; do
 	expect_eq "$f.p12 round trip keeps the key" "$(pub_of $f.rt.key)" "$WANT"
 done
 
+# empty output password: openssl and we read it back
+expect_rc 0 "PFX with an empty password" "$MTLSKIT" convert "$FX/leaf.key" "$FX/leaf.pem" --to pkcs12 --out-pass pass: -o empty-out.p12
+expect_rc 0 "openssl opens it with the empty password" openssl pkcs12 -info -noout -in empty-out.p12 -passin pass:
+expect_rc 0 "we read it with no --pass" "$MTLSKIT" convert empty-out.p12 --to pkcs8 -o empty-out.key
+expect_eq "same key" "$(pub_of empty-out.key)" "$WANT"
+# standard output: the PFX bytes on stdout, the summary on stderr
+run bash -c '"$MTLSKIT" convert "$1" "$2" --to pkcs12 --out-pass env:PW -o - > stdout.p12' _ "$FX/leaf.key" "$FX/leaf.pem"
+expect_eq "-o -: exit 0" "$RC" 0
+expect_match "-o -: summary on stderr" 'wrote -' "$ERR"
+expect_rc 0 "-o -: openssl reads what came out on stdout" openssl pkcs12 -info -noout -in stdout.p12 -passin env:PW
+
 # --- refusals ---
 mtk --json convert "$FX/leaf.pem" "$FX/int.pem" "$FX/root.pem" --to pkcs12 --out-pass env:PW -o nokey.p12
 expect_eq "certificates only -> pkcs12: exit 1" "$RC" 1
