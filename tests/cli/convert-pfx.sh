@@ -99,6 +99,29 @@ expect_rc 0 "PFX with an empty password" "$MTLSKIT" convert "$FX/leaf.key" "$FX/
 expect_rc 0 "openssl opens it with the empty password" openssl pkcs12 -info -noout -in empty-out.p12 -passin pass:
 expect_rc 0 "we read it with no --pass" "$MTLSKIT" convert empty-out.p12 --to pkcs8 -o empty-out.key
 expect_eq "same key" "$(pub_of empty-out.key)" "$WANT"
+# a PFX whose MAC is keyed with an absent password (Windows, PKCS12_create(NULL, ...)),
+# made through libcrypto itself; read with no --pass and with an explicit empty one
+python3 - "$FX/leaf.key" "$FX/leaf.pem" nullpw.p12 <<'PY'
+import ctypes, ctypes.util, sys
+c = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
+for f in ("BIO_new_file", "PEM_read_bio_PrivateKey", "PEM_read_bio_X509", "PKCS12_create"):
+    getattr(c, f).restype = ctypes.c_void_p
+c.BIO_new_file.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+c.PEM_read_bio_PrivateKey.argtypes = c.PEM_read_bio_X509.argtypes = [ctypes.c_void_p] * 4
+c.PKCS12_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_void_p] + [ctypes.c_int] * 5
+c.i2d_PKCS12_bio.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+c.BIO_free.argtypes = [ctypes.c_void_p]
+kb, xb = c.BIO_new_file(sys.argv[1].encode(), b"r"), c.BIO_new_file(sys.argv[2].encode(), b"r")
+key, cert = c.PEM_read_bio_PrivateKey(kb, None, None, None), c.PEM_read_bio_X509(xb, None, None, None)
+p12 = c.PKCS12_create(None, None, key, cert, None, 146, 146, 0, 0, 0)  # 146: PBE-SHA1-3DES
+out = c.BIO_new_file(sys.argv[3].encode(), b"wb")
+sys.exit(0 if p12 and c.i2d_PKCS12_bio(out, p12) == 1 and c.BIO_free(out) else 1)
+PY
+expect_eq "absent-password PFX made" "$?" 0
+expect_rc 0 "absent-password PFX, no --pass" "$MTLSKIT" convert nullpw.p12 --to pkcs8 -o nullpw1.key
+expect_rc 0 "absent-password PFX, --pass pass: (empty)" "$MTLSKIT" convert nullpw.p12 --pass pass: --to pkcs8 -o nullpw2.key
+expect_eq "same key" "$(pub_of nullpw2.key)" "$WANT"
 # standard output: the PFX bytes on stdout, the summary on stderr
 run bash -c '"$MTLSKIT" convert "$1" "$2" --to pkcs12 --out-pass env:PW -o - > stdout.p12' _ "$FX/leaf.key" "$FX/leaf.pem"
 expect_eq "-o -: exit 0" "$RC" 0
