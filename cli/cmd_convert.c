@@ -211,7 +211,12 @@ static void trusted_alias(struct run *r, size_t i, const char *key_alias)
 	char *a = r->trusted_alias[i];
 	X509_NAME *n = X509_get_subject_name(r->trusted[i].cert);
 
-	if (X509_NAME_get_text_by_NID(n, NID_commonName, base, sizeof(base)) <= 0)
+	bool ascii = X509_NAME_get_text_by_NID(n, NID_commonName, base, sizeof(base)) > 0;
+
+	/* Java lower-cases aliases with Unicode rules: keep to printable ASCII. */
+	for (const char *p = base; ascii && *p; p++)
+		ascii = *p >= 0x20 && *p <= 0x7e;
+	if (!ascii)
 		snprintf(base, sizeof(base), "trusted-%zu", i + 1);
 	for (char *p = base; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
@@ -516,6 +521,14 @@ int cmd_convert(cli *c, int argc, char **argv)
 			 sk_X509_num(r.sel.unrelated), sk_X509_num(r.sel.unrelated) == 1 ? " is" : "s are");
 	if (!c->json && c->findings.count > 0)
 		cli_print_findings(c, stderr);
+	{
+		size_t other = 0;
+		for (size_t i = 0; i < r.set.count; i++)
+			other += r.set.objs[i].kind != MTK_OBJ_CERT && r.set.objs[i].kind != MTK_OBJ_KEY;
+		if (other > 0)
+			cli_warn(c, "%zu object%s (CSR, CRL, public key, other PEM block) not converted", other,
+				 other == 1 ? "" : "s");
+	}
 
 	/* Trusted entries: every certificate of the --trusted files, except the
 	 * key's own (Java would then see a key entry with no chain). */
@@ -586,6 +599,7 @@ int cmd_convert(cli *c, int argc, char **argv)
 	cli_set(c, "chain", certs_json(r.sel.chain));
 	cli_set(c, "unrelated", certs_json(r.sel.unrelated));
 	cli_set(c, "chain_complete", json_boolean(r.sel.complete));
+	cli_set(c, "reordered", json_boolean(r.sel.ncerts > 1 && !r.sel.input_order_ok));
 	if (!c->json)
 		print_summary(c, &r, to, o.split, compat);
 	ret = MTK_EXIT_OK;

@@ -149,6 +149,22 @@ mtk_rc mtk_p12_write(const mtk_p12_spec *spec, mtk_buf *out, mtk_err *err)
 	if (java && !printable_ascii(spec->pass))
 		return mtk_err_set(err, MTK_E_INVALID_ARG,
 				   "PFX: Java accepts only printable ASCII passwords");
+	if (java) {
+		/* Java lower-cases aliases with full Unicode rules; we lower-case
+		 * exactly only ASCII, so that is all we accept. */
+		mtk_secret a = {(char *)(spec->alias ? spec->alias : "mykey"), 0};
+		a.len = strlen(a.s);
+		for (size_t i = 0; i <= spec->ntrusted; i++) {
+			if (a.len == 0 || a.len > 255 || !printable_ascii(&a))
+				return mtk_err_set(err, MTK_E_INVALID_ARG,
+						   "PFX: alias '%s': Java aliases here must be 1-255 printable ASCII characters",
+						   a.s);
+			if (i < spec->ntrusted) {
+				a.s = (char *)spec->trusted[i].alias;
+				a.len = strlen(a.s);
+			}
+		}
+	}
 	if (spec->key == NULL && spec->ntrusted == 0)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "PFX: nothing to write");
 	if (spec->key != NULL && spec->leaf == NULL)

@@ -84,7 +84,8 @@ expect_json "JSON: chain complete" '.chain_complete' true
 expect_json "JSON: chain of two issuers" '.chain | length' 2
 
 # several inputs in the wrong order -> one PEM leaf -> root
-expect_rc 0 "root, leaf, intermediate -> one PEM" "$MTLSKIT" convert "$FX/root.pem" "$FX/leaf.pem" "$FX/int.pem" --to pem -o chain.pem
+expect_rc 0 "root, leaf, intermediate -> one PEM" "$MTLSKIT" --json convert "$FX/root.pem" "$FX/leaf.pem" "$FX/int.pem" --to pem -o chain.pem
+expect_json "JSON: reordered" '.reordered' true
 subs=$(openssl crl2pkcs7 -nocrl -certfile chain.pem | openssl pkcs7 -print_certs -noout | grep '^subject' | tr '\n' '|')
 expect_eq "order leaf -> intermediate -> root" "$subs" "subject=CN = mid01.example.com, O = Example|subject=CN = Convert Test Issuing CA, O = Example|subject=CN = Convert Test Root, O = Example|"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.pem -subj "/CN=Unrelated" -days 3 2>/dev/null
@@ -98,6 +99,15 @@ expect_rc 0 "key and certificates -> PEM bundle" "$MTLSKIT" convert "$FX/leaf.ke
 expect_eq "bundle: key last, PKCS#8" "$(grep BEGIN bundle.pem | tr '\n' '|')" "-----BEGIN CERTIFICATE-----|-----BEGIN CERTIFICATE-----|-----BEGIN CERTIFICATE-----|-----BEGIN PRIVATE KEY-----|"
 expect_mode "bundle with a key is 0600" bundle.pem 600
 expect_rc 0 "openssl verifies the bundle's leaf with its chain" openssl verify -CAfile "$FX/root.pem" -untrusted bundle.pem bundle.pem
+mtk --json convert "$FX/leaf.key" "$FX/leaf.pem" "$FX/cas.pem" --to pem --out-pass env:PW -o bundle-enc.pem
+expect_json "bundle with --out-pass: exit 0" '.exit' 0
+expect_json "bundle in order: not reordered" '.reordered' false
+expect_eq "bundle with --out-pass: key encrypted" "$(grep -c 'BEGIN ENCRYPTED PRIVATE KEY' bundle-enc.pem)" 1
+expect_eq "openssl decrypts the bundle's key" "$(openssl pkey -in bundle-enc.pem -passin env:PW -pubout)" "$WANT"
+openssl req -new -key "$FX/leaf.key" -subj /CN=x -out x.csr
+expect_rc 0 "a CSR among the inputs is skipped" "$MTLSKIT" convert x.csr "$FX/leaf.pem" --to pem -o withcsr.pem
+expect_match "with a warning" '1 object .*not converted' "$ERR"
+
 
 # usage
 expect_rc 2 "--to pkcs8 with only certificates: exit 2" "$MTLSKIT" convert "$FX/leaf.pem" --to pkcs8 -o nokey.p8

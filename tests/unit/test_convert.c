@@ -232,8 +232,12 @@ static void test_write_refusals(void **state)
 	s.compat = MTK_P12_JAVA;
 	mtk_err_clear(&e);
 	assert_int_equal(mtk_p12_write(&s, &out, &e), MTK_E_INVALID_ARG);
-	s.key = NULL;
 	s.pass = &pw;
+	s.alias = "caf\xc3\xa9";
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_p12_write(&s, &out, &e), MTK_E_INVALID_ARG);
+	s.alias = NULL;
+	s.key = NULL;
 	mtk_err_clear(&e);
 	assert_int_equal(mtk_p12_write(&s, &out, &e), MTK_E_INVALID_ARG);
 	assert_int_equal(out.len, 0);
