@@ -25,12 +25,16 @@ cases=(
 	"key-pkcs1-to-pkcs8|$M convert pkcs1.pem --to pkcs8 -o -|openssl pkcs8 -topk8 -nocrypt -in pkcs1.pem"
 	"pfx-write-modern|$M convert leaf.key leaf.pem root.pem --to pkcs12 --out-pass env:PW -o -|openssl pkcs12 -export -inkey leaf.key -in leaf.pem -certfile root.pem -passout env:PW"
 )
-printf '%-20s %12s %12s %7s\n' case "mtlskit ms" "openssl ms" ratio
+# Wall time on a shared machine is noisy; CPU time (user + system) is shown too.
+printf '%-20s %9s %9s %6s %9s %9s %6s\n' case "mtk ms" "ossl ms" ratio "mtk cpu" "ossl cpu" ratio
 for c in "${cases[@]}"; do
 	IFS='|' read -r name ours peer <<<"$c"
 	hyperfine -N --warmup 3 --min-runs 30 --export-json "$W/$name.json" "$ours" "$peer" >/dev/null 2>&1 ||
 		{ echo "$name: hyperfine failed" >&2; continue; }
 	a=$(jq '.results[0].mean * 1000' "$W/$name.json")
 	b=$(jq '.results[1].mean * 1000' "$W/$name.json")
-	printf '%-20s %12.2f %12.2f %7.2f\n' "$name" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+	ca=$(jq '(.results[0].user + .results[0].system) * 1000' "$W/$name.json")
+	cb=$(jq '(.results[1].user + .results[1].system) * 1000' "$W/$name.json")
+	printf '%-20s %9.2f %9.2f %6.2f %9.2f %9.2f %6.2f\n' "$name" "$a" "$b" "$(echo "$a / $b" | bc -l)" \
+		"$ca" "$cb" "$(echo "$ca / $cb" | bc -l)"
 done
