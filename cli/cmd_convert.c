@@ -149,7 +149,7 @@ static json_t *cert_json(X509 *x)
 			 s.sha256);
 }
 
-static json_t *certs_json(STACK_OF(X509) *sk)
+static json_t *certs_json(STACK_OF(X509) * sk)
 {
 	json_t *a = json_array();
 
@@ -172,8 +172,8 @@ static mtk_rc load_input(cli *c, struct run *r, const char *path, mtk_container_
 	 * given; with no password that means one is needed. */
 	if (rc == MTK_E_BAD_PASSWORD && r->pass == NULL && info->format == MTK_FMT_PKCS12) {
 		mtk_err_clear(err);
-		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the PFX is password-protected; give --pass",
-				 path);
+		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+				 "%s: the PFX is password-protected; give --pass", path);
 	}
 	/* Work-around: with an explicit empty --pass the loader tries only the
 	 * empty string, while Windows and PKCS12_create(NULL, ...) key the MAC
@@ -236,12 +236,12 @@ static void trusted_alias(struct run *r, size_t i, const char *key_alias)
 static mtk_rc add_out(struct run *r, const char *path, mtk_buf *b, unsigned flags, const char *what,
 		      bool force, mtk_err *err)
 {
-	mtk_rc rc = mtk_outset_add(r->outs, path, b->data, b->len, flags | (force ? MTK_WRITE_FORCE : 0),
-				   err);
+	mtk_rc rc = mtk_outset_add(r->outs, path, b->data, b->len,
+				   flags | (force ? MTK_WRITE_FORCE : 0), err);
 	if (rc == MTK_OK)
-		json_array_append_new(r->outputs,
-				      json_pack("{s:s, s:s, s:s}", "path", path, "content", what, "mode",
-						(flags & MTK_WRITE_SECRET) ? "0600" : "0644"));
+		json_array_append_new(
+		    r->outputs, json_pack("{s:s, s:s, s:s}", "path", path, "content", what, "mode",
+					  (flags & MTK_WRITE_SECRET) ? "0600" : "0644"));
 	return rc;
 }
 
@@ -257,8 +257,9 @@ static mtk_rc need_out_pass(cli *c, struct run *r, mtk_err *err)
 	if (rc != MTK_OK)
 		return rc;
 	if (r->out_pass == NULL)
-		return mtk_err_set(err, MTK_E_USAGE,
-				   "the output needs a password: give --out-pass SPEC (env:VAR, file:PATH, fd:N)");
+		return mtk_err_set(
+		    err, MTK_E_USAGE,
+		    "the output needs a password: give --out-pass SPEC (env:VAR, file:PATH, fd:N)");
 	return MTK_OK;
 }
 
@@ -289,33 +290,38 @@ static mtk_rc encode_target(cli *c, struct run *r, mtk_conv_target to, mtk_p12_c
 			rc = mtk_key_to_pkcs8(s->key, r->out_pass, true, b, err);
 		if (rc == MTK_OK)
 			rc = add_out(r, c->out, b, s->key ? MTK_WRITE_SECRET : 0,
-				     s->key ? "certificates and private key" : "certificates", c->force, err);
+				     s->key ? "certificates and private key" : "certificates",
+				     c->force, err);
 		return rc;
 	case MTK_CONV_DER:
 		if (s->key != NULL && s->ncerts > 0)
-			return mtk_err_set(err, MTK_E_USAGE,
-					   "DER holds one object, and the inputs hold a key and %zu certificate%s: "
-					   "use --to pkcs8 for the key, --to pkcs12, or --split-out",
-					   s->ncerts, s->ncerts == 1 ? "" : "s");
+			return mtk_err_set(
+			    err, MTK_E_USAGE,
+			    "DER holds one object, and the inputs hold a key and %zu "
+			    "certificate%s: "
+			    "use --to pkcs8 for the key, --to pkcs12, or --split-out",
+			    s->ncerts, s->ncerts == 1 ? "" : "s");
 		if (s->key != NULL) {
 			if ((rc = mtk_key_to_pkcs8(s->key, r->out_pass, false, b, err)) == MTK_OK)
-				rc = add_out(r, c->out, b, MTK_WRITE_SECRET, "private key (PKCS#8 DER)",
-					     c->force, err);
+				rc = add_out(r, c->out, b, MTK_WRITE_SECRET,
+					     "private key (PKCS#8 DER)", c->force, err);
 			return rc;
 		}
 		if (s->ncerts != 1)
-			return mtk_err_set(err, MTK_E_USAGE,
-					   "DER holds one certificate and the inputs hold %zu: use --to pem",
-					   s->ncerts);
+			return mtk_err_set(
+			    err, MTK_E_USAGE,
+			    "DER holds one certificate and the inputs hold %zu: use --to pem",
+			    s->ncerts);
 		if ((rc = mtk_cert_to_der(s->leaf, b, err)) == MTK_OK)
 			rc = add_out(r, c->out, b, 0, "certificate (DER)", c->force, err);
 		return rc;
 	case MTK_CONV_PKCS8:
 		if (s->ncerts > 0)
-			cli_warn(c, "only the private key is written; %zu certificate%s not", s->ncerts,
-				 s->ncerts == 1 ? " is" : "s are");
+			cli_warn(c, "only the private key is written; %zu certificate%s not",
+				 s->ncerts, s->ncerts == 1 ? " is" : "s are");
 		if ((rc = mtk_key_to_pkcs8(s->key, r->out_pass, true, b, err)) == MTK_OK)
-			rc = add_out(r, c->out, b, MTK_WRITE_SECRET, "private key (PKCS#8)", c->force, err);
+			rc = add_out(r, c->out, b, MTK_WRITE_SECRET, "private key (PKCS#8)",
+				     c->force, err);
 		return rc;
 	case MTK_CONV_PKCS12: {
 		mtk_p12_spec spec = {0};
@@ -373,8 +379,8 @@ static mtk_rc encode_split(cli *c, struct run *r, const char *prefix, mtk_err *e
 	X509_free(sk_X509_shift(rest));
 	if ((rc = mtk_key_to_pkcs8(s->key, r->out_pass, true, &r->bufs[0], err)) != MTK_OK ||
 	    (rc = mtk_certs_to_pem(one, &r->bufs[1], err)) != MTK_OK ||
-	    (rc = add_out(r, path[0], &r->bufs[0], MTK_WRITE_SECRET, "private key (PKCS#8)", c->force,
-			  err)) != MTK_OK ||
+	    (rc = add_out(r, path[0], &r->bufs[0], MTK_WRITE_SECRET, "private key (PKCS#8)",
+			  c->force, err)) != MTK_OK ||
 	    (rc = add_out(r, path[1], &r->bufs[1], 0, "certificate", c->force, err)) != MTK_OK)
 		goto out;
 	if (sk_X509_num(rest) > 0) {
@@ -418,13 +424,12 @@ static void print_summary(cli *c, struct run *r, mtk_conv_target to, const char 
 
 int cmd_convert(cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"to", required_argument, NULL, OPT_TO},
-	    {"split-out", required_argument, NULL, OPT_SPLIT},
-	    {"compat", required_argument, NULL, OPT_COMPAT},
-	    {"alias", required_argument, NULL, OPT_ALIAS},
-	    {"trusted", required_argument, NULL, OPT_TRUSTED},
-	    CLI_COMMON_LONGOPTS};
+	static const struct option longopts[] = {{"to", required_argument, NULL, OPT_TO},
+						 {"split-out", required_argument, NULL, OPT_SPLIT},
+						 {"compat", required_argument, NULL, OPT_COMPAT},
+						 {"alias", required_argument, NULL, OPT_ALIAS},
+						 {"trusted", required_argument, NULL, OPT_TRUSTED},
+						 CLI_COMMON_LONGOPTS};
 	struct opts o = {0};
 	struct run r;
 	mtk_conv_target to = MTK_CONV_PEM;
@@ -445,11 +450,13 @@ int cmd_convert(cli *c, int argc, char **argv)
 		goto done;
 	}
 	if ((o.to == NULL) == (o.split == NULL)) {
-		ret = cli_usage_error(c, usage, "give exactly one of --to FORMAT and --split-out PREFIX");
+		ret = cli_usage_error(c, usage,
+				      "give exactly one of --to FORMAT and --split-out PREFIX");
 		goto done;
 	}
 	if (o.to != NULL && mtk_conv_target_from_name(o.to, &to) != MTK_OK) {
-		ret = cli_usage_error(c, usage, "unknown format '%s' (pem, der, pkcs8, pkcs12)", o.to);
+		ret = cli_usage_error(c, usage, "unknown format '%s' (pem, der, pkcs8, pkcs12)",
+				      o.to);
 		goto done;
 	}
 	if (o.to != NULL && c->out == NULL) {
@@ -457,11 +464,13 @@ int cmd_convert(cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (o.split != NULL && (c->out != NULL || o.split[0] == '\0')) {
-		ret = cli_usage_error(c, usage, "--split-out PREFIX names its own three files; drop -o");
+		ret = cli_usage_error(c, usage,
+				      "--split-out PREFIX names its own three files; drop -o");
 		goto done;
 	}
 	if (o.compat != NULL && mtk_p12_compat_from_name(o.compat, &compat) != MTK_OK) {
-		ret = cli_usage_error(c, usage, "unknown --compat '%s' (modern, legacy, java)", o.compat);
+		ret = cli_usage_error(c, usage, "unknown --compat '%s' (modern, legacy, java)",
+				      o.compat);
 		goto done;
 	}
 	if ((o.compat != NULL || o.ntrusted > 0) && (o.split != NULL || to != MTK_CONV_PKCS12)) {
@@ -470,8 +479,10 @@ int cmd_convert(cli *c, int argc, char **argv)
 	}
 
 	/* Passwords given on the command line (prompts come later, when needed). */
-	if ((rc = cli_password(c, CLI_PASS_IN, "Input password: ", false, &r.pass, &err)) != MTK_OK ||
-	    (rc = cli_password(c, CLI_PASS_KEY, "Key password: ", false, &r.key_pass, &err)) != MTK_OK ||
+	if ((rc = cli_password(c, CLI_PASS_IN, "Input password: ", false, &r.pass, &err)) !=
+		MTK_OK ||
+	    (rc = cli_password(c, CLI_PASS_KEY, "Key password: ", false, &r.key_pass, &err)) !=
+		MTK_OK ||
 	    (rc = cli_password(c, CLI_PASS_OUT, "", false, &r.out_pass, &err)) != MTK_OK)
 		goto fail;
 
@@ -483,9 +494,11 @@ int cmd_convert(cli *c, int argc, char **argv)
 
 		if ((rc = load_input(c, &r, argv[i], &info, &err)) != MTK_OK)
 			goto fail;
-		ij = json_pack("{s:s, s:s}", "path", argv[i], "format", mtk_format_name(info.format));
+		ij = json_pack("{s:s, s:s}", "path", argv[i], "format",
+			       mtk_format_name(info.format));
 		if (info.format == MTK_FMT_PKCS12) {
-			json_object_set_new(ij, "mac", json_string(info.p12_has_mac ? info.p12_mac_alg : "none"));
+			json_object_set_new(
+			    ij, "mac", json_string(info.p12_has_mac ? info.p12_mac_alg : "none"));
 			json_object_set_new(ij, "key_encryption", json_string(info.p12_key_enc));
 			json_object_set_new(ij, "cert_encryption", json_string(info.p12_cert_enc));
 			json_object_set_new(ij, "legacy", json_boolean(info.p12_legacy));
@@ -494,7 +507,8 @@ int cmd_convert(cli *c, int argc, char **argv)
 	}
 	for (size_t i = 0; i < o.ntrusted; i++) {
 		mtk_load_opts lo = {.pass = r.pass};
-		if ((rc = mtk_load_file(&r.trusted_set, o.trusted[i], &lo, NULL, NULL, &err)) != MTK_OK)
+		if ((rc = mtk_load_file(&r.trusted_set, o.trusted[i], &lo, NULL, NULL, &err)) !=
+		    MTK_OK)
 			goto fail;
 	}
 
@@ -513,21 +527,27 @@ int cmd_convert(cli *c, int argc, char **argv)
 	if (rc != MTK_OK)
 		goto fail;
 	if (r.sel.nkeys == 0 && r.sel.ncerts == 0) {
-		rc = mtk_err_set(&err, MTK_E_USAGE, "the inputs hold no key and no certificate to convert");
+		rc = mtk_err_set(&err, MTK_E_USAGE,
+				 "the inputs hold no key and no certificate to convert");
 		goto fail;
 	}
 	if (sk_X509_num(r.sel.unrelated) > 0)
-		cli_warn(c, "%d certificate%s not part of the chain of the leaf; written after the chain",
-			 sk_X509_num(r.sel.unrelated), sk_X509_num(r.sel.unrelated) == 1 ? " is" : "s are");
+		cli_warn(
+		    c,
+		    "%d certificate%s not part of the chain of the leaf; written after the chain",
+		    sk_X509_num(r.sel.unrelated),
+		    sk_X509_num(r.sel.unrelated) == 1 ? " is" : "s are");
 	if (!c->json && c->findings.count > 0)
 		cli_print_findings(c, stderr);
 	{
 		size_t other = 0;
 		for (size_t i = 0; i < r.set.count; i++)
-			other += r.set.objs[i].kind != MTK_OBJ_CERT && r.set.objs[i].kind != MTK_OBJ_KEY;
+			other +=
+			    r.set.objs[i].kind != MTK_OBJ_CERT && r.set.objs[i].kind != MTK_OBJ_KEY;
 		if (other > 0)
-			cli_warn(c, "%zu object%s (CSR, CRL, public key, other PEM block) not converted", other,
-				 other == 1 ? "" : "s");
+			cli_warn(
+			    c, "%zu object%s (CSR, CRL, public key, other PEM block) not converted",
+			    other, other == 1 ? "" : "s");
 	}
 
 	/* Trusted entries: every certificate of the --trusted files, except the
@@ -554,7 +574,8 @@ int cmd_convert(cli *c, int argc, char **argv)
 			continue;
 		}
 		r.trusted[r.ntrusted].cert = x;
-		trusted_alias(&r, r.ntrusted, alias ? alias : (compat == MTK_P12_JAVA ? "mykey" : NULL));
+		trusted_alias(&r, r.ntrusted,
+			      alias ? alias : (compat == MTK_P12_JAVA ? "mykey" : NULL));
 		r.ntrusted++;
 	}
 
@@ -576,8 +597,10 @@ int cmd_convert(cli *c, int argc, char **argv)
 	cli_set(c, "to", json_string(o.split ? "split" : mtk_conv_target_name(to)));
 	if (o.split == NULL && to == MTK_CONV_PKCS12) {
 		cli_set(c, "compat", json_string(mtk_p12_compat_name(compat)));
-		cli_set(c, "alias", alias ? json_string(alias)
-					  : compat == MTK_P12_JAVA ? json_string("mykey") : json_null());
+		cli_set(c, "alias",
+			alias			 ? json_string(alias)
+			: compat == MTK_P12_JAVA ? json_string("mykey")
+						 : json_null());
 		json_t *tj = json_array();
 		for (size_t i = 0; i < r.ntrusted; i++) {
 			json_t *cj = cert_json(r.trusted[i].cert);
@@ -590,8 +613,9 @@ int cmd_convert(cli *c, int argc, char **argv)
 	if (r.sel.key != NULL) {
 		char desc[64];
 		mtk_key_describe(r.sel.key, desc, sizeof(desc));
-		cli_set(c, "key", json_pack("{s:s, s:s, s:s?}", "type", desc, "source",
-					    r.sel.key_obj->source, "alias", r.sel.key_obj->alias));
+		cli_set(c, "key",
+			json_pack("{s:s, s:s, s:s?}", "type", desc, "source", r.sel.key_obj->source,
+				  "alias", r.sel.key_obj->alias));
 	} else {
 		cli_set(c, "key", json_null());
 	}

@@ -40,17 +40,17 @@ MTK_WUR mtk_rc mtk_conv_target_from_name(const char *name, mtk_conv_target *out)
 /* What the inputs hold, sorted out.  Every pointer is an owned reference
  * released by mtk_conv_sel_free(). */
 typedef struct mtk_conv_sel {
-	EVP_PKEY *key;              /* the chosen private key; NULL if none */
-	const mtk_obj *key_obj;     /* borrowed from the set; NULL if none */
-	X509 *leaf;                 /* the key's certificate (or the chain's leaf
-	                               when there is no key); NULL: no certificate */
+	EVP_PKEY *key;		    /* the chosen private key; NULL if none */
+	const mtk_obj *key_obj;	    /* borrowed from the set; NULL if none */
+	X509 *leaf;		    /* the key's certificate (or the chain's leaf
+				       when there is no key); NULL: no certificate */
 	const mtk_obj *leaf_obj;    /* borrowed from the set */
-	STACK_OF(X509) *chain;      /* issuers of leaf, leaf-side first, up to the root */
-	STACK_OF(X509) *unrelated;  /* certificates outside the chain (duplicates removed) */
-	bool complete;              /* chain ends in a self-signed certificate */
-	bool input_order_ok;        /* the inputs were already leaf → root */
-	size_t nkeys;               /* distinct private keys in the inputs */
-	size_t ncerts;              /* distinct certificates in the inputs */
+	STACK_OF(X509) * chain;	    /* issuers of leaf, leaf-side first, up to the root */
+	STACK_OF(X509) * unrelated; /* certificates outside the chain (duplicates removed) */
+	bool complete;		    /* chain ends in a self-signed certificate */
+	bool input_order_ok;	    /* the inputs were already leaf → root */
+	size_t nkeys;		    /* distinct private keys in the inputs */
+	size_t ncerts;		    /* distinct certificates in the inputs */
 } mtk_conv_sel;
 
 enum {
@@ -82,7 +82,7 @@ void mtk_conv_sel_free(mtk_conv_sel *s);
 
 /* All certificates of sel in output order: leaf, chain, then unrelated.
  * A new stack holding new references; NULL on allocation failure. */
-STACK_OF(X509) *mtk_conv_sel_certs(const mtk_conv_sel *sel);
+STACK_OF(X509) * mtk_conv_sel_certs(const mtk_conv_sel *sel);
 
 /*
  * The key as PKCS#8, appended to out (use a secret buffer).  pem: "BEGIN
@@ -95,7 +95,7 @@ MTK_WUR mtk_rc mtk_key_to_pkcs8(EVP_PKEY *key, const mtk_secret *pass, bool pem,
 				mtk_err *err);
 
 /* Each certificate as a PEM block, appended to out in stack order. */
-MTK_WUR mtk_rc mtk_certs_to_pem(STACK_OF(X509) *certs, mtk_buf *out, mtk_err *err);
+MTK_WUR mtk_rc mtk_certs_to_pem(STACK_OF(X509) * certs, mtk_buf *out, mtk_err *err);
 /* One certificate as DER, appended to out. */
 MTK_WUR mtk_rc mtk_cert_to_der(X509 *cert, mtk_buf *out, mtk_err *err);
 

@@ -50,22 +50,22 @@ const char *mtk_p12_compat_name(mtk_p12_compat c);
 MTK_WUR mtk_rc mtk_p12_compat_from_name(const char *name, mtk_p12_compat *out);
 
 typedef struct mtk_p12_trusted {
-	X509 *cert;        /* borrowed */
+	X509 *cert;	   /* borrowed */
 	const char *alias; /* friendlyName (lower-cased for MTK_P12_JAVA); not NULL */
 } mtk_p12_trusted;
 
 typedef struct mtk_p12_spec {
 	mtk_p12_compat compat;
-	EVP_PKEY *key;             /* borrowed; may be NULL only when ntrusted > 0 */
-	X509 *leaf;                /* borrowed; the certificate of key */
-	STACK_OF(X509) *chain;     /* borrowed; issuers of leaf, leaf-side first; may be NULL */
+	EVP_PKEY *key;		/* borrowed; may be NULL only when ntrusted > 0 */
+	X509 *leaf;		/* borrowed; the certificate of key */
+	STACK_OF(X509) * chain; /* borrowed; issuers of leaf, leaf-side first; may be NULL */
 	const mtk_p12_trusted *trusted; /* borrowed array; may be NULL */
 	size_t ntrusted;
 	/* friendlyName of the key and its certificate.  NULL: none for modern
 	 * and legacy (as openssl does), "mykey" (keytool's default) for java. */
 	const char *alias;
-	const mtk_secret *pass;    /* the PFX password; required (may be empty) */
-	int64_t now_ms;            /* java: localKeyID "Time <now_ms>" */
+	const mtk_secret *pass; /* the PFX password; required (may be empty) */
+	int64_t now_ms;		/* java: localKeyID "Time <now_ms>" */
 } mtk_p12_spec;
 
 /*

@@ -18,7 +18,7 @@
 
 /* Java's "trusted key usage" bag attribute; OpenSSL 3.0 has no NID for it. */
 #define JAVA_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
-#define ANY_EKU_OID "2.5.29.37.0"
+#define ANY_EKU_OID	 "2.5.29.37.0"
 
 const char *mtk_p12_compat_name(mtk_p12_compat c)
 {
@@ -47,8 +47,8 @@ mtk_rc mtk_p12_compat_from_name(const char *name, mtk_p12_compat *out)
 
 /* The algorithms of one profile. */
 struct profile {
-	int key_pbe;          /* PBES1 NID, or -1 for PBES2 with cipher */
-	int cert_pbe;         /* PBES1 NID, or a cipher NID for PBES2 */
+	int key_pbe;  /* PBES1 NID, or -1 for PBES2 with cipher */
+	int cert_pbe; /* PBES1 NID, or a cipher NID for PBES2 */
 	int iter;
 	int salt_len;
 	const EVP_MD *(*mac_md)(void);
@@ -61,7 +61,12 @@ static void get_profile(mtk_p12_compat c, struct profile *p)
 	switch (c) {
 	case MTK_P12_LEGACY:
 		*p = (struct profile){NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
-				      NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 2048, 8, EVP_sha1, 2048, 8};
+				      NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+				      2048,
+				      8,
+				      EVP_sha1,
+				      2048,
+				      8};
 		break;
 	case MTK_P12_JAVA:
 		*p = (struct profile){-1, NID_aes_256_cbc, 10000, 20, EVP_sha256, 10000, 20};
@@ -105,11 +110,12 @@ static mtk_rc add_trusted_attr(PKCS12_SAFEBAG *bag, mtk_err *err)
 	if (any == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "PFX");
 	/* With len -1 the data is the ASN1_OBJECT itself (X509_ATTRIBUTE_set1_data). */
-	ok = PKCS12_add1_attr_by_txt(bag, JAVA_TRUSTED_OID, V_ASN1_OBJECT, (const unsigned char *)any,
-				     -1);
+	ok = PKCS12_add1_attr_by_txt(bag, JAVA_TRUSTED_OID, V_ASN1_OBJECT,
+				     (const unsigned char *)any, -1);
 	ASN1_OBJECT_free(any);
 	if (!ok)
-		return mtk_err_set(err, MTK_E_CRYPTO, "PFX: cannot add the trusted-certificate attribute");
+		return mtk_err_set(err, MTK_E_CRYPTO,
+				   "PFX: cannot add the trusted-certificate attribute");
 	return MTK_OK;
 }
 
@@ -157,7 +163,8 @@ mtk_rc mtk_p12_write(const mtk_p12_spec *spec, mtk_buf *out, mtk_err *err)
 		for (size_t i = 0; i <= spec->ntrusted; i++) {
 			if (a.len == 0 || a.len > 255 || !printable_ascii(&a))
 				return mtk_err_set(err, MTK_E_INVALID_ARG,
-						   "PFX: alias '%s': Java aliases here must be 1-255 printable ASCII characters",
+						   "PFX: alias '%s': Java aliases here must be "
+						   "1-255 printable ASCII characters",
 						   a.s);
 			if (i < spec->ntrusted) {
 				a.s = (char *)spec->trusted[i].alias;
@@ -201,7 +208,8 @@ mtk_rc mtk_p12_write(const mtk_p12_spec *spec, mtk_buf *out, mtk_err *err)
 		if (bag == NULL || (rc = add_name(bag, alias, java, err)) != MTK_OK ||
 		    !PKCS12_add_localkeyid(bag, keyid, (int)keyid_len) ||
 		    !sk_PKCS12_SAFEBAG_push(certbags, bag)) {
-			rc = mtk_err_set(err, rc != MTK_OK ? rc : MTK_E_CRYPTO, "PFX: certificate bag");
+			rc = mtk_err_set(err, rc != MTK_OK ? rc : MTK_E_CRYPTO,
+					 "PFX: certificate bag");
 			goto out;
 		}
 		bag = NULL;
@@ -246,11 +254,11 @@ mtk_rc mtk_p12_write(const mtk_p12_spec *spec, mtk_buf *out, mtk_err *err)
 			goto out;
 		}
 		if (pr.key_pbe == -1)
-			sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pw, pwlen, NULL,
-					       pr.salt_len, pr.iter, p8, NULL, NULL);
+			sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pw, pwlen,
+					       NULL, pr.salt_len, pr.iter, p8, NULL, NULL);
 		else
-			sig = PKCS8_encrypt_ex(pr.key_pbe, NULL, pw, pwlen, NULL, pr.salt_len, pr.iter, p8,
-					       NULL, NULL);
+			sig = PKCS8_encrypt_ex(pr.key_pbe, NULL, pw, pwlen, NULL, pr.salt_len,
+					       pr.iter, p8, NULL, NULL);
 		if (sig == NULL) {
 			rc = mtk_err_set(err, MTK_E_CRYPTO, "PFX: cannot encrypt the private key");
 			goto out;

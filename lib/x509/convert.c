@@ -21,9 +21,9 @@ static const struct {
 	mtk_conv_target t;
 	const char *name;
 } target_names[] = {
-	{MTK_CONV_PEM, "pem"},       {MTK_CONV_DER, "der"},   {MTK_CONV_PKCS8, "pkcs8"},
-	{MTK_CONV_PKCS12, "pkcs12"}, {MTK_CONV_PKCS12, "p12"}, {MTK_CONV_PKCS12, "pfx"},
-	{MTK_CONV_JKS, "jks"},       {MTK_CONV_JCEKS, "jceks"},
+    {MTK_CONV_PEM, "pem"},	 {MTK_CONV_DER, "der"},	    {MTK_CONV_PKCS8, "pkcs8"},
+    {MTK_CONV_PKCS12, "pkcs12"}, {MTK_CONV_PKCS12, "p12"},  {MTK_CONV_PKCS12, "pfx"},
+    {MTK_CONV_JKS, "jks"},	 {MTK_CONV_JCEKS, "jceks"},
 };
 
 const char *mtk_conv_target_name(mtk_conv_target t)
@@ -36,7 +36,8 @@ const char *mtk_conv_target_name(mtk_conv_target t)
 
 mtk_rc mtk_conv_target_from_name(const char *name, mtk_conv_target *out)
 {
-	for (size_t i = 0; name != NULL && i < sizeof(target_names) / sizeof(target_names[0]); i++) {
+	for (size_t i = 0; name != NULL && i < sizeof(target_names) / sizeof(target_names[0]);
+	     i++) {
 		if (strcasecmp(name, target_names[i].name) == 0) {
 			*out = target_names[i].t;
 			return MTK_OK;
@@ -56,7 +57,7 @@ void mtk_conv_sel_free(mtk_conv_sel *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int push_ref(STACK_OF(X509) *sk, X509 *x)
+static int push_ref(STACK_OF(X509) * sk, X509 *x)
 {
 	if (!X509_up_ref(x))
 		return 0;
@@ -67,7 +68,7 @@ static int push_ref(STACK_OF(X509) *sk, X509 *x)
 	return 1;
 }
 
-STACK_OF(X509) *mtk_conv_sel_certs(const mtk_conv_sel *sel)
+STACK_OF(X509) * mtk_conv_sel_certs(const mtk_conv_sel *sel)
 {
 	STACK_OF(X509) *all = sk_X509_new_null();
 	bool ok = all != NULL;
@@ -110,16 +111,20 @@ static void key_names(const mtk_obj *const *keys, size_t nk, char *out, size_t c
 
 static mtk_rc finding_key_missing(mtk_findings *fs, const char *file, size_t ncerts)
 {
-	return mtk_findings_add(
-	    fs, MTK_F_KEY_MISSING, MTK_SEV_ERROR, file, 0, NULL,
-	    "mtlskit key generate --type rsa:2048 -o client.key && mtlskit csr create --key client.key ... "
-	    "(for a domain you own; have your CA sign the CSR)",
-	    "a PFX/keystore needs the private key, and the input holds %zu certificate%s but no private "
-	    "key. A certificate alone cannot become a PFX. If these certificates were saved from a server "
-	    "(a browser export or openssl s_client -showcerts, e.g. a ServiceNow instance), that server's "
-	    "private key is never exportable, so no PFX can be made from them: create your own key and "
-	    "have a certificate issued for a domain you own.",
-	    ncerts, ncerts == 1 ? "" : "s");
+	return mtk_findings_add(fs, MTK_F_KEY_MISSING, MTK_SEV_ERROR, file, 0, NULL,
+				"mtlskit key generate --type rsa:2048 -o client.key && mtlskit csr "
+				"create --key client.key ... "
+				"(for a domain you own; have your CA sign the CSR)",
+				"a PFX/keystore needs the private key, and the input holds %zu "
+				"certificate%s but no private "
+				"key. A certificate alone cannot become a PFX. If these "
+				"certificates were saved from a server "
+				"(a browser export or openssl s_client -showcerts, e.g. a "
+				"ServiceNow instance), that server's "
+				"private key is never exportable, so no PFX can be made from them: "
+				"create your own key and "
+				"have a certificate issued for a domain you own.",
+				ncerts, ncerts == 1 ? "" : "s");
 }
 
 mtk_rc mtk_conv_select(const mtk_set *set, const char *alias, unsigned flags, mtk_conv_sel *out,
@@ -176,7 +181,8 @@ mtk_rc mtk_conv_select(const mtk_set *set, const char *alias, unsigned flags, mt
 				keys[m++] = keys[i];
 		if (m == 0) {
 			rc = mtk_err_set(err, MTK_E_NOT_FOUND,
-					 "no private key with alias '%s' (the inputs hold: %s)", alias, names);
+					 "no private key with alias '%s' (the inputs hold: %s)",
+					 alias, names);
 			goto out;
 		}
 		nk = m;
@@ -192,49 +198,58 @@ mtk_rc mtk_conv_select(const mtk_set *set, const char *alias, unsigned flags, mt
 			chosen = keys[0];
 		} else {
 			key_names(keys, m ? m : nk, names, sizeof(names));
-			rc = mtk_err_set(err, MTK_E_USAGE,
-					 "the inputs hold %zu private keys%s (%s): pick one with --alias", m ? m : nk,
-					 m ? " that each match a certificate" : ", none matching a certificate", names);
+			rc = mtk_err_set(
+			    err, MTK_E_USAGE,
+			    "the inputs hold %zu private keys%s (%s): pick one with --alias",
+			    m ? m : nk,
+			    m ? " that each match a certificate" : ", none matching a certificate",
+			    names);
 			goto out;
 		}
 	}
 
 	if (need && chosen == NULL) {
 		if (nc == 0) {
-			rc = mtk_err_set(err, MTK_E_USAGE, "the inputs hold no private key and no certificate");
+			rc = mtk_err_set(err, MTK_E_USAGE,
+					 "the inputs hold no private key and no certificate");
 			goto out;
 		}
 		if ((rc = finding_key_missing(fs, first, nc)) != MTK_OK) {
 			mtk_err_set(err, rc, "convert");
 			goto out;
 		}
-		rc = mtk_err_set(err, MTK_E_FINDINGS, "%s: no private key", first ? first : "input");
+		rc =
+		    mtk_err_set(err, MTK_E_FINDINGS, "%s: no private key", first ? first : "input");
 		goto out;
 	}
 	if (need && nc == 0) {
-		rc = mtk_err_set(err, MTK_E_USAGE,
-				 "%s: a private key but no certificate; give the certificate file too",
-				 chosen->source);
+		rc = mtk_err_set(
+		    err, MTK_E_USAGE,
+		    "%s: a private key but no certificate; give the certificate file too",
+		    chosen->source);
 		goto out;
 	}
 	if ((flags & MTK_CONV_KEY_ONLY) && chosen == NULL) {
-		rc = mtk_err_set(err, MTK_E_USAGE, "the inputs hold %zu certificate%s but no private key",
-				 nc, nc == 1 ? "" : "s");
+		rc = mtk_err_set(err, MTK_E_USAGE,
+				 "the inputs hold %zu certificate%s but no private key", nc,
+				 nc == 1 ? "" : "s");
 		goto out;
 	}
 	if (chosen != NULL && nc > 0 && !key_matches_any(chosen->key, certs, nc)) {
 		char desc[64];
 		mtk_key_describe(chosen->key, desc, sizeof(desc));
 		if ((rc = mtk_findings_add(
-			 fs, MTK_F_KEY_MISMATCH, need ? MTK_SEV_ERROR : MTK_SEV_WARNING, chosen->source,
-			 chosen->line, chosen->alias, "mtlskit inspect KEY CERT  (find the certificate issued for this key)",
-			 "the private key (%s) matches none of the %zu certificate%s given", desc, nc,
-			 nc == 1 ? "" : "s")) != MTK_OK) {
+			 fs, MTK_F_KEY_MISMATCH, need ? MTK_SEV_ERROR : MTK_SEV_WARNING,
+			 chosen->source, chosen->line, chosen->alias,
+			 "mtlskit inspect KEY CERT  (find the certificate issued for this key)",
+			 "the private key (%s) matches none of the %zu certificate%s given", desc,
+			 nc, nc == 1 ? "" : "s")) != MTK_OK) {
 			mtk_err_set(err, rc, "convert");
 			goto out;
 		}
 		if (need) {
-			rc = mtk_err_set(err, MTK_E_FINDINGS, "%s: the private key matches no certificate",
+			rc = mtk_err_set(err, MTK_E_FINDINGS,
+					 "%s: the private key matches no certificate",
 					 chosen->source);
 			goto out;
 		}
@@ -296,8 +311,8 @@ mtk_rc mtk_key_to_pkcs8(EVP_PKEY *key, const mtk_secret *pass, bool pem, mtk_buf
 	if (p8 == NULL)
 		return mtk_err_set(err, MTK_E_CRYPTO, "cannot encode the private key as PKCS#8");
 	if (pass != NULL) {
-		sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pass->s, (int)pass->len, NULL,
-				       16, MTK_PKCS8_ITER, p8, NULL, NULL);
+		sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pass->s,
+				       (int)pass->len, NULL, 16, MTK_PKCS8_ITER, p8, NULL, NULL);
 		if (sig == NULL) {
 			rc = mtk_err_set(err, MTK_E_CRYPTO, "cannot encrypt the private key");
 			goto out;
@@ -311,7 +326,8 @@ mtk_rc mtk_key_to_pkcs8(EVP_PKEY *key, const mtk_secret *pass, bool pem, mtk_buf
 		goto out;
 	}
 	if (pem)
-		rc = mtk_pem_encode(out, pass ? "ENCRYPTED PRIVATE KEY" : "PRIVATE KEY", der, (size_t)len);
+		rc = mtk_pem_encode(out, pass ? "ENCRYPTED PRIVATE KEY" : "PRIVATE KEY", der,
+				    (size_t)len);
 	else
 		rc = mtk_buf_append(out, der, (size_t)len);
 	if (rc != MTK_OK)
@@ -339,7 +355,7 @@ mtk_rc mtk_cert_to_der(X509 *cert, mtk_buf *out, mtk_err *err)
 	return MTK_OK;
 }
 
-mtk_rc mtk_certs_to_pem(STACK_OF(X509) *certs, mtk_buf *out, mtk_err *err)
+mtk_rc mtk_certs_to_pem(STACK_OF(X509) * certs, mtk_buf *out, mtk_err *err)
 {
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		unsigned char *der = NULL;

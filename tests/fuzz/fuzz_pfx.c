@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (set.count != 0)
 			abort();
 		mtk_err_clear(&err);
-		if (mtk_load_mem(&set, "fuzz.p12", data, size, &nopass, NULL, NULL, &err) != MTK_OK) {
+		if (mtk_load_mem(&set, "fuzz.p12", data, size, &nopass, NULL, NULL, &err) !=
+		    MTK_OK) {
 			if (set.count != 0)
 				abort();
 			goto out;
@@ -40,15 +41,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	X509_free(sk_X509_shift(chain));
 	{
-		mtk_p12_spec spec = {.compat = (mtk_p12_compat)(size % 3), .key = sel.key, .leaf = sel.leaf,
-				     .chain = chain, .alias = "fuzz", .pass = &pw, .now_ms = 1};
+		mtk_p12_spec spec = {.compat = (mtk_p12_compat)(size % 3),
+				     .key = sel.key,
+				     .leaf = sel.leaf,
+				     .chain = chain,
+				     .alias = "fuzz",
+				     .pass = &pw,
+				     .now_ms = 1};
 		mtk_conv_sel again = {0};
 
 		if (mtk_p12_write(&spec, &out, &err) != MTK_OK)
 			goto out;
-		if (mtk_load_mem(&back, "back.p12", out.data, out.len, &lo, NULL, NULL, &err) != MTK_OK)
+		if (mtk_load_mem(&back, "back.p12", out.data, out.len, &lo, NULL, NULL, &err) !=
+		    MTK_OK)
 			abort();
-		if (mtk_conv_select(&back, NULL, MTK_CONV_NEED_KEY_AND_CERT, &again, &fs, &err) != MTK_OK)
+		if (mtk_conv_select(&back, NULL, MTK_CONV_NEED_KEY_AND_CERT, &again, &fs, &err) !=
+		    MTK_OK)
 			abort();
 		if (EVP_PKEY_eq(again.key, sel.key) != 1 || X509_cmp(again.leaf, sel.leaf) != 0)
 			abort();

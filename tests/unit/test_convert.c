@@ -34,7 +34,8 @@ static void add_ext(X509 *c, X509 *issuer, int nid, const char *v)
 	X509_EXTENSION_free(e);
 }
 
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, bool ca, long serial)
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, bool ca,
+		       long serial)
 {
 	X509 *c = X509_new();
 	X509_NAME *n = X509_NAME_new();
@@ -47,7 +48,8 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ik
 	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(c), 86400L * 30);
 	X509_set_pubkey(c, key);
-	add_ext(c, issuer ? issuer : c, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+	add_ext(c, issuer ? issuer : c, NID_basic_constraints,
+		ca ? "critical,CA:TRUE" : "CA:FALSE");
 	assert_true(X509_sign(c, ikey ? ikey : key, EVP_sha256()) > 0);
 	return c;
 }
@@ -81,7 +83,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static STACK_OF(X509) *stack_of(X509 *a, X509 *b)
+static STACK_OF(X509) * stack_of(X509 *a, X509 *b)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	if (a)
@@ -92,12 +94,18 @@ static STACK_OF(X509) *stack_of(X509 *a, X509 *b)
 }
 
 /* Writes a PFX with one profile and returns the loaded set and its info. */
-static void write_and_load(mtk_p12_compat compat, const mtk_p12_trusted *tr, size_t ntr, mtk_set *set,
-			   mtk_container_info *info, mtk_buf *out)
+static void write_and_load(mtk_p12_compat compat, const mtk_p12_trusted *tr, size_t ntr,
+			   mtk_set *set, mtk_container_info *info, mtk_buf *out)
 {
 	STACK_OF(X509) *chain = stack_of(inter, root);
-	mtk_p12_spec s = {.compat = compat, .key = kleaf, .leaf = leaf, .chain = chain,
-			  .trusted = tr, .ntrusted = ntr, .alias = "My Key", .pass = &pw,
+	mtk_p12_spec s = {.compat = compat,
+			  .key = kleaf,
+			  .leaf = leaf,
+			  .chain = chain,
+			  .trusted = tr,
+			  .ntrusted = ntr,
+			  .alias = "My Key",
+			  .pass = &pw,
 			  .now_ms = 1700000000123LL};
 	mtk_load_opts lo = {.pass = &pw, .require_decrypt = true};
 	mtk_err e = {0};
@@ -106,7 +114,8 @@ static void write_and_load(mtk_p12_compat compat, const mtk_p12_trusted *tr, siz
 	assert_int_equal(mtk_p12_write(&s, out, &e), MTK_OK);
 	sk_X509_free(chain);
 	assert_int_equal(mtk_detect(out->data, out->len), MTK_FMT_PKCS12);
-	assert_int_equal(mtk_load_mem(set, "w.p12", out->data, out->len, &lo, info, NULL, &e), MTK_OK);
+	assert_int_equal(mtk_load_mem(set, "w.p12", out->data, out->len, &lo, info, NULL, &e),
+			 MTK_OK);
 }
 
 static void test_profiles_read_back(void **state)
@@ -116,9 +125,11 @@ static void test_profiles_read_back(void **state)
 		const char *mac, *key_enc, *cert_enc;
 		long iter;
 	} want[] = {
-		{MTK_P12_MODERN, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 2048},
-		{MTK_P12_LEGACY, "SHA1", "PBE-SHA1-3DES", "PBE-SHA1-3DES", 2048},
-		{MTK_P12_JAVA, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 10000},
+	    {MTK_P12_MODERN, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
+	     "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 2048},
+	    {MTK_P12_LEGACY, "SHA1", "PBE-SHA1-3DES", "PBE-SHA1-3DES", 2048},
+	    {MTK_P12_JAVA, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
+	     "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 10000},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -138,8 +149,9 @@ static void test_profiles_read_back(void **state)
 			if (set.objs[j].kind == MTK_OBJ_KEY) {
 				keys++;
 				assert_int_equal(EVP_PKEY_eq(set.objs[j].key, kleaf), 1);
-				assert_string_equal(set.objs[j].alias,
-						    want[i].c == MTK_P12_JAVA ? "my key" : "My Key");
+				assert_string_equal(set.objs[j].alias, want[i].c == MTK_P12_JAVA
+									   ? "my key"
+									   : "My Key");
 			}
 			certs += set.objs[j].kind == MTK_OBJ_CERT;
 		}
@@ -160,7 +172,7 @@ static void test_java_attributes(void **state)
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	const unsigned char *p;
 	PKCS12 *p12;
-	STACK_OF(PKCS7) *safes;
+	STACK_OF(PKCS7) * safes;
 	ASN1_OBJECT *trusted_oid = OBJ_txt2obj("2.16.840.1.113894.746875.1.1", 1);
 	int ntrusted = 0, nkeyid = 0;
 	(void)state;
@@ -173,21 +185,25 @@ static void test_java_attributes(void **state)
 	assert_non_null(safes);
 	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags = OBJ_obj2nid(p7->type) == NID_pkcs7_data
-						     ? PKCS12_unpack_p7data(p7)
-						     : PKCS12_unpack_p7encdata(p7, pw.s, (int)pw.len);
+		STACK_OF(PKCS12_SAFEBAG) *bags =
+		    OBJ_obj2nid(p7->type) == NID_pkcs7_data
+			? PKCS12_unpack_p7data(p7)
+			: PKCS12_unpack_p7encdata(p7, pw.s, (int)pw.len);
 		assert_non_null(bags);
 		for (int j = 0; j < sk_PKCS12_SAFEBAG_num(bags); j++) {
 			PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, j);
 			const STACK_OF(X509_ATTRIBUTE) *attrs = PKCS12_SAFEBAG_get0_attrs(bag);
 			const ASN1_TYPE *kid = PKCS12_get_attr_gen(attrs, NID_localKeyID);
-			X509 *x = PKCS12_SAFEBAG_get_nid(bag) == NID_certBag ? PKCS12_SAFEBAG_get1_cert(bag) : NULL;
+			X509 *x = PKCS12_SAFEBAG_get_nid(bag) == NID_certBag
+				      ? PKCS12_SAFEBAG_get1_cert(bag)
+				      : NULL;
 			bool has_trusted = X509at_get_attr_by_OBJ(attrs, trusted_oid, -1) >= 0;
 
 			if (kid != NULL) {
 				nkeyid++;
 				assert_int_equal(kid->value.octet_string->length, 18);
-				assert_memory_equal(kid->value.octet_string->data, "Time 1700000000123", 18);
+				assert_memory_equal(kid->value.octet_string->data,
+						    "Time 1700000000123", 18);
 			}
 			if (has_trusted) {
 				ntrusted++;
@@ -288,16 +304,19 @@ static void test_two_keys(void **state)
 		mtk_err e = {0};
 
 		two_key_pfx(&b, variant == 0);
-		assert_int_equal(mtk_load_mem(&set, "two.p12", b.data, b.len, &lo, NULL, NULL, &e), MTK_OK);
+		assert_int_equal(mtk_load_mem(&set, "two.p12", b.data, b.len, &lo, NULL, NULL, &e),
+				 MTK_OK);
 		if (variant == 0) {
 			/* both keys have their certificate: ambiguous without --alias */
-			assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
-					 MTK_E_USAGE);
+			assert_int_equal(
+			    mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
+			    MTK_E_USAGE);
 			assert_non_null(strstr(e.detail, "one, two"));
 		} else {
 			/* only "one" has its certificate: chosen */
-			assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
-					 MTK_OK);
+			assert_int_equal(
+			    mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
+			    MTK_OK);
 			assert_int_equal(EVP_PKEY_eq(sel.key, kleaf), 1);
 			mtk_conv_sel_free(&sel);
 		}
@@ -334,7 +353,8 @@ static void add_cert(mtk_set *set, X509 *x)
 
 static void add_key(mtk_set *set, EVP_PKEY *k)
 {
-	mtk_obj o = {.kind = MTK_OBJ_KEY, .source = (char *)"key.pem", .key = k, .key_form = MTK_KEY_PKCS8};
+	mtk_obj o = {
+	    .kind = MTK_OBJ_KEY, .source = (char *)"key.pem", .key = k, .key_form = MTK_KEY_PKCS8};
 	EVP_PKEY_up_ref(k);
 	assert_int_equal(mtk_set_add(set, &o), MTK_OK);
 }
@@ -371,7 +391,8 @@ static void test_findings(void **state)
 
 	add_key(&set, kroot); /* only the root's key: matches, so not a mismatch */
 	mtk_err_clear(&e);
-	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e), MTK_OK);
+	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
+			 MTK_OK);
 	assert_int_equal(X509_cmp(sel.leaf, root), 0);
 	mtk_conv_sel_free(&sel);
 	mtk_set_free(&set);
@@ -394,11 +415,13 @@ static void test_findings(void **state)
 
 	add_cert(&set, leaf);
 	mtk_err_clear(&e);
-	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_KEY_ONLY, &sel, &fs, &e), MTK_E_USAGE);
+	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_KEY_ONLY, &sel, &fs, &e),
+			 MTK_E_USAGE);
 	mtk_set_free(&set);
 	add_key(&set, kleaf);
 	mtk_err_clear(&e);
-	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e), MTK_E_USAGE);
+	assert_int_equal(mtk_conv_select(&set, NULL, MTK_CONV_NEED_KEY_AND_CERT, &sel, &fs, &e),
+			 MTK_E_USAGE);
 	mtk_set_free(&set);
 }
 
@@ -422,7 +445,8 @@ static void test_pkcs8(void **state)
 	assert_int_equal(EVP_PKEY_eq(set.objs[0].key, kleaf), 1);
 	mtk_set_free(&set);
 	lo.pass = &wrong;
-	assert_int_equal(mtk_load_mem(&set, "k.pem", b.data, b.len, &lo, NULL, NULL, &e), MTK_E_BAD_PASSWORD);
+	assert_int_equal(mtk_load_mem(&set, "k.pem", b.data, b.len, &lo, NULL, NULL, &e),
+			 MTK_E_BAD_PASSWORD);
 	mtk_buf_free(&b);
 	mtk_err_clear(&e);
 	assert_int_equal(mtk_key_to_pkcs8(NULL, NULL, false, &b, &e), MTK_E_INVALID_ARG);
@@ -446,13 +470,13 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profiles_read_back),
-		cmocka_unit_test(test_java_attributes),
-		cmocka_unit_test(test_write_refusals),
-		cmocka_unit_test(test_two_keys),
-		cmocka_unit_test(test_findings),
-		cmocka_unit_test(test_pkcs8),
-		cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_profiles_read_back),
+	    cmocka_unit_test(test_java_attributes),
+	    cmocka_unit_test(test_write_refusals),
+	    cmocka_unit_test(test_two_keys),
+	    cmocka_unit_test(test_findings),
+	    cmocka_unit_test(test_pkcs8),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
