@@ -467,6 +467,17 @@ static tls_state *state_of(const SSL *ssl)
 	return SSL_get_ex_data(ssl, state_index);
 }
 
+/* OpenSSL 3.0 names only the alerts of TLS 1.2 and earlier. */
+static const char *alert_name(int desc)
+{
+	switch (desc) {
+	case 109: return "missing extension";
+	case 116: return "certificate required";
+	case 120: return "no application protocol";
+	default: return SSL_alert_desc_string_long(desc);
+	}
+}
+
 static void info_cb(const SSL *ssl, int where, int ret)
 {
 	tls_state *st;
@@ -478,8 +489,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 	if (st == NULL || st->r->alert_received >= 0 || (ret & 0xff) == SSL_AD_CLOSE_NOTIFY)
 		return;
 	st->r->alert_received = ret & 0xff;
-	snprintf(st->r->alert_text, sizeof(st->r->alert_text), "%s",
-		 SSL_alert_desc_string_long(ret));
+	snprintf(st->r->alert_text, sizeof(st->r->alert_text), "%s", alert_name(ret & 0xff));
 }
 
 /* Called when a CertificateRequest arrives, whether or not we have a
@@ -736,16 +746,27 @@ static void await_verdict(const deadline *d, const mtk_probe_opts *o, SSL *ssl, 
 			  tls_state *st)
 {
 	long cap = o->verdict_wait_ms > 0 ? o->verdict_wait_ms : 1500;
+	uint64_t start = now_ms(d);
 	uint8_t buf[512];
 
 	while (!st->ticket && st->r->alert_received < 0) {
-		int ret = 0, e;
-		bool to = false;
+		int ret, e;
+		long ms;
 
-		e = ssl_io(d, ssl, fd, do_read, buf, sizeof(buf), cap, &ret, &to);
-		if (e == SSL_ERROR_NONE)
+		ret = SSL_read(ssl, buf, sizeof(buf));
+		if (ret > 0)
 			break; /* data: the server is talking to us */
-		if (to || (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE))
+		e = SSL_get_error(ssl, ret);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		if (st->ticket)
+			break;
+		ms = left_ms(d, cap);
+		if (d->end != 0) {
+			long spent = (long)(now_ms(d) - start);
+			ms = spent >= cap ? 0 : (ms < cap - spent ? ms : cap - spent);
+		}
+		if (ms <= 0 || wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms) == 0)
 			break;
 	}
 	ERR_clear_error();
