@@ -70,9 +70,9 @@ mtk --json probe "127.0.0.1:$REQ12" --ca "$T/root.crt" --cert "$T/mid.crt" --key
 	--http / --method GET
 expect_json "TLS 1.2: separate cert and key accepted" '.client_auth.status' accepted
 expect_json "TLS 1.2: HTTP answered after the mTLS handshake" '.http.status' 200
-mtk --json --pass env:PFXPASS probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx"
+mtk --json probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx"
 expect_eq "PFX without its password cannot load (exit 4)" "$RC" 4
-PFXPASS=secret123 run env PFXPASS=secret123 "$MTLSKIT" --json probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx" --pass env:PFXPASS
+run env PFXPASS=secret123 "$MTLSKIT" --json probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx" --pass env:PFXPASS
 expect_json "PFX identity accepted" '.client_auth.status' accepted
 mtk probe "127.0.0.1:$REQ" --cert "$T/mid-bundle.pem"
 expect_match "text says accepted" 'sent and ACCEPTED' "$OUT"
