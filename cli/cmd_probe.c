@@ -484,9 +484,11 @@ static void chain_findings(cli *c, const probe_args *a, const mtk_probe_result *
 	if (n > 0 && !r->verified && r->verify_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
 	    v->have_built && !v->built.complete && product == NULL)
 		(void)!mtk_findings_add(&c->findings, MTK_F_CHAIN_INCOMPLETE, MTK_SEV_WARNING, NULL, 0,
-					where, "configure the server to send its intermediate CA certificates",
-					"the chain the server sends stops before a CA this system trusts: "
-					"an intermediate CA is probably missing");
+					where, "configure the server to send its intermediate CA certificates "
+					"(or, for a private CA, give it with --ca)",
+					"the chain the server sends stops at an issuer it does not send and "
+					"%s does not hold: an intermediate CA is missing, or the CA is "
+					"private", a->ca ? a->ca : "the system trust store");
 	if (n > 0 && a->ca != NULL && !r->verified)
 		(void)!mtk_findings_add(&c->findings, MTK_F_CHAIN_UNTRUSTED, MTK_SEV_ERROR, NULL, 0, where,
 					NULL, "the server chain does not lead to a CA in %s: %s", a->ca,
