@@ -4,6 +4,7 @@
  * identity, detect TLS interception, and check ServiceNow readiness.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -735,6 +736,9 @@ int cmd_probe(cli *c, int argc, char **argv)
 	mtk_rc rc;
 
 	memset(&r, 0, sizeof(r));
+	/* OpenSSL writes to the socket with write(): a server that closes
+	 * mid-handshake must give an error, not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	rcode = cli_parse(c, argc, argv, "", longopts, on_opt, &a, usage, &first);
 	if (rcode != 0)
 		return rcode;

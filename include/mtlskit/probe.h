@@ -15,6 +15,9 @@
  * reads no clock of its own: the caller passes a monotonic clock and the
  * current time for certificate validity.
  *
+ * OpenSSL writes to the socket with write(): the caller must ignore SIGPIPE
+ * (the library does not change signal dispositions).
+ *
  * Ownership: the result owns everything it points to; mtk_probe_result_free()
  * releases it.  Options only borrow.
  */
