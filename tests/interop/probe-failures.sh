@@ -26,7 +26,7 @@ expect_eq "IPv6 literal refused: exit 5" "$RC" 5
 expect_match "IPv6 address shown in brackets" "connect: \\[::1\\]:$CLOSED" "$ERR"
 
 SILENT=$(free_port)
-python3 "$LIBDIR/silent_server.py" "$SILENT" silent >/dev/null 2>&1 </dev/null &
+"$PY" "$LIBDIR/silent_server.py" "$SILENT" silent >/dev/null 2>&1 </dev/null &
 TAP_PIDS="${TAP_PIDS:-} $!"
 wait_port "$SILENT"
 mtk --json probe "127.0.0.1:$SILENT" --timeout 1
@@ -38,7 +38,7 @@ expect_match "stderr names the handshake and the limit" 'handshake: 127.0.0.1:[0
 one_line timeout
 
 CLOSER=$(free_port)
-python3 "$LIBDIR/silent_server.py" "$CLOSER" close >/dev/null 2>&1 </dev/null &
+"$PY" "$LIBDIR/silent_server.py" "$CLOSER" close >/dev/null 2>&1 </dev/null &
 TAP_PIDS="${TAP_PIDS:-} $!"
 wait_port "$CLOSER"
 mtk --json probe "127.0.0.1:$CLOSER" --timeout 5
@@ -47,7 +47,7 @@ expect_json "stage handshake" '.stage' handshake
 expect_json "MTK_E_TLS" '.error.code' MTK_E_TLS
 
 HTTPP=$(free_port)
-python3 -m http.server "$HTTPP" --bind 127.0.0.1 >/dev/null 2>&1 </dev/null &
+"$PY" -m http.server "$HTTPP" --bind 127.0.0.1 >/dev/null 2>&1 </dev/null &
 TAP_PIDS="${TAP_PIDS:-} $!"
 wait_port "$HTTPP"
 mtk --json probe "127.0.0.1:$HTTPP" --timeout 5

@@ -10,7 +10,7 @@ mkca pub "/CN=Test Public Root/O=Public CA Inc"
 mkleaf inst "/CN=localhost" pub server
 
 start_adc() { # PORT SERVER SUPPORTS
-	python3 "$LIBDIR/snow_adc.py" "$1" "$T/inst.crt" "$T/inst.key" "$2" "$3" >"$T/adc.$1.log" 2>&1 </dev/null &
+	"$PY" "$LIBDIR/snow_adc.py" "$1" "$T/inst.crt" "$T/inst.key" "$2" "$3" >"$T/adc.$1.log" 2>&1 </dev/null &
 	TAP_PIDS="${TAP_PIDS:-} $!"
 	wait_port "$1" || diag "snow_adc.py did not start: $(cat "$T/adc.$1.log")"
 }
