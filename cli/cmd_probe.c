@@ -195,12 +195,17 @@ static void identity_free(identity *id)
 static mtk_rc filter_alias(mtk_set *set, const char *alias, const char *file, mtk_err *err)
 {
 	mtk_set kept = MTK_SET_INIT;
+	bool found = false;
 
 	for (size_t i = 0; i < set->count; i++) {
 		mtk_obj o = set->objs[i];
+		bool mine = o.alias != NULL && strcasecmp(o.alias, alias) == 0;
 
-		if (o.alias == NULL || strcasecmp(o.alias, alias) != 0)
+		/* CA certificates of a PFX carry no name; the chain builder uses
+		 * them only if they issue the entry's certificate. */
+		if (!mine && !(o.alias == NULL && o.kind == MTK_OBJ_CERT))
 			continue;
+		found |= mine;
 		if ((o.cert && !X509_up_ref(o.cert)) || (o.key && !EVP_PKEY_up_ref(o.key))) {
 			mtk_set_free(&kept);
 			return mtk_err_set(err, MTK_E_NOMEM, "%s", file);
@@ -214,7 +219,7 @@ static mtk_rc filter_alias(mtk_set *set, const char *alias, const char *file, mt
 			return mtk_err_set(err, MTK_E_NOMEM, "%s", file);
 		}
 	}
-	if (kept.count == 0) {
+	if (!found) {
 		mtk_set_free(&kept);
 		return mtk_err_set(err, MTK_E_NOT_FOUND, "%s: no entry with alias '%s'", file, alias);
 	}

@@ -74,6 +74,13 @@ mtk --json probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx"
 expect_eq "PFX without its password cannot load (exit 4)" "$RC" 4
 run env PFXPASS=secret123 "$MTLSKIT" --json probe "127.0.0.1:$REQ" --pfx "$T/mid.pfx" --pass env:PFXPASS
 expect_json "PFX identity accepted" '.client_auth.status' accepted
+openssl pkcs12 -export -in "$T/mid.crt" -inkey "$T/mid.key" -certfile "$T/issuing.crt" \
+	-name mid-entry -out "$T/ks.p12" -passout pass:changeit 2>/dev/null
+run env KSPASS=changeit "$MTLSKIT" --json probe "127.0.0.1:$REQ" --keystore "$T/ks.p12" --alias mid-entry --pass env:KSPASS
+expect_json "PKCS12 keystore entry by alias accepted" '.client_auth.status' accepted
+run env KSPASS=changeit "$MTLSKIT" --json probe "127.0.0.1:$REQ" --keystore "$T/ks.p12" --alias nope --pass env:KSPASS
+expect_eq "unknown alias: exit 3" "$RC" 3
+expect_match "the alias is named" "no entry with alias 'nope'" "$(printf '%s' "$OUT" | jq -r .error.detail)"
 mtk probe "127.0.0.1:$REQ" --cert "$T/mid-bundle.pem"
 expect_match "text says accepted" 'sent and ACCEPTED' "$OUT"
 
