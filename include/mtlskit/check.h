@@ -40,6 +40,8 @@ typedef struct mtk_check_opts {
 	const char *expected_alias; /* keystore-alias: this alias must hold a key entry; may be NULL */
 	/* Added with issue 6 (zero-initialised callers keep the old meaning). */
 	const char *container_file; /* the file container describes, for messages; may be NULL */
+	const char *fix_inputs;     /* the inputs as fix commands should name them, shell-quoted
+	                               ("leaf.pem key.pem"); NULL: the sources of set */
 } mtk_check_opts;
 
 /* The default cert-expiring window. */

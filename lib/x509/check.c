@@ -252,6 +252,8 @@ static mtk_rc gather(ctx *x)
 			c->dup = X509_cmp(x->certs[k].cert, o->cert) == 0;
 		x->ncerts++;
 	}
+	if (x->o->fix_inputs != NULL)
+		snprintf(x->inputs, sizeof(x->inputs), "%s", x->o->fix_inputs);
 	if (x->inputs[0] == '\0')
 		snprintf(x->inputs, sizeof(x->inputs), "FILE");
 	return MTK_OK;
