@@ -109,6 +109,10 @@ static int on_headers_complete(http_parser *p)
 
 	if (flush_header(r) != 0)
 		return -1;
+	if (p->status_code < 100 || p->status_code > 999) {
+		r->cb_error = MTK_E_MALFORMED;
+		return -1;
+	}
 	r->resp.status = (int)p->status_code;
 	r->resp.major = p->http_major;
 	r->resp.minor = p->http_minor;
@@ -177,6 +181,7 @@ static mtk_rc execute(mtk_http_reader *r, const uint8_t *data, size_t n, size_t 
 	if (r->cb_error != MTK_OK)
 		return mtk_err_set(err, r->cb_error, "http: %s",
 				   r->cb_error == MTK_E_TOO_LARGE ? "too many headers"
+				   : r->cb_error == MTK_E_MALFORMED ? "bad status code"
 								  : "out of memory");
 	if (n == 0 || e == HPE_INVALID_EOF_STATE)
 		return mtk_err_set(err, MTK_E_TRUNCATED,
