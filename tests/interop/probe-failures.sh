@@ -37,6 +37,16 @@ mtk probe "127.0.0.1:$SILENT" --timeout 500ms
 expect_match "stderr names the handshake and the limit" 'handshake: 127.0.0.1:[0-9]+: no TLS answer within 500 ms' "$ERR"
 one_line timeout
 
+FULL=$(free_port)
+"$PY" "$LIBDIR/silent_server.py" "$FULL" full "$T/full.ready" >/dev/null 2>&1 </dev/null &
+TAP_PIDS="${TAP_PIDS:-} $!"
+for _ in $(seq 1 100); do [ -e "$T/full.ready" ] && break; sleep 0.1; done
+mtk --json probe "127.0.0.1:$FULL" --connect-timeout 700ms
+expect_eq "connect that never completes: exit 5" "$RC" 5
+expect_json "stage connect" '.stage' connect
+expect_json "MTK_E_TIMEOUT" '.error.code' MTK_E_TIMEOUT
+expect_match "the connect timeout is named" 'no answer within 700 ms' "$(printf '%s' "$OUT" | jq -r .error.detail)"
+
 CLOSER=$(free_port)
 "$PY" "$LIBDIR/silent_server.py" "$CLOSER" close >/dev/null 2>&1 </dev/null &
 TAP_PIDS="${TAP_PIDS:-} $!"
