@@ -680,6 +680,11 @@ static void print_text(cli *c, const json_t *res)
 		       : strcmp(st, "required") == 0  ? "REQUIRED (the server refuses the handshake without one)"
 		       : strcmp(st, "accepted") == 0  ? "sent and ACCEPTED"
 						      : "sent and REJECTED");
+		if ((v = json_object_get(ca, "identity")) != NULL)
+			printf("  Yours: %s\n    issuer %s (%lld days left)\n",
+			       json_string_value(json_object_get(v, "subject")),
+			       json_string_value(json_object_get(v, "issuer")),
+			       (long long)json_integer_value(json_object_get(v, "days_left")));
 		if (json_is_true(json_object_get(ca, "requested"))) {
 			printf("  Acceptable CA names (%zu):%s\n", json_array_size(names),
 			       json_array_size(names) == 0 ? " none listed (any CA)" : "");
@@ -755,7 +760,7 @@ int cmd_probe(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage, "give one of --cert, --pfx, --keystore");
 	if (a.key != NULL && a.cert == NULL)
 		return cli_usage_error(c, usage, "--key goes with --cert");
-	if ((a.alias != NULL) != (a.keystore != NULL) && a.alias != NULL && a.pfx == NULL)
+	if (a.alias != NULL && a.keystore == NULL && a.pfx == NULL)
 		return cli_usage_error(c, usage, "--alias goes with --keystore or --pfx");
 	if (a.keystore != NULL && a.alias == NULL)
 		return cli_usage_error(c, usage, "--keystore needs --alias");
