@@ -24,6 +24,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/err.h"
 #include "mtlskit/findings.h"
+#include "mtlskit/pass.h"
 
 typedef enum {
 	MTK_SUBJ_C,
@@ -140,5 +141,13 @@ MTK_WUR mtk_rc mtk_csr_inf(const mtk_subject *s, const mtk_sans *sans, mtk_usage
 
 /* PEM of a request appended to out. */
 MTK_WUR mtk_rc mtk_csr_pem(X509_REQ *req, mtk_buf *out, mtk_err *err);
+
+/* Reads the first CSR in path (PEM or DER).  *out owned by the caller.
+ * Errors: MTK_E_NOT_FOUND when the file holds no CSR, file/format errors. */
+MTK_WUR mtk_rc mtk_csr_load(const char *path, X509_REQ **out, mtk_err *err);
+/* Reads the first certificate in path (any format).  *out is a new
+ * reference.  Errors: MTK_E_NOT_FOUND, file/format errors. */
+MTK_WUR mtk_rc mtk_cert_load_first(const char *path, const mtk_secret *pass, X509 **out,
+				   mtk_err *err);
 
 #endif

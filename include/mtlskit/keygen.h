@@ -48,4 +48,11 @@ const EVP_MD *mtk_key_sign_md(EVP_PKEY *key);
  * "ed25519"), or "" when it is something else; into out. */
 void mtk_key_type_name(EVP_PKEY *key, char *out, size_t cap);
 
+/* Reads the first private key in path (any format the loader reads: PKCS#8,
+ * encrypted PKCS#8, PKCS#1, SEC1, PFX, ...), decrypting with pass.  *out is
+ * a new reference.  Errors: MTK_E_PASSWORD_NEEDED, MTK_E_BAD_PASSWORD,
+ * MTK_E_NOT_FOUND (no private key in the file), file and format errors. */
+MTK_WUR mtk_rc mtk_key_load(const char *path, const mtk_secret *pass, EVP_PKEY **out,
+			    mtk_err *err);
+
 #endif

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/keygen.h"
+#include "mtlskit/load.h"
 
 static bool key_is_rsa(EVP_PKEY *key)
 {
@@ -267,9 +268,9 @@ mtk_rc mtk_csr_inf(const mtk_subject *s, const mtk_sans *sans, mtk_usage usage, 
 	if (usage != MTK_USAGE_NONE) {
 		P("\r\n[EnhancedKeyUsageExtension]\r\n");
 		if (usage & MTK_USAGE_SERVER)
-			P("OID=1.3.6.1.5.5.7.3.1 ; serverAuth\r\n");
+			P("; serverAuth\r\nOID=1.3.6.1.5.5.7.3.1\r\n");
 		if (usage & MTK_USAGE_CLIENT)
-			P("OID=1.3.6.1.5.5.7.3.2 ; clientAuth\r\n");
+			P("; clientAuth\r\nOID=1.3.6.1.5.5.7.3.2\r\n");
 	}
 	if (sans != NULL && sans->count > 0) {
 		P("\r\n[Extensions]\r\n; subjectAltName\r\n2.5.29.17 = \"{text}\"\r\n");
@@ -289,4 +290,50 @@ mtk_rc mtk_csr_inf(const mtk_subject *s, const mtk_sans *sans, mtk_usage usage, 
 	}
 #undef P
 	return rc == MTK_OK ? MTK_OK : mtk_err_set(err, rc, "--certreq-inf");
+}
+
+mtk_rc mtk_csr_load(const char *path, X509_REQ **out, mtk_err *err)
+{
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	mtk_rc rc;
+
+	if ((rc = mtk_load_file(&set, path, &lo, NULL, NULL, err)) != MTK_OK)
+		return rc;
+	rc = MTK_E_NOT_FOUND;
+	for (size_t i = 0; i < set.count; i++) {
+		if (set.objs[i].kind == MTK_OBJ_CSR && set.objs[i].csr != NULL) {
+			*out = X509_REQ_dup(set.objs[i].csr);
+			rc = *out ? MTK_OK : MTK_E_NOMEM;
+			break;
+		}
+	}
+	mtk_set_free(&set);
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "%s: no certificate request in this file", path);
+	return MTK_OK;
+}
+
+mtk_rc mtk_cert_load_first(const char *path, const mtk_secret *pass, X509 **out, mtk_err *err)
+{
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	mtk_rc rc;
+
+	lo.pass = pass;
+	if ((rc = mtk_load_file(&set, path, &lo, NULL, NULL, err)) != MTK_OK)
+		return rc;
+	rc = MTK_E_NOT_FOUND;
+	for (size_t i = 0; i < set.count; i++) {
+		if (set.objs[i].kind == MTK_OBJ_CERT && set.objs[i].cert != NULL) {
+			X509_up_ref(set.objs[i].cert);
+			*out = set.objs[i].cert;
+			rc = MTK_OK;
+			break;
+		}
+	}
+	mtk_set_free(&set);
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "%s: no certificate in this file", path);
+	return MTK_OK;
 }

@@ -11,6 +11,8 @@
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 
+#include "mtlskit/load.h"
+
 struct ktype {
 	const char *name;
 	const char *alg; /* "RSA", "EC", "ED25519" */
@@ -182,4 +184,29 @@ void mtk_key_type_name(EVP_PKEY *key, char *out, size_t cap)
 	default:
 		break;
 	}
+}
+
+mtk_rc mtk_key_load(const char *path, const mtk_secret *pass, EVP_PKEY **out, mtk_err *err)
+{
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	mtk_rc rc;
+
+	lo.pass = pass;
+	lo.require_decrypt = true;
+	if ((rc = mtk_load_file(&set, path, &lo, NULL, NULL, err)) != MTK_OK)
+		return rc;
+	rc = MTK_E_NOT_FOUND;
+	for (size_t i = 0; i < set.count; i++) {
+		if (set.objs[i].kind == MTK_OBJ_KEY && set.objs[i].key != NULL) {
+			EVP_PKEY_up_ref(set.objs[i].key);
+			*out = set.objs[i].key;
+			rc = MTK_OK;
+			break;
+		}
+	}
+	mtk_set_free(&set);
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "%s: no private key in this file", path);
+	return MTK_OK;
 }
