@@ -156,6 +156,23 @@ mtk_rc mtk_csr_renew(X509 *cert, EVP_PKEY *key, X509_REQ **out, mtk_err *err)
 
 		if (at < 0)
 			continue;
+		if (copy[i] == NID_key_usage && !key_is_rsa(key)) {
+			/* An EC or Ed25519 key cannot encipher: a renewal that
+			 * changes RSA to EC keeps only the signing bits. */
+			ASN1_BIT_STRING *ku = X509_get_ext_d2i(cert, NID_key_usage, NULL, NULL);
+			if (ku != NULL) {
+				bool ok = ASN1_BIT_STRING_set_bit(ku, 2, 0) && ASN1_BIT_STRING_set_bit(ku, 3, 0) &&
+					  ASN1_BIT_STRING_set_bit(ku, 4, 0);
+				e = ok ? X509V3_EXT_i2d(NID_key_usage, 1, ku) : NULL;
+				ASN1_BIT_STRING_free(ku);
+				if (e == NULL || !sk_X509_EXTENSION_push(exts, e)) {
+					X509_EXTENSION_free(e);
+					rc = mtk_err_set(err, MTK_E_NOMEM, "keyUsage");
+					goto out;
+				}
+				continue;
+			}
+		}
 		e = X509_EXTENSION_dup(X509_get_ext(cert, at));
 		if (e == NULL || !sk_X509_EXTENSION_push(exts, e)) {
 			X509_EXTENSION_free(e);
