@@ -253,12 +253,13 @@ static int ca_sign(cli *c, int argc, char **argv)
 	mtk_outset *os = NULL;
 	mtk_cert_summary sum;
 	mtk_err err = {0};
-	unsigned wf = c->force ? MTK_WRITE_FORCE : 0;
+	unsigned wf = 0;
 	char tb[64];
 	int first, r;
 	mtk_rc rc;
 
 	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, sign_usage, &first);
+	wf = c->force ? MTK_WRITE_FORCE : 0;
 	if (r != 0)
 		return r;
 	if ((r = only(c, &o, " profile days chain-out not-before not-after ")) != 0)

@@ -186,13 +186,14 @@ static int csr_create(cli *c, int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	mtk_outset *os = NULL;
 	mtk_err err = {0};
-	unsigned wf = c->force ? MTK_WRITE_FORCE : 0;
+	unsigned wf = 0;
 	char subj_s[512], ktype[32];
 	bool flags_given = false;
 	int first, r, ret = 0;
 	mtk_rc rc = MTK_OK;
 
 	r = cli_parse(c, argc, argv, "", longopts, csr_opt, &o, create_usage, &first);
+	wf = c->force ? MTK_WRITE_FORCE : 0;
 	if (r != 0) {
 		mtk_sans_free(&o.sans);
 		return r;

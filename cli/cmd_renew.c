@@ -102,13 +102,14 @@ int cmd_renew(cli *c, int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	mtk_outset *os = NULL;
 	mtk_err err = {0};
-	unsigned wf = c->force ? MTK_WRITE_FORCE : 0;
+	unsigned wf = 0;
 	char subj_s[512], ktype[32];
 	const char *certpath;
 	int first, r, ret = 0;
 	mtk_rc rc = MTK_OK;
 
 	r = cli_parse(c, argc, argv, "", longopts, renew_opt, &o, renew_usage, &first);
+	wf = c->force ? MTK_WRITE_FORCE : 0;
 	if (r != 0)
 		return r;
 	if (first + 1 != argc)
