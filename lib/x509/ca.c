@@ -830,7 +830,7 @@ static mtk_rc load_ca_cert(const mtk_ca *ca, const char *name, X509 **out, mtk_e
 		rc = MTK_E_CA_STATE;
 		goto out;
 	}
-	rc = mtk_err_set(err, MTK_E_CA_STATE, "%s: no certificate", p);
+	rc = MTK_E_CA_STATE;
 	for (size_t i = 0; i < set.count; i++) {
 		if (set.objs[i].kind == MTK_OBJ_CERT && set.objs[i].cert != NULL) {
 			X509_up_ref(set.objs[i].cert);
@@ -839,6 +839,8 @@ static mtk_rc load_ca_cert(const mtk_ca *ca, const char *name, X509 **out, mtk_e
 			break;
 		}
 	}
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "%s: no certificate", p);
 out:
 	mtk_set_free(&set);
 	free(p);
@@ -862,7 +864,7 @@ static mtk_rc load_ca_key(mtk_ca *ca, const char *name, const mtk_secret *pass, 
 	lo.require_decrypt = true;
 	if ((rc = mtk_load_file(&set, p, &lo, NULL, NULL, err)) != MTK_OK)
 		goto out;
-	rc = mtk_err_set(err, MTK_E_CA_STATE, "%s: no private key", p);
+	rc = MTK_E_CA_STATE;
 	for (size_t i = 0; i < set.count; i++) {
 		if (set.objs[i].kind == MTK_OBJ_KEY && set.objs[i].key != NULL) {
 			EVP_PKEY_up_ref(set.objs[i].key);
@@ -871,6 +873,8 @@ static mtk_rc load_ca_key(mtk_ca *ca, const char *name, const mtk_secret *pass, 
 			break;
 		}
 	}
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "%s: no private key", p);
 	if (rc == MTK_OK && !mtk_key_matches_cert(ca->key, mtk_ca_signer(ca)))
 		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s does not match its certificate", p);
 out:
