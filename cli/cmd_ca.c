@@ -143,6 +143,7 @@ static int ca_init(cli *c, int argc, char **argv)
 	struct ca_opts o = {.usage = init_usage};
 	mtk_ca_init_opts io = {0};
 	mtk_secret *pass = NULL;
+	bool encrypted;
 	mtk_err err = {0};
 	int first, r;
 	mtk_rc rc;
@@ -170,6 +171,7 @@ static int ca_init(cli *c, int argc, char **argv)
 	io.out_pass = pass;
 	io.now = c->now;
 	rc = mtk_ca_init(argv[first], &io, &err);
+	encrypted = pass != NULL;
 	mtk_secret_free(pass);
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
@@ -177,7 +179,7 @@ static int ca_init(cli *c, int argc, char **argv)
 	cli_set(c, "root", json_string(o.name));
 	cli_set(c, "issuing", o.inter ? json_string(o.inter) : json_null());
 	cli_set(c, "key_type", json_string(o.key_type ? o.key_type : "rsa:2048"));
-	cli_set(c, "encrypted", json_boolean(pass != NULL));
+	cli_set(c, "encrypted", json_boolean(encrypted));
 	if (!c->json) {
 		printf("created CA in %s: root \"%s\"%s%s%s\n", argv[first], o.name,
 		       o.inter ? ", issuing CA \"" : "", o.inter ? o.inter : "", o.inter ? "\"" : "");
