@@ -40,10 +40,11 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json sign.json \
 	>/dev/null
 
 report() {
-	jq -r '.results | "\(.[0].command)\t\(.[0].mean*1000)\t\(.[1].command)\t\(.[1].mean*1000)\t\(.[0].mean/.[1].mean)"' "$1" |
-		awk -F'\t' '{ printf "| %-40s | %8.2f ms | %-34s | %8.2f ms | %5.2f |\n", $1, $2, $3, $4, $5 }'
+	jq -r '.results | "\(.[0].command)\t\(.[0].mean*1000)\t\((.[0].user+.[0].system)*1000)\t\(.[1].command)\t\(.[1].mean*1000)\t\((.[1].user+.[1].system)*1000)"' "$1" |
+		awk -F'\t' '{ printf "| %-38s | %7.2f ms | %6.2f ms | %-34s | %7.2f ms | %6.2f ms | %5.2f | %5.2f |\n", $1, $2, $3, $4, $5, $6, $2/$5, $3/$6 }'
 }
-echo "| mtlskit | mean | openssl | mean | ratio |"
-echo "|---|---|---|---|---|"
+echo "work directory: $W ($(df -T "$W" | awk 'NR==2 {print $2}'))"
+echo "| mtlskit | wall | cpu | openssl | wall | cpu | wall ratio | cpu ratio |"
+echo "|---|---|---|---|---|---|---|---|"
 report csr.json
 report sign.json
