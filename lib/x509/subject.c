@@ -646,6 +646,16 @@ mtk_rc mtk_csr_validate(const mtk_subject *s, const mtk_sans *sans, mtk_usage us
 			ADD(MTK_SEV_WARNING, MTK_F_SUBJECT_INVALID, NULL,
 			    "%s '%s' looks abbreviated; CAs ask for the full name (e.g. California, not CA)",
 			    e->field == MTK_SUBJ_ST ? "state (ST)" : "locality (L)", e->value);
+		if (e->field == MTK_SUBJ_EMAIL) {
+			const char *at = strrchr(e->value, '@');
+			if (at == NULL || at == e->value || at[1] == '\0')
+				ADD(MTK_SEV_ERROR, MTK_F_SUBJECT_INVALID, NULL,
+				    "emailAddress '%s' is not an e-mail address", e->value);
+			else if (mtk_servicenow_domain(at + 1))
+				ADD(MTK_SEV_ERROR, MTK_F_SUBJECT_SERVICENOW_DOMAIN, NULL,
+				    "emailAddress '%s' is on ServiceNow's domain; use an address of your organisation",
+				    e->value);
+		}
 		if (e->field == MTK_SUBJ_CN) {
 			if (mtk_servicenow_domain(e->value))
 				ADD(MTK_SEV_ERROR, MTK_F_SUBJECT_SERVICENOW_DOMAIN, NULL,

@@ -95,6 +95,13 @@ fcsr --cn mid01.example.com --locality "$(printf 'L%.0s' $(seq 1 129))"
 expect_eq "L of 129 characters: subject-invalid" "$RC/$(finding_ids)" "1/subject-invalid"
 fcsr --cn mid01.example.com --email "$(printf 'e%.0s' $(seq 1 250))@x.com"
 expect_eq "email of 256 characters: subject-invalid" "$RC/$(finding_ids)" "1/subject-invalid"
+fcsr --cn mid01.example.com --email not-an-address
+expect_eq "email without @: subject-invalid" "$RC/$(finding_ids)" "1/subject-invalid"
+fcsr --cn mid01.example.com --email admin@acme.service-now.com
+expect_eq "email on service-now.com: subject-servicenow-domain" "$RC/$(finding_ids)" "1/subject-servicenow-domain"
+fcsr --cn mid01.example.com --email pki@example.com
+expect_eq "email pki@example.com passes" "$RC/$(finding_ids)" "0/"
+rm -f f.csr
 # abbreviated state / locality: warning only
 for st in CA NY NSW; do
 	fcsr --cn mid01.example.com --state "$st"
