@@ -488,6 +488,56 @@ out:
 	return r;
 }
 
+static const char list_usage[] =
+	"Usage: mtlskit ca list DIR\n"
+	"\n"
+	"Lists the certificates the CA in DIR issued: status, serial, expiry, profile, subject.\n";
+
+static int ca_list(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = list_usage};
+	const mtk_ca_index *idx;
+	mtk_ca *ca = NULL;
+	mtk_err err = {0};
+	json_t *arr;
+	char tb[64], rb[64];
+	int first, r;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, list_usage, &first);
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " ")) != 0)
+		return r;
+	if (first + 1 != argc)
+		return cli_usage_error(c, list_usage, "one CA directory is needed");
+	if ((rc = mtk_ca_open(argv[first], NULL, false, &ca, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	idx = mtk_ca_get_index(ca);
+	arr = json_array();
+	if (!c->json)
+		printf("%-7s  %-32s  %-23s  %-6s  %s\n", "STATUS", "SERIAL", "NOT AFTER", "USE", "SUBJECT");
+	for (size_t i = 0; i < idx->count; i++) {
+		const mtk_ca_entry *e = &idx->items[i];
+		bool revoked = e->status == 'R';
+		json_t *o1 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status", revoked ? "revoked" : "valid",
+				       "serial", e->serial, "not_after", cli_fmt_time(e->not_after, tb, sizeof(tb)),
+				       "profile", e->profile, "subject", e->subject ? e->subject : "");
+		if (revoked) {
+			json_object_set_new(o1, "revoked_at", json_string(cli_fmt_time(e->revoked_at, rb, sizeof(rb))));
+			json_object_set_new(o1, "reason", json_string(mtk_reason_name(e->reason)));
+		}
+		json_array_append_new(arr, o1);
+		if (!c->json)
+			printf("%-7s  %-32s  %-23s  %-6s  %s\n", revoked ? "revoked" : "valid", e->serial,
+			       cli_fmt_time(e->not_after, tb, sizeof(tb)), e->profile, e->subject ? e->subject : "");
+	}
+	cli_set(c, "dir", json_string(argv[first]));
+	cli_set(c, "certificates", arr);
+	mtk_ca_close(ca);
+	return 0;
+}
+
 int cmd_ca(cli *c, int argc, char **argv)
 {
 	static const struct cli_verb subs[] = {
@@ -495,6 +545,7 @@ int cmd_ca(cli *c, int argc, char **argv)
 		{"sign", ca_sign, "Sign a CSR with the client or server profile"},
 		{"revoke", ca_revoke, "Revoke a certificate the CA issued"},
 		{"crl", ca_crl, "Write a CRL signed by the issuing CA"},
+		{"list", ca_list, "List the certificates the CA issued"},
 		{NULL, NULL, NULL},
 	};
 	return cli_dispatch_sub(c, "ca", subs, argc, argv);

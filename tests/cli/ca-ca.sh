@@ -184,6 +184,15 @@ expect_eq "openssl verify -crl_check accepts an unrevoked certificate" "$OUT" "g
 expect_rc 0 "second CRL" "$MTLSKIT" --json ca crl lab-ca -o crl2.pem --days 7
 expect_match "CRL number increases" 'X509v3 CRL Number: *\n? *2|CRL Number: 2' "$(openssl crl -in crl2.pem -noout -text | tr -d '\n' | tr -s ' ' | grep -o 'CRL Number: [0-9]*')"
 
+# ca list
+mtk --json ca list lab-ca
+expect_eq "ca list exit 0" "$RC" 0
+expect_json "ca list: as many entries as the index" '.certificates | length' "$(grep -c '^[VR]' lab-ca/index.txt)"
+expect_json "ca list: the revoked one with its reason" ".certificates[] | select(.serial==\"$serial\") | .reason" keyCompromise
+run "$MTLSKIT" ca list lab-ca
+expect_match "ca list text names the subject" 'CN=mid01.example.com' "$OUT"
+expect_rc 3 "ca list of a missing CA: exit 3" "$MTLSKIT" ca list no-such-ca
+
 # --- root-only CA, P-384, CRL URL, encrypted CA keys ---
 export CAPW=ca-secret WRONGPW=nope
 expect_rc 0 "root-only P-384 CA with --crl-url and --out-pass" "$MTLSKIT" ca init p384-ca --name "P384 Root" --key-type ec:P-384 \
@@ -234,6 +243,6 @@ expect_eq "no temporary files left" "$(ls -a par-ca | grep -c tmp)" 0
 # help
 expect_rc 0 "ca --help" "$MTLSKIT" ca --help
 expect_match "ca help lists sign" 'sign' "$OUT"
-for s in init sign revoke crl; do expect_rc 0 "ca $s --help" "$MTLSKIT" ca "$s" --help; done
+for s in init sign revoke crl list; do expect_rc 0 "ca $s --help" "$MTLSKIT" ca "$s" --help; done
 expect_rc 2 "ca sign with an option of another sub-command" "$MTLSKIT" ca sign lab-ca client.csr -o z.crt --reason keyCompromise
 done_testing
