@@ -1049,6 +1049,12 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 			goto out;
 		}
 	}
+	if (X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) == 0 &&
+	    (gens == NULL || sk_GENERAL_NAME_num(gens) == 0)) {
+		/* RFC 5280 4.1.2.6: an empty subject needs a subjectAltName */
+		rc = mtk_err_set(err, MTK_E_CSR_POLICY, "the request has neither a subject nor a subjectAltName");
+		goto out;
+	}
 	if (opts->profile == MTK_PROFILE_SERVER && (gens == NULL || sk_GENERAL_NAME_num(gens) == 0)) {
 		rc = mtk_err_set(err, MTK_E_CSR_POLICY,
 				 "the server profile needs a subjectAltName with the host name (csr create --san DNS:host)");

@@ -101,6 +101,9 @@ expect_no_file "CA:TRUE request: nothing written" evil.crt
 expect_eq "CA:TRUE request: nothing recorded" "$(grep -c '^[VR]' lab-ca/index.txt)" "$nidx"
 openssl req -new -key evil.key -subj "/CN=ok.example.com" -addext "basicConstraints=critical,CA:FALSE" -out notca.csr 2>/dev/null
 expect_rc 0 "CA:FALSE request is signed" "$MTLSKIT" ca sign lab-ca notca.csr -o notca.crt
+openssl req -new -key evil.key -subj "/" -out empty.csr 2>/dev/null
+mtk --json ca sign lab-ca empty.csr -o empty.crt
+expect_eq "empty subject and no SAN: MTK_E_CSR_POLICY" "$RC/$(printf '%s' "$OUT" | jq -r .error.code)" "1/MTK_E_CSR_POLICY"
 # not a CSR
 expect_rc 3 "a certificate instead of a CSR: exit 3" "$MTLSKIT" ca sign lab-ca client.crt -o nc.crt
 expect_no_file "not a CSR: nothing written" nc.crt
