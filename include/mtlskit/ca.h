@@ -147,8 +147,10 @@ typedef struct mtk_ca_sign_opts {
 MTK_WUR mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509 **out,
 			   mtk_err *err);
 
-/* Normalises a serial ("0A:1b:..", "0x0a1b", "a1b") to upper-case hex
- * without separators or leading zeros.  MTK_E_INVALID_ARG if not hex. */
+/* Normalises a serial ("0A:1b:..", "0x0a1b", "a1b", keytool's form without
+ * leading zeros) to the form openssl prints and the index keeps: upper-case
+ * hex, no separators, whole bytes ("A1B" -> "0A1B").  MTK_E_INVALID_ARG if
+ * not hex or longer than cap allows. */
 MTK_WUR mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_err *err);
 
 /* Marks serial revoked at now for reason.  Errors: MTK_E_NOT_FOUND (not

@@ -402,7 +402,8 @@ mtk_rc mtk_ca_conf_format(const mtk_ca_conf *c, mtk_buf *out)
 
 mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_err *err)
 {
-	size_t o = 0;
+	char digits[130];
+	size_t n = 0;
 	const char *p = in;
 
 	if (p == NULL)
@@ -414,19 +415,29 @@ mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_err *err)
 			continue;
 		if (!isxdigit((unsigned char)*p))
 			goto bad;
-		if (o == 0 && *p == '0')
+		if (n == 0 && *p == '0')
 			continue; /* leading zero */
-		if (o + 1 >= cap)
+		if (n + 1 >= sizeof(digits))
 			goto bad;
-		out[o++] = (char)toupper((unsigned char)*p);
+		digits[n++] = (char)toupper((unsigned char)*p);
 	}
-	if (o == 0) {
-		/* all zeros (or empty) */
-		if (strchr(in, '0') == NULL || cap < 2)
+	digits[n] = '\0';
+	if (n == 0 && strchr(in, '0') == NULL)
+		goto bad; /* empty */
+	/* The form openssl and the index use: whole bytes, so an odd number
+	 * of digits gets one leading zero ("9E0D" stays, "E0D" -> "0E0D"). */
+	if (n == 0 || n % 2 == 1) {
+		if (n + 2 > cap)
 			goto bad;
-		out[o++] = '0';
+		out[0] = '0';
+		memcpy(out + 1, digits, n + 1);
+		if (n == 0)
+			memcpy(out, "00", 3);
+	} else {
+		if (n + 1 > cap)
+			goto bad;
+		memcpy(out, digits, n + 1);
 	}
-	out[o] = '\0';
 	return MTK_OK;
 bad:
 	return mtk_err_set(err, MTK_E_INVALID_ARG, "'%s' is not a serial number (hex)", in ? in : "");
@@ -1147,8 +1158,9 @@ mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t n
 		return rc;
 	for (size_t i = 0; i < ca->index.count; i++) {
 		mtk_ca_entry *e = &ca->index.items[i];
+		char en[80];
 
-		if (strcmp(e->serial, norm) != 0)
+		if (mtk_serial_normalize(e->serial, en, sizeof(en), NULL) != MTK_OK || strcmp(en, norm) != 0)
 			continue;
 		if (e->status == 'R')
 			return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);

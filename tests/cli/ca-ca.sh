@@ -162,12 +162,15 @@ expect_rc 0 "revoke by certificate file" "$MTLSKIT" ca revoke lab-ca client.crt 
 expect_match "index marks it revoked" "^R	$serial	[0-9]{14}Z	[0-9]{14}Z	keyCompromise	client	" "$(cat lab-ca/index.txt)"
 wserial=$(openssl x509 -in web.crt -noout -serial | cut -d= -f2)
 expect_rc 0 "revoke by serial with colons, lower case" "$MTLSKIT" ca revoke lab-ca "$(echo "$wserial" | tr A-F a-f | sed 's/../&:/g; s/:$//')"
+nserial=$(openssl x509 -in notca.crt -noout -serial | cut -d= -f2)
+expect_rc 0 "revoke by serial without leading zeros (keytool's form)" "$MTLSKIT" ca revoke lab-ca "$(echo "$nserial" | sed 's/^0*//' | tr A-F a-f)"
+expect_match "index has the revoked serial in openssl's form" "^R	$nserial	" "$(cat lab-ca/index.txt)"
 expect_rc 2 "revoking twice" "$MTLSKIT" ca revoke lab-ca client.crt
 expect_rc 3 "revoking an unknown serial: exit 3" "$MTLSKIT" ca revoke lab-ca 0123456789
 expect_rc 2 "unknown reason" "$MTLSKIT" ca revoke lab-ca good.crt --reason because
 mtk --json ca crl lab-ca -o crl.pem
 expect_eq "ca crl exit 0" "$RC" 0
-expect_json "CRL lists 2 revoked" '.revoked' 2
+expect_json "CRL lists 3 revoked" '.revoked' 3
 expect_json "CRL number 1" '.crl_number' 1
 run openssl crl -in crl.pem -CAfile lab-ca/issuing.crt -noout
 expect_match "openssl verifies the CRL signature with the issuing CA" 'verify OK' "$OUT$ERR"

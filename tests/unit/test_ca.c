@@ -63,14 +63,19 @@ static void test_serial_normalize(void **state)
 	char out[80];
 	(void)state;
 	assert_int_equal(mtk_serial_normalize("0a:1B:ff", out, sizeof(out), NULL), MTK_OK);
-	assert_string_equal(out, "A1BFF");
+	assert_string_equal(out, "0A1BFF");
 	assert_int_equal(mtk_serial_normalize("0x00ABC", out, sizeof(out), NULL), MTK_OK);
-	assert_string_equal(out, "ABC");
+	assert_string_equal(out, "0ABC");
 	assert_int_equal(mtk_serial_normalize("00", out, sizeof(out), NULL), MTK_OK);
-	assert_string_equal(out, "0");
+	assert_string_equal(out, "00");
+	assert_int_equal(mtk_serial_normalize("09E0D6", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "09E0D6");
+	assert_int_equal(mtk_serial_normalize("9e:0d:61", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "9E0D61");
 	assert_int_equal(mtk_serial_normalize("xyz", out, sizeof(out), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_serial_normalize("", out, sizeof(out), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_serial_normalize("ABCDEF", out, 4, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_serial_normalize("ABCDEF", out, 7, NULL), MTK_OK);
 }
 
 static void test_index_roundtrip(void **state)
