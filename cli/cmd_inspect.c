@@ -583,20 +583,74 @@ static void report_error(cli *c, const struct input *in)
 
 /* ---- reading ---- */
 
-static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings *fs)
+/*
+ * The PEM scanner (lib/formats/pem.c) counts the blank line that RFC 1421
+ * requires after the Proc-Type/DEK-Info headers of a legacy encrypted key as
+ * a "blank line inside a PEM block body".  Until the scanner skips it, drop
+ * that one false pem-blank-lines finding: OpenSSL writes BEGIN, Proc-Type,
+ * DEK-Info, blank, so the separator is three lines after BEGIN.
+ */
+static void drop_header_separator(const mtk_set *set, mtk_findings *fs)
+{
+	for (size_t i = 0; i < fs->count; i++) {
+		mtk_finding *f = &fs->items[i];
+		bool sep = false;
+
+		if (f->id != MTK_F_PEM_BLANK_LINES)
+			continue;
+		for (size_t k = 0; k < set->count && !sep; k++)
+			sep = set->objs[k].key_form == MTK_KEY_LEGACY_ENCRYPTED &&
+			      f->line == set->objs[k].line + 3;
+		if (!sep)
+			continue;
+		free(f->file);
+		free(f->where);
+		free(f->message);
+		free(f->fix);
+		memmove(f, f + 1, (fs->count - i - 1) * sizeof(*f));
+		fs->count--;
+		i--;
+	}
+}
+
+static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings *out_fs)
 {
 	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold private keys */
+	mtk_findings fs = MTK_FINDINGS_INIT;
+	size_t declared = 0;
 
 	in->rc = mtk_file_read(in->name, 0, &b, &in->err);
 	if (in->rc != MTK_OK)
 		return;
 	in->read_ok = true;
 	in->size = b.len;
-	in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, opts, &in->info, fs, &in->err);
+	in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, opts, &in->info, &fs, &in->err);
+	if (in->rc == MTK_E_UNKNOWN_FORMAT && mtk_der_truncated(b.data, b.len, &declared)) {
+		/* say "truncated" rather than "not a known format" */
+		mtk_err_clear(&in->err);
+		in->rc = MTK_E_TRUNCATED;
+		if (declared > 0)
+			(void)mtk_err_set(&in->err, in->rc,
+					  "%s: truncated: the DER structure declares %zu bytes, the file has %zu",
+					  in->name, declared, b.len);
+		else
+			(void)mtk_err_set(&in->err, in->rc, "%s: truncated DER header", in->name);
+	}
+	if (in->info.format == MTK_FMT_PKCS12 && in->rc == MTK_E_BAD_PASSWORD && opts->pass == NULL) {
+		/* A PFX without a MAC whose key does not open with the empty
+		 * password: the loader calls that a wrong password, but none
+		 * was given.  Inspect describes it as needing one. */
+		mtk_err_clear(&in->err);
+		in->rc = MTK_OK;
+		in->info.needs_password = true;
+	}
 	if (in->info.format == MTK_FMT_PKCS12) {
 		mtk_err e2 = {0};
 		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
 	}
+	drop_header_separator(&in->set, &fs);
+	if (mtk_findings_move(out_fs, &fs) != MTK_OK)
+		mtk_findings_free(&fs);
 	mtk_buf_free(&b);
 }
 
@@ -902,15 +956,19 @@ static void file_text(const struct out *o, json_t *f)
 			field(o, "MAC", "none (no integrity protection)");
 		if (json_is_object(ce)) {
 			long long it = json_integer_value(json_object_get(ce, "iterations"));
-			field(o, "certificates", "%s%s%lld%s", strcmp(js(ce, "algorithm"), "none") == 0
-								? "not encrypted"
-								: js(ce, "algorithm"),
-			      it ? ", " : "", it, it ? " iterations" : "");
+			if (strcmp(js(ce, "algorithm"), "none") == 0)
+				field(o, "certificates", "not encrypted");
+			else if (it > 0)
+				field(o, "certificates", "%s, %lld iterations", js(ce, "algorithm"), it);
+			else
+				field(o, "certificates", "%s", js(ce, "algorithm"));
 		}
 		if (json_is_object(ke) && strcmp(js(ke, "algorithm"), "none") != 0) {
 			long long it = json_integer_value(json_object_get(ke, "iterations"));
-			field(o, "keys", "%s%s%lld%s", js(ke, "algorithm"), it ? ", " : "", it,
-			      it ? " iterations" : "");
+			if (it > 0)
+				field(o, "keys", "%s, %lld iterations", js(ke, "algorithm"), it);
+			else
+				field(o, "keys", "%s", js(ke, "algorithm"));
 		}
 		field(o, "legacy", "%s", json_is_true(json_object_get(ct, "legacy"))
 					     ? "yes (RC2/RC4/DES: read with OpenSSL's legacy provider, loaded automatically)"

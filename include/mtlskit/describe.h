@@ -149,4 +149,9 @@ MTK_WUR mtk_rc mtk_p12_describe(const uint8_t *data, size_t len, mtk_p12_desc *o
  * encryption algorithm. */
 void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter);
 
+/* True when data starts like DER (a SEQUENCE) whose header declares more
+ * bytes than there are: a truncated certificate, key or PFX.  *declared
+ * receives the total size the header announces. */
+bool mtk_der_truncated(const uint8_t *data, size_t len, size_t *declared);
+
 #endif

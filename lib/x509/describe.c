@@ -19,6 +19,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/buf.h"
 #include "mtlskit/cert.h"
 
 /* ---- strings ---- */
@@ -758,4 +759,34 @@ out:
 	sk_PKCS7_pop_free(safes, PKCS7_free);
 	PKCS12_free(p12);
 	return rc;
+}
+
+/* ---- truncated DER ---- */
+
+bool mtk_der_truncated(const uint8_t *data, size_t len, size_t *declared)
+{
+	mtk_reader r;
+	uint8_t tag, b;
+	uint64_t l = 0;
+
+	*declared = 0;
+	mtk_reader_init(&r, data, len);
+	if (mtk_reader_u8(&r, &tag) != MTK_OK || tag != 0x30 || mtk_reader_u8(&r, &b) != MTK_OK)
+		return false;
+	if (b & 0x80) {
+		uint8_t n = b & 0x7f;
+		if (n == 0 || n > 4)
+			return false; /* indefinite or absurd: not a truncation we can name */
+		for (uint8_t i = 0; i < n; i++) {
+			if (mtk_reader_u8(&r, &b) != MTK_OK)
+				return true; /* the length itself is cut */
+			l = (l << 8) | b;
+		}
+	} else {
+		l = b;
+	}
+	if (l <= mtk_reader_left(&r))
+		return false;
+	*declared = (size_t)(l + r.off);
+	return true;
 }
