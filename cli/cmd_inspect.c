@@ -649,7 +649,8 @@ static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings
 		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
 	}
 	drop_header_separator(&in->set, &fs);
-	if (mtk_findings_move(out_fs, &fs) != MTK_OK)
+	/* A file that could not be read is reported by its error alone. */
+	if (in->rc != MTK_OK || mtk_findings_move(out_fs, &fs) != MTK_OK)
 		mtk_findings_free(&fs);
 	mtk_buf_free(&b);
 }

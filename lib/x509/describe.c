@@ -771,8 +771,10 @@ bool mtk_der_truncated(const uint8_t *data, size_t len, size_t *declared)
 
 	*declared = 0;
 	mtk_reader_init(&r, data, len);
-	if (mtk_reader_u8(&r, &tag) != MTK_OK || tag != 0x30 || mtk_reader_u8(&r, &b) != MTK_OK)
+	if (mtk_reader_u8(&r, &tag) != MTK_OK || tag != 0x30)
 		return false;
+	if (mtk_reader_u8(&r, &b) != MTK_OK)
+		return true; /* a lone SEQUENCE tag: the length is cut */
 	if (b & 0x80) {
 		uint8_t n = b & 0x7f;
 		if (n == 0 || n > 4)
