@@ -624,6 +624,14 @@ static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings
 		return;
 	in->read_ok = true;
 	in->size = b.len;
+	/* What the PFX says about itself, before the loader opens it: a
+	 * legacy one gets OpenSSL's legacy provider loaded up front. */
+	if (mtk_detect(b.data, b.len) == MTK_FMT_PKCS12) {
+		mtk_err e2 = {0};
+		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
+		if (in->p12_ok && in->p12.legacy && opts->pass != NULL)
+			(void)mtk_legacy_preload();
+	}
 	in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, opts, &in->info, &fs, &in->err);
 	if (in->rc == MTK_E_UNKNOWN_FORMAT && mtk_der_truncated(b.data, b.len, &declared)) {
 		/* say "truncated" rather than "not a known format" */
@@ -643,10 +651,6 @@ static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings
 		mtk_err_clear(&in->err);
 		in->rc = MTK_OK;
 		in->info.needs_password = true;
-	}
-	if (in->info.format == MTK_FMT_PKCS12) {
-		mtk_err e2 = {0};
-		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
 	}
 	drop_header_separator(&in->set, &fs);
 	/* A file that could not be read is reported by its error alone. */
@@ -1148,6 +1152,7 @@ out:
 	for (size_t i = 0; in != NULL && i < x.nin; i++)
 		mtk_set_free(&in[i].set);
 	free(in);
+	mtk_legacy_release();
 	mtk_secret_free(pass);
 	mtk_secret_free(key_pass);
 	return r;

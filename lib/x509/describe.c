@@ -17,6 +17,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "mtlskit/buf.h"
@@ -791,4 +792,30 @@ bool mtk_der_truncated(const uint8_t *data, size_t len, size_t *declared)
 		return false;
 	*declared = (size_t)(l + r.off);
 	return true;
+}
+
+/* ---- legacy provider ahead of a legacy PFX ---- */
+
+static OSSL_PROVIDER *pre_default, *pre_legacy;
+
+bool mtk_legacy_preload(void)
+{
+	if (pre_legacy != NULL)
+		return true;
+	/* Loading a provider explicitly stops the default one from loading
+	 * implicitly, so load both (as the loader does). */
+	if (pre_default == NULL)
+		pre_default = OSSL_PROVIDER_load(NULL, "default");
+	pre_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	ERR_clear_error();
+	return pre_default != NULL && pre_legacy != NULL;
+}
+
+void mtk_legacy_release(void)
+{
+	if (pre_legacy != NULL)
+		OSSL_PROVIDER_unload(pre_legacy);
+	if (pre_default != NULL)
+		OSSL_PROVIDER_unload(pre_default);
+	pre_legacy = pre_default = NULL;
 }
