@@ -654,8 +654,10 @@ static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings
 	}
 	drop_header_separator(&in->set, &fs);
 	/* A file that could not be read is reported by its error alone. */
-	if (in->rc != MTK_OK || mtk_findings_move(out_fs, &fs) != MTK_OK)
-		mtk_findings_free(&fs);
+	if (in->rc == MTK_OK)
+		(void)!mtk_findings_move(out_fs, &fs);
+	/* also frees the array mtk_findings_move leaves behind when fs is empty */
+	mtk_findings_free(&fs);
 	mtk_buf_free(&b);
 }
 
