@@ -309,36 +309,40 @@ static const char *key_form_text(const mtk_obj *o)
 	}
 }
 
+/* The certificates among all the inputs whose public key is key's. */
+static json_t *matches_json(struct ictx *x, EVP_PKEY *key)
+{
+	json_t *matches = json_array();
+
+	for (size_t i = 0; i < x->nin; i++) {
+		const mtk_set *s = &x->in[i].set;
+		for (size_t k = 0; k < s->count; k++) {
+			const mtk_obj *co = &s->objs[k];
+			json_t *p;
+			char subj[512];
+
+			if (co->kind != MTK_OBJ_CERT || !mtk_key_matches_cert(key, co->cert))
+				continue;
+			p = place_json(co);
+			mtk_name_string(X509_get_subject_name(co->cert), subj, sizeof(subj));
+			json_object_set_new(p, "subject", jstr(subj));
+			json_array_append_new(matches, p);
+		}
+	}
+	return matches;
+}
+
 static json_t *key_json(struct ictx *x, const mtk_obj *o)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "type", "private-key", "form",
 			      mtk_key_form_name(o->key_form), "form_description", key_form_text(o),
 			      "encrypted", o->encrypted);
-	json_t *matches = json_array();
 	char file_q[1100], out_q[1200], fix[2600];
 
 	json_object_set_new(j, "encryption", o->enc_desc ? jstr(o->enc_desc) : json_null());
 	json_object_set_new(j, "decrypted", json_boolean(o->key != NULL));
 	json_object_set_new(j, "key", o->key ? key_facts_json(o->key) : json_null());
-	if (o->key != NULL) {
-		for (size_t i = 0; i < x->nin; i++) {
-			const mtk_set *s = &x->in[i].set;
-			for (size_t k = 0; k < s->count; k++) {
-				const mtk_obj *co = &s->objs[k];
-				if (co->kind != MTK_OBJ_CERT || !mtk_key_matches_cert(o->key, co->cert))
-					continue;
-				json_t *p = place_json(co);
-				char subj[512];
-				mtk_name_string(X509_get_subject_name(co->cert), subj, sizeof(subj));
-				json_object_set_new(p, "subject", jstr(subj));
-				json_array_append_new(matches, p);
-			}
-		}
-		json_object_set_new(j, "matches", matches);
-	} else {
-		json_decref(matches);
-		json_object_set_new(j, "matches", json_null());
-	}
+	json_object_set_new(j, "matches", o->key ? matches_json(x, o->key) : json_null());
 
 	shell_word(o->source, file_q, sizeof(file_q));
 	if (o->key_form == MTK_KEY_PKCS1 || o->key_form == MTK_KEY_SEC1 ||
@@ -466,6 +470,7 @@ static json_t *object_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 	case MTK_OBJ_PUBKEY:
 		j = json_pack("{s:s}", "type", "public-key");
 		json_object_set_new(j, "key", key_facts_json(o->key));
+		json_object_set_new(j, "matches", matches_json(x, o->key));
 		break;
 	case MTK_OBJ_SECRET_KEY:
 		j = json_pack("{s:s}", "type", "secret-key");
@@ -785,6 +790,23 @@ static void place_text(json_t *p, char *buf, size_t cap)
 			 (long long)json_integer_value(json_object_get(p, "index")) + 1);
 }
 
+static void matches_text(const struct out *o, json_t *m)
+{
+	size_t i;
+	json_t *p;
+
+	if (!json_is_array(m))
+		return;
+	if (json_array_size(m) == 0)
+		field(o, "matches", "no certificate among the inputs");
+	json_array_foreach(m, i, p)
+	{
+		char pl[1200];
+		place_text(p, pl, sizeof(pl));
+		field(o, i == 0 ? "matches" : "", "%s %s", pl, js(p, "subject"));
+	}
+}
+
 static void object_text(const struct out *o, json_t *j)
 {
 	const char *type = js(j, "type");
@@ -848,18 +870,7 @@ static void object_text(const struct out *o, json_t *j)
 			field(o, "encrypted", "no");
 		if (json_is_object(json_object_get(j, "key")))
 			key_text(o, json_object_get(j, "key"), "key");
-		if (json_is_array(m)) {
-			size_t i;
-			json_t *p;
-			if (json_array_size(m) == 0)
-				field(o, "matches", "no certificate among the inputs");
-			json_array_foreach(m, i, p)
-			{
-				char pl[1200];
-				place_text(p, pl, sizeof(pl));
-				field(o, i == 0 ? "matches" : "", "%s %s", pl, js(p, "subject"));
-			}
-		}
+		matches_text(o, m);
 	} else if (strcmp(type, "certificate-request") == 0) {
 		field(o, "subject", "%s", js(j, "subject"));
 		key_text(o, json_object_get(j, "key"), "key");
@@ -903,6 +914,7 @@ static void object_text(const struct out *o, json_t *j)
 		mtk_buf_free(&b);
 	} else if (strcmp(type, "public-key") == 0) {
 		key_text(o, json_object_get(j, "key"), "key");
+		matches_text(o, json_object_get(j, "matches"));
 	} else if (strcmp(type, "secret-key") == 0) {
 		field(o, "note", "%s", js(j, "note"));
 	}
@@ -1092,7 +1104,9 @@ int cmd_inspect(cli *c, int argc, char **argv)
 		{
 			json_array_foreach(json_object_get(f, "objects"), oi, o)
 			{
-				json_t *matches = json_object_get(o, "matches");
+				json_t *matches = strcmp(js(o, "type"), "private-key") == 0
+							  ? json_object_get(o, "matches")
+							  : NULL;
 				json_array_foreach(matches, mi, m)
 				{
 					const char *mf = js(m, "file");

@@ -67,6 +67,13 @@ expect_json "combo: key on the second BEGIN line" '.files[0].objects[1].line' \
 	"$(grep -n -- '-----BEGIN' combo.pem | sed -n 2p | cut -d: -f1)"
 expect_json "combo: key matches the cert in the same file" '.files[0].objects[1].matches[0].line' 1
 
+# A public key is matched too, without claiming to be the private key.
+openssl pkey -in leaf.key -pubout -out pub.pem
+mtk inspect --json pub.pem leaf.pem
+expect_json "public key: type" "$obj.type" public-key
+expect_json "public key: matches the leaf" "$obj.matches[0].file" leaf.pem
+expect_json "public key: the leaf has no private_key" '.files[1].objects[0].private_key' null
+
 # --pass from a file and an fd, never needed on argv.
 printf '%s\n' "$KEYPW" >pw.txt
 mtk inspect --json --pass file:pw.txt key-pkcs8-enc.pem
