@@ -115,7 +115,8 @@ static void shell_word(const char *s, char *out, size_t cap)
 		if (!isalnum((unsigned char)*p) && strchr("_./-:@%+=,", *p) == NULL)
 			plain = false;
 	if (plain) {
-		snprintf(out, cap, "%s", s);
+		/* "-x.pem" would read as an option */
+		snprintf(out, cap, "%s%s", s[0] == '-' && s[1] != '\0' ? "./" : "", s);
 		return;
 	}
 	if (cap < 3) {
@@ -157,15 +158,23 @@ static void finding(struct ictx *x, mtk_finding_id id, mtk_severity sev, const m
 static void finding(struct ictx *x, mtk_finding_id id, mtk_severity sev, const mtk_obj *o,
 		    const char *fix, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], pmsg[1200], file[1024], where[512], pfix[3000];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Findings are printed as they are and must be valid JSON strings:
+	 * names from certificates and files may hold anything. */
+	mtk_str_printable(msg, strlen(msg), pmsg, sizeof(pmsg));
+	mtk_str_printable(o->source, strlen(o->source), file, sizeof(file));
+	if (o->alias)
+		mtk_str_printable(o->alias, strlen(o->alias), where, sizeof(where));
+	if (fix)
+		mtk_str_printable(fix, strlen(fix), pfix, sizeof(pfix));
 	/* Failing to record a finding must not fail the description. */
-	(void)!mtk_findings_add(&x->c->findings, id, sev, o->source, o->line, o->alias, fix, "%s",
-				msg);
+	(void)!mtk_findings_add(&x->c->findings, id, sev, file, o->line, o->alias ? where : NULL,
+				fix ? pfix : NULL, "%s", pmsg);
 }
 
 /* Where an object is, for "matches" lists: file:line, file [alias] or file #n. */
@@ -250,9 +259,11 @@ static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 	shell_word(o->source, file_q, sizeof(file_q));
 	if (x->c->now > s.not_after) {
 		snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renewal.csr", file_q);
-		finding(x, MTK_F_CERT_EXPIRED, MTK_SEV_ERROR, o, fix,
-			"certificate %s expired on %s (%ld day%s ago)", s.subject,
-			cli_fmt_time(s.not_after, (char[40]){0}, 40), -days, days == -1 ? "" : "s");
+		long ago = (long)((x->c->now - s.not_after) / 86400); /* whole days */
+		char when[40];
+		finding(x, MTK_F_CERT_EXPIRED, MTK_SEV_ERROR, o, fix, "certificate %s expired on %s (%s%ld day%s ago)",
+			s.subject, cli_fmt_time(s.not_after, when, sizeof(when)), ago == 0 ? "less than " : "",
+			ago == 0 ? 1 : ago, ago > 1 ? "s" : "");
 	}
 	if (x->c->now < s.not_before) {
 		finding(x, MTK_F_CERT_NOT_YET_VALID, MTK_SEV_WARNING, o,
@@ -402,6 +413,26 @@ static json_t *csr_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 	return j;
 }
 
+/* The first certificate among the inputs whose key verifies the CRL. */
+static json_t *crl_signer_json(struct ictx *x, X509_CRL *crl)
+{
+	for (size_t i = 0; i < x->nin; i++) {
+		const mtk_set *s = &x->in[i].set;
+		for (size_t k = 0; k < s->count; k++) {
+			const mtk_obj *co = &s->objs[k];
+			EVP_PKEY *pub;
+
+			if (co->kind != MTK_OBJ_CERT ||
+			    X509_NAME_cmp(X509_get_subject_name(co->cert), X509_CRL_get_issuer(crl)) != 0)
+				continue;
+			pub = X509_get0_pubkey(co->cert);
+			if (pub != NULL && X509_CRL_verify(crl, pub) == 1)
+				return place_json(co);
+		}
+	}
+	return json_null();
+}
+
 static json_t *crl_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 {
 	mtk_crl_desc d;
@@ -428,23 +459,7 @@ static json_t *crl_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 	}
 	json_object_set_new(j, "revoked", rev);
 	/* Which certificate among the inputs signed it. */
-	json_object_set_new(j, "verified_by", json_null());
-	for (size_t i = 0; i < x->nin; i++) {
-		const mtk_set *s = &x->in[i].set;
-		for (size_t k = 0; k < s->count; k++) {
-			const mtk_obj *co = &s->objs[k];
-			EVP_PKEY *pub;
-			if (co->kind != MTK_OBJ_CERT ||
-			    X509_NAME_cmp(X509_get_subject_name(co->cert), X509_CRL_get_issuer(o->crl)) != 0)
-				continue;
-			pub = X509_get0_pubkey(co->cert);
-			if (pub != NULL && X509_CRL_verify(o->crl, pub) == 1) {
-				json_object_set_new(j, "verified_by", place_json(co));
-				i = x->nin - 1;
-				break;
-			}
-		}
-	}
+	json_object_set_new(j, "verified_by", crl_signer_json(x, o->crl));
 	mtk_err_drain_openssl();
 	mtk_crl_desc_free(&d);
 	return j;
@@ -841,8 +856,7 @@ static void object_text(const struct out *o, json_t *j)
 		snprintf(vb, sizeof(vb), "%.10s %.8s UTC", nb, strlen(nb) >= 19 ? nb + 11 : "");
 		snprintf(va, sizeof(va), "%.10s %.8s UTC", na, strlen(na) >= 19 ? na + 11 : "");
 		if (json_is_true(json_object_get(j, "expired")))
-			field(o, "valid", "%s to %s (%sEXPIRED %lld day%s ago%s)", vb, va, red(o), -days,
-			      days == -1 ? "" : "s", reset(o));
+			field(o, "valid", "%s to %s (%sEXPIRED%s)", vb, va, red(o), reset(o));
 		else if (json_is_true(json_object_get(j, "not_yet_valid")))
 			field(o, "valid", "%s to %s (%sNOT YET VALID%s)", vb, va, red(o), reset(o));
 		else

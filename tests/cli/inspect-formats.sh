@@ -132,6 +132,17 @@ expect_json "tampered CSR: signature_valid false, as openssl" '.files[0].objects
 mtk inspect --no-color bad.csr.der
 expect_match "tampered CSR text: INVALID" 'signature +.*INVALID' "$OUT"
 
+# --- hostile names: an ESC in the subject, a file name that is not UTF-8 --
+F=$(printf 'odd\377name.pem')
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout odd.key \
+	-subj "/CN=$(printf 'evil\033[31mred')" -days 30 -out "$F" 2>/dev/null
+mtk inspect --json "$F"
+expect_eq "hostile names: exit 0" "$RC" 0
+expect_json "hostile names: valid JSON, file name escaped" '.files[0].file' 'odd\xFFname.pem'
+expect_json "hostile names: ESC escaped in the subject" '.files[0].objects[0].subject' 'CN=evil\1B[31mred'
+mtk inspect --no-color "$F"
+expect_no_match "hostile names: no raw ESC reaches the terminal" $'\033' "$OUT"
+
 # --- standard input -----------------------------------------------------
 run sh -c "'$MTLSKIT' inspect --json - < leaf.pem"
 expect_json "stdin: '-' is read" '.files[0].objects[0].sha256' "$(ossl_sha256 leaf.pem)"
