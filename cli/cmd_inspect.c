@@ -226,6 +226,21 @@ static void ext_json(json_t *o, const mtk_ext_desc *e)
 		json_object_set_new(o, "malformed_extensions", jlist(&e->malformed));
 }
 
+/* The first private key among all the inputs that belongs to cert. */
+static json_t *key_for_cert_json(struct ictx *x, X509 *cert)
+{
+	for (size_t i = 0; i < x->nin; i++) {
+		const mtk_set *s = &x->in[i].set;
+		for (size_t k = 0; k < s->count; k++) {
+			const mtk_obj *ko = &s->objs[k];
+			if (ko->kind == MTK_OBJ_KEY && ko->key != NULL &&
+			    mtk_key_matches_cert(ko->key, cert))
+				return place_json(ko);
+		}
+	}
+	return json_null();
+}
+
 /* ---- one object of each kind ---- */
 
 static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
@@ -255,6 +270,7 @@ static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 	json_object_set_new(j, "sha256", json_string(s.sha256));
 	json_object_set_new(j, "self_issued", json_boolean(s.self_issued));
 	json_object_set_new(j, "self_signed", json_boolean(s.self_signed));
+	json_object_set_new(j, "private_key", key_for_cert_json(x, o->cert));
 
 	shell_word(o->source, file_q, sizeof(file_q));
 	if (x->c->now > s.not_after) {
@@ -1108,48 +1124,6 @@ int cmd_inspect(cli *c, int argc, char **argv)
 			}
 		}
 		json_array_append_new(files, f);
-	}
-
-	/* Certificates learn which key matches them from the keys' lists. */
-	{
-		size_t fi, oi, mi;
-		json_t *f, *o, *m;
-		json_array_foreach(files, fi, f)
-		{
-			json_array_foreach(json_object_get(f, "objects"), oi, o)
-			{
-				json_t *matches = strcmp(js(o, "type"), "private-key") == 0
-							  ? json_object_get(o, "matches")
-							  : NULL;
-				json_array_foreach(matches, mi, m)
-				{
-					const char *mf = js(m, "file");
-					json_int_t idx = json_integer_value(json_object_get(m, "index"));
-					json_t *f2, *o2;
-					size_t fj, oj;
-					json_array_foreach(files, fj, f2)
-					{
-						if (strcmp(js(f2, "file"), mf) != 0)
-							continue;
-						json_array_foreach(json_object_get(f2, "objects"), oj, o2)
-						{
-							if (json_integer_value(json_object_get(o2, "index")) != idx ||
-							    strcmp(js(o2, "type"), "certificate") != 0 ||
-							    json_object_get(o2, "private_key") != NULL)
-								continue;
-							json_t *kp = json_pack("{s:s}", "file", js(f, "file"));
-							json_t *l = json_object_get(o, "line");
-							if (l)
-								json_object_set(kp, "line", l);
-							if (json_object_get(o, "alias"))
-								json_object_set(kp, "alias", json_object_get(o, "alias"));
-							json_object_set(kp, "index", json_object_get(o, "index"));
-							json_object_set_new(o2, "private_key", kp);
-						}
-					}
-				}
-			}
-		}
 	}
 
 	cli_set(c, "files", files);
