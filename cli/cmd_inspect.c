@@ -619,80 +619,24 @@ static void report_error(cli *c, const struct input *in)
 
 /* ---- reading ---- */
 
-/*
- * The PEM scanner (lib/formats/pem.c) counts the blank line that RFC 1421
- * requires after the Proc-Type/DEK-Info headers of a legacy encrypted key as
- * a "blank line inside a PEM block body".  Until the scanner skips it, drop
- * that one false pem-blank-lines finding: OpenSSL writes BEGIN, Proc-Type,
- * DEK-Info, blank, so the separator is three lines after BEGIN.
- */
-static void drop_header_separator(const mtk_set *set, mtk_findings *fs)
-{
-	for (size_t i = 0; i < fs->count; i++) {
-		mtk_finding *f = &fs->items[i];
-		bool sep = false;
-
-		if (f->id != MTK_F_PEM_BLANK_LINES)
-			continue;
-		for (size_t k = 0; k < set->count && !sep; k++)
-			sep = set->objs[k].key_form == MTK_KEY_LEGACY_ENCRYPTED &&
-			      f->line == set->objs[k].line + 3;
-		if (!sep)
-			continue;
-		free(f->file);
-		free(f->where);
-		free(f->message);
-		free(f->fix);
-		memmove(f, f + 1, (fs->count - i - 1) * sizeof(*f));
-		fs->count--;
-		i--;
-	}
-}
-
 static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings *out_fs)
 {
 	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold private keys */
 	mtk_findings fs = MTK_FINDINGS_INIT;
-	size_t declared = 0;
 
 	in->rc = mtk_file_read(in->name, 0, &b, &in->err);
 	if (in->rc != MTK_OK)
 		return;
 	in->read_ok = true;
 	in->size = b.len;
-	/* What the PFX says about itself, before the loader opens it: a
-	 * legacy one gets OpenSSL's legacy provider loaded up front. */
 	if (mtk_detect(b.data, b.len) == MTK_FMT_PKCS12) {
 		mtk_err e2 = {0};
 		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
-		if (in->p12_ok && in->p12.legacy && opts->pass != NULL)
-			(void)mtk_legacy_preload();
 	}
 	in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, opts, &in->info, &fs, &in->err);
-	if (in->rc == MTK_E_UNKNOWN_FORMAT && mtk_der_truncated(b.data, b.len, &declared)) {
-		/* say "truncated" rather than "not a known format" */
-		mtk_err_clear(&in->err);
-		in->rc = MTK_E_TRUNCATED;
-		if (declared > 0)
-			(void)mtk_err_set(&in->err, in->rc,
-					  "%s: truncated: the DER structure declares %zu bytes, the file has %zu",
-					  in->name, declared, b.len);
-		else
-			(void)mtk_err_set(&in->err, in->rc, "%s: truncated DER header", in->name);
-	}
-	if (in->info.format == MTK_FMT_PKCS12 && in->rc == MTK_E_BAD_PASSWORD && opts->pass == NULL) {
-		/* A PFX without a MAC whose key does not open with the empty
-		 * password: the loader calls that a wrong password, but none
-		 * was given.  Inspect describes it as needing one. */
-		mtk_err_clear(&in->err);
-		in->rc = MTK_OK;
-		in->info.needs_password = true;
-	}
-	drop_header_separator(&in->set, &fs);
 	/* A file that could not be read is reported by its error alone. */
 	if (in->rc == MTK_OK)
 		(void)!mtk_findings_move(out_fs, &fs);
-	/* also frees the array mtk_findings_move leaves behind when fs is empty */
 	mtk_findings_free(&fs);
 	mtk_buf_free(&b);
 }
@@ -1156,7 +1100,6 @@ out:
 	for (size_t i = 0; in != NULL && i < x.nin; i++)
 		mtk_set_free(&in[i].set);
 	free(in);
-	mtk_legacy_release();
 	mtk_secret_free(pass);
 	mtk_secret_free(key_pass);
 	return r;

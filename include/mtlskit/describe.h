@@ -144,14 +144,9 @@ typedef struct mtk_p12_desc {
  * MTK_E_PKCS12 when it does not decode. */
 MTK_WUR mtk_rc mtk_p12_describe(const uint8_t *data, size_t len, mtk_p12_desc *out, mtk_err *err);
 
-/* Loads OpenSSL's legacy provider (with the default one) before a PFX that
- * mtk_p12_describe() found legacy is read, so the loader's first decryption
- * succeeds: otherwise it fails on the default provider and retries, and the
- * failed try repeats the whole PKCS#12 key derivation (measured: ~17% of the
- * instructions of inspecting a legacy PFX).  Idempotent; the providers stay
- * loaded until mtk_legacy_release().  Returns false when they cannot load. */
-bool mtk_legacy_preload(void);
-void mtk_legacy_release(void);
+/* True when alg (a PKCS#5/PKCS#12 password-based encryption) needs OpenSSL's
+ * legacy provider: RC2, RC4 or single DES. */
+bool mtk_pbe_needs_legacy(const X509_ALGOR *alg);
 
 /* "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC" or the algorithm's short name,
  * and the KDF iteration count (0 when unknown) of a password-based

@@ -638,7 +638,7 @@ void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter)
 	oid_text(oid, out, cap);
 }
 
-static bool pbe_legacy(const X509_ALGOR *alg)
+bool mtk_pbe_needs_legacy(const X509_ALGOR *alg)
 {
 	const ASN1_OBJECT *oid = NULL;
 	int nid;
@@ -679,7 +679,7 @@ static void p12_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, mtk_p12_desc *d, int 
 			X509_SIG_get0(sig, &alg, NULL);
 			if (strcmp(d->key_enc, "none") == 0)
 				mtk_pbe_describe(alg, d->key_enc, sizeof(d->key_enc), &d->key_iter);
-			if (alg != NULL && pbe_legacy(alg))
+			if (alg != NULL && mtk_pbe_needs_legacy(alg))
 				d->legacy = true;
 			break;
 		}
@@ -750,7 +750,7 @@ mtk_rc mtk_p12_describe(const uint8_t *data, size_t len, mtk_p12_desc *out, mtk_
 			d.encrypted_safes++;
 			if (strcmp(d.cert_enc, "none") == 0)
 				mtk_pbe_describe(alg, d.cert_enc, sizeof(d.cert_enc), &d.cert_iter);
-			if (alg != NULL && pbe_legacy(alg))
+			if (alg != NULL && mtk_pbe_needs_legacy(alg))
 				d.legacy = true;
 		}
 	}
@@ -792,30 +792,4 @@ bool mtk_der_truncated(const uint8_t *data, size_t len, size_t *declared)
 		return false;
 	*declared = (size_t)(l + r.off);
 	return true;
-}
-
-/* ---- legacy provider ahead of a legacy PFX ---- */
-
-static OSSL_PROVIDER *pre_default, *pre_legacy;
-
-bool mtk_legacy_preload(void)
-{
-	if (pre_legacy != NULL)
-		return true;
-	/* Loading a provider explicitly stops the default one from loading
-	 * implicitly, so load both (as the loader does). */
-	if (pre_default == NULL)
-		pre_default = OSSL_PROVIDER_load(NULL, "default");
-	pre_legacy = OSSL_PROVIDER_load(NULL, "legacy");
-	ERR_clear_error();
-	return pre_default != NULL && pre_legacy != NULL;
-}
-
-void mtk_legacy_release(void)
-{
-	if (pre_legacy != NULL)
-		OSSL_PROVIDER_unload(pre_legacy);
-	if (pre_default != NULL)
-		OSSL_PROVIDER_unload(pre_default);
-	pre_legacy = pre_default = NULL;
 }

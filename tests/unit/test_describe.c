@@ -495,35 +495,6 @@ static void test_pbe_describe(void **state)
 	assert_int_equal(iter, 0);
 }
 
-static void test_legacy_preload(void **state)
-{
-	size_t len;
-	uint8_t *der;
-	mtk_p12_desc d;
-	mtk_err e = {0};
-	(void)state;
-
-	/* RC2-40 certificates: described as legacy, and after the preload
-	 * OpenSSL can fetch RC2 at all */
-	assert_true(mtk_legacy_preload());
-	der = p12_der(NID_pbe_WithSHA1And40BitRC2_CBC, NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 2048,
-		      2048, "pw", &len);
-	assert_int_equal(mtk_p12_describe(der, len, &d, &e), MTK_OK);
-	assert_true(d.legacy);
-	assert_string_equal(d.cert_enc, "PBE-SHA1-RC2-40");
-	assert_string_equal(d.key_enc, "PBE-SHA1-3DES");
-	assert_string_equal(d.mac_alg, "sha256");
-	{
-		EVP_CIPHER *rc2 = EVP_CIPHER_fetch(NULL, "RC2-40-CBC", NULL);
-		assert_non_null(rc2);
-		EVP_CIPHER_free(rc2);
-	}
-	assert_true(mtk_legacy_preload()); /* idempotent */
-	mtk_legacy_release();
-	mtk_legacy_release();
-	OPENSSL_free(der);
-}
-
 static void test_strlist(void **state)
 {
 	mtk_strlist l = {0};
@@ -550,7 +521,6 @@ int main(void)
 		cmocka_unit_test(test_p12),
 		cmocka_unit_test(test_der_truncated),
 		cmocka_unit_test(test_pbe_describe),
-		cmocka_unit_test(test_legacy_preload),
 		cmocka_unit_test(test_strlist),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
