@@ -611,8 +611,9 @@ static bool iso_country(const unsigned char *c, int len)
 {
 	if (len != 2 || !isupper(c[0]) || !isupper(c[1]))
 		return false;
-	for (const char *p = iso3166; *p; p += 3)
-		if (p[0] == (char)c[0] && p[1] == (char)c[1])
+	/* entries are "XX " with no space after the last one */
+	for (size_t i = 0; i + 2 <= sizeof(iso3166) - 1; i += 3)
+		if (iso3166[i] == (char)c[0] && iso3166[i + 1] == (char)c[1])
 			return true;
 	return false;
 }
