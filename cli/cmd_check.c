@@ -280,6 +280,24 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 	}
 	if (st != 0)
 		goto out;
+	{
+		/* Every target is about certificates; a key alone is only worth
+		 * a look in auto mode (its form). */
+		size_t ncert = 0, nkey = 0;
+		for (size_t i = 0; i < set.count; i++) {
+			ncert += set.objs[i].kind == MTK_OBJ_CERT;
+			nkey += set.objs[i].kind == MTK_OBJ_KEY;
+		}
+		if (ncert == 0 && (r->profile != MTK_PROFILE_AUTO || nkey == 0)) {
+			st = cli_error(c,
+				       mtk_err_set(&err, MTK_E_NOT_FOUND,
+						   "%s%s: no certificate in the input%s", r->in[from].path,
+						   to - from > 1 ? " ..." : "",
+						   nkey ? " (only a private key)" : ""),
+				       &err);
+			goto out;
+		}
+	}
 	co.profile = r->profile;
 	co.now = c->now;
 	if (r->o.within != NULL && !parse_days(r->o.within, &co.within_days)) {

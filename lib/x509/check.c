@@ -102,7 +102,8 @@ typedef struct cinfo {
 } cinfo;
 
 typedef struct ctx {
-	const mtk_set *set;
+	const mtk_set *set;     /* what the rules see: all, or one keystore entry (focus) */
+	const mtk_set *all;     /* everything given */
 	const mtk_check_opts *o;
 	mtk_profile p;
 	mtk_findings *fs;
@@ -112,6 +113,8 @@ typedef struct ctx {
 	mtk_chain ch;
 	bool have_chain;
 	char inputs[1024]; /* the inputs, shell-quoted, for fix commands */
+	const char *focus; /* the keystore entry checked, when the input has several */
+	bool any_alias;
 	const char *first_source;
 } ctx;
 
@@ -208,6 +211,13 @@ static const char *cert_name(const cinfo *c, char *buf, size_t cap)
 	}
 	snprintf(buf, cap, "'%s'", c->s.subject[0] ? c->s.subject : "(empty subject)");
 	return buf;
+}
+
+static bool pem_cert(const mtk_obj *o)
+{
+	return o->label != NULL && (strcmp(o->label, "CERTIFICATE") == 0 ||
+				    strcmp(o->label, "X509 CERTIFICATE") == 0 ||
+				    strcmp(o->label, "TRUSTED CERTIFICATE") == 0);
 }
 
 static cinfo *find_cert(ctx *x, X509 *cert)
@@ -394,7 +404,9 @@ static mtk_rc check_chain(ctx *x)
 			cinfo *c = find_cert(x, sk_X509_value(ch->cas, i));
 			if (c == NULL || prev == NULL || c->obj == NULL || prev->obj == NULL)
 				continue;
-			if (c->obj->source && prev->obj->source &&
+			/* Only PEM text has an order the user controls; PFX bags
+			 * and PKCS#7 sets are unordered. */
+			if (pem_cert(c->obj) && pem_cert(prev->obj) && c->obj->source && prev->obj->source &&
 			    strcmp(c->obj->source, prev->obj->source) == 0 &&
 			    c->obj->index < prev->obj->index) {
 				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
@@ -410,7 +422,8 @@ static mtk_rc check_chain(ctx *x)
 	}
 	/* MID: the key goes after the chain, or right after the leaf; before
 	 * the leaf is unusual enough to warn about. */
-	if (rc == MTK_OK && x->p == MTK_PROFILE_MID && ch->key_obj != NULL && leaf != NULL &&
+	if (rc == MTK_OK && x->p == MTK_PROFILE_MID && ch->key_obj != NULL && ch->key_obj->label != NULL &&
+	    leaf != NULL &&
 	    leaf->obj != NULL && ch->key_obj->source && leaf->obj->source &&
 	    strcmp(ch->key_obj->source, leaf->obj->source) == 0 && ch->key_obj->index < leaf->obj->index) {
 		size_t before = x->fs->count;
@@ -852,11 +865,25 @@ static mtk_rc check_alias(ctx *x)
 	const char *want = x->o->expected_alias;
 	char fix[800];
 	bool have_key = false, have_any = false;
+	size_t nkeys = 0;
 
+	/* outbound: the record uses one key entry */
+	for (size_t i = 0; i < x->all->count; i++)
+		if (x->all->objs[i].kind == MTK_OBJ_KEY && x->all->objs[i].alias != NULL)
+			nkeys++;
+	if (x->p == MTK_PROFILE_OUTBOUND && want == NULL && nkeys > 1) {
+		size_t before = x->fs->count;
+		mtk_rc rc = add(x, MTK_F_KEYSTORE_ALIAS, NULL, "mtlskit keystore remove KEYSTORE --alias OTHER",
+				"the keystore holds %zu key entries; the Java Key Store record uses one, so "
+				"keep only the client certificate's entry (checked here: '%s')",
+				nkeys, x->focus ? x->focus : "?");
+		set_last_sev(x, before, MTK_SEV_WARNING);
+		return rc;
+	}
 	if (want == NULL)
 		return MTK_OK;
-	for (size_t i = 0; i < x->set->count; i++) {
-		const mtk_obj *o = &x->set->objs[i];
+	for (size_t i = 0; i < x->all->count; i++) {
+		const mtk_obj *o = &x->all->objs[i];
 		if (o->alias == NULL || strcmp(o->alias, want) != 0)
 			continue;
 		have_any = true;
@@ -864,6 +891,8 @@ static mtk_rc check_alias(ctx *x)
 			have_key = true;
 	}
 	if (have_key)
+		return MTK_OK;
+	if (x->p == MTK_PROFILE_AUTO && !x->any_alias && x->o->expected_alias == NULL)
 		return MTK_OK;
 	snprintf(fix, sizeof(fix), "mtlskit mid install --agent AGENT_DIR bundle.pem (installs under %s)",
 		 want);
@@ -875,17 +904,50 @@ static mtk_rc check_alias(ctx *x)
 mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs, mtk_err *err)
 {
 	ctx x;
+	mtk_set view = MTK_SET_INIT; /* shallow: borrows set's objects */
 	mtk_err cerr = {0};
 	mtk_rc rc = MTK_OK;
 
 	memset(&x, 0, sizeof(x));
 	x.set = set;
+	x.all = set;
 	x.o = opts;
 	x.p = opts->profile;
 	x.fs = fs;
 	x.err = err;
 	if ((unsigned)x.p >= NPROFILES)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "unknown check profile %d", (int)x.p);
+	/* A keystore holds other entries beside the one that matters (trusted
+	 * certificates, older keys): the rules look at one key entry, the
+	 * expected alias or the first key with an alias, plus what carries no
+	 * alias (a PFX's CA certificates). */
+	{
+		const char *focus = NULL;
+		size_t nalias_keys = 0;
+		for (size_t i = 0; i < set->count; i++) {
+			const mtk_obj *o = &set->objs[i];
+			if (o->alias != NULL)
+				x.any_alias = true;
+			if (o->kind != MTK_OBJ_KEY || o->alias == NULL)
+				continue;
+			nalias_keys++;
+			if (opts->expected_alias != NULL && strcmp(o->alias, opts->expected_alias) == 0)
+				focus = o->alias;
+			else if (focus == NULL && opts->expected_alias == NULL)
+				focus = o->alias;
+		}
+		if (focus != NULL && (nalias_keys > 1 || opts->expected_alias != NULL)) {
+			view.objs = calloc(set->count + 1, sizeof(*view.objs));
+			if (view.objs == NULL)
+				return mtk_err_set(err, MTK_E_NOMEM, "check");
+			for (size_t i = 0; i < set->count; i++)
+				if (set->objs[i].alias == NULL || strcmp(set->objs[i].alias, focus) == 0)
+					view.objs[view.count++] = set->objs[i];
+			view.cap = set->count + 1;
+			x.set = &view;
+			x.focus = focus;
+		}
+	}
 	if ((rc = gather(&x)) != MTK_OK)
 		goto out;
 	if (opts->container != NULL &&
@@ -893,7 +955,7 @@ mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_finding
 				      opts->container, x.p, fs, err)) != MTK_OK)
 		goto out;
 	if (x.ncerts > 0) {
-		rc = mtk_chain_build(set, NULL, MTK_CHAIN_NO_KEY_OK, &x.ch, &cerr);
+		rc = mtk_chain_build(x.set, NULL, MTK_CHAIN_NO_KEY_OK, &x.ch, &cerr);
 		if (rc == MTK_E_NOMEM) {
 			mtk_err_set(err, rc, "check");
 			goto out;
@@ -914,5 +976,6 @@ out:
 	if (x.have_chain)
 		mtk_chain_free(&x.ch);
 	free(x.certs);
+	free(view.objs);
 	return rc;
 }
