@@ -129,6 +129,19 @@ expect_eq "two keys, one unrelated: key-mismatch" "$RC $(finding_ids)" "1 key-mi
 mtk bundle leaf.pem inter.pem root.pem leaf.key other.key -o two.pem
 expect_eq "two keys: bundle keeps the leaf's key" "$RC $(block two.pem 4 | openssl pkey -pubout | md5sum)" \
 	"0 $(openssl x509 -in leaf.pem -noout -pubkey | md5sum)"
+mtk bundle leaf.pem inter.pem root.pem leaf.key other.key -o two-json.pem --json
+expect_json "two keys: the unrelated key is counted as left out" '.dropped_keys' 1
+# A renewal with the same key: the old and the new certificate both match it.
+(cd "$P" && openssl ca -batch -config ca.cnf -cert inter.pem -keyfile inter.key -in leaf.csr \
+	-out renewed.pem -extensions client -notext -days 700 2>/dev/null)
+mtk bundle leaf.pem renewed.pem inter.pem root.pem leaf.key -o renewal.pem --json
+expect_eq "renewal: exit 0" "$RC" 0
+expect_json "renewal: the older certificate is left out" '.dropped' 1
+expect_eq "renewal: the leaf is the newer certificate" "$(block renewal.pem 1 | openssl x509 -noout -enddate)" \
+	"$(openssl x509 -in renewed.pem -noout -enddate)"
+expect_rc 2 "--json with -o - is a usage error" "$MTLSKIT" bundle good.pem --json -o -
+mtk bundle good.pem -o -
+expect_eq "-o - writes the bundle to standard output" "$OUT" "$(cat good.pem)"
 # A loop: CA A and CA B cross-signed by each other.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ka.key -out a-self.pem -subj "/CN=Loop CA A" -days 365 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout kb.key -out b-self.pem -subj "/CN=Loop CA B" -days 365 2>/dev/null
