@@ -303,20 +303,26 @@ static mtk_rc check_keys(ctx *x)
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem",
 				 x->inputs);
 			rc = add(x, MTK_F_KEY_ENCRYPTED, k, fix,
-				 "the private key is encrypted (%s%s); the MID Server needs an unencrypted "
-				 "PKCS#8 key ('BEGIN PRIVATE KEY') and will say 'Could not find valid private key'%s",
+				 "the private key is encrypted (%s%s); %s%s",
 				 k->label ? k->label : "encrypted",
 				 k->key_form == MTK_KEY_LEGACY_ENCRYPTED ? ", legacy PEM encryption" : "",
+				 x->p == MTK_PROFILE_SERVER
+				     ? "the server cannot start unattended: it asks for the passphrase"
+				     : "the MID Server needs an unencrypted PKCS#8 key ('BEGIN PRIVATE KEY') and "
+				       "will say 'Could not find valid private key'",
 				 k->key == NULL ? "; give --pass to also check that it matches the certificate"
 						: "");
 		} else if (k->key_form == MTK_KEY_PKCS1 || k->key_form == MTK_KEY_SEC1) {
+			char form[64];
+			if (k->label != NULL)
+				snprintf(form, sizeof(form), "'BEGIN %s'", k->label);
+			else
+				snprintf(form, sizeof(form), "in DER");
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
 			rc = add(x, MTK_F_KEY_NOT_PKCS8, k, fix,
-				 "the private key is %s ('BEGIN %s'), not PKCS#8 ('BEGIN PRIVATE KEY'); the MID "
+				 "the private key is %s (%s), not PKCS#8 ('BEGIN PRIVATE KEY'); the MID "
 				 "Server will say 'Could not find valid private key'",
-				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1",
-				 k->label ? k->label : (k->key_form == MTK_KEY_PKCS1 ? "RSA PRIVATE KEY"
-										      : "EC PRIVATE KEY"));
+				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1", form);
 		}
 		if (rc != MTK_OK || k->key == NULL || x->ncerts == 0)
 			continue;
