@@ -44,6 +44,14 @@ cat sha1.pem inter.pem root.pem sha1.key >sha1-bundle.pem
 openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile chain.pem -name mykey \
 	-passout pass:pw -out l.pfx
 printf 'secret\n' >secret.txt
+# keytool's own PKCS12 (our clean chain imported): what a "Java Key Store"
+# record refuses.
+keytool_row=
+if command -v keytool >/dev/null; then
+	keytool -importkeystore -srckeystore l.pfx -srcstoretype PKCS12 -srcstorepass pw \
+		-destkeystore ks.p12 -deststoretype PKCS12 -deststorepass changeit >/dev/null 2>&1
+	[ -s ks.p12 ] && keytool_row="ks.p12 | outbound | --pass pass:changeit | keystore-type | 1"
+fi
 
 # ---- the table: fixture | profile | extra args | ids (sorted; - none) | exit ----
 table=$(cat <<'EOF'
@@ -99,6 +107,8 @@ inter.pem       | upload-ca   |                                 | chain-incomple
 chain.pem       | upload-ca   | --ca other-root.pem             | chain-untrusted           | 1
 EOF
 )
+[ -n "$keytool_row" ] && table="$table
+$keytool_row"
 
 covered=" "
 while IFS='|' read -r fx prof args want wexit; do
