@@ -61,6 +61,10 @@ typedef struct mtk_check_opts {
  *   container  keystore-type, keystore-alias (when opts->container /
  *          opts->expected_alias are given)
  * PEM hygiene findings (pem-*) come from the loader (mtk_load_opts.findings).
+ * When the set holds several keystore entries (objects with aliases), the
+ * rules look at one key entry: opts->expected_alias, else the first key with
+ * an alias, plus every object without an alias (a PFX's CA certificates).
+ * set is borrowed; findings are appended to fs (their strings are copies).
  * Chain completeness is judged on set alone: opts->trusted is only the
  * reference for chain-untrusted. */
 MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs,
