@@ -209,6 +209,17 @@ static int load_input(cli *c, struct run *r, struct input *in, mtk_set *set, mtk
 	}
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
+	if (in->info.needs_password && r->pass == NULL) {
+		/* On a terminal, ask once and read the file again. */
+		mtk_err e2 = {0};
+		if (cli_password(c, CLI_PASS_IN, "Password: ", true, &r->pass, &e2) == MTK_OK &&
+		    r->pass != NULL) {
+			lo.pass = r->pass;
+			mtk_err_clear(&err);
+			if ((rc = mtk_load_file(set, in->path, &lo, &in->info, fs, &err)) != MTK_OK)
+				return cli_error(c, rc, &err);
+		}
+	}
 	if (in->info.needs_password) {
 		return cli_error(c,
 				 mtk_err_set(&err, MTK_E_PASSWORD_NEEDED,
