@@ -318,6 +318,7 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 	co.trusted = r->trusted;
 	co.trusted_name = r->o.ca;
 	co.expected_alias = alias;
+	mtk_check_pem_severity(&fs, 0, r->profile);
 	if ((rc = mtk_check_set(&set, &co, &fs, &err)) != MTK_OK) {
 		st = cli_error(c, rc, &err);
 		goto out;

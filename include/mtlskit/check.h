@@ -77,6 +77,12 @@ MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk
 MTK_WUR mtk_rc mtk_check_container(const char *file, const mtk_container_info *info,
 				   mtk_profile profile, mtk_findings *fs, mtk_err *err);
 
+/* The loader rates PEM hygiene for the MID Server, whose parser is strict.
+ * For other targets CRLF line ends and blank lines are read fine by OpenSSL,
+ * Java and the instance: this lowers pem-crlf and pem-blank-lines in
+ * fs->items[from..] to warnings for every profile but mid and auto. */
+void mtk_check_pem_severity(mtk_findings *fs, size_t from, mtk_profile profile);
+
 /* True when id can be produced by mtk_check_set for profile (the rule table);
  * documentation and tests use it. */
 bool mtk_check_rule_applies(mtk_profile profile, mtk_finding_id id);

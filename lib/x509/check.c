@@ -807,6 +807,17 @@ static mtk_rc check_certs(ctx *x)
 	return rc;
 }
 
+void mtk_check_pem_severity(mtk_findings *fs, size_t from, mtk_profile profile)
+{
+	if (profile == MTK_PROFILE_MID || profile == MTK_PROFILE_AUTO)
+		return;
+	for (size_t i = from; i < fs->count; i++) {
+		mtk_finding *f = &fs->items[i];
+		if ((f->id == MTK_F_PEM_CRLF || f->id == MTK_F_PEM_BLANK_LINES) && f->severity > MTK_SEV_WARNING)
+			f->severity = MTK_SEV_WARNING;
+	}
+}
+
 /* ---- containers ---- */
 
 mtk_rc mtk_check_container(const char *file, const mtk_container_info *info, mtk_profile profile,

@@ -29,6 +29,7 @@ openssl req -x509 -new -key leaf.key -out self-leaf.pem -subj "/C=GB/CN=mid01.ex
 cat self-leaf.pem leaf.key >self.pem
 pki_leaf srv "/C=GB/CN=mid01.example.com" server
 cat srv.pem inter.pem root.pem srv.key >srv-bundle.pem
+sed 's/$/\r/' srv-bundle.pem >srv-crlf.pem
 pki_leaf exp "/C=GB/CN=mid01.example.com" client -startdate 20200101000000Z -enddate 20210101000000Z
 cat exp.pem inter.pem root.pem exp.key >expired.pem
 pki_leaf nyv "/C=GB/CN=mid01.example.com" client -startdate 20400101000000Z -enddate 20410101000000Z
@@ -88,6 +89,7 @@ good.pem        | server      |                                 | leaf-no-server
 expired.pem     | mid         |                                 | cert-expired              | 1
 notyet.pem      | mid         |                                 | cert-not-yet-valid        | 1
 crlf.pem        | mid         |                                 | pem-crlf                  | 1
+srv-crlf.pem    | server      |                                 | pem-crlf                  | 0
 bom.pem         | mid         |                                 | pem-stray-bytes           | 1
 ctrlz.pem       | mid         |                                 | pem-stray-bytes           | 1
 blank.pem       | mid         |                                 | pem-blank-lines           | 0
