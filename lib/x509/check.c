@@ -756,11 +756,17 @@ static mtk_rc check_certs(ctx *x)
 		if (c->s.not_after < x->o->now) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
-			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix,
-				 "%s expired on %s (%ld days ago); the connection fails and the MID Server goes "
-				 "Down",
-				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now));
+			if (c->s.is_ca)
+				snprintf(fix, sizeof(fix),
+					 "get the CA's current certificate and rebuild: mtlskit bundle %s --ca "
+					 "CURRENT-CA.pem -o fixed.pem",
+					 x->inputs);
+			else
+				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix, "%s expired on %s (%ld days ago); %s",
+				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now),
+				 x->p == MTK_PROFILE_MID ? "the MID Server loses its connection and goes Down"
+							 : "every peer rejects it");
 		} else if (c->s.not_before > x->o->now) {
 			gmtime_r(&c->s.not_before, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
@@ -771,7 +777,13 @@ static mtk_rc check_certs(ctx *x)
 		} else if (mtk_days_left(c->s.not_after, x->o->now) < within) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			if (c->s.is_ca)
+				snprintf(fix, sizeof(fix),
+					 "get the CA's next certificate ready: mtlskit bundle %s --ca NEW-CA.pem -o "
+					 "next.pem",
+					 x->inputs);
+			else
+				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
 			rc = add(x, MTK_F_CERT_EXPIRING, c->obj, fix,
 				 "%s expires on %s, in %ld day%s (within %ld); renew it before the connection "
 				 "dies",
