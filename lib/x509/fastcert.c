@@ -330,13 +330,16 @@ static void put(struct name_out *o, const char *s, size_t n)
 }
 
 /* One attribute value with RFC 2253 escaping (backslash before ,+"\<>; ,
- * before a leading '#' or space and before a trailing space). */
+ * before a leading '#' or space and before a trailing space).  As OpenSSL
+ * does, the last character's rule replaces the first's: a value that is a
+ * lone '#' is not escaped, a lone space is. */
 static void put_value(struct name_out *o, const uint8_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char ch = (char)v[i];
-		bool esc = strchr(",+\"\\<>;", ch) != NULL || (i == 0 && (ch == '#' || ch == ' ')) ||
-			   (i + 1 == n && ch == ' ');
+		bool last = i + 1 == n;
+		bool esc = strchr(",+\"\\<>;", ch) != NULL ||
+			   (i == 0 && !last && (ch == '#' || ch == ' ')) || (last && ch == ' ');
 
 		if (esc)
 			put(o, "\\", 1);
