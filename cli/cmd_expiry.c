@@ -3,9 +3,9 @@
  * files, directories, PFX/keystores and TLS endpoints, soonest expiry first.
  *
  * Exit status: 0; 1 with --within when any certificate has expired or
- * expires within the window; 3 when a named path does not exist or nothing
- * at all could be read (the first error's status: 4 for a password, 5 for
- * an endpoint); 2 for usage.  Per-file problems are listed and the scan
+ * expires within the window; 3 when a named path does not exist, or when
+ * no certificate was found and something could not be read (then the first
+ * error's status: 4 for a password, 5 for an endpoint); 2 for usage.  Per-file problems are listed and the scan
  * goes on.
  */
 #include <pthread.h>
@@ -42,8 +42,8 @@ static const char usage[] =
 	"Endpoints: HOST:PORT, [IPv6]:PORT, tls://HOST[:PORT] (port 443 by default).\n"
 	"An operand that exists as a file or directory is always read as one.\n"
 	"Exit: 0 ok; 1 expired/expiring with --within; 2 usage; 3 a named path is\n"
-	"missing or nothing could be read (4 wrong password, 5 network if that was\n"
-	"the reason).\n";
+	"missing, or no certificate was found and something could not be read (4 for\n"
+	"a wrong password, 5 for a network failure, when that was the reason).\n";
 
 enum {
 	OPT_WITHIN = CLI_OPT__VERB_BASE,
@@ -541,8 +541,9 @@ int cmd_expiry(cli *c, int argc, char **argv)
 
 	if (missing) {
 		ret = MTK_EXIT_INPUT;
-	} else if (n == 0 && st.files == 0 && st.endpoints == 0 && mtk_expiry_error_count(x) > 0) {
-		/* Nothing could be read at all: the first error says why. */
+	} else if (n == 0 && mtk_expiry_error_count(x) > 0) {
+		/* No certificate found, and something could not be read: the
+		 * first error says why (3 input, 4 password, 5 network). */
 		ret = mtk_rc_exit(mtk_expiry_error_get(x, 0)->code);
 	} else if (o.have_within && (expired + expiring) > 0) {
 		ret = MTK_EXIT_FINDINGS;

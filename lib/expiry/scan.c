@@ -1171,17 +1171,19 @@ static mtk_rc scan_container(struct worker *w, const uint8_t *d, size_t n, const
 	memset(&lo, 0, sizeof(lo));
 	memset(&info, 0, sizeof(info));
 	lo.pass = pass;
-	lo.require_decrypt = pass != NULL;
+	/* Fail loudly on a container we cannot open rather than skip it. */
+	lo.require_decrypt = true;
 	rc = mtk_load_mem(&set, w->path, d, n, &lo, &info, NULL, &err);
 	if (rc == MTK_E_NOMEM)
 		return rc;
 	if (rc != MTK_OK) {
-		const char *hint = "";
+		const char *detail = err.detail[0] ? err.detail : mtk_rc_message(rc);
+		size_t pl = strlen(w->path);
 
-		if (rc == MTK_E_PASSWORD_NEEDED || (pass == NULL && rc == MTK_E_BAD_PASSWORD))
-			hint = " (give the password with --pass)";
-		rc = exp_add_error(w->sink, w->path, 0, rc, "%s%s",
-				   err.detail[0] ? err.detail : mtk_rc_message(rc), hint);
+		/* The loader's detail starts with the file name; ours names it. */
+		if (strncmp(detail, w->path, pl) == 0 && detail[pl] == ':' && detail[pl + 1] == ' ')
+			detail += pl + 2;
+		rc = exp_add_error(w->sink, w->path, 0, rc, "%s", detail);
 		mtk_set_free(&set);
 		return rc;
 	}
