@@ -943,7 +943,8 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 				   (unsigned long long)st.st_size, max);
 		goto out;
 	}
-	/* One byte more than the size: a file that grew is noticed. */
+	/* Room for one byte more than the size: a file that grows while it
+	 * is read is noticed when its size was 0 (procfs-like files). */
 	w->file.len = 0;
 	if (mtk_buf_reserve(&w->file, (size_t)st.st_size + 1) != MTK_OK) {
 		rc = MTK_E_NOMEM;
@@ -962,6 +963,10 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 		if (r == 0)
 			break;
 		got += (size_t)r;
+		/* Stop at the size fstat gave: a second read() just to see EOF
+		 * costs a system call per file, ~10% of the scan. */
+		if (got == (size_t)st.st_size && st.st_size > 0)
+			break;
 		if (got == w->file.cap) {
 			if (got > max) {
 				rc = exp_add_error(w->sink, w->path, 0, MTK_E_TOO_LARGE,
