@@ -30,7 +30,7 @@ fi
 subset=$dir/tree/d000 # 1,000 files
 mkdir -p "$out"
 # Warm the page cache.
-cat "$dir"/tree/*/* >/dev/null
+find "$dir/tree" -type f -exec cat {} + >/dev/null
 
 echo "machine: $(nproc) cores; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine -N --warmup 3 --runs 10 --export-json "$out/mtlskit.json" \

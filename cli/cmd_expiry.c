@@ -471,12 +471,9 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	} else if (c->json) {
 		json_t *certs = json_array(), *errs = json_array();
 
-		for (size_t i = 0; !o.by_issuer && i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			json_array_append_new(certs, cert_json(mtk_expiry_get(x, i), &o, now));
-		if (!o.by_issuer)
-			cli_set(c, "certificates", certs);
-		else
-			json_decref(certs);
+		cli_set(c, "certificates", certs);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
 			json_t *je = json_pack("{s:s, s:s, s:s, s:i}", "path", e->path, "code",

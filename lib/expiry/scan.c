@@ -687,32 +687,47 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-/* Records (dev, ino); false when it was already there. */
+/* Records (dev, ino) in an open-addressing set; false when it was
+ * already there (a loop, or a second link to the same directory). */
+static size_t devino_slot(const struct devino *tab, size_t cap, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)ino * 0xc2b2ae3d27d4eb4fULL);
+	size_t k = (size_t)(h ^ (h >> 29)) & (cap - 1);
+
+	while (tab[k].ino != 0 && !(tab[k].dev == dev && tab[k].ino == ino))
+		k = (k + 1) & (cap - 1);
+	return k;
+}
+
 static bool seen_once(struct scan *sc, dev_t dev, ino_t ino, bool *nomem)
 {
-	bool fresh = true;
+	bool fresh;
+	size_t k;
 
+	if (ino == 0)
+		ino = (ino_t)-1; /* 0 marks a free slot */
 	pthread_mutex_lock(&sc->mu);
-	for (size_t i = 0; i < sc->nseen; i++) {
-		if (sc->seen[i].dev == dev && sc->seen[i].ino == ino) {
-			fresh = false;
-			break;
+	if (sc->nseen * 2 >= sc->capseen) {
+		size_t cap = sc->capseen ? sc->capseen * 2 : 256;
+		struct devino *t = calloc(cap, sizeof(*t));
+
+		if (t == NULL) {
+			*nomem = true;
+			pthread_mutex_unlock(&sc->mu);
+			return false;
 		}
+		for (size_t i = 0; i < sc->capseen; i++)
+			if (sc->seen[i].ino != 0)
+				t[devino_slot(t, cap, sc->seen[i].dev, sc->seen[i].ino)] = sc->seen[i];
+		free(sc->seen);
+		sc->seen = t;
+		sc->capseen = cap;
 	}
+	k = devino_slot(sc->seen, sc->capseen, dev, ino);
+	fresh = sc->seen[k].ino == 0;
 	if (fresh) {
-		if (sc->nseen == sc->capseen) {
-			size_t cap = sc->capseen ? sc->capseen * 2 : 64;
-			struct devino *p = realloc(sc->seen, cap * sizeof(*p));
-			if (p == NULL) {
-				*nomem = true;
-				pthread_mutex_unlock(&sc->mu);
-				return false;
-			}
-			sc->seen = p;
-			sc->capseen = cap;
-		}
-		sc->seen[sc->nseen].dev = dev;
-		sc->seen[sc->nseen].ino = ino;
+		sc->seen[k].dev = dev;
+		sc->seen[k].ino = ino;
 		sc->nseen++;
 	}
 	pthread_mutex_unlock(&sc->mu);
