@@ -904,6 +904,40 @@ static void progress(struct worker *w, bool file_done)
 		sc->opts->progress(sc->opts->progress_ctx, n, atomic_load(&sc->certs_done));
 }
 
+/* The first read of a file is this big; most certificate files fit. */
+#define FIRST_READ 16384
+
+/* fstat() of an open entry: directories reached through a link are queued
+ * (or skipped without --follow-symlinks), anything but a regular file is
+ * skipped (*skip). */
+static mtk_rc check_type(struct worker *w, int dirfd, const char *name, unsigned char type, int fd,
+			 struct stat *st, bool *skip)
+{
+	struct scan *sc = w->sc;
+
+	*skip = true;
+	if (fstat(fd, st) != 0)
+		return exp_add_error(w->sink, w->path, 0, MTK_E_IO, "%s", strerror(errno));
+	if (S_ISDIR(st->st_mode)) {
+		struct stat lst;
+		bool link = type == DT_LNK ||
+			    (type == DT_UNKNOWN && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			     S_ISLNK(lst.st_mode));
+		struct job *dj;
+
+		if (link && !sc->opts->follow_symlinks) {
+			w->sink->st.symlinked_dirs_skipped++;
+			return MTK_OK;
+		}
+		if ((dj = dir_job(w->path, link)) == NULL)
+			return MTK_E_NOMEM;
+		push_job(sc, dj);
+		return MTK_OK;
+	}
+	*skip = !S_ISREG(st->st_mode);
+	return MTK_OK;
+}
+
 /* Reads one file (opened relative to dirfd) and scans it. */
 static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned char type)
 {
@@ -914,9 +948,11 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 	struct stat st;
 	size_t got = 0;
 	uint64_t certs_before = w->sink->st.certs;
+	bool checked = false, skip = false;
 	int fd;
 	mtk_rc rc = MTK_OK;
 
+	memset(&st, 0, sizeof(st));
 	w->path_in_arena = NULL;
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
@@ -929,39 +965,18 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 					     "dangling symbolic link (its target does not exist)");
 		return exp_add_error(w->sink, w->path, 0, errno_rc(e), "cannot open: %s", strerror(e));
 	}
-	if (fstat(fd, &st) != 0) {
-		rc = exp_add_error(w->sink, w->path, 0, MTK_E_IO, "%s", strerror(errno));
-		goto out;
+	/* readdir said "regular file" for most entries: then the first read()
+	 * comes before any fstat(), and a file shorter than the buffer is
+	 * done in one call (a short read of a regular file is its end).  That
+	 * saves a system call per file; whatever fills the buffer is checked
+	 * with fstat() before more is read. */
+	if (type != DT_REG) {
+		if ((rc = check_type(w, dirfd, name, type, fd, &st, &skip)) != MTK_OK || skip)
+			goto out;
+		checked = true;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		struct stat lst;
-		bool link = type == DT_LNK ||
-			    (type == DT_UNKNOWN && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			     S_ISLNK(lst.st_mode));
-
-		if (link && !sc->opts->follow_symlinks) {
-			w->sink->st.symlinked_dirs_skipped++;
-		} else {
-			struct job *dj = dir_job(w->path, link);
-			if (dj == NULL)
-				rc = MTK_E_NOMEM;
-			else
-				push_job(sc, dj);
-		}
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode))
-		goto out;
-	if ((uint64_t)st.st_size > max) {
-		rc = exp_add_error(w->sink, w->path, 0, MTK_E_TOO_LARGE,
-				   "%llu bytes, more than any certificate file (limit %zu); not read",
-				   (unsigned long long)st.st_size, max);
-		goto out;
-	}
-	/* Room for one byte more than the size: a file that grows while it
-	 * is read is noticed when its size was 0 (procfs-like files). */
 	w->file.len = 0;
-	if (mtk_buf_reserve(&w->file, (size_t)st.st_size + 1) != MTK_OK) {
+	if (mtk_buf_reserve(&w->file, FIRST_READ) != MTK_OK) {
 		rc = MTK_E_NOMEM;
 		goto out;
 	}
@@ -970,6 +985,10 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EAGAIN && !checked) {
+			got = 0; /* a FIFO put in the file's place: not ours */
+			break;
+		}
 		if (r < 0) {
 			rc = exp_add_error(w->sink, w->path, 0, errno_rc(errno), "read error: %s",
 					   strerror(errno));
@@ -978,20 +997,25 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 		if (r == 0)
 			break;
 		got += (size_t)r;
-		/* Stop at the size fstat gave: a second read() just to see EOF
-		 * costs a system call per file, ~10% of the scan. */
-		if (got == (size_t)st.st_size && st.st_size > 0)
-			break;
-		if (got == w->file.cap) {
-			if (got > max) {
-				rc = exp_add_error(w->sink, w->path, 0, MTK_E_TOO_LARGE,
-						   "the file grew past %zu bytes while read", max);
+		if (got < w->file.cap)
+			break; /* a short read of a regular file is its end */
+		if (!checked) {
+			if ((rc = check_type(w, dirfd, name, type, fd, &st, &skip)) != MTK_OK || skip)
 				goto out;
-			}
-			if (mtk_buf_reserve(&w->file, 65536) != MTK_OK) {
-				rc = MTK_E_NOMEM;
-				goto out;
-			}
+			checked = true;
+		}
+		if ((uint64_t)st.st_size > max || got > max) {
+			rc = exp_add_error(w->sink, w->path, 0, MTK_E_TOO_LARGE,
+					   "%llu bytes, more than any certificate file (limit %zu); not read",
+					   (unsigned long long)(got > (size_t)st.st_size ? got : (size_t)st.st_size),
+					   max);
+			goto out;
+		}
+		w->file.len = got; /* reserve() counts from len */
+		if (mtk_buf_reserve(&w->file, (size_t)st.st_size > got ? (size_t)st.st_size - got + 1 : 65536) !=
+		    MTK_OK) {
+			rc = MTK_E_NOMEM;
+			goto out;
 		}
 	}
 	w->file.len = got;
@@ -1123,7 +1147,7 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 		int dfd = AT_FDCWD;
 
 		snprintf(ws[0].path, sizeof(ws[0].path), "%s", path);
-		rc = do_file(&ws[0], dfd, path, DT_REG);
+		rc = do_file(&ws[0], dfd, path, DT_UNKNOWN);
 		if (rc != MTK_OK)
 			rc = mtk_err_set(err, rc, "%s", path);
 		goto out;

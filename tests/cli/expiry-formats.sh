@@ -90,6 +90,14 @@ else
 fi
 rm -f "$D/locked.pem"
 
+# A bundle bigger than the first read (16 KiB): every block, every line.
+for i in $(seq 1 40); do cat "$T/soon.pem"; done >"$T/big.pem"
+mtk --json expiry "$T/big.pem"
+expect_json "a 40-certificate bundle gives 40 certificates" '.certificates | length' 40
+expect_json "the last block's line" '[.certificates[].line] | max' \
+	"$(grep -n 'BEGIN CERTIFICATE' "$T/big.pem" | tail -1 | cut -d: -f1)"
+expect_rc 0 "a device named on the command line is not read" "$MTLSKIT" expiry /dev/null
+
 # --within and the exit status.
 expect_rc 1 "--within 30d with an expired certificate exits 1" "$MTLSKIT" expiry --within 30d "$D/bundle.pem"
 expect_rc 1 "--within 30d with one expiring in 10 days exits 1" "$MTLSKIT" expiry --within 30d "$T/soon.pem"
