@@ -562,6 +562,7 @@ static bool cert_like_name(const char *path)
 
 static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk_secret *pass)
 {
+	uint64_t certs0 = w->sink->st.certs, errs0 = w->sink->st.errors;
 	size_t begin;
 	int found = 0;
 	mtk_rc rc = MTK_OK;
@@ -603,9 +604,12 @@ static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk
 			break;
 		}
 	}
-	if (found > 0)
+	/* A file with a certificate counts as a certificate file; one with
+	 * nothing of ours and no error as skipped; a broken one as neither. */
+	(void)found;
+	if (w->sink->st.certs > certs0)
 		w->sink->st.cert_files++;
-	else
+	else if (w->sink->st.errors == errs0)
 		w->sink->st.skipped_files++;
 	return rc;
 }
