@@ -5,8 +5,8 @@
  * Exit status: 0; 1 with --within when any certificate has expired or
  * expires within the window; 3 when a named path does not exist, or when
  * no certificate was found and something could not be read (then the first
- * error's status: 4 for a password, 5 for an endpoint); 2 for usage.  Per-file problems are listed and the scan
- * goes on.
+ * error's status: 4 for a password, 5 for an endpoint); 2 for usage.  Per-file problems are listed
+ * and the scan goes on.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,30 +20,30 @@
 #include "mtlskit/file.h"
 
 static const char usage[] =
-	"Usage: mtlskit expiry [options] PATH|HOST:PORT...\n"
-	"\n"
-	"Every certificate in files and directories (PEM bundles, DER, PKCS#7, PFX,\n"
-	"JKS, JCEKS) and TLS endpoints, soonest expiry first.\n"
-	"\n"
-	"  --within DUR        mark certificates expiring within DUR (30d, 12h, 2w);\n"
-	"                      exit 1 when any has expired or is expiring\n"
-	"  --by-issuer         group by issuing CA: its own expiry and its dependents\n"
-	"  --prometheus        Prometheus textfile-collector format (to stdout or -o)\n"
-	"  -o FILE             write the --prometheus output to FILE atomically\n"
-	"                      (--force to replace an existing file)\n"
-	"  --follow-symlinks   descend into symlinked directories (loops detected);\n"
-	"                      symlinked files are always read\n"
-	"  --threads N         worker threads (default: 2)\n"
-	"  --timeout SEC       connect and handshake timeout for endpoints (default 5)\n"
-	"  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
-	"                      'changeit' is tried when no --pass is given)\n"
-	"  --json              one JSON document: certificates, errors, summary\n"
-	"\n"
-	"Endpoints: HOST:PORT, [IPv6]:PORT, tls://HOST[:PORT] (port 443 by default).\n"
-	"An operand that exists as a file or directory is always read as one.\n"
-	"Exit: 0 ok; 1 expired/expiring with --within; 2 usage; 3 a named path is\n"
-	"missing, or no certificate was found and something could not be read (4 for\n"
-	"a wrong password, 5 for a network failure, when that was the reason).\n";
+    "Usage: mtlskit expiry [options] PATH|HOST:PORT...\n"
+    "\n"
+    "Every certificate in files and directories (PEM bundles, DER, PKCS#7, PFX,\n"
+    "JKS, JCEKS) and TLS endpoints, soonest expiry first.\n"
+    "\n"
+    "  --within DUR        mark certificates expiring within DUR (30d, 12h, 2w);\n"
+    "                      exit 1 when any has expired or is expiring\n"
+    "  --by-issuer         group by issuing CA: its own expiry and its dependents\n"
+    "  --prometheus        Prometheus textfile-collector format (to stdout or -o)\n"
+    "  -o FILE             write the --prometheus output to FILE atomically\n"
+    "                      (--force to replace an existing file)\n"
+    "  --follow-symlinks   descend into symlinked directories (loops detected);\n"
+    "                      symlinked files are always read\n"
+    "  --threads N         worker threads (default: 2)\n"
+    "  --timeout SEC       connect and handshake timeout for endpoints (default 5)\n"
+    "  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
+    "                      'changeit' is tried when no --pass is given)\n"
+    "  --json              one JSON document: certificates, errors, summary\n"
+    "\n"
+    "Endpoints: HOST:PORT, [IPv6]:PORT, tls://HOST[:PORT] (port 443 by default).\n"
+    "An operand that exists as a file or directory is always read as one.\n"
+    "Exit: 0 ok; 1 expired/expiring with --within; 2 usage; 3 a named path is\n"
+    "missing, or no certificate was found and something could not be read (4 for\n"
+    "a wrong password, 5 for a network failure, when that was the reason).\n";
 
 enum {
 	OPT_WITHIN = CLI_OPT__VERB_BASE,
@@ -73,8 +73,8 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	switch (opt) {
 	case OPT_WITHIN:
 		if (mtk_expiry_parse_duration(arg, &o->within) != MTK_OK)
-			return cli_usage_error(c, usage, "--within '%s': give a duration like 30d, 12h or 2w",
-					       arg);
+			return cli_usage_error(
+			    c, usage, "--within '%s': give a duration like 30d, 12h or 2w", arg);
 		o->have_within = true;
 		return 0;
 	case OPT_BY_ISSUER:
@@ -95,7 +95,8 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_TIMEOUT:
 		v = strtol(arg, &end, 10);
 		if (end == arg || *end != '\0' || v < 1 || v > 600)
-			return cli_usage_error(c, usage, "--timeout '%s': give 1 to 600 seconds", arg);
+			return cli_usage_error(c, usage, "--timeout '%s': give 1 to 600 seconds",
+					       arg);
 		o->timeout_s = (int)v;
 		return 0;
 	default:
@@ -202,7 +203,7 @@ static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t 
 {
 	char na[40], w[4600];
 	const char *st = status(ce, o, now);
-	const char *col = strcmp(st, "expired") == 0 ? "\033[31m"
+	const char *col = strcmp(st, "expired") == 0	? "\033[31m"
 			  : strcmp(st, "expiring") == 0 ? "\033[33m"
 							: "";
 	struct tm tm;
@@ -211,16 +212,17 @@ static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t 
 	if (gmtime_r(&tt, &tm) == NULL || strftime(na, sizeof(na), "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(na, sizeof(na), "%lld", (long long)ce->not_after);
 	where(ce, w, sizeof(w));
-	printf("%s%6lld  %-16s  %s%-13s%s  %s\n", indent, (long long)mtk_expiry_days_left(ce->not_after, now),
-	       na, color && *col ? col : "", st, color && *col ? "\033[0m" : "", ce->subject);
+	printf("%s%6lld  %-16s  %s%-13s%s  %s\n", indent,
+	       (long long)mtk_expiry_days_left(ce->not_after, now), na, color && *col ? col : "",
+	       st, color && *col ? "\033[0m" : "", ce->subject);
 	printf("%s%41s%s, issuer %s, serial %s\n", indent, "", w, ce->issuer, ce->serial);
 }
 
 /* --by-issuer: groups of certificates sharing an issuer name. */
 struct group {
 	const char *issuer;
-	size_t first, n;        /* run in by_issuer[] */
-	int64_t ca_not_after;   /* soonest CA certificate, INT64_MAX if none */
+	size_t first, n;      /* run in by_issuer[] */
+	int64_t ca_not_after; /* soonest CA certificate, INT64_MAX if none */
 };
 
 static int cmp_issuer(const void *a, const void *b)
@@ -255,8 +257,8 @@ static int cmp_group(const void *a, const void *b)
 }
 
 /* The run of certificates whose subject is name, in by_subject[]. */
-static void find_subject(const mtk_expiry_cert **by_subject, size_t n, const char *name, size_t *first,
-			 size_t *count)
+static void find_subject(const mtk_expiry_cert **by_subject, size_t n, const char *name,
+			 size_t *first, size_t *count)
 {
 	size_t lo = 0, hi = n;
 
@@ -320,8 +322,9 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 			json_object_set_new(jg, "issuer", json_string(g[gi].issuer));
 			json_object_set_new(jg, "ca_found", json_boolean(k > 0));
 			if (k > 0)
-				json_object_set_new(jg, "ca_days_left",
-						    json_integer(mtk_expiry_days_left(bs[f]->not_after, now)));
+				json_object_set_new(
+				    jg, "ca_days_left",
+				    json_integer(mtk_expiry_days_left(bs[f]->not_after, now)));
 		} else {
 			printf("%sIssuer %s%s\n", gi ? "\n" : "", g[gi].issuer, "");
 			if (k == 0)
@@ -363,13 +366,13 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 int cmd_expiry(cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"within", required_argument, NULL, OPT_WITHIN},
-		{"by-issuer", no_argument, NULL, OPT_BY_ISSUER},
-		{"prometheus", no_argument, NULL, OPT_PROMETHEUS},
-		{"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		CLI_COMMON_LONGOPTS,
+	    {"within", required_argument, NULL, OPT_WITHIN},
+	    {"by-issuer", no_argument, NULL, OPT_BY_ISSUER},
+	    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
+	    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
+	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    CLI_COMMON_LONGOPTS,
 	};
 	struct opts o = {0};
 	mtk_expiry_opts eo = {0};
@@ -390,11 +393,13 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	if (first >= argc)
 		return cli_usage_error(c, usage, "give at least one PATH or HOST:PORT");
 	if (o.prometheus && c->json)
-		return cli_usage_error(c, usage, "--prometheus and --json are two different outputs; pick one");
+		return cli_usage_error(
+		    c, usage, "--prometheus and --json are two different outputs; pick one");
 	if (c->out != NULL && !o.prometheus)
 		return cli_usage_error(c, usage, "-o is for --prometheus output");
 	if (o.prometheus && o.by_issuer)
-		return cli_usage_error(c, usage, "--by-issuer is a text or JSON view, not --prometheus");
+		return cli_usage_error(c, usage,
+				       "--by-issuer is a text or JSON view, not --prometheus");
 	rc = cli_password(c, CLI_PASS_IN, "PFX/keystore password: ", false, &pass, &err);
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
@@ -422,7 +427,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		struct stat sb;
 
 		mtk_err_clear(&err);
-		if (lstat(a, &sb) != 0 && mtk_expiry_parse_endpoint(a, host, sizeof(host), port, sizeof(port))) {
+		if (lstat(a, &sb) != 0 &&
+		    mtk_expiry_parse_endpoint(a, host, sizeof(host), port, sizeof(port))) {
 			/* A failure is recorded in x and listed with the others. */
 			rc = mtk_expiry_scan_endpoint(x, host, port, &eo, &err);
 			if (rc == MTK_E_NOMEM) {
@@ -460,7 +466,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 
 		rc = mtk_expiry_prometheus(x, now, o.have_within ? o.within : 30 * 86400, &b);
 		if (rc == MTK_OK && c->out != NULL && strcmp(c->out, "-") != 0)
-			rc = mtk_file_write(c->out, b.data, b.len, c->force ? MTK_WRITE_FORCE : 0, &err);
+			rc = mtk_file_write(c->out, b.data, b.len, c->force ? MTK_WRITE_FORCE : 0,
+					    &err);
 		else if (rc == MTK_OK && b.len > 0 && fwrite(b.data, 1, b.len, stdout) != b.len)
 			rc = MTK_E_WRITE;
 		mtk_buf_free(&b);
@@ -500,8 +507,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			snprintf(wbuf, sizeof(wbuf), ", %zu expiring", expiring);
 		printf("%s%zu certificate%s in %llu file%s%s%s (%zu expired%s), %llu error%s\n",
 		       n ? "\n" : "", n, n == 1 ? "" : "s", (unsigned long long)st.cert_files,
-		       st.cert_files == 1 ? "" : "s", st.endpoints ? " and endpoints" : "", "", expired,
-		       wbuf, (unsigned long long)mtk_expiry_error_count(x),
+		       st.cert_files == 1 ? "" : "s", st.endpoints ? " and endpoints" : "", "",
+		       expired, wbuf, (unsigned long long)mtk_expiry_error_count(x),
 		       mtk_expiry_error_count(x) == 1 ? "" : "s");
 	}
 	if (!c->json) {
@@ -509,8 +516,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
 
 			if (e->line > 0)
-				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", e->path, e->line,
-					e->detail, mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", e->path,
+					e->line, e->detail, mtk_rc_name(e->code));
 			else
 				fprintf(stderr, "mtlskit expiry: %s: %s [%s]\n", e->path, e->detail,
 					mtk_rc_name(e->code));
@@ -521,15 +528,16 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		json_t *sum;
 
 		snprintf(win, sizeof(win), "%lld", (long long)(o.have_within ? o.within : 0));
-		sum = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "certificates", (json_int_t)n,
-				"files", (json_int_t)st.files, "certificate_files",
-				(json_int_t)st.cert_files, "skipped_files", (json_int_t)st.skipped_files,
-				"endpoints", (json_int_t)st.endpoints, "errors",
-				(json_int_t)mtk_expiry_error_count(x), "expired", (json_int_t)expired,
-				"expiring", (json_int_t)expiring);
+		sum = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "certificates",
+				(json_int_t)n, "files", (json_int_t)st.files, "certificate_files",
+				(json_int_t)st.cert_files, "skipped_files",
+				(json_int_t)st.skipped_files, "endpoints", (json_int_t)st.endpoints,
+				"errors", (json_int_t)mtk_expiry_error_count(x), "expired",
+				(json_int_t)expired, "expiring", (json_int_t)expiring);
 		if (o.have_within)
 			json_object_set_new(sum, "within_seconds", json_integer(o.within));
-		json_object_set_new(sum, "decoded_by_openssl", json_integer((json_int_t)st.slow_path));
+		json_object_set_new(sum, "decoded_by_openssl",
+				    json_integer((json_int_t)st.slow_path));
 		if (c->json)
 			cli_set(c, "summary", sum);
 		else

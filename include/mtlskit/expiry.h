@@ -47,30 +47,30 @@ typedef struct mtk_expiry_cert {
 	int64_t not_after;
 	const char *subject; /* RFC 2253 */
 	const char *issuer;
-	const char *serial;  /* lower-case hex, "-" when negative */
-	const char *path;    /* file path as reached, or "host:port" */
-	const char *alias;   /* keystore alias / PFX friendlyName; NULL if none */
-	long line;           /* PEM: line of the BEGIN line; 0 otherwise */
-	int index;           /* 0-based position in its file; depth in a TLS chain */
+	const char *serial; /* lower-case hex, "-" when negative */
+	const char *path;   /* file path as reached, or "host:port" */
+	const char *alias;  /* keystore alias / PFX friendlyName; NULL if none */
+	long line;	    /* PEM: line of the BEGIN line; 0 otherwise */
+	int index;	    /* 0-based position in its file; depth in a TLS chain */
 	mtk_expiry_src src;
-	bool self_issued;    /* subject == issuer */
-	bool slow_path;      /* decoded by OpenSSL, not the walker (odd input) */
+	bool self_issued; /* subject == issuer */
+	bool slow_path;	  /* decoded by OpenSSL, not the walker (odd input) */
 } mtk_expiry_cert;
 
 typedef struct mtk_expiry_error {
 	const char *path;
-	long line;        /* PEM line, 0 when it concerns the whole file */
+	long line; /* PEM line, 0 when it concerns the whole file */
 	mtk_rc code;
 	const char *detail; /* human text, e.g. "Permission denied" */
 } mtk_expiry_error;
 
 typedef struct mtk_expiry_stats {
-	uint64_t files;         /* regular files opened and read */
-	uint64_t cert_files;    /* files holding at least one certificate */
+	uint64_t files;	     /* regular files opened and read */
+	uint64_t cert_files; /* files holding at least one certificate */
 	uint64_t certs;
-	uint64_t skipped_files; /* read, no certificate in them (keys, CSRs, text) */
-	uint64_t skipped_blocks;/* PEM blocks that are not certificates */
-	uint64_t slow_path;     /* certificates decoded by OpenSSL */
+	uint64_t skipped_files;	 /* read, no certificate in them (keys, CSRs, text) */
+	uint64_t skipped_blocks; /* PEM blocks that are not certificates */
+	uint64_t slow_path;	 /* certificates decoded by OpenSSL */
 	uint64_t dirs;
 	uint64_t symlinked_dirs_skipped; /* without follow_symlinks */
 	uint64_t endpoints;
@@ -78,13 +78,13 @@ typedef struct mtk_expiry_stats {
 } mtk_expiry_stats;
 
 typedef struct mtk_expiry_opts {
-	bool follow_symlinks; /* descend into symlinked directories (loops
-	                         detected by device and inode) */
-	int threads;          /* workers; 0 means 2 */
-	const mtk_secret *pass; /* PFX / keystore password; NULL: none, except
-	                           "changeit" for files named agent_keystore.jks */
-	size_t max_file;      /* larger files are reported, not read; 0: MTK_MAX_INPUT */
-	int connect_timeout_ms;   /* endpoints; 0: 5000 */
+	bool follow_symlinks;	  /* descend into symlinked directories (loops
+				     detected by device and inode) */
+	int threads;		  /* workers; 0 means 2 */
+	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
+				     "changeit" for files named agent_keystore.jks */
+	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT */
+	int connect_timeout_ms;	  /* endpoints; 0: 5000 */
 	int handshake_timeout_ms; /* 0: 5000 */
 	/* Called now and then from worker threads (serialise inside). */
 	void (*progress)(void *ctx, uint64_t files, uint64_t certs);

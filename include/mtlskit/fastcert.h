@@ -26,16 +26,16 @@
 #include "mtlskit/err.h"
 
 typedef struct mtk_fastcert {
-	const uint8_t *serial;  /* INTEGER contents (two's complement, minimal) */
+	const uint8_t *serial; /* INTEGER contents (two's complement, minimal) */
 	size_t serial_len;
-	const uint8_t *issuer;  /* the whole Name TLV (SEQUENCE OF RDN) */
+	const uint8_t *issuer; /* the whole Name TLV (SEQUENCE OF RDN) */
 	size_t issuer_len;
 	const uint8_t *subject; /* the whole Name TLV */
 	size_t subject_len;
-	int64_t not_before;     /* seconds since 1970-01-01T00:00:00Z */
+	int64_t not_before; /* seconds since 1970-01-01T00:00:00Z */
 	int64_t not_after;
-	size_t der_len;         /* bytes of the Certificate TLV (trailing bytes
-	                           after it are not part of it) */
+	size_t der_len; /* bytes of the Certificate TLV (trailing bytes
+			   after it are not part of it) */
 } mtk_fastcert;
 
 /* Walks one DER certificate at the start of der.  Bytes after the

@@ -64,7 +64,8 @@ static mtk_rc tcp_connect(const char *host, const char *port, int ms, int *out, 
 			if (r == 0) {
 				snprintf(why, sizeof(why), "no answer within %d ms", ms);
 				rc = MTK_E_TIMEOUT;
-			} else if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+			} else if (r > 0 &&
+				   getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
 				   soerr == 0) {
 				*out = fd;
 				freeaddrinfo(res);
@@ -90,11 +91,11 @@ static bool is_ip(const char *host)
 }
 
 mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int handshake_ms,
-		     STACK_OF(X509) **chain, mtk_err *err)
+		     STACK_OF(X509) * *chain, mtk_err *err)
 {
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
-	STACK_OF(X509) *peer, *copy = NULL;
+	STACK_OF(X509) * peer, *copy = NULL;
 	int fd = -1;
 	mtk_rc rc;
 
@@ -118,8 +119,9 @@ mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int han
 			w = wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, handshake_ms);
 			if (w > 0)
 				continue;
-			rc = mtk_err_set(err, MTK_E_TIMEOUT, "%s:%s: TLS handshake: no answer within %d ms",
-					 host, port, handshake_ms);
+			rc = mtk_err_set(err, MTK_E_TIMEOUT,
+					 "%s:%s: TLS handshake: no answer within %d ms", host, port,
+					 handshake_ms);
 			goto out;
 		}
 		rc = mtk_err_set(err, MTK_E_TLS, "%s:%s: TLS handshake failed", host, port);
@@ -127,7 +129,8 @@ mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int han
 	}
 	peer = SSL_get_peer_cert_chain(ssl);
 	if (peer == NULL || sk_X509_num(peer) == 0) {
-		rc = mtk_err_set(err, MTK_E_TLS, "%s:%s: the server sent no certificate", host, port);
+		rc = mtk_err_set(err, MTK_E_TLS, "%s:%s: the server sent no certificate", host,
+				 port);
 		goto out;
 	}
 	copy = sk_X509_new_null();
@@ -251,7 +254,8 @@ mtk_rc mtk_expiry_scan_endpoint(mtk_expiry *x, const char *host, const char *por
 	path = exp_strdup(&s->arena, where);
 	rc = path ? MTK_OK : MTK_E_NOMEM;
 	for (int i = 0; rc == MTK_OK && i < sk_X509_num(chain); i++)
-		rc = exp_add_x509(s, sk_X509_value(chain, i), path, 0, i, NULL, MTK_EXP_SRC_ENDPOINT);
+		rc = exp_add_x509(s, sk_X509_value(chain, i), path, 0, i, NULL,
+				  MTK_EXP_SRC_ENDPOINT);
 	sk_X509_pop_free(chain, X509_free);
 	if (rc != MTK_OK)
 		return mtk_err_set(err, rc, "%s", where);

@@ -110,11 +110,12 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within, m
 	static const struct {
 		const char *name, *help;
 	} m[] = {
-		{"mtlskit_cert_not_after_seconds", "Expiry (notAfter) of the certificate, Unix time."},
-		{"mtlskit_cert_not_before_seconds", "Start of validity (notBefore) of the certificate, Unix time."},
-		{"mtlskit_cert_expired", "1 when the certificate has expired, else 0."},
-		{"mtlskit_cert_expiring",
-		 "1 when the certificate expires within the --within window (or has expired), else 0."},
+	    {"mtlskit_cert_not_after_seconds", "Expiry (notAfter) of the certificate, Unix time."},
+	    {"mtlskit_cert_not_before_seconds",
+	     "Start of validity (notBefore) of the certificate, Unix time."},
+	    {"mtlskit_cert_expired", "1 when the certificate has expired, else 0."},
+	    {"mtlskit_cert_expiring",
+	     "1 when the certificate expires within the --within window (or has expired), else 0."},
 	};
 	bool *keep = NULL;
 	size_t *off = NULL;
@@ -163,30 +164,33 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within, m
 				break;
 			}
 			if ((rc = mtk_buf_append_str(out, m[k].name)) == MTK_OK &&
-			    (rc = mtk_buf_append(out, labs.data + off[i], off[i + 1] - off[i])) == MTK_OK)
+			    (rc = mtk_buf_append(out, labs.data + off[i], off[i + 1] - off[i])) ==
+				MTK_OK)
 				rc = mtk_buf_printf(out, " %lld\n", v);
 		}
 	}
 	if (rc == MTK_OK)
 		rc = mtk_buf_printf(
-			out,
-			"# HELP mtlskit_expiry_certificates Certificates found by the last scan.\n"
-			"# TYPE mtlskit_expiry_certificates gauge\n"
-			"mtlskit_expiry_certificates %llu\n"
-			"# HELP mtlskit_expiry_files Files read by the last scan.\n"
-			"# TYPE mtlskit_expiry_files gauge\n"
-			"mtlskit_expiry_files %llu\n"
-			"# HELP mtlskit_expiry_errors Files, blocks or endpoints the last scan could not read.\n"
-			"# TYPE mtlskit_expiry_errors gauge\n"
-			"mtlskit_expiry_errors %llu\n"
-			"# HELP mtlskit_expiry_window_seconds The --within window of the last scan.\n"
-			"# TYPE mtlskit_expiry_window_seconds gauge\n"
-			"mtlskit_expiry_window_seconds %lld\n"
-			"# HELP mtlskit_expiry_last_scan_timestamp_seconds When the last scan ran, Unix time.\n"
-			"# TYPE mtlskit_expiry_last_scan_timestamp_seconds gauge\n"
-			"mtlskit_expiry_last_scan_timestamp_seconds %lld\n",
-			(unsigned long long)x->ncerts, (unsigned long long)x->st.files,
-			(unsigned long long)x->nerrs, (long long)within, (long long)now);
+		    out,
+		    "# HELP mtlskit_expiry_certificates Certificates found by the last scan.\n"
+		    "# TYPE mtlskit_expiry_certificates gauge\n"
+		    "mtlskit_expiry_certificates %llu\n"
+		    "# HELP mtlskit_expiry_files Files read by the last scan.\n"
+		    "# TYPE mtlskit_expiry_files gauge\n"
+		    "mtlskit_expiry_files %llu\n"
+		    "# HELP mtlskit_expiry_errors Files, blocks or endpoints the last scan could "
+		    "not read.\n"
+		    "# TYPE mtlskit_expiry_errors gauge\n"
+		    "mtlskit_expiry_errors %llu\n"
+		    "# HELP mtlskit_expiry_window_seconds The --within window of the last scan.\n"
+		    "# TYPE mtlskit_expiry_window_seconds gauge\n"
+		    "mtlskit_expiry_window_seconds %lld\n"
+		    "# HELP mtlskit_expiry_last_scan_timestamp_seconds When the last scan ran, "
+		    "Unix time.\n"
+		    "# TYPE mtlskit_expiry_last_scan_timestamp_seconds gauge\n"
+		    "mtlskit_expiry_last_scan_timestamp_seconds %lld\n",
+		    (unsigned long long)x->ncerts, (unsigned long long)x->st.files,
+		    (unsigned long long)x->nerrs, (long long)within, (long long)now);
 out:
 	mtk_buf_free(&labs);
 	free(off);

@@ -254,7 +254,8 @@ static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const char *p
 	c->index = index;
 	c->src = src;
 	c->subject = name_render(&s->arena, fc->subject, fc->subject_len);
-	if (fc->issuer_len == fc->subject_len && memcmp(fc->issuer, fc->subject, fc->issuer_len) == 0) {
+	if (fc->issuer_len == fc->subject_len &&
+	    memcmp(fc->issuer, fc->subject, fc->issuer_len) == 0) {
 		c->issuer = c->subject;
 		c->self_issued = true;
 	} else {
@@ -300,8 +301,8 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 	    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
 		s->ncerts--;
 		mtk_err_drain_openssl();
-		return exp_add_error(s, path, line, MTK_E_DER, "certificate #%d: unreadable validity dates",
-				     index + 1);
+		return exp_add_error(s, path, line, MTK_E_DER,
+				     "certificate #%d: unreadable validity dates", index + 1);
 	}
 	c->subject = name_openssl(&s->arena, X509_get_subject_name(cert));
 	c->issuer = name_openssl(&s->arena, X509_get_issuer_name(cert));
@@ -330,8 +331,8 @@ struct worker {
 	mtk_expiry *x;
 	struct scan *sc;
 	struct exp_sink *sink;
-	mtk_buf file;  /* the current file's bytes */
-	mtk_buf der;   /* decoded PEM body */
+	mtk_buf file; /* the current file's bytes */
+	mtk_buf der;  /* decoded PEM body */
 	char path[4096];
 	const char *path_in_arena; /* path interned once a record needs it */
 };
@@ -459,13 +460,14 @@ static mtk_rc pkcs7_certs(struct worker *w, const uint8_t *der, size_t len, long
 		p7 = d2i_PKCS7(NULL, &p, (long)len);
 	if (p7 == NULL) {
 		mtk_err_drain_openssl();
-		return exp_add_error(w->sink, wpath(w), line, MTK_E_DER, "malformed PKCS#7 structure");
+		return exp_add_error(w->sink, wpath(w), line, MTK_E_DER,
+				     "malformed PKCS#7 structure");
 	}
 	if (PKCS7_type_is_signed(p7) && p7->d.sign != NULL)
 		certs = p7->d.sign->cert;
 	for (int i = 0; rc == MTK_OK && i < sk_X509_num(certs); i++)
-		rc = exp_add_x509(w->sink, sk_X509_value(certs, i), wpath(w), line, (*index)++, NULL,
-				  MTK_EXP_SRC_PKCS7);
+		rc = exp_add_x509(w->sink, sk_X509_value(certs, i), wpath(w), line, (*index)++,
+				  NULL, MTK_EXP_SRC_PKCS7);
 	PKCS7_free(p7);
 	return rc;
 }
@@ -506,7 +508,8 @@ static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, size_t firs
 			break;
 		}
 		eend = e + 9;
-		if (!has_prefix(d, n, eend, label) || !has_prefix(d, n, eend + (labend - lab), "-----")) {
+		if (!has_prefix(d, n, eend, label) ||
+		    !has_prefix(d, n, eend + (labend - lab), "-----")) {
 			rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
 					   "%s block ends with a different END line", label);
 			off = eend;
@@ -514,15 +517,17 @@ static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, size_t firs
 		}
 		off = eend + (labend - lab) + 5;
 		trusted = strcmp(label, "TRUSTED CERTIFICATE") == 0;
-		if (trusted || strcmp(label, "CERTIFICATE") == 0 || strcmp(label, "X509 CERTIFICATE") == 0) {
+		if (trusted || strcmp(label, "CERTIFICATE") == 0 ||
+		    strcmp(label, "X509 CERTIFICATE") == 0) {
 			if (!b64_decode(d + body, e - body, &w->der)) {
-				rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
-						   "certificate #%d: the base64 body does not decode",
-						   index + 1);
+				rc = exp_add_error(
+				    w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+				    "certificate #%d: the base64 body does not decode", index + 1);
 				index++;
 				continue;
 			}
-			rc = one_cert(w, w->der.data, w->der.len, line, index++, MTK_EXP_SRC_PEM, trusted);
+			rc = one_cert(w, w->der.data, w->der.len, line, index++, MTK_EXP_SRC_PEM,
+				      trusted);
 			(*found)++;
 		} else if (strcmp(label, "PKCS7") == 0 || strcmp(label, "CERTIFICATE CHAIN") == 0) {
 			if (!b64_decode(d + body, e - body, &w->der))
@@ -551,8 +556,8 @@ static bool ends_with(const char *s, const char *suffix)
 /* Named like a certificate file: an unrecognised one is worth a word. */
 static bool cert_like_name(const char *path)
 {
-	static const char *ext[] = {".pem", ".crt", ".cer", ".der", ".p12", ".pfx", ".jks", ".jceks",
-				    ".p7b", ".keystore", NULL};
+	static const char *ext[] = {".pem", ".crt",   ".cer", ".der",	   ".p12", ".pfx",
+				    ".jks", ".jceks", ".p7b", ".keystore", NULL};
 
 	for (int i = 0; ext[i]; i++)
 		if (ends_with(path, ext[i]))
@@ -628,14 +633,14 @@ enum job_kind { JOB_DIR, JOB_FILES };
 struct job {
 	struct job *next;
 	enum job_kind kind;
-	char *path;          /* JOB_DIR: the directory, as reached */
-	bool via_symlink;    /* JOB_DIR reached through a symlink */
-	struct dirref *dir;  /* JOB_FILES */
+	char *path;	    /* JOB_DIR: the directory, as reached */
+	bool via_symlink;   /* JOB_DIR reached through a symlink */
+	struct dirref *dir; /* JOB_FILES */
 	size_t n;
 	struct fentry {
 		char *name;
 		unsigned char type; /* d_type */
-	} *names;
+	} * names;
 };
 
 struct devino {
@@ -695,7 +700,8 @@ static void job_free(struct job *j)
  * already there (a loop, or a second link to the same directory). */
 static size_t devino_slot(const struct devino *tab, size_t cap, dev_t dev, ino_t ino)
 {
-	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)ino * 0xc2b2ae3d27d4eb4fULL);
+	uint64_t h =
+	    ((uint64_t)dev * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)ino * 0xc2b2ae3d27d4eb4fULL);
 	size_t k = (size_t)(h ^ (h >> 29)) & (cap - 1);
 
 	while (tab[k].ino != 0 && !(tab[k].dev == dev && tab[k].ino == ino))
@@ -722,7 +728,8 @@ static bool seen_once(struct scan *sc, dev_t dev, ino_t ino, bool *nomem)
 		}
 		for (size_t i = 0; i < sc->capseen; i++)
 			if (sc->seen[i].ino != 0)
-				t[devino_slot(t, cap, sc->seen[i].dev, sc->seen[i].ino)] = sc->seen[i];
+				t[devino_slot(t, cap, sc->seen[i].dev, sc->seen[i].ino)] =
+				    sc->seen[i];
 		free(sc->seen);
 		sc->seen = t;
 		sc->capseen = cap;
@@ -801,10 +808,10 @@ static mtk_rc do_dir(struct worker *w, struct job *j)
 	/* O_NOFOLLOW: a directory entry swapped for a symlink after it was
 	 * listed is not followed unless links are. */
 	fd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-				   (sc->opts->follow_symlinks || j->via_symlink ? 0 : O_NOFOLLOW));
+			       (sc->opts->follow_symlinks || j->via_symlink ? 0 : O_NOFOLLOW));
 	if (fd < 0)
-		return exp_add_error(w->sink, j->path, 0, errno_rc(errno), "cannot open directory: %s",
-				     strerror(errno));
+		return exp_add_error(w->sink, j->path, 0, errno_rc(errno),
+				     "cannot open directory: %s", strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = exp_add_error(w->sink, j->path, 0, MTK_E_IO, "%s", strerror(errno));
 		close(fd);
@@ -814,8 +821,9 @@ static mtk_rc do_dir(struct worker *w, struct job *j)
 		close(fd);
 		if (nomem)
 			return MTK_E_NOMEM;
-		return exp_add_error(w->sink, j->path, 0, MTK_E_DIR_LOOP,
-				     "already scanned (symbolic link loop or second link); skipped");
+		return exp_add_error(
+		    w->sink, j->path, 0, MTK_E_DIR_LOOP,
+		    "already scanned (symbolic link loop or second link); skipped");
 	}
 	w->sink->st.dirs++;
 	dfd = dup(fd);
@@ -856,7 +864,8 @@ static mtk_rc do_dir(struct worker *w, struct job *j)
 			continue; /* FIFOs, sockets, devices: never certificate files */
 		if (batch == NULL) {
 			batch = calloc(1, sizeof(*batch));
-			if (batch == NULL || (batch->names = calloc(BATCH, sizeof(*batch->names))) == NULL) {
+			if (batch == NULL ||
+			    (batch->names = calloc(BATCH, sizeof(*batch->names))) == NULL) {
 				free(batch);
 				batch = NULL;
 				rc = MTK_E_NOMEM;
@@ -924,9 +933,10 @@ static mtk_rc check_type(struct worker *w, int dirfd, const char *name, unsigned
 		return exp_add_error(w->sink, w->path, 0, MTK_E_IO, "%s", strerror(errno));
 	if (S_ISDIR(st->st_mode)) {
 		struct stat lst;
-		bool link = type == DT_LNK ||
-			    (type == DT_UNKNOWN && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			     S_ISLNK(lst.st_mode));
+		bool link =
+		    type == DT_LNK ||
+		    (type == DT_UNKNOWN && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISLNK(lst.st_mode));
 		struct job *dj;
 
 		if (link && !sc->opts->follow_symlinks) {
@@ -967,7 +977,8 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 		    S_ISLNK(lst.st_mode))
 			return exp_add_error(w->sink, w->path, 0, MTK_E_NOENT,
 					     "dangling symbolic link (its target does not exist)");
-		return exp_add_error(w->sink, w->path, 0, errno_rc(e), "cannot open: %s", strerror(e));
+		return exp_add_error(w->sink, w->path, 0, errno_rc(e), "cannot open: %s",
+				     strerror(e));
 	}
 	/* readdir said "regular file" for most entries: then the first read()
 	 * comes before any fstat(), and a file shorter than the buffer is
@@ -1004,20 +1015,24 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 		if (got < w->file.cap)
 			break; /* a short read of a regular file is its end */
 		if (!checked) {
-			if ((rc = check_type(w, dirfd, name, type, fd, &st, &skip)) != MTK_OK || skip)
+			if ((rc = check_type(w, dirfd, name, type, fd, &st, &skip)) != MTK_OK ||
+			    skip)
 				goto out;
 			checked = true;
 		}
 		if ((uint64_t)st.st_size > max || got > max) {
-			rc = exp_add_error(w->sink, w->path, 0, MTK_E_TOO_LARGE,
-					   "%llu bytes, more than any certificate file (limit %zu); not read",
-					   (unsigned long long)(got > (size_t)st.st_size ? got : (size_t)st.st_size),
-					   max);
+			rc = exp_add_error(
+			    w->sink, w->path, 0, MTK_E_TOO_LARGE,
+			    "%llu bytes, more than any certificate file (limit %zu); not read",
+			    (unsigned long long)(got > (size_t)st.st_size ? got
+									  : (size_t)st.st_size),
+			    max);
 			goto out;
 		}
 		w->file.len = got; /* reserve() counts from len */
-		if (mtk_buf_reserve(&w->file, (size_t)st.st_size > got ? (size_t)st.st_size - got + 1 : 65536) !=
-		    MTK_OK) {
+		if (mtk_buf_reserve(&w->file, (size_t)st.st_size > got
+						  ? (size_t)st.st_size - got + 1
+						  : 65536) != MTK_OK) {
 			rc = MTK_E_NOMEM;
 			goto out;
 		}
@@ -1049,7 +1064,8 @@ static mtk_rc do_files(struct worker *w, struct job *j)
 		size_t a = strlen(j->dir->path), b = strlen(j->names[i].name);
 
 		if (a + b + 2 > sizeof(w->path)) {
-			rc = exp_add_error(w->sink, j->names[i].name, 0, MTK_E_NOENT, "path too long");
+			rc = exp_add_error(w->sink, j->names[i].name, 0, MTK_E_NOENT,
+					   "path too long");
 			continue;
 		}
 		memcpy(w->path, j->dir->path, a);
@@ -1124,8 +1140,8 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 		struct exp_sink *s = exp_sink_new(x);
 		struct stat lst;
 		const char *what = (e == ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-					   ? "dangling symbolic link"
-					   : strerror(e);
+				       ? "dangling symbolic link"
+				       : strerror(e);
 
 		if (s == NULL || exp_add_error(s, path, 0, errno_rc(e), "%s", what) != MTK_OK)
 			return mtk_err_set(err, MTK_E_NOMEM, "%s", path);

@@ -168,7 +168,8 @@ static mtk_rc read_time(mtk_reader *r, int64_t *out)
 	const uint8_t *v;
 	mtk_rc rc;
 
-	if ((rc = der_header(r, &tag, &len)) != MTK_OK || (rc = mtk_reader_bytes(r, len, &v)) != MTK_OK)
+	if ((rc = der_header(r, &tag, &len)) != MTK_OK ||
+	    (rc = mtk_reader_bytes(r, len, &v)) != MTK_OK)
 		return rc;
 	return mtk_fastcert_time(tag, v, len, out);
 }
@@ -288,18 +289,30 @@ static const char *attr_name(const uint8_t *oid, size_t n)
 
 	if (n == 3 && oid[0] == 0x55 && oid[1] == 0x04) {
 		switch (oid[2]) {
-		case 3: return "CN";
-		case 4: return "SN";
-		case 5: return "serialNumber";
-		case 6: return "C";
-		case 7: return "L";
-		case 8: return "ST";
-		case 9: return "street";
-		case 10: return "O";
-		case 11: return "OU";
-		case 12: return "title";
-		case 42: return "GN";
-		default: return NULL;
+		case 3:
+			return "CN";
+		case 4:
+			return "SN";
+		case 5:
+			return "serialNumber";
+		case 6:
+			return "C";
+		case 7:
+			return "L";
+		case 8:
+			return "ST";
+		case 9:
+			return "street";
+		case 10:
+			return "O";
+		case 11:
+			return "OU";
+		case 12:
+			return "title";
+		case 42:
+			return "GN";
+		default:
+			return NULL;
 		}
 	}
 	if (n == sizeof(email) && memcmp(oid, email, n) == 0)

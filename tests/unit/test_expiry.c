@@ -64,7 +64,8 @@ static int setup(void **state)
 	int len;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mtk-expiry-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/mtk-expiry-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	key = EVP_EC_gen("P-256");
@@ -218,9 +219,9 @@ static void test_prometheus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scan),
-		cmocka_unit_test(test_loop_and_missing),
-		cmocka_unit_test(test_prometheus),
+	    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_loop_and_missing),
+	    cmocka_unit_test(test_prometheus),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -164,9 +164,9 @@ static void rand_value(char *v, size_t cap, bool ascii_only)
 
 static X509_NAME *rand_name(void)
 {
-	static const char *attrs[] = {"CN", "O", "OU", "L", "ST", "emailAddress", "DC",
-				      "serialNumber", "title", "GN", "SN", "UID", "street",
-				      "businessCategory", "description", "C"};
+	static const char *attrs[] = {
+	    "CN",    "O",  "OU", "L",	"ST",	  "emailAddress",     "DC",	     "serialNumber",
+	    "title", "GN", "SN", "UID", "street", "businessCategory", "description", "C"};
 	X509_NAME *n = X509_NAME_new();
 	int k = (int)rnd(6);
 
@@ -189,8 +189,9 @@ static X509_NAME *rand_name(void)
 			type = V_ASN1_IA5STRING;
 		if (set == 0)
 			set = (int)X509_NAME_entry_count(n) - 1 >= 0
-				      ? X509_NAME_ENTRY_set(X509_NAME_get_entry(n, X509_NAME_entry_count(n) - 1))
-				      : -1;
+				  ? X509_NAME_ENTRY_set(
+					X509_NAME_get_entry(n, X509_NAME_entry_count(n) - 1))
+				  : -1;
 		if (!X509_NAME_add_entry_by_txt(n, a, type, (const unsigned char *)v, -1, -1,
 						set >= 0 ? 1 : 0)) {
 			/* e.g. a value too long for the attribute: skip it */
@@ -224,11 +225,13 @@ static void rand_time(ASN1_TIME *t)
 	switch (rnd(4)) {
 	case 0:
 		span = 2524608000LL - lo; /* 1950..2050 */
-		when = (time_t)(lo + (int64_t)(((uint64_t)rnd(0xffffffffu) << 8 | rnd(256)) % (uint64_t)span));
+		when = (time_t)(lo + (int64_t)(((uint64_t)rnd(0xffffffffu) << 8 | rnd(256)) %
+					       (uint64_t)span));
 		assert_non_null(ASN1_TIME_set(t, when));
 		break;
 	case 1:
-		when = (time_t)(2524608000LL + (int64_t)(((uint64_t)rnd(0xffffffffu) << 8) % 250000000000ULL));
+		when = (time_t)(2524608000LL +
+				(int64_t)(((uint64_t)rnd(0xffffffffu) << 8) % 250000000000ULL));
 		assert_non_null(ASN1_TIME_set(t, when));
 		break;
 	case 2:
@@ -237,9 +240,9 @@ static void rand_time(ASN1_TIME *t)
 		break;
 	default: {
 		/* Edges: leap days, end of year, the 2049/2050 switch. */
-		static const char *edges[] = {"20000229235959Z", "19500101000000Z", "20491231235959Z",
-					      "20500101000000Z", "99991231235959Z", "20240229120000Z",
-					      "21000228000000Z", "19991231235959Z"};
+		static const char *edges[] = {
+		    "20000229235959Z", "19500101000000Z", "20491231235959Z", "20500101000000Z",
+		    "99991231235959Z", "20240229120000Z", "21000228000000Z", "19991231235959Z"};
 		assert_int_equal(ASN1_TIME_set_string_X509(t, edges[rnd(8)]), 1);
 		break;
 	}
@@ -376,7 +379,8 @@ static void walk_fixtures(const char *dir, int *count)
 		if (mtk_pem_scan(b.data, b.len, &doc, NULL) == MTK_OK) {
 			for (size_t i = 0; i < doc.count; i++)
 				if (doc.blocks[i].der)
-					check_against_openssl(doc.blocks[i].der, doc.blocks[i].der_len, path);
+					check_against_openssl(doc.blocks[i].der,
+							      doc.blocks[i].der_len, path);
 			mtk_pem_doc_free(&doc);
 		}
 		(*count)++;
@@ -441,16 +445,21 @@ static void test_errors(void **state)
 	/* Times. */
 	{
 		int64_t t;
-		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"260230000000Z", 13, &t), MTK_E_DER);
+		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"260230000000Z", 13, &t),
+				 MTK_E_DER);
 		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"2602280000Z", 11, &t),
 				 MTK_E_UNSUPPORTED);
-		assert_int_equal(mtk_fastcert_time(0x18, (const uint8_t *)"20240229235959Z", 15, &t), MTK_OK);
+		assert_int_equal(
+		    mtk_fastcert_time(0x18, (const uint8_t *)"20240229235959Z", 15, &t), MTK_OK);
 		assert_true(t == 1709251199);
-		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"491231235959Z", 13, &t), MTK_OK);
+		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"491231235959Z", 13, &t),
+				 MTK_OK);
 		assert_true(t == 2524607999);
-		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"500101000000Z", 13, &t), MTK_OK);
+		assert_int_equal(mtk_fastcert_time(0x17, (const uint8_t *)"500101000000Z", 13, &t),
+				 MTK_OK);
 		assert_true(t == -631152000);
-		assert_int_equal(mtk_fastcert_time(0x04, (const uint8_t *)"500101000000Z", 13, &t), MTK_E_DER);
+		assert_int_equal(mtk_fastcert_time(0x04, (const uint8_t *)"500101000000Z", 13, &t),
+				 MTK_E_DER);
 	}
 	/* Serials. */
 	{
@@ -468,13 +477,15 @@ static void test_errors(void **state)
 	}
 	/* Names: a name that does not fit; not a name. */
 	{
-		static const uint8_t cn[] = {0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55,
-					     0x04, 0x03, 0x0c, 0x02, 'h', 'i'};
+		static const uint8_t cn[] = {0x30, 0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03,
+					     0x55, 0x04, 0x03, 0x0c, 0x02, 'h',	 'i'};
 		assert_int_equal(mtk_fastcert_name(cn, sizeof(cn), s, sizeof(s)), MTK_OK);
 		assert_string_equal(s, "CN=hi");
 		assert_int_equal(mtk_fastcert_name(cn, sizeof(cn), s, 4), MTK_E_TOO_LARGE);
-		assert_int_equal(mtk_fastcert_name(cn, sizeof(cn) - 1, s, sizeof(s)), MTK_E_TRUNCATED);
-		assert_int_equal(mtk_fastcert_name(cn + 2, sizeof(cn) - 2, s, sizeof(s)), MTK_E_DER);
+		assert_int_equal(mtk_fastcert_name(cn, sizeof(cn) - 1, s, sizeof(s)),
+				 MTK_E_TRUNCATED);
+		assert_int_equal(mtk_fastcert_name(cn + 2, sizeof(cn) - 2, s, sizeof(s)),
+				 MTK_E_DER);
 	}
 }
 
@@ -508,7 +519,8 @@ static void test_durations_endpoints(void **state)
 	assert_string_equal(h, "::1");
 	assert_true(mtk_expiry_parse_endpoint("tls://example.com", h, sizeof(h), p, sizeof(p)));
 	assert_string_equal(p, "443");
-	assert_true(mtk_expiry_parse_endpoint("https://example.com:444/", h, sizeof(h), p, sizeof(p)));
+	assert_true(
+	    mtk_expiry_parse_endpoint("https://example.com:444/", h, sizeof(h), p, sizeof(p)));
 	assert_string_equal(p, "444");
 	assert_false(mtk_expiry_parse_endpoint("certs.pem", h, sizeof(h), p, sizeof(p)));
 	assert_false(mtk_expiry_parse_endpoint("dir/x:443", h, sizeof(h), p, sizeof(p)));
@@ -520,11 +532,11 @@ static void test_durations_endpoints(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_corpus),
-		cmocka_unit_test(test_nonstrict_times),
-		cmocka_unit_test(test_fixtures),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_durations_endpoints),
+	    cmocka_unit_test(test_random_corpus),
+	    cmocka_unit_test(test_nonstrict_times),
+	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_durations_endpoints),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
