@@ -12,6 +12,7 @@
 #include "gw.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -822,6 +823,44 @@ static void reject(gw_conn *c, gw_reason r, const char *verify_err, const char *
 	gw_log("reject", o);
 }
 
+/* Lingering close after a refused handshake.  The alert is already on the
+ * wire; closing now with the client's next bytes unread would make the
+ * kernel send a reset that can overtake the alert, and the client would
+ * report "connection reset" instead of "unknown ca".  So: keep a duplicate
+ * of the socket, send FIN, discard what the client still sends, and close
+ * at its FIN or after a few seconds. */
+#define LINGER_ROUNDS 16
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg);
+/* The worker's base, for re-arming from inside a once-callback. */
+static _Thread_local struct event_base *linger_base;
+
+static void linger_arm(struct event_base *base, int fd, intptr_t rounds)
+{
+	struct timeval tv = {2, 0};
+
+	if (rounds <= 0 || event_base_once(base, fd, EV_READ, linger_cb, (void *)rounds, &tv) != 0)
+		close(fd);
+}
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		close(fd);
+		return;
+	}
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		close(fd);
+		return;
+	}
+	linger_arm(linger_base, fd, (intptr_t)arg - 1);
+}
+
 static void handshake_failed(gw_conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -836,6 +875,13 @@ static void handshake_failed(gw_conn *c)
 		if (ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
 			r = R_NO_CERT;
 	}
+	/* A TCP probe (port check, load balancer health check) connects and
+	 * closes without a byte: not a TLS client, not a rejection. */
+	if (!c->hs_timed_out && vr == X509_V_OK && SSL_get_state(ssl) == TLS_ST_BEFORE &&
+	    (first == 0 || ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		conn_free(c);
+		return;
+	}
 	if (first != 0)
 		ERR_error_string_n(first, tls_err, sizeof(tls_err));
 	if (c->hs_timed_out)
@@ -846,6 +892,14 @@ static void handshake_failed(gw_conn *c)
 		snprintf(tls_err, sizeof(tls_err), "connection closed during handshake");
 	reject(c, r, vr != X509_V_OK ? X509_verify_cert_error_string(vr) : NULL,
 	       tls_err[0] ? tls_err : NULL);
+	if (!c->hs_timed_out) {
+		int fd = dup(bufferevent_getfd(c->bev));
+		if (fd >= 0) {
+			shutdown(fd, SHUT_WR);
+			linger_base = c->w->base;
+			linger_arm(c->w->base, fd, LINGER_ROUNDS);
+		}
+	}
 	conn_free(c);
 }
 
