@@ -11,6 +11,11 @@
 # and helpers to start the echo backend and the gateway on free ports.
 : "${MTLSKIT_GATEWAY:?MTLSKIT_GATEWAY must point at mtlskit-gateway}"
 GW_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The system interpreter: a pyenv shim first in PATH costs seconds per call.
+GW_PY=$(command -v /usr/bin/python3 || command -v python3)
+free_port() {
+	"$GW_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
 
 _gw_cnf() { # DIR
 	cat >"$1/ca.cnf" <<CNF
@@ -115,7 +120,7 @@ gw_backend() {
 	local name=$1
 	shift
 	BACKEND_PORT=$(free_port)
-	python3 "$GW_LIB/echo_backend.py" --port "$BACKEND_PORT" --name "$name" "$@" 2>>"$T/backend-$name.log" &
+	"$GW_PY" "$GW_LIB/echo_backend.py" --port "$BACKEND_PORT" --name "$name" "$@" 2>>"$T/backend-$name.log" &
 	TAP_PIDS="${TAP_PIDS:-} $!"
 	wait_port "$BACKEND_PORT" || diag "backend $name did not start"
 }
