@@ -107,7 +107,7 @@ class PP2(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(d, sort_keys=True).encode() + b"\n")
         self.wfile.flush()
         while True:
-            chunk = self.request.recv(65536)
+            chunk = self.rfile.read1(65536)  # rfile may hold bytes already
             if not chunk:
                 break
             self.wfile.write(chunk)
