@@ -139,6 +139,35 @@ gw_curl alice "https://127.0.0.1:$GW_PORT/"
 expect_eq "require_role admin (as a flag): alice lacks it: 403" "$(http_code)" 403
 expect_match "log: role-missing" '"reason":"role-missing"' "$(cat "$GW_LOG")"
 
+# --- mapping by subject (RFC 2253), several certificates for one user
+{ cat "$T/users.map"; echo "carol-by-dn  auditor  subject:O=Example Corp,CN=carol.example.com"; } >"$T/subj.map"
+gw_start subj "$T/gw.conf" --usermap "$T/subj.map"
+gw_curl carol "https://127.0.0.1:$GW_PORT/"
+expect_eq "mapped by subject: 200" "$(http_code)" 200
+expect_match "mapped by subject: user and roles forwarded" '^X-Client-User: carol-by-dn$' "$OUT"
+expect_match "mapped by subject: roles" '^X-Client-Roles: auditor$' "$OUT"
+
+# --- session resumption: on by default (identity kept on resumed sessions), off when asked
+sc() { # PORT SESSION-ARGS
+	run bash -c "printf 'GET /r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | openssl s_client -tls1_3 -connect 127.0.0.1:$1 -CAfile $T/srv/ca.pem -cert $T/alice.pem -key $T/alice.key -ign_eof $2 2>&1"
+}
+sc "$GW_PORT" "-sess_out $T/sess1"
+expect_match "first connection: new session" '^New, TLSv1.3' "$OUT"
+sc "$GW_PORT" "-sess_in $T/sess1"
+expect_match "second connection: session resumed (ticket)" '^Reused, TLSv1.3' "$OUT"
+expect_match "resumed session still carries the identity" 'X-Client-User: alice' "$OUT"
+gw_start nores "$T/gw.conf" --session-tickets off --session-cache 0
+sc "$GW_PORT" "-sess_out $T/sess2"
+expect_match "tickets and cache off: the request still works" 'X-Client-User: alice' "$OUT"
+expect_no_file "tickets and cache off: no session ticket issued, nothing to resume" "$T/sess2"
+
+# --- command line
+expect_rc 0 "--version" "$MTLSKIT_GATEWAY" --version
+expect_match "--version names OpenSSL and libevent" '^mtlskit-gateway [0-9.]+ \(OpenSSL 3.*libevent 2\.1' "$OUT"
+expect_rc 0 "--help" "$MTLSKIT_GATEWAY" --help
+expect_match "--help mentions --ready-file and SIGHUP" 'ready-file.*' "$OUT"
+expect_rc 2 "a stray argument is a usage error" "$MTLSKIT_GATEWAY" stray
+
 # --- --check validates without starting
 expect_rc 0 "--check accepts a valid configuration" "$MTLSKIT_GATEWAY" --check --config "$T/gw.conf"
 printf 'listen 127.0.0.1:0\nbogus_setting 1\n' >"$T/bad.conf"
