@@ -177,4 +177,5 @@ printf 'not-a-map-line\n' >"$T/bad.map"
 expect_rc 3 "--check: malformed user map is refused" "$MTLSKIT_GATEWAY" --check --config "$T/gw.conf" --usermap "$T/bad.map"
 expect_match "the map error names the line" 'bad.map:1:' "$ERR"
 expect_rc 3 "--check: missing CA file is refused" "$MTLSKIT_GATEWAY" --check --config "$T/gw.conf" --ca "$T/nope.pem"
+gw_finish
 done_testing

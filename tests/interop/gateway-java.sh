@@ -55,4 +55,5 @@ expect_match "Java reports the handshake failure" 'HANDSHAKE-FAILED' "$OUT"
 # Java picks its key from the CA names the gateway sends: no key issued by
 # them, so it sends no certificate at all (what a MID Server does too).
 expect_match "log: Java offered no certificate (its CA is not in the list)" '"reason":"no-certificate"' "$(cat "$GW_LOG")"
+gw_finish
 done_testing

@@ -146,4 +146,5 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 else
 	ok "# SKIP not root: privilege drop not tested"
 fi
+gw_finish
 done_testing

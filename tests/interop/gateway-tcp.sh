@@ -47,4 +47,5 @@ expect_match "log: unmapped" '"reason":"unmapped"' "$(cat "$GW_LOG")"
 s_client mallory
 expect_eq "untrusted certificate in tcp mode: refused" "$OUT" ""
 expect_match "log: unknown-ca" '"reason":"unknown-ca"' "$(cat "$GW_LOG")"
+gw_finish
 done_testing

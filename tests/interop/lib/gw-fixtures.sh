@@ -154,6 +154,7 @@ gw_start() {
 		2>>"$T/gw-$name.stderr" &
 	GW_PID=$!
 	TAP_PIDS="${TAP_PIDS:-} $GW_PID"
+	GW_ALL="${GW_ALL:-} $GW_PID"
 	for _ in $(seq 1 100); do
 		[ -s "$T/gw-$name.ready" ] && break
 		kill -0 "$GW_PID" 2>/dev/null || break
@@ -179,4 +180,18 @@ gw_curl() {
 http_code() { printf '%s' "$OUT" | tail -n 1; }
 metric() { # NAME{labels} -> value from /metrics
 	curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | awk -v m="$1" '{ v = $NF; $NF = ""; sub(/ $/, ""); if ($0 == m) print v }'
+}
+
+# gw_finish: stops every gateway this test started with SIGTERM (a clean exit,
+# so ASan/LSan report leaks) and checks their stderr for sanitizer reports.
+gw_finish() {
+	local p rc=0
+	for p in ${GW_ALL:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${GW_ALL:-}; do
+		for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		wait "$p" 2>/dev/null || rc=$?
+	done
+	expect_no_match "gateways exit cleanly: no sanitizer report" \
+		'(AddressSanitizer|LeakSanitizer|runtime error|Assertion)' "$(cat "$T"/gw-*.stderr 2>/dev/null)"
+	GW_ALL=""
 }
