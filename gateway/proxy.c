@@ -667,11 +667,12 @@ static void tcp_backend_event(struct bufferevent *bev, short events, void *arg)
 	gw_conn *c = arg;
 
 	if (events & BEV_EVENT_CONNECTED) {
+		c->resp_started = true; /* connected: from now on no retry */
 		bufferevent_enable(c->bev, EV_READ);
 		tcp_forward(c, c->bev, c->tb);
 		return;
 	}
-	if (c->ph == P_TCP && !c->resp_started && !(events & BEV_EVENT_EOF)) {
+	if (c->ph == P_TCP && !c->resp_started) {
 		/* connect failed: next backend */
 		atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
 		bufferevent_free(c->tb);

@@ -8,14 +8,14 @@ source "$(dirname "$0")/lib/gw-fixtures.sh"
 
 gw_pki
 gw_backend pp --proxy-v2
-gw_conf "$T/tcp.conf" "$BACKEND_PORT" "mode tcp"
+gw_conf "$T/tcp.conf" "$BACKEND_PORT" "mode tcp" "idle_timeout 5s"
 gw_start tcp "$T/tcp.conf" || { not_ok "gateway starts in tcp mode"; done_testing; }
 expect_eq "ready file says tcp mode" "$(jq -r .mode "$T/gw-tcp.ready")" tcp
 
 s_client() { # WHO [extra s_client args]
 	local who=$1
 	shift
-	run bash -c "{ printf 'hello-through-the-tunnel\n'; sleep 1; } | openssl s_client -quiet -connect 127.0.0.1:$GW_PORT -CAfile $T/srv/ca.pem -cert $T/$who.pem -key $T/$who.key $* 2>/dev/null"
+	run bash -c "{ printf 'hello-through-the-tunnel\n'; sleep 1; } | openssl s_client -brief -connect 127.0.0.1:$GW_PORT -CAfile $T/srv/ca.pem -cert $T/$who.pem -key $T/$who.key $* 2>/dev/null"
 }
 s_client alice -tls1_3
 line=$(printf '%s\n' "$OUT" | head -n 1)
