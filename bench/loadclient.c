@@ -91,9 +91,12 @@ static SSL *tls_connect(int *fdp)
 	return ssl;
 }
 
-/* Sends a GET and reads one response (Content-Length or until close). */
+/* Sends a GET and reads one response (Content-Length or until close).
+ * Returns 0, or 1 when the server announced "Connection: close" (a well
+ * behaved client then reconnects), or -1 on failure. */
 static int request(SSL *ssl, int keep)
 {
+	int closing = 0;
 	char req[256], buf[16384];
 	int n, len, got = 0, head_end = -1;
 	long clen = -1;
@@ -121,9 +124,11 @@ static int request(SSL *ssl, int keep)
 			cl = strcasestr(buf, "\r\ncontent-length:");
 			if (cl != NULL && cl < e)
 				clen = strtol(cl + 17, NULL, 10);
+			cl = strcasestr(buf, "\r\nconnection: close");
+			closing = cl != NULL && cl < e;
 		}
 		if (clen >= 0 && got - head_end >= clen)
-			return 0;
+			return closing;
 		if (got >= (int)sizeof(buf) - 1) { /* large body: keep counting */
 			if (clen >= 0) {
 				clen -= got - head_end;
@@ -158,7 +163,8 @@ static void *worker(void *arg)
 			atomic_fetch_add(&errors, 1);
 			continue;
 		}
-		if (request(ssl, keep) != 0) {
+		int r = request(ssl, keep);
+		if (r < 0) {
 			atomic_fetch_add(&errors, 1);
 			SSL_free(ssl);
 			close(fd);
@@ -167,7 +173,7 @@ static void *worker(void *arg)
 		}
 		lat_add(l, now() - t0);
 		atomic_fetch_add(&ops, 1);
-		if (!keep) {
+		if (!keep || r == 1) {
 			SSL_shutdown(ssl);
 			SSL_free(ssl);
 			close(fd);
