@@ -925,7 +925,17 @@ static void http_client_read(struct bufferevent *bev, void *arg)
 
 static void http_client_event(struct bufferevent *bev, short events, void *arg)
 {
-	conn_free(arg); /* EOF or error from the client: nothing to finish */
+	gw_conn *c = arg;
+
+	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) && c->ph == P_BACKEND) {
+		/* The client closed its sending side after the request (a
+		 * half-close): it still gets the answer, then the connection
+		 * closes. */
+		c->keepalive = false;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	conn_free(c); /* EOF or error otherwise: nothing to finish */
 }
 
 static void handshake_done(gw_conn *c)
