@@ -68,6 +68,7 @@ enum {
 	X(MTK_E_CSR_SIGNATURE, 3, "the CSR signature does not verify")                             \
 	X(MTK_E_CA_STATE, 3, "the CA directory is missing or incomplete")                          \
 	X(MTK_E_LOCKED, 6, "could not lock the CA directory")                                      \
+	X(MTK_E_CSR_POLICY, 1, "the CA's profile refuses this request")                            \
 	/* --- tls: probe --- */                                                                   \
 	X(MTK_E_NETWORK, 5, "network failure")                                                     \
 	X(MTK_E_DNS, 5, "host name could not be resolved")                                         \
@@ -75,6 +76,8 @@ enum {
 	X(MTK_E_TIMEOUT, 5, "timed out")                                                           \
 	X(MTK_E_TLS, 5, "TLS handshake failed")                                                    \
 	X(MTK_E_PROXY, 5, "the proxy refused the connection")                                      \
+	/* --- expiry --- */                                                                       \
+	X(MTK_E_DIR_LOOP, 3, "directory already scanned (symbolic link loop)")                     \
 	/* --- gateway --- */                                                                      \
 	X(MTK_E_CONFIG, 2, "invalid configuration")                                                \
 	/* --- end --- */
