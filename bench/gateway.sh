@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# bench/gateway.sh - mtlskit-gateway against nginx (ssl_verify_client on,
+# proxy_pass) and stunnel4, on loopback, with client certificates.
+#
+#   bench/gateway.sh [BUILD_DIR]        (default: ./build)
+#   BENCH_DURATION=5 BENCH_REPEAT=3 BENCH_CONC=8 bench/gateway.sh
+#
+# Server under test pinned to CPU 0 (taskset), load client (bench/loadclient)
+# and the shared backend (a separate nginx returning a 3-byte body) on CPU 1.
+# Measures, each run bounded by BENCH_DURATION seconds, median of
+# BENCH_REPEAT runs:
+#   - full mTLS handshakes/s, TLS 1.3, one GET each: ECDSA P-256 and RSA 2048
+#     server keys (client key ECDSA P-256), gateway vs nginx vs stunnel;
+#   - keep-alive proxied requests/s and p50/p99 latency, gateway vs nginx;
+#   - memory per idle mTLS connection (RSS growth over 1000 connections).
+# Prints a table and ratios (gateway / peer; > 1 means the gateway is better
+# for rates, < 1 better for latency and memory).  Only 127.0.0.1 is used.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+export MTLSKIT_GATEWAY=$BUILD/gateway/mtlskit-gateway
+LOAD=$BUILD/bench/loadclient
+DUR=${BENCH_DURATION:-5}
+REP=${BENCH_REPEAT:-3}
+CONC=${BENCH_CONC:-8}
+IDLE=${BENCH_IDLE:-1000}
+for x in "$MTLSKIT_GATEWAY" "$LOAD"; do [ -x "$x" ] || { echo "missing $x (build first)" >&2; exit 2; }; done
+for p in nginx stunnel4 taskset openssl jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
+NGINX=$(command -v nginx)
+# The machine may be shared: every measured process (servers, backend, load
+# client) runs at the same raised priority so background work disturbs all
+# of them alike; runs of the different servers are interleaved.
+PRIO="nice -n ${BENCH_NICE:--15}"
+[ "$(id -u)" = 0 ] || PRIO=""
+T=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench.XXXXXX")
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; sleep 0.3; rm -rf "$T"; }
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+diag() { :; }
+source "$ROOT/tests/interop/lib/gw-fixtures.sh"
+gw_pki >/dev/null 2>&1
+CERT=$T/alice-chain.pem KEY=$T/alice.key
+
+# --- the shared backend: nginx on CPU 1 answering "ok\n"
+BPORT=$(free_port)
+PPORT=$(free_port) # the same backend behind a PROXY protocol listener (gateway tcp mode)
+mkdir -p "$T/be"
+cat >"$T/be/nginx.conf" <<NG
+worker_processes 1;
+daemon off;
+error_log $T/be/error.log;
+pid $T/be/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/be; proxy_temp_path $T/be; fastcgi_temp_path $T/be; uwsgi_temp_path $T/be; scgi_temp_path $T/be;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$BPORT; location / { return 200 "ok\n"; } }
+  server { listen 127.0.0.1:$PPORT proxy_protocol; location / { return 200 "ok\n"; } }
+}
+NG
+$PRIO taskset -c 1 "$NGINX" -c "$T/be/nginx.conf" -p "$T/be" & PIDS="$PIDS $!"
+wait_port "$BPORT"
+
+start_gateway() { # KEYTYPE(ec|rsa) [mode] -> PORT, SPID
+	local kt=$1 mode=${2:-http}
+	PORT=$(free_port)
+	cat >"$T/gw-$kt.conf" <<GW
+listen 127.0.0.1:$PORT
+mode $mode
+cert $T/srv-$kt-chain.pem
+key $T/srv-$kt.key
+ca $T/ca1/ca.pem
+usermap $T/users.map
+backend 127.0.0.1:$( [ "$mode" = tcp ] && echo "$PPORT" || echo "$BPORT")
+workers 1
+access_log off
+max_connections 50000
+idle_timeout 120s
+GW
+	$PRIO taskset -c 0 "$MTLSKIT_GATEWAY" --config "$T/gw-$kt.conf" & SPID=$!
+	PIDS="$PIDS $SPID"
+	wait_port "$PORT"
+}
+start_nginx() { # KEYTYPE -> PORT, SPID
+	local kt=$1
+	PORT=$(free_port)
+	mkdir -p "$T/ng-$kt"
+	cat >"$T/ng-$kt/nginx.conf" <<NG
+worker_processes 1;
+daemon off;
+error_log $T/ng-$kt/error.log;
+pid $T/ng-$kt/nginx.pid;
+worker_rlimit_nofile 60000;
+events { worker_connections 50000; }
+http {
+  access_log off;
+  client_body_temp_path $T/ng-$kt; proxy_temp_path $T/ng-$kt; fastcgi_temp_path $T/ng-$kt; uwsgi_temp_path $T/ng-$kt; scgi_temp_path $T/ng-$kt;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  upstream be { server 127.0.0.1:$BPORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$PORT ssl;
+    ssl_certificate $T/srv-$kt-chain.pem;
+    ssl_certificate_key $T/srv-$kt.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_client_certificate $T/ca1/ca.pem;
+    ssl_verify_client on;
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Client-Cert-Subject \$ssl_client_s_dn;
+      proxy_set_header X-Client-Cert-Sha256 \$ssl_client_fingerprint;
+    }
+  }
+}
+NG
+	$PRIO taskset -c 0 "$NGINX" -c "$T/ng-$kt/nginx.conf" -p "$T/ng-$kt" & SPID=$!
+	PIDS="$PIDS $SPID"
+	wait_port "$PORT"
+}
+start_stunnel() { # KEYTYPE -> PORT, SPID
+	local kt=$1
+	PORT=$(free_port)
+	cat >"$T/st-$kt.conf" <<ST
+foreground = yes
+pid =
+output = $T/st-$kt.log
+[gw]
+accept = 127.0.0.1:$PORT
+connect = 127.0.0.1:$BPORT
+cert = $T/srv-$kt-chain.pem
+key = $T/srv-$kt.key
+CAfile = $T/ca1/ca.pem
+verifyChain = yes
+requireCert = yes
+sslVersionMin = TLSv1.2
+ST
+	$PRIO taskset -c 0 stunnel4 "$T/st-$kt.conf" 2>/dev/null & SPID=$!
+	PIDS="$PIDS $SPID"
+	wait_port "$PORT"
+}
+stop() { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; sleep 0.3; }
+
+load1() { # MODE -> one JSON result
+	$PRIO taskset -c 1 "$LOAD" --mode "$1" --port "$PORT" --cert "$CERT" --key "$KEY" \
+		--concurrency "$CONC" --duration "$DUR" --tls 1.3
+}
+median() { jq -s -c 'sort_by(.rate) | .[length / 2 | floor]'; }
+rss_kb() { # PID... -> total VmRSS of those processes and their children
+	local total=0 p
+	for p in "$@" $(pgrep -P "$1" 2>/dev/null); do
+		total=$((total + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo "$total"
+}
+idle_mem() { # -> bytes per idle connection
+	local before after
+	sleep 0.5
+	before=$(rss_kb "$SPID")
+	$PRIO taskset -c 1 "$LOAD" --mode idle --port "$PORT" --cert "$CERT" --key "$KEY" --idle-conns "$IDLE" \
+		--duration 4 >"$T/idle.out" &
+	local lp=$!
+	for _ in $(seq 1 100); do [ -s "$T/idle.out" ] && break; sleep 0.1; done
+	sleep 1
+	after=$(rss_kb "$SPID")
+	wait "$lp"
+	echo $(( (after - before) * 1024 / $(jq .open "$T/idle.out") ))
+}
+
+declare -A R
+for r in $(seq 1 "$REP"); do
+	for kt in ec rsa; do
+		start_gateway "$kt"; load1 handshake >>"$T/gw_hs_$kt"
+		[ "$kt" = ec ] && load1 keepalive >>"$T/gw_ka"
+		stop
+		start_nginx "$kt"; load1 handshake >>"$T/ng_hs_$kt"
+		[ "$kt" = ec ] && load1 keepalive >>"$T/ng_ka"
+		stop
+		start_stunnel "$kt"; load1 handshake >>"$T/st_hs_$kt"; stop
+		start_gateway "$kt" tcp; load1 handshake >>"$T/gwtcp_hs_$kt"; stop
+	done
+done
+for k in gw_hs_ec gw_hs_rsa ng_hs_ec ng_hs_rsa st_hs_ec st_hs_rsa gwtcp_hs_ec gwtcp_hs_rsa gw_ka ng_ka; do
+	R[$k]=$(median <"$T/$k")
+	cp "$T/$k" "${BENCH_OUT:-/dev/null}.$k" 2>/dev/null || true
+done
+start_gateway ec; R[gw_mem]=$(idle_mem); stop
+start_nginx ec; R[ng_mem]=$(idle_mem); stop
+
+rate() { jq -r '.rate' <<<"$1"; }
+q() { jq -r ".$2" <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "machine: $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2 }'), $(nproc) CPUs, $(uname -r)"
+echo "versions: $("$MTLSKIT_GATEWAY" --version), $("$NGINX" -v 2>&1), $(stunnel4 -version 2>&1 | grep -m1 '^stunnel')"
+echo "runs: ${DUR}s each, median of $REP, concurrency $CONC, TLS 1.3, client key ECDSA P-256"
+echo
+printf '%-44s %12s %12s %12s %9s %9s\n' "measure" "gateway" "nginx" "stunnel" "gw/nginx" "gw/stunnel"
+for kt in ec rsa; do
+	name="full handshakes/s + 1 GET, server $( [ $kt = ec ] && echo ECDSA-P256 || echo RSA-2048)"
+	g=$(rate "${R[gw_hs_$kt]}"); n=$(rate "${R[ng_hs_$kt]}"); s=$(rate "${R[st_hs_$kt]}")
+	printf '%-44s %12s %12s %12s %9s %9s\n' "$name" "$g" "$n" "$s" "$(ratio "$g" "$n")" "$(ratio "$g" "$s")"
+	gt=$(rate "${R[gwtcp_hs_$kt]}")
+	printf '%-44s %12s %12s %12s %9s %9s\n' "  same, gateway in tcp mode (PROXY v2)" "$gt" "" "$s" "" "$(ratio "$gt" "$s")"
+	printf '%-44s %12s %12s %12s\n' "  handshake p50 / p99 ms" "$(q "${R[gw_hs_$kt]}" p50_ms)/$(q "${R[gw_hs_$kt]}" p99_ms)" \
+		"$(q "${R[ng_hs_$kt]}" p50_ms)/$(q "${R[ng_hs_$kt]}" p99_ms)" "$(q "${R[st_hs_$kt]}" p50_ms)/$(q "${R[st_hs_$kt]}" p99_ms)"
+done
+g=$(rate "${R[gw_ka]}"); n=$(rate "${R[ng_ka]}")
+printf '%-44s %12s %12s %12s %9s\n' "keep-alive proxied requests/s" "$g" "$n" "" "$(ratio "$g" "$n")"
+printf '%-44s %12s %12s %12s %9s\n' "  keep-alive p50 ms" "$(q "${R[gw_ka]}" p50_ms)" "$(q "${R[ng_ka]}" p50_ms)" "" "$(ratio "$(q "${R[gw_ka]}" p50_ms)" "$(q "${R[ng_ka]}" p50_ms)")"
+printf '%-44s %12s %12s %12s %9s\n' "  keep-alive p99 ms" "$(q "${R[gw_ka]}" p99_ms)" "$(q "${R[ng_ka]}" p99_ms)" "" "$(ratio "$(q "${R[gw_ka]}" p99_ms)" "$(q "${R[ng_ka]}" p99_ms)")"
+printf '%-44s %12s %12s %12s %9s\n' "memory per idle mTLS connection (bytes)" "${R[gw_mem]}" "${R[ng_mem]}" "" "$(ratio "${R[gw_mem]}" "${R[ng_mem]}")"
+echo
+echo "errors (gateway/nginx/stunnel, ec hs): $(q "${R[gw_hs_ec]}" errors)/$(q "${R[ng_hs_ec]}" errors)/$(q "${R[st_hs_ec]}" errors)"

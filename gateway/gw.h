@@ -1,0 +1,162 @@
+/*
+ * gw.h - internals of mtlskit-gateway shared by its files:
+ *   main.c   arguments, startup, workers, signals, reload, drain
+ *   state.c  the reloadable state: SSL_CTX, trust, CRLs, user map
+ *   proxy.c  one client connection: handshake, identity, HTTP or TCP proxying
+ *   admin.c  JSON-lines log, metrics, the admin listener
+ */
+#ifndef MTK_GW_H
+#define MTK_GW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "mtlskit/gateway.h"
+
+/* Everything SIGHUP replaces.  Connections hold a reference for their whole
+ * life, so a reload never changes the trust or the map under a live
+ * connection; the old state goes when its last connection does. */
+typedef struct gw_state {
+	atomic_int refs;
+	long generation;
+	SSL_CTX *ctx;
+	mtk_usermap *map;
+	_Atomic int64_t *map_not_after; /* per map entry; 0 until the cert is seen */
+	char *require_role;
+	bool require_eku;
+	size_t n_own;
+	char **own_subject;             /* server certificates, for /metrics */
+	int64_t *own_not_after;
+} gw_state;
+
+/* Builds a state from the TLS/identity settings of cfg.  Errors name the
+ * file; the caller logs and keeps the previous state. */
+mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mtk_err *err);
+gw_state *gw_state_ref(gw_state *st);
+void gw_state_unref(gw_state *st);
+/* The current state with a new reference (thread-safe). */
+gw_state *gw_state_current(void);
+/* Installs st as current (takes the caller's reference). */
+void gw_state_install(gw_state *st);
+
+/* Rejection reasons: metrics labels and log values. */
+#define GW_REASONS(X)                                                                           \
+	X(R_UNKNOWN_CA, "unknown-ca")                                                               \
+	X(R_EXPIRED, "expired")                                                                     \
+	X(R_NOT_YET_VALID, "not-yet-valid")                                                         \
+	X(R_REVOKED, "revoked")                                                                     \
+	X(R_CRL, "crl-unavailable")                                                                 \
+	X(R_EKU, "no-client-auth-eku")                                                              \
+	X(R_CERT_INVALID, "certificate-invalid")                                                    \
+	X(R_NO_CERT, "no-certificate")                                                              \
+	X(R_HS_TIMEOUT, "handshake-timeout")                                                        \
+	X(R_TLS, "tls-error")                                                                       \
+	X(R_UNMAPPED, "unmapped")                                                                   \
+	X(R_ROLE, "role-missing")                                                                   \
+	X(R_CONN_LIMIT, "connection-limit")
+
+typedef enum {
+#define GW_R_ENUM(e, s) e,
+	GW_REASONS(GW_R_ENUM)
+#undef GW_R_ENUM
+	R__COUNT
+} gw_reason;
+
+const char *gw_reason_name(gw_reason r);
+/* Maps an X509_V_ERR_* verify result to a reason. */
+gw_reason gw_reason_from_verify(long v);
+
+#define GW_NBUCKETS 14
+extern const double gw_buckets[GW_NBUCKETS];
+
+typedef struct gw_hist {
+	atomic_uint_fast64_t b[GW_NBUCKETS + 1]; /* last: +Inf */
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_us;
+} gw_hist;
+
+typedef struct gw_metrics {
+	atomic_uint_fast64_t handshakes_ok;
+	atomic_uint_fast64_t handshakes_resumed;
+	atomic_uint_fast64_t rejections[R__COUNT];
+	atomic_uint_fast64_t requests[6]; /* by status class 1xx..5xx; [0] unused */
+	atomic_uint_fast64_t backend_errors;
+	atomic_uint_fast64_t backend_retries;
+	atomic_uint_fast64_t reloads_ok, reloads_failed;
+	atomic_long active;
+	atomic_long accepted;
+	gw_hist hs_latency;
+	gw_hist req_latency;
+} gw_metrics;
+
+extern gw_metrics gw_m;
+void gw_hist_observe(gw_hist *h, double seconds);
+
+/* Logging: one JSON object per line, "ts" and "event" added.  Steals obj. */
+void gw_log(const char *event, json_t *obj);
+/* Opens the log destination ("-" = stderr, "off" = none). */
+int gw_log_open(const char *dest);
+extern bool gw_log_enabled;
+
+/* Admin listener (/metrics, /healthz) on base; fd is already bound. */
+int gw_admin_start(struct event_base *base, int fd);
+void gw_admin_stop(void);
+
+/* One worker thread: its event base, listener and connections. */
+typedef struct gw_conn gw_conn;
+typedef struct gw_bconn gw_bconn;
+
+typedef struct gw_worker {
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+	struct evconnlistener *listener;
+	int listen_fd;
+	struct event *ctl;        /* activated by main: drain */
+	gw_conn *conns;           /* doubly linked list */
+	gw_bconn **pool;          /* idle backend connections per backend */
+	unsigned rr;              /* round-robin position */
+	bool draining;
+	atomic_bool done;
+} gw_worker;
+
+typedef struct gw_backend {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char *name;
+} gw_backend;
+
+/* Process-wide settings fixed at startup. */
+typedef struct gw_global {
+	mtk_gwconfig cfg;
+	gw_backend *backends;
+	size_t n_backends;
+	atomic_bool draining;
+	struct timeval hs_timeout, header_timeout, idle_timeout, backend_timeout;
+} gw_global;
+
+extern gw_global gw;
+
+/* proxy.c */
+void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+	       void *arg);
+void gw_worker_drain(gw_worker *w);
+void gw_worker_free_pool(gw_worker *w);
+/* Frees every connection still open (after the loop ended). */
+void gw_worker_close_all(gw_worker *w);
+/* Records the refused certificate on the connection (verify callback). */
+void gw_conn_note_reject(void *conn, X509 *leaf);
+/* Converts an ASN1_TIME to seconds since the epoch; 0 when unreadable. */
+int64_t gw_asn1_time(const ASN1_TIME *t);
+/* RFC 2253 form of a name into out. */
+void gw_name(const X509_NAME *n, char *out, size_t cap);
+
+#endif

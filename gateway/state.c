@@ -1,0 +1,350 @@
+/* state.c - the reloadable part of the gateway: the server SSL_CTX with its
+ * certificates, the client trust (one or more CA chains, CRLs) and the user
+ * map.  A new state is built completely before it replaces the old one, so
+ * a broken file on SIGHUP leaves the running configuration untouched. */
+#include "gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/file.h"
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static gw_state *current;
+static int state_idx = -1; /* SSL_CTX ex_data slot holding the gw_state */
+
+gw_state *gw_state_ref(gw_state *st)
+{
+	atomic_fetch_add_explicit(&st->refs, 1, memory_order_relaxed);
+	return st;
+}
+
+void gw_state_unref(gw_state *st)
+{
+	if (st == NULL || atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	SSL_CTX_free(st->ctx);
+	mtk_usermap_free(st->map);
+	free(st->map_not_after);
+	free(st->require_role);
+	for (size_t i = 0; i < st->n_own; i++)
+		free(st->own_subject[i]);
+	free(st->own_subject);
+	free(st->own_not_after);
+	free(st);
+}
+
+gw_state *gw_state_current(void)
+{
+	gw_state *st;
+
+	pthread_mutex_lock(&state_lock);
+	st = current ? gw_state_ref(current) : NULL;
+	pthread_mutex_unlock(&state_lock);
+	return st;
+}
+
+void gw_state_install(gw_state *st)
+{
+	gw_state *old;
+
+	pthread_mutex_lock(&state_lock);
+	old = current;
+	current = st;
+	pthread_mutex_unlock(&state_lock);
+	gw_state_unref(old);
+}
+
+int64_t gw_asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+void gw_name(const X509_NAME *n, char *out, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int len;
+
+	out[0] = '\0';
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
+		len = BIO_read(b, out, (int)cap - 1);
+		out[len > 0 ? len : 0] = '\0';
+	}
+	BIO_free(b);
+}
+
+static mtk_rc read_file_bio(const char *path, BIO **out, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold a private key */
+	mtk_rc rc;
+	BIO *bio;
+
+	if ((rc = mtk_file_read(path, 0, &b, err)) != MTK_OK)
+		return rc;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || BIO_write(bio, b.data ? b.data : (uint8_t *)"", (int)b.len) != (int)b.len) {
+		BIO_free(bio);
+		mtk_buf_free(&b);
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+	}
+	mtk_buf_free(&b);
+	*out = bio;
+	return MTK_OK;
+}
+
+/* Every certificate in a PEM file (a chain or a bundle). */
+static mtk_rc read_certs(const char *path, STACK_OF(X509) **out, mtk_err *err)
+{
+	BIO *bio = NULL;
+	STACK_OF(X509) *sk = NULL;
+	X509 *x;
+	mtk_rc rc;
+
+	if ((rc = read_file_bio(path, &bio, err)) != MTK_OK)
+		return rc;
+	sk = sk_X509_new_null();
+	while (sk != NULL && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+	}
+	ERR_clear_error(); /* the loop ends with "no start line" */
+	BIO_free(bio);
+	if (sk == NULL || sk_X509_num(sk) == 0) {
+		sk_X509_pop_free(sk, X509_free);
+		return mtk_err_set(err, MTK_E_MALFORMED, "%s: no PEM certificate", path);
+	}
+	*out = sk;
+	return MTK_OK;
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	gw_state *st = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), state_idx) : NULL;
+
+	if (!ok && ssl != NULL)
+		gw_conn_note_reject(SSL_get_app_data(ssl), X509_STORE_CTX_get0_cert(xs));
+
+	/* Optional stricter rule: the leaf must name clientAuth in its EKU
+	 * (OpenSSL's default purpose check accepts a leaf with no EKU at all). */
+	if (ok && st != NULL && st->require_eku && X509_STORE_CTX_get_error_depth(xs) == 0) {
+		X509 *leaf = X509_STORE_CTX_get_current_cert(xs);
+		if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
+		    !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT)) {
+			X509_STORE_CTX_set_error(xs, X509_V_ERR_INVALID_PURPOSE);
+			gw_conn_note_reject(SSL_get_app_data(ssl), leaf);
+			return 0;
+		}
+	}
+	return ok;
+}
+
+mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mtk_err *err)
+{
+	gw_state *st = NULL;
+	SSL_CTX *ctx = NULL;
+	X509_STORE *store = NULL;
+	STACK_OF(X509_NAME) *names = NULL;
+	mtk_buf mapbytes = MTK_BUF_INIT;
+	mtk_rc rc = MTK_OK;
+	static const unsigned char sid_ctx[] = "mtlskit-gateway";
+
+	if (state_idx < 0)
+		state_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "state");
+	atomic_init(&st->refs, 1);
+	st->generation = generation;
+	st->require_eku = cfg->require_client_auth_eku;
+	if (cfg->require_role && (st->require_role = strdup(cfg->require_role)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "state");
+		goto out;
+	}
+
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "SSL_CTX_new");
+		goto out;
+	}
+	st->ctx = ctx;
+	SSL_CTX_set_ex_data(ctx, state_idx, st);
+	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+	/* Server certificates: one chain per key type; OpenSSL picks the one
+	 * the client can use (ECDSA or RSA). */
+	st->own_subject = calloc(cfg->certs.n, sizeof(char *));
+	st->own_not_after = calloc(cfg->certs.n, sizeof(int64_t));
+	if (st->own_subject == NULL || st->own_not_after == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "state");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->certs.n && i < cfg->keys.n; i++) {
+		STACK_OF(X509) *chain = NULL;
+		BIO *kb = NULL;
+		EVP_PKEY *key = NULL;
+		X509 *leaf;
+		char subj[512];
+		int ok;
+
+		if ((rc = read_certs(cfg->certs.v[i], &chain, err)) != MTK_OK)
+			goto out;
+		if ((rc = read_file_bio(cfg->keys.v[i], &kb, err)) != MTK_OK) {
+			sk_X509_pop_free(chain, X509_free);
+			goto out;
+		}
+		key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+		BIO_free(kb);
+		if (key == NULL) {
+			sk_X509_pop_free(chain, X509_free);
+			rc = mtk_err_set(err, MTK_E_KEY, "%s: no unencrypted PEM private key",
+					 cfg->keys.v[i]);
+			goto out;
+		}
+		leaf = sk_X509_shift(chain);
+		ok = SSL_CTX_use_cert_and_key(ctx, leaf, key, chain, 1);
+		gw_name(X509_get_subject_name(leaf), subj, sizeof(subj));
+		st->own_subject[i] = strdup(subj);
+		st->own_not_after[i] = gw_asn1_time(X509_get0_notAfter(leaf));
+		st->n_own = i + 1;
+		X509_free(leaf);
+		EVP_PKEY_free(key);
+		sk_X509_pop_free(chain, X509_free);
+		if (!ok) {
+			rc = mtk_err_set(err, MTK_E_KEY_MISMATCH, "%s: key does not match %s",
+					 cfg->keys.v[i], cfg->certs.v[i]);
+			goto out;
+		}
+	}
+
+	/* Client trust: every CA chain given, all at once (rotation overlap). */
+	store = X509_STORE_new();
+	names = sk_X509_NAME_new_null();
+	if (store == NULL || names == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "state");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->cas.n; i++) {
+		STACK_OF(X509) *cas = NULL;
+
+		if ((rc = read_certs(cfg->cas.v[i], &cas, err)) != MTK_OK)
+			goto out;
+		for (int j = 0; j < sk_X509_num(cas); j++) {
+			X509 *ca = sk_X509_value(cas, j);
+			X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(ca));
+			/* a certificate listed twice (overlapping files) is harmless */
+			(void)X509_STORE_add_cert(store, ca);
+			if (nm == NULL || !sk_X509_NAME_push(names, nm))
+				X509_NAME_free(nm);
+		}
+		ERR_clear_error();
+		sk_X509_pop_free(cas, X509_free);
+	}
+	for (size_t i = 0; i < cfg->crls.n; i++) {
+		BIO *bio = NULL;
+		X509_CRL *crl;
+		int n = 0;
+
+		if ((rc = read_file_bio(cfg->crls.v[i], &bio, err)) != MTK_OK)
+			goto out;
+		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+			(void)X509_STORE_add_crl(store, crl);
+			X509_CRL_free(crl);
+			n++;
+		}
+		ERR_clear_error();
+		BIO_free(bio);
+		if (n == 0) {
+			rc = mtk_err_set(err, MTK_E_MALFORMED, "%s: no PEM CRL", cfg->crls.v[i]);
+			goto out;
+		}
+	}
+	if (cfg->crls.n > 0)
+		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	SSL_CTX_set_cert_store(ctx, store);
+	store = NULL;
+	SSL_CTX_set_client_CA_list(ctx, names);
+	names = NULL;
+	SSL_CTX_set_verify(ctx,
+			   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE,
+			   verify_cb);
+	SSL_CTX_set_verify_depth(ctx, 8);
+
+	/* Resumption.  Tickets keep no server state; the cache is per SSL_CTX,
+	 * so a reload (new trust) never resumes a session made under the old. */
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	if (!cfg->session_tickets)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (cfg->session_cache > 0) {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+		SSL_CTX_sess_set_cache_size(ctx, cfg->session_cache);
+	} else {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		if (!cfg->session_tickets)
+			SSL_CTX_set_num_tickets(ctx, 0);
+	}
+
+	/* The user map. */
+	if ((rc = mtk_file_read(cfg->usermap, 0, &mapbytes, err)) != MTK_OK)
+		goto out;
+	if ((rc = mtk_usermap_parse(cfg->usermap, mapbytes.data, mapbytes.len, &st->map, err)) !=
+	    MTK_OK)
+		goto out;
+	st->map_not_after = calloc(mtk_usermap_count(st->map) + 1, sizeof(*st->map_not_after));
+	if (st->map_not_after == NULL)
+		rc = mtk_err_set(err, MTK_E_NOMEM, "state");
+out:
+	mtk_buf_free(&mapbytes);
+	X509_STORE_free(store);
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	if (rc != MTK_OK) {
+		gw_state_unref(st);
+		return rc;
+	}
+	*out = st;
+	return MTK_OK;
+}
+
+gw_reason gw_reason_from_verify(long v)
+{
+	switch (v) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return R_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return R_NOT_YET_VALID;
+	case X509_V_ERR_CERT_REVOKED:
+		return R_REVOKED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return R_UNKNOWN_CA;
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+		return R_CRL;
+	case X509_V_ERR_INVALID_PURPOSE:
+		return R_EKU;
+	default:
+		return R_CERT_INVALID;
+	}
+}
