@@ -9,7 +9,7 @@ scripts/deps.sh fuzz || exit 1
 secs=${1:-60}
 shift || true
 if [ ! -d build-fuzz ]; then
-	CC=clang CFLAGS=-fsanitize=fuzzer-no-link meson setup build-fuzz -Dfuzzing=true \
+	CC=clang meson setup build-fuzz -Dfuzzing=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
 		-Dwerror=false >/dev/null || exit 1
 fi

@@ -13,9 +13,6 @@
 GW_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The system interpreter: a pyenv shim first in PATH costs seconds per call.
 GW_PY=$(command -v /usr/bin/python3 || command -v python3)
-free_port() {
-	"$GW_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
 _gw_cnf() { # DIR
 	cat >"$1/ca.cnf" <<CNF
