@@ -91,8 +91,8 @@ typedef struct mtk_container_info {
 	bool p12_has_mac;
 	char p12_mac_alg[32];     /* "sha256", "sha1" */
 	long p12_mac_iter;
-	char p12_cert_enc[64];    /* "PBES2/AES-256-CBC", "pbeWithSHA1And40BitRC2-CBC", "none" */
-	char p12_key_enc[64];
+	char p12_cert_enc[128];    /* "PBES2/AES-256-CBC", "pbeWithSHA1And40BitRC2-CBC", "none" */
+	char p12_key_enc[128];
 	bool p12_legacy;          /* needs OpenSSL's legacy provider */
 	bool needs_password;      /* could not be opened without one */
 	/* JKS / JCEKS */
@@ -133,5 +133,9 @@ MTK_WUR mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts
  * *o on success (strings in *o are copied).  For loaders in other modules. */
 MTK_WUR mtk_rc mtk_set_add(mtk_set *set, const mtk_obj *o);
 void mtk_set_free(mtk_set *set);
+
+/* Releases what the loader loaded once for the process (OpenSSL's legacy
+ * provider); call once at exit, after the last load. */
+void mtk_load_cleanup(void);
 
 #endif

@@ -1,0 +1,228 @@
+/*
+ * chain.c - leaf → intermediates → root from certificates in any order
+ * (chain.h).
+ */
+#include "mtlskit/chain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/cert.h"
+
+bool mtk_cert_issued_by(X509 *cert, X509 *issuer)
+{
+	EVP_PKEY *pk;
+	bool r;
+
+	if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
+		return false;
+	pk = X509_get0_pubkey(issuer);
+	r = pk != NULL && X509_verify(cert, pk) == 1;
+	ERR_clear_error();
+	return r;
+}
+
+static bool name_issues(X509 *cert, X509 *issuer)
+{
+	return X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) == 0;
+}
+
+static bool self_signed(X509 *c)
+{
+	return mtk_cert_issued_by(c, c);
+}
+
+void mtk_chain_free(mtk_chain *c)
+{
+	if (c == NULL)
+		return;
+	EVP_PKEY_free(c->key);
+	X509_free(c->leaf);
+	sk_X509_pop_free(c->cas, X509_free);
+	sk_X509_pop_free(c->unused, X509_free);
+	memset(c, 0, sizeof(*c));
+}
+
+static int push_ref(STACK_OF(X509) *sk, X509 *x)
+{
+	if (!X509_up_ref(x))
+		return 0;
+	if (!sk_X509_push(sk, x)) {
+		X509_free(x);
+		return 0;
+	}
+	return 1;
+}
+
+mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsigned flags, mtk_chain *out,
+		       mtk_err *err)
+{
+	mtk_chain c;
+	const mtk_obj **certs = NULL;
+	bool *used = NULL;
+	size_t ncerts = 0, leaf_i = (size_t)-1;
+	long *pos = NULL; /* set position of each chain element (-1 for extra) */
+	size_t npos = 0;
+	X509 *cur;
+	mtk_rc rc = MTK_OK;
+
+	(void)flags;
+	memset(&c, 0, sizeof(c));
+	certs = calloc(set->count + 1, sizeof(*certs));
+	used = calloc(set->count + 1, sizeof(*used));
+	pos = calloc(set->count + 2 + (extra ? (size_t)sk_X509_num(extra) : 0), sizeof(*pos));
+	c.cas = sk_X509_new_null();
+	c.unused = sk_X509_new_null();
+	if (certs == NULL || used == NULL || pos == NULL || c.cas == NULL || c.unused == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+		goto out;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		const mtk_obj *o = &set->objs[i];
+		if (o->kind == MTK_OBJ_CERT && o->cert != NULL)
+			certs[ncerts++] = o;
+		if (o->kind == MTK_OBJ_KEY)
+			c.nkeys++;
+	}
+	if (ncerts == 0) {
+		rc = mtk_err_set(err, MTK_E_NOT_FOUND, "no certificate in the input");
+		goto out;
+	}
+	/* The leaf: the first certificate that a private key matches. */
+	for (size_t i = 0; i < set->count && leaf_i == (size_t)-1; i++) {
+		const mtk_obj *k = &set->objs[i];
+		if (k->kind != MTK_OBJ_KEY || k->key == NULL)
+			continue;
+		for (size_t j = 0; j < ncerts; j++) {
+			if (mtk_key_matches_cert(k->key, certs[j]->cert)) {
+				leaf_i = j;
+				c.key_obj = k;
+				c.key_matches = true;
+				break;
+			}
+		}
+	}
+	/* Otherwise the certificate that issues no other one, preferring a
+	 * non-CA, and the earliest in the input. */
+	if (leaf_i == (size_t)-1) {
+		size_t best = (size_t)-1;
+		int best_score = -1;
+		for (size_t j = 0; j < ncerts; j++) {
+			bool issues = false;
+			int score;
+			for (size_t k = 0; k < ncerts && !issues; k++)
+				if (k != j && name_issues(certs[k]->cert, certs[j]->cert) &&
+				    !self_signed(certs[k]->cert))
+					issues = true;
+			score = (issues ? 0 : 2) + ((X509_get_extension_flags(certs[j]->cert) & EXFLAG_CA) ? 0 : 1);
+			if (score > best_score) {
+				best_score = score;
+				best = j;
+			}
+		}
+		leaf_i = best;
+	}
+	c.leaf_obj = certs[leaf_i];
+	c.leaf = certs[leaf_i]->cert;
+	if (!X509_up_ref(c.leaf)) {
+		c.leaf = NULL;
+		rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+		goto out;
+	}
+	if (c.key_obj != NULL) {
+		c.key = c.key_obj->key;
+		if (!EVP_PKEY_up_ref(c.key)) {
+			c.key = NULL;
+			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+			goto out;
+		}
+	}
+	used[leaf_i] = true;
+	pos[npos++] = (long)leaf_i;
+	cur = c.leaf;
+	for (;;) {
+		X509 *next = NULL;
+		long next_pos = -1;
+
+		if (self_signed(cur)) {
+			c.complete = true;
+			break;
+		}
+		for (size_t j = 0; j < ncerts; j++) {
+			if (mtk_cert_issued_by(cur, certs[j]->cert)) {
+				if (used[j]) {
+					c.loop = true;
+					break;
+				}
+				next = certs[j]->cert;
+				next_pos = (long)j;
+				used[j] = true;
+				break;
+			}
+		}
+		if (next == NULL && !c.loop && extra != NULL) {
+			for (int j = 0; j < sk_X509_num(extra); j++) {
+				X509 *x = sk_X509_value(extra, j);
+				bool dup = X509_cmp(x, cur) == 0;
+				for (int k = 0; k < sk_X509_num(c.cas) && !dup; k++)
+					dup = X509_cmp(x, sk_X509_value(c.cas, k)) == 0;
+				if (!dup && mtk_cert_issued_by(cur, x)) {
+					next = x;
+					break;
+				}
+			}
+		}
+		if (next == NULL) {
+			/* Named but not verified by any candidate: a broken link. */
+			for (size_t j = 0; j < ncerts && !c.loop; j++)
+				if (!used[j] && name_issues(cur, certs[j]->cert))
+					c.broken = true;
+			for (int j = 0; extra && j < sk_X509_num(extra); j++)
+				if (name_issues(cur, sk_X509_value(extra, j)) &&
+				    X509_cmp(cur, sk_X509_value(extra, j)) != 0 &&
+				    !mtk_cert_issued_by(cur, sk_X509_value(extra, j)))
+					c.broken = true;
+			break;
+		}
+		if (!push_ref(c.cas, next)) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+			goto out;
+		}
+		pos[npos++] = next_pos;
+		cur = next;
+		if (sk_X509_num(c.cas) > 64) {
+			c.loop = true;
+			break;
+		}
+	}
+	/* Was the input already leaf → root?  Only certificates from the set
+	 * count; ones supplied from extra have no position. */
+	c.input_order_ok = true;
+	{
+		long last = -1;
+		for (size_t k = 0; k < npos; k++) {
+			if (pos[k] < 0)
+				continue;
+			if (pos[k] < last)
+				c.input_order_ok = false;
+			last = pos[k];
+		}
+	}
+	for (size_t j = 0; j < ncerts; j++) {
+		if (!used[j] && !push_ref(c.unused, certs[j]->cert)) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+			goto out;
+		}
+	}
+	*out = c;
+	memset(&c, 0, sizeof(c));
+out:
+	mtk_chain_free(&c);
+	free(certs);
+	free(used);
+	free(pos);
+	return rc;
+}

@@ -1,0 +1,935 @@
+/*
+ * load.c - any input a user meets into one list of objects (load.h).
+ */
+#include "mtlskit/load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/file.h"
+#include "mtlskit/pem.h"
+
+const char *mtk_key_form_name(mtk_key_form f)
+{
+	switch (f) {
+	case MTK_KEY_PKCS8:
+		return "pkcs8";
+	case MTK_KEY_PKCS8_ENCRYPTED:
+		return "pkcs8-encrypted";
+	case MTK_KEY_PKCS1:
+		return "pkcs1";
+	case MTK_KEY_SEC1:
+		return "sec1";
+	case MTK_KEY_LEGACY_ENCRYPTED:
+		return "legacy-encrypted-pem";
+	case MTK_KEY_CONTAINER:
+		return "container";
+	default:
+		return "none";
+	}
+}
+
+static void obj_release(mtk_obj *o)
+{
+	X509_free(o->cert);
+	X509_REQ_free(o->csr);
+	X509_CRL_free(o->crl);
+	EVP_PKEY_free(o->key);
+	free(o->source);
+	free(o->alias);
+	free(o->label);
+	free(o->enc_desc);
+	free(o->note);
+	memset(o, 0, sizeof(*o));
+}
+
+static char *dup_opt(const char *s, bool *fail)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*fail = true;
+	return d;
+}
+
+mtk_rc mtk_set_add(mtk_set *set, const mtk_obj *o)
+{
+	mtk_obj n = *o;
+	bool fail = false;
+
+	if (set->count == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		mtk_obj *p = realloc(set->objs, cap * sizeof(*p));
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		set->objs = p;
+		set->cap = cap;
+	}
+	n.source = dup_opt(o->source, &fail);
+	n.alias = dup_opt(o->alias, &fail);
+	n.label = dup_opt(o->label, &fail);
+	n.enc_desc = dup_opt(o->enc_desc, &fail);
+	n.note = dup_opt(o->note, &fail);
+	if (fail) {
+		free(n.source);
+		free(n.alias);
+		free(n.label);
+		free(n.enc_desc);
+		free(n.note);
+		return MTK_E_NOMEM;
+	}
+	set->objs[set->count++] = n;
+	return MTK_OK;
+}
+
+void mtk_set_free(mtk_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->count; i++)
+		obj_release(&set->objs[i]);
+	free(set->objs);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Moves every object of src to the end of dst (src emptied). */
+static mtk_rc set_move(mtk_set *dst, mtk_set *src)
+{
+	if (dst->count + src->count > dst->cap) {
+		size_t cap = dst->count + src->count;
+		mtk_obj *p = realloc(dst->objs, cap * sizeof(*p));
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		dst->objs = p;
+		dst->cap = cap;
+	}
+	if (src->count > 0)
+		memcpy(dst->objs + dst->count, src->objs, src->count * sizeof(*src->objs));
+	dst->count += src->count;
+	free(src->objs);
+	memset(src, 0, sizeof(*src));
+	return MTK_OK;
+}
+
+/* Adds o (taking its OpenSSL objects; strings borrowed) or releases them. */
+static mtk_rc add_or_release(mtk_set *set, mtk_obj *o, mtk_err *err)
+{
+	mtk_rc rc = mtk_set_add(set, o);
+
+	if (rc != MTK_OK) {
+		X509_free(o->cert);
+		X509_REQ_free(o->csr);
+		X509_CRL_free(o->crl);
+		EVP_PKEY_free(o->key);
+		return mtk_err_set(err, rc, "%s", o->source ? o->source : "input");
+	}
+	return MTK_OK;
+}
+
+/* ---- password plumbing ---- */
+
+struct pw {
+	const mtk_secret *pass;
+	bool asked;
+};
+
+static int pem_pw_cb(char *buf, int size, int rwflag, void *u)
+{
+	struct pw *p = u;
+	int n;
+
+	(void)rwflag;
+	p->asked = true;
+	if (p->pass == NULL || size <= 0)
+		return -1;
+	n = (int)p->pass->len < size ? (int)p->pass->len : size;
+	memcpy(buf, p->pass->s, (size_t)n);
+	return n;
+}
+
+/* ---- OpenSSL's legacy provider, loaded once, only when needed ---- */
+
+static CRYPTO_ONCE legacy_once = CRYPTO_ONCE_STATIC_INIT;
+static int legacy_ok;
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+static void load_legacy(void)
+{
+	/* Loading any provider explicitly stops the default one from being
+	 * loaded implicitly, so load both. */
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	legacy_ok = prov_default != NULL && prov_legacy != NULL;
+	ERR_clear_error();
+}
+
+void mtk_load_cleanup(void)
+{
+	/* OpenSSL 3.0's legacy provider keeps a child library context that is
+	 * only released when the provider is unloaded. */
+	if (prov_legacy != NULL)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default != NULL)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
+
+static bool ensure_legacy(void)
+{
+	return CRYPTO_THREAD_run_once(&legacy_once, load_legacy) && legacy_ok;
+}
+
+/* ---- describing encryption algorithms ---- */
+
+static void describe_alg(const X509_ALGOR *alg, char *out, size_t cap)
+{
+	const ASN1_OBJECT *oid = NULL;
+	const void *pval = NULL;
+	int ptype = 0;
+
+	out[0] = '\0';
+	if (alg == NULL) {
+		snprintf(out, cap, "none");
+		return;
+	}
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	if (OBJ_obj2nid(oid) == NID_pbes2 && ptype == V_ASN1_SEQUENCE) {
+		PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
+							  (const ASN1_TYPE *)alg->parameter);
+		if (p2 != NULL) {
+			const ASN1_OBJECT *kdf = NULL, *enc = NULL;
+			char prf[48] = "hmacWithSHA1";
+
+			X509_ALGOR_get0(&kdf, NULL, NULL, p2->keyfunc);
+			X509_ALGOR_get0(&enc, NULL, NULL, p2->encryption);
+			if (OBJ_obj2nid(kdf) == NID_id_pbkdf2) {
+				PBKDF2PARAM *kp = ASN1_TYPE_unpack_sequence(
+				    ASN1_ITEM_rptr(PBKDF2PARAM), (const ASN1_TYPE *)p2->keyfunc->parameter);
+				if (kp != NULL && kp->prf != NULL) {
+					const ASN1_OBJECT *po = NULL;
+					X509_ALGOR_get0(&po, NULL, NULL, kp->prf);
+					snprintf(prf, sizeof(prf), "%s", OBJ_nid2sn(OBJ_obj2nid(po)));
+				}
+				PBKDF2PARAM_free(kp);
+			}
+			snprintf(out, cap, "PBES2/%s/%s/%s", OBJ_nid2sn(OBJ_obj2nid(kdf)), prf,
+				 OBJ_nid2sn(OBJ_obj2nid(enc)));
+			PBE2PARAM_free(p2);
+			return;
+		}
+	}
+	snprintf(out, cap, "%s", OBJ_nid2sn(OBJ_obj2nid(oid)));
+}
+
+static bool alg_is_legacy(const X509_ALGOR *alg)
+{
+	const ASN1_OBJECT *oid = NULL;
+	int nid;
+
+	if (alg == NULL)
+		return false;
+	X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	nid = OBJ_obj2nid(oid);
+	return nid == NID_pbe_WithSHA1And40BitRC2_CBC || nid == NID_pbe_WithSHA1And128BitRC2_CBC ||
+	       nid == NID_pbe_WithSHA1And40BitRC4 || nid == NID_pbe_WithSHA1And128BitRC4 ||
+	       nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC ||
+	       nid == NID_pbe_WithSHA1And2_Key_TripleDES_CBC || nid == NID_pbeWithMD5AndDES_CBC ||
+	       nid == NID_pbeWithSHA1AndDES_CBC || nid == NID_pbeWithMD5AndRC2_CBC ||
+	       nid == NID_pbeWithSHA1AndRC2_CBC;
+}
+
+/* ---- keys ---- */
+
+/* Decrypts an EncryptedPrivateKeyInfo; retries with the legacy provider. */
+static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY **out)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	const char *pw = pass ? pass->s : "";
+	int pwlen = pass ? (int)pass->len : 0;
+
+	p8 = PKCS8_decrypt(sig, pw, pwlen);
+	if (p8 == NULL && ensure_legacy())
+		p8 = PKCS8_decrypt(sig, pw, pwlen);
+	ERR_clear_error();
+	if (p8 == NULL)
+		return MTK_E_BAD_PASSWORD;
+	*out = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return *out ? MTK_OK : MTK_E_KEY;
+}
+
+/* A key in DER of a known or guessed form. */
+static mtk_rc key_from_der(const uint8_t *der, size_t len, mtk_key_form hint, const mtk_load_opts *opts,
+			   mtk_obj *o, mtk_err *err)
+{
+	const unsigned char *p;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	X509_SIG *sig = NULL;
+	EVP_PKEY *k = NULL;
+	mtk_rc rc = MTK_OK;
+
+	if (len > LONG_MAX)
+		return mtk_err_set(err, MTK_E_TOO_LARGE, "%s", o->source);
+	if (hint == MTK_KEY_NONE || hint == MTK_KEY_PKCS8) {
+		p = der;
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+		if (p8 != NULL && p == der + len) {
+			k = EVP_PKCS82PKEY(p8);
+			PKCS8_PRIV_KEY_INFO_free(p8);
+			if (k == NULL)
+				return mtk_err_set(err, MTK_E_KEY, "%s: PKCS#8 key of an unsupported type",
+						   o->source);
+			o->key = k;
+			o->key_form = MTK_KEY_PKCS8;
+			return MTK_OK;
+		}
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		ERR_clear_error();
+	}
+	if (hint == MTK_KEY_NONE || hint == MTK_KEY_PKCS8_ENCRYPTED) {
+		p = der;
+		sig = d2i_X509_SIG(NULL, &p, (long)len);
+		if (sig != NULL && p == der + len) {
+			const X509_ALGOR *alg = NULL;
+			char desc[128];
+
+			X509_SIG_get0(sig, &alg, NULL);
+			describe_alg(alg, desc, sizeof(desc));
+			o->key_form = MTK_KEY_PKCS8_ENCRYPTED;
+			o->encrypted = true;
+			o->enc_desc = strdup(desc);
+			if (opts->pass != NULL) {
+				rc = decrypt_p8(sig, opts->pass, &o->key);
+				if (rc == MTK_E_BAD_PASSWORD)
+					mtk_err_set(err, rc, "%s: cannot decrypt the private key", o->source);
+				else if (rc != MTK_OK)
+					mtk_err_set(err, rc, "%s", o->source);
+			} else if (opts->require_decrypt) {
+				rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+						 "%s: the private key is encrypted; give --pass", o->source);
+			}
+			X509_SIG_free(sig);
+			return rc;
+		}
+		X509_SIG_free(sig);
+		ERR_clear_error();
+	}
+	if (hint == MTK_KEY_NONE || hint == MTK_KEY_PKCS1) {
+		p = der;
+		k = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+		if (k != NULL && p == der + len) {
+			o->key = k;
+			o->key_form = MTK_KEY_PKCS1;
+			return MTK_OK;
+		}
+		EVP_PKEY_free(k);
+		ERR_clear_error();
+	}
+	if (hint == MTK_KEY_NONE || hint == MTK_KEY_SEC1) {
+		p = der;
+		k = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)len);
+		if (k != NULL && p == der + len) {
+			o->key = k;
+			o->key_form = MTK_KEY_SEC1;
+			return MTK_OK;
+		}
+		EVP_PKEY_free(k);
+		ERR_clear_error();
+	}
+	return mtk_err_set(err, MTK_E_KEY, "%s%s%ld: the private key does not decode", o->source,
+			   o->line ? ":" : "", o->line);
+}
+
+/* PKCS#1/SEC1 PEM with Proc-Type: 4,ENCRYPTED: OpenSSL's PEM reader does
+ * the legacy key derivation. */
+static mtk_rc legacy_pem_key(const uint8_t *text, size_t len, const mtk_load_opts *opts,
+			     const mtk_pem_block *b, mtk_obj *o, mtk_err *err)
+{
+	struct pw pw = {opts->pass, false};
+	BIO *bio;
+	EVP_PKEY *k;
+
+	o->key_form = MTK_KEY_LEGACY_ENCRYPTED;
+	o->encrypted = true;
+	{
+		char desc[128];
+		const char *comma = strchr(b->dek_info, ',');
+		snprintf(desc, sizeof(desc), "PEM %.*s", comma ? (int)(comma - b->dek_info) : (int)strlen(b->dek_info),
+			 b->dek_info);
+		o->enc_desc = strdup(desc);
+	}
+	if (opts->pass == NULL) {
+		if (opts->require_decrypt)
+			return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					   "%s:%ld: the private key is encrypted; give --pass", o->source,
+					   o->line);
+		return MTK_OK;
+	}
+	if (len > INT32_MAX)
+		return mtk_err_set(err, MTK_E_TOO_LARGE, "%s", o->source);
+	bio = BIO_new_mem_buf(text, (int)len);
+	if (bio == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", o->source);
+	k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, &pw);
+	BIO_free(bio);
+	if (k == NULL) {
+		return mtk_err_set(err, MTK_E_BAD_PASSWORD, "%s:%ld: cannot decrypt the private key",
+				   o->source, o->line);
+	}
+	o->key = k;
+	return MTK_OK;
+}
+
+/* ---- PKCS#7 ---- */
+
+static mtk_rc add_p7(mtk_set *set, const uint8_t *der, size_t len, mtk_obj *tmpl, int *index,
+		     mtk_err *err)
+{
+	const unsigned char *p = der;
+	PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)len);
+	STACK_OF(X509) *certs = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	mtk_rc rc = MTK_OK;
+
+	if (p7 == NULL || !PKCS7_type_is_signed(p7) || p7->d.sign == NULL) {
+		PKCS7_free(p7);
+		return mtk_err_set(err, MTK_E_DER, "%s%s%ld: not a PKCS#7 certificate bundle", tmpl->source,
+				   tmpl->line ? ":" : "", tmpl->line);
+	}
+	certs = p7->d.sign->cert;
+	crls = p7->d.sign->crl;
+	for (int i = 0; certs && i < sk_X509_num(certs) && rc == MTK_OK; i++) {
+		mtk_obj o = *tmpl;
+		o.kind = MTK_OBJ_CERT;
+		o.cert = sk_X509_value(certs, i);
+		X509_up_ref(o.cert);
+		o.index = (*index)++;
+		rc = add_or_release(set, &o, err);
+	}
+	for (int i = 0; crls && i < sk_X509_CRL_num(crls) && rc == MTK_OK; i++) {
+		mtk_obj o = *tmpl;
+		o.kind = MTK_OBJ_CRL;
+		o.crl = sk_X509_CRL_value(crls, i);
+		X509_CRL_up_ref(o.crl);
+		o.index = (*index)++;
+		rc = add_or_release(set, &o, err);
+	}
+	PKCS7_free(p7);
+	return rc;
+}
+
+/* ---- one DER object of a known kind ---- */
+
+static mtk_rc add_der(mtk_set *set, mtk_format f, const uint8_t *der, size_t len, mtk_obj *tmpl,
+		      const mtk_load_opts *opts, int *index, mtk_err *err)
+{
+	const unsigned char *p = der;
+	mtk_obj o = *tmpl;
+	const char *what = "object";
+
+	o.index = *index;
+	switch (f) {
+	case MTK_FMT_DER_CERT:
+		what = "certificate";
+		o.kind = MTK_OBJ_CERT;
+		o.cert = d2i_X509(NULL, &p, (long)len);
+		if (o.cert == NULL || p != der + len)
+			goto bad;
+		break;
+	case MTK_FMT_DER_CSR:
+		what = "certificate request";
+		o.kind = MTK_OBJ_CSR;
+		o.csr = d2i_X509_REQ(NULL, &p, (long)len);
+		if (o.csr == NULL || p != der + len)
+			goto bad;
+		break;
+	case MTK_FMT_DER_CRL:
+		what = "CRL";
+		o.kind = MTK_OBJ_CRL;
+		o.crl = d2i_X509_CRL(NULL, &p, (long)len);
+		if (o.crl == NULL || p != der + len)
+			goto bad;
+		break;
+	case MTK_FMT_DER_PKCS7:
+		return add_p7(set, der, len, tmpl, index, err);
+	default:
+		return mtk_err_set(err, MTK_E_INTERNAL, "add_der");
+	}
+	(*index)++;
+	return add_or_release(set, &o, err);
+bad:
+	X509_free(o.cert);
+	X509_REQ_free(o.csr);
+	X509_CRL_free(o.crl);
+	if (tmpl->line)
+		return mtk_err_set(err, MTK_E_DER, "%s:%ld: the %s does not decode (damaged or truncated)",
+				   tmpl->source, tmpl->line, what);
+	return mtk_err_set(err, MTK_E_DER, "%s: the %s does not decode (damaged or truncated)",
+			   tmpl->source, what);
+}
+
+/* ---- PEM ---- */
+
+static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+		       const mtk_load_opts *opts, mtk_findings *fs, mtk_err *err)
+{
+	mtk_pem_doc doc;
+	int index = 0;
+	mtk_rc rc;
+
+	if ((rc = mtk_pem_scan(data, len, &doc, err)) != MTK_OK) {
+		if (rc == MTK_E_PEM_SYNTAX)
+			mtk_err_set(err, rc, "%s: no PEM block found", name);
+		return rc;
+	}
+	if (opts->findings && fs != NULL && (rc = mtk_pem_hygiene_findings(&doc, name, fs)) != MTK_OK) {
+		mtk_err_set(err, rc, "%s", name);
+		goto out;
+	}
+	for (size_t i = 0; i < doc.count && rc == MTK_OK; i++) {
+		const mtk_pem_block *b = &doc.blocks[i];
+		const char *l = b->label;
+		mtk_obj o = {0};
+
+		o.source = (char *)name;
+		o.line = b->line;
+		o.label = (char *)l;
+		o.index = index;
+		if (b->bad) {
+			rc = mtk_err_set(err, MTK_E_PEM_SYNTAX, "%s:%ld: %s block: %s", name, b->line, l,
+					 b->bad_reason);
+			break;
+		}
+		if (strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) {
+			rc = add_der(set, MTK_FMT_DER_CERT, b->der, b->der_len, &o, opts, &index, err);
+		} else if (strcmp(l, "TRUSTED CERTIFICATE") == 0) {
+			const unsigned char *p = b->der;
+			o.kind = MTK_OBJ_CERT;
+			o.cert = d2i_X509_AUX(NULL, &p, (long)b->der_len);
+			if (o.cert == NULL)
+				rc = mtk_err_set(err, MTK_E_DER, "%s:%ld: the certificate does not decode", name,
+						 b->line);
+			else {
+				index++;
+				rc = add_or_release(set, &o, err);
+			}
+		} else if (strcmp(l, "CERTIFICATE REQUEST") == 0 ||
+			   strcmp(l, "NEW CERTIFICATE REQUEST") == 0) {
+			rc = add_der(set, MTK_FMT_DER_CSR, b->der, b->der_len, &o, opts, &index, err);
+		} else if (strcmp(l, "X509 CRL") == 0) {
+			rc = add_der(set, MTK_FMT_DER_CRL, b->der, b->der_len, &o, opts, &index, err);
+		} else if (strcmp(l, "PKCS7") == 0 || strcmp(l, "CERTIFICATE CHAIN") == 0) {
+			rc = add_p7(set, b->der, b->der_len, &o, &index, err);
+		} else if (strcmp(l, "PRIVATE KEY") == 0 || strcmp(l, "ENCRYPTED PRIVATE KEY") == 0 ||
+			   strcmp(l, "RSA PRIVATE KEY") == 0 || strcmp(l, "EC PRIVATE KEY") == 0) {
+			mtk_key_form hint = l[0] == 'P'   ? MTK_KEY_PKCS8
+					    : l[0] == 'E' && l[1] == 'N' ? MTK_KEY_PKCS8_ENCRYPTED
+					    : l[0] == 'R' ? MTK_KEY_PKCS1
+							  : MTK_KEY_SEC1;
+			o.kind = MTK_OBJ_KEY;
+			if (b->encrypted)
+				rc = legacy_pem_key(data + b->begin_off, b->end_off - b->begin_off, opts, b,
+						    &o, err);
+			else
+				rc = key_from_der(b->der, b->der_len, hint, opts, &o, err);
+			if (rc == MTK_OK) {
+				char *desc = o.enc_desc;
+				index++;
+				rc = add_or_release(set, &o, err);
+				free(desc);
+			} else {
+				free(o.enc_desc);
+				EVP_PKEY_free(o.key);
+			}
+		} else if (strcmp(l, "PUBLIC KEY") == 0) {
+			const unsigned char *p = b->der;
+			o.kind = MTK_OBJ_PUBKEY;
+			o.key = d2i_PUBKEY(NULL, &p, (long)b->der_len);
+			if (o.key == NULL)
+				rc = mtk_err_set(err, MTK_E_DER, "%s:%ld: the public key does not decode", name,
+						 b->line);
+			else {
+				index++;
+				rc = add_or_release(set, &o, err);
+			}
+		} else {
+			/* EC PARAMETERS, DH PARAMETERS, ...: kept, not interpreted. */
+			o.kind = MTK_OBJ_OTHER;
+			index++;
+			rc = add_or_release(set, &o, err);
+		}
+	}
+out:
+	mtk_pem_doc_free(&doc);
+	return rc;
+}
+
+/* ---- PKCS#12 ---- */
+
+struct p12ctx {
+	mtk_set *set;
+	const char *name;
+	const mtk_load_opts *opts;
+	const char *pw;
+	int pwlen;
+	mtk_container_info *info;
+	int index;
+	int nkeys;
+	mtk_err *err;
+};
+
+static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth);
+
+static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
+{
+	mtk_obj o = {0};
+	char *fname = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
+	mtk_rc rc = MTK_OK;
+
+	o.source = (char *)x->name;
+	o.alias = fname;
+	o.index = x->index;
+	switch (PKCS12_SAFEBAG_get_nid(bag)) {
+	case NID_keyBag: {
+		const PKCS8_PRIV_KEY_INFO *p8 = PKCS12_SAFEBAG_get0_p8inf(bag);
+		o.kind = MTK_OBJ_KEY;
+		o.key_form = MTK_KEY_CONTAINER;
+		o.key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
+		if (o.key == NULL)
+			rc = mtk_err_set(x->err, MTK_E_KEY, "%s: unreadable key bag", x->name);
+		break;
+	}
+	case NID_pkcs8ShroudedKeyBag: {
+		const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+		const X509_ALGOR *alg = NULL;
+		char desc[128];
+		mtk_secret s = {(char *)x->pw, (size_t)x->pwlen};
+
+		o.kind = MTK_OBJ_KEY;
+		o.key_form = MTK_KEY_CONTAINER;
+		o.encrypted = true;
+		if (sig == NULL) {
+			rc = mtk_err_set(x->err, MTK_E_PKCS12, "%s: empty shrouded key bag", x->name);
+			break;
+		}
+		X509_SIG_get0(sig, &alg, NULL);
+		describe_alg(alg, desc, sizeof(desc));
+		if (x->info) {
+			snprintf(x->info->p12_key_enc, sizeof(x->info->p12_key_enc), "%s", desc);
+			if (alg_is_legacy(alg))
+				x->info->p12_legacy = true;
+		}
+		o.enc_desc = desc;
+		rc = decrypt_p8(sig, &s, &o.key);
+		if (rc != MTK_OK)
+			rc = mtk_err_set(x->err, rc, "%s: cannot decrypt the private key in the PFX", x->name);
+		if (rc == MTK_OK) {
+			rc = add_or_release(x->set, &o, x->err);
+			o.key = NULL;
+			x->index++;
+			x->nkeys++;
+		}
+		OPENSSL_free(fname);
+		return rc;
+	}
+	case NID_certBag:
+		if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate) {
+			OPENSSL_free(fname);
+			return MTK_OK; /* SDSI certificates: not ours */
+		}
+		o.kind = MTK_OBJ_CERT;
+		o.cert = PKCS12_SAFEBAG_get1_cert(bag);
+		if (o.cert == NULL)
+			rc = mtk_err_set(x->err, MTK_E_DER, "%s: a certificate in the PFX does not decode",
+					 x->name);
+		break;
+	case NID_crlBag:
+		o.kind = MTK_OBJ_CRL;
+		o.crl = PKCS12_SAFEBAG_get1_crl(bag);
+		if (o.crl == NULL)
+			rc = mtk_err_set(x->err, MTK_E_DER, "%s: a CRL in the PFX does not decode", x->name);
+		break;
+	case NID_safeContentsBag:
+		OPENSSL_free(fname);
+		if (depth > 4)
+			return mtk_err_set(x->err, MTK_E_PKCS12, "%s: safe contents nested too deep", x->name);
+		return p12_bags(x, PKCS12_SAFEBAG_get0_safes(bag), depth + 1);
+	default:
+		OPENSSL_free(fname);
+		return MTK_OK; /* secret bags and unknown bags are skipped */
+	}
+	if (rc == MTK_OK) {
+		if (o.kind == MTK_OBJ_KEY)
+			x->nkeys++;
+		rc = add_or_release(x->set, &o, x->err);
+		x->index++;
+	} else {
+		EVP_PKEY_free(o.key);
+		X509_free(o.cert);
+		X509_CRL_free(o.crl);
+	}
+	OPENSSL_free(fname);
+	return rc;
+}
+
+static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth)
+{
+	mtk_rc rc = MTK_OK;
+
+	for (int i = 0; bags && i < sk_PKCS12_SAFEBAG_num(bags) && rc == MTK_OK; i++)
+		rc = p12_bag(x, sk_PKCS12_SAFEBAG_value(bags, i), depth);
+	return rc;
+}
+
+static bool p12_mac_ok(PKCS12 *p12, const char *pw, int pwlen)
+{
+	bool ok = PKCS12_verify_mac(p12, pw, pwlen) == 1;
+	if (!ok && ensure_legacy())
+		ok = PKCS12_verify_mac(p12, pw, pwlen) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+		       const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err)
+{
+	const unsigned char *p = data;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
+	STACK_OF(PKCS7) *safes = NULL;
+	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err};
+	mtk_rc rc = MTK_OK;
+
+	if (p12 == NULL)
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX/PKCS#12 file does not decode (damaged or truncated)",
+				   name);
+	info->p12_has_mac = PKCS12_mac_present(p12) == 1;
+	snprintf(info->p12_cert_enc, sizeof(info->p12_cert_enc), "none");
+	snprintf(info->p12_key_enc, sizeof(info->p12_key_enc), "none");
+	if (info->p12_has_mac) {
+		const X509_ALGOR *macalg = NULL;
+		const ASN1_INTEGER *iter = NULL;
+		const ASN1_OBJECT *mo = NULL;
+
+		PKCS12_get0_mac(NULL, &macalg, NULL, &iter, p12);
+		X509_ALGOR_get0(&mo, NULL, NULL, macalg);
+		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
+			 OBJ_nid2sn(OBJ_obj2nid(mo)));
+		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
+	}
+	/* The password: given, or else the empty one (both encodings). */
+	if (opts->pass != NULL) {
+		x.pw = opts->pass->s;
+		x.pwlen = (int)opts->pass->len;
+		if (info->p12_has_mac && !p12_mac_ok(p12, x.pw, x.pwlen)) {
+			rc = mtk_err_set(err, MTK_E_BAD_PASSWORD,
+					 "%s: wrong password (the PFX integrity check failed: wrong password or altered file)",
+					 name);
+			goto out;
+		}
+	} else if (info->p12_has_mac) {
+		if (p12_mac_ok(p12, "", 0)) {
+			x.pw = "";
+		} else if (p12_mac_ok(p12, NULL, 0)) {
+			x.pw = NULL;
+		} else {
+			info->needs_password = true;
+			if (opts->require_decrypt)
+				rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+						 "%s: the PFX is password-protected; give --pass", name);
+			goto out;
+		}
+	} else {
+		x.pw = "";
+	}
+	safes = PKCS12_unpack_authsafes(p12);
+	if (safes == NULL) {
+		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX contents do not decode", name);
+		goto out;
+	}
+	for (int i = 0; i < sk_PKCS7_num(safes) && rc == MTK_OK; i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		int nid = OBJ_obj2nid(p7->type);
+
+		if (nid == NID_pkcs7_data) {
+			bags = PKCS12_unpack_p7data(p7);
+		} else if (nid == NID_pkcs7_encrypted) {
+			const X509_ALGOR *alg = p7->d.encrypted && p7->d.encrypted->enc_data
+							? p7->d.encrypted->enc_data->algorithm
+							: NULL;
+			describe_alg(alg, info->p12_cert_enc, sizeof(info->p12_cert_enc));
+			if (alg_is_legacy(alg))
+				info->p12_legacy = true;
+			bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
+			if (bags == NULL && ensure_legacy())
+				bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
+			if (bags == NULL && x.pw != NULL && x.pw[0] == '\0')
+				bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
+			if (bags == NULL) {
+				if (!info->p12_has_mac && opts->pass == NULL) {
+					info->needs_password = true;
+					if (opts->require_decrypt)
+						rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+								 "%s: the PFX is password-protected; give --pass",
+								 name);
+					goto out;
+				}
+				rc = mtk_err_set(err, info->p12_has_mac ? MTK_E_PKCS12 : MTK_E_BAD_PASSWORD,
+						 "%s: cannot decrypt the certificates in the PFX%s", name,
+						 info->p12_has_mac ? "" : " (wrong password?)");
+				break;
+			}
+		} else {
+			continue; /* enveloped data: public-key protected, unsupported */
+		}
+		if (bags == NULL) {
+			rc = mtk_err_set(err, MTK_E_PKCS12, "%s: a PFX safe does not decode", name);
+			break;
+		}
+		rc = p12_bags(&x, bags, 0);
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	if (rc == MTK_E_BAD_PASSWORD && !info->p12_has_mac)
+		mtk_err_set(err, rc, "%s: wrong password", name);
+out:
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	PKCS12_free(p12);
+	return rc;
+}
+
+/* ---- JKS / JCEKS: identification (entries via the keystore module) ---- */
+
+static mtk_rc ks_header(const char *name, const uint8_t *data, size_t len, mtk_container_info *info,
+			mtk_err *err)
+{
+	mtk_reader r;
+	uint32_t magic, version, count;
+
+	mtk_reader_init(&r, data, len);
+	if (mtk_reader_u32be(&r, &magic) != MTK_OK || mtk_reader_u32be(&r, &version) != MTK_OK ||
+	    mtk_reader_u32be(&r, &count) != MTK_OK)
+		return mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore header is truncated", name);
+	if (version != 1 && version != 2)
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: unknown keystore version %u", name, version);
+	info->ks_version = version;
+	info->ks_entries = count;
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+			     const mtk_secret *store_pass, const mtk_secret *key_pass,
+			     mtk_container_info *info, mtk_err *err) __attribute__((weak));
+
+/* ---- entry points ---- */
+
+mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+		    const mtk_load_opts *opts, mtk_container_info *info, mtk_findings *fs, mtk_err *err)
+{
+	static const mtk_load_opts defaults = {0};
+	mtk_container_info local_info;
+	mtk_set tmp = MTK_SET_INIT;
+	mtk_format f;
+	int index = 0;
+	mtk_rc rc;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (info == NULL)
+		info = &local_info;
+	memset(info, 0, sizeof(*info));
+	if (len == 0)
+		return mtk_err_set(err, MTK_E_EMPTY, "%s: the file is empty", name);
+	if (len > LONG_MAX || len > INT32_MAX)
+		return mtk_err_set(err, MTK_E_TOO_LARGE, "%s", name);
+	f = mtk_detect(data, len);
+	info->format = f;
+	switch (f) {
+	case MTK_FMT_PEM:
+		rc = load_pem(&tmp, name, data, len, opts, fs, err);
+		break;
+	case MTK_FMT_DER_CERT:
+	case MTK_FMT_DER_CSR:
+	case MTK_FMT_DER_CRL:
+	case MTK_FMT_DER_PKCS7: {
+		mtk_obj o = {0};
+		o.source = (char *)name;
+		rc = add_der(&tmp, f, data, len, &o, opts, &index, err);
+		break;
+	}
+	case MTK_FMT_DER_KEY: {
+		mtk_obj o = {0};
+		o.source = (char *)name;
+		o.kind = MTK_OBJ_KEY;
+		rc = key_from_der(data, len, MTK_KEY_NONE, opts, &o, err);
+		if (rc == MTK_OK) {
+			char *desc = o.enc_desc;
+			rc = add_or_release(&tmp, &o, err);
+			free(desc);
+		} else {
+			free(o.enc_desc);
+			EVP_PKEY_free(o.key);
+		}
+		break;
+	}
+	case MTK_FMT_PKCS12:
+		rc = load_p12(&tmp, name, data, len, opts, info, err);
+		break;
+	case MTK_FMT_JKS:
+	case MTK_FMT_JCEKS:
+		if ((rc = ks_header(name, data, len, info, err)) != MTK_OK)
+			break;
+		if (mtk_keystore_load_set != NULL) {
+			rc = mtk_keystore_load_set(&tmp, name, data, len, opts->pass, opts->key_pass, info,
+						   err);
+			if (rc == MTK_E_PASSWORD_NEEDED && !opts->require_decrypt) {
+				info->needs_password = true;
+				mtk_err_clear(err);
+				rc = MTK_OK;
+			}
+		} else if (opts->require_decrypt) {
+			rc = mtk_err_set(err, MTK_E_UNSUPPORTED, "%s: keystore entries cannot be read by this build",
+					 name);
+		}
+		break;
+	default:
+		if (memchr(data, 0, len < 4096 ? len : 4096) == NULL)
+			rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+					 "%s: text with no -----BEGIN block; not a certificate, key, CSR or CRL",
+					 name);
+		else
+			rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+					 "%s: binary data that is not DER, PKCS#12, JKS or JCEKS", name);
+		break;
+	}
+	if (rc == MTK_OK)
+		rc = set_move(set, &tmp);
+	if (rc == MTK_E_NOMEM)
+		mtk_err_set(err, rc, "%s", name);
+	mtk_set_free(&tmp);
+	return rc;
+}
+
+mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts *opts,
+		     mtk_container_info *info, mtk_findings *fs, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold private keys */
+	mtk_rc rc;
+
+	if ((rc = mtk_file_read(path, 0, &b, err)) != MTK_OK)
+		return rc;
+	rc = mtk_load_mem(set, path, b.data, b.len, opts, info, fs, err);
+	mtk_buf_free(&b);
+	return rc;
+}
