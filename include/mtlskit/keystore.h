@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -119,6 +120,9 @@ enum {
 	 * the integrity digest (verified stays false) instead of failing with
 	 * MTK_E_PASSWORD_NEEDED.  Keys are then only decrypted with key_pass. */
 	MTK_KS_READ_UNVERIFIED = 1u << 0,
+	/* Do not decrypt private keys (listing: JCEKS keys cost 400,000 MD5
+	 * rounds each); they stay locked.  Secret keys are still described. */
+	MTK_KS_READ_NO_KEYS = 1u << 1,
 };
 
 /*
@@ -231,5 +235,34 @@ MTK_WUR mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8
 				     size_t len, const mtk_secret *store_pass,
 				     const mtk_secret *key_pass, mtk_container_info *info,
 				     mtk_err *err);
+
+/* --- what keytool does besides storing (gen.c) --- */
+
+/* New key pair: "RSA" (keysize 0 = 2048) or "EC" (0 or 256 = P-256, 384,
+ * 521), as keytool -genkeypair.  *out is owned by the caller. */
+MTK_WUR mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *err);
+/* keytool -dname syntax ("CN=a, OU=b, O=c, C=US", most specific first, "\,"
+ * escapes a comma) to an X509_NAME owned by the caller. */
+MTK_WUR mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err);
+/* A v3 self-signed certificate like keytool -genkeypair: random 63-bit
+ * serial, valid from now for days, SubjectKeyIdentifier, SHA-256 (SHA-384
+ * or SHA-512 for the larger curves). */
+MTK_WUR mtk_rc mtk_ks_selfsign(EVP_PKEY *key, const char *dname, long days, time_t now,
+			       X509 **out, mtk_err *err);
+/* A PKCS#10 request for leaf's subject signed by key (keytool -certreq). */
+MTK_WUR mtk_rc mtk_ks_certreq(EVP_PKEY *key, X509 *leaf, X509_REQ **out, mtk_err *err);
+/*
+ * Installs a CA reply (certificates in any order, borrowed) on key entry
+ * index with keytool -importcert semantics: the reply must hold the entry's
+ * public key (MTK_E_KEY_MISMATCH "Public keys in reply and keystore don't
+ * match"), a single certificate must differ from the current one; the reply
+ * is reordered from the leaf by issuer and signature ("Incomplete
+ * certificate chain in reply"), then completed from the keystore's trusted
+ * entries up to a self-signed root ("Failed to establish chain from
+ * reply").  *top_trusted tells whether the top of the chain is a trusted
+ * entry of the store (keytool asks before installing otherwise).
+ */
+MTK_WUR mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509) *reply,
+					  bool *top_trusted, mtk_err *err);
 
 #endif

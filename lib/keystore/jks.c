@@ -942,6 +942,10 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 	for (size_t i = 0; i < ks->count; i++) {
 		mtk_ks_entry *e = &ks->entries[i];
 		if (e->kind == MTK_KSE_KEY) {
+			if (flags & MTK_KS_READ_NO_KEYS) {
+				ks->locked_keys++;
+				continue;
+			}
 			/* The key password if given, else (or then) the store password. */
 			if (key_pass != NULL && mtk_jks_unlock(e, key_pass, NULL) == MTK_OK)
 				continue;

@@ -2,6 +2,7 @@
  * keystore.c - the keystore model shared by JKS, JCEKS and PKCS12: entries,
  * lookup by alias, edits, and dispatch to the codecs.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -373,6 +374,171 @@ mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key
 	rc = mtk_keystore_add_key(ks, alias ? alias : "mykey", key, chain, date_ms, err);
 	if (rc == MTK_OK)
 		rc = mtk_keystore_encode(ks, type, store_pass, key_pass, out, err);
+	mtk_keystore_free(ks);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The object loader's view                                              */
+
+static mtk_rc add_obj(mtk_set *set, mtk_obj *o)
+{
+	mtk_rc rc = mtk_set_add(set, o);
+
+	if (rc != MTK_OK) {
+		X509_free(o->cert);
+		EVP_PKEY_free(o->key);
+	}
+	o->cert = NULL;
+	o->key = NULL;
+	return rc;
+}
+
+static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
+{
+	int index = 0;
+	mtk_rc rc = MTK_OK;
+
+	for (size_t i = 0; i < ks->count && rc == MTK_OK; i++) {
+		const mtk_ks_entry *e = &ks->entries[i];
+		mtk_obj o;
+		char note[64];
+
+		memset(&o, 0, sizeof(o));
+		o.source = (char *)name;
+		o.alias = e->alias;
+		if (e->kind == MTK_KSE_KEY) {
+			o.kind = MTK_OBJ_KEY;
+			o.index = index++;
+			o.key_form = MTK_KEY_CONTAINER;
+			o.encrypted = true;
+			o.enc_desc = (char *)(e->protection == MTK_KSP_JKS     ? "JKS KeyProtector (SHA-1 stream)"
+					      : e->protection == MTK_KSP_JCEKS ? "PBEWithMD5AndTripleDES"
+					      : ks->type == MTK_KS_PKCS12       ? "PKCS12"
+										: NULL);
+			if (e->key != NULL) {
+				EVP_PKEY_up_ref(e->key);
+				o.key = e->key;
+			}
+			if ((rc = add_obj(set, &o)) != MTK_OK)
+				break;
+			o.enc_desc = NULL;
+			o.encrypted = false;
+			o.key_form = MTK_KEY_NONE;
+		}
+		if (e->kind == MTK_KSE_KEY || e->kind == MTK_KSE_TRUSTED) {
+			for (int j = 0; j < sk_X509_num(e->chain) && rc == MTK_OK; j++) {
+				o.kind = MTK_OBJ_CERT;
+				o.index = index++;
+				o.cert = sk_X509_value(e->chain, j);
+				X509_up_ref(o.cert);
+				rc = add_obj(set, &o);
+			}
+		} else if (e->kind == MTK_KSE_SECRET) {
+			o.kind = MTK_OBJ_SECRET_KEY;
+			o.index = index++;
+			if (e->secret_alg[0] != '\0')
+				snprintf(note, sizeof(note), "%s %d-bit", e->secret_alg, e->secret_bits);
+			else
+				snprintf(note, sizeof(note), "secret key");
+			o.note = note;
+			rc = add_obj(set, &o);
+		}
+	}
+	return rc;
+}
+
+mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+			     const mtk_secret *store_pass, const mtk_secret *key_pass,
+			     mtk_container_info *info, mtk_err *err)
+{
+	mtk_keystore *ks = NULL;
+	mtk_set tmp = MTK_SET_INIT;
+	mtk_secret *deflt = NULL;
+	mtk_ks_type type = mtk_ks_detect(data, len);
+	mtk_rc rc;
+
+	if (name == NULL)
+		name = "keystore";
+	if (store_pass == NULL) {
+		/* The MID Server keystore default, tried by name (DESIGN.md). */
+		mtk_err probe = {0};
+		if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);
+		if (rc == MTK_E_INTEGRITY) {
+			/* Not the default: describe what we can without a password. */
+			mtk_keystore *bare = NULL;
+			if (type != MTK_KS_PKCS12 &&
+			    mtk_keystore_decode(data, len, name, NULL, NULL, MTK_KS_READ_UNVERIFIED,
+						&bare, NULL) == MTK_OK && info != NULL) {
+				info->format = type == MTK_KS_JKS ? MTK_FMT_JKS : MTK_FMT_JCEKS;
+				info->ks_version = bare->version;
+				info->ks_entries = (uint32_t)bare->count;
+				info->needs_password = true;
+			}
+			mtk_keystore_free(bare);
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 "%s: the keystore password is needed (the default "
+					 "\"changeit\" does not open it)",
+					 name);
+			goto out;
+		}
+		if (rc != MTK_OK) {
+			if (err != NULL && err->code == MTK_OK)
+				*err = probe;
+			goto out;
+		}
+	} else if ((rc = mtk_keystore_decode(data, len, name, store_pass, key_pass, 0, &ks, err)) !=
+		   MTK_OK) {
+		goto out;
+	}
+	if (key_pass != NULL && ks->locked_keys > 0) {
+		size_t nkeys = 0;
+		for (size_t i = 0; i < ks->count; i++)
+			nkeys += ks->entries[i].kind == MTK_KSE_KEY;
+		if (nkeys == ks->locked_keys) {
+			rc = mtk_err_set(err, MTK_E_KEY_PASSWORD,
+					 "%s: the key password opens no key entry (Cannot recover key)",
+					 name);
+			goto out;
+		}
+	}
+	if (info != NULL) {
+		info->format = type == MTK_KS_JKS ? MTK_FMT_JKS
+			       : type == MTK_KS_JCEKS ? MTK_FMT_JCEKS
+						      : MTK_FMT_PKCS12;
+		info->ks_version = ks->version;
+		info->ks_entries = (uint32_t)ks->count;
+	}
+	if ((rc = ks_to_set(ks, name, &tmp)) != MTK_OK) {
+		rc = mtk_err_set(err, rc, "%s", name);
+		goto out;
+	}
+	for (size_t i = 0; i < tmp.count; i++) {
+		if ((rc = mtk_set_add(set, &tmp.objs[i])) != MTK_OK) {
+			/* Undo: the set is left as it was. */
+			for (size_t j = 0; j < i; j++) {
+				mtk_obj *o = &set->objs[--set->count];
+				X509_free(o->cert);
+				EVP_PKEY_free(o->key);
+				free(o->source);
+				free(o->alias);
+				free(o->label);
+				free(o->enc_desc);
+				free(o->note);
+			}
+			rc = mtk_err_set(err, rc, "%s", name);
+			goto out;
+		}
+		/* The set took the OpenSSL objects; tmp keeps only its strings. */
+		tmp.objs[i].cert = NULL;
+		tmp.objs[i].key = NULL;
+	}
+	rc = MTK_OK;
+out:
+	mtk_set_free(&tmp);
+	mtk_secret_free(deflt);
 	mtk_keystore_free(ks);
 	return rc;
 }

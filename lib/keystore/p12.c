@@ -25,16 +25,27 @@
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
 #define P12_ITER 10000
 
+static OSSL_PROVIDER *legacy_prov, *default_prov;
+
+static void unload_legacy(void)
+{
+	OSSL_PROVIDER_unload(legacy_prov);
+	OSSL_PROVIDER_unload(default_prov);
+	legacy_prov = default_prov = NULL;
+}
+
 /* Loads the legacy provider (and default, which an explicit load would
- * otherwise displace) once; true when available. */
+ * otherwise displace) once, on demand; true when available.  Released at
+ * exit, before OpenSSL's own cleanup (atexit runs in reverse order). */
 static bool load_legacy(void)
 {
 	static int state; /* 0 untried, 1 loaded, -1 unavailable */
 
 	if (state == 0) {
-		OSSL_PROVIDER *legacy = OSSL_PROVIDER_load(NULL, "legacy");
-		OSSL_PROVIDER *deflt = OSSL_PROVIDER_load(NULL, "default");
-		state = legacy != NULL && deflt != NULL ? 1 : -1;
+		legacy_prov = OSSL_PROVIDER_load(NULL, "legacy");
+		default_prov = OSSL_PROVIDER_load(NULL, "default");
+		state = legacy_prov != NULL && default_prov != NULL ? 1 : -1;
+		atexit(unload_legacy);
 		ERR_clear_error();
 	}
 	return state == 1;
