@@ -757,8 +757,9 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				 name);
 		goto out;
 	}
-	/* The smallest entry (tag, empty alias, date, empty cert) is 18 bytes. */
-	if (count > (mtk_reader_left(&r) - (mtk_reader_left(&r) < DIGEST_LEN ? 0 : DIGEST_LEN)) / 18) {
+	/* Every entry starts with a tag, an alias length and a date (14 bytes):
+	 * a count the file cannot hold is refused before anything is read. */
+	if (count > mtk_reader_left(&r) / 14) {
 		rc = mtk_err_set(err, MTK_E_KEYSTORE,
 				 "%s: entry count %u is impossible for a file of %zu bytes", name, count,
 				 len);
