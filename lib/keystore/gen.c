@@ -279,7 +279,7 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 	if (leaf == NULL)
 		return mtk_err_set(err, MTK_E_KEY_MISMATCH, "Public keys in reply and keystore don't match");
 	if (n == 1 && same_cert(leaf, sk_X509_value(e->chain, 0)))
-		return mtk_err_set(err, MTK_E_INVALID_ARG,
+		return mtk_err_set(err, MTK_E_KS_REPLY,
 				   "Certificate reply and certificate in keystore are identical");
 	if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, leaf)) {
 		sk_X509_free(chain);
@@ -300,7 +300,7 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 				next = c;
 		}
 		if (next == NULL) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "Incomplete certificate chain in reply");
+			rc = mtk_err_set(err, MTK_E_KS_REPLY, "Incomplete certificate chain in reply");
 			goto fail;
 		}
 		if (!sk_X509_push(chain, next)) {
@@ -310,7 +310,7 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 		X509_up_ref(next);
 	}
 	if (sk_X509_num(chain) < n && n > 1) {
-		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "Incomplete certificate chain in reply");
+		rc = mtk_err_set(err, MTK_E_KS_REPLY, "Incomplete certificate chain in reply");
 		goto fail;
 	}
 	{
@@ -323,7 +323,7 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 		if (!self_signed(top)) {
 			size_t before = (size_t)sk_X509_num(chain);
 			if (!extend_from_keystore(ks, chain)) {
-				rc = mtk_err_set(err, MTK_E_INVALID_ARG,
+				rc = mtk_err_set(err, MTK_E_KS_REPLY,
 						 "Failed to establish chain from reply");
 				goto fail;
 			}

@@ -562,13 +562,13 @@ static void test_install_reply(void **state)
 
 	reply = one(self);
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
 	assert_string_equal(err.detail, "Certificate reply and certificate in keystore are identical");
 	sk_X509_free(reply);
 
 	reply = one(signed_cert);
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
 	assert_string_equal(err.detail, "Failed to establish chain from reply");
 	/* With the CA as a trusted entry, the chain is built from it. */
 	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
