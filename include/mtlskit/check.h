@@ -38,12 +38,43 @@ typedef struct mtk_check_opts {
 	const char *trusted_name;   /* the --ca file, for messages */
 	const mtk_container_info *container; /* format facts of the input (keystore-type); may be NULL */
 	const char *expected_alias; /* keystore-alias: this alias must hold a key entry; may be NULL */
+	/* Added with issue 6 (zero-initialised callers keep the old meaning). */
+	const char *container_file; /* the file container describes, for messages; may be NULL */
+	const char *fix_inputs;     /* the inputs as fix commands should name them, shell-quoted
+	                               ("leaf.pem key.pem"); NULL: the sources of set */
 } mtk_check_opts;
+
+/* The default cert-expiring window. */
+#define MTK_CHECK_WITHIN_DEFAULT 30L
+/* The alias manage-certificates installs the MID Server's key pair under. */
+#define MTK_MID_ALIAS "defaultsecuritykeypairhandle"
 
 /* Adds to fs every finding the profile's rules produce for set.  Returns an
  * error only when it cannot run (allocation failure); findings are not
- * errors. */
+ * errors.  The rules, per profile:
+ *   keys   key-not-pkcs8, key-encrypted, key-mismatch, key-missing, key-in-upload
+ *   chain  chain-incomplete, chain-order, chain-broken (bad signature, a gap,
+ *          a loop, a certificate that belongs to no chain), chain-untrusted
+ *   leaf   leaf-self-signed, leaf-no-client-auth, leaf-no-server-auth (server)
+ *   every certificate  cert-expired, cert-not-yet-valid, cert-expiring,
+ *          weak-crypto, subject-invalid, subject-servicenow-domain
+ *   container  keystore-type, keystore-alias (when opts->container /
+ *          opts->expected_alias are given)
+ * PEM hygiene findings (pem-*) come from the loader (mtk_load_opts.findings).
+ * Chain completeness is judged on set alone: opts->trusted is only the
+ * reference for chain-untrusted. */
 MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs,
 			     mtk_err *err);
+
+/* keystore-type alone: whether a file of this container format suits the
+ * profile (a PFX for a MID bundle or an outbound "Java Key Store" record, a
+ * keystore for an upload...).  file names it in the finding.  mtk_check_set
+ * calls it when opts->container is set. */
+MTK_WUR mtk_rc mtk_check_container(const char *file, const mtk_container_info *info,
+				   mtk_profile profile, mtk_findings *fs, mtk_err *err);
+
+/* True when id can be produced by mtk_check_set for profile (the rule table);
+ * documentation and tests use it. */
+bool mtk_check_rule_applies(mtk_profile profile, mtk_finding_id id);
 
 #endif

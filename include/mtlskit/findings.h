@@ -39,7 +39,9 @@
 	F(SUBJECT_SERVICENOW_DOMAIN, "subject-servicenow-domain")                                  \
 	F(WEAK_CRYPTO, "weak-crypto")                                                              \
 	F(TLS_INTERCEPTED, "tls-intercepted")                                                      \
-	F(INSTANCE_NOT_READY, "instance-not-ready")
+	F(INSTANCE_NOT_READY, "instance-not-ready")                                                \
+	/* added by check (issue 6): appended so existing values do not move */                  \
+	F(LEAF_NO_SERVER_AUTH, "leaf-no-server-auth")
 
 typedef enum {
 #define MTK_F_ENUM(name, id) MTK_F_##name,

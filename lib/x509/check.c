@@ -1,0 +1,917 @@
+/*
+ * check.c - the rules of each target applied to what was loaded (check.h).
+ *
+ * One pass builds the facts (the chain, a summary of every certificate, the
+ * keys and where they sit), then each rule asks the table below whether it
+ * applies to the profile and at which severity.  The messages quote what the
+ * user would see (the MID Server's own error text) and every fix is a
+ * command.
+ */
+#include "mtlskit/check.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
+
+/* ---- profiles ---- */
+
+static const char *const profile_names[] = {
+    "auto", "mid", "outbound", "upload-user", "upload-ca", "trust-store", "server",
+};
+#define NPROFILES (sizeof(profile_names) / sizeof(profile_names[0]))
+
+const char *mtk_profile_name(mtk_profile p)
+{
+	if ((unsigned)p >= NPROFILES)
+		return "unknown";
+	return profile_names[p];
+}
+
+mtk_rc mtk_profile_from_name(const char *name, mtk_profile *out)
+{
+	for (unsigned i = 0; name != NULL && i < NPROFILES; i++) {
+		if (strcmp(name, profile_names[i]) == 0) {
+			*out = (mtk_profile)i;
+			return MTK_OK;
+		}
+	}
+	return MTK_E_INVALID_ARG;
+}
+
+/* ---- the rule table: severity per profile, or NA ---- */
+
+enum { NA = -1, I = MTK_SEV_INFO, W = MTK_SEV_WARNING, E = MTK_SEV_ERROR };
+
+/* Columns: auto, mid, outbound, upload-user, upload-ca, trust-store, server. */
+static int rule_sev(mtk_profile p, mtk_finding_id id)
+{
+	static const struct {
+		mtk_finding_id id;
+		signed char sev[7];
+	} rules[] = {
+	    {MTK_F_KEY_NOT_PKCS8, {I, E, NA, NA, NA, NA, NA}},
+	    {MTK_F_KEY_ENCRYPTED, {I, E, NA, NA, NA, NA, W}},
+	    {MTK_F_KEY_MISMATCH, {E, E, E, NA, NA, NA, E}},
+	    {MTK_F_KEY_MISSING, {NA, E, E, NA, NA, NA, E}},
+	    {MTK_F_KEY_IN_UPLOAD, {NA, NA, NA, E, E, E, NA}},
+	    {MTK_F_CHAIN_INCOMPLETE, {I, E, E, NA, E, NA, I}},
+	    {MTK_F_CHAIN_ORDER, {W, E, W, W, E, NA, E}},
+	    {MTK_F_CHAIN_BROKEN, {E, E, E, NA, E, NA, E}},
+	    {MTK_F_CHAIN_UNTRUSTED, {E, E, E, E, E, E, E}},
+	    {MTK_F_LEAF_SELF_SIGNED, {W, E, W, E, NA, NA, W}},
+	    {MTK_F_LEAF_NO_CLIENT_AUTH, {NA, E, E, E, NA, NA, NA}},
+	    {MTK_F_LEAF_NO_SERVER_AUTH, {NA, NA, NA, NA, NA, NA, E}},
+	    {MTK_F_CERT_EXPIRED, {E, E, E, E, E, E, E}},
+	    {MTK_F_CERT_NOT_YET_VALID, {E, E, E, E, E, E, E}},
+	    {MTK_F_CERT_EXPIRING, {W, W, W, W, W, W, W}},
+	    {MTK_F_KEYSTORE_ALIAS, {E, E, E, NA, NA, NA, NA}},
+	    {MTK_F_KEYSTORE_TYPE, {NA, E, E, E, E, E, NA}},
+	    {MTK_F_SUBJECT_INVALID, {W, W, W, W, W, NA, W}},
+	    {MTK_F_SUBJECT_SERVICENOW_DOMAIN, {E, E, E, E, NA, NA, E}},
+	    {MTK_F_WEAK_CRYPTO, {E, E, E, E, E, E, E}},
+	};
+
+	if ((unsigned)p >= NPROFILES)
+		return NA;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].id == id)
+			return rules[i].sev[p];
+	return NA;
+}
+
+bool mtk_check_rule_applies(mtk_profile profile, mtk_finding_id id)
+{
+	return rule_sev(profile, id) != NA;
+}
+
+/* ---- the facts ---- */
+
+typedef struct cinfo {
+	const mtk_obj *obj;    /* NULL for certificates that came from elsewhere */
+	X509 *cert;            /* borrowed */
+	mtk_cert_summary s;
+	bool in_chain;
+	bool dup;              /* the same certificate appears earlier */
+} cinfo;
+
+typedef struct ctx {
+	const mtk_set *set;
+	const mtk_check_opts *o;
+	mtk_profile p;
+	mtk_findings *fs;
+	mtk_err *err;
+	cinfo *certs;
+	size_t ncerts;
+	mtk_chain ch;
+	bool have_chain;
+	char inputs[1024]; /* the inputs, shell-quoted, for fix commands */
+	const char *first_source;
+} ctx;
+
+/* Appends s to out shell-quoted when it needs quoting. */
+static void append_quoted(char *out, size_t cap, const char *s)
+{
+	size_t n = strlen(out);
+	bool plain = *s != '\0';
+
+	for (const char *q = s; *q && plain; q++)
+		if (!(isalnum((unsigned char)*q) || strchr("/._-+,:=@%", *q)))
+			plain = false;
+	if (n > 0 && n + 1 < cap)
+		out[n++] = ' ';
+	out[n] = '\0';
+	if (plain) {
+		snprintf(out + n, cap - n, "%s", s);
+		return;
+	}
+	if (n + 1 < cap)
+		out[n++] = '\'';
+	for (const char *q = s; *q && n + 5 < cap; q++) {
+		if (*q == '\'') {
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else {
+			out[n++] = *q;
+		}
+	}
+	if (n + 1 < cap)
+		out[n++] = '\'';
+	out[n < cap ? n : cap - 1] = '\0';
+}
+
+static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt,
+		  ...) MTK_PRINTF(5, 6);
+
+/* Adds a finding at o's place (file, line, alias) when the rule applies. */
+static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt, ...)
+{
+	int sev = rule_sev(x->p, id);
+	char msg[1024], where[160];
+	const char *file = NULL, *w = NULL;
+	long line = 0;
+	va_list ap;
+	mtk_rc rc;
+
+	if (sev == NA)
+		return MTK_OK;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o != NULL) {
+		file = o->source;
+		line = o->line;
+		if (o->alias != NULL) {
+			snprintf(where, sizeof(where), "alias %s", o->alias);
+			w = where;
+		} else if (o->line == 0 && o->index > 0) {
+			snprintf(where, sizeof(where), "object %d", o->index + 1);
+			w = where;
+		}
+	} else {
+		file = x->first_source;
+	}
+	rc = mtk_findings_add(x->fs, id, (mtk_severity)sev, file, line, w, fix, "%s", msg);
+	if (rc != MTK_OK)
+		return mtk_err_set(x->err, rc, "check");
+	return MTK_OK;
+}
+
+/* Lowers the severity of the finding just added (if one was). */
+static void set_last_sev(ctx *x, size_t before, mtk_severity sev)
+{
+	if (x->fs->count > before)
+		x->fs->items[x->fs->count - 1].severity = sev;
+}
+
+/* A short name for a certificate in messages: its CN, else the subject. */
+static const char *cert_name(const cinfo *c, char *buf, size_t cap)
+{
+	X509_NAME *n = X509_get_subject_name(c->cert);
+	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+
+	if (i >= 0) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+		unsigned char *u = NULL;
+		int len = ASN1_STRING_to_UTF8(&u, d);
+		if (len >= 0) {
+			snprintf(buf, cap, "'%.*s'", len, (const char *)u);
+			OPENSSL_free(u);
+			return buf;
+		}
+	}
+	snprintf(buf, cap, "'%s'", c->s.subject[0] ? c->s.subject : "(empty subject)");
+	return buf;
+}
+
+static cinfo *find_cert(ctx *x, X509 *cert)
+{
+	for (size_t i = 0; i < x->ncerts; i++)
+		if (x->certs[i].cert == cert)
+			return &x->certs[i];
+	return NULL;
+}
+
+static mtk_rc gather(ctx *x)
+{
+	const mtk_set *set = x->set;
+
+	x->certs = calloc(set->count + 1, sizeof(*x->certs));
+	if (x->certs == NULL)
+		return mtk_err_set(x->err, MTK_E_NOMEM, "check");
+	for (size_t i = 0; i < set->count; i++) {
+		const mtk_obj *o = &set->objs[i];
+		bool seen = false;
+
+		if (o->source != NULL) {
+			if (x->first_source == NULL)
+				x->first_source = o->source;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = set->objs[k].source && strcmp(set->objs[k].source, o->source) == 0;
+			if (!seen)
+				append_quoted(x->inputs, sizeof(x->inputs), o->source);
+		}
+		if (o->kind != MTK_OBJ_CERT || o->cert == NULL)
+			continue;
+		cinfo *c = &x->certs[x->ncerts];
+		c->obj = o;
+		c->cert = o->cert;
+		if (mtk_cert_summarize(o->cert, &c->s, NULL) != MTK_OK) {
+			/* A certificate whose fields do not decode is reported by
+			 * the loader; keep it out of the rules. */
+			ERR_clear_error();
+			continue;
+		}
+		for (size_t k = 0; k < x->ncerts && !c->dup; k++)
+			c->dup = X509_cmp(x->certs[k].cert, o->cert) == 0;
+		x->ncerts++;
+	}
+	if (x->o->fix_inputs != NULL)
+		snprintf(x->inputs, sizeof(x->inputs), "%s", x->o->fix_inputs);
+	if (x->inputs[0] == '\0')
+		snprintf(x->inputs, sizeof(x->inputs), "FILE");
+	return MTK_OK;
+}
+
+/* ---- keys ---- */
+
+static mtk_rc check_keys(ctx *x)
+{
+	char fix[1400];
+	size_t nkeys = 0;
+	mtk_rc rc = MTK_OK;
+
+	for (size_t i = 0; i < x->set->count && rc == MTK_OK; i++) {
+		const mtk_obj *k = &x->set->objs[i];
+		char qs[600] = "";
+
+		if (k->kind != MTK_OBJ_KEY)
+			continue;
+		nkeys++;
+		append_quoted(qs, sizeof(qs), k->source ? k->source : "key.pem");
+		if (x->p == MTK_PROFILE_UPLOAD_USER || x->p == MTK_PROFILE_UPLOAD_CA ||
+		    x->p == MTK_PROFILE_TRUST_STORE) {
+			const char *what = x->p == MTK_PROFILE_UPLOAD_USER ? "sys_user_certificate (the leaf only)"
+					   : x->p == MTK_PROFILE_UPLOAD_CA ? "sys_ca_certificate (the CA chain only)"
+									   : "a Trust Store Cert record (the public certificate only)";
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s --%s -o %s", qs,
+				 x->p == MTK_PROFILE_UPLOAD_CA ? "ca-only" : "leaf-only",
+				 x->p == MTK_PROFILE_UPLOAD_CA ? "ca-chain.pem" : "leaf.pem");
+			rc = add(x, MTK_F_KEY_IN_UPLOAD, k, fix,
+				 "a private key is in a file meant for upload to %s; the private key must never "
+				 "leave the machine that uses it",
+				 what);
+			continue;
+		}
+		if (k->key_form == MTK_KEY_PKCS8_ENCRYPTED || k->key_form == MTK_KEY_LEGACY_ENCRYPTED) {
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem",
+				 x->inputs);
+			rc = add(x, MTK_F_KEY_ENCRYPTED, k, fix,
+				 "the private key is encrypted (%s%s); the MID Server needs an unencrypted "
+				 "PKCS#8 key ('BEGIN PRIVATE KEY') and will say 'Could not find valid private key'%s",
+				 k->label ? k->label : "encrypted",
+				 k->key_form == MTK_KEY_LEGACY_ENCRYPTED ? ", legacy PEM encryption" : "",
+				 k->key == NULL ? "; give --pass to also check that it matches the certificate"
+						: "");
+		} else if (k->key_form == MTK_KEY_PKCS1 || k->key_form == MTK_KEY_SEC1) {
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
+			rc = add(x, MTK_F_KEY_NOT_PKCS8, k, fix,
+				 "the private key is %s ('BEGIN %s'), not PKCS#8 ('BEGIN PRIVATE KEY'); the MID "
+				 "Server will say 'Could not find valid private key'",
+				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1",
+				 k->label ? k->label : (k->key_form == MTK_KEY_PKCS1 ? "RSA PRIVATE KEY"
+										      : "EC PRIVATE KEY"));
+		}
+		if (rc != MTK_OK || k->key == NULL || x->ncerts == 0)
+			continue;
+		{
+			bool match = false;
+			for (size_t j = 0; j < x->ncerts && !match; j++)
+				match = mtk_key_matches_cert(k->key, x->certs[j].cert);
+			if (!match) {
+				char kd[64];
+				mtk_key_describe(k->key, kd, sizeof(kd));
+				snprintf(fix, sizeof(fix),
+					 "find the key the CSR was made with, or start over: mtlskit key generate "
+					 "--type rsa:2048 -o new.key, then mtlskit csr create with --key new.key");
+				rc = add(x, MTK_F_KEY_MISMATCH, k, fix,
+					 "this private key (%s) belongs to none of the certificates%s; the TLS "
+					 "handshake cannot work with it",
+					 kd,
+					 x->ch.key_matches ? " (another key in the input is the leaf's)"
+							   : " given");
+			}
+		}
+	}
+	if (rc == MTK_OK && nkeys == 0 && x->ncerts > 0) {
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s KEY.pem -o fixed.pem", x->inputs);
+		rc = add(x, MTK_F_KEY_MISSING, NULL, fix,
+			 "no private key in the input; %s needs the leaf's private key (a PFX or chain "
+			 "fetched from a server holds only public certificates)",
+			 x->p == MTK_PROFILE_MID	 ? "the MID Server bundle"
+			 : x->p == MTK_PROFILE_OUTBOUND ? "a Java Key Store certificate record"
+							: "a server");
+	}
+	return rc;
+}
+
+/* ---- chain ---- */
+
+static mtk_rc check_chain(ctx *x)
+{
+	mtk_chain *ch = &x->ch;
+	char fix[1400], nm[600], nm2[600];
+	cinfo *leaf = find_cert(x, ch->leaf);
+	int ncas = sk_X509_num(ch->cas);
+	X509 *top = ncas > 0 ? sk_X509_value(ch->cas, ncas - 1) : ch->leaf;
+	cinfo *topc = find_cert(x, top);
+	size_t extra = 0;
+	mtk_rc rc = MTK_OK;
+
+	if (leaf != NULL)
+		leaf->in_chain = true;
+	for (int i = 0; i < ncas; i++) {
+		cinfo *c = find_cert(x, sk_X509_value(ch->cas, i));
+		if (c != NULL)
+			c->in_chain = true;
+	}
+
+	/* upload-ca: CA certificates only. */
+	if (x->p == MTK_PROFILE_UPLOAD_CA) {
+		for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
+			cinfo *c = &x->certs[i];
+			if (c->s.is_ca || c->dup)
+				continue;
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s --ca-only -o ca-chain.pem", x->inputs);
+			rc = add(x, MTK_F_CHAIN_ORDER, c->obj, fix,
+				 "%s is not a CA certificate (no basicConstraints CA:TRUE); sys_ca_certificate "
+				 "takes the CA chain only; the leaf goes to sys_user_certificate",
+				 cert_name(c, nm, sizeof(nm)));
+		}
+	}
+	/* upload-user: the leaf only. */
+	if (x->p == MTK_PROFILE_UPLOAD_USER && x->ncerts > 1 && rc == MTK_OK) {
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s --leaf-only -o leaf.pem", x->inputs);
+		rc = add(x, MTK_F_CHAIN_ORDER, leaf ? leaf->obj : NULL, fix,
+			 "the file holds %zu certificates; sys_user_certificate takes the leaf %s only",
+			 x->ncerts, leaf ? cert_name(leaf, nm, sizeof(nm)) : "");
+		return rc;
+	}
+	if (x->p == MTK_PROFILE_UPLOAD_USER || x->p == MTK_PROFILE_TRUST_STORE)
+		goto trust;
+
+	/* Order: within one file, the chain must appear leaf → root.  Across
+	 * files order does not matter (bundle puts the parts in order). */
+	{
+		cinfo *prev = leaf;
+		for (int i = 0; i < ncas && rc == MTK_OK; i++) {
+			cinfo *c = find_cert(x, sk_X509_value(ch->cas, i));
+			if (c == NULL || prev == NULL || c->obj == NULL || prev->obj == NULL)
+				continue;
+			if (c->obj->source && prev->obj->source &&
+			    strcmp(c->obj->source, prev->obj->source) == 0 &&
+			    c->obj->index < prev->obj->index) {
+				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
+				rc = add(x, MTK_F_CHAIN_ORDER, c->obj, fix,
+					 "the certificates are not in leaf -> intermediates -> root order: %s "
+					 "(the issuer of %s) comes before it; the MID Server will say "
+					 "'Certificate chain is not end with a CA cert'",
+					 cert_name(c, nm, sizeof(nm)), cert_name(prev, nm2, sizeof(nm2)));
+				break;
+			}
+			prev = c;
+		}
+	}
+	/* MID: the key goes after the chain, or right after the leaf; before
+	 * the leaf is unusual enough to warn about. */
+	if (rc == MTK_OK && x->p == MTK_PROFILE_MID && ch->key_obj != NULL && leaf != NULL &&
+	    leaf->obj != NULL && ch->key_obj->source && leaf->obj->source &&
+	    strcmp(ch->key_obj->source, leaf->obj->source) == 0 && ch->key_obj->index < leaf->obj->index) {
+		size_t before = x->fs->count;
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
+		rc = add(x, MTK_F_CHAIN_ORDER, ch->key_obj, fix,
+			 "the private key comes before the certificates; the MID Server bundle is leaf -> "
+			 "intermediates -> root -> key (the key right after the leaf also works)");
+		set_last_sev(x, before, MTK_SEV_WARNING);
+	}
+	if (rc != MTK_OK)
+		return rc;
+
+	/* Duplicates and certificates outside the chain. */
+	for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
+		cinfo *c = &x->certs[i];
+		if (c->in_chain)
+			continue;
+		if (c->dup) {
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
+			rc = add(x, MTK_F_CHAIN_ORDER, c->obj, fix, "%s appears more than once",
+				 cert_name(c, nm, sizeof(nm)));
+			continue;
+		}
+		extra++;
+	}
+	if (rc != MTK_OK)
+		return rc;
+
+	if (ch->loop) {
+		snprintf(fix, sizeof(fix),
+			 "mtlskit bundle %s --ca ROOT.pem -o fixed.pem (keep one path to a self-signed root)",
+			 x->inputs);
+		rc = add(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, fix,
+			 "the issuers form a loop (certificates cross-signed by each other) and never reach "
+			 "a self-signed root; no verifier can build a path from this");
+	} else if (ch->broken) {
+		snprintf(fix, sizeof(fix),
+			 "mtlskit bundle %s --ca ISSUER.pem -o fixed.pem (with the issuer that really signed "
+			 "%s)",
+			 x->inputs, topc ? cert_name(topc, nm, sizeof(nm)) : "it");
+		rc = add(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, fix,
+			 "%s names an issuer that is in the input, but that certificate's key did not sign it "
+			 "(signature check fails: a re-issued or wrong CA certificate)",
+			 topc ? cert_name(topc, nm, sizeof(nm)) : "a certificate");
+	} else if (!ch->complete && extra > 0 && topc != NULL) {
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s MISSING-ISSUER.pem -o fixed.pem",
+			 x->inputs);
+		rc = add(x, MTK_F_CHAIN_BROKEN, topc->obj, fix,
+			 "the issuer of %s ('%s') is missing, so the chain is broken: the other CA "
+			 "certificates in the input do not connect to it",
+			 cert_name(topc, nm, sizeof(nm)), topc->s.issuer);
+	} else if (!ch->complete) {
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s --ca ROOT.pem -o fixed.pem", x->inputs);
+		rc = add(x, MTK_F_CHAIN_INCOMPLETE, topc ? topc->obj : NULL, fix,
+			 "the chain ends at %s, which is not a self-signed root (its issuer '%s' is not in the "
+			 "input); the MID Server will say 'Certificate chain is not end with a CA cert'",
+			 topc ? cert_name(topc, nm, sizeof(nm)) : "a certificate",
+			 topc ? topc->s.issuer : "?");
+	}
+	if (rc != MTK_OK)
+		return rc;
+	/* Certificates that belong to no chain. */
+	if (extra > 0 && (ch->complete || ch->loop || ch->broken)) {
+		if (x->p == MTK_PROFILE_AUTO) {
+			size_t before = x->fs->count;
+			rc = add(x, MTK_F_CHAIN_BROKEN, NULL, NULL,
+				 "%zu certificate%s in the input %s not part of the leaf's chain", extra,
+				 extra == 1 ? "" : "s", extra == 1 ? "is" : "are");
+			/* informational in auto: a CA store file holds many chains */
+			set_last_sev(x, before, MTK_SEV_INFO);
+		} else {
+			for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
+				cinfo *c = &x->certs[i];
+				if (c->in_chain || c->dup)
+					continue;
+				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
+				rc = add(x, MTK_F_CHAIN_BROKEN, c->obj, fix,
+					 "%s is not part of the leaf's chain%s", cert_name(c, nm, sizeof(nm)),
+					 x->p == MTK_PROFILE_UPLOAD_CA ? " (sys_ca_certificate takes one chain)"
+								       : "");
+			}
+		}
+	}
+trust:
+	if (rc == MTK_OK && x->o->trusted != NULL && sk_X509_num(x->o->trusted) > 0) {
+		bool ok = false;
+		STACK_OF(X509) *tr = x->o->trusted;
+
+		for (int t = 0; t < sk_X509_num(tr) && !ok; t++) {
+			X509 *tc = sk_X509_value(tr, t);
+			ok = X509_cmp(tc, ch->leaf) == 0 || mtk_cert_issued_by(top, tc);
+			for (int i = 0; i < ncas && !ok; i++)
+				ok = X509_cmp(tc, sk_X509_value(ch->cas, i)) == 0;
+		}
+		if (!ok) {
+			snprintf(fix, sizeof(fix),
+				 "mtlskit bundle %s --ca %s -o fixed.pem (if the certificate should be from that "
+				 "CA, have it re-issued by it)",
+				 x->inputs, x->o->trusted_name ? x->o->trusted_name : "CA.pem");
+			rc = add(x, MTK_F_CHAIN_UNTRUSTED, topc ? topc->obj : (leaf ? leaf->obj : NULL), fix,
+				 "the chain of %s does not lead to the CA in %s; a peer that trusts only that CA "
+				 "refuses the handshake (the MID Server sees an SSLHandshakeException)",
+				 leaf ? cert_name(leaf, nm, sizeof(nm)) : "the leaf",
+				 x->o->trusted_name ? x->o->trusted_name : "--ca");
+		}
+	}
+	return rc;
+}
+
+/* ---- the leaf ---- */
+
+static bool has_san_dns(X509 *cert, bool *sn_domain, char *bad, size_t cap);
+
+static bool ends_with_ci(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+static bool servicenow_name(const char *n)
+{
+	return strcasecmp(n, "service-now.com") == 0 || ends_with_ci(n, ".service-now.com");
+}
+
+/* An FQDN: two or more labels of letters, digits and hyphens (a leading
+ * "*." wildcard allowed), not an IP address. */
+static bool is_fqdn(const char *n)
+{
+	size_t len = strlen(n), label = 0, labels = 0;
+	bool alpha_tld = false;
+
+	if (strncmp(n, "*.", 2) == 0)
+		n += 2, len -= 2;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = n[i];
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || label > 63 || n[i - 1] == '-')
+				return false;
+			labels++;
+			alpha_tld = false;
+			for (size_t k = i - label; k < i; k++)
+				if (isalpha((unsigned char)n[k]))
+					alpha_tld = true;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum((unsigned char)ch) || ch == '-') || (label == 0 && ch == '-'))
+			return false;
+		label++;
+	}
+	return labels >= 2 && alpha_tld;
+}
+
+static bool has_san_dns(X509 *cert, bool *sn_domain, char *bad, size_t cap)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	bool any = false;
+
+	*sn_domain = false;
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		any = true;
+		{
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+			int l = ASN1_STRING_length(g->d.dNSName);
+			char name[256];
+			if (l < 0 || (size_t)l >= sizeof(name))
+				continue;
+			memcpy(name, d, (size_t)l);
+			name[l] = '\0';
+			if (servicenow_name(name)) {
+				*sn_domain = true;
+				snprintf(bad, cap, "%s", name);
+			}
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	ERR_clear_error();
+	return any;
+}
+
+static const char iso3166[] =
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR "
+    "BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ "
+    "EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW "
+    "GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY "
+    "KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV "
+    "MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY "
+    "QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG "
+    "TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM "
+    "ZW";
+
+static bool iso_country(const unsigned char *c, int len)
+{
+	if (len != 2 || !isupper(c[0]) || !isupper(c[1]))
+		return false;
+	for (const char *p = iso3166; *p; p += 3)
+		if (p[0] == (char)c[0] && p[1] == (char)c[1])
+			return true;
+	return false;
+}
+
+/* The first value of nid in the subject as UTF-8 into out ("" if absent). */
+static bool subject_value(X509 *cert, int nid, char *out, size_t cap)
+{
+	X509_NAME *n = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(n, nid, -1);
+	unsigned char *u = NULL;
+	int len;
+
+	out[0] = '\0';
+	if (i < 0)
+		return false;
+	len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
+	if (len < 0)
+		return false;
+	snprintf(out, cap, "%.*s", len, (const char *)u);
+	OPENSSL_free(u);
+	return true;
+}
+
+static mtk_rc check_leaf(ctx *x)
+{
+	cinfo *leaf = find_cert(x, x->ch.leaf);
+	char fix[1400], nm[600], cn[256] = "", bad[256] = "";
+	bool sn_san = false, san;
+	mtk_rc rc = MTK_OK;
+
+	if (leaf == NULL)
+		return MTK_OK;
+	/* A lone CA certificate is not a leaf in auto mode (a root file). */
+	if (x->p == MTK_PROFILE_AUTO && x->ch.key == NULL)
+		goto names;
+	if (x->p == MTK_PROFILE_UPLOAD_CA || x->p == MTK_PROFILE_TRUST_STORE)
+		goto names;
+	if (leaf->s.self_signed) {
+		snprintf(fix, sizeof(fix),
+			 "have the CSR signed by a CA: mtlskit renew %s --key KEY.pem -o new.csr, then "
+			 "mtlskit ca sign (or your CA)",
+			 leaf->obj && leaf->obj->source ? leaf->obj->source : "CERT.pem");
+		rc = add(x, MTK_F_LEAF_SELF_SIGNED, leaf->obj, fix,
+			 "%s is self-signed; the instance does not accept self-signed client certificates "
+			 "for MID Server mutual authentication: it must be issued by a private or commercial CA",
+			 cert_name(leaf, nm, sizeof(nm)));
+	}
+	if (rc == MTK_OK && (!leaf->s.client_auth || !leaf->s.has_eku)) {
+		snprintf(fix, sizeof(fix),
+			 "mtlskit renew %s --key KEY.pem -o new.csr (the renewal CSR asks for clientAuth), "
+			 "then have it signed with a client-authentication template",
+			 leaf->obj && leaf->obj->source ? leaf->obj->source : "CERT.pem");
+		if (leaf->s.has_eku)
+			rc = add(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix,
+				 "%s has an extendedKeyUsage without clientAuth (1.3.6.1.5.5.7.3.2); the "
+				 "server will refuse it as a client certificate (handshake failure)",
+				 cert_name(leaf, nm, sizeof(nm)));
+		else {
+			size_t before = x->fs->count;
+			rc = add(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix,
+				 "%s has no extendedKeyUsage; the MID Server setup requires clientAuth "
+				 "(1.3.6.1.5.5.7.3.2), and strict servers refuse a client certificate without it",
+				 cert_name(leaf, nm, sizeof(nm)));
+			/* Without any EKU OpenSSL and Java accept it: a warning. */
+			set_last_sev(x, before, MTK_SEV_WARNING);
+		}
+	}
+	if (rc == MTK_OK && x->p == MTK_PROFILE_SERVER && leaf->s.has_eku && !leaf->s.server_auth) {
+		snprintf(fix, sizeof(fix), "mtlskit csr create --usage server ... and have it signed again");
+		rc = add(x, MTK_F_LEAF_NO_SERVER_AUTH, leaf->obj, fix,
+			 "%s has an extendedKeyUsage without serverAuth (1.3.6.1.5.5.7.3.1); TLS clients "
+			 "will refuse it as a server certificate",
+			 cert_name(leaf, nm, sizeof(nm)));
+	}
+names:
+	if (rc != MTK_OK)
+		return rc;
+	subject_value(leaf->cert, NID_commonName, cn, sizeof(cn));
+	san = has_san_dns(leaf->cert, &sn_san, bad, sizeof(bad));
+	if (x->p != MTK_PROFILE_UPLOAD_CA && x->p != MTK_PROFILE_TRUST_STORE &&
+	    !(x->p == MTK_PROFILE_AUTO && leaf->s.is_ca)) {
+		if (servicenow_name(cn) || sn_san) {
+			rc = add(x, MTK_F_SUBJECT_SERVICENOW_DOMAIN, leaf->obj,
+				 "mtlskit csr create --cn HOST.YOUR-DOMAIN ... (a name on a domain you own)",
+				 "%s is on service-now.com ('%s'); ServiceNow owns that domain and no CA will "
+				 "issue for it to you: the certificate must be on your own domain",
+				 cert_name(leaf, nm, sizeof(nm)), servicenow_name(cn) ? cn : bad);
+		}
+		if (rc == MTK_OK && x->p != MTK_PROFILE_AUTO && cn[0] != '\0' && !is_fqdn(cn)) {
+			rc = add(x, MTK_F_SUBJECT_INVALID, leaf->obj,
+				 "mtlskit csr create --cn HOST.EXAMPLE.COM ... and have it issued again",
+				 "the leaf's CN '%s' is not a fully qualified domain name (like mid01.example.com)",
+				 cn);
+		}
+		if (rc == MTK_OK && x->p == MTK_PROFILE_SERVER && !san) {
+			rc = add(x, MTK_F_SUBJECT_INVALID, leaf->obj,
+				 "mtlskit csr create --usage server --san DNS:HOST ... and have it issued again",
+				 "%s has no DNS subjectAltName; browsers and most TLS clients ignore the CN and "
+				 "will refuse the host name",
+				 cert_name(leaf, nm, sizeof(nm)));
+		}
+	}
+	return rc;
+}
+
+/* ---- every certificate ---- */
+
+static mtk_rc check_certs(ctx *x)
+{
+	long within = x->o->within_days > 0 ? x->o->within_days : MTK_CHECK_WITHIN_DEFAULT;
+	char fix[1400], nm[600], t[64], country[64];
+	mtk_rc rc = MTK_OK;
+
+	for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
+		cinfo *c = &x->certs[i];
+		const char *src = c->obj && c->obj->source ? c->obj->source : "CERT.pem";
+		struct tm tm;
+
+		if (c->dup)
+			continue;
+		if (c->s.not_after < x->o->now) {
+			gmtime_r(&c->s.not_after, &tm);
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix,
+				 "%s expired on %s (%ld days ago); the connection fails and the MID Server goes "
+				 "Down",
+				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now));
+		} else if (c->s.not_before > x->o->now) {
+			gmtime_r(&c->s.not_before, &tm);
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			rc = add(x, MTK_F_CERT_NOT_YET_VALID, c->obj,
+				 "wait until it is valid, or check this machine's clock",
+				 "%s is not valid before %s; until then every peer rejects it",
+				 cert_name(c, nm, sizeof(nm)), t);
+		} else if (mtk_days_left(c->s.not_after, x->o->now) < within) {
+			gmtime_r(&c->s.not_after, &tm);
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			rc = add(x, MTK_F_CERT_EXPIRING, c->obj, fix,
+				 "%s expires on %s, in %ld day%s (within %ld); renew it before the connection "
+				 "dies",
+				 cert_name(c, nm, sizeof(nm)), t, mtk_days_left(c->s.not_after, x->o->now),
+				 mtk_days_left(c->s.not_after, x->o->now) == 1 ? "" : "s", within);
+		}
+		if (rc != MTK_OK)
+			break;
+		if ((strcmp(c->s.key_type, "RSA") == 0 || strcmp(c->s.key_type, "DSA") == 0) &&
+		    c->s.key_bits < 2048) {
+			rc = add(x, MTK_F_WEAK_CRYPTO, c->obj,
+				 "mtlskit key generate --type rsa:2048 -o new.key, then a new CSR and certificate",
+				 "%s has a %s %d-bit key; 2048 bits is the minimum peers accept",
+				 cert_name(c, nm, sizeof(nm)), c->s.key_type, c->s.key_bits);
+		} else if (c->s.sig_weak && !c->s.self_signed) {
+			/* A root's own signature is never checked, so SHA-1 there is harmless. */
+			rc = add(x, MTK_F_WEAK_CRYPTO, c->obj,
+				 "have it re-issued with a SHA-256 signature",
+				 "%s is signed with %s (SHA-1/MD5), which Java and current OpenSSL refuse",
+				 cert_name(c, nm, sizeof(nm)), c->s.sig_alg);
+		}
+		if (rc != MTK_OK)
+			break;
+		if (subject_value(c->cert, NID_countryName, country, sizeof(country)) &&
+		    !iso_country((const unsigned char *)country, (int)strlen(country))) {
+			rc = add(x, MTK_F_SUBJECT_INVALID, c->obj,
+				 "mtlskit csr create --country XX ... (the two-letter ISO 3166 code, e.g. GB, "
+				 "not UK) and have it issued again",
+				 "the country (C) of %s is '%s', not an ISO 3166 two-letter code",
+				 cert_name(c, nm, sizeof(nm)), country);
+		}
+	}
+	return rc;
+}
+
+/* ---- containers ---- */
+
+mtk_rc mtk_check_container(const char *file, const mtk_container_info *info, mtk_profile profile,
+			   mtk_findings *fs, mtk_err *err)
+{
+	char fix[1200], q[600] = "";
+	const char *msg = NULL;
+	int sev = rule_sev(profile, MTK_F_KEYSTORE_TYPE);
+	mtk_format f;
+	mtk_rc rc;
+
+	if (info == NULL || sev == NA)
+		return MTK_OK;
+	f = info->format;
+	append_quoted(q, sizeof(q), file ? file : "FILE");
+	fix[0] = '\0';
+	switch (profile) {
+	case MTK_PROFILE_MID:
+		if (f == MTK_FMT_PKCS12) {
+			msg = "a PFX/PKCS#12 file; the MID Server's manage-certificates script takes a PEM "
+			      "bundle (leaf -> intermediates -> root -> PKCS#8 key), not a PFX";
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:PFX_PASS -o bundle.pem", q);
+		}
+		break;
+	case MTK_PROFILE_OUTBOUND:
+		if (f != MTK_FMT_JKS && f != MTK_FMT_JCEKS) {
+			msg = f == MTK_FMT_PKCS12
+				  ? "a PKCS12/PFX keystore; the ServiceNow \"Java Key Store\" certificate record "
+				    "takes a JKS (or JCEKS) keystore, and PKCS12 is not supported there"
+				  : "not a keystore; the ServiceNow \"Java Key Store\" certificate record takes a "
+				    "JKS (or JCEKS) keystore holding the key and its chain";
+			snprintf(fix, sizeof(fix), "mtlskit convert %s --to jks%s -o outbound.jks", q,
+				 f == MTK_FMT_PKCS12 ? " --pass env:PFX_PASS --out-pass env:JKS_PASS"
+						     : " --out-pass env:JKS_PASS");
+		}
+		break;
+	case MTK_PROFILE_UPLOAD_USER:
+	case MTK_PROFILE_UPLOAD_CA:
+	case MTK_PROFILE_TRUST_STORE:
+		if (f == MTK_FMT_PKCS12 || f == MTK_FMT_JKS || f == MTK_FMT_JCEKS) {
+			msg = "a keystore/PFX; this record takes PEM certificate text (or a DER certificate "
+			      "for a Trust Store Cert), never a keystore";
+			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:PASS --%s -o %s", q,
+				 profile == MTK_PROFILE_UPLOAD_CA ? "ca-only" : "leaf-only",
+				 profile == MTK_PROFILE_UPLOAD_CA ? "ca-chain.pem" : "cert.pem");
+		}
+		break;
+	default:
+		break;
+	}
+	if (msg == NULL)
+		return MTK_OK;
+	rc = mtk_findings_add(fs, MTK_F_KEYSTORE_TYPE, (mtk_severity)sev, file, 0, mtk_format_name(f),
+			      fix[0] ? fix : NULL, "%s", msg);
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "check");
+	return MTK_OK;
+}
+
+static mtk_rc check_alias(ctx *x)
+{
+	const char *want = x->o->expected_alias;
+	char fix[800];
+	bool have_key = false, have_any = false;
+
+	if (want == NULL)
+		return MTK_OK;
+	for (size_t i = 0; i < x->set->count; i++) {
+		const mtk_obj *o = &x->set->objs[i];
+		if (o->alias == NULL || strcmp(o->alias, want) != 0)
+			continue;
+		have_any = true;
+		if (o->kind == MTK_OBJ_KEY)
+			have_key = true;
+	}
+	if (have_key)
+		return MTK_OK;
+	snprintf(fix, sizeof(fix), "mtlskit mid install --agent AGENT_DIR bundle.pem (installs under %s)",
+		 want);
+	return add(x, MTK_F_KEYSTORE_ALIAS, NULL, fix,
+		   "no key entry under the alias '%s'%s; the MID Server looks only there and stays Down",
+		   want, have_any ? " (the alias holds only a certificate)" : "");
+}
+
+mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs, mtk_err *err)
+{
+	ctx x;
+	mtk_err cerr = {0};
+	mtk_rc rc = MTK_OK;
+
+	memset(&x, 0, sizeof(x));
+	x.set = set;
+	x.o = opts;
+	x.p = opts->profile;
+	x.fs = fs;
+	x.err = err;
+	if ((unsigned)x.p >= NPROFILES)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "unknown check profile %d", (int)x.p);
+	if ((rc = gather(&x)) != MTK_OK)
+		goto out;
+	if (opts->container != NULL &&
+	    (rc = mtk_check_container(opts->container_file ? opts->container_file : x.first_source,
+				      opts->container, x.p, fs, err)) != MTK_OK)
+		goto out;
+	if (x.ncerts > 0) {
+		rc = mtk_chain_build(set, NULL, MTK_CHAIN_NO_KEY_OK, &x.ch, &cerr);
+		if (rc == MTK_E_NOMEM) {
+			mtk_err_set(err, rc, "check");
+			goto out;
+		}
+		x.have_chain = rc == MTK_OK;
+		rc = MTK_OK;
+	}
+	if ((rc = check_keys(&x)) != MTK_OK)
+		goto out;
+	if (x.have_chain) {
+		if ((rc = check_chain(&x)) != MTK_OK || (rc = check_leaf(&x)) != MTK_OK)
+			goto out;
+	}
+	if ((rc = check_certs(&x)) != MTK_OK)
+		goto out;
+	rc = check_alias(&x);
+out:
+	if (x.have_chain)
+		mtk_chain_free(&x.ch);
+	free(x.certs);
+	return rc;
+}
