@@ -418,14 +418,18 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		char kid[48];
 		char *low;
 
-		if (e->kind == MTK_KSE_SECRET)
-			return mtk_err_set(err, MTK_E_INVALID_ARG,
-					   "alias %s: secret key entries can only be written to JCEKS",
-					   e->alias);
-		if (e->kind == MTK_KSE_KEY && e->key == NULL)
-			return mtk_err_set(err, MTK_E_KEY_PASSWORD,
-					   "alias %s: the key is locked; give its password (--key-pass)",
-					   e->alias);
+		if (e->kind == MTK_KSE_SECRET) {
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
+					 "alias %s: secret key entries can only be written to JCEKS",
+					 e->alias);
+			goto done;
+		}
+		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
+			rc = mtk_err_set(err, MTK_E_KEY_PASSWORD,
+					 "alias %s: the key is locked; give its password (--key-pass)",
+					 e->alias);
+			goto done;
+		}
 		if ((low = mtk_ks_lower(e->alias)) == NULL) {
 			rc = MTK_E_NOMEM;
 			goto fail;

@@ -522,9 +522,12 @@ static void test_convert_and_pkcs12(void **state)
 		/* Oracle's trusted attribute made it a trusted entry. */
 		assert_int_equal(k3->entries[r].kind, MTK_KSE_TRUSTED);
 	}
+	mtk_keystore_free(k2);
+	k2 = NULL;
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_decode(b.data, b.len, "b", &OTHER, NULL, 0, &k2, &err),
 			 MTK_E_INTEGRITY);
+	assert_null(k2);
 
 	mtk_keystore_free(ks);
 	mtk_keystore_free(k3);
@@ -534,7 +537,6 @@ static void test_convert_and_pkcs12(void **state)
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(cakey);
 	X509_free(ca);
-	(void)k2;
 }
 
 static void test_install_reply(void **state)
