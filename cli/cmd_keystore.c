@@ -675,8 +675,9 @@ out:
 
 static const char usage_passwd[] =
 	"Usage: mtlskit keystore passwd KEYSTORE [--alias A] --out-pass SPEC\n"
-	"  Without --alias: changes the store password (keytool -storepasswd; in JKS\n"
-	"  and JCEKS the key passwords stay as they were; PKCS12 re-encrypts all).\n"
+	"  Without --alias: changes the store password; JKS/JCEKS keys protected with\n"
+	"  the old store password get the new one too (keys with a password of their\n"
+	"  own keep it); PKCS12 re-encrypts everything.\n"
 	"  With --alias: changes that entry's key password (JKS/JCEKS, keytool\n"
 	"  -keypasswd); the old one is --key-pass, else the store password.\n";
 
@@ -708,13 +709,31 @@ static int ks_passwd(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (o.alias == NULL) {
+		size_t moved = 0;
+		/* Keys protected with the old store password follow it: Java
+		 * applications (the MID Server among them) open keys with the store
+		 * password.  Keys with a password of their own keep it. */
+		for (size_t i = 0; f.ks->type != MTK_KS_PKCS12 && i < f.ks->count; i++) {
+			if (f.ks->entries[i].kind != MTK_KSE_KEY ||
+			    mtk_keystore_unlock(f.ks, i, f.store_pass, NULL) != MTK_OK)
+				continue;
+			if ((rc = mtk_keystore_reprotect(f.ks, i, &err)) != MTK_OK) {
+				r = cli_error(c, rc, &err);
+				goto out;
+			}
+			moved++;
+		}
 		mtk_secret_free(f.store_pass);
+		mtk_secret_free(f.key_pass);
 		f.store_pass = np;
+		f.key_pass = NULL;
 		np = NULL;
 		if ((r = ks_save(c, &f)) != 0)
 			goto out;
 		if (!c->json)
-			printf("Store password changed.\n");
+			printf("Store password changed (%zu key password%s that matched it changed too).\n",
+			       moved, moved == 1 ? "" : "s");
+		cli_set(c, "keys_changed", json_integer((json_int_t)moved));
 	} else {
 		long idx = mtk_keystore_find(f.ks, o.alias);
 		if (f.ks->type == MTK_KS_PKCS12) {

@@ -156,7 +156,10 @@ mtk keystore passwd "$T/gen.jks" --out-pass env:NEWPW
 expect_eq "passwd: exit 0" "$RC" 0
 run keytool -list -keystore "$T/gen.jks" -storepass newpass99
 expect_match "keytool opens the store with the new password" 'Your keystore contains 3 entries' "$OUT"
-mtk keystore passwd "$T/gen.jks" --pass env:NEWPW --alias midkey --key-pass env:STOREPW --out-pass env:KEYPW
+KT -importkeystore -srckeystore "$T/gen.jks" -srcstorepass newpass99 -srcalias midkey -srckeypass newpass99 \
+	-destkeystore "$T/gen-rec0.p12" -deststoretype PKCS12 -deststorepass changeit
+expect_file "passwd: the key that shared the store password follows it (keytool recovers it)" "$T/gen-rec0.p12"
+mtk keystore passwd "$T/gen.jks" --pass env:NEWPW --alias midkey --out-pass env:KEYPW
 expect_eq "passwd --alias: exit 0" "$RC" 0
 KT -importkeystore -srckeystore "$T/gen.jks" -srcstorepass newpass99 -srcalias midkey -srckeypass keypass1 \
 	-destkeystore "$T/gen-rec.p12" -deststoretype PKCS12 -deststorepass changeit
