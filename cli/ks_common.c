@@ -34,7 +34,7 @@ static int decode_with(cli *c, const mtk_buf *b, const char *path, unsigned flag
 
 int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
 {
-	mtk_buf b = MTK_BUF_SECRET_INIT;
+	mtk_buf b = MTK_BUF_INIT; /* the keys in it are encrypted */
 	mtk_err err = {0};
 	mtk_rc rc;
 	int r = 0;
@@ -247,7 +247,7 @@ out:
 int ks_source_entry(cli *c, const char *path, const char *alias, const char *pass_spec,
 		    EVP_PKEY **key, STACK_OF(X509) **chain)
 {
-	mtk_buf b = MTK_BUF_SECRET_INIT;
+	mtk_buf b = MTK_BUF_INIT; /* the keys in it are encrypted */
 	mtk_secret *pass = NULL;
 	mtk_keystore *ks = NULL;
 	mtk_err err = {0};
