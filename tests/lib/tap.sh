@@ -81,7 +81,7 @@ expect_mode() {
 finding_ids() { printf '%s' "$OUT" | jq -r '[.findings[]?.id] | unique | join(" ")'; }
 # A free TCP port on loopback.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	"$(command -v /usr/bin/python3 || command -v python3)" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 # Waits until something listens on 127.0.0.1:PORT (up to ~10 s).
 wait_port() {

@@ -1,0 +1,1060 @@
+/*
+ * probe.c - connect to a TLS server and record what a client sees.
+ *
+ * Every stage (resolve, connect, proxy, handshake, http) waits with poll()
+ * on a non-blocking socket, never longer than what is left of the whole
+ * operation, so a server that accepts and then says nothing cannot hang us.
+ * Name resolution runs through getaddrinfo_a() for the same reason.
+ *
+ * The chain is verified with SSL_VERIFY_NONE: a probe must finish the
+ * handshake with an untrusted server to show what it sent; the verification
+ * result is read afterwards, and the host name is checked separately so the
+ * two answers stay distinct.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/probe.h"
+
+const char *mtk_stage_name(mtk_stage s)
+{
+	static const char *const names[] = {"resolve", "connect", "proxy", "handshake", "http",
+					    "done"};
+	return (unsigned)s <= MTK_STAGE_DONE ? names[s] : "unknown";
+}
+
+const char *mtk_client_auth_name(mtk_client_auth a)
+{
+	static const char *const names[] = {"none", "requested", "required", "accepted",
+					    "rejected"};
+	return (unsigned)a <= MTK_CLIENT_AUTH_REJECTED ? names[a] : "unknown";
+}
+
+/* ---- host:port and proxy URL ---- */
+
+static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const char *what,
+			const char *in, mtk_err *err)
+{
+	if (n == 0 || n >= cap)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: %s %s", in,
+				   n == 0 ? "empty" : "too long", what);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return MTK_OK;
+}
+
+static mtk_rc check_port(const char *port, const char *in, mtk_err *err)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(port, &end, 10);
+	if (errno != 0 || end == port || *end != '\0' || v < 1 || v > 65535)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: port must be 1..65535", in);
+	return MTK_OK;
+}
+
+mtk_rc mtk_hostport_parse(const char *in, const char *default_port, char *host, size_t host_cap,
+			  char *port, size_t port_cap, mtk_err *err)
+{
+	const char *colon, *p;
+	mtk_rc rc;
+
+	if (in == NULL || in[0] == '\0')
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "empty host");
+	if (in[0] == '[') {
+		const char *close = strchr(in, ']');
+		if (close == NULL)
+			return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: missing ']'", in);
+		rc = copy_part(in + 1, (size_t)(close - in - 1), host, host_cap, "host", in, err);
+		if (rc != MTK_OK)
+			return rc;
+		if (close[1] == '\0')
+			p = default_port;
+		else if (close[1] == ':')
+			p = close + 2;
+		else
+			return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: expected ':' after ']'", in);
+	} else {
+		colon = strchr(in, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			/* Two colons: a bare IPv6 address, no port. */
+			rc = copy_part(in, strlen(in), host, host_cap, "host", in, err);
+			p = default_port;
+		} else if (colon != NULL) {
+			rc = copy_part(in, (size_t)(colon - in), host, host_cap, "host", in, err);
+			p = colon + 1;
+		} else {
+			rc = copy_part(in, strlen(in), host, host_cap, "host", in, err);
+			p = default_port;
+		}
+		if (rc != MTK_OK)
+			return rc;
+	}
+	if (strpbrk(host, " /\t\r\n@") != NULL)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: not a host name or address", in);
+	rc = copy_part(p, strlen(p), port, port_cap, "port", in, err);
+	if (rc != MTK_OK)
+		return rc;
+	return check_port(port, in, err);
+}
+
+mtk_rc mtk_proxy_url_parse(const char *url, char *host, size_t host_cap, char *port,
+			   size_t port_cap, mtk_err *err)
+{
+	char hp[300];
+	const char *rest;
+	size_t n;
+
+	if (url == NULL || strncasecmp(url, "http://", 7) != 0)
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "%s: the proxy must be given as http://HOST:PORT", url ? url : "");
+	rest = url + 7;
+	n = strcspn(rest, "/");
+	if (rest[n] == '/' && rest[n + 1] != '\0')
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: a proxy URL has no path", url);
+	if (n == 0 || n >= sizeof(hp))
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: no proxy host", url);
+	if (memchr(rest, '@', n) != NULL)
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "%s: proxy credentials in the URL are not supported", url);
+	memcpy(hp, rest, n);
+	hp[n] = '\0';
+	return mtk_hostport_parse(hp, "8080", host, host_cap, port, port_cap, err);
+}
+
+/* ---- time ---- */
+
+typedef struct deadline {
+	const mtk_probe_opts *o;
+	uint64_t end;      /* monotonic ms; 0 without a clock */
+	long total;
+} deadline;
+
+static uint64_t now_ms(const deadline *d)
+{
+	return d->o->clock_ms ? d->o->clock_ms(d->o->clock_ctx) : 0;
+}
+
+/* Milliseconds left of the whole operation, capped at cap (if cap > 0). */
+static long left_ms(const deadline *d, long cap)
+{
+	long left = d->total;
+
+	if (d->end != 0) {
+		uint64_t n = now_ms(d);
+		left = n >= d->end ? 0 : (long)(d->end - n);
+	}
+	if (cap > 0 && cap < left)
+		left = cap;
+	return left;
+}
+
+/* Waits for events on fd; 1 ready, 0 timed out, -1 error (errno). */
+static int wait_fd(int fd, short events, long ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int r;
+
+	do {
+		r = poll(&pfd, 1, (int)(ms > 0 ? ms : 0));
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* ---- resolve and connect ---- */
+
+static void addr_string(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%u", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", ip, port);
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+/* The parts of an asynchronous lookup that must outlive a timed-out call:
+ * when glibc cannot cancel a lookup in progress it will still write here,
+ * so on that path the block is deliberately left allocated. */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char host[256];
+	char port[16];
+};
+
+static mtk_rc resolve(const deadline *d, const char *host, const char *port, const char *what,
+		      struct addrinfo **out, mtk_err *err)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	struct lookup *lk;
+	struct gaicb *list[1];
+	int r;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	/* An address literal needs no lookup (and no helper thread). */
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) == 0) {
+		*out = res;
+		return MTK_OK;
+	}
+	if (strlen(host) >= sizeof(lk->host) || strlen(port) >= sizeof(lk->port))
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "resolve: %s: name too long", host);
+	lk = calloc(1, sizeof(*lk));
+	if (lk == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "resolve: %s", host);
+	memcpy(lk->host, host, strlen(host) + 1);
+	memcpy(lk->port, port, strlen(port) + 1);
+	lk->hints = hints;
+	lk->hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	lk->cb.ar_name = lk->host;
+	lk->cb.ar_service = lk->port;
+	lk->cb.ar_request = &lk->hints;
+	list[0] = &lk->cb;
+	r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (r != 0) {
+		free(lk);
+		return mtk_err_set(err, MTK_E_DNS, "resolve: %s%s: %s", what, host, gai_strerror(r));
+	}
+	for (;;) {
+		long ms = left_ms(d, 0);
+		struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+		r = gai_error(&lk->cb);
+		if (r != EAI_INPROGRESS)
+			break;
+		if (ms <= 0) {
+			if (gai_cancel(&lk->cb) == EAI_CANCELED || gai_error(&lk->cb) != EAI_INPROGRESS) {
+				if (gai_error(&lk->cb) == 0)
+					freeaddrinfo(lk->cb.ar_result);
+				free(lk);
+			}
+			return mtk_err_set(err, MTK_E_TIMEOUT, "resolve: %s%s: no answer within %ld ms",
+					   what, host, d->total);
+		}
+		r = gai_suspend((const struct gaicb *const *)list, 1, &ts);
+		if (r != 0 && r != EAI_AGAIN && r != EAI_INTR && r != EAI_ALLDONE)
+			break;
+	}
+	r = gai_error(&lk->cb);
+	if (r != 0) {
+		free(lk);
+		return mtk_err_set(err, MTK_E_DNS, "resolve: %s%s: %s", what, host,
+				   r == EAI_NONAME ? "no such host" : gai_strerror(r));
+	}
+	*out = lk->cb.ar_result;
+	free(lk);
+	return MTK_OK;
+}
+
+/* Connects to the first address that answers.  *fd is a non-blocking socket. */
+static mtk_rc connect_any(const deadline *d, const mtk_probe_opts *o, struct addrinfo *ai,
+			  const char *what, int *fd_out, char *addr, size_t addr_cap, mtk_err *err)
+{
+	char tried[64] = "";
+	int last_errno = 0;
+	bool timed_out = false;
+	long cto = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
+
+	for (; ai != NULL; ai = ai->ai_next) {
+		int fd, soerr = 0, r;
+		socklen_t sl = sizeof(soerr);
+		long ms;
+
+		addr_string(ai->ai_addr, tried, sizeof(tried));
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			last_errno = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			goto connected;
+		if (errno != EINPROGRESS) {
+			last_errno = errno;
+			close(fd);
+			continue;
+		}
+		ms = left_ms(d, cto);
+		r = ms > 0 ? wait_fd(fd, POLLOUT, ms) : 0;
+		if (r == 0) {
+			timed_out = true;
+			close(fd);
+			if (left_ms(d, 0) <= 0)
+				break;
+			continue;
+		}
+		if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+			last_errno = r < 0 ? errno : soerr;
+			close(fd);
+			continue;
+		}
+connected:
+		{
+			int one = 1;
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		snprintf(addr, addr_cap, "%s", tried);
+		*fd_out = fd;
+		return MTK_OK;
+	}
+	if (timed_out && last_errno == 0)
+		return mtk_err_set(err, MTK_E_TIMEOUT, "connect: %s%s: no answer within %ld ms", what,
+				   tried, left_ms(d, 0) <= 0 ? d->total : cto);
+	return mtk_err_set(err, MTK_E_CONNECT, "connect: %s%s: %s", what, tried,
+			   strerror(last_errno ? last_errno : ECONNREFUSED));
+}
+
+/* ---- HTTP CONNECT through a proxy ---- */
+
+static mtk_rc send_all(const deadline *d, int fd, const char *stage, const void *p, size_t n,
+		       mtk_err *err)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			s += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			long ms = left_ms(d, 0);
+			if (ms <= 0 || wait_fd(fd, POLLOUT, ms) == 0)
+				return mtk_err_set(err, MTK_E_TIMEOUT, "%s: no progress within %ld ms",
+						   stage, d->total);
+			continue;
+		}
+		return mtk_err_set(err, MTK_E_CONNECT, "%s: %s", stage, strerror(errno));
+	}
+	return MTK_OK;
+}
+
+static void format_authority(const char *host, const char *port, char *out, size_t cap)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(out, cap, "[%s]:%s", host, port);
+	else
+		snprintf(out, cap, "%s:%s", host, port);
+}
+
+static mtk_rc proxy_connect(const deadline *d, const mtk_probe_opts *o, int fd,
+			    const char *proxy_addr, mtk_err *err)
+{
+	char auth[300], req[700];
+	uint8_t buf[2048];
+	mtk_http_reader *hr = NULL;
+	const mtk_http_response *resp;
+	mtk_rc rc;
+	int n;
+
+	format_authority(o->host, o->port, auth, sizeof(auth));
+	n = snprintf(req, sizeof(req),
+		     "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mtlskit-probe\r\n"
+		     "Proxy-Connection: keep-alive\r\n\r\n",
+		     auth, auth);
+	if (n < 0 || (size_t)n >= sizeof(req))
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "proxy: host name too long");
+	rc = send_all(d, fd, "proxy", req, (size_t)n, err);
+	if (rc != MTK_OK)
+		return rc;
+	hr = mtk_http_reader_new(true, true);
+	if (hr == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "proxy");
+	resp = mtk_http_reader_response(hr);
+	while (!resp->complete) {
+		ssize_t got;
+		size_t used = 0, end = 0;
+		long ms = left_ms(d, 0);
+		int w = ms > 0 ? wait_fd(fd, POLLIN, ms) : 0;
+
+		if (w <= 0) {
+			rc = mtk_err_set(err, MTK_E_TIMEOUT,
+					 "proxy: %s did not answer CONNECT within %ld ms", proxy_addr,
+					 d->total);
+			goto out;
+		}
+		/* Peek, and take only up to the end of the reply's headers: the
+		 * bytes after it belong to the tunnel (TLS). */
+		got = recv(fd, buf, sizeof(buf), MSG_PEEK);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0) {
+			rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s: %s", proxy_addr,
+					 strerror(errno));
+			goto out;
+		}
+		if (got == 0) {
+			rc = mtk_err_set(err, MTK_E_PROXY,
+					 "proxy: %s closed the connection without answering CONNECT",
+					 proxy_addr);
+			goto out;
+		}
+		rc = mtk_http_reader_feed(hr, buf, (size_t)got, &used, err);
+		if (rc != MTK_OK) {
+			mtk_err_clear(err);
+			rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s: the answer to CONNECT is not HTTP",
+					 proxy_addr);
+			goto out;
+		}
+		end = used;
+		while (end > 0) {
+			ssize_t r = recv(fd, buf, end, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			end -= (size_t)r;
+		}
+	}
+	if (resp->status < 200 || resp->status > 299) {
+		rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s refused CONNECT %s: %d %s", proxy_addr,
+				 auth, resp->status, resp->reason);
+		goto out;
+	}
+	rc = MTK_OK;
+out:
+	mtk_http_reader_free(hr);
+	return rc;
+}
+
+/* ---- TLS ---- */
+
+typedef struct tls_state {
+	mtk_probe_result *r;
+	bool identity;
+	bool ticket;
+	mtk_rc cb_rc;
+} tls_state;
+
+static int state_index = -1;
+
+static tls_state *state_of(const SSL *ssl)
+{
+	return SSL_get_ex_data(ssl, state_index);
+}
+
+/* OpenSSL 3.0 names only the alerts of TLS 1.2 and earlier. */
+static const char *alert_name(int desc)
+{
+	switch (desc) {
+	case 109: return "missing extension";
+	case 116: return "certificate required";
+	case 120: return "no application protocol";
+	default: return SSL_alert_desc_string_long(desc);
+	}
+}
+
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+	tls_state *st;
+
+	if (!(where & SSL_CB_READ_ALERT))
+		return;
+	st = state_of(ssl);
+	/* The first alert is the reason; a close_notify after it is not. */
+	if (st == NULL || st->r->alert_received >= 0 || (ret & 0xff) == SSL_AD_CLOSE_NOTIFY)
+		return;
+	st->r->alert_received = ret & 0xff;
+	snprintf(st->r->alert_text, sizeof(st->r->alert_text), "%s", alert_name(ret & 0xff));
+}
+
+/* Called when a CertificateRequest arrives, whether or not we have a
+ * certificate to send (the client_cert_cb runs only when none is set). */
+static int cert_cb(SSL *ssl, void *arg)
+{
+	tls_state *st = state_of(ssl);
+	const STACK_OF(X509_NAME) *names;
+
+	(void)arg;
+	if (st == NULL)
+		return 1;
+	st->r->cert_requested = true;
+	st->r->cert_sent = st->identity;
+	names = SSL_get0_peer_CA_list(ssl);
+	if (names == NULL)
+		names = SSL_get_client_CA_list(ssl);
+	if (st->r->ca_names == NULL && names != NULL) {
+		st->r->ca_names = sk_X509_NAME_deep_copy(names, X509_NAME_dup, X509_NAME_free);
+		if (st->r->ca_names == NULL)
+			st->cb_rc = MTK_E_NOMEM;
+	}
+	return 1;
+}
+
+static int client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	(void)ssl;
+	(void)x509;
+	(void)pkey;
+	return 0; /* no certificate: the probe then sees whether one is required */
+}
+
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	tls_state *st = state_of(ssl);
+
+	(void)sess;
+	if (st != NULL)
+		st->ticket = true;
+	return 0; /* not kept */
+}
+
+static SSL_CTX *make_ctx(const mtk_probe_opts *o, mtk_err *err)
+{
+	static const unsigned char alpn_both[] = "\x02h2\x08http/1.1";
+	static const unsigned char alpn_http1[] = "\x08http/1.1";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	X509_VERIFY_PARAM *vp;
+
+	if (ctx == NULL)
+		goto fail;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (o->ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
+			SSL_CTX_free(ctx);
+			return mtk_err_set(err, MTK_E_IO, "%s: cannot load CA certificates", o->ca_file),
+			       NULL;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		goto fail;
+	}
+	vp = SSL_CTX_get0_param(ctx);
+	if (o->now != 0)
+		X509_VERIFY_PARAM_set_time(vp, o->now);
+	/* With --http the request is HTTP/1.1, so h2 must not be chosen. */
+	if (o->http_path != NULL)
+		SSL_CTX_set_alpn_protos(ctx, alpn_http1, sizeof(alpn_http1) - 1);
+	else
+		SSL_CTX_set_alpn_protos(ctx, alpn_both, sizeof(alpn_both) - 1);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+	if (o->cert == NULL)
+		SSL_CTX_set_client_cert_cb(ctx, client_cert_cb);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+	if (o->cert != NULL) {
+		if (SSL_CTX_use_certificate(ctx, o->cert) != 1 ||
+		    SSL_CTX_use_PrivateKey(ctx, o->key) != 1 ||
+		    (o->chain != NULL && SSL_CTX_set1_chain(ctx, o->chain) != 1)) {
+			SSL_CTX_free(ctx);
+			return mtk_err_set(err, MTK_E_KEY_MISMATCH,
+					   "handshake: the client certificate and key cannot be used together"),
+			       NULL;
+		}
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	mtk_err_set(err, MTK_E_CRYPTO, "handshake: cannot set up TLS");
+	return NULL;
+}
+
+/* Why the handshake failed, for a human: the OpenSSL reason is kept in
+ * err->ossl, this names the likely situation. */
+static mtk_rc handshake_error(const deadline *d, SSL *ssl, int sslerr, mtk_probe_result *r,
+			      mtk_err *err)
+{
+	unsigned long e = ERR_peek_error();
+	int reason = ERR_GET_REASON(e);
+
+	(void)d;
+	if (r->alert_received >= 0)
+		return mtk_err_set(err, MTK_E_TLS, "handshake: %s: the server sent alert '%s'",
+				   r->address, r->alert_text);
+	if (sslerr == SSL_ERROR_SSL && (reason == SSL_R_WRONG_VERSION_NUMBER ||
+					reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+					reason == SSL_R_RECORD_LENGTH_MISMATCH))
+		return mtk_err_set(err, MTK_E_TLS,
+				   "handshake: %s does not speak TLS on this port (a plain-HTTP port?)",
+				   r->address);
+	if (sslerr == SSL_ERROR_SYSCALL ||
+	    (sslerr == SSL_ERROR_SSL && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		if (errno != 0 && sslerr == SSL_ERROR_SYSCALL && e == 0)
+			return mtk_err_set(err, MTK_E_TLS, "handshake: %s: %s", r->address,
+					   strerror(errno));
+		return mtk_err_set(err, MTK_E_TLS,
+				   "handshake: %s closed the connection during the handshake",
+				   r->address);
+	}
+	(void)ssl;
+	return mtk_err_set(err, MTK_E_TLS, "handshake: %s: the handshake failed", r->address);
+}
+
+/* Runs f (SSL_connect, SSL_read, SSL_write...) until it completes, waiting
+ * on the socket as OpenSSL asks.  Returns the SSL_ERROR_* of the last call
+ * (SSL_ERROR_NONE on success) and *ret its return value; *timed_out when the
+ * time ran out. */
+typedef int (*ssl_io_fn)(SSL *ssl, void *buf, int n);
+
+static int ssl_io(const deadline *d, SSL *ssl, int fd, ssl_io_fn f, void *buf, int n, long cap,
+		  int *ret, bool *timed_out)
+{
+	*timed_out = false;
+	for (;;) {
+		int r, e;
+		long ms;
+
+		errno = 0;
+		r = f(ssl, buf, n);
+		*ret = r;
+		if (r > 0)
+			return SSL_ERROR_NONE;
+		e = SSL_get_error(ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return e;
+		ms = left_ms(d, cap);
+		if (ms <= 0 || wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms) == 0) {
+			*timed_out = true;
+			return e;
+		}
+	}
+}
+
+static int do_connect(SSL *ssl, void *buf, int n)
+{
+	(void)buf;
+	(void)n;
+	return SSL_connect(ssl);
+}
+
+static int do_read(SSL *ssl, void *buf, int n)
+{
+	return SSL_read(ssl, buf, n);
+}
+
+static int do_write(SSL *ssl, void *buf, int n)
+{
+	return SSL_write(ssl, buf, n);
+}
+
+static void record_session(const mtk_probe_opts *o, SSL *ssl, mtk_probe_result *r)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf;
+	const char *name;
+	long vr;
+
+	snprintf(r->protocol, sizeof(r->protocol), "%s", SSL_get_version(ssl));
+	snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_get_cipher_name(ssl));
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn_len > 0 && alpn_len < sizeof(r->alpn)) {
+		memcpy(r->alpn, alpn, alpn_len);
+		r->alpn[alpn_len] = '\0';
+	}
+	if (r->chain == NULL && sent != NULL)
+		r->chain = X509_chain_up_ref(sent);
+	vr = SSL_get_verify_result(ssl);
+	r->verify_code = vr;
+	r->verified = vr == X509_V_OK && r->chain != NULL;
+	snprintf(r->verify_error, sizeof(r->verify_error), "%s",
+		 r->chain == NULL ? "no certificate" : X509_verify_cert_error_string(vr));
+	leaf = r->chain && sk_X509_num(r->chain) > 0 ? sk_X509_value(r->chain, 0) : NULL;
+	name = o->verify_name ? o->verify_name : (o->sni && o->sni[0]) ? o->sni : o->host;
+	if (leaf != NULL) {
+		struct in6_addr a6;
+		struct in_addr a4;
+		bool ip = inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+
+		snprintf(r->host_checked, sizeof(r->host_checked), "%s", name);
+		r->host_match = (ip ? X509_check_ip_asc(leaf, name, 0)
+				    : X509_check_host(leaf, name, 0, 0, NULL)) == 1;
+	}
+}
+
+static void record_ocsp(SSL *ssl, mtk_probe_result *r)
+{
+	const unsigned char *p = NULL;
+	long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *basic = NULL;
+	int st;
+
+	if (len <= 0 || p == NULL)
+		return;
+	r->ocsp_stapled = true;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, len);
+	if (resp == NULL) {
+		snprintf(r->ocsp_status, sizeof(r->ocsp_status), "malformed");
+		ERR_clear_error();
+		return;
+	}
+	st = OCSP_response_status(resp);
+	snprintf(r->ocsp_status, sizeof(r->ocsp_status), "%s", OCSP_response_status_str(st));
+	if (st == OCSP_RESPONSE_STATUS_SUCCESSFUL && r->chain != NULL && sk_X509_num(r->chain) >= 2 &&
+	    (basic = OCSP_response_get1_basic(resp)) != NULL) {
+		X509 *leaf = sk_X509_value(r->chain, 0);
+		X509 *issuer = NULL;
+		OCSP_CERTID *id;
+		int status = -1, reason = 0;
+
+		for (int i = 1; i < sk_X509_num(r->chain); i++)
+			if (X509_check_issued(sk_X509_value(r->chain, i), leaf) == X509_V_OK)
+				issuer = sk_X509_value(r->chain, i);
+		id = issuer ? OCSP_cert_to_id(NULL, leaf, issuer) : NULL;
+		if (id != NULL && OCSP_resp_find_status(basic, id, &status, &reason, NULL, NULL, NULL))
+			snprintf(r->ocsp_cert_status, sizeof(r->ocsp_cert_status), "%s",
+				 OCSP_cert_status_str(status));
+		OCSP_CERTID_free(id);
+		OCSP_BASICRESP_free(basic);
+	}
+	OCSP_RESPONSE_free(resp);
+	ERR_clear_error();
+}
+
+/* After a TLS 1.3 handshake the server judges our Certificate (or its
+ * absence) only once it has read our Finished: a refusal arrives as an
+ * alert after SSL_connect returned.  A short read collects it; a session
+ * ticket or any data means the server went on, i.e. accepted. */
+static void await_verdict(const deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
+			  tls_state *st)
+{
+	long cap = o->verdict_wait_ms > 0 ? o->verdict_wait_ms : 1500;
+	uint64_t start = now_ms(d);
+	uint8_t buf[512];
+
+	while (!st->ticket && st->r->alert_received < 0) {
+		int ret, e;
+		long ms;
+
+		ret = SSL_read(ssl, buf, sizeof(buf));
+		if (ret > 0)
+			break; /* data: the server is talking to us */
+		e = SSL_get_error(ssl, ret);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		if (st->ticket)
+			break;
+		ms = left_ms(d, cap);
+		if (d->end != 0) {
+			long spent = (long)(now_ms(d) - start);
+			ms = spent >= cap ? 0 : (ms < cap - spent ? ms : cap - spent);
+		}
+		if (ms <= 0 || wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms) == 0)
+			break;
+	}
+	ERR_clear_error();
+}
+
+static void classify_client_auth(mtk_probe_result *r, bool identity)
+{
+	if (!r->cert_requested) {
+		r->client_auth = MTK_CLIENT_AUTH_NONE;
+		return;
+	}
+	if (r->alert_received >= 0 && r->alert_received != SSL_AD_CLOSE_NOTIFY) {
+		r->client_auth = identity ? MTK_CLIENT_AUTH_REJECTED : MTK_CLIENT_AUTH_REQUIRED;
+		return;
+	}
+	r->client_auth = identity ? MTK_CLIENT_AUTH_ACCEPTED : MTK_CLIENT_AUTH_REQUESTED;
+}
+
+static mtk_rc http_exchange(const deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
+			    mtk_probe_result *r, mtk_err *err)
+{
+	const char *method = o->http_method ? o->http_method : "HEAD";
+	const char *name = (o->sni && o->sni[0]) ? o->sni : o->host;
+	char hostport[300], host_hdr[300];
+	mtk_buf req = MTK_BUF_INIT;
+	mtk_http_reader *hr = NULL;
+	uint8_t buf[8192];
+	int ret = 0, e;
+	bool to = false;
+	mtk_rc rc;
+
+	format_authority(name, o->port, hostport, sizeof(hostport));
+	if (strcmp(o->port, "443") == 0)
+		snprintf(host_hdr, sizeof(host_hdr), "%s", strchr(name, ':') ? hostport : name);
+	else
+		snprintf(host_hdr, sizeof(host_hdr), "%s", hostport);
+	if (strpbrk(o->http_path, " \r\n") != NULL || o->http_path[0] != '/')
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "http: %s: the path must start with '/'",
+				   o->http_path);
+	rc = mtk_buf_printf(&req,
+			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mtlskit-probe\r\n"
+			    "Accept: */*\r\nConnection: close\r\n\r\n",
+			    method, o->http_path, host_hdr);
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "http");
+	e = ssl_io(d, ssl, fd, do_write, req.data, (int)req.len, 0, &ret, &to);
+	mtk_buf_free(&req);
+	if (e != SSL_ERROR_NONE)
+		goto io_fail;
+	hr = mtk_http_reader_new(strcmp(method, "HEAD") == 0, false);
+	if (hr == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "http");
+	while (!mtk_http_reader_response(hr)->complete) {
+		size_t used = 0;
+
+		e = ssl_io(d, ssl, fd, do_read, buf, sizeof(buf), 0, &ret, &to);
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			rc = mtk_http_reader_feed(hr, buf, 0, &used, err);
+			break;
+		}
+		if (e != SSL_ERROR_NONE)
+			goto io_fail;
+		rc = mtk_http_reader_feed(hr, buf, (size_t)ret, &used, err);
+		if (rc != MTK_OK)
+			break;
+		/* Enough for a probe: stop reading a large body early. */
+		if (mtk_http_reader_response(hr)->body_len > ((size_t)1 << 20))
+			break;
+	}
+	mtk_http_reader_take(hr, &r->http);
+	mtk_http_reader_free(hr);
+	if (rc != MTK_OK && r->http.status == 0)
+		return rc;
+	mtk_err_clear(err);
+	r->http_done = true;
+	return MTK_OK;
+io_fail:
+	if (hr != NULL) {
+		mtk_http_reader_take(hr, &r->http);
+		mtk_http_reader_free(hr);
+	}
+	if (to)
+		return mtk_err_set(err, MTK_E_TIMEOUT, "http: %s: no response within %ld ms",
+				   r->address, d->total);
+	if (r->alert_received >= 0)
+		return mtk_err_set(err, MTK_E_TLS, "http: %s: the server sent alert '%s'", r->address,
+				   r->alert_text);
+	return mtk_err_set(err, MTK_E_TLS, "http: %s: the connection failed before a response",
+			   r->address);
+}
+
+mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
+{
+	deadline d = {.o = o};
+	struct addrinfo *ai = NULL;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	tls_state st = {0};
+	int fd = -1, ret = 0, e;
+	bool to = false, identity = o->cert != NULL && o->key != NULL;
+	uint64_t t0 = 0;
+	const char *sni;
+	mtk_rc rc;
+
+	memset(r, 0, sizeof(*r));
+	r->alert_received = -1;
+	r->host_match = -1;
+	r->handshake_ms = -1;
+	d.total = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	if (o->clock_ms != NULL)
+		d.end = now_ms(&d) + (uint64_t)d.total;
+
+	/* resolve (the proxy resolves the target itself) */
+	r->stage = MTK_STAGE_RESOLVE;
+	if (o->proxy_host != NULL)
+		rc = resolve(&d, o->proxy_host, o->proxy_port, "proxy ", &ai, err);
+	else
+		rc = resolve(&d, o->host, o->port, "", &ai, err);
+	if (rc != MTK_OK)
+		goto out;
+
+	r->stage = MTK_STAGE_CONNECT;
+	if (o->proxy_host != NULL) {
+		rc = connect_any(&d, o, ai, "proxy ", &fd, r->proxy_address,
+				 sizeof(r->proxy_address), err);
+		if (rc != MTK_OK)
+			goto out;
+		r->stage = MTK_STAGE_PROXY;
+		rc = proxy_connect(&d, o, fd, r->proxy_address, err);
+		if (rc != MTK_OK)
+			goto out;
+		format_authority(o->host, o->port, r->address, sizeof(r->address));
+	} else {
+		rc = connect_any(&d, o, ai, "", &fd, r->address, sizeof(r->address), err);
+		if (rc != MTK_OK)
+			goto out;
+	}
+
+	r->stage = MTK_STAGE_HANDSHAKE;
+	if (state_index < 0)
+		state_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ctx = make_ctx(o, err);
+	if (ctx == NULL) {
+		rc = err ? err->code : MTK_E_CRYPTO;
+		goto out;
+	}
+	ssl = SSL_new(ctx);
+	st.r = r;
+	st.identity = identity;
+	if (ssl == NULL || SSL_set_ex_data(ssl, state_index, &st) != 1 || SSL_set_fd(ssl, fd) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "handshake: cannot set up TLS");
+		goto out;
+	}
+	sni = o->sni;
+	if (sni == NULL) {
+		struct in6_addr a6;
+		struct in_addr a4;
+		/* SNI carries host names only, never address literals. */
+		if (inet_pton(AF_INET, o->host, &a4) != 1 && inet_pton(AF_INET6, o->host, &a6) != 1)
+			sni = o->host;
+	}
+	if (sni != NULL && sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, sni) != 1) {
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "handshake: %s: not a valid SNI name", sni);
+		goto out;
+	}
+	SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+	if (o->clock_ms != NULL)
+		t0 = now_ms(&d);
+	ERR_clear_error();
+	e = ssl_io(&d, ssl, fd, do_connect, NULL, 0, 0, &ret, &to);
+	if (st.cb_rc != MTK_OK) {
+		rc = mtk_err_set(err, st.cb_rc, "handshake");
+		goto out;
+	}
+	if (e != SSL_ERROR_NONE) {
+		record_session(o, ssl, r);
+		if (to) {
+			rc = mtk_err_set(err, MTK_E_TIMEOUT,
+					 "handshake: %s: no TLS answer within %ld ms", r->address,
+					 d.total);
+			goto out;
+		}
+		/* A refusal of the client certificate (TLS 1.2 and earlier) is an
+		 * answer, not a failure of the probe. */
+		if (r->cert_requested && r->alert_received >= 0) {
+			classify_client_auth(r, identity);
+			r->protocol[0] = r->cipher[0] = '\0';
+			ERR_clear_error();
+			rc = MTK_OK;
+			r->stage = MTK_STAGE_DONE;
+			goto out;
+		}
+		rc = handshake_error(&d, ssl, e, r, err);
+		goto out;
+	}
+	if (o->clock_ms != NULL)
+		r->handshake_ms = (long)(now_ms(&d) - t0);
+	r->handshake_done = true;
+	record_session(o, ssl, r);
+	record_ocsp(ssl, r);
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (r->cert_requested && SSL_version(ssl) >= TLS1_3_VERSION && o->http_path == NULL)
+		await_verdict(&d, o, ssl, fd, &st);
+
+	if (o->http_path != NULL && r->alert_received < 0) {
+		r->stage = MTK_STAGE_HTTP;
+		rc = http_exchange(&d, o, ssl, fd, r, err);
+		classify_client_auth(r, identity);
+		/* A refusal seen while waiting for the response is still the
+		 * answer about the certificate. */
+		if (rc != MTK_OK && r->cert_requested && r->alert_received >= 0) {
+			mtk_err_clear(err);
+			rc = MTK_OK;
+		}
+		if (rc != MTK_OK)
+			goto out;
+	}
+	classify_client_auth(r, identity);
+	r->stage = MTK_STAGE_DONE;
+	if (r->alert_received < 0) {
+		/* A polite close; the server may already be gone. */
+		(void)SSL_shutdown(ssl);
+	}
+	rc = MTK_OK;
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+void mtk_probe_result_free(mtk_probe_result *r)
+{
+	if (r == NULL)
+		return;
+	sk_X509_pop_free(r->chain, X509_free);
+	sk_X509_NAME_pop_free(r->ca_names, X509_NAME_free);
+	mtk_http_response_free(&r->http);
+	memset(r, 0, sizeof(*r));
+	r->alert_received = -1;
+	r->host_match = -1;
+}
+
+const char *mtk_alert_explain(int alert, bool cert_sent)
+{
+	switch (alert) {
+	case SSL_AD_UNKNOWN_CA:
+		return "the server does not trust the CA that issued the client certificate: "
+		       "the server's trusted CA list (sys_ca_certificate on a ServiceNow instance) "
+		       "must hold that CA chain";
+	case SSL_AD_CERTIFICATE_EXPIRED:
+		return "the server says the client certificate (or a CA in its chain) has expired or "
+		       "is not yet valid: renew it";
+	case SSL_AD_BAD_CERTIFICATE:
+		return "the server refused the client certificate as bad: its signature or chain did "
+		       "not verify, or the key does not match it";
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+		return "the server does not accept this kind of certificate: check key usage "
+		       "(digitalSignature) and extended key usage (clientAuth)";
+	case SSL_AD_CERTIFICATE_REVOKED:
+		return "the client certificate has been revoked";
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+		return "the server could not accept the client certificate (often a missing "
+		       "intermediate CA, or a missing clientAuth EKU)";
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return "the server requires a client certificate and none was sent";
+	case SSL_AD_HANDSHAKE_FAILURE:
+		return cert_sent ? "the server refused the handshake after the client certificate "
+				   "was sent (it does not accept it)"
+				 : "the server refused the handshake without a client certificate: "
+				   "one is required";
+	case SSL_AD_ACCESS_DENIED:
+		return "the certificate verified, but the server does not allow it access";
+	case SSL_AD_DECRYPT_ERROR:
+		return "the signature made with the client key did not verify: the key may not match "
+		       "the certificate";
+	case SSL_AD_PROTOCOL_VERSION:
+		return "the server does not support the TLS versions offered";
+	case SSL_AD_INSUFFICIENT_SECURITY:
+		return "the server wants stronger cipher suites than were offered";
+	case SSL_AD_UNRECOGNIZED_NAME:
+		return "the server does not know the host name sent in SNI (use --sni)";
+	case SSL_AD_INTERNAL_ERROR:
+		return "the server reported an internal error";
+	default:
+		return "the server ended the handshake with this alert";
+	}
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# probe-servicenow.sh - --servicenow readiness against a local HTTPS stand-in
+# for the instance's ADCv2 endpoints (tests/interop/lib/snow_adc.py).
+# SSL_CERT_FILE makes the test CA this system's "public" trust store, as
+# OpenSSL's default verify paths honour it.
+source "$MTLSKIT_TESTLIB"
+source "$MTLSKIT_SRC/tests/interop/lib/probe-fixtures.sh"
+
+mkca pub "/CN=Test Public Root/O=Public CA Inc"
+mkleaf inst "/CN=localhost" pub server
+
+start_adc() { # PORT SERVER SUPPORTS
+	"$PY" "$LIBDIR/snow_adc.py" "$1" "$T/inst.crt" "$T/inst.key" "$2" "$3" >"$T/adc.$1.log" 2>&1 </dev/null &
+	TAP_PIDS="${TAP_PIDS:-} $!"
+	wait_port "$1" || diag "snow_adc.py did not start: $(cat "$T/adc.$1.log")"
+}
+READY=$(free_port)
+start_adc "$READY" snow_adc true
+MIXED=$(free_port)
+start_adc "$MIXED" snow_adc mixed
+NOADC=$(free_port)
+start_adc "$NOADC" - true
+NOTLS=$(free_port)
+start_adc "$NOTLS" snow_adc false
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$READY" --servicenow
+expect_eq "ready instance: exit 0" "$RC" 0
+expect_json "ADCv2 seen" '.servicenow.adcv2' true
+expect_json "Server header" '.servicenow.server' snow_adc
+expect_json "supports_tls true" '.servicenow.supports_tls' true
+expect_json "public chain" '.servicenow.public_chain' true
+expect_json "ready" '.servicenow.ready' true
+expect_json "no findings" '.findings | length' 0
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$MIXED" --servicenow
+expect_json "supports_tls mixed is ready too" '.servicenow.ready' true
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$NOADC" --servicenow
+expect_eq "no snow_adc: exit 1" "$RC" 1
+expect_eq "instance-not-ready" "$(finding_ids)" instance-not-ready
+expect_json "one finding, about ADCv2" '[.findings[] | select(.message | test("snow_adc"))] | length' 1
+expect_json "the Server header seen" '.servicenow.server' nginx
+expect_match "fix text names ADCv2" 'ADCv2' "$(printf '%s' "$OUT" | jq -r '.findings[0].fix')"
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$NOTLS" --servicenow
+expect_eq "supports_tls false: exit 1" "$RC" 1
+expect_json "supports_tls value reported" '.servicenow.supports_tls' false
+expect_json "one finding, about supports_tls" '[.findings[] | select(.id=="instance-not-ready") | select(.message | test("supports_tls"))] | length' 1
+
+# Without the test CA in the trust store the chain is not "public".
+run env SSL_CERT_FILE=/nonexistent "$MTLSKIT" --json probe "localhost:$READY" --servicenow
+expect_eq "private chain: exit 1" "$RC" 1
+expect_json "public chain false" '.servicenow.public_chain' false
+expect_json "its finding" '[.findings[] | select(.message | test("public CAs"))] | length' 1
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" probe "localhost:$NOADC" --servicenow
+expect_match "text summary" 'ServiceNow: ADCv2 NO' "$OUT"
+
+# --http on its own: status line and selected headers.
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$READY" --http /adcv2/supports_tls --method GET
+expect_json "GET status" '.http.status' 200
+expect_json "Server header shown" '.http.headers.Server' snow_adc
+expect_json "status line" '.http.status_line' "HTTP/1.1 200 OK"
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$READY" --http /missing
+expect_json "HEAD of a missing path" '.http.status' 404
+done_testing
