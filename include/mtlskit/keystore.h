@@ -130,7 +130,9 @@ enum {
  * Private keys are decrypted with key_pass if given, else with store_pass;
  * a key that does not decrypt is kept locked (entry->key_locked, counted in
  * ks->locked_keys) and is not an error.  Secret keys are described when the
- * same password opens them.
+ * same password opens them.  JCEKS decryption is bounded per call (20 million
+ * MD5-chain iterations, 100 keys at Java's default): keys beyond it stay
+ * locked and can be opened one by one with mtk_keystore_unlock().
  *
  * Errors: MTK_E_INTEGRITY (digest or MAC mismatch: wrong store password or
  * altered file; detail "keystore password is incorrect or the file was

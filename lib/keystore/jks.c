@@ -21,6 +21,9 @@
 #define DIGEST_LEN 20
 #define JCEKS_ITER 200000u
 #define JCEKS_MAX_ITER 5000000u
+/* MD5-chain iterations one decode may spend on JCEKS keys: 100 keys at
+ * Java's default count, a few seconds of CPU at worst. */
+#define JCEKS_BUDGET 20000000u
 
 /* DER of the two protection OIDs (tag, length, value). */
 static const uint8_t OID_JKS[] = {0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01,
@@ -575,7 +578,7 @@ static mtk_rc recover_key(const uint8_t *der, size_t len, const mtk_secret *pass
 }
 
 /* A JCEKS secret key entry: SealedObject -> SecretKeySpec. */
-static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass)
+static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass, uint64_t *budget)
 {
 	jser_capture outer[] = {{"encodedParams", NULL, 0, false},
 				{"encryptedContent", NULL, 0, false},
@@ -601,8 +604,9 @@ static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass)
 	if (pbe == NULL || ASN1_STRING_length(pbe->salt) != 8)
 		goto out;
 	it = ASN1_INTEGER_get(pbe->iter);
-	if (it <= 0 || it > (long)JCEKS_MAX_ITER)
+	if (it <= 0 || it > (long)JCEKS_MAX_ITER || (uint64_t)it > *budget)
 		goto out;
+	*budget -= (uint64_t)it;
 	if (mtk_jceks_pbe(pass, ASN1_STRING_get0_data(pbe->salt), (uint32_t)it, true, outer[1].p,
 			  outer[1].len, &plain) != MTK_OK)
 		goto out;
@@ -733,6 +737,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 	mtk_ks_entry tmp;
 	const char *why = NULL;
 	size_t body_end;
+	uint64_t budget;
 	mtk_rc rc;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -939,25 +944,47 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			ks->verified = true;
 		}
 	}
-	/* Keys: the key password if given, else the store password. */
+	/* Keys: the key password if given, else (or then) the store password.
+	 * JCEKS decryption costs its iteration count in MD5 rounds (up to
+	 * 5,000,000 each, set by the file): a budget keeps a hostile store from
+	 * buying minutes of CPU; what is over it stays locked (mtk_keystore_unlock
+	 * still works entry by entry). */
+	budget = JCEKS_BUDGET;
 	for (size_t i = 0; i < ks->count; i++) {
 		mtk_ks_entry *e = &ks->entries[i];
 		if (e->kind == MTK_KSE_KEY) {
+			uint64_t cost = 0;
 			if (flags & MTK_KS_READ_NO_KEYS) {
 				ks->locked_keys++;
 				continue;
 			}
-			/* The key password if given, else (or then) the store password. */
-			if (key_pass != NULL && mtk_jks_unlock(e, key_pass, NULL) == MTK_OK)
-				continue;
-			if (store_pass != NULL && mtk_jks_unlock(e, store_pass, NULL) == MTK_OK)
-				continue;
+			{
+				mtk_ks_protection prot;
+				const uint8_t *ct;
+				size_t ctlen;
+				uint8_t salt[8];
+				uint32_t iter = 0;
+				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct, &ctlen, salt,
+					       &iter) == MTK_OK &&
+				    prot == MTK_KSP_JCEKS)
+					cost = iter;
+			}
+			if (key_pass != NULL && cost <= budget) {
+				budget -= cost;
+				if (mtk_jks_unlock(e, key_pass, NULL) == MTK_OK)
+					continue;
+			}
+			if (store_pass != NULL && cost <= budget) {
+				budget -= cost;
+				if (mtk_jks_unlock(e, store_pass, NULL) == MTK_OK)
+					continue;
+			}
 			ks->locked_keys++;
 		} else if (e->kind == MTK_KSE_SECRET) {
 			if (key_pass != NULL)
-				describe_secret(e, key_pass);
+				describe_secret(e, key_pass, &budget);
 			if (e->secret_alg[0] == '\0' && store_pass != NULL)
-				describe_secret(e, store_pass);
+				describe_secret(e, store_pass, &budget);
 		}
 	}
 	*out = ks;
