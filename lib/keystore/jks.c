@@ -400,15 +400,20 @@ static mtk_rc parse_epki(const uint8_t *der, size_t len, mtk_ks_protection *prot
 		unsigned char *q = oid;
 		i2d_ASN1_OBJECT(obj, &q);
 	}
-	/* The ciphertext lies inside der: find it through the octet string's
-	 * own bytes is not possible via the reader, so locate it by length
-	 * from the end (DER: the OCTET STRING is the last element). */
-	*ctlen = (size_t)ASN1_STRING_length(oct);
-	if (*ctlen > len)
-		goto out;
-	*ct = der + (len - *ctlen);
-	if (memcmp(*ct, ASN1_STRING_get0_data(oct), *ctlen) != 0)
-		goto out;
+	/* The OCTET STRING is the last element of the DER: its contents are the
+	 * last n bytes of der (borrowed through the reader, and checked against
+	 * OpenSSL's decoded copy). */
+	{
+		mtk_reader r;
+		size_t n = (size_t)ASN1_STRING_length(oct);
+
+		mtk_reader_init(&r, der, len);
+		if (n > len || mtk_reader_skip(&r, len - n) != MTK_OK ||
+		    mtk_reader_bytes(&r, n, ct) != MTK_OK ||
+		    memcmp(*ct, ASN1_STRING_get0_data(oct), n) != 0)
+			goto out;
+		*ctlen = n;
+	}
 	if ((size_t)oidlen == sizeof(OID_JKS) && memcmp(oid, OID_JKS, sizeof(OID_JKS)) == 0) {
 		*prot = MTK_KSP_JKS;
 		rc = MTK_OK;
