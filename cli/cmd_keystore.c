@@ -66,23 +66,23 @@ struct ksopt {
 };
 
 static const struct option longopts[] = {
-	{"alias", required_argument, NULL, OPT_ALIAS},
-	{"type", required_argument, NULL, OPT_TYPE},
-	{"from", required_argument, NULL, OPT_FROM},
-	{"from-alias", required_argument, NULL, OPT_FROM_ALIAS},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"chain", required_argument, NULL, OPT_CHAIN},
-	{"src-pass", required_argument, NULL, OPT_SRC_PASS},
-	{"dname", required_argument, NULL, OPT_DNAME},
-	{"keyalg", required_argument, NULL, OPT_KEYALG},
-	{"keysize", required_argument, NULL, OPT_KEYSIZE},
-	{"validity", required_argument, NULL, OPT_VALIDITY},
-	{"der", no_argument, NULL, OPT_DER},
-	{"with-key", no_argument, NULL, OPT_WITH_KEY},
-	{"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
-	{"verbose", no_argument, NULL, 'v'},
-	CLI_COMMON_LONGOPTS,
+    {"alias", required_argument, NULL, OPT_ALIAS},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"from-alias", required_argument, NULL, OPT_FROM_ALIAS},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"chain", required_argument, NULL, OPT_CHAIN},
+    {"src-pass", required_argument, NULL, OPT_SRC_PASS},
+    {"dname", required_argument, NULL, OPT_DNAME},
+    {"keyalg", required_argument, NULL, OPT_KEYALG},
+    {"keysize", required_argument, NULL, OPT_KEYSIZE},
+    {"validity", required_argument, NULL, OPT_VALIDITY},
+    {"der", no_argument, NULL, OPT_DER},
+    {"with-key", no_argument, NULL, OPT_WITH_KEY},
+    {"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
+    {"verbose", no_argument, NULL, 'v'},
+    CLI_COMMON_LONGOPTS,
 };
 
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
@@ -171,8 +171,9 @@ static int parse(cli *c, int argc, char **argv, struct ksopt *o, const char *usa
 	if (r != 0)
 		return r;
 	if (argc - *first != nargs)
-		return cli_usage_error(c, usage, nargs == 1 ? "one keystore file is needed"
-							    : "wrong number of operands");
+		return cli_usage_error(c, usage,
+				       nargs == 1 ? "one keystore file is needed"
+						  : "wrong number of operands");
 	return 0;
 }
 
@@ -204,12 +205,12 @@ static json_t *cert_json(X509 *x, mtk_cert_summary *s)
 /* list                                                                 */
 
 static const char usage_list[] =
-	"Usage: mtlskit keystore list [-v] [--pass SPEC] [--key-pass SPEC] [--json] KEYSTORE\n"
-	"  Lists the entries of a JKS, JCEKS or PKCS12 keystore (type detected).\n"
-	"  -v, --verbose   every certificate of every chain (subject, issuer, serial,\n"
-	"                  validity, SHA-1 and SHA-256 fingerprints)\n"
-	"  --pass SPEC     store password (default: \"changeit\" is tried)\n"
-	"  --key-pass SPEC key password, to describe JCEKS secret keys\n";
+    "Usage: mtlskit keystore list [-v] [--pass SPEC] [--key-pass SPEC] [--json] KEYSTORE\n"
+    "  Lists the entries of a JKS, JCEKS or PKCS12 keystore (type detected).\n"
+    "  -v, --verbose   every certificate of every chain (subject, issuer, serial,\n"
+    "                  validity, SHA-1 and SHA-256 fingerprints)\n"
+    "  --pass SPEC     store password (default: \"changeit\" is tried)\n"
+    "  --key-pass SPEC key password, to describe JCEKS secret keys\n";
 
 static int ks_list(cli *c, int argc, char **argv)
 {
@@ -243,15 +244,16 @@ static int ks_list(cli *c, int argc, char **argv)
 		if (e->kind == MTK_KSE_SECRET) {
 			if (e->secret_alg[0])
 				json_object_set_new(je, "secret",
-						    json_pack("{s:s, s:i}", "algorithm", e->secret_alg,
-							      "bits", e->secret_bits));
+						    json_pack("{s:s, s:i}", "algorithm",
+							      e->secret_alg, "bits",
+							      e->secret_bits));
 			else
 				json_object_set_new(je, "secret", json_null());
 		}
 		if (!c->json) {
 			if (o.verbose) {
-				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n", e->alias,
-				       date, mtk_kse_kind_name(e->kind));
+				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n",
+				       e->alias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_KEY)
 					printf("Certificate chain length: %d\n", n);
 				if (e->kind == MTK_KSE_SECRET)
@@ -263,7 +265,8 @@ static int ks_list(cli *c, int argc, char **argv)
 			} else {
 				printf("%s, %s, %s, ", e->alias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_SECRET)
-					printf("%s\n", e->secret_alg[0] ? e->secret_alg : "secret key");
+					printf("%s\n",
+					       e->secret_alg[0] ? e->secret_alg : "secret key");
 				else
 					printf("\n");
 			}
@@ -293,11 +296,13 @@ static int ks_list(cli *c, int argc, char **argv)
 				printf("Certificate[%d]:\n", j + 1);
 			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", s.subject, s.issuer,
 			       s.serial);
-			printf("Valid from: %s until: %s\n", cli_fmt_time(s.not_before, nb, sizeof(nb)),
+			printf("Valid from: %s until: %s\n",
+			       cli_fmt_time(s.not_before, nb, sizeof(nb)),
 			       cli_fmt_time(s.not_after, na, sizeof(na)));
 			printf("Certificate fingerprints:\n\t SHA1: %s\n\t SHA256: %s\n", s.sha1,
 			       s.sha256);
-			printf("Signature algorithm name: %s\nSubject Public Key Algorithm: %s %d%s%s\n",
+			printf("Signature algorithm name: %s\nSubject Public Key Algorithm: %s "
+			       "%d%s%s\n",
 			       s.sig_alg, s.key_type, s.key_bits, s.curve[0] ? " " : "", s.curve);
 		}
 		if (!c->json && o.verbose)
@@ -326,16 +331,16 @@ static int ks_list(cli *c, int argc, char **argv)
 /* add-key                                                              */
 
 static const char usage_add_key[] =
-	"Usage: mtlskit keystore add-key KEYSTORE --alias A SOURCE...\n"
-	"  Adds (with --force: replaces) a private key entry.  SOURCE is one of:\n"
-	"    BUNDLE...                   PEM/DER files or a PFX holding the key and chain\n"
-	"    --key KEY --cert CERT [--chain CHAIN]...\n"
-	"    --from KEYSTORE2 --from-alias B\n"
-	"  --src-pass SPEC  password of the PFX, encrypted key or source keystore\n"
-	"  --type T         jks|jceks|pkcs12 when the keystore is created (default from\n"
-	"                   the file name, else pkcs12 like keytool)\n"
-	"  --pass SPEC      store password (default \"changeit\")\n"
-	"  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n";
+    "Usage: mtlskit keystore add-key KEYSTORE --alias A SOURCE...\n"
+    "  Adds (with --force: replaces) a private key entry.  SOURCE is one of:\n"
+    "    BUNDLE...                   PEM/DER files or a PFX holding the key and chain\n"
+    "    --key KEY --cert CERT [--chain CHAIN]...\n"
+    "    --from KEYSTORE2 --from-alias B\n"
+    "  --src-pass SPEC  password of the PFX, encrypted key or source keystore\n"
+    "  --type T         jks|jceks|pkcs12 when the keystore is created (default from\n"
+    "                   the file name, else pkcs12 like keytool)\n"
+    "  --pass SPEC      store password (default \"changeit\")\n"
+    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n";
 
 static int ks_add_key(cli *c, int argc, char **argv)
 {
@@ -373,17 +378,18 @@ static int ks_add_key(cli *c, int argc, char **argv)
 			files[n++] = o.chain[i];
 		r = ks_source_files(c, files, n, o.src_pass, &key, &chain);
 	} else {
-		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1, o.src_pass,
-				    &key, &chain);
+		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1,
+				    o.src_pass, &key, &chain);
 	}
 	if (r != 0)
 		return r;
 	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
 		goto out;
 	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
-		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
-				 "Key pair not imported, alias <%s> already exists (use --force to replace it)",
-				 o.alias);
+		rc = mtk_err_set(
+		    &err, MTK_E_INVALID_ARG,
+		    "Key pair not imported, alias <%s> already exists (use --force to replace it)",
+		    o.alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -395,8 +401,9 @@ static int ks_add_key(cli *c, int argc, char **argv)
 	if ((r = ks_save(c, &f)) != 0)
 		goto out;
 	if (!c->json)
-		printf("Entry for alias %s successfully imported (%d certificate%s in the chain).\n",
-		       o.alias, sk_X509_num(chain), sk_X509_num(chain) == 1 ? "" : "s");
+		printf(
+		    "Entry for alias %s successfully imported (%d certificate%s in the chain).\n",
+		    o.alias, sk_X509_num(chain), sk_X509_num(chain) == 1 ? "" : "s");
 	cli_set(c, "keystore", json_string(argv[first]));
 	cli_set(c, "alias", json_string(o.alias));
 	cli_set(c, "chain_length", json_integer(sk_X509_num(chain)));
@@ -412,9 +419,9 @@ out:
 /* add-trusted                                                          */
 
 static const char usage_add_trusted[] =
-	"Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
-	"  Adds a trusted certificate entry (PEM or DER certificate).\n"
-	"  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
+    "Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
+    "  Adds a trusted certificate entry (PEM or DER certificate).\n"
+    "  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
 
 static int ks_add_trusted(cli *c, int argc, char **argv)
 {
@@ -441,10 +448,11 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
 		goto out;
 	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
-		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
-				 "Certificate not imported, alias <%s> already exists (use --force to "
-				 "replace it)",
-				 o.alias);
+		rc = mtk_err_set(
+		    &err, MTK_E_INVALID_ARG,
+		    "Certificate not imported, alias <%s> already exists (use --force to "
+		    "replace it)",
+		    o.alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -469,11 +477,11 @@ out:
 /* install-reply                                                        */
 
 static const char usage_install_reply[] =
-	"Usage: mtlskit keystore install-reply KEYSTORE --alias A REPLY\n"
-	"  Installs a CA reply (one certificate, or a chain in any order, PEM, DER or\n"
-	"  PKCS#7) on a key entry, like keytool -importcert: the reply must carry the\n"
-	"  entry's public key; a single certificate is completed from the trusted\n"
-	"  entries of the keystore up to a self-signed root.\n";
+    "Usage: mtlskit keystore install-reply KEYSTORE --alias A REPLY\n"
+    "  Installs a CA reply (one certificate, or a chain in any order, PEM, DER or\n"
+    "  PKCS#7) on a key entry, like keytool -importcert: the reply must carry the\n"
+    "  entry's public key; a single certificate is completed from the trusted\n"
+    "  entries of the keystore up to a self-signed root.\n";
 
 static int ks_install_reply(cli *c, int argc, char **argv)
 {
@@ -531,10 +539,11 @@ out:
 /* export                                                               */
 
 static const char usage_export[] =
-	"Usage: mtlskit keystore export KEYSTORE --alias A [--der] [--full-chain] [--with-key] [-o OUT]\n"
-	"  Writes the entry's certificate (PEM; --der for DER), or with --full-chain\n"
-	"  the whole chain; --with-key adds the private key (unencrypted PKCS#8 after the\n"
-	"  chain: a MID Server bundle).  Standard output unless -o.\n";
+    "Usage: mtlskit keystore export KEYSTORE --alias A [--der] [--full-chain] [--with-key] [-o "
+    "OUT]\n"
+    "  Writes the entry's certificate (PEM; --der for DER), or with --full-chain\n"
+    "  the whole chain; --with-key adds the private key (unencrypted PKCS#8 after the\n"
+    "  chain: a MID Server bundle).  Standard output unless -o.\n";
 
 static int ks_export(cli *c, int argc, char **argv)
 {
@@ -573,9 +582,10 @@ static int ks_export(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (o.with_key && e->key == NULL) {
-		rc = mtk_err_set(&err, MTK_E_KEY_PASSWORD,
-				 "alias <%s>: Cannot recover key (give the key password with --key-pass)",
-				 o.alias);
+		rc = mtk_err_set(
+		    &err, MTK_E_KEY_PASSWORD,
+		    "alias <%s>: Cannot recover key (give the key password with --key-pass)",
+		    o.alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -605,9 +615,9 @@ static int ks_export(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (c->out != NULL && strcmp(c->out, "-") != 0) {
-		rc = mtk_file_write(c->out, out.data, out.len,
-				    (o.with_key ? MTK_WRITE_SECRET : 0) | (c->force ? MTK_WRITE_FORCE : 0),
-				    &err);
+		rc = mtk_file_write(
+		    c->out, out.data, out.len,
+		    (o.with_key ? MTK_WRITE_SECRET : 0) | (c->force ? MTK_WRITE_FORCE : 0), &err);
 		if (rc != MTK_OK) {
 			r = cli_error(c, rc, &err);
 			goto out;
@@ -615,7 +625,10 @@ static int ks_export(cli *c, int argc, char **argv)
 		cli_set(c, "output", json_string(c->out));
 		if (!c->json)
 			fprintf(stderr, "Certificate%s stored in file <%s>\n",
-				o.with_key ? "s and key" : n > 1 ? "s" : "", c->out);
+				o.with_key ? "s and key"
+				: n > 1	   ? "s"
+					   : "",
+				c->out);
 	} else if (c->json) {
 		if (!o.der)
 			cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
@@ -653,8 +666,9 @@ static int ks_remove(cli *c, int argc, char **argv)
 		return r;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias),
-			      &err);
+		r = cli_error(
+		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias),
+		    &err);
 		goto out;
 	}
 	mtk_keystore_remove(f.ks, (size_t)idx);
@@ -674,12 +688,12 @@ out:
 /* passwd                                                               */
 
 static const char usage_passwd[] =
-	"Usage: mtlskit keystore passwd KEYSTORE [--alias A] --out-pass SPEC\n"
-	"  Without --alias: changes the store password; JKS/JCEKS keys protected with\n"
-	"  the old store password get the new one too (keys with a password of their\n"
-	"  own keep it); PKCS12 re-encrypts everything.\n"
-	"  With --alias: changes that entry's key password (JKS/JCEKS, keytool\n"
-	"  -keypasswd); the old one is --key-pass, else the store password.\n";
+    "Usage: mtlskit keystore passwd KEYSTORE [--alias A] --out-pass SPEC\n"
+    "  Without --alias: changes the store password; JKS/JCEKS keys protected with\n"
+    "  the old store password get the new one too (keys with a password of their\n"
+    "  own keep it); PKCS12 re-encrypts everything.\n"
+    "  With --alias: changes that entry's key password (JKS/JCEKS, keytool\n"
+    "  -keypasswd); the old one is --key-pass, else the store password.\n";
 
 static int ks_passwd(cli *c, int argc, char **argv)
 {
@@ -703,8 +717,9 @@ static int ks_passwd(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (np->len < 6) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_INVALID_ARG,
-					     "Password is too short - must be at least 6 characters"),
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_INVALID_ARG,
+					  "Password is too short - must be at least 6 characters"),
 			      &err);
 		goto out;
 	}
@@ -731,27 +746,31 @@ static int ks_passwd(cli *c, int argc, char **argv)
 		if ((r = ks_save(c, &f)) != 0)
 			goto out;
 		if (!c->json)
-			printf("Store password changed (%zu key password%s that matched it changed too).\n",
+			printf("Store password changed (%zu key password%s that matched it changed "
+			       "too).\n",
 			       moved, moved == 1 ? "" : "s");
 		cli_set(c, "keys_changed", json_integer((json_int_t)moved));
 	} else {
 		long idx = mtk_keystore_find(f.ks, o.alias);
 		if (f.ks->type == MTK_KS_PKCS12) {
-			r = cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED,
-						     "PKCS12 keystores have no separate key password; "
-						     "change the store password instead"),
+			r = cli_error(c,
+				      mtk_err_set(&err, MTK_E_UNSUPPORTED,
+						  "PKCS12 keystores have no separate key password; "
+						  "change the store password instead"),
 				      &err);
 			goto out;
 		}
 		if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
-			r = cli_error(c, mtk_err_set(&err, MTK_E_NOT_FOUND,
-						     idx < 0 ? "Alias <%s> does not exist"
-							     : "Alias <%s> is not a key entry",
-						     o.alias),
+			r = cli_error(c,
+				      mtk_err_set(&err, MTK_E_NOT_FOUND,
+						  idx < 0 ? "Alias <%s> does not exist"
+							  : "Alias <%s> is not a key entry",
+						  o.alias),
 				      &err);
 			goto out;
 		}
-		rc = mtk_keystore_unlock(f.ks, (size_t)idx, f.key_pass ? f.key_pass : f.store_pass, &err);
+		rc = mtk_keystore_unlock(f.ks, (size_t)idx, f.key_pass ? f.key_pass : f.store_pass,
+					 &err);
 		if (rc == MTK_OK)
 			rc = mtk_keystore_reprotect(f.ks, (size_t)idx, &err);
 		if (rc != MTK_OK) {
@@ -778,11 +797,11 @@ out:
 /* genkey                                                               */
 
 static const char usage_genkey[] =
-	"Usage: mtlskit keystore genkey KEYSTORE --alias A --dname DN --keyalg RSA|EC\n"
-	"                               [--keysize N] [--validity DAYS] [--type T]\n"
-	"  A new key pair with a self-signed certificate, like keytool -genkeypair:\n"
-	"  RSA 2048 / EC P-256 by default, 90 days, SHA-256 signature.\n"
-	"  DN: \"CN=mid01.example.com, OU=IT, O=Example, L=Town, ST=State, C=US\".\n";
+    "Usage: mtlskit keystore genkey KEYSTORE --alias A --dname DN --keyalg RSA|EC\n"
+    "                               [--keysize N] [--validity DAYS] [--type T]\n"
+    "  A new key pair with a self-signed certificate, like keytool -genkeypair:\n"
+    "  RSA 2048 / EC P-256 by default, 90 days, SHA-256 signature.\n"
+    "  DN: \"CN=mid01.example.com, OU=IT, O=Example, L=Town, ST=State, C=US\".\n";
 
 static int ks_genkey(cli *c, int argc, char **argv)
 {
@@ -808,14 +827,16 @@ static int ks_genkey(cli *c, int argc, char **argv)
 	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
 		return r;
 	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_INVALID_ARG,
-					     "Key pair not generated, alias <%s> already exists", o.alias),
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_INVALID_ARG,
+					  "Key pair not generated, alias <%s> already exists",
+					  o.alias),
 			      &err);
 		goto out;
 	}
 	if ((rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err)) != MTK_OK ||
-	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert, &err)) !=
-		    MTK_OK) {
+	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert,
+				  &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -836,7 +857,8 @@ static int ks_genkey(cli *c, int argc, char **argv)
 		char desc[64];
 		mtk_key_describe(key, desc, sizeof(desc));
 		if (!c->json)
-			printf("Generated %s key pair and self-signed certificate (%s) with a validity "
+			printf("Generated %s key pair and self-signed certificate (%s) with a "
+			       "validity "
 			       "of %ld days for: %s\n",
 			       desc, EVP_PKEY_is_a(key, "EC") ? "SHA256withECDSA" : "SHA256withRSA",
 			       o.validity ? o.validity : 90, o.dname);
@@ -880,17 +902,20 @@ static int ks_csr(cli *c, int argc, char **argv)
 		return r;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_NOT_FOUND,
-					     idx < 0 ? "Alias <%s> does not exist"
-						     : "Alias <%s> is not a key entry",
-					     o.alias),
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_NOT_FOUND,
+					  idx < 0 ? "Alias <%s> does not exist"
+						  : "Alias <%s> is not a key entry",
+					  o.alias),
 			      &err);
 		goto out;
 	}
 	e = &f.ks->entries[idx];
 	if (e->key == NULL) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_KEY_PASSWORD,
-					     "alias <%s>: Cannot recover key (give --key-pass)", o.alias),
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_KEY_PASSWORD,
+					  "alias <%s>: Cannot recover key (give --key-pass)",
+					  o.alias),
 			      &err);
 		goto out;
 	}
@@ -925,16 +950,16 @@ out:
 }
 
 static const struct cli_verb subs[] = {
-	{"list", ks_list, "List entries (-v: every certificate, fingerprints)"},
-	{"add-key", ks_add_key, "Add a private key entry from a bundle, PEM files, PFX or keystore"},
-	{"add-trusted", ks_add_trusted, "Add a trusted certificate entry"},
-	{"install-reply", ks_install_reply, "Install a CA reply on a key entry (keytool -importcert)"},
-	{"export", ks_export, "Write an entry's certificate, chain or key"},
-	{"remove", ks_remove, "Delete an entry"},
-	{"passwd", ks_passwd, "Change the store password, or a key password with --alias"},
-	{"genkey", ks_genkey, "New key pair with a self-signed certificate (keytool -genkeypair)"},
-	{"csr", ks_csr, "PKCS#10 request for a key entry (keytool -certreq)"},
-	{NULL, NULL, NULL},
+    {"list", ks_list, "List entries (-v: every certificate, fingerprints)"},
+    {"add-key", ks_add_key, "Add a private key entry from a bundle, PEM files, PFX or keystore"},
+    {"add-trusted", ks_add_trusted, "Add a trusted certificate entry"},
+    {"install-reply", ks_install_reply, "Install a CA reply on a key entry (keytool -importcert)"},
+    {"export", ks_export, "Write an entry's certificate, chain or key"},
+    {"remove", ks_remove, "Delete an entry"},
+    {"passwd", ks_passwd, "Change the store password, or a key password with --alias"},
+    {"genkey", ks_genkey, "New key pair with a self-signed certificate (keytool -genkeypair)"},
+    {"csr", ks_csr, "PKCS#10 request for a key entry (keytool -certreq)"},
+    {NULL, NULL, NULL},
 };
 
 int cmd_keystore(cli *c, int argc, char **argv)

@@ -33,10 +33,10 @@ struct midopt {
 };
 
 static const struct option longopts[] = {
-	{"agent", required_argument, NULL, OPT_AGENT},
-	{"src-pass", required_argument, NULL, OPT_SRC_PASS},
-	{"within", required_argument, NULL, OPT_WITHIN},
-	CLI_COMMON_LONGOPTS,
+    {"agent", required_argument, NULL, OPT_AGENT},
+    {"src-pass", required_argument, NULL, OPT_SRC_PASS},
+    {"within", required_argument, NULL, OPT_WITHIN},
+    CLI_COMMON_LONGOPTS,
 };
 
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
@@ -55,7 +55,8 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		errno = 0;
 		o->within = strtol(arg, &end, 10);
 		if (errno != 0 || (*end != '\0' && strcmp(end, "d") != 0) || o->within < 0)
-			return cli_usage_error(c, NULL, "--within takes a number of days, like 30 or 30d");
+			return cli_usage_error(c, NULL,
+					       "--within takes a number of days, like 30 or 30d");
 		return 0;
 	default:
 		return cli_usage_error(c, NULL, "unexpected option");
@@ -96,7 +97,7 @@ static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_s
 	return 0;
 }
 
-static json_t *chain_json(cli *c, STACK_OF(X509) *chain, bool print)
+static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
 {
 	json_t *arr = json_array();
 
@@ -109,14 +110,16 @@ static json_t *chain_json(cli *c, STACK_OF(X509) *chain, bool print)
 			continue;
 		days = mtk_days_left(s.not_after, c->now);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "subject",
-						     s.subject, "issuer", s.issuer, "serial", s.serial,
-						     "not_after", cli_fmt_time(s.not_after, na, sizeof(na)),
+						     s.subject, "issuer", s.issuer, "serial",
+						     s.serial, "not_after",
+						     cli_fmt_time(s.not_after, na, sizeof(na)),
 						     "days_left", days, "sha256", s.sha256));
 		if (print)
-			printf("  [%d] %s\n      issuer: %s\n      expires: %s (%ld day%s left)\n      "
+			printf("  [%d] %s\n      issuer: %s\n      expires: %s (%ld day%s left)\n  "
+			       "    "
 			       "SHA-256: %s\n",
-			       i + 1, s.subject, s.issuer, na, days, days == 1 || days == -1 ? "" : "s",
-			       s.sha256);
+			       i + 1, s.subject, s.issuer, na, days,
+			       days == 1 || days == -1 ? "" : "s", s.sha256);
 	}
 	return arr;
 }
@@ -124,15 +127,15 @@ static json_t *chain_json(cli *c, STACK_OF(X509) *chain, bool print)
 /* ------------------------------------------------------------------ */
 
 static const char usage_install[] =
-	"Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
-	"  Installs the client certificate of a MID Server: checks BUNDLE (leaf,\n"
-	"  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
-	"  with the MID Server rules, refuses with the findings when any is an error\n"
-	"  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
-	"  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
-	"  --agent DIR      the MID Server's agent directory\n"
-	"  --pass SPEC      the agent keystore password (default \"changeit\")\n"
-	"  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
+    "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
+    "  Installs the client certificate of a MID Server: checks BUNDLE (leaf,\n"
+    "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
+    "  with the MID Server rules, refuses with the findings when any is an error\n"
+    "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
+    "  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
+    "  --agent DIR      the MID Server's agent directory\n"
+    "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
+    "  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
 
 static int mid_install(cli *c, int argc, char **argv)
 {
@@ -157,8 +160,9 @@ static int mid_install(cli *c, int argc, char **argv)
 	if (first >= argc)
 		return cli_usage_error(c, usage_install, "the bundle to install is needed");
 	if (stat(o.agent, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cli_error(c, mtk_err_set(&err, MTK_E_NOENT, "%s: the agent directory does not exist",
-						o.agent),
+		return cli_error(c,
+				 mtk_err_set(&err, MTK_E_NOENT,
+					     "%s: the agent directory does not exist", o.agent),
 				 &err);
 	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set)) != 0)
 		goto out;
@@ -175,9 +179,11 @@ static int mid_install(cli *c, int argc, char **argv)
 	if (cli_findings_exit(c) != 0) {
 		if (!c->json) {
 			cli_print_findings(c, stderr);
-			fprintf(stderr, "mtlskit mid install: not installed: the bundle has errors (above); "
-					"%s is unchanged\n",
-				o.agent);
+			fprintf(
+			    stderr,
+			    "mtlskit mid install: not installed: the bundle has errors (above); "
+			    "%s is unchanged\n",
+			    o.agent);
 		}
 		cli_set(c, "installed", json_false());
 		r = MTK_EXIT_FINDINGS;
@@ -188,7 +194,8 @@ static int mid_install(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (b.key == NULL || b.chain.leaf == NULL) {
-		r = cli_error(c, mtk_err_set(&err, MTK_E_NOT_FOUND, "the bundle has no private key"), &err);
+		r = cli_error(
+		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "the bundle has no private key"), &err);
 		goto out;
 	}
 	if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, b.chain.leaf)) {
@@ -211,8 +218,9 @@ static int mid_install(cli *c, int argc, char **argv)
 	}
 	*strrchr(secdir, '/') = '\0';
 	if (mkdir(secdir, 0700) != 0 && errno != EEXIST) {
-		r = cli_error(c, mtk_err_set(&err, errno == EACCES ? MTK_E_PERM : MTK_E_WRITE,
-					     "%s: %s", secdir, strerror(errno)),
+		r = cli_error(c,
+			      mtk_err_set(&err, errno == EACCES ? MTK_E_PERM : MTK_E_WRITE,
+					  "%s: %s", secdir, strerror(errno)),
 			      &err);
 		goto out;
 	}
@@ -250,10 +258,10 @@ out:
 /* ------------------------------------------------------------------ */
 
 static const char usage_show[] =
-	"Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DAYS]\n"
-	"  Shows the MID Server's client certificate entry (defaultsecuritykeypairhandle\n"
-	"  in DIR/security/agent_keystore.jks): its chain and the days left, checked\n"
-	"  with the MID Server rules.  Finding keystore-alias (exit 1) when it is absent.\n";
+    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DAYS]\n"
+    "  Shows the MID Server's client certificate entry (defaultsecuritykeypairhandle\n"
+    "  in DIR/security/agent_keystore.jks): its chain and the days left, checked\n"
+    "  with the MID Server rules.  Finding keystore-alias (exit 1) when it is absent.\n";
 
 static mtk_rc add_copy(mtk_set *set, const char *src, const char *alias, int index, X509 *x,
 		       EVP_PKEY *k)
@@ -312,11 +320,12 @@ static int mid_show(cli *c, int argc, char **argv)
 	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
 		char fix[1024];
 		snprintf(fix, sizeof(fix), "mtlskit mid install --agent %s bundle.pem", o.agent);
-		if (mtk_findings_add(&c->findings, MTK_F_KEYSTORE_ALIAS, MTK_SEV_ERROR, path, 0,
-				     MTK_MID_ALIAS, fix,
-				     "the agent keystore has no key entry %s: the MID Server has no "
-				     "client certificate to present",
-				     MTK_MID_ALIAS) != MTK_OK) {
+		if (mtk_findings_add(
+			&c->findings, MTK_F_KEYSTORE_ALIAS, MTK_SEV_ERROR, path, 0, MTK_MID_ALIAS,
+			fix,
+			"the agent keystore has no key entry %s: the MID Server has no "
+			"client certificate to present",
+			MTK_MID_ALIAS) != MTK_OK) {
 			r = cli_error(c, MTK_E_NOMEM, NULL);
 			goto out;
 		}
@@ -372,9 +381,9 @@ out:
 }
 
 static const struct cli_verb subs[] = {
-	{"install", mid_install, "Check a bundle and install it as defaultsecuritykeypairhandle"},
-	{"show", mid_show, "Show the installed client certificate entry and its days left"},
-	{NULL, NULL, NULL},
+    {"install", mid_install, "Check a bundle and install it as defaultsecuritykeypairhandle"},
+    {"show", mid_show, "Show the installed client certificate entry and its days left"},
+    {NULL, NULL, NULL},
 };
 
 int cmd_mid(cli *c, int argc, char **argv)

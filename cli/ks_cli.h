@@ -15,8 +15,8 @@ struct ksfile {
 	const char *path;
 	mtk_keystore *ks;
 	mtk_secret *store_pass; /* the password that opened it (or will protect it) */
-	mtk_secret *key_pass;   /* --key-pass, may be NULL */
-	bool created;           /* the file did not exist */
+	mtk_secret *key_pass;	/* --key-pass, may be NULL */
+	bool created;		/* the file did not exist */
 };
 
 /* Opens an existing keystore; returns 0 or an exit status (reported). */
@@ -30,12 +30,12 @@ int ks_save(cli *c, struct ksfile *f);
 void ks_close(struct ksfile *f);
 
 /* A private key and its chain (leaf first) from PEM/DER/PFX files. */
-int ks_source_files(cli *c, const char *const *files, int n, const char *pass_spec,
-		    EVP_PKEY **key, STACK_OF(X509) **chain);
+int ks_source_files(cli *c, const char *const *files, int n, const char *pass_spec, EVP_PKEY **key,
+		    STACK_OF(X509) * *chain);
 /* A key entry of another keystore. */
 int ks_source_entry(cli *c, const char *path, const char *alias, const char *pass_spec,
-		    EVP_PKEY **key, STACK_OF(X509) **chain);
+		    EVP_PKEY **key, STACK_OF(X509) * *chain);
 /* Every certificate in a file (PEM, DER, PKCS#7). */
-int ks_source_certs(cli *c, const char *path, STACK_OF(X509) **certs);
+int ks_source_certs(cli *c, const char *path, STACK_OF(X509) * *certs);
 
 #endif

@@ -24,8 +24,8 @@ void ks_close(struct ksfile *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static int decode_with(cli *c, const mtk_buf *b, const char *path, unsigned flags,
-		       struct ksfile *f, mtk_err *err)
+static int decode_with(cli *c, const mtk_buf *b, const char *path, unsigned flags, struct ksfile *f,
+		       mtk_err *err)
 {
 	return (int)mtk_keystore_decode(b->data, b->len, path, f->store_pass, f->key_pass, flags,
 					&f->ks, err);
@@ -48,7 +48,8 @@ int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
 		goto out;
 	}
 	if (c->pass_spec != NULL) {
-		if ((rc = cli_password(c, CLI_PASS_IN, NULL, false, &f->store_pass, &err)) != MTK_OK) {
+		if ((rc = cli_password(c, CLI_PASS_IN, NULL, false, &f->store_pass, &err)) !=
+		    MTK_OK) {
 			r = cli_error(c, rc, &err);
 			goto out;
 		}
@@ -72,10 +73,11 @@ int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
 				rc = (mtk_rc)decode_with(c, &b, path, flags, f, &err);
 		} else if (rc == MTK_E_INTEGRITY) {
 			mtk_err_clear(&err);
-			rc = mtk_err_set(&err, MTK_E_INTEGRITY,
-					 "%s: keystore password is incorrect or the file was altered "
-					 "(the default \"changeit\" was tried; give --pass SPEC)",
-					 path);
+			rc = mtk_err_set(
+			    &err, MTK_E_INTEGRITY,
+			    "%s: keystore password is incorrect or the file was altered "
+			    "(the default \"changeit\" was tried; give --pass SPEC)",
+			    path);
 		}
 	}
 	if (rc != MTK_OK)
@@ -111,10 +113,11 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
 	if (stat(path, &st) == 0 || errno != ENOENT) {
 		int r = ks_open(c, path, MTK_KS_READ_NO_KEYS, f);
 		if (r == 0 && t != MTK_KS_UNKNOWN && t != f->ks->type) {
-			r = cli_error(c, mtk_err_set(&err, MTK_E_INVALID_ARG,
-						     "%s is a %s keystore, not %s", path,
-						     mtk_ks_type_java_name(f->ks->type),
-						     mtk_ks_type_java_name(t)),
+			r = cli_error(c,
+				      mtk_err_set(&err, MTK_E_INVALID_ARG,
+						  "%s is a %s keystore, not %s", path,
+						  mtk_ks_type_java_name(f->ks->type),
+						  mtk_ks_type_java_name(t)),
 				      &err);
 			ks_close(f);
 		}
@@ -132,7 +135,8 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
 	if (f->store_pass == NULL) {
 		f->store_pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1);
 		if (!c->json)
-			cli_warn(c, "creating %s with the default store password \"changeit\"", path);
+			cli_warn(c, "creating %s with the default store password \"changeit\"",
+				 path);
 	}
 	if (f->store_pass == NULL || (f->ks = mtk_keystore_new(t)) == NULL) {
 		ks_close(f);
@@ -141,9 +145,11 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
 	/* keytool's rule for new stores and keys. */
 	if (f->store_pass->len < 6 || (f->key_pass != NULL && f->key_pass->len < 6)) {
 		ks_close(f);
-		return cli_error(c, mtk_err_set(&err, MTK_E_INVALID_ARG,
-					     "Password is too short - must be at least 6 characters"),
-			      &err);
+		return cli_error(
+		    c,
+		    mtk_err_set(&err, MTK_E_INVALID_ARG,
+				"Password is too short - must be at least 6 characters"),
+		    &err);
 	}
 	return 0;
 }
@@ -157,8 +163,9 @@ int ks_save(cli *c, struct ksfile *f)
 	if (f->ks->type == MTK_KS_PKCS12 && f->key_pass != NULL &&
 	    (f->key_pass->len != f->store_pass->len ||
 	     memcmp(f->key_pass->s, f->store_pass->s, f->key_pass->len) != 0))
-		cli_warn(c, "PKCS12 has no separate key password: keys are protected with the store "
-			    "password");
+		cli_warn(c,
+			 "PKCS12 has no separate key password: keys are protected with the store "
+			 "password");
 	rc = mtk_keystore_encode(f->ks, f->ks->type, f->store_pass, f->key_pass, &out, &err);
 	if (rc == MTK_OK)
 		rc = mtk_file_write(f->path, out.data, out.len, MTK_WRITE_SECRET | MTK_WRITE_FORCE,
@@ -184,8 +191,8 @@ static int resolve_src(cli *c, const char *spec, mtk_secret **out, mtk_err *err)
 	return (int)rc;
 }
 
-int ks_source_files(cli *c, const char *const *files, int n, const char *pass_spec,
-		    EVP_PKEY **key, STACK_OF(X509) **chain)
+int ks_source_files(cli *c, const char *const *files, int n, const char *pass_spec, EVP_PKEY **key,
+		    STACK_OF(X509) * *chain)
 {
 	mtk_set set = MTK_SET_INIT;
 	mtk_secret *pass = NULL;
@@ -203,7 +210,8 @@ int ks_source_files(cli *c, const char *const *files, int n, const char *pass_sp
 	for (int i = 0; i < n; i++) {
 		if ((rc = mtk_load_file(&set, files[i], &opts, NULL, NULL, &err)) != MTK_OK) {
 			if (rc == MTK_E_PASSWORD_NEEDED || rc == MTK_E_BAD_PASSWORD)
-				cli_warn(c, "give the password of %s with --src-pass SPEC", files[i]);
+				cli_warn(c, "give the password of %s with --src-pass SPEC",
+					 files[i]);
 			r = cli_error(c, rc, &err);
 			goto out;
 		}
@@ -214,8 +222,9 @@ int ks_source_files(cli *c, const char *const *files, int n, const char *pass_sp
 	}
 	if (ch.key == NULL || !ch.key_matches) {
 		rc = mtk_err_set(&err, ch.nkeys ? MTK_E_KEY_MISMATCH : MTK_E_NOT_FOUND,
-				 ch.nkeys ? "the private key does not belong to any certificate given"
-					  : "no private key in the input (a key entry needs one)");
+				 ch.nkeys
+				     ? "the private key does not belong to any certificate given"
+				     : "no private key in the input (a key entry needs one)");
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -245,7 +254,7 @@ out:
 }
 
 int ks_source_entry(cli *c, const char *path, const char *alias, const char *pass_spec,
-		    EVP_PKEY **key, STACK_OF(X509) **chain)
+		    EVP_PKEY **key, STACK_OF(X509) * *chain)
 {
 	mtk_buf b = MTK_BUF_INIT; /* the keys in it are encrypted */
 	mtk_secret *pass = NULL;
@@ -261,7 +270,8 @@ int ks_source_entry(cli *c, const char *path, const char *alias, const char *pas
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if (pass == NULL && (pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1)) == NULL) {
+	if (pass == NULL &&
+	    (pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1)) == NULL) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
 	}
@@ -273,7 +283,8 @@ int ks_source_entry(cli *c, const char *path, const char *alias, const char *pas
 	idx = mtk_keystore_find(ks, alias);
 	if (idx < 0 || ks->entries[idx].kind != MTK_KSE_KEY) {
 		rc = mtk_err_set(&err, MTK_E_NOT_FOUND,
-				 idx < 0 ? "%s: Alias <%s> does not exist" : "%s: <%s> is not a key entry",
+				 idx < 0 ? "%s: Alias <%s> does not exist"
+					 : "%s: <%s> is not a key entry",
 				 path, alias);
 		r = cli_error(c, rc, &err);
 		goto out;
@@ -294,12 +305,12 @@ out:
 	return r;
 }
 
-int ks_source_certs(cli *c, const char *path, STACK_OF(X509) **certs)
+int ks_source_certs(cli *c, const char *path, STACK_OF(X509) * *certs)
 {
 	mtk_set set = MTK_SET_INIT;
 	mtk_err err = {0};
 	mtk_rc rc;
-	STACK_OF(X509) *s;
+	STACK_OF(X509) * s;
 
 	if ((rc = mtk_load_file(&set, path, NULL, NULL, NULL, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);

@@ -62,9 +62,9 @@ const char *mtk_kse_kind_name(mtk_kse_kind k);
 
 /* How the stored form of a private key is protected. */
 typedef enum {
-	MTK_KSP_NONE = 0,  /* no stored form (new entry, or from PKCS12) */
-	MTK_KSP_JKS,       /* Sun KeyProtector (1.3.6.1.4.1.42.2.17.1.1) */
-	MTK_KSP_JCEKS,     /* PBEWithMD5AndTripleDES (1.3.6.1.4.1.42.2.19.1) */
+	MTK_KSP_NONE = 0, /* no stored form (new entry, or from PKCS12) */
+	MTK_KSP_JKS,	  /* Sun KeyProtector (1.3.6.1.4.1.42.2.17.1.1) */
+	MTK_KSP_JCEKS,	  /* PBEWithMD5AndTripleDES (1.3.6.1.4.1.42.2.19.1) */
 } mtk_ks_protection;
 
 typedef struct mtk_ks_entry {
@@ -76,35 +76,35 @@ typedef struct mtk_ks_entry {
 	 * the alias back exactly; NULL for new entries and PKCS12. */
 	uint8_t *alias_raw;
 	size_t alias_raw_len;
-	int64_t date_ms;         /* creation date, ms since the epoch */
+	int64_t date_ms; /* creation date, ms since the epoch */
 
 	/* MTK_KSE_KEY */
-	EVP_PKEY *key;           /* decrypted key; NULL while locked */
-	bool key_locked;         /* stored key present but not decrypted (password) */
-	uint8_t *protected_key;  /* stored EncryptedPrivateKeyInfo DER; may be NULL */
+	EVP_PKEY *key;		/* decrypted key; NULL while locked */
+	bool key_locked;	/* stored key present but not decrypted (password) */
+	uint8_t *protected_key; /* stored EncryptedPrivateKeyInfo DER; may be NULL */
 	size_t protected_len;
 	mtk_ks_protection protection;
 	/* MTK_KSE_KEY: the chain, end-entity first.  MTK_KSE_TRUSTED: the one
 	 * certificate. */
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 
 	/* MTK_KSE_SECRET: the Java serialization stream, kept verbatim. */
 	uint8_t *secret_raw;
 	size_t secret_raw_len;
-	char secret_alg[32];     /* "AES" when it could be decrypted, else "" */
-	int secret_bits;         /* key size in bits when decrypted, else 0 */
+	char secret_alg[32]; /* "AES" when it could be decrypted, else "" */
+	int secret_bits;     /* key size in bits when decrypted, else 0 */
 } mtk_ks_entry;
 
 typedef struct mtk_keystore {
 	mtk_ks_type type;
-	uint32_t version;        /* JKS/JCEKS: 1 or 2 */
+	uint32_t version; /* JKS/JCEKS: 1 or 2 */
 	/* JKS/JCEKS: the integrity digest was checked with the store password.
 	 * PKCS12: the MAC (if any) was checked. */
 	bool verified;
-	bool p12_legacy;         /* needed OpenSSL's legacy provider */
-	char p12_mac[16];        /* "sha256", "sha1", "" when no MAC */
-	size_t locked_keys;      /* key entries left undecrypted */
-	size_t p12_loose_certs;  /* PKCS12 certificates in no entry (Java ignores them) */
+	bool p12_legacy;	/* needed OpenSSL's legacy provider */
+	char p12_mac[16];	/* "sha256", "sha1", "" when no MAC */
+	size_t locked_keys;	/* key entries left undecrypted */
+	size_t p12_loose_certs; /* PKCS12 certificates in no entry (Java ignores them) */
 	mtk_ks_entry *entries;
 	size_t count;
 	size_t cap;
@@ -167,12 +167,12 @@ MTK_WUR mtk_rc mtk_keystore_check_alias(const char *alias, mtk_err *err);
  * lower-cased, key and chain (end-entity first, borrowed) are referenced.
  * The key is protected afresh when the store is encoded. */
 MTK_WUR mtk_rc mtk_keystore_add_key(mtk_keystore *ks, const char *alias, EVP_PKEY *key,
-				    STACK_OF(X509) *chain, int64_t date_ms, mtk_err *err);
+				    STACK_OF(X509) * chain, int64_t date_ms, mtk_err *err);
 /* Adds (or replaces) a trusted certificate entry. */
 MTK_WUR mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert,
 					int64_t date_ms, mtk_err *err);
 /* Replaces the chain of key entry index (chain borrowed; referenced). */
-MTK_WUR mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) *chain,
+MTK_WUR mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * chain,
 				      mtk_err *err);
 /* Marks key entry index to be protected afresh (with the key password given
  * to encode) instead of keeping its stored form; the key must be unlocked. */
@@ -206,7 +206,7 @@ MTK_WUR mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to,
 /* A new store of `type` holding one key entry: alias (NULL means "mykey"),
  * key and chain (end-entity first; borrowed), dated date_ms. */
 MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
-				      STACK_OF(X509) *chain, int64_t date_ms,
+				      STACK_OF(X509) * chain, int64_t date_ms,
 				      const mtk_secret *store_pass, const mtk_secret *key_pass,
 				      mtk_buf *out, mtk_err *err);
 
@@ -249,8 +249,8 @@ MTK_WUR mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *e
 /* A v3 self-signed certificate like keytool -genkeypair: random 63-bit
  * serial, valid from now for days, SubjectKeyIdentifier, SHA-256 (SHA-384
  * or SHA-512 for the larger curves). */
-MTK_WUR mtk_rc mtk_ks_selfsign(EVP_PKEY *key, const char *dname, long days, time_t now,
-			       X509 **out, mtk_err *err);
+MTK_WUR mtk_rc mtk_ks_selfsign(EVP_PKEY *key, const char *dname, long days, time_t now, X509 **out,
+			       mtk_err *err);
 /* A PKCS#10 request for leaf's subject signed by key (keytool -certreq). */
 MTK_WUR mtk_rc mtk_ks_certreq(EVP_PKEY *key, X509 *leaf, X509_REQ **out, mtk_err *err);
 /*
@@ -264,7 +264,7 @@ MTK_WUR mtk_rc mtk_ks_certreq(EVP_PKEY *key, X509 *leaf, X509_REQ **out, mtk_err
  * reply").  *top_trusted tells whether the top of the chain is a trusted
  * entry of the store (keytool asks before installing otherwise).
  */
-MTK_WUR mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509) *reply,
+MTK_WUR mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509) * reply,
 					  bool *top_trusted, mtk_err *err);
 
 #endif

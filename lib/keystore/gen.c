@@ -16,7 +16,6 @@
 
 #include "ks_int.h"
 
-
 mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *err)
 {
 	EVP_PKEY *k = NULL;
@@ -25,20 +24,21 @@ mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *e
 		if (keysize == 0)
 			keysize = 2048;
 		if (keysize < 1024 || keysize > 16384)
-			return mtk_err_set(err, MTK_E_INVALID_ARG, "RSA key size %d is out of range",
-					   keysize);
+			return mtk_err_set(err, MTK_E_INVALID_ARG,
+					   "RSA key size %d is out of range", keysize);
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)keysize);
 	} else if (strcasecmp(keyalg, "EC") == 0) {
 		const char *curve = keysize == 0 || keysize == 256 ? "P-256"
-				    : keysize == 384                ? "P-384"
-				    : keysize == 521                ? "P-521"
-								    : NULL;
+				    : keysize == 384		   ? "P-384"
+				    : keysize == 521		   ? "P-521"
+								   : NULL;
 		if (curve == NULL)
 			return mtk_err_set(err, MTK_E_INVALID_ARG,
 					   "EC key size %d: use 256, 384 or 521", keysize);
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
 	} else {
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "key algorithm %s: use RSA or EC", keyalg);
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "key algorithm %s: use RSA or EC",
+				   keyalg);
 	}
 	if (k == NULL)
 		return mtk_err_set(err, MTK_E_CRYPTO, "key generation");
@@ -70,7 +70,8 @@ mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err)
 			bool end = *p == '\0';
 			*p = '\0';
 			if (n == sizeof(parts) / sizeof(parts[0])) {
-				rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname has too many parts");
+				rc =
+				    mtk_err_set(err, MTK_E_INVALID_ARG, "dname has too many parts");
 				goto out;
 			}
 			parts[n++] = start;
@@ -85,7 +86,8 @@ mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err)
 			kv++;
 		eq = strchr(kv, '=');
 		if (eq == NULL || eq == kv) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname part \"%s\" is not KEY=value", kv);
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
+					 "dname part \"%s\" is not KEY=value", kv);
 			goto out;
 		}
 		*eq = '\0';
@@ -98,9 +100,10 @@ mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err)
 			v[l - 1] = '\0';
 		if (strcasecmp(kv, "S") == 0)
 			kv = "ST";
-		if (*v == '\0' || !X509_NAME_add_entry_by_txt(nm, kv, MBSTRING_UTF8,
-							      (const unsigned char *)v, -1, -1, 0)) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname: bad attribute %s=%s", kv, v);
+		if (*v == '\0' || !X509_NAME_add_entry_by_txt(
+				      nm, kv, MBSTRING_UTF8, (const unsigned char *)v, -1, -1, 0)) {
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname: bad attribute %s=%s", kv,
+					 v);
 			goto out;
 		}
 	}
@@ -221,7 +224,8 @@ static X509 *find_issuer(const mtk_keystore *ks, X509 *cert)
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
 		X509 *c;
-		if ((e->kind != MTK_KSE_TRUSTED && e->kind != MTK_KSE_KEY) || sk_X509_num(e->chain) < 1)
+		if ((e->kind != MTK_KSE_TRUSTED && e->kind != MTK_KSE_KEY) ||
+		    sk_X509_num(e->chain) < 1)
 			continue;
 		c = sk_X509_value(e->chain, 0);
 		if (signed_by(cert, c))
@@ -232,7 +236,7 @@ static X509 *find_issuer(const mtk_keystore *ks, X509 *cert)
 
 /* Extends chain (whose last element is not self-signed) with issuers from
  * the keystore up to a self-signed root. */
-static bool extend_from_keystore(const mtk_keystore *ks, STACK_OF(X509) *chain)
+static bool extend_from_keystore(const mtk_keystore *ks, STACK_OF(X509) * chain)
 {
 	for (int guard = 0; guard < 16; guard++) {
 		X509 *top = sk_X509_value(chain, sk_X509_num(chain) - 1), *up;
@@ -251,7 +255,7 @@ static bool extend_from_keystore(const mtk_keystore *ks, STACK_OF(X509) *chain)
 	return false;
 }
 
-mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509) *reply,
+mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509) * reply,
 				  bool *top_trusted, mtk_err *err)
 {
 	mtk_ks_entry *e;
@@ -277,7 +281,8 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 	}
 	ERR_clear_error();
 	if (leaf == NULL)
-		return mtk_err_set(err, MTK_E_KEY_MISMATCH, "Public keys in reply and keystore don't match");
+		return mtk_err_set(err, MTK_E_KEY_MISMATCH,
+				   "Public keys in reply and keystore don't match");
 	if (n == 1 && same_cert(leaf, sk_X509_value(e->chain, 0)))
 		return mtk_err_set(err, MTK_E_KS_REPLY,
 				   "Certificate reply and certificate in keystore are identical");
@@ -300,7 +305,8 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 				next = c;
 		}
 		if (next == NULL) {
-			rc = mtk_err_set(err, MTK_E_KS_REPLY, "Incomplete certificate chain in reply");
+			rc = mtk_err_set(err, MTK_E_KS_REPLY,
+					 "Incomplete certificate chain in reply");
 			goto fail;
 		}
 		if (!sk_X509_push(chain, next)) {

@@ -39,12 +39,12 @@ enum {
 };
 
 #define BASE_HANDLE 0x7E0000u
-#define MAX_DEPTH 32
+#define MAX_DEPTH   32
 #define MAX_HANDLES 4096
-#define MAX_FIELDS 256
+#define MAX_FIELDS  256
 
 typedef struct jfield {
-	char type;           /* B C D F I J S Z L [ */
+	char type;	     /* B C D F I J S Z L [ */
 	const uint8_t *name; /* borrowed modified UTF-8 */
 	size_t name_len;
 } jfield;
@@ -55,15 +55,15 @@ typedef struct jclass {
 	size_t name_len;
 	jfield *fields;
 	size_t nfields;
-	long super;  /* index into classes, -1 for none */
+	long super; /* index into classes, -1 for none */
 } jclass;
 
 enum hkind { H_CLASS, H_STRING, H_OTHER };
 
 typedef struct jhandle {
 	enum hkind kind;
-	long cls;              /* H_CLASS: index into classes */
-	const uint8_t *str;    /* H_STRING */
+	long cls;	    /* H_CLASS: index into classes */
+	const uint8_t *str; /* H_STRING */
 	size_t str_len;
 } jhandle;
 
@@ -136,7 +136,8 @@ static void capture(jser *s, const uint8_t *name, size_t name_len, const jval *v
 		return;
 	for (size_t i = 0; i < s->ncaps; i++) {
 		jser_capture *c = &s->caps[i];
-		if (!c->found && strlen(c->name) == name_len && memcmp(c->name, name, name_len) == 0) {
+		if (!c->found && strlen(c->name) == name_len &&
+		    memcmp(c->name, name, name_len) == 0) {
 			c->found = true;
 			c->p = v->p;
 			c->len = v->len;
@@ -492,7 +493,8 @@ static mtk_rc read_content(jser *s, int depth, jval *v)
 	}
 	case TC_BLOCKDATA: {
 		uint8_t n;
-		if ((rc = mtk_reader_skip(s->r, 1)) != MTK_OK || (rc = mtk_reader_u8(s->r, &n)) != MTK_OK)
+		if ((rc = mtk_reader_skip(s->r, 1)) != MTK_OK ||
+		    (rc = mtk_reader_u8(s->r, &n)) != MTK_OK)
 			return rc;
 		return mtk_reader_skip(s->r, n);
 	}

@@ -16,18 +16,18 @@
 
 #include "ks_int.h"
 
-#define JKS_MAGIC 0xFEEDFEEDu
-#define JCEKS_MAGIC 0xCECECECEu
-#define DIGEST_LEN 20
-#define JCEKS_ITER 200000u
+#define JKS_MAGIC      0xFEEDFEEDu
+#define JCEKS_MAGIC    0xCECECECEu
+#define DIGEST_LEN     20
+#define JCEKS_ITER     200000u
 #define JCEKS_MAX_ITER 5000000u
 /* MD5-chain iterations one decode may spend on JCEKS keys: 100 keys at
  * Java's default count, a few seconds of CPU at worst. */
 #define JCEKS_BUDGET 20000000u
 
 /* DER of the two protection OIDs (tag, length, value). */
-static const uint8_t OID_JKS[] = {0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01,
-				  0x2A, 0x02, 0x11, 0x01, 0x01};
+static const uint8_t OID_JKS[] = {0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04,
+				  0x01, 0x2A, 0x02, 0x11, 0x01, 0x01};
 static const uint8_t OID_JCEKS[] = {0x06, 0x09, 0x2B, 0x06, 0x01, 0x04,
 				    0x01, 0x2A, 0x02, 0x13, 0x01};
 
@@ -164,8 +164,8 @@ static mtk_rc mutf8_to_utf8(const uint8_t *p, size_t n, char **out)
 				rc = MTK_E_KEYSTORE;
 				goto out;
 			}
-			units[nu++] = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) |
-				      (p[i + 2] & 0x3F);
+			units[nu++] = ((uint32_t)(c & 0x0F) << 12) |
+				      ((uint32_t)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
 			i += 3;
 		} else {
 			/* 10xxxxxx as a lead byte, or a 4-byte (or longer) form. */
@@ -269,8 +269,8 @@ static mtk_rc jks_recover(const mtk_buf *p16, const uint8_t *e, size_t elen, mtk
 	return MTK_OK;
 }
 
-mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t iter,
-		     bool decrypt, const uint8_t *in, size_t len, mtk_buf *out)
+mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t iter, bool decrypt,
+		     const uint8_t *in, size_t len, mtk_buf *out)
 {
 	EVP_MD_CTX *md = NULL;
 	EVP_CIPHER_CTX *cx = NULL;
@@ -303,15 +303,16 @@ mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t 
 		    EVP_DigestFinal_ex(md, d, NULL) != 1)
 			goto out;
 		for (uint32_t i = 1; i < iter; i++) {
-			if (EVP_DigestInit_ex2(md, md5, NULL) != 1 || EVP_DigestUpdate(md, d, 16) != 1 ||
+			if (EVP_DigestInit_ex2(md, md5, NULL) != 1 ||
+			    EVP_DigestUpdate(md, d, 16) != 1 ||
 			    EVP_DigestUpdate(md, pass->s, pass->len) != 1 ||
 			    EVP_DigestFinal_ex(md, d, NULL) != 1)
 				goto out;
 		}
 	}
 	cx = EVP_CIPHER_CTX_new();
-	if (cx == NULL || EVP_CipherInit_ex(cx, EVP_des_ede3_cbc(), NULL, dk, dk + 24,
-					    decrypt ? 0 : 1) != 1)
+	if (cx == NULL ||
+	    EVP_CipherInit_ex(cx, EVP_des_ede3_cbc(), NULL, dk, dk + 24, decrypt ? 0 : 1) != 1)
 		goto out;
 	out->len = 0;
 	if (len > (size_t)INT32_MAX - 16) {
@@ -528,7 +529,8 @@ static mtk_rc protect_key(EVP_PKEY *key, mtk_ks_protection prot, const mtk_secre
 				goto out;
 			}
 		} while (memcmp(salt, salt + 4, 4) == 0);
-		if ((rc = mtk_jceks_pbe(pass, salt, JCEKS_ITER, false, p8.data, p8.len, &e)) != MTK_OK)
+		if ((rc = mtk_jceks_pbe(pass, salt, JCEKS_ITER, false, p8.data, p8.len, &e)) !=
+		    MTK_OK)
 			goto out;
 		if ((rc = der_tlv(&tmp, 0x04, salt, sizeof(salt))) == MTK_OK &&
 		    (rc = mtk_buf_append(&tmp, iter_der, sizeof(iter_der))) == MTK_OK &&
@@ -588,9 +590,8 @@ static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass, uint64_t *b
 	jser_capture outer[] = {{"encodedParams", NULL, 0, false},
 				{"encryptedContent", NULL, 0, false},
 				{"sealAlg", NULL, 0, false}};
-	jser_capture inner[] = {{"algorithm", NULL, 0, false},
-				{"key", NULL, 0, false},
-				{"encoded", NULL, 0, false}};
+	jser_capture inner[] = {
+	    {"algorithm", NULL, 0, false}, {"key", NULL, 0, false}, {"encoded", NULL, 0, false}};
 	mtk_reader r;
 	const unsigned char *p;
 	PBEPARAM *pbe = NULL;
@@ -600,7 +601,8 @@ static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass, uint64_t *b
 	mtk_reader_init(&r, e->secret_raw, e->secret_raw_len);
 	if (mtk_jser_read(&r, outer, 3) != MTK_OK || !outer[0].found || !outer[1].found)
 		return;
-	if (outer[2].found && (outer[2].len != 22 || memcmp(outer[2].p, "PBEWithMD5AndTripleDES", 22) != 0))
+	if (outer[2].found &&
+	    (outer[2].len != 22 || memcmp(outer[2].p, "PBEWithMD5AndTripleDES", 22) != 0))
 		return;
 	if (!mtk_ks_pass_ascii(pass))
 		return;
@@ -620,11 +622,12 @@ static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass, uint64_t *b
 		goto out;
 	{
 		size_t n = inner[0].len < sizeof(e->secret_alg) - 1 ? inner[0].len
-								   : sizeof(e->secret_alg) - 1;
+								    : sizeof(e->secret_alg) - 1;
 		memcpy(e->secret_alg, inner[0].p, n);
 		e->secret_alg[n] = '\0';
 		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)e->secret_alg[i] < 0x20 || (unsigned char)e->secret_alg[i] > 0x7E)
+			if ((unsigned char)e->secret_alg[i] < 0x20 ||
+			    (unsigned char)e->secret_alg[i] > 0x7E)
 				e->secret_alg[i] = '?';
 	}
 	if (inner[1].found)
@@ -758,8 +761,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 		goto out;
 	}
 	if (version != 1 && version != 2) {
-		rc = mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)", name,
-				 version);
+		rc = mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)",
+				 name, version);
 		goto out;
 	}
 	if (store_pass == NULL && (flags & MTK_KS_READ_UNVERIFIED) == 0) {
@@ -771,8 +774,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 	 * a count the file cannot hold is refused before anything is read. */
 	if (count > mtk_reader_left(&r) / 14) {
 		rc = mtk_err_set(err, MTK_E_KEYSTORE,
-				 "%s: entry count %u is impossible for a file of %zu bytes", name, count,
-				 len);
+				 "%s: entry count %u is impossible for a file of %zu bytes", name,
+				 count, len);
 		goto out;
 	}
 	ks = mtk_keystore_new(magic == JKS_MAGIC ? MTK_KS_JKS : MTK_KS_JCEKS);
@@ -790,8 +793,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			goto trunc;
 		if (tag != 1 && tag != 2 && !(tag == 3 && magic == JCEKS_MAGIC)) {
 			rc = mtk_err_set(err, MTK_E_KEYSTORE_TAG,
-					 "%s: Unrecognized keystore entry: %u (at byte %zu)", name, tag,
-					 entry_off);
+					 "%s: Unrecognized keystore entry: %u (at byte %zu)", name,
+					 tag, entry_off);
 			goto out;
 		}
 		if ((rc = read_alias(&r, &tmp)) != MTK_OK) {
@@ -846,8 +849,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				goto trunc;
 			if (n > mtk_reader_left(&r) / 4) {
 				rc = mtk_err_set(err, MTK_E_KEYSTORE,
-						 "%s: entry %u: chain length %u is impossible", name,
-						 i + 1, n);
+						 "%s: entry %u: chain length %u is impossible",
+						 name, i + 1, n);
 				goto out;
 			}
 			tmp.chain = sk_X509_new_null();
@@ -860,8 +863,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				if ((rc = read_cert(&r, version, &x, &why)) != MTK_OK) {
 					if (rc == MTK_E_TRUNCATED)
 						goto trunc;
-					rc = mtk_err_set(err, rc, "%s: alias %s: %s", name, tmp.alias,
-							 why);
+					rc = mtk_err_set(err, rc, "%s: alias %s: %s", name,
+							 tmp.alias, why);
 					goto out;
 				}
 				if (!sk_X509_push(tmp.chain, x)) {
@@ -893,10 +896,11 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			if (rc == MTK_E_TRUNCATED)
 				goto trunc;
 			if (rc != MTK_OK) {
-				rc = mtk_err_set(err, rc,
-						 "%s: alias %s: secret key entry is not a valid Java "
-						 "serialization stream",
-						 name, tmp.alias);
+				rc = mtk_err_set(
+				    err, rc,
+				    "%s: alias %s: secret key entry is not a valid Java "
+				    "serialization stream",
+				    name, tmp.alias);
 				goto out;
 			}
 			tmp.secret_raw_len = probe.off - r.off;
@@ -941,9 +945,10 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				goto out;
 			}
 			if (mtk_memcmp_ct(d, dig, DIGEST_LEN) != 0) {
-				rc = mtk_err_set(err, MTK_E_INTEGRITY,
-						 "%s: keystore password is incorrect or the file was altered",
-						 name);
+				rc = mtk_err_set(
+				    err, MTK_E_INTEGRITY,
+				    "%s: keystore password is incorrect or the file was altered",
+				    name);
 				goto out;
 			}
 			ks->verified = true;
@@ -969,8 +974,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				size_t ctlen;
 				uint8_t salt[8];
 				uint32_t iter = 0;
-				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct, &ctlen, salt,
-					       &iter) == MTK_OK &&
+				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct,
+					       &ctlen, salt, &iter) == MTK_OK &&
 				    prot == MTK_KSP_JCEKS)
 					cost = iter;
 			}
@@ -1065,7 +1070,8 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 
 	if (store_pass == NULL)
 		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
-	if ((rc = mtk_buf_append_u32be(&b, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) != MTK_OK ||
+	if ((rc = mtk_buf_append_u32be(&b, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) !=
+		MTK_OK ||
 	    (rc = mtk_buf_append_u32be(&b, 2)) != MTK_OK ||
 	    (rc = mtk_buf_append_u32be(&b, (uint32_t)ks->count)) != MTK_OK)
 		goto nomem;
@@ -1095,22 +1101,24 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 				kl = e->protected_len;
 			} else {
 				if (e->key == NULL) {
-					rc = mtk_err_set(err, MTK_E_KEY_PASSWORD,
-							 "alias %s: the key is locked; give its password "
-							 "(--key-pass) to rewrite it",
-							 e->alias);
+					rc = mtk_err_set(
+					    err, MTK_E_KEY_PASSWORD,
+					    "alias %s: the key is locked; give its password "
+					    "(--key-pass) to rewrite it",
+					    e->alias);
 					goto out;
 				}
 				if (want == MTK_KSP_JCEKS && !mtk_ks_pass_ascii(kp)) {
-					rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-							 "alias %s: a JCEKS key password must be printable "
-							 "ASCII (Java: Password is not ASCII)",
-							 e->alias);
+					rc = mtk_err_set(
+					    err, MTK_E_INVALID_ARG,
+					    "alias %s: a JCEKS key password must be printable "
+					    "ASCII (Java: Password is not ASCII)",
+					    e->alias);
 					goto out;
 				}
 				if ((rc = protect_key(e->key, want, kp, &pk)) != MTK_OK) {
-					rc = mtk_err_set(err, rc, "alias %s: cannot protect the key",
-							 e->alias);
+					rc = mtk_err_set(
+					    err, rc, "alias %s: cannot protect the key", e->alias);
 					goto out;
 				}
 				kd = pk.data;
@@ -1118,14 +1126,16 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 			}
 			if ((rc = mtk_buf_append_u32be(&b, (uint32_t)kl)) != MTK_OK ||
 			    (rc = mtk_buf_append(&b, kd, kl)) != MTK_OK ||
-			    (rc = mtk_buf_append_u32be(&b, (uint32_t)sk_X509_num(e->chain))) != MTK_OK)
+			    (rc = mtk_buf_append_u32be(&b, (uint32_t)sk_X509_num(e->chain))) !=
+				MTK_OK)
 				goto nomem;
 			for (int j = 0; j < sk_X509_num(e->chain); j++)
 				if ((rc = write_cert(&b, sk_X509_value(e->chain, j))) != MTK_OK)
 					goto nomem;
 		} else if (e->kind == MTK_KSE_TRUSTED) {
 			if (sk_X509_num(e->chain) != 1) {
-				rc = mtk_err_set(err, MTK_E_INTERNAL, "alias %s: no certificate", e->alias);
+				rc = mtk_err_set(err, MTK_E_INTERNAL, "alias %s: no certificate",
+						 e->alias);
 				goto out;
 			}
 			if ((rc = write_cert(&b, sk_X509_value(e->chain, 0))) != MTK_OK)

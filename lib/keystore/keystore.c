@@ -186,15 +186,16 @@ mtk_rc mtk_keystore_check_alias(const char *alias, mtk_err *err)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)alias[i];
 		if (c < 0x20 || c > 0x7E)
-			return mtk_err_set(err, MTK_E_INVALID_ARG,
-					   "alias \"%s\": only printable ASCII aliases can be written "
-					   "(Java lower-cases aliases with full Unicode rules)",
-					   alias);
+			return mtk_err_set(
+			    err, MTK_E_INVALID_ARG,
+			    "alias \"%s\": only printable ASCII aliases can be written "
+			    "(Java lower-cases aliases with full Unicode rules)",
+			    alias);
 	}
 	return MTK_OK;
 }
 
-static STACK_OF(X509) *chain_dup(STACK_OF(X509) *chain)
+static STACK_OF(X509) * chain_dup(STACK_OF(X509) * chain)
 {
 	STACK_OF(X509) *c = sk_X509_new_null();
 
@@ -212,15 +213,16 @@ static STACK_OF(X509) *chain_dup(STACK_OF(X509) *chain)
 }
 
 mtk_rc mtk_keystore_add_key(mtk_keystore *ks, const char *alias, EVP_PKEY *key,
-			    STACK_OF(X509) *chain, int64_t date_ms, mtk_err *err)
+			    STACK_OF(X509) * chain, int64_t date_ms, mtk_err *err)
 {
 	mtk_ks_entry *e;
-	STACK_OF(X509) *c;
+	STACK_OF(X509) * c;
 	char *a;
 	mtk_rc rc;
 
 	if (key == NULL || chain == NULL || sk_X509_num(chain) < 1)
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "a key entry needs a key and a certificate");
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "a key entry needs a key and a certificate");
 	if ((rc = mtk_keystore_check_alias(alias, err)) != MTK_OK)
 		return rc;
 	a = mtk_ks_lower(alias);
@@ -239,11 +241,11 @@ mtk_rc mtk_keystore_add_key(mtk_keystore *ks, const char *alias, EVP_PKEY *key,
 	return MTK_OK;
 }
 
-mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert,
-				int64_t date_ms, mtk_err *err)
+mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert, int64_t date_ms,
+				mtk_err *err)
 {
 	mtk_ks_entry *e;
-	STACK_OF(X509) *c;
+	STACK_OF(X509) * c;
 	char *a;
 	mtk_rc rc;
 
@@ -253,7 +255,8 @@ mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert,
 		return rc;
 	a = mtk_ks_lower(alias);
 	c = sk_X509_new_null();
-	if (a == NULL || c == NULL || !sk_X509_push(c, cert) || (rc = mtk_ks_slot(ks, a, &e)) != MTK_OK) {
+	if (a == NULL || c == NULL || !sk_X509_push(c, cert) ||
+	    (rc = mtk_ks_slot(ks, a, &e)) != MTK_OK) {
 		free(a);
 		sk_X509_free(c);
 		return mtk_err_set(err, MTK_E_NOMEM, "adding %s", alias);
@@ -266,10 +269,9 @@ mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert,
 	return MTK_OK;
 }
 
-mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) *chain,
-			      mtk_err *err)
+mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * chain, mtk_err *err)
 {
-	STACK_OF(X509) *c;
+	STACK_OF(X509) * c;
 
 	if (index >= ks->count || ks->entries[index].kind != MTK_KSE_KEY)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "not a key entry");
@@ -335,8 +337,8 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 	default:
 		if (len >= 4 && data[0] == 0xFE && data[1] == 0xED)
 			return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS keystore", name);
-		return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT, "%s: not a JKS, JCEKS or PKCS12 keystore",
-				   name);
+		return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+				   "%s: not a JKS, JCEKS or PKCS12 keystore", name);
 	}
 }
 
@@ -363,7 +365,7 @@ mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to, const mtk_se
 }
 
 mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
-			      STACK_OF(X509) *chain, int64_t date_ms, const mtk_secret *store_pass,
+			      STACK_OF(X509) * chain, int64_t date_ms, const mtk_secret *store_pass,
 			      const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
 {
 	mtk_keystore *ks = mtk_keystore_new(type);
@@ -412,10 +414,12 @@ static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
 			o.index = index++;
 			o.key_form = MTK_KEY_CONTAINER;
 			o.encrypted = true;
-			o.enc_desc = (char *)(e->protection == MTK_KSP_JKS     ? "JKS KeyProtector (SHA-1 stream)"
-					      : e->protection == MTK_KSP_JCEKS ? "PBEWithMD5AndTripleDES"
-					      : ks->type == MTK_KS_PKCS12       ? "PKCS12"
-										: NULL);
+			o.enc_desc =
+			    (char *)(e->protection == MTK_KSP_JKS
+					 ? "JKS KeyProtector (SHA-1 stream)"
+				     : e->protection == MTK_KSP_JCEKS ? "PBEWithMD5AndTripleDES"
+				     : ks->type == MTK_KS_PKCS12      ? "PKCS12"
+								      : NULL);
 			if (e->key != NULL) {
 				EVP_PKEY_up_ref(e->key);
 				o.key = e->key;
@@ -438,7 +442,8 @@ static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
 			o.kind = MTK_OBJ_SECRET_KEY;
 			o.index = index++;
 			if (e->secret_alg[0] != '\0')
-				snprintf(note, sizeof(note), "%s %d-bit", e->secret_alg, e->secret_bits);
+				snprintf(note, sizeof(note), "%s %d-bit", e->secret_alg,
+					 e->secret_bits);
 			else
 				snprintf(note, sizeof(note), "secret key");
 			o.note = note;
@@ -471,7 +476,8 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 			mtk_keystore *bare = NULL;
 			if (type != MTK_KS_PKCS12 &&
 			    mtk_keystore_decode(data, len, name, NULL, NULL, MTK_KS_READ_UNVERIFIED,
-						&bare, NULL) == MTK_OK && info != NULL) {
+						&bare, NULL) == MTK_OK &&
+			    info != NULL) {
 				info->format = type == MTK_KS_JKS ? MTK_FMT_JKS : MTK_FMT_JCEKS;
 				info->ks_version = bare->version;
 				info->ks_entries = (uint32_t)bare->count;
@@ -498,14 +504,14 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 		for (size_t i = 0; i < ks->count; i++)
 			nkeys += ks->entries[i].kind == MTK_KSE_KEY;
 		if (nkeys == ks->locked_keys) {
-			rc = mtk_err_set(err, MTK_E_KEY_PASSWORD,
-					 "%s: the key password opens no key entry (Cannot recover key)",
-					 name);
+			rc = mtk_err_set(
+			    err, MTK_E_KEY_PASSWORD,
+			    "%s: the key password opens no key entry (Cannot recover key)", name);
 			goto out;
 		}
 	}
 	if (info != NULL) {
-		info->format = type == MTK_KS_JKS ? MTK_FMT_JKS
+		info->format = type == MTK_KS_JKS     ? MTK_FMT_JKS
 			       : type == MTK_KS_JCEKS ? MTK_FMT_JCEKS
 						      : MTK_FMT_PKCS12;
 		info->ks_version = ks->version;

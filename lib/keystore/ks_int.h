@@ -55,8 +55,8 @@ MTK_WUR mtk_rc mtk_jks_unlock(mtk_ks_entry *e, const mtk_secret *pass, mtk_err *
 
 MTK_WUR mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err);
-MTK_WUR mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass,
-			      mtk_buf *out, mtk_err *err);
+MTK_WUR mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
+			      mtk_err *err);
 
 /* --- model helpers (keystore.c) --- */
 /* Appends a zeroed entry (or reuses the slot of an existing alias, which is

@@ -23,7 +23,7 @@
 #include "ks_int.h"
 
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
-#define P12_ITER 10000
+#define P12_ITER	   10000
 
 static OSSL_PROVIDER *legacy_prov, *default_prov;
 
@@ -54,9 +54,9 @@ static bool load_legacy(void)
 typedef struct p12bag {
 	X509 *cert;
 	EVP_PKEY *key;
-	char *name;          /* friendlyName (UTF-8) or NULL */
+	char *name; /* friendlyName (UTF-8) or NULL */
 	uint8_t kid[64];
-	int kid_len;         /* -1: none */
+	int kid_len; /* -1: none */
 	bool trusted;
 	bool used;
 } p12bag;
@@ -98,7 +98,8 @@ static bool bag_trusted(const PKCS12_SAFEBAG *bag)
 	bool found = false;
 
 	for (int i = 0; oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
-		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) == 0)
+		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) ==
+		    0)
 			found = true;
 	ASN1_OBJECT_free(oid);
 	return found;
@@ -118,7 +119,7 @@ static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
 	}
 }
 
-static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, const char *pass, int plen,
+static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
 			bagset *out, int depth)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
@@ -215,9 +216,9 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (!ok && plen == 0)
 			ok = PKCS12_verify_mac(p12, NULL, 0);
 		if (!ok) {
-			rc = mtk_err_set(err, MTK_E_INTEGRITY,
-					 "%s: keystore password is incorrect or the file was altered",
-					 name);
+			rc = mtk_err_set(
+			    err, MTK_E_INTEGRITY,
+			    "%s: keystore password is incorrect or the file was altered", name);
 			goto out;
 		}
 		mac_name(p12, ks->p12_mac, sizeof(ks->p12_mac));
@@ -262,7 +263,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	/* Key entries, then trusted ones, in bag order. */
 	for (size_t i = 0; i < bs.n; i++) {
 		p12bag *kb = &bs.b[i];
-		STACK_OF(X509) *chain;
+		STACK_OF(X509) * chain;
 		X509 *ee = NULL;
 		char alias[32];
 		const char *a;
@@ -304,7 +305,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 				break;
 			for (size_t j = 0; j < bs.n && next == NULL; j++) {
 				X509 *c = bs.b[j].cert;
-				if (c != NULL && c != cur && X509_check_issued(c, cur) == X509_V_OK) {
+				if (c != NULL && c != cur &&
+				    X509_check_issued(c, cur) == X509_V_OK) {
 					next = c;
 					bs.b[j].used = true;
 				}
@@ -329,8 +331,9 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->chain = chain;
 		if (kb->kid_len > 5 && memcmp(kb->kid, "Time ", 5) == 0) {
 			char num[32];
-			size_t n = (size_t)kb->kid_len - 5 < sizeof(num) - 1 ? (size_t)kb->kid_len - 5
-									    : sizeof(num) - 1;
+			size_t n = (size_t)kb->kid_len - 5 < sizeof(num) - 1
+				       ? (size_t)kb->kid_len - 5
+				       : sizeof(num) - 1;
 			memcpy(num, kb->kid + 5, n);
 			num[n] = '\0';
 			e->date_ms = strtoll(num, NULL, 10);
@@ -376,7 +379,7 @@ out:
 	return rc;
 }
 
-static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) **bags, X509 *x, const char *name,
+static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char *name,
 			   const char *kid, bool trusted)
 {
 	PKCS12_SAFEBAG *bag = PKCS12_add_cert(bags, x);
@@ -391,9 +394,8 @@ static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) **bags, X509 *x, const char 
 		/* Oracle's trusted-key-usage attribute: SET { anyExtendedKeyUsage }.
 		 * OpenSSL 3.0 has no NID for it, hence the text form. */
 		ASN1_OBJECT *any = OBJ_nid2obj(NID_anyExtendedKeyUsage);
-		if (any == NULL ||
-		    !PKCS12_add1_attr_by_txt(bag, ORACLE_TRUSTED_OID, V_ASN1_OBJECT,
-					     (const unsigned char *)any, -1))
+		if (any == NULL || !PKCS12_add1_attr_by_txt(bag, ORACLE_TRUSTED_OID, V_ASN1_OBJECT,
+							    (const unsigned char *)any, -1))
 			return MTK_E_CRYPTO;
 	}
 	return MTK_OK;
@@ -411,23 +413,25 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 	mtk_rc rc = MTK_OK;
 
 	if (!mtk_ks_pass_ascii(store_pass))
-		return mtk_err_set(err, MTK_E_INVALID_ARG,
-				   "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
+		return mtk_err_set(
+		    err, MTK_E_INVALID_ARG,
+		    "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
 		char kid[48];
 		char *low;
 
 		if (e->kind == MTK_KSE_SECRET) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-					 "alias %s: secret key entries can only be written to JCEKS",
-					 e->alias);
+			rc = mtk_err_set(
+			    err, MTK_E_INVALID_ARG,
+			    "alias %s: secret key entries can only be written to JCEKS", e->alias);
 			goto done;
 		}
 		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
-			rc = mtk_err_set(err, MTK_E_KEY_PASSWORD,
-					 "alias %s: the key is locked; give its password (--key-pass)",
-					 e->alias);
+			rc = mtk_err_set(
+			    err, MTK_E_KEY_PASSWORD,
+			    "alias %s: the key is locked; give its password (--key-pass)",
+			    e->alias);
 			goto done;
 		}
 		if ((low = mtk_ks_lower(e->alias)) == NULL) {
@@ -438,14 +442,14 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
 		if (e->kind == MTK_KSE_KEY) {
 			PKCS12_SAFEBAG *bag = PKCS12_add_key_ex(&kbags, e->key, 0, P12_ITER,
-								 NID_aes_256_cbc, pass, NULL, NULL);
+								NID_aes_256_cbc, pass, NULL, NULL);
 			rc = MTK_E_CRYPTO;
 			if (bag != NULL && PKCS12_add_friendlyname_utf8(bag, low, -1) &&
 			    PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
 				rc = MTK_OK;
 			for (int j = 0; rc == MTK_OK && j < sk_X509_num(e->chain); j++)
-				rc = add_cert_bag(&cbags, sk_X509_value(e->chain, j), j == 0 ? low : NULL,
-						  j == 0 ? kid : NULL, false);
+				rc = add_cert_bag(&cbags, sk_X509_value(e->chain, j),
+						  j == 0 ? low : NULL, j == 0 ? kid : NULL, false);
 		} else {
 			rc = add_cert_bag(&cbags, sk_X509_value(e->chain, 0), low, NULL, true);
 		}

@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.off > size)
 			abort();
 		for (size_t i = 0; i < 3; i++)
-			if (caps[i].found && (caps[i].p < data || caps[i].p + caps[i].len > data + size))
+			if (caps[i].found &&
+			    (caps[i].p < data || caps[i].p + caps[i].len > data + size))
 				abort();
 	}
 	return 0;

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mtk_buf out = MTK_BUF_SECRET_INIT;
 		if (ks->type == MTK_KS_PKCS12)
 			abort();
-		if (mtk_keystore_encode(ks, ks->type, &pass, NULL, &out, NULL) == MTK_OK && out.len < 32)
+		if (mtk_keystore_encode(ks, ks->type, &pass, NULL, &out, NULL) == MTK_OK &&
+		    out.len < 32)
 			abort();
 		mtk_buf_free(&out);
 		mtk_keystore_free(ks);
@@ -27,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* every failure names its reason */
 	}
 	/* Without: structure only. */
-	if (mtk_keystore_decode(data, size, "fuzz", NULL, NULL, MTK_KS_READ_UNVERIFIED, &ks, NULL) ==
-	    MTK_OK)
+	if (mtk_keystore_decode(data, size, "fuzz", NULL, NULL, MTK_KS_READ_UNVERIFIED, &ks,
+				NULL) == MTK_OK)
 		mtk_keystore_free(ks);
 	return 0;
 }

@@ -51,7 +51,8 @@ static X509 *issue(EVP_PKEY *key, const char *cn, EVP_PKEY *ca_key, X509 *ca_cer
 	X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, &now);
 	X509_set_pubkey(x, key);
 	if (ca) {
-		X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+		X509_EXTENSION *ext =
+		    X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
 		X509_add_ext(x, ext, -1);
 		X509_EXTENSION_free(ext);
 	}
@@ -60,7 +61,7 @@ static X509 *issue(EVP_PKEY *key, const char *cn, EVP_PKEY *ca_key, X509 *ca_cer
 	return x;
 }
 
-static STACK_OF(X509) *one(X509 *x)
+static STACK_OF(X509) * one(X509 *x)
 {
 	STACK_OF(X509) *s = sk_X509_new_null();
 	sk_X509_push(s, x);
@@ -81,7 +82,7 @@ static void test_roundtrip_jks(void **state)
 {
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_keystore *ks = NULL;
 	mtk_err err = {0};
@@ -93,8 +94,8 @@ static void test_roundtrip_jks(void **state)
 						&CHANGEIT, NULL, &out, &err),
 			 MTK_OK);
 	assert_memory_equal(out.data, "\xFE\xED\xFE\xED\x00\x00\x00\x02\x00\x00\x00\x01", 12);
-	assert_int_equal(mtk_keystore_decode(out.data, out.len, "rt", &CHANGEIT, NULL, 0, &ks, &err),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_decode(out.data, out.len, "rt", &CHANGEIT, NULL, 0, &ks, &err), MTK_OK);
 	assert_int_equal(ks->type, MTK_KS_JKS);
 	assert_true(ks->verified);
 	assert_int_equal(ks->count, 1);
@@ -117,7 +118,7 @@ static void test_wrong_store_password(void **state)
 {
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_keystore *ks = NULL;
 	mtk_err err = {0};
@@ -125,13 +126,15 @@ static void test_wrong_store_password(void **state)
 
 	make_pair("pw.example.com", &key, &cert);
 	chain = one(cert);
-	assert_int_equal(mtk_keystore_write_key(MTK_KS_JCEKS, NULL, key, chain, 0, &CHANGEIT, NULL,
-						&out, &err),
-			 MTK_OK);
-	assert_int_equal(mtk_keystore_decode(out.data, out.len, "pw.jceks", &OTHER, NULL, 0, &ks, &err),
-			 MTK_E_INTEGRITY);
+	assert_int_equal(
+	    mtk_keystore_write_key(MTK_KS_JCEKS, NULL, key, chain, 0, &CHANGEIT, NULL, &out, &err),
+	    MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_decode(out.data, out.len, "pw.jceks", &OTHER, NULL, 0, &ks, &err),
+	    MTK_E_INTEGRITY);
 	assert_null(ks);
-	assert_non_null(strstr(err.detail, "keystore password is incorrect or the file was altered"));
+	assert_non_null(
+	    strstr(err.detail, "keystore password is incorrect or the file was altered"));
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_decode(out.data, out.len, "pw", NULL, NULL, 0, &ks, &err),
 			 MTK_E_PASSWORD_NEEDED);
@@ -153,7 +156,7 @@ static void test_key_password_differs(void **state)
 {
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_keystore *ks = NULL;
 	mtk_err err = {0};
@@ -163,12 +166,12 @@ static void test_key_password_differs(void **state)
 	chain = one(cert);
 	for (int t = 0; t < 2; t++) {
 		mtk_ks_type type = t == 0 ? MTK_KS_JKS : MTK_KS_JCEKS;
-		assert_int_equal(mtk_keystore_write_key(type, "k", key, chain, 0, &CHANGEIT, &KEYPW,
-							&out, &err),
-				 MTK_OK);
-		assert_int_equal(mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, NULL, 0, &ks,
-						     &err),
-				 MTK_OK);
+		assert_int_equal(
+		    mtk_keystore_write_key(type, "k", key, chain, 0, &CHANGEIT, &KEYPW, &out, &err),
+		    MTK_OK);
+		assert_int_equal(
+		    mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, NULL, 0, &ks, &err),
+		    MTK_OK);
 		assert_int_equal(ks->locked_keys, 1);
 		assert_null(ks->entries[0].key);
 		assert_int_equal(mtk_keystore_unlock(ks, 0, &OTHER, &err), MTK_E_KEY_PASSWORD);
@@ -177,9 +180,9 @@ static void test_key_password_differs(void **state)
 		assert_int_equal(EVP_PKEY_eq(ks->entries[0].key, key), 1);
 		/* The locked stored form survives a rewrite byte for byte. */
 		mtk_keystore_free(ks);
-		assert_int_equal(mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, &KEYPW, 0, &ks,
-						     &err),
-				 MTK_OK);
+		assert_int_equal(
+		    mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, &KEYPW, 0, &ks, &err),
+		    MTK_OK);
 		assert_int_equal(ks->locked_keys, 0);
 		mtk_keystore_free(ks);
 	}
@@ -235,7 +238,7 @@ static void test_version1_by_hand(void **state)
 	EVP_PKEY *key;
 	X509 *cert, *ca;
 	EVP_PKEY *cakey;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_buf v2 = MTK_BUF_SECRET_INIT, v1 = MTK_BUF_INIT;
 	mtk_keystore *ks = NULL;
 	mtk_err err = {0};
@@ -245,9 +248,9 @@ static void test_version1_by_hand(void **state)
 	make_pair("trusted.example.com", &cakey, &ca);
 	chain = one(cert);
 	/* Borrow a Sun-KeyProtector-protected key from a v2 store we write. */
-	assert_int_equal(mtk_keystore_write_key(MTK_KS_JKS, "x", key, chain, 0, &CHANGEIT, NULL, &v2,
-						&err),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_write_key(MTK_KS_JKS, "x", key, chain, 0, &CHANGEIT, NULL, &v2, &err),
+	    MTK_OK);
 	assert_int_equal(mtk_keystore_decode(v2.data, v2.len, "v2", &CHANGEIT, NULL,
 					     MTK_KS_READ_NO_KEYS, &ks, &err),
 			 MTK_OK);
@@ -259,8 +262,9 @@ static void test_version1_by_hand(void **state)
 	put_utf(&v1, "v1key");
 	assert_int_equal(mtk_buf_append_u64be(&v1, 1000), MTK_OK);
 	assert_int_equal(mtk_buf_append_u32be(&v1, (uint32_t)ks->entries[0].protected_len), MTK_OK);
-	assert_int_equal(mtk_buf_append(&v1, ks->entries[0].protected_key, ks->entries[0].protected_len),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_buf_append(&v1, ks->entries[0].protected_key, ks->entries[0].protected_len),
+	    MTK_OK);
 	assert_int_equal(mtk_buf_append_u32be(&v1, 1), MTK_OK);
 	put_cert(&v1, cert, false);
 	assert_int_equal(mtk_buf_append_u32be(&v1, 2), MTK_OK);
@@ -271,8 +275,8 @@ static void test_version1_by_hand(void **state)
 	mtk_keystore_free(ks);
 	ks = NULL;
 
-	assert_int_equal(mtk_keystore_decode(v1.data, v1.len, "v1.jks", &CHANGEIT, NULL, 0, &ks, &err),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_decode(v1.data, v1.len, "v1.jks", &CHANGEIT, NULL, 0, &ks, &err), MTK_OK);
 	assert_int_equal(ks->version, 1);
 	assert_int_equal(ks->count, 2);
 	assert_string_equal(ks->entries[0].alias, "v1key");
@@ -410,14 +414,15 @@ static void test_bad_inputs(void **state)
 
 	/* Writing a non-ASCII alias is refused with a clear error. */
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_keystore_add_trusted(ks, "caf\xc3\xa9", c1, 0, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_keystore_add_trusted(ks, "caf\xc3\xa9", c1, 0, &err),
+			 MTK_E_INVALID_ARG);
 	assert_non_null(strstr(err.detail, "ASCII"));
 	mtk_keystore_free(ks);
 	ks = NULL;
 
 	/* Not a keystore at all. */
-	assert_int_equal(mtk_keystore_decode((const uint8_t *)"hello world", 11, "t", &CHANGEIT, NULL,
-					     0, &ks, NULL),
+	assert_int_equal(mtk_keystore_decode((const uint8_t *)"hello world", 11, "t", &CHANGEIT,
+					     NULL, 0, &ks, NULL),
 			 MTK_E_UNKNOWN_FORMAT);
 
 	mtk_buf_free(&b);
@@ -439,7 +444,8 @@ static void test_keytool_jceks(void **state)
 	(void)state;
 
 	read_src("tests/fuzz/corpus/jceks/keytool-mix.jceks", &in);
-	assert_int_equal(mtk_keystore_decode(in.data, in.len, "mix", &pw, NULL, 0, &ks, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(in.data, in.len, "mix", &pw, NULL, 0, &ks, &err),
+			 MTK_OK);
 	assert_int_equal(ks->type, MTK_KS_JCEKS);
 	assert_int_equal(ks->count, 3);
 	assert_int_equal(ks->locked_keys, 0);
@@ -453,7 +459,8 @@ static void test_keytool_jceks(void **state)
 	assert_int_equal(ks->entries[mtk_keystore_find(ks, "trusted1")].kind, MTK_KSE_TRUSTED);
 
 	/* Rewritten, the secret key's bytes are kept exactly. */
-	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err),
+			 MTK_OK);
 	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL,
 					     MTK_KS_READ_NO_KEYS, &ks2, &err),
 			 MTK_OK);
@@ -482,7 +489,7 @@ static void test_convert_and_pkcs12(void **state)
 {
 	EVP_PKEY *key, *cakey;
 	X509 *cert, *ca;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *k2 = NULL, *k3 = NULL;
 	mtk_buf a = MTK_BUF_SECRET_INIT, b = MTK_BUF_SECRET_INIT;
 	mtk_err err = {0};
@@ -505,7 +512,8 @@ static void test_convert_and_pkcs12(void **state)
 	assert_int_equal(k2->entries[0].protection, MTK_KSP_JCEKS);
 	assert_int_equal(EVP_PKEY_eq(k2->entries[0].key, key), 1);
 
-	assert_int_equal(mtk_keystore_convert(k2, MTK_KS_PKCS12, &CHANGEIT, NULL, &b, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_convert(k2, MTK_KS_PKCS12, &CHANGEIT, NULL, &b, &err),
+			 MTK_OK);
 	assert_int_equal(mtk_ks_detect(b.data, b.len), MTK_KS_PKCS12);
 	assert_int_equal(mtk_keystore_decode(b.data, b.len, "b", &CHANGEIT, NULL, 0, &k3, &err),
 			 MTK_OK);
@@ -543,7 +551,7 @@ static void test_install_reply(void **state)
 {
 	EVP_PKEY *key, *cakey, *other;
 	X509 *self, *ca, *signed_cert, *wrong, *oself;
-	STACK_OF(X509) *chain, *reply;
+	STACK_OF(X509) * chain, *reply;
 	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS);
 	mtk_err err = {0};
 	bool trusted = false;
@@ -558,14 +566,16 @@ static void test_install_reply(void **state)
 	wrong = issue(other, "other.example.com", cakey, ca, false);
 
 	reply = one(wrong);
-	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KEY_MISMATCH);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err),
+			 MTK_E_KEY_MISMATCH);
 	assert_string_equal(err.detail, "Public keys in reply and keystore don't match");
 	sk_X509_free(reply);
 
 	reply = one(self);
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
-	assert_string_equal(err.detail, "Certificate reply and certificate in keystore are identical");
+	assert_string_equal(err.detail,
+			    "Certificate reply and certificate in keystore are identical");
 	sk_X509_free(reply);
 
 	reply = one(signed_cert);
@@ -605,7 +615,7 @@ static void test_load_set(void **state)
 	EVP_PKEY *key;
 	X509 *cert, *ca;
 	EVP_PKEY *cakey;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS);
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_set set = MTK_SET_INIT;
@@ -616,16 +626,16 @@ static void test_load_set(void **state)
 	make_pair("ls.example.com", &key, &cert);
 	make_pair("ca.example.com", &cakey, &ca);
 	chain = one(cert);
-	assert_int_equal(mtk_keystore_add_key(ks, "defaultsecuritykeypairhandle", key, chain, 0, &err),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_add_key(ks, "defaultsecuritykeypairhandle", key, chain, 0, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
 
 	/* No password: "changeit" is tried. */
 	memset(&info, 0, sizeof(info));
-	assert_int_equal(mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, &info,
-					       &err),
-			 MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, &info, &err),
+	    MTK_OK);
 	assert_int_equal(info.format, MTK_FMT_JKS);
 	assert_int_equal(info.ks_version, 2);
 	assert_int_equal(info.ks_entries, 2);
@@ -644,22 +654,23 @@ static void test_load_set(void **state)
 	/* Another password: needed, and the header facts are still given. */
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &OTHER, NULL, &out, &err), MTK_OK);
 	memset(&info, 0, sizeof(info));
-	assert_int_equal(mtk_keystore_load_set(&set, "b.jks", out.data, out.len, NULL, NULL, &info,
-					       &err),
-			 MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, NULL, NULL, &info, &err),
+	    MTK_E_PASSWORD_NEEDED);
 	assert_int_equal(set.count, 0);
 	assert_int_equal(info.ks_entries, 2);
 	assert_true(info.needs_password);
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &CHANGEIT, NULL,
-					       &info, &err),
-			 MTK_E_INTEGRITY);
-	assert_string_equal(err.detail, "b.jks: keystore password is incorrect or the file was altered");
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &CHANGEIT, NULL, &info, &err),
+	    MTK_E_INTEGRITY);
+	assert_string_equal(err.detail,
+			    "b.jks: keystore password is incorrect or the file was altered");
 	/* A key password that opens no key is an error, not silently ignored. */
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &OTHER, &KEYPW,
-					       &info, &err),
-			 MTK_OK); /* the store password opens the key */
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &OTHER, &KEYPW, &info, &err),
+	    MTK_OK); /* the store password opens the key */
 	assert_non_null(set.objs[0].key);
 	mtk_set_free(&set);
 
@@ -674,15 +685,15 @@ static void test_load_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_jks),
-		cmocka_unit_test(test_wrong_store_password),
-		cmocka_unit_test(test_key_password_differs),
-		cmocka_unit_test(test_version1_by_hand),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_keytool_jceks),
-		cmocka_unit_test(test_convert_and_pkcs12),
-		cmocka_unit_test(test_install_reply),
-		cmocka_unit_test(test_load_set),
+	    cmocka_unit_test(test_roundtrip_jks),
+	    cmocka_unit_test(test_wrong_store_password),
+	    cmocka_unit_test(test_key_password_differs),
+	    cmocka_unit_test(test_version1_by_hand),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_keytool_jceks),
+	    cmocka_unit_test(test_convert_and_pkcs12),
+	    cmocka_unit_test(test_install_reply),
+	    cmocka_unit_test(test_load_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
