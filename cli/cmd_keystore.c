@@ -235,7 +235,12 @@ static int ks_list(cli *c, int argc, char **argv)
 		json_t *je, *certs = json_array();
 		int n = sk_X509_num(e->chain);
 
-		entry_date(e->date_ms, date, sizeof(date));
+		/* PKCS12 stores no date for trusted entries (keytool shows the
+		 * time it loaded the file). */
+		if (e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12)
+			snprintf(date, sizeof(date), "(no date)");
+		else
+			entry_date(e->date_ms, date, sizeof(date));
 		je = json_pack("{s:s, s:s, s:s, s:I}", "alias", e->alias, "type",
 			       mtk_kse_kind_name(e->kind), "date", date, "date_ms",
 			       (json_int_t)e->date_ms);
