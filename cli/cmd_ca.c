@@ -1,10 +1,552 @@
-/* cmd_ca.c - placeholder until its issue lands; replaced by the real verb. */
+/*
+ * cmd_ca.c - `mtlskit ca init|sign|revoke|crl`: a private CA in a directory
+ * (layout in docs/ca.md), for teams without a CA and for labs.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
 #include "cli.h"
+#include "mtlskit/ca.h"
+#include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
+#include "mtlskit/csr.h"
+#include "mtlskit/file.h"
+#include "mtlskit/keygen.h"
+
+enum {
+	OPT_NAME = CLI_OPT__VERB_BASE,
+	OPT_INTER,
+	OPT_KEY_TYPE,
+	OPT_DAYS,
+	OPT_CRL_URL,
+	OPT_PROFILE,
+	OPT_CHAIN_OUT,
+	OPT_NOT_BEFORE,
+	OPT_NOT_AFTER,
+	OPT_REASON,
+};
+
+struct ca_opts {
+	const char *usage;
+	const char *name, *inter, *key_type, *crl_url, *profile, *chain_out, *reason;
+	const char *not_before, *not_after;
+	long days;
+	bool days_set;
+};
+
+static int ca_opt(cli *c, int opt, const char *arg, void *ctx)
+{
+	struct ca_opts *o = ctx;
+	char *end = NULL;
+
+	switch (opt) {
+	case OPT_NAME:
+		o->name = arg;
+		break;
+	case OPT_INTER:
+		o->inter = arg;
+		break;
+	case OPT_KEY_TYPE:
+		o->key_type = arg;
+		break;
+	case OPT_CRL_URL:
+		o->crl_url = arg;
+		break;
+	case OPT_PROFILE:
+		o->profile = arg;
+		break;
+	case OPT_CHAIN_OUT:
+		o->chain_out = arg;
+		break;
+	case OPT_REASON:
+		o->reason = arg;
+		break;
+	case OPT_NOT_BEFORE:
+		o->not_before = arg;
+		break;
+	case OPT_NOT_AFTER:
+		o->not_after = arg;
+		break;
+	case OPT_DAYS:
+		o->days = strtol(arg, &end, 10);
+		if (end == arg || *end != '\0' || o->days <= 0 || o->days > 36500)
+			return cli_usage_error(c, o->usage, "--days: a whole number of days, 1 to 36500");
+		o->days_set = true;
+		break;
+	default:
+		return cli_usage_error(c, o->usage, "unexpected option");
+	}
+	return 0;
+}
+
+static const struct option ca_longopts[] = {
+	{"name", required_argument, NULL, OPT_NAME},
+	{"intermediate", required_argument, NULL, OPT_INTER},
+	{"key-type", required_argument, NULL, OPT_KEY_TYPE},
+	{"days", required_argument, NULL, OPT_DAYS},
+	{"crl-url", required_argument, NULL, OPT_CRL_URL},
+	{"profile", required_argument, NULL, OPT_PROFILE},
+	{"chain-out", required_argument, NULL, OPT_CHAIN_OUT},
+	{"not-before", required_argument, NULL, OPT_NOT_BEFORE},
+	{"not-after", required_argument, NULL, OPT_NOT_AFTER},
+	{"reason", required_argument, NULL, OPT_REASON},
+	CLI_COMMON_LONGOPTS,
+};
+
+/* Rejects options that belong to another sub-command. */
+static int only(cli *c, const struct ca_opts *o, const char *allowed)
+{
+	static const struct {
+		const char *flag;
+		size_t off;
+	} flags[] = {
+		{"name", offsetof(struct ca_opts, name)},
+		{"intermediate", offsetof(struct ca_opts, inter)},
+		{"key-type", offsetof(struct ca_opts, key_type)},
+		{"crl-url", offsetof(struct ca_opts, crl_url)},
+		{"profile", offsetof(struct ca_opts, profile)},
+		{"chain-out", offsetof(struct ca_opts, chain_out)},
+		{"reason", offsetof(struct ca_opts, reason)},
+		{"not-before", offsetof(struct ca_opts, not_before)},
+		{"not-after", offsetof(struct ca_opts, not_after)},
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		const char *v = *(const char *const *)((const char *)o + flags[i].off);
+		char want[32];
+
+		snprintf(want, sizeof(want), " %s ", flags[i].flag);
+		if (v != NULL && strstr(allowed, want) == NULL)
+			return cli_usage_error(c, o->usage, "--%s does not apply to '%s'", flags[i].flag, c->verb);
+	}
+	if (o->days_set && strstr(allowed, " days ") == NULL)
+		return cli_usage_error(c, o->usage, "--days does not apply to '%s'", c->verb);
+	return 0;
+}
+
+static const char init_usage[] =
+	"Usage: mtlskit ca init DIR --name NAME [--intermediate NAME] [--key-type TYPE]\n"
+	"                       [--days N] [--crl-url URL] [--out-pass SPEC]\n"
+	"\n"
+	"Creates a private CA in DIR (new or empty): a root, and with --intermediate an\n"
+	"issuing CA (pathlen 0) that signs everything.\n"
+	"  --key-type TYPE  " MTK_KEY_TYPES " (default rsa:2048)\n"
+	"  --days N         validity of the CA certificates (default 3650)\n"
+	"  --crl-url URL    CRL distribution point put in every certificate it signs\n"
+	"  --out-pass SPEC  encrypt the CA keys (then sign/revoke/crl need --pass)\n";
+
+static int ca_init(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = init_usage};
+	mtk_ca_init_opts io = {0};
+	mtk_secret *pass = NULL;
+	bool encrypted;
+	mtk_err err = {0};
+	int first, r;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, init_usage, &first);
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " name intermediate key-type days crl-url ")) != 0)
+		return r;
+	if (first + 1 != argc)
+		return cli_usage_error(c, init_usage, "one directory is needed");
+	if (c->out != NULL)
+		return cli_usage_error(c, init_usage, "-o does not apply; the CA is written to DIR");
+	if (o.name == NULL)
+		return cli_usage_error(c, init_usage, "--name NAME is required (e.g. \"Example Lab Root CA\")");
+	if (o.key_type != NULL && !mtk_key_type_valid(o.key_type))
+		return cli_usage_error(c, init_usage, "--key-type '%s': use %s", o.key_type, MTK_KEY_TYPES);
+	if ((rc = cli_password(c, CLI_PASS_OUT, "Password for the CA keys: ", false, &pass, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	io.name = o.name;
+	io.intermediate = o.inter;
+	io.key_type = o.key_type;
+	io.days = o.days;
+	io.crl_url = o.crl_url;
+	io.out_pass = pass;
+	io.now = c->now;
+	rc = mtk_ca_init(argv[first], &io, &err);
+	encrypted = pass != NULL;
+	mtk_secret_free(pass);
+	if (rc != MTK_OK)
+		return cli_error(c, rc, &err);
+	cli_set(c, "dir", json_string(argv[first]));
+	cli_set(c, "root", json_string(o.name));
+	cli_set(c, "issuing", o.inter ? json_string(o.inter) : json_null());
+	cli_set(c, "key_type", json_string(o.key_type ? o.key_type : "rsa:2048"));
+	cli_set(c, "encrypted", json_boolean(encrypted));
+	if (!c->json) {
+		printf("created CA in %s: root \"%s\"%s%s%s\n", argv[first], o.name,
+		       o.inter ? ", issuing CA \"" : "", o.inter ? o.inter : "", o.inter ? "\"" : "");
+		printf("  %s/root.crt is the trust anchor to upload or install%s\n", argv[first],
+		       o.inter ? "; issuing.crt goes with it in the chain" : "");
+	}
+	return 0;
+}
+
+/* Opens the CA with its key, asking for the key's password on a terminal
+ * when it is encrypted and --pass was not given. */
+static mtk_rc open_ca(cli *c, const char *dir, bool need_key, mtk_ca **ca, mtk_err *err)
+{
+	mtk_secret *pass = NULL;
+	mtk_err e1 = {0};
+	mtk_rc rc;
+
+	if (c->pass_spec != NULL) {
+		if ((rc = cli_password(c, CLI_PASS_IN, "", false, &pass, err)) != MTK_OK)
+			return rc;
+		rc = mtk_ca_open(dir, pass, need_key, ca, err);
+		mtk_secret_free(pass);
+		return rc;
+	}
+	rc = mtk_ca_open(dir, NULL, need_key, ca, &e1);
+	if (rc == MTK_E_PASSWORD_NEEDED && isatty(STDIN_FILENO)) {
+		if ((rc = cli_password(c, CLI_PASS_IN, "CA key password: ", true, &pass, err)) != MTK_OK)
+			return rc;
+		if (pass != NULL) {
+			rc = mtk_ca_open(dir, pass, need_key, ca, err);
+			mtk_secret_free(pass);
+			return rc;
+		}
+	}
+	if (rc != MTK_OK)
+		*err = e1;
+	return rc;
+}
+
+static mtk_rc append_pem(mtk_buf *b, X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	mtk_rc rc = MTK_E_CRYPTO;
+
+	if (bio != NULL && PEM_write_bio_X509(bio, x) == 1 && (n = BIO_get_mem_data(bio, &p)) > 0)
+		rc = mtk_buf_append(b, p, (size_t)n);
+	BIO_free(bio);
+	return rc;
+}
+
+static const char sign_usage[] =
+	"Usage: mtlskit ca sign DIR CSR --profile client|server -o CERT [--days N]\n"
+	"                       [--not-before TIME] [--not-after TIME] [--chain-out FILE] [--pass SPEC]\n"
+	"\n"
+	"Signs CSR with the CA in DIR (the issuing CA when there is one).\n"
+	"  --profile P      client (clientAuth; default) or server (serverAuth, needs a SAN)\n"
+	"  --days N         validity from now (default 365)\n"
+	"  --not-before T   --not-after T: explicit validity, e.g. 2024-01-01T00:00:00Z,\n"
+	"                   2024-01-01 or 20240101000000Z (backdating, tests)\n"
+	"  --chain-out FILE the issuing chain: issuing CA then root\n"
+	"  --pass SPEC      password of the CA key, if it was encrypted at init\n";
+
+static int ca_sign(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = sign_usage};
+	mtk_ca_sign_opts so = {0};
+	mtk_ca *ca = NULL;
+	X509_REQ *req = NULL;
+	X509 *cert = NULL;
+	mtk_buf cb = MTK_BUF_INIT, chb = MTK_BUF_INIT;
+	mtk_outset *os = NULL;
+	mtk_cert_summary sum;
+	mtk_err err = {0};
+	unsigned wf = 0;
+	char tb[64];
+	int first, r;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, sign_usage, &first);
+	wf = c->force ? MTK_WRITE_FORCE : 0;
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " profile days chain-out not-before not-after ")) != 0)
+		return r;
+	if (first + 2 != argc)
+		return cli_usage_error(c, sign_usage, "DIR and CSR are needed");
+	if (c->out == NULL)
+		return cli_usage_error(c, sign_usage, "-o CERT is required");
+	if (mtk_ca_profile_parse(o.profile ? o.profile : "client", &so.profile, NULL) != MTK_OK)
+		return cli_usage_error(c, sign_usage, "--profile must be client or server");
+	if (o.days_set && o.not_after != NULL)
+		return cli_usage_error(c, sign_usage, "give --days or --not-after, not both");
+	so.not_before = c->now;
+	if (o.not_before != NULL && mtk_time_parse(o.not_before, &so.not_before, &err) != MTK_OK)
+		return cli_usage_error(c, sign_usage, "--not-before: %s", err.detail);
+	so.not_after = so.not_before + (o.days_set ? o.days : 365) * 86400L;
+	if (o.not_after != NULL && mtk_time_parse(o.not_after, &so.not_after, &err) != MTK_OK)
+		return cli_usage_error(c, sign_usage, "--not-after: %s", err.detail);
+	if (so.not_after <= so.not_before)
+		return cli_usage_error(c, sign_usage, "notAfter must be later than notBefore");
+	if (o.chain_out != NULL && strcmp(o.chain_out, c->out) == 0)
+		return cli_usage_error(c, sign_usage, "--chain-out and -o name the same file");
+	/* Nothing is issued if the outputs cannot be written. */
+	if (!c->force) {
+		const char *outs[] = {c->out, o.chain_out};
+		for (size_t i = 0; i < 2; i++)
+			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				goto fail;
+			}
+	}
+	if ((rc = mtk_csr_load(argv[first + 1], &req, &err)) != MTK_OK)
+		goto fail;
+	if ((rc = open_ca(c, argv[first], true, &ca, &err)) != MTK_OK)
+		goto fail;
+	if ((rc = mtk_ca_sign(ca, req, &so, &cert, &err)) != MTK_OK) {
+		if (rc == MTK_E_CSR_SIGNATURE || rc == MTK_E_CSR_POLICY || rc == MTK_E_MALFORMED) {
+			/* name the request file in the message */
+			mtk_err e2 = {0};
+			mtk_err_set(&e2, rc, "%s: %s", argv[first + 1], err.detail);
+			memcpy(e2.ossl, err.ossl, sizeof(e2.ossl));
+			err = e2;
+		}
+		goto fail;
+	}
+	if (append_pem(&cb, cert) != MTK_OK) {
+		rc = mtk_err_set(&err, MTK_E_NOMEM, "certificate");
+		goto fail;
+	}
+	for (int i = 0; o.chain_out && i < sk_X509_num(mtk_ca_chain(ca)); i++)
+		if (append_pem(&chb, sk_X509_value(mtk_ca_chain(ca), i)) != MTK_OK) {
+			rc = mtk_err_set(&err, MTK_E_NOMEM, "chain");
+			goto fail;
+		}
+	if ((os = mtk_outset_new()) == NULL) {
+		rc = mtk_err_set(&err, MTK_E_NOMEM, "outputs");
+		goto fail;
+	}
+	if ((rc = mtk_outset_add(os, c->out, cb.data, cb.len, wf, &err)) != MTK_OK ||
+	    (o.chain_out && (rc = mtk_outset_add(os, o.chain_out, chb.data, chb.len, wf, &err)) != MTK_OK) ||
+	    (rc = mtk_outset_commit(os, &err)) != MTK_OK)
+		goto fail;
+	if ((rc = mtk_cert_summarize(cert, &sum, &err)) != MTK_OK)
+		goto fail;
+	cli_set(c, "certificate", json_string(c->out));
+	cli_set(c, "serial", json_string(sum.serial));
+	cli_set(c, "subject", json_string(sum.subject));
+	cli_set(c, "issuer", json_string(sum.issuer));
+	cli_set(c, "profile", json_string(so.profile == MTK_PROFILE_SERVER ? "server" : "client"));
+	cli_set(c, "not_before", json_string(cli_fmt_time(sum.not_before, tb, sizeof(tb))));
+	cli_set(c, "not_after", json_string(cli_fmt_time(sum.not_after, tb, sizeof(tb))));
+	cli_set(c, "sha256", json_string(sum.sha256));
+	cli_set(c, "chain", o.chain_out ? json_string(o.chain_out) : json_null());
+	if (!c->json) {
+		printf("wrote %s: %s, serial %s\n", c->out, sum.subject, sum.serial);
+		printf("  issued by %s, %s profile, valid %s", sum.issuer,
+		       so.profile == MTK_PROFILE_SERVER ? "server" : "client",
+		       cli_fmt_time(sum.not_before, tb, sizeof(tb)));
+		printf(" to %s\n", cli_fmt_time(sum.not_after, tb, sizeof(tb)));
+		if (o.chain_out)
+			printf("wrote %s: the issuing chain (%d certificates)\n", o.chain_out,
+			       sk_X509_num(mtk_ca_chain(ca)));
+	}
+	r = 0;
+	goto out;
+fail:
+	r = cli_error(c, rc, &err);
+out:
+	mtk_outset_free(os);
+	mtk_buf_free(&cb);
+	mtk_buf_free(&chb);
+	X509_free(cert);
+	X509_REQ_free(req);
+	mtk_ca_close(ca);
+	return r;
+}
+
+static const char revoke_usage[] =
+	"Usage: mtlskit ca revoke DIR CERT|SERIAL [--reason R] [--pass SPEC]\n"
+	"\n"
+	"Marks a certificate issued by the CA in DIR as revoked (the next `ca crl` lists it).\n"
+	"  --reason R  unspecified (default), keyCompromise, CACompromise, affiliationChanged,\n"
+	"              superseded, cessationOfOperation, certificateHold, privilegeWithdrawn\n";
+
+static int ca_revoke(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = revoke_usage};
+	mtk_reason reason = MTK_REASON_UNSPECIFIED;
+	mtk_ca *ca = NULL;
+	X509 *cert = NULL;
+	mtk_err err = {0};
+	char serial[130];
+	const char *what;
+	int first, r;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, revoke_usage, &first);
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " reason ")) != 0)
+		return r;
+	if (first + 2 != argc)
+		return cli_usage_error(c, revoke_usage, "DIR and CERT or SERIAL are needed");
+	if (o.reason != NULL && mtk_reason_parse(o.reason, &reason, &err) != MTK_OK)
+		return cli_usage_error(c, revoke_usage, "%s", err.detail);
+	what = argv[first + 1];
+	if (access(what, F_OK) == 0) {
+		mtk_cert_summary sum;
+		if ((rc = mtk_cert_load_first(what, NULL, &cert, &err)) != MTK_OK ||
+		    (rc = mtk_cert_summarize(cert, &sum, &err)) != MTK_OK)
+			goto fail;
+		if ((rc = mtk_serial_normalize(sum.serial, serial, sizeof(serial), &err)) != MTK_OK)
+			goto fail;
+	} else if (mtk_serial_normalize(what, serial, sizeof(serial), &err) != MTK_OK) {
+		return cli_usage_error(c, revoke_usage, "'%s' is neither a certificate file nor a serial number", what);
+	}
+	/* The key is not needed to mark an entry; the CRL is signed later. */
+	if ((rc = open_ca(c, argv[first], false, &ca, &err)) != MTK_OK)
+		goto fail;
+	if (cert != NULL && !mtk_cert_issued_by(cert, mtk_ca_signer(ca))) {
+		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "%s was not issued by the CA in %s", what, argv[first]);
+		goto fail;
+	}
+	if ((rc = mtk_ca_revoke(ca, serial, reason, c->now, &err)) != MTK_OK)
+		goto fail;
+	cli_set(c, "serial", json_string(serial));
+	cli_set(c, "reason", json_string(mtk_reason_name(reason)));
+	if (!c->json)
+		printf("revoked serial %s (%s); run `mtlskit ca crl %s -o crl.pem` to publish it\n", serial,
+		       mtk_reason_name(reason), argv[first]);
+	r = 0;
+	goto out;
+fail:
+	r = cli_error(c, rc, &err);
+out:
+	X509_free(cert);
+	mtk_ca_close(ca);
+	return r;
+}
+
+static const char crl_usage[] =
+	"Usage: mtlskit ca crl DIR -o CRL [--days N] [--pass SPEC]\n"
+	"\n"
+	"Writes a CRL (PEM) signed by the issuing CA, listing every revoked certificate.\n"
+	"  --days N  until the next update (default 30)\n";
+
+static int ca_crl(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = crl_usage};
+	mtk_ca *ca = NULL;
+	X509_CRL *crl = NULL;
+	BIO *bio = NULL;
+	char *p = NULL;
+	long n;
+	mtk_err err = {0};
+	int first, r, nrev;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, crl_usage, &first);
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " days ")) != 0)
+		return r;
+	if (first + 1 != argc)
+		return cli_usage_error(c, crl_usage, "one CA directory is needed");
+	if (c->out == NULL)
+		return cli_usage_error(c, crl_usage, "-o CRL is required");
+	if (o.days_set && o.days > 3650)
+		return cli_usage_error(c, crl_usage, "--days: at most 3650");
+	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0) {
+		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", c->out);
+		goto fail;
+	}
+	if ((rc = open_ca(c, argv[first], true, &ca, &err)) != MTK_OK ||
+	    (rc = mtk_ca_crl(ca, c->now, o.days_set ? o.days : 30, &crl, &err)) != MTK_OK)
+		goto fail;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || PEM_write_bio_X509_CRL(bio, crl) != 1 || (n = BIO_get_mem_data(bio, &p)) <= 0) {
+		rc = mtk_err_set(&err, MTK_E_CRYPTO, "encoding the CRL");
+		goto fail;
+	}
+	if ((rc = mtk_file_write(c->out, p, (size_t)n, c->force ? MTK_WRITE_FORCE : 0, &err)) != MTK_OK)
+		goto fail;
+	nrev = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	cli_set(c, "crl", json_string(c->out));
+	cli_set(c, "revoked", json_integer(nrev));
+	{
+		ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+		cli_set(c, "crl_number", json_integer(num ? ASN1_INTEGER_get(num) : 0));
+		ASN1_INTEGER_free(num);
+	}
+	if (!c->json)
+		printf("wrote %s: CRL of %s, %d revoked certificate%s\n", c->out,
+		       mtk_ca_get_conf(ca)->issuing[0] ? mtk_ca_get_conf(ca)->issuing : mtk_ca_get_conf(ca)->name,
+		       nrev, nrev == 1 ? "" : "s");
+	r = 0;
+	goto out;
+fail:
+	r = cli_error(c, rc, &err);
+out:
+	BIO_free(bio);
+	X509_CRL_free(crl);
+	mtk_ca_close(ca);
+	return r;
+}
+
+static const char list_usage[] =
+	"Usage: mtlskit ca list DIR\n"
+	"\n"
+	"Lists the certificates the CA in DIR issued: status, serial, expiry, profile, subject.\n";
+
+static int ca_list(cli *c, int argc, char **argv)
+{
+	struct ca_opts o = {.usage = list_usage};
+	const mtk_ca_index *idx;
+	mtk_ca *ca = NULL;
+	mtk_err err = {0};
+	json_t *arr;
+	char tb[64], rb[64];
+	int first, r;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, list_usage, &first);
+	if (r != 0)
+		return r;
+	if ((r = only(c, &o, " ")) != 0)
+		return r;
+	if (first + 1 != argc)
+		return cli_usage_error(c, list_usage, "one CA directory is needed");
+	if ((rc = mtk_ca_open(argv[first], NULL, false, &ca, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	idx = mtk_ca_get_index(ca);
+	arr = json_array();
+	if (!c->json)
+		printf("%-7s  %-32s  %-23s  %-6s  %s\n", "STATUS", "SERIAL", "NOT AFTER", "USE", "SUBJECT");
+	for (size_t i = 0; i < idx->count; i++) {
+		const mtk_ca_entry *e = &idx->items[i];
+		bool revoked = e->status == 'R';
+		json_t *o1 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status", revoked ? "revoked" : "valid",
+				       "serial", e->serial, "not_after", cli_fmt_time(e->not_after, tb, sizeof(tb)),
+				       "profile", e->profile, "subject", e->subject ? e->subject : "");
+		if (revoked) {
+			json_object_set_new(o1, "revoked_at", json_string(cli_fmt_time(e->revoked_at, rb, sizeof(rb))));
+			json_object_set_new(o1, "reason", json_string(mtk_reason_name(e->reason)));
+		}
+		json_array_append_new(arr, o1);
+		if (!c->json)
+			printf("%-7s  %-32s  %-23s  %-6s  %s\n", revoked ? "revoked" : "valid", e->serial,
+			       cli_fmt_time(e->not_after, tb, sizeof(tb)), e->profile, e->subject ? e->subject : "");
+	}
+	cli_set(c, "dir", json_string(argv[first]));
+	cli_set(c, "certificates", arr);
+	mtk_ca_close(ca);
+	return 0;
+}
 
 int cmd_ca(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	mtk_err err = {0};
-	return cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED, "'ca' is not built yet"), &err);
+	static const struct cli_verb subs[] = {
+		{"init", ca_init, "Create a CA in a directory: root and optional issuing intermediate"},
+		{"sign", ca_sign, "Sign a CSR with the client or server profile"},
+		{"revoke", ca_revoke, "Revoke a certificate the CA issued"},
+		{"crl", ca_crl, "Write a CRL signed by the issuing CA"},
+		{"list", ca_list, "List the certificates the CA issued"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch_sub(c, "ca", subs, argc, argv);
 }

@@ -156,8 +156,10 @@ mtk_rc cli_prompt_tty(void *ctx, const char *prompt, char *buf, size_t cap)
 	}
 	noecho = old;
 	noecho.c_lflag &= (tcflag_t)~ECHO;
-	(void)!write(fd, prompt, strlen(prompt));
+	/* Echo off before the prompt appears: whatever is typed after the
+	 * prompt must not be flushed away. */
 	(void)tcsetattr(fd, TCSAFLUSH, &noecho);
+	(void)!write(fd, prompt, strlen(prompt));
 	while (len + 1 < cap) {
 		char ch;
 		ssize_t n = read(fd, &ch, 1);

@@ -29,6 +29,7 @@ typedef struct mtk_chain {
 	bool complete;             /* ends in a self-signed certificate */
 	bool key_matches;          /* a private key in the set matches the leaf */
 	size_t nkeys;              /* private keys seen in the set */
+	size_t nkeys_matching;     /* of those, how many match some certificate (> 1: ambiguous) */
 	bool broken;               /* an issuer was found by name but its signature fails */
 	bool input_order_ok;       /* the set's certificates appeared leaf → root */
 	bool loop;                 /* an issuer cycle was cut */

@@ -306,7 +306,20 @@ mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err)
 		}
 		free(f->tmp);
 		f->tmp = NULL;
-		fsync_dir(f->path);
+	}
+	/* One directory sync per distinct directory makes the renames durable. */
+	for (i = 0; i < o->count; i++) {
+		char *d = o->files[i].stdout_data ? NULL : dir_of(o->files[i].path);
+		bool seen = false;
+
+		for (size_t k = 0; d != NULL && k < i && !seen; k++) {
+			char *e = o->files[k].stdout_data ? NULL : dir_of(o->files[k].path);
+			seen = e != NULL && strcmp(d, e) == 0;
+			free(e);
+		}
+		if (d != NULL && !seen)
+			fsync_dir(o->files[i].path);
+		free(d);
 	}
 	for (i = 0; i < o->count; i++) {
 		struct outfile *f = &o->files[i];

@@ -101,8 +101,16 @@ static mtk_format detect_der(const uint8_t *data, size_t len)
 	uint8_t tag, t2;
 
 	mtk_reader_init(&top, data, len);
-	if (!der_enter(&top, 0x30, &outer))
+	if (!der_enter(&top, 0x30, &outer)) {
+		/* A truncated PFX still starts SEQUENCE { INTEGER 3, SEQUENCE
+		 * { OID pkcs7-data: say "damaged PFX", not "unknown". */
+		static const uint8_t p12_head[] = {0x02, 0x01, 0x03, 0x30};
+		size_t hl = (len > 1 && data[1] > 0x80) ? 2 + (size_t)(data[1] & 0x7f) : 2;
+		if (len >= hl + sizeof(p12_head) &&
+		    memcmp(data + hl, p12_head, sizeof(p12_head)) == 0)
+			return MTK_FMT_PKCS12;
 		return MTK_FMT_UNKNOWN;
+	}
 	probe = outer;
 	if (!der_header(&probe, &tag, &(size_t){0}))
 		return MTK_FMT_UNKNOWN;

@@ -82,14 +82,30 @@ mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsigned flags
 	}
 	for (size_t i = 0; i < set->count; i++) {
 		const mtk_obj *o = &set->objs[i];
-		if (o->kind == MTK_OBJ_CERT && o->cert != NULL)
-			certs[ncerts++] = o;
+		if (o->kind == MTK_OBJ_CERT && o->cert != NULL) {
+			/* The same certificate given twice (a chain file and a
+			 * bundle) is one certificate, not an unrelated one. */
+			bool dup = false;
+			for (size_t k = 0; k < ncerts && !dup; k++)
+				dup = X509_cmp(certs[k]->cert, o->cert) == 0;
+			if (!dup)
+				certs[ncerts++] = o;
+		}
 		if (o->kind == MTK_OBJ_KEY)
 			c.nkeys++;
 	}
 	if (ncerts == 0) {
 		rc = mtk_err_set(err, MTK_E_NOT_FOUND, "no certificate in the input");
 		goto out;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		const mtk_obj *k = &set->objs[i];
+		for (size_t j = 0; k->kind == MTK_OBJ_KEY && k->key != NULL && j < ncerts; j++) {
+			if (mtk_key_matches_cert(k->key, certs[j]->cert)) {
+				c.nkeys_matching++;
+				break;
+			}
+		}
 	}
 	/* The leaf: the first certificate that a private key matches. */
 	for (size_t i = 0; i < set->count && leaf_i == (size_t)-1; i++) {

@@ -633,8 +633,20 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 		}
 		o.enc_desc = desc;
 		rc = decrypt_p8(sig, &s, &o.key);
-		if (rc != MTK_OK)
+		if (rc == MTK_E_BAD_PASSWORD && !x->info->p12_has_mac && x->opts->pass == NULL) {
+			/* No MAC told us the password was needed; the key says so now. */
+			x->info->needs_password = true;
+			if (x->opts->require_decrypt) {
+				rc = mtk_err_set(x->err, MTK_E_PASSWORD_NEEDED,
+						 "%s: the key in the PFX is password-protected; give --pass",
+						 x->name);
+			} else {
+				o.key = NULL; /* described, not decrypted */
+				rc = MTK_OK;
+			}
+		} else if (rc != MTK_OK) {
 			rc = mtk_err_set(x->err, rc, "%s: cannot decrypt the private key in the PFX", x->name);
+		}
 		if (rc == MTK_OK) {
 			rc = add_or_release(x->set, &o, x->err);
 			o.key = NULL;
@@ -732,7 +744,11 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 	if (opts->pass != NULL) {
 		x.pw = opts->pass->s;
 		x.pwlen = (int)opts->pass->len;
-		if (info->p12_has_mac && !p12_mac_ok(p12, x.pw, x.pwlen)) {
+		/* An empty password has two encodings (Windows uses the absent one). */
+		if (info->p12_has_mac && x.pwlen == 0 && !p12_mac_ok(p12, x.pw, 0) &&
+		    p12_mac_ok(p12, NULL, 0))
+			x.pw = NULL;
+		else if (info->p12_has_mac && !p12_mac_ok(p12, x.pw, x.pwlen)) {
 			rc = mtk_err_set(err, MTK_E_BAD_PASSWORD,
 					 "%s: wrong password (the PFX integrity check failed: wrong password or altered file)",
 					 name);

@@ -306,6 +306,34 @@ static void test_encrypted_pkcs8(void **state)
 	BIO_free(bio);
 }
 
+static void test_duplicates_and_truncated_pfx(void **state)
+{
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_set set = MTK_SET_INIT;
+	mtk_chain ch;
+	mtk_err e = {0};
+	static const uint8_t trunc_p12[] = {0x30, 0x82, 0x09, 0x99, 0x02, 0x01, 0x03, 0x30, 0x82};
+	(void)state;
+
+	append_cert(&b, leaf);
+	append_cert(&b, inter);
+	append_cert(&b, inter);
+	append_cert(&b, root);
+	append_key(&b, kleaf, "PRIVATE KEY");
+	assert_int_equal(mtk_load_mem(&set, "d.pem", b.data, b.len, NULL, NULL, NULL, &e), MTK_OK);
+	assert_int_equal(mtk_chain_build(&set, NULL, 0, &ch, &e), MTK_OK);
+	assert_int_equal(sk_X509_num(ch.unused), 0); /* the repeat is not "unrelated" */
+	assert_int_equal(ch.nkeys_matching, 1);
+	assert_true(ch.complete);
+	mtk_chain_free(&ch);
+	mtk_set_free(&set);
+	mtk_buf_free(&b);
+	/* a PFX cut short is still called a PFX, and reported as damaged */
+	assert_int_equal(mtk_detect(trunc_p12, sizeof(trunc_p12)), MTK_FMT_PKCS12);
+	assert_int_equal(mtk_load_mem(&set, "t.pfx", trunc_p12, sizeof(trunc_p12), NULL, NULL, NULL, &e),
+			 MTK_E_PKCS12);
+}
+
 static void test_bad_inputs(void **state)
 {
 	mtk_set set = MTK_SET_INIT;
@@ -346,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_pfx_modern),
 		cmocka_unit_test(test_pfx_legacy),
 		cmocka_unit_test(test_encrypted_pkcs8),
+		cmocka_unit_test(test_duplicates_and_truncated_pfx),
 		cmocka_unit_test(test_bad_inputs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,165 @@
+/*
+ * ca.h - a private CA kept in a directory (layout in docs/ca.md):
+ *
+ *   DIR/ca.conf          settings, "key = value" lines
+ *   DIR/root.crt         the root certificate; DIR/root.key its key (0600)
+ *   DIR/issuing.crt      the issuing intermediate, when there is one;
+ *   DIR/issuing.key      its key (0600)
+ *   DIR/index.txt        one line per issued certificate (status, serial,
+ *                        expiry, revocation time and reason, profile, subject)
+ *   DIR/certs/SERIAL.pem every issued certificate
+ *   DIR/crlnumber        the last CRL number issued (decimal)
+ *   DIR/.lock            flock(2) target: sign, revoke and crl hold it
+ *                        exclusively, so parallel runs never share a serial
+ *                        or lose an index line
+ *
+ * The CA that signs leaves and CRLs is the intermediate when there is one,
+ * otherwise the root.  Time comes in as an argument; the library never
+ * reads the clock.
+ */
+#ifndef MTLSKIT_CA_H
+#define MTLSKIT_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/err.h"
+#include "mtlskit/pass.h"
+
+/* --- the state files (also what fuzz_caindex exercises) --- */
+
+typedef enum {
+	MTK_REASON_UNSPECIFIED = 0,
+	MTK_REASON_KEY_COMPROMISE = 1,
+	MTK_REASON_CA_COMPROMISE = 2,
+	MTK_REASON_AFFILIATION_CHANGED = 3,
+	MTK_REASON_SUPERSEDED = 4,
+	MTK_REASON_CESSATION = 5,
+	MTK_REASON_HOLD = 6,
+	MTK_REASON_PRIVILEGE_WITHDRAWN = 9,
+} mtk_reason;
+
+/* "keyCompromise" etc. (RFC 5280 names, case-insensitive) -> code. */
+MTK_WUR mtk_rc mtk_reason_parse(const char *s, mtk_reason *out, mtk_err *err);
+const char *mtk_reason_name(mtk_reason r);
+
+typedef struct mtk_ca_entry {
+	char status;         /* 'V' valid, 'R' revoked */
+	char serial[68];     /* upper-case hex, no separators */
+	time_t not_after;
+	time_t revoked_at;   /* 0 when valid */
+	mtk_reason reason;
+	char profile[16];    /* "client", "server" */
+	char *subject;       /* RFC 2253, owned */
+} mtk_ca_entry;
+
+typedef struct mtk_ca_index {
+	mtk_ca_entry *items;
+	size_t count;
+	size_t cap;
+} mtk_ca_index;
+
+#define MTK_CA_INDEX_INIT {NULL, 0, 0}
+
+/* Parses index.txt.  Errors: MTK_E_CA_STATE naming the line for anything
+ * that is not a well-formed entry (or a '#' comment / blank line). */
+MTK_WUR mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out,
+				  mtk_err *err);
+/* Appends the text form of idx to out (what mtk_ca_index_parse reads). */
+MTK_WUR mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out);
+void mtk_ca_index_free(mtk_ca_index *idx);
+
+typedef struct mtk_ca_conf {
+	int version;
+	char name[128];         /* root CA common name */
+	char issuing[128];      /* intermediate CN; "" when the root signs */
+	char key_type[24];
+	char crl_url[512];      /* "" when none */
+} mtk_ca_conf;
+
+/* Parses ca.conf.  Errors: MTK_E_CA_STATE (unknown key, missing '=',
+ * over-long value, no name). */
+MTK_WUR mtk_rc mtk_ca_conf_parse(const uint8_t *data, size_t len, mtk_ca_conf *out, mtk_err *err);
+MTK_WUR mtk_rc mtk_ca_conf_format(const mtk_ca_conf *conf, mtk_buf *out);
+
+/* Parses "2024-01-01T00:00:00Z", "2024-01-01" (midnight UTC) or
+ * "20240101000000Z" into seconds since the epoch.  Years 1950-9999.
+ * Errors: MTK_E_INVALID_ARG. */
+MTK_WUR mtk_rc mtk_time_parse(const char *s, time_t *out, mtk_err *err);
+
+/* --- operations --- */
+
+typedef struct mtk_ca_init_opts {
+	const char *name;          /* root CN, required */
+	const char *intermediate;  /* issuing CA CN, or NULL for root only */
+	const char *key_type;      /* keygen.h names; NULL = "rsa:2048" */
+	long days;                 /* root validity; 0 = 3650; intermediate: half */
+	const char *crl_url;       /* CRL distribution point put in leaves; may be NULL */
+	const mtk_secret *out_pass; /* encrypt the CA keys; may be NULL */
+	time_t now;
+} mtk_ca_init_opts;
+
+/* Creates DIR (or uses an empty existing one) with a new root and optional
+ * intermediate.  Errors: MTK_E_EXISTS when DIR already holds a CA or other
+ * files, MTK_E_INVALID_ARG, MTK_E_CRYPTO, file errors. */
+MTK_WUR mtk_rc mtk_ca_init(const char *dir, const mtk_ca_init_opts *opts, mtk_err *err);
+
+typedef struct mtk_ca mtk_ca;
+
+/* Opens DIR, takes its lock (exclusive, waits), reads its state and, when
+ * need_key, the signing CA's key with pass.  Errors: MTK_E_CA_STATE for a
+ * missing or half-initialised directory, MTK_E_PASSWORD_NEEDED /
+ * MTK_E_BAD_PASSWORD for the key, MTK_E_LOCKED. */
+MTK_WUR mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, bool need_key, mtk_ca **out,
+			   mtk_err *err);
+/* Releases the lock, wipes the key; NULL-safe. */
+void mtk_ca_close(mtk_ca *ca);
+
+/* The signing CA's certificate, and the chain above a leaf (signing CA
+ * first, root last).  Borrowed from ca. */
+X509 *mtk_ca_signer(const mtk_ca *ca);
+STACK_OF(X509) *mtk_ca_chain(const mtk_ca *ca);
+const mtk_ca_conf *mtk_ca_get_conf(const mtk_ca *ca);
+const mtk_ca_index *mtk_ca_get_index(const mtk_ca *ca);
+
+typedef enum {
+	MTK_PROFILE_CLIENT = 1,
+	MTK_PROFILE_SERVER = 2,
+} mtk_ca_profile;
+
+MTK_WUR mtk_rc mtk_ca_profile_parse(const char *s, mtk_ca_profile *out, mtk_err *err);
+
+typedef struct mtk_ca_sign_opts {
+	mtk_ca_profile profile;
+	time_t not_before;
+	time_t not_after;
+} mtk_ca_sign_opts;
+
+/* Verifies csr's signature (MTK_E_CSR_SIGNATURE), refuses a request for a
+ * CA certificate and a server request without a SAN (MTK_E_CSR_POLICY),
+ * issues a certificate with a fresh 128-bit random serial, records it in
+ * the index and certs/, and returns it in *out (owned by the caller). */
+MTK_WUR mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509 **out,
+			   mtk_err *err);
+
+/* Normalises a serial ("0A:1b:..", "0x0a1b", "a1b", keytool's form without
+ * leading zeros) to the form openssl prints and the index keeps: upper-case
+ * hex, no separators, whole bytes ("A1B" -> "0A1B").  MTK_E_INVALID_ARG if
+ * not hex or longer than cap allows. */
+MTK_WUR mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_err *err);
+
+/* Marks serial revoked at now for reason.  Errors: MTK_E_NOT_FOUND (not
+ * issued by this CA), MTK_E_INVALID_ARG (already revoked). */
+MTK_WUR mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now,
+			     mtk_err *err);
+
+/* Issues the next CRL (signed by the signing CA, CRL number, AKI), valid
+ * from now for days.  *out owned by the caller. */
+MTK_WUR mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *err);
+
+#endif

@@ -1,0 +1,1298 @@
+/*
+ * ca.c - a private CA kept in a directory (ca.h; layout in docs/ca.md).
+ */
+#include "mtlskit/ca.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
+#include "mtlskit/file.h"
+#include "mtlskit/keygen.h"
+#include "mtlskit/load.h"
+
+#define CA_CONF_VERSION 1
+#define INDEX_LINE_MAX 4096
+#define CA_STATE_MAX ((size_t)32 << 20)
+
+/* --- revocation reasons --- */
+
+static const struct {
+	const char *name;
+	mtk_reason r;
+} reasons[] = {
+	{"unspecified", MTK_REASON_UNSPECIFIED},
+	{"keyCompromise", MTK_REASON_KEY_COMPROMISE},
+	{"CACompromise", MTK_REASON_CA_COMPROMISE},
+	{"affiliationChanged", MTK_REASON_AFFILIATION_CHANGED},
+	{"superseded", MTK_REASON_SUPERSEDED},
+	{"cessationOfOperation", MTK_REASON_CESSATION},
+	{"certificateHold", MTK_REASON_HOLD},
+	{"privilegeWithdrawn", MTK_REASON_PRIVILEGE_WITHDRAWN},
+};
+
+mtk_rc mtk_reason_parse(const char *s, mtk_reason *out, mtk_err *err)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (strcasecmp(s, reasons[i].name) == 0) {
+			*out = reasons[i].r;
+			return MTK_OK;
+		}
+	}
+	return mtk_err_set(err, MTK_E_INVALID_ARG,
+			   "unknown revocation reason '%s' (use unspecified, keyCompromise, CACompromise, "
+			   "affiliationChanged, superseded, cessationOfOperation, certificateHold, "
+			   "privilegeWithdrawn)",
+			   s ? s : "");
+}
+
+const char *mtk_reason_name(mtk_reason r)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].r == r)
+			return reasons[i].name;
+	return "unspecified";
+}
+
+/* --- time --- */
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int num(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+mtk_rc mtk_time_parse(const char *s, time_t *out, mtk_err *err)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	struct tm tm = {0};
+	size_t n = s ? strlen(s) : 0;
+	int y, mo, d, h = 0, mi = 0, se = 0;
+
+	if (n == 15 && s[14] == 'Z' && all_digits(s, 14)) {
+		/* YYYYMMDDHHMMSSZ, GeneralizedTime */
+		y = num(s, 4), mo = num(s + 4, 2), d = num(s + 6, 2);
+		h = num(s + 8, 2), mi = num(s + 10, 2), se = num(s + 12, 2);
+	} else if ((n == 10 || n == 20) && all_digits(s, 4) && s[4] == '-' && all_digits(s + 5, 2) &&
+		   s[7] == '-' && all_digits(s + 8, 2)) {
+		y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
+		if (n == 20) {
+			/* YYYY-MM-DDTHH:MM:SSZ */
+			if (!(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || !all_digits(s + 11, 2) ||
+			    s[13] != ':' || !all_digits(s + 14, 2) || s[16] != ':' ||
+			    !all_digits(s + 17, 2) || !(s[19] == 'Z' || s[19] == 'z'))
+				goto bad;
+			h = num(s + 11, 2), mi = num(s + 14, 2), se = num(s + 17, 2);
+		}
+	} else {
+		goto bad;
+	}
+	if (y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || se > 59)
+		goto bad;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		goto bad;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*out = timegm(&tm);
+	return MTK_OK;
+bad:
+	return mtk_err_set(err, MTK_E_INVALID_ARG,
+			   "'%s' is not a UTC time (use 2024-01-01T00:00:00Z, 2024-01-01 or 20240101000000Z; years 1950-9999)",
+			   s ? s : "");
+}
+
+static void fmt_gentime(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y%m%d%H%M%SZ", &tm) == 0)
+		snprintf(out, cap, "19700101000000Z");
+}
+
+/* --- the index --- */
+
+void mtk_ca_index_free(mtk_ca_index *idx)
+{
+	if (idx == NULL)
+		return;
+	for (size_t i = 0; i < idx->count; i++)
+		free(idx->items[i].subject);
+	free(idx->items);
+	idx->items = NULL;
+	idx->count = idx->cap = 0;
+}
+
+static mtk_rc index_push(mtk_ca_index *idx, const mtk_ca_entry *e)
+{
+	if (idx->count == idx->cap) {
+		size_t ncap = idx->cap ? idx->cap * 2 : 16;
+		mtk_ca_entry *n = realloc(idx->items, ncap * sizeof(*n));
+		if (n == NULL)
+			return MTK_E_NOMEM;
+		idx->items = n;
+		idx->cap = ncap;
+	}
+	idx->items[idx->count++] = *e;
+	return MTK_OK;
+}
+
+static bool hex_upper(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!(isdigit((unsigned char)*s) || (*s >= 'A' && *s <= 'F')))
+			return false;
+	return true;
+}
+
+/* One line (without its newline) split at tabs into exactly 7 fields. */
+static mtk_rc index_line(const char *line, long lineno, mtk_ca_index *idx, mtk_err *err)
+{
+	char buf[INDEX_LINE_MAX + 1];
+	char *f[7];
+	size_t nf = 0;
+	mtk_ca_entry e = {0};
+	mtk_reason r;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	f[nf++] = buf;
+	for (char *p = buf; *p; p++) {
+		if (*p == '\t') {
+			*p = '\0';
+			if (nf == 7)
+				return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: too many fields", lineno);
+			f[nf++] = p + 1;
+		}
+	}
+	if (nf != 7)
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: %zu fields, wanted 7", lineno, nf);
+	if (strcmp(f[0], "V") != 0 && strcmp(f[0], "R") != 0)
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: status must be V or R", lineno);
+	e.status = f[0][0];
+	if (strlen(f[1]) >= sizeof(e.serial) || !hex_upper(f[1]))
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad serial", lineno);
+	memcpy(e.serial, f[1], strlen(f[1]) + 1);
+	if (mtk_time_parse(f[2], &e.not_after, NULL) != MTK_OK || strlen(f[2]) != 15)
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad expiry time", lineno);
+	if (e.status == 'V') {
+		if (strcmp(f[3], "-") != 0 || strcmp(f[4], "-") != 0)
+			return mtk_err_set(err, MTK_E_CA_STATE,
+					   "index.txt:%ld: a valid entry has no revocation", lineno);
+	} else {
+		if (mtk_time_parse(f[3], &e.revoked_at, NULL) != MTK_OK || strlen(f[3]) != 15)
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation time",
+					   lineno);
+		if (mtk_reason_parse(f[4], &r, NULL) != MTK_OK)
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation reason",
+					   lineno);
+		e.reason = r;
+	}
+	if (strcmp(f[5], "client") != 0 && strcmp(f[5], "server") != 0 && strcmp(f[5], "-") != 0)
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad profile", lineno);
+	snprintf(e.profile, sizeof(e.profile), "%s", f[5]);
+	for (size_t i = 0; i < idx->count; i++)
+		if (strcmp(idx->items[i].serial, e.serial) == 0)
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice", lineno,
+					   e.serial);
+	e.subject = strdup(f[6]);
+	if (e.subject == NULL || index_push(idx, &e) != MTK_OK) {
+		free(e.subject);
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	}
+	return MTK_OK;
+}
+
+mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mtk_err *err)
+{
+	mtk_ca_index idx = MTK_CA_INDEX_INIT;
+	char line[INDEX_LINE_MAX + 1];
+	size_t ll = 0;
+	long lineno = 1;
+	mtk_reader r;
+	uint8_t ch;
+	mtk_rc rc = MTK_OK;
+
+	mtk_reader_init(&r, data, len);
+	while (rc == MTK_OK) {
+		bool end = mtk_reader_u8(&r, &ch) != MTK_OK;
+
+		if (end || ch == '\n') {
+			line[ll] = '\0';
+			if (ll > 0 && line[0] != '#')
+				rc = index_line(line, lineno, &idx, err);
+			if (end)
+				break;
+			ll = 0;
+			lineno++;
+			continue;
+		}
+		if (ch == '\0' || ch == '\r') {
+			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: control character", lineno);
+			break;
+		}
+		if (ll >= INDEX_LINE_MAX) {
+			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
+			break;
+		}
+		line[ll++] = (char)ch;
+	}
+	if (rc != MTK_OK) {
+		mtk_ca_index_free(&idx);
+		return rc;
+	}
+	*out = idx;
+	return MTK_OK;
+}
+
+mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
+{
+	mtk_rc rc = mtk_buf_append_str(out, "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n");
+
+	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++) {
+		const mtk_ca_entry *e = &idx->items[i];
+		char na[32], ra[32];
+
+		fmt_gentime(e->not_after, na, sizeof(na));
+		if (e->status == 'R')
+			fmt_gentime(e->revoked_at, ra, sizeof(ra));
+		rc = mtk_buf_printf(out, "%c\t%s\t%s\t%s\t%s\t%s\t%s\n", e->status, e->serial, na,
+				    e->status == 'R' ? ra : "-",
+				    e->status == 'R' ? mtk_reason_name(e->reason) : "-",
+				    e->profile[0] ? e->profile : "-", e->subject ? e->subject : "");
+	}
+	return rc;
+}
+
+/* --- ca.conf --- */
+
+static void trim(char *s)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	while (s[i] == ' ' || s[i] == '\t')
+		i++;
+	memmove(s, s + i, n - i + 1);
+}
+
+static mtk_rc conf_set(mtk_ca_conf *c, const char *k, const char *v, long lineno, mtk_err *err)
+{
+	char *dst = NULL;
+	size_t cap = 0;
+
+	if (strcmp(k, "version") == 0) {
+		if (strcmp(v, "1") != 0)
+			return mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: unsupported version '%s'",
+					   lineno, v);
+		c->version = 1;
+		return MTK_OK;
+	}
+	if (strcmp(k, "name") == 0)
+		dst = c->name, cap = sizeof(c->name);
+	else if (strcmp(k, "issuing") == 0)
+		dst = c->issuing, cap = sizeof(c->issuing);
+	else if (strcmp(k, "key_type") == 0)
+		dst = c->key_type, cap = sizeof(c->key_type);
+	else if (strcmp(k, "crl_url") == 0)
+		dst = c->crl_url, cap = sizeof(c->crl_url);
+	else
+		return mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: unknown setting '%s'", lineno, k);
+	if (strlen(v) >= cap)
+		return mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: %s is too long", lineno, k);
+	memcpy(dst, v, strlen(v) + 1);
+	return MTK_OK;
+}
+
+mtk_rc mtk_ca_conf_parse(const uint8_t *data, size_t len, mtk_ca_conf *out, mtk_err *err)
+{
+	mtk_ca_conf c = {0};
+	char line[1024];
+	size_t ll = 0;
+	long lineno = 1;
+	mtk_reader r;
+	uint8_t ch;
+	mtk_rc rc = MTK_OK;
+
+	mtk_reader_init(&r, data, len);
+	while (rc == MTK_OK) {
+		bool end = mtk_reader_u8(&r, &ch) != MTK_OK;
+
+		if (end || ch == '\n') {
+			char *eq;
+
+			line[ll] = '\0';
+			trim(line);
+			if (line[0] != '\0' && line[0] != '#') {
+				eq = strchr(line, '=');
+				if (eq == NULL) {
+					rc = mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: no '='", lineno);
+					break;
+				}
+				*eq = '\0';
+				trim(line);
+				trim(eq + 1);
+				rc = conf_set(&c, line, eq + 1, lineno, err);
+			}
+			if (end)
+				break;
+			ll = 0;
+			lineno++;
+			continue;
+		}
+		if (ch == '\0' || ch == '\r') {
+			rc = mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: control character", lineno);
+			break;
+		}
+		if (ll + 1 >= sizeof(line)) {
+			rc = mtk_err_set(err, MTK_E_CA_STATE, "ca.conf:%ld: line too long", lineno);
+			break;
+		}
+		line[ll++] = (char)ch;
+	}
+	if (rc == MTK_OK && (c.version != CA_CONF_VERSION || c.name[0] == '\0'))
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "ca.conf: version and name are required");
+	if (rc == MTK_OK && c.key_type[0] != '\0' && !mtk_key_type_valid(c.key_type))
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "ca.conf: unknown key_type '%s'", c.key_type);
+	if (rc == MTK_OK)
+		*out = c;
+	return rc;
+}
+
+mtk_rc mtk_ca_conf_format(const mtk_ca_conf *c, mtk_buf *out)
+{
+	return mtk_buf_printf(out,
+			      "# mtlskit CA settings (docs/ca.md)\n"
+			      "version = %d\nname = %s\nissuing = %s\nkey_type = %s\ncrl_url = %s\n",
+			      CA_CONF_VERSION, c->name, c->issuing, c->key_type, c->crl_url);
+}
+
+/* --- serials --- */
+
+mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_err *err)
+{
+	char digits[130];
+	size_t n = 0;
+	const char *p = in;
+
+	if (p == NULL)
+		goto bad;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; *p; p++) {
+		if (*p == ':' || *p == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*p))
+			goto bad;
+		if (n == 0 && *p == '0')
+			continue; /* leading zero */
+		if (n + 1 >= sizeof(digits))
+			goto bad;
+		digits[n++] = (char)toupper((unsigned char)*p);
+	}
+	digits[n] = '\0';
+	if (n == 0 && strchr(in, '0') == NULL)
+		goto bad; /* empty */
+	/* The form openssl and the index use: whole bytes, so an odd number
+	 * of digits gets one leading zero ("9E0D" stays, "E0D" -> "0E0D"). */
+	if (n == 0 || n % 2 == 1) {
+		if (n + 2 > cap)
+			goto bad;
+		out[0] = '0';
+		memcpy(out + 1, digits, n + 1);
+		if (n == 0)
+			memcpy(out, "00", 3);
+	} else {
+		if (n + 1 > cap)
+			goto bad;
+		memcpy(out, digits, n + 1);
+	}
+	return MTK_OK;
+bad:
+	return mtk_err_set(err, MTK_E_INVALID_ARG, "'%s' is not a serial number (hex)", in ? in : "");
+}
+
+static mtk_rc serial_hex(const ASN1_INTEGER *ai, char *out, size_t cap)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(ai, NULL);
+	char *h = bn ? BN_bn2hex(bn) : NULL;
+	mtk_rc rc = MTK_OK;
+
+	if (h == NULL || strlen(h) >= cap)
+		rc = MTK_E_CRYPTO;
+	else
+		memcpy(out, h, strlen(h) + 1);
+	OPENSSL_free(h);
+	BN_free(bn);
+	return rc;
+}
+
+/* A fresh positive serial of 16 bytes (RFC 5280: at most 20 octets; CA/B
+ * Forum: at least 64 random bits).  The top bit is cleared so that it
+ * stays positive without a leading zero byte. */
+static mtk_rc new_serial(const mtk_ca_index *idx, ASN1_INTEGER **out, char *hex, size_t cap)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		unsigned char b[16];
+		BIGNUM *bn;
+		bool dup = false;
+
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			return MTK_E_CRYPTO;
+		b[0] &= 0x7f;
+		b[0] |= 0x01; /* never a short serial */
+		bn = BN_bin2bn(b, sizeof(b), NULL);
+		if (bn == NULL)
+			return MTK_E_NOMEM;
+		*out = BN_to_ASN1_INTEGER(bn, NULL);
+		BN_free(bn);
+		if (*out == NULL || serial_hex(*out, hex, cap) != MTK_OK) {
+			ASN1_INTEGER_free(*out);
+			*out = NULL;
+			return MTK_E_CRYPTO;
+		}
+		for (size_t i = 0; idx != NULL && i < idx->count; i++)
+			if (strcmp(idx->items[i].serial, hex) == 0)
+				dup = true;
+		if (!dup)
+			return MTK_OK;
+		ASN1_INTEGER_free(*out);
+		*out = NULL;
+	}
+	return MTK_E_INTERNAL;
+}
+
+/* --- certificates --- */
+
+static mtk_rc add_conf_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value, mtk_err *err)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+
+	if (e == NULL || X509_add_ext(cert, e, -1) != 1) {
+		X509_EXTENSION_free(e);
+		return mtk_err_set(err, MTK_E_CRYPTO, "extension %s = %s", OBJ_nid2sn(nid), value);
+	}
+	X509_EXTENSION_free(e);
+	return MTK_OK;
+}
+
+static mtk_rc set_times(X509 *cert, time_t nb, time_t na, mtk_err *err)
+{
+	ASN1_TIME *t1 = ASN1_TIME_set(NULL, nb), *t2 = ASN1_TIME_set(NULL, na);
+	mtk_rc rc = MTK_OK;
+
+	if (t1 == NULL || t2 == NULL || X509_set1_notBefore(cert, t1) != 1 ||
+	    X509_set1_notAfter(cert, t2) != 1)
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "validity period cannot be encoded");
+	ASN1_TIME_free(t1);
+	ASN1_TIME_free(t2);
+	return rc;
+}
+
+/* A CA certificate: the root when issuer is NULL (self-signed), else an
+ * intermediate with pathlen 0. */
+static mtk_rc make_ca_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+			   time_t nb, time_t na, X509 **out, mtk_err *err)
+{
+	X509 *c = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	ASN1_INTEGER *serial = NULL;
+	char hex[80];
+	X509V3_CTX ctx;
+	mtk_rc rc;
+
+	if (c == NULL || name == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "CA certificate");
+		goto out;
+	}
+	if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn,
+				       -1, -1, 0) != 1) {
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "CA name '%s' cannot be encoded", cn);
+		goto out;
+	}
+	if ((rc = new_serial(NULL, &serial, hex, sizeof(hex))) != MTK_OK) {
+		mtk_err_set(err, rc, "serial number");
+		goto out;
+	}
+	if (X509_set_version(c, 2) != 1 || X509_set_serialNumber(c, serial) != 1 ||
+	    X509_set_subject_name(c, name) != 1 ||
+	    X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name) != 1 ||
+	    X509_set_pubkey(c, key) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "CA certificate");
+		goto out;
+	}
+	if ((rc = set_times(c, nb, na, err)) != MTK_OK)
+		goto out;
+	X509V3_set_ctx(&ctx, issuer ? issuer : c, c, NULL, NULL, 0);
+	if ((rc = add_conf_ext(c, &ctx, NID_basic_constraints,
+			       issuer ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE", err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_subject_key_identifier, "hash", err)) != MTK_OK)
+		goto out;
+	if (issuer != NULL &&
+	    (rc = add_conf_ext(c, &ctx, NID_authority_key_identifier, "keyid:always", err)) != MTK_OK)
+		goto out;
+	if (X509_sign(c, issuer_key, mtk_key_sign_md(issuer_key)) <= 0) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "signing the CA certificate");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	ASN1_INTEGER_free(serial);
+	X509_NAME_free(name);
+	X509_free(c);
+	return rc;
+}
+
+static mtk_rc pem_cert(X509 *c, mtk_buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	mtk_rc rc = MTK_OK;
+
+	if (b == NULL)
+		return MTK_E_NOMEM;
+	if (PEM_write_bio_X509(b, c) != 1 || (n = BIO_get_mem_data(b, &p)) <= 0)
+		rc = MTK_E_CRYPTO;
+	else
+		rc = mtk_buf_append(out, p, (size_t)n);
+	BIO_free(b);
+	return rc;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+static bool dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool empty = true;
+
+	if (d == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
+static mtk_rc outset_add_path(mtk_outset *o, const char *dir, const char *name, const mtk_buf *b,
+			      unsigned flags, mtk_err *err)
+{
+	char *p = path_join(dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	rc = mtk_outset_add(o, p, b->data ? (const void *)b->data : "", b->len, flags, err);
+	free(p);
+	return rc;
+}
+
+mtk_rc mtk_ca_init(const char *dir, const mtk_ca_init_opts *opts, mtk_err *err)
+{
+	const char *kt = opts->key_type ? opts->key_type : "rsa:2048";
+	long days = opts->days > 0 ? opts->days : 3650;
+	EVP_PKEY *rkey = NULL, *ikey = NULL;
+	X509 *root = NULL, *inter = NULL;
+	mtk_outset *o = NULL;
+	mtk_buf conf_b = MTK_BUF_INIT, root_b = MTK_BUF_INIT, inter_b = MTK_BUF_INIT;
+	mtk_buf rkey_b = MTK_BUF_SECRET_INIT, ikey_b = MTK_BUF_SECRET_INIT;
+	mtk_buf idx_b = MTK_BUF_INIT, crln_b = MTK_BUF_INIT, lock_b = MTK_BUF_INIT;
+	mtk_ca_conf conf = {0};
+	mtk_ca_index empty = MTK_CA_INDEX_INIT;
+	bool made_dir = false, made_certs = false;
+	char *certs = NULL;
+	struct stat st;
+	mtk_rc rc;
+
+	if (opts->name == NULL || opts->name[0] == '\0' || strlen(opts->name) > 64 ||
+	    strpbrk(opts->name, "\n\r") != NULL)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--name: a CA name of 1-64 characters is needed");
+	if (opts->intermediate != NULL &&
+	    (opts->intermediate[0] == '\0' || strlen(opts->intermediate) > 64 ||
+	     strpbrk(opts->intermediate, "\n\r") != NULL || strcmp(opts->intermediate, opts->name) == 0))
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "--intermediate: a name of 1-64 characters, different from --name");
+	if (!mtk_key_type_valid(kt))
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--key-type '%s' (use %s)", kt, MTK_KEY_TYPES);
+	if (opts->crl_url != NULL &&
+	    (strlen(opts->crl_url) >= sizeof(conf.crl_url) || strncasecmp(opts->crl_url, "http", 4) != 0 ||
+	     strpbrk(opts->crl_url, ", \t\r\n") != NULL))
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "--crl-url must be an http(s) URL without spaces or commas");
+	if (days > 36500)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--days: at most 36500");
+	certs = path_join(dir, "certs");
+	if (certs == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+	if (mkdir(dir, 0700) == 0) {
+		made_dir = true;
+	} else if (errno != EEXIST || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = mtk_err_set(err, errno == EEXIST ? MTK_E_EXISTS : MTK_E_WRITE, "%s: cannot create the CA directory: %s",
+				 dir, errno == EEXIST ? "a file is in the way" : strerror(errno));
+		goto out;
+	} else if (!dir_is_empty(dir)) {
+		rc = mtk_err_set(err, MTK_E_EXISTS, "%s: not empty; a CA is created only in a new or empty directory",
+				 dir);
+		goto out;
+	}
+	if (mkdir(certs, 0700) != 0) {
+		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", certs, strerror(errno));
+		goto out;
+	}
+	made_certs = true;
+
+	if ((rc = mtk_key_generate(kt, &rkey, err)) != MTK_OK)
+		goto out;
+	if ((rc = make_ca_cert(opts->name, rkey, NULL, rkey, opts->now, opts->now + days * 86400L, &root,
+			       err)) != MTK_OK)
+		goto out;
+	if (opts->intermediate != NULL) {
+		if ((rc = mtk_key_generate(kt, &ikey, err)) != MTK_OK)
+			goto out;
+		if ((rc = make_ca_cert(opts->intermediate, ikey, root, rkey, opts->now,
+				       opts->now + days * 86400L, &inter, err)) != MTK_OK)
+			goto out;
+	}
+	conf.version = CA_CONF_VERSION;
+	snprintf(conf.name, sizeof(conf.name), "%s", opts->name);
+	snprintf(conf.issuing, sizeof(conf.issuing), "%s", opts->intermediate ? opts->intermediate : "");
+	mtk_key_type_name(rkey, conf.key_type, sizeof(conf.key_type));
+	snprintf(conf.crl_url, sizeof(conf.crl_url), "%s", opts->crl_url ? opts->crl_url : "");
+
+	if (mtk_ca_conf_format(&conf, &conf_b) != MTK_OK || pem_cert(root, &root_b) != MTK_OK ||
+	    (inter && pem_cert(inter, &inter_b) != MTK_OK) || mtk_ca_index_format(&empty, &idx_b) != MTK_OK ||
+	    mtk_buf_append_str(&crln_b, "0\n") != MTK_OK) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "CA files");
+		goto out;
+	}
+	if ((rc = mtk_key_pem_private(rkey, opts->out_pass, &rkey_b, err)) != MTK_OK ||
+	    (ikey && (rc = mtk_key_pem_private(ikey, opts->out_pass, &ikey_b, err)) != MTK_OK))
+		goto out;
+	o = mtk_outset_new();
+	if (o == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "CA files");
+		goto out;
+	}
+	if ((rc = outset_add_path(o, dir, "root.crt", &root_b, 0, err)) != MTK_OK ||
+	    (rc = outset_add_path(o, dir, "root.key", &rkey_b, MTK_WRITE_SECRET, err)) != MTK_OK ||
+	    (inter && (rc = outset_add_path(o, dir, "issuing.crt", &inter_b, 0, err)) != MTK_OK) ||
+	    (ikey && (rc = outset_add_path(o, dir, "issuing.key", &ikey_b, MTK_WRITE_SECRET, err)) != MTK_OK) ||
+	    (rc = outset_add_path(o, dir, "index.txt", &idx_b, 0, err)) != MTK_OK ||
+	    (rc = outset_add_path(o, dir, "crlnumber", &crln_b, 0, err)) != MTK_OK ||
+	    (rc = outset_add_path(o, dir, ".lock", &lock_b, MTK_WRITE_SECRET, err)) != MTK_OK ||
+	    /* ca.conf last: its presence marks a complete CA */
+	    (rc = outset_add_path(o, dir, "ca.conf", &conf_b, 0, err)) != MTK_OK)
+		goto out;
+	rc = mtk_outset_commit(o, err);
+out:
+	mtk_outset_free(o);
+	if (rc != MTK_OK) {
+		if (made_certs)
+			(void)rmdir(certs);
+		if (made_dir)
+			(void)rmdir(dir);
+	}
+	free(certs);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+	X509_free(root);
+	X509_free(inter);
+	mtk_buf_free(&conf_b);
+	mtk_buf_free(&root_b);
+	mtk_buf_free(&inter_b);
+	mtk_buf_free(&rkey_b);
+	mtk_buf_free(&ikey_b);
+	mtk_buf_free(&idx_b);
+	mtk_buf_free(&crln_b);
+	return rc;
+}
+
+/* --- an open CA --- */
+
+struct mtk_ca {
+	char *dir;
+	int lock_fd;
+	mtk_ca_conf conf;
+	mtk_ca_index index;
+	X509 *root;
+	X509 *issuing;        /* NULL when the root signs */
+	EVP_PKEY *key;        /* the signing CA's key; NULL unless need_key */
+	STACK_OF(X509) *chain;
+};
+
+X509 *mtk_ca_signer(const mtk_ca *ca)
+{
+	return ca->issuing ? ca->issuing : ca->root;
+}
+
+STACK_OF(X509) *mtk_ca_chain(const mtk_ca *ca)
+{
+	return ca->chain;
+}
+
+const mtk_ca_conf *mtk_ca_get_conf(const mtk_ca *ca)
+{
+	return &ca->conf;
+}
+
+const mtk_ca_index *mtk_ca_get_index(const mtk_ca *ca)
+{
+	return &ca->index;
+}
+
+void mtk_ca_close(mtk_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	if (ca->lock_fd >= 0) {
+		(void)flock(ca->lock_fd, LOCK_UN);
+		close(ca->lock_fd);
+	}
+	mtk_ca_index_free(&ca->index);
+	X509_free(ca->root);
+	X509_free(ca->issuing);
+	EVP_PKEY_free(ca->key);
+	sk_X509_free(ca->chain);
+	free(ca->dir);
+	free(ca);
+}
+
+static mtk_rc state_missing(const char *dir, const char *name, mtk_err *err)
+{
+	return mtk_err_set(err, MTK_E_CA_STATE,
+			   "%s/%s is missing: the CA directory is incomplete (create one with `mtlskit ca init %s --name NAME`)",
+			   dir, name, dir);
+}
+
+static mtk_rc read_state(const mtk_ca *ca, const char *name, mtk_buf *out, mtk_err *err)
+{
+	char *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (access(p, F_OK) != 0)
+		rc = state_missing(ca->dir, name, err);
+	else
+		rc = mtk_file_read(p, CA_STATE_MAX, out, err);
+	free(p);
+	return rc;
+}
+
+static mtk_rc load_ca_cert(const mtk_ca *ca, const char *name, X509 **out, mtk_err *err)
+{
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	char *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (access(p, F_OK) != 0) {
+		rc = state_missing(ca->dir, name, err);
+		goto out;
+	}
+	if ((rc = mtk_load_file(&set, p, &lo, NULL, NULL, err)) != MTK_OK) {
+		mtk_err_set(err, MTK_E_CA_STATE, "%s", p);
+		rc = MTK_E_CA_STATE;
+		goto out;
+	}
+	rc = MTK_E_CA_STATE;
+	for (size_t i = 0; i < set.count; i++) {
+		if (set.objs[i].kind == MTK_OBJ_CERT && set.objs[i].cert != NULL) {
+			X509_up_ref(set.objs[i].cert);
+			*out = set.objs[i].cert;
+			rc = MTK_OK;
+			break;
+		}
+	}
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "%s: no certificate", p);
+out:
+	mtk_set_free(&set);
+	free(p);
+	return rc;
+}
+
+static mtk_rc load_ca_key(mtk_ca *ca, const char *name, const mtk_secret *pass, mtk_err *err)
+{
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	char *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (access(p, F_OK) != 0) {
+		rc = state_missing(ca->dir, name, err);
+		goto out;
+	}
+	lo.pass = pass;
+	lo.require_decrypt = true;
+	if ((rc = mtk_load_file(&set, p, &lo, NULL, NULL, err)) != MTK_OK)
+		goto out;
+	rc = MTK_E_CA_STATE;
+	for (size_t i = 0; i < set.count; i++) {
+		if (set.objs[i].kind == MTK_OBJ_KEY && set.objs[i].key != NULL) {
+			EVP_PKEY_up_ref(set.objs[i].key);
+			ca->key = set.objs[i].key;
+			rc = MTK_OK;
+			break;
+		}
+	}
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "%s: no private key", p);
+	if (rc == MTK_OK && !mtk_key_matches_cert(ca->key, mtk_ca_signer(ca)))
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s does not match its certificate", p);
+out:
+	mtk_set_free(&set);
+	free(p);
+	return rc;
+}
+
+mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, bool need_key, mtk_ca **out,
+		   mtk_err *err)
+{
+	mtk_ca *ca = NULL;
+	mtk_buf b = MTK_BUF_INIT;
+	struct stat st;
+	char *p = NULL;
+	mtk_rc rc;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return mtk_err_set(err, MTK_E_CA_STATE,
+				   "%s: no CA directory there (create one with `mtlskit ca init %s --name NAME`)",
+				   dir, dir);
+	ca = calloc(1, sizeof(*ca));
+	if (ca == NULL || (ca->dir = strdup(dir)) == NULL) {
+		free(ca);
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+	}
+	ca->lock_fd = -1;
+	/* ca.conf is written last by init: without it the directory is not a
+	 * CA (or init was interrupted). */
+	if ((p = path_join(dir, "ca.conf")) == NULL || access(p, F_OK) != 0) {
+		rc = p ? state_missing(dir, "ca.conf", err) : mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+		goto out;
+	}
+	free(p);
+	if ((p = path_join(dir, ".lock")) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+		goto out;
+	}
+	ca->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ca->lock_fd < 0) {
+		rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", p, strerror(errno));
+		goto out;
+	}
+	while (flock(ca->lock_fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", p, strerror(errno));
+			goto out;
+		}
+	}
+	if ((rc = read_state(ca, "ca.conf", &b, err)) != MTK_OK ||
+	    (rc = mtk_ca_conf_parse(b.data, b.len, &ca->conf, err)) != MTK_OK)
+		goto out;
+	b.len = 0;
+	if ((rc = read_state(ca, "index.txt", &b, err)) != MTK_OK ||
+	    (rc = mtk_ca_index_parse(b.data, b.len, &ca->index, err)) != MTK_OK)
+		goto out;
+	free(p);
+	if ((p = path_join(dir, "certs")) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+		goto out;
+	}
+	if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = state_missing(dir, "certs/", err);
+		goto out;
+	}
+	if ((rc = load_ca_cert(ca, "root.crt", &ca->root, err)) != MTK_OK)
+		goto out;
+	if (ca->conf.issuing[0] != '\0' &&
+	    (rc = load_ca_cert(ca, "issuing.crt", &ca->issuing, err)) != MTK_OK)
+		goto out;
+	ca->chain = sk_X509_new_null();
+	if (ca->chain == NULL || (ca->issuing && !sk_X509_push(ca->chain, ca->issuing)) ||
+	    !sk_X509_push(ca->chain, ca->root)) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+		goto out;
+	}
+	if (ca->issuing && !mtk_cert_issued_by(ca->issuing, ca->root)) {
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s/issuing.crt is not signed by root.crt", dir);
+		goto out;
+	}
+	if (need_key &&
+	    (rc = load_ca_key(ca, ca->issuing ? "issuing.key" : "root.key", pass, err)) != MTK_OK)
+		goto out;
+	*out = ca;
+	ca = NULL;
+	rc = MTK_OK;
+out:
+	free(p);
+	mtk_buf_free(&b);
+	mtk_ca_close(ca);
+	return rc;
+}
+
+mtk_rc mtk_ca_profile_parse(const char *s, mtk_ca_profile *out, mtk_err *err)
+{
+	if (s && strcmp(s, "client") == 0)
+		*out = MTK_PROFILE_CLIENT;
+	else if (s && strcmp(s, "server") == 0)
+		*out = MTK_PROFILE_SERVER;
+	else
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--profile must be client or server");
+	return MTK_OK;
+}
+
+static mtk_rc write_index(mtk_ca *ca, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_INIT;
+	char *p = path_join(ca->dir, "index.txt");
+	mtk_rc rc;
+
+	if (p == NULL || mtk_ca_index_format(&ca->index, &b) != MTK_OK)
+		rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	else
+		rc = mtk_file_write(p, b.data, b.len, MTK_WRITE_FORCE, err);
+	free(p);
+	mtk_buf_free(&b);
+	return rc;
+}
+
+/* The request asks for basicConstraints CA:TRUE. */
+static bool csr_wants_ca(STACK_OF(X509_EXTENSION) *exts)
+{
+	int at = X509v3_get_ext_by_NID(exts, NID_basic_constraints, -1);
+	BASIC_CONSTRAINTS *bc;
+	bool ca;
+
+	if (at < 0)
+		return false;
+	bc = X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, at));
+	if (bc == NULL)
+		return true; /* unreadable: treat as a CA request, refuse */
+	ca = bc->ca != 0;
+	BASIC_CONSTRAINTS_free(bc);
+	return ca;
+}
+
+mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509 **out,
+		   mtk_err *err)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509 *signer = mtk_ca_signer(ca), *c = NULL;
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
+	ASN1_INTEGER *serial = NULL;
+	X509_EXTENSION *san = NULL;
+	GENERAL_NAMES *gens = NULL;
+	mtk_ca_entry e = {0};
+	mtk_buf pem = MTK_BUF_INIT;
+	char subj[512], fname[96], *cpath = NULL;
+	X509V3_CTX ctx;
+	int at;
+	mtk_rc rc;
+
+	if (ca->key == NULL)
+		return mtk_err_set(err, MTK_E_INTERNAL, "CA opened without its key");
+	if (pub == NULL || X509_REQ_verify(csr, pub) != 1)
+		return mtk_err_set(err, MTK_E_CSR_SIGNATURE,
+				   "the request's signature does not verify with its own public key (damaged or altered)");
+	if (opts->not_after <= opts->not_before)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "notAfter must be after notBefore");
+	exts = X509_REQ_get_extensions(csr);
+	if (csr_wants_ca(exts)) {
+		rc = mtk_err_set(err, MTK_E_CSR_POLICY,
+				 "the request asks for a CA certificate (basicConstraints CA:TRUE); this CA signs only client and server certificates");
+		goto out;
+	}
+	at = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+	if (at >= 0) {
+		san = sk_X509_EXTENSION_value(exts, at);
+		gens = X509V3_EXT_d2i(san);
+		if (gens == NULL) {
+			rc = mtk_err_set(err, MTK_E_MALFORMED, "the request's subjectAltName is malformed");
+			goto out;
+		}
+	}
+	if (X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) == 0 &&
+	    (gens == NULL || sk_GENERAL_NAME_num(gens) == 0)) {
+		/* RFC 5280 4.1.2.6: an empty subject needs a subjectAltName */
+		rc = mtk_err_set(err, MTK_E_CSR_POLICY, "the request has neither a subject nor a subjectAltName");
+		goto out;
+	}
+	if (opts->profile == MTK_PROFILE_SERVER && (gens == NULL || sk_GENERAL_NAME_num(gens) == 0)) {
+		rc = mtk_err_set(err, MTK_E_CSR_POLICY,
+				 "the server profile needs a subjectAltName with the host name (csr create --san DNS:host)");
+		goto out;
+	}
+	if ((rc = new_serial(&ca->index, &serial, e.serial, sizeof(e.serial))) != MTK_OK) {
+		mtk_err_set(err, rc, "serial number");
+		goto out;
+	}
+	c = X509_new();
+	if (c == NULL || X509_set_version(c, 2) != 1 || X509_set_serialNumber(c, serial) != 1 ||
+	    X509_set_subject_name(c, X509_REQ_get_subject_name(csr)) != 1 ||
+	    X509_set_issuer_name(c, X509_get_subject_name(signer)) != 1 || X509_set_pubkey(c, pub) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "building the certificate");
+		goto out;
+	}
+	if ((rc = set_times(c, opts->not_before, opts->not_after, err)) != MTK_OK)
+		goto out;
+	X509V3_set_ctx(&ctx, signer, c, NULL, NULL, 0);
+	/* Only what the profile allows: the requested SAN is copied; usage
+	 * comes from the profile, never from the request. */
+	if ((rc = add_conf_ext(c, &ctx, NID_basic_constraints, "critical,CA:FALSE", err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_key_usage,
+			       EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA ? "critical,digitalSignature,keyEncipherment"
+									: "critical,digitalSignature",
+			       err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_ext_key_usage,
+			       opts->profile == MTK_PROFILE_SERVER ? "serverAuth" : "clientAuth", err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_subject_key_identifier, "hash", err)) != MTK_OK ||
+	    (rc = add_conf_ext(c, &ctx, NID_authority_key_identifier, "keyid:always", err)) != MTK_OK)
+		goto out;
+	if (san != NULL && X509_add_ext(c, san, -1) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "subjectAltName");
+		goto out;
+	}
+	if (ca->conf.crl_url[0] != '\0') {
+		char dp[600];
+		snprintf(dp, sizeof(dp), "URI:%s", ca->conf.crl_url);
+		if ((rc = add_conf_ext(c, &ctx, NID_crl_distribution_points, dp, err)) != MTK_OK)
+			goto out;
+	}
+	if (X509_sign(c, ca->key, mtk_key_sign_md(ca->key)) <= 0) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "signing the certificate");
+		goto out;
+	}
+	/* Record before handing out: certs/SERIAL.pem, then the index line. */
+	snprintf(fname, sizeof(fname), "certs/%s.pem", e.serial);
+	cpath = path_join(ca->dir, fname);
+	if (cpath == NULL || pem_cert(c, &pem) != MTK_OK) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "certificate");
+		goto out;
+	}
+	if ((rc = mtk_file_write(cpath, pem.data, pem.len, 0, err)) != MTK_OK)
+		goto out;
+	mtk_name_string(X509_get_subject_name(c), subj, sizeof(subj));
+	for (char *q = subj; *q; q++)
+		if (*q == '\t' || *q == '\n' || *q == '\r')
+			*q = ' ';
+	e.status = 'V';
+	e.not_after = opts->not_after;
+	snprintf(e.profile, sizeof(e.profile), "%s", opts->profile == MTK_PROFILE_SERVER ? "server" : "client");
+	e.subject = strdup(subj);
+	if (e.subject == NULL || index_push(&ca->index, &e) != MTK_OK) {
+		free(e.subject);
+		rc = mtk_err_set(err, MTK_E_NOMEM, "index");
+		goto out;
+	}
+	if ((rc = write_index(ca, err)) != MTK_OK) {
+		free(ca->index.items[--ca->index.count].subject);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	free(cpath);
+	mtk_buf_free(&pem);
+	GENERAL_NAMES_free(gens);
+	ASN1_INTEGER_free(serial);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_free(c);
+	return rc;
+}
+
+mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now, mtk_err *err)
+{
+	char norm[80];
+	mtk_rc rc;
+
+	if ((rc = mtk_serial_normalize(serial, norm, sizeof(norm), err)) != MTK_OK)
+		return rc;
+	for (size_t i = 0; i < ca->index.count; i++) {
+		mtk_ca_entry *e = &ca->index.items[i];
+		char en[80];
+
+		if (mtk_serial_normalize(e->serial, en, sizeof(en), NULL) != MTK_OK || strcmp(en, norm) != 0)
+			continue;
+		if (e->status == 'R')
+			return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);
+		e->status = 'R';
+		e->revoked_at = now;
+		e->reason = reason;
+		rc = write_index(ca, err);
+		if (rc != MTK_OK) {
+			e->status = 'V';
+			e->revoked_at = 0;
+		}
+		return rc;
+	}
+	return mtk_err_set(err, MTK_E_NOT_FOUND, "serial %s was not issued by the CA in %s", norm, ca->dir);
+}
+
+static mtk_rc next_crl_number(mtk_ca *ca, long long *out, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_INIT;
+	char txt[32], *end = NULL, *p = NULL;
+	long long n;
+	mtk_rc rc;
+
+	if ((rc = read_state(ca, "crlnumber", &b, err)) != MTK_OK)
+		return rc;
+	if (b.len == 0 || b.len >= sizeof(txt)) {
+		mtk_buf_free(&b);
+		return mtk_err_set(err, MTK_E_CA_STATE, "%s/crlnumber is malformed", ca->dir);
+	}
+	memcpy(txt, b.data, b.len);
+	txt[b.len] = '\0';
+	mtk_buf_free(&b);
+	errno = 0;
+	n = strtoll(txt, &end, 10);
+	if (errno != 0 || end == txt || (*end != '\0' && *end != '\n') || n < 0 || n >= 999999999999LL)
+		return mtk_err_set(err, MTK_E_CA_STATE, "%s/crlnumber is malformed", ca->dir);
+	n++;
+	snprintf(txt, sizeof(txt), "%lld\n", n);
+	if ((p = path_join(ca->dir, "crlnumber")) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "crlnumber");
+	rc = mtk_file_write(p, txt, strlen(txt), MTK_WRITE_FORCE, err);
+	free(p);
+	if (rc == MTK_OK)
+		*out = n;
+	return rc;
+}
+
+mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *err)
+{
+	X509 *signer = mtk_ca_signer(ca);
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = NULL;
+	ASN1_INTEGER *num = NULL;
+	X509_EXTENSION *ext = NULL;
+	X509V3_CTX ctx;
+	long long n = 0;
+	mtk_rc rc = MTK_OK;
+
+	if (ca->key == NULL) {
+		X509_CRL_free(crl);
+		return mtk_err_set(err, MTK_E_INTERNAL, "CA opened without its key");
+	}
+	if (days <= 0 || days > 3650) {
+		X509_CRL_free(crl);
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--days: 1 to 3650");
+	}
+	if (crl == NULL || X509_CRL_set_version(crl, 1) != 1 ||
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(signer)) != 1) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "CRL");
+		goto out;
+	}
+	if ((t = ASN1_TIME_set(NULL, now)) == NULL || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
+	    ASN1_TIME_set(t, now + days * 86400L) == NULL || X509_CRL_set1_nextUpdate(crl, t) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL times");
+		goto out;
+	}
+	for (size_t i = 0; i < ca->index.count; i++) {
+		const mtk_ca_entry *e = &ca->index.items[i];
+		X509_REVOKED *r;
+		BIGNUM *bn = NULL;
+		ASN1_INTEGER *sn = NULL;
+		ASN1_TIME *rt = NULL;
+		bool ok;
+
+		if (e->status != 'R')
+			continue;
+		r = X509_REVOKED_new();
+		ok = r != NULL && BN_hex2bn(&bn, e->serial) > 0 && (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+		     X509_REVOKED_set_serialNumber(r, sn) == 1 && (rt = ASN1_TIME_set(NULL, e->revoked_at)) != NULL &&
+		     X509_REVOKED_set_revocationDate(r, rt) == 1;
+		if (ok && e->reason != MTK_REASON_UNSPECIFIED) {
+			/* RFC 5280 5.3.1: reasonCode unspecified SHOULD be absent. */
+			ASN1_ENUMERATED *re = ASN1_ENUMERATED_new();
+			ok = re != NULL && ASN1_ENUMERATED_set(re, (long)e->reason) == 1 &&
+			     X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, re, 0, 0) == 1;
+			ASN1_ENUMERATED_free(re);
+		}
+		if (ok)
+			ok = X509_CRL_add0_revoked(crl, r) == 1;
+		BN_free(bn);
+		ASN1_INTEGER_free(sn);
+		ASN1_TIME_free(rt);
+		if (!ok) {
+			X509_REVOKED_free(r);
+			rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL entry %s", e->serial);
+			goto out;
+		}
+	}
+	if ((rc = next_crl_number(ca, &n, err)) != MTK_OK)
+		goto out;
+	num = ASN1_INTEGER_new();
+	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||
+	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL number");
+		goto out;
+	}
+	X509V3_set_ctx(&ctx, signer, NULL, NULL, crl, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+	if (ext == NULL || X509_CRL_add_ext(crl, ext, -1) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL authorityKeyIdentifier");
+		goto out;
+	}
+	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, ca->key, mtk_key_sign_md(ca->key)) <= 0) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "signing the CRL");
+		goto out;
+	}
+	*out = crl;
+	crl = NULL;
+out:
+	X509_EXTENSION_free(ext);
+	ASN1_INTEGER_free(num);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return rc;
+}

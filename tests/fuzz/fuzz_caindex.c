@@ -1,0 +1,41 @@
+/* fuzz_caindex.c - the CA state files: index.txt and ca.conf parsers, and
+ * the index round trip (what is parsed is formatted and parses again to
+ * the same entries). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtlskit/ca.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	mtk_ca_index idx = MTK_CA_INDEX_INIT, again = MTK_CA_INDEX_INIT;
+	mtk_ca_conf conf;
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_err err = {0};
+
+	if (mtk_ca_index_parse(data, size, &idx, &err) == MTK_OK) {
+		if (mtk_ca_index_format(&idx, &b) != MTK_OK)
+			abort();
+		if (mtk_ca_index_parse(b.data, b.len, &again, &err) != MTK_OK || again.count != idx.count)
+			abort();
+		for (size_t i = 0; i < idx.count; i++)
+			if (strcmp(idx.items[i].serial, again.items[i].serial) != 0 ||
+			    idx.items[i].status != again.items[i].status ||
+			    idx.items[i].not_after != again.items[i].not_after)
+				abort();
+	} else if (err.code != MTK_E_CA_STATE && err.code != MTK_E_NOMEM) {
+		abort();
+	}
+	if (mtk_ca_conf_parse(data, size, &conf, NULL) == MTK_OK) {
+		b.len = 0;
+		if (conf.name[0] == '\0' || mtk_ca_conf_format(&conf, &b) != MTK_OK)
+			abort();
+	}
+	mtk_ca_index_free(&idx);
+	mtk_ca_index_free(&again);
+	mtk_buf_free(&b);
+	return 0;
+}

@@ -1,0 +1,306 @@
+/* test_ca.c - the CA: state files, times, serials, init/open/sign/revoke/crl
+ * and the specific error of each refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+
+#include "mtlskit/ca.h"
+#include "mtlskit/csr.h"
+#include "mtlskit/keygen.h"
+
+static char tmpdir[64];
+static const time_t NOW = 1767225600; /* 2026-01-01T00:00:00Z */
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mtk-unit-ca-XXXXXX");
+	return mkdtemp(tmpdir) == NULL;
+}
+
+static int teardown_tmp(void **state)
+{
+	char cmd[512];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) != 0;
+}
+
+static void test_time_parse(void **state)
+{
+	time_t t = 0;
+	(void)state;
+	assert_int_equal(mtk_time_parse("2026-01-01T00:00:00Z", &t, NULL), MTK_OK);
+	assert_int_equal(t, NOW);
+	assert_int_equal(mtk_time_parse("20260101000000Z", &t, NULL), MTK_OK);
+	assert_int_equal(t, NOW);
+	assert_int_equal(mtk_time_parse("2026-01-01", &t, NULL), MTK_OK);
+	assert_int_equal(t, NOW);
+	assert_int_equal(mtk_time_parse("2024-02-29", &t, NULL), MTK_OK);
+	assert_int_equal(mtk_time_parse("2023-02-29", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("2100-02-29", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("2000-02-29", &t, NULL), MTK_OK);
+	assert_int_equal(mtk_time_parse("2026-04-31", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("2026-01-01T24:00:00Z", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("2026-01-01T00:00:00", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("1949-12-31", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("20260101000000", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse("", &t, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_time_parse(NULL, &t, NULL), MTK_E_INVALID_ARG);
+}
+
+static void test_serial_normalize(void **state)
+{
+	char out[80];
+	(void)state;
+	assert_int_equal(mtk_serial_normalize("0a:1B:ff", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "0A1BFF");
+	assert_int_equal(mtk_serial_normalize("0x00ABC", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "0ABC");
+	assert_int_equal(mtk_serial_normalize("00", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "00");
+	assert_int_equal(mtk_serial_normalize("09E0D6", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "09E0D6");
+	assert_int_equal(mtk_serial_normalize("9e:0d:61", out, sizeof(out), NULL), MTK_OK);
+	assert_string_equal(out, "9E0D61");
+	assert_int_equal(mtk_serial_normalize("xyz", out, sizeof(out), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_serial_normalize("", out, sizeof(out), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_serial_normalize("ABCDEF", out, 4, NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_serial_normalize("ABCDEF", out, 7, NULL), MTK_OK);
+}
+
+static void test_index_roundtrip(void **state)
+{
+	const char *txt = "# comment\n"
+			  "V\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a.example.com\n"
+			  "\n"
+			  "R\t1F\t20270101000000Z\t20260102000000Z\tkeyCompromise\tserver\tCN=b,O=X\n";
+	mtk_ca_index idx = MTK_CA_INDEX_INIT, idx2 = MTK_CA_INDEX_INIT;
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_err err = {0};
+	(void)state;
+
+	assert_int_equal(mtk_ca_index_parse((const uint8_t *)txt, strlen(txt), &idx, &err), MTK_OK);
+	assert_int_equal(idx.count, 2);
+	assert_int_equal(idx.items[1].status, 'R');
+	assert_int_equal(idx.items[1].reason, MTK_REASON_KEY_COMPROMISE);
+	assert_string_equal(idx.items[1].subject, "CN=b,O=X");
+	assert_int_equal(mtk_ca_index_format(&idx, &b), MTK_OK);
+	assert_int_equal(mtk_ca_index_parse(b.data, b.len, &idx2, &err), MTK_OK);
+	assert_int_equal(idx2.count, 2);
+	assert_string_equal(idx2.items[0].serial, "ABCD");
+	assert_int_equal(idx2.items[1].revoked_at, idx.items[1].revoked_at);
+	mtk_ca_index_free(&idx);
+	mtk_ca_index_free(&idx2);
+	mtk_buf_free(&b);
+
+	static const char *bad[] = {
+		"V\tABCD\t20270101000000Z\t-\t-\tclient\n",                       /* 6 fields */
+		"X\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a\n",                 /* status */
+		"V\tabcd\t20270101000000Z\t-\t-\tclient\tCN=a\n",                 /* lower-case serial */
+		"V\tABCD\t2027\t-\t-\tclient\tCN=a\n",                            /* time */
+		"V\tABCD\t20270101000000Z\t20260101000000Z\t-\tclient\tCN=a\n",   /* V with revocation */
+		"R\tABCD\t20270101000000Z\t-\tkeyCompromise\tclient\tCN=a\n",     /* R without time */
+		"R\tABCD\t20270101000000Z\t20260101000000Z\tnope\tclient\tCN=a\n", /* reason */
+		"V\tAB\t20270101000000Z\t-\t-\tclient\tCN=a\nV\tAB\t20270101000000Z\t-\t-\tclient\tCN=b\n", /* dup */
+		"V\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a\r\n",               /* CR */
+		"V\tABCD\t20270101000000Z\t-\t-\tweird\tCN=a\n",                  /* profile */
+		"V\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a\tx\n",              /* 8 fields */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mtk_err_clear(&err);
+		assert_int_equal(mtk_ca_index_parse((const uint8_t *)bad[i], strlen(bad[i]), &idx, &err),
+				 MTK_E_CA_STATE);
+		assert_non_null(strstr(err.detail, "index.txt:"));
+	}
+}
+
+static void test_conf_parse(void **state)
+{
+	const char *ok = "# x\nversion = 1\nname = Lab Root\nissuing =\nkey_type = ec:P-256\ncrl_url = http://x/c.crl\n";
+	mtk_ca_conf c;
+	mtk_buf b = MTK_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)ok, strlen(ok), &c, NULL), MTK_OK);
+	assert_string_equal(c.name, "Lab Root");
+	assert_string_equal(c.issuing, "");
+	assert_string_equal(c.crl_url, "http://x/c.crl");
+	assert_int_equal(mtk_ca_conf_format(&c, &b), MTK_OK);
+	assert_int_equal(mtk_ca_conf_parse(b.data, b.len, &c, NULL), MTK_OK);
+	assert_string_equal(c.key_type, "ec:P-256");
+	mtk_buf_free(&b);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"version = 2\nname = x\n", 21, &c, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"version = 1\n", 12, &c, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"version = 1\nname = x\nfoo = 1\n", 29, &c, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"version = 1\nname x\n", 19, &c, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"version = 1\nname = x\nkey_type = rsa:512\n", 39, &c, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_conf_parse((const uint8_t *)"", 0, &c, NULL), MTK_E_CA_STATE);
+}
+
+static X509_REQ *make_req(const char *cn, bool ca, bool san)
+{
+	mtk_subject s = MTK_SUBJECT_INIT;
+	mtk_sans sa = MTK_SANS_INIT;
+	X509_NAME *n = NULL;
+	X509_REQ *req = NULL;
+	EVP_PKEY *k = NULL;
+
+	assert_int_equal(mtk_key_generate("ec:P-256", &k, NULL), MTK_OK);
+	assert_int_equal(mtk_subject_add(&s, MTK_SUBJ_CN, cn, NULL), MTK_OK);
+	assert_int_equal(mtk_subject_to_name(&s, &n, NULL), MTK_OK);
+	if (san)
+		assert_int_equal(mtk_sans_parse(&sa, "DNS:a.example.com", NULL), MTK_OK);
+	if (!ca) {
+		assert_int_equal(mtk_csr_build(k, n, &sa, MTK_USAGE_CLIENT, &req, NULL), MTK_OK);
+	} else {
+		STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+		BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+		bc->ca = 1;
+		sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_basic_constraints, 1, bc));
+		req = X509_REQ_new();
+		X509_REQ_set_subject_name(req, n);
+		X509_REQ_set_pubkey(req, k);
+		X509_REQ_add_extensions(req, exts);
+		X509_REQ_sign(req, k, EVP_sha256());
+		BASIC_CONSTRAINTS_free(bc);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	X509_NAME_free(n);
+	EVP_PKEY_free(k);
+	mtk_subject_free(&s);
+	mtk_sans_free(&sa);
+	return req;
+}
+
+static void test_ca_lifecycle(void **state)
+{
+	char dir[128], p[256];
+	mtk_ca_init_opts io = {0};
+	mtk_ca_sign_opts so = {0};
+	mtk_ca *ca = NULL;
+	X509_REQ *req = make_req("a.example.com", false, true);
+	X509 *cert = NULL;
+	X509_CRL *crl = NULL;
+	mtk_secret *pw = mtk_secret_new("capw", 4), *bad = mtk_secret_new("nope", 4);
+	mtk_err err = {0};
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
+	/* missing */
+	assert_int_equal(mtk_ca_open(dir, NULL, true, &ca, &err), MTK_E_CA_STATE);
+	io.name = "Unit Root";
+	io.intermediate = "Unit Issuing";
+	io.key_type = "ec:P-256";
+	io.now = NOW;
+	io.out_pass = pw;
+	io.crl_url = "http://pki.example.com/x.crl";
+	assert_int_equal(mtk_ca_init(dir, &io, &err), MTK_OK);
+	assert_int_equal(mtk_ca_init(dir, &io, NULL), MTK_E_EXISTS);
+	io.crl_url = "http://a b";
+	assert_int_equal(mtk_ca_init("/nonexistent-dir/x", &io, NULL), MTK_E_INVALID_ARG);
+	io.crl_url = NULL;
+	io.key_type = "dsa";
+	assert_int_equal(mtk_ca_init("/nonexistent-dir/x", &io, NULL), MTK_E_INVALID_ARG);
+
+	/* passwords */
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_ca_open(dir, NULL, true, &ca, &err), MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(mtk_ca_open(dir, bad, true, &ca, NULL), MTK_E_BAD_PASSWORD);
+	assert_int_equal(mtk_ca_open(dir, NULL, false, &ca, NULL), MTK_OK); /* no key needed */
+	assert_int_equal(mtk_ca_sign(ca, req, &so, &cert, NULL), MTK_E_INTERNAL);
+	mtk_ca_close(ca);
+	ca = NULL;
+	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, &err), MTK_OK);
+	assert_int_equal(sk_X509_num(mtk_ca_chain(ca)), 2);
+
+	so.profile = MTK_PROFILE_SERVER;
+	so.not_before = NOW;
+	so.not_after = NOW + 86400;
+	assert_int_equal(mtk_ca_sign(ca, req, &so, &cert, &err), MTK_OK);
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(mtk_ca_signer(ca))), 1);
+	assert_true(X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) >= 0);
+	assert_true(X509_get_ext_by_NID(cert, NID_subject_alt_name, -1) >= 0);
+	assert_int_equal(mtk_ca_get_index(ca)->count, 1);
+	{
+		char hex[80];
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+		char *h = BN_bn2hex(bn);
+		assert_int_equal(BN_num_bits(bn) >= 121 && BN_num_bits(bn) <= 127, 1);
+		snprintf(hex, sizeof(hex), "%s", h);
+		assert_string_equal(mtk_ca_get_index(ca)->items[0].serial, hex);
+		assert_int_equal(mtk_ca_revoke(ca, hex, MTK_REASON_SUPERSEDED, NOW + 10, NULL), MTK_OK);
+		assert_int_equal(mtk_ca_revoke(ca, hex, MTK_REASON_SUPERSEDED, NOW + 10, NULL), MTK_E_INVALID_ARG);
+		OPENSSL_free(h);
+		BN_free(bn);
+	}
+	assert_int_equal(mtk_ca_revoke(ca, "1234", MTK_REASON_SUPERSEDED, NOW, NULL), MTK_E_NOT_FOUND);
+	assert_int_equal(mtk_ca_crl(ca, NOW + 20, 7, &crl, &err), MTK_OK);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(mtk_ca_signer(ca))), 1);
+	X509_CRL_free(crl);
+	crl = NULL;
+	assert_int_equal(mtk_ca_crl(ca, NOW, 0, &crl, NULL), MTK_E_INVALID_ARG);
+	X509_free(cert);
+	cert = NULL;
+
+	/* refusals */
+	{
+		X509_REQ *careq = make_req("Sub CA", true, false);
+		X509_REQ *nosan = make_req("b.example.com", false, false);
+		X509_REQ *broken = X509_REQ_dup(req);
+		const ASN1_BIT_STRING *sig = NULL;
+		X509_REQ_get0_signature(broken, &sig, NULL);
+		/* flip a bit of the signature */
+		((ASN1_BIT_STRING *)sig)->data[sig->length - 1] ^= 1;
+		assert_int_equal(mtk_ca_sign(ca, careq, &so, &cert, NULL), MTK_E_CSR_POLICY);
+		assert_int_equal(mtk_ca_sign(ca, nosan, &so, &cert, NULL), MTK_E_CSR_POLICY);
+		so.profile = MTK_PROFILE_CLIENT;
+		assert_int_equal(mtk_ca_sign(ca, nosan, &so, &cert, NULL), MTK_OK); /* client: SAN optional */
+		X509_free(cert);
+		cert = NULL;
+		assert_int_equal(mtk_ca_sign(ca, broken, &so, &cert, NULL), MTK_E_CSR_SIGNATURE);
+		so.not_after = so.not_before;
+		assert_int_equal(mtk_ca_sign(ca, req, &so, &cert, NULL), MTK_E_INVALID_ARG);
+		assert_null(cert);
+		assert_int_equal(mtk_ca_get_index(ca)->count, 2);
+		X509_REQ_free(careq);
+		X509_REQ_free(nosan);
+		X509_REQ_free(broken);
+	}
+	mtk_ca_close(ca);
+	ca = NULL;
+
+	/* half-initialised */
+	snprintf(p, sizeof(p), "%s/issuing.crt", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, NULL), MTK_E_CA_STATE);
+	snprintf(p, sizeof(p), "%s/ca.conf", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, NULL), MTK_E_CA_STATE);
+	assert_null(ca);
+	X509_REQ_free(req);
+	mtk_secret_free(pw);
+	mtk_secret_free(bad);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_serial_normalize),
+		cmocka_unit_test(test_index_roundtrip),
+		cmocka_unit_test(test_conf_parse),
+		cmocka_unit_test(test_ca_lifecycle),
+	};
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
