@@ -242,6 +242,10 @@ int cmd_bundle(cli *c, int argc, char **argv)
 		st = cli_usage_error(c, usage, "--split, --leaf-only and --ca-only exclude each other");
 		goto out;
 	}
+	if (c->json && strcmp(c->out, "-") == 0) {
+		st = cli_usage_error(c, usage, "--json and -o - would mix JSON and PEM on standard output");
+		goto out;
+	}
 	if (r.o.split && strcmp(c->out, "-") == 0) {
 		st = cli_usage_error(c, usage, "--split writes two files; give -o FILE");
 		goto out;
@@ -329,6 +333,7 @@ int cmd_bundle(cli *c, int argc, char **argv)
 		cli_set(c, "complete", json_boolean(r.b.chain.complete));
 		cli_set(c, "key", json_boolean(r.b.key != NULL && (parts & MTK_BUNDLE_KEY)));
 		cli_set(c, "dropped", json_integer((json_int_t)r.b.dropped));
+		cli_set(c, "dropped_keys", json_integer((json_int_t)r.b.dropped_keys));
 		cli_set(c, "from_ca", json_integer((json_int_t)r.b.from_extra));
 		cli_set(c, "order", json_string((parts & MTK_BUNDLE_KEY_AFTER_LEAF) ? "key-after-leaf"
 										 : "chain-then-key"));
@@ -402,8 +407,12 @@ int cmd_bundle(cli *c, int argc, char **argv)
 				key && !(parts & MTK_BUNDLE_KEY_AFTER_LEAF) ? " -> key" : "",
 				key ? " (mode 0600)" : "");
 		if (r.b.dropped > 0)
-			fprintf(fp, "left out %zu certificate%s that belong%s to no chain of the leaf\n",
-				r.b.dropped, r.b.dropped == 1 ? "" : "s", r.b.dropped == 1 ? "s" : "");
+			fprintf(fp, "left out %zu certificate%s outside the leaf's chain (unrelated, duplicate or "
+				    "an older certificate of the same key)\n",
+				r.b.dropped, r.b.dropped == 1 ? "" : "s");
+		if (r.b.dropped_keys > 0)
+			fprintf(fp, "left out %zu private key%s that match%s no certificate\n", r.b.dropped_keys,
+				r.b.dropped_keys == 1 ? "" : "s", r.b.dropped_keys == 1 ? "es" : "");
 	}
 	st = cli_findings_exit(c);
 	if (nerr > 0 && c->force)

@@ -209,6 +209,17 @@ static int load_input(cli *c, struct run *r, struct input *in, mtk_set *set, mtk
 	}
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
+	if (in->info.needs_password && r->pass == NULL) {
+		/* On a terminal, ask once and read the file again. */
+		mtk_err e2 = {0};
+		if (cli_password(c, CLI_PASS_IN, "Password: ", true, &r->pass, &e2) == MTK_OK &&
+		    r->pass != NULL) {
+			lo.pass = r->pass;
+			mtk_err_clear(&err);
+			if ((rc = mtk_load_file(set, in->path, &lo, &in->info, fs, &err)) != MTK_OK)
+				return cli_error(c, rc, &err);
+		}
+	}
 	if (in->info.needs_password) {
 		return cli_error(c,
 				 mtk_err_set(&err, MTK_E_PASSWORD_NEEDED,
@@ -280,6 +291,24 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 	}
 	if (st != 0)
 		goto out;
+	{
+		/* Every target is about certificates; a key alone is only worth
+		 * a look in auto mode (its form). */
+		size_t ncert = 0, nkey = 0;
+		for (size_t i = 0; i < set.count; i++) {
+			ncert += set.objs[i].kind == MTK_OBJ_CERT;
+			nkey += set.objs[i].kind == MTK_OBJ_KEY;
+		}
+		if (ncert == 0 && (r->profile != MTK_PROFILE_AUTO || nkey == 0)) {
+			st = cli_error(c,
+				       mtk_err_set(&err, MTK_E_NOT_FOUND,
+						   "%s%s: no certificate in the input%s", r->in[from].path,
+						   to - from > 1 ? " ..." : "",
+						   nkey ? " (only a private key)" : ""),
+				       &err);
+			goto out;
+		}
+	}
 	co.profile = r->profile;
 	co.now = c->now;
 	if (r->o.within != NULL && !parse_days(r->o.within, &co.within_days)) {
@@ -289,6 +318,7 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 	co.trusted = r->trusted;
 	co.trusted_name = r->o.ca;
 	co.expected_alias = alias;
+	mtk_check_pem_severity(&fs, 0, r->profile);
 	if ((rc = mtk_check_set(&set, &co, &fs, &err)) != MTK_OK) {
 		st = cli_error(c, rc, &err);
 		goto out;

@@ -167,28 +167,6 @@ static mtk_rc load_input(cli *c, struct run *r, const char *path, mtk_container_
 	mtk_rc rc;
 
 	rc = mtk_load_file(&r->set, path, &lo, info, NULL, err);
-	/* Work-around: the loader reports a PFX without MAC whose key is
-	 * encrypted (openssl -nomac) as a wrong password even when none was
-	 * given; with no password that means one is needed. */
-	if (rc == MTK_E_BAD_PASSWORD && r->pass == NULL && info->format == MTK_FMT_PKCS12) {
-		mtk_err_clear(err);
-		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-				 "%s: the PFX is password-protected; give --pass", path);
-	}
-	/* Work-around: with an explicit empty --pass the loader tries only the
-	 * empty string, while Windows and PKCS12_create(NULL, ...) key the MAC
-	 * with an absent password; with no password it tries both. */
-	if (rc == MTK_E_BAD_PASSWORD && r->pass != NULL && r->pass->len == 0 &&
-	    info->format == MTK_FMT_PKCS12) {
-		mtk_load_opts none = lo;
-		mtk_err e2 = {0};
-
-		none.pass = NULL;
-		if (mtk_load_file(&r->set, path, &none, info, NULL, &e2) == MTK_OK) {
-			mtk_err_clear(err);
-			return MTK_OK;
-		}
-	}
 	if (rc == MTK_E_PASSWORD_NEEDED && c->pass_spec == NULL && r->pass == NULL) {
 		char prompt[512];
 		mtk_err perr = {0};

@@ -32,7 +32,9 @@ typedef struct mtk_bundle {
 	EVP_PKEY *key;             /* owned ref: chain.key, or the only key when it matches
 	                              nothing (check then reports key-mismatch); may be NULL */
 	const mtk_obj *key_obj;    /* borrowed from the set; NULL when key is NULL */
-	size_t dropped;            /* certificates of the input left out (not in the chain) */
+	size_t dropped;            /* certificates of the input left out (not in the chain, or an
+	                              older certificate of the same key) */
+	size_t dropped_keys;       /* private keys left out (they match no certificate) */
 	size_t from_extra;         /* chain certificates taken from extra_cas */
 } mtk_bundle;
 
@@ -46,7 +48,8 @@ enum {
 	MTK_BUNDLE_KEY_AFTER_LEAF = 1u << 3,
 };
 
-/* Assembles from set.  Errors: MTK_E_NOT_FOUND when the set holds no
+/* Assembles from set.  When several certificates match the key (a renewal
+ * with the same key), the leaf is the one with the latest notAfter.  Errors: MTK_E_NOT_FOUND when the set holds no
  * certificate, or no key has opts->alias.  out is written only on success;
  * release it with mtk_bundle_free. */
 MTK_WUR mtk_rc mtk_bundle_assemble(const mtk_set *set, const mtk_bundle_opts *opts, mtk_bundle *out,

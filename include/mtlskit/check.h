@@ -61,6 +61,10 @@ typedef struct mtk_check_opts {
  *   container  keystore-type, keystore-alias (when opts->container /
  *          opts->expected_alias are given)
  * PEM hygiene findings (pem-*) come from the loader (mtk_load_opts.findings).
+ * When the set holds several keystore entries (objects with aliases), the
+ * rules look at one key entry: opts->expected_alias, else the first key with
+ * an alias, plus every object without an alias (a PFX's CA certificates).
+ * set is borrowed; findings are appended to fs (their strings are copies).
  * Chain completeness is judged on set alone: opts->trusted is only the
  * reference for chain-untrusted. */
 MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs,
@@ -72,6 +76,12 @@ MTK_WUR mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk
  * calls it when opts->container is set. */
 MTK_WUR mtk_rc mtk_check_container(const char *file, const mtk_container_info *info,
 				   mtk_profile profile, mtk_findings *fs, mtk_err *err);
+
+/* The loader rates PEM hygiene for the MID Server, whose parser is strict.
+ * For other targets CRLF line ends and blank lines are read fine by OpenSSL,
+ * Java and the instance: this lowers pem-crlf and pem-blank-lines in
+ * fs->items[from..] to warnings for every profile but mid and auto. */
+void mtk_check_pem_severity(mtk_findings *fs, size_t from, mtk_profile profile);
 
 /* True when id can be produced by mtk_check_set for profile (the rule table);
  * documentation and tests use it. */

@@ -77,6 +77,8 @@ enum {
 	X(MTK_E_TIMEOUT, 5, "timed out")                                                           \
 	X(MTK_E_TLS, 5, "TLS handshake failed")                                                    \
 	X(MTK_E_PROXY, 5, "the proxy refused the connection")                                      \
+	/* --- expiry --- */                                                                       \
+	X(MTK_E_DIR_LOOP, 3, "directory already scanned (symbolic link loop)")                     \
 	/* --- gateway --- */                                                                      \
 	X(MTK_E_CONFIG, 2, "invalid configuration")                                                \
 	/* --- end --- */

@@ -115,7 +115,8 @@ typedef struct mtk_load_opts {
 	 * with MTK_E_PASSWORD_NEEDED / MTK_E_BAD_PASSWORD instead of being
 	 * described without its contents. */
 	bool require_decrypt;
-	/* Report PEM hygiene findings (pem-crlf, ...) and key-form findings. */
+	/* Report PEM hygiene findings (pem-crlf, pem-stray-bytes,
+	 * pem-blank-lines); key-form findings are check.h's. */
 	bool findings;
 } mtk_load_opts;
 

@@ -90,8 +90,10 @@ mtk_rc mtk_findings_add(mtk_findings *fs, mtk_finding_id id, mtk_severity sev, c
 
 mtk_rc mtk_findings_move(mtk_findings *dst, mtk_findings *src)
 {
-	if (src->count == 0)
+	if (src->count == 0) {
+		mtk_findings_free(src);
 		return MTK_OK;
+	}
 	if (dst->count + src->count > dst->cap) {
 		size_t cap = dst->count + src->count;
 		mtk_finding *p = realloc(dst->items, cap * sizeof(*p));

@@ -164,7 +164,7 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 	struct line l;
 	size_t off = 0;
 	long lineno = 0;
-	bool in_block = false, saw_end = false, pending_blank = false;
+	bool in_block = false, saw_end = false, pending_blank = false, saw_header = false;
 	long blank_line = 0;
 	mtk_pem_block cur;
 	mtk_buf body = MTK_BUF_SECRET_INIT; /* may be a private key */
@@ -205,6 +205,7 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 					doc->blank_between_line = blank_line;
 				pending_blank = false;
 				in_block = true;
+				saw_header = false;
 				body.len = 0;
 				continue;
 			}
@@ -254,6 +255,10 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 			continue;
 		}
 		if (is_blank(d, &l)) {
+			/* RFC 1421: one blank line ends the Proc-Type/DEK-Info
+			 * headers; that one is part of the format. */
+			if (saw_header && body.len == 0)
+				continue;
 			if (doc->blank_inside_line == 0)
 				doc->blank_inside_line = lineno;
 			continue;
@@ -268,6 +273,7 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 			if (j < l.end && d[j] == ':')
 				header = true;
 			if (header) {
+				saw_header = true;
 				if (starts_with(d, i, l.end, "Proc-Type:")) {
 					for (size_t k = i; k + 9 <= l.end; k++)
 						if (memcmp(d + k, "ENCRYPTED", 9) == 0)

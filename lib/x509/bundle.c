@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "mtlskit/cert.h"
 #include "mtlskit/pem.h"
 
 void mtk_bundle_free(mtk_bundle *b)
@@ -68,6 +69,40 @@ mtk_rc mtk_bundle_assemble(const mtk_set *set, const mtk_bundle_opts *opts, mtk_
 	rc = mtk_chain_build(&view, opts->extra_cas, MTK_CHAIN_NO_KEY_OK, &b.chain, err);
 	if (rc != MTK_OK)
 		goto out;
+	/* After a renewal with the same key, old and new certificate both
+	 * match it: the leaf is the one that expires last; the others leave
+	 * the view and the chain is built again. */
+	if (b.chain.key != NULL) {
+		X509 *best = b.chain.leaf;
+		size_t nmatch = 0, k = 0;
+		for (size_t i = 0; i < view.count; i++) {
+			X509 *c = view.objs[i].cert;
+			if (view.objs[i].kind != MTK_OBJ_CERT || c == NULL || !mtk_key_matches_cert(b.chain.key, c))
+				continue;
+			nmatch++;
+			if (ASN1_TIME_compare(X509_get0_notAfter(c), X509_get0_notAfter(best)) > 0)
+				best = c;
+		}
+		if (nmatch > 1) {
+			for (size_t i = 0; i < view.count; i++) {
+				X509 *c = view.objs[i].cert;
+				if (view.objs[i].kind == MTK_OBJ_CERT && c != NULL && c != best &&
+				    mtk_key_matches_cert(b.chain.key, c)) {
+					b.dropped++;
+					continue;
+				}
+				view.objs[k++] = view.objs[i];
+			}
+			view.count = k;
+			mtk_chain_free(&b.chain);
+			rc = mtk_chain_build(&view, opts->extra_cas, MTK_CHAIN_NO_KEY_OK, &b.chain, err);
+			if (rc != MTK_OK)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < view.count; i++)
+		if (view.objs[i].kind == MTK_OBJ_KEY && view.objs[i].key != b.chain.key && b.chain.key != NULL)
+			b.dropped_keys++;
 	if (b.chain.key != NULL) {
 		b.key = b.chain.key;
 	} else {

@@ -107,18 +107,21 @@ mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsigned flags
 			}
 		}
 	}
-	/* The leaf: the first certificate that a private key matches. */
+	/* The leaf: a certificate the first matching private key belongs to;
+	 * after a renewal with the same key, the one that expires last. */
 	for (size_t i = 0; i < set->count && leaf_i == (size_t)-1; i++) {
 		const mtk_obj *k = &set->objs[i];
 		if (k->kind != MTK_OBJ_KEY || k->key == NULL)
 			continue;
 		for (size_t j = 0; j < ncerts; j++) {
-			if (mtk_key_matches_cert(k->key, certs[j]->cert)) {
+			if (!mtk_key_matches_cert(k->key, certs[j]->cert))
+				continue;
+			if (leaf_i == (size_t)-1 ||
+			    ASN1_TIME_compare(X509_get0_notAfter(certs[j]->cert),
+					      X509_get0_notAfter(certs[leaf_i]->cert)) > 0)
 				leaf_i = j;
-				c.key_obj = k;
-				c.key_matches = true;
-				break;
-			}
+			c.key_obj = k;
+			c.key_matches = true;
 		}
 	}
 	/* Otherwise the certificate that issues no other one, preferring a

@@ -102,7 +102,8 @@ typedef struct cinfo {
 } cinfo;
 
 typedef struct ctx {
-	const mtk_set *set;
+	const mtk_set *set;     /* what the rules see: all, or one keystore entry (focus) */
+	const mtk_set *all;     /* everything given */
 	const mtk_check_opts *o;
 	mtk_profile p;
 	mtk_findings *fs;
@@ -112,6 +113,8 @@ typedef struct ctx {
 	mtk_chain ch;
 	bool have_chain;
 	char inputs[1024]; /* the inputs, shell-quoted, for fix commands */
+	const char *focus; /* the keystore entry checked, when the input has several */
+	bool any_alias;
 	const char *first_source;
 } ctx;
 
@@ -210,6 +213,13 @@ static const char *cert_name(const cinfo *c, char *buf, size_t cap)
 	return buf;
 }
 
+static bool pem_cert(const mtk_obj *o)
+{
+	return o->label != NULL && (strcmp(o->label, "CERTIFICATE") == 0 ||
+				    strcmp(o->label, "X509 CERTIFICATE") == 0 ||
+				    strcmp(o->label, "TRUSTED CERTIFICATE") == 0);
+}
+
 static cinfo *find_cert(ctx *x, X509 *cert)
 {
 	for (size_t i = 0; i < x->ncerts; i++)
@@ -293,20 +303,26 @@ static mtk_rc check_keys(ctx *x)
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem",
 				 x->inputs);
 			rc = add(x, MTK_F_KEY_ENCRYPTED, k, fix,
-				 "the private key is encrypted (%s%s); the MID Server needs an unencrypted "
-				 "PKCS#8 key ('BEGIN PRIVATE KEY') and will say 'Could not find valid private key'%s",
+				 "the private key is encrypted (%s%s); %s%s",
 				 k->label ? k->label : "encrypted",
 				 k->key_form == MTK_KEY_LEGACY_ENCRYPTED ? ", legacy PEM encryption" : "",
+				 x->p == MTK_PROFILE_SERVER
+				     ? "the server cannot start unattended: it asks for the passphrase"
+				     : "the MID Server needs an unencrypted PKCS#8 key ('BEGIN PRIVATE KEY') and "
+				       "will say 'Could not find valid private key'",
 				 k->key == NULL ? "; give --pass to also check that it matches the certificate"
 						: "");
 		} else if (k->key_form == MTK_KEY_PKCS1 || k->key_form == MTK_KEY_SEC1) {
+			char form[64];
+			if (k->label != NULL)
+				snprintf(form, sizeof(form), "'BEGIN %s'", k->label);
+			else
+				snprintf(form, sizeof(form), "in DER");
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
 			rc = add(x, MTK_F_KEY_NOT_PKCS8, k, fix,
-				 "the private key is %s ('BEGIN %s'), not PKCS#8 ('BEGIN PRIVATE KEY'); the MID "
+				 "the private key is %s (%s), not PKCS#8 ('BEGIN PRIVATE KEY'); the MID "
 				 "Server will say 'Could not find valid private key'",
-				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1",
-				 k->label ? k->label : (k->key_form == MTK_KEY_PKCS1 ? "RSA PRIVATE KEY"
-										      : "EC PRIVATE KEY"));
+				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1", form);
 		}
 		if (rc != MTK_OK || k->key == NULL || x->ncerts == 0)
 			continue;
@@ -394,7 +410,9 @@ static mtk_rc check_chain(ctx *x)
 			cinfo *c = find_cert(x, sk_X509_value(ch->cas, i));
 			if (c == NULL || prev == NULL || c->obj == NULL || prev->obj == NULL)
 				continue;
-			if (c->obj->source && prev->obj->source &&
+			/* Only PEM text has an order the user controls; PFX bags
+			 * and PKCS#7 sets are unordered. */
+			if (pem_cert(c->obj) && pem_cert(prev->obj) && c->obj->source && prev->obj->source &&
 			    strcmp(c->obj->source, prev->obj->source) == 0 &&
 			    c->obj->index < prev->obj->index) {
 				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
@@ -410,7 +428,8 @@ static mtk_rc check_chain(ctx *x)
 	}
 	/* MID: the key goes after the chain, or right after the leaf; before
 	 * the leaf is unusual enough to warn about. */
-	if (rc == MTK_OK && x->p == MTK_PROFILE_MID && ch->key_obj != NULL && leaf != NULL &&
+	if (rc == MTK_OK && x->p == MTK_PROFILE_MID && ch->key_obj != NULL && ch->key_obj->label != NULL &&
+	    leaf != NULL &&
 	    leaf->obj != NULL && ch->key_obj->source && leaf->obj->source &&
 	    strcmp(ch->key_obj->source, leaf->obj->source) == 0 && ch->key_obj->index < leaf->obj->index) {
 		size_t before = x->fs->count;
@@ -611,8 +630,9 @@ static bool iso_country(const unsigned char *c, int len)
 {
 	if (len != 2 || !isupper(c[0]) || !isupper(c[1]))
 		return false;
-	for (const char *p = iso3166; *p; p += 3)
-		if (p[0] == (char)c[0] && p[1] == (char)c[1])
+	/* entries are "XX " with no space after the last one */
+	for (size_t i = 0; i + 2 <= sizeof(iso3166) - 1; i += 3)
+		if (iso3166[i] == (char)c[0] && iso3166[i + 1] == (char)c[1])
 			return true;
 	return false;
 }
@@ -736,11 +756,17 @@ static mtk_rc check_certs(ctx *x)
 		if (c->s.not_after < x->o->now) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
-			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix,
-				 "%s expired on %s (%ld days ago); the connection fails and the MID Server goes "
-				 "Down",
-				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now));
+			if (c->s.is_ca)
+				snprintf(fix, sizeof(fix),
+					 "get the CA's current certificate and rebuild: mtlskit bundle %s --ca "
+					 "CURRENT-CA.pem -o fixed.pem",
+					 x->inputs);
+			else
+				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix, "%s expired on %s (%ld days ago); %s",
+				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now),
+				 x->p == MTK_PROFILE_MID ? "the MID Server loses its connection and goes Down"
+							 : "every peer rejects it");
 		} else if (c->s.not_before > x->o->now) {
 			gmtime_r(&c->s.not_before, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
@@ -751,7 +777,13 @@ static mtk_rc check_certs(ctx *x)
 		} else if (mtk_days_left(c->s.not_after, x->o->now) < within) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
+			if (c->s.is_ca)
+				snprintf(fix, sizeof(fix),
+					 "get the CA's next certificate ready: mtlskit bundle %s --ca NEW-CA.pem -o "
+					 "next.pem",
+					 x->inputs);
+			else
+				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
 			rc = add(x, MTK_F_CERT_EXPIRING, c->obj, fix,
 				 "%s expires on %s, in %ld day%s (within %ld); renew it before the connection "
 				 "dies",
@@ -785,6 +817,17 @@ static mtk_rc check_certs(ctx *x)
 		}
 	}
 	return rc;
+}
+
+void mtk_check_pem_severity(mtk_findings *fs, size_t from, mtk_profile profile)
+{
+	if (profile == MTK_PROFILE_MID || profile == MTK_PROFILE_AUTO)
+		return;
+	for (size_t i = from; i < fs->count; i++) {
+		mtk_finding *f = &fs->items[i];
+		if ((f->id == MTK_F_PEM_CRLF || f->id == MTK_F_PEM_BLANK_LINES) && f->severity > MTK_SEV_WARNING)
+			f->severity = MTK_SEV_WARNING;
+	}
 }
 
 /* ---- containers ---- */
@@ -851,11 +894,25 @@ static mtk_rc check_alias(ctx *x)
 	const char *want = x->o->expected_alias;
 	char fix[800];
 	bool have_key = false, have_any = false;
+	size_t nkeys = 0;
 
+	/* outbound: the record uses one key entry */
+	for (size_t i = 0; i < x->all->count; i++)
+		if (x->all->objs[i].kind == MTK_OBJ_KEY && x->all->objs[i].alias != NULL)
+			nkeys++;
+	if (x->p == MTK_PROFILE_OUTBOUND && want == NULL && nkeys > 1) {
+		size_t before = x->fs->count;
+		mtk_rc rc = add(x, MTK_F_KEYSTORE_ALIAS, NULL, "mtlskit keystore remove KEYSTORE --alias OTHER",
+				"the keystore holds %zu key entries; the Java Key Store record uses one, so "
+				"keep only the client certificate's entry (checked here: '%s')",
+				nkeys, x->focus ? x->focus : "?");
+		set_last_sev(x, before, MTK_SEV_WARNING);
+		return rc;
+	}
 	if (want == NULL)
 		return MTK_OK;
-	for (size_t i = 0; i < x->set->count; i++) {
-		const mtk_obj *o = &x->set->objs[i];
+	for (size_t i = 0; i < x->all->count; i++) {
+		const mtk_obj *o = &x->all->objs[i];
 		if (o->alias == NULL || strcmp(o->alias, want) != 0)
 			continue;
 		have_any = true;
@@ -863,6 +920,8 @@ static mtk_rc check_alias(ctx *x)
 			have_key = true;
 	}
 	if (have_key)
+		return MTK_OK;
+	if (x->p == MTK_PROFILE_AUTO && !x->any_alias && x->o->expected_alias == NULL)
 		return MTK_OK;
 	snprintf(fix, sizeof(fix), "mtlskit mid install --agent AGENT_DIR bundle.pem (installs under %s)",
 		 want);
@@ -874,17 +933,50 @@ static mtk_rc check_alias(ctx *x)
 mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs, mtk_err *err)
 {
 	ctx x;
+	mtk_set view = MTK_SET_INIT; /* shallow: borrows set's objects */
 	mtk_err cerr = {0};
 	mtk_rc rc = MTK_OK;
 
 	memset(&x, 0, sizeof(x));
 	x.set = set;
+	x.all = set;
 	x.o = opts;
 	x.p = opts->profile;
 	x.fs = fs;
 	x.err = err;
 	if ((unsigned)x.p >= NPROFILES)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "unknown check profile %d", (int)x.p);
+	/* A keystore holds other entries beside the one that matters (trusted
+	 * certificates, older keys): the rules look at one key entry, the
+	 * expected alias or the first key with an alias, plus what carries no
+	 * alias (a PFX's CA certificates). */
+	{
+		const char *focus = NULL;
+		size_t nalias_keys = 0;
+		for (size_t i = 0; i < set->count; i++) {
+			const mtk_obj *o = &set->objs[i];
+			if (o->alias != NULL)
+				x.any_alias = true;
+			if (o->kind != MTK_OBJ_KEY || o->alias == NULL)
+				continue;
+			nalias_keys++;
+			if (opts->expected_alias != NULL && strcmp(o->alias, opts->expected_alias) == 0)
+				focus = o->alias;
+			else if (focus == NULL && opts->expected_alias == NULL)
+				focus = o->alias;
+		}
+		if (focus != NULL && (nalias_keys > 1 || opts->expected_alias != NULL)) {
+			view.objs = calloc(set->count + 1, sizeof(*view.objs));
+			if (view.objs == NULL)
+				return mtk_err_set(err, MTK_E_NOMEM, "check");
+			for (size_t i = 0; i < set->count; i++)
+				if (set->objs[i].alias == NULL || strcmp(set->objs[i].alias, focus) == 0)
+					view.objs[view.count++] = set->objs[i];
+			view.cap = set->count + 1;
+			x.set = &view;
+			x.focus = focus;
+		}
+	}
 	if ((rc = gather(&x)) != MTK_OK)
 		goto out;
 	if (opts->container != NULL &&
@@ -892,7 +984,7 @@ mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_finding
 				      opts->container, x.p, fs, err)) != MTK_OK)
 		goto out;
 	if (x.ncerts > 0) {
-		rc = mtk_chain_build(set, NULL, MTK_CHAIN_NO_KEY_OK, &x.ch, &cerr);
+		rc = mtk_chain_build(x.set, NULL, MTK_CHAIN_NO_KEY_OK, &x.ch, &cerr);
 		if (rc == MTK_E_NOMEM) {
 			mtk_err_set(err, rc, "check");
 			goto out;
@@ -913,5 +1005,6 @@ out:
 	if (x.have_chain)
 		mtk_chain_free(&x.ch);
 	free(x.certs);
+	free(view.objs);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "mtlskit/buf.h"
+#include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/pem.h"
 
@@ -191,63 +192,13 @@ static bool ensure_legacy(void)
 	return CRYPTO_THREAD_run_once(&legacy_once, load_legacy) && legacy_ok;
 }
 
-/* ---- describing encryption algorithms ---- */
+/* ---- describing encryption algorithms (describe.c) ---- */
 
 static void describe_alg(const X509_ALGOR *alg, char *out, size_t cap)
 {
-	const ASN1_OBJECT *oid = NULL;
-	const void *pval = NULL;
-	int ptype = 0;
+	long iter;
 
-	out[0] = '\0';
-	if (alg == NULL) {
-		snprintf(out, cap, "none");
-		return;
-	}
-	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-	if (OBJ_obj2nid(oid) == NID_pbes2 && ptype == V_ASN1_SEQUENCE) {
-		PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
-							  (const ASN1_TYPE *)alg->parameter);
-		if (p2 != NULL) {
-			const ASN1_OBJECT *kdf = NULL, *enc = NULL;
-			char prf[48] = "hmacWithSHA1";
-
-			X509_ALGOR_get0(&kdf, NULL, NULL, p2->keyfunc);
-			X509_ALGOR_get0(&enc, NULL, NULL, p2->encryption);
-			if (OBJ_obj2nid(kdf) == NID_id_pbkdf2) {
-				PBKDF2PARAM *kp = ASN1_TYPE_unpack_sequence(
-				    ASN1_ITEM_rptr(PBKDF2PARAM), (const ASN1_TYPE *)p2->keyfunc->parameter);
-				if (kp != NULL && kp->prf != NULL) {
-					const ASN1_OBJECT *po = NULL;
-					X509_ALGOR_get0(&po, NULL, NULL, kp->prf);
-					snprintf(prf, sizeof(prf), "%s", OBJ_nid2sn(OBJ_obj2nid(po)));
-				}
-				PBKDF2PARAM_free(kp);
-			}
-			snprintf(out, cap, "PBES2/%s/%s/%s", OBJ_nid2sn(OBJ_obj2nid(kdf)), prf,
-				 OBJ_nid2sn(OBJ_obj2nid(enc)));
-			PBE2PARAM_free(p2);
-			return;
-		}
-	}
-	snprintf(out, cap, "%s", OBJ_nid2sn(OBJ_obj2nid(oid)));
-}
-
-static bool alg_is_legacy(const X509_ALGOR *alg)
-{
-	const ASN1_OBJECT *oid = NULL;
-	int nid;
-
-	if (alg == NULL)
-		return false;
-	X509_ALGOR_get0(&oid, NULL, NULL, alg);
-	nid = OBJ_obj2nid(oid);
-	return nid == NID_pbe_WithSHA1And40BitRC2_CBC || nid == NID_pbe_WithSHA1And128BitRC2_CBC ||
-	       nid == NID_pbe_WithSHA1And40BitRC4 || nid == NID_pbe_WithSHA1And128BitRC4 ||
-	       nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC ||
-	       nid == NID_pbe_WithSHA1And2_Key_TripleDES_CBC || nid == NID_pbeWithMD5AndDES_CBC ||
-	       nid == NID_pbeWithSHA1AndDES_CBC || nid == NID_pbeWithMD5AndRC2_CBC ||
-	       nid == NID_pbeWithSHA1AndRC2_CBC;
+	mtk_pbe_describe(alg, out, cap, &iter);
 }
 
 /* ---- keys ---- */
@@ -259,6 +210,13 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	const char *pw = pass ? pass->s : "";
 	int pwlen = pass ? (int)pass->len : 0;
 
+	const X509_ALGOR *alg = NULL;
+
+	/* Known-legacy algorithms get the provider first: a failed try would
+	 * repeat the whole key derivation. */
+	X509_SIG_get0(sig, &alg, NULL);
+	if (alg != NULL && mtk_pbe_needs_legacy(alg))
+		(void)ensure_legacy();
 	p8 = PKCS8_decrypt(sig, pw, pwlen);
 	if (p8 == NULL && ensure_legacy())
 		p8 = PKCS8_decrypt(sig, pw, pwlen);
@@ -628,7 +586,7 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 		describe_alg(alg, desc, sizeof(desc));
 		if (x->info) {
 			snprintf(x->info->p12_key_enc, sizeof(x->info->p12_key_enc), "%s", desc);
-			if (alg_is_legacy(alg))
+			if (mtk_pbe_needs_legacy(alg))
 				x->info->p12_legacy = true;
 		}
 		o.enc_desc = desc;
@@ -707,9 +665,8 @@ static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, i
 
 static bool p12_mac_ok(PKCS12 *p12, const char *pw, int pwlen)
 {
+	/* MAC digests all live in the default provider: no legacy retry. */
 	bool ok = PKCS12_verify_mac(p12, pw, pwlen) == 1;
-	if (!ok && ensure_legacy())
-		ok = PKCS12_verify_mac(p12, pw, pwlen) == 1;
 	ERR_clear_error();
 	return ok;
 }
@@ -723,9 +680,16 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err};
 	mtk_rc rc = MTK_OK;
 
-	if (p12 == NULL)
-		return mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX/PKCS#12 file does not decode (damaged or truncated)",
+	if (p12 == NULL) {
+		size_t declared = 0;
+
+		if (mtk_der_truncated(data, len, &declared) && declared > len)
+			return mtk_err_set(err, MTK_E_TRUNCATED,
+					   "%s: truncated PFX: it declares %zu bytes, the file has %zu", name,
+					   declared, len);
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX/PKCS#12 file does not decode (damaged)",
 				   name);
+	}
 	info->p12_has_mac = PKCS12_mac_present(p12) == 1;
 	snprintf(info->p12_cert_enc, sizeof(info->p12_cert_enc), "none");
 	snprintf(info->p12_key_enc, sizeof(info->p12_key_enc), "none");
@@ -737,7 +701,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		PKCS12_get0_mac(NULL, &macalg, NULL, &iter, p12);
 		X509_ALGOR_get0(&mo, NULL, NULL, macalg);
 		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
-			 OBJ_nid2sn(OBJ_obj2nid(mo)));
+			 OBJ_nid2ln(OBJ_obj2nid(mo))); /* "sha256", as openssl prints it */
 		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
 	}
 	/* The password: given, or else the empty one (both encodings). */
@@ -786,8 +750,10 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 							? p7->d.encrypted->enc_data->algorithm
 							: NULL;
 			describe_alg(alg, info->p12_cert_enc, sizeof(info->p12_cert_enc));
-			if (alg_is_legacy(alg))
+			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
 				info->p12_legacy = true;
+				(void)ensure_legacy();
+			}
 			bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
 			if (bags == NULL && ensure_legacy())
 				bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
@@ -919,8 +885,18 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 					 name);
 		}
 		break;
-	default:
-		if (memchr(data, 0, len < 4096 ? len : 4096) == NULL)
+	default: {
+		size_t declared = 0, probe = len < 4096 ? len : 4096, odd = 0;
+
+		for (size_t i = 0; i < probe; i++)
+			odd += data[i] < 0x09 || (data[i] > 0x0d && data[i] < 0x20) || data[i] == 0x7f;
+		if (mtk_der_truncated(data, len, &declared) && declared > len)
+			rc = mtk_err_set(err, MTK_E_TRUNCATED,
+					 "%s: truncated: the DER structure declares %zu bytes, the file has %zu",
+					 name, declared, len);
+		else if (mtk_der_truncated(data, len, &declared))
+			rc = mtk_err_set(err, MTK_E_TRUNCATED, "%s: truncated DER header", name);
+		else if (odd * 20 <= probe)
 			rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
 					 "%s: text with no -----BEGIN block; not a certificate, key, CSR or CRL",
 					 name);
@@ -928,6 +904,7 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 			rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
 					 "%s: binary data that is not DER, PKCS#12, JKS or JCEKS", name);
 		break;
+	}
 	}
 	if (rc == MTK_OK)
 		rc = set_move(set, &tmp);

@@ -29,6 +29,7 @@ openssl req -x509 -new -key leaf.key -out self-leaf.pem -subj "/C=GB/CN=mid01.ex
 cat self-leaf.pem leaf.key >self.pem
 pki_leaf srv "/C=GB/CN=mid01.example.com" server
 cat srv.pem inter.pem root.pem srv.key >srv-bundle.pem
+sed 's/$/\r/' srv-bundle.pem >srv-crlf.pem
 pki_leaf exp "/C=GB/CN=mid01.example.com" client -startdate 20200101000000Z -enddate 20210101000000Z
 cat exp.pem inter.pem root.pem exp.key >expired.pem
 pki_leaf nyv "/C=GB/CN=mid01.example.com" client -startdate 20400101000000Z -enddate 20410101000000Z
@@ -44,6 +45,14 @@ cat sha1.pem inter.pem root.pem sha1.key >sha1-bundle.pem
 openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile chain.pem -name mykey \
 	-passout pass:pw -out l.pfx
 printf 'secret\n' >secret.txt
+# keytool's own PKCS12 (our clean chain imported): what a "Java Key Store"
+# record refuses.
+keytool_row=
+if command -v keytool >/dev/null; then
+	keytool -importkeystore -srckeystore l.pfx -srcstoretype PKCS12 -srcstorepass pw \
+		-destkeystore ks.p12 -deststoretype PKCS12 -deststorepass changeit >/dev/null 2>&1
+	[ -s ks.p12 ] && keytool_row="ks.p12 | outbound | --pass pass:changeit | keystore-type | 1"
+fi
 
 # ---- the table: fixture | profile | extra args | ids (sorted; - none) | exit ----
 table=$(cat <<'EOF'
@@ -80,6 +89,7 @@ good.pem        | server      |                                 | leaf-no-server
 expired.pem     | mid         |                                 | cert-expired              | 1
 notyet.pem      | mid         |                                 | cert-not-yet-valid        | 1
 crlf.pem        | mid         |                                 | pem-crlf                  | 1
+srv-crlf.pem    | server      |                                 | pem-crlf                  | 0
 bom.pem         | mid         |                                 | pem-stray-bytes           | 1
 ctrlz.pem       | mid         |                                 | pem-stray-bytes           | 1
 blank.pem       | mid         |                                 | pem-blank-lines           | 0
@@ -99,6 +109,8 @@ inter.pem       | upload-ca   |                                 | chain-incomple
 chain.pem       | upload-ca   | --ca other-root.pem             | chain-untrusted           | 1
 EOF
 )
+[ -n "$keytool_row" ] && table="$table
+$keytool_row"
 
 covered=" "
 while IFS='|' read -r fx prof args want wexit; do

@@ -80,13 +80,13 @@ EOF
 	[ -s "$P/leaf.pem" ] || { echo "Bail out! PKI fixture creation failed"; exit 1; }
 }
 
-# pki_leaf NAME SUBJ EXT [extra openssl ca args]: a leaf with its own RSA key.
+# pki_leaf NAME SUBJ EXT [extra openssl ca args]: a leaf with its own EC P-256 key.
 pki_leaf() {
 	local name=$1 subj=$2 ext=$3
 	shift 3
 	(
 		cd "$P" || exit 1
-		openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$name.key" 2>/dev/null
+		openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$name.key" 2>/dev/null
 		openssl req -new -key "$name.key" -out "$name.csr" -subj "$subj"
 		openssl ca -batch -config ca.cnf -cert inter.pem -keyfile inter.key -in "$name.csr" \
 			-out "$name.pem" -extensions "$ext" -notext "$@" 2>/dev/null

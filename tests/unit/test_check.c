@@ -410,6 +410,55 @@ static void test_containers_and_alias(void **state)
 	pki_free(&p);
 }
 
+static void put_alias(mtk_set *set, const char *alias, X509 *c, EVP_PKEY *k)
+{
+	mtk_obj o = {0};
+	o.source = (char *)"store.jks";
+	o.alias = (char *)alias;
+	o.index = (int)set->count;
+	if (k != NULL) {
+		o.kind = MTK_OBJ_KEY;
+		o.key_form = MTK_KEY_CONTAINER;
+		EVP_PKEY_up_ref(k);
+		o.key = k;
+	} else {
+		o.kind = MTK_OBJ_CERT;
+		X509_up_ref(c);
+		o.cert = c;
+	}
+	assert_int_equal(mtk_set_add(set, &o), MTK_OK);
+}
+
+/* A keystore with two key entries and a trusted certificate: the rules look
+ * at the expected entry only. */
+static void test_keystore_focus(void **state)
+{
+	struct pki p, q;
+	mtk_set s = MTK_SET_INIT;
+	mtk_check_opts o = {0};
+	(void)state;
+
+	pki_make(&p, "clientAuth", 0);
+	pki_make(&q, "serverAuth", 0);
+	put_alias(&s, MTK_MID_ALIAS, NULL, p.lk);
+	put_alias(&s, MTK_MID_ALIAS, p.leaf, NULL);
+	put_alias(&s, MTK_MID_ALIAS, p.inter, NULL);
+	put_alias(&s, MTK_MID_ALIAS, p.root, NULL);
+	put_alias(&s, "old", NULL, q.lk);
+	put_alias(&s, "old", q.leaf, NULL);
+	put_alias(&s, "trusted-ca", q.root, NULL);
+	o.expected_alias = MTK_MID_ALIAS;
+	assert_string_equal(ids(&s, MTK_PROFILE_MID, &o), "");
+	o.expected_alias = "old";
+	assert_string_equal(ids(&s, MTK_PROFILE_MID, &o), "chain-incomplete leaf-no-client-auth");
+	o.expected_alias = NULL;
+	/* outbound: one key entry expected; the first is checked */
+	assert_string_equal(ids(&s, MTK_PROFILE_OUTBOUND, &o), "keystore-alias");
+	mtk_set_free(&s);
+	pki_free(&p);
+	pki_free(&q);
+}
+
 static void test_loop_and_many(void **state)
 {
 	EVP_PKEY *ka = ec_key(), *kb = ec_key(), *kl = ec_key();
@@ -457,6 +506,7 @@ int main(void)
 	    cmocka_unit_test(test_validity_and_weak),
 	    cmocka_unit_test(test_uploads_and_trust),
 	    cmocka_unit_test(test_containers_and_alias),
+	    cmocka_unit_test(test_keystore_focus),
 	    cmocka_unit_test(test_loop_and_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

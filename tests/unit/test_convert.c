@@ -125,10 +125,10 @@ static void test_profiles_read_back(void **state)
 		const char *mac, *key_enc, *cert_enc;
 		long iter;
 	} want[] = {
-	    {MTK_P12_MODERN, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
+	    {MTK_P12_MODERN, "sha256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
 	     "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 2048},
-	    {MTK_P12_LEGACY, "SHA1", "PBE-SHA1-3DES", "PBE-SHA1-3DES", 2048},
-	    {MTK_P12_JAVA, "SHA256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
+	    {MTK_P12_LEGACY, "sha1", "PBE-SHA1-3DES", "PBE-SHA1-3DES", 2048},
+	    {MTK_P12_JAVA, "sha256", "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC",
 	     "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC", 10000},
 	};
 	(void)state;

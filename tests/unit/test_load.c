@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "mtlskit/cert.h"
@@ -199,6 +200,8 @@ static mtk_secret pw(const char *s)
 	return x;
 }
 
+static OSSL_PROVIDER *fixture_prov[2];
+
 static void p12_roundtrip(int nid_key, int nid_cert, int mac_iter, const EVP_MD *md, bool legacy)
 {
 	STACK_OF(X509) *ca = sk_X509_new_null();
@@ -219,6 +222,11 @@ static void p12_roundtrip(int nid_key, int nid_cert, int mac_iter, const EVP_MD 
 		assert_int_equal(PKCS12_set_mac(p12, "s3cret", -1, NULL, 0, 2048, md), 1);
 	n = i2d_PKCS12(p12, &der);
 	assert_true(n > 0);
+	for (int i = 0; i < 2; i++) {
+		if (fixture_prov[i] != NULL)
+			OSSL_PROVIDER_unload(fixture_prov[i]);
+		fixture_prov[i] = NULL;
+	}
 	assert_int_equal(mtk_detect(der, (size_t)n), MTK_FMT_PKCS12);
 	assert_int_equal(mtk_load_mem(&set, "a.pfx", der, (size_t)n, &o, &info, NULL, &e), MTK_OK);
 	assert_int_equal(info.p12_legacy, legacy);
@@ -269,7 +277,12 @@ static void test_pfx_modern(void **state)
 
 static void test_pfx_legacy(void **state)
 {
+	/* making the fixture needs RC2; reading it must not (the loader loads
+	 * the provider itself) - so unload it again before the read */
 	(void)state;
+	fixture_prov[0] = OSSL_PROVIDER_load(NULL, "default");
+	fixture_prov[1] = OSSL_PROVIDER_load(NULL, "legacy");
+	assert_non_null(fixture_prov[1]);
 	/* what Windows certutil and old Java write: 3DES keys, RC2-40 certs, SHA-1 MAC */
 	p12_roundtrip(NID_pbe_WithSHA1And3_Key_TripleDES_CBC, NID_pbe_WithSHA1And40BitRC2_CBC, 2048,
 		      NULL, true);
@@ -331,7 +344,7 @@ static void test_duplicates_and_truncated_pfx(void **state)
 	/* a PFX cut short is still called a PFX, and reported as damaged */
 	assert_int_equal(mtk_detect(trunc_p12, sizeof(trunc_p12)), MTK_FMT_PKCS12);
 	assert_int_equal(mtk_load_mem(&set, "t.pfx", trunc_p12, sizeof(trunc_p12), NULL, NULL, NULL, &e),
-			 MTK_E_PKCS12);
+			 MTK_E_TRUNCATED);
 }
 
 static void test_bad_inputs(void **state)

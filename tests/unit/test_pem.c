@@ -74,6 +74,7 @@ static void test_legacy_encrypted_headers(void **state)
 	assert_true(doc.blocks[0].encrypted);
 	assert_string_equal(doc.blocks[0].dek_info, "AES-256-CBC,0011223344556677");
 	assert_false(doc.blocks[0].bad);
+	assert_int_equal(doc.blank_inside_line, 0); /* the header separator is not a stray blank */
 	mtk_pem_doc_free(&doc);
 }
 

@@ -1,0 +1,142 @@
+/*
+ * expiry.h - find every certificate under a set of paths and endpoints and
+ * say when each one expires (`mtlskit expiry`).
+ *
+ * A scan walks directories with a small pool of threads sharing one work
+ * list (directories and batches of file names), reads each file once into a
+ * per-thread buffer and keeps only a compact record per certificate: the
+ * bytes of a file are never kept.  PEM and DER certificates go through the
+ * minimal DER walker (fastcert.h); PFX, JKS and JCEKS through the object
+ * loader (load.h); TLS endpoints through a small client that takes the peer
+ * chain as sent, without verifying it.
+ *
+ * What is not a certificate (keys, CSRs, CRLs, text) is counted as skipped.
+ * What should be read and cannot (permission, I/O, malformed certificate,
+ * wrong password, too large) is recorded as a per-file error and the scan
+ * goes on.
+ *
+ * The library does not read the clock: "now" comes in where it matters.
+ *
+ * Ownership: every string reachable from an mtk_expiry_cert or
+ * mtk_expiry_error belongs to the mtk_expiry and lives until
+ * mtk_expiry_free().
+ */
+#ifndef MTLSKIT_EXPIRY_H
+#define MTLSKIT_EXPIRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/err.h"
+#include "mtlskit/pass.h"
+
+typedef enum {
+	MTK_EXP_SRC_PEM = 0,
+	MTK_EXP_SRC_DER,
+	MTK_EXP_SRC_PKCS7,
+	MTK_EXP_SRC_CONTAINER, /* PFX, JKS, JCEKS */
+	MTK_EXP_SRC_ENDPOINT,
+} mtk_expiry_src;
+
+const char *mtk_expiry_src_name(mtk_expiry_src s);
+
+typedef struct mtk_expiry_cert {
+	int64_t not_before; /* seconds since the epoch, UTC */
+	int64_t not_after;
+	const char *subject; /* RFC 2253 */
+	const char *issuer;
+	const char *serial; /* lower-case hex, "-" when negative */
+	const char *path;   /* file path as reached, or "host:port" */
+	const char *alias;  /* keystore alias / PFX friendlyName; NULL if none */
+	long line;	    /* PEM: line of the BEGIN line; 0 otherwise */
+	int index;	    /* 0-based position in its file; depth in a TLS chain */
+	mtk_expiry_src src;
+	bool self_issued; /* subject == issuer */
+	bool slow_path;	  /* decoded by OpenSSL, not the walker (odd input) */
+} mtk_expiry_cert;
+
+typedef struct mtk_expiry_error {
+	const char *path;
+	long line; /* PEM line, 0 when it concerns the whole file */
+	mtk_rc code;
+	const char *detail; /* human text, e.g. "Permission denied" */
+} mtk_expiry_error;
+
+typedef struct mtk_expiry_stats {
+	uint64_t files;	     /* regular files opened and read */
+	uint64_t cert_files; /* files holding at least one certificate */
+	uint64_t certs;
+	uint64_t skipped_files;	 /* read, no certificate in them (keys, CSRs, text) */
+	uint64_t skipped_blocks; /* PEM blocks that are not certificates */
+	uint64_t slow_path;	 /* certificates decoded by OpenSSL */
+	uint64_t dirs;
+	uint64_t symlinked_dirs_skipped; /* without follow_symlinks */
+	uint64_t endpoints;
+	uint64_t errors;
+} mtk_expiry_stats;
+
+typedef struct mtk_expiry_opts {
+	bool follow_symlinks;	  /* descend into symlinked directories (loops
+				     detected by device and inode) */
+	int threads;		  /* workers; 0 means 2 */
+	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
+				     "changeit" for files named agent_keystore.jks */
+	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT */
+	int connect_timeout_ms;	  /* endpoints; 0: 5000 */
+	int handshake_timeout_ms; /* 0: 5000 */
+	/* Called now and then from worker threads (serialise inside). */
+	void (*progress)(void *ctx, uint64_t files, uint64_t certs);
+	void *progress_ctx;
+} mtk_expiry_opts;
+
+typedef struct mtk_expiry mtk_expiry;
+
+mtk_expiry *mtk_expiry_new(void);
+void mtk_expiry_free(mtk_expiry *x);
+
+/* Scans a file or a directory tree.  Per-file problems are recorded (see
+ * mtk_expiry_error) and are not a failure; fails only when path itself
+ * cannot be reached (MTK_E_NOENT, MTK_E_PERM, ...: also recorded as an
+ * error) or on allocation failure. */
+MTK_WUR mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_opts *opts,
+				    mtk_err *err);
+
+/* Connects to host:port ("[v6]:port" too), takes the chain the server
+ * sends (no verification; SNI is the host when it is a name) and records its
+ * certificates.  Failures (MTK_E_DNS, MTK_E_CONNECT, MTK_E_TIMEOUT, MTK_E_TLS)
+ * are recorded as an error and returned. */
+MTK_WUR mtk_rc mtk_expiry_scan_endpoint(mtk_expiry *x, const char *host, const char *port,
+					const mtk_expiry_opts *opts, mtk_err *err);
+
+/* Splits "host:port", "[v6]:port", "tls://host[:port]", "https://host[:port]"
+ * (default port 443 for the URL forms).  false when s is not one of those. */
+bool mtk_expiry_parse_endpoint(const char *s, char *host, size_t hcap, char *port, size_t pcap);
+
+/* Sorts the certificates soonest expiry first (then path, line, index) and
+ * the errors by path.  Call once after the scans. */
+MTK_WUR mtk_rc mtk_expiry_finish(mtk_expiry *x);
+
+size_t mtk_expiry_count(const mtk_expiry *x);
+const mtk_expiry_cert *mtk_expiry_get(const mtk_expiry *x, size_t i);
+size_t mtk_expiry_error_count(const mtk_expiry *x);
+const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i);
+void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out);
+
+/* Whole days from now to t, rounded toward negative infinity. */
+int64_t mtk_expiry_days_left(int64_t t, int64_t now);
+
+/* Parses "30d", "12h", "2w", "90m", "45s" or a bare number of days into
+ * seconds.  MTK_E_INVALID_ARG when malformed or absurd. */
+MTK_WUR mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds);
+
+/* Appends the Prometheus text exposition (textfile-collector format) for the
+ * finished scan: mtlskit_cert_not_after_seconds, _not_before_seconds,
+ * mtlskit_cert_expired, mtlskit_cert_expiring (within `within` seconds of
+ * now), mtlskit_expiry_* scan totals, with HELP/TYPE lines and escaped
+ * labels.  Series that would repeat a label set are written once. */
+MTK_WUR mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
+				     mtk_buf *out);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * internal.h - what scan.c, endpoint.c and prom.c of lib/expiry share.
+ */
+#ifndef MTLSKIT_EXPIRY_INTERNAL_H
+#define MTLSKIT_EXPIRY_INTERNAL_H
+
+#include <pthread.h>
+
+#include <openssl/x509.h>
+
+#include "mtlskit/expiry.h"
+
+/* Strings of the records live in chunked arenas that never move. */
+struct exp_chunk;
+struct exp_arena {
+	struct exp_chunk *head;
+};
+
+/* What one worker collects; merged in mtk_expiry_finish(). */
+struct exp_sink {
+	mtk_expiry_cert *certs;
+	size_t ncerts, capcerts;
+	mtk_expiry_error *errs;
+	size_t nerrs, caperrs;
+	struct exp_arena arena;
+	mtk_expiry_stats st;
+};
+
+struct mtk_expiry {
+	struct exp_sink **sinks;
+	size_t nsinks, capsinks;
+	mtk_expiry_cert *certs; /* merged and sorted by mtk_expiry_finish() */
+	size_t ncerts;
+	mtk_expiry_error *errs;
+	size_t nerrs;
+	mtk_expiry_stats st;
+	bool finished;
+};
+
+struct exp_sink *exp_sink_new(mtk_expiry *x);
+char *exp_strdup(struct exp_arena *a, const char *s);
+char *exp_strndup(struct exp_arena *a, const char *s, size_t n);
+MTK_WUR mtk_rc exp_add_error(struct exp_sink *s, const char *path, long line, mtk_rc code,
+			     const char *fmt, ...) MTK_PRINTF(5, 6);
+/* Records cert (borrowed) decoded by OpenSSL.  path must already be in the
+ * sink's arena. */
+MTK_WUR mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line, int index,
+			    const char *alias, mtk_expiry_src src);
+
+/* Connects and returns the peer chain as sent (caller frees with
+ * sk_X509_pop_free). */
+MTK_WUR mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int handshake_ms,
+			     STACK_OF(X509) * *chain, mtk_err *err);
+
+#endif

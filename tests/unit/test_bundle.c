@@ -1,0 +1,327 @@
+/* test_bundle.c - assembly (bundle.h): leaf by key, issuers by signature,
+ * the root from extra CAs, encoding order, aliases, renewals, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/bundle.h"
+#include "mtlskit/load.h"
+
+#define NOW ((time_t)1800000000) /* 2027-01-15 */
+#define DAY 86400L
+
+static EVP_PKEY *ec_key(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	assert_non_null(k);
+	return k;
+}
+
+static void add_ext(X509 *c, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&v3, issuer ? issuer : c, c, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	assert_non_null(e);
+	assert_int_equal(X509_add_ext(c, e, -1), 1);
+	X509_EXTENSION_free(e);
+}
+
+struct certspec {
+	const char *cn;
+	const char *country; /* may be NULL */
+	bool ca;
+	const char *eku;     /* may be NULL */
+	const char *san;     /* may be NULL */
+	long nb_days, na_days; /* relative to NOW */
+	const EVP_MD *md;
+};
+
+/* A certificate for key, issued by (issuer, ikey), or self-signed. */
+static X509 *mk_cert(const struct certspec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey)
+{
+	static long serial = 1;
+	X509 *c = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(c);
+	X509_set_version(c, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), serial++);
+	if (s->country)
+		X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8, (const unsigned char *)s->country, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)s->cn, -1, -1, 0);
+	X509_set_subject_name(c, n);
+	X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n);
+	X509_NAME_free(n);
+	X509_time_adj_ex(X509_getm_notBefore(c), (int)(s->nb_days ? s->nb_days : -10), 0,
+			 &(time_t){NOW});
+	X509_time_adj_ex(X509_getm_notAfter(c), (int)(s->na_days ? s->na_days : 365), 0,
+			 &(time_t){NOW});
+	X509_set_pubkey(c, key);
+	add_ext(c, issuer, NID_basic_constraints, s->ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	if (s->ca)
+		add_ext(c, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+	else
+		add_ext(c, issuer, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+	if (s->eku)
+		add_ext(c, issuer, NID_ext_key_usage, s->eku);
+	if (s->san)
+		add_ext(c, issuer, NID_subject_alt_name, s->san);
+	assert_true(X509_sign(c, ikey ? ikey : key, s->md ? s->md : EVP_sha256()) > 0);
+	return c;
+}
+
+struct pki {
+	EVP_PKEY *rk, *ik, *lk;
+	X509 *root, *inter, *leaf;
+};
+
+static void pki_make(struct pki *p, const char *leaf_eku, long leaf_na)
+{
+	struct certspec rs = {"Example Root CA", "GB", true, NULL, NULL, -100, 3650, NULL};
+	struct certspec is = {"Example Issuing CA", "GB", true, NULL, NULL, -100, 1825, NULL};
+	struct certspec ls = {"mid01.example.com", "GB", false, leaf_eku, "DNS:mid01.example.com", -1,
+			      leaf_na ? leaf_na : 365, NULL};
+
+	p->rk = ec_key();
+	p->ik = ec_key();
+	p->lk = ec_key();
+	p->root = mk_cert(&rs, p->rk, NULL, NULL);
+	p->inter = mk_cert(&is, p->ik, p->root, p->rk);
+	p->leaf = mk_cert(&ls, p->lk, p->inter, p->ik);
+}
+
+static void pki_free(struct pki *p)
+{
+	EVP_PKEY_free(p->rk);
+	EVP_PKEY_free(p->ik);
+	EVP_PKEY_free(p->lk);
+	X509_free(p->root);
+	X509_free(p->inter);
+	X509_free(p->leaf);
+}
+
+static int line_no = 1;
+
+static void put_cert(mtk_set *set, const char *src, X509 *c)
+{
+	mtk_obj o = {0};
+	o.kind = MTK_OBJ_CERT;
+	o.source = (char *)src;
+	o.line = line_no;
+	line_no += 12;
+	o.index = (int)set->count;
+	o.label = (char *)"CERTIFICATE";
+	X509_up_ref(c);
+	o.cert = c;
+	assert_int_equal(mtk_set_add(set, &o), MTK_OK);
+}
+
+static void put_key(mtk_set *set, const char *src, EVP_PKEY *k, mtk_key_form form)
+{
+	mtk_obj o = {0};
+	o.kind = MTK_OBJ_KEY;
+	o.source = (char *)src;
+	o.line = line_no;
+	line_no += 5;
+	o.index = (int)set->count;
+	o.label = (char *)(form == MTK_KEY_PKCS1 ? "RSA PRIVATE KEY" : form == MTK_KEY_SEC1 ? "EC PRIVATE KEY"
+						     : form == MTK_KEY_PKCS8_ENCRYPTED ? "ENCRYPTED PRIVATE KEY"
+										   : "PRIVATE KEY");
+	o.key_form = form;
+	o.encrypted = form == MTK_KEY_PKCS8_ENCRYPTED;
+	if (k != NULL) {
+		EVP_PKEY_up_ref(k);
+		o.key = k;
+	}
+	assert_int_equal(mtk_set_add(set, &o), MTK_OK);
+}
+
+
+/* The PEM labels of buf, space-separated. */
+static const char *labels(const mtk_buf *b)
+{
+	static char out[512];
+	size_t len = 0;
+	const char *p = (const char *)b->data, *end = p + b->len;
+
+	out[0] = '\0';
+	while (p < end && (p = strstr(p, "-----BEGIN ")) != NULL) {
+		const char *e = strstr(p + 11, "-----");
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s", len ? "," : "",
+					(int)(e - p - 11), p + 11);
+		p = e;
+	}
+	return out;
+}
+
+static void test_assemble_shuffled(void **state)
+{
+	struct pki p;
+	mtk_set s = MTK_SET_INIT;
+	mtk_bundle b;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	(void)state;
+
+	pki_make(&p, "clientAuth", 0);
+	put_key(&s, "k.pem", p.lk, MTK_KEY_PKCS1);
+	put_cert(&s, "c.pem", p.root);
+	put_cert(&s, "c.pem", p.inter);
+	put_cert(&s, "c.pem", p.leaf);
+	put_cert(&s, "c.pem", p.inter); /* a duplicate */
+	assert_int_equal(mtk_bundle_assemble(&s, NULL, &b, &err), MTK_OK);
+	assert_ptr_equal(b.chain.leaf, p.leaf);
+	assert_int_equal(sk_X509_num(b.chain.cas), 2);
+	assert_ptr_equal(sk_X509_value(b.chain.cas, 0), p.inter);
+	assert_ptr_equal(sk_X509_value(b.chain.cas, 1), p.root);
+	assert_true(b.chain.complete);
+	assert_int_equal(b.dropped, 0);
+	assert_ptr_equal(b.key_obj, &s.objs[0]);
+	assert_int_equal(mtk_bundle_encode(&b, MTK_BUNDLE_ALL, &out, &err), MTK_OK);
+	assert_string_equal(labels(&out), "CERTIFICATE,CERTIFICATE,CERTIFICATE,PRIVATE KEY");
+	assert_null(memchr(out.data, '\r', out.len));
+	assert_null(strstr((const char *)out.data, "\n\n"));
+	out.len = 0;
+	assert_int_equal(mtk_bundle_encode(&b, MTK_BUNDLE_ALL | MTK_BUNDLE_KEY_AFTER_LEAF, &out, &err), MTK_OK);
+	assert_string_equal(labels(&out), "CERTIFICATE,PRIVATE KEY,CERTIFICATE,CERTIFICATE");
+	out.len = 0;
+	assert_int_equal(mtk_bundle_encode(&b, MTK_BUNDLE_CAS, &out, &err), MTK_OK);
+	assert_string_equal(labels(&out), "CERTIFICATE,CERTIFICATE");
+	mtk_buf_free(&out);
+	mtk_bundle_free(&b);
+	mtk_set_free(&s);
+	pki_free(&p);
+}
+
+static void test_root_from_extra_and_dropped(void **state)
+{
+	struct pki p, q;
+	mtk_set s = MTK_SET_INIT;
+	mtk_bundle b;
+	mtk_bundle_opts o = {0};
+	mtk_err err = {0};
+	STACK_OF(X509) *extra = sk_X509_new_null();
+	EVP_PKEY *stray = ec_key();
+	(void)state;
+
+	pki_make(&p, "clientAuth", 0);
+	pki_make(&q, "clientAuth", 0);
+	put_cert(&s, "c.pem", p.leaf);
+	put_cert(&s, "c.pem", p.inter);
+	put_cert(&s, "c.pem", q.leaf); /* unrelated */
+	put_key(&s, "k.pem", p.lk, MTK_KEY_PKCS8);
+	put_key(&s, "k.pem", stray, MTK_KEY_PKCS8);
+	sk_X509_push(extra, q.root);
+	sk_X509_push(extra, p.root);
+	o.extra_cas = extra;
+	assert_int_equal(mtk_bundle_assemble(&s, &o, &b, &err), MTK_OK);
+	assert_int_equal(sk_X509_num(b.chain.cas), 2);
+	assert_ptr_equal(sk_X509_value(b.chain.cas, 1), p.root);
+	assert_int_equal(b.from_extra, 1);
+	assert_int_equal(b.dropped, 1);
+	assert_int_equal(b.dropped_keys, 1);
+	mtk_bundle_free(&b);
+	sk_X509_free(extra);
+	EVP_PKEY_free(stray);
+	mtk_set_free(&s);
+	pki_free(&p);
+	pki_free(&q);
+}
+
+static void test_renewal_and_mismatch(void **state)
+{
+	struct pki p;
+	mtk_set s = MTK_SET_INIT;
+	mtk_bundle b;
+	mtk_err err = {0};
+	EVP_PKEY *other = ec_key();
+	struct certspec newer = {"mid01.example.com", "GB", false, "clientAuth", NULL, -1, 700, NULL};
+	X509 *renewed;
+	(void)state;
+
+	pki_make(&p, "clientAuth", 0);
+	renewed = mk_cert(&newer, p.lk, p.inter, p.ik);
+	put_cert(&s, "c.pem", p.leaf);
+	put_cert(&s, "c.pem", renewed);
+	put_cert(&s, "c.pem", p.inter);
+	put_key(&s, "k.pem", p.lk, MTK_KEY_PKCS8);
+	assert_int_equal(mtk_bundle_assemble(&s, NULL, &b, &err), MTK_OK);
+	assert_ptr_equal(b.chain.leaf, renewed);
+	assert_int_equal(b.dropped, 1);
+	assert_false(b.chain.complete);
+	mtk_bundle_free(&b);
+	mtk_set_free(&s);
+
+	/* a key that matches nothing still goes in (check names it) */
+	put_cert(&s, "c.pem", p.leaf);
+	put_key(&s, "k.pem", other, MTK_KEY_PKCS8);
+	assert_int_equal(mtk_bundle_assemble(&s, NULL, &b, &err), MTK_OK);
+	assert_ptr_equal(b.key, other);
+	assert_false(b.chain.key_matches);
+	mtk_bundle_free(&b);
+	mtk_set_free(&s);
+	X509_free(renewed);
+	EVP_PKEY_free(other);
+	pki_free(&p);
+}
+
+static void test_alias_and_errors(void **state)
+{
+	struct pki p;
+	mtk_set s = MTK_SET_INIT;
+	mtk_bundle b;
+	mtk_bundle_opts o = {0};
+	mtk_err err = {0};
+	mtk_obj k = {0};
+	size_t skipped = 99;
+	(void)state;
+
+	assert_int_equal(mtk_bundle_assemble(&s, NULL, &b, &err), MTK_E_NOT_FOUND);
+	pki_make(&p, "clientAuth", 0);
+	put_cert(&s, "c.p12", p.leaf);
+	k.kind = MTK_OBJ_KEY;
+	k.source = (char *)"c.p12";
+	k.alias = (char *)"mid";
+	k.key_form = MTK_KEY_CONTAINER;
+	EVP_PKEY_up_ref(p.lk);
+	k.key = p.lk;
+	assert_int_equal(mtk_set_add(&s, &k), MTK_OK);
+	o.alias = "nope";
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_bundle_assemble(&s, &o, &b, &err), MTK_E_NOT_FOUND);
+	assert_non_null(strstr(err.detail, "nope"));
+	o.alias = "mid";
+	assert_int_equal(mtk_bundle_assemble(&s, &o, &b, &err), MTK_OK);
+	assert_ptr_equal(b.key, p.lk);
+	mtk_bundle_free(&b);
+	mtk_set_free(&s);
+	pki_free(&p);
+
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_load_dir(&s, "/nonexistent-mtlskit-dir", NULL, &skipped, &err), MTK_E_NOENT);
+	assert_int_equal(skipped, 99);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_assemble_shuffled),
+	    cmocka_unit_test(test_root_from_extra_and_dropped),
+	    cmocka_unit_test(test_renewal_and_mismatch),
+	    cmocka_unit_test(test_alias_and_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
