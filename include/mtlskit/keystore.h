@@ -219,9 +219,12 @@ MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_P
  * alias; each secret key an MTK_OBJ_SECRET_KEY with note "AES 256-bit" (or
  * "secret key" when it could not be decrypted).
  *
- * store_pass NULL: "changeit" is tried first (the MID Server default); if
- * that fails, info (format, version, entry count) is still filled and
- * MTK_E_PASSWORD_NEEDED is returned with the set unchanged.  A wrong
+ * store_pass NULL: when name is the MID Server's keystore (a path ending in
+ * "agent_keystore.jks"), its default "changeit" is tried first (DESIGN.md:
+ * the default is tried by name; no other store is opened with a guessed
+ * password).  Otherwise, or if that fails, info (format, version, entry
+ * count, needs_password) is still filled and MTK_E_PASSWORD_NEEDED is
+ * returned with the set unchanged.  A wrong
  * store_pass: MTK_E_INTEGRITY, "keystore password is incorrect or the file
  * was altered".
  *

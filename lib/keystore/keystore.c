@@ -453,6 +453,15 @@ static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
 	return rc;
 }
 
+/* The MID Server's keystore: a name ending in agent_keystore.jks. */
+static bool is_mid_keystore(const char *name)
+{
+	static const char base[] = "agent_keystore.jks";
+	size_t n = strlen(name), b = sizeof(base) - 1;
+
+	return n >= b && strcmp(name + n - b, base) == 0 && (n == b || name[n - b - 1] == '/');
+}
+
 mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
 			     const mtk_secret *store_pass, const mtk_secret *key_pass,
 			     mtk_container_info *info, mtk_err *err)
@@ -466,13 +475,18 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 	if (name == NULL)
 		name = "keystore";
 	if (store_pass == NULL) {
-		/* The MID Server keystore default, tried by name (DESIGN.md). */
+		/* The MID Server keystore default, tried by name (DESIGN.md): only
+		 * for .../agent_keystore.jks, so no other store is opened with a
+		 * guessed password. */
 		mtk_err probe = {0};
-		if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
-			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-		rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);
+		rc = MTK_E_INTEGRITY;
+		if (is_mid_keystore(name)) {
+			if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
+				return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);
+		}
 		if (rc == MTK_E_INTEGRITY) {
-			/* Not the default: describe what we can without a password. */
+			/* Describe what we can without a password. */
 			mtk_keystore *bare = NULL;
 			if (type != MTK_KS_PKCS12 &&
 			    mtk_keystore_decode(data, len, name, NULL, NULL, MTK_KS_READ_UNVERIFIED,
@@ -485,8 +499,9 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 			}
 			mtk_keystore_free(bare);
 			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-					 "%s: the keystore password is needed (the default "
-					 "\"changeit\" does not open it)",
+					 deflt ? "%s: the keystore password is needed (the default "
+						 "\"changeit\" does not open it)"
+					       : "%s: the keystore password is needed",
 					 name);
 			goto out;
 		}

@@ -631,11 +631,20 @@ static void test_load_set(void **state)
 	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
 
-	/* No password: "changeit" is tried. */
+	/* No password, any other name: nothing is guessed. */
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(
 	    mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, &info, &err),
-	    MTK_OK);
+	    MTK_E_PASSWORD_NEEDED);
+	assert_true(info.needs_password);
+	assert_int_equal(info.ks_entries, 2);
+	assert_int_equal(set.count, 0);
+	mtk_err_clear(&err);
+	/* The MID Server's keystore: its default "changeit" is tried by name. */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(mtk_keystore_load_set(&set, "agent/security/agent_keystore.jks", out.data,
+					       out.len, NULL, NULL, &info, &err),
+			 MTK_OK);
 	assert_int_equal(info.format, MTK_FMT_JKS);
 	assert_int_equal(info.ks_version, 2);
 	assert_int_equal(info.ks_entries, 2);
@@ -654,9 +663,9 @@ static void test_load_set(void **state)
 	/* Another password: needed, and the header facts are still given. */
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &OTHER, NULL, &out, &err), MTK_OK);
 	memset(&info, 0, sizeof(info));
-	assert_int_equal(
-	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, NULL, NULL, &info, &err),
-	    MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(mtk_keystore_load_set(&set, "agent_keystore.jks", out.data, out.len, NULL,
+					       NULL, &info, &err),
+			 MTK_E_PASSWORD_NEEDED);
 	assert_int_equal(set.count, 0);
 	assert_int_equal(info.ks_entries, 2);
 	assert_true(info.needs_password);
