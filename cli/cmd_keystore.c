@@ -1,10 +1,974 @@
-/* cmd_keystore.c - placeholder until its issue lands; replaced by the real verb. */
+/*
+ * cmd_keystore.c - `mtlskit keystore`: Java keystores (JKS, JCEKS, PKCS12)
+ * without Java.  list, add-key, add-trusted, install-reply, export, remove,
+ * passwd, genkey, csr.  Every edit builds the complete new file first and
+ * renames it over the old one (mode 0600).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "cli.h"
+#include "ks_cli.h"
+#include "mtlskit/buf.h"
+#include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
+#include "mtlskit/file.h"
+#include "mtlskit/keystore.h"
+#include "mtlskit/load.h"
+#include "mtlskit/pem.h"
+
+enum {
+	OPT_ALIAS = CLI_OPT__VERB_BASE,
+	OPT_TYPE,
+	OPT_FROM,
+	OPT_FROM_ALIAS,
+	OPT_KEY,
+	OPT_CERT,
+	OPT_CHAIN,
+	OPT_SRC_PASS,
+	OPT_DNAME,
+	OPT_KEYALG,
+	OPT_KEYSIZE,
+	OPT_VALIDITY,
+	OPT_DER,
+	OPT_WITH_KEY,
+	OPT_FULL_CHAIN,
+};
+
+#define MAX_CHAIN_FILES 16
+
+struct ksopt {
+	const char *alias;
+	const char *type;
+	const char *from;
+	const char *from_alias;
+	const char *key;
+	const char *cert;
+	const char *chain[MAX_CHAIN_FILES];
+	int nchain;
+	const char *src_pass;
+	const char *dname;
+	const char *keyalg;
+	long keysize;
+	long validity;
+	bool verbose;
+	bool der;
+	bool with_key;
+	bool full_chain;
+};
+
+static const struct option longopts[] = {
+    {"alias", required_argument, NULL, OPT_ALIAS},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"from-alias", required_argument, NULL, OPT_FROM_ALIAS},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"chain", required_argument, NULL, OPT_CHAIN},
+    {"src-pass", required_argument, NULL, OPT_SRC_PASS},
+    {"dname", required_argument, NULL, OPT_DNAME},
+    {"keyalg", required_argument, NULL, OPT_KEYALG},
+    {"keysize", required_argument, NULL, OPT_KEYSIZE},
+    {"validity", required_argument, NULL, OPT_VALIDITY},
+    {"der", no_argument, NULL, OPT_DER},
+    {"with-key", no_argument, NULL, OPT_WITH_KEY},
+    {"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
+    {"verbose", no_argument, NULL, 'v'},
+    CLI_COMMON_LONGOPTS,
+};
+
+static int on_opt(cli *c, int opt, const char *arg, void *ctx)
+{
+	struct ksopt *o = ctx;
+	char *end;
+
+	switch (opt) {
+	case OPT_ALIAS:
+		o->alias = arg;
+		return 0;
+	case OPT_TYPE:
+		o->type = arg;
+		return 0;
+	case OPT_FROM:
+		o->from = arg;
+		return 0;
+	case OPT_FROM_ALIAS:
+		o->from_alias = arg;
+		return 0;
+	case OPT_KEY:
+		o->key = arg;
+		return 0;
+	case OPT_CERT:
+		o->cert = arg;
+		return 0;
+	case OPT_CHAIN:
+		if (o->nchain == MAX_CHAIN_FILES)
+			return cli_usage_error(c, NULL, "too many --chain files");
+		o->chain[o->nchain++] = arg;
+		return 0;
+	case OPT_SRC_PASS:
+		o->src_pass = arg;
+		return 0;
+	case OPT_DNAME:
+		o->dname = arg;
+		return 0;
+	case OPT_KEYALG:
+		o->keyalg = arg;
+		return 0;
+	case OPT_KEYSIZE:
+	case OPT_VALIDITY: {
+		long v;
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno != 0 || *end != '\0' || v <= 0 || v > 100000)
+			return cli_usage_error(c, NULL, "%s needs a positive number",
+					       opt == OPT_KEYSIZE ? "--keysize" : "--validity");
+		if (opt == OPT_KEYSIZE)
+			o->keysize = v;
+		else
+			o->validity = v;
+		return 0;
+	}
+	case OPT_DER:
+		o->der = true;
+		return 0;
+	case OPT_WITH_KEY:
+		o->with_key = true;
+		return 0;
+	case OPT_FULL_CHAIN:
+		o->full_chain = true;
+		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	default:
+		return cli_usage_error(c, NULL, "unexpected option");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static int need_alias(cli *c, const struct ksopt *o, const char *usage)
+{
+	if (o->alias == NULL)
+		return cli_usage_error(c, usage, "--alias is required");
+	return 0;
+}
+
+static int parse(cli *c, int argc, char **argv, struct ksopt *o, const char *usage, int nargs,
+		 int *first)
+{
+	int r = cli_parse(c, argc, argv, "v", longopts, on_opt, o, usage, first);
+
+	if (r != 0)
+		return r;
+	if (argc - *first != nargs)
+		return cli_usage_error(c, usage,
+				       nargs == 1 ? "one keystore file is needed"
+						  : "wrong number of operands");
+	return 0;
+}
+
+static void entry_date(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%b %e, %Y", &tm) == 0)
+		snprintf(buf, cap, "?");
+	/* "%e" pads with a space: keytool prints "Nov 2, 2026". */
+	for (char *p = strstr(buf, "  "); p != NULL; p = strstr(buf, "  "))
+		memmove(p, p + 1, strlen(p));
+}
+
+static json_t *cert_json(X509 *x, mtk_cert_summary *s)
+{
+	char nb[64], na[64];
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "subject", s->subject,
+			 "issuer", s->issuer, "serial", s->serial, "not_before",
+			 cli_fmt_time(s->not_before, nb, sizeof(nb)), "not_after",
+			 cli_fmt_time(s->not_after, na, sizeof(na)), "sha1", s->sha1, "sha256",
+			 s->sha256, "key_type", s->key_type, "key_bits", s->key_bits);
+	(void)x;
+}
+
+/* ------------------------------------------------------------------ */
+/* list                                                                 */
+
+static const char usage_list[] =
+    "Usage: mtlskit keystore list [-v] [--pass SPEC] [--key-pass SPEC] [--json] KEYSTORE\n"
+    "  Lists the entries of a JKS, JCEKS or PKCS12 keystore (type detected).\n"
+    "  -v, --verbose   every certificate of every chain (subject, issuer, serial,\n"
+    "                  validity, SHA-1 and SHA-256 fingerprints)\n"
+    "  --pass SPEC     store password (default: \"changeit\" is tried)\n"
+    "  --key-pass SPEC key password, to describe JCEKS secret keys\n";
+
+static int ks_list(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f;
+	json_t *entries;
+	int first, r;
+
+	if ((r = parse(c, argc, argv, &o, usage_list, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+		return r;
+	entries = json_array();
+	if (!c->json) {
+		printf("Keystore type: %s\n", mtk_ks_type_java_name(f.ks->type));
+		printf("Your keystore contains %zu entr%s\n\n", f.ks->count,
+		       f.ks->count == 1 ? "y" : "ies");
+	}
+	for (size_t i = 0; i < f.ks->count; i++) {
+		mtk_ks_entry *e = &f.ks->entries[i];
+		char date[32];
+		json_t *je, *certs = json_array();
+		int n = sk_X509_num(e->chain);
+
+		/* PKCS12 stores no date for trusted entries (keytool shows the
+		 * time it loaded the file). */
+		if (e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12)
+			snprintf(date, sizeof(date), "(no date)");
+		else
+			entry_date(e->date_ms, date, sizeof(date));
+		je = json_pack("{s:s, s:s, s:s, s:I}", "alias", e->alias, "type",
+			       mtk_kse_kind_name(e->kind), "date", date, "date_ms",
+			       (json_int_t)e->date_ms);
+		if (e->kind == MTK_KSE_KEY)
+			json_object_set_new(je, "chain_length", json_integer(n));
+		if (e->kind == MTK_KSE_SECRET) {
+			if (e->secret_alg[0])
+				json_object_set_new(je, "secret",
+						    json_pack("{s:s, s:i}", "algorithm",
+							      e->secret_alg, "bits",
+							      e->secret_bits));
+			else
+				json_object_set_new(je, "secret", json_null());
+		}
+		if (!c->json) {
+			if (o.verbose) {
+				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n",
+				       e->alias, date, mtk_kse_kind_name(e->kind));
+				if (e->kind == MTK_KSE_KEY)
+					printf("Certificate chain length: %d\n", n);
+				if (e->kind == MTK_KSE_SECRET)
+					printf("Secret key: %s%s%d%s\n",
+					       e->secret_alg[0] ? e->secret_alg : "secret key",
+					       e->secret_alg[0] ? " " : "",
+					       e->secret_alg[0] ? e->secret_bits : 0,
+					       e->secret_alg[0] ? "-bit" : "");
+			} else {
+				printf("%s, %s, %s, ", e->alias, date, mtk_kse_kind_name(e->kind));
+				if (e->kind == MTK_KSE_SECRET)
+					printf("%s\n",
+					       e->secret_alg[0] ? e->secret_alg : "secret key");
+				else
+					printf("\n");
+			}
+		}
+		for (int j = 0; j < n; j++) {
+			X509 *x = sk_X509_value(e->chain, j);
+			mtk_cert_summary s;
+			mtk_err err = {0};
+			char nb[64], na[64];
+
+			if (mtk_cert_summarize(x, &s, &err) != MTK_OK) {
+				json_decref(certs);
+				json_decref(je);
+				json_decref(entries);
+				ks_close(&f);
+				return cli_error(c, err.code, &err);
+			}
+			json_array_append_new(certs, cert_json(x, &s));
+			if (c->json)
+				continue;
+			if (!o.verbose) {
+				if (j == 0)
+					printf("Certificate fingerprint (SHA-256): %s\n", s.sha256);
+				continue;
+			}
+			if (e->kind == MTK_KSE_KEY)
+				printf("Certificate[%d]:\n", j + 1);
+			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", s.subject, s.issuer,
+			       s.serial);
+			printf("Valid from: %s until: %s\n",
+			       cli_fmt_time(s.not_before, nb, sizeof(nb)),
+			       cli_fmt_time(s.not_after, na, sizeof(na)));
+			printf("Certificate fingerprints:\n\t SHA1: %s\n\t SHA256: %s\n", s.sha1,
+			       s.sha256);
+			printf("Signature algorithm name: %s\nSubject Public Key Algorithm: %s "
+			       "%d%s%s\n",
+			       s.sig_alg, s.key_type, s.key_bits, s.curve[0] ? " " : "", s.curve);
+		}
+		if (!c->json && o.verbose)
+			printf("\n\n*******************************************\n"
+			       "*******************************************\n\n\n");
+		json_object_set_new(je, "certificates", certs);
+		json_array_append_new(entries, je);
+	}
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
+	if (f.ks->type != MTK_KS_PKCS12)
+		cli_set(c, "version", json_integer(f.ks->version));
+	cli_set(c, "count", json_integer((json_int_t)f.ks->count));
+	cli_set(c, "entries", entries);
+	if (f.ks->p12_loose_certs > 0) {
+		cli_set(c, "ignored_certificates", json_integer((json_int_t)f.ks->p12_loose_certs));
+		if (!c->json)
+			printf("Note: %zu certificate(s) belong to no entry; Java ignores them.\n",
+			       f.ks->p12_loose_certs);
+	}
+	ks_close(&f);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* add-key                                                              */
+
+static const char usage_add_key[] =
+    "Usage: mtlskit keystore add-key KEYSTORE --alias A SOURCE...\n"
+    "  Adds (with --force: replaces) a private key entry.  SOURCE is one of:\n"
+    "    BUNDLE...                   PEM/DER files or a PFX holding the key and chain\n"
+    "    --key KEY --cert CERT [--chain CHAIN]...\n"
+    "    --from KEYSTORE2 --from-alias B\n"
+    "  --src-pass SPEC  password of the PFX, encrypted key or source keystore\n"
+    "  --type T         jks|jceks|pkcs12 when the keystore is created (default from\n"
+    "                   the file name, else pkcs12 like keytool)\n"
+    "  --pass SPEC      store password (default \"changeit\")\n"
+    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n";
+
+static int ks_add_key(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	EVP_PKEY *key = NULL;
+	STACK_OF(X509) *chain = NULL;
+	mtk_err err = {0};
+	int first, r, nsrc;
+	mtk_rc rc;
+
+	r = cli_parse(c, argc, argv, "v", longopts, on_opt, &o, usage_add_key, &first);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (argc - first < 1)
+		return cli_usage_error(c, usage_add_key, "a keystore file is needed");
+	if ((r = need_alias(c, &o, usage_add_key)) != 0)
+		return r;
+	nsrc = (argc - first - 1 > 0) + (o.key != NULL || o.cert != NULL) + (o.from != NULL);
+	if (nsrc != 1)
+		return cli_usage_error(c, usage_add_key,
+				       "give exactly one source: BUNDLE, --key/--cert, or --from");
+	if (o.from != NULL) {
+		if (o.from_alias == NULL)
+			return cli_usage_error(c, usage_add_key, "--from needs --from-alias");
+		r = ks_source_entry(c, o.from, o.from_alias, o.src_pass, &key, &chain);
+	} else if (o.key != NULL) {
+		const char *files[2 + MAX_CHAIN_FILES];
+		int n = 0;
+		if (o.cert == NULL)
+			return cli_usage_error(c, usage_add_key, "--key needs --cert");
+		files[n++] = o.key;
+		files[n++] = o.cert;
+		for (int i = 0; i < o.nchain; i++)
+			files[n++] = o.chain[i];
+		r = ks_source_files(c, files, n, o.src_pass, &key, &chain);
+	} else {
+		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1,
+				    o.src_pass, &key, &chain);
+	}
+	if (r != 0)
+		return r;
+	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+		goto out;
+	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
+		rc = mtk_err_set(
+		    &err, MTK_E_INVALID_ARG,
+		    "Key pair not imported, alias <%s> already exists (use --force to replace it)",
+		    o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((rc = mtk_keystore_add_key(f.ks, o.alias, key, chain, (int64_t)c->now * 1000, &err)) !=
+	    MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json)
+		printf(
+		    "Entry for alias %s successfully imported (%d certificate%s in the chain).\n",
+		    o.alias, sk_X509_num(chain), sk_X509_num(chain) == 1 ? "" : "s");
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "alias", json_string(o.alias));
+	cli_set(c, "chain_length", json_integer(sk_X509_num(chain)));
+	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
+out:
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* add-trusted                                                          */
+
+static const char usage_add_trusted[] =
+    "Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
+    "  Adds a trusted certificate entry (PEM or DER certificate).\n"
+    "  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
+
+static int ks_add_trusted(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	STACK_OF(X509) *certs = NULL;
+	mtk_err err = {0};
+	int first, r;
+	mtk_rc rc;
+
+	if ((r = parse(c, argc, argv, &o, usage_add_trusted, 2, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_add_trusted)) != 0)
+		return r;
+	if ((r = ks_source_certs(c, argv[first + 1], &certs)) != 0)
+		return r;
+	if (sk_X509_num(certs) != 1) {
+		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
+				 "%s: holds %d certificates; a trusted entry takes exactly one",
+				 argv[first + 1], sk_X509_num(certs));
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+		goto out;
+	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
+		rc = mtk_err_set(
+		    &err, MTK_E_INVALID_ARG,
+		    "Certificate not imported, alias <%s> already exists (use --force to "
+		    "replace it)",
+		    o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((rc = mtk_keystore_add_trusted(f.ks, o.alias, sk_X509_value(certs, 0),
+					   (int64_t)c->now * 1000, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json)
+		printf("Certificate was added to keystore\n");
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "alias", json_string(o.alias));
+out:
+	sk_X509_pop_free(certs, X509_free);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* install-reply                                                        */
+
+static const char usage_install_reply[] =
+    "Usage: mtlskit keystore install-reply KEYSTORE --alias A REPLY\n"
+    "  Installs a CA reply (one certificate, or a chain in any order, PEM, DER or\n"
+    "  PKCS#7) on a key entry, like keytool -importcert: the reply must carry the\n"
+    "  entry's public key; a single certificate is completed from the trusted\n"
+    "  entries of the keystore up to a self-signed root.\n";
+
+static int ks_install_reply(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	STACK_OF(X509) *certs = NULL;
+	mtk_err err = {0};
+	bool trusted = false;
+	long idx;
+	int first, r;
+	mtk_rc rc;
+
+	if ((r = parse(c, argc, argv, &o, usage_install_reply, 2, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_install_reply)) != 0)
+		return r;
+	if ((r = ks_source_certs(c, argv[first + 1], &certs)) != 0)
+		return r;
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+		goto out;
+	idx = mtk_keystore_find(f.ks, o.alias);
+	if (idx < 0) {
+		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (f.ks->entries[idx].kind != MTK_KSE_KEY) {
+		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
+				 "alias <%s> is a %s, not a key entry: use add-trusted", o.alias,
+				 mtk_kse_kind_name(f.ks->entries[idx].kind));
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((rc = mtk_keystore_install_reply(f.ks, (size_t)idx, certs, &trusted, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (!trusted && sk_X509_num(certs) > 1)
+		cli_warn(c, "the top-level certificate of the reply is not a trusted entry of %s",
+			 argv[first]);
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json)
+		printf("Certificate reply was installed in keystore\n");
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "alias", json_string(f.ks->entries[idx].alias));
+	cli_set(c, "chain_length", json_integer(sk_X509_num(f.ks->entries[idx].chain)));
+out:
+	sk_X509_pop_free(certs, X509_free);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* export                                                               */
+
+static const char usage_export[] =
+    "Usage: mtlskit keystore export KEYSTORE --alias A [--der] [--full-chain] [--with-key] [-o "
+    "OUT]\n"
+    "  Writes the entry's certificate (PEM; --der for DER), or with --full-chain\n"
+    "  the whole chain; --with-key adds the private key (unencrypted PKCS#8 after the\n"
+    "  chain: a MID Server bundle).  Standard output unless -o.\n";
+
+static int ks_export(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	mtk_ks_entry *e;
+	long idx;
+	int first, r, n;
+	mtk_rc rc = MTK_OK;
+
+	if ((r = parse(c, argc, argv, &o, usage_export, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_export)) != 0)
+		return r;
+	if (o.der && (o.with_key || o.full_chain))
+		return cli_usage_error(c, usage_export, "--der writes one certificate only");
+	if ((r = ks_open(c, argv[first], o.with_key ? 0 : MTK_KS_READ_NO_KEYS, &f)) != 0)
+		return r;
+	idx = mtk_keystore_find(f.ks, o.alias);
+	if (idx < 0) {
+		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	e = &f.ks->entries[idx];
+	if (e->kind == MTK_KSE_SECRET) {
+		rc = mtk_err_set(&err, MTK_E_UNSUPPORTED, "alias <%s> is a secret key", o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (o.with_key && e->kind != MTK_KSE_KEY) {
+		rc = mtk_err_set(&err, MTK_E_INVALID_ARG, "alias <%s> has no private key", o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (o.with_key && e->key == NULL) {
+		rc = mtk_err_set(
+		    &err, MTK_E_KEY_PASSWORD,
+		    "alias <%s>: Cannot recover key (give the key password with --key-pass)",
+		    o.alias);
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	n = o.full_chain || o.with_key ? sk_X509_num(e->chain) : 1;
+	for (int i = 0; i < n && rc == MTK_OK; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(sk_X509_value(e->chain, i), &der);
+		if (len <= 0) {
+			rc = MTK_E_CRYPTO;
+			break;
+		}
+		rc = o.der ? mtk_buf_append(&out, der, (size_t)len)
+			   : mtk_pem_encode(&out, "CERTIFICATE", der, (size_t)len);
+		OPENSSL_free(der);
+	}
+	if (rc == MTK_OK && o.with_key) {
+		PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(e->key);
+		unsigned char *der = NULL;
+		int len = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		rc = len > 0 ? mtk_pem_encode(&out, "PRIVATE KEY", der, (size_t)len) : MTK_E_CRYPTO;
+		if (len > 0)
+			OPENSSL_clear_free(der, (size_t)len);
+	}
+	if (rc != MTK_OK) {
+		r = cli_error(c, mtk_err_set(&err, rc, "exporting %s", o.alias), &err);
+		goto out;
+	}
+	if (c->out != NULL && strcmp(c->out, "-") != 0) {
+		rc = mtk_file_write(
+		    c->out, out.data, out.len,
+		    (o.with_key ? MTK_WRITE_SECRET : 0) | (c->force ? MTK_WRITE_FORCE : 0), &err);
+		if (rc != MTK_OK) {
+			r = cli_error(c, rc, &err);
+			goto out;
+		}
+		cli_set(c, "output", json_string(c->out));
+		if (!c->json)
+			fprintf(stderr, "Certificate%s stored in file <%s>\n",
+				o.with_key ? "s and key"
+				: n > 1	   ? "s"
+					   : "",
+				c->out);
+	} else if (c->json) {
+		if (!o.der)
+			cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
+	} else {
+		fwrite(out.data, 1, out.len, stdout);
+	}
+	cli_set(c, "alias", json_string(e->alias));
+	cli_set(c, "certificates", json_integer(n));
+	cli_set(c, "with_key", json_boolean(o.with_key));
+out:
+	mtk_buf_free(&out);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* remove                                                               */
+
+static const char usage_remove[] = "Usage: mtlskit keystore remove KEYSTORE --alias A\n"
+				   "  Deletes the entry (keytool -delete).\n";
+
+static int ks_remove(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	mtk_err err = {0};
+	long idx;
+	int first, r;
+
+	if ((r = parse(c, argc, argv, &o, usage_remove, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_remove)) != 0)
+		return r;
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+		return r;
+	idx = mtk_keystore_find(f.ks, o.alias);
+	if (idx < 0) {
+		r = cli_error(
+		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias),
+		    &err);
+		goto out;
+	}
+	mtk_keystore_remove(f.ks, (size_t)idx);
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json)
+		printf("Entry <%s> removed; %zu entr%s left.\n", o.alias, f.ks->count,
+		       f.ks->count == 1 ? "y" : "ies");
+	cli_set(c, "alias", json_string(o.alias));
+	cli_set(c, "count", json_integer((json_int_t)f.ks->count));
+out:
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* passwd                                                               */
+
+static const char usage_passwd[] =
+    "Usage: mtlskit keystore passwd KEYSTORE [--alias A] --out-pass SPEC\n"
+    "  Without --alias: changes the store password; JKS/JCEKS keys protected with\n"
+    "  the old store password get the new one too (keys with a password of their\n"
+    "  own keep it); PKCS12 re-encrypts everything.\n"
+    "  With --alias: changes that entry's key password (JKS/JCEKS, keytool\n"
+    "  -keypasswd); the old one is --key-pass, else the store password.\n";
+
+static int ks_passwd(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	mtk_secret *np = NULL;
+	mtk_err err = {0};
+	int first, r;
+	mtk_rc rc;
+
+	if ((r = parse(c, argc, argv, &o, usage_passwd, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+		return r;
+	if ((rc = cli_password(c, CLI_PASS_OUT, "New password: ", true, &np, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (np == NULL) {
+		r = cli_usage_error(c, usage_passwd, "the new password is needed: --out-pass SPEC");
+		goto out;
+	}
+	if (np->len < 6) {
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_INVALID_ARG,
+					  "Password is too short - must be at least 6 characters"),
+			      &err);
+		goto out;
+	}
+	if (o.alias == NULL) {
+		size_t moved = 0;
+		/* Keys protected with the old store password follow it: Java
+		 * applications (the MID Server among them) open keys with the store
+		 * password.  Keys with a password of their own keep it. */
+		for (size_t i = 0; f.ks->type != MTK_KS_PKCS12 && i < f.ks->count; i++) {
+			if (f.ks->entries[i].kind != MTK_KSE_KEY ||
+			    mtk_keystore_unlock(f.ks, i, f.store_pass, NULL) != MTK_OK)
+				continue;
+			if ((rc = mtk_keystore_reprotect(f.ks, i, &err)) != MTK_OK) {
+				r = cli_error(c, rc, &err);
+				goto out;
+			}
+			moved++;
+		}
+		mtk_secret_free(f.store_pass);
+		mtk_secret_free(f.key_pass);
+		f.store_pass = np;
+		f.key_pass = NULL;
+		np = NULL;
+		if ((r = ks_save(c, &f)) != 0)
+			goto out;
+		if (!c->json)
+			printf("Store password changed (%zu key password%s that matched it changed "
+			       "too).\n",
+			       moved, moved == 1 ? "" : "s");
+		cli_set(c, "keys_changed", json_integer((json_int_t)moved));
+	} else {
+		long idx = mtk_keystore_find(f.ks, o.alias);
+		if (f.ks->type == MTK_KS_PKCS12) {
+			r = cli_error(c,
+				      mtk_err_set(&err, MTK_E_UNSUPPORTED,
+						  "PKCS12 keystores have no separate key password; "
+						  "change the store password instead"),
+				      &err);
+			goto out;
+		}
+		if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+			r = cli_error(c,
+				      mtk_err_set(&err, MTK_E_NOT_FOUND,
+						  idx < 0 ? "Alias <%s> does not exist"
+							  : "Alias <%s> is not a key entry",
+						  o.alias),
+				      &err);
+			goto out;
+		}
+		rc = mtk_keystore_unlock(f.ks, (size_t)idx, f.key_pass ? f.key_pass : f.store_pass,
+					 &err);
+		if (rc == MTK_OK)
+			rc = mtk_keystore_reprotect(f.ks, (size_t)idx, &err);
+		if (rc != MTK_OK) {
+			r = cli_error(c, rc, &err);
+			goto out;
+		}
+		mtk_secret_free(f.key_pass);
+		f.key_pass = np;
+		np = NULL;
+		if ((r = ks_save(c, &f)) != 0)
+			goto out;
+		if (!c->json)
+			printf("Key password of <%s> changed.\n", o.alias);
+		cli_set(c, "alias", json_string(o.alias));
+	}
+	cli_set(c, "keystore", json_string(argv[first]));
+out:
+	mtk_secret_free(np);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* genkey                                                               */
+
+static const char usage_genkey[] =
+    "Usage: mtlskit keystore genkey KEYSTORE --alias A --dname DN --keyalg RSA|EC\n"
+    "                               [--keysize N] [--validity DAYS] [--type T]\n"
+    "  A new key pair with a self-signed certificate, like keytool -genkeypair:\n"
+    "  RSA 2048 / EC P-256 by default, 90 days, SHA-256 signature.\n"
+    "  DN: \"CN=mid01.example.com, OU=IT, O=Example, L=Town, ST=State, C=US\".\n";
+
+static int ks_genkey(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	STACK_OF(X509) *chain = NULL;
+	mtk_err err = {0};
+	int first, r;
+	mtk_rc rc;
+
+	if ((r = parse(c, argc, argv, &o, usage_genkey, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_genkey)) != 0)
+		return r;
+	if (o.dname == NULL)
+		return cli_usage_error(c, usage_genkey, "--dname is required");
+	if (o.keyalg == NULL)
+		return cli_usage_error(c, usage_genkey, "--keyalg is required (RSA or EC)");
+	if ((rc = mtk_keystore_check_alias(o.alias, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+		return r;
+	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_INVALID_ARG,
+					  "Key pair not generated, alias <%s> already exists",
+					  o.alias),
+			      &err);
+		goto out;
+	}
+	if ((rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err)) != MTK_OK ||
+	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert,
+				  &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	chain = sk_X509_new_null();
+	if (chain == NULL || !sk_X509_push(chain, cert)) {
+		r = cli_error(c, MTK_E_NOMEM, NULL);
+		goto out;
+	}
+	cert = NULL;
+	if ((rc = mtk_keystore_add_key(f.ks, o.alias, key, chain, (int64_t)c->now * 1000, &err)) !=
+	    MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	{
+		char desc[64];
+		mtk_key_describe(key, desc, sizeof(desc));
+		if (!c->json)
+			printf("Generated %s key pair and self-signed certificate (%s) with a "
+			       "validity "
+			       "of %ld days for: %s\n",
+			       desc, EVP_PKEY_is_a(key, "EC") ? "SHA256withECDSA" : "SHA256withRSA",
+			       o.validity ? o.validity : 90, o.dname);
+		cli_set(c, "key", json_string(desc));
+	}
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "alias", json_string(o.alias));
+	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
+out:
+	X509_free(cert);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* csr                                                                  */
+
+static const char usage_csr[] = "Usage: mtlskit keystore csr KEYSTORE --alias A [-o OUT]\n"
+				"  A PKCS#10 request for a key entry (keytool -certreq), PEM.\n";
+
+static int ks_csr(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	X509_REQ *req = NULL;
+	mtk_buf out = MTK_BUF_INIT;
+	unsigned char *der = NULL;
+	mtk_err err = {0};
+	mtk_ks_entry *e;
+	long idx;
+	int first, r, len;
+	mtk_rc rc;
+
+	if ((r = parse(c, argc, argv, &o, usage_csr, 1, &first)) != 0)
+		return r < 0 ? 0 : r;
+	if ((r = need_alias(c, &o, usage_csr)) != 0)
+		return r;
+	if ((r = ks_open(c, argv[first], 0, &f)) != 0)
+		return r;
+	idx = mtk_keystore_find(f.ks, o.alias);
+	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_NOT_FOUND,
+					  idx < 0 ? "Alias <%s> does not exist"
+						  : "Alias <%s> is not a key entry",
+					  o.alias),
+			      &err);
+		goto out;
+	}
+	e = &f.ks->entries[idx];
+	if (e->key == NULL) {
+		r = cli_error(c,
+			      mtk_err_set(&err, MTK_E_KEY_PASSWORD,
+					  "alias <%s>: Cannot recover key (give --key-pass)",
+					  o.alias),
+			      &err);
+		goto out;
+	}
+	if ((rc = mtk_ks_certreq(e->key, sk_X509_value(e->chain, 0), &req, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	len = i2d_X509_REQ(req, &der);
+	if (len <= 0 || mtk_pem_encode(&out, "CERTIFICATE REQUEST", der, (size_t)len) != MTK_OK) {
+		r = cli_error(c, MTK_E_CRYPTO, NULL);
+		goto out;
+	}
+	if (c->out != NULL && strcmp(c->out, "-") != 0) {
+		if ((rc = mtk_file_write(c->out, out.data, out.len, c->force ? MTK_WRITE_FORCE : 0,
+					 &err)) != MTK_OK) {
+			r = cli_error(c, rc, &err);
+			goto out;
+		}
+		cli_set(c, "output", json_string(c->out));
+	} else if (c->json) {
+		cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
+	} else {
+		fwrite(out.data, 1, out.len, stdout);
+	}
+	cli_set(c, "alias", json_string(e->alias));
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	mtk_buf_free(&out);
+	ks_close(&f);
+	return r;
+}
+
+static const struct cli_verb subs[] = {
+    {"list", ks_list, "List entries (-v: every certificate, fingerprints)"},
+    {"add-key", ks_add_key, "Add a private key entry from a bundle, PEM files, PFX or keystore"},
+    {"add-trusted", ks_add_trusted, "Add a trusted certificate entry"},
+    {"install-reply", ks_install_reply, "Install a CA reply on a key entry (keytool -importcert)"},
+    {"export", ks_export, "Write an entry's certificate, chain or key"},
+    {"remove", ks_remove, "Delete an entry"},
+    {"passwd", ks_passwd, "Change the store password, or a key password with --alias"},
+    {"genkey", ks_genkey, "New key pair with a self-signed certificate (keytool -genkeypair)"},
+    {"csr", ks_csr, "PKCS#10 request for a key entry (keytool -certreq)"},
+    {NULL, NULL, NULL},
+};
 
 int cmd_keystore(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	mtk_err err = {0};
-	return cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED, "'keystore' is not built yet"), &err);
+	int r = cli_dispatch_sub(c, "keystore", subs, argc, argv);
+	return r < 0 ? 0 : r;
 }

@@ -1,10 +1,393 @@
-/* cmd_mid.c - placeholder until its issue lands; replaced by the real verb. */
+/*
+ * cmd_mid.c - `mtlskit mid install|show`: what ServiceNow's
+ * `manage-certificates -a defaultsecuritykeypairhandle bundle.pem` and
+ * `-g defaultsecuritykeypairhandle` do, made safe: the bundle is checked
+ * with the MID Server rules first and refused with findings when any is an
+ * error; the agent keystore is rewritten atomically, replacing only the
+ * alias defaultsecuritykeypairhandle and keeping every other entry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "ks_cli.h"
+#include "mtlskit/bundle.h"
+#include "mtlskit/cert.h"
+#include "mtlskit/check.h"
+#include "mtlskit/keystore.h"
+#include "mtlskit/load.h"
+
+enum {
+	OPT_AGENT = CLI_OPT__VERB_BASE,
+	OPT_SRC_PASS,
+	OPT_WITHIN,
+};
+
+struct midopt {
+	const char *agent;
+	const char *src_pass;
+	long within;
+};
+
+static const struct option longopts[] = {
+    {"agent", required_argument, NULL, OPT_AGENT},
+    {"src-pass", required_argument, NULL, OPT_SRC_PASS},
+    {"within", required_argument, NULL, OPT_WITHIN},
+    CLI_COMMON_LONGOPTS,
+};
+
+static int on_opt(cli *c, int opt, const char *arg, void *ctx)
+{
+	struct midopt *o = ctx;
+	char *end;
+
+	switch (opt) {
+	case OPT_AGENT:
+		o->agent = arg;
+		return 0;
+	case OPT_SRC_PASS:
+		o->src_pass = arg;
+		return 0;
+	case OPT_WITHIN:
+		errno = 0;
+		o->within = strtol(arg, &end, 10);
+		if (errno != 0 || (*end != '\0' && strcmp(end, "d") != 0) || o->within < 0)
+			return cli_usage_error(c, NULL,
+					       "--within takes a number of days, like 30 or 30d");
+		return 0;
+	default:
+		return cli_usage_error(c, NULL, "unexpected option");
+	}
+}
+
+static char *keystore_path(const char *agent)
+{
+	size_t n = strlen(agent) + sizeof("/security/agent_keystore.jks");
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/security/agent_keystore.jks", agent);
+	return p;
+}
+
+/* Loads every file into one set. */
+static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_set *set)
+{
+	mtk_secret *pass = NULL;
+	mtk_load_opts opts = {0};
+	mtk_err err = {0};
+	unsigned flags = 0;
+	mtk_rc rc;
+
+	if (pass_spec != NULL &&
+	    (rc = mtk_pass_resolve(pass_spec, NULL, &c->pass_io, &pass, &flags, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	opts.pass = pass;
+	opts.require_decrypt = pass != NULL;
+	for (int i = 0; i < n; i++) {
+		if ((rc = mtk_load_file(set, files[i], &opts, NULL, NULL, &err)) != MTK_OK) {
+			mtk_secret_free(pass);
+			return cli_error(c, rc, &err);
+		}
+	}
+	mtk_secret_free(pass);
+	return 0;
+}
+
+static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		mtk_cert_summary s;
+		char na[64];
+		long days;
+
+		if (mtk_cert_summarize(sk_X509_value(chain, i), &s, NULL) != MTK_OK)
+			continue;
+		days = mtk_days_left(s.not_after, c->now);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "subject",
+						     s.subject, "issuer", s.issuer, "serial",
+						     s.serial, "not_after",
+						     cli_fmt_time(s.not_after, na, sizeof(na)),
+						     "days_left", days, "sha256", s.sha256));
+		if (print)
+			printf("  [%d] %s\n      issuer: %s\n      expires: %s (%ld day%s left)\n  "
+			       "    "
+			       "SHA-256: %s\n",
+			       i + 1, s.subject, s.issuer, na, days,
+			       days == 1 || days == -1 ? "" : "s", s.sha256);
+	}
+	return arr;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char usage_install[] =
+    "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
+    "  Installs the client certificate of a MID Server: checks BUNDLE (leaf,\n"
+    "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
+    "  with the MID Server rules, refuses with the findings when any is an error\n"
+    "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
+    "  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
+    "  --agent DIR      the MID Server's agent directory\n"
+    "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
+    "  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
+
+static int mid_install(cli *c, int argc, char **argv)
+{
+	struct midopt o = {0};
+	struct ksfile f = {0};
+	mtk_set set = MTK_SET_INIT;
+	mtk_bundle b;
+	mtk_check_opts co;
+	STACK_OF(X509) *chain = NULL;
+	char *path = NULL, *secdir = NULL;
+	mtk_err err = {0};
+	struct stat st;
+	int first, r;
+	mtk_rc rc;
+
+	memset(&b, 0, sizeof(b));
+	r = cli_parse(c, argc, argv, "", longopts, on_opt, &o, usage_install, &first);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (o.agent == NULL)
+		return cli_usage_error(c, usage_install, "--agent DIR is required");
+	if (first >= argc)
+		return cli_usage_error(c, usage_install, "the bundle to install is needed");
+	if (stat(o.agent, &st) != 0 || !S_ISDIR(st.st_mode))
+		return cli_error(c,
+				 mtk_err_set(&err, MTK_E_NOENT,
+					     "%s: the agent directory does not exist", o.agent),
+				 &err);
+	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set)) != 0)
+		goto out;
+
+	/* The MID Server rules first: nothing is written when any is an error. */
+	memset(&co, 0, sizeof(co));
+	co.profile = MTK_PROFILE_MID;
+	co.now = c->now;
+	co.within_days = o.within;
+	if ((rc = mtk_check_set(&set, &co, &c->findings, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (cli_findings_exit(c) != 0) {
+		if (!c->json) {
+			cli_print_findings(c, stderr);
+			fprintf(
+			    stderr,
+			    "mtlskit mid install: not installed: the bundle has errors (above); "
+			    "%s is unchanged\n",
+			    o.agent);
+		}
+		cli_set(c, "installed", json_false());
+		r = MTK_EXIT_FINDINGS;
+		goto out;
+	}
+	if ((rc = mtk_bundle_assemble(&set, NULL, &b, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (b.key == NULL || b.chain.leaf == NULL) {
+		r = cli_error(
+		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "the bundle has no private key"), &err);
+		goto out;
+	}
+	if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, b.chain.leaf)) {
+		r = cli_error(c, MTK_E_NOMEM, NULL);
+		goto out;
+	}
+	X509_up_ref(b.chain.leaf);
+	for (int i = 0; i < sk_X509_num(b.chain.cas); i++) {
+		X509 *x = sk_X509_value(b.chain.cas, i);
+		if (sk_X509_push(chain, x))
+			X509_up_ref(x);
+	}
+
+	/* DIR/security (0700), then the keystore. */
+	path = keystore_path(o.agent);
+	secdir = path ? strdup(path) : NULL;
+	if (secdir == NULL) {
+		r = cli_error(c, MTK_E_NOMEM, NULL);
+		goto out;
+	}
+	*strrchr(secdir, '/') = '\0';
+	if (mkdir(secdir, 0700) != 0 && errno != EEXIST) {
+		r = cli_error(c,
+			      mtk_err_set(&err, errno == EACCES ? MTK_E_PERM : MTK_E_WRITE,
+					  "%s: %s", secdir, strerror(errno)),
+			      &err);
+		goto out;
+	}
+	if ((r = ks_open_or_create(c, path, "jks", &f)) != 0)
+		goto out;
+	if ((rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain, (int64_t)c->now * 1000,
+				       &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if ((r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json) {
+		cli_print_findings(c, stderr);
+		printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS, path,
+		       f.ks->count, f.ks->count == 1 ? "y" : "ies");
+	}
+	cli_set(c, "installed", json_true());
+	cli_set(c, "keystore", json_string(path));
+	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
+	cli_set(c, "entries", json_integer((json_int_t)f.ks->count));
+	cli_set(c, "chain", chain_json(c, chain, !c->json));
+	if (!c->json)
+		printf("Restart the MID Server service to use it.\n");
+out:
+	sk_X509_pop_free(chain, X509_free);
+	mtk_bundle_free(&b);
+	mtk_set_free(&set);
+	ks_close(&f);
+	free(path);
+	free(secdir);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char usage_show[] =
+    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DAYS]\n"
+    "  Shows the MID Server's client certificate entry (defaultsecuritykeypairhandle\n"
+    "  in DIR/security/agent_keystore.jks): its chain and the days left, checked\n"
+    "  with the MID Server rules.  Finding keystore-alias (exit 1) when it is absent.\n";
+
+static mtk_rc add_copy(mtk_set *set, const char *src, const char *alias, int index, X509 *x,
+		       EVP_PKEY *k)
+{
+	mtk_obj o;
+	mtk_rc rc;
+
+	memset(&o, 0, sizeof(o));
+	o.source = (char *)src;
+	o.alias = (char *)alias;
+	o.index = index;
+	if (x != NULL) {
+		o.kind = MTK_OBJ_CERT;
+		o.cert = x;
+		X509_up_ref(x);
+	} else {
+		o.kind = MTK_OBJ_KEY;
+		o.key_form = MTK_KEY_CONTAINER;
+		o.key = k;
+		EVP_PKEY_up_ref(k);
+	}
+	if ((rc = mtk_set_add(set, &o)) != MTK_OK) {
+		X509_free(o.cert);
+		EVP_PKEY_free(o.key);
+	}
+	return rc;
+}
+
+static int mid_show(cli *c, int argc, char **argv)
+{
+	struct midopt o = {0};
+	struct ksfile f = {0};
+	mtk_set set = MTK_SET_INIT;
+	mtk_check_opts co;
+	mtk_ks_entry *e;
+	char *path = NULL;
+	mtk_err err = {0};
+	long idx;
+	int first, r;
+	mtk_rc rc = MTK_OK;
+
+	r = cli_parse(c, argc, argv, "", longopts, on_opt, &o, usage_show, &first);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (o.agent == NULL)
+		return cli_usage_error(c, usage_show, "--agent DIR is required");
+	if (first != argc)
+		return cli_usage_error(c, usage_show, "unexpected operand");
+	if ((path = keystore_path(o.agent)) == NULL)
+		return cli_error(c, MTK_E_NOMEM, NULL);
+	if ((r = ks_open(c, path, 0, &f)) != 0)
+		goto out;
+	cli_set(c, "keystore", json_string(path));
+	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
+	idx = mtk_keystore_find(f.ks, MTK_MID_ALIAS);
+	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+		char fix[1024];
+		snprintf(fix, sizeof(fix), "mtlskit mid install --agent %s bundle.pem", o.agent);
+		if (mtk_findings_add(
+			&c->findings, MTK_F_KEYSTORE_ALIAS, MTK_SEV_ERROR, path, 0, MTK_MID_ALIAS,
+			fix,
+			"the agent keystore has no key entry %s: the MID Server has no "
+			"client certificate to present",
+			MTK_MID_ALIAS) != MTK_OK) {
+			r = cli_error(c, MTK_E_NOMEM, NULL);
+			goto out;
+		}
+		if (!c->json)
+			cli_print_findings(c, stdout);
+		cli_set(c, "present", json_false());
+		r = MTK_EXIT_FINDINGS;
+		goto out;
+	}
+	e = &f.ks->entries[idx];
+	/* The installed entry alone, judged as the MID Server would: leaf,
+	 * chain, then the key (the order of a bundle). */
+	for (int i = 0; i < sk_X509_num(e->chain) && rc == MTK_OK; i++)
+		rc = add_copy(&set, path, e->alias, i, sk_X509_value(e->chain, i), NULL);
+	if (rc == MTK_OK && e->key != NULL)
+		rc = add_copy(&set, path, e->alias, sk_X509_num(e->chain), NULL, e->key);
+	memset(&co, 0, sizeof(co));
+	co.profile = MTK_PROFILE_MID;
+	co.now = c->now;
+	co.within_days = o.within;
+	if (rc == MTK_OK)
+		rc = mtk_check_set(&set, &co, &c->findings, &err);
+	if (rc != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	if (e->key == NULL)
+		cli_warn(c, "the key of %s does not open with the store password (give --key-pass)",
+			 MTK_MID_ALIAS);
+	{
+		char date[64];
+		cli_fmt_time((time_t)(e->date_ms / 1000), date, sizeof(date));
+		if (!c->json)
+			printf("%s: %s, installed %s, chain of %d\n", path, MTK_MID_ALIAS, date,
+			       sk_X509_num(e->chain));
+		cli_set(c, "present", json_true());
+		cli_set(c, "date", json_string(date));
+	}
+	cli_set(c, "chain", chain_json(c, e->chain, !c->json));
+	if (sk_X509_num(e->chain) > 0) {
+		mtk_cert_summary s;
+		if (mtk_cert_summarize(sk_X509_value(e->chain, 0), &s, NULL) == MTK_OK)
+			cli_set(c, "days_left", json_integer(mtk_days_left(s.not_after, c->now)));
+	}
+	if (!c->json)
+		cli_print_findings(c, stdout);
+	r = cli_findings_exit(c);
+out:
+	mtk_set_free(&set);
+	ks_close(&f);
+	free(path);
+	return r;
+}
+
+static const struct cli_verb subs[] = {
+    {"install", mid_install, "Check a bundle and install it as defaultsecuritykeypairhandle"},
+    {"show", mid_show, "Show the installed client certificate entry and its days left"},
+    {NULL, NULL, NULL},
+};
 
 int cmd_mid(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	mtk_err err = {0};
-	return cli_error(c, mtk_err_set(&err, MTK_E_UNSUPPORTED, "'mid' is not built yet"), &err);
+	int r = cli_dispatch_sub(c, "mid", subs, argc, argv);
+	return r < 0 ? 0 : r;
 }

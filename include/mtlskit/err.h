@@ -63,6 +63,7 @@ enum {
 	X(MTK_E_KEYSTORE, 3, "malformed keystore")                                                 \
 	X(MTK_E_KEYSTORE_TAG, 3, "unrecognised keystore entry type")                               \
 	X(MTK_E_KEY_PASSWORD, 4, "wrong key password: cannot recover key")                         \
+	X(MTK_E_KS_REPLY, 3, "the certificate reply cannot be installed")                        \
 	/* --- x509: keys, CSRs, CA, chains --- */                                                 \
 	X(MTK_E_KEY_MISMATCH, 1, "the private key does not match the certificate")                 \
 	X(MTK_E_CSR_SIGNATURE, 3, "the CSR signature does not verify")                             \

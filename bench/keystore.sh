@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# keystore.sh - mtlskit's keystore work against Java 17 keytool, wall clock
+# (hyperfine -N).  Prints ratios mtlskit / keytool (< 1.0: mtlskit faster).
+#   1. list -v of a JKS with a chain-of-3 key entry and a trusted entry
+#   2. mid install from a PFX vs keytool -importkeystore from the same PFX
+#   3. PKCS12 -> JKS conversion of a key entry (add-key --from) vs
+#      keytool -importkeystore
+#   4. JCEKS key decryption (PBEWithMD5AndTripleDES, 200,000 iterations):
+#      export --with-key minus list on the same store, reported separately
+# Usage: MTLSKIT=build/cli/mtlskit bench/keystore.sh   (scripts/bench.sh sets it)
+set -euo pipefail
+M=${MTLSKIT:-$(cd "$(dirname "$0")/.." && pwd)/build/cli/mtlskit}
+B=$(mktemp -d)
+trap 'rm -rf "$B"' EXIT
+cd "$B"
+export PW=changeit
+
+# Fixtures: root -> intermediate -> leaf (RSA 2048), made with openssl.
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >ca.ext
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >leaf.ext
+{
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 365 -subj "/CN=Bench Root"
+	openssl req -newkey rsa:2048 -nodes -keyout int.key -out int.csr -subj "/CN=Bench Int"
+	openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -out int.pem -days 365 -extfile ca.ext
+	openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=mid.bench.example.com"
+	openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem -days 365 -extfile leaf.ext
+	cat leaf.pem int.pem root.pem leaf.key >bundle.pem
+	openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile <(cat int.pem root.pem) -name mid \
+		-passout pass:changeit -out mid.pfx
+} >/dev/null 2>&1
+"$M" keystore add-key ks.jks --alias mid bundle.pem >/dev/null 2>&1
+"$M" keystore add-trusted ks.jks --alias root root.pem >/dev/null
+"$M" keystore add-key ks.jceks --alias mid bundle.pem >/dev/null 2>&1
+mkdir -p agent
+
+json() { hyperfine -N --warmup 3 --runs "$1" --export-json "$2" "${@:3}" >/dev/null 2>&1; }
+mean() { jq -r ".results[$2].mean" "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
+ms() { awk -v x="$1" 'BEGIN{printf "%.1f", x*1000}'; }
+row() { # name json: wall clock, then CPU time (user+system), both as ratios
+	local a b ca cb
+	a=$(mean "$2" 0)
+	b=$(mean "$2" 1)
+	ca=$(cpu "$2" 0)
+	cb=$(cpu "$2" 1)
+	printf '%-32s %9s ms %9s ms %8s %6.0fx | cpu %7s ms %8s ms %8s %6.0fx\n' "$1" "$(ms "$a")" "$(ms "$b")" \
+		"$(ratio "$a" "$b")" "$(awk -v a="$a" -v b="$b" 'BEGIN{print b/a}')" "$(ms "$ca")" "$(ms "$cb")" \
+		"$(ratio "$ca" "$cb")" "$(awk -v a="$ca" -v b="$cb" 'BEGIN{print b/a}')"
+}
+
+json 10 list.json \
+	"$M keystore list -v --pass env:PW ks.jks" \
+	"keytool -list -v -keystore ks.jks -storepass changeit"
+json 10 mid.json \
+	--prepare "rm -f agent/security/agent_keystore.jks dest.jks" \
+	"$M mid install --agent agent --src-pass env:PW mid.pfx" \
+	"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore dest.jks -deststoretype JKS -deststorepass changeit -destalias defaultsecuritykeypairhandle -srcalias mid"
+json 10 convert.json \
+	--prepare "rm -f conv.jks conv2.jks" \
+	"$M keystore add-key conv.jks --alias mid --src-pass env:PW --from mid.pfx --from-alias mid" \
+	"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore conv2.jks -deststoretype JKS -deststorepass changeit"
+json 20 jceks.json \
+	"$M keystore export --pass env:PW ks.jceks --alias mid --with-key" \
+	"$M keystore list --pass env:PW ks.jceks"
+
+echo "keystore benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(java -version 2>&1 | head -1))"
+printf '%-32s %12s %12s %8s %7s | %14s %11s %8s %7s\n' "operation (wall clock | cpu)" "mtlskit" "keytool" \
+	"ratio" "speedup" "mtlskit" "keytool" "ratio" "speedup"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+row "list -v (JKS, 2 entries)" list.json
+row "mid install from PFX" mid.json
+row "PKCS12 -> JKS (one key entry)" convert.json
+a=$(mean jceks.json 0)
+b=$(mean jceks.json 1)
+printf 'JCEKS key decryption (200,000 iterations x2 MD5): %.1f ms (export --with-key %.1f ms - list %.1f ms)\n' \
+	"$(awk -v a="$a" -v b="$b" 'BEGIN{print (a-b)*1000}')" "$(awk -v x="$a" 'BEGIN{print x*1000}')" \
+	"$(awk -v x="$b" 'BEGIN{print x*1000}')"

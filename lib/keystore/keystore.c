@@ -1,0 +1,565 @@
+/*
+ * keystore.c - the keystore model shared by JKS, JCEKS and PKCS12: entries,
+ * lookup by alias, edits, and dispatch to the codecs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+
+#include "ks_int.h"
+
+const char *mtk_ks_type_name(mtk_ks_type t)
+{
+	switch (t) {
+	case MTK_KS_JKS:
+		return "jks";
+	case MTK_KS_JCEKS:
+		return "jceks";
+	case MTK_KS_PKCS12:
+		return "pkcs12";
+	default:
+		return "unknown";
+	}
+}
+
+const char *mtk_ks_type_java_name(mtk_ks_type t)
+{
+	switch (t) {
+	case MTK_KS_JKS:
+		return "JKS";
+	case MTK_KS_JCEKS:
+		return "JCEKS";
+	case MTK_KS_PKCS12:
+		return "PKCS12";
+	default:
+		return "unknown";
+	}
+}
+
+mtk_rc mtk_ks_type_from_name(const char *name, mtk_ks_type *out)
+{
+	if (name == NULL)
+		return MTK_E_INVALID_ARG;
+	if (strcasecmp(name, "jks") == 0)
+		*out = MTK_KS_JKS;
+	else if (strcasecmp(name, "jceks") == 0)
+		*out = MTK_KS_JCEKS;
+	else if (strcasecmp(name, "pkcs12") == 0 || strcasecmp(name, "p12") == 0 ||
+		 strcasecmp(name, "pfx") == 0)
+		*out = MTK_KS_PKCS12;
+	else
+		return MTK_E_INVALID_ARG;
+	return MTK_OK;
+}
+
+mtk_ks_type mtk_ks_detect(const uint8_t *data, size_t len)
+{
+	switch (mtk_detect(data, len)) {
+	case MTK_FMT_JKS:
+		return MTK_KS_JKS;
+	case MTK_FMT_JCEKS:
+		return MTK_KS_JCEKS;
+	case MTK_FMT_PKCS12:
+		return MTK_KS_PKCS12;
+	default:
+		return MTK_KS_UNKNOWN;
+	}
+}
+
+const char *mtk_kse_kind_name(mtk_kse_kind k)
+{
+	switch (k) {
+	case MTK_KSE_KEY:
+		return "PrivateKeyEntry";
+	case MTK_KSE_TRUSTED:
+		return "trustedCertEntry";
+	case MTK_KSE_SECRET:
+		return "SecretKeyEntry";
+	default:
+		return "unknown";
+	}
+}
+
+mtk_keystore *mtk_keystore_new(mtk_ks_type type)
+{
+	mtk_keystore *ks = calloc(1, sizeof(*ks));
+
+	if (ks != NULL) {
+		ks->type = type;
+		ks->version = 2;
+	}
+	return ks;
+}
+
+void mtk_ks_entry_clear(mtk_ks_entry *e)
+{
+	free(e->alias);
+	free(e->alias_raw);
+	EVP_PKEY_free(e->key);
+	if (e->protected_key != NULL) {
+		mtk_cleanse(e->protected_key, e->protected_len);
+		free(e->protected_key);
+	}
+	sk_X509_pop_free(e->chain, X509_free);
+	if (e->secret_raw != NULL) {
+		mtk_cleanse(e->secret_raw, e->secret_raw_len);
+		free(e->secret_raw);
+	}
+	memset(e, 0, sizeof(*e));
+}
+
+void mtk_keystore_free(mtk_keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	for (size_t i = 0; i < ks->count; i++)
+		mtk_ks_entry_clear(&ks->entries[i]);
+	free(ks->entries);
+	free(ks);
+}
+
+char *mtk_ks_lower(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d != NULL)
+		for (char *p = d; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+	return d;
+}
+
+long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
+{
+	for (size_t i = 0; i < ks->count; i++)
+		if (ks->entries[i].alias != NULL && strcasecmp(ks->entries[i].alias, alias) == 0)
+			return (long)i;
+	return -1;
+}
+
+void mtk_keystore_remove(mtk_keystore *ks, size_t index)
+{
+	if (index >= ks->count)
+		return;
+	mtk_ks_entry_clear(&ks->entries[index]);
+	memmove(&ks->entries[index], &ks->entries[index + 1],
+		(ks->count - index - 1) * sizeof(ks->entries[0]));
+	ks->count--;
+}
+
+mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)
+{
+	long i = alias ? mtk_keystore_find(ks, alias) : -1;
+
+	if (i >= 0) {
+		mtk_ks_entry *e = &ks->entries[i];
+		if (e->kind == MTK_KSE_KEY && e->key_locked && ks->locked_keys > 0)
+			ks->locked_keys--;
+		mtk_ks_entry_clear(e);
+		*out = e;
+		return MTK_OK;
+	}
+	if (ks->count == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 8;
+		mtk_ks_entry *p = realloc(ks->entries, cap * sizeof(*p));
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		ks->entries = p;
+		ks->cap = cap;
+	}
+	*out = &ks->entries[ks->count++];
+	memset(*out, 0, sizeof(**out));
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_check_alias(const char *alias, mtk_err *err)
+{
+	size_t n = alias ? strlen(alias) : 0;
+
+	if (n == 0)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "an alias must not be empty");
+	if (n > 255)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "alias is longer than 255 characters");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)alias[i];
+		if (c < 0x20 || c > 0x7E)
+			return mtk_err_set(
+			    err, MTK_E_INVALID_ARG,
+			    "alias \"%s\": only printable ASCII aliases can be written "
+			    "(Java lower-cases aliases with full Unicode rules)",
+			    alias);
+	}
+	return MTK_OK;
+}
+
+static STACK_OF(X509) * chain_dup(STACK_OF(X509) * chain)
+{
+	STACK_OF(X509) *c = sk_X509_new_null();
+
+	if (c == NULL)
+		return NULL;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		if (!sk_X509_push(c, x)) {
+			sk_X509_pop_free(c, X509_free);
+			return NULL;
+		}
+		X509_up_ref(x);
+	}
+	return c;
+}
+
+mtk_rc mtk_keystore_add_key(mtk_keystore *ks, const char *alias, EVP_PKEY *key,
+			    STACK_OF(X509) * chain, int64_t date_ms, mtk_err *err)
+{
+	mtk_ks_entry *e;
+	STACK_OF(X509) * c;
+	char *a;
+	mtk_rc rc;
+
+	if (key == NULL || chain == NULL || sk_X509_num(chain) < 1)
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "a key entry needs a key and a certificate");
+	if ((rc = mtk_keystore_check_alias(alias, err)) != MTK_OK)
+		return rc;
+	a = mtk_ks_lower(alias);
+	c = chain_dup(chain);
+	if (a == NULL || c == NULL || (rc = mtk_ks_slot(ks, a, &e)) != MTK_OK) {
+		free(a);
+		sk_X509_pop_free(c, X509_free);
+		return mtk_err_set(err, MTK_E_NOMEM, "adding %s", alias);
+	}
+	e->kind = MTK_KSE_KEY;
+	e->alias = a;
+	e->date_ms = date_ms;
+	EVP_PKEY_up_ref(key);
+	e->key = key;
+	e->chain = c;
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert, int64_t date_ms,
+				mtk_err *err)
+{
+	mtk_ks_entry *e;
+	STACK_OF(X509) * c;
+	char *a;
+	mtk_rc rc;
+
+	if (cert == NULL)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "no certificate");
+	if ((rc = mtk_keystore_check_alias(alias, err)) != MTK_OK)
+		return rc;
+	a = mtk_ks_lower(alias);
+	c = sk_X509_new_null();
+	if (a == NULL || c == NULL || !sk_X509_push(c, cert) ||
+	    (rc = mtk_ks_slot(ks, a, &e)) != MTK_OK) {
+		free(a);
+		sk_X509_free(c);
+		return mtk_err_set(err, MTK_E_NOMEM, "adding %s", alias);
+	}
+	X509_up_ref(cert);
+	e->kind = MTK_KSE_TRUSTED;
+	e->alias = a;
+	e->date_ms = date_ms;
+	e->chain = c;
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * chain, mtk_err *err)
+{
+	STACK_OF(X509) * c;
+
+	if (index >= ks->count || ks->entries[index].kind != MTK_KSE_KEY)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "not a key entry");
+	if ((c = chain_dup(chain)) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "chain");
+	sk_X509_pop_free(ks->entries[index].chain, X509_free);
+	ks->entries[index].chain = c;
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_reprotect(mtk_keystore *ks, size_t index, mtk_err *err)
+{
+	mtk_ks_entry *e;
+
+	if (index >= ks->count || ks->entries[index].kind != MTK_KSE_KEY)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "not a key entry");
+	e = &ks->entries[index];
+	if (e->key == NULL)
+		return mtk_err_set(err, MTK_E_KEY_PASSWORD,
+				   "alias %s: the key is locked; give its password (--key-pass)",
+				   e->alias);
+	if (e->protected_key != NULL) {
+		mtk_cleanse(e->protected_key, e->protected_len);
+		free(e->protected_key);
+		e->protected_key = NULL;
+		e->protected_len = 0;
+	}
+	e->protection = MTK_KSP_NONE;
+	return MTK_OK;
+}
+
+mtk_rc mtk_keystore_unlock(mtk_keystore *ks, size_t index, const mtk_secret *pass, mtk_err *err)
+{
+	mtk_ks_entry *e;
+	mtk_rc rc;
+
+	if (index >= ks->count || ks->entries[index].kind != MTK_KSE_KEY)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "not a key entry");
+	e = &ks->entries[index];
+	if (e->key != NULL)
+		return MTK_OK;
+	if (pass == NULL)
+		return mtk_err_set(err, MTK_E_KEY_PASSWORD, "alias %s: the key password is needed",
+				   e->alias);
+	rc = mtk_jks_unlock(e, pass, err);
+	if (rc == MTK_OK && ks->locked_keys > 0)
+		ks->locked_keys--;
+	return rc;
+}
+
+mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
+			   const mtk_secret *store_pass, const mtk_secret *key_pass, unsigned flags,
+			   mtk_keystore **out, mtk_err *err)
+{
+	if (name == NULL)
+		name = "keystore";
+	switch (mtk_ks_detect(data, len)) {
+	case MTK_KS_JKS:
+	case MTK_KS_JCEKS:
+		return mtk_jks_decode(data, len, name, store_pass, key_pass, flags, out, err);
+	case MTK_KS_PKCS12:
+		return mtk_p12_decode(data, len, name, store_pass, out, err);
+	default:
+		if (len >= 4 && data[0] == 0xFE && data[1] == 0xED)
+			return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS keystore", name);
+		return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+				   "%s: not a JKS, JCEKS or PKCS12 keystore", name);
+	}
+}
+
+mtk_rc mtk_keystore_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
+			   const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
+{
+	if (store_pass == NULL)
+		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
+	switch (type) {
+	case MTK_KS_JKS:
+	case MTK_KS_JCEKS:
+		return mtk_jks_encode(ks, type, store_pass, key_pass, out, err);
+	case MTK_KS_PKCS12:
+		return mtk_p12_encode(ks, store_pass, out, err);
+	default:
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "unknown keystore type");
+	}
+}
+
+mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to, const mtk_secret *store_pass,
+			    const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
+{
+	return mtk_keystore_encode(ks, to, store_pass, key_pass, out, err);
+}
+
+mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
+			      STACK_OF(X509) * chain, int64_t date_ms, const mtk_secret *store_pass,
+			      const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
+{
+	mtk_keystore *ks = mtk_keystore_new(type);
+	mtk_rc rc;
+
+	if (ks == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "keystore");
+	rc = mtk_keystore_add_key(ks, alias ? alias : "mykey", key, chain, date_ms, err);
+	if (rc == MTK_OK)
+		rc = mtk_keystore_encode(ks, type, store_pass, key_pass, out, err);
+	mtk_keystore_free(ks);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The object loader's view                                              */
+
+static mtk_rc add_obj(mtk_set *set, mtk_obj *o)
+{
+	mtk_rc rc = mtk_set_add(set, o);
+
+	if (rc != MTK_OK) {
+		X509_free(o->cert);
+		EVP_PKEY_free(o->key);
+	}
+	o->cert = NULL;
+	o->key = NULL;
+	return rc;
+}
+
+static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
+{
+	int index = 0;
+	mtk_rc rc = MTK_OK;
+
+	for (size_t i = 0; i < ks->count && rc == MTK_OK; i++) {
+		const mtk_ks_entry *e = &ks->entries[i];
+		mtk_obj o;
+		char note[64];
+
+		memset(&o, 0, sizeof(o));
+		o.source = (char *)name;
+		o.alias = e->alias;
+		if (e->kind == MTK_KSE_KEY) {
+			o.kind = MTK_OBJ_KEY;
+			o.index = index++;
+			o.key_form = MTK_KEY_CONTAINER;
+			o.encrypted = true;
+			o.enc_desc =
+			    (char *)(e->protection == MTK_KSP_JKS
+					 ? "JKS KeyProtector (SHA-1 stream)"
+				     : e->protection == MTK_KSP_JCEKS ? "PBEWithMD5AndTripleDES"
+				     : ks->type == MTK_KS_PKCS12      ? "PKCS12"
+								      : NULL);
+			if (e->key != NULL) {
+				EVP_PKEY_up_ref(e->key);
+				o.key = e->key;
+			}
+			if ((rc = add_obj(set, &o)) != MTK_OK)
+				break;
+			o.enc_desc = NULL;
+			o.encrypted = false;
+			o.key_form = MTK_KEY_NONE;
+		}
+		if (e->kind == MTK_KSE_KEY || e->kind == MTK_KSE_TRUSTED) {
+			for (int j = 0; j < sk_X509_num(e->chain) && rc == MTK_OK; j++) {
+				o.kind = MTK_OBJ_CERT;
+				o.index = index++;
+				o.cert = sk_X509_value(e->chain, j);
+				X509_up_ref(o.cert);
+				rc = add_obj(set, &o);
+			}
+		} else if (e->kind == MTK_KSE_SECRET) {
+			o.kind = MTK_OBJ_SECRET_KEY;
+			o.index = index++;
+			if (e->secret_alg[0] != '\0')
+				snprintf(note, sizeof(note), "%s %d-bit", e->secret_alg,
+					 e->secret_bits);
+			else
+				snprintf(note, sizeof(note), "secret key");
+			o.note = note;
+			rc = add_obj(set, &o);
+		}
+	}
+	return rc;
+}
+
+/* The MID Server's keystore: a name ending in agent_keystore.jks. */
+static bool is_mid_keystore(const char *name)
+{
+	static const char base[] = "agent_keystore.jks";
+	size_t n = strlen(name), b = sizeof(base) - 1;
+
+	return n >= b && strcmp(name + n - b, base) == 0 && (n == b || name[n - b - 1] == '/');
+}
+
+mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+			     const mtk_secret *store_pass, const mtk_secret *key_pass,
+			     mtk_container_info *info, mtk_err *err)
+{
+	mtk_keystore *ks = NULL;
+	mtk_set tmp = MTK_SET_INIT;
+	mtk_secret *deflt = NULL;
+	mtk_ks_type type = mtk_ks_detect(data, len);
+	mtk_rc rc;
+
+	if (name == NULL)
+		name = "keystore";
+	if (store_pass == NULL) {
+		/* The MID Server keystore default, tried by name (DESIGN.md): only
+		 * for .../agent_keystore.jks, so no other store is opened with a
+		 * guessed password. */
+		mtk_err probe = {0};
+		rc = MTK_E_INTEGRITY;
+		if (is_mid_keystore(name)) {
+			if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
+				return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);
+		}
+		if (rc == MTK_E_INTEGRITY) {
+			/* Describe what we can without a password. */
+			mtk_keystore *bare = NULL;
+			if (type != MTK_KS_PKCS12 &&
+			    mtk_keystore_decode(data, len, name, NULL, NULL, MTK_KS_READ_UNVERIFIED,
+						&bare, NULL) == MTK_OK &&
+			    info != NULL) {
+				info->format = type == MTK_KS_JKS ? MTK_FMT_JKS : MTK_FMT_JCEKS;
+				info->ks_version = bare->version;
+				info->ks_entries = (uint32_t)bare->count;
+				info->needs_password = true;
+			}
+			mtk_keystore_free(bare);
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 deflt ? "%s: the keystore password is needed (the default "
+						 "\"changeit\" does not open it)"
+					       : "%s: the keystore password is needed",
+					 name);
+			goto out;
+		}
+		if (rc != MTK_OK) {
+			if (err != NULL && err->code == MTK_OK)
+				*err = probe;
+			goto out;
+		}
+	} else if ((rc = mtk_keystore_decode(data, len, name, store_pass, key_pass, 0, &ks, err)) !=
+		   MTK_OK) {
+		goto out;
+	}
+	if (key_pass != NULL && ks->locked_keys > 0) {
+		size_t nkeys = 0;
+		for (size_t i = 0; i < ks->count; i++)
+			nkeys += ks->entries[i].kind == MTK_KSE_KEY;
+		if (nkeys == ks->locked_keys) {
+			rc = mtk_err_set(
+			    err, MTK_E_KEY_PASSWORD,
+			    "%s: the key password opens no key entry (Cannot recover key)", name);
+			goto out;
+		}
+	}
+	if (info != NULL) {
+		info->format = type == MTK_KS_JKS     ? MTK_FMT_JKS
+			       : type == MTK_KS_JCEKS ? MTK_FMT_JCEKS
+						      : MTK_FMT_PKCS12;
+		info->ks_version = ks->version;
+		info->ks_entries = (uint32_t)ks->count;
+	}
+	if ((rc = ks_to_set(ks, name, &tmp)) != MTK_OK) {
+		rc = mtk_err_set(err, rc, "%s", name);
+		goto out;
+	}
+	for (size_t i = 0; i < tmp.count; i++) {
+		if ((rc = mtk_set_add(set, &tmp.objs[i])) != MTK_OK) {
+			/* Undo: the set is left as it was. */
+			for (size_t j = 0; j < i; j++) {
+				mtk_obj *o = &set->objs[--set->count];
+				X509_free(o->cert);
+				EVP_PKEY_free(o->key);
+				free(o->source);
+				free(o->alias);
+				free(o->label);
+				free(o->enc_desc);
+				free(o->note);
+			}
+			rc = mtk_err_set(err, rc, "%s", name);
+			goto out;
+		}
+		/* The set took the OpenSSL objects; tmp keeps only its strings. */
+		tmp.objs[i].cert = NULL;
+		tmp.objs[i].key = NULL;
+	}
+	rc = MTK_OK;
+out:
+	mtk_set_free(&tmp);
+	mtk_secret_free(deflt);
+	mtk_keystore_free(ks);
+	return rc;
+}

@@ -1,0 +1,489 @@
+/*
+ * p12.c - PKCS12 keystores as Java 17 reads and writes them (spec section 3),
+ * through OpenSSL's PKCS12 API.
+ *
+ * Reading follows Java's loader: alias = friendlyName lower-cased; a cert bag
+ * carrying Oracle's trusted-key-usage attribute is a trusted entry; other
+ * certificates only serve as chain candidates (end-entity matched by
+ * localKeyID, then issuers by name).  Legacy PFX (RC2-40, RC4) needs
+ * OpenSSL's legacy provider: it is loaded on demand, only when decryption
+ * with the default provider fails.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+#include <openssl/x509v3.h>
+
+#include "ks_int.h"
+
+#define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
+#define P12_ITER	   10000
+
+static OSSL_PROVIDER *legacy_prov, *default_prov;
+
+static void unload_legacy(void)
+{
+	OSSL_PROVIDER_unload(legacy_prov);
+	OSSL_PROVIDER_unload(default_prov);
+	legacy_prov = default_prov = NULL;
+}
+
+/* Loads the legacy provider (and default, which an explicit load would
+ * otherwise displace) once, on demand; true when available.  Released at
+ * exit, before OpenSSL's own cleanup (atexit runs in reverse order). */
+static bool load_legacy(void)
+{
+	static int state; /* 0 untried, 1 loaded, -1 unavailable */
+
+	if (state == 0) {
+		legacy_prov = OSSL_PROVIDER_load(NULL, "legacy");
+		default_prov = OSSL_PROVIDER_load(NULL, "default");
+		state = legacy_prov != NULL && default_prov != NULL ? 1 : -1;
+		atexit(unload_legacy);
+		ERR_clear_error();
+	}
+	return state == 1;
+}
+
+typedef struct p12bag {
+	X509 *cert;
+	EVP_PKEY *key;
+	char *name; /* friendlyName (UTF-8) or NULL */
+	uint8_t kid[64];
+	int kid_len; /* -1: none */
+	bool trusted;
+	bool used;
+} p12bag;
+
+typedef struct bagset {
+	p12bag *b;
+	size_t n, cap;
+} bagset;
+
+static void bagset_free(bagset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		X509_free(s->b[i].cert);
+		EVP_PKEY_free(s->b[i].key);
+		OPENSSL_free(s->b[i].name);
+	}
+	free(s->b);
+}
+
+static p12bag *bagset_add(bagset *s)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		p12bag *p = realloc(s->b, cap * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		s->b = p;
+		s->cap = cap;
+	}
+	memset(&s->b[s->n], 0, sizeof(p12bag));
+	s->b[s->n].kid_len = -1;
+	return &s->b[s->n++];
+}
+
+static bool bag_trusted(const PKCS12_SAFEBAG *bag)
+{
+	const STACK_OF(X509_ATTRIBUTE) *attrs = PKCS12_SAFEBAG_get0_attrs(bag);
+	ASN1_OBJECT *oid = OBJ_txt2obj(ORACLE_TRUSTED_OID, 1);
+	bool found = false;
+
+	for (int i = 0; oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
+		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) ==
+		    0)
+			found = true;
+	ASN1_OBJECT_free(oid);
+	return found;
+}
+
+static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
+{
+	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
+
+	b->name = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
+	if (kid != NULL && kid->type == V_ASN1_OCTET_STRING) {
+		int n = ASN1_STRING_length(kid->value.octet_string);
+		if (n >= 0 && n <= (int)sizeof(b->kid)) {
+			memcpy(b->kid, ASN1_STRING_get0_data(kid->value.octet_string), (size_t)n);
+			b->kid_len = n;
+		}
+	}
+}
+
+static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
+			bagset *out, int depth)
+{
+	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
+		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
+		int nid = PKCS12_SAFEBAG_get_nid(bag);
+		p12bag *b;
+
+		if (nid == NID_safeContentsBag) {
+			mtk_rc rc;
+			if (depth > 4)
+				return MTK_E_PKCS12;
+			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, out, depth + 1);
+			if (rc != MTK_OK)
+				return rc;
+			continue;
+		}
+		if (nid != NID_pkcs8ShroudedKeyBag && nid != NID_keyBag && nid != NID_certBag)
+			continue; /* secret and CRL bags: not keystore entries we model */
+		if (nid == NID_certBag && PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
+			continue;
+		if ((b = bagset_add(out)) == NULL)
+			return MTK_E_NOMEM;
+		bag_attrs(bag, b);
+		if (nid == NID_certBag) {
+			b->cert = PKCS12_SAFEBAG_get1_cert(bag);
+			if (b->cert == NULL)
+				return MTK_E_PKCS12;
+			b->trusted = bag_trusted(bag);
+		} else {
+			PKCS8_PRIV_KEY_INFO *p8 = NULL;
+			if (nid == NID_keyBag) {
+				b->key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
+			} else {
+				p8 = PKCS12_decrypt_skey(bag, pass, plen);
+				if (p8 == NULL && load_legacy())
+					p8 = PKCS12_decrypt_skey(bag, pass, plen);
+				if (p8 == NULL)
+					return MTK_E_BAD_PASSWORD;
+				b->key = EVP_PKCS82PKEY(p8);
+				PKCS8_PRIV_KEY_INFO_free(p8);
+			}
+			if (b->key == NULL)
+				return MTK_E_PKCS12;
+		}
+	}
+	return MTK_OK;
+}
+
+static void mac_name(PKCS12 *p12, char *out, size_t cap)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj = NULL;
+
+	PKCS12_get0_mac(NULL, &alg, NULL, NULL, p12);
+	out[0] = '\0';
+	if (alg != NULL) {
+		X509_ALGOR_get0(&obj, NULL, NULL, alg);
+		snprintf(out, cap, "%s", OBJ_nid2sn(OBJ_obj2nid(obj)));
+		for (char *p = out; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+	}
+}
+
+mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
+		      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err)
+{
+	const unsigned char *p = data;
+	PKCS12 *p12 = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	bagset bs = {NULL, 0, 0};
+	mtk_keystore *ks = NULL;
+	const char *pass;
+	int plen;
+	mtk_rc rc;
+
+	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: not a valid PKCS12 file", name);
+		goto out;
+	}
+	if (store_pass == NULL) {
+		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed",
+				 name);
+		goto out;
+	}
+	pass = store_pass->s;
+	plen = (int)store_pass->len;
+	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		goto out;
+	}
+	if (PKCS12_mac_present(p12)) {
+		int ok = PKCS12_verify_mac(p12, pass, plen);
+		if (!ok && plen == 0)
+			ok = PKCS12_verify_mac(p12, NULL, 0);
+		if (!ok) {
+			rc = mtk_err_set(
+			    err, MTK_E_INTEGRITY,
+			    "%s: keystore password is incorrect or the file was altered", name);
+			goto out;
+		}
+		mac_name(p12, ks->p12_mac, sizeof(ks->p12_mac));
+	}
+	ks->verified = true;
+	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: malformed authenticated safe", name);
+		goto out;
+	}
+	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		int nid = OBJ_obj2nid(p7->type);
+
+		if (nid == NID_pkcs7_data) {
+			bags = PKCS12_unpack_p7data(p7);
+		} else if (nid == NID_pkcs7_encrypted) {
+			bags = PKCS12_unpack_p7encdata(p7, pass, plen);
+			if (bags == NULL && load_legacy()) {
+				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
+				if (bags != NULL)
+					ks->p12_legacy = true;
+			}
+		} else {
+			continue;
+		}
+		if (bags == NULL) {
+			rc = mtk_err_set(err, MTK_E_PKCS12,
+					 "%s: cannot decrypt the certificates (wrong password or "
+					 "unsupported algorithm)",
+					 name);
+			goto out;
+		}
+		rc = read_bags(bags, pass, plen, &bs, 0);
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		if (rc != MTK_OK) {
+			rc = mtk_err_set(err, rc == MTK_E_BAD_PASSWORD ? MTK_E_KEY_PASSWORD : rc,
+					 "%s: cannot read a key or certificate bag", name);
+			goto out;
+		}
+	}
+	/* Key entries, then trusted ones, in bag order. */
+	for (size_t i = 0; i < bs.n; i++) {
+		p12bag *kb = &bs.b[i];
+		STACK_OF(X509) * chain;
+		X509 *ee = NULL;
+		char alias[32];
+		const char *a;
+		mtk_ks_entry *e;
+
+		if (kb->key == NULL)
+			continue;
+		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
+			p12bag *cb = &bs.b[j];
+			if (cb->cert != NULL && kb->kid_len >= 0 && cb->kid_len == kb->kid_len &&
+			    memcmp(cb->kid, kb->kid, (size_t)kb->kid_len) == 0) {
+				ee = cb->cert;
+				cb->used = true;
+			}
+		}
+		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
+			p12bag *cb = &bs.b[j];
+			if (cb->cert != NULL && !cb->trusted &&
+			    X509_check_private_key(cb->cert, kb->key) == 1) {
+				ee = cb->cert;
+				cb->used = true;
+			}
+		}
+		ERR_clear_error();
+		if ((chain = sk_X509_new_null()) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		/* Issuers by name (and signature), up to a self-signed certificate. */
+		for (X509 *cur = ee; cur != NULL && sk_X509_num(chain) < 16;) {
+			X509 *next = NULL;
+			if (!sk_X509_push(chain, cur)) {
+				sk_X509_free(chain);
+				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+				goto out;
+			}
+			X509_up_ref(cur);
+			if (X509_check_issued(cur, cur) == X509_V_OK)
+				break;
+			for (size_t j = 0; j < bs.n && next == NULL; j++) {
+				X509 *c = bs.b[j].cert;
+				if (c != NULL && c != cur &&
+				    X509_check_issued(c, cur) == X509_V_OK) {
+					next = c;
+					bs.b[j].used = true;
+				}
+			}
+			cur = next;
+		}
+		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
+		a = kb->name ? kb->name : alias;
+		{
+			char *low = mtk_ks_lower(a);
+			if (low == NULL || (rc = mtk_ks_slot(ks, low, &e)) != MTK_OK) {
+				free(low);
+				sk_X509_pop_free(chain, X509_free);
+				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+				goto out;
+			}
+			e->alias = low;
+		}
+		e->kind = MTK_KSE_KEY;
+		e->key = kb->key;
+		kb->key = NULL;
+		e->chain = chain;
+		if (kb->kid_len > 5 && memcmp(kb->kid, "Time ", 5) == 0) {
+			char num[32];
+			size_t n = (size_t)kb->kid_len - 5 < sizeof(num) - 1
+				       ? (size_t)kb->kid_len - 5
+				       : sizeof(num) - 1;
+			memcpy(num, kb->kid + 5, n);
+			num[n] = '\0';
+			e->date_ms = strtoll(num, NULL, 10);
+		}
+	}
+	for (size_t i = 0; i < bs.n; i++) {
+		p12bag *cb = &bs.b[i];
+		char alias[32];
+		mtk_ks_entry *e;
+		char *low;
+
+		if (cb->cert == NULL)
+			continue;
+		if (!cb->trusted) {
+			if (!cb->used)
+				ks->p12_loose_certs++;
+			continue;
+		}
+		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
+		low = mtk_ks_lower(cb->name ? cb->name : alias);
+		if (low == NULL || (rc = mtk_ks_slot(ks, low, &e)) != MTK_OK) {
+			free(low);
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		e->alias = low;
+		e->kind = MTK_KSE_TRUSTED;
+		if ((e->chain = sk_X509_new_null()) == NULL || !sk_X509_push(e->chain, cb->cert)) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		X509_up_ref(cb->cert);
+	}
+	*out = ks;
+	ks = NULL;
+	rc = MTK_OK;
+out:
+	ERR_clear_error();
+	bagset_free(&bs);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	PKCS12_free(p12);
+	mtk_keystore_free(ks);
+	return rc;
+}
+
+static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char *name,
+			   const char *kid, bool trusted)
+{
+	PKCS12_SAFEBAG *bag = PKCS12_add_cert(bags, x);
+
+	if (bag == NULL)
+		return MTK_E_CRYPTO;
+	if (name != NULL && !PKCS12_add_friendlyname_utf8(bag, name, -1))
+		return MTK_E_CRYPTO;
+	if (kid != NULL && !PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
+		return MTK_E_CRYPTO;
+	if (trusted) {
+		/* Oracle's trusted-key-usage attribute: SET { anyExtendedKeyUsage }.
+		 * OpenSSL 3.0 has no NID for it, hence the text form. */
+		ASN1_OBJECT *any = OBJ_nid2obj(NID_anyExtendedKeyUsage);
+		if (any == NULL || !PKCS12_add1_attr_by_txt(bag, ORACLE_TRUSTED_OID, V_ASN1_OBJECT,
+							    (const unsigned char *)any, -1))
+			return MTK_E_CRYPTO;
+	}
+	return MTK_OK;
+}
+
+mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
+		      mtk_err *err)
+{
+	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL, *cbags = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	PKCS12 *p12 = NULL;
+	unsigned char *der = NULL;
+	const char *pass = store_pass->s;
+	int n;
+	mtk_rc rc = MTK_OK;
+
+	if (!mtk_ks_pass_ascii(store_pass))
+		return mtk_err_set(
+		    err, MTK_E_INVALID_ARG,
+		    "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
+	for (size_t i = 0; i < ks->count; i++) {
+		const mtk_ks_entry *e = &ks->entries[i];
+		char kid[48];
+		char *low;
+
+		if (e->kind == MTK_KSE_SECRET) {
+			rc = mtk_err_set(
+			    err, MTK_E_INVALID_ARG,
+			    "alias %s: secret key entries can only be written to JCEKS", e->alias);
+			goto done;
+		}
+		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
+			rc = mtk_err_set(
+			    err, MTK_E_KEY_PASSWORD,
+			    "alias %s: the key is locked; give its password (--key-pass)",
+			    e->alias);
+			goto done;
+		}
+		if ((low = mtk_ks_lower(e->alias)) == NULL) {
+			rc = MTK_E_NOMEM;
+			goto fail;
+		}
+		/* Java's own localKeyID form; the index keeps equal dates apart. */
+		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
+		if (e->kind == MTK_KSE_KEY) {
+			PKCS12_SAFEBAG *bag = PKCS12_add_key_ex(&kbags, e->key, 0, P12_ITER,
+								NID_aes_256_cbc, pass, NULL, NULL);
+			rc = MTK_E_CRYPTO;
+			if (bag != NULL && PKCS12_add_friendlyname_utf8(bag, low, -1) &&
+			    PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
+				rc = MTK_OK;
+			for (int j = 0; rc == MTK_OK && j < sk_X509_num(e->chain); j++)
+				rc = add_cert_bag(&cbags, sk_X509_value(e->chain, j),
+						  j == 0 ? low : NULL, j == 0 ? kid : NULL, false);
+		} else {
+			rc = add_cert_bag(&cbags, sk_X509_value(e->chain, 0), low, NULL, true);
+		}
+		free(low);
+		if (rc != MTK_OK)
+			goto fail;
+	}
+	rc = MTK_E_CRYPTO;
+	if (cbags != NULL &&
+	    !PKCS12_add_safe_ex(&safes, cbags, NID_aes_256_cbc, P12_ITER, pass, NULL, NULL))
+		goto fail;
+	if (kbags != NULL && !PKCS12_add_safe_ex(&safes, kbags, -1, 0, NULL, NULL, NULL))
+		goto fail;
+	if (safes == NULL && (safes = sk_PKCS7_new_null()) == NULL)
+		goto fail;
+	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL)
+		goto fail;
+	if (!PKCS12_set_mac(p12, pass, (int)store_pass->len, NULL, 0, P12_ITER, EVP_sha256()))
+		goto fail;
+	if ((n = i2d_PKCS12(p12, &der)) <= 0)
+		goto fail;
+	out->len = 0;
+	out->secret = true;
+	rc = mtk_buf_append(out, der, (size_t)n);
+	OPENSSL_clear_free(der, (size_t)n);
+	if (rc != MTK_OK)
+		goto fail;
+	goto done;
+fail:
+	rc = mtk_err_set(err, rc == MTK_OK ? MTK_E_CRYPTO : rc, "writing PKCS12");
+done:
+	sk_PKCS12_SAFEBAG_pop_free(kbags, PKCS12_SAFEBAG_free);
+	sk_PKCS12_SAFEBAG_pop_free(cbags, PKCS12_SAFEBAG_free);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	PKCS12_free(p12);
+	return rc;
+}

@@ -1,0 +1,708 @@
+/* test_jks.c - JKS, JCEKS and PKCS12 keystores: round trips, a hand-built
+ * version-1 JKS, keytool-made stores, and every kind of bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/file.h"
+#include "mtlskit/keystore.h"
+#include "mtlskit/load.h"
+
+static mtk_secret CHANGEIT = {(char *)"changeit", 8};
+static mtk_secret OTHER = {(char *)"otherpw1", 8};
+static mtk_secret KEYPW = {(char *)"keypass1", 8};
+
+/* A key and a self-signed certificate for it. */
+static void make_pair(const char *cn, EVP_PKEY **key, X509 **cert)
+{
+	mtk_err err = {0};
+	char dn[128];
+
+	snprintf(dn, sizeof(dn), "CN=%s, O=Test", cn);
+	assert_int_equal(mtk_ks_genkey("EC", 256, key, &err), MTK_OK);
+	assert_int_equal(mtk_ks_selfsign(*key, dn, 30, (time_t)1767225600, cert, &err), MTK_OK);
+}
+
+/* A certificate for key's public key issued by (ca_key, ca_cert). */
+static X509 *issue(EVP_PKEY *key, const char *cn, EVP_PKEY *ca_key, X509 *ca_cert, bool ca)
+{
+	X509 *x = X509_new();
+	X509_NAME *nm = X509_NAME_new();
+	time_t now = 1767225600;
+
+	assert_non_null(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_set_subject_name(x, nm);
+	X509_set_issuer_name(x, X509_get_subject_name(ca_cert));
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now);
+	X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, &now);
+	X509_set_pubkey(x, key);
+	if (ca) {
+		X509_EXTENSION *ext =
+		    X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
+	X509_NAME_free(nm);
+	return x;
+}
+
+static STACK_OF(X509) * one(X509 *x)
+{
+	STACK_OF(X509) *s = sk_X509_new_null();
+	sk_X509_push(s, x);
+	return s;
+}
+
+static void read_src(const char *rel, mtk_buf *b)
+{
+	char path[1024];
+	const char *src = getenv("MTLSKIT_SRC");
+	mtk_err err = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", src ? src : ".", rel);
+	assert_int_equal(mtk_file_read(path, 0, b, &err), MTK_OK);
+}
+
+static void test_roundtrip_jks(void **state)
+{
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) * chain;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("rt.example.com", &key, &cert);
+	chain = one(cert);
+	assert_int_equal(mtk_keystore_write_key(MTK_KS_JKS, "MyKey", key, chain, 1767225600000LL,
+						&CHANGEIT, NULL, &out, &err),
+			 MTK_OK);
+	assert_memory_equal(out.data, "\xFE\xED\xFE\xED\x00\x00\x00\x02\x00\x00\x00\x01", 12);
+	assert_int_equal(
+	    mtk_keystore_decode(out.data, out.len, "rt", &CHANGEIT, NULL, 0, &ks, &err), MTK_OK);
+	assert_int_equal(ks->type, MTK_KS_JKS);
+	assert_true(ks->verified);
+	assert_int_equal(ks->count, 1);
+	/* Aliases are written lower-case: Java looks them up lower-cased. */
+	assert_string_equal(ks->entries[0].alias, "mykey");
+	assert_int_equal(ks->entries[0].kind, MTK_KSE_KEY);
+	assert_int_equal(ks->entries[0].protection, MTK_KSP_JKS);
+	assert_int_equal(ks->entries[0].date_ms, 1767225600000LL);
+	assert_non_null(ks->entries[0].key);
+	assert_int_equal(EVP_PKEY_eq(ks->entries[0].key, key), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(ks->entries[0].chain, 0), cert), 0);
+	assert_int_equal(mtk_keystore_find(ks, "MYKEY"), 0);
+	mtk_keystore_free(ks);
+	mtk_buf_free(&out);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+}
+
+static void test_wrong_store_password(void **state)
+{
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) * chain;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("pw.example.com", &key, &cert);
+	chain = one(cert);
+	assert_int_equal(
+	    mtk_keystore_write_key(MTK_KS_JCEKS, NULL, key, chain, 0, &CHANGEIT, NULL, &out, &err),
+	    MTK_OK);
+	assert_int_equal(
+	    mtk_keystore_decode(out.data, out.len, "pw.jceks", &OTHER, NULL, 0, &ks, &err),
+	    MTK_E_INTEGRITY);
+	assert_null(ks);
+	assert_non_null(
+	    strstr(err.detail, "keystore password is incorrect or the file was altered"));
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "pw", NULL, NULL, 0, &ks, &err),
+			 MTK_E_PASSWORD_NEEDED);
+	/* Structure without the password. */
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "pw", NULL, NULL,
+					     MTK_KS_READ_UNVERIFIED, &ks, &err),
+			 MTK_OK);
+	assert_false(ks->verified);
+	assert_int_equal(ks->count, 1);
+	assert_string_equal(ks->entries[0].alias, "mykey");
+	assert_int_equal(ks->locked_keys, 1);
+	mtk_keystore_free(ks);
+	mtk_buf_free(&out);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+}
+
+static void test_key_password_differs(void **state)
+{
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) * chain;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("kp.example.com", &key, &cert);
+	chain = one(cert);
+	for (int t = 0; t < 2; t++) {
+		mtk_ks_type type = t == 0 ? MTK_KS_JKS : MTK_KS_JCEKS;
+		assert_int_equal(
+		    mtk_keystore_write_key(type, "k", key, chain, 0, &CHANGEIT, &KEYPW, &out, &err),
+		    MTK_OK);
+		assert_int_equal(
+		    mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, NULL, 0, &ks, &err),
+		    MTK_OK);
+		assert_int_equal(ks->locked_keys, 1);
+		assert_null(ks->entries[0].key);
+		assert_int_equal(mtk_keystore_unlock(ks, 0, &OTHER, &err), MTK_E_KEY_PASSWORD);
+		mtk_err_clear(&err);
+		assert_int_equal(mtk_keystore_unlock(ks, 0, &KEYPW, &err), MTK_OK);
+		assert_int_equal(EVP_PKEY_eq(ks->entries[0].key, key), 1);
+		/* The locked stored form survives a rewrite byte for byte. */
+		mtk_keystore_free(ks);
+		assert_int_equal(
+		    mtk_keystore_decode(out.data, out.len, "kp", &CHANGEIT, &KEYPW, 0, &ks, &err),
+		    MTK_OK);
+		assert_int_equal(ks->locked_keys, 0);
+		mtk_keystore_free(ks);
+	}
+	/* Java refuses non-ASCII JCEKS key passwords: so do we, on write. */
+	{
+		mtk_secret uml = {(char *)"p\xc3\xa4sswort", 9};
+		assert_int_equal(mtk_keystore_write_key(MTK_KS_JCEKS, "k", key, chain, 0, &CHANGEIT,
+							&uml, &out, &err),
+				 MTK_E_INVALID_ARG);
+	}
+	mtk_buf_free(&out);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+}
+
+/* Java's writeUTF of an ASCII string. */
+static void put_utf(mtk_buf *b, const char *s)
+{
+	assert_int_equal(mtk_buf_append_u16be(b, (uint16_t)strlen(s)), MTK_OK);
+	assert_int_equal(mtk_buf_append_str(b, s), MTK_OK);
+}
+
+static void put_cert(mtk_buf *b, X509 *x, bool v2)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	if (v2)
+		put_utf(b, "X.509");
+	assert_int_equal(mtk_buf_append_u32be(b, (uint32_t)n), MTK_OK);
+	assert_int_equal(mtk_buf_append(b, der, (size_t)n), MTK_OK);
+	OPENSSL_free(der);
+}
+
+static void put_digest(mtk_buf *b, const mtk_secret *pw)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t d[20];
+
+	EVP_DigestInit_ex(md, EVP_sha1(), NULL);
+	for (size_t i = 0; i < pw->len; i++) {
+		uint8_t u[2] = {0, (uint8_t)pw->s[i]};
+		EVP_DigestUpdate(md, u, 2);
+	}
+	EVP_DigestUpdate(md, "Mighty Aphrodite", 16);
+	EVP_DigestUpdate(md, b->data, b->len);
+	EVP_DigestFinal_ex(md, d, NULL);
+	EVP_MD_CTX_free(md);
+	assert_int_equal(mtk_buf_append(b, d, 20), MTK_OK);
+}
+
+static void test_version1_by_hand(void **state)
+{
+	EVP_PKEY *key;
+	X509 *cert, *ca;
+	EVP_PKEY *cakey;
+	STACK_OF(X509) * chain;
+	mtk_buf v2 = MTK_BUF_SECRET_INIT, v1 = MTK_BUF_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("v1.example.com", &key, &cert);
+	make_pair("trusted.example.com", &cakey, &ca);
+	chain = one(cert);
+	/* Borrow a Sun-KeyProtector-protected key from a v2 store we write. */
+	assert_int_equal(
+	    mtk_keystore_write_key(MTK_KS_JKS, "x", key, chain, 0, &CHANGEIT, NULL, &v2, &err),
+	    MTK_OK);
+	assert_int_equal(mtk_keystore_decode(v2.data, v2.len, "v2", &CHANGEIT, NULL,
+					     MTK_KS_READ_NO_KEYS, &ks, &err),
+			 MTK_OK);
+	/* Version 1: no "X.509" type strings. */
+	assert_int_equal(mtk_buf_append_u32be(&v1, 0xFEEDFEED), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(&v1, 1), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(&v1, 2), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(&v1, 1), MTK_OK);
+	put_utf(&v1, "v1key");
+	assert_int_equal(mtk_buf_append_u64be(&v1, 1000), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(&v1, (uint32_t)ks->entries[0].protected_len), MTK_OK);
+	assert_int_equal(
+	    mtk_buf_append(&v1, ks->entries[0].protected_key, ks->entries[0].protected_len),
+	    MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(&v1, 1), MTK_OK);
+	put_cert(&v1, cert, false);
+	assert_int_equal(mtk_buf_append_u32be(&v1, 2), MTK_OK);
+	put_utf(&v1, "ca");
+	assert_int_equal(mtk_buf_append_u64be(&v1, 2000), MTK_OK);
+	put_cert(&v1, ca, false);
+	put_digest(&v1, &CHANGEIT);
+	mtk_keystore_free(ks);
+	ks = NULL;
+
+	assert_int_equal(
+	    mtk_keystore_decode(v1.data, v1.len, "v1.jks", &CHANGEIT, NULL, 0, &ks, &err), MTK_OK);
+	assert_int_equal(ks->version, 1);
+	assert_int_equal(ks->count, 2);
+	assert_string_equal(ks->entries[0].alias, "v1key");
+	assert_int_equal(EVP_PKEY_eq(ks->entries[0].key, key), 1);
+	assert_int_equal(ks->entries[1].kind, MTK_KSE_TRUSTED);
+	assert_int_equal(X509_cmp(sk_X509_value(ks->entries[1].chain, 0), ca), 0);
+	assert_int_equal(ks->entries[1].date_ms, 2000);
+	/* Written back, it becomes version 2 with the same entries. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &v2, &err), MTK_OK);
+	mtk_keystore_free(ks);
+	assert_int_equal(mtk_keystore_decode(v2.data, v2.len, "v2", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_OK);
+	assert_int_equal(ks->version, 2);
+	assert_int_equal(ks->count, 2);
+	assert_int_equal(EVP_PKEY_eq(ks->entries[0].key, key), 1);
+
+	/* Truncated at every length: an error, never a crash or success. */
+	for (size_t n = 0; n < v1.len; n++) {
+		mtk_keystore *t = NULL;
+		mtk_rc rc = mtk_keystore_decode(v1.data, n, "t", &CHANGEIT, NULL, 0, &t, NULL);
+		assert_true(rc == MTK_E_TRUNCATED || rc == MTK_E_KEYSTORE ||
+			    rc == MTK_E_UNKNOWN_FORMAT);
+		assert_null(t);
+	}
+	/* A flipped date byte: the digest no longer matches. */
+	v1.data[40] ^= 1;
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(v1.data, v1.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_INTEGRITY);
+
+	mtk_keystore_free(ks);
+	mtk_buf_free(&v1);
+	mtk_buf_free(&v2);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+}
+
+static void hdr(mtk_buf *b, uint32_t magic, uint32_t count)
+{
+	b->len = 0;
+	assert_int_equal(mtk_buf_append_u32be(b, magic), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(b, 2), MTK_OK);
+	assert_int_equal(mtk_buf_append_u32be(b, count), MTK_OK);
+}
+
+static void test_bad_inputs(void **state)
+{
+	EVP_PKEY *k1, *k2;
+	X509 *c1, *c2;
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("one.example.com", &k1, &c1);
+	make_pair("two.example.com", &k2, &c2);
+
+	/* Unknown tag. */
+	hdr(&b, 0xFEEDFEED, 1);
+	assert_int_equal(mtk_buf_append_u32be(&b, 7), MTK_OK);
+	put_utf(&b, "x");
+	assert_int_equal(mtk_buf_append_u64be(&b, 0), MTK_OK);
+	put_digest(&b, &CHANGEIT);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_KEYSTORE_TAG);
+	assert_non_null(strstr(err.detail, "Unrecognized keystore entry: 7"));
+	/* Tag 3 is a JCEKS secret key: not valid in JKS. */
+	b.data[15] = 3;
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_KEYSTORE_TAG);
+
+	/* An absurd count is refused before anything is allocated. */
+	hdr(&b, 0xFEEDFEED, 0x7FFFFFFF);
+	put_digest(&b, &CHANGEIT);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_KEYSTORE);
+
+	/* An absurd certificate length. */
+	hdr(&b, 0xFEEDFEED, 1);
+	assert_int_equal(mtk_buf_append_u32be(&b, 2), MTK_OK);
+	put_utf(&b, "x");
+	assert_int_equal(mtk_buf_append_u64be(&b, 0), MTK_OK);
+	put_utf(&b, "X.509");
+	assert_int_equal(mtk_buf_append_u32be(&b, 0xFFFFFFF0u), MTK_OK);
+	put_digest(&b, &CHANGEIT);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_TRUNCATED);
+
+	/* 4-byte UTF-8 in an alias (Java's readUTF refuses it). */
+	hdr(&b, 0xFEEDFEED, 1);
+	assert_int_equal(mtk_buf_append_u32be(&b, 2), MTK_OK);
+	assert_int_equal(mtk_buf_append_u16be(&b, 4), MTK_OK);
+	assert_int_equal(mtk_buf_append(&b, "\xF0\x9F\x98\x80", 4), MTK_OK);
+	assert_int_equal(mtk_buf_append_u64be(&b, 0), MTK_OK);
+	put_cert(&b, c1, true);
+	put_digest(&b, &CHANGEIT);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_E_KEYSTORE);
+	assert_non_null(strstr(err.detail, "4-byte"));
+
+	/* The same character as Java writes it (surrogates, 3+3 bytes) reads. */
+	hdr(&b, 0xFEEDFEED, 1);
+	assert_int_equal(mtk_buf_append_u32be(&b, 2), MTK_OK);
+	assert_int_equal(mtk_buf_append_u16be(&b, 6), MTK_OK);
+	assert_int_equal(mtk_buf_append(&b, "\xED\xA0\xBD\xED\xB8\x80", 6), MTK_OK);
+	assert_int_equal(mtk_buf_append_u64be(&b, 0), MTK_OK);
+	put_cert(&b, c1, true);
+	put_digest(&b, &CHANGEIT);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_OK);
+	assert_string_equal(ks->entries[0].alias, "\xF0\x9F\x98\x80");
+	mtk_keystore_free(ks);
+	ks = NULL;
+
+	/* Duplicate aliases: the later entry replaces the earlier one. */
+	hdr(&b, 0xFEEDFEED, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(mtk_buf_append_u32be(&b, 2), MTK_OK);
+		put_utf(&b, "dup");
+		assert_int_equal(mtk_buf_append_u64be(&b, (uint64_t)i), MTK_OK);
+		put_cert(&b, i == 0 ? c1 : c2, true);
+	}
+	put_digest(&b, &CHANGEIT);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "t", &CHANGEIT, NULL, 0, &ks, &err),
+			 MTK_OK);
+	assert_int_equal(ks->count, 1);
+	assert_int_equal(X509_cmp(sk_X509_value(ks->entries[0].chain, 0), c2), 0);
+	assert_int_equal(ks->entries[0].date_ms, 1);
+
+	/* Writing a non-ASCII alias is refused with a clear error. */
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_add_trusted(ks, "caf\xc3\xa9", c1, 0, &err),
+			 MTK_E_INVALID_ARG);
+	assert_non_null(strstr(err.detail, "ASCII"));
+	mtk_keystore_free(ks);
+	ks = NULL;
+
+	/* Not a keystore at all. */
+	assert_int_equal(mtk_keystore_decode((const uint8_t *)"hello world", 11, "t", &CHANGEIT,
+					     NULL, 0, &ks, NULL),
+			 MTK_E_UNKNOWN_FORMAT);
+
+	mtk_buf_free(&b);
+	X509_free(c1);
+	X509_free(c2);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+
+/* The checked-in JCEKS that keytool 17 made: an RSA key (store password
+ * storepw1), an AES-256 secret key (keytool -genseckey) and a trusted cert. */
+static void test_keytool_jceks(void **state)
+{
+	mtk_buf in = MTK_BUF_INIT, out = MTK_BUF_SECRET_INIT;
+	mtk_secret pw = {(char *)"storepw1", 8};
+	mtk_keystore *ks = NULL, *ks2 = NULL;
+	mtk_err err = {0};
+	long s;
+	(void)state;
+
+	read_src("tests/fuzz/corpus/jceks/keytool-mix.jceks", &in);
+	assert_int_equal(mtk_keystore_decode(in.data, in.len, "mix", &pw, NULL, 0, &ks, &err),
+			 MTK_OK);
+	assert_int_equal(ks->type, MTK_KS_JCEKS);
+	assert_int_equal(ks->count, 3);
+	assert_int_equal(ks->locked_keys, 0);
+	assert_true(mtk_keystore_find(ks, "rsakey") >= 0);
+	assert_int_equal(ks->entries[mtk_keystore_find(ks, "rsakey")].protection, MTK_KSP_JCEKS);
+	s = mtk_keystore_find(ks, "aeskey");
+	assert_true(s >= 0);
+	assert_int_equal(ks->entries[s].kind, MTK_KSE_SECRET);
+	assert_string_equal(ks->entries[s].secret_alg, "AES");
+	assert_int_equal(ks->entries[s].secret_bits, 256);
+	assert_int_equal(ks->entries[mtk_keystore_find(ks, "trusted1")].kind, MTK_KSE_TRUSTED);
+
+	/* Rewritten, the secret key's bytes are kept exactly. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err),
+			 MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL,
+					     MTK_KS_READ_NO_KEYS, &ks2, &err),
+			 MTK_OK);
+	{
+		long s2 = mtk_keystore_find(ks2, "aeskey");
+		assert_true(s2 >= 0);
+		assert_int_equal(ks2->entries[s2].secret_raw_len, ks->entries[s].secret_raw_len);
+		assert_memory_equal(ks2->entries[s2].secret_raw, ks->entries[s].secret_raw,
+				    ks->entries[s].secret_raw_len);
+	}
+	/* The secret key cannot go to JKS or PKCS12. */
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err),
+			 MTK_E_INVALID_ARG);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_PKCS12, &CHANGEIT, NULL, &out, &err),
+			 MTK_E_INVALID_ARG);
+
+	mtk_keystore_free(ks);
+	mtk_keystore_free(ks2);
+	mtk_buf_free(&in);
+	mtk_buf_free(&out);
+}
+
+static void test_convert_and_pkcs12(void **state)
+{
+	EVP_PKEY *key, *cakey;
+	X509 *cert, *ca;
+	STACK_OF(X509) * chain;
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *k2 = NULL, *k3 = NULL;
+	mtk_buf a = MTK_BUF_SECRET_INIT, b = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("ca.example.com", &cakey, &ca);
+	assert_int_equal(mtk_ks_genkey("RSA", 2048, &key, &err), MTK_OK);
+	cert = issue(key, "leaf.example.com", cakey, ca, false);
+	chain = sk_X509_new_null();
+	sk_X509_push(chain, cert);
+	sk_X509_push(chain, ca);
+	X509_up_ref(ca);
+	assert_int_equal(mtk_keystore_add_key(ks, "Leaf", key, chain, 5000, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_add_trusted(ks, "root", ca, 6000, &err), MTK_OK);
+
+	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &a, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(a.data, a.len, "a", &CHANGEIT, NULL, 0, &k2, &err),
+			 MTK_OK);
+	assert_int_equal(k2->type, MTK_KS_JCEKS);
+	assert_int_equal(k2->entries[0].protection, MTK_KSP_JCEKS);
+	assert_int_equal(EVP_PKEY_eq(k2->entries[0].key, key), 1);
+
+	assert_int_equal(mtk_keystore_convert(k2, MTK_KS_PKCS12, &CHANGEIT, NULL, &b, &err),
+			 MTK_OK);
+	assert_int_equal(mtk_ks_detect(b.data, b.len), MTK_KS_PKCS12);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "b", &CHANGEIT, NULL, 0, &k3, &err),
+			 MTK_OK);
+	assert_int_equal(k3->count, 2);
+	assert_string_equal(k3->p12_mac, "sha256");
+	{
+		long l = mtk_keystore_find(k3, "leaf"), r = mtk_keystore_find(k3, "root");
+		assert_true(l >= 0 && r >= 0);
+		assert_int_equal(k3->entries[l].kind, MTK_KSE_KEY);
+		assert_int_equal(sk_X509_num(k3->entries[l].chain), 2);
+		assert_int_equal(X509_cmp(sk_X509_value(k3->entries[l].chain, 1), ca), 0);
+		assert_int_equal(EVP_PKEY_eq(k3->entries[l].key, key), 1);
+		assert_int_equal(k3->entries[l].date_ms, 5000);
+		/* Oracle's trusted attribute made it a trusted entry. */
+		assert_int_equal(k3->entries[r].kind, MTK_KSE_TRUSTED);
+	}
+	mtk_keystore_free(k2);
+	k2 = NULL;
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_decode(b.data, b.len, "b", &OTHER, NULL, 0, &k2, &err),
+			 MTK_E_INTEGRITY);
+	assert_null(k2);
+
+	mtk_keystore_free(ks);
+	mtk_keystore_free(k3);
+	mtk_buf_free(&a);
+	mtk_buf_free(&b);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	X509_free(ca);
+}
+
+static void test_install_reply(void **state)
+{
+	EVP_PKEY *key, *cakey, *other;
+	X509 *self, *ca, *signed_cert, *wrong, *oself;
+	STACK_OF(X509) * chain, *reply;
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS);
+	mtk_err err = {0};
+	bool trusted = false;
+	(void)state;
+
+	make_pair("leaf.example.com", &key, &self);
+	make_pair("ca.example.com", &cakey, &ca);
+	make_pair("other.example.com", &other, &oself);
+	chain = one(self);
+	assert_int_equal(mtk_keystore_add_key(ks, "k", key, chain, 0, &err), MTK_OK);
+	signed_cert = issue(key, "leaf.example.com", cakey, ca, false);
+	wrong = issue(other, "other.example.com", cakey, ca, false);
+
+	reply = one(wrong);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err),
+			 MTK_E_KEY_MISMATCH);
+	assert_string_equal(err.detail, "Public keys in reply and keystore don't match");
+	sk_X509_free(reply);
+
+	reply = one(self);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
+	assert_string_equal(err.detail,
+			    "Certificate reply and certificate in keystore are identical");
+	sk_X509_free(reply);
+
+	reply = one(signed_cert);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
+	assert_string_equal(err.detail, "Failed to establish chain from reply");
+	/* With the CA as a trusted entry, the chain is built from it. */
+	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_OK);
+	assert_true(trusted);
+	assert_int_equal(sk_X509_num(ks->entries[0].chain), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(ks->entries[0].chain, 1), ca), 0);
+	sk_X509_free(reply);
+
+	/* A multi-certificate reply in the wrong order is reordered. */
+	reply = sk_X509_new_null();
+	sk_X509_push(reply, ca);
+	sk_X509_push(reply, signed_cert);
+	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_OK);
+	assert_int_equal(X509_cmp(sk_X509_value(ks->entries[0].chain, 0), signed_cert), 0);
+	sk_X509_free(reply);
+
+	mtk_keystore_free(ks);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(ca);
+	X509_free(signed_cert);
+	X509_free(wrong);
+	X509_free(oself);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(other);
+}
+
+static void test_load_set(void **state)
+{
+	EVP_PKEY *key;
+	X509 *cert, *ca;
+	EVP_PKEY *cakey;
+	STACK_OF(X509) * chain;
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS);
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_set set = MTK_SET_INIT;
+	mtk_container_info info;
+	mtk_err err = {0};
+	(void)state;
+
+	make_pair("ls.example.com", &key, &cert);
+	make_pair("ca.example.com", &cakey, &ca);
+	chain = one(cert);
+	assert_int_equal(
+	    mtk_keystore_add_key(ks, "defaultsecuritykeypairhandle", key, chain, 0, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+
+	/* No password, any other name: nothing is guessed. */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, &info, &err),
+	    MTK_E_PASSWORD_NEEDED);
+	assert_true(info.needs_password);
+	assert_int_equal(info.ks_entries, 2);
+	assert_int_equal(set.count, 0);
+	mtk_err_clear(&err);
+	/* The MID Server's keystore: its default "changeit" is tried by name. */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(mtk_keystore_load_set(&set, "agent/security/agent_keystore.jks", out.data,
+					       out.len, NULL, NULL, &info, &err),
+			 MTK_OK);
+	assert_int_equal(info.format, MTK_FMT_JKS);
+	assert_int_equal(info.ks_version, 2);
+	assert_int_equal(info.ks_entries, 2);
+	assert_int_equal(set.count, 3);
+	assert_int_equal(set.objs[0].kind, MTK_OBJ_KEY);
+	assert_int_equal(set.objs[0].key_form, MTK_KEY_CONTAINER);
+	assert_true(set.objs[0].encrypted);
+	assert_string_equal(set.objs[0].alias, "defaultsecuritykeypairhandle");
+	assert_non_null(set.objs[0].key);
+	assert_int_equal(set.objs[1].kind, MTK_OBJ_CERT);
+	assert_string_equal(set.objs[1].alias, "defaultsecuritykeypairhandle");
+	assert_int_equal(set.objs[2].kind, MTK_OBJ_CERT);
+	assert_string_equal(set.objs[2].alias, "ca");
+	mtk_set_free(&set);
+
+	/* Another password: needed, and the header facts are still given. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &OTHER, NULL, &out, &err), MTK_OK);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(mtk_keystore_load_set(&set, "agent_keystore.jks", out.data, out.len, NULL,
+					       NULL, &info, &err),
+			 MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(set.count, 0);
+	assert_int_equal(info.ks_entries, 2);
+	assert_true(info.needs_password);
+	mtk_err_clear(&err);
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &CHANGEIT, NULL, &info, &err),
+	    MTK_E_INTEGRITY);
+	assert_string_equal(err.detail,
+			    "b.jks: keystore password is incorrect or the file was altered");
+	/* A key password that opens no key is an error, not silently ignored. */
+	mtk_err_clear(&err);
+	assert_int_equal(
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &OTHER, &KEYPW, &info, &err),
+	    MTK_OK); /* the store password opens the key */
+	assert_non_null(set.objs[0].key);
+	mtk_set_free(&set);
+
+	mtk_keystore_free(ks);
+	mtk_buf_free(&out);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roundtrip_jks),
+	    cmocka_unit_test(test_wrong_store_password),
+	    cmocka_unit_test(test_key_password_differs),
+	    cmocka_unit_test(test_version1_by_hand),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_keytool_jceks),
+	    cmocka_unit_test(test_convert_and_pkcs12),
+	    cmocka_unit_test(test_install_reply),
+	    cmocka_unit_test(test_load_set),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
