@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "cli.h"
+#include "mtlskit/keystore.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/convert.h"
 #include "mtlskit/file.h"
@@ -327,12 +328,89 @@ static mtk_rc encode_target(cli *c, struct run *r, mtk_conv_target to, mtk_p12_c
 		return rc;
 	}
 	case MTK_CONV_JKS:
-	case MTK_CONV_JCEKS:
-		/* Wired by the lead once keystore.h lands (see the comment above). */
-		return mtk_err_set(err, MTK_E_UNSUPPORTED, "--to %s is not built into this version",
-				   mtk_conv_target_name(to));
+	case MTK_CONV_JCEKS: {
+		mtk_ks_type t = to == MTK_CONV_JKS ? MTK_KS_JKS : MTK_KS_JCEKS;
+		int64_t now_ms = (int64_t)c->now * 1000;
+		mtk_keystore *ks = NULL;
+		STACK_OF(X509) *chain = NULL;
+
+		if ((rc = need_out_pass(c, r, err)) != MTK_OK)
+			return rc;
+		chain = mtk_conv_sel_certs(s); /* leaf first, as Java stores it */
+		ks = mtk_keystore_new(t);
+		if (chain == NULL || ks == NULL)
+			rc = mtk_err_set(err, MTK_E_NOMEM, "convert");
+		if (rc == MTK_OK)
+			rc = mtk_keystore_add_key(ks, alias ? alias : "mykey", s->key, chain, now_ms, err);
+		for (size_t i = 0; rc == MTK_OK && i < r->ntrusted; i++)
+			rc = mtk_keystore_add_trusted(ks, r->trusted[i].alias, r->trusted[i].cert, now_ms,
+						      err);
+		if (rc == MTK_OK)
+			rc = mtk_keystore_encode(ks, t, r->out_pass, NULL, b, err);
+		mtk_keystore_free(ks);
+		sk_X509_pop_free(chain, X509_free);
+		if (rc == MTK_OK)
+			rc = add_out(r, c->out, b, MTK_WRITE_SECRET,
+				     t == MTK_KS_JKS ? "JKS keystore" : "JCEKS keystore", c->force, err);
+		return rc;
+	}
 	}
 	return mtk_err_set(err, MTK_E_INTERNAL, "convert: unknown target");
+}
+
+/*
+ * JKS/JCEKS → any keystore type, PKCS12 → JKS/JCEKS: the keystore module
+ * converts the whole store (every key, trusted and secret-key entry).
+ * Returns -1 when the input is not such a store (the caller goes on with the
+ * per-object path), else the exit status; *rcp holds a failure to report.
+ */
+static int convert_whole_store(cli *c, struct run *r, const char *path, mtk_conv_target to,
+			       mtk_err *err, mtk_rc *rcp)
+{
+	mtk_ks_type t = to == MTK_CONV_JKS ? MTK_KS_JKS : to == MTK_CONV_JCEKS ? MTK_KS_JCEKS : MTK_KS_PKCS12;
+	mtk_buf in = MTK_BUF_SECRET_INIT, out = MTK_BUF_SECRET_INIT;
+	mtk_keystore *ks = NULL;
+	mtk_format f;
+	int ret = -1;
+	mtk_rc rc;
+
+	if ((rc = mtk_file_read(path, 0, &in, err)) != MTK_OK)
+		goto out;
+	f = mtk_detect(in.data, in.len);
+	if (!(f == MTK_FMT_JKS || f == MTK_FMT_JCEKS || (f == MTK_FMT_PKCS12 && t != MTK_KS_PKCS12)))
+		goto out; /* not a whole-store conversion */
+	if (r->pass == NULL && (rc = cli_password(c, CLI_PASS_IN, "Keystore password: ", true,
+						  &r->pass, err)) != MTK_OK)
+		goto out;
+	if (r->pass == NULL) {
+		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: give the store password with --pass",
+				 path);
+		goto out;
+	}
+	if ((rc = need_out_pass(c, r, err)) != MTK_OK)
+		goto out;
+	if ((rc = mtk_keystore_decode(in.data, in.len, path, r->pass, r->key_pass, 0, &ks, err)) !=
+	    MTK_OK)
+		goto out;
+	if ((rc = mtk_keystore_convert(ks, t, r->out_pass, NULL, &out, err)) != MTK_OK)
+		goto out;
+	if ((rc = mtk_file_write(c->out, out.data, out.len,
+				 MTK_WRITE_SECRET | (c->force ? MTK_WRITE_FORCE : 0), err)) != MTK_OK)
+		goto out;
+	cli_set(c, "to", json_string(mtk_conv_target_name(to)));
+	cli_set(c, "whole_store", json_true());
+	cli_set(c, "entries", json_integer((json_int_t)ks->count));
+	cli_set(c, "outputs", json_pack("[{s:s, s:s}]", "path", c->out, "what", "keystore"));
+	if (!c->json)
+		printf("%s: %zu entr%s converted to %s\n", c->out, ks->count,
+		       ks->count == 1 ? "y" : "ies", mtk_conv_target_name(to));
+	ret = 0;
+out:
+	mtk_keystore_free(ks);
+	mtk_buf_free(&in);
+	mtk_buf_free(&out);
+	*rcp = rc;
+	return rc == MTK_OK ? ret : -1;
 }
 
 /* --split-out PREFIX: PREFIX.key, PREFIX.crt, PREFIX-chain.pem. */
@@ -451,8 +529,13 @@ int cmd_convert(cli *c, int argc, char **argv)
 				      o.compat);
 		goto done;
 	}
-	if ((o.compat != NULL || o.ntrusted > 0) && (o.split != NULL || to != MTK_CONV_PKCS12)) {
-		ret = cli_usage_error(c, usage, "--compat and --trusted apply to --to pkcs12");
+	if (o.compat != NULL && (o.split != NULL || to != MTK_CONV_PKCS12)) {
+		ret = cli_usage_error(c, usage, "--compat applies to --to pkcs12");
+		goto done;
+	}
+	if (o.ntrusted > 0 && (o.split != NULL || (to != MTK_CONV_PKCS12 && to != MTK_CONV_JKS &&
+						   to != MTK_CONV_JCEKS))) {
+		ret = cli_usage_error(c, usage, "--trusted applies to --to pkcs12, jks and jceks");
 		goto done;
 	}
 
@@ -463,6 +546,19 @@ int cmd_convert(cli *c, int argc, char **argv)
 		MTK_OK ||
 	    (rc = cli_password(c, CLI_PASS_OUT, "", false, &r.out_pass, &err)) != MTK_OK)
 		goto fail;
+
+	/* One keystore in, another keystore type out, nothing to select: the
+	 * whole store is converted, every entry kept. */
+	if (o.split == NULL && o.alias == NULL && o.ntrusted == 0 && o.compat == NULL &&
+	    argc - first == 1 && (to == MTK_CONV_JKS || to == MTK_CONV_JCEKS || to == MTK_CONV_PKCS12)) {
+		int r2 = convert_whole_store(c, &r, argv[first], to, &err, &rc);
+		if (r2 >= 0) {
+			ret = r2;
+			goto done;
+		}
+		if (rc != MTK_OK)
+			goto fail;
+	}
 
 	inputs = json_array();
 	cli_set(c, "inputs", inputs); /* borrowed from here on */

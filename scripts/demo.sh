@@ -49,14 +49,15 @@ show mtlskit check --profile mid bundle.pem
 show mtlskit check --profile upload-user client.crt
 
 step "5. Keystores: the MID Server agent keystore, and a JKS for an outbound mTLS record"
+mkdir -p agent # stands in for a MID Server's agent directory
 show mtlskit mid install --agent agent bundle.pem
 show mtlskit mid show --agent agent
 show mtlskit convert bundle.pem --to jks --alias outbound -o outbound.jks --out-pass env:OUTBOUND_PASS
 show keytool -list -keystore agent/security/agent_keystore.jks -storepass changeit 2>/dev/null
 
 step "6. A server certificate for the gateway (serverAuth, SANs for loopback)"
-show mtlskit csr create --cn localhost --org "Example Corp" --locality "San Diego" --state California \
-	--country US --usage server --san DNS:localhost,IP:127.0.0.1 --new-key ec:P-256 \
+show mtlskit csr create --cn gateway.example.com --org "Example Corp" --locality "San Diego" --state California \
+	--country US --usage server --san DNS:gateway.example.com,IP:127.0.0.1 --new-key ec:P-256 \
 	--key-out server.key -o server.csr
 show mtlskit ca sign lab-ca server.csr --profile server --days 90 -o server.crt --chain-out server-chain.pem
 cat server.crt server-chain.pem >server-fullchain.pem
@@ -89,17 +90,20 @@ step "8. Authenticated mTLS requests"
 show curl -sS --cacert lab-ca/root.crt --cert client.crt --key client.key "https://127.0.0.1:$GW_PORT/hello"
 echo
 show mtlskit probe "127.0.0.1:$GW_PORT" --ca lab-ca/root.crt --cert bundle.pem --http /probe
-echo "A Java TLS client using the agent keystore mtlskit wrote (as the MID Server would):"
+echo "A Java TLS client using the agent keystore mtlskit wrote (as the MID Server would),"
+echo "trusting the gateway through a JKS truststore mtlskit also wrote:"
+export GW_KS_PASS=changeit GW_TS_PASS=demo-trust-pass
+show mtlskit keystore add-trusted truststore.jks --type jks --pass env:GW_TS_PASS --alias lab-root lab-ca/root.crt
 mkdir -p java
 javac -d java "$SRC/tests/interop/java/GatewayClient.java"
-show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/security/agent_keystore.jks changeit lab-ca/root.crt
+show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/security/agent_keystore.jks truststore.jks
 echo "Without a client certificate the handshake is refused:"
 if curl -sS --cacert lab-ca/root.crt "https://127.0.0.1:$GW_PORT/" 2>&1; then exit 1; fi
 echo
 echo "Gateway access log:"
 cat gateway.log
 
-step "9. Expiry: every certificate here, soonest first"
-show mtlskit expiry . --pass env:OUTBOUND_PASS --within 30d || true
+step "9. Expiry: the CA and the MID keystore (default password tried by name), soonest first"
+show mtlskit expiry --within 30d lab-ca agent
 
 printf '\n%sDemo complete.%s Files are in %s\n' "$bold" "$norm" "$D"

@@ -17,6 +17,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
+#include "mtlskit/keystore.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_key_form_name(mtk_key_form f)
@@ -810,9 +811,6 @@ static mtk_rc ks_header(const char *name, const uint8_t *data, size_t len, mtk_c
 	return MTK_OK;
 }
 
-mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
-			     const mtk_secret *store_pass, const mtk_secret *key_pass,
-			     mtk_container_info *info, mtk_err *err) __attribute__((weak));
 
 /* ---- entry points ---- */
 
@@ -872,17 +870,11 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 	case MTK_FMT_JCEKS:
 		if ((rc = ks_header(name, data, len, info, err)) != MTK_OK)
 			break;
-		if (mtk_keystore_load_set != NULL) {
-			rc = mtk_keystore_load_set(&tmp, name, data, len, opts->pass, opts->key_pass, info,
-						   err);
-			if (rc == MTK_E_PASSWORD_NEEDED && !opts->require_decrypt) {
-				info->needs_password = true;
-				mtk_err_clear(err);
-				rc = MTK_OK;
-			}
-		} else if (opts->require_decrypt) {
-			rc = mtk_err_set(err, MTK_E_UNSUPPORTED, "%s: keystore entries cannot be read by this build",
-					 name);
+		rc = mtk_keystore_load_set(&tmp, name, data, len, opts->pass, opts->key_pass, info, err);
+		if (rc == MTK_E_PASSWORD_NEEDED && !opts->require_decrypt) {
+			info->needs_password = true;
+			mtk_err_clear(err);
+			rc = MTK_OK;
 		}
 		break;
 	default: {

@@ -2,9 +2,9 @@
 # gateway-java.sh - a Java 17 client (HttpsURLConnection) with a JKS keystore,
 # as a MID Server holds its certificate, through mtlskit-gateway.
 #
-# The JKS is made here with keytool -importkeystore from a PKCS#12; when
-# `mtlskit convert --to jks` lands, this is the place to use it instead
-# (see the JKS_FROM comment below).
+# The client keystores and the truststore are JKS files written by mtlskit
+# (`convert --to jks`, `keystore add-trusted`), read by Java as the MID
+# Server and the instance read theirs.
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
 source "$(dirname "$0")/lib/gw-fixtures.sh"
 
@@ -22,13 +22,10 @@ mkdir -p "$T/classes"
 expect_rc 0 "javac compiles GatewayClient.java" javac -d "$T/classes" "$(dirname "$0")/java/GatewayClient.java"
 export GW_KS_PASS=changeit GW_TS_PASS=changeit
 
-# JKS_FROM: PKCS#12 -> JKS with keytool.  Swap in `mtlskit convert --to jks` here.
+# JKS written by mtlskit from the PEM chain and key, under the MID alias.
 mkjks() { # WHO
-	openssl pkcs12 -export -in "$T/$1-chain.pem" -inkey "$T/$1.key" -name defaultsecuritykeypairhandle \
-		-passout env:GW_KS_PASS -out "$T/$1.p12" 2>/dev/null
-	keytool -importkeystore -noprompt -srckeystore "$T/$1.p12" -srcstoretype PKCS12 \
-		-srcstorepass:env GW_KS_PASS -destkeystore "$T/$1.jks" -deststoretype JKS \
-		-deststorepass:env GW_KS_PASS >/dev/null 2>&1
+	"$MTLSKIT" convert "$T/$1-chain.pem" "$T/$1.key" --to jks --alias defaultsecuritykeypairhandle \
+		--out-pass env:GW_KS_PASS -o "$T/$1.jks" >/dev/null 2>&1
 }
 mkjks alice
 mkjks bob
@@ -36,6 +33,8 @@ mkjks carol
 mkjks mallory
 keytool -importcert -noprompt -alias gateway-ca -file "$T/srv/ca.pem" -keystore "$T/trust.jks" \
 	-storetype JKS -storepass:env GW_TS_PASS >/dev/null 2>&1
+expect_file "mtlskit wrote alice's JKS" "$T/alice.jks"
+expect_eq "it is a JKS (magic FEEDFEED)" "$(head -c 4 "$T/alice.jks" | od -An -tx1 | tr -d ' ')" feedfeed
 run keytool -list -keystore "$T/alice.jks" -storepass:env GW_KS_PASS
 expect_match "keytool sees a JKS with the MID alias" 'Keystore type: (JKS|jks).*|defaultsecuritykeypairhandle' "$OUT"
 
