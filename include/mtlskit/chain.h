@@ -47,6 +47,9 @@ MTK_WUR mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsign
 			       mtk_chain *out, mtk_err *err);
 void mtk_chain_free(mtk_chain *c);
 
+/* Pushes x onto sk with a new reference; 0 on failure (x untouched). */
+int mtk_sk_x509_push_ref(STACK_OF(X509) *sk, X509 *x);
+
 /* True when issuer's name is cert's issuer name and issuer's key verifies
  * cert's signature. */
 bool mtk_cert_issued_by(X509 *cert, X509 *issuer);

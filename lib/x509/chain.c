@@ -46,7 +46,7 @@ void mtk_chain_free(mtk_chain *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int push_ref(STACK_OF(X509) *sk, X509 *x)
+int mtk_sk_x509_push_ref(STACK_OF(X509) *sk, X509 *x)
 {
 	if (!X509_up_ref(x))
 		return 0;
@@ -206,7 +206,7 @@ mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsigned flags
 					c.broken = true;
 			break;
 		}
-		if (!push_ref(c.cas, next)) {
+		if (!mtk_sk_x509_push_ref(c.cas, next)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
 			goto out;
 		}
@@ -231,7 +231,7 @@ mtk_rc mtk_chain_build(const mtk_set *set, STACK_OF(X509) *extra, unsigned flags
 		}
 	}
 	for (size_t j = 0; j < ncerts; j++) {
-		if (!used[j] && !push_ref(c.unused, certs[j]->cert)) {
+		if (!used[j] && !mtk_sk_x509_push_ref(c.unused, certs[j]->cert)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
 			goto out;
 		}

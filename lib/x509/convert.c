@@ -57,16 +57,6 @@ void mtk_conv_sel_free(mtk_conv_sel *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int push_ref(STACK_OF(X509) * sk, X509 *x)
-{
-	if (!X509_up_ref(x))
-		return 0;
-	if (!sk_X509_push(sk, x)) {
-		X509_free(x);
-		return 0;
-	}
-	return 1;
-}
 
 STACK_OF(X509) * mtk_conv_sel_certs(const mtk_conv_sel *sel)
 {
@@ -74,11 +64,11 @@ STACK_OF(X509) * mtk_conv_sel_certs(const mtk_conv_sel *sel)
 	bool ok = all != NULL;
 
 	if (ok && sel->leaf != NULL)
-		ok = push_ref(all, sel->leaf);
+		ok = mtk_sk_x509_push_ref(all, sel->leaf);
 	for (int i = 0; ok && sel->chain && i < sk_X509_num(sel->chain); i++)
-		ok = push_ref(all, sk_X509_value(sel->chain, i));
+		ok = mtk_sk_x509_push_ref(all, sk_X509_value(sel->chain, i));
 	for (int i = 0; ok && sel->unrelated && i < sk_X509_num(sel->unrelated); i++)
-		ok = push_ref(all, sk_X509_value(sel->unrelated, i));
+		ok = mtk_sk_x509_push_ref(all, sk_X509_value(sel->unrelated, i));
 	if (!ok) {
 		sk_X509_pop_free(all, X509_free);
 		return NULL;
