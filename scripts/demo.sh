@@ -9,10 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-scripts/deps.sh demo
-if [ ! -d build ]; then meson setup build >/dev/null; fi
-ninja -C build >/dev/null
-export PATH="$SRC/build/cli:$SRC/build/gateway:$PATH"
+if [ -n "${MTLSKIT:-}" ] && [ -n "${MTLSKIT_GATEWAY:-}" ]; then
+	# Run by the test suite: use the binaries under test as they are.
+	export PATH="$(dirname "$MTLSKIT"):$(dirname "$MTLSKIT_GATEWAY"):$PATH"
+else
+	scripts/deps.sh demo
+	if [ ! -d build ]; then meson setup build >/dev/null; fi
+	ninja -C build >/dev/null
+	export PATH="$SRC/build/cli:$SRC/build/gateway:$PATH"
+fi
 PY=$(command -v /usr/bin/python3 || command -v python3)
 
 D=${MTLSKIT_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/mtlskit-demo.XXXXXX")}
