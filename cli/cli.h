@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "mtlskit/err.h"
 #include "mtlskit/findings.h"
@@ -95,6 +96,10 @@ enum cli_pass_kind { CLI_PASS_IN, CLI_PASS_KEY, CLI_PASS_OUT };
  * MTK_OK is returned) when absent and no prompt is possible or wanted. */
 MTK_WUR mtk_rc cli_password(cli *c, enum cli_pass_kind kind, const char *prompt,
 			    bool prompt_if_absent, mtk_secret **out, mtk_err *err);
+
+/* Loads a private key in any format (keygen.h mtk_key_load) with --pass, or
+ * asks for its password on a terminal when it turns out to be encrypted. */
+MTK_WUR mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err);
 
 /* Prints findings grouped per file (text mode), colour on a terminal. */
 void cli_print_findings(cli *c, FILE *fp);

@@ -116,35 +116,6 @@ static int csr_opt(cli *c, int opt, const char *arg, void *ctx)
 	return 0;
 }
 
-/* Loads a key, asking for its password on a terminal when it turns out to
- * be encrypted and --pass was not given. */
-static mtk_rc load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)
-{
-	mtk_secret *pass = NULL;
-	mtk_err e1 = {0};
-	mtk_rc rc;
-
-	if (c->pass_spec != NULL) {
-		if ((rc = cli_password(c, CLI_PASS_IN, "", false, &pass, err)) != MTK_OK)
-			return rc;
-		rc = mtk_key_load(path, pass, out, err);
-		mtk_secret_free(pass);
-		return rc;
-	}
-	rc = mtk_key_load(path, NULL, out, &e1);
-	if (rc == MTK_E_PASSWORD_NEEDED && isatty(STDIN_FILENO)) {
-		if ((rc = cli_password(c, CLI_PASS_IN, "Key password: ", true, &pass, err)) != MTK_OK)
-			return rc;
-		if (pass != NULL) {
-			rc = mtk_key_load(path, pass, out, err);
-			mtk_secret_free(pass);
-			return rc;
-		}
-	}
-	if (rc != MTK_OK)
-		*err = e1;
-	return rc;
-}
 
 static json_t *sans_json(const mtk_sans *s)
 {
@@ -262,7 +233,7 @@ static int csr_create(cli *c, int argc, char **argv)
 		}
 	}
 	if (o.key != NULL) {
-		if ((rc = load_key(c, o.key, &key, &err)) != MTK_OK)
+		if ((rc = cli_load_key(c, o.key, &key, &err)) != MTK_OK)
 			goto fail;
 	} else {
 		if ((rc = cli_password(c, CLI_PASS_OUT, "Password for the new key: ", false, &opass, &err)) != MTK_OK ||

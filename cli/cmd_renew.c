@@ -53,33 +53,6 @@ static int renew_opt(cli *c, int opt, const char *arg, void *ctx)
 	return 0;
 }
 
-static mtk_rc load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)
-{
-	mtk_secret *pass = NULL;
-	mtk_err e1 = {0};
-	mtk_rc rc;
-
-	if (c->pass_spec != NULL) {
-		if ((rc = cli_password(c, CLI_PASS_IN, "", false, &pass, err)) != MTK_OK)
-			return rc;
-		rc = mtk_key_load(path, pass, out, err);
-		mtk_secret_free(pass);
-		return rc;
-	}
-	rc = mtk_key_load(path, NULL, out, &e1);
-	if (rc == MTK_E_PASSWORD_NEEDED && isatty(STDIN_FILENO)) {
-		if ((rc = cli_password(c, CLI_PASS_IN, "Key password: ", true, &pass, err)) != MTK_OK)
-			return rc;
-		if (pass != NULL) {
-			rc = mtk_key_load(path, pass, out, err);
-			mtk_secret_free(pass);
-			return rc;
-		}
-	}
-	if (rc != MTK_OK)
-		*err = e1;
-	return rc;
-}
 
 int cmd_renew(cli *c, int argc, char **argv)
 {
@@ -153,7 +126,7 @@ int cmd_renew(cli *c, int argc, char **argv)
 			}
 	}
 	if (o.key != NULL) {
-		if ((rc = load_key(c, o.key, &key, &err)) != MTK_OK)
+		if ((rc = cli_load_key(c, o.key, &key, &err)) != MTK_OK)
 			goto fail;
 		char fix[600];
 		snprintf(fix, sizeof(fix), "mtlskit renew %.200s --new-key rsa:2048 --key-out new.key -o %.200s",

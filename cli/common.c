@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "mtlskit/buf.h"
+#include "mtlskit/keygen.h"
 
 int cli_common_opt(cli *c, int opt, const char *arg)
 {
@@ -336,4 +337,32 @@ int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int 
 		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message",
 				     "unknown or missing sub-command", "exit", MTK_EXIT_USAGE);
 	return MTK_EXIT_USAGE;
+}
+
+mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)
+{
+	mtk_secret *pass = NULL;
+	mtk_err e1 = {0};
+	mtk_rc rc;
+
+	if (c->pass_spec != NULL) {
+		if ((rc = cli_password(c, CLI_PASS_IN, "", false, &pass, err)) != MTK_OK)
+			return rc;
+		rc = mtk_key_load(path, pass, out, err);
+		mtk_secret_free(pass);
+		return rc;
+	}
+	rc = mtk_key_load(path, NULL, out, &e1);
+	if (rc == MTK_E_PASSWORD_NEEDED && isatty(STDIN_FILENO)) {
+		if ((rc = cli_password(c, CLI_PASS_IN, "Key password: ", true, &pass, err)) != MTK_OK)
+			return rc;
+		if (pass != NULL) {
+			rc = mtk_key_load(path, pass, out, err);
+			mtk_secret_free(pass);
+			return rc;
+		}
+	}
+	if (rc != MTK_OK)
+		*err = e1;
+	return rc;
 }
