@@ -9,7 +9,6 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
-#include "mtlskit/load.h"
 #include "version.h"
 
 static const struct cli_verb verbs[] = {
@@ -117,7 +116,6 @@ int main(int argc, char **argv)
 	json_decref(c.result);
 	json_decref(c.error);
 	mtk_findings_free(&c.findings);
-	mtk_load_cleanup();
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = MTK_EXIT_INTERNAL;
 	return rc;

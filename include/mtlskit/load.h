@@ -135,8 +135,14 @@ MTK_WUR mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts
 MTK_WUR mtk_rc mtk_set_add(mtk_set *set, const mtk_obj *o);
 void mtk_set_free(mtk_set *set);
 
-/* Releases what the loader loaded once for the process (OpenSSL's legacy
- * provider); call once at exit, after the last load. */
+/* Loads OpenSSL's legacy provider (RC2, RC4, single DES: old PFX files) with
+ * the default one, once per process and thread-safely; true when available.
+ * Every module that needs it calls this, so there is one copy of the
+ * providers. */
+bool mtk_legacy_provider(void);
+
+/* Releases the providers mtk_legacy_provider() loaded.  Registered with
+ * atexit when they are loaded; may be called earlier, after the last load. */
 void mtk_load_cleanup(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/chain.h"
 #include "ks_int.h"
 
 mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *err)
@@ -198,23 +199,9 @@ static bool same_cert(X509 *a, X509 *b)
 	return X509_cmp(a, b) == 0;
 }
 
-/* Verifies that issuer signed cert (name and signature). */
-static bool signed_by(X509 *cert, X509 *issuer)
-{
-	EVP_PKEY *k;
-	bool ok;
-
-	if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
-		return false;
-	k = X509_get0_pubkey(issuer);
-	ok = k != NULL && X509_verify(cert, k) == 1;
-	ERR_clear_error();
-	return ok;
-}
-
 static bool self_signed(X509 *x)
 {
-	return signed_by(x, x);
+	return mtk_cert_issued_by(x, x);
 }
 
 /* Candidates from the keystore: trusted entries and every key entry's
@@ -228,7 +215,7 @@ static X509 *find_issuer(const mtk_keystore *ks, X509 *cert)
 		    sk_X509_num(e->chain) < 1)
 			continue;
 		c = sk_X509_value(e->chain, 0);
-		if (signed_by(cert, c))
+		if (mtk_cert_issued_by(cert, c))
 			return c;
 	}
 	return NULL;
@@ -301,7 +288,7 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 			bool in = false;
 			for (int j = 0; j < sk_X509_num(chain); j++)
 				in = in || same_cert(sk_X509_value(chain, j), c);
-			if (!in && signed_by(top, c))
+			if (!in && mtk_cert_issued_by(top, c))
 				next = c;
 		}
 		if (next == NULL) {

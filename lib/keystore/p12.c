@@ -17,39 +17,13 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
-#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/load.h"
 #include "ks_int.h"
 
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
 #define P12_ITER	   10000
-
-static OSSL_PROVIDER *legacy_prov, *default_prov;
-
-static void unload_legacy(void)
-{
-	OSSL_PROVIDER_unload(legacy_prov);
-	OSSL_PROVIDER_unload(default_prov);
-	legacy_prov = default_prov = NULL;
-}
-
-/* Loads the legacy provider (and default, which an explicit load would
- * otherwise displace) once, on demand; true when available.  Released at
- * exit, before OpenSSL's own cleanup (atexit runs in reverse order). */
-static bool load_legacy(void)
-{
-	static int state; /* 0 untried, 1 loaded, -1 unavailable */
-
-	if (state == 0) {
-		legacy_prov = OSSL_PROVIDER_load(NULL, "legacy");
-		default_prov = OSSL_PROVIDER_load(NULL, "default");
-		state = legacy_prov != NULL && default_prov != NULL ? 1 : -1;
-		atexit(unload_legacy);
-		ERR_clear_error();
-	}
-	return state == 1;
-}
 
 typedef struct p12bag {
 	X509 *cert;
@@ -154,7 +128,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				b->key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
 			} else {
 				p8 = PKCS12_decrypt_skey(bag, pass, plen);
-				if (p8 == NULL && load_legacy())
+				if (p8 == NULL && mtk_legacy_provider())
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
 				if (p8 == NULL)
 					return MTK_E_BAD_PASSWORD;
@@ -237,7 +211,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
 			bags = PKCS12_unpack_p7encdata(p7, pass, plen);
-			if (bags == NULL && load_legacy()) {
+			if (bags == NULL && mtk_legacy_provider()) {
 				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
 				if (bags != NULL)
 					ks->p12_legacy = true;

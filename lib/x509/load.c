@@ -174,6 +174,9 @@ static void load_legacy(void)
 	prov_default = OSSL_PROVIDER_load(NULL, "default");
 	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
 	legacy_ok = prov_default != NULL && prov_legacy != NULL;
+	/* Released before OpenSSL's own exit cleanup (registered earlier,
+	 * atexit runs in reverse order). */
+	atexit(mtk_load_cleanup);
 	ERR_clear_error();
 }
 
@@ -188,9 +191,14 @@ void mtk_load_cleanup(void)
 	prov_legacy = prov_default = NULL;
 }
 
-static bool ensure_legacy(void)
+bool mtk_legacy_provider(void)
 {
 	return CRYPTO_THREAD_run_once(&legacy_once, load_legacy) && legacy_ok;
+}
+
+static bool ensure_legacy(void)
+{
+	return mtk_legacy_provider();
 }
 
 /* ---- describing encryption algorithms (describe.c) ---- */
