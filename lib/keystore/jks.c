@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "mtlskit/pbe.h"
 #include "ks_int.h"
 
 #define JKS_MAGIC      0xFEEDFEEDu
@@ -272,9 +273,7 @@ static mtk_rc jks_recover(const mtk_buf *p16, const uint8_t *e, size_t elen, mtk
 mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t iter, bool decrypt,
 		     const uint8_t *in, size_t len, mtk_buf *out)
 {
-	EVP_MD_CTX *md = NULL;
 	EVP_CIPHER_CTX *cx = NULL;
-	EVP_MD *md5 = NULL;
 	uint8_t salt[8], dk[32];
 	int n1 = 0, n2 = 0;
 	mtk_rc rc = MTK_E_CRYPTO;
@@ -291,25 +290,8 @@ mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t 
 		salt[1] = salt[2];
 		salt[2] = t;
 	}
-	md = EVP_MD_CTX_new();
-	md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-	if (md == NULL || md5 == NULL)
-		goto out;
-	for (int h = 0; h < 2; h++) {
-		uint8_t *d = dk + 16 * h;
-		if (EVP_DigestInit_ex2(md, md5, NULL) != 1 ||
-		    EVP_DigestUpdate(md, salt + 4 * h, 4) != 1 ||
-		    EVP_DigestUpdate(md, pass->s, pass->len) != 1 ||
-		    EVP_DigestFinal_ex(md, d, NULL) != 1)
-			goto out;
-		for (uint32_t i = 1; i < iter; i++) {
-			if (EVP_DigestInit_ex2(md, md5, NULL) != 1 ||
-			    EVP_DigestUpdate(md, d, 16) != 1 ||
-			    EVP_DigestUpdate(md, pass->s, pass->len) != 1 ||
-			    EVP_DigestFinal_ex(md, d, NULL) != 1)
-				goto out;
-		}
-	}
+	for (int h = 0; h < 2; h++)
+		mtk_md5_chain(salt + 4 * h, 4, pass->s, pass->len, iter, dk + 16 * h);
 	cx = EVP_CIPHER_CTX_new();
 	if (cx == NULL ||
 	    EVP_CipherInit_ex(cx, EVP_des_ede3_cbc(), NULL, dk, dk + 24, decrypt ? 0 : 1) != 1)
@@ -333,8 +315,6 @@ mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t 
 out:
 	mtk_cleanse(dk, sizeof(dk));
 	EVP_CIPHER_CTX_free(cx);
-	EVP_MD_CTX_free(md);
-	EVP_MD_free(md5);
 	ERR_clear_error();
 	return rc;
 }

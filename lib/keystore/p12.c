@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/load.h"
+#include "mtlskit/pbe.h"
 #include "ks_int.h"
 
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
@@ -127,7 +128,8 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 			if (nid == NID_keyBag) {
 				b->key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
 			} else {
-				p8 = PKCS12_decrypt_skey(bag, pass, plen);
+				const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
 				if (p8 == NULL)
@@ -186,9 +188,9 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		goto out;
 	}
 	if (PKCS12_mac_present(p12)) {
-		int ok = PKCS12_verify_mac(p12, pass, plen);
+		bool ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
 		if (!ok && plen == 0)
-			ok = PKCS12_verify_mac(p12, NULL, 0);
+			ok = mtk_p12_verify_mac(p12, data, len, NULL, 0);
 		if (!ok) {
 			rc = mtk_err_set(
 			    err, MTK_E_INTEGRITY,
@@ -210,7 +212,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (nid == NID_pkcs7_data) {
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
-			bags = PKCS12_unpack_p7encdata(p7, pass, plen);
+			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
 			if (bags == NULL && mtk_legacy_provider()) {
 				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
 				if (bags != NULL)

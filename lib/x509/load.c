@@ -18,6 +18,7 @@
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
+#include "mtlskit/pbe.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_key_form_name(mtk_key_form f)
@@ -226,7 +227,7 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	X509_SIG_get0(sig, &alg, NULL);
 	if (alg != NULL && mtk_pbe_needs_legacy(alg))
 		(void)ensure_legacy();
-	p8 = PKCS8_decrypt(sig, pw, pwlen);
+	p8 = mtk_p8_decrypt(sig, pw, (size_t)pwlen);
 	if (p8 == NULL && ensure_legacy())
 		p8 = PKCS8_decrypt(sig, pw, pwlen);
 	ERR_clear_error();
@@ -672,13 +673,6 @@ static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, i
 	return rc;
 }
 
-static bool p12_mac_ok(PKCS12 *p12, const char *pw, int pwlen)
-{
-	/* MAC digests all live in the default provider: no legacy retry. */
-	bool ok = PKCS12_verify_mac(p12, pw, pwlen) == 1;
-	ERR_clear_error();
-	return ok;
-}
 
 static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size_t len,
 		       const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err)
@@ -718,19 +712,19 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		x.pw = opts->pass->s;
 		x.pwlen = (int)opts->pass->len;
 		/* An empty password has two encodings (Windows uses the absent one). */
-		if (info->p12_has_mac && x.pwlen == 0 && !p12_mac_ok(p12, x.pw, 0) &&
-		    p12_mac_ok(p12, NULL, 0))
+		if (info->p12_has_mac && x.pwlen == 0 && !mtk_p12_verify_mac(p12, data, len, x.pw, 0) &&
+		    mtk_p12_verify_mac(p12, data, len, NULL, 0))
 			x.pw = NULL;
-		else if (info->p12_has_mac && !p12_mac_ok(p12, x.pw, x.pwlen)) {
+		else if (info->p12_has_mac && !mtk_p12_verify_mac(p12, data, len, x.pw, (size_t)x.pwlen)) {
 			rc = mtk_err_set(err, MTK_E_BAD_PASSWORD,
 					 "%s: wrong password (the PFX integrity check failed: wrong password or altered file)",
 					 name);
 			goto out;
 		}
 	} else if (info->p12_has_mac) {
-		if (p12_mac_ok(p12, "", 0)) {
+		if (mtk_p12_verify_mac(p12, data, len, "", 0)) {
 			x.pw = "";
-		} else if (p12_mac_ok(p12, NULL, 0)) {
+		} else if (mtk_p12_verify_mac(p12, data, len, NULL, 0)) {
 			x.pw = NULL;
 		} else {
 			info->needs_password = true;
@@ -763,7 +757,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 				info->p12_legacy = true;
 				(void)ensure_legacy();
 			}
-			bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
+			bags = mtk_p7_decrypt_bags(p7, x.pw, x.pw ? strlen(x.pw) : 0);
 			if (bags == NULL && ensure_legacy())
 				bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
 			if (bags == NULL && x.pw != NULL && x.pw[0] == '\0')

@@ -1,0 +1,94 @@
+/*
+ * pbe.h - password-based decryption and MACs of PKCS#12 and PKCS#8, fast.
+ *
+ * OpenSSL 3.0 runs every iteration of PBKDF2 and of the PKCS#12 KDF through
+ * the EVP/provider layer (an HMAC context copy, with allocations, per
+ * iteration): about 7,000 instructions where the two SHA-256 compressions
+ * themselves cost a few hundred.  A PFX that OpenSSL 3 writes costs three
+ * 2,048-iteration derivations, a Java keystore three of 10,000, and that was
+ * most of the time of `mid install` and of keystore conversion.
+ *
+ * These functions run the same derivations over OpenSSL's digest block
+ * functions with the HMAC pads hashed once, then decrypt with OpenSSL's EVP
+ * ciphers.  They cover the algorithms that real files use:
+ *
+ *   PBES2 with PBKDF2 (hmacWithSHA1/224/256/384/512) and AES-128/192/256-CBC
+ *   or DES-EDE3-CBC;  pbeWithSHAAnd3-KeyTripleDES-CBC (PKCS#12 KDF);
+ *   PKCS#12 MACs (HMAC with SHA-1/224/256/384/512, key from the PKCS#12 KDF).
+ *
+ * Everything else (RC2, RC4, single DES, GOST, BER-only encodings) answers
+ * MTK_E_UNSUPPORTED, and the caller uses OpenSSL's own function: the result
+ * is the same either way, only the time differs.  Passwords are converted
+ * to BMPString exactly as OpenSSL does (OPENSSL_utf82uni), so a password
+ * that works with `openssl pkcs12` works here.
+ *
+ * Errors never print; derived keys are wiped.
+ */
+#ifndef MTLSKIT_PBE_H
+#define MTLSKIT_PBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/err.h"
+
+/*
+ * PBKDF2 (RFC 8018 §5.2) with HMAC over the digest md_nid (NID_sha1,
+ * NID_sha224, NID_sha256, NID_sha384, NID_sha512).  MTK_E_UNSUPPORTED for
+ * another digest; MTK_E_INVALID_ARG for iter == 0.
+ */
+MTK_WUR mtk_rc mtk_pbkdf2(int md_nid, const void *pass, size_t passlen, const uint8_t *salt,
+			  size_t saltlen, uint64_t iter, uint8_t *out, size_t outlen);
+
+/*
+ * The PKCS#12 key derivation (RFC 7292 appendix B.2): id 1 key, 2 IV,
+ * 3 MAC key.  bmp is the password already in BMPString form (NULL, 0 for
+ * the absent password).  Same digests as mtk_pbkdf2.
+ */
+MTK_WUR mtk_rc mtk_pkcs12_kdf(int md_nid, int id, const uint8_t *bmp, size_t bmplen,
+			      const uint8_t *salt, size_t saltlen, uint64_t iter, uint8_t *out,
+			      size_t outlen);
+
+/*
+ * Decrypts in with the password-based algorithm alg; the password is pass
+ * of passlen bytes, or absent when pass is NULL (PKCS#12's second encoding
+ * of "no password").  out receives the plaintext (mark it secret).
+ * MTK_E_UNSUPPORTED: not one of the algorithms above, use OpenSSL;
+ * MTK_E_BAD_PASSWORD: the padding does not check (wrong password or
+ * altered data); MTK_E_NOMEM, MTK_E_CRYPTO.
+ */
+MTK_WUR mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t passlen,
+			       const uint8_t *in, size_t inlen, mtk_buf *out);
+
+/*
+ * Checks the MAC of the PFX p12 whose DER encoding is der/len.  MTK_OK: the
+ * MAC matches; MTK_E_BAD_PASSWORD: it was computed and does not match;
+ * MTK_E_UNSUPPORTED: use PKCS12_verify_mac (no MAC, an unknown digest, an
+ * indefinite-length encoding).
+ */
+MTK_WUR mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass,
+				 size_t passlen);
+
+/*
+ * The three operations with OpenSSL's functions behind them: the fast path
+ * first, OpenSSL's when it is unsupported or fails (so a wrong password or
+ * an unusual file gets exactly OpenSSL's answer).  pass NULL is the absent
+ * password; passlen is ignored then.
+ */
+bool mtk_p12_verify_mac(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass,
+			size_t passlen);
+PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_t passlen);
+STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen);
+
+/*
+ * JCEKS's PBEWithMD5AndTripleDES chain: d = MD5(d || pass) repeated, the
+ * first round over seed.  out is 16 bytes.  Sun's derivation, a fast MD5.
+ */
+void mtk_md5_chain(const uint8_t *seed, size_t seedlen, const void *pass, size_t passlen,
+		   uint32_t iter, uint8_t out[16]);
+
+#endif

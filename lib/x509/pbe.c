@@ -1,0 +1,600 @@
+/*
+ * pbe.c - PBKDF2, the PKCS#12 KDF, PBES2/PKCS#12 decryption and PKCS#12
+ * MACs over OpenSSL's digest block functions (see pbe.h for why).
+ *
+ * The SHA-1/SHA-2/MD5 "low-level" functions are deprecated in OpenSSL 3.0
+ * in favour of EVP, but they are the same assembly the EVP path ends in,
+ * minus a provider dispatch and an allocation per call; they are used only
+ * here, for the iteration loops.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "mtlskit/pbe.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/md5.h>
+#include <openssl/objects.h>
+#include <openssl/sha.h>
+
+/* Beyond this many iterations the fast path steps aside (OpenSSL decides). */
+#define FAST_MAX_ITER 10000000u
+
+typedef union {
+	SHA_CTX s1;
+	SHA256_CTX s256;
+	SHA512_CTX s512;
+	MD5_CTX m5;
+} hctx;
+
+typedef struct {
+	size_t mdlen, block;
+	void (*init)(hctx *c);
+	void (*update)(hctx *c, const void *p, size_t n);
+	void (*final)(uint8_t *out, hctx *c);
+} hdesc;
+
+#define HASH_FNS(name, field, INIT, UPDATE, FINAL)                                                 \
+	static void name##_init(hctx *c) { (void)INIT(&c->field); }                                \
+	static void name##_update(hctx *c, const void *p, size_t n) { (void)UPDATE(&c->field, p, n); } \
+	static void name##_final(uint8_t *out, hctx *c) { (void)FINAL(out, &c->field); }
+
+HASH_FNS(sha1, s1, SHA1_Init, SHA1_Update, SHA1_Final)
+HASH_FNS(sha224, s256, SHA224_Init, SHA224_Update, SHA224_Final)
+HASH_FNS(sha256, s256, SHA256_Init, SHA256_Update, SHA256_Final)
+HASH_FNS(sha384, s512, SHA384_Init, SHA384_Update, SHA384_Final)
+HASH_FNS(sha512, s512, SHA512_Init, SHA512_Update, SHA512_Final)
+HASH_FNS(md5, m5, MD5_Init, MD5_Update, MD5_Final)
+
+static const hdesc H_SHA1 = {20, 64, sha1_init, sha1_update, sha1_final};
+static const hdesc H_SHA224 = {28, 64, sha224_init, sha224_update, sha224_final};
+static const hdesc H_SHA256 = {32, 64, sha256_init, sha256_update, sha256_final};
+static const hdesc H_SHA384 = {48, 128, sha384_init, sha384_update, sha384_final};
+static const hdesc H_SHA512 = {64, 128, sha512_init, sha512_update, sha512_final};
+
+static const hdesc *hash_by_nid(int nid)
+{
+	switch (nid) {
+	case NID_sha1:
+		return &H_SHA1;
+	case NID_sha224:
+		return &H_SHA224;
+	case NID_sha256:
+		return &H_SHA256;
+	case NID_sha384:
+		return &H_SHA384;
+	case NID_sha512:
+		return &H_SHA512;
+	default:
+		return NULL;
+	}
+}
+
+/* ---- HMAC with the pads hashed once ---- */
+
+typedef struct {
+	const hdesc *h;
+	hctx in, out; /* states after the inner and outer pad blocks */
+} hmac_key;
+
+static void hmac_set_key(hmac_key *k, const hdesc *h, const void *key, size_t keylen)
+{
+	uint8_t kb[128], pad[128];
+	hctx c;
+
+	memset(kb, 0, sizeof(kb));
+	if (keylen > h->block) {
+		h->init(&c);
+		h->update(&c, key, keylen);
+		h->final(kb, &c);
+	} else if (keylen > 0) {
+		memcpy(kb, key, keylen);
+	}
+	k->h = h;
+	for (size_t i = 0; i < h->block; i++)
+		pad[i] = kb[i] ^ 0x36;
+	h->init(&k->in);
+	h->update(&k->in, pad, h->block);
+	for (size_t i = 0; i < h->block; i++)
+		pad[i] = kb[i] ^ 0x5c;
+	h->init(&k->out);
+	h->update(&k->out, pad, h->block);
+	OPENSSL_cleanse(kb, sizeof(kb));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(&c, sizeof(c));
+}
+
+/* out = HMAC(a || b); out may alias a. */
+static void hmac2(const hmac_key *k, const void *a, size_t alen, const void *b, size_t blen, uint8_t *out)
+{
+	hctx c = k->in;
+
+	k->h->update(&c, a, alen);
+	if (blen > 0)
+		k->h->update(&c, b, blen);
+	k->h->final(out, &c);
+	c = k->out;
+	k->h->update(&c, out, k->h->mdlen);
+	k->h->final(out, &c);
+	OPENSSL_cleanse(&c, sizeof(c));
+}
+
+mtk_rc mtk_pbkdf2(int md_nid, const void *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
+		  uint64_t iter, uint8_t *out, size_t outlen)
+{
+	const hdesc *h = hash_by_nid(md_nid);
+	hmac_key k;
+	uint8_t u[64], t[64], be[4];
+
+	if (h == NULL)
+		return MTK_E_UNSUPPORTED;
+	if (iter == 0 || outlen == 0)
+		return MTK_E_INVALID_ARG;
+	hmac_set_key(&k, h, pass, passlen);
+	for (uint32_t blk = 1; outlen > 0; blk++) {
+		size_t n = outlen < h->mdlen ? outlen : h->mdlen;
+
+		be[0] = (uint8_t)(blk >> 24);
+		be[1] = (uint8_t)(blk >> 16);
+		be[2] = (uint8_t)(blk >> 8);
+		be[3] = (uint8_t)blk;
+		hmac2(&k, salt, saltlen, be, 4, u);
+		memcpy(t, u, h->mdlen);
+		for (uint64_t i = 1; i < iter; i++) {
+			hmac2(&k, u, h->mdlen, NULL, 0, u);
+			for (size_t j = 0; j < h->mdlen; j++)
+				t[j] ^= u[j];
+		}
+		memcpy(out, t, n);
+		out += n;
+		outlen -= n;
+	}
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(u, sizeof(u));
+	OPENSSL_cleanse(t, sizeof(t));
+	return MTK_OK;
+}
+
+mtk_rc mtk_pkcs12_kdf(int md_nid, int id, const uint8_t *bmp, size_t bmplen, const uint8_t *salt,
+		      size_t saltlen, uint64_t iter, uint8_t *out, size_t outlen)
+{
+	const hdesc *h = hash_by_nid(md_nid);
+	size_t v, u, slen, plen, ilen;
+	uint8_t d[128], b[128], a[64], *in;
+	hctx c;
+
+	if (h == NULL)
+		return MTK_E_UNSUPPORTED;
+	if (iter == 0 || outlen == 0 || saltlen > 1024 || bmplen > 4096)
+		return MTK_E_INVALID_ARG;
+	v = h->block;
+	u = h->mdlen;
+	slen = v * ((saltlen + v - 1) / v);
+	plen = v * ((bmplen + v - 1) / v);
+	ilen = slen + plen;
+	if ((in = OPENSSL_malloc(ilen > 0 ? ilen : 1)) == NULL)
+		return MTK_E_NOMEM;
+	for (size_t i = 0; i < slen; i++)
+		in[i] = salt[i % saltlen];
+	for (size_t i = 0; i < plen; i++)
+		in[slen + i] = bmp[i % bmplen];
+	memset(d, id, v);
+	for (;;) {
+		size_t n = outlen < u ? outlen : u;
+
+		h->init(&c);
+		h->update(&c, d, v);
+		h->update(&c, in, ilen);
+		h->final(a, &c);
+		for (uint64_t i = 1; i < iter; i++) {
+			h->init(&c);
+			h->update(&c, a, u);
+			h->final(a, &c);
+		}
+		memcpy(out, a, n);
+		if (outlen <= u)
+			break;
+		out += n;
+		outlen -= n;
+		for (size_t j = 0; j < v; j++)
+			b[j] = a[j % u];
+		for (size_t j = 0; j < ilen; j += v) {
+			unsigned c16 = 1;
+			for (size_t q = v; q > 0;) {
+				q--;
+				c16 += (unsigned)in[j + q] + b[q];
+				in[j + q] = (uint8_t)c16;
+				c16 >>= 8;
+			}
+		}
+	}
+	OPENSSL_clear_free(in, ilen > 0 ? ilen : 1);
+	OPENSSL_cleanse(a, sizeof(a));
+	OPENSSL_cleanse(b, sizeof(b));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return MTK_OK;
+}
+
+void mtk_md5_chain(const uint8_t *seed, size_t seedlen, const void *pass, size_t passlen, uint32_t iter,
+		   uint8_t out[16])
+{
+	hctx c;
+
+	md5_init(&c);
+	md5_update(&c, seed, seedlen);
+	md5_update(&c, pass, passlen);
+	md5_final(out, &c);
+	for (uint32_t i = 1; i < iter; i++) {
+		md5_init(&c);
+		md5_update(&c, out, 16);
+		md5_update(&c, pass, passlen);
+		md5_final(out, &c);
+	}
+	OPENSSL_cleanse(&c, sizeof(c));
+}
+
+/* ---- the password in BMPString form, as OpenSSL makes it ---- */
+
+typedef struct {
+	uint8_t *p;
+	int len;
+} bmp_pass;
+
+static bool bmp_make(bmp_pass *b, const char *pass, size_t passlen)
+{
+	b->p = NULL;
+	b->len = 0;
+	if (pass == NULL)
+		return true;
+	if (passlen > INT_MAX / 4)
+		return false;
+	return OPENSSL_utf82uni(pass, (int)passlen, &b->p, &b->len) != NULL;
+}
+
+static void bmp_free(bmp_pass *b)
+{
+	if (b->p != NULL)
+		OPENSSL_clear_free(b->p, (size_t)b->len);
+	b->p = NULL;
+}
+
+/* ---- decryption ---- */
+
+static bool uint_of(const ASN1_INTEGER *ai, uint64_t *v)
+{
+	return ai != NULL && ASN1_INTEGER_get_uint64(v, ai) == 1;
+}
+
+static const EVP_CIPHER *cbc_cipher(int nid)
+{
+	switch (nid) {
+	case NID_aes_128_cbc:
+		return EVP_aes_128_cbc();
+	case NID_aes_192_cbc:
+		return EVP_aes_192_cbc();
+	case NID_aes_256_cbc:
+		return EVP_aes_256_cbc();
+	case NID_des_ede3_cbc:
+		return EVP_des_ede3_cbc();
+	default:
+		return NULL;
+	}
+}
+
+static int prf_digest(const X509_ALGOR *prf)
+{
+	if (prf == NULL)
+		return NID_sha1; /* the default: hmacWithSHA1 */
+	switch (OBJ_obj2nid(prf->algorithm)) {
+	case NID_hmacWithSHA1:
+		return NID_sha1;
+	case NID_hmacWithSHA224:
+		return NID_sha224;
+	case NID_hmacWithSHA256:
+		return NID_sha256;
+	case NID_hmacWithSHA384:
+		return NID_sha384;
+	case NID_hmacWithSHA512:
+		return NID_sha512;
+	default:
+		return NID_undef;
+	}
+}
+
+static mtk_rc run_cipher(const EVP_CIPHER *ciph, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
+			 size_t inlen, mtk_buf *out)
+{
+	EVP_CIPHER_CTX *cx;
+	int n1 = 0, n2 = 0;
+	mtk_rc rc = MTK_E_CRYPTO;
+
+	if (inlen > (size_t)INT_MAX - 64)
+		return MTK_E_TOO_LARGE;
+	out->len = 0;
+	if ((rc = mtk_buf_reserve(out, inlen + 64)) != MTK_OK)
+		return rc;
+	if ((cx = EVP_CIPHER_CTX_new()) == NULL)
+		return MTK_E_NOMEM;
+	rc = MTK_E_CRYPTO;
+	if (EVP_DecryptInit_ex(cx, ciph, NULL, key, iv) == 1 &&
+	    EVP_DecryptUpdate(cx, out->data, &n1, in, (int)inlen) == 1) {
+		if (EVP_DecryptFinal_ex(cx, out->data + n1, &n2) == 1) {
+			out->len = (size_t)n1 + (size_t)n2;
+			rc = MTK_OK;
+		} else {
+			rc = MTK_E_BAD_PASSWORD;
+		}
+	}
+	EVP_CIPHER_CTX_free(cx);
+	ERR_clear_error();
+	return rc;
+}
+
+static mtk_rc pbes2_decrypt(const ASN1_TYPE *param, const char *pass, size_t passlen, const uint8_t *in,
+			    size_t inlen, mtk_buf *out)
+{
+	PBE2PARAM *p2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	const EVP_CIPHER *ciph;
+	const ASN1_OCTET_STRING *ivs;
+	uint8_t key[EVP_MAX_KEY_LENGTH];
+	uint64_t iter = 0, klen = 0;
+	size_t keylen;
+	int md;
+	mtk_rc rc = MTK_E_UNSUPPORTED;
+
+	if (param == NULL || param->type != V_ASN1_SEQUENCE ||
+	    (p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), param)) == NULL)
+		goto out;
+	if (p2->keyfunc == NULL || OBJ_obj2nid(p2->keyfunc->algorithm) != NID_id_pbkdf2 ||
+	    p2->keyfunc->parameter == NULL || p2->keyfunc->parameter->type != V_ASN1_SEQUENCE ||
+	    (kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), p2->keyfunc->parameter)) == NULL)
+		goto out;
+	if (p2->encryption == NULL || (ciph = cbc_cipher(OBJ_obj2nid(p2->encryption->algorithm))) == NULL)
+		goto out;
+	if (p2->encryption->parameter == NULL || p2->encryption->parameter->type != V_ASN1_OCTET_STRING)
+		goto out;
+	ivs = p2->encryption->parameter->value.octet_string;
+	keylen = (size_t)EVP_CIPHER_get_key_length(ciph);
+	if (ivs->length != EVP_CIPHER_get_iv_length(ciph) || keylen > sizeof(key))
+		goto out;
+	if (kdf->salt == NULL || kdf->salt->type != V_ASN1_OCTET_STRING || !uint_of(kdf->iter, &iter) ||
+	    iter == 0 || iter > FAST_MAX_ITER)
+		goto out;
+	if (kdf->keylength != NULL && (!uint_of(kdf->keylength, &klen) || klen != keylen))
+		goto out;
+	if ((md = prf_digest(kdf->prf)) == NID_undef)
+		goto out;
+	rc = mtk_pbkdf2(md, pass ? pass : "", pass ? passlen : 0, kdf->salt->value.octet_string->data,
+			(size_t)kdf->salt->value.octet_string->length, iter, key, keylen);
+	if (rc == MTK_OK)
+		rc = run_cipher(ciph, key, ivs->data, in, inlen, out);
+	OPENSSL_cleanse(key, sizeof(key));
+out:
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(p2);
+	return rc;
+}
+
+static mtk_rc p12pbe_decrypt(int nid, const ASN1_TYPE *param, const char *pass, size_t passlen,
+			     const uint8_t *in, size_t inlen, mtk_buf *out)
+{
+	const EVP_CIPHER *ciph = nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC ? EVP_des_ede3_cbc()
+									       : EVP_des_ede_cbc();
+	PBEPARAM *pp = NULL;
+	bmp_pass bmp;
+	uint8_t key[24], iv[8];
+	uint64_t iter = 0;
+	size_t keylen = (size_t)EVP_CIPHER_get_key_length(ciph);
+	mtk_rc rc = MTK_E_UNSUPPORTED;
+
+	if (param == NULL || param->type != V_ASN1_SEQUENCE ||
+	    (pp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), param)) == NULL)
+		return MTK_E_UNSUPPORTED;
+	if (pp->salt == NULL || !uint_of(pp->iter, &iter) || iter == 0 || iter > FAST_MAX_ITER ||
+	    keylen > sizeof(key)) {
+		PBEPARAM_free(pp);
+		return MTK_E_UNSUPPORTED;
+	}
+	if (!bmp_make(&bmp, pass, passlen)) {
+		PBEPARAM_free(pp);
+		return MTK_E_UNSUPPORTED;
+	}
+	rc = mtk_pkcs12_kdf(NID_sha1, 1, bmp.p, (size_t)bmp.len, pp->salt->data, (size_t)pp->salt->length,
+			    iter, key, keylen);
+	if (rc == MTK_OK)
+		rc = mtk_pkcs12_kdf(NID_sha1, 2, bmp.p, (size_t)bmp.len, pp->salt->data,
+				    (size_t)pp->salt->length, iter, iv, sizeof(iv));
+	if (rc == MTK_OK)
+		rc = run_cipher(ciph, key, iv, in, inlen, out);
+	else if (rc == MTK_E_INVALID_ARG)
+		rc = MTK_E_UNSUPPORTED;
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	bmp_free(&bmp);
+	PBEPARAM_free(pp);
+	return rc;
+}
+
+mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t passlen, const uint8_t *in,
+		       size_t inlen, mtk_buf *out)
+{
+	int nid;
+
+	if (alg == NULL || in == NULL)
+		return MTK_E_UNSUPPORTED;
+	nid = OBJ_obj2nid(alg->algorithm);
+	switch (nid) {
+	case NID_pbes2:
+		return pbes2_decrypt(alg->parameter, pass, passlen, in, inlen, out);
+	case NID_pbe_WithSHA1And3_Key_TripleDES_CBC:
+	case NID_pbe_WithSHA1And2_Key_TripleDES_CBC:
+		return p12pbe_decrypt(nid, alg->parameter, pass, passlen, in, inlen, out);
+	default:
+		return MTK_E_UNSUPPORTED;
+	}
+}
+
+/* ---- the PKCS#12 MAC ---- */
+
+/* One definite-length DER header at *p (bounded by end): tag and content. */
+static bool der_hdr(const uint8_t **p, const uint8_t *end, uint8_t *tag, size_t *len)
+{
+	const uint8_t *q = *p;
+	size_t n;
+
+	if (end - q < 2)
+		return false;
+	*tag = *q++;
+	n = *q++;
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - q) < k)
+			return false; /* indefinite length (BER) or absurd */
+		n = 0;
+		while (k-- > 0)
+			n = (n << 8) | *q++;
+	}
+	if (n > (size_t)(end - q))
+		return false;
+	*p = q;
+	*len = n;
+	return true;
+}
+
+/* The content octets of the PFX's authSafe (the bytes the MAC covers). */
+static bool authsafe_bytes(const uint8_t *der, size_t len, const uint8_t **data, size_t *dlen)
+{
+	static const uint8_t oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+	const uint8_t *p = der, *end = der + len;
+	uint8_t tag;
+	size_t n;
+
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0x30)
+		return false;
+	end = p + n;
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0x02) /* version */
+		return false;
+	p += n;
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0x30) /* ContentInfo */
+		return false;
+	end = p + n;
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0x06 || n != sizeof(oid_data) ||
+	    memcmp(p, oid_data, n) != 0)
+		return false;
+	p += n;
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0xa0)
+		return false;
+	end = p + n;
+	if (!der_hdr(&p, end, &tag, &n) || tag != 0x04) /* a constructed (BER) string: not here */
+		return false;
+	*data = p;
+	*dlen = n;
+	return true;
+}
+
+mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass, size_t passlen)
+{
+	const ASN1_OCTET_STRING *mac = NULL, *salt = NULL;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_INTEGER *iter_ai = NULL;
+	const hdesc *h;
+	const uint8_t *data;
+	size_t dlen;
+	uint64_t iter = 1;
+	uint8_t key[64], calc[64];
+	bmp_pass bmp;
+	hmac_key k;
+	int md;
+	mtk_rc rc;
+
+	if (p12 == NULL || der == NULL || PKCS12_mac_present(p12) != 1)
+		return MTK_E_UNSUPPORTED;
+	PKCS12_get0_mac(&mac, &alg, &salt, &iter_ai, p12);
+	if (mac == NULL || alg == NULL || salt == NULL)
+		return MTK_E_UNSUPPORTED;
+	md = OBJ_obj2nid(alg->algorithm);
+	if ((h = hash_by_nid(md)) == NULL || (size_t)mac->length != h->mdlen)
+		return MTK_E_UNSUPPORTED;
+	if (iter_ai != NULL && (!uint_of(iter_ai, &iter) || iter == 0 || iter > FAST_MAX_ITER))
+		return MTK_E_UNSUPPORTED;
+	if (!authsafe_bytes(der, len, &data, &dlen))
+		return MTK_E_UNSUPPORTED;
+	if (!bmp_make(&bmp, pass, passlen))
+		return MTK_E_UNSUPPORTED;
+	rc = mtk_pkcs12_kdf(md, 3, bmp.p, (size_t)bmp.len, salt->data, (size_t)salt->length, iter, key,
+			    h->mdlen);
+	bmp_free(&bmp);
+	if (rc != MTK_OK)
+		return MTK_E_UNSUPPORTED;
+	hmac_set_key(&k, h, key, h->mdlen);
+	hmac2(&k, data, dlen, NULL, 0, calc);
+	rc = CRYPTO_memcmp(calc, mac->data, h->mdlen) == 0 ? MTK_OK : MTK_E_BAD_PASSWORD;
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* ---- with OpenSSL behind ---- */
+
+bool mtk_p12_verify_mac(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass, size_t passlen)
+{
+	mtk_rc rc = mtk_p12_mac_check(p12, der, len, pass, passlen);
+	bool ok;
+
+	/* A computed mismatch is final: the same derivation, password form and
+	 * HMAC that PKCS12_verify_mac would run. */
+	if (rc != MTK_E_UNSUPPORTED)
+		return rc == MTK_OK;
+	if (passlen > INT_MAX)
+		return false;
+	ok = PKCS12_verify_mac(p12, pass, pass ? (int)passlen : 0) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_t passlen)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OCTET_STRING *enc = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	mtk_buf plain = MTK_BUF_SECRET_INIT;
+
+	X509_SIG_get0(sig, &alg, &enc);
+	if (enc != NULL && mtk_pbe_decrypt(alg, pass, passlen, enc->data, (size_t)enc->length, &plain) == MTK_OK) {
+		const unsigned char *p = plain.data;
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len);
+	}
+	mtk_buf_cleanse_free(&plain);
+	if (p8 == NULL && passlen <= INT_MAX)
+		p8 = PKCS8_decrypt(sig, pass, pass ? (int)passlen : 0);
+	ERR_clear_error();
+	return p8;
+}
+
+STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen)
+{
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+
+	if (p7 != NULL && OBJ_obj2nid(p7->type) == NID_pkcs7_encrypted && p7->d.encrypted != NULL &&
+	    p7->d.encrypted->enc_data != NULL && p7->d.encrypted->enc_data->enc_data != NULL) {
+		const PKCS7_ENC_CONTENT *ec = p7->d.encrypted->enc_data;
+		mtk_buf plain = MTK_BUF_SECRET_INIT;
+
+		if (mtk_pbe_decrypt(ec->algorithm, pass, passlen, ec->enc_data->data,
+				    (size_t)ec->enc_data->length, &plain) == MTK_OK) {
+			const unsigned char *p = plain.data;
+			bags = (STACK_OF(PKCS12_SAFEBAG) *)ASN1_item_d2i(NULL, &p, (long)plain.len,
+									 ASN1_ITEM_rptr(PKCS12_SAFEBAGS));
+		}
+		mtk_buf_cleanse_free(&plain);
+	}
+	if (bags == NULL && passlen <= INT_MAX)
+		bags = PKCS12_unpack_p7encdata(p7, pass, pass ? (int)passlen : 0);
+	ERR_clear_error();
+	return bags;
+}
