@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
-       libevent-dev libhttp-parser-dev openssl python3)
+       libevent-dev libhttp-parser-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus)
 fuzz=(clang libclang-rt-14-dev)
 bench=(hyperfine nginx-light stunnel4 python3-cryptography)
