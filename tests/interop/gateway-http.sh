@@ -63,6 +63,18 @@ expect_match "chunked body forwarded with a Content-Length" '^Content-Length: 40
 gw_curl alice -I "$URL/head"
 expect_eq "HEAD: 200" "$(http_code)" 200
 
+# --- a large response to a slow reader, twice on one connection: the
+# response path writes straight to TLS when nothing is queued and must hand
+# what the socket does not take to the bufferevent, in order, byte for byte
+head -c 3000000 /dev/urandom >"$T/big.bin"
+run curl -sS --max-time 30 --limit-rate 4M --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --key "$T/alice.key" \
+	-w '%{http_code} %{num_connects}\n' --data-binary @"$T/big.bin" -o "$T/big1.out" "$URL/big1" \
+	--data-binary @"$T/big.bin" -o "$T/big2.out" "$URL/big2"
+expect_eq "3 MB echoed twice over one connection" "$OUT" "$(printf '200 1\n200 0')"
+want=$(sha256sum <"$T/big.bin" | cut -c1-64)
+expect_eq "first 3 MB response intact" "$(tail -c 3000000 "$T/big1.out" | sha256sum | cut -c1-64)" "$want"
+expect_eq "second 3 MB response intact" "$(tail -c 3000000 "$T/big2.out" | sha256sum | cut -c1-64)" "$want"
+
 # --- keep-alive: two requests, one handshake
 before=$(metric mtlskit_gateway_handshakes_total)
 run curl -sS --max-time 10 --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --key "$T/alice.key" \
