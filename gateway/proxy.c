@@ -13,7 +13,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -548,34 +547,6 @@ static void http_pump(gw_conn *c)
 	}
 }
 
-/* Moves n bytes of src to the client.  When nothing is queued for it, the
- * bytes go straight to SSL_write: through the bufferevent, every response
- * would add and then remove a write event (two epoll_ctl per keep-alive
- * request).  What SSL_write does not take (a full socket buffer, WANT_READ)
- * is queued, and the bufferevent retries it with the same bytes first, as
- * OpenSSL requires (libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER and
- * SSL_MODE_ENABLE_PARTIAL_WRITE). */
-static void client_send(gw_conn *c, struct evbuffer *src, size_t n)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	if (n > 0 && n <= INT_MAX && evbuffer_get_length(out) == 0) {
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-		unsigned char *p = evbuffer_pullup(src, (ssize_t)n);
-		int w = p != NULL ? SSL_write(ssl, p, (int)n) : 0;
-
-		if (w > 0) {
-			evbuffer_drain(src, (size_t)w);
-			n -= (size_t)w;
-		} else {
-			/* the bufferevent meets the same condition and reports it */
-			ERR_clear_error();
-		}
-	}
-	if (n > 0)
-		evbuffer_remove_buffer(src, out, n);
-}
-
 static void backend_read_cb(struct bufferevent *bev, void *arg)
 {
 	gw_bconn *b = arg;
@@ -596,7 +567,7 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		n = http_parser_execute(&c->sp, &resp_settings, v.iov_base, v.iov_len);
 		c->resp_started = true;
-		client_send(c, in, n);
+		evbuffer_remove_buffer(in, bufferevent_get_output(c->bev), n);
 		e = HTTP_PARSER_ERRNO(&c->sp);
 		if (e != HPE_OK && e != HPE_PAUSED) {
 			/* a broken response: nothing sane can follow on either side */
