@@ -75,9 +75,10 @@ MTK_WUR mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, co
 
 /*
  * The three operations with OpenSSL's functions behind them: the fast path
- * first, OpenSSL's when it is unsupported or fails (so a wrong password or
- * an unusual file gets exactly OpenSSL's answer).  pass NULL is the absent
- * password; passlen is ignored then.
+ * first, OpenSSL's when the fast path does not cover the algorithm.  When
+ * it does, its answer is final (the same derivation and cipher: a wrong
+ * password is wrong for both).  pass NULL is the absent password; passlen
+ * is ignored then.
  */
 bool mtk_p12_verify_mac(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass,
 			size_t passlen);

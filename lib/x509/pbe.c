@@ -541,6 +541,15 @@ mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char
 
 /* ---- with OpenSSL behind ---- */
 
+/* The fast path ran the very derivation, password form and cipher OpenSSL
+ * would: its answer (plaintext or bad padding) is OpenSSL's answer too, and
+ * a wrong password costs one derivation, not two.  Anything else (an
+ * algorithm it does not claim, an allocation failure) goes to OpenSSL. */
+static bool computed(mtk_rc rc)
+{
+	return rc == MTK_OK || rc == MTK_E_BAD_PASSWORD;
+}
+
 bool mtk_p12_verify_mac(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass, size_t passlen)
 {
 	mtk_rc rc = mtk_p12_mac_check(p12, der, len, pass, passlen);
@@ -563,14 +572,17 @@ PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_
 	const ASN1_OCTET_STRING *enc = NULL;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	mtk_buf plain = MTK_BUF_SECRET_INIT;
+	mtk_rc rc = MTK_E_UNSUPPORTED;
 
 	X509_SIG_get0(sig, &alg, &enc);
-	if (enc != NULL && mtk_pbe_decrypt(alg, pass, passlen, enc->data, (size_t)enc->length, &plain) == MTK_OK) {
+	if (enc != NULL)
+		rc = mtk_pbe_decrypt(alg, pass, passlen, enc->data, (size_t)enc->length, &plain);
+	if (rc == MTK_OK) {
 		const unsigned char *p = plain.data;
 		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len);
 	}
 	mtk_buf_cleanse_free(&plain);
-	if (p8 == NULL && passlen <= INT_MAX)
+	if (!computed(rc) && passlen <= INT_MAX)
 		p8 = PKCS8_decrypt(sig, pass, pass ? (int)passlen : 0);
 	ERR_clear_error();
 	return p8;
@@ -579,21 +591,23 @@ PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_
 STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen)
 {
 	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	mtk_rc rc = MTK_E_UNSUPPORTED;
 
 	if (p7 != NULL && OBJ_obj2nid(p7->type) == NID_pkcs7_encrypted && p7->d.encrypted != NULL &&
 	    p7->d.encrypted->enc_data != NULL && p7->d.encrypted->enc_data->enc_data != NULL) {
 		const PKCS7_ENC_CONTENT *ec = p7->d.encrypted->enc_data;
 		mtk_buf plain = MTK_BUF_SECRET_INIT;
 
-		if (mtk_pbe_decrypt(ec->algorithm, pass, passlen, ec->enc_data->data,
-				    (size_t)ec->enc_data->length, &plain) == MTK_OK) {
+		rc = mtk_pbe_decrypt(ec->algorithm, pass, passlen, ec->enc_data->data,
+				     (size_t)ec->enc_data->length, &plain);
+		if (rc == MTK_OK) {
 			const unsigned char *p = plain.data;
 			bags = (STACK_OF(PKCS12_SAFEBAG) *)ASN1_item_d2i(NULL, &p, (long)plain.len,
 									 ASN1_ITEM_rptr(PKCS12_SAFEBAGS));
 		}
 		mtk_buf_cleanse_free(&plain);
 	}
-	if (bags == NULL && passlen <= INT_MAX)
+	if (!computed(rc) && passlen <= INT_MAX)
 		bags = PKCS12_unpack_p7encdata(p7, pass, pass ? (int)passlen : 0);
 	ERR_clear_error();
 	return bags;
