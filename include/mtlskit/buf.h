@@ -70,4 +70,11 @@ MTK_WUR mtk_rc mtk_reader_skip(mtk_reader *r, size_t n);
 /* A child reader over the next n bytes; the parent moves past them. */
 MTK_WUR mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child);
 
+/* One DER tag and definite length (at most 4 length bytes, low tag
+ * numbers), the value left in r and bounded by what r holds.  False for
+ * anything else: indefinite (BER) lengths, a length past the end. */
+bool mtk_der_header(mtk_reader *r, uint8_t *tag, size_t *len);
+/* The same header, which must carry tag want; inner reads its value. */
+bool mtk_der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner);
+
 #endif

@@ -254,3 +254,40 @@ mtk_rc mtk_reader_u64be(mtk_reader *r, uint64_t *v)
 	}
 	return rc;
 }
+
+/* ---- DER headers ---- */
+
+bool mtk_der_header(mtk_reader *r, uint8_t *tag, size_t *len)
+{
+	uint8_t b, n;
+	size_t l = 0;
+
+	if (mtk_reader_u8(r, tag) != MTK_OK || (*tag & 0x1f) == 0x1f)
+		return false; /* high tag numbers never start our formats */
+	if (mtk_reader_u8(r, &b) != MTK_OK)
+		return false;
+	if (b < 0x80) {
+		l = b;
+	} else {
+		n = b & 0x7f;
+		if (n == 0 || n > 4) /* no indefinite lengths, no > 4 GiB */
+			return false;
+		for (uint8_t i = 0; i < n; i++) {
+			if (mtk_reader_u8(r, &b) != MTK_OK)
+				return false;
+			l = (l << 8) | b;
+		}
+	}
+	if (l > mtk_reader_left(r))
+		return false;
+	*len = l;
+	return true;
+}
+
+bool mtk_der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner)
+{
+	uint8_t tag;
+	size_t len;
+
+	return mtk_der_header(r, &tag, &len) && tag == want && mtk_reader_sub(r, len, inner) == MTK_OK;
+}

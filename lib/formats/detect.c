@@ -40,47 +40,11 @@ const char *mtk_format_name(mtk_format f)
 	}
 }
 
-/* Reads one DER tag and length header; the value stays in r. */
-static bool der_header(mtk_reader *r, uint8_t *tag, size_t *len)
-{
-	uint8_t b, n;
-	size_t l = 0;
-
-	if (mtk_reader_u8(r, tag) != MTK_OK || (*tag & 0x1f) == 0x1f)
-		return false; /* high tag numbers never start our formats */
-	if (mtk_reader_u8(r, &b) != MTK_OK)
-		return false;
-	if (b < 0x80) {
-		l = b;
-	} else {
-		n = b & 0x7f;
-		if (n == 0 || n > 4) /* no indefinite lengths, no > 4 GiB */
-			return false;
-		for (uint8_t i = 0; i < n; i++) {
-			if (mtk_reader_u8(r, &b) != MTK_OK)
-				return false;
-			l = (l << 8) | b;
-		}
-	}
-	if (l > mtk_reader_left(r))
-		return false;
-	*len = l;
-	return true;
-}
-
-static bool der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner)
-{
-	uint8_t tag;
-	size_t len;
-
-	return der_header(r, &tag, &len) && tag == want && mtk_reader_sub(r, len, inner) == MTK_OK;
-}
-
 static bool der_skip(mtk_reader *r, uint8_t *tag)
 {
 	size_t len;
 
-	return der_header(r, tag, &len) && mtk_reader_skip(r, len) == MTK_OK;
+	return mtk_der_header(r, tag, &len) && mtk_reader_skip(r, len) == MTK_OK;
 }
 
 static const uint8_t OID_PKCS7_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
@@ -91,7 +55,7 @@ static bool oid_is(mtk_reader *r, const uint8_t *oid, size_t n)
 	mtk_reader v;
 	const uint8_t *p;
 
-	return der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
+	return mtk_der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
 	       mtk_reader_bytes(&v, n, &p) == MTK_OK && memcmp(p, oid, n) == 0;
 }
 
@@ -101,7 +65,7 @@ static mtk_format detect_der(const uint8_t *data, size_t len)
 	uint8_t tag, t2;
 
 	mtk_reader_init(&top, data, len);
-	if (!der_enter(&top, 0x30, &outer)) {
+	if (!mtk_der_enter(&top, 0x30, &outer)) {
 		/* A truncated PFX still starts SEQUENCE { INTEGER 3, SEQUENCE
 		 * { OID pkcs7-data: say "damaged PFX", not "unknown". */
 		static const uint8_t p12_head[] = {0x02, 0x01, 0x03, 0x30};
@@ -112,7 +76,7 @@ static mtk_format detect_der(const uint8_t *data, size_t len)
 		return MTK_FMT_UNKNOWN;
 	}
 	probe = outer;
-	if (!der_header(&probe, &tag, &(size_t){0}))
+	if (!mtk_der_header(&probe, &tag, &(size_t){0}))
 		return MTK_FMT_UNKNOWN;
 	if (tag == 0x02) {
 		/* INTEGER first: PFX (version 3), PKCS#8 / PKCS#1 / SEC1 key. */
@@ -120,12 +84,12 @@ static mtk_format detect_der(const uint8_t *data, size_t len)
 		mtk_reader ival;
 		uint8_t ver = 0xff;
 
-		if (!der_enter(&v, 0x02, &ival) || mtk_reader_left(&ival) != 1 ||
+		if (!mtk_der_enter(&v, 0x02, &ival) || mtk_reader_left(&ival) != 1 ||
 		    mtk_reader_u8(&ival, &ver) != MTK_OK)
 			return MTK_FMT_UNKNOWN;
 		if (ver == 3) {
 			mtk_reader auth;
-			if (der_enter(&v, 0x30, &auth) && oid_is(&auth, OID_PKCS7_DATA,
+			if (mtk_der_enter(&v, 0x30, &auth) && oid_is(&auth, OID_PKCS7_DATA,
 								 sizeof(OID_PKCS7_DATA)))
 				return MTK_FMT_PKCS12;
 			return MTK_FMT_UNKNOWN;
@@ -148,9 +112,9 @@ static mtk_format detect_der(const uint8_t *data, size_t len)
 		mtk_reader v = outer;
 		mtk_reader first;
 
-		if (!der_enter(&v, 0x30, &first))
+		if (!mtk_der_enter(&v, 0x30, &first))
 			return MTK_FMT_UNKNOWN;
-		if (!der_header(&v, &t2, &(size_t){0}))
+		if (!mtk_der_header(&v, &t2, &(size_t){0}))
 			return MTK_FMT_UNKNOWN;
 		if (t2 == 0x04)
 			return MTK_FMT_DER_KEY; /* EncryptedPrivateKeyInfo */

@@ -441,60 +441,25 @@ mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t passlen, 
 
 /* ---- the PKCS#12 MAC ---- */
 
-/* One definite-length DER header at *p (bounded by end): tag and content. */
-static bool der_hdr(const uint8_t **p, const uint8_t *end, uint8_t *tag, size_t *len)
-{
-	const uint8_t *q = *p;
-	size_t n;
-
-	if (end - q < 2)
-		return false;
-	*tag = *q++;
-	n = *q++;
-	if (n & 0x80) {
-		size_t k = n & 0x7f;
-		if (k == 0 || k > 4 || (size_t)(end - q) < k)
-			return false; /* indefinite length (BER) or absurd */
-		n = 0;
-		while (k-- > 0)
-			n = (n << 8) | *q++;
-	}
-	if (n > (size_t)(end - q))
-		return false;
-	*p = q;
-	*len = n;
-	return true;
-}
-
-/* The content octets of the PFX's authSafe (the bytes the MAC covers). */
+/* The content octets of the PFX's authSafe (the bytes the MAC covers):
+ * PFX { version, ContentInfo { id-data, [0] { OCTET STRING } }, ... }.  A
+ * constructed (BER) octet string is left to OpenSSL. */
 static bool authsafe_bytes(const uint8_t *der, size_t len, const uint8_t **data, size_t *dlen)
 {
 	static const uint8_t oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
-	const uint8_t *p = der, *end = der + len;
-	uint8_t tag;
-	size_t n;
+	mtk_reader r, pfx, ver, ci, oid, ctx, oct;
+	const uint8_t *p;
 
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0x30)
+	mtk_reader_init(&r, der, len);
+	if (!mtk_der_enter(&r, 0x30, &pfx) || !mtk_der_enter(&pfx, 0x02, &ver) ||
+	    !mtk_der_enter(&pfx, 0x30, &ci) || !mtk_der_enter(&ci, 0x06, &oid) ||
+	    mtk_reader_left(&oid) != sizeof(oid_data) ||
+	    mtk_reader_bytes(&oid, sizeof(oid_data), &p) != MTK_OK ||
+	    memcmp(p, oid_data, sizeof(oid_data)) != 0 || !mtk_der_enter(&ci, 0xa0, &ctx) ||
+	    !mtk_der_enter(&ctx, 0x04, &oct))
 		return false;
-	end = p + n;
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0x02) /* version */
-		return false;
-	p += n;
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0x30) /* ContentInfo */
-		return false;
-	end = p + n;
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0x06 || n != sizeof(oid_data) ||
-	    memcmp(p, oid_data, n) != 0)
-		return false;
-	p += n;
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0xa0)
-		return false;
-	end = p + n;
-	if (!der_hdr(&p, end, &tag, &n) || tag != 0x04) /* a constructed (BER) string: not here */
-		return false;
-	*data = p;
-	*dlen = n;
-	return true;
+	*dlen = mtk_reader_left(&oct);
+	return mtk_reader_bytes(&oct, *dlen, data) == MTK_OK;
 }
 
 mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass, size_t passlen)
