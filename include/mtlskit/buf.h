@@ -48,6 +48,11 @@ void mtk_cleanse(void *p, size_t n);
 void mtk_free_secret_str(char *s);
 /* Constant-time comparison; returns 0 when equal. */
 int mtk_memcmp_ct(const void *a, const void *b, size_t n);
+/* n bytes from the kernel's CSPRNG (getrandom), for salts and temporary
+ * names: OpenSSL's DRBG would first be set up, with an AES-CTR fetch that
+ * builds OpenSSL's whole cipher table.  MTK_E_CRYPTO when no randomness is
+ * available. */
+MTK_WUR mtk_rc mtk_random(void *p, size_t n);
 
 typedef struct mtk_reader {
 	const uint8_t *data;

@@ -1,11 +1,15 @@
 #include "mtlskit/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 void mtk_cleanse(void *p, size_t n)
 {
@@ -24,6 +28,23 @@ void mtk_free_secret_str(char *s)
 int mtk_memcmp_ct(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) != 0;
+}
+
+mtk_rc mtk_random(void *p, size_t n)
+{
+	uint8_t *q = p;
+
+	while (n > 0) {
+		ssize_t got = getrandom(q, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) /* ENOSYS: a kernel older than 3.17 */
+			return RAND_bytes(q, (int)n) == 1 ? MTK_OK : MTK_E_CRYPTO;
+		q += got;
+		n -= (size_t)got;
+	}
+	return MTK_OK;
 }
 
 mtk_rc mtk_buf_reserve(mtk_buf *b, size_t extra)

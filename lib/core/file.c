@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 static mtk_rc errno_rc(int e)
 {
@@ -72,9 +71,18 @@ mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err)
 			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	for (;;) {
+		/* A regular file is read into a buffer of its size (plus one byte
+		 * to see the end): a secret buffer is wiped whole when freed, and
+		 * wiping 64 KiB never written costs a page fault per 4 KiB. */
+		size_t want = 65536;
 		ssize_t n;
 
-		if ((rc = mtk_buf_reserve(&b, 65536)) != MTK_OK) {
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > b.len &&
+		    (uint64_t)st.st_size - b.len < want)
+			want = (size_t)st.st_size - b.len + 1;
+		else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size <= b.len)
+			want = 4096; /* the file grew, or the size was a guess */
+		if ((rc = mtk_buf_reserve(&b, want)) != MTK_OK) {
 			mtk_err_set(err, rc, "%s", path);
 			goto out;
 		}
@@ -173,7 +181,7 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 	if (tmp == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 	for (int attempt = 0; attempt < 8; attempt++) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		if (mtk_random(rnd, sizeof(rnd)) != MTK_OK) {
 			rc = mtk_err_set(err, MTK_E_CRYPTO, "random bytes for a temporary name");
 			goto out;
 		}

@@ -11,7 +11,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "mtlskit/pbe.h"
@@ -217,7 +216,7 @@ static mtk_rc jks_protect(const mtk_buf *p16, const uint8_t *k, size_t klen, mtk
 	uint8_t salt[20], d[20], chk[20];
 	mtk_rc rc;
 
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
+	if (mtk_random(salt, sizeof(salt)) != MTK_OK)
 		return MTK_E_CRYPTO;
 	e->len = 0;
 	if ((rc = mtk_buf_append(e, salt, sizeof(salt))) != MTK_OK)
@@ -504,7 +503,7 @@ static mtk_rc protect_key(EVP_PKEY *key, mtk_ks_protection prot, const mtk_secre
 		mtk_buf params = MTK_BUF_INIT;
 
 		do {
-			if (RAND_bytes(salt, sizeof(salt)) != 1) {
+			if (mtk_random(salt, sizeof(salt)) != MTK_OK) {
 				rc = MTK_E_CRYPTO;
 				goto out;
 			}
