@@ -9,8 +9,9 @@
  * most of the time of `mid install` and of keystore conversion.
  *
  * These functions run the same derivations over OpenSSL's digest block
- * functions with the HMAC pads hashed once, then decrypt with OpenSSL's EVP
- * ciphers.  They cover the algorithms that real files use:
+ * functions with the HMAC pads hashed once, then decrypt with OpenSSL's AES
+ * and DES block functions (an EVP cipher fetch would first build OpenSSL's
+ * whole cipher table).  They cover the algorithms that real files use:
  *
  *   PBES2 with PBKDF2 (hmacWithSHA1/224/256/384/512) and AES-128/192/256-CBC
  *   or DES-EDE3-CBC;  pbeWithSHAAnd3-KeyTripleDES-CBC (PKCS#12 KDF);
@@ -52,6 +53,17 @@ MTK_WUR mtk_rc mtk_pbkdf2(int md_nid, const void *pass, size_t passlen, const ui
 MTK_WUR mtk_rc mtk_pkcs12_kdf(int md_nid, int id, const uint8_t *bmp, size_t bmplen,
 			      const uint8_t *salt, size_t saltlen, uint64_t iter, uint8_t *out,
 			      size_t outlen);
+
+/*
+ * CBC with PKCS#7 padding: nid is NID_aes_128_cbc, NID_aes_192_cbc,
+ * NID_aes_256_cbc, NID_des_ede3_cbc or NID_des_ede_cbc (two-key 3DES); key
+ * and iv are that cipher's sizes.  out receives the result (mark it secret
+ * when it is the plaintext).  MTK_E_UNSUPPORTED: another cipher;
+ * MTK_E_BAD_PASSWORD: decrypting, the input is not whole blocks or the
+ * padding does not check; MTK_E_NOMEM, MTK_E_TOO_LARGE, MTK_E_CRYPTO.
+ */
+MTK_WUR mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *iv,
+			     const uint8_t *in, size_t inlen, mtk_buf *out);
 
 /*
  * Decrypts in with the password-based algorithm alg; the password is pass

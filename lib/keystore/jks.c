@@ -272,10 +272,8 @@ static mtk_rc jks_recover(const mtk_buf *p16, const uint8_t *e, size_t elen, mtk
 mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t iter, bool decrypt,
 		     const uint8_t *in, size_t len, mtk_buf *out)
 {
-	EVP_CIPHER_CTX *cx = NULL;
 	uint8_t salt[8], dk[32];
-	int n1 = 0, n2 = 0;
-	mtk_rc rc = MTK_E_CRYPTO;
+	mtk_rc rc;
 
 	if (iter == 0 || iter > JCEKS_MAX_ITER)
 		return MTK_E_KEYSTORE;
@@ -291,30 +289,10 @@ mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt_in[8], uint32_t 
 	}
 	for (int h = 0; h < 2; h++)
 		mtk_md5_chain(salt + 4 * h, 4, pass->s, pass->len, iter, dk + 16 * h);
-	cx = EVP_CIPHER_CTX_new();
-	if (cx == NULL ||
-	    EVP_CipherInit_ex(cx, EVP_des_ede3_cbc(), NULL, dk, dk + 24, decrypt ? 0 : 1) != 1)
-		goto out;
-	out->len = 0;
-	if (len > (size_t)INT32_MAX - 16) {
-		rc = MTK_E_TOO_LARGE;
-		goto out;
-	}
-	if ((rc = mtk_buf_reserve(out, len + 16)) != MTK_OK)
-		goto out;
-	rc = MTK_E_CRYPTO;
-	if (EVP_CipherUpdate(cx, out->data, &n1, in, (int)len) != 1)
-		goto out;
-	if (EVP_CipherFinal_ex(cx, out->data + n1, &n2) != 1) {
-		rc = decrypt ? MTK_E_KEY_PASSWORD : MTK_E_CRYPTO;
-		goto out;
-	}
-	out->len = (size_t)n1 + (size_t)n2;
-	rc = MTK_OK;
-out:
+	rc = mtk_cbc_crypt(NID_des_ede3_cbc, decrypt, dk, dk + 24, in, len, out);
+	if (rc == MTK_E_BAD_PASSWORD)
+		rc = MTK_E_KEY_PASSWORD;
 	mtk_cleanse(dk, sizeof(dk));
-	EVP_CIPHER_CTX_free(cx);
-	ERR_clear_error();
 	return rc;
 }
 
