@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "mtlskit/pbe.h"
+#include "mtlskit/pkcs8.h"
 #include "ks_int.h"
 
 #define JKS_MAGIC      0xFEEDFEEDu
@@ -304,32 +305,13 @@ static mtk_rc p8_to_key(const uint8_t *der, size_t len, EVP_PKEY **out)
 	EVP_PKEY *k = NULL;
 
 	if (p8 != NULL && p == der + len)
-		k = EVP_PKCS82PKEY(p8);
+		k = mtk_p8_to_key(p8);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	ERR_clear_error();
 	if (k == NULL)
 		return MTK_E_KEY_PASSWORD;
 	*out = k;
 	return MTK_OK;
-}
-
-static mtk_rc key_to_p8(EVP_PKEY *key, mtk_buf *out)
-{
-	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-	unsigned char *der = NULL;
-	int n;
-	mtk_rc rc;
-
-	if (p8 == NULL)
-		return MTK_E_CRYPTO;
-	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	if (n <= 0)
-		return MTK_E_CRYPTO;
-	out->len = 0;
-	rc = mtk_buf_append(out, der, (size_t)n);
-	OPENSSL_clear_free(der, (size_t)n);
-	return rc;
 }
 
 /* Which protection an EncryptedPrivateKeyInfo uses, and its parts. */
@@ -461,7 +443,7 @@ static mtk_rc protect_key(EVP_PKEY *key, mtk_ks_protection prot, const mtk_secre
 	mtk_buf p8 = MTK_BUF_SECRET_INIT, e = MTK_BUF_INIT, alg = MTK_BUF_INIT, tmp = MTK_BUF_INIT;
 	mtk_rc rc;
 
-	if ((rc = key_to_p8(key, &p8)) != MTK_OK)
+	if ((rc = mtk_key_p8_der(key, &p8)) != MTK_OK)
 		goto out;
 	if (prot == MTK_KSP_JKS) {
 		mtk_buf p16 = MTK_BUF_SECRET_INIT;

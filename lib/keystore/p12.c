@@ -21,6 +21,7 @@
 
 #include "mtlskit/load.h"
 #include "mtlskit/pbe.h"
+#include "mtlskit/pkcs8.h"
 #include "ks_int.h"
 
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
@@ -126,7 +127,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 		} else {
 			PKCS8_PRIV_KEY_INFO *p8 = NULL;
 			if (nid == NID_keyBag) {
-				b->key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
+				b->key = mtk_p8_to_key(PKCS12_SAFEBAG_get0_p8inf(bag));
 			} else {
 				const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
@@ -134,7 +135,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
 				if (p8 == NULL)
 					return MTK_E_BAD_PASSWORD;
-				b->key = EVP_PKCS82PKEY(p8);
+				b->key = mtk_p8_to_key(p8);
 				PKCS8_PRIV_KEY_INFO_free(p8);
 			}
 			if (b->key == NULL)

@@ -16,6 +16,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/pem.h"
+#include "mtlskit/pkcs8.h"
 
 void mtk_bundle_free(mtk_bundle *b)
 {
@@ -169,19 +170,14 @@ static mtk_rc cert_pem(X509 *x, mtk_buf *out, mtk_err *err)
 
 mtk_rc mtk_key_pkcs8_pem(EVP_PKEY *key, mtk_buf *out, mtk_err *err)
 {
-	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-	unsigned char *der = NULL;
-	int n;
-	mtk_rc rc;
+	mtk_buf der = MTK_BUF_SECRET_INIT;
+	mtk_rc rc = mtk_key_p8_der(key, &der);
 
-	if (p8 == NULL)
+	if (rc == MTK_E_CRYPTO)
 		return mtk_err_set(err, MTK_E_KEY, "the private key cannot be written as PKCS#8");
-	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	if (n <= 0)
-		return mtk_err_set(err, MTK_E_CRYPTO, "PKCS#8 encoding");
-	rc = mtk_pem_encode(out, "PRIVATE KEY", der, (size_t)n);
-	OPENSSL_clear_free(der, (size_t)n);
+	if (rc == MTK_OK)
+		rc = mtk_pem_encode(out, "PRIVATE KEY", der.data, der.len);
+	mtk_buf_free(&der);
 	if (rc != MTK_OK)
 		return mtk_err_set(err, rc, "bundle");
 	return MTK_OK;

@@ -16,6 +16,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/pem.h"
+#include "mtlskit/pkcs8.h"
 
 static const struct {
 	mtk_conv_target t;
@@ -287,46 +288,51 @@ out:
 
 mtk_rc mtk_key_to_pkcs8(EVP_PKEY *key, const mtk_secret *pass, bool pem, mtk_buf *out, mtk_err *err)
 {
+	mtk_buf plain = MTK_BUF_SECRET_INIT;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	X509_SIG *sig = NULL;
 	unsigned char *der = NULL;
-	int len = -1;
-	mtk_rc rc = MTK_OK;
+	const uint8_t *bytes;
+	size_t len;
+	int n = -1;
+	mtk_rc rc;
 
 	if (key == NULL)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "no private key");
 	if (pass != NULL && pass->len > INT32_MAX)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "password too long");
-	p8 = EVP_PKEY2PKCS8(key);
-	if (p8 == NULL)
-		return mtk_err_set(err, MTK_E_CRYPTO, "cannot encode the private key as PKCS#8");
+	if ((rc = mtk_key_p8_der(key, &plain)) != MTK_OK) {
+		mtk_buf_free(&plain);
+		return mtk_err_set(err, rc == MTK_E_NOMEM ? rc : MTK_E_CRYPTO,
+				   "cannot encode the private key as PKCS#8");
+	}
+	bytes = plain.data;
+	len = plain.len;
 	if (pass != NULL) {
-		sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pass->s,
-				       (int)pass->len, NULL, 16, MTK_PKCS8_ITER, p8, NULL, NULL);
-		if (sig == NULL) {
+		const unsigned char *p = plain.data;
+
+		if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len)) != NULL)
+			sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, EVP_aes_256_cbc(), pass->s,
+					       (int)pass->len, NULL, 16, MTK_PKCS8_ITER, p8, NULL, NULL);
+		if (sig == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0) {
 			rc = mtk_err_set(err, MTK_E_CRYPTO, "cannot encrypt the private key");
 			goto out;
 		}
-		len = i2d_X509_SIG(sig, &der);
-	} else {
-		len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
-	}
-	if (len <= 0) {
-		rc = mtk_err_set(err, MTK_E_CRYPTO, "cannot encode the private key as PKCS#8");
-		goto out;
+		bytes = der;
+		len = (size_t)n;
 	}
 	if (pem)
-		rc = mtk_pem_encode(out, pass ? "ENCRYPTED PRIVATE KEY" : "PRIVATE KEY", der,
-				    (size_t)len);
+		rc = mtk_pem_encode(out, pass ? "ENCRYPTED PRIVATE KEY" : "PRIVATE KEY", bytes, len);
 	else
-		rc = mtk_buf_append(out, der, (size_t)len);
+		rc = mtk_buf_append(out, bytes, len);
 	if (rc != MTK_OK)
 		mtk_err_set(err, rc, "PKCS#8");
 out:
 	if (der != NULL)
-		OPENSSL_clear_free(der, len > 0 ? (size_t)len : 0);
+		OPENSSL_clear_free(der, n > 0 ? (size_t)n : 0);
 	X509_SIG_free(sig);
 	PKCS8_PRIV_KEY_INFO_free(p8);
+	mtk_buf_free(&plain);
 	return rc;
 }
 

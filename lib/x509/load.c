@@ -19,6 +19,7 @@
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/pbe.h"
+#include "mtlskit/pkcs8.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_key_form_name(mtk_key_form f)
@@ -233,7 +234,7 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	ERR_clear_error();
 	if (p8 == NULL)
 		return MTK_E_BAD_PASSWORD;
-	*out = EVP_PKCS82PKEY(p8);
+	*out = mtk_p8_to_key(p8);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	return *out ? MTK_OK : MTK_E_KEY;
 }
@@ -254,7 +255,7 @@ static mtk_rc key_from_der(const uint8_t *der, size_t len, mtk_key_form hint, co
 		p = der;
 		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
 		if (p8 != NULL && p == der + len) {
-			k = EVP_PKCS82PKEY(p8);
+			k = mtk_p8_to_key(p8);
 			PKCS8_PRIV_KEY_INFO_free(p8);
 			if (k == NULL)
 				return mtk_err_set(err, MTK_E_KEY, "%s: PKCS#8 key of an unsupported type",
@@ -574,7 +575,7 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 		const PKCS8_PRIV_KEY_INFO *p8 = PKCS12_SAFEBAG_get0_p8inf(bag);
 		o.kind = MTK_OBJ_KEY;
 		o.key_form = MTK_KEY_CONTAINER;
-		o.key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
+		o.key = p8 ? mtk_p8_to_key(p8) : NULL;
 		if (o.key == NULL)
 			rc = mtk_err_set(x->err, MTK_E_KEY, "%s: unreadable key bag", x->name);
 		break;

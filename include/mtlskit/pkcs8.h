@@ -1,0 +1,34 @@
+/*
+ * pkcs8.h - private keys to and from PKCS#8 PrivateKeyInfo, keeping the
+ * bytes a key was read from.
+ *
+ * A key read from PKCS#8 (a PFX bag, a JKS/JCEKS entry, a PEM "PRIVATE
+ * KEY") keeps a copy of that DER on the EVP_PKEY (OpenSSL ex_data, wiped
+ * when the key is freed).  Writing it as PKCS#8 again then uses those bytes,
+ * as keytool does (Java keeps a key's encoding), instead of OpenSSL 3.0's
+ * encoder, whose first use per process builds OpenSSL's whole encoder table
+ * (about 4 million instructions and 40 page faults, most of `mid install`'s
+ * write).  Only plain version-0 PrivateKeyInfo without attributes is kept:
+ * the bytes a fresh encoding would give, up to optional fields.
+ */
+#ifndef MTLSKIT_PKCS8_H
+#define MTLSKIT_PKCS8_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "mtlskit/buf.h"
+#include "mtlskit/err.h"
+
+/* EVP_PKCS82PKEY, remembering p8's encoding on the key; NULL when OpenSSL
+ * cannot read the key.  An rsaEncryption key is read with OpenSSL's
+ * RSAPrivateKey parser directly (the decoder context costs ~2.7 million
+ * instructions per key in OpenSSL 3.0); it behaves as the decoder's key. */
+EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8);
+
+/* Appends key's PKCS#8 PrivateKeyInfo DER to out (mark out secret): the
+ * remembered bytes, else OpenSSL's encoding.  MTK_E_CRYPTO when the key has
+ * no PKCS#8 form; MTK_E_NOMEM. */
+MTK_WUR mtk_rc mtk_key_p8_der(EVP_PKEY *key, mtk_buf *out);
+
+#endif
