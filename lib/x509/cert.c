@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/chain.h"
+
 mtk_rc mtk_asn1_time_to_time(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;
@@ -177,7 +179,7 @@ mtk_rc mtk_cert_summarize(X509 *cert, mtk_cert_summary *o, mtk_err *err)
 	o->client_auth = !o->has_eku || (xku & XKU_SSL_CLIENT);
 	o->server_auth = !o->has_eku || (xku & XKU_SSL_SERVER);
 	o->self_issued = X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0;
-	o->self_signed = o->self_issued && pub != NULL && X509_verify(cert, pub) == 1;
+	o->self_signed = o->self_issued && pub != NULL && mtk_cert_issued_by(cert, cert);
 	ERR_clear_error();
 out:
 	OPENSSL_free(hex);

@@ -4,6 +4,7 @@
  */
 #include "mtlskit/chain.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,16 +13,114 @@
 
 #include "mtlskit/cert.h"
 
+/*
+ * Signature checks are remembered on the certificate (OpenSSL ex_data):
+ * building a chain, checking it and summarising it ask the same questions
+ * several times (eight RSA verifications for a chain of three in `mid
+ * install`), and the answer depends only on the certificate and the
+ * issuer's SubjectPublicKeyInfo, which is the memo's key.  Certificates are
+ * never modified after parsing, so an answer never goes stale.
+ */
+#define VERIFY_MEMO 4
+
+typedef struct {
+	size_t n, next;
+	struct {
+		unsigned char *spki;
+		int len;
+		bool ok;
+	} e[VERIFY_MEMO];
+} verify_memo;
+
+static int memo_index = -1;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void memo_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	verify_memo *m = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		OPENSSL_free(m->e[i].spki);
+	OPENSSL_free(m);
+}
+
+static void memo_init(void)
+{
+	memo_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, 0, NULL, NULL, NULL, memo_free);
+}
+
+/* 1 or 0 when remembered, -1 when not. */
+static int memo_get(X509 *cert, const unsigned char *spki, int len)
+{
+	verify_memo *m;
+	int r = -1;
+
+	pthread_mutex_lock(&memo_lock);
+	if ((m = X509_get_ex_data(cert, memo_index)) != NULL)
+		for (size_t i = 0; i < m->n && r < 0; i++)
+			if (m->e[i].len == len && memcmp(m->e[i].spki, spki, (size_t)len) == 0)
+				r = m->e[i].ok;
+	pthread_mutex_unlock(&memo_lock);
+	return r;
+}
+
+/* Takes spki (OPENSSL_malloc'd) when it returns true. */
+static bool memo_put(X509 *cert, unsigned char *spki, int len, bool ok)
+{
+	verify_memo *m;
+	bool taken = false;
+
+	pthread_mutex_lock(&memo_lock);
+	m = X509_get_ex_data(cert, memo_index);
+	if (m == NULL && (m = OPENSSL_zalloc(sizeof(*m))) != NULL &&
+	    X509_set_ex_data(cert, memo_index, m) != 1) {
+		OPENSSL_free(m);
+		m = NULL;
+	}
+	if (m != NULL) {
+		size_t i;
+
+		if (m->n < VERIFY_MEMO) {
+			i = m->n++;
+		} else { /* full: replace the oldest */
+			i = m->next;
+			m->next = (m->next + 1) % VERIFY_MEMO;
+			OPENSSL_free(m->e[i].spki);
+		}
+		m->e[i].spki = spki;
+		m->e[i].len = len;
+		m->e[i].ok = ok;
+		taken = true;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	return taken;
+}
+
 bool mtk_cert_issued_by(X509 *cert, X509 *issuer)
 {
+	unsigned char *spki = NULL;
 	EVP_PKEY *pk;
+	int len, known;
 	bool r;
 
 	if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
 		return false;
+	if (pthread_once(&memo_once, memo_init) != 0 || memo_index < 0 ||
+	    (len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &spki)) <= 0)
+		len = 0;
+	if (len > 0 && (known = memo_get(cert, spki, len)) >= 0) {
+		OPENSSL_free(spki);
+		return known == 1;
+	}
 	pk = X509_get0_pubkey(issuer);
 	r = pk != NULL && X509_verify(cert, pk) == 1;
 	ERR_clear_error();
+	if (len > 0 && !memo_put(cert, spki, len, r))
+		OPENSSL_free(spki);
 	return r;
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/bundle.h"
+#include "mtlskit/chain.h"
 #include "mtlskit/load.h"
 
 #include "pki_fixture.h"
@@ -186,6 +187,41 @@ static void test_alias_and_errors(void **state)
 	assert_int_equal(skipped, 99);
 }
 
+/* mtk_cert_issued_by remembers its answers per issuer key: asked again, and
+ * asked about an impostor with the issuer's name but another key (more
+ * impostors than the memo holds), the answers stay right. */
+static void test_issued_by_memo(void **state)
+{
+	(void)state;
+	struct pki p;
+	struct certspec is = {"Example Issuing CA", "GB", true, NULL, NULL, -100, 1825, NULL};
+	EVP_PKEY *fk[6];
+	X509 *fake[6];
+
+	pki_make(&p, "clientAuth", 0);
+	for (int i = 0; i < 6; i++) {
+		fk[i] = ec_key();
+		fake[i] = mk_cert(&is, fk[i], p.root, p.rk);
+	}
+	for (int round = 0; round < 3; round++) {
+		assert_true(mtk_cert_issued_by(p.leaf, p.inter));
+		assert_true(mtk_cert_issued_by(p.inter, p.root));
+		assert_true(mtk_cert_issued_by(p.root, p.root));
+		assert_false(mtk_cert_issued_by(p.leaf, p.root));  /* name differs */
+		assert_false(mtk_cert_issued_by(p.inter, p.inter)); /* name differs */
+		for (int i = 0; i < 6; i++) {
+			assert_false(mtk_cert_issued_by(p.leaf, fake[i])); /* same name, other key */
+			assert_true(mtk_cert_issued_by(fake[i], p.root));
+		}
+		assert_true(mtk_cert_issued_by(p.leaf, p.inter));
+	}
+	for (int i = 0; i < 6; i++) {
+		X509_free(fake[i]);
+		EVP_PKEY_free(fk[i]);
+	}
+	pki_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +229,7 @@ int main(void)
 	    cmocka_unit_test(test_root_from_extra_and_dropped),
 	    cmocka_unit_test(test_renewal_and_mismatch),
 	    cmocka_unit_test(test_alias_and_errors),
+	    cmocka_unit_test(test_issued_by_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
