@@ -1,6 +1,8 @@
 /*
  * cert.c - facts about one certificate (cert.h).
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA256(): see mtk_cert_fingerprint */
+
 #include "mtlskit/cert.h"
 
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "mtlskit/chain.h"
@@ -36,15 +39,33 @@ long mtk_days_left(time_t t, time_t now)
 
 mtk_rc mtk_cert_fingerprint(X509 *cert, const EVP_MD *md, char *out, size_t cap)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (X509_digest(cert, md, dg, &n) != 1)
+	if (EVP_MD_get_type(md) == NID_sha256) {
+		/* The block function directly: X509_digest re-fetches SHA-256
+		 * from the provider on every call (~75,000 instructions), and a
+		 * summary asks for this fingerprint of every certificate. */
+		unsigned char *der = NULL;
+		int len = i2d_X509(cert, &der);
+
+		if (len <= 0)
+			return MTK_E_CRYPTO;
+		SHA256(der, (size_t)len, dg);
+		OPENSSL_free(der);
+		n = SHA256_DIGEST_LENGTH;
+	} else if (X509_digest(cert, md, dg, &n) != 1) { /* SHA-1 is cached on the X509 */
 		return MTK_E_CRYPTO;
-	if (cap < (size_t)n * 3)
+	}
+	if (n == 0 || cap < (size_t)n * 3)
 		return MTK_E_INTERNAL;
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(out + i * 3, cap - i * 3, "%02X%s", dg[i], i + 1 < n ? ":" : "");
+	for (unsigned int i = 0; i < n; i++) {
+		out[i * 3] = hex[dg[i] >> 4];
+		out[i * 3 + 1] = hex[dg[i] & 15];
+		out[i * 3 + 2] = ':';
+	}
+	out[n * 3 - 1] = '\0';
 	return MTK_OK;
 }
 
