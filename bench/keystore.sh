@@ -7,9 +7,11 @@
 #      keytool -importkeystore
 #   4. JCEKS key decryption (PBEWithMD5AndTripleDES, 200,000 iterations):
 #      export --with-key minus list on the same store, reported separately
-# Usage: MTLSKIT=build/cli/mtlskit bench/keystore.sh   (scripts/bench.sh sets it)
+# Usage: MTLSKIT=build/cli/mtlskit [MTLSKIT_FAST=build-fast/cli/mtlskit] bench/keystore.sh
+# (scripts/bench.sh sets both: the default build and the fast_start one)
 set -euo pipefail
 M=${MTLSKIT:-$(cd "$(dirname "$0")/.." && pwd)/build/cli/mtlskit}
+MF=${MTLSKIT_FAST:-} # the fast_start build, when given: compared too
 B=$(mktemp -d)
 trap 'rm -rf "$B"' EXIT
 cd "$B"
@@ -49,17 +51,23 @@ row() { # name json: wall clock, then CPU time (user+system), both as ratios
 		"$(ratio "$ca" "$cb")" "$(awk -v a="$ca" -v b="$cb" 'BEGIN{print b/a}')"
 }
 
-json 10 list.json \
-	"$M keystore list -v --pass env:PW ks.jks" \
-	"keytool -list -v -keystore ks.jks -storepass changeit"
-json 10 mid.json \
-	--prepare "rm -f agent/security/agent_keystore.jks dest.jks" \
-	"$M mid install --agent agent --src-pass env:PW mid.pfx" \
-	"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore dest.jks -deststoretype JKS -deststorepass changeit -destalias defaultsecuritykeypairhandle -srcalias mid"
-json 10 convert.json \
-	--prepare "rm -f conv.jks conv2.jks" \
-	"$M keystore add-key conv.jks --alias mid --src-pass env:PW --from mid.pfx --from-alias mid" \
-	"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore conv2.jks -deststoretype JKS -deststorepass changeit"
+# The three comparisons for one mtlskit binary; results in PREFIX-*.json.
+compare() { # binary prefix
+	local m=$1 p=$2
+	json 10 "$p-list.json" \
+		"$m keystore list -v --pass env:PW ks.jks" \
+		"keytool -list -v -keystore ks.jks -storepass changeit"
+	json 10 "$p-mid.json" \
+		--prepare "rm -f agent/security/agent_keystore.jks dest.jks" \
+		"$m mid install --agent agent --src-pass env:PW mid.pfx" \
+		"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore dest.jks -deststoretype JKS -deststorepass changeit -destalias defaultsecuritykeypairhandle -srcalias mid"
+	json 10 "$p-convert.json" \
+		--prepare "rm -f conv.jks conv2.jks" \
+		"$m keystore add-key conv.jks --alias mid --src-pass env:PW --from mid.pfx --from-alias mid" \
+		"keytool -noprompt -importkeystore -srckeystore mid.pfx -srcstoretype PKCS12 -srcstorepass changeit -destkeystore conv2.jks -deststoretype JKS -deststorepass changeit"
+}
+compare "$M" default
+[ -n "$MF" ] && compare "$MF" fast
 json 20 jceks.json \
 	"$M keystore export --pass env:PW ks.jceks --alias mid --with-key" \
 	"$M keystore list --pass env:PW ks.jceks"
@@ -68,9 +76,17 @@ echo "keystore benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(java -version 
 printf '%-32s %12s %12s %8s %7s | %14s %11s %8s %7s\n' "operation (wall clock | cpu)" "mtlskit" "keytool" \
 	"ratio" "speedup" "mtlskit" "keytool" "ratio" "speedup"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-row "list -v (JKS, 2 entries)" list.json
-row "mid install from PFX" mid.json
-row "PKCS12 -> JKS (one key entry)" convert.json
+for p in default fast; do
+	[ -f "$p-list.json" ] || continue
+	if [ $p = default ]; then
+		echo "-- default build (libssl3/libcrypto3 shared, PIE)"
+	else
+		echo "-- fast_start build (OpenSSL linked in, no PIE)"
+	fi
+	row "list -v (JKS, 2 entries)" "$p-list.json"
+	row "mid install from PFX" "$p-mid.json"
+	row "PKCS12 -> JKS (one key entry)" "$p-convert.json"
+done
 a=$(mean jceks.json 0)
 b=$(mean jceks.json 1)
 printf 'JCEKS key decryption (200,000 iterations x2 MD5): %.1f ms (export --with-key %.1f ms - list %.1f ms)\n' \

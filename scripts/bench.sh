@@ -9,7 +9,14 @@ if [ ! -d build-bench ]; then
 	meson setup build-bench -Dbuildtype=release >/dev/null || exit 1
 fi
 ninja -C build-bench >/dev/null || exit 1
+# The fast_start CLI (OpenSSL linked in, no PIE; see meson.build) too:
+# bench/keystore.sh reports both.
+if [ ! -d build-bench-fast ]; then
+	meson setup build-bench-fast -Dbuildtype=release -Dfast_start=true >/dev/null || exit 1
+fi
+ninja -C build-bench-fast cli/mtlskit >/dev/null || exit 1
 export MTLSKIT="$PWD/build-bench/cli/mtlskit"
+export MTLSKIT_FAST="$PWD/build-bench-fast/cli/mtlskit"
 export MTLSKIT_GATEWAY="$PWD/build-bench/gateway/mtlskit-gateway"
 export MTLSKIT_BUILD="$PWD/build-bench"
 mkdir -p bench/results
