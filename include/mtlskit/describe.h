@@ -148,6 +148,19 @@ MTK_WUR mtk_rc mtk_p12_describe(const uint8_t *data, size_t len, mtk_p12_desc *o
  * legacy provider: RC2, RC4 or single DES. */
 bool mtk_pbe_needs_legacy(const X509_ALGOR *alg);
 
+/* The most key-derivation iterations a PFX/PKCS12 MAC or PBE may ask for:
+ * Java's PKCS12 keystore refuses more, and real files use 2,048 (OpenSSL)
+ * to 10,000 (Java, Windows).  A crafted count of 2^31 would otherwise keep
+ * the process busy for minutes before any password could be checked. */
+#define MTK_PBE_MAX_ITER 5000000L
+
+/* True when alg's (or, with alg NULL, the MAC's) iteration count iter is
+ * over MTK_PBE_MAX_ITER or cannot be read as a number (negative, huge). */
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg, const ASN1_INTEGER *mac_iter, long *iter);
+/* Sets err to MTK_E_TOO_LARGE (exit 3) saying that name's `what` (the MAC,
+ * the private key...) asks for too many iterations; returns the code. */
+mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what);
+
 /* "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC" or the algorithm's short name,
  * and the KDF iteration count (0 when unknown) of a password-based
  * encryption algorithm. */

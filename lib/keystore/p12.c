@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/load.h"
+#include "mtlskit/describe.h"
 #include "mtlskit/pbe.h"
 #include "mtlskit/pkcs8.h"
 #include "ks_int.h"
@@ -130,6 +131,13 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				b->key = mtk_p8_to_key(PKCS12_SAFEBAG_get0_p8inf(bag));
 			} else {
 				const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+				const X509_ALGOR *alg = NULL;
+				long iter;
+
+				if (sig != NULL)
+					X509_SIG_get0(sig, &alg, NULL);
+				if (alg != NULL && mtk_pbe_iter_excessive(alg, NULL, &iter))
+					return MTK_E_TOO_LARGE;
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
@@ -189,7 +197,16 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		goto out;
 	}
 	if (PKCS12_mac_present(p12)) {
-		bool ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
+		const ASN1_INTEGER *mac_iter = NULL;
+		long iter;
+		bool ok;
+
+		PKCS12_get0_mac(NULL, NULL, NULL, &mac_iter, p12);
+		if (mtk_pbe_iter_excessive(NULL, mac_iter, &iter)) {
+			rc = mtk_pbe_iter_refused(err, name, "MAC");
+			goto out;
+		}
+		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
 		if (!ok && plen == 0)
 			ok = mtk_p12_verify_mac(p12, data, len, NULL, 0);
 		if (!ok) {
@@ -213,6 +230,13 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (nid == NID_pkcs7_data) {
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
+			long iter;
+
+			if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
+			    mtk_pbe_iter_excessive(p7->d.encrypted->enc_data->algorithm, NULL, &iter)) {
+				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+				goto out;
+			}
 			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
 			if (bags == NULL && mtk_legacy_provider()) {
 				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
@@ -231,6 +255,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		}
 		rc = read_bags(bags, pass, plen, &bs, 0);
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		if (rc == MTK_E_TOO_LARGE) {
+			rc = mtk_pbe_iter_refused(err, name, "private key");
+			goto out;
+		}
 		if (rc != MTK_OK) {
 			rc = mtk_err_set(err, rc == MTK_E_BAD_PASSWORD ? MTK_E_KEY_PASSWORD : rc,
 					 "%s: cannot read a key or certificate bag", name);

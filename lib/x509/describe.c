@@ -638,6 +638,40 @@ void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter)
 	oid_text(oid, out, cap);
 }
 
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg, const ASN1_INTEGER *mac_iter, long *iter)
+{
+	char d[128];
+	uint64_t v = 0;
+
+	*iter = 0;
+	if (alg == NULL) { /* the MAC: absent means 1 */
+		if (mac_iter == NULL)
+			return false;
+		ERR_set_mark();
+		if (ASN1_INTEGER_get_uint64(&v, mac_iter) != 1 || v > (uint64_t)MTK_PBE_MAX_ITER) {
+			ERR_pop_to_mark();
+			*iter = -1;
+			if (v > 0 && v <= (uint64_t)LONG_MAX)
+				*iter = (long)v;
+			return true;
+		}
+		ERR_pop_to_mark();
+		*iter = (long)v;
+		return false;
+	}
+	mtk_pbe_describe(alg, d, sizeof(d), iter);
+	return *iter < 0 || *iter > MTK_PBE_MAX_ITER;
+}
+
+mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what)
+{
+	return mtk_err_set(err, MTK_E_TOO_LARGE,
+			   "%s: the %s asks for more than %ld key-derivation iterations; refused (a "
+			   "crafted or damaged file: real ones use 2,048 to 10,000, and Java refuses "
+			   "it too)",
+			   name, what, MTK_PBE_MAX_ITER);
+}
+
 bool mtk_pbe_needs_legacy(const X509_ALGOR *alg)
 {
 	const ASN1_OBJECT *oid = NULL;

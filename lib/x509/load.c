@@ -205,6 +205,7 @@ static bool ensure_legacy(void)
 
 /* ---- describing encryption algorithms (describe.c) ---- */
 
+
 static void describe_alg(const X509_ALGOR *alg, char *out, size_t cap)
 {
 	long iter;
@@ -222,7 +223,11 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	int pwlen = pass ? (int)pass->len : 0;
 
 	const X509_ALGOR *alg = NULL;
+	long iter;
 
+	X509_SIG_get0(sig, &alg, NULL);
+	if (mtk_pbe_iter_excessive(alg, NULL, &iter))
+		return MTK_E_TOO_LARGE; /* the callers say why */
 	/* Known-legacy algorithms get the provider first: a failed try would
 	 * repeat the whole key derivation. */
 	X509_SIG_get0(sig, &alg, NULL);
@@ -281,7 +286,9 @@ static mtk_rc key_from_der(const uint8_t *der, size_t len, mtk_key_form hint, co
 			o->enc_desc = strdup(desc);
 			if (opts->pass != NULL) {
 				rc = decrypt_p8(sig, opts->pass, &o->key);
-				if (rc == MTK_E_BAD_PASSWORD)
+				if (rc == MTK_E_TOO_LARGE)
+					mtk_pbe_iter_refused(err, o->source, "private key");
+				else if (rc == MTK_E_BAD_PASSWORD)
 					mtk_err_set(err, rc, "%s: cannot decrypt the private key", o->source);
 				else if (rc != MTK_OK)
 					mtk_err_set(err, rc, "%s", o->source);
@@ -613,6 +620,8 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 				o.key = NULL; /* described, not decrypted */
 				rc = MTK_OK;
 			}
+		} else if (rc == MTK_E_TOO_LARGE) {
+			rc = mtk_pbe_iter_refused(x->err, x->name, "private key");
 		} else if (rc != MTK_OK) {
 			rc = mtk_err_set(x->err, rc, "%s: cannot decrypt the private key in the PFX", x->name);
 		}
@@ -707,6 +716,10 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
 			 OBJ_nid2ln(OBJ_obj2nid(mo))); /* "sha256", as openssl prints it */
 		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
+		if (mtk_pbe_iter_excessive(NULL, iter, &(long){0})) {
+			rc = mtk_pbe_iter_refused(err, name, "MAC");
+			goto out;
+		}
 	}
 	/* The password: given, or else the empty one (both encodings). */
 	if (opts->pass != NULL) {
@@ -757,6 +770,14 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
 				info->p12_legacy = true;
 				(void)ensure_legacy();
+			}
+			{
+				long it;
+
+				if (mtk_pbe_iter_excessive(alg, NULL, &it)) {
+					rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+					break;
+				}
 			}
 			bags = mtk_p7_decrypt_bags(p7, x.pw, x.pw ? strlen(x.pw) : 0);
 			if (bags == NULL && ensure_legacy())

@@ -93,6 +93,38 @@ expect_json "empty password: certificate and key listed" '[.files[0].objects[].t
 expect_json "empty password: leaf SHA-256 as openssl" \
 	'.files[0].objects[] | select(.type=="certificate") | .sha256' "$(ossl_sha256 leaf.pem)"
 
+# Absurd key-derivation iteration counts (a crafted file asking for minutes
+# of work): refused at once, exit 3, naming the part, before any MAC or
+# decryption is computed.  6,000,000 is over the 5,000,000 limit (Java's);
+# 2^40 does not fit OpenSSL's int at all.
+iter() { python3 "$MTLSKIT_SRC/tests/lib/der-iter.py" "$@"; }
+# (without a MAC, so that the encryption's count is the first thing read;
+# openssl -nomac leaves certificates unencrypted unless told otherwise)
+_ossl pkcs12 -export -nomac -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -inkey leaf.key -in leaf.pem \
+	-name mid-client -passout env:PFXPW -out nomac3des.p12
+_ossl pkcs12 -export -nomac -certpbe AES-256-CBC -keypbe AES-256-CBC -inkey leaf.key -in leaf.pem \
+	-name mid-client -passout env:PFXPW -out nomacaes.p12
+for spec in "modern.p12 mac 6000000 MAC" "3des.p12 mac 1099511627776 MAC" \
+	"nomacaes.p12 certs 6000000 certificate.encryption" "nomac.p12 key 6000000 private.key" \
+	"nomac3des.p12 certs 6000000 certificate.encryption" "nomac3des.p12 key 1099511627776 private.key"; do
+	set -- $spec
+	out="iter-$2-$3-$1"
+	iter "$1" "$out" "$2" "$3" || not_ok "der-iter.py $spec"
+	start=$(date +%s%N)
+	mtk inspect --json --pass env:PFXPW "$out"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	expect_eq "$spec: exit 3" "$RC" 3
+	expect_json "$spec: MTK_E_TOO_LARGE" '.files[0].error.code' MTK_E_TOO_LARGE
+	expect_match "$spec: names the part and the limit" \
+		"the $4 asks for more than 5000000 key-derivation iterations; refused" "$ERR"
+	# at the old speed 6,000,000 iterations took ~2 s; refused, it is instant
+	if [ "$ms" -lt 5000 ]; then ok "$spec: refused without the work"; else not_ok "$spec: took $ms ms"; fi
+done
+# A count at the limit's order that real files use still opens.
+iter modern.p12 iter-ok.p12 mac 2048
+mtk inspect --json --pass env:PFXPW iter-ok.p12
+expect_eq "re-encoded PFX with 2,048 MAC iterations: exit 0" "$RC" 0
+
 # Truncated PFX: exit 3, says truncated.
 head -c 1200 modern.p12 >cut.p12
 mtk inspect --json cut.p12

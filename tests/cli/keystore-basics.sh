@@ -100,6 +100,24 @@ expect_rc 0 "add-key from a legacy (RC2/3DES) PFX" "$MTLSKIT" keystore add-key "
 mtk --json keystore list --pass env:PFXPW "$T/l.pfx"
 expect_json "legacy PFX listed as a keystore" '.entries[0].type' PrivateKeyEntry
 
+# PKCS12 keystores asking for absurd key-derivation work (counts rewritten
+# by tests/lib/der-iter.py): refused at once with exit 3, naming the part;
+# nothing is decrypted, and a store written from them never appears.
+openssl pkcs12 -export -nomac -certpbe AES-256-CBC -keypbe AES-256-CBC -in "$T/c.pem" -inkey "$T/k.pem" \
+	-passout pass:pfxpass1 -out "$T/nm.pfx" 2>/dev/null
+for spec in "m.pfx mac MAC" "nm.pfx certs certificate.encryption" "nm.pfx key private.key"; do
+	set -- $spec
+	python3 "$MTLSKIT_SRC/tests/lib/der-iter.py" "$T/$1" "$T/big-$2.p12" "$2" 6000000 || not_ok "der-iter.py $spec"
+	mtk keystore list --pass env:PFXPW "$T/big-$2.p12"
+	expect_eq "keystore list, $2 count 6,000,000: exit 3" "$RC" 3
+	expect_match "keystore list, $2 count: says which part and why" \
+		"the $3 asks for more than 5000000 key-derivation iterations; refused" "$ERR"
+	mtk keystore add-key "$T/never-$2.jks" --alias x --src-pass env:PFXPW "$T/big-$2.p12"
+	expect_eq "add-key from it: exit 3" "$RC" 3
+	expect_match "add-key from it: the same reason" "the $3 asks for more than 5000000" "$ERR"
+	expect_no_file "add-key from it: no keystore written" "$T/never-$2.jks"
+done
+
 # mid show on an agent directory without the alias.
 mkdir -p "$T/agent/security"
 cp "$T/s.jks" "$T/agent/security/agent_keystore.jks"
