@@ -48,9 +48,19 @@ static void memo_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
 	OPENSSL_free(m);
 }
 
+/* A duplicated certificate starts with an empty memo (OpenSSL would copy
+ * the pointer otherwise, and free it twice). */
+static int memo_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+		    void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	*from_d = NULL;
+	return 1;
+}
+
 static void memo_init(void)
 {
-	memo_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, 0, NULL, NULL, NULL, memo_free);
+	memo_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, 0, NULL, NULL, memo_dup, memo_free);
 }
 
 /* 1 or 0 when remembered, -1 when not. */

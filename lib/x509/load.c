@@ -221,7 +221,6 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	const char *pw = pass ? pass->s : "";
 	int pwlen = pass ? (int)pass->len : 0;
-
 	const X509_ALGOR *alg = NULL;
 	long iter;
 
@@ -230,7 +229,6 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 		return MTK_E_TOO_LARGE; /* the callers say why */
 	/* Known-legacy algorithms get the provider first: a failed try would
 	 * repeat the whole key derivation. */
-	X509_SIG_get0(sig, &alg, NULL);
 	if (alg != NULL && mtk_pbe_needs_legacy(alg))
 		(void)ensure_legacy();
 	p8 = mtk_p8_decrypt(sig, pw, (size_t)pwlen);

@@ -31,10 +31,24 @@ static void p8_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 		OPENSSL_clear_free(c, sizeof(*c) + c->len);
 }
 
+/* EVP_PKEY_dup copies ex_data pointers unless a dup callback replaces
+ * them: the copy gets its own bytes (one free each). */
+static int p8_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+		  void *argp)
+{
+	const p8_copy *c = *from_d;
+	p8_copy *d = NULL;
+
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	if (c != NULL && (d = OPENSSL_malloc(sizeof(*d) + c->len)) != NULL)
+		memcpy(d, c, sizeof(*d) + c->len);
+	*from_d = d; /* NULL on allocation failure: the copy is encoded afresh */
+	return 1;
+}
+
 static void p8_index_init(void)
 {
-	/* No dup callback: a duplicated key is encoded afresh. */
-	p8_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EVP_PKEY, 0, NULL, NULL, NULL, p8_free);
+	p8_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EVP_PKEY, 0, NULL, NULL, p8_dup, p8_free);
 }
 
 /* Version 0 (INTEGER 0 right after the outer SEQUENCE header) and exactly

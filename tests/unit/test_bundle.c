@@ -215,6 +215,15 @@ static void test_issued_by_memo(void **state)
 		}
 		assert_true(mtk_cert_issued_by(p.leaf, p.inter));
 	}
+	{
+		/* a duplicate starts with its own (empty) memo; both free cleanly */
+		X509 *d = X509_dup(p.leaf);
+
+		assert_non_null(d);
+		assert_true(mtk_cert_issued_by(d, p.inter));
+		assert_false(mtk_cert_issued_by(d, fake[0]));
+		X509_free(d);
+	}
 	for (int i = 0; i < 6; i++) {
 		X509_free(fake[i]);
 		EVP_PKEY_free(fk[i]);

@@ -79,6 +79,19 @@ static void test_kept_bytes_and_same_key(void **state)
 		assert_int_equal(mtk_key_p8_der(k, &out), MTK_OK);
 		assert_int_equal(out.len, (size_t)len);
 		assert_memory_equal(out.data, der, out.len);
+		{
+			/* a duplicate has its own copy: same bytes, freed once each
+			 * (ASan checks the frees) */
+			EVP_PKEY *d = EVP_PKEY_dup(k);
+			mtk_buf dd = MTK_BUF_SECRET_INIT;
+
+			assert_non_null(d);
+			assert_int_equal(mtk_key_p8_der(d, &dd), MTK_OK);
+			assert_int_equal(dd.len, out.len);
+			assert_memory_equal(dd.data, out.data, out.len);
+			mtk_buf_free(&dd);
+			EVP_PKEY_free(d);
+		}
 		/* and OpenSSL's own encoding of the key read is the same */
 		assert_int_equal(mtk_key_p8_der(ref, &fresh), MTK_OK);
 		assert_int_equal(fresh.len, out.len);
