@@ -154,9 +154,12 @@ bool mtk_pbe_needs_legacy(const X509_ALGOR *alg);
  * the process busy for minutes before any password could be checked. */
 #define MTK_PBE_MAX_ITER 5000000L
 
-/* True when alg's (or, with alg NULL, the MAC's) iteration count iter is
- * over MTK_PBE_MAX_ITER or cannot be read as a number (negative, huge). */
-bool mtk_pbe_iter_excessive(const X509_ALGOR *alg, const ASN1_INTEGER *mac_iter, long *iter);
+/* True when the password-based encryption alg asks for more than
+ * MTK_PBE_MAX_ITER iterations, or for a count that is not a number
+ * (negative, huge); false when it has no count this can read. */
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg);
+/* The same for a PFX MAC's iterations (NULL: absent, which means 1). */
+bool mtk_mac_iter_excessive(const ASN1_INTEGER *iter);
 /* Sets err to MTK_E_TOO_LARGE (exit 3) saying that name's `what` (the MAC,
  * the private key...) asks for too many iterations; returns the code. */
 mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what);

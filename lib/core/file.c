@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static mtk_rc errno_rc(int e)
 {
 	switch (e) {

@@ -132,11 +132,10 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 			} else {
 				const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
 				const X509_ALGOR *alg = NULL;
-				long iter;
 
 				if (sig != NULL)
 					X509_SIG_get0(sig, &alg, NULL);
-				if (alg != NULL && mtk_pbe_iter_excessive(alg, NULL, &iter))
+				if (mtk_pbe_iter_excessive(alg))
 					return MTK_E_TOO_LARGE;
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
@@ -198,11 +197,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	}
 	if (PKCS12_mac_present(p12)) {
 		const ASN1_INTEGER *mac_iter = NULL;
-		long iter;
 		bool ok;
 
 		PKCS12_get0_mac(NULL, NULL, NULL, &mac_iter, p12);
-		if (mtk_pbe_iter_excessive(NULL, mac_iter, &iter)) {
+		if (mtk_mac_iter_excessive(mac_iter)) {
 			rc = mtk_pbe_iter_refused(err, name, "MAC");
 			goto out;
 		}
@@ -230,10 +228,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (nid == NID_pkcs7_data) {
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
-			long iter;
-
 			if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
-			    mtk_pbe_iter_excessive(p7->d.encrypted->enc_data->algorithm, NULL, &iter)) {
+			    mtk_pbe_iter_excessive(p7->d.encrypted->enc_data->algorithm)) {
 				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
 				goto out;
 			}

@@ -638,29 +638,28 @@ void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter)
 	oid_text(oid, out, cap);
 }
 
-bool mtk_pbe_iter_excessive(const X509_ALGOR *alg, const ASN1_INTEGER *mac_iter, long *iter)
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg)
 {
 	char d[128];
-	uint64_t v = 0;
+	long iter;
 
-	*iter = 0;
-	if (alg == NULL) { /* the MAC: absent means 1 */
-		if (mac_iter == NULL)
-			return false;
-		ERR_set_mark();
-		if (ASN1_INTEGER_get_uint64(&v, mac_iter) != 1 || v > (uint64_t)MTK_PBE_MAX_ITER) {
-			ERR_pop_to_mark();
-			*iter = -1;
-			if (v > 0 && v <= (uint64_t)LONG_MAX)
-				*iter = (long)v;
-			return true;
-		}
-		ERR_pop_to_mark();
-		*iter = (long)v;
+	if (alg == NULL)
 		return false;
-	}
-	mtk_pbe_describe(alg, d, sizeof(d), iter);
-	return *iter < 0 || *iter > MTK_PBE_MAX_ITER;
+	mtk_pbe_describe(alg, d, sizeof(d), &iter);
+	return iter < 0 || iter > MTK_PBE_MAX_ITER;
+}
+
+bool mtk_mac_iter_excessive(const ASN1_INTEGER *iter)
+{
+	uint64_t v = 0;
+	bool bad;
+
+	if (iter == NULL)
+		return false;
+	ERR_set_mark();
+	bad = ASN1_INTEGER_get_uint64(&v, iter) != 1 || v > (uint64_t)MTK_PBE_MAX_ITER;
+	ERR_pop_to_mark();
+	return bad;
 }
 
 mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what)

@@ -205,7 +205,6 @@ static bool ensure_legacy(void)
 
 /* ---- describing encryption algorithms (describe.c) ---- */
 
-
 static void describe_alg(const X509_ALGOR *alg, char *out, size_t cap)
 {
 	long iter;
@@ -222,10 +221,9 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	const char *pw = pass ? pass->s : "";
 	int pwlen = pass ? (int)pass->len : 0;
 	const X509_ALGOR *alg = NULL;
-	long iter;
 
 	X509_SIG_get0(sig, &alg, NULL);
-	if (mtk_pbe_iter_excessive(alg, NULL, &iter))
+	if (mtk_pbe_iter_excessive(alg))
 		return MTK_E_TOO_LARGE; /* the callers say why */
 	/* Known-legacy algorithms get the provider first: a failed try would
 	 * repeat the whole key derivation. */
@@ -714,7 +712,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
 			 OBJ_nid2ln(OBJ_obj2nid(mo))); /* "sha256", as openssl prints it */
 		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
-		if (mtk_pbe_iter_excessive(NULL, iter, &(long){0})) {
+		if (mtk_mac_iter_excessive(iter)) {
 			rc = mtk_pbe_iter_refused(err, name, "MAC");
 			goto out;
 		}
@@ -769,13 +767,9 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 				info->p12_legacy = true;
 				(void)ensure_legacy();
 			}
-			{
-				long it;
-
-				if (mtk_pbe_iter_excessive(alg, NULL, &it)) {
-					rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
-					break;
-				}
+			if (mtk_pbe_iter_excessive(alg)) {
+				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+				break;
 			}
 			bags = mtk_p7_decrypt_bags(p7, x.pw, x.pw ? strlen(x.pw) : 0);
 			if (bags == NULL && ensure_legacy())
