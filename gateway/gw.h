@@ -2,7 +2,9 @@
  * gw.h - internals of mtlskit-gateway shared by its files:
  *   main.c   arguments, startup, workers, signals, reload, drain
  *   state.c  the reloadable state: SSL_CTX, trust, CRLs, user map
- *   proxy.c  one client connection: handshake, identity, HTTP or TCP proxying
+ *   conn.c   one client connection: accept, limits, handshake, identity (conn.h)
+ *   http.c   HTTP mode: strict requests written anew, responses re-framed
+ *   tcp.c    TCP mode: bytes both ways after a PROXY v2 header
  *   admin.c  JSON-lines log, metrics, the admin listener
  */
 #ifndef MTK_GW_H
@@ -61,7 +63,9 @@ void gw_state_install(gw_state *st);
 	X(R_TLS, "tls-error")                                                                       \
 	X(R_UNMAPPED, "unmapped")                                                                   \
 	X(R_ROLE, "role-missing")                                                                   \
-	X(R_CONN_LIMIT, "connection-limit")
+	X(R_CA_CERT, "ca-certificate")                                                              \
+	X(R_CONN_LIMIT, "connection-limit")                                                         \
+	X(R_IP_LIMIT, "address-connection-limit")
 
 typedef enum {
 #define GW_R_ENUM(e, s) e,
@@ -92,6 +96,7 @@ typedef struct gw_metrics {
 	atomic_uint_fast64_t backend_retries;
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
 	atomic_long active;
+	atomic_long lingering; /* refused handshakes closing slowly (counted in the limit) */
 	atomic_long accepted;
 	gw_hist hs_latency;
 	gw_hist req_latency;
@@ -145,7 +150,7 @@ typedef struct gw_global {
 
 extern gw_global gw;
 
-/* proxy.c */
+/* conn.c, http.c */
 void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
 	       void *arg);
 void gw_worker_drain(gw_worker *w);
@@ -156,7 +161,8 @@ void gw_worker_close_all(gw_worker *w);
 void gw_conn_note_reject(void *conn, X509 *leaf);
 /* Converts an ASN1_TIME to seconds since the epoch; 0 when unreadable. */
 int64_t gw_asn1_time(const ASN1_TIME *t);
-/* RFC 2253 form of a name into out. */
-void gw_name(const X509_NAME *n, char *out, size_t cap);
+/* RFC 2253 form of a name (non-ASCII escaped), whole, malloc'd; NULL
+ * only when out of memory. */
+char *gw_name(const X509_NAME *n);
 
 #endif

@@ -69,19 +69,22 @@ int64_t gw_asn1_time(const ASN1_TIME *t)
 	return (int64_t)timegm(&tm);
 }
 
-void gw_name(const X509_NAME *n, char *out, size_t cap)
+char *gw_name(const X509_NAME *n)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	int len;
+	char *data = NULL, *out = NULL;
+	long len;
 
-	out[0] = '\0';
 	if (b == NULL)
-		return;
-	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-		len = BIO_read(b, out, (int)cap - 1);
-		out[len > 0 ? len : 0] = '\0';
+		return NULL;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (len = BIO_get_mem_data(b, &data)) >= 0 && (out = malloc((size_t)len + 1)) != NULL) {
+		if (len > 0)
+			memcpy(out, data, (size_t)len);
+		out[len] = '\0';
 	}
 	BIO_free(b);
+	return out;
 }
 
 static mtk_rc read_file_bio(const char *path, BIO **out, mtk_err *err)
@@ -198,7 +201,6 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 		BIO *kb = NULL;
 		EVP_PKEY *key = NULL;
 		X509 *leaf;
-		char subj[512];
 		int ok;
 
 		if ((rc = read_certs(cfg->certs.v[i], &chain, err)) != MTK_OK)
@@ -217,8 +219,7 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 		}
 		leaf = sk_X509_shift(chain);
 		ok = SSL_CTX_use_cert_and_key(ctx, leaf, key, chain, 1);
-		gw_name(X509_get_subject_name(leaf), subj, sizeof(subj));
-		st->own_subject[i] = strdup(subj);
+		st->own_subject[i] = gw_name(X509_get_subject_name(leaf));
 		st->own_not_after[i] = gw_asn1_time(X509_get0_notAfter(leaf));
 		st->n_own = i + 1;
 		X509_free(leaf);

@@ -59,6 +59,9 @@ typedef struct mtk_gwconfig {
 	long max_header_size;   /* bytes of the request head */
 	long max_headers;       /* header lines in a request */
 	long max_body;          /* bytes of a request body (buffered for retries) */
+	long max_buffer;        /* bytes queued per connection and direction before reading stops */
+	long max_connections_per_ip; /* open connections per client address; 0 = no limit */
+	bool forwarded_headers; /* X-Forwarded-For/-Proto set (replacing the client's) */
 	char *user;             /* drop to this user after binding (when root) */
 	char *access_log;       /* "-" = standard error, "off" = none */
 	char *ready_file;       /* written once listening */
@@ -127,6 +130,26 @@ const mtk_usermap_entry *mtk_usermap_lookup(const mtk_usermap *m, const uint8_t 
 					    const char *subject, size_t *index);
 /* True when role is one of e's comma-separated roles. */
 bool mtk_usermap_has_role(const mtk_usermap_entry *e, const char *role);
+
+/* The identity decision, for a client whose chain has already verified:
+ * a CA certificate is never an identity; then the map (fingerprint first,
+ * then subject); then the required role, when one is set.  Pure: the
+ * caller logs and counts. */
+typedef enum {
+	MTK_GW_ALLOW = 0,
+	MTK_GW_DENY_CA,       /* basicConstraints CA:TRUE (or a v1 self-signed root) */
+	MTK_GW_DENY_UNMAPPED, /* in no map line */
+	MTK_GW_DENY_ROLE,     /* mapped, without the required role */
+} mtk_gw_verdict_kind;
+
+typedef struct mtk_gw_verdict {
+	mtk_gw_verdict_kind verdict;
+	const mtk_usermap_entry *entry; /* the map line, when one matched */
+	size_t index;                   /* its index, for per-entry state */
+} mtk_gw_verdict;
+
+mtk_gw_verdict mtk_gw_identify(const mtk_usermap *map, const uint8_t sha256[32],
+			       const char *subject, bool is_ca, const char *require_role);
 
 /* ---------------------------------------------------------------------
  * PROXY protocol v2 (haproxy's proxy-protocol.txt, section 2.2).

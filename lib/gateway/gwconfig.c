@@ -36,6 +36,7 @@ static const setting settings[] = {
 	{"require_role", T_STR, OFF(require_role), 0, 0},
 	{"require_client_auth_eku", T_BOOL, OFF(require_client_auth_eku), 0, 0},
 	{"session_tickets", T_BOOL, OFF(session_tickets), 0, 0},
+	{"forwarded_headers", T_BOOL, OFF(forwarded_headers), 0, 0},
 	{"session_cache", T_LONG, OFF(session_cache), 0, 10000000},
 	{"tls_min", T_TLS, OFF(tls_min), 0, 0},
 	{"workers", T_LONG, OFF(workers), 0, 256},
@@ -48,6 +49,8 @@ static const setting settings[] = {
 	{"max_header_size", T_SIZE, OFF(max_header_size), 256, 1 << 20},
 	{"max_headers", T_LONG, OFF(max_headers), 1, 10000},
 	{"max_body", T_SIZE, OFF(max_body), 0, 1L << 30},
+	{"max_buffer", T_SIZE, OFF(max_buffer), 16384, 1L << 30},
+	{"max_connections_per_ip", T_LONG, OFF(max_connections_per_ip), 0, 10000000},
 	{"user", T_STR, OFF(user), 0, 0},
 	{"access_log", T_STR, OFF(access_log), 0, 0},
 	{"ready_file", T_STR, OFF(ready_file), 0, 0},
@@ -70,6 +73,9 @@ void mtk_gwconfig_init(mtk_gwconfig *cfg)
 	cfg->max_header_size = 16384;
 	cfg->max_headers = 100;
 	cfg->max_body = 8L << 20;
+	cfg->max_buffer = 256L << 10;
+	cfg->max_connections_per_ip = 256;
+	cfg->forwarded_headers = true;
 }
 
 static void strlist_free(mtk_strlist *l)

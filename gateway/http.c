@@ -1,0 +1,740 @@
+/*
+ * http.c - HTTP mode: requests read by the strict reader (lib/gateway/
+ * http1.c), written anew for the backend with the identity headers, and
+ * responses re-framed for the client.
+ *
+ * Nothing the client sends reaches a backend as it was sent, and nothing a
+ * backend sends reaches a client unframed: the response head is rebuilt
+ * from http-parser's fields (hop-by-hop ones dropped), its body is copied
+ * through http-parser's body callback under the gateway's own framing
+ * (Content-Length, chunked for HTTP/1.1, close-delimited for HTTP/1.0).
+ * A backend connection that sent anything past its response, or anything
+ * malformed, is closed, never pooled.
+ *
+ * Memory: the request head is bounded by max_header_size, its body by
+ * max_body (kept for a retry on another backend); the response never
+ * queues more than about max_buffer for a client that does not read — the
+ * backend is then not read until the client catches up.
+ */
+#include "conn.h"
+
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <http_parser.h>
+
+#include "mtlskit/gwhttp.h"
+
+#define RESP_HEAD_MAX (64 * 1024) /* the backend's response head */
+
+typedef enum { H_IDLE, H_REQUEST, H_BACKEND, H_CLOSING } hphase;
+
+struct gw_bconn {
+	gw_worker *w;
+	struct bufferevent *bev;
+	size_t idx;
+	gw_conn *c;      /* NULL while idle in the pool */
+	bool reused;     /* taken from the pool: a failure may just mean it went stale */
+	gw_bconn *next;  /* pool link */
+};
+
+typedef struct gw_http {
+	hphase ph;
+	mtk_http_req rq;
+	mtk_buf req; /* what the backend is sent, kept for a retry */
+	gw_bconn *b;
+	int attempts, tries;
+	size_t bstart;
+	struct timespec t_req;
+	/* the response */
+	http_parser sp;
+	int status;
+	bool resp_started, resp_done, head_sent, chunk_out, close_after, is_head, bad, in_value;
+	bool throttled; /* the client is not reading: the backend is paused */
+	const char *bad_why;
+	mtk_buf rh, rfield, rvalue, reason;
+} gw_http;
+
+static void http_pump(gw_conn *c);
+static void backend_try(gw_conn *c);
+static void backend_read_cb(struct bufferevent *bev, void *arg);
+static void backend_event_cb(struct bufferevent *bev, short events, void *arg);
+
+static size_t max_buffer(void)
+{
+	return (size_t)gw.cfg.max_buffer;
+}
+
+/* ------------------------------------------------------------ backends */
+
+static void bconn_free(gw_bconn *b)
+{
+	if (b == NULL)
+		return;
+	bufferevent_free(b->bev);
+	free(b);
+}
+
+static void pool_remove(gw_bconn *b)
+{
+	for (gw_bconn **pp = &b->w->pool[b->idx]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			return;
+		}
+	}
+}
+
+void gw_worker_free_pool(gw_worker *w)
+{
+	for (size_t i = 0; w->pool != NULL && i < gw.n_backends; i++) {
+		while (w->pool[i] != NULL) {
+			gw_bconn *b = w->pool[i];
+			w->pool[i] = b->next;
+			bconn_free(b);
+		}
+	}
+}
+
+static void pool_push(gw_bconn *b)
+{
+	b->c = NULL;
+	b->next = b->w->pool[b->idx];
+	b->w->pool[b->idx] = b;
+	/* idle: any byte or close from the backend just ends it */
+	bufferevent_enable(b->bev, EV_READ);
+	bufferevent_set_timeouts(b->bev, &gw.idle_timeout, NULL);
+}
+
+static gw_bconn *bconn_connect(gw_worker *w, size_t idx)
+{
+	gw_bconn *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->w = w;
+	b->idx = idx;
+	b->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (b->bev == NULL) {
+		free(b);
+		return NULL;
+	}
+	bufferevent_setcb(b->bev, backend_read_cb, NULL, backend_event_cb, b);
+	bufferevent_setwatermark(b->bev, EV_READ, 0, max_buffer());
+	if (bufferevent_socket_connect(b->bev, (struct sockaddr *)&gw.backends[idx].ss,
+				       (int)gw.backends[idx].len) != 0) {
+		bconn_free(b);
+		return NULL;
+	}
+	evutil_socket_t fd = bufferevent_getfd(b->bev);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return b;
+}
+
+/* ------------------------------------------------------------ logging */
+
+static void log_request(gw_conn *c, int status, const char *why)
+{
+	gw_http *h = c->mode;
+	mtk_buf path = MTK_BUF_INIT;
+	json_t *o;
+
+	if (status >= 100 && status < 600)
+		atomic_fetch_add_explicit(&gw_m.requests[status / 100], 1, memory_order_relaxed);
+	if (!gw_log_enabled)
+		return;
+	o = gw_conn_json(c);
+	if (h->rq.method != NULL)
+		json_object_set_new(o, "method", json_stringn(h->rq.method, h->rq.method_len));
+	/* the target as sent, escaped: present on every line, even refused ones */
+	if (h->rq.target != NULL && mtk_http_escape(&path, h->rq.target, h->rq.target_len) != MTK_OK)
+		path.len = 0;
+	json_object_set_new(o, "path", json_stringn(path.data ? (char *)path.data : "", path.len));
+	mtk_buf_free(&path);
+	json_object_set_new(o, "status", json_integer(status));
+	if (why != NULL)
+		json_object_set_new(o, "reason", json_string(why));
+	if (h->b != NULL)
+		json_object_set_new(o, "backend", json_string(gw.backends[h->b->idx].name));
+	gw_log("request", o);
+}
+
+/* ------------------------------------------------------------ our own answers */
+
+static const char *status_text(int s)
+{
+	switch (s) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* An error of the gateway's own; the connection closes after it (pipelined
+ * bytes after a refused request are never read). */
+static void respond_error(gw_conn *c, int status, const char *why)
+{
+	gw_http *h = c->mode;
+	char body[96];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
+
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+			    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+			    "Connection: close\r\n\r\n%s",
+			    status, status_text(status), n, body);
+	log_request(c, status, why);
+	bconn_free(h->b);
+	h->b = NULL;
+	h->ph = H_CLOSING;
+	gw_conn_close_after_write(c);
+}
+
+/* ------------------------------------------------------------ the response */
+
+static gw_http *resp_of(http_parser *p)
+{
+	return ((gw_conn *)p->data)->mode;
+}
+
+static int resp_bad(gw_http *h, const char *why)
+{
+	h->bad = true;
+	h->bad_why = why;
+	return -1;
+}
+
+static int r_status(http_parser *p, const char *at, size_t n)
+{
+	gw_http *h = resp_of(p);
+
+	if (h->reason.len + n > 512)
+		return resp_bad(h, "backend reason phrase too long");
+	return mtk_buf_append(&h->reason, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
+}
+
+static int r_commit(gw_http *h)
+{
+	size_t vl = h->rvalue.len;
+
+	if (h->rfield.len == 0)
+		return 0;
+	while (vl > 0 && (h->rvalue.data[vl - 1] == ' ' || h->rvalue.data[vl - 1] == '\t'))
+		vl--;
+	if (!mtk_http_field_valid((char *)h->rfield.data, h->rfield.len,
+				  h->rvalue.data ? (char *)h->rvalue.data : "", vl))
+		return resp_bad(h, "malformed backend header field");
+	if (!mtk_http_resp_field_dropped((char *)h->rfield.data, h->rfield.len) &&
+	    (mtk_buf_append(&h->rh, h->rfield.data, h->rfield.len) != MTK_OK ||
+	     mtk_buf_append(&h->rh, ": ", 2) != MTK_OK ||
+	     mtk_buf_append(&h->rh, h->rvalue.data, vl) != MTK_OK ||
+	     mtk_buf_append(&h->rh, "\r\n", 2) != MTK_OK))
+		return resp_bad(h, "out of memory");
+	h->rfield.len = h->rvalue.len = 0;
+	h->in_value = false;
+	return 0;
+}
+
+static int r_field(http_parser *p, const char *at, size_t n)
+{
+	gw_http *h = resp_of(p);
+
+	if (h->in_value && r_commit(h) != 0)
+		return -1;
+	if (h->rh.len + h->rfield.len + n > RESP_HEAD_MAX)
+		return resp_bad(h, "backend response head too large");
+	return mtk_buf_append(&h->rfield, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
+}
+
+static int r_value(http_parser *p, const char *at, size_t n)
+{
+	gw_http *h = resp_of(p);
+
+	h->in_value = true;
+	if (h->rh.len + h->rvalue.len + n > RESP_HEAD_MAX)
+		return resp_bad(h, "backend response head too large");
+	return mtk_buf_append(&h->rvalue, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
+}
+
+static bool reason_ok(const mtk_buf *r)
+{
+	return r->len > 0 && mtk_http_field_valid("r", 1, (char *)r->data, r->len);
+}
+
+static int r_headers_complete(http_parser *p)
+{
+	gw_conn *c = p->data;
+	gw_http *h = c->mode;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool no_body;
+
+	if (r_commit(h) != 0)
+		return -1;
+	h->status = p->status_code;
+	if (h->status == 101)
+		return resp_bad(h, "backend switched protocols");
+	if (h->status < 200) { /* interim: not forwarded; the real one follows */
+		h->rh.len = h->reason.len = 0;
+		return 0;
+	}
+	no_body = h->is_head || h->status == 204 || h->status == 304;
+	evbuffer_add_printf(out, "HTTP/1.1 %d ", h->status);
+	if (reason_ok(&h->reason))
+		evbuffer_add(out, h->reason.data, h->reason.len);
+	else
+		evbuffer_add_printf(out, "%s", status_text(h->status));
+	evbuffer_add(out, "\r\n", 2);
+	evbuffer_add(out, h->rh.data, h->rh.len);
+	if (p->flags & F_CONTENTLENGTH) {
+		if (h->status != 204)
+			evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+					    (unsigned long long)p->content_length);
+	} else if (!no_body) {
+		if (h->rq.minor == 1) {
+			evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+			h->chunk_out = true;
+		} else {
+			h->close_after = true; /* HTTP/1.0: delimited by the close */
+		}
+	}
+	if (!h->rq.keep_alive || c->w->draining)
+		h->close_after = true;
+	if (h->close_after)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	evbuffer_add(out, "\r\n", 2);
+	h->head_sent = true;
+	return h->is_head ? 1 : 0;
+}
+
+static int r_body(http_parser *p, const char *at, size_t n)
+{
+	gw_conn *c = p->data;
+	gw_http *h = c->mode;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (h->status < 200)
+		return resp_bad(h, "interim response with a body");
+	if (h->chunk_out)
+		evbuffer_add_printf(out, "%zx\r\n", n);
+	evbuffer_add(out, at, n);
+	if (h->chunk_out)
+		evbuffer_add(out, "\r\n", 2);
+	return 0;
+}
+
+static int r_complete(http_parser *p)
+{
+	gw_conn *c = p->data;
+	gw_http *h = c->mode;
+
+	if (p->status_code < 200)
+		return 0; /* interim response: the real one follows */
+	if (h->chunk_out)
+		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+	h->resp_done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings resp_settings = {
+	.on_status = r_status,
+	.on_header_field = r_field,
+	.on_header_value = r_value,
+	.on_headers_complete = r_headers_complete,
+	.on_body = r_body,
+	.on_message_complete = r_complete,
+};
+
+/* ------------------------------------------------------------ the flow */
+
+static void reset_response(gw_http *h)
+{
+	h->resp_started = h->resp_done = h->head_sent = h->chunk_out = false;
+	h->close_after = h->bad = h->in_value = h->throttled = false;
+	h->bad_why = NULL;
+	h->status = 0;
+	h->rh.len = h->rfield.len = h->rvalue.len = h->reason.len = 0;
+}
+
+static void response_finished(gw_conn *c, bool backend_reusable)
+{
+	gw_http *h = c->mode;
+	gw_bconn *b = h->b;
+	bool keep;
+
+	gw_hist_observe(&gw_m.req_latency, gw_since(&h->t_req));
+	log_request(c, h->status, NULL);
+	keep = backend_reusable && http_should_keep_alive(&h->sp) && h->rq.minor == 1 &&
+	       evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 && !c->w->draining;
+	h->b = NULL;
+	if (keep)
+		pool_push(b);
+	else
+		bconn_free(b);
+	if (h->close_after) {
+		h->ph = H_CLOSING;
+		gw_conn_close_after_write(c);
+		return;
+	}
+	h->ph = H_IDLE;
+	mtk_http_req_reset(&h->rq);
+	reset_response(h);
+	if (h->req.cap > 65536)
+		mtk_buf_free(&h->req);
+	gw_conn_arm(c, &gw.idle_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		http_pump(c);
+}
+
+/* The backend broke its side: 502 if the client has had nothing yet, else
+ * the client connection goes too (its response cannot be finished). */
+static void backend_broken(gw_conn *c, const char *why)
+{
+	gw_http *h = c->mode;
+
+	atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
+	if (!h->head_sent) {
+		respond_error(c, 502, why);
+		return;
+	}
+	log_request(c, 502, why);
+	gw_conn_free(c);
+}
+
+static void dispatch(gw_conn *c)
+{
+	gw_http *h = c->mode;
+	const mtk_usermap_entry *e = c->ent;
+	mtk_http_identity id = {e->user, e->roles, c->fp, c->subject,
+				gw.cfg.forwarded_headers ? c->ip : NULL};
+
+	h->ph = H_BACKEND;
+	clock_gettime(CLOCK_MONOTONIC, &h->t_req);
+	h->req.len = 0;
+	if (mtk_http_req_write(&h->rq, &id, &h->req, NULL) != MTK_OK) {
+		respond_error(c, 500, "request for the backend not writable");
+		return;
+	}
+	h->attempts = h->tries = 0;
+	h->bstart = c->w->rr++ % gw.n_backends;
+	gw_conn_arm(c, &gw.backend_timeout);
+	backend_try(c);
+}
+
+static void backend_try(gw_conn *c)
+{
+	gw_http *h = c->mode;
+	gw_bconn *b = NULL;
+
+	while (b == NULL) {
+		size_t idx;
+		/* each backend once, plus a few retries of stale pooled connections */
+		if ((size_t)h->attempts >= gw.n_backends || h->tries > (int)gw.n_backends + 4) {
+			respond_error(c, 502, "no backend answered");
+			return;
+		}
+		idx = (h->bstart + (size_t)h->attempts) % gw.n_backends;
+		h->tries++;
+		if ((b = c->w->pool[idx]) != NULL) {
+			c->w->pool[idx] = b->next;
+			b->reused = true;
+			bufferevent_set_timeouts(b->bev, NULL, NULL);
+		} else if ((b = bconn_connect(c->w, idx)) == NULL) {
+			atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
+			h->attempts++;
+		}
+	}
+	b->c = c;
+	b->next = NULL;
+	h->b = b;
+	reset_response(h);
+	h->is_head = h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0;
+	http_parser_init(&h->sp, HTTP_RESPONSE);
+	h->sp.data = c;
+	if (b->reused) {
+		/* Connected and idle: send directly.  Going through the
+		 * bufferevent would add and remove a write event (two epoll_ctl
+		 * calls) for a request that almost always fits the socket
+		 * buffer.  Whatever does not fit, or an error on a stale
+		 * connection, goes the bufferevent way and is handled there. */
+		ssize_t n = send(bufferevent_getfd(b->bev), h->req.data, h->req.len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		size_t sent = n > 0 ? (size_t)n : 0;
+		if (sent < h->req.len)
+			bufferevent_write(b->bev, h->req.data + sent, h->req.len - sent);
+		return;
+	}
+	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+	bufferevent_write(b->bev, h->req.data, h->req.len);
+}
+
+/* The client stopped reading: stop reading the backend until what is
+ * queued for the client is down to half of max_buffer. */
+static void throttle(gw_conn *c)
+{
+	gw_http *h = c->mode;
+
+	h->throttled = true;
+	bufferevent_disable(h->b->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, max_buffer() / 2, 0);
+	gw_conn_arm(c, &gw.idle_timeout);
+}
+
+static void backend_read_cb(struct bufferevent *bev, void *arg)
+{
+	gw_bconn *b = arg;
+	gw_conn *c = b->c;
+	gw_http *h;
+	struct evbuffer *in = bufferevent_get_input(bev), *out;
+
+	if (c == NULL) { /* idle in the pool: unexpected bytes, drop it */
+		pool_remove(b);
+		bconn_free(b);
+		return;
+	}
+	h = c->mode;
+	out = bufferevent_get_output(c->bev);
+	while (!h->resp_done && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		size_t n;
+		enum http_errno e;
+
+		if (evbuffer_get_length(out) >= max_buffer()) {
+			throttle(c);
+			return;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		n = http_parser_execute(&h->sp, &resp_settings, v.iov_base, v.iov_len);
+		h->resp_started = true;
+		evbuffer_drain(in, n);
+		e = HTTP_PARSER_ERRNO(&h->sp);
+		if (h->bad || (e != HPE_OK && e != HPE_PAUSED)) {
+			backend_broken(c, h->bad ? h->bad_why : http_errno_name(e));
+			return;
+		}
+	}
+	if (h->resp_done) {
+		response_finished(c, true);
+		return;
+	}
+	gw_conn_arm(c, &gw.backend_timeout);
+}
+
+static void backend_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	gw_bconn *b = arg;
+	gw_conn *c = b->c;
+	gw_http *h;
+
+	if (events & BEV_EVENT_CONNECTED)
+		return;
+	if (c == NULL) { /* idle connection closed or timed out */
+		pool_remove(b);
+		bconn_free(b);
+		return;
+	}
+	h = c->mode;
+	if (h->resp_started) {
+		if ((events & BEV_EVENT_EOF) && !h->throttled) {
+			/* a response delimited by the end of the connection */
+			http_parser_execute(&h->sp, &resp_settings, NULL, 0);
+			if (h->resp_done && !h->bad) {
+				response_finished(c, false);
+				return;
+			}
+		}
+		backend_broken(c, "backend closed mid-response");
+		return;
+	}
+	/* Nothing came back: try the next backend.  A pooled connection that
+	 * went stale is retried on a fresh one without counting. */
+	h->b = NULL;
+	if (!b->reused) {
+		h->attempts++;
+		atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
+	}
+	bconn_free(b);
+	atomic_fetch_add_explicit(&gw_m.backend_retries, 1, memory_order_relaxed);
+	backend_try(c);
+}
+
+/* ------------------------------------------------------------ the client */
+
+static void on_head(gw_conn *c)
+{
+	gw_http *h = c->mode;
+
+	if (c->deny != R__COUNT) {
+		respond_error(c, 403, gw_reason_name(c->deny));
+		return;
+	}
+	if (h->rq.expect_continue && h->rq.minor == 1 && h->rq.framing != MTK_HTTP_BODY_NONE &&
+	    !(h->rq.framing == MTK_HTTP_BODY_LENGTH && h->rq.content_length == 0))
+		evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+	gw_conn_arm(c, &gw.header_timeout);
+}
+
+static void http_pump(gw_conn *c)
+{
+	gw_http *h = c->mode;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (h->ph == H_IDLE || h->ph == H_REQUEST) {
+		struct evbuffer_iovec v = {NULL, 0};
+		size_t used;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			v.iov_len = 0;
+		if (v.iov_len == 0 && mtk_http_req_state(&h->rq) != MTK_HTTP_HEAD)
+			return;
+		if (h->ph == H_IDLE) {
+			h->ph = H_REQUEST;
+			gw_conn_arm(c, &gw.header_timeout);
+		}
+		used = mtk_http_req_feed(&h->rq, v.iov_base, v.iov_len);
+		evbuffer_drain(in, used);
+		switch (mtk_http_req_state(&h->rq)) {
+		case MTK_HTTP_NEED_MORE:
+			break;
+		case MTK_HTTP_HEAD:
+			on_head(c);
+			break;
+		case MTK_HTTP_DONE:
+			dispatch(c);
+			return;
+		case MTK_HTTP_ERROR:
+			respond_error(c, h->rq.status, h->rq.why);
+			return;
+		}
+	}
+}
+
+static void http_client_read(struct bufferevent *bev, void *arg)
+{
+	http_pump(arg);
+}
+
+static void http_client_write(struct bufferevent *bev, void *arg)
+{
+	gw_conn *c = arg;
+	gw_http *h = c->mode;
+
+	if (!h->throttled || h->b == NULL)
+		return;
+	h->throttled = false;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(h->b->bev, EV_READ);
+	gw_conn_arm(c, &gw.backend_timeout);
+	backend_read_cb(h->b->bev, h->b); /* what is already read */
+}
+
+static void http_client_event(struct bufferevent *bev, short events, void *arg)
+{
+	gw_conn *c = arg;
+	gw_http *h = c->mode;
+
+	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) && h->ph == H_BACKEND) {
+		/* The client closed its sending side after the request (a
+		 * half-close): it still gets the answer, then the connection
+		 * closes. */
+		h->rq.keep_alive = false;
+		if (h->head_sent)
+			h->close_after = true;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	gw_conn_free(c); /* EOF or error otherwise: nothing to finish */
+}
+
+/* ------------------------------------------------------------ mode table */
+
+static void http_start(gw_conn *c)
+{
+	gw_http *h = calloc(1, sizeof(*h));
+	mtk_http_limits lim = {(size_t)gw.cfg.max_header_size, (size_t)gw.cfg.max_headers,
+			       (size_t)gw.cfg.max_body};
+
+	if (h == NULL) {
+		gw_conn_free(c);
+		return;
+	}
+	c->mode = h;
+	mtk_http_req_init(&h->rq, &lim);
+	if (h->rq.fields == NULL) {
+		gw_conn_free(c);
+		return;
+	}
+	h->ph = H_IDLE;
+	bufferevent_setcb(c->bev, http_client_read, http_client_write, http_client_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, max_buffer());
+	gw_conn_arm(c, &gw.idle_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		http_pump(c);
+}
+
+static void http_timeout(gw_conn *c)
+{
+	gw_http *h = c->mode;
+
+	switch (h->ph) {
+	case H_REQUEST:
+		respond_error(c, 408, "request timeout");
+		return;
+	case H_BACKEND:
+		if (h->throttled) {
+			log_request(c, h->status, "client stopped reading");
+		} else if (!h->resp_started) {
+			atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
+			respond_error(c, 504, "backend timeout");
+			return;
+		} else {
+			log_request(c, 504, "backend timeout mid-response");
+		}
+		gw_conn_free(c);
+		return;
+	default:
+		gw_conn_free(c);
+		return;
+	}
+}
+
+static bool http_idle(const gw_conn *c)
+{
+	const gw_http *h = c->mode;
+
+	return h == NULL || h->ph == H_IDLE;
+}
+
+static void http_release(gw_conn *c)
+{
+	gw_http *h = c->mode;
+
+	if (h == NULL)
+		return;
+	bconn_free(h->b);
+	mtk_http_req_free(&h->rq);
+	mtk_buf_free(&h->req);
+	mtk_buf_free(&h->rh);
+	mtk_buf_free(&h->rfield);
+	mtk_buf_free(&h->rvalue);
+	mtk_buf_free(&h->reason);
+	free(h);
+	c->mode = NULL;
+}
+
+const gw_mode_ops gw_http_ops = {"http", http_start, http_timeout, http_idle, http_release};
