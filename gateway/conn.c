@@ -54,7 +54,10 @@ json_t *gw_conn_json(const gw_conn *c)
 
 static void write_done_cb(struct bufferevent *bev, void *arg)
 {
-	gw_conn_free(arg);
+	/* A deferred write callback queued before the last bytes were added
+	 * runs with this callback too: free only once everything is out. */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		gw_conn_free(arg);
 }
 
 void gw_conn_close_after_write(gw_conn *c)

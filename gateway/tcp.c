@@ -68,7 +68,9 @@ static void tcp_backend_drained(struct bufferevent *bev, void *arg)
 	gw_conn *c = arg;
 	gw_tcp *t = c->mode;
 
-	if (t->closing) { /* client is gone and its last bytes are out */
+	if (t->closing) { /* client is gone: free once its last bytes are out */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return;
 		gw_conn_free(c);
 		return;
 	}

@@ -264,6 +264,11 @@ static size_t check_fields(mtk_http_req *r, size_t used)
 			const char *why = connection_tokens(r, f, &close);
 			if (why != NULL)
 				return fail(r, 400, why, used);
+		} else if (f->nlen > 17 && strncasecmp(f->name, "transfer-encoding", 17) == 0) {
+			/* http-parser 2.9 takes any name that starts so for
+			 * Transfer-Encoding (it then refuses Content-Length) */
+			return fail(r, 400, "field name http-parser misreads as Transfer-Encoding",
+				    used);
 		} else if (name_is(f, "expect")) {
 			if (!value_is(f->value, f->vlen, "100-continue"))
 				return fail(r, 417, "unsupported expectation", used);
