@@ -1,5 +1,10 @@
 /* admin.c - the gateway's JSON-lines log, its counters, and the admin
- * listener serving /metrics (Prometheus text format) and /healthz. */
+ * listener serving /metrics (Prometheus text format) and /healthz.
+ *
+ * The admin listener reads requests with the same strict reader as the
+ * main one (lib/gateway/http1.c) under the same head limits and timeouts:
+ * an oversized head is 431, a slow one 408, and at most ADMIN_MAX_CONNS
+ * admin connections are open at once. */
 #include "gw.h"
 
 #include <fcntl.h>
@@ -10,13 +15,16 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "mtlskit/gwhttp.h"
 
 gw_metrics gw_m;
 bool gw_log_enabled = true;
 static int log_fd = 2;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct evhttp *admin_http;
+static struct evconnlistener *admin_listener;
 
 const double gw_buckets[GW_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 					0.1,    0.25,  0.5,    1,     2.5,  5,     10};
@@ -123,17 +131,11 @@ static void label(struct evbuffer *o, const char *v)
 	}
 }
 
-static void metrics_cb(struct evhttp_request *req, void *arg)
+static void metrics_body(struct evbuffer *o)
 {
-	struct evbuffer *o = evbuffer_new();
 	gw_state *st = gw_state_current();
 	static const char *const classes[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
 
-	if (o == NULL) {
-		gw_state_unref(st);
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
 	evbuffer_add_printf(o, "# HELP mtlskit_gateway_handshakes_total Completed mTLS handshakes.\n"
 			       "# TYPE mtlskit_gateway_handshakes_total counter\n"
 			       "mtlskit_gateway_handshakes_total %llu\n",
@@ -196,40 +198,212 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		}
 		gw_state_unref(st);
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", o);
-	evbuffer_free(o);
 }
 
-static void healthz_cb(struct evhttp_request *req, void *arg)
-{
-	struct evbuffer *o = evbuffer_new();
-	bool draining = atomic_load(&gw.draining);
+/* ------------------------------------------------------------ admin listener */
 
-	if (o == NULL) {
-		evhttp_send_error(req, 500, NULL);
+#define ADMIN_MAX_CONNS 64
+
+typedef struct admin_conn {
+	struct admin_conn *prev, *next; /* every open admin connection, freed at stop */
+	struct bufferevent *bev;
+	struct event *timer;
+	mtk_http_req rq;
+	bool closing;
+} admin_conn;
+
+static atomic_int admin_open;
+static admin_conn *admin_conns; /* touched only by the main thread */
+
+static void admin_free(admin_conn *a)
+{
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		admin_conns = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	bufferevent_free(a->bev);
+	event_free(a->timer);
+	mtk_http_req_free(&a->rq);
+	free(a);
+	atomic_fetch_sub(&admin_open, 1);
+}
+
+static void admin_arm(admin_conn *a, const struct timeval *tv)
+{
+	evtimer_add(a->timer, tv);
+}
+
+static void admin_reply(admin_conn *a, int status, const char *text, const char *type,
+			struct evbuffer *body, bool head_only, bool close)
+{
+	struct evbuffer *out = bufferevent_get_output(a->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			    status, text, type, evbuffer_get_length(body),
+			    close ? "Connection: close\r\n" : "");
+	if (head_only)
+		evbuffer_drain(body, evbuffer_get_length(body));
+	else
+		evbuffer_add_buffer(out, body);
+	if (close) {
+		a->closing = true;
+		bufferevent_disable(a->bev, EV_READ);
+	}
+}
+
+static void admin_answer(admin_conn *a)
+{
+	mtk_http_req *r = &a->rq;
+	struct evbuffer *body = evbuffer_new();
+	bool head = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
+	bool get = r->method_len == 3 && memcmp(r->method, "GET", 3) == 0;
+	size_t plen = r->target_len;
+	const char *q = memchr(r->target, '?', r->target_len);
+
+	if (body == NULL) {
+		admin_free(a);
 		return;
 	}
-	evbuffer_add_printf(o, draining ? "draining\n" : "ok\n");
-	evhttp_send_reply(req, draining ? 503 : 200, draining ? "Draining" : "OK", o);
-	evbuffer_free(o);
+	if (q != NULL)
+		plen = (size_t)(q - r->target);
+	if (!get && !head) {
+		evbuffer_add_printf(body, "405 Method Not Allowed\n");
+		admin_reply(a, 405, "Method Not Allowed", "text/plain", body, false, !r->keep_alive);
+	} else if (plen == 8 && memcmp(r->target, "/metrics", 8) == 0) {
+		metrics_body(body);
+		admin_reply(a, 200, "OK", "text/plain; version=0.0.4", body, head, !r->keep_alive);
+	} else if (plen == 8 && memcmp(r->target, "/healthz", 8) == 0) {
+		bool draining = atomic_load(&gw.draining);
+		evbuffer_add_printf(body, draining ? "draining\n" : "ok\n");
+		admin_reply(a, draining ? 503 : 200, draining ? "Draining" : "OK", "text/plain", body,
+			    head, !r->keep_alive);
+	} else {
+		evbuffer_add_printf(body, "404 Not Found\n");
+		admin_reply(a, 404, "Not Found", "text/plain", body, head, !r->keep_alive);
+	}
+	evbuffer_free(body);
+	mtk_http_req_reset(r);
+	admin_arm(a, &gw.idle_timeout);
+}
+
+static void admin_refuse(admin_conn *a, int status, const char *why)
+{
+	struct evbuffer *body = evbuffer_new();
+	json_t *o = json_object();
+
+	json_object_set_new(o, "status", json_integer(status));
+	json_object_set_new(o, "reason", json_string(why));
+	gw_log("admin_request", o);
+	if (body == NULL) {
+		admin_free(a);
+		return;
+	}
+	evbuffer_add_printf(body, "%d\n", status);
+	admin_reply(a, status, status == 431 ? "Request Header Fields Too Large" : "Bad Request",
+		    "text/plain", body, false, true);
+	evbuffer_free(body);
+}
+
+static void admin_read(struct bufferevent *bev, void *arg)
+{
+	admin_conn *a = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!a->closing) {
+		struct evbuffer_iovec v = {NULL, 0};
+		size_t used;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			v.iov_len = 0;
+		if (v.iov_len == 0 && mtk_http_req_state(&a->rq) != MTK_HTTP_HEAD)
+			return;
+		if (mtk_http_req_state(&a->rq) == MTK_HTTP_NEED_MORE && a->rq.head.len == 0)
+			admin_arm(a, &gw.header_timeout);
+		used = mtk_http_req_feed(&a->rq, v.iov_base, v.iov_len);
+		evbuffer_drain(in, used);
+		switch (mtk_http_req_state(&a->rq)) {
+		case MTK_HTTP_NEED_MORE:
+		case MTK_HTTP_HEAD:
+			break;
+		case MTK_HTTP_DONE:
+			admin_answer(a);
+			break;
+		case MTK_HTTP_ERROR:
+			admin_refuse(a, a->rq.status, a->rq.why);
+			return;
+		}
+	}
+}
+
+static void admin_write(struct bufferevent *bev, void *arg)
+{
+	admin_conn *a = arg;
+
+	if (a->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		admin_free(a);
+}
+
+static void admin_event(struct bufferevent *bev, short events, void *arg)
+{
+	admin_free(arg);
+}
+
+static void admin_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	admin_free(arg);
+}
+
+static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			 int socklen, void *arg)
+{
+	struct event_base *base = arg;
+	admin_conn *a;
+	mtk_http_limits lim = {(size_t)gw.cfg.max_header_size, (size_t)gw.cfg.max_headers, 0};
+
+	if (atomic_load(&admin_open) >= ADMIN_MAX_CONNS || (a = calloc(1, sizeof(*a))) == NULL) {
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&admin_open, 1);
+	mtk_http_req_init(&a->rq, &lim);
+	a->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	a->timer = evtimer_new(base, admin_timeout, a);
+	if (a->bev == NULL || a->timer == NULL || a->rq.fields == NULL) {
+		if (a->bev == NULL)
+			close(fd);
+		else
+			bufferevent_free(a->bev);
+		a->bev = NULL;
+		if (a->timer != NULL)
+			event_free(a->timer);
+		mtk_http_req_free(&a->rq);
+		free(a);
+		atomic_fetch_sub(&admin_open, 1);
+		return;
+	}
+	a->next = admin_conns;
+	if (admin_conns != NULL)
+		admin_conns->prev = a;
+	admin_conns = a;
+	bufferevent_setcb(a->bev, admin_read, admin_write, admin_event, a);
+	bufferevent_setwatermark(a->bev, EV_READ, 0, (size_t)gw.cfg.max_header_size + 4096);
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	admin_arm(a, &gw.header_timeout);
 }
 
 int gw_admin_start(struct event_base *base, int fd)
 {
-	admin_http = evhttp_new(base);
-	if (admin_http == NULL || evhttp_accept_socket(admin_http, fd) != 0)
-		return -1;
-	evhttp_set_allowed_methods(admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_cb(admin_http, "/metrics", metrics_cb, NULL);
-	evhttp_set_cb(admin_http, "/healthz", healthz_cb, NULL);
-	return 0;
+	admin_listener = evconnlistener_new(base, admin_accept, base, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	return admin_listener != NULL ? 0 : -1;
 }
 
 void gw_admin_stop(void)
 {
-	if (admin_http != NULL)
-		evhttp_free(admin_http);
-	admin_http = NULL;
+	if (admin_listener != NULL)
+		evconnlistener_free(admin_listener);
+	admin_listener = NULL;
+	while (admin_conns != NULL)
+		admin_free(admin_conns);
 }
