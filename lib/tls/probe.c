@@ -296,13 +296,6 @@ static mtk_rc handshake_error(SSL *ssl, int sslerr, mtk_probe_result *r, mtk_err
 	if (r->alert_received >= 0)
 		return mtk_err_set(err, MTK_E_TLS, "TLS handshake: %s: the server sent alert '%s'",
 				   r->address, r->alert_text);
-	/* This side decided: OpenSSL refused what the server sent (its reason
-	 * goes to err->ossl) and told the server so with an alert. */
-	if (r->alert_sent >= 0)
-		return mtk_err_set(err, MTK_E_TLS,
-				   "TLS handshake: %s: this client refused the server's handshake "
-				   "and sent alert '%s'",
-				   r->address, r->alert_sent_text);
 	if (sslerr == SSL_ERROR_SSL && (reason == SSL_R_WRONG_VERSION_NUMBER ||
 					reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
 					reason == SSL_R_RECORD_LENGTH_MISMATCH))
@@ -319,6 +312,13 @@ static mtk_rc handshake_error(SSL *ssl, int sslerr, mtk_probe_result *r, mtk_err
 				   "TLS handshake: %s closed the connection during the handshake",
 				   r->address);
 	}
+	/* This side decided: OpenSSL refused what the server sent (its reason
+	 * goes to err->ossl) and told the server so with an alert. */
+	if (r->alert_sent >= 0)
+		return mtk_err_set(err, MTK_E_TLS,
+				   "TLS handshake: %s: this client refused the server's handshake "
+				   "and sent alert '%s'",
+				   r->address, r->alert_sent_text);
 	(void)ssl;
 	return mtk_err_set(err, MTK_E_TLS, "TLS handshake: %s: the handshake failed", r->address);
 }

@@ -11,7 +11,7 @@ usage: hostile_server.py PORT MODE [ARGS...]
   proxy HEX               read a CONNECT request, answer with the bytes HEX, close
   proxy-trickle           read a CONNECT request, answer one byte a second
   big-hello               read the ClientHello, answer with a ServerHello whose
-                          header claims 65536 bytes (over OpenSSL's limit)
+                          header claims 16 MB (over OpenSSL's limit)
 
 Every loop is bounded: at most MAX_CONN connections, at most MAX_TRICKLE bytes
 trickled per connection, and the process ends after LIFETIME seconds.
@@ -82,7 +82,7 @@ def handle(conn, mode, args):
             trickle(conn, SLOW_HELLO)
         elif mode == "big-hello":
             read_hello(conn)
-            conn.sendall(bytes.fromhex("1603030004" "02010000"))
+            conn.sendall(bytes.fromhex("1603030004" "02ffffff"))
             conn.settimeout(5)
             conn.recv(64)
         elif mode == "trickle-http":
