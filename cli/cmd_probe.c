@@ -55,7 +55,8 @@ static const char usage[] =
 	"  --json, --force         (common options)\n"
 	"\n"
 	"Exit status: 0 ok, 1 findings with errors, 2 usage, 3 unreadable identity,\n"
-	"4 wrong password, 5 network or TLS failure (also: client certificate rejected).\n";
+	"4 wrong password, 5 network, TLS or HTTP failure, or a deadline passed (also:\n"
+	"client certificate rejected).\n";
 
 enum {
 	OPT_SNI = CLI_OPT__VERB_BASE,
