@@ -19,6 +19,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "mtlskit/probe.h"
+
 #include "../tls/connect.h"
 
 static bool is_ip(const char *host)
@@ -118,8 +120,9 @@ out:
 
 bool mtk_expiry_parse_endpoint(const char *s, char *host, size_t hcap, char *port, size_t pcap)
 {
-	const char *h = s, *p = NULL, *def = NULL, *hend;
-	size_t hl;
+	const char *h = s, *def = "";
+	char buf[300];
+	size_t n;
 
 	if (strncmp(s, "tls://", 6) == 0) {
 		h = s + 6;
@@ -128,56 +131,19 @@ bool mtk_expiry_parse_endpoint(const char *s, char *host, size_t hcap, char *por
 		h = s + 8;
 		def = "443";
 	}
-	if (h[0] == '[') {
-		const char *close = strchr(h, ']');
-
-		if (close == NULL)
-			return false;
-		hend = close;
-		h++;
-		if (close[1] == ':')
-			p = close + 2;
-		else if (close[1] != '\0' && !(def && close[1] == '/' && close[2] == '\0'))
-			return false;
-	} else {
-		const char *colon = strrchr(h, ':');
-
-		if (colon != NULL && strchr(h, ':') != colon)
-			return false; /* bare IPv6 needs brackets */
-		hend = colon ? colon : h + strlen(h);
-		if (colon)
-			p = colon + 1;
-		if (def && hend > h && hend[-1] == '/')
-			hend--;
-	}
-	if (p == NULL && def == NULL)
+	n = strlen(h);
+	if (def[0] != '\0' && n > 0 && h[n - 1] == '/')
+		n--; /* "https://host/" */
+	if (n == 0 || n >= sizeof(buf))
 		return false;
-	hl = (size_t)(hend - h);
-	if (hl == 0 || hl >= hcap || memchr(h, '/', hl) != NULL)
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	/* An operand names an endpoint only with a port or a scheme (without a
+	 * default port the parser refuses it), and an IPv6 address only in
+	 * brackets: "a::b:443" could be either. */
+	if (buf[0] != '[' && strchr(buf, ':') != strrchr(buf, ':'))
 		return false;
-	if (p != NULL) {
-		size_t pl = strlen(p);
-		long v = 0;
-
-		if (def && pl > 0 && p[pl - 1] == '/')
-			pl--;
-		if (pl == 0 || pl >= pcap || pl > 5)
-			return false;
-		for (size_t i = 0; i < pl; i++) {
-			if (p[i] < '0' || p[i] > '9')
-				return false;
-			v = v * 10 + (p[i] - '0');
-		}
-		if (v < 1 || v > 65535)
-			return false;
-		memcpy(port, p, pl);
-		port[pl] = '\0';
-	} else {
-		snprintf(port, pcap, "%s", def);
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	return true;
+	return mtk_hostport_parse(buf, def, host, hcap, port, pcap, NULL) == MTK_OK;
 }
 
 mtk_rc mtk_expiry_scan_endpoint(mtk_expiry *x, const char *host, const char *port,

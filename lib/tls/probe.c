@@ -49,7 +49,8 @@ const char *mtk_client_auth_name(mtk_client_auth a)
 	return (unsigned)a <= MTK_CLIENT_AUTH_REJECTED ? names[a] : "unknown";
 }
 
-/* ---- host:port and proxy URL ---- */
+/* ---- host:port and proxy URL (the library's one host:port parser; the
+ * expiry endpoint operand is an adapter over it) ---- */
 
 static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const char *what,
 			const char *in, mtk_err *err)
@@ -64,12 +65,13 @@ static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const ch
 
 static mtk_rc check_port(const char *port, const char *in, mtk_err *err)
 {
-	char *end = NULL;
-	long v;
+	long v = 0;
+	size_t i;
 
-	errno = 0;
-	v = strtol(port, &end, 10);
-	if (errno != 0 || end == port || *end != '\0' || v < 1 || v > 65535)
+	/* Digits only (strtol would take "+443" and " 443"). */
+	for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 5; i++)
+		v = v * 10 + (port[i] - '0');
+	if (i == 0 || port[i] != '\0' || v < 1 || v > 65535)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: port must be 1..65535", in);
 	return MTK_OK;
 }

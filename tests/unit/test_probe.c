@@ -37,6 +37,10 @@ static void test_hostport(void **state)
 	mtk_err_clear(&e);
 	assert_int_equal(mtk_hostport_parse("host:65536", "443", h, sizeof(h), p, sizeof(p), &e), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("host:", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	/* Digits only: strtol would have taken a sign or a leading space. */
+	assert_int_equal(mtk_hostport_parse("host:+443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_hostport_parse("host: 443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_hostport_parse("host:000443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse(":443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("[::1", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("[::1]x", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
