@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -110,6 +111,17 @@ json_t *cli_findings_json(const mtk_findings *fs);
 
 /* Result helpers: set key in c->result (creating it), stealing v. */
 void cli_set(cli *c, const char *key, json_t *v);
+/* A JSON string of s with control characters and invalid UTF-8 escaped
+ * (describe.h mtk_str_printable): for text a file or a peer chose, so the
+ * text rendering of the same data is safe on a terminal.  NULL on ENOMEM. */
+json_t *cli_json_printable(const char *s);
+/* The same escaping into buf (4 * strlen(s) + 1 bytes holds any s), for
+ * printing; returns buf.  (describe.h and gateway.h cannot be included in
+ * one file today: both define mtk_strlist.) */
+const char *cli_printable(const char *s, char *buf, size_t cap);
+/* CLOCK_MONOTONIC in milliseconds, the clock network deadlines are computed
+ * from (probe.h, expiry.h clock_ms). */
+uint64_t cli_clock_ms(void *ctx);
 /* Human-friendly time "2026-11-22 06:21:48 UTC" into buf. */
 const char *cli_fmt_time(time_t t, char *buf, size_t cap);
 

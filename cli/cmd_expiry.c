@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/file.h"
+#include "mtlskit/gateway.h"
 
 static const char usage[] =
     "Usage: mtlskit expiry [options] PATH|HOST:PORT...\n"
@@ -34,7 +35,8 @@ static const char usage[] =
     "  --follow-symlinks   descend into symlinked directories (loops detected);\n"
     "                      symlinked files are always read\n"
     "  --threads N         worker threads (default: 2)\n"
-    "  --timeout SEC       connect and handshake timeout for endpoints (default 5)\n"
+    "  --timeout T         endpoints: limit for connecting, and again for the TLS\n"
+    "                      handshake, each in total (default 5s; T: 5, 5s, 500ms)\n"
     "  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
     "                      'changeit' is tried when no --pass is given)\n"
     "  --json              one JSON document: certificates, errors, summary\n"
@@ -61,7 +63,7 @@ struct opts {
 	bool prometheus;
 	bool follow;
 	int threads;
-	int timeout_s;
+	long timeout_ms;
 };
 
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
@@ -93,11 +95,12 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->threads = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
-		v = strtol(arg, &end, 10);
-		if (end == arg || *end != '\0' || v < 1 || v > 600)
-			return cli_usage_error(c, usage, "--timeout '%s': give 1 to 600 seconds",
-					       arg);
-		o->timeout_s = (int)v;
+		/* The same durations as probe --timeout (gateway.h's parser). */
+		if (mtk_parse_duration_ms(arg, &v) != MTK_OK || v < 1 || v > 600000)
+			return cli_usage_error(
+			    c, usage, "--timeout '%s': give a duration from 1ms to 600s (5, 5s, 500ms)",
+			    arg);
+		o->timeout_ms = v;
 		return 0;
 	default:
 		return cli_usage_error(c, usage, "unexpected option");
@@ -201,7 +204,7 @@ static json_t *cert_json(const mtk_expiry_cert *ce, const struct opts *o, int64_
 static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
 		       const char *indent, bool color)
 {
-	char na[40], w[4600];
+	char na[40], w[4600], we[4 * sizeof(w)];
 	const char *st = status(ce, o, now);
 	const char *col = strcmp(st, "expired") == 0	? "\033[31m"
 			  : strcmp(st, "expiring") == 0 ? "\033[33m"
@@ -215,7 +218,10 @@ static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t 
 	printf("%s%6lld  %-16s  %s%-13s%s  %s\n", indent,
 	       (long long)mtk_expiry_days_left(ce->not_after, now), na, color && *col ? col : "",
 	       st, color && *col ? "\033[0m" : "", ce->subject);
-	printf("%s%41s%s, issuer %s, serial %s\n", indent, "", w, ce->issuer, ce->serial);
+	/* The path is a file name someone chose: escaped (subjects and
+	 * issuers already are, by the scan). */
+	printf("%s%41s%s, issuer %s, serial %s\n", indent, "", cli_printable(w, we, sizeof(we)),
+	       ce->issuer, ce->serial);
 }
 
 /* --by-issuer: groups of certificates sharing an issuer name. */
@@ -410,7 +416,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	eo.follow_symlinks = o.follow;
 	eo.threads = o.threads;
 	eo.pass = pass;
-	eo.connect_timeout_ms = eo.handshake_timeout_ms = (o.timeout_s ? o.timeout_s : 5) * 1000;
+	eo.connect_timeout_ms = eo.handshake_timeout_ms = (int)(o.timeout_ms ? o.timeout_ms : 5000);
+	eo.clock_ms = cli_clock_ms;
 	if (isatty(STDERR_FILENO)) {
 		eo.progress = on_progress;
 		eo.progress_ctx = &prog;
@@ -514,12 +521,16 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	if (!c->json) {
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
+			char p[4 * 1024], d[4 * 512];
 
+			/* File names and endpoint answers are not ours: escaped. */
+			cli_printable(e->path, p, sizeof(p));
+			cli_printable(e->detail, d, sizeof(d));
 			if (e->line > 0)
-				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", e->path,
-					e->line, e->detail, mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", p, e->line, d,
+					mtk_rc_name(e->code));
 			else
-				fprintf(stderr, "mtlskit expiry: %s: %s [%s]\n", e->path, e->detail,
+				fprintf(stderr, "mtlskit expiry: %s: %s [%s]\n", p, d,
 					mtk_rc_name(e->code));
 		}
 	}

@@ -18,6 +18,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
+#include "mtlskit/gateway.h"
 #include "mtlskit/load.h"
 #include "mtlskit/pem.h"
 #include "mtlskit/probe.h"
@@ -54,7 +55,8 @@ static const char usage[] =
 	"  --json, --force         (common options)\n"
 	"\n"
 	"Exit status: 0 ok, 1 findings with errors, 2 usage, 3 unreadable identity,\n"
-	"4 wrong password, 5 network or TLS failure (also: client certificate rejected).\n";
+	"4 wrong password, 5 network, TLS or HTTP failure, or a deadline passed (also:\n"
+	"client certificate rejected).\n";
 
 enum {
 	OPT_SNI = CLI_OPT__VERB_BASE,
@@ -102,29 +104,6 @@ typedef struct probe_args {
 	bool servicenow;
 } probe_args;
 
-/* "5", "5s", "500ms", "1m" into milliseconds; -1 when malformed. */
-static long parse_duration(const char *s)
-{
-	char *end = NULL;
-	long v, mult = 1000;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else
-		return -1;
-	if (v > 86400000L / mult)
-		return -1;
-	return v * mult;
-}
-
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 {
 	probe_args *a = ctx;
@@ -150,8 +129,10 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		break;
 	case OPT_CONNECT_TIMEOUT:
 	case OPT_TIMEOUT: {
-		long ms = parse_duration(arg);
-		if (ms <= 0)
+		long ms = 0;
+
+		/* The project's one millisecond duration parser (gateway.h). */
+		if (mtk_parse_duration_ms(arg, &ms) != MTK_OK || ms <= 0 || ms > 86400000L)
 			return cli_usage_error(c, usage, "%s: '%s' is not a duration (5, 5s, 500ms)",
 					       opt == OPT_TIMEOUT ? "--timeout" : "--connect-timeout", arg);
 		if (opt == OPT_TIMEOUT)
@@ -164,15 +145,6 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		return cli_usage_error(c, usage, "unexpected option");
 	}
 	return 0;
-}
-
-static uint64_t mono_ms(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- the client identity ---- */
@@ -588,11 +560,15 @@ static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *
 		body[n] = '\0';
 	}
 	tls_ok = strcasecmp(body, "true") == 0 || strcasecmp(body, "mixed") == 0;
+	/* What the server said is kept escaped (cli_json_printable): the text
+	 * output prints these strings. */
 	json_object_set_new(out, "servicenow",
-			    json_pack("{s:b, s:s?, s:i, s:s, s:b, s:b, s:b}", "adcv2", adc, "server",
-				      server, "supports_tls_status", r2.http_done ? r2.http.status : 0,
-				      "supports_tls", body, "supports_tls_ok", tls_ok,
-				      "public_chain", public_ok, "ready", adc && tls_ok && public_ok));
+			    json_pack("{s:b, s:o?, s:i, s:o, s:b, s:b, s:b}", "adcv2", adc, "server",
+				      server ? cli_json_printable(server) : NULL,
+				      "supports_tls_status", r2.http_done ? r2.http.status : 0,
+				      "supports_tls", cli_json_printable(body), "supports_tls_ok",
+				      tls_ok, "public_chain", public_ok, "ready",
+				      adc && tls_ok && public_ok));
 	if (!adc)
 		not_ready(c, where,
 			  "ask ServiceNow support to move the instance to the ADCv2 load balancer "
@@ -791,7 +767,7 @@ int cmd_probe(cli *c, int argc, char **argv)
 	o.sni = a.sni;
 	o.connect_timeout_ms = a.connect_timeout_ms;
 	o.timeout_ms = a.timeout_ms;
-	o.clock_ms = mono_ms;
+	o.clock_ms = cli_clock_ms;
 	o.now = c->now;
 	o.ca_file = a.ca;
 	o.http_path = a.http;
@@ -866,7 +842,8 @@ int cmd_probe(cli *c, int argc, char **argv)
 
 			mtk_name_string(nm, buf, sizeof(buf));
 			any_match |= m != NULL;
-			json_array_append_new(names, json_pack("{s:s, s:s?}", "name", buf, "matches", m));
+			json_array_append_new(names, json_pack("{s:o, s:s?}", "name",
+							       cli_json_printable(buf), "matches", m));
 		}
 		json_object_set_new(ca, "acceptable_cas", names);
 		if (id.loaded) {
@@ -907,16 +884,20 @@ int cmd_probe(cli *c, int argc, char **argv)
 		json_t *h = json_object(), *hj;
 		char line[200];
 
+		/* The server's words (reason phrase, header values) are stored
+		 * escaped: the text output prints them, and jansson would drop a
+		 * string that is not UTF-8. */
 		for (size_t i = 0; shown_headers[i] != NULL; i++) {
 			const char *val = mtk_http_header_get(&r.http, shown_headers[i]);
 			if (val != NULL)
-				json_object_set_new(h, shown_headers[i], json_string(val));
+				json_object_set_new(h, shown_headers[i], cli_json_printable(val));
 		}
 		snprintf(line, sizeof(line), "HTTP/%d.%d %d %s", r.http.major, r.http.minor,
 			 r.http.status, r.http.reason);
-		hj = json_pack("{s:s+++, s:i, s:s, s:o, s:I}", "request", o.http_method, " ",
-			       a.http, "", "status", r.http.status, "status_line", line, "headers", h,
-			       "body_bytes", (json_int_t)r.http.body_len);
+		hj = json_pack("{s:s+++, s:i, s:o, s:o, s:I}", "request", o.http_method, " ",
+			       a.http, "", "status", r.http.status, "status_line",
+			       cli_json_printable(line), "headers", h, "body_bytes",
+			       (json_int_t)r.http.body_len);
 		json_object_set_new(res, "http", hj);
 	}
 
@@ -940,7 +921,7 @@ int cmd_probe(cli *c, int argc, char **argv)
 		print_text(c, res);
 
 	if (id.loaded && r.client_auth == MTK_CLIENT_AUTH_REJECTED) {
-		mtk_err_set(&err, MTK_E_TLS, "handshake: %s rejected the client certificate (alert '%s': %s)",
+		mtk_err_set(&err, MTK_E_TLS, "TLS handshake: %s rejected the client certificate (alert '%s': %s)",
 			    where, r.alert_text, mtk_alert_explain(r.alert_received, true));
 		rcode = cli_error(c, MTK_E_TLS, &err);
 		goto out;

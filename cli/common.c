@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "mtlskit/buf.h"
+#include "mtlskit/describe.h"
 #include "mtlskit/keygen.h"
 
 int cli_common_opt(cli *c, int opt, const char *arg)
@@ -109,9 +111,16 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 
 int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
 {
-	const char *detail = (err && err->detail[0]) ? err->detail : NULL;
-	const char *ossl = (err && err->ossl[0]) ? err->ossl : NULL;
+	char detail_s[4 * sizeof(err->detail)], ossl_s[4 * sizeof(err->ossl)];
+	const char *detail = NULL, *ossl = NULL;
 
+	/* A detail may quote a file name or a peer's words: escaped, like
+	 * every other untrusted string on the terminal. */
+	if (err && err->detail[0])
+		detail = mtk_str_printable(err->detail, strlen(err->detail), detail_s,
+					   sizeof(detail_s));
+	if (err && err->ossl[0])
+		ossl = mtk_str_printable(err->ossl, strlen(err->ossl), ossl_s, sizeof(ossl_s));
 	if (err && err->code != MTK_OK)
 		rc = err->code;
 	fprintf(stderr, "mtlskit %s: %s%s%s%s%s%s\n", c->verb, detail ? detail : "",
@@ -365,4 +374,32 @@ mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)
 	if (rc != MTK_OK)
 		*err = e1;
 	return rc;
+}
+
+const char *cli_printable(const char *s, char *buf, size_t cap)
+{
+	return mtk_str_printable(s, strlen(s), buf, cap);
+}
+
+json_t *cli_json_printable(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0, cap = 4 * n + 1;
+	char small[512], *buf = cap <= sizeof(small) ? small : malloc(cap);
+	json_t *j;
+
+	if (buf == NULL)
+		return NULL;
+	j = json_string(mtk_str_printable(s != NULL ? s : "", n, buf, cap));
+	if (buf != small)
+		free(buf);
+	return j;
+}
+
+uint64_t cli_clock_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

@@ -34,8 +34,10 @@ typedef struct mtk_strlist {
 MTK_WUR mtk_rc mtk_strlist_add(mtk_strlist *l, const char *s);
 void mtk_strlist_free(mtk_strlist *l);
 
-/* Copies s into out (cap >= 1) with control characters, DEL and invalid
- * UTF-8 escaped as \xNN; truncates at a character boundary.  Returns out. */
+/* Copies s into out (cap >= 1) with control characters (C0 and C1), DEL and
+ * invalid UTF-8 escaped as \xNN; truncates at a character boundary.  Text a
+ * file or a peer chose goes through this before it reaches a terminal.
+ * Returns out. */
 char *mtk_str_printable(const char *s, size_t len, char *out, size_t cap);
 
 /* The extensions both certificates and CSRs carry. */

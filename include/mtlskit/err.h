@@ -77,6 +77,7 @@ enum {
 	X(MTK_E_TIMEOUT, 5, "timed out")                                                           \
 	X(MTK_E_TLS, 5, "TLS handshake failed")                                                    \
 	X(MTK_E_PROXY, 5, "the proxy refused the connection")                                      \
+	X(MTK_E_HTTP, 5, "the HTTP exchange failed")                                               \
 	/* --- expiry --- */                                                                       \
 	X(MTK_E_DIR_LOOP, 3, "directory already scanned (symbolic link loop)")                     \
 	/* --- gateway --- */                                                                      \

@@ -84,8 +84,12 @@ typedef struct mtk_expiry_opts {
 	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
 				     "changeit" for files named agent_keystore.jks */
 	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT */
-	int connect_timeout_ms;	  /* endpoints; 0: 5000 */
-	int handshake_timeout_ms; /* 0: 5000 */
+	int connect_timeout_ms;	  /* endpoints: resolve + connect, in total; 0: 5000 */
+	int handshake_timeout_ms; /* the TLS handshake, in total; 0: 5000 */
+	/* Monotonic milliseconds, required for endpoints (the deadlines are
+	 * computed from it); without it an endpoint fails MTK_E_INVALID_ARG. */
+	uint64_t (*clock_ms)(void *ctx);
+	void *clock_ctx;
 	/* Called now and then from worker threads (serialise inside). */
 	void (*progress)(void *ctx, uint64_t files, uint64_t certs);
 	void *progress_ctx;

@@ -11,9 +11,10 @@
  * parses the response.
  *
  * Every stage runs on a non-blocking socket under two limits: the connect
- * timeout (per address) and the timeout of the whole operation.  The library
- * reads no clock of its own: the caller passes a monotonic clock and the
- * current time for certificate validity.
+ * timeout (per address) and one deadline for the whole operation, computed
+ * once; every wait gets only what is left of it.  The library reads no clock
+ * of its own: the caller passes a monotonic clock (required) and the current
+ * time for certificate validity.
  *
  * OpenSSL writes to the socket with write(): the caller must ignore SIGPIPE
  * (the library does not change signal dispositions).
@@ -134,8 +135,8 @@ typedef struct mtk_probe_opts {
 	const char *proxy_port;
 	long connect_timeout_ms;    /* per connection attempt; <= 0: 10000 */
 	long timeout_ms;            /* the whole probe; <= 0: 30000 */
-	/* Monotonic milliseconds; the whole-operation deadline needs it.  NULL:
-	 * each wait is bounded by timeout_ms on its own. */
+	/* Monotonic milliseconds, required: the deadline is computed from it.
+	 * NULL: mtk_probe_run fails with MTK_E_INVALID_ARG. */
 	uint64_t (*clock_ms)(void *ctx);
 	void *clock_ctx;
 	time_t now;                 /* for certificate validity during verification */
@@ -176,15 +177,20 @@ typedef struct mtk_probe_result {
 	mtk_client_auth client_auth;
 	int alert_received;         /* AlertDescription the server sent; -1 none */
 	char alert_text[64];        /* SSL_alert_desc_string_long */
+	int alert_sent;             /* AlertDescription this client sent (it refused
+				     * something the server sent); -1 none */
+	char alert_sent_text[64];
 	bool http_done;
 	mtk_http_response http;
 } mtk_probe_result;
 
 /* Runs the probe.  On success r describes the server, including a refused
  * client certificate (client_auth REJECTED/REQUIRED with the alert: that
- * is an answer, not an error).  Errors name the stage in err->detail and in
+ * is an answer, not an error).  Errors name the stage in err->detail
+ * ("resolve", "connect", "proxy CONNECT", "TLS handshake", "HTTP") and in
  * r->stage: MTK_E_DNS, MTK_E_CONNECT, MTK_E_TIMEOUT, MTK_E_PROXY, MTK_E_TLS,
- * MTK_E_MALFORMED (HTTP), MTK_E_NOMEM.  r is filled as far as the probe got
+ * MTK_E_HTTP, MTK_E_INVALID_ARG (no clock), MTK_E_NOMEM.  Text the peer
+ * chose is escaped in err->detail but kept as sent in r (r->http).  r is filled as far as the probe got
  * in either case and must be freed. */
 MTK_WUR mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err);
 void mtk_probe_result_free(mtk_probe_result *r);

@@ -47,9 +47,12 @@ MTK_WUR mtk_rc exp_add_error(struct exp_sink *s, const char *path, long line, mt
 MTK_WUR mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line, int index,
 			    const char *alias, mtk_expiry_src src);
 
-/* Connects and returns the peer chain as sent (caller frees with
+/* Connects (lib/tls/connect.h, each stage under its own total deadline)
+ * and returns the peer chain as sent (caller frees with
  * sk_X509_pop_free). */
-MTK_WUR mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int handshake_ms,
-			     STACK_OF(X509) * *chain, mtk_err *err);
+struct mtk_clock;
+MTK_WUR mtk_rc exp_tls_chain(const char *host, const char *port, const struct mtk_clock *clock,
+			     int connect_ms, int handshake_ms, STACK_OF(X509) * *chain,
+			     mtk_err *err);
 
 #endif

@@ -1,10 +1,10 @@
 /*
  * probe.c - connect to a TLS server and record what a client sees.
  *
- * Every stage (resolve, connect, proxy, handshake, http) waits with poll()
- * on a non-blocking socket, never longer than what is left of the whole
- * operation, so a server that accepts and then says nothing cannot hang us.
- * Name resolution runs through getaddrinfo_a() for the same reason.
+ * Every stage (resolve, connect, proxy, handshake, http) runs through
+ * connect.h: each wait gets what is left of one deadline for the whole
+ * operation, computed once, so a server that says nothing, or trickles a
+ * byte a second, cannot hold us past it.
  *
  * The chain is verified with SSL_VERIFY_NONE: a probe must finish the
  * handshake with an untrusted server to show what it sent; the verification
@@ -30,7 +30,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/describe.h"
 #include "mtlskit/probe.h"
+
+#include "connect.h"
 
 const char *mtk_stage_name(mtk_stage s)
 {
@@ -46,7 +49,8 @@ const char *mtk_client_auth_name(mtk_client_auth a)
 	return (unsigned)a <= MTK_CLIENT_AUTH_REJECTED ? names[a] : "unknown";
 }
 
-/* ---- host:port and proxy URL ---- */
+/* ---- host:port and proxy URL (the library's one host:port parser; the
+ * expiry endpoint operand is an adapter over it) ---- */
 
 static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const char *what,
 			const char *in, mtk_err *err)
@@ -61,12 +65,13 @@ static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const ch
 
 static mtk_rc check_port(const char *port, const char *in, mtk_err *err)
 {
-	char *end = NULL;
-	long v;
+	long v = 0;
+	size_t i;
 
-	errno = 0;
-	v = strtol(port, &end, 10);
-	if (errno != 0 || end == port || *end != '\0' || v < 1 || v > 65535)
+	/* Digits only (strtol would take "+443" and " 443"). */
+	for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 5; i++)
+		v = v * 10 + (port[i] - '0');
+	if (i == 0 || port[i] != '\0' || v < 1 || v > 65535)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: port must be 1..65535", in);
 	return MTK_OK;
 }
@@ -140,317 +145,6 @@ mtk_rc mtk_proxy_url_parse(const char *url, char *host, size_t host_cap, char *p
 	return mtk_hostport_parse(hp, "8080", host, host_cap, port, port_cap, err);
 }
 
-/* ---- time ---- */
-
-typedef struct deadline {
-	const mtk_probe_opts *o;
-	uint64_t end;      /* monotonic ms; 0 without a clock */
-	long total;
-} deadline;
-
-static uint64_t now_ms(const deadline *d)
-{
-	return d->o->clock_ms ? d->o->clock_ms(d->o->clock_ctx) : 0;
-}
-
-/* Milliseconds left of the whole operation, capped at cap (if cap > 0). */
-static long left_ms(const deadline *d, long cap)
-{
-	long left = d->total;
-
-	if (d->end != 0) {
-		uint64_t n = now_ms(d);
-		left = n >= d->end ? 0 : (long)(d->end - n);
-	}
-	if (cap > 0 && cap < left)
-		left = cap;
-	return left;
-}
-
-/* Waits for events on fd; 1 ready, 0 timed out, -1 error (errno). */
-static int wait_fd(int fd, short events, long ms)
-{
-	struct pollfd pfd = {.fd = fd, .events = events};
-	int r;
-
-	do {
-		r = poll(&pfd, 1, (int)(ms > 0 ? ms : 0));
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* ---- resolve and connect ---- */
-
-static void addr_string(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-		snprintf(out, cap, "%s:%u", ip, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-		snprintf(out, cap, "[%s]:%u", ip, port);
-	} else {
-		snprintf(out, cap, "?");
-	}
-}
-
-/* The parts of an asynchronous lookup that must outlive a timed-out call:
- * when glibc cannot cancel a lookup in progress it will still write here,
- * so on that path the block is deliberately left allocated. */
-struct lookup {
-	struct gaicb cb;
-	struct addrinfo hints;
-	char host[256];
-	char port[16];
-};
-
-static mtk_rc resolve(const deadline *d, const char *host, const char *port, const char *what,
-		      struct addrinfo **out, mtk_err *err)
-{
-	struct addrinfo hints = {0}, *res = NULL;
-	struct lookup *lk;
-	struct gaicb *list[1];
-	int r;
-
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	/* An address literal needs no lookup (and no helper thread). */
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) == 0) {
-		*out = res;
-		return MTK_OK;
-	}
-	if (strlen(host) >= sizeof(lk->host) || strlen(port) >= sizeof(lk->port))
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "resolve: %s: name too long", host);
-	lk = calloc(1, sizeof(*lk));
-	if (lk == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "resolve: %s", host);
-	memcpy(lk->host, host, strlen(host) + 1);
-	memcpy(lk->port, port, strlen(port) + 1);
-	lk->hints = hints;
-	lk->hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-	lk->cb.ar_name = lk->host;
-	lk->cb.ar_service = lk->port;
-	lk->cb.ar_request = &lk->hints;
-	list[0] = &lk->cb;
-	r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-	if (r != 0) {
-		free(lk);
-		return mtk_err_set(err, MTK_E_DNS, "resolve: %s%s: %s", what, host, gai_strerror(r));
-	}
-	for (;;) {
-		long ms = left_ms(d, 0);
-		struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-		r = gai_error(&lk->cb);
-		if (r != EAI_INPROGRESS)
-			break;
-		if (ms <= 0) {
-			if (gai_cancel(&lk->cb) == EAI_CANCELED || gai_error(&lk->cb) != EAI_INPROGRESS) {
-				if (gai_error(&lk->cb) == 0)
-					freeaddrinfo(lk->cb.ar_result);
-				free(lk);
-			}
-			return mtk_err_set(err, MTK_E_TIMEOUT, "resolve: %s%s: no answer within %ld ms",
-					   what, host, d->total);
-		}
-		r = gai_suspend((const struct gaicb *const *)list, 1, &ts);
-		if (r != 0 && r != EAI_AGAIN && r != EAI_INTR && r != EAI_ALLDONE)
-			break;
-	}
-	r = gai_error(&lk->cb);
-	if (r != 0) {
-		free(lk);
-		return mtk_err_set(err, MTK_E_DNS, "resolve: %s%s: %s", what, host,
-				   r == EAI_NONAME ? "no such host" : gai_strerror(r));
-	}
-	*out = lk->cb.ar_result;
-	free(lk);
-	return MTK_OK;
-}
-
-/* Connects to the first address that answers.  *fd is a non-blocking socket. */
-static mtk_rc connect_any(const deadline *d, const mtk_probe_opts *o, struct addrinfo *ai,
-			  const char *what, int *fd_out, char *addr, size_t addr_cap, mtk_err *err)
-{
-	char tried[64] = "";
-	int last_errno = 0;
-	bool timed_out = false;
-	long cto = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
-
-	for (; ai != NULL; ai = ai->ai_next) {
-		int fd, soerr = 0, r;
-		socklen_t sl = sizeof(soerr);
-		long ms;
-
-		addr_string(ai->ai_addr, tried, sizeof(tried));
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			last_errno = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			goto connected;
-		if (errno != EINPROGRESS) {
-			last_errno = errno;
-			close(fd);
-			continue;
-		}
-		ms = left_ms(d, cto);
-		r = ms > 0 ? wait_fd(fd, POLLOUT, ms) : 0;
-		if (r == 0) {
-			timed_out = true;
-			close(fd);
-			if (left_ms(d, 0) <= 0)
-				break;
-			continue;
-		}
-		if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
-			last_errno = r < 0 ? errno : soerr;
-			close(fd);
-			continue;
-		}
-connected:
-		{
-			int one = 1;
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		}
-		snprintf(addr, addr_cap, "%s", tried);
-		*fd_out = fd;
-		return MTK_OK;
-	}
-	if (timed_out && last_errno == 0)
-		return mtk_err_set(err, MTK_E_TIMEOUT, "connect: %s%s: no answer within %ld ms", what,
-				   tried, left_ms(d, 0) <= 0 ? d->total : cto);
-	return mtk_err_set(err, MTK_E_CONNECT, "connect: %s%s: %s", what, tried,
-			   strerror(last_errno ? last_errno : ECONNREFUSED));
-}
-
-/* ---- HTTP CONNECT through a proxy ---- */
-
-static mtk_rc send_all(const deadline *d, int fd, const char *stage, const void *p, size_t n,
-		       mtk_err *err)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-		if (w > 0) {
-			s += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			long ms = left_ms(d, 0);
-			if (ms <= 0 || wait_fd(fd, POLLOUT, ms) == 0)
-				return mtk_err_set(err, MTK_E_TIMEOUT, "%s: no progress within %ld ms",
-						   stage, d->total);
-			continue;
-		}
-		return mtk_err_set(err, MTK_E_CONNECT, "%s: %s", stage, strerror(errno));
-	}
-	return MTK_OK;
-}
-
-static void format_authority(const char *host, const char *port, char *out, size_t cap)
-{
-	if (strchr(host, ':') != NULL)
-		snprintf(out, cap, "[%s]:%s", host, port);
-	else
-		snprintf(out, cap, "%s:%s", host, port);
-}
-
-static mtk_rc proxy_connect(const deadline *d, const mtk_probe_opts *o, int fd,
-			    const char *proxy_addr, mtk_err *err)
-{
-	char auth[300], req[700];
-	uint8_t buf[2048];
-	mtk_http_reader *hr = NULL;
-	const mtk_http_response *resp;
-	mtk_rc rc;
-	int n;
-
-	format_authority(o->host, o->port, auth, sizeof(auth));
-	n = snprintf(req, sizeof(req),
-		     "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mtlskit-probe\r\n"
-		     "Proxy-Connection: keep-alive\r\n\r\n",
-		     auth, auth);
-	if (n < 0 || (size_t)n >= sizeof(req))
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "proxy: host name too long");
-	rc = send_all(d, fd, "proxy", req, (size_t)n, err);
-	if (rc != MTK_OK)
-		return rc;
-	hr = mtk_http_reader_new(true, true);
-	if (hr == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "proxy");
-	resp = mtk_http_reader_response(hr);
-	while (!resp->complete) {
-		ssize_t got;
-		size_t used = 0, end = 0;
-		long ms = left_ms(d, 0);
-		int w = ms > 0 ? wait_fd(fd, POLLIN, ms) : 0;
-
-		if (w <= 0) {
-			rc = mtk_err_set(err, MTK_E_TIMEOUT,
-					 "proxy: %s did not answer CONNECT within %ld ms", proxy_addr,
-					 d->total);
-			goto out;
-		}
-		/* Peek, and take only up to the end of the reply's headers: the
-		 * bytes after it belong to the tunnel (TLS). */
-		got = recv(fd, buf, sizeof(buf), MSG_PEEK);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got < 0) {
-			rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s: %s", proxy_addr,
-					 strerror(errno));
-			goto out;
-		}
-		if (got == 0) {
-			rc = mtk_err_set(err, MTK_E_PROXY,
-					 "proxy: %s closed the connection without answering CONNECT",
-					 proxy_addr);
-			goto out;
-		}
-		rc = mtk_http_reader_feed(hr, buf, (size_t)got, &used, err);
-		if (rc != MTK_OK) {
-			mtk_err_clear(err);
-			rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s: the answer to CONNECT is not HTTP",
-					 proxy_addr);
-			goto out;
-		}
-		end = used;
-		while (end > 0) {
-			ssize_t r = recv(fd, buf, end, 0);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			end -= (size_t)r;
-		}
-	}
-	if (resp->status < 200 || resp->status > 299) {
-		rc = mtk_err_set(err, MTK_E_PROXY, "proxy: %s refused CONNECT %s: %d %s", proxy_addr,
-				 auth, resp->status, resp->reason);
-		goto out;
-	}
-	rc = MTK_OK;
-out:
-	mtk_http_reader_free(hr);
-	return rc;
-}
-
 /* ---- TLS ---- */
 
 typedef struct tls_state {
@@ -481,15 +175,25 @@ static const char *alert_name(int desc)
 static void info_cb(const SSL *ssl, int where, int ret)
 {
 	tls_state *st;
+	int desc = ret & 0xff;
 
-	if (!(where & SSL_CB_READ_ALERT))
+	/* SSL_CB_READ_ALERT and SSL_CB_WRITE_ALERT share the SSL_CB_ALERT bit:
+	 * test both bits, or an alert this client sends looks like the
+	 * server's. */
+	if ((where & SSL_CB_ALERT) == 0)
 		return;
 	st = state_of(ssl);
 	/* The first alert is the reason; a close_notify after it is not. */
-	if (st == NULL || st->r->alert_received >= 0 || (ret & 0xff) == SSL_AD_CLOSE_NOTIFY)
+	if (st == NULL || desc == SSL_AD_CLOSE_NOTIFY)
 		return;
-	st->r->alert_received = ret & 0xff;
-	snprintf(st->r->alert_text, sizeof(st->r->alert_text), "%s", alert_name(ret & 0xff));
+	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && st->r->alert_received < 0) {
+		st->r->alert_received = desc;
+		snprintf(st->r->alert_text, sizeof(st->r->alert_text), "%s", alert_name(desc));
+	} else if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT && st->r->alert_sent < 0) {
+		st->r->alert_sent = desc;
+		snprintf(st->r->alert_sent_text, sizeof(st->r->alert_sent_text), "%s",
+			 alert_name(desc));
+	}
 }
 
 /* Called when a CertificateRequest arrives, whether or not we have a
@@ -586,80 +290,39 @@ fail:
 
 /* Why the handshake failed, for a human: the OpenSSL reason is kept in
  * err->ossl, this names the likely situation. */
-static mtk_rc handshake_error(const deadline *d, SSL *ssl, int sslerr, mtk_probe_result *r,
-			      mtk_err *err)
+static mtk_rc handshake_error(SSL *ssl, int sslerr, mtk_probe_result *r, mtk_err *err)
 {
 	unsigned long e = ERR_peek_error();
 	int reason = ERR_GET_REASON(e);
 
-	(void)d;
 	if (r->alert_received >= 0)
-		return mtk_err_set(err, MTK_E_TLS, "handshake: %s: the server sent alert '%s'",
+		return mtk_err_set(err, MTK_E_TLS, "TLS handshake: %s: the server sent alert '%s'",
 				   r->address, r->alert_text);
 	if (sslerr == SSL_ERROR_SSL && (reason == SSL_R_WRONG_VERSION_NUMBER ||
 					reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
 					reason == SSL_R_RECORD_LENGTH_MISMATCH))
 		return mtk_err_set(err, MTK_E_TLS,
-				   "handshake: %s does not speak TLS on this port (a plain-HTTP port?)",
+				   "TLS handshake: %s does not speak TLS on this port (a plain-HTTP "
+				   "port?)",
 				   r->address);
 	if (sslerr == SSL_ERROR_SYSCALL ||
 	    (sslerr == SSL_ERROR_SSL && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		if (errno != 0 && sslerr == SSL_ERROR_SYSCALL && e == 0)
-			return mtk_err_set(err, MTK_E_TLS, "handshake: %s: %s", r->address,
+			return mtk_err_set(err, MTK_E_TLS, "TLS handshake: %s: %s", r->address,
 					   strerror(errno));
 		return mtk_err_set(err, MTK_E_TLS,
-				   "handshake: %s closed the connection during the handshake",
+				   "TLS handshake: %s closed the connection during the handshake",
 				   r->address);
 	}
+	/* This side decided: OpenSSL refused what the server sent (its reason
+	 * goes to err->ossl) and told the server so with an alert. */
+	if (r->alert_sent >= 0)
+		return mtk_err_set(err, MTK_E_TLS,
+				   "TLS handshake: %s: this client refused the server's handshake "
+				   "and sent alert '%s'",
+				   r->address, r->alert_sent_text);
 	(void)ssl;
-	return mtk_err_set(err, MTK_E_TLS, "handshake: %s: the handshake failed", r->address);
-}
-
-/* Runs f (SSL_connect, SSL_read, SSL_write...) until it completes, waiting
- * on the socket as OpenSSL asks.  Returns the SSL_ERROR_* of the last call
- * (SSL_ERROR_NONE on success) and *ret its return value; *timed_out when the
- * time ran out. */
-typedef int (*ssl_io_fn)(SSL *ssl, void *buf, int n);
-
-static int ssl_io(const deadline *d, SSL *ssl, int fd, ssl_io_fn f, void *buf, int n, long cap,
-		  int *ret, bool *timed_out)
-{
-	*timed_out = false;
-	for (;;) {
-		int r, e;
-		long ms;
-
-		errno = 0;
-		r = f(ssl, buf, n);
-		*ret = r;
-		if (r > 0)
-			return SSL_ERROR_NONE;
-		e = SSL_get_error(ssl, r);
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-			return e;
-		ms = left_ms(d, cap);
-		if (ms <= 0 || wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms) == 0) {
-			*timed_out = true;
-			return e;
-		}
-	}
-}
-
-static int do_connect(SSL *ssl, void *buf, int n)
-{
-	(void)buf;
-	(void)n;
-	return SSL_connect(ssl);
-}
-
-static int do_read(SSL *ssl, void *buf, int n)
-{
-	return SSL_read(ssl, buf, n);
-}
-
-static int do_write(SSL *ssl, void *buf, int n)
-{
-	return SSL_write(ssl, buf, n);
+	return mtk_err_set(err, MTK_E_TLS, "TLS handshake: %s: the handshake failed", r->address);
 }
 
 static void record_session(const mtk_probe_opts *o, SSL *ssl, mtk_probe_result *r)
@@ -742,16 +405,17 @@ static void record_ocsp(SSL *ssl, mtk_probe_result *r)
  * absence) only once it has read our Finished: a refusal arrives as an
  * alert after SSL_connect returned.  A short read collects it; a session
  * ticket or any data means the server went on, i.e. accepted. */
-static void await_verdict(const deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
+static void await_verdict(const mtk_deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
 			  tls_state *st)
 {
 	long cap = o->verdict_wait_ms > 0 ? o->verdict_wait_ms : 1500;
-	uint64_t start = now_ms(d);
+	mtk_deadline vd;
 	uint8_t buf[512];
 
+	if (mtk_deadline_start(&vd, &d->clock, cap, d, NULL) != MTK_OK)
+		return;
 	while (!st->ticket && st->r->alert_received < 0) {
 		int ret, e;
-		long ms;
 
 		ret = SSL_read(ssl, buf, sizeof(buf));
 		if (ret > 0)
@@ -761,12 +425,7 @@ static void await_verdict(const deadline *d, const mtk_probe_opts *o, SSL *ssl, 
 			break;
 		if (st->ticket)
 			break;
-		ms = left_ms(d, cap);
-		if (d->end != 0) {
-			long spent = (long)(now_ms(d) - start);
-			ms = spent >= cap ? 0 : (ms < cap - spent ? ms : cap - spent);
-		}
-		if (ms <= 0 || wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms) == 0)
+		if (mtk_deadline_wait(&vd, fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0) <= 0)
 			break;
 	}
 	ERR_clear_error();
@@ -785,7 +444,20 @@ static void classify_client_auth(mtk_probe_result *r, bool identity)
 	r->client_auth = identity ? MTK_CLIENT_AUTH_ACCEPTED : MTK_CLIENT_AUTH_REQUESTED;
 }
 
-static mtk_rc http_exchange(const deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
+/* The HTTP stage's failure: a network error code (exit 5), the stage, the
+ * peer, and the reason (the reader's detail after its "http: " prefix). */
+static mtk_rc http_error(mtk_err *err, const mtk_probe_result *r, const char *why)
+{
+	mtk_err inner = *err;
+	const char *d = inner.detail;
+
+	if (strncmp(d, "http: ", 6) == 0)
+		d += 6;
+	mtk_err_clear(err);
+	return mtk_err_set(err, MTK_E_HTTP, "HTTP: %s: %s", r->address, why ? why : d);
+}
+
+static mtk_rc http_exchange(const mtk_deadline *d, const mtk_probe_opts *o, SSL *ssl, int fd,
 			    mtk_probe_result *r, mtk_err *err)
 {
 	const char *method = o->http_method ? o->http_method : "HEAD";
@@ -798,31 +470,31 @@ static mtk_rc http_exchange(const deadline *d, const mtk_probe_opts *o, SSL *ssl
 	bool to = false;
 	mtk_rc rc;
 
-	format_authority(name, o->port, hostport, sizeof(hostport));
+	mtk_net_authority(name, o->port, hostport, sizeof(hostport));
 	if (strcmp(o->port, "443") == 0)
 		snprintf(host_hdr, sizeof(host_hdr), "%s", strchr(name, ':') ? hostport : name);
 	else
 		snprintf(host_hdr, sizeof(host_hdr), "%s", hostport);
 	if (strpbrk(o->http_path, " \r\n") != NULL || o->http_path[0] != '/')
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "http: %s: the path must start with '/'",
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "HTTP: %s: the path must start with '/'",
 				   o->http_path);
 	rc = mtk_buf_printf(&req,
 			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mtlskit-probe\r\n"
 			    "Accept: */*\r\nConnection: close\r\n\r\n",
 			    method, o->http_path, host_hdr);
 	if (rc != MTK_OK)
-		return mtk_err_set(err, rc, "http");
-	e = ssl_io(d, ssl, fd, do_write, req.data, (int)req.len, 0, &ret, &to);
+		return mtk_err_set(err, rc, "HTTP");
+	e = mtk_tls_io(d, ssl, fd, mtk_tls_op_write, req.data, (int)req.len, 0, &ret, &to);
 	mtk_buf_free(&req);
 	if (e != SSL_ERROR_NONE)
 		goto io_fail;
 	hr = mtk_http_reader_new(strcmp(method, "HEAD") == 0, false);
 	if (hr == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "http");
+		return mtk_err_set(err, MTK_E_NOMEM, "HTTP");
 	while (!mtk_http_reader_response(hr)->complete) {
 		size_t used = 0;
 
-		e = ssl_io(d, ssl, fd, do_read, buf, sizeof(buf), 0, &ret, &to);
+		e = mtk_tls_io(d, ssl, fd, mtk_tls_op_read, buf, sizeof(buf), 0, &ret, &to);
 		if (e == SSL_ERROR_ZERO_RETURN) {
 			rc = mtk_http_reader_feed(hr, buf, 0, &used, err);
 			break;
@@ -839,7 +511,7 @@ static mtk_rc http_exchange(const deadline *d, const mtk_probe_opts *o, SSL *ssl
 	mtk_http_reader_take(hr, &r->http);
 	mtk_http_reader_free(hr);
 	if (rc != MTK_OK && r->http.status == 0)
-		return rc;
+		return rc == MTK_E_NOMEM ? rc : http_error(err, r, NULL);
 	mtk_err_clear(err);
 	r->http_done = true;
 	return MTK_OK;
@@ -849,58 +521,67 @@ io_fail:
 		mtk_http_reader_free(hr);
 	}
 	if (to)
-		return mtk_err_set(err, MTK_E_TIMEOUT, "http: %s: no response within %ld ms",
-				   r->address, d->total);
-	if (r->alert_received >= 0)
-		return mtk_err_set(err, MTK_E_TLS, "http: %s: the server sent alert '%s'", r->address,
-				   r->alert_text);
-	return mtk_err_set(err, MTK_E_TLS, "http: %s: the connection failed before a response",
-			   r->address);
+		return mtk_err_set(err, MTK_E_TIMEOUT, "HTTP: %s: %s within %ld ms", r->address,
+				   r->http.status != 0 ? "the response did not end"
+						       : "no complete response",
+				   d->budget_ms);
+	if (r->alert_received >= 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "the server sent alert '%s'", r->alert_text);
+		return http_error(err, r, why);
+	}
+	return http_error(err, r, "the connection failed before a response");
 }
 
 mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 {
-	deadline d = {.o = o};
+	mtk_clock clock = {o->clock_ms, o->clock_ctx};
+	mtk_deadline d;
 	struct addrinfo *ai = NULL;
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	tls_state st = {0};
 	int fd = -1, ret = 0, e;
 	bool to = false, identity = o->cert != NULL && o->key != NULL;
+	long cto = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
 	uint64_t t0 = 0;
 	const char *sni;
 	mtk_rc rc;
 
 	memset(r, 0, sizeof(*r));
 	r->alert_received = -1;
+	r->alert_sent = -1;
 	r->host_match = -1;
 	r->handshake_ms = -1;
-	d.total = o->timeout_ms > 0 ? o->timeout_ms : 30000;
-	if (o->clock_ms != NULL)
-		d.end = now_ms(&d) + (uint64_t)d.total;
+	/* One deadline for the whole probe, computed once: every stage and
+	 * every wait in it gets what is left of it. */
+	r->stage = MTK_STAGE_RESOLVE;
+	rc = mtk_deadline_start(&d, &clock, o->timeout_ms > 0 ? o->timeout_ms : 30000, NULL, err);
+	if (rc != MTK_OK)
+		goto out;
 
 	/* resolve (the proxy resolves the target itself) */
-	r->stage = MTK_STAGE_RESOLVE;
 	if (o->proxy_host != NULL)
-		rc = resolve(&d, o->proxy_host, o->proxy_port, "proxy ", &ai, err);
+		rc = mtk_net_resolve(&d, o->proxy_host, o->proxy_port, "proxy ", &ai, err);
 	else
-		rc = resolve(&d, o->host, o->port, "", &ai, err);
+		rc = mtk_net_resolve(&d, o->host, o->port, "", &ai, err);
 	if (rc != MTK_OK)
 		goto out;
 
 	r->stage = MTK_STAGE_CONNECT;
 	if (o->proxy_host != NULL) {
-		rc = connect_any(&d, o, ai, "proxy ", &fd, r->proxy_address,
-				 sizeof(r->proxy_address), err);
+		rc = mtk_net_connect(&d, ai, "proxy ", cto, &fd, r->proxy_address,
+				     sizeof(r->proxy_address), err);
 		if (rc != MTK_OK)
 			goto out;
 		r->stage = MTK_STAGE_PROXY;
-		rc = proxy_connect(&d, o, fd, r->proxy_address, err);
+		rc = mtk_net_proxy_connect(&d, fd, r->proxy_address, o->host, o->port, err);
 		if (rc != MTK_OK)
 			goto out;
-		format_authority(o->host, o->port, r->address, sizeof(r->address));
+		mtk_net_authority(o->host, o->port, r->address, sizeof(r->address));
 	} else {
-		rc = connect_any(&d, o, ai, "", &fd, r->address, sizeof(r->address), err);
+		rc = mtk_net_connect(&d, ai, "", cto, &fd, r->address, sizeof(r->address), err);
 		if (rc != MTK_OK)
 			goto out;
 	}
@@ -917,7 +598,7 @@ mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 	st.r = r;
 	st.identity = identity;
 	if (ssl == NULL || SSL_set_ex_data(ssl, state_index, &st) != 1 || SSL_set_fd(ssl, fd) != 1) {
-		rc = mtk_err_set(err, MTK_E_CRYPTO, "handshake: cannot set up TLS");
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "TLS handshake: cannot set up TLS");
 		goto out;
 	}
 	sni = o->sni;
@@ -929,14 +610,17 @@ mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 			sni = o->host;
 	}
 	if (sni != NULL && sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, sni) != 1) {
-		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "handshake: %s: not a valid SNI name", sni);
+		char shown[300];
+
+		mtk_str_printable(sni, strlen(sni), shown, sizeof(shown));
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "TLS handshake: %s: not a valid SNI name",
+				 shown);
 		goto out;
 	}
 	SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
-	if (o->clock_ms != NULL)
-		t0 = now_ms(&d);
+	t0 = clock.ms(clock.ctx);
 	ERR_clear_error();
-	e = ssl_io(&d, ssl, fd, do_connect, NULL, 0, 0, &ret, &to);
+	e = mtk_tls_io(&d, ssl, fd, mtk_tls_op_connect, NULL, 0, 0, &ret, &to);
 	if (st.cb_rc != MTK_OK) {
 		rc = mtk_err_set(err, st.cb_rc, "handshake");
 		goto out;
@@ -944,9 +628,7 @@ mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 	if (e != SSL_ERROR_NONE) {
 		record_session(o, ssl, r);
 		if (to) {
-			rc = mtk_err_set(err, MTK_E_TIMEOUT,
-					 "handshake: %s: no TLS answer within %ld ms", r->address,
-					 d.total);
+			rc = mtk_tls_timeout(err, &d, ssl, "TLS handshake", r->address);
 			goto out;
 		}
 		/* A refusal of the client certificate (TLS 1.2 and earlier) is an
@@ -959,11 +641,10 @@ mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 			r->stage = MTK_STAGE_DONE;
 			goto out;
 		}
-		rc = handshake_error(&d, ssl, e, r, err);
+		rc = handshake_error(ssl, e, r, err);
 		goto out;
 	}
-	if (o->clock_ms != NULL)
-		r->handshake_ms = (long)(now_ms(&d) - t0);
+	r->handshake_ms = (long)(clock.ms(clock.ctx) - t0);
 	r->handshake_done = true;
 	record_session(o, ssl, r);
 	record_ocsp(ssl, r);
@@ -1010,6 +691,7 @@ void mtk_probe_result_free(mtk_probe_result *r)
 	mtk_http_response_free(&r->http);
 	memset(r, 0, sizeof(*r));
 	r->alert_received = -1;
+	r->alert_sent = -1;
 	r->host_match = -1;
 }
 

@@ -94,6 +94,10 @@ char *mtk_str_printable(const char *s, size_t len, char *out, size_t cap)
 	while (s != NULL && i < len) {
 		size_t n = utf8_len(u + i, len - i);
 
+		/* C1 controls (U+0080-U+009F, e.g. U+009B, a one-character CSI)
+		 * are as dangerous on a terminal as their 7-bit forms. */
+		if (n == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0)
+			n = 0;
 		if (n == 1 && u[i] >= 0x20 && u[i] != 0x7F) {
 			if (o + 1 >= cap)
 				break;

@@ -95,7 +95,7 @@ expect_json "the CA list has no match for this identity" \
 	'[.client_auth.acceptable_cas[] | select(.matches != null)] | length' 0
 expect_match "note: Java clients would send nothing" 'Java clients' \
 	"$(printf '%s' "$OUT" | jq -r '.client_auth.note')"
-expect_json "error names the handshake stage" '.error.detail | startswith("handshake:")' true
+expect_json "error names the handshake stage" '.error.detail | startswith("TLS handshake:")' true
 mtk probe "127.0.0.1:$REQ12" --cert "$T/stranger-bundle.pem"
 expect_eq "TLS 1.2 rejected identity: exit 5" "$RC" 5
 expect_match "one-line reason on stderr" 'rejected the client certificate .alert .unknown CA' "$ERR"

@@ -48,7 +48,7 @@ expect_json "stage proxy" '.stage' proxy
 expect_json "MTK_E_PROXY" '.error.code' MTK_E_PROXY
 expect_match "the proxy's answer is quoted" '403' "$(printf '%s' "$OUT" | jq -r .error.detail)"
 mtk probe "localhost:$S" --proxy "http://127.0.0.1:$BADP"
-expect_match "one line naming the proxy stage" '^mtlskit probe: proxy: .*refused CONNECT' "$ERR"
+expect_match "one line naming the proxy stage" '^mtlskit probe: proxy CONNECT: .*refused CONNECT' "$ERR"
 expect_eq "exactly one line on stderr" "$(printf '%s\n' "$ERR" | wc -l)" 1
 
 DOWN=$(free_port)

@@ -37,6 +37,10 @@ static void test_hostport(void **state)
 	mtk_err_clear(&e);
 	assert_int_equal(mtk_hostport_parse("host:65536", "443", h, sizeof(h), p, sizeof(p), &e), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("host:", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	/* Digits only: strtol would have taken a sign or a leading space. */
+	assert_int_equal(mtk_hostport_parse("host:+443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_hostport_parse("host: 443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_hostport_parse("host:000443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse(":443", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("[::1", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_hostport_parse("[::1]x", "443", h, sizeof(h), p, sizeof(p), NULL), MTK_E_INVALID_ARG);
@@ -274,6 +278,15 @@ static void test_names_and_alerts(void **state)
 	assert_non_null(mtk_alert_explain(250, false));
 }
 
+static uint64_t mono_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void test_probe_bad_input(void **state)
 {
 	mtk_probe_opts o = {0};
@@ -285,6 +298,11 @@ static void test_probe_bad_input(void **state)
 	o.host = "127.0.0.1";
 	o.port = "1";
 	o.timeout_ms = 2000;
+	/* No clock: no deadline can be computed, so nothing is attempted. */
+	assert_int_equal(mtk_probe_run(&o, &r, &e), MTK_E_INVALID_ARG);
+	mtk_probe_result_free(&r);
+	mtk_err_clear(&e);
+	o.clock_ms = mono_ms;
 	assert_int_equal(mtk_probe_run(&o, &r, &e), MTK_E_CONNECT);
 	assert_int_equal(r.stage, MTK_STAGE_CONNECT);
 	assert_non_null(strstr(e.detail, "connect: 127.0.0.1:1"));
