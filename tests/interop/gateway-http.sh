@@ -127,6 +127,17 @@ expect_match "... and closed" '^Connection: close' "$OUT"
 expect_no_match "... never chunked" 'Transfer-Encoding' "$OUT"
 expect_eq "every log line is JSON" "$(jq -c . "$GW_LOG" >/dev/null 2>&1 && echo ok)" ok
 
+# the admin listener: the same reader and limits
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+run curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://127.0.0.1:$GW_ADMIN/metrics"
+expect_eq "admin: a head over max_header_size is 431" "$OUT" 431
+run curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GW_ADMIN/metrics"
+expect_eq "admin: POST is 405" "$OUT" 405
+run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/nothing"
+expect_eq "admin: unknown path is 404" "$OUT" 404
+run curl -s -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/healthz" "http://127.0.0.1:$GW_ADMIN/healthz"
+expect_eq "admin: /healthz twice over one connection" "$OUT" "$(printf 'ok\n200ok\n200')"
+
 # --- openssl s_client: TLS 1.2 and 1.3, ECDSA and RSA chains in order
 req=$'GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
 for v in tls1_2 tls1_3; do
