@@ -7,6 +7,7 @@
  * admin connections are open at once. */
 #include "gw.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ bool gw_log_enabled = true;
 static int log_fd = 2;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evconnlistener *admin_listener;
+static gw_accept_guard admin_guard;
 
 const double gw_buckets[GW_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 					0.1,    0.25,  0.5,    1,     2.5,  5,     10};
@@ -200,6 +202,82 @@ static void metrics_body(struct evbuffer *o)
 	}
 }
 
+/* ------------------------------------------------------------ accept errors */
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_accept_guard *g = arg;
+
+	if (g->l != NULL)
+		evconnlistener_enable(g->l);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	gw_accept_guard *g = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	bool pause = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+	time_t now = time(NULL);
+	json_t *o;
+
+	atomic_fetch_add_explicit(&gw_m.accept_errors, 1, memory_order_relaxed);
+	if (pause) {
+		struct timeval tv = {0, 100000};
+		evconnlistener_disable(l);
+		evtimer_add(g->resume, &tv);
+	}
+	if (now == g->logged) {
+		g->quiet++;
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "error", json_string(strerror(e)));
+	if (pause)
+		json_object_set_new(o, "paused_ms", json_integer(100));
+	if (g->quiet > 0)
+		json_object_set_new(o, "not_logged", json_integer((json_int_t)g->quiet));
+	g->logged = now;
+	g->quiet = 0;
+	gw_log("accept_error", o);
+}
+
+int gw_accept_guard_init(gw_accept_guard *g, struct event_base *base, void *owner)
+{
+	memset(g, 0, sizeof(*g));
+	g->owner = owner;
+	g->resume = evtimer_new(base, accept_resume_cb, g);
+	return g->resume != NULL ? 0 : -1;
+}
+
+int gw_accept_guard_listen(gw_accept_guard *g, struct event_base *base, evconnlistener_cb cb,
+			   int fd)
+{
+	g->l = evconnlistener_new(base, cb, g, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (g->l == NULL)
+		return -1;
+	evconnlistener_set_error_cb(g->l, accept_error_cb);
+	return 0;
+}
+
+void gw_accept_guard_free(gw_accept_guard *g)
+{
+	if (g->resume != NULL)
+		event_free(g->resume);
+	g->resume = NULL;
+	g->l = NULL;
+}
+
+void gw_libevent_log(int severity, const char *msg)
+{
+	json_t *o = json_object();
+	static const char *const sev[] = {"debug", "info", "warning", "error"};
+
+	json_object_set_new(o, "severity",
+			    json_string(severity >= 0 && severity < 4 ? sev[severity] : "error"));
+	json_object_set_new(o, "message", json_string(msg));
+	gw_log("libevent", o);
+}
+
 /* ------------------------------------------------------------ admin listener */
 
 #define ADMIN_MAX_CONNS 64
@@ -358,7 +436,7 @@ static void admin_timeout(evutil_socket_t fd, short what, void *arg)
 static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			 int socklen, void *arg)
 {
-	struct event_base *base = arg;
+	struct event_base *base = ((gw_accept_guard *)arg)->owner;
 	admin_conn *a;
 	mtk_http_limits lim = {(size_t)gw.cfg.max_header_size, (size_t)gw.cfg.max_headers, 0};
 
@@ -395,8 +473,11 @@ static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
 
 int gw_admin_start(struct event_base *base, int fd)
 {
-	admin_listener = evconnlistener_new(base, admin_accept, base, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	return admin_listener != NULL ? 0 : -1;
+	if (gw_accept_guard_init(&admin_guard, base, base) != 0 ||
+	    gw_accept_guard_listen(&admin_guard, base, admin_accept, fd) != 0)
+		return -1;
+	admin_listener = admin_guard.l;
+	return 0;
 }
 
 void gw_admin_stop(void)
@@ -404,6 +485,7 @@ void gw_admin_stop(void)
 	if (admin_listener != NULL)
 		evconnlistener_free(admin_listener);
 	admin_listener = NULL;
+	gw_accept_guard_free(&admin_guard);
 	while (admin_conns != NULL)
 		admin_free(admin_conns);
 }

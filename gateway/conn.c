@@ -415,7 +415,7 @@ static void peer_text(gw_conn *c, const struct sockaddr *sa)
 void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
 	       void *arg)
 {
-	gw_worker *w = arg;
+	gw_worker *w = ((gw_accept_guard *)arg)->owner;
 	gw_conn *c = NULL;
 	SSL *ssl = NULL;
 	socklen_t ll = sizeof(c->local_ss);
@@ -482,6 +482,9 @@ void gw_worker_drain(gw_worker *w)
 	if (w->listener != NULL) {
 		evconnlistener_free(w->listener);
 		w->listener = NULL;
+		w->guard.l = NULL;
+		if (w->guard.resume != NULL)
+			evtimer_del(w->guard.resume);
 	}
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;

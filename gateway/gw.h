@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 
@@ -97,6 +98,7 @@ typedef struct gw_metrics {
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
 	atomic_long active;
 	atomic_long lingering; /* refused handshakes closing slowly (counted in the limit) */
+	atomic_uint_fast64_t accept_errors;
 	atomic_long accepted;
 	gw_hist hs_latency;
 	gw_hist req_latency;
@@ -111,6 +113,23 @@ void gw_log(const char *event, json_t *obj);
 int gw_log_open(const char *dest);
 extern bool gw_log_enabled;
 
+/* Out of descriptors (EMFILE, ENFILE) or memory on accept: one JSON log
+ * line a second at most, the listener paused 100 ms (no busy loop). */
+typedef struct gw_accept_guard {
+	void *owner;            /* the listener's callback argument is the guard */
+	struct evconnlistener *l;
+	struct event *resume;
+	time_t logged;
+	unsigned long quiet; /* errors not logged since the last line */
+} gw_accept_guard;
+int gw_accept_guard_init(gw_accept_guard *g, struct event_base *base, void *owner);
+/* Creates the listener on fd with cb, its argument being g. */
+int gw_accept_guard_listen(gw_accept_guard *g, struct event_base *base, evconnlistener_cb cb,
+			   int fd);
+void gw_accept_guard_free(gw_accept_guard *g);
+/* libevent's own warnings, as JSON log lines */
+void gw_libevent_log(int severity, const char *msg);
+
 /* Admin listener (/metrics, /healthz) on base; fd is already bound. */
 int gw_admin_start(struct event_base *base, int fd);
 void gw_admin_stop(void);
@@ -124,6 +143,7 @@ typedef struct gw_worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct evconnlistener *listener;
+	gw_accept_guard guard;
 	int listen_fd;
 	struct event *ctl;        /* activated by main: drain */
 	gw_conn *conns;           /* doubly linked list */

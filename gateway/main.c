@@ -197,8 +197,9 @@ static void *worker_main(void *arg)
 {
 	gw_worker *w = arg;
 
-	w->listener = evconnlistener_new(w->base, gw_accept, w, LEV_OPT_CLOSE_ON_FREE, -1,
-					 w->listen_fd);
+	if (gw_accept_guard_init(&w->guard, w->base, w) == 0 &&
+	    gw_accept_guard_listen(&w->guard, w->base, gw_accept, w->listen_fd) == 0)
+		w->listener = w->guard.l;
 	if (w->listener != NULL)
 		event_base_dispatch(w->base);
 	else
@@ -206,6 +207,7 @@ static void *worker_main(void *arg)
 	if (w->listener != NULL)
 		evconnlistener_free(w->listener);
 	w->listener = NULL;
+	gw_accept_guard_free(&w->guard);
 	gw_worker_close_all(w);
 	gw_worker_free_pool(w);
 	atomic_store(&w->done, true);
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 	tv_ms(&gw.header_timeout, gw.cfg.header_timeout_ms);
 	tv_ms(&gw.idle_timeout, gw.cfg.idle_timeout_ms);
 	tv_ms(&gw.backend_timeout, gw.cfg.backend_timeout_ms);
+	event_set_log_callback(gw_libevent_log);
 	if (gw_log_open(gw.cfg.access_log) != 0) {
 		mtk_err_set(&err, MTK_E_WRITE, "access_log: cannot open %s: %s", gw.cfg.access_log,
 			    strerror(errno));
