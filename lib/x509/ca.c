@@ -1217,8 +1217,7 @@ static mtk_rc read_crl_number(mtk_ca *ca, const char *name, long long *out, mtk_
 	txt[b.len] = '\0';
 	errno = 0;
 	n = strtoll(txt, &end, 10);
-	if (errno != 0 || end == txt || (*end != '\0' && strcmp(end, "\n") != 0) || n < 0 ||
-	    n >= 999999999999LL) {
+	if (errno != 0 || end == txt || (*end != '\0' && *end != '\n') || n < 0 || n >= 999999999999LL) {
 		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s/%s is malformed", ca->dir, name);
 		goto out;
 	}
