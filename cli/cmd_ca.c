@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -28,11 +29,12 @@ enum {
 	OPT_NOT_BEFORE,
 	OPT_NOT_AFTER,
 	OPT_REASON,
+	OPT_SCOPE,
 };
 
 struct ca_opts {
 	const char *usage;
-	const char *name, *inter, *key_type, *crl_url, *profile, *chain_out, *reason;
+	const char *name, *inter, *key_type, *crl_url, *profile, *chain_out, *reason, *scope;
 	const char *not_before, *not_after;
 	long days;
 	bool days_set;
@@ -65,6 +67,9 @@ static int ca_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_REASON:
 		o->reason = arg;
 		break;
+	case OPT_SCOPE:
+		o->scope = arg;
+		break;
 	case OPT_NOT_BEFORE:
 		o->not_before = arg;
 		break;
@@ -94,6 +99,7 @@ static const struct option ca_longopts[] = {
 	{"not-before", required_argument, NULL, OPT_NOT_BEFORE},
 	{"not-after", required_argument, NULL, OPT_NOT_AFTER},
 	{"reason", required_argument, NULL, OPT_REASON},
+	{"scope", required_argument, NULL, OPT_SCOPE},
 	CLI_COMMON_LONGOPTS,
 };
 
@@ -113,6 +119,7 @@ static int only(cli *c, const struct ca_opts *o, const char *allowed)
 		{"reason", offsetof(struct ca_opts, reason)},
 		{"not-before", offsetof(struct ca_opts, not_before)},
 		{"not-after", offsetof(struct ca_opts, not_after)},
+		{"scope", offsetof(struct ca_opts, scope)},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		const char *v = *(const char *const *)((const char *)o + flags[i].off);
@@ -191,7 +198,7 @@ static int ca_init(cli *c, int argc, char **argv)
 
 /* Opens the CA with its key, asking for the key's password on a terminal
  * when it is encrypted and --pass was not given. */
-static mtk_rc open_ca(cli *c, const char *dir, bool need_key, mtk_ca **ca, mtk_err *err)
+static mtk_rc open_ca(cli *c, const char *dir, unsigned keys, mtk_ca **ca, mtk_err *err)
 {
 	mtk_secret *pass = NULL;
 	mtk_err e1 = {0};
@@ -200,16 +207,16 @@ static mtk_rc open_ca(cli *c, const char *dir, bool need_key, mtk_ca **ca, mtk_e
 	if (c->pass_spec != NULL) {
 		if ((rc = cli_password(c, CLI_PASS_IN, "", false, &pass, err)) != MTK_OK)
 			return rc;
-		rc = mtk_ca_open(dir, pass, need_key, ca, err);
+		rc = mtk_ca_open(dir, pass, keys, ca, err);
 		mtk_secret_free(pass);
 		return rc;
 	}
-	rc = mtk_ca_open(dir, NULL, need_key, ca, &e1);
+	rc = mtk_ca_open(dir, NULL, keys, ca, &e1);
 	if (rc == MTK_E_PASSWORD_NEEDED && isatty(STDIN_FILENO)) {
 		if ((rc = cli_password(c, CLI_PASS_IN, "CA key password: ", true, &pass, err)) != MTK_OK)
 			return rc;
 		if (pass != NULL) {
-			rc = mtk_ca_open(dir, pass, need_key, ca, err);
+			rc = mtk_ca_open(dir, pass, keys, ca, err);
 			mtk_secret_free(pass);
 			return rc;
 		}
@@ -295,7 +302,7 @@ static int ca_sign(cli *c, int argc, char **argv)
 	}
 	if ((rc = mtk_csr_load(argv[first + 1], &req, &err)) != MTK_OK)
 		goto fail;
-	if ((rc = open_ca(c, argv[first], true, &ca, &err)) != MTK_OK)
+	if ((rc = open_ca(c, argv[first], MTK_CA_KEY_SIGNER, &ca, &err)) != MTK_OK)
 		goto fail;
 	if ((rc = mtk_ca_sign(ca, req, &so, &cert, &err)) != MTK_OK) {
 		if (rc == MTK_E_CSR_SIGNATURE || rc == MTK_E_CSR_POLICY || rc == MTK_E_MALFORMED) {
@@ -399,7 +406,7 @@ static int ca_revoke(cli *c, int argc, char **argv)
 		return cli_usage_error(c, revoke_usage, "'%s' is neither a certificate file nor a serial number", what);
 	}
 	/* The key is not needed to mark an entry; the CRL is signed later. */
-	if ((rc = open_ca(c, argv[first], false, &ca, &err)) != MTK_OK)
+	if ((rc = open_ca(c, argv[first], 0, &ca, &err)) != MTK_OK)
 		goto fail;
 	if (cert != NULL && !mtk_cert_issued_by(cert, mtk_ca_signer(ca))) {
 		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "%s was not issued by the CA in %s", what, argv[first]);
@@ -423,27 +430,66 @@ out:
 }
 
 static const char crl_usage[] =
-	"Usage: mtlskit ca crl DIR -o CRL [--days N] [--pass SPEC]\n"
+	"Usage: mtlskit ca crl DIR -o CRL [--scope chain|leaf] [--days N] [--pass SPEC]\n"
 	"\n"
-	"Writes a CRL (PEM) signed by the issuing CA, listing every revoked certificate.\n"
-	"  --days N  until the next update (default 30)\n";
+	"Writes the CA's CRLs (PEM), each with its own CRL number.\n"
+	"  --scope chain  (default) one CRL per CA of the chain: the issuing CA's, listing\n"
+	"                 every revoked certificate, then the root's, which covers the\n"
+	"                 issuing CA; what a server that checks CRLs for the whole chain\n"
+	"                 (mtlskit-gateway `crl`, openssl -crl_check_all) needs\n"
+	"  --scope leaf   only the issuing CA's CRL (needs only the issuing CA's key)\n"
+	"  --days N       until the next update (default 30)\n";
+
+/* Entries of crl: 0 when it has none (X509_CRL_get_REVOKED is then NULL,
+ * and sk_num(NULL) is -1). */
+static int crl_entries(const X509_CRL *crl)
+{
+	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED((X509_CRL *)crl);
+
+	return rev == NULL ? 0 : sk_X509_REVOKED_num(rev);
+}
+
+static long long crl_number(const X509_CRL *crl)
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	int64_t v = 0;
+
+	if (num == NULL || ASN1_INTEGER_get_int64(&v, num) != 1)
+		v = 0;
+	ASN1_INTEGER_free(num);
+	return (long long)v;
+}
+
+/* RFC 3339 UTC, as DESIGN.md wants in JSON.  cmd_expiry.c and
+ * cmd_inspect.c each keep the same few lines; cli.h has no shared one yet. */
+static const char *rfc3339(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, cap, "%lld", (long long)t);
+	return buf;
+}
 
 static int ca_crl(cli *c, int argc, char **argv)
 {
 	struct ca_opts o = {.usage = crl_usage};
+	mtk_ca_crl_scope scope = MTK_CRL_SCOPE_CHAIN;
+	const mtk_ca_conf *conf;
+	STACK_OF(X509_CRL) *crls = NULL;
 	mtk_ca *ca = NULL;
-	X509_CRL *crl = NULL;
 	BIO *bio = NULL;
-	char *p = NULL;
-	long n;
+	char *p = NULL, nb[64], nj[32];
+	long n, days;
 	mtk_err err = {0};
-	int first, r, nrev;
+	json_t *arr = NULL;
+	int first, r, total = 0;
 	mtk_rc rc;
 
 	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, crl_usage, &first);
 	if (r != 0)
 		return r;
-	if ((r = only(c, &o, " days ")) != 0)
+	if ((r = only(c, &o, " days scope ")) != 0)
 		return r;
 	if (first + 1 != argc)
 		return cli_usage_error(c, crl_usage, "one CA directory is needed");
@@ -451,39 +497,70 @@ static int ca_crl(cli *c, int argc, char **argv)
 		return cli_usage_error(c, crl_usage, "-o CRL is required");
 	if (o.days_set && o.days > 3650)
 		return cli_usage_error(c, crl_usage, "--days: at most 3650");
+	if (o.scope != NULL && strcmp(o.scope, "leaf") == 0)
+		scope = MTK_CRL_SCOPE_LEAF;
+	else if (o.scope != NULL && strcmp(o.scope, "chain") != 0)
+		return cli_usage_error(c, crl_usage, "--scope must be chain or leaf");
+	days = o.days_set ? o.days : 30;
 	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0) {
 		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", c->out);
 		goto fail;
 	}
-	if ((rc = open_ca(c, argv[first], true, &ca, &err)) != MTK_OK ||
-	    (rc = mtk_ca_crl(ca, c->now, o.days_set ? o.days : 30, &crl, &err)) != MTK_OK)
+	if ((rc = open_ca(c, argv[first],
+			  MTK_CA_KEY_SIGNER | (scope == MTK_CRL_SCOPE_CHAIN ? MTK_CA_KEY_ROOT : 0u), &ca,
+			  &err)) != MTK_OK ||
+	    (rc = mtk_ca_crls(ca, scope, c->now, days, &crls, &err)) != MTK_OK)
 		goto fail;
 	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_X509_CRL(bio, crl) != 1 || (n = BIO_get_mem_data(bio, &p)) <= 0) {
+	if (bio == NULL) {
+		rc = mtk_err_set(&err, MTK_E_NOMEM, "encoding the CRL");
+		goto fail;
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		if (PEM_write_bio_X509_CRL(bio, sk_X509_CRL_value(crls, i)) != 1) {
+			rc = mtk_err_set(&err, MTK_E_CRYPTO, "encoding the CRL");
+			goto fail;
+		}
+	}
+	if ((n = BIO_get_mem_data(bio, &p)) <= 0) {
 		rc = mtk_err_set(&err, MTK_E_CRYPTO, "encoding the CRL");
 		goto fail;
 	}
 	if ((rc = mtk_file_write(c->out, p, (size_t)n, c->force ? MTK_WRITE_FORCE : 0, &err)) != MTK_OK)
 		goto fail;
-	nrev = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
-	cli_set(c, "crl", json_string(c->out));
-	cli_set(c, "revoked", json_integer(nrev));
-	{
-		ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-		cli_set(c, "crl_number", json_integer(num ? ASN1_INTEGER_get(num) : 0));
-		ASN1_INTEGER_free(num);
-	}
+	conf = mtk_ca_get_conf(ca);
+	arr = json_array();
+	cli_fmt_time(c->now + days * 86400L, nb, sizeof(nb));
+	rfc3339(c->now + days * 86400L, nj, sizeof(nj));
 	if (!c->json)
-		printf("wrote %s: CRL of %s, %d revoked certificate%s\n", c->out,
-		       mtk_ca_get_conf(ca)->issuing[0] ? mtk_ca_get_conf(ca)->issuing : mtk_ca_get_conf(ca)->name,
-		       nrev, nrev == 1 ? "" : "s");
+		printf("wrote %s (next update %s):\n", c->out, nb);
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		const X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		/* mtk_ca_crls: the signing CA's first, then the root's. */
+		const char *issuer = i == 0 && conf->issuing[0] ? conf->issuing : conf->name;
+		int k = crl_entries(crl);
+
+		total += k;
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:i, s:s}", "issuer", issuer, "crl_number",
+						     (json_int_t)crl_number(crl), "revoked", k, "next_update", nj));
+		if (!c->json)
+			printf("  CRL of %s: number %lld, %d revoked certificate%s\n", issuer, crl_number(crl), k,
+			       k == 1 ? "" : "s");
+	}
+	cli_set(c, "crl", json_string(c->out));
+	cli_set(c, "scope", json_string(scope == MTK_CRL_SCOPE_CHAIN ? "chain" : "leaf"));
+	cli_set(c, "revoked", json_integer(total));
+	cli_set(c, "crl_number", json_integer(crl_number(sk_X509_CRL_value(crls, 0))));
+	cli_set(c, "crls", arr);
+	arr = NULL;
 	r = 0;
 	goto out;
 fail:
 	r = cli_error(c, rc, &err);
 out:
+	json_decref(arr);
 	BIO_free(bio);
-	X509_CRL_free(crl);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	mtk_ca_close(ca);
 	return r;
 }
@@ -511,7 +588,7 @@ static int ca_list(cli *c, int argc, char **argv)
 		return r;
 	if (first + 1 != argc)
 		return cli_usage_error(c, list_usage, "one CA directory is needed");
-	if ((rc = mtk_ca_open(argv[first], NULL, false, &ca, &err)) != MTK_OK)
+	if ((rc = mtk_ca_open(argv[first], NULL, 0, &ca, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
 	idx = mtk_ca_get_index(ca);
 	arr = json_array();
@@ -544,7 +621,7 @@ int cmd_ca(cli *c, int argc, char **argv)
 		{"init", ca_init, "Create a CA in a directory: root and optional issuing intermediate"},
 		{"sign", ca_sign, "Sign a CSR with the client or server profile"},
 		{"revoke", ca_revoke, "Revoke a certificate the CA issued"},
-		{"crl", ca_crl, "Write a CRL signed by the issuing CA"},
+		{"crl", ca_crl, "Write the CRLs of the CA chain (issuing CA and root)"},
 		{"list", ca_list, "List the certificates the CA issued"},
 		{NULL, NULL, NULL},
 	};

@@ -2,9 +2,10 @@
 # demo.sh - THE demo command: installs what is missing, builds, and runs the
 # whole life of an mTLS client certificate end to end, on loopback:
 #   lab CA -> client key + CSR -> signed certificate -> checked MID bundle ->
-#   MID Server keystore (JKS) + outbound JKS -> gateway in front of a backend
-#   -> authenticated mTLS requests (curl, mtlskit probe, a Java client using
-#   the JKS mtlskit wrote) -> expiry report.
+#   MID Server keystore (JKS) + outbound JKS -> gateway in front of a backend,
+#   checking the lab CA's CRLs -> authenticated mTLS requests (curl, mtlskit
+#   probe, a Java client using the JKS mtlskit wrote) -> the certificate
+#   revoked, the CRL republished and reloaded: refused -> expiry report.
 # Everything happens in a fresh directory (kept, its path printed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,7 +68,10 @@ show mtlskit csr create --cn gateway.example.com --org "Example Corp" --locality
 show mtlskit ca sign lab-ca server.csr --profile server --days 90 -o server.crt --chain-out server-chain.pem
 cat server.crt server-chain.pem >server-fullchain.pem
 
-step "7. mtlskit-gateway in front of a small backend: trusts the lab CA, maps the client certificate to a user"
+step "7. mtlskit-gateway in front of a small backend: trusts the lab CA, checks its CRLs, maps the client certificate to a user"
+echo "The gateway checks revocation for every certificate of the chain, so it needs a CRL"
+echo "from each CA: ca crl writes the issuing CA's and the root's into one file."
+show mtlskit ca crl lab-ca -o lab-ca.crl --days 30
 fp=$(openssl x509 -in client.crt -noout -fingerprint -sha256 | sed 's/^.*=/sha256:/')
 printf '# user      roles        certificate\nmid.server  mid_server   %s\n' "$fp" >users.map
 cat users.map
@@ -81,17 +85,19 @@ admin_listen 127.0.0.1:0
 cert $D/server-fullchain.pem
 key $D/server.key
 ca $D/client-ca.pem
+crl $D/lab-ca.crl
 usermap $D/users.map
 backend 127.0.0.1:$BACKEND_PORT
 CONF
 cat gateway.conf
 mtlskit-gateway --config gateway.conf --ready-file gateway.ready --access-log gateway.log 2>gateway.err &
-pids+=($!)
+GW_PID=$!
+pids+=($GW_PID)
 wait_file gateway.ready || { cat gateway.err; exit 1; }
 GW_PORT=$("$PY" -c 'import json,sys; print(json.load(open("gateway.ready"))["port"])')
 echo "gateway listening on 127.0.0.1:$GW_PORT"
 
-step "8. Authenticated mTLS requests"
+step "8. Authenticated mTLS requests (CRL checking on)"
 show curl -sS --cacert lab-ca/root.crt --cert client.crt --key client.key "https://127.0.0.1:$GW_PORT/hello"
 echo
 show mtlskit probe "127.0.0.1:$GW_PORT" --ca lab-ca/root.crt --cert bundle.pem --http /probe
@@ -105,10 +111,28 @@ show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/securit
 echo "Without a client certificate the handshake is refused:"
 if curl -sS --cacert lab-ca/root.crt "https://127.0.0.1:$GW_PORT/" 2>&1; then exit 1; fi
 echo
+
+step "9. Revocation: the client certificate is revoked, the CRL republished and reloaded (SIGHUP)"
+show mtlskit ca revoke lab-ca client.crt --reason keyCompromise
+show mtlskit ca crl lab-ca -o lab-ca.crl --days 30 --force
+reloads=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
+show kill -HUP "$GW_PID"
+for _ in $(seq 1 100); do
+	[ "$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)" -gt "$reloads" ] && break
+	sleep 0.1
+done
+echo "The same curl and Java requests are now refused during the handshake:"
+if show curl -sS --cacert lab-ca/root.crt --cert client.crt --key client.key "https://127.0.0.1:$GW_PORT/hello" 2>&1; then
+	exit 1
+fi
+if show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/security/agent_keystore.jks truststore.jks; then
+	exit 1
+fi
+echo
 echo "Gateway access log:"
 cat gateway.log
 
-step "9. Expiry: the CA and the MID keystore (default password tried by name), soonest first"
+step "10. Expiry: the CA and the MID keystore (default password tried by name), soonest first"
 show mtlskit expiry --within 30d lab-ca agent
 
 printf '\n%sDemo complete.%s Files are in %s\n' "$bold" "$norm" "$D"

@@ -7,7 +7,7 @@ build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
        libevent-dev libhttp-parser-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus)
 fuzz=(clang libclang-rt-14-dev)
-bench=(hyperfine nginx-light stunnel4 python3-cryptography)
+bench=(hyperfine nginx-light stunnel4 python3-cryptography valgrind)
 
 want=()
 for what in "${@:-test}"; do

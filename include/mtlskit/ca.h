@@ -8,7 +8,9 @@
  *   DIR/index.txt        one line per issued certificate (status, serial,
  *                        expiry, revocation time and reason, profile, subject)
  *   DIR/certs/SERIAL.pem every issued certificate
- *   DIR/crlnumber        the last CRL number issued (decimal)
+ *   DIR/crlnumber        the last CRL number the signing CA issued (decimal)
+ *   DIR/root.crlnumber   the root's, when an intermediate signs (absent in
+ *                        directories made before: counts as 0)
  *   DIR/.lock            flock(2) target: sign, revoke and crl hold it
  *                        exclusively, so parallel runs never share a serial
  *                        or lose an index line
@@ -111,11 +113,15 @@ MTK_WUR mtk_rc mtk_ca_init(const char *dir, const mtk_ca_init_opts *opts, mtk_er
 
 typedef struct mtk_ca mtk_ca;
 
-/* Opens DIR, takes its lock (exclusive, waits), reads its state and, when
- * need_key, the signing CA's key with pass.  Errors: MTK_E_CA_STATE for a
- * missing or half-initialised directory, MTK_E_PASSWORD_NEEDED /
- * MTK_E_BAD_PASSWORD for the key, MTK_E_LOCKED. */
-MTK_WUR mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, bool need_key, mtk_ca **out,
+/* Which CA keys mtk_ca_open reads (flags; 0: none). */
+#define MTK_CA_KEY_SIGNER 1u /* the signing CA's: sign, crl */
+#define MTK_CA_KEY_ROOT 2u   /* the root's too, when an intermediate signs: a chain-scope CRL */
+
+/* Opens DIR, takes its lock (exclusive, waits), reads its state and the
+ * keys asked for in keys (MTK_CA_KEY_*; both encrypted with the same pass).
+ * Errors: MTK_E_CA_STATE for a missing or half-initialised directory,
+ * MTK_E_PASSWORD_NEEDED / MTK_E_BAD_PASSWORD for a key, MTK_E_LOCKED. */
+MTK_WUR mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_ca **out,
 			   mtk_err *err);
 /* Releases the lock, wipes the key; NULL-safe. */
 void mtk_ca_close(mtk_ca *ca);
@@ -158,8 +164,28 @@ MTK_WUR mtk_rc mtk_serial_normalize(const char *in, char *out, size_t cap, mtk_e
 MTK_WUR mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now,
 			     mtk_err *err);
 
-/* Issues the next CRL (signed by the signing CA, CRL number, AKI), valid
- * from now for days.  *out owned by the caller. */
+/* Issues the signing CA's next CRL (every revoked index entry, CRL number
+ * from DIR/crlnumber, AKI), valid from now for days.  Needs
+ * MTK_CA_KEY_SIGNER.  *out owned by the caller.  Errors: MTK_E_INVALID_ARG
+ * (days not 1-3650), MTK_E_INTERNAL (no key), MTK_E_CA_STATE (crlnumber). */
 MTK_WUR mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *err);
+
+typedef enum {
+	/* A CRL for every CA of the chain: what a relying party that checks
+	 * the whole chain (OpenSSL's CRL_CHECK_ALL, the gateway) needs. */
+	MTK_CRL_SCOPE_CHAIN = 0,
+	/* Only the signing CA's CRL (the leaves). */
+	MTK_CRL_SCOPE_LEAF = 1,
+} mtk_ca_crl_scope;
+
+/* The CRLs of scope, each with its own CRL number: the signing CA's first
+ * (as mtk_ca_crl), then, for MTK_CRL_SCOPE_CHAIN with an intermediate, the
+ * root's (numbered from DIR/root.crlnumber; it lists no entries, since the
+ * index records only what the signing CA issued).  A root-only CA gives one
+ * CRL either way.  Chain scope with an intermediate needs MTK_CA_KEY_ROOT
+ * too, checked before any counter moves.  *out owned by the caller
+ * (sk_X509_CRL_pop_free).  Errors: as mtk_ca_crl. */
+MTK_WUR mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days,
+			   STACK_OF(X509_CRL) **out, mtk_err *err);
 
 #endif

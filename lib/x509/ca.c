@@ -29,6 +29,9 @@
 #define CA_CONF_VERSION 1
 #define INDEX_LINE_MAX 4096
 #define CA_STATE_MAX ((size_t)32 << 20)
+/* The root's CRL counter when an intermediate signs (its own "crlnumber"
+ * belongs to the signing CA, as it always has). */
+#define ROOT_CRLNUMBER "root.crlnumber"
 
 /* --- revocation reasons --- */
 
@@ -723,6 +726,7 @@ mtk_rc mtk_ca_init(const char *dir, const mtk_ca_init_opts *opts, mtk_err *err)
 	    (ikey && (rc = outset_add_path(o, dir, "issuing.key", &ikey_b, MTK_WRITE_SECRET, err)) != MTK_OK) ||
 	    (rc = outset_add_path(o, dir, "index.txt", &idx_b, 0, err)) != MTK_OK ||
 	    (rc = outset_add_path(o, dir, "crlnumber", &crln_b, 0, err)) != MTK_OK ||
+	    (inter && (rc = outset_add_path(o, dir, ROOT_CRLNUMBER, &crln_b, 0, err)) != MTK_OK) ||
 	    (rc = outset_add_path(o, dir, ".lock", &lock_b, MTK_WRITE_SECRET, err)) != MTK_OK ||
 	    /* ca.conf last: its presence marks a complete CA */
 	    (rc = outset_add_path(o, dir, "ca.conf", &conf_b, 0, err)) != MTK_OK)
@@ -760,7 +764,8 @@ struct mtk_ca {
 	mtk_ca_index index;
 	X509 *root;
 	X509 *issuing;        /* NULL when the root signs */
-	EVP_PKEY *key;        /* the signing CA's key; NULL unless need_key */
+	EVP_PKEY *key;        /* the signing CA's key; NULL unless MTK_CA_KEY_SIGNER */
+	EVP_PKEY *root_key;   /* the root's, when another CA signs; NULL unless MTK_CA_KEY_ROOT */
 	STACK_OF(X509) *chain;
 };
 
@@ -796,6 +801,7 @@ void mtk_ca_close(mtk_ca *ca)
 	X509_free(ca->root);
 	X509_free(ca->issuing);
 	EVP_PKEY_free(ca->key);
+	EVP_PKEY_free(ca->root_key);
 	sk_X509_free(ca->chain);
 	free(ca->dir);
 	free(ca);
@@ -858,10 +864,13 @@ out:
 	return rc;
 }
 
-static mtk_rc load_ca_key(mtk_ca *ca, const char *name, const mtk_secret *pass, mtk_err *err)
+/* Reads DIR/name with pass and checks it belongs to cert; *out owned. */
+static mtk_rc load_ca_key(const mtk_ca *ca, const char *name, X509 *cert, const mtk_secret *pass,
+			  EVP_PKEY **out, mtk_err *err)
 {
 	mtk_set set = MTK_SET_INIT;
 	mtk_load_opts lo = {0};
+	EVP_PKEY *key = NULL;
 	char *p = path_join(ca->dir, name);
 	mtk_rc rc;
 
@@ -875,26 +884,27 @@ static mtk_rc load_ca_key(mtk_ca *ca, const char *name, const mtk_secret *pass, 
 	lo.require_decrypt = true;
 	if ((rc = mtk_load_file(&set, p, &lo, NULL, NULL, err)) != MTK_OK)
 		goto out;
-	rc = MTK_E_CA_STATE;
-	for (size_t i = 0; i < set.count; i++) {
-		if (set.objs[i].kind == MTK_OBJ_KEY && set.objs[i].key != NULL) {
-			EVP_PKEY_up_ref(set.objs[i].key);
-			ca->key = set.objs[i].key;
-			rc = MTK_OK;
-			break;
-		}
+	for (size_t i = 0; i < set.count && key == NULL; i++)
+		if (set.objs[i].kind == MTK_OBJ_KEY && set.objs[i].key != NULL)
+			key = set.objs[i].key;
+	if (key == NULL) {
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s: no private key", p);
+		goto out;
 	}
-	if (rc != MTK_OK)
-		mtk_err_set(err, rc, "%s: no private key", p);
-	if (rc == MTK_OK && !mtk_key_matches_cert(ca->key, mtk_ca_signer(ca)))
+	if (!mtk_key_matches_cert(key, cert)) {
 		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s does not match its certificate", p);
+		goto out;
+	}
+	EVP_PKEY_up_ref(key);
+	*out = key;
+	rc = MTK_OK;
 out:
 	mtk_set_free(&set);
 	free(p);
 	return rc;
 }
 
-mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, bool need_key, mtk_ca **out,
+mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_ca **out,
 		   mtk_err *err)
 {
 	mtk_ca *ca = NULL;
@@ -966,8 +976,12 @@ mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, bool need_key, mtk_c
 		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s/issuing.crt is not signed by root.crt", dir);
 		goto out;
 	}
-	if (need_key &&
-	    (rc = load_ca_key(ca, ca->issuing ? "issuing.key" : "root.key", pass, err)) != MTK_OK)
+	if ((keys & MTK_CA_KEY_SIGNER) &&
+	    (rc = load_ca_key(ca, ca->issuing ? "issuing.key" : "root.key", mtk_ca_signer(ca), pass, &ca->key,
+			      err)) != MTK_OK)
+		goto out;
+	if ((keys & MTK_CA_KEY_ROOT) && ca->issuing != NULL &&
+	    (rc = load_ca_key(ca, "root.key", ca->root, pass, &ca->root_key, err)) != MTK_OK)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -1177,58 +1191,101 @@ mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t n
 	return mtk_err_set(err, MTK_E_NOT_FOUND, "serial %s was not issued by the CA in %s", norm, ca->dir);
 }
 
-static mtk_rc next_crl_number(mtk_ca *ca, long long *out, mtk_err *err)
+/* The last number in the CRL counter DIR/name.  A missing ROOT_CRLNUMBER
+ * (a CA made before the root had its own CRLs) counts as 0; every other
+ * counter must exist.  Only called with the CA lock held. */
+static mtk_rc read_crl_number(mtk_ca *ca, const char *name, long long *out, mtk_err *err)
 {
 	mtk_buf b = MTK_BUF_INIT;
 	char txt[32], *end = NULL, *p = NULL;
 	long long n;
-	mtk_rc rc;
+	mtk_rc rc = MTK_OK;
 
-	if ((rc = read_state(ca, "crlnumber", &b, err)) != MTK_OK)
-		return rc;
+	if ((p = path_join(ca->dir, name)) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (strcmp(name, ROOT_CRLNUMBER) == 0 && access(p, F_OK) != 0 && errno == ENOENT) {
+		*out = 0;
+		goto out;
+	}
+	if ((rc = read_state(ca, name, &b, err)) != MTK_OK)
+		goto out;
 	if (b.len == 0 || b.len >= sizeof(txt)) {
-		mtk_buf_free(&b);
-		return mtk_err_set(err, MTK_E_CA_STATE, "%s/crlnumber is malformed", ca->dir);
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s/%s is malformed", ca->dir, name);
+		goto out;
 	}
 	memcpy(txt, b.data, b.len);
 	txt[b.len] = '\0';
-	mtk_buf_free(&b);
 	errno = 0;
 	n = strtoll(txt, &end, 10);
-	if (errno != 0 || end == txt || (*end != '\0' && *end != '\n') || n < 0 || n >= 999999999999LL)
-		return mtk_err_set(err, MTK_E_CA_STATE, "%s/crlnumber is malformed", ca->dir);
-	n++;
-	snprintf(txt, sizeof(txt), "%lld\n", n);
-	if ((p = path_join(ca->dir, "crlnumber")) == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "crlnumber");
-	rc = mtk_file_write(p, txt, strlen(txt), MTK_WRITE_FORCE, err);
+	if (errno != 0 || end == txt || (*end != '\0' && *end != '\n') || n < 0 || n >= 999999999999LL) {
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "%s/%s is malformed", ca->dir, name);
+		goto out;
+	}
+	*out = n;
+out:
 	free(p);
-	if (rc == MTK_OK)
-		*out = n;
+	mtk_buf_free(&b);
 	return rc;
 }
 
-mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *err)
+static mtk_rc write_crl_number(mtk_ca *ca, const char *name, long long n, mtk_err *err)
 {
-	X509 *signer = mtk_ca_signer(ca);
+	char txt[32], *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	snprintf(txt, sizeof(txt), "%lld\n", n);
+	rc = mtk_file_write(p, txt, strlen(txt), MTK_WRITE_FORCE, err);
+	free(p);
+	return rc;
+}
+
+static mtk_rc add_revoked(X509_CRL *crl, const mtk_ca_entry *e, mtk_err *err)
+{
+	X509_REVOKED *r = X509_REVOKED_new();
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *sn = NULL;
+	ASN1_TIME *rt = NULL;
+	bool ok;
+
+	ok = r != NULL && BN_hex2bn(&bn, e->serial) > 0 && (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+	     X509_REVOKED_set_serialNumber(r, sn) == 1 && (rt = ASN1_TIME_set(NULL, e->revoked_at)) != NULL &&
+	     X509_REVOKED_set_revocationDate(r, rt) == 1;
+	if (ok && e->reason != MTK_REASON_UNSPECIFIED) {
+		/* RFC 5280 5.3.1: reasonCode unspecified SHOULD be absent. */
+		ASN1_ENUMERATED *re = ASN1_ENUMERATED_new();
+		ok = re != NULL && ASN1_ENUMERATED_set(re, (long)e->reason) == 1 &&
+		     X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, re, 0, 0) == 1;
+		ASN1_ENUMERATED_free(re);
+	}
+	if (ok)
+		ok = X509_CRL_add0_revoked(crl, r) == 1;
+	BN_free(bn);
+	ASN1_INTEGER_free(sn);
+	ASN1_TIME_free(rt);
+	if (!ok) {
+		X509_REVOKED_free(r);
+		return mtk_err_set(err, MTK_E_CRYPTO, "CRL entry %s", e->serial);
+	}
+	return MTK_OK;
+}
+
+/* One CRL by issuer (key ikey) with CRL number n.  The index lists what
+ * the signing CA issued, so only its CRL carries index entries; the root
+ * above an intermediate has issued nothing the index records. */
+static mtk_rc issue_crl(mtk_ca *ca, X509 *issuer, EVP_PKEY *ikey, long long n, bool list_index, time_t now,
+			long days, X509_CRL **out, mtk_err *err)
+{
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *t = NULL;
 	ASN1_INTEGER *num = NULL;
 	X509_EXTENSION *ext = NULL;
 	X509V3_CTX ctx;
-	long long n = 0;
 	mtk_rc rc = MTK_OK;
 
-	if (ca->key == NULL) {
-		X509_CRL_free(crl);
-		return mtk_err_set(err, MTK_E_INTERNAL, "CA opened without its key");
-	}
-	if (days <= 0 || days > 3650) {
-		X509_CRL_free(crl);
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "--days: 1 to 3650");
-	}
 	if (crl == NULL || X509_CRL_set_version(crl, 1) != 1 ||
-	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(signer)) != 1) {
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) != 1) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "CRL");
 		goto out;
 	}
@@ -1237,53 +1294,22 @@ mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *er
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL times");
 		goto out;
 	}
-	for (size_t i = 0; i < ca->index.count; i++) {
-		const mtk_ca_entry *e = &ca->index.items[i];
-		X509_REVOKED *r;
-		BIGNUM *bn = NULL;
-		ASN1_INTEGER *sn = NULL;
-		ASN1_TIME *rt = NULL;
-		bool ok;
-
-		if (e->status != 'R')
-			continue;
-		r = X509_REVOKED_new();
-		ok = r != NULL && BN_hex2bn(&bn, e->serial) > 0 && (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
-		     X509_REVOKED_set_serialNumber(r, sn) == 1 && (rt = ASN1_TIME_set(NULL, e->revoked_at)) != NULL &&
-		     X509_REVOKED_set_revocationDate(r, rt) == 1;
-		if (ok && e->reason != MTK_REASON_UNSPECIFIED) {
-			/* RFC 5280 5.3.1: reasonCode unspecified SHOULD be absent. */
-			ASN1_ENUMERATED *re = ASN1_ENUMERATED_new();
-			ok = re != NULL && ASN1_ENUMERATED_set(re, (long)e->reason) == 1 &&
-			     X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, re, 0, 0) == 1;
-			ASN1_ENUMERATED_free(re);
-		}
-		if (ok)
-			ok = X509_CRL_add0_revoked(crl, r) == 1;
-		BN_free(bn);
-		ASN1_INTEGER_free(sn);
-		ASN1_TIME_free(rt);
-		if (!ok) {
-			X509_REVOKED_free(r);
-			rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL entry %s", e->serial);
+	for (size_t i = 0; list_index && i < ca->index.count; i++)
+		if (ca->index.items[i].status == 'R' && (rc = add_revoked(crl, &ca->index.items[i], err)) != MTK_OK)
 			goto out;
-		}
-	}
-	if ((rc = next_crl_number(ca, &n, err)) != MTK_OK)
-		goto out;
 	num = ASN1_INTEGER_new();
 	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL number");
 		goto out;
 	}
-	X509V3_set_ctx(&ctx, signer, NULL, NULL, crl, 0);
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
 	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
 	if (ext == NULL || X509_CRL_add_ext(crl, ext, -1) != 1) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL authorityKeyIdentifier");
 		goto out;
 	}
-	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, ca->key, mtk_key_sign_md(ca->key)) <= 0) {
+	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, ikey, mtk_key_sign_md(ikey)) <= 0) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "signing the CRL");
 		goto out;
 	}
@@ -1294,5 +1320,65 @@ out:
 	ASN1_INTEGER_free(num);
 	ASN1_TIME_free(t);
 	X509_CRL_free(crl);
+	return rc;
+}
+
+mtk_rc mtk_ca_crl(mtk_ca *ca, time_t now, long days, X509_CRL **out, mtk_err *err)
+{
+	STACK_OF(X509_CRL) *sk = NULL;
+	mtk_rc rc;
+
+	if ((rc = mtk_ca_crls(ca, MTK_CRL_SCOPE_LEAF, now, days, &sk, err)) != MTK_OK)
+		return rc;
+	*out = sk_X509_CRL_shift(sk);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return MTK_OK;
+}
+
+mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, STACK_OF(X509_CRL) **out,
+		   mtk_err *err)
+{
+	/* [0] the signing CA, [1] the root above it (chain scope only). */
+	struct {
+		X509 *cert;
+		EVP_PKEY *key;
+		const char *counter;
+		long long n;
+	} by[2] = {{mtk_ca_signer(ca), ca->key, "crlnumber", 0}, {ca->root, ca->root_key, ROOT_CRLNUMBER, 0}};
+	size_t nby = scope == MTK_CRL_SCOPE_CHAIN && ca->issuing != NULL ? 2 : 1;
+	STACK_OF(X509_CRL) *sk = NULL;
+	X509_CRL *crl = NULL;
+	mtk_rc rc = MTK_OK;
+
+	if (scope != MTK_CRL_SCOPE_CHAIN && scope != MTK_CRL_SCOPE_LEAF)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--scope must be chain or leaf");
+	if (ca->key == NULL || (nby == 2 && ca->root_key == NULL))
+		return mtk_err_set(err, MTK_E_INTERNAL, "CA opened without the keys of its CRLs");
+	if (days <= 0 || days > 3650)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "--days: 1 to 3650");
+	/* Every counter is read and every CRL signed before any counter is
+	 * written: a refusal leaves no gap in either CA's numbers. */
+	for (size_t i = 0; i < nby; i++)
+		if ((rc = read_crl_number(ca, by[i].counter, &by[i].n, err)) != MTK_OK)
+			return rc;
+	if ((sk = sk_X509_CRL_new_null()) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "CRLs");
+	for (size_t i = 0; i < nby; i++) {
+		if ((rc = issue_crl(ca, by[i].cert, by[i].key, by[i].n + 1, i == 0, now, days, &crl, err)) != MTK_OK)
+			goto out;
+		if (!sk_X509_CRL_push(sk, crl)) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "CRLs");
+			goto out;
+		}
+		crl = NULL;
+	}
+	for (size_t i = 0; i < nby; i++)
+		if ((rc = write_crl_number(ca, by[i].counter, by[i].n + 1, err)) != MTK_OK)
+			goto out;
+	*out = sk;
+	sk = NULL;
+out:
+	X509_CRL_free(crl);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	return rc;
 }

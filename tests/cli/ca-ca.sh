@@ -190,6 +190,73 @@ expect_eq "openssl verify -crl_check accepts an unrevoked certificate" "$OUT" "g
 expect_rc 0 "second CRL" "$MTLSKIT" --json ca crl lab-ca -o crl2.pem --days 7
 expect_match "CRL number increases" 'X509v3 CRL Number: *\n? *2|CRL Number: 2' "$(openssl crl -in crl2.pem -noout -text | tr -d '\n' | tr -s ' ' | grep -o 'CRL Number: [0-9]*')"
 
+# --- the whole chain in one file (default --scope chain) ---
+# openssl crl reads only a file's first block: split the file, one CRL a file.
+split_crls() { awk -v pre="$2" '/BEGIN X509 CRL/{n++} n{print > (pre n ".pem")}' "$1"; }
+expect_json "--json names the scope" '.scope' chain
+expect_json "two CRLs in the file" '.crls | length' 2
+expect_json "first: the issuing CA's" '.crls[0].issuer' "mtlskit Lab Issuing CA"
+expect_json "second: the root's" '.crls[1].issuer' "mtlskit Lab Root CA"
+expect_json "the root's CRL lists nothing" '.crls[1].revoked' 0
+expect_match "next_update is RFC 3339" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$(printf '%s' "$OUT" | jq -r '.crls[0].next_update')"
+run openssl storeutl -noout -crls crl2.pem
+expect_match "openssl storeutl finds two CRLs" 'Total found: 2' "$OUT$ERR"
+split_crls crl2.pem part
+run openssl crl -in part1.pem -CAfile lab-ca/issuing.crt -noout -text
+expect_match "block 1 verifies with the issuing CA" 'verify OK' "$OUT$ERR"
+expect_match "block 1: issuer is the issuing CA" 'Issuer: CN = mtlskit Lab Issuing CA' "$OUT"
+expect_match "block 1 lists the revoked leaf" "Serial Number: $serial" "$OUT"
+run openssl crl -in part2.pem -CAfile lab-ca/root.crt -noout -text
+expect_match "block 2 verifies with the root" 'verify OK' "$OUT$ERR"
+expect_match "block 2: issuer is the root" 'Issuer: CN = mtlskit Lab Root CA' "$OUT"
+expect_match "block 2: no revoked certificates" 'No Revoked Certificates' "$OUT"
+expect_match "block 2: its own CRL number (the root's first is 2: crl.pem took 1)" 'CRL Number: 2' "$(printf '%s' "$OUT" | tr -d '\n' | tr -s ' ')"
+expect_eq "each CA keeps its own counter" "$(cat lab-ca/crlnumber)/$(cat lab-ca/root.crlnumber)" "2/2"
+run openssl verify -crl_check_all -CRLfile crl2.pem -CAfile cas.pem good.crt
+expect_eq "openssl verify -crl_check_all accepts an unrevoked certificate" "$OUT" "good.crt: OK"
+run openssl verify -crl_check_all -CRLfile crl2.pem -CAfile cas.pem client.crt
+expect_match "openssl verify -crl_check_all: certificate revoked" 'certificate revoked' "$OUT$ERR"
+expect_eq "revoked: -crl_check_all fails" "$RC" 2
+mtk --json ca crl lab-ca -o leaf.pem --scope leaf
+expect_eq "--scope leaf exit 0" "$RC" 0
+expect_json "--scope leaf: one CRL" '.crls | length' 1
+expect_json "--scope leaf: the issuing CA's, number 3" '.crl_number' 3
+expect_eq "--scope leaf leaves the root's counter alone" "$(cat lab-ca/root.crlnumber)" 2
+run openssl verify -crl_check_all -CRLfile leaf.pem -CAfile cas.pem good.crt
+expect_match "the issuing CA's CRL alone does not satisfy -crl_check_all" 'unable to get certificate CRL' "$OUT$ERR"
+run openssl verify -crl_check -CRLfile leaf.pem -CAfile cas.pem good.crt
+expect_eq "the issuing CA's CRL alone satisfies -crl_check" "$OUT" "good.crt: OK"
+expect_rc 2 "--scope other" "$MTLSKIT" ca crl lab-ca -o z.pem --scope root
+expect_rc 2 "--scope does not apply to sign" "$MTLSKIT" ca sign lab-ca client.csr -o z.crt --scope leaf
+# A CA made before the root had a counter: the root's count starts at 1.
+rm lab-ca/root.crlnumber
+mtk --json ca crl lab-ca -o crl3.pem
+expect_json "missing root.crlnumber counts as 0" '.crls[1].crl_number' 1
+expect_eq "and is created" "$(cat lab-ca/root.crlnumber)" 1
+printf 'x\n' >lab-ca/root.crlnumber
+mtk --json ca crl lab-ca -o crl4.pem
+expect_eq "malformed root.crlnumber: exit 3" "$RC/$(printf '%s' "$OUT" | jq -r .error.code)" "3/MTK_E_CA_STATE"
+expect_no_file "malformed root.crlnumber: nothing written" crl4.pem
+expect_eq "malformed root.crlnumber: the issuing counter did not move" "$(cat lab-ca/crlnumber)" 4
+echo 1 >lab-ca/root.crlnumber
+# Parallel CRLs: the lock keeps every number unique, per CA.
+pids=""
+for i in $(seq 1 6); do
+	"$MTLSKIT" ca crl lab-ca -o "pcrl-$i.pem" >/dev/null 2>&1 &
+	pids="$pids $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+expect_eq "6 parallel ca crl all succeed" "$fails" 0
+nums=""
+for i in $(seq 1 6); do
+	split_crls "pcrl-$i.pem" "pc$i-"
+	nums="$nums $(openssl crl -in "pc$i-1.pem" -noout -crlnumber | cut -d= -f2):$(openssl crl -in "pc$i-2.pem" -noout -crlnumber | cut -d= -f2)"
+done
+expect_eq "6 distinct issuing CRL numbers" "$(printf '%s\n' $nums | cut -d: -f1 | sort -u | wc -l)" 6
+expect_eq "6 distinct root CRL numbers" "$(printf '%s\n' $nums | cut -d: -f2 | sort -u | wc -l)" 6
+expect_eq "counters end at 10 and 7" "$(cat lab-ca/crlnumber)/$(cat lab-ca/root.crlnumber)" "10/7"
+
 # ca list
 mtk --json ca list lab-ca
 expect_eq "ca list exit 0" "$RC" 0
@@ -228,6 +295,21 @@ expect_rc 0 "Ed25519 CA" "$MTLSKIT" ca init ed-ca --name "Ed Root" --intermediat
 expect_rc 0 "Ed25519 CA signs" "$MTLSKIT" ca sign ed-ca client.csr -o ed.crt --chain-out ed-chain.pem
 run openssl verify -CAfile ed-ca/root.crt -untrusted ed-chain.pem ed.crt
 expect_eq "openssl verifies the Ed25519 chain" "$OUT" "ed.crt: OK"
+mtk --json ca crl ed-ca -o ed.crl
+expect_json "an empty CRL counts 0 revoked (not -1)" '.revoked' 0
+expect_json "an empty CRL: 0 in each" '[.crls[].revoked] | join(",")' "0,0"
+run "$MTLSKIT" ca crl ed-ca -o ed2.crl
+expect_match "text names both CRLs" 'CRL of Ed Issuing: number 2, 0 revoked certificates' "$OUT"
+expect_match "text names the root's" 'CRL of Ed Root: number 2, 0 revoked certificates' "$OUT"
+run openssl verify -crl_check_all -CRLfile ed.crl -CAfile ed-chain.pem ed.crt
+expect_eq "Ed25519 chain CRLs satisfy -crl_check_all" "$OUT" "ed.crt: OK"
+expect_rc 0 "encrypted CA with an intermediate" "$MTLSKIT" ca init enc-ca --name "Enc Root" --intermediate "Enc Issuing" \
+	--key-type ec:P-256 --out-pass env:CAPW
+expect_rc 4 "chain crl needs the key password" "$MTLSKIT" ca crl enc-ca -o enc.crl
+expect_rc 4 "chain crl with the wrong password" "$MTLSKIT" ca crl enc-ca -o enc.crl --pass env:WRONGPW
+expect_eq "a refused crl moves no counter" "$(cat enc-ca/crlnumber)/$(cat enc-ca/root.crlnumber)" "0/0"
+mtk --json ca crl enc-ca -o enc.crl --pass env:CAPW
+expect_json "chain crl with --pass reads both keys" '[.crls[].crl_number] | join(",")' "1,1"
 
 # --- parallel signing: unique serials, complete index ---
 expect_rc 0 "CA for the parallel test" "$MTLSKIT" ca init par-ca --name "Par Root" --key-type ec:P-256

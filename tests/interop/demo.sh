@@ -13,5 +13,17 @@ expect_match "probe: client certificate accepted" 'Client certificate: sent and 
 expect_match "Java client with mtlskit's JKS: HTTP 200" '^STATUS 200$' "$OUT"
 expect_match "no certificate: the handshake is refused" 'alert certificate required' "$OUT"
 expect_match "the gateway logged the refusal with its reason" '"reason":"no-certificate"' "$OUT"
+# CRL checking on, fed only by mtlskit's own `ca crl` output
+expect_match "the gateway configuration checks CRLs" '^crl .*/lab-ca\.crl$' "$OUT"
+expect_match "ca crl writes the issuing CA's CRL" 'CRL of mtlskit Lab Issuing CA: number 1, 0 revoked' "$OUT"
+expect_match "and the root's" 'CRL of mtlskit Lab Root CA: number 1, 0 revoked' "$OUT"
+expect_eq "the CRL file holds two CRLs (openssl storeutl)" "$(openssl storeutl -noout -crls "$T/demo/lab-ca.crl" 2>&1 | tail -1)" "Total found: 2"
+expect_no_match "no client refused for a missing CRL" 'crl-unavailable' "$(cat "$T/demo/gateway.log")"
+expect_match "the republished CRL lists the revoked client" 'CRL of mtlskit Lab Issuing CA: number 2, 1 revoked certificate$' "$OUT"
+expect_match "the gateway reloaded it" '"event":"reload".*"result":"ok"' "$OUT"
+expect_match "curl: the revoked certificate is refused with the alert" 'alert certificate revoked' "$OUT"
+expect_match "Java: the revoked certificate is refused with the alert" '^HANDSHAKE-FAILED .*certificate_revoked' "$OUT"
+expect_match "the gateway logged the refusal as revoked" '"reason":"revoked".*"verify_error":"certificate revoked"' "$OUT"
+expect_eq "after revocation no request reached the backend" "$(grep -c '"event":"request"' "$T/demo/gateway.log")" 3
 expect_match "the demo completes" '^.*Demo complete' "$OUT"
 done_testing

@@ -197,7 +197,7 @@ static void test_ca_lifecycle(void **state)
 
 	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
 	/* missing */
-	assert_int_equal(mtk_ca_open(dir, NULL, true, &ca, &err), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_E_CA_STATE);
 	io.name = "Unit Root";
 	io.intermediate = "Unit Issuing";
 	io.key_type = "ec:P-256";
@@ -214,13 +214,13 @@ static void test_ca_lifecycle(void **state)
 
 	/* passwords */
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_ca_open(dir, NULL, true, &ca, &err), MTK_E_PASSWORD_NEEDED);
-	assert_int_equal(mtk_ca_open(dir, bad, true, &ca, NULL), MTK_E_BAD_PASSWORD);
-	assert_int_equal(mtk_ca_open(dir, NULL, false, &ca, NULL), MTK_OK); /* no key needed */
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(mtk_ca_open(dir, bad, MTK_CA_KEY_SIGNER, &ca, NULL), MTK_E_BAD_PASSWORD);
+	assert_int_equal(mtk_ca_open(dir, NULL, 0, &ca, NULL), MTK_OK); /* no key needed */
 	assert_int_equal(mtk_ca_sign(ca, req, &so, &cert, NULL), MTK_E_INTERNAL);
 	mtk_ca_close(ca);
 	ca = NULL;
-	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_open(dir, pw, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
 	assert_int_equal(sk_X509_num(mtk_ca_chain(ca)), 2);
 
 	so.profile = MTK_PROFILE_SERVER;
@@ -250,6 +250,39 @@ static void test_ca_lifecycle(void **state)
 	X509_CRL_free(crl);
 	crl = NULL;
 	assert_int_equal(mtk_ca_crl(ca, NOW, 0, &crl, NULL), MTK_E_INVALID_ARG);
+	{
+		/* chain scope needs the root's key too; refused before any counter moves */
+		STACK_OF(X509_CRL) *crls = NULL;
+		ASN1_INTEGER *num;
+		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, NULL), MTK_E_INTERNAL);
+		assert_int_equal(mtk_ca_crls(ca, (mtk_ca_crl_scope)7, NOW, 7, &crls, NULL), MTK_E_INVALID_ARG);
+		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_LEAF, NOW, 7, &crls, &err), MTK_OK);
+		assert_int_equal(sk_X509_CRL_num(crls), 1);
+		num = X509_CRL_get_ext_d2i(sk_X509_CRL_value(crls, 0), NID_crl_number, NULL, NULL);
+		assert_int_equal(ASN1_INTEGER_get(num), 2); /* the refusals took no number */
+		ASN1_INTEGER_free(num);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		crls = NULL;
+		mtk_ca_close(ca);
+		ca = NULL;
+		assert_int_equal(mtk_ca_open(dir, pw, MTK_CA_KEY_SIGNER | MTK_CA_KEY_ROOT, &ca, &err), MTK_OK);
+		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, &err), MTK_OK);
+		assert_int_equal(sk_X509_CRL_num(crls), 2);
+		assert_int_equal(X509_CRL_verify(sk_X509_CRL_value(crls, 0), X509_get0_pubkey(mtk_ca_signer(ca))), 1);
+		assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(sk_X509_CRL_value(crls, 0))), 1);
+		/* the root's: signed by the root, no entries, its own number */
+		assert_int_equal(X509_CRL_verify(sk_X509_CRL_value(crls, 1), X509_get0_pubkey(sk_X509_value(mtk_ca_chain(ca), 1))), 1);
+		assert_null(X509_CRL_get_REVOKED(sk_X509_CRL_value(crls, 1)));
+		num = X509_CRL_get_ext_d2i(sk_X509_CRL_value(crls, 0), NID_crl_number, NULL, NULL);
+		assert_int_equal(ASN1_INTEGER_get(num), 3);
+		ASN1_INTEGER_free(num);
+		num = X509_CRL_get_ext_d2i(sk_X509_CRL_value(crls, 1), NID_crl_number, NULL, NULL);
+		assert_int_equal(ASN1_INTEGER_get(num), 1);
+		ASN1_INTEGER_free(num);
+		assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(crls, 1)),
+					       X509_get_subject_name(sk_X509_value(mtk_ca_chain(ca), 1))), 0);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	}
 	X509_free(cert);
 	cert = NULL;
 
@@ -283,10 +316,10 @@ static void test_ca_lifecycle(void **state)
 	/* half-initialised */
 	snprintf(p, sizeof(p), "%s/issuing.crt", dir);
 	assert_int_equal(unlink(p), 0);
-	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_open(dir, pw, MTK_CA_KEY_SIGNER, &ca, NULL), MTK_E_CA_STATE);
 	snprintf(p, sizeof(p), "%s/ca.conf", dir);
 	assert_int_equal(unlink(p), 0);
-	assert_int_equal(mtk_ca_open(dir, pw, true, &ca, NULL), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_open(dir, pw, MTK_CA_KEY_SIGNER, &ca, NULL), MTK_E_CA_STATE);
 	assert_null(ca);
 	X509_REQ_free(req);
 	mtk_secret_free(pw);

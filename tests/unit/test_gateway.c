@@ -8,11 +8,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mtlskit/gateway.h"
 
 #define S(x) (const uint8_t *)(x), strlen(x)
+/* longer than the longest line the gateway parsers take (lines.h: 8192) */
+#define MTK_GW_TEST_LONG 8192
 
 static void test_config_file(void **state)
 {
@@ -177,10 +181,120 @@ static void test_usermap_errors(void **state)
 			 MTK_E_MALFORMED);
 	assert_int_equal(mtk_usermap_parse("u", S("a b subject:CN=\x01\n"), &m, &e), MTK_E_MALFORMED);
 	assert_null(m);
+	/* a key repeated three times: the second occurrence is reported, with the first */
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b subject:CN=y\n# c\nc d subject:CN=x\ne f subject:CN=x\n"
+						  "g h subject:CN=x\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:4: subject already mapped on line 3"));
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b sha256:" FP_B "\nc d " FP_A "\ne f sha256:" FP_B "\n"), &m, &e),
+			 MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:3: fingerprint already mapped on line 1"));
+	/* a malformed line is reported before any duplicate above it */
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b " FP_A "\nc d " FP_A "\nbad\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:3: expected USER ROLES MATCH"));
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b sha256:" FP_B "00\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:1: sha256: expected 64 hex digits"));
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b sha256:" FP_B "\x01\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:1: control character"));
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b subject:\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:1: match must start with sha256: or subject:"));
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_usermap_parse("u", S("a b\\ subject:CN=x\n"), &m, &e), MTK_E_MALFORMED);
+	assert_non_null(strstr(e.detail, "u:1: bad character in user or roles"));
+	{
+		char longline[MTK_GW_TEST_LONG + 32];
+		memset(longline, 'x', sizeof(longline) - 1);
+		memcpy(longline, "a b subject:", 12);
+		longline[sizeof(longline) - 1] = '\0';
+		mtk_err_clear(&e);
+		assert_int_equal(mtk_usermap_parse("u", S(longline), &m, &e), MTK_E_MALFORMED);
+		assert_non_null(strstr(e.detail, "u:1: line too long"));
+	}
+	assert_null(m);
+	/* CRLF lines, tabs, a last line without '\n', spaces around the match */
+	assert_int_equal(mtk_usermap_parse("u", S("\t# c\r\n\r\na\tb,c \t subject:CN=x\ty, O=z \r\nd - " FP_A), &m, &e),
+			 MTK_OK);
+	assert_int_equal(mtk_usermap_count(m), 2);
+	assert_string_equal(mtk_usermap_get(m, 0)->subject, "CN=x\ty, O=z");
+	assert_string_equal(mtk_usermap_get(m, 0)->roles, "b,c");
+	assert_int_equal(mtk_usermap_get(m, 0)->line, 3);
+	assert_int_equal(mtk_usermap_get(m, 1)->line, 4);
+	assert_ptr_equal(mtk_usermap_lookup(m, NULL, "CN=x\ty, O=z", NULL), mtk_usermap_get(m, 0));
+	mtk_usermap_free(m);
+	m = NULL;
 	/* an empty map is valid: every certificate is unmapped */
 	assert_int_equal(mtk_usermap_parse("u", S("# nothing\n"), &m, &e), MTK_OK);
 	assert_int_equal(mtk_usermap_count(m), 0);
 	mtk_usermap_free(m);
+}
+
+/* Many entries: every one found by what it was mapped with, at its own
+ * index; near misses are not found; the entry limit holds. */
+static void test_usermap_large(void **state)
+{
+	enum { N = 20000 };
+	size_t cap = (size_t)N * 120, len = 0, idx;
+	char *f = malloc(cap), subj[64];
+	mtk_usermap *m = NULL;
+	mtk_err e = {0};
+	uint8_t fp[32];
+	(void)state;
+
+	assert_non_null(f);
+	for (int i = 0; i < N; i++) {
+		if (i % 3 == 2) {
+			len += (size_t)snprintf(f + len, cap - len, "u%d r subject:CN=host%d,O=Example\n", i, i);
+			continue;
+		}
+		len += (size_t)snprintf(f + len, cap - len, "u%d r sha256:", i);
+		for (int k = 0; k < 32; k++)
+			len += (size_t)snprintf(f + len, cap - len, "%02x", (unsigned)((i * 7 + k * 131) ^ (i >> (k % 16))) & 0xff);
+		f[len++] = '\n';
+	}
+	assert_int_equal(mtk_usermap_parse("big", (const uint8_t *)f, len, &m, &e), MTK_OK);
+	assert_int_equal(mtk_usermap_count(m), N);
+	for (int i = 0; i < N; i++) {
+		const mtk_usermap_entry *en;
+		char user[16];
+		idx = (size_t)-1;
+		snprintf(user, sizeof(user), "u%d", i);
+		if (i % 3 == 2) {
+			snprintf(subj, sizeof(subj), "CN=host%d,O=Example", i);
+			en = mtk_usermap_lookup(m, NULL, subj, &idx);
+			subj[strlen(subj) - 1] = 'X';
+			assert_null(mtk_usermap_lookup(m, NULL, subj, NULL));
+		} else {
+			for (int k = 0; k < 32; k++)
+				fp[k] = (uint8_t)(((i * 7 + k * 131) ^ (i >> (k % 16))) & 0xff);
+			en = mtk_usermap_lookup(m, fp, "CN=nobody", &idx);
+			fp[31] ^= 0x80;
+			if (mtk_usermap_lookup(m, fp, NULL, NULL) != NULL)
+				assert_int_not_equal(strcmp(mtk_usermap_lookup(m, fp, NULL, NULL)->user, user), 0);
+		}
+		assert_non_null(en);
+		assert_string_equal(en->user, user);
+		assert_int_equal(idx, i);
+		assert_int_equal(en->line, i + 1);
+	}
+	mtk_usermap_free(m);
+	m = NULL;
+	free(f);
+
+	/* MTK_USERMAP_MAX_ENTRIES + 1 entry lines: refused on the one too many */
+	cap = (size_t)(MTK_USERMAP_MAX_ENTRIES + 1) * 14;
+	f = malloc(cap);
+	assert_non_null(f);
+	for (size_t i = 0; i < cap; i += 14)
+		memcpy(f + i, "a b subject:x\n", 14);
+	assert_int_equal(mtk_usermap_parse("max", (const uint8_t *)f, cap, &m, &e), MTK_E_TOO_LARGE);
+	assert_non_null(strstr(e.detail, "max:1000001: more than 1000000 entries"));
+	assert_null(m);
+	free(f);
 }
 
 static void test_pp2_roundtrip(void **state)
@@ -279,7 +393,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_file),    cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_parse_helpers),  cmocka_unit_test(test_usermap),
-		cmocka_unit_test(test_usermap_errors), cmocka_unit_test(test_pp2_roundtrip),
+		cmocka_unit_test(test_usermap_errors), cmocka_unit_test(test_usermap_large),
+		cmocka_unit_test(test_pp2_roundtrip),
 		cmocka_unit_test(test_pp2_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
