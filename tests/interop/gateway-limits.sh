@@ -23,7 +23,7 @@ bad_json() { # FILES...: lines that are not JSON (at most 3)
 	cat "$@" 2>/dev/null | jq -R -r '. as $l | try (fromjson | empty) catch $l' | head -3
 }
 
-gw_conf "$T/gw.conf" "$BPORT" "max_body 1g" "drain_timeout 1s"
+gw_conf "$T/gw.conf" "$BPORT" "max_body 1g" "drain_timeout 1s" "header_timeout 2s"
 gw_start main "$T/gw.conf" || { not_ok "gateway starts"; done_testing; }
 ok "gateway starts"
 gw_curl alice "https://127.0.0.1:$GW_PORT/warm"
@@ -42,7 +42,9 @@ if [ "$grow" -lt "$BOUND_KB" ]; then ok "slow reader: gateway RSS stays under id
 gw_curl alice "https://127.0.0.1:$GW_PORT/after-slowread"
 expect_eq "after the slow reader: a request is served" "$(http_code)" 200
 
-# --- slow uploader: a 300 MB body into a backend that reads 800 kB/s, for 5 s
+# --- uploader into a slow backend: a 300 MB body written as fast as the gateway
+# takes it, for 5 s, to a backend that reads 800 kB/s (the gateway must stop
+# reading from the client, not buffer the difference)
 run "$GW_PY" "$LC" slowupload "$GW_PORT" "${tls_args[@]}" "$GW_PID" 5 /slowread 300000000
 grow=$(grown)
 diag "slow uploader: sent $(jf sent) bytes; RSS before $(jf idle) kB, peak $(jf max) kB (+$grow kB above idle)"
@@ -58,6 +60,28 @@ if [ "$(jf sent)" -lt 10000000 ]; then ok "admin listener: stops reading the hea
 if [ "$grow" -lt "$BOUND_KB" ]; then ok "admin listener: RSS stays under idle + 64 MB"; else not_ok "admin listener: RSS stays under idle + 64 MB (+$grow kB)"; fi
 run curl -s --max-time 5 "http://127.0.0.1:$GW_ADMIN/healthz"
 expect_eq "admin listener still answers /healthz" "$OUT" ok
+# the admin listener has the main one's header_timeout (2 s here)
+run "$GW_PY" "$LC" stall "$GW_ADMIN" 6
+diag "admin listener, half a head: $OUT"
+t=$(jf closed_after)
+if [ -n "$t" ] && awk -v t="$t" 'BEGIN { exit !(t >= 1.5 && t < 5) }'; then
+	ok "admin listener: half a request head is cut off after header_timeout (2 s)"
+else
+	not_ok "admin listener: half a request head is cut off after header_timeout (2 s) (closed after: ${t:-never in 6 s})"
+fi
+gw_finish
+
+# --- max_connections counts every accepted socket, before any handshake
+gw_conf "$T/maxc.conf" "$BPORT" "max_connections 10" "drain_timeout 1s"
+gw_start maxc "$T/maxc.conf" || not_ok "gateway with max_connections 10 starts"
+rm -f "$T/go"
+"$GW_PY" "$LC" hold "$GW_PORT" 20 1 "$T/go" >"$T/hold0.out" 2>&1 &
+hold_pid=$!
+for _ in $(seq 1 100); do [ -s "$T/hold0.out" ] && break; sleep 0.1; done
+OUT=$(cat "$T/hold0.out")
+expect_eq "max_connections 10: of 20 TCP connections without a handshake, 10 closed" "$(jf closed)" 10
+touch "$T/go"
+wait "$hold_pid"
 gw_finish
 
 # --- max_connections_per_ip 20: 40 idle connections, the excess closed at once

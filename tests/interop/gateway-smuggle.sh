@@ -31,7 +31,7 @@ nguser=""
 [ "$(id -u)" -eq 0 ] && nguser="user root;" # workers must reach the private temp dirs in $T
 sed -e "s|@DIR@|$T/nginx|g; s|@PORT@|${BPORT[nginx]}|; s|@USER@|$nguser|" \
 	"$GW_LIB/smuggle_nginx.conf" >"$T/nginx/nginx.conf"
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" 2>>"$T/nginx/stderr" &
+"$NGINX" -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" 2>>"$T/nginx/stderr" &
 TAP_PIDS="${TAP_PIDS:-} $!"
 BPORT[node]=$(free_port)
 "$NODE" "$GW_LIB/smuggle_backend.js" "${BPORT[node]}" "$T/be-node.jsonl" 2>>"$T/node.stderr" &

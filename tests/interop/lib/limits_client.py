@@ -16,6 +16,9 @@ sampled every 50 ms while the client misbehaves.
       closed, then holds the rest until GOFILE exists (at most 30 s)
   flood PORT N SECONDS
       N TCP connections, every other one sending garbage; held SECONDS
+  stall PORT SECONDS
+      plain TCP: half a request head, then wait (at most SECONDS) for the
+      server to answer or close; prints its status line and when
 Every wait is bounded.
 """
 import errno
@@ -151,10 +154,10 @@ def bighead(port, pid, nbytes):
 
 
 def peer_closed(s):
+    s.setblocking(False)
     try:
-        d = s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK)
-        return d == b""
-    except BlockingIOError:
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except (BlockingIOError, socket.timeout):
         return False
     except OSError:
         return True
@@ -197,9 +200,28 @@ def flood(port, n, seconds):
     return {"opened": len(w)}
 
 
+def stall(port, seconds):
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=float(seconds))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    buf = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        return {"closed_after": None, "status": "none"}
+    except OSError:
+        pass
+    parts = buf.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    return {"closed_after": round(time.monotonic() - t0, 2), "status": parts[1] if len(parts) > 1 else "none"}
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
-    fn = {"slowread": slowread, "slowupload": slowupload, "bighead": bighead, "hold": hold, "flood": flood}[mode]
+    fn = {"slowread": slowread, "slowupload": slowupload, "bighead": bighead, "hold": hold, "flood": flood, "stall": stall}[mode]
     out = fn(*args)
     if out is not None:
         print(json.dumps(out), flush=True)

@@ -12,6 +12,8 @@ const fs = require('fs');
 const port = Number(process.argv[2]);
 const fd = fs.openSync(process.argv[3], 'a');
 const log = (o) => { o.be = 'node'; fs.writeSync(fd, JSON.stringify(o) + '\n'); };
+const HOP = ['keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'expect',
+	'transfer-encoding', 'x-hop'];
 const norm = (n) => n.trim().toLowerCase().replace(/_/g, '-');
 const joined = (raw, want) => {
 	const v = [];
@@ -31,6 +33,7 @@ const srv = http.createServer({ keepAliveTimeout: 30000 }, (req, res) => {
 			roles: joined(raw, 'x-client-roles'), xff: joined(raw, 'x-forwarded-for'),
 			xfp: joined(raw, 'x-forwarded-proto'), cl: req.headers['content-length'] ?? null,
 			te: req.headers['transfer-encoding'] ?? null, body: n, xc: [...xc].sort(),
+			hop: [...new Set(raw.filter((x, i) => i % 2 === 0 && HOP.includes(x.toLowerCase())).map((x) => x.toLowerCase()))].sort(),
 		});
 		const body = Buffer.from('ok ' + req.url + '\n', 'latin1');
 		if (req.url.includes('/chunked-resp')) {

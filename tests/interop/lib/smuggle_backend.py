@@ -7,7 +7,8 @@
 
 Every request the server parsed is one JSON line in --log:
   {"be", "method", "path", "user", "roles", "xff", "xfp", "cl", "te",
-   "body" (bytes read), "xc" (sorted x-client-* names, "_" read as "-")}
+   "body" (bytes read), "xc" (sorted x-client-* names, "_" read as "-"),
+   "hop" (hop-by-hop names present, see HOP)}
 and every request it refused is {"be", "err", "raw"}. "user"/"roles" hold
 every value of that header joined with "," (several means the gateway let
 one through). The answer is 200 "ok TARGET\\n" with a Content-Length (a
@@ -27,6 +28,10 @@ import threading
 import time
 import wsgiref.simple_server
 
+# Hop-by-hop names that must never reach a backend (x-hop: listed in the
+# client's Connection header by one variant).
+HOP = ("keep-alive", "upgrade", "te", "trailer", "proxy-authorization", "proxy-connection", "expect",
+       "transfer-encoding", "x-hop")
 LOCK = threading.Lock()
 LOG = None
 NAME = "python"
@@ -88,7 +93,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log({"method": self.command, "path": self.path, "user": joined(h, "x-client-user"),
              "roles": joined(h, "x-client-roles"), "xff": joined(h, "x-forwarded-for"),
              "xfp": joined(h, "x-forwarded-proto"), "cl": cl, "te": self.headers.get("Transfer-Encoding"),
-             "body": n, "xc": sorted({norm(k) for k, _ in h if norm(k).startswith("x-client-")})})
+             "body": n, "xc": sorted({norm(k) for k, _ in h if norm(k).startswith("x-client-")}),
+             "hop": sorted({k.lower() for k, _ in h if k.lower() in HOP})})
         if "/big" in self.path:
             total = big_size(self.path)
             self.send_response(200)
@@ -141,7 +147,9 @@ def wsgi_app(environ, start_response):
          "user": environ.get("HTTP_X_CLIENT_USER"), "roles": environ.get("HTTP_X_CLIENT_ROLES"),
          "xff": environ.get("HTTP_X_FORWARDED_FOR"), "xfp": environ.get("HTTP_X_FORWARDED_PROTO"),
          "cl": cl, "te": environ.get("HTTP_TRANSFER_ENCODING"), "body": n,
-         "xc": sorted(k[5:].lower().replace("_", "-") for k in environ if k.startswith("HTTP_X_CLIENT_"))})
+         "xc": sorted(k[5:].lower().replace("_", "-") for k in environ if k.startswith("HTTP_X_CLIENT_")),
+         "hop": sorted(k[5:].lower().replace("_", "-") for k in environ
+                       if k.startswith("HTTP_") and k[5:].lower().replace("_", "-") in HOP)})
     if "/big" in path:
         total = big_size(path)
         start_response("200 OK", [("Content-Length", str(total))])

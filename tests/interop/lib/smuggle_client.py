@@ -245,7 +245,7 @@ def check(results, specs):
             i = idx_of(r["path"])
             if i is not None and r.get("backend"):
                 gw_fwd.setdefault(i, []).append(key(r.get("method"), r["path"]))
-        xff, xfp, xc = set(), set(), set()
+        xff, xfp, xc, hop = set(), set(), set(), set()
         for r in be_rows:
             i = idx_of(r.get("path"))
             if "err" in r or i is None or (r.get("status") not in (None, "200")):
@@ -260,6 +260,10 @@ def check(results, specs):
                 xff.add(str(r.get("xff")))
             if r.get("xfp") != "https":
                 xfp.add(str(r.get("xfp")))
+            hop.update(r.get("hop", []))
+            hop.update(k[2:] for k, v in r.items() if k.startswith("h_") and v)
+            if r.get("te"):
+                hop.add("transfer-encoding")
             for n in r.get("xc", []):
                 if n not in ("x-client-user", "x-client-roles", "x-client-cert-sha256", "x-client-cert-subject"):
                     xc.add(n)
@@ -314,6 +318,7 @@ def check(results, specs):
         row(name + ": X-Forwarded-Proto is https on every forwarded request", ",".join(sorted(xfp)) or "ok", "ok")
         if name != "nginx":  # nginx drops names with "_" and logs one value per name
             row(name + ": no x-client-* header but the gateway's four reaches the backend", ",".join(sorted(xc)) or "ok", "ok")
+        row(name + ": no hop-by-hop header of a client reaches the backend", ",".join(sorted(hop)) or "none", "none")
         row(name + ": every request line of the gateway log has a path", nopath, 0)
         row(name + ": every gateway log line is JSON", " | ".join(gw_bad[:3]) or "ok", "ok")
     print("\n".join(lines))

@@ -195,7 +195,8 @@ VARIANTS = [
     ("xff-spoof", "200", "GET /s###/xff", req("GET", "/xff", "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: http\r\n")),
     ("xff-underscore", "200", "GET /s###/xffu", req("GET", "/xffu", "X_Forwarded_For: 6.6.6.6\r\nx_forwarded_proto: http\r\n")),
     ("hop-by-hop-upgrade", "200 200", "GET /s###/upg,GET /s###/upg2",
-     req("GET", "/upg", "Upgrade: websocket\r\nConnection: Upgrade\r\nKeep-Alive: 5\r\nProxy-Authorization: x\r\nTE: trailers\r\n",
+     req("GET", "/upg", "Upgrade: websocket\r\nConnection: Upgrade, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
+         "Proxy-Authorization: x\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n",
          close=False) + req("GET", "/upg2")),
     # --- a backend that answers with bytes beyond its response (http.server and
     # node send a whole second response): that backend connection must not be
