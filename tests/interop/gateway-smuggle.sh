@@ -47,13 +47,11 @@ TAP_PIDS="${TAP_PIDS:-} $!"
 
 # --- one gateway per backend
 BES="nginx node http.server wsgiref"
-declare -A GWPORT GWLOG
 targets=() specs=()
 for be in $BES; do
 	if wait_port "${BPORT[$be]}"; then ok "backend $be listens"; else not_ok "backend $be listens"; diag "$(cat "$T"/*.stderr "$T/nginx/error.log" 2>/dev/null | tail -5)"; fi
 	gw_conf "$T/gw-$be.conf" "${BPORT[$be]}" "max_body 4096" "idle_timeout 5s" "header_timeout 5s"
 	if gw_start "$be" "$T/gw-$be.conf"; then ok "gateway in front of $be starts"; else not_ok "gateway in front of $be starts"; continue; fi
-	GWPORT[$be]=$GW_PORT GWLOG[$be]=$GW_LOG
 	targets+=("$be=$GW_PORT")
 	blog="$T/be-$be.jsonl"
 	[ "$be" = nginx ] && blog="$T/nginx/access.jsonl"

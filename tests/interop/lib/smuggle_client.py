@@ -10,8 +10,8 @@
       compares what each client got, what each gateway logged and what each
       backend parsed; prints "description<TAB>got<TAB>want" lines for the
       shell's expect_eq.
-Every wait is bounded: 0.6 s of silence after a complete response, 4 s per
-connection.
+Every wait is bounded: 0.6 s of silence once the responses expected are
+complete, 4 s per connection.
 """
 import concurrent.futures
 import json
@@ -99,7 +99,9 @@ def parse_responses(buf, eof):
     return out, True
 
 
-def exchange(port, ctx, data, mark, quiet=0.6, limit=4.0):
+def exchange(port, ctx, data, mark, want_n=1, quiet=0.6, limit=4.0):
+    """Sends data, reads until the gateway closes, or until want_n responses
+    are complete and nothing more came for `quiet` seconds, or `limit`."""
     t0 = time.monotonic()
     buf = b""
     eof = False
@@ -118,7 +120,7 @@ def exchange(port, ctx, data, mark, quiet=0.6, limit=4.0):
                 d = s.recv(65536)
             except socket.timeout:
                 resp, whole = parse_responses(buf, False)
-                if resp and whole:
+                if whole and len(resp) >= want_n:
                     break
                 continue
             if not d:
@@ -157,7 +159,8 @@ def send(ca, cert, key, out, targets):
     def one(job):
         name, port, i, v = job
         mark = marker(i).encode()
-        r = exchange(port, ctx, variant_bytes(i, v[3]), mark)
+        want_n = max(len(a.split()) for a in v[1].split("|"))
+        r = exchange(port, ctx, variant_bytes(i, v[3]), mark, want_n)
         r.update(gw=name, idx=i, name=v[0])
         follow = []
         for _ in range(options(v).get("followups", 0)):
@@ -236,6 +239,7 @@ def check(results, specs):
         gw_fwd, be_seen, be_ident = {}, {}, {}
         stray = list(be_bad)
         nopath = 0
+        gw_users = set()
         for r in gw_rows:
             if r.get("event") != "request":
                 continue
@@ -245,6 +249,7 @@ def check(results, specs):
             i = idx_of(r["path"])
             if i is not None and r.get("backend"):
                 gw_fwd.setdefault(i, []).append(key(r.get("method"), r["path"]))
+                gw_users.add(str(r.get("user")))
         xff, xfp, xc, hop = set(), set(), set(), set()
         for r in be_rows:
             i = idx_of(r.get("path"))
@@ -320,6 +325,7 @@ def check(results, specs):
             row(name + ": no x-client-* header but the gateway's four reaches the backend", ",".join(sorted(xc)) or "ok", "ok")
         row(name + ": no hop-by-hop header of a client reaches the backend", ",".join(sorted(hop)) or "none", "none")
         row(name + ": every request line of the gateway log has a path", nopath, 0)
+        row(name + ": the gateway logged user alice on every request it forwarded", ",".join(sorted(gw_users)), "alice")
         row(name + ": every gateway log line is JSON", " | ".join(gw_bad[:3]) or "ok", "ok")
     print("\n".join(lines))
 
