@@ -5,7 +5,9 @@ set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
        libevent-dev libhttp-parser-dev libgoogle-perftools-dev openssl python3)
-peers=(curl jq default-jdk-headless tinyproxy prometheus)
+peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light)
+# gateway-smuggle.sh needs a Node.js; any `node` on PATH will do
+command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)
 bench=(hyperfine nginx-light stunnel4 python3-cryptography valgrind)
 
