@@ -70,6 +70,8 @@ void gw_conn_close_after_write(gw_conn *c)
 		gw_conn_free(c);
 }
 
+static void peer_text(gw_conn *c, const struct sockaddr *sa);
+
 /* ------------------------------------------------------------ per-address limit */
 
 /* Open connections per client address, over every worker.  Exact (a
@@ -412,6 +414,34 @@ static void peer_text(gw_conn *c, const struct sockaddr *sa)
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 }
 
+/* A connection refused at accept: counted, and logged at most once a
+ * second per worker (a flood must not become a flood of log lines). */
+static void refuse(gw_worker *w, int fd, const struct sockaddr *sa, gw_reason r)
+{
+	static _Thread_local time_t logged;
+	static _Thread_local unsigned long quiet;
+	time_t now = time(NULL);
+
+	close(fd);
+	atomic_fetch_add_explicit(&gw_m.rejections[r], 1, memory_order_relaxed);
+	if (!gw_log_enabled)
+		return;
+	if (now == logged) {
+		quiet++;
+		return;
+	}
+	gw_conn tmp = {.w = w};
+	json_t *o;
+	peer_text(&tmp, sa);
+	o = gw_conn_json(&tmp);
+	json_object_set_new(o, "reason", json_string(gw_reason_name(r)));
+	if (quiet > 0)
+		json_object_set_new(o, "not_logged", json_integer((json_int_t)quiet));
+	logged = now;
+	quiet = 0;
+	gw_log("reject", o);
+}
+
 void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
 	       void *arg)
 {
@@ -425,16 +455,14 @@ void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	 * lingering ones too. */
 	if (atomic_load(&gw_m.active) + atomic_load(&gw_m.lingering) >= gw.cfg.max_connections ||
 	    w->draining || (c = calloc(1, sizeof(*c))) == NULL) {
-		atomic_fetch_add_explicit(&gw_m.rejections[R_CONN_LIMIT], 1, memory_order_relaxed);
-		close(fd);
+		refuse(w, fd, sa, R_CONN_LIMIT);
 		return;
 	}
 	if ((size_t)socklen <= sizeof(c->peer_ss))
 		memcpy(&c->peer_ss, sa, (size_t)socklen);
 	if (!ip_acquire(&c->peer_ss)) {
-		atomic_fetch_add_explicit(&gw_m.rejections[R_IP_LIMIT], 1, memory_order_relaxed);
 		free(c);
-		close(fd);
+		refuse(w, fd, sa, R_IP_LIMIT);
 		return;
 	}
 	c->ip_counted = gw.cfg.max_connections_per_ip > 0;

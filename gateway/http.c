@@ -11,10 +11,13 @@
  * A backend connection that sent anything past its response, or anything
  * malformed, is closed, never pooled.
  *
- * Memory: the request head is bounded by max_header_size, its body by
- * max_body (kept for a retry on another backend); the response never
- * queues more than about max_buffer for a client that does not read — the
- * backend is then not read until the client catches up.
+ * Memory, per connection and direction, about max_buffer: a request body
+ * that fits in max_buffer is kept whole (so a failed backend can be retried
+ * with it); a larger one is streamed as it is decoded — Content-Length as
+ * the client declared it, or chunked when the client sent chunks — and the
+ * client is not read while max_buffer waits for a slow backend.  Likewise
+ * a backend is not read while max_buffer waits for a client that does not
+ * read.  max_body bounds the total body, not what is held.
  */
 #include "conn.h"
 
@@ -54,6 +57,10 @@ typedef struct gw_http {
 	int status;
 	bool resp_started, resp_done, head_sent, chunk_out, close_after, is_head, bad, in_value;
 	bool throttled; /* the client is not reading: the backend is paused */
+	bool upstream;  /* the request body is being streamed to the backend */
+	bool up_chunked;
+	bool up_paused; /* the backend is not reading: the client is paused */
+	bool streamed;  /* some of the body is gone: no retry */
 	const char *bad_why;
 	mtk_buf rh, rfield, rvalue, reason;
 } gw_http;
@@ -62,6 +69,7 @@ static void http_pump(gw_conn *c);
 static void backend_try(gw_conn *c);
 static void backend_read_cb(struct bufferevent *bev, void *arg);
 static void backend_event_cb(struct bufferevent *bev, short events, void *arg);
+static void backend_write_cb(struct bufferevent *bev, void *arg);
 
 static size_t max_buffer(void)
 {
@@ -122,7 +130,7 @@ static gw_bconn *bconn_connect(gw_worker *w, size_t idx)
 		free(b);
 		return NULL;
 	}
-	bufferevent_setcb(b->bev, backend_read_cb, NULL, backend_event_cb, b);
+	bufferevent_setcb(b->bev, backend_read_cb, backend_write_cb, backend_event_cb, b);
 	bufferevent_setwatermark(b->bev, EV_READ, 0, max_buffer());
 	if (bufferevent_socket_connect(b->bev, (struct sockaddr *)&gw.backends[idx].ss,
 				       (int)gw.backends[idx].len) != 0) {
@@ -311,7 +319,9 @@ static int r_headers_complete(http_parser *p)
 			h->close_after = true; /* HTTP/1.0: delimited by the close */
 		}
 	}
-	if (!h->rq.keep_alive || c->w->draining)
+	/* an answer before the whole request was sent: the rest of the
+	 * client's stream cannot be told from the body; close after it */
+	if (!h->rq.keep_alive || c->w->draining || h->upstream)
 		h->close_after = true;
 	if (h->close_after)
 		evbuffer_add_printf(out, "Connection: close\r\n");
@@ -361,13 +371,19 @@ static const http_parser_settings resp_settings = {
 
 /* ------------------------------------------------------------ the flow */
 
-static void reset_response(gw_http *h)
+static void reset_response_keep_upstream(gw_http *h)
 {
 	h->resp_started = h->resp_done = h->head_sent = h->chunk_out = false;
 	h->close_after = h->bad = h->in_value = h->throttled = false;
 	h->bad_why = NULL;
 	h->status = 0;
 	h->rh.len = h->rfield.len = h->rvalue.len = h->reason.len = 0;
+}
+
+static void reset_response(gw_http *h)
+{
+	reset_response_keep_upstream(h);
+	h->upstream = h->up_chunked = h->up_paused = h->streamed = false;
 }
 
 static void response_finished(gw_conn *c, bool backend_reusable)
@@ -378,7 +394,7 @@ static void response_finished(gw_conn *c, bool backend_reusable)
 
 	gw_hist_observe(&gw_m.req_latency, gw_since(&h->t_req));
 	log_request(c, h->status, NULL);
-	keep = backend_reusable && http_should_keep_alive(&h->sp) && h->rq.minor == 1 &&
+	keep = backend_reusable && !h->upstream && http_should_keep_alive(&h->sp) && h->rq.minor == 1 &&
 	       evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 && !c->w->draining;
 	h->b = NULL;
 	if (keep)
@@ -415,17 +431,28 @@ static void backend_broken(gw_conn *c, const char *why)
 	gw_conn_free(c);
 }
 
-static void dispatch(gw_conn *c)
+/* Sends the request: whole (stream == false), or its head only, the body
+ * to follow through stream_body(). */
+static void dispatch(gw_conn *c, bool stream)
 {
 	gw_http *h = c->mode;
 	const mtk_usermap_entry *e = c->ent;
 	mtk_http_identity id = {e->user, e->roles, c->fp, c->subject,
 				gw.cfg.forwarded_headers ? c->ip : NULL};
+	mtk_rc rc;
 
 	h->ph = H_BACKEND;
 	clock_gettime(CLOCK_MONOTONIC, &h->t_req);
 	h->req.len = 0;
-	if (mtk_http_req_write(&h->rq, &id, &h->req, NULL) != MTK_OK) {
+	if (stream) {
+		h->upstream = h->streamed = true;
+		h->up_chunked = h->rq.framing == MTK_HTTP_BODY_CHUNKED;
+		rc = mtk_http_req_write_head(&h->rq, &id, h->up_chunked, h->rq.content_length,
+					     &h->req, NULL);
+	} else {
+		rc = mtk_http_req_write(&h->rq, &id, &h->req, NULL);
+	}
+	if (rc != MTK_OK) {
 		respond_error(c, 500, "request for the backend not writable");
 		return;
 	}
@@ -443,13 +470,16 @@ static void backend_try(gw_conn *c)
 	while (b == NULL) {
 		size_t idx;
 		/* each backend once, plus a few retries of stale pooled connections */
-		if ((size_t)h->attempts >= gw.n_backends || h->tries > (int)gw.n_backends + 4) {
+		if ((size_t)h->attempts >= gw.n_backends || h->tries > (int)gw.n_backends + 4 ||
+		    (h->streamed && h->tries > 0)) {
 			respond_error(c, 502, "no backend answered");
 			return;
 		}
 		idx = (h->bstart + (size_t)h->attempts) % gw.n_backends;
 		h->tries++;
-		if ((b = c->w->pool[idx]) != NULL) {
+		/* a streamed body cannot be sent twice: no pooled connection,
+		 * which may turn out stale */
+		if (!h->streamed && (b = c->w->pool[idx]) != NULL) {
 			c->w->pool[idx] = b->next;
 			b->reused = true;
 			bufferevent_set_timeouts(b->bev, NULL, NULL);
@@ -461,7 +491,7 @@ static void backend_try(gw_conn *c)
 	b->c = c;
 	b->next = NULL;
 	h->b = b;
-	reset_response(h);
+	reset_response_keep_upstream(h);
 	h->is_head = h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0;
 	http_parser_init(&h->sp, HTTP_RESPONSE);
 	h->sp.data = c;
@@ -589,12 +619,61 @@ static void on_head(gw_conn *c)
 	gw_conn_arm(c, &gw.header_timeout);
 }
 
+/* Moves the decoded body to the backend (re-chunked when the client sent
+ * chunks); the client is not read while max_buffer waits for the backend. */
+static void stream_body(gw_conn *c)
+{
+	gw_http *h = c->mode;
+	struct evbuffer *bo;
+	mtk_buf *body = &h->rq.body;
+
+	if (h->b == NULL || !h->upstream)
+		return;
+	bo = bufferevent_get_output(h->b->bev);
+	if (body->len > 0) {
+		if (h->up_chunked)
+			evbuffer_add_printf(bo, "%zx\r\n", body->len);
+		evbuffer_add(bo, body->data, body->len);
+		if (h->up_chunked)
+			evbuffer_add(bo, "\r\n", 2);
+		body->len = 0;
+	}
+	if (mtk_http_req_state(&h->rq) == MTK_HTTP_DONE) {
+		if (h->up_chunked)
+			evbuffer_add(bo, "0\r\n\r\n", 5);
+		h->upstream = false;
+		gw_conn_arm(c, &gw.backend_timeout);
+		return;
+	}
+	gw_conn_arm(c, &gw.idle_timeout);
+	if (evbuffer_get_length(bo) >= max_buffer()) {
+		h->up_paused = true;
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(h->b->bev, EV_WRITE, max_buffer() / 2, 0);
+	}
+}
+
+static void backend_write_cb(struct bufferevent *bev, void *arg)
+{
+	gw_bconn *b = arg;
+	gw_conn *c = b->c;
+	gw_http *h;
+
+	if (c == NULL || (h = c->mode) == NULL || !h->up_paused)
+		return;
+	h->up_paused = false;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	http_pump(c);
+}
+
 static void http_pump(gw_conn *c)
 {
 	gw_http *h = c->mode;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	while (h->ph == H_IDLE || h->ph == H_REQUEST) {
+	while (h->ph == H_IDLE || h->ph == H_REQUEST ||
+	       (h->ph == H_BACKEND && h->upstream && !h->up_paused)) {
 		struct evbuffer_iovec v = {NULL, 0};
 		size_t used;
 
@@ -610,12 +689,23 @@ static void http_pump(gw_conn *c)
 		evbuffer_drain(in, used);
 		switch (mtk_http_req_state(&h->rq)) {
 		case MTK_HTTP_NEED_MORE:
+			if (!h->upstream && h->ph == H_REQUEST && h->rq.body.len > max_buffer())
+				dispatch(c, true); /* a chunked body past max_buffer */
+			if (h->upstream)
+				stream_body(c);
 			break;
 		case MTK_HTTP_HEAD:
 			on_head(c);
+			if (h->ph == H_REQUEST && h->rq.framing == MTK_HTTP_BODY_LENGTH &&
+			    h->rq.content_length > max_buffer())
+				dispatch(c, true);
 			break;
 		case MTK_HTTP_DONE:
-			dispatch(c);
+			if (h->upstream) {
+				stream_body(c);
+				return;
+			}
+			dispatch(c, false);
 			return;
 		case MTK_HTTP_ERROR:
 			respond_error(c, h->rq.status, h->rq.why);
@@ -648,7 +738,8 @@ static void http_client_event(struct bufferevent *bev, short events, void *arg)
 	gw_conn *c = arg;
 	gw_http *h = c->mode;
 
-	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) && h->ph == H_BACKEND) {
+	if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) && h->ph == H_BACKEND &&
+	    !h->upstream) {
 		/* The client closed its sending side after the request (a
 		 * half-close): it still gets the answer, then the connection
 		 * closes. */
@@ -696,6 +787,12 @@ static void http_timeout(gw_conn *c)
 		respond_error(c, 408, "request timeout");
 		return;
 	case H_BACKEND:
+		if (h->upstream && !h->resp_started) {
+			respond_error(c, h->up_paused ? 504 : 408,
+				      h->up_paused ? "backend stopped reading the body"
+						   : "request body timeout");
+			return;
+		}
 		if (h->throttled) {
 			log_request(c, h->status, "client stopped reading");
 		} else if (!h->resp_started) {

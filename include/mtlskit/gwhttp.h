@@ -63,7 +63,8 @@ typedef struct mtk_http_req {
 	uint64_t content_length; /* when framing is LENGTH */
 	bool keep_alive;         /* the client may send another request after this one */
 	bool expect_continue;
-	mtk_buf body;            /* decoded body */
+	mtk_buf body;            /* decoded body (a caller that streams it may empty it) */
+	uint64_t body_total;     /* decoded body bytes so far, emptied or not */
 	/* valid in MTK_HTTP_ERROR */
 	int status;              /* 400, 413, 417, 431, 501 or 505 */
 	const char *why;         /* a static phrase for the log */
@@ -116,6 +117,12 @@ typedef struct mtk_http_identity {
  * MTK_E_MALFORMED when an identity value holds a control byte. */
 MTK_WUR mtk_rc mtk_http_req_write(const mtk_http_req *r, const mtk_http_identity *id,
 				  mtk_buf *out, mtk_err *err);
+
+/* Only the head of that request, for a body the caller streams after it:
+ * with "Content-Length: length", or "Transfer-Encoding: chunked" when
+ * chunked (the caller then writes the chunks). */
+MTK_WUR mtk_rc mtk_http_req_write_head(const mtk_http_req *r, const mtk_http_identity *id,
+				       bool chunked, uint64_t length, mtk_buf *out, mtk_err *err);
 
 /* Appends s as a log-safe string: printable ASCII kept, every other byte
  * (and the backslash) as \xHH. */

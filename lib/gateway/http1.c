@@ -139,7 +139,7 @@ static int hp_body(http_parser *p, const char *at, size_t n)
 {
 	mtk_http_req *r = p->data;
 
-	if (r->body.len + n > r->lim.max_body) {
+	if (r->body_total + n > r->lim.max_body) {
 		fail(r, 413, "body larger than max_body", 0);
 		return -1;
 	}
@@ -147,6 +147,7 @@ static int hp_body(http_parser *p, const char *at, size_t n)
 		fail(r, 503, "out of memory", 0);
 		return -1;
 	}
+	r->body_total += n;
 	return 0;
 }
 
@@ -430,8 +431,9 @@ static size_t take_head(mtk_http_req *r, const uint8_t *p, size_t n)
 		    r->head.len ||
 	    HTTP_PARSER_ERRNO(&r->hp) != (r->hp_done ? HPE_PAUSED : HPE_OK))
 		return fail(r, 400, "refused by http-parser", used);
-	if (r->hp.upgrade)
-		return fail(r, 501, "protocol upgrade not supported", used);
+	/* An Upgrade request is an ordinary one here: Upgrade and Connection
+	 * never reach the backend.  http-parser then ends the message at the
+	 * head, which the framing check below holds to "no body". */
 	expect_done = r->framing == MTK_HTTP_BODY_NONE ||
 		      (r->framing == MTK_HTTP_BODY_LENGTH && r->content_length == 0);
 	if (r->hp_mismatch || r->hp_done != expect_done)
@@ -567,7 +569,7 @@ static size_t take_body(mtk_http_req *r, const uint8_t *p, size_t n)
 		return 0;
 	}
 	if (r->framing == MTK_HTTP_BODY_LENGTH) {
-		uint64_t left = r->content_length - r->body.len;
+		uint64_t left = r->content_length - r->body_total;
 		want = (uint64_t)n < left ? n : (size_t)left;
 		end = (uint64_t)want == left;
 	} else {
@@ -621,6 +623,7 @@ void mtk_http_req_reset(mtk_http_req *r)
 	r->content_length = 0;
 	r->keep_alive = r->expect_continue = false;
 	r->body.len = 0;
+	r->body_total = 0;
 	/* an idle keep-alive connection keeps no large buffer */
 	if (r->head.cap > 8192)
 		mtk_buf_free(&r->head);
@@ -692,11 +695,12 @@ static bool clean_value(const char *s)
 	return true;
 }
 
-mtk_rc mtk_http_req_write(const mtk_http_req *r, const mtk_http_identity *id, mtk_buf *out,
-			  mtk_err *err)
+enum { OUT_NONE, OUT_LENGTH, OUT_CHUNKED };
+
+static mtk_rc write_head(const mtk_http_req *r, const mtk_http_identity *id, int framing,
+			 uint64_t length, mtk_buf *out, mtk_err *err)
 {
 	mtk_rc rc;
-	bool want_cl;
 
 	if (!clean_value(id->user) || !clean_value(id->roles) || !clean_value(id->sha256) ||
 	    !clean_value(id->subject) || (id->client_ip && !clean_value(id->client_ip)))
@@ -731,19 +735,35 @@ mtk_rc mtk_http_req_write(const mtk_http_req *r, const mtk_http_identity *id, mt
 	if (rc == MTK_OK && id->client_ip != NULL)
 		rc = mtk_buf_printf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n",
 				    id->client_ip);
-	want_cl = r->framing != MTK_HTTP_BODY_NONE || r->body.len > 0 ||
-		  (r->method_len == 4 && memcmp(r->method, "POST", 4) == 0) ||
-		  (r->method_len == 3 && memcmp(r->method, "PUT", 3) == 0) ||
-		  (r->method_len == 5 && memcmp(r->method, "PATCH", 5) == 0);
-	if (rc == MTK_OK && want_cl)
-		rc = mtk_buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
+	if (rc == MTK_OK && framing == OUT_LENGTH)
+		rc = mtk_buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)length);
+	if (rc == MTK_OK && framing == OUT_CHUNKED)
+		rc = mtk_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
 	if (rc == MTK_OK)
 		rc = mtk_buf_append(out, "\r\n", 2);
-	if (rc == MTK_OK && r->body.len > 0)
-		rc = mtk_buf_append(out, r->body.data, r->body.len);
 	if (rc != MTK_OK)
 		return mtk_err_set(err, rc, "request for the backend");
 	return MTK_OK;
+}
+
+mtk_rc mtk_http_req_write_head(const mtk_http_req *r, const mtk_http_identity *id, bool chunked,
+			       uint64_t length, mtk_buf *out, mtk_err *err)
+{
+	return write_head(r, id, chunked ? OUT_CHUNKED : OUT_LENGTH, length, out, err);
+}
+
+mtk_rc mtk_http_req_write(const mtk_http_req *r, const mtk_http_identity *id, mtk_buf *out,
+			  mtk_err *err)
+{
+	bool want_cl = r->framing != MTK_HTTP_BODY_NONE || r->body.len > 0 ||
+		       (r->method_len == 4 && memcmp(r->method, "POST", 4) == 0) ||
+		       (r->method_len == 3 && memcmp(r->method, "PUT", 3) == 0) ||
+		       (r->method_len == 5 && memcmp(r->method, "PATCH", 5) == 0);
+	mtk_rc rc = write_head(r, id, want_cl ? OUT_LENGTH : OUT_NONE, r->body.len, out, err);
+
+	if (rc == MTK_OK && r->body.len > 0 && mtk_buf_append(out, r->body.data, r->body.len) != MTK_OK)
+		return mtk_err_set(err, MTK_E_NOMEM, "request for the backend");
+	return rc;
 }
 
 mtk_rc mtk_http_escape(mtk_buf *out, const char *s, size_t n)

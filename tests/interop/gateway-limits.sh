@@ -107,8 +107,8 @@ if gw_start perip "$T/perip.conf"; then
 		sleep 0.25
 	done
 	expect_eq "once they close, a legitimate client is served" "$code" 200
-	expect_match "log: a rejection with reason connection-limit" '"reason":"connection-limit"' "$(cat "$GW_LOG")"
-	n=$(metric 'mtlskit_gateway_rejections_total{reason="connection-limit"}')
+	expect_match "log: a rejection with reason address-connection-limit" '"event":"reject".*"reason":"address-connection-limit"' "$(cat "$GW_LOG")"
+	n=$(metric 'mtlskit_gateway_rejections_total{reason="address-connection-limit"}')
 	if [ "${n:-0}" -ge 20 ] 2>/dev/null; then ok "metrics: at least 20 connection-limit rejections"; else not_ok "metrics: at least 20 connection-limit rejections (got '${n:-none}')"; fi
 	expect_eq "per-address limit: every log line is JSON" "$(bad_json "$GW_LOG" "$T/gw-perip.stderr")" ""
 	gw_finish
