@@ -382,19 +382,25 @@ static size_t check_head(mtk_http_req *r, size_t used)
 /* Collects the head; at its end checks it and runs http-parser over it. */
 static size_t take_head(mtk_http_req *r, const uint8_t *p, size_t n)
 {
-	size_t used = 0, old, room, take, end = 0;
+	size_t used, old = r->head.len, room, take, end = 0, strip = 0;
 	bool expect_done;
 
-	/* Empty lines before a request line are ignored (RFC 9112 §2.2). */
-	if (r->head.len == 0)
-		while (n - used >= 2 && p[used] == '\r' && p[used + 1] == '\n')
-			used += 2;
-	old = r->head.len;
 	room = r->lim.max_head + 1 - old;
-	take = n - used < room ? n - used : room;
-	if (mtk_buf_append(&r->head, p + used, take) != MTK_OK)
-		return fail(r, 503, "out of memory", used);
-	for (size_t i = old >= 2 ? old - 2 : 0; i < r->head.len;) {
+	take = n < room ? n : room;
+	if (mtk_buf_append(&r->head, p, take) != MTK_OK)
+		return fail(r, 503, "out of memory", 0);
+	/* Empty lines before a request line are ignored (RFC 9112 §2.2),
+	 * however the bytes arrive. */
+	while (r->head.len >= 2 && r->head.data[0] == '\r' && r->head.data[1] == '\n') {
+		memmove(r->head.data, r->head.data + 2, r->head.len - 2);
+		r->head.len -= 2;
+		strip += 2;
+	}
+	if (r->head.len == 0 || (r->head.len == 1 && r->head.data[0] == '\r')) {
+		r->st = MTK_HTTP_NEED_MORE;
+		return take;
+	}
+	for (size_t i = old >= strip + 2 ? old - strip - 2 : 0; i < r->head.len;) {
 		const uint8_t *h = r->head.data;
 		const uint8_t *q = memchr(h + i, '\n', r->head.len - i);
 		if (q == NULL)
@@ -412,11 +418,11 @@ static size_t take_head(mtk_http_req *r, const uint8_t *p, size_t n)
 	}
 	if (end == 0) {
 		if (r->head.len > r->lim.max_head)
-			return fail(r, 431, "request head larger than max_header_size", used + take);
+			return fail(r, 431, "request head larger than max_header_size", take);
 		r->st = MTK_HTTP_NEED_MORE;
-		return used + take;
+		return take;
 	}
-	used += end - old;
+	used = end + strip - old; /* this call's bytes up to the end of the head */
 	r->head.len = end;
 	check_head(r, used);
 	if (r->st == MTK_HTTP_ERROR)

@@ -19,7 +19,6 @@
 #include "mtlskit/load.h"
 
 #include "pki_fixture.h"
-}
 
 
 /* The PEM labels of buf, space-separated. */

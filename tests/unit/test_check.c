@@ -18,7 +18,6 @@
 #include "mtlskit/load.h"
 
 #include "pki_fixture.h"
-}
 
 /* Runs the check and returns the sorted, unique ids joined by spaces. */
 static char *ids(const mtk_set *set, mtk_profile p, const mtk_check_opts *base)
