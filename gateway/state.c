@@ -85,25 +85,6 @@ void gw_name(const X509_NAME *n, char *out, size_t cap)
 	BIO_free(b);
 }
 
-static mtk_rc read_file_bio(const char *path, BIO **out, mtk_err *err)
-{
-	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold a private key */
-	mtk_rc rc;
-	BIO *bio;
-
-	if ((rc = mtk_file_read(path, 0, &b, err)) != MTK_OK)
-		return rc;
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || BIO_write(bio, b.data ? b.data : (uint8_t *)"", (int)b.len) != (int)b.len) {
-		BIO_free(bio);
-		mtk_buf_free(&b);
-		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
-	}
-	mtk_buf_free(&b);
-	*out = bio;
-	return MTK_OK;
-}
-
 /* Every certificate of a file (a chain or a bundle), read strictly: a
  * damaged block anywhere fails with FILE:LINE instead of being skipped. */
 static mtk_rc read_certs(const char *path, STACK_OF(X509) **out, mtk_err *err)
@@ -126,6 +107,109 @@ static mtk_rc read_certs(const char *path, STACK_OF(X509) **out, mtk_err *err)
 	mtk_set_free(&set);
 	*out = sk;
 	return MTK_OK;
+}
+
+static const char *env_get(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* A server chain or key file: certificates and keys only, every block
+ * whole, at least one object of kind want. */
+static mtk_rc load_part(mtk_set *set, const char *path, mtk_obj_kind want, const mtk_load_opts *o,
+			mtk_err *e)
+{
+	mtk_rc rc = mtk_load_file_strict(set, path,
+					 MTK_OBJ_BIT(MTK_OBJ_KEY) | MTK_OBJ_BIT(MTK_OBJ_CERT), want, o, e);
+
+	if (rc == MTK_E_PASSWORD_NEEDED) { /* the loader's message names a CLI flag */
+		mtk_err_clear(e);
+		rc = mtk_err_set(e, rc, "%s: encrypted; set key_pass env:VAR or file:PATH", path);
+	}
+	return rc;
+}
+
+/* One server certificate: the chain file and the key file (each may be a
+ * PEM bundle, DER, PKCS#8 -- encrypted too -- or a PFX; the same file may be
+ * named for both), read through the library loader.  The leaf is the
+ * certificate that matches the key; the others follow in file order.  The
+ * password is wiped when done, the key freed once the SSL_CTX holds it. */
+static mtk_rc load_server_pair(SSL_CTX *ctx, const char *cert_path, const char *key_path,
+			       const char *pass_spec, char *subj, size_t subj_cap,
+			       int64_t *not_after, mtk_err *err)
+{
+	const mtk_pass_io io = {env_get, NULL, NULL};
+	mtk_secret *pw = NULL;
+	mtk_set certs = MTK_SET_INIT, keys = MTK_SET_INIT;
+	mtk_load_opts o = {0};
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *leaf = NULL;
+	mtk_err e = {0};
+	mtk_rc rc;
+
+	if (pass_spec != NULL && (rc = mtk_pass_resolve(pass_spec, NULL, &io, &pw, NULL, &e)) != MTK_OK)
+		goto out;
+	o.pass = pw;
+	o.require_decrypt = true;
+	if ((rc = load_part(&keys, key_path, MTK_OBJ_KEY, &o, &e)) != MTK_OK)
+		goto out;
+	for (size_t i = 0; i < keys.count; i++) {
+		if (keys.objs[i].kind != MTK_OBJ_KEY)
+			continue;
+		if (key != NULL) {
+			rc = mtk_err_set(&e, MTK_E_MALFORMED, "%s:%ld: a second private key; give one per file",
+					 key_path, keys.objs[i].line);
+			goto out;
+		}
+		key = keys.objs[i].key;
+	}
+	if (strcmp(cert_path, key_path) == 0) {
+		certs = keys; /* one file for both (a PFX, or a PEM with key and chain) */
+		keys = (mtk_set)MTK_SET_INIT;
+	} else if ((rc = load_part(&certs, cert_path, MTK_OBJ_CERT, &o, &e)) != MTK_OK) {
+		goto out;
+	}
+	if ((chain = sk_X509_new_null()) == NULL) {
+		rc = mtk_err_set(&e, MTK_E_NOMEM, "%s", cert_path);
+		goto out;
+	}
+	for (size_t i = 0; i < certs.count; i++) {
+		X509 *x = certs.objs[i].cert;
+
+		if (certs.objs[i].kind != MTK_OBJ_CERT)
+			continue;
+		if (leaf == NULL && X509_check_private_key(x, key) == 1)
+			leaf = x;
+		else if (!sk_X509_push(chain, x)) {
+			rc = mtk_err_set(&e, MTK_E_NOMEM, "%s", cert_path);
+			goto out;
+		}
+	}
+	ERR_clear_error(); /* X509_check_private_key's "values mismatch" */
+	if (leaf == NULL) {
+		rc = mtk_err_set(&e, MTK_E_KEY_MISMATCH, "%s: key does not match %s", key_path,
+				 cert_path);
+		goto out;
+	}
+	/* the SSL_CTX takes its own references to leaf, key and chain */
+	if (SSL_CTX_use_cert_and_key(ctx, leaf, key, chain, 1) != 1) {
+		rc = mtk_err_set(&e, MTK_E_KEY_MISMATCH, "%s: key cannot be used with %s", key_path,
+				 cert_path);
+		goto out;
+	}
+	gw_name(X509_get_subject_name(leaf), subj, subj_cap);
+	*not_after = gw_asn1_time(X509_get0_notAfter(leaf));
+	rc = MTK_OK;
+out:
+	sk_X509_free(chain); /* borrowed from the sets */
+	mtk_set_free(&certs);
+	mtk_set_free(&keys); /* frees (and so wipes) the private key */
+	mtk_secret_free(pw);
+	if (rc != MTK_OK && err != NULL && err->code == MTK_OK)
+		*err = e;
+	return rc;
 }
 
 static int verify_cb(int ok, X509_STORE_CTX *xs)
@@ -192,41 +276,16 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->certs.n && i < cfg->keys.n; i++) {
-		STACK_OF(X509) *chain = NULL;
-		BIO *kb = NULL;
-		EVP_PKEY *key = NULL;
-		X509 *leaf;
+		const char *pass = cfg->key_passes.n == 0   ? NULL
+				   : cfg->key_passes.n == 1 ? cfg->key_passes.v[0]
+							    : cfg->key_passes.v[i];
 		char subj[512];
-		int ok;
 
-		if ((rc = read_certs(cfg->certs.v[i], &chain, err)) != MTK_OK)
+		if ((rc = load_server_pair(ctx, cfg->certs.v[i], cfg->keys.v[i], pass, subj,
+					   sizeof(subj), &st->own_not_after[i], err)) != MTK_OK)
 			goto out;
-		if ((rc = read_file_bio(cfg->keys.v[i], &kb, err)) != MTK_OK) {
-			sk_X509_pop_free(chain, X509_free);
-			goto out;
-		}
-		key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
-		BIO_free(kb);
-		if (key == NULL) {
-			sk_X509_pop_free(chain, X509_free);
-			rc = mtk_err_set(err, MTK_E_KEY, "%s: no unencrypted PEM private key",
-					 cfg->keys.v[i]);
-			goto out;
-		}
-		leaf = sk_X509_shift(chain);
-		ok = SSL_CTX_use_cert_and_key(ctx, leaf, key, chain, 1);
-		gw_name(X509_get_subject_name(leaf), subj, sizeof(subj));
 		st->own_subject[i] = strdup(subj);
-		st->own_not_after[i] = gw_asn1_time(X509_get0_notAfter(leaf));
 		st->n_own = i + 1;
-		X509_free(leaf);
-		EVP_PKEY_free(key);
-		sk_X509_pop_free(chain, X509_free);
-		if (!ok) {
-			rc = mtk_err_set(err, MTK_E_KEY_MISMATCH, "%s: key does not match %s",
-					 cfg->keys.v[i], cfg->certs.v[i]);
-			goto out;
-		}
 	}
 
 	/* Client trust: every CA chain given, all at once (rotation overlap). */

@@ -91,4 +91,72 @@ expect_eq "after the refused reload alice (CA 1, after the damaged block) still 
 expect_match "alice's identity reaches the backend" '^X-Client-User: alice$' "$OUT"
 
 gw_finish
+
+# ---------------------------------------------------------------------------
+# 2. Server keys through the library loader: encrypted PKCS#8, legacy
+# encrypted PEM, PFX; key_pass env:VAR or file:PATH.
+# conf1 FILE CERT KEY [extra lines...]: one server certificate only.
+conf1() {
+	local f=$1 c=$2 k=$3
+	shift 3
+	gw_conf "$f.tmp" "$B1" "$@"
+	grep -v -e '^cert ' -e '^key ' "$f.tmp" >"$f"
+	printf 'cert %s\nkey %s\n' "$c" "$k" >>"$f"
+}
+openssl pkcs8 -topk8 -in "$T/srv-ec.key" -out "$T/srv-ec-p8.key" -v2 aes-256-cbc -passout pass:ec-secret
+openssl ec -in "$T/srv-ec.key" -aes256 -out "$T/srv-ec-legacy.key" -passout pass:ec-secret 2>/dev/null
+openssl pkcs12 -export -in "$T/srv-rsa-chain.pem" -inkey "$T/srv-rsa.key" -out "$T/srv-rsa.pfx" \
+	-passout pass:pfx-secret
+printf 'pfx-secret\n' >"$T/pfx.pass"
+chmod 600 "$T/pfx.pass"
+expect_match "fixture: the PKCS#8 key is encrypted" 'BEGIN ENCRYPTED PRIVATE KEY' "$(cat "$T/srv-ec-p8.key")"
+expect_match "fixture: the legacy PEM key is encrypted" 'Proc-Type: 4,ENCRYPTED' "$(cat "$T/srv-ec-legacy.key")"
+
+conf1 "$T/p8.conf" "$T/srv-ec-chain.pem" "$T/srv-ec-p8.key" "key_pass env:GW_TEST_KEY_PASS"
+GW_TEST_KEY_PASS=ec-secret run "$MTLSKIT_GATEWAY" --check --config "$T/p8.conf"
+expect_eq "--check: encrypted PKCS#8 key with key_pass env: is ok" "$RC" 0
+GW_TEST_KEY_PASS=wrong run "$MTLSKIT_GATEWAY" --check --config "$T/p8.conf"
+expect_eq "--check: a wrong key_pass exits 4" "$RC" 4
+expect_match "--check: the wrong password names the key file" 'srv-ec-p8.key: cannot decrypt' "$ERR"
+run "$MTLSKIT_GATEWAY" --check --config "$T/p8.conf"
+expect_eq "--check: key_pass env: with the variable unset exits 2" "$RC" 2
+expect_match "--check: names the variable" 'GW_TEST_KEY_PASS is not set' "$ERR"
+conf1 "$T/nopass.conf" "$T/srv-ec-chain.pem" "$T/srv-ec-p8.key"
+check "$T/nopass.conf"
+expect_eq "--check: an encrypted key without key_pass exits 4" "$RC" 4
+expect_match "--check: says to set key_pass, naming the file" 'srv-ec-p8.key: encrypted; set key_pass' "$ERR"
+conf1 "$T/legacy.conf" "$T/srv-ec-chain.pem" "$T/srv-ec-legacy.key" "key_pass env:GW_TEST_KEY_PASS"
+GW_TEST_KEY_PASS=wrong run "$MTLSKIT_GATEWAY" --check --config "$T/legacy.conf"
+expect_eq "--check: legacy encrypted PEM key, wrong password: exit 4" "$RC" 4
+expect_match "--check: names FILE:LINE of the legacy key" 'srv-ec-legacy.key:1: cannot decrypt' "$ERR"
+conf1 "$T/pfxbad.conf" "$T/srv-rsa.pfx" "$T/srv-rsa.pfx" "key_pass env:GW_TEST_KEY_PASS"
+GW_TEST_KEY_PASS=wrong run "$MTLSKIT_GATEWAY" --check --config "$T/pfxbad.conf"
+expect_eq "--check: PFX with a wrong key_pass exits 4" "$RC" 4
+expect_match "--check: names the PFX" 'srv-rsa.pfx' "$ERR"
+conf1 "$T/visible.conf" "$T/srv-ec-chain.pem" "$T/srv-ec-p8.key" "key_pass pass:ec-secret"
+check "$T/visible.conf"
+expect_eq "--check: key_pass pass:TEXT is refused (exit 2)" "$RC" 2
+expect_no_match "--check: the refused password is not echoed" 'ec-secret' "$ERR"
+gw_conf "$T/three.conf" "$B1" "key_pass env:A" "key_pass env:B" "key_pass env:C"
+check "$T/three.conf"
+expect_eq "--check: three key_pass for two keys exits 2" "$RC" 2
+expect_match "--check: says one for all or one per key" 'key_pass: 3 given for 2 keys' "$ERR"
+
+# Serving: the encrypted EC key (env:) and the RSA PFX (file:), one key_pass each.
+gw_conf "$T/enc.conf.tmp" "$B1"
+grep -v -e '^cert ' -e '^key ' "$T/enc.conf.tmp" >"$T/enc.conf"
+printf 'cert %s\nkey %s\nkey_pass env:GW_TEST_KEY_PASS\ncert %s\nkey %s\nkey_pass file:%s\n' \
+	"$T/srv-ec-chain.pem" "$T/srv-ec-legacy.key" "$T/srv-rsa.pfx" "$T/srv-rsa.pfx" "$T/pfx.pass" >>"$T/enc.conf"
+GW_TEST_KEY_PASS=ec-secret gw_start enc "$T/enc.conf" || not_ok "gateway starts with encrypted keys"
+run curl -sS -v --max-time 10 --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --key "$T/alice.key" \
+	--ciphers ECDHE-ECDSA-AES128-GCM-SHA256 --tls-max 1.2 "https://127.0.0.1:$GW_PORT/"
+expect_match "ECDSA client: served by the certificate of the encrypted EC key" 'subject: CN=srv-ec.example.com' "$ERR"
+expect_match "ECDSA client: alice's request passes" '^X-Client-User: alice' "$OUT"
+run curl -sS -v --max-time 10 --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --key "$T/alice.key" \
+	--ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 "https://127.0.0.1:$GW_PORT/"
+expect_match "RSA client: served by the certificate from the PFX" 'subject: CN=srv-rsa.example.com' "$ERR"
+expect_match "RSA client: the PFX's chain is sent (issuer verified)" 'SSL certificate verify ok' "$ERR"
+expect_match "RSA client: alice's request passes" '^X-Client-User: alice' "$OUT"
+gw_finish
+
 done_testing
