@@ -55,6 +55,7 @@ void gw_state_install(gw_state *st);
 	X(R_REVOKED, "revoked")                                                                     \
 	X(R_CRL, "crl-unavailable")                                                                 \
 	X(R_EKU, "no-client-auth-eku")                                                              \
+	X(R_CA_CERT, "ca-certificate")                                                              \
 	X(R_CERT_INVALID, "certificate-invalid")                                                    \
 	X(R_NO_CERT, "no-certificate")                                                              \
 	X(R_HS_TIMEOUT, "handshake-timeout")                                                        \

@@ -220,14 +220,30 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	if (!ok && ssl != NULL)
 		gw_conn_note_reject(SSL_get_app_data(ssl), X509_STORE_CTX_get0_cert(xs));
 
-	/* Optional stricter rule: the leaf must name clientAuth in its EKU
-	 * (OpenSSL's default purpose check accepts a leaf with no EKU at all). */
-	if (ok && st != NULL && st->require_eku && X509_STORE_CTX_get_error_depth(xs) == 0) {
+	if (X509_STORE_CTX_get_error_depth(xs) == 0 &&
+	    (ok || X509_STORE_CTX_get_error(xs) == X509_V_ERR_INVALID_PURPOSE)) {
 		X509 *leaf = X509_STORE_CTX_get_current_cert(xs);
-		if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
-		    !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT)) {
-			X509_STORE_CTX_set_error(xs, X509_V_ERR_INVALID_PURPOSE);
-			gw_conn_note_reject(SSL_get_app_data(ssl), leaf);
+		int err = ok ? X509_V_OK : X509_V_ERR_INVALID_PURPOSE;
+
+		/* A CA certificate (basicConstraints CA:TRUE) is never a client
+		 * identity, mapped or not: whoever holds a CA key can sign
+		 * anything, and a trusted root verifies as its own chain.  It
+		 * is also the better reason when OpenSSL's purpose check (a
+		 * root's key usage) refused it first.  INVALID_NON_CA is
+		 * OpenSSL's code for "a CA certificate used as end entity". */
+		if (X509_get_extension_flags(leaf) & EXFLAG_CA)
+			err = X509_V_ERR_INVALID_NON_CA;
+		/* Optional stricter rule: the leaf must name clientAuth in its
+		 * EKU (OpenSSL's default purpose check accepts a leaf with no
+		 * EKU at all). */
+		else if (ok && st != NULL && st->require_eku &&
+			 (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
+			  !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT)))
+			err = X509_V_ERR_INVALID_PURPOSE;
+		if (err != X509_V_OK) {
+			X509_STORE_CTX_set_error(xs, err);
+			if (ssl != NULL)
+				gw_conn_note_reject(SSL_get_app_data(ssl), leaf);
 			return 0;
 		}
 	}
@@ -393,6 +409,8 @@ gw_reason gw_reason_from_verify(long v)
 		return R_CRL;
 	case X509_V_ERR_INVALID_PURPOSE:
 		return R_EKU;
+	case X509_V_ERR_INVALID_NON_CA: /* set by verify_cb only */
+		return R_CA_CERT;
 	default:
 		return R_CERT_INVALID;
 	}

@@ -159,4 +159,40 @@ expect_match "RSA client: the PFX's chain is sent (issuer verified)" 'SSL certif
 expect_match "RSA client: alice's request passes" '^X-Client-User: alice' "$OUT"
 gw_finish
 
+# ---------------------------------------------------------------------------
+# 3. A CA:TRUE certificate is never a client identity, even when mapped:
+# a sub-CA issued by client CA 1 (with clientAuth), and CA 1's own root.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/subca.key" 2>/dev/null
+openssl req -new -key "$T/subca.key" -subj "/CN=subca.example.com/O=Example Corp" -out "$T/subca.csr" 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nextendedKeyUsage=clientAuth\n' >"$T/subca.ext"
+openssl x509 -req -in "$T/subca.csr" -CA "$T/ca1/ca.pem" -CAkey "$T/ca1/ca.key" -set_serial 7777 \
+	-days 30 -extfile "$T/subca.ext" -out "$T/subca.pem" 2>/dev/null
+expect_match "fixture: the sub-CA certificate says CA:TRUE" 'CA:TRUE' "$(openssl x509 -in "$T/subca.pem" -noout -text)"
+run openssl verify -CAfile "$T/ca1/ca.pem" -purpose sslclient "$T/subca.pem"
+expect_eq "fixture: openssl itself accepts it as an SSL client certificate" "$RC" 0
+cp "$T/ca1/ca.pem" "$T/ca1root.pem"
+cp "$T/ca1/ca.key" "$T/ca1root.key"
+{ cat "$T/users.map"
+  echo "subca   admin   $(gw_fp "$T/subca.pem")"
+  echo "root    admin   $(gw_fp "$T/ca1/ca.pem")"; } >"$T/users-ca.map"
+gw_conf "$T/ca.conf" "$B1" "usermap $T/users-ca.map"
+gw_start catrue "$T/ca.conf" || not_ok "gateway starts"
+URL="https://127.0.0.1:$GW_PORT"
+gw_curl subca "$URL/"
+expect_eq "a mapped CA:TRUE client certificate gets no response" "$(http_code)" 000
+run openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$T/srv/ca.pem" -cert "$T/subca.pem" \
+	-key "$T/subca.key" -tls1_2
+expect_match "s_client: the handshake ends with a certificate-unknown alert" 'alert certificate unknown' "$ERR$OUT"
+gw_curl ca1root "$URL/"
+expect_eq "the trusted root itself, mapped, as a client certificate: refused" "$(http_code)" 000
+gw_curl alice "$URL/"
+expect_eq "alice still passes" "$(http_code)" 200
+expect_match "log: reason ca-certificate with the sub-CA's fingerprint" \
+	"\"reason\":\"ca-certificate\"" "$(grep "$(gw_fphex "$T/subca.pem")" "$GW_LOG")"
+expect_match "log: the root refused as ca-certificate too" \
+	"\"reason\":\"ca-certificate\"" "$(grep "$(gw_fphex "$T/ca1/ca.pem")" "$GW_LOG")"
+expect_no_match "log: no request was made as subca or root" '"user":"(subca|root)"' "$(cat "$GW_LOG")"
+expect_eq "metrics: three ca-certificate rejections" "$(metric 'mtlskit_gateway_rejections_total{reason="ca-certificate"}')" 3
+gw_finish
+
 done_testing
