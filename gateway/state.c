@@ -14,6 +14,7 @@
 
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/tlspolicy.h"
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static gw_state *current;
@@ -279,8 +280,12 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 	}
 	st->ctx = ctx;
 	SSL_CTX_set_ex_data(ctx, state_idx, st);
-	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	{
+		const mtk_tls_server_policy pol = {cfg->tls_min, cfg->tls_ciphers,
+						   cfg->tls_ciphersuites};
+		if ((rc = mtk_tls_policy_server(ctx, &pol, err)) != MTK_OK)
+			goto out;
+	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
 	/* Server certificates: one chain per key type; OpenSSL picks the one

@@ -50,6 +50,8 @@ typedef struct mtk_gwconfig {
 	bool session_tickets;
 	long session_cache;     /* server-side session cache entries; 0 = off */
 	int tls_min;            /* 12 or 13 */
+	char *tls_ciphers;      /* TLS 1.2 cipher list; NULL = tlspolicy.h's */
+	char *tls_ciphersuites; /* TLS 1.3 suites; NULL = OpenSSL's */
 	long workers;           /* 0: one per online CPU */
 	long max_connections;
 	long handshake_timeout_ms;

@@ -21,6 +21,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "mtlskit/tlspolicy.h"
+
 static int wait_fd(int fd, short events, int ms)
 {
 	struct pollfd p = {fd, events, 0};
@@ -102,7 +104,8 @@ mtk_rc exp_tls_chain(const char *host, const char *port, int connect_ms, int han
 	if ((rc = tcp_connect(host, port, connect_ms, &fd, err)) != MTK_OK)
 		return rc;
 	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+	if (ctx == NULL || mtk_tls_policy_client(ctx, err) != MTK_OK || (ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(ssl, fd) != 1) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "%s:%s: TLS setup", host, port);
 		goto out;
 	}

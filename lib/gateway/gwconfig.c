@@ -39,6 +39,8 @@ static const setting settings[] = {
 	{"session_tickets", T_BOOL, OFF(session_tickets), 0, 0},
 	{"session_cache", T_LONG, OFF(session_cache), 0, 10000000},
 	{"tls_min", T_TLS, OFF(tls_min), 0, 0},
+	{"tls_ciphers", T_STR, OFF(tls_ciphers), 0, 0},
+	{"tls_ciphersuites", T_STR, OFF(tls_ciphersuites), 0, 0},
 	{"workers", T_LONG, OFF(workers), 0, 256},
 	{"max_connections", T_LONG, OFF(max_connections), 1, 10000000},
 	{"handshake_timeout", T_MS, OFF(handshake_timeout_ms), 1, 3600000},

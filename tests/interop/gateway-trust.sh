@@ -195,4 +195,57 @@ expect_no_match "log: no request was made as subca or root" '"user":"(subca|root
 expect_eq "metrics: three ca-certificate rejections" "$(metric 'mtlskit_gateway_rejections_total{reason="ca-certificate"}')" 3
 gw_finish
 
+# ---------------------------------------------------------------------------
+# 4. TLS policy: on TLS 1.2 only ECDHE with AEAD; overrides checked name by name.
+# sc ARGS...: one request through openssl s_client as alice; OUT has everything.
+sc() {
+	run bash -c "printf 'GET /tls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | openssl s_client -connect 127.0.0.1:$GW_PORT -CAfile $T/srv/ca.pem -cert $T/alice.pem -key $T/alice.key -ign_eof $* 2>&1"
+}
+gw_conf "$T/tls.conf" "$B1"
+gw_start tls "$T/tls.conf" || not_ok "gateway starts"
+for c in AES128-SHA ECDHE-RSA-AES128-SHA ECDHE-ECDSA-AES256-SHA AES128-SHA256; do
+	sc -tls1_2 -cipher "$c"
+	expect_match "TLS 1.2 $c (CBC) refused: handshake failure" 'alert handshake failure|no cipher' "$OUT"
+	expect_no_match "TLS 1.2 $c: no response" 'X-Client-User' "$OUT"
+done
+for c in AES128-GCM-SHA256 AES256-GCM-SHA384 DHE-RSA-AES128-GCM-SHA256; do
+	sc -tls1_2 -cipher "$c"
+	expect_match "TLS 1.2 $c (no ECDHE) refused: handshake failure" 'alert handshake failure|no cipher' "$OUT"
+done
+for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305; do
+	sc -tls1_2 -cipher "$c"
+	expect_match "TLS 1.2 $c negotiated" "Cipher is $c" "$OUT"
+	expect_match "TLS 1.2 $c: alice's request answered" 'X-Client-User: alice' "$OUT"
+done
+sc -tls1_3
+expect_match "TLS 1.3 with OpenSSL's default suites" 'New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384' "$OUT"
+sc -tls1_1
+expect_no_match "TLS 1.1 refused" 'X-Client-User' "$OUT"
+gw_finish
+
+# Overrides: CBC on purpose, one TLS 1.3 suite.
+gw_conf "$T/tls2.conf" "$B1" "tls_ciphers ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA" \
+	"tls_ciphersuites TLS_CHACHA20_POLY1305_SHA256"
+gw_start tls2 "$T/tls2.conf" || not_ok "gateway starts with tls_ciphers"
+sc -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA
+expect_match "tls_ciphers override: the CBC suite asked for is served" 'Cipher is ECDHE-ECDSA-AES128-SHA' "$OUT"
+sc -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+expect_match "tls_ciphers override: the default GCM suite is now off" 'alert handshake failure|no cipher' "$OUT"
+sc -tls1_3
+expect_match "tls_ciphersuites override: TLS 1.3 uses ChaCha20" 'Cipher is TLS_CHACHA20_POLY1305_SHA256' "$OUT"
+sc -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+expect_no_match "tls_ciphersuites override: AES-GCM 1.3 suite refused" 'X-Client-User' "$OUT"
+gw_finish
+gw_conf "$T/tls3.conf" "$B1" "tls_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA265"
+check "$T/tls3.conf"
+expect_eq "--check: a cipher name OpenSSL does not know exits 2" "$RC" 2
+expect_match "--check: names the key and the element" "tls_ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA265' is not a cipher OpenSSL knows" "$ERR"
+gw_conf "$T/tls4.conf" "$B1" "tls_ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_512_GCM"
+check "$T/tls4.conf"
+expect_eq "--check: an unknown TLS 1.3 suite exits 2" "$RC" 2
+expect_match "--check: names tls_ciphersuites" "tls_ciphersuites: 'TLS_AES_512_GCM' is not a cipher suite" "$ERR"
+gw_conf "$T/tls5.conf" "$B1" "tls_ciphers HIGH:!aNULL:!kRSA:@STRENGTH"
+check "$T/tls5.conf"
+expect_eq "--check: operators and @ directives are accepted" "$RC" 0
+
 done_testing
