@@ -248,4 +248,79 @@ gw_conf "$T/tls5.conf" "$B1" "tls_ciphers HIGH:!aNULL:!kRSA:@STRENGTH"
 check "$T/tls5.conf"
 expect_eq "--check: operators and @ directives are accepted" "$RC" 0
 
+# ---------------------------------------------------------------------------
+# 5. CRLs: verified once at load (issuer among the CAs, signature), checked
+# per handshake by serial; expired CRLs warned about and exported.
+gw_conf "$T/crlx.conf" "$B1" "crl $T/crl2.pem"
+check "$T/crlx.conf"
+expect_eq "--check: a CRL whose issuer is not a configured CA exits 3" "$RC" 3
+expect_match "--check: names FILE:LINE and the issuer" "crl2.pem:1: the CRL's issuer CN=Client CA Two,O=mtlskit tests is not one of the configured CAs|crl2.pem:1: the CRL's issuer O=mtlskit tests,CN=Client CA Two is not one of the configured CAs" "$ERR"
+# An impostor CA with CA 1's name and another key signs a CRL.
+mkdir -p "$T/imp"
+cp "$T/ca1/ca.cnf" "$T/imp/ca.cnf"
+sed -i "s#$T/ca1#$T/imp#g" "$T/imp/ca.cnf"
+mkdir -p "$T/imp/new"; : >"$T/imp/index.txt"; echo 1000 >"$T/imp/serial"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/imp/ca.key" 2>/dev/null
+openssl req -x509 -new -key "$T/imp/ca.key" -subj "/CN=Client CA One/O=mtlskit tests" -days 30 -out "$T/imp/ca.pem" 2>/dev/null
+openssl ca -batch -config "$T/imp/ca.cnf" -gencrl -out "$T/imp.crl" 2>/dev/null
+cat "$T/crl1.pem" "$T/imp.crl" >"$T/crl-imp.pem"
+gw_conf "$T/crli.conf" "$B1" "crl $T/crl-imp.pem"
+check "$T/crli.conf"
+expect_eq "--check: a CRL whose signature does not verify exits 3" "$RC" 3
+expect_match "--check: the bad signature names FILE:LINE of the second CRL" \
+	"crl-imp.pem:$(($(lines "$T/crl1.pem") + 1)): the CRL's signature does not verify with the key of CA" "$ERR"
+# A partitioned CRL (issuingDistributionPoint onlyuser): refused at load.
+printf '[ crl_ext ]\nissuingDistributionPoint = critical, @idp\n[ idp ]\nfullname = URI:http://crl.example/ca1.crl\nonlyuser = TRUE\n' >>"$T/ca1/ca.cnf"
+openssl ca -batch -config "$T/ca1/ca.cnf" -crlexts crl_ext -gencrl -out "$T/crl-idp.pem" 2>/dev/null
+gw_conf "$T/crlp.conf" "$B1" "crl $T/crl-idp.pem"
+check "$T/crlp.conf"
+expect_eq "--check: a CRL with an issuingDistributionPoint is refused (exit 3)" "$RC" 3
+expect_match "--check: says it is not supported" 'crl-idp.pem:1: the CRL has an issuingDistributionPoint' "$ERR"
+
+# Serving: CA 1 with its CRL, CA 2 without one.
+gw_conf "$T/crl.conf" "$B1" "ca $T/ca2/ca.pem" "crl $T/crl1.pem"
+gw_start crl "$T/crl.conf" || not_ok "gateway starts with a CRL"
+URL="https://127.0.0.1:$GW_PORT"
+gw_curl alice "$URL/"
+expect_eq "CRL: alice (not revoked) passes" "$(http_code)" 200
+run openssl s_client -connect "127.0.0.1:$GW_PORT" -CAfile "$T/srv/ca.pem" -cert "$T/revoked.pem" -key "$T/revoked.key" -tls1_2
+expect_match "CRL: the revoked client hears the certificate revoked alert" 'alert certificate revoked' "$ERR$OUT"
+gw_curl bob "$URL/"
+expect_eq "CRL: bob (CA 2 has no CRL) is refused" "$(http_code)" 000
+expect_match "log: revoked, with the revoked certificate's fingerprint" '"reason":"revoked"' "$(grep "$(gw_fphex "$T/revoked.pem")" "$GW_LOG")"
+expect_match "log: crl-unavailable for bob" '"reason":"crl-unavailable"' "$(grep "$(gw_fphex "$T/bob.pem")" "$GW_LOG")"
+nu=$(date -u -d "$(openssl crl -in "$T/crl1.pem" -noout -nextupdate | sed 's/^nextUpdate=//')" +%s)
+expect_eq "metrics: the CRL's nextUpdate gauge" \
+	"$(metric "mtlskit_gateway_crl_next_update_seconds{file=\"$T/crl1.pem\",line=\"1\",issuer=\"O=mtlskit tests,CN=Client CA One\"}")" "$nu"
+expect_no_match "log: no warning for a current CRL" '"event":"warning"' "$(cat "$GW_LOG")"
+
+# Reload to an expired CRL: accepted (the CA said so) but warned about, and
+# every certificate of CA 1 is then refused as crl-unavailable.
+openssl ca -batch -config "$T/ca1/ca.cnf" -gencrl -crl_lastupdate 20200101000000Z \
+	-crl_nextupdate 20200201000000Z -out "$T/crl1-old.pem" 2>/dev/null
+expect_match "fixture: the old CRL's nextUpdate is in 2020" 'nextUpdate=Feb  1 00:00:00 2020 GMT' "$(openssl crl -in "$T/crl1-old.pem" -noout -nextupdate)"
+gw_conf "$T/crl-old.conf" "$B1" "ca $T/ca2/ca.pem" "crl $T/crl1-old.pem" "crl $T/crl2.pem"
+check "$T/crl-old.conf"
+expect_eq "--check: an expired CRL still loads (exit 0)" "$RC" 0
+expect_match "--check: warns, naming FILE:LINE and nextUpdate" "warning: .*crl1-old.pem:1: the CRL of O=mtlskit tests,CN=Client CA One is past its nextUpdate \(2020-02-01T00:00:00Z\)" "$ERR"
+swap "$T/crl-old.conf" "$T/crl.conf"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 50); do grep -q '"event":"warning"' "$GW_LOG" && break; sleep 0.1; done
+expect_match "reload with an expired CRL: ok" '"event":"reload".*"result":"ok"|"result":"ok".*"event":"reload"' "$(grep '"reload"' "$GW_LOG")"
+expect_eq "reload with an expired CRL: exactly one warning line" "$(grep -c '"event":"warning"' "$GW_LOG")" 1
+expect_match "the warning names the file and nextUpdate" '"file":"[^"]*crl1-old.pem".*"next_update":"2020-02-01T00:00:00Z"' "$(grep '"event":"warning"' "$GW_LOG")"
+expect_eq "metrics: the expired CRL's gauge" \
+	"$(metric "mtlskit_gateway_crl_next_update_seconds{file=\"$T/crl1-old.pem\",line=\"1\",issuer=\"O=mtlskit tests,CN=Client CA One\"}")" 1580515200
+gw_curl alice "$URL/"
+expect_eq "expired CRL: alice is refused" "$(http_code)" 000
+expect_eq "metrics: crl-unavailable counted (bob before, alice now)" "$(metric 'mtlskit_gateway_rejections_total{reason="crl-unavailable"}')" 2
+gw_curl bob "$URL/"
+expect_eq "CA 2's current CRL: bob passes now" "$(http_code)" 200
+gw_finish
+# Startup with the expired CRL: one JSON warning line in the log.
+gw_start crlold "$T/crl-old.conf" || not_ok "gateway starts with an expired CRL"
+expect_eq "startup with an expired CRL: one warning line" "$(grep -c '"event":"warning"' "$GW_LOG")" 1
+expect_eq "every log line is JSON" "$(jq -c . "$GW_LOG" >/dev/null 2>&1 && echo yes)" yes
+gw_finish
+
 done_testing
