@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh - installs the Debian 12 packages mtlskit needs, only those missing.
-# Usage: scripts/deps.sh [build|test|demo|fuzz|bench]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|fuzz|bench|testssl]...   (default: test)
 set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
@@ -8,6 +8,7 @@ build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
 peers=(curl jq default-jdk-headless tinyproxy prometheus)
 fuzz=(clang libclang-rt-14-dev)
 bench=(hyperfine nginx-light stunnel4 python3-cryptography)
+testssl=(testssl.sh jq curl) # scripts/testssl.sh
 
 want=()
 for what in "${@:-test}"; do
@@ -16,6 +17,7 @@ for what in "${@:-test}"; do
 	test | demo) want+=("${build[@]}" "${peers[@]}") ;;
 	fuzz) want+=("${build[@]}" "${fuzz[@]}") ;;
 	bench) want+=("${build[@]}" "${peers[@]}" "${bench[@]}") ;;
+	testssl) want+=("${testssl[@]}") ;;
 	*) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
 	esac
 done
