@@ -157,6 +157,16 @@ run curl -sS -v --max-time 10 --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --k
 expect_match "RSA client: served by the certificate from the PFX" 'subject: CN=srv-rsa.example.com' "$ERR"
 expect_match "RSA client: the PFX's chain is sent (issuer verified)" 'SSL certificate verify ok' "$ERR"
 expect_match "RSA client: alice's request passes" '^X-Client-User: alice' "$OUT"
+# key_pass file: is read again at reload: a wrong one refuses the reload,
+# the running keys keep serving.
+printf 'wrong\n' >"$T/pfx.pass"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 50); do grep -q '"refused"' "$GW_LOG" && break; sleep 0.1; done
+expect_match "reload with a wrong key_pass: refused, naming the PFX" '"error":"[^"]*srv-rsa.pfx[^"]*".*"result":"refused"' "$(grep '"reload"' "$GW_LOG")"
+run curl -sS -v --max-time 10 --cacert "$T/srv/ca.pem" --cert "$T/alice.pem" --key "$T/alice.key" \
+	--ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 "https://127.0.0.1:$GW_PORT/"
+expect_match "after the refused reload the PFX's certificate still serves" 'subject: CN=srv-rsa.example.com' "$ERR"
+expect_match "after the refused reload alice still passes" '^X-Client-User: alice' "$OUT"
 gw_finish
 
 # ---------------------------------------------------------------------------
