@@ -183,7 +183,8 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 			label(o, st->own_subject[i] ? st->own_subject[i] : "");
 			evbuffer_add_printf(o, "\"} %lld\n", (long long)st->own_not_after[i]);
 		}
-		evbuffer_add_printf(o, "# HELP mtlskit_gateway_crl_next_update_seconds nextUpdate of every loaded CRL (0: none).\n"
+		evbuffer_add_printf(o, "# HELP mtlskit_gateway_crl_next_update_seconds nextUpdate "
+				       "of every loaded CRL (0: none).\n"
 				       "# TYPE mtlskit_gateway_crl_next_update_seconds gauge\n");
 		for (size_t i = 0; i < st->n_crls; i++) {
 			evbuffer_add_printf(o, "mtlskit_gateway_crl_next_update_seconds{file=\"");

@@ -129,8 +129,8 @@ static const char *env_get(void *ctx, const char *name)
 static mtk_rc load_part(mtk_set *set, const char *path, mtk_obj_kind want, const mtk_load_opts *o,
 			mtk_err *e)
 {
-	mtk_rc rc = mtk_load_file_strict(set, path,
-					 MTK_OBJ_BIT(MTK_OBJ_KEY) | MTK_OBJ_BIT(MTK_OBJ_CERT), want, o, e);
+	mtk_rc rc = mtk_load_file_strict(
+	    set, path, MTK_OBJ_BIT(MTK_OBJ_KEY) | MTK_OBJ_BIT(MTK_OBJ_CERT), want, o, e);
 
 	if (rc == MTK_E_PASSWORD_NEEDED) { /* the loader's message names a CLI flag */
 		mtk_err_clear(e);
@@ -158,7 +158,8 @@ static mtk_rc load_server_pair(SSL_CTX *ctx, const char *cert_path, const char *
 	mtk_err e = {0};
 	mtk_rc rc;
 
-	if (pass_spec != NULL && (rc = mtk_pass_resolve(pass_spec, NULL, &io, &pw, NULL, &e)) != MTK_OK)
+	if (pass_spec != NULL &&
+	    (rc = mtk_pass_resolve(pass_spec, NULL, &io, &pw, NULL, &e)) != MTK_OK)
 		goto out;
 	o.pass = pw;
 	o.require_decrypt = true;
@@ -168,7 +169,8 @@ static mtk_rc load_server_pair(SSL_CTX *ctx, const char *cert_path, const char *
 		if (keys.objs[i].kind != MTK_OBJ_KEY)
 			continue;
 		if (key != NULL) {
-			rc = mtk_err_set(&e, MTK_E_MALFORMED, "%s:%ld: a second private key; give one per file",
+			rc = mtk_err_set(&e, MTK_E_MALFORMED,
+					 "%s:%ld: a second private key; give one per file",
 					 key_path, keys.objs[i].line);
 			goto out;
 		}
@@ -282,7 +284,7 @@ static const char *crl_unsupported(X509_CRL *crl)
 	}
 	for (int i = 0; i < sk_X509_REVOKED_num(revs); i++) {
 		const STACK_OF(X509_EXTENSION) *exts =
-			X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
+		    X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
 		for (int j = 0; j < sk_X509_EXTENSION_num(exts); j++)
 			if (X509_EXTENSION_get_critical(sk_X509_EXTENSION_value(exts, j)))
 				return "an entry with a critical extension (certificateIssuer)";
@@ -297,8 +299,8 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 	mtk_set set = MTK_SET_INIT;
 	mtk_rc rc;
 
-	if ((rc = mtk_load_file_strict(&set, path, MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL, NULL, err)) !=
-	    MTK_OK)
+	if ((rc = mtk_load_file_strict(&set, path, MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL, NULL,
+				       err)) != MTK_OK)
 		return rc;
 	for (size_t i = 0; i < set.count; i++) {
 		X509_CRL *crl = set.objs[i].crl;
@@ -326,21 +328,23 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 		}
 		ERR_clear_error();
 		if (issuer == NULL) {
-			rc = mtk_err_set(err, MTK_E_MALFORMED,
-					 named ? "%s: the CRL's signature does not verify with the key of CA %s"
-					       : "%s: the CRL's issuer %s is not one of the configured CAs",
-					 where, iname);
+			rc = mtk_err_set(
+			    err, MTK_E_MALFORMED,
+			    named ? "%s: the CRL's signature does not verify with the key of CA %s"
+				  : "%s: the CRL's issuer %s is not one of the configured CAs",
+			    where, iname);
 			goto out;
 		}
 		if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) &&
 		    !(X509_get_key_usage(issuer) & KU_CRL_SIGN)) {
 			rc = mtk_err_set(err, MTK_E_MALFORMED,
-					 "%s: CA %s may not sign CRLs (its keyUsage lacks cRLSign)", where, iname);
+					 "%s: CA %s may not sign CRLs (its keyUsage lacks cRLSign)",
+					 where, iname);
 			goto out;
 		}
 		if ((why = crl_unsupported(crl)) != NULL) {
-			rc = mtk_err_set(err, MTK_E_UNSUPPORTED, "%s: the CRL has %s, which is not supported",
-					 where, why);
+			rc = mtk_err_set(err, MTK_E_UNSUPPORTED,
+					 "%s: the CRL has %s, which is not supported", where, why);
 			goto out;
 		}
 		/* sort the entries now, not in the first handshake */
@@ -390,7 +394,8 @@ void gw_state_warn(const gw_state *st, FILE *out)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (out != NULL) {
 			fprintf(out,
-				"mtlskit-gateway: warning: %s:%ld: the CRL of %s is past its nextUpdate "
+				"mtlskit-gateway: warning: %s:%ld: the CRL of %s is past its "
+				"nextUpdate "
 				"(%s): every certificate it covers is refused (crl-unavailable)\n",
 				c->file, c->line, c->issuer, when);
 		} else {
@@ -399,9 +404,10 @@ void gw_state_warn(const gw_state *st, FILE *out)
 			json_object_set_new(o, "line", json_integer(c->line));
 			json_object_set_new(o, "issuer", json_string(c->issuer));
 			json_object_set_new(o, "next_update", json_string(when));
-			json_object_set_new(o, "message",
-					    json_string("CRL past its nextUpdate: every certificate it "
-							"covers is refused (crl-unavailable) until it is renewed"));
+			json_object_set_new(
+			    o, "message",
+			    json_string("CRL past its nextUpdate: every certificate it "
+					"covers is refused (crl-unavailable) until it is renewed"));
 			gw_log("warning", o);
 		}
 	}
@@ -420,7 +426,8 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 		if (e != X509_V_OK) {
 			X509_STORE_CTX_set_error(xs, e);
 			if (ssl != NULL)
-				gw_conn_note_reject(SSL_get_app_data(ssl), X509_STORE_CTX_get0_cert(xs));
+				gw_conn_note_reject(SSL_get_app_data(ssl),
+						    X509_STORE_CTX_get0_cert(xs));
 			return 0;
 		}
 	}

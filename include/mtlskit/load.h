@@ -143,9 +143,9 @@ MTK_WUR mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts
  * MTK_E_MALFORMED for a kind that does not belong, MTK_E_NOT_FOUND when
  * nothing of kind want is there). */
 #define MTK_OBJ_BIT(kind) (1u << (unsigned)(kind))
-MTK_WUR mtk_rc mtk_load_mem_strict(mtk_set *set, const char *name, const uint8_t *data,
-				   size_t len, unsigned allowed, mtk_obj_kind want,
-				   const mtk_load_opts *opts, mtk_err *err);
+MTK_WUR mtk_rc mtk_load_mem_strict(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+				   unsigned allowed, mtk_obj_kind want, const mtk_load_opts *opts,
+				   mtk_err *err);
 /* Reads path (bounded, see file.h) and calls mtk_load_mem_strict. */
 MTK_WUR mtk_rc mtk_load_file_strict(mtk_set *set, const char *path, unsigned allowed,
 				    mtk_obj_kind want, const mtk_load_opts *opts, mtk_err *err);

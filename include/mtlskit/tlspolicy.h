@@ -20,14 +20,14 @@
 #include "mtlskit/err.h"
 
 /* The server's TLS 1.2 list: forward secrecy and AEAD only. */
-#define MTK_TLS_SERVER_CIPHERS                                                                   \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                 \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                 \
+#define MTK_TLS_SERVER_CIPHERS                                                                     \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 typedef struct mtk_tls_server_policy {
-	int tls_min;              /* 12 or 13 (0 = 12) */
-	const char *ciphers;      /* TLS 1.2 cipher list; NULL = MTK_TLS_SERVER_CIPHERS */
+	int tls_min;		  /* 12 or 13 (0 = 12) */
+	const char *ciphers;	  /* TLS 1.2 cipher list; NULL = MTK_TLS_SERVER_CIPHERS */
 	const char *ciphersuites; /* TLS 1.3 suites; NULL = OpenSSL's default */
 } mtk_tls_server_policy;
 

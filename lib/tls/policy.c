@@ -37,8 +37,9 @@ static mtk_rc check_each(SSL_CTX *scratch, const char *key, const char *list, bo
 		    (suites ? SSL_CTX_set_ciphersuites(scratch, name)
 			    : SSL_CTX_set_cipher_list(scratch, name)) != 1) {
 			ERR_clear_error();
-			return mtk_err_set(err, MTK_E_CONFIG, "%s: '%s' is not a cipher%s OpenSSL knows", key,
-					   name, suites ? " suite" : "");
+			return mtk_err_set(err, MTK_E_CONFIG,
+					   "%s: '%s' is not a cipher%s OpenSSL knows", key, name,
+					   suites ? " suite" : "");
 		}
 		p += n;
 	}
@@ -62,10 +63,12 @@ mtk_rc mtk_tls_policy_server(SSL_CTX *ctx, const mtk_tls_server_policy *p, mtk_e
 		if (rc != MTK_OK)
 			return rc;
 	}
-	if (SSL_CTX_set_min_proto_version(ctx, p->tls_min == 13 ? TLS1_3_VERSION : TLS1_2_VERSION) != 1)
+	if (SSL_CTX_set_min_proto_version(ctx,
+					  p->tls_min == 13 ? TLS1_3_VERSION : TLS1_2_VERSION) != 1)
 		return mtk_err_set(err, MTK_E_CRYPTO, "TLS policy: minimum version");
 	if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
-		return mtk_err_set(err, MTK_E_CONFIG, "tls_ciphers: no cipher matches '%s'", ciphers);
+		return mtk_err_set(err, MTK_E_CONFIG, "tls_ciphers: no cipher matches '%s'",
+				   ciphers);
 	if (p->ciphersuites != NULL && SSL_CTX_set_ciphersuites(ctx, p->ciphersuites) != 1)
 		return mtk_err_set(err, MTK_E_CONFIG, "tls_ciphersuites: no suite matches '%s'",
 				   p->ciphersuites);

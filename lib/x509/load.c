@@ -472,14 +472,16 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 	}
 	if (opts->strict && doc.bad_begin_line > 0 &&
 	    (doc.orphan_end_line == 0 || doc.bad_begin_line < doc.orphan_end_line)) {
-		rc = mtk_err_set(err, MTK_E_PEM_SYNTAX, "%s:%ld: a damaged BEGIN line (no readable label)",
-				 name, doc.bad_begin_line);
+		rc = mtk_err_set(err, MTK_E_PEM_SYNTAX,
+				 "%s:%ld: a damaged BEGIN line (no readable label)", name,
+				 doc.bad_begin_line);
 		goto out;
 	}
 	if (opts->strict && doc.orphan_end_line > 0) {
-		rc = mtk_err_set(err, MTK_E_PEM_SYNTAX,
-				 "%s:%ld: an END line with no BEGIN line before it (damaged block?)", name,
-				 doc.orphan_end_line);
+		rc =
+		    mtk_err_set(err, MTK_E_PEM_SYNTAX,
+				"%s:%ld: an END line with no BEGIN line before it (damaged block?)",
+				name, doc.orphan_end_line);
 		goto out;
 	}
 	for (size_t i = 0; i < doc.count && rc == MTK_OK; i++) {
@@ -989,20 +991,23 @@ mtk_rc mtk_load_mem_strict(mtk_set *set, const char *name, const uint8_t *data, 
 
 		if (!(allowed & MTK_OBJ_BIT(ob->kind))) {
 			if (ob->line > 0)
-				rc = mtk_err_set(err, MTK_E_MALFORMED,
-						 "%s:%ld: a %s block (%s) does not belong here; expected %s",
-						 name, ob->line, ob->label ? ob->label : "PEM",
-						 kind_name(ob->kind), kind_name(want));
+				rc = mtk_err_set(
+				    err, MTK_E_MALFORMED,
+				    "%s:%ld: a %s block (%s) does not belong here; expected %s",
+				    name, ob->line, ob->label ? ob->label : "PEM",
+				    kind_name(ob->kind), kind_name(want));
 			else
-				rc = mtk_err_set(err, MTK_E_MALFORMED,
-						 "%s: holds a %s, which does not belong here; expected %s",
-						 name, kind_name(ob->kind), kind_name(want));
+				rc = mtk_err_set(
+				    err, MTK_E_MALFORMED,
+				    "%s: holds a %s, which does not belong here; expected %s", name,
+				    kind_name(ob->kind), kind_name(want));
 			goto out;
 		}
 		found += ob->kind == want;
 	}
 	if (found == 0) {
-		rc = mtk_err_set(err, MTK_E_NOT_FOUND, "%s: no %s in the file", name, kind_name(want));
+		rc = mtk_err_set(err, MTK_E_NOT_FOUND, "%s: no %s in the file", name,
+				 kind_name(want));
 		goto out;
 	}
 	rc = set_move(set, &tmp);

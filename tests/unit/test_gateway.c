@@ -319,11 +319,10 @@ static void test_config_trust_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_file),    cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_parse_helpers),  cmocka_unit_test(test_usermap),
-		cmocka_unit_test(test_usermap_errors), cmocka_unit_test(test_pp2_roundtrip),
-		cmocka_unit_test(test_pp2_errors),
-		cmocka_unit_test(test_config_trust_keys),
+	    cmocka_unit_test(test_config_file),	   cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_parse_helpers),  cmocka_unit_test(test_usermap),
+	    cmocka_unit_test(test_usermap_errors), cmocka_unit_test(test_pp2_roundtrip),
+	    cmocka_unit_test(test_pp2_errors),	   cmocka_unit_test(test_config_trust_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,7 +440,8 @@ static void test_strict(void **state)
 	bad.data[mid + 41] = 'A';
 	bad.data[mid + 42] = 'A';
 	bad.data[mid + 43] = 'A';
-	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e), MTK_E_DER);
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_DER);
 	assert_non_null(strstr(e.detail, where));
 
 	/* A BEGIN without END (the file was cut). */
@@ -463,7 +464,8 @@ static void test_strict(void **state)
 	mid = bad.len;
 	append_cert(&bad, inter);
 	bad.data[mid + 12] = '\t'; /* inside the label */
-	assert_int_equal(mtk_load_mem(&set, "s.pem", bad.data, bad.len, NULL, NULL, NULL, &e), MTK_OK);
+	assert_int_equal(mtk_load_mem(&set, "s.pem", bad.data, bad.len, NULL, NULL, NULL, &e),
+			 MTK_OK);
 	assert_int_equal(set.count, 1); /* what the old reader did: one dropped */
 	mtk_set_free(&set);
 	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
@@ -492,9 +494,9 @@ static void test_strict(void **state)
 	mtk_set_free(&set);
 
 	/* Nothing of the kind wanted: certificates where a CRL is expected. */
-	assert_int_equal(strict(&b, MTK_OBJ_BIT(MTK_OBJ_CERT) | MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL,
-				&set, &e),
-			 MTK_E_NOT_FOUND);
+	assert_int_equal(
+	    strict(&b, MTK_OBJ_BIT(MTK_OBJ_CERT) | MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL, &set, &e),
+	    MTK_E_NOT_FOUND);
 	assert_non_null(strstr(e.detail, "no CRL"));
 	mtk_buf_free(&bad);
 	mtk_buf_free(&b);
@@ -503,15 +505,15 @@ static void test_strict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shuffled_bundle_chain),
-		cmocka_unit_test(test_incomplete_chain_and_extra),
-		cmocka_unit_test(test_cert_summary),
-		cmocka_unit_test(test_pfx_modern),
-		cmocka_unit_test(test_pfx_legacy),
-		cmocka_unit_test(test_encrypted_pkcs8),
-		cmocka_unit_test(test_duplicates_and_truncated_pfx),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_strict),
+	    cmocka_unit_test(test_shuffled_bundle_chain),
+	    cmocka_unit_test(test_incomplete_chain_and_extra),
+	    cmocka_unit_test(test_cert_summary),
+	    cmocka_unit_test(test_pfx_modern),
+	    cmocka_unit_test(test_pfx_legacy),
+	    cmocka_unit_test(test_encrypted_pkcs8),
+	    cmocka_unit_test(test_duplicates_and_truncated_pfx),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_strict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -73,9 +73,9 @@ static void test_client(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_default),
-		cmocka_unit_test(test_server_overrides),
-		cmocka_unit_test(test_client),
+	    cmocka_unit_test(test_server_default),
+	    cmocka_unit_test(test_server_overrides),
+	    cmocka_unit_test(test_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
