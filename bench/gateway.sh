@@ -12,7 +12,10 @@
 #   - full mTLS handshakes/s, TLS 1.3, one GET each: ECDSA P-256 and RSA 2048
 #     server keys (client key ECDSA P-256), gateway vs nginx vs stunnel;
 #   - keep-alive proxied requests/s and p50/p99 latency, gateway vs nginx;
-#   - memory per idle mTLS connection (RSS growth over 1000 connections).
+#   - memory per idle mTLS connection (RSS growth over 1000 connections);
+#   - full handshakes/s with a BENCH_CRL-entry CRL (default 100000; 0 skips)
+#     of the client CA: gateway without CRL, gateway with it, nginx with it
+#     (ssl_crl).  BENCH_ONLY=crl runs this part alone.
 # Prints a table and ratios (gateway / peer; > 1 means the gateway is better
 # for rates, < 1 better for latency and memory).  Only 127.0.0.1 is used.
 set -u
@@ -79,6 +82,7 @@ workers 1
 access_log off
 max_connections 50000
 idle_timeout 120s
+${EXTRA_GW:-}
 GW
 	$PRIO taskset -c 0 "$MTLSKIT_GATEWAY" --config "$T/gw-$kt.conf" & SPID=$!
 	PIDS="$PIDS $SPID"
@@ -108,6 +112,7 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_client_certificate $T/ca1/ca.pem;
     ssl_verify_client on;
+    ${EXTRA_NG:-}
     location / {
       proxy_pass http://be;
       proxy_http_version 1.1;
@@ -171,7 +176,47 @@ idle_mem() { # -> bytes per idle connection
 	echo $(( (after - before) * 1024 / $(jq .open "$T/idle.out") ))
 }
 
+# big_crl N: a CRL of client CA 1 revoking N serials (none of them alice's),
+# written by `openssl ca -gencrl` from a generated index.
+big_crl() {
+	local d=$T/ca1 n=$1
+	awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "R\t300101000000Z\t240101000000Z\t%06X\tunknown\t/CN=revoked-%d\n", 1048576 + i, i }' >"$d/index.txt"
+	openssl ca -batch -config "$d/ca.cnf" -gencrl -out "$T/big.crl" 2>/dev/null
+}
+CRLN=${BENCH_CRL:-100000}
 declare -A R
+if [ "$CRLN" -gt 0 ]; then
+	big_crl "$CRLN"
+	# CPU ticks of the server (and its children: nginx's worker), so the
+	# cost per handshake can be read even on a busy machine.
+	ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+	load_cpu() { # OUTFILE: one JSON result with cpu_ms (server CPU per handshake)
+		local t0 t1 res
+		t0=$(ticks "$SPID"); res=$(load1 handshake); t1=$(ticks "$SPID")
+		jq -c --argjson t "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
+			'. + {cpu_ms: (if .ops > 0 then ($t * 1000 / $hz / .ops * 1000 | round) / 1000 else 0 end)}' <<<"$res" >>"$1"
+	}
+	for r in $(seq 1 "$REP"); do
+		start_gateway ec; load_cpu "$T/crl_gw_none"; stop
+		EXTRA_GW="crl $T/big.crl" start_gateway ec; load_cpu "$T/crl_gw"; stop
+		EXTRA_NG="ssl_crl $T/big.crl;" start_nginx ec; load_cpu "$T/crl_ng"; stop
+	done
+	for k in crl_gw_none crl_gw crl_ng; do R[$k]=$(median <"$T/$k"); done
+	cpu() { jq -s -r 'map(.cpu_ms) | sort | .[length / 2 | floor]' <"$T/$1"; }
+	g0=$(jq -r .rate <<<"${R[crl_gw_none]}"); g=$(jq -r .rate <<<"${R[crl_gw]}"); n=$(jq -r .rate <<<"${R[crl_ng]}")
+	echo "CRL of $CRLN entries ($(wc -c <"$T/big.crl") bytes PEM), full handshakes/s + 1 GET, ECDSA-P256, ${DUR}s, median of $REP:"
+	printf '  gateway, no CRL %10s\n  gateway, CRL    %10s  (%s of the no-CRL rate; p50/p99 ms %s/%s)\n  nginx, CRL      %10s  (gateway/nginx %s; p50/p99 ms %s/%s)\n' \
+		"$g0" "$g" "$(awk -v a="$g" -v b="$g0" 'BEGIN { printf "%.2f", a / b }')" \
+		"$(jq -r .p50_ms <<<"${R[crl_gw]}")" "$(jq -r .p99_ms <<<"${R[crl_gw]}")" \
+		"$n" "$(awk -v a="$g" -v b="$n" 'BEGIN { printf "%.2f", a / b }')" \
+		"$(jq -r .p50_ms <<<"${R[crl_ng]}")" "$(jq -r .p99_ms <<<"${R[crl_ng]}")"
+	echo "  errors (gateway no CRL / CRL / nginx): $(jq -r .errors <<<"${R[crl_gw_none]}")/$(jq -r .errors <<<"${R[crl_gw]}")/$(jq -r .errors <<<"${R[crl_ng]}")"
+	echo "  server CPU ms per handshake (median; steady under machine load): gateway no CRL $(cpu crl_gw_none)," \
+		"gateway CRL $(cpu crl_gw), nginx CRL $(cpu crl_ng) (gateway/nginx CPU $(awk -v a="$(cpu crl_gw)" -v b="$(cpu crl_ng)" 'BEGIN { printf "%.2f", a / b }'))"
+	echo
+fi
+[ "${BENCH_ONLY:-}" = crl ] && exit 0
 for r in $(seq 1 "$REP"); do
 	for kt in ec rsa; do
 		start_gateway "$kt"; load1 handshake >>"$T/gw_hs_$kt"

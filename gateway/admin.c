@@ -187,6 +187,16 @@ static void metrics_body(struct evbuffer *o)
 			label(o, st->own_subject[i] ? st->own_subject[i] : "");
 			evbuffer_add_printf(o, "\"} %lld\n", (long long)st->own_not_after[i]);
 		}
+		evbuffer_add_printf(o, "# HELP mtlskit_gateway_crl_next_update_seconds nextUpdate "
+				       "of every loaded CRL (0: none).\n"
+				       "# TYPE mtlskit_gateway_crl_next_update_seconds gauge\n");
+		for (size_t i = 0; i < st->n_crls; i++) {
+			evbuffer_add_printf(o, "mtlskit_gateway_crl_next_update_seconds{file=\"");
+			label(o, st->crls[i].file);
+			evbuffer_add_printf(o, "\",line=\"%ld\",issuer=\"", st->crls[i].line);
+			label(o, st->crls[i].issuer);
+			evbuffer_add_printf(o, "\"} %lld\n", (long long)st->crls[i].next_update);
+		}
 		evbuffer_add_printf(o, "# HELP mtlskit_gateway_client_cert_not_after_seconds notAfter of mapped client certificates seen since the last reload.\n"
 				       "# TYPE mtlskit_gateway_client_cert_not_after_seconds gauge\n");
 		for (size_t i = 0; i < mtk_usermap_count(st->map); i++) {

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -38,7 +39,25 @@ typedef struct gw_state {
 	size_t n_own;
 	char **own_subject;             /* server certificates, for /metrics */
 	int64_t *own_not_after;
+	struct gw_crl *crls;            /* every CRL, signature verified at load */
+	size_t n_crls;
 } gw_state;
+
+/* A CRL whose signature was verified once, at load, with issuer_key (the
+ * key of a configured CA named as its issuer).  Per handshake only the
+ * time and the serial are looked at (state.c, verify_cb). */
+typedef struct gw_crl {
+	X509_CRL *crl;
+	EVP_PKEY *issuer_key;
+	int64_t last_update, next_update; /* next_update 0: none given */
+	char *file;                      /* where it was read, for logs and /metrics */
+	long line;                       /* its BEGIN line; 0 in a DER file */
+	char *issuer;                    /* RFC 2253 */
+} gw_crl;
+
+/* Logs (or, with out, prints) one warning per CRL of st already past its
+ * nextUpdate: every certificate it covers is refused until it is renewed. */
+void gw_state_warn(const gw_state *st, FILE *out);
 
 /* Builds a state from the TLS/identity settings of cfg.  Errors name the
  * file; the caller logs and keeps the previous state. */
@@ -58,13 +77,13 @@ void gw_state_install(gw_state *st);
 	X(R_REVOKED, "revoked")                                                                     \
 	X(R_CRL, "crl-unavailable")                                                                 \
 	X(R_EKU, "no-client-auth-eku")                                                              \
+	X(R_CA_CERT, "ca-certificate")                                                              \
 	X(R_CERT_INVALID, "certificate-invalid")                                                    \
 	X(R_NO_CERT, "no-certificate")                                                              \
 	X(R_HS_TIMEOUT, "handshake-timeout")                                                        \
 	X(R_TLS, "tls-error")                                                                       \
 	X(R_UNMAPPED, "unmapped")                                                                   \
 	X(R_ROLE, "role-missing")                                                                   \
-	X(R_CA_CERT, "ca-certificate")                                                              \
 	X(R_CONN_LIMIT, "connection-limit")                                                         \
 	X(R_IP_LIMIT, "address-connection-limit")
 

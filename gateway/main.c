@@ -139,6 +139,7 @@ static void reload(void)
 		return;
 	}
 	generation++;
+	gw_state_warn(st, NULL);
 	gw_state_install(st);
 	atomic_fetch_add(&gw_m.reloads_ok, 1);
 	json_object_set_new(o, "result", json_string("ok"));
@@ -303,6 +304,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("configuration ok: %zu CA file(s), %zu user map entries, %zu backend(s)\n",
 		       gw.cfg.cas.n, mtk_usermap_count(st->map), gw.cfg.backends.n);
+		gw_state_warn(st, stderr);
 		gw_state_unref(st);
 		mtk_gwconfig_free(&gw.cfg);
 		return 0;
@@ -326,6 +328,7 @@ int main(int argc, char **argv)
 			    strerror(errno));
 		return fail(MTK_E_WRITE, &err);
 	}
+	gw_state_warn(st, NULL); /* installed above: current until a reload */
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 

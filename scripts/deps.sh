@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh - installs the Debian 12 packages mtlskit needs, only those missing.
-# Usage: scripts/deps.sh [build|test|demo|fuzz|bench]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|fuzz|bench|testssl]...   (default: test)
 set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
@@ -10,6 +10,7 @@ peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light)
 command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)
 bench=(hyperfine nginx-light stunnel4 python3-cryptography valgrind)
+testssl=(testssl.sh jq curl) # scripts/testssl.sh
 
 want=()
 for what in "${@:-test}"; do
@@ -18,6 +19,7 @@ for what in "${@:-test}"; do
 	test | demo) want+=("${build[@]}" "${peers[@]}") ;;
 	fuzz) want+=("${build[@]}" "${fuzz[@]}") ;;
 	bench) want+=("${build[@]}" "${peers[@]}" "${bench[@]}") ;;
+	testssl) want+=("${testssl[@]}") ;;
 	*) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
 	esac
 done

@@ -39,7 +39,8 @@ typedef struct mtk_gwconfig {
 	char *admin_listen;     /* NULL: no admin listener */
 	mtk_gw_mode mode;
 	mtk_strlist certs;      /* server chain files (leaf first), one per key */
-	mtk_strlist keys;       /* matching private keys (unencrypted PEM) */
+	mtk_strlist keys;       /* matching private keys (PEM, DER, PKCS#8, PFX) */
+	mtk_strlist key_passes; /* key_pass: none, one for every key, or one per key */
 	mtk_strlist cas;        /* trusted client CA chain files, one or more */
 	mtk_strlist crls;       /* CRL files; when any is given, every certificate is checked */
 	mtk_strlist backends;   /* "host:port", numeric addresses */
@@ -49,6 +50,8 @@ typedef struct mtk_gwconfig {
 	bool session_tickets;
 	long session_cache;     /* server-side session cache entries; 0 = off */
 	int tls_min;            /* 12 or 13 */
+	char *tls_ciphers;      /* TLS 1.2 cipher list; NULL = tlspolicy.h's */
+	char *tls_ciphersuites; /* TLS 1.3 suites; NULL = OpenSSL's */
 	long workers;           /* 0: one per online CPU */
 	long max_connections;
 	long handshake_timeout_ms;
@@ -80,7 +83,8 @@ MTK_WUR mtk_rc mtk_gwconfig_set(mtk_gwconfig *cfg, const char *key, const char *
 MTK_WUR mtk_rc mtk_gwconfig_parse(mtk_gwconfig *cfg, const char *name, const uint8_t *data,
 				  size_t len, mtk_err *err);
 /* Checks that the settings form a runnable gateway (listen, cert/key pairs,
- * at least one CA and backend, ...).  MTK_E_CONFIG with the reason. */
+ * key_pass count and form, at least one CA and backend, ...).  MTK_E_CONFIG
+ * with the reason. */
 MTK_WUR mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err);
 
 /* Parses "1.5s", "250ms", "2m", "30" (seconds) into milliseconds. */

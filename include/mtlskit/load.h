@@ -118,6 +118,10 @@ typedef struct mtk_load_opts {
 	/* Report PEM hygiene findings (pem-crlf, pem-stray-bytes,
 	 * pem-blank-lines); key-form findings are check.h's. */
 	bool findings;
+	/* Text that looks like a damaged PEM block (a BEGIN line whose label
+	 * does not read, an END line outside any block) is an error instead
+	 * of stray text between blocks. */
+	bool strict;
 } mtk_load_opts;
 
 /* Appends the objects in data to set.  name is used as the source.  info
@@ -129,6 +133,22 @@ MTK_WUR mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data,
 /* Reads path (bounded, see file.h) and calls mtk_load_mem. */
 MTK_WUR mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts *opts,
 			     mtk_container_info *info, mtk_findings *fs, mtk_err *err);
+
+/* For inputs a service must read whole (a server's chain, trusted CAs,
+ * CRLs): mtk_load_mem with opts->strict implied, so every PEM block must
+ * decode to the DER its label names and a damaged block is an error, never
+ * skipped; every object must be of a kind in allowed (MTK_OBJ_BIT(kind)
+ * ORed); at least one must be of kind want.  Errors name NAME:LINE, the
+ * BEGIN line of the offending block (MTK_E_PEM_SYNTAX, MTK_E_DER,
+ * MTK_E_MALFORMED for a kind that does not belong, MTK_E_NOT_FOUND when
+ * nothing of kind want is there). */
+#define MTK_OBJ_BIT(kind) (1u << (unsigned)(kind))
+MTK_WUR mtk_rc mtk_load_mem_strict(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+				   unsigned allowed, mtk_obj_kind want, const mtk_load_opts *opts,
+				   mtk_err *err);
+/* Reads path (bounded, see file.h) and calls mtk_load_mem_strict. */
+MTK_WUR mtk_rc mtk_load_file_strict(mtk_set *set, const char *path, unsigned allowed,
+				    mtk_obj_kind want, const mtk_load_opts *opts, mtk_err *err);
 
 /* Appends an object to set, taking ownership of the OpenSSL object(s) in
  * *o on success (strings in *o are copied).  For loaders in other modules. */

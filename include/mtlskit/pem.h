@@ -47,6 +47,11 @@ typedef struct mtk_pem_doc {
 	long stray_line;        /* non-blank text outside blocks */
 	long blank_between_line; /* blank line between two blocks */
 	long blank_inside_line;  /* blank line inside a block body */
+	/* Signs of a damaged block that the scan had to treat as stray text:
+	 * a BEGIN line whose label does not read, an END line outside any
+	 * block (its BEGIN line was damaged).  First line of each, 0 = none. */
+	long bad_begin_line;
+	long orphan_end_line;
 } mtk_pem_doc;
 
 /* True when the bytes contain a PEM BEGIN line early enough to be a PEM

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "mtlskit/probe.h"
+#include "mtlskit/tlspolicy.h"
 
 #include "../tls/connect.h"
 
@@ -56,7 +57,8 @@ mtk_rc exp_tls_chain(const char *host, const char *port, const mtk_clock *clock,
 	if (rc != MTK_OK)
 		return rc;
 	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+	if (ctx == NULL || mtk_tls_policy_client(ctx, err) != MTK_OK || (ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(ssl, fd) != 1) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "TLS setup");
 		goto out;
 	}

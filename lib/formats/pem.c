@@ -199,6 +199,8 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 					/* Not a usable BEGIN line: treat as stray text. */
 					if (doc->stray_line == 0)
 						doc->stray_line = lineno;
+					if (doc->bad_begin_line == 0)
+						doc->bad_begin_line = lineno;
 					continue;
 				}
 				if (pending_blank && saw_end && doc->blank_between_line == 0)
@@ -215,6 +217,8 @@ mtk_rc mtk_pem_scan(const uint8_t *d, size_t n, mtk_pem_doc *doc, mtk_err *err)
 				pending_blank = true;
 				continue;
 			}
+			if (starts_with(d, i, l.end, END) && doc->orphan_end_line == 0)
+				doc->orphan_end_line = lineno;
 			/* Non-blank text outside blocks; a lone 0x1A is reported as such. */
 			if (i < l.end && doc->stray_line == 0)
 				doc->stray_line = lineno;

@@ -29,6 +29,7 @@ static const setting settings[] = {
 	{"mode", T_MODE, OFF(mode), 0, 0},
 	{"cert", T_LIST, OFF(certs), 0, 0},
 	{"key", T_LIST, OFF(keys), 0, 0},
+	{"key_pass", T_LIST, OFF(key_passes), 0, 0},
 	{"ca", T_LIST, OFF(cas), 0, 0},
 	{"crl", T_LIST, OFF(crls), 0, 0},
 	{"backend", T_LIST, OFF(backends), 0, 0},
@@ -39,6 +40,8 @@ static const setting settings[] = {
 	{"forwarded_headers", T_BOOL, OFF(forwarded_headers), 0, 0},
 	{"session_cache", T_LONG, OFF(session_cache), 0, 10000000},
 	{"tls_min", T_TLS, OFF(tls_min), 0, 0},
+	{"tls_ciphers", T_STR, OFF(tls_ciphers), 0, 0},
+	{"tls_ciphersuites", T_STR, OFF(tls_ciphersuites), 0, 0},
 	{"workers", T_LONG, OFF(workers), 0, 256},
 	{"max_connections", T_LONG, OFF(max_connections), 1, 10000000},
 	{"handshake_timeout", T_MS, OFF(handshake_timeout_ms), 1, 3600000},
@@ -372,6 +375,18 @@ mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err)
 	if (cfg->certs.n != cfg->keys.n)
 		return mtk_err_set(err, MTK_E_CONFIG, "cert/key: %zu certificates but %zu keys",
 				   cfg->certs.n, cfg->keys.n);
+	if (cfg->key_passes.n > 1 && cfg->key_passes.n != cfg->keys.n)
+		return mtk_err_set(err, MTK_E_CONFIG,
+				   "key_pass: %zu given for %zu keys (give one for all, or one per key)",
+				   cfg->key_passes.n, cfg->keys.n);
+	for (size_t i = 0; i < cfg->key_passes.n; i++) {
+		const char *p = cfg->key_passes.v[i];
+		if (!(strncmp(p, "env:", 4) == 0 && p[4] != '\0') &&
+		    !(strncmp(p, "file:", 5) == 0 && p[5] != '\0'))
+			return mtk_err_set(err, MTK_E_CONFIG,
+					   "key_pass (#%zu): expected env:VAR or file:PATH; a password "
+					   "is never written in the configuration", i + 1);
+	}
 	if (cfg->cas.n == 0)
 		return mtk_err_set(err, MTK_E_CONFIG, "ca: no client CA chain");
 	if (cfg->usermap == NULL)

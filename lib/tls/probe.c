@@ -32,6 +32,7 @@
 
 #include "mtlskit/describe.h"
 #include "mtlskit/probe.h"
+#include "mtlskit/tlspolicy.h"
 
 #include "connect.h"
 
@@ -244,9 +245,8 @@ static SSL_CTX *make_ctx(const mtk_probe_opts *o, mtk_err *err)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	X509_VERIFY_PARAM *vp;
 
-	if (ctx == NULL)
+	if (ctx == NULL || mtk_tls_policy_client(ctx, err) != MTK_OK)
 		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (o->ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {

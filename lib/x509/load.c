@@ -470,6 +470,20 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 		mtk_err_set(err, rc, "%s", name);
 		goto out;
 	}
+	if (opts->strict && doc.bad_begin_line > 0 &&
+	    (doc.orphan_end_line == 0 || doc.bad_begin_line < doc.orphan_end_line)) {
+		rc = mtk_err_set(err, MTK_E_PEM_SYNTAX,
+				 "%s:%ld: a damaged BEGIN line (no readable label)", name,
+				 doc.bad_begin_line);
+		goto out;
+	}
+	if (opts->strict && doc.orphan_end_line > 0) {
+		rc =
+		    mtk_err_set(err, MTK_E_PEM_SYNTAX,
+				"%s:%ld: an END line with no BEGIN line before it (damaged block?)",
+				name, doc.orphan_end_line);
+		goto out;
+	}
 	for (size_t i = 0; i < doc.count && rc == MTK_OK; i++) {
 		const mtk_pem_block *b = &doc.blocks[i];
 		const char *l = b->label;
@@ -931,6 +945,88 @@ mtk_rc mtk_load_file(mtk_set *set, const char *path, const mtk_load_opts *opts,
 	if ((rc = mtk_file_read(path, 0, &b, err)) != MTK_OK)
 		return rc;
 	rc = mtk_load_mem(set, path, b.data, b.len, opts, info, fs, err);
+	mtk_buf_free(&b);
+	return rc;
+}
+
+/* ---- strict reading for services ---- */
+
+static const char *kind_name(mtk_obj_kind k)
+{
+	switch (k) {
+	case MTK_OBJ_CERT:
+		return "certificate";
+	case MTK_OBJ_KEY:
+		return "private key";
+	case MTK_OBJ_CSR:
+		return "certificate request";
+	case MTK_OBJ_CRL:
+		return "CRL";
+	case MTK_OBJ_PUBKEY:
+		return "public key";
+	case MTK_OBJ_SECRET_KEY:
+		return "secret key";
+	default:
+		return "object";
+	}
+}
+
+mtk_rc mtk_load_mem_strict(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+			   unsigned allowed, mtk_obj_kind want, const mtk_load_opts *opts,
+			   mtk_err *err)
+{
+	mtk_load_opts o = {0};
+	mtk_set tmp = MTK_SET_INIT;
+	size_t found = 0;
+	mtk_rc rc;
+
+	if (opts != NULL)
+		o = *opts;
+	o.strict = true;
+	o.findings = false;
+	if ((rc = mtk_load_mem(&tmp, name, data, len, &o, NULL, NULL, err)) != MTK_OK)
+		return rc;
+	for (size_t i = 0; i < tmp.count; i++) {
+		const mtk_obj *ob = &tmp.objs[i];
+
+		if (!(allowed & MTK_OBJ_BIT(ob->kind))) {
+			if (ob->line > 0)
+				rc = mtk_err_set(
+				    err, MTK_E_MALFORMED,
+				    "%s:%ld: a %s block (%s) does not belong here; expected %s",
+				    name, ob->line, ob->label ? ob->label : "PEM",
+				    kind_name(ob->kind), kind_name(want));
+			else
+				rc = mtk_err_set(
+				    err, MTK_E_MALFORMED,
+				    "%s: holds a %s, which does not belong here; expected %s", name,
+				    kind_name(ob->kind), kind_name(want));
+			goto out;
+		}
+		found += ob->kind == want;
+	}
+	if (found == 0) {
+		rc = mtk_err_set(err, MTK_E_NOT_FOUND, "%s: no %s in the file", name,
+				 kind_name(want));
+		goto out;
+	}
+	rc = set_move(set, &tmp);
+	if (rc == MTK_E_NOMEM)
+		mtk_err_set(err, rc, "%s", name);
+out:
+	mtk_set_free(&tmp);
+	return rc;
+}
+
+mtk_rc mtk_load_file_strict(mtk_set *set, const char *path, unsigned allowed, mtk_obj_kind want,
+			    const mtk_load_opts *opts, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT; /* may hold private keys */
+	mtk_rc rc;
+
+	if ((rc = mtk_file_read(path, 0, &b, err)) != MTK_OK)
+		return rc;
+	rc = mtk_load_mem_strict(set, path, b.data, b.len, allowed, want, opts, err);
 	mtk_buf_free(&b);
 	return rc;
 }

@@ -30,5 +30,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mtk_set_free(&set);
 		mtk_findings_free(&fs);
 	}
+	/* The strict reading (gateway trust files): what it accepts is whole
+	 * and of the allowed kinds, and never more than the lenient read. */
+	{
+		const unsigned allowed = MTK_OBJ_BIT(MTK_OBJ_CERT) | MTK_OBJ_BIT(MTK_OBJ_CRL);
+		mtk_set strict = MTK_SET_INIT, lenient = MTK_SET_INIT;
+		mtk_err err = {0};
+
+		if (mtk_load_mem_strict(&strict, "fuzz", data, size, allowed, MTK_OBJ_CERT, NULL, &err) ==
+		    MTK_OK) {
+			size_t certs = 0;
+			for (size_t i = 0; i < strict.count; i++) {
+				if (!(allowed & MTK_OBJ_BIT(strict.objs[i].kind)))
+					abort();
+				certs += strict.objs[i].kind == MTK_OBJ_CERT;
+			}
+			if (certs == 0 ||
+			    mtk_load_mem(&lenient, "fuzz", data, size, NULL, NULL, NULL, &err) != MTK_OK ||
+			    lenient.count != strict.count)
+				abort();
+		} else if (strict.count != 0) {
+			abort();
+		}
+		mtk_set_free(&strict);
+		mtk_set_free(&lenient);
+	}
 	return 0;
 }

@@ -388,6 +388,48 @@ static void test_pp2_errors(void **state)
 	mtk_buf_free(&b);
 }
 
+/* key_pass: none, one for all, or one per key; env:/file: only (a
+ * password never sits in the file); tls_ciphers/tls_ciphersuites kept as
+ * given (tlspolicy checks the names). */
+static void test_config_trust_keys(void **state)
+{
+	mtk_gwconfig c;
+	mtk_err e = {0};
+	const char *base = "listen 127.0.0.1:0\ncert /a.pem\nkey /a.key\ncert /b.pfx\nkey /b.pfx\n"
+			   "ca /ca.pem\nusermap /u.map\nbackend 127.0.0.1:1\n"
+			   "tls_ciphers ECDHE+AESGCM\ntls-ciphersuites TLS_AES_128_GCM_SHA256\n";
+	(void)state;
+
+	mtk_gwconfig_init(&c);
+	assert_int_equal(mtk_gwconfig_parse(&c, "gw.conf", S(base), &e), MTK_OK);
+	assert_string_equal(c.tls_ciphers, "ECDHE+AESGCM");
+	assert_string_equal(c.tls_ciphersuites, "TLS_AES_128_GCM_SHA256");
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_OK); /* no key_pass */
+	assert_int_equal(mtk_gwconfig_set(&c, "key_pass", "env:GW_PASS", &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_OK); /* one for all */
+	assert_int_equal(mtk_gwconfig_set(&c, "key-pass", "file:/run/pfx.pass", &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_OK); /* one per key */
+	assert_int_equal(mtk_gwconfig_set(&c, "key_pass", "env:THIRD", &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_E_CONFIG);
+	assert_non_null(strstr(e.detail, "key_pass: 3 given for 2 keys"));
+	mtk_gwconfig_free(&c);
+
+	mtk_gwconfig_init(&c);
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_gwconfig_parse(&c, "gw.conf", S(base), &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_set(&c, "key_pass", "pass:hunter2", &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_E_CONFIG);
+	assert_non_null(strstr(e.detail, "expected env:VAR or file:PATH"));
+	assert_null(strstr(e.detail, "hunter2"));
+	mtk_gwconfig_free(&c);
+	mtk_gwconfig_init(&c);
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_gwconfig_parse(&c, "gw.conf", S(base), &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_set(&c, "key_pass", "env:", &e), MTK_OK);
+	assert_int_equal(mtk_gwconfig_check(&c, &e), MTK_E_CONFIG);
+	mtk_gwconfig_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_usermap_errors), cmocka_unit_test(test_usermap_large),
 		cmocka_unit_test(test_pp2_roundtrip),
 		cmocka_unit_test(test_pp2_errors),
+		cmocka_unit_test(test_config_trust_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

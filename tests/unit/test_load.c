@@ -378,17 +378,142 @@ static void test_bad_inputs(void **state)
 	assert_int_equal(set.count, 0);
 }
 
+/* Lines in b so far: the next block begins on the line after. */
+static long lines_of(const mtk_buf *b)
+{
+	long n = 0;
+	for (size_t i = 0; i < b->len; i++)
+		n += b->data[i] == '\n';
+	return n;
+}
+
+static mtk_rc strict(const mtk_buf *b, unsigned allowed, mtk_obj_kind want, mtk_set *set,
+		     mtk_err *e)
+{
+	mtk_err_clear(e);
+	return mtk_load_mem_strict(set, "s.pem", b->data, b->len, allowed, want, NULL, e);
+}
+
+static void test_strict(void **state)
+{
+	mtk_buf b = MTK_BUF_INIT, bad = MTK_BUF_INIT;
+	mtk_set set = MTK_SET_INIT;
+	mtk_err e = {0};
+	char where[32];
+	long line;
+	size_t mid;
+	(void)state;
+
+	/* A clean bundle: every certificate, in order. */
+	append_cert(&b, root);
+	append_cert(&b, inter);
+	append_cert(&b, leaf);
+	assert_int_equal(strict(&b, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e), MTK_OK);
+	assert_int_equal(set.count, 3);
+	mtk_set_free(&set);
+
+	/* The lenient loader reads stray text; strict does too (comments in
+	 * CA bundles are common)... */
+	bad.len = 0;
+	assert_int_equal(mtk_buf_printf(&bad, "# Issuer: CN=Test Root\n"), MTK_OK);
+	append_cert(&bad, root);
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e), MTK_OK);
+	mtk_set_free(&set);
+
+	/* ...but a base64 error in the middle block is FILE:LINE of its BEGIN. */
+	bad.len = 0;
+	append_cert(&bad, root);
+	line = lines_of(&bad) + 1;
+	mid = bad.len;
+	append_cert(&bad, inter);
+	append_cert(&bad, leaf);
+	bad.data[mid + 40] = '*';
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_PEM_SYNTAX);
+	snprintf(where, sizeof(where), "s.pem:%ld:", line);
+	assert_non_null(strstr(e.detail, where));
+	assert_non_null(strstr(e.detail, "base64"));
+	assert_int_equal(set.count, 0);
+
+	/* Valid base64 of bytes that are not a certificate. */
+	bad.data[mid + 40] = 'A';
+	bad.data[mid + 41] = 'A';
+	bad.data[mid + 42] = 'A';
+	bad.data[mid + 43] = 'A';
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_DER);
+	assert_non_null(strstr(e.detail, where));
+
+	/* A BEGIN without END (the file was cut). */
+	bad.len = 0;
+	append_cert(&bad, root);
+	line = lines_of(&bad) + 1;
+	append_cert(&bad, inter);
+	bad.len -= strlen("-----END CERTIFICATE-----\n");
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_PEM_SYNTAX);
+	snprintf(where, sizeof(where), "s.pem:%ld:", line);
+	assert_non_null(strstr(e.detail, where));
+	assert_non_null(strstr(e.detail, "no END"));
+
+	/* A damaged BEGIN line: the lenient scan sees stray text and an END
+	 * with no BEGIN; strict names the BEGIN line. */
+	bad.len = 0;
+	append_cert(&bad, root);
+	line = lines_of(&bad) + 1;
+	mid = bad.len;
+	append_cert(&bad, inter);
+	bad.data[mid + 12] = '\t'; /* inside the label */
+	assert_int_equal(mtk_load_mem(&set, "s.pem", bad.data, bad.len, NULL, NULL, NULL, &e),
+			 MTK_OK);
+	assert_int_equal(set.count, 1); /* what the old reader did: one dropped */
+	mtk_set_free(&set);
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_PEM_SYNTAX);
+	snprintf(where, sizeof(where), "s.pem:%ld:", line);
+	assert_non_null(strstr(e.detail, where));
+	/* BEGIN turned into plain text: the END line is the one named. */
+	memcpy(bad.data + mid, "xxxxx", 5);
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_PEM_SYNTAX);
+	assert_non_null(strstr(e.detail, "END line with no BEGIN"));
+
+	/* A key where only certificates belong; allowed when asked for. */
+	bad.len = 0;
+	append_cert(&bad, leaf);
+	line = lines_of(&bad) + 1;
+	append_key(&bad, kleaf, "PRIVATE KEY");
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT), MTK_OBJ_CERT, &set, &e),
+			 MTK_E_MALFORMED);
+	snprintf(where, sizeof(where), "s.pem:%ld:", line);
+	assert_non_null(strstr(e.detail, where));
+	assert_int_equal(strict(&bad, MTK_OBJ_BIT(MTK_OBJ_CERT) | MTK_OBJ_BIT(MTK_OBJ_KEY),
+				MTK_OBJ_CERT, &set, &e),
+			 MTK_OK);
+	assert_int_equal(set.count, 2);
+	mtk_set_free(&set);
+
+	/* Nothing of the kind wanted: certificates where a CRL is expected. */
+	assert_int_equal(
+	    strict(&b, MTK_OBJ_BIT(MTK_OBJ_CERT) | MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL, &set, &e),
+	    MTK_E_NOT_FOUND);
+	assert_non_null(strstr(e.detail, "no CRL"));
+	mtk_buf_free(&bad);
+	mtk_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shuffled_bundle_chain),
-		cmocka_unit_test(test_incomplete_chain_and_extra),
-		cmocka_unit_test(test_cert_summary),
-		cmocka_unit_test(test_pfx_modern),
-		cmocka_unit_test(test_pfx_legacy),
-		cmocka_unit_test(test_encrypted_pkcs8),
-		cmocka_unit_test(test_duplicates_and_truncated_pfx),
-		cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_shuffled_bundle_chain),
+	    cmocka_unit_test(test_incomplete_chain_and_extra),
+	    cmocka_unit_test(test_cert_summary),
+	    cmocka_unit_test(test_pfx_modern),
+	    cmocka_unit_test(test_pfx_legacy),
+	    cmocka_unit_test(test_encrypted_pkcs8),
+	    cmocka_unit_test(test_duplicates_and_truncated_pfx),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_strict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
