@@ -82,6 +82,7 @@ workers 1
 access_log off
 max_connections 50000
 idle_timeout 120s
+max_connections_per_ip 0
 ${EXTRA_GW:-}
 GW
 	$PRIO taskset -c 0 "$MTLSKIT_GATEWAY" --config "$T/gw-$kt.conf" & SPID=$!

@@ -177,15 +177,6 @@ static void conn_set_cert(gw_conn *c, X509 *x)
 	c->subject = gw_name(X509_get_subject_name(x));
 }
 
-/* Called from the verify callback (state.c) when the chain is refused, so
- * the log can name the certificate that was turned away. */
-void gw_conn_note_reject(void *conn, X509 *leaf)
-{
-	gw_conn *c = conn;
-
-	if (c != NULL && leaf != NULL && c->fp[0] == '\0')
-		conn_set_cert(c, leaf);
-}
 
 static void reject(gw_conn *c, gw_reason r, const char *verify_err, const char *tls_err)
 {
@@ -272,6 +263,10 @@ static void handshake_failed(gw_conn *c)
 	unsigned long e, first = 0;
 	gw_reason r = R_TLS;
 	char tls_err[256] = "";
+	X509 *refused = gw_state_rejected_leaf(ssl);
+
+	if (refused != NULL && c->fp[0] == '\0') /* the log names who was turned away */
+		conn_set_cert(c, refused);
 
 	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
 		if (first == 0)
@@ -487,7 +482,6 @@ void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 		gw_conn_free(c);
 		return;
 	}
-	SSL_set_app_data(ssl, c);
 	c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {

@@ -196,8 +196,9 @@ void gw_worker_drain(gw_worker *w);
 void gw_worker_free_pool(gw_worker *w);
 /* Frees every connection still open (after the loop ended). */
 void gw_worker_close_all(gw_worker *w);
-/* Records the refused certificate on the connection (verify callback). */
-void gw_conn_note_reject(void *conn, X509 *leaf);
+/* state.c: the leaf of a chain the verify callback refused (borrowed from
+ * the SSL), for the log; NULL when none was refused. */
+X509 *gw_state_rejected_leaf(SSL *ssl);
 /* Converts an ASN1_TIME to seconds since the epoch; 0 when unreadable. */
 int64_t gw_asn1_time(const ASN1_TIME *t);
 /* RFC 2253 form of a name (non-ASCII escaped), whole, malloc'd; NULL

@@ -19,7 +19,29 @@
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static gw_state *current;
-static int state_idx = -1; /* SSL_CTX ex_data slot holding the gw_state */
+static int state_idx = -1;  /* SSL_CTX ex_data slot holding the gw_state */
+static int reject_idx = -1; /* SSL ex_data slot: the leaf of a refused chain */
+
+static void reject_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			void *argp)
+{
+	X509_free(ptr);
+}
+
+/* Keeps the refused leaf on the SSL, so the connection's log line can name
+ * it (OpenSSL keeps no peer certificate when verification fails). */
+static void note_reject(SSL *ssl, X509 *leaf)
+{
+	if (ssl == NULL || leaf == NULL || reject_idx < 0 || SSL_get_ex_data(ssl, reject_idx) != NULL)
+		return;
+	if (X509_up_ref(leaf) && !SSL_set_ex_data(ssl, reject_idx, leaf))
+		X509_free(leaf);
+}
+
+X509 *gw_state_rejected_leaf(SSL *ssl)
+{
+	return reject_idx < 0 ? NULL : SSL_get_ex_data(ssl, reject_idx);
+}
 
 gw_state *gw_state_ref(gw_state *st)
 {
@@ -425,16 +447,14 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	gw_state *st = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), state_idx) : NULL;
 
-	if (!ok && ssl != NULL)
-		gw_conn_note_reject(SSL_get_app_data(ssl), X509_STORE_CTX_get0_cert(xs));
+	if (!ok)
+		note_reject(ssl, X509_STORE_CTX_get0_cert(xs));
 
 	if (ok && st != NULL && st->n_crls > 0) {
 		int e = crl_check(st, xs);
 		if (e != X509_V_OK) {
 			X509_STORE_CTX_set_error(xs, e);
-			if (ssl != NULL)
-				gw_conn_note_reject(SSL_get_app_data(ssl),
-						    X509_STORE_CTX_get0_cert(xs));
+			note_reject(ssl, X509_STORE_CTX_get0_cert(xs));
 			return 0;
 		}
 	}
@@ -461,8 +481,7 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 			err = X509_V_ERR_INVALID_PURPOSE;
 		if (err != X509_V_OK) {
 			X509_STORE_CTX_set_error(xs, err);
-			if (ssl != NULL)
-				gw_conn_note_reject(SSL_get_app_data(ssl), leaf);
+			note_reject(ssl, leaf);
 			return 0;
 		}
 	}
@@ -482,6 +501,8 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 
 	if (state_idx < 0)
 		state_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (reject_idx < 0)
+		reject_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, reject_free);
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "state");
 	atomic_init(&st->refs, 1);
