@@ -30,6 +30,7 @@ IDLE=${BENCH_IDLE:-1000}
 for x in "$MTLSKIT_GATEWAY" "$LOAD"; do [ -x "$x" ] || { echo "missing $x (build first)" >&2; exit 2; }; done
 for p in nginx stunnel4 taskset openssl jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
 NGINX=$(command -v nginx)
+HAPROXY=$(command -v haproxy || true) # keep-alive comparison only (scripts/deps.sh bench installs it)
 # The machine may be shared: every measured process (servers, backend, load
 # client) runs at the same raised priority so background work disturbs all
 # of them alike; runs of the different servers are interleaved.
@@ -125,6 +126,34 @@ http {
 }
 NG
 	$PRIO taskset -c 0 "$NGINX" -c "$T/ng-$kt/nginx.conf" -p "$T/ng-$kt" & SPID=$!
+	PIDS="$PIDS $SPID"
+	wait_port "$PORT"
+}
+start_haproxy() { # KEYTYPE -> PORT, SPID: mTLS terminated, HTTP keep-alive to the backend
+	local kt=$1
+	PORT=$(free_port)
+	cat "$T/srv-$kt-chain.pem" "$T/srv-$kt.key" >"$T/hap-$kt.pem"
+	cat >"$T/hap-$kt.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 50000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+  timeout http-keep-alive 120s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$PORT ssl crt $T/hap-$kt.pem ca-file $T/ca1/ca.pem verify required ssl-min-ver TLSv1.2
+  http-request set-header X-Client-Cert-Subject %[ssl_c_s_dn]
+  http-request set-header X-Client-Cert-Sha256 %[ssl_c_sha1,hex]
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:$BPORT
+HAP
+	$PRIO taskset -c 0 haproxy -W -db -f "$T/hap-$kt.cfg" >/dev/null 2>&1 & SPID=$!
 	PIDS="$PIDS $SPID"
 	wait_port "$PORT"
 }
@@ -226,11 +255,14 @@ for r in $(seq 1 "$REP"); do
 		start_nginx "$kt"; load1 handshake >>"$T/ng_hs_$kt"
 		[ "$kt" = ec ] && load1 keepalive >>"$T/ng_ka"
 		stop
+		if [ "$kt" = ec ] && [ -n "$HAPROXY" ]; then
+			start_haproxy "$kt"; load1 keepalive >>"$T/hp_ka"; stop
+		fi
 		start_stunnel "$kt"; load1 handshake >>"$T/st_hs_$kt"; stop
 		start_gateway "$kt" tcp; load1 handshake >>"$T/gwtcp_hs_$kt"; stop
 	done
 done
-for k in gw_hs_ec gw_hs_rsa ng_hs_ec ng_hs_rsa st_hs_ec st_hs_rsa gwtcp_hs_ec gwtcp_hs_rsa gw_ka ng_ka; do
+for k in gw_hs_ec gw_hs_rsa ng_hs_ec ng_hs_rsa st_hs_ec st_hs_rsa gwtcp_hs_ec gwtcp_hs_rsa gw_ka ng_ka $([ -n "$HAPROXY" ] && echo hp_ka); do
 	R[$k]=$(median <"$T/$k")
 	cp "$T/$k" "${BENCH_OUT:-/dev/null}.$k" 2>/dev/null || true
 done
@@ -256,6 +288,10 @@ for kt in ec rsa; do
 done
 g=$(rate "${R[gw_ka]}"); n=$(rate "${R[ng_ka]}")
 printf '%-44s %12s %12s %12s %9s\n' "keep-alive proxied requests/s" "$g" "$n" "" "$(ratio "$g" "$n")"
+if [ -n "$HAPROXY" ]; then
+	h=$(rate "${R[hp_ka]}")
+	printf '%-44s %12s %12s %12s %9s\n' "  haproxy keep-alive requests/s (gw/haproxy)" "$g" "$h" "" "$(ratio "$g" "$h")"
+fi
 printf '%-44s %12s %12s %12s %9s\n' "  keep-alive p50 ms" "$(q "${R[gw_ka]}" p50_ms)" "$(q "${R[ng_ka]}" p50_ms)" "" "$(ratio "$(q "${R[gw_ka]}" p50_ms)" "$(q "${R[ng_ka]}" p50_ms)")"
 printf '%-44s %12s %12s %12s %9s\n' "  keep-alive p99 ms" "$(q "${R[gw_ka]}" p99_ms)" "$(q "${R[ng_ka]}" p99_ms)" "" "$(ratio "$(q "${R[gw_ka]}" p99_ms)" "$(q "${R[ng_ka]}" p99_ms)")"
 printf '%-44s %12s %12s %12s %9s\n' "memory per idle mTLS connection (bytes)" "${R[gw_mem]}" "${R[ng_mem]}" "" "$(ratio "${R[gw_mem]}" "${R[ng_mem]}")"

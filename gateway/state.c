@@ -527,6 +527,11 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 			goto out;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* A client's TCP FIN without close_notify ends its sending side like
+	 * close_notify does, instead of failing the connection with a
+	 * decode_error alert: HTTP mode frames every message itself, and TCP
+	 * mode passes the half-close on to the backend, which may answer. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 
 	/* Server certificates: one chain per key type; OpenSSL picks the one
 	 * the client can use (ECDSA or RSA). */

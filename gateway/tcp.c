@@ -3,11 +3,18 @@
  * protocol v2 header that carries the client's address and identity.
  * Backpressure both ways: a side is not read while more than max_buffer
  * waits to be written to the other.
+ *
+ * Half-close: when the client ends its sending side (TCP FIN, or a TLS
+ * close_notify, which in TLS 1.3 closes one direction only), its last bytes
+ * go to the backend, the backend's socket is shut for writing, and what the
+ * backend still sends reaches the client until the backend closes (or
+ * idle_timeout passes).
  */
 #include "conn.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -18,10 +25,19 @@ typedef struct gw_tcp {
 	int attempts;
 	size_t bstart;
 	bool connected;
-	bool closing; /* the client is gone; its last bytes go to the backend */
+	bool client_eof; /* the client sent its last byte (FIN or close_notify) */
+	bool backend_shut; /* ... and the backend has been told (SHUT_WR) */
 } gw_tcp;
 
 static void tcp_connect(gw_conn *c);
+
+static void backend_shut(gw_tcp *t)
+{
+	if (!t->backend_shut && t->tb != NULL) {
+		shutdown(bufferevent_getfd(t->tb), SHUT_WR);
+		t->backend_shut = true;
+	}
+}
 
 static void tcp_forward(gw_conn *c, struct bufferevent *from, struct bufferevent *to)
 {
@@ -68,10 +84,9 @@ static void tcp_backend_drained(struct bufferevent *bev, void *arg)
 	gw_conn *c = arg;
 	gw_tcp *t = c->mode;
 
-	if (t->closing) { /* client is gone: free once its last bytes are out */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-			return;
-		gw_conn_free(c);
+	if (t->client_eof) { /* the client's last bytes are out: pass on its FIN */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			backend_shut(t);
 		return;
 	}
 	bufferevent_enable(c->bev, EV_READ);
@@ -89,7 +104,7 @@ static void tcp_backend_event(struct bufferevent *bev, short events, void *arg)
 		tcp_forward(c, c->bev, t->tb);
 		return;
 	}
-	if (!t->connected && !t->closing) {
+	if (!t->connected) {
 		/* connect failed: next backend */
 		atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
 		bufferevent_free(t->tb);
@@ -110,14 +125,17 @@ static void tcp_client_event(struct bufferevent *bev, short events, void *arg)
 	gw_conn *c = arg;
 	gw_tcp *t = c->mode;
 
-	if (t->tb != NULL && (events & BEV_EVENT_EOF)) {
+	if (t->tb != NULL && t->connected && (events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR)) {
+		/* half-close: the backend may still answer */
 		evbuffer_add_buffer(bufferevent_get_output(t->tb), bufferevent_get_input(c->bev));
-		if (evbuffer_get_length(bufferevent_get_output(t->tb)) > 0) {
-			t->closing = true;
-			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-			bufferevent_setwatermark(t->tb, EV_WRITE, 0, 0);
-			return;
-		}
+		t->client_eof = true;
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_enable(c->bev, EV_WRITE);
+		bufferevent_setwatermark(t->tb, EV_WRITE, 0, 0);
+		if (evbuffer_get_length(bufferevent_get_output(t->tb)) == 0)
+			backend_shut(t);
+		gw_conn_arm(c, &gw.idle_timeout);
+		return;
 	}
 	gw_conn_free(c);
 }

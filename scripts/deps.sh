@@ -9,7 +9,7 @@ peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light)
 # gateway-smuggle.sh needs a Node.js; any `node` on PATH will do
 command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)
-bench=(hyperfine nginx-light stunnel4 python3-cryptography valgrind)
+bench=(hyperfine nginx-light stunnel4 haproxy python3-cryptography valgrind)
 testssl=(testssl.sh jq curl) # scripts/testssl.sh
 
 want=()

@@ -38,8 +38,41 @@ expect_json "custom TLV 0xE2: roles" '.tlv.roles' mid_server,itil
 expect_json "custom TLV 0xE3: subject" '.tlv.subject' "O=Example Corp,CN=alice.example.com"
 s_client alice -tls1_2
 expect_match "raw bytes after the header are relayed both ways" '^hello-through-the-tunnel$' "$OUT"
+
 OUT=$(printf '%s\n' "$OUT" | head -n 1)
 expect_json "TLS 1.2 reported in the header" '.tlv.ssl_version' TLSv1.2
+
+# --- half-close: the client ends its sending side (TCP FIN after TLS data,
+# as a TLS 1.3 close_notify does); the backend's later answer still arrives
+cat >"$T/halfclose.py" <<'PY'
+import os, socket, ssl, sys
+port, ca, cert, key, ver = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+ctx.maximum_version = ctx.minimum_version = getattr(ssl.TLSVersion, ver)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=10), server_hostname="127.0.0.1")
+s.sendall(b"half-closed\n")
+socket.socket(fileno=os.dup(s.fileno())).shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except (ssl.SSLError, OSError) as e:
+        print("error:", e)
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace").split("\n", 1)[1], end="")
+PY
+halfclose() { # TLSVERSION
+	run "$GW_PY" "$T/halfclose.py" "$GW_PORT" "$T/srv/ca.pem" "$T/alice.pem" "$T/alice.key" "$1"
+}
+for v in TLSv1_3 TLSv1_2; do
+	halfclose $v
+	expect_match "half-close ($v): the client's bytes reach the backend" '^half-closed$' "$OUT"
+	expect_match "half-close ($v): the backend's answer after it reaches the client" '^BYE 12$' "$OUT"
+done
 
 s_client carol
 expect_eq "unmapped certificate in tcp mode: nothing reaches the backend" "$OUT" ""

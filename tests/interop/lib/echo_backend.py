@@ -6,7 +6,9 @@ headers exactly as received ("Name: value" lines), then "--", then the body.
 The response carries X-Backend: NAME so tests see which backend answered.
 
 --proxy-v2: a TCP server that reads a PROXY protocol v2 header, answers with
-one JSON line describing it (addresses, TLVs), then echoes what follows.
+one JSON line describing it (addresses, TLVs), then echoes what follows;
+when the other side closes its sending half, it answers "BYE <bytes echoed>"
+and closes.
 """
 import argparse
 import http.server
@@ -106,11 +108,16 @@ class PP2(socketserver.StreamRequestHandler):
         d["tlv"] = tl
         self.wfile.write(json.dumps(d, sort_keys=True).encode() + b"\n")
         self.wfile.flush()
+        total = 0
         while True:
             chunk = self.rfile.read1(65536)  # rfile may hold bytes already
             if not chunk:
                 break
+            total += len(chunk)
             self.wfile.write(chunk)
+        # the peer closed its sending side: a last line proves that what is
+        # sent after a half-close still reaches it
+        self.wfile.write(b"BYE %d\n" % total)
 
 
 class TS(socketserver.ThreadingMixIn, socketserver.TCPServer):
