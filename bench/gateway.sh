@@ -15,7 +15,8 @@
 #   - memory per idle mTLS connection (RSS growth over 1000 connections);
 #   - full handshakes/s with a BENCH_CRL-entry CRL (default 100000; 0 skips)
 #     of the client CA: gateway without CRL, gateway with it, nginx with it
-#     (ssl_crl).  BENCH_ONLY=crl runs this part alone.
+#     (ssl_crl).  BENCH_ONLY=crl runs this part alone; BENCH_ONLY=keepalive runs
+#     only the keep-alive comparison (gateway, nginx, haproxy).
 # Prints a table and ratios (gateway / peer; > 1 means the gateway is better
 # for rates, < 1 better for latency and memory).  Only 127.0.0.1 is used.
 set -u
@@ -136,7 +137,7 @@ start_haproxy() { # KEYTYPE -> PORT, SPID: mTLS terminated, HTTP keep-alive to t
 	cat >"$T/hap-$kt.cfg" <<HAP
 global
   nbthread 1
-  maxconn 50000
+  maxconn 5000
 defaults
   mode http
   timeout connect 5s
@@ -247,6 +248,19 @@ if [ "$CRLN" -gt 0 ]; then
 	echo
 fi
 [ "${BENCH_ONLY:-}" = crl ] && exit 0
+if [ "${BENCH_ONLY:-}" = keepalive ]; then # keep-alive proxied requests alone: gateway, nginx, haproxy
+	for r in $(seq 1 "$REP"); do
+		start_gateway ec; load1 keepalive >>"$T/gw_ka"; stop
+		start_nginx ec; load1 keepalive >>"$T/ng_ka"; stop
+		[ -n "$HAPROXY" ] && { start_haproxy ec; load1 keepalive >>"$T/hp_ka"; stop; }
+	done
+	g=$(median <"$T/gw_ka" | jq -r .rate); n=$(median <"$T/ng_ka" | jq -r .rate)
+	h=$([ -n "$HAPROXY" ] && median <"$T/hp_ka" | jq -r .rate || echo 0)
+	echo "keep-alive proxied requests/s, ${DUR}s, median of $REP, concurrency $CONC:"
+	echo "  gateway $g   nginx $n   haproxy $h   gw/nginx $(awk -v a="$g" -v b="$n" 'BEGIN { printf "%.2f", a / b }')   gw/haproxy $(awk -v a="$g" -v b="$h" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+	echo "  all runs: gateway $(jq -r .rate "$T/gw_ka" | tr '\n' ' ')| nginx $(jq -r .rate "$T/ng_ka" | tr '\n' ' ')| haproxy $(jq -r .rate "$T/hp_ka" 2>/dev/null | tr '\n' ' ')"
+	exit 0
+fi
 for r in $(seq 1 "$REP"); do
 	for kt in ec rsa; do
 		start_gateway "$kt"; load1 handshake >>"$T/gw_hs_$kt"
