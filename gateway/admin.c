@@ -400,17 +400,11 @@ static void admin_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!a->closing) {
-		struct evbuffer_iovec v = {NULL, 0};
-		size_t used;
-
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			v.iov_len = 0;
-		if (v.iov_len == 0 && mtk_http_req_state(&a->rq) != MTK_HTTP_HEAD)
-			return;
-		if (mtk_http_req_state(&a->rq) == MTK_HTTP_NEED_MORE && a->rq.head.len == 0)
+		if (mtk_http_req_state(&a->rq) == MTK_HTTP_NEED_MORE && a->rq.head.len == 0 &&
+		    evbuffer_get_length(in) > 0)
 			admin_arm(a, &gw.header_timeout);
-		used = mtk_http_req_feed(&a->rq, v.iov_base, v.iov_len);
-		evbuffer_drain(in, used);
+		if (!gw_http_feed(in, &a->rq))
+			return;
 		switch (mtk_http_req_state(&a->rq)) {
 		case MTK_HTTP_NEED_MORE:
 		case MTK_HTTP_HEAD:

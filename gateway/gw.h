@@ -18,12 +18,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "mtlskit/gateway.h"
+#include "mtlskit/gwhttp.h"
 
 /* Everything SIGHUP replaces.  Connections hold a reference for their whole
  * life, so a reload never changes the trust or the map under a live
@@ -148,6 +150,21 @@ int gw_accept_guard_listen(gw_accept_guard *g, struct event_base *base, evconnli
 void gw_accept_guard_free(gw_accept_guard *g);
 /* libevent's own warnings, as JSON log lines */
 void gw_libevent_log(int severity, const char *msg);
+
+/* Gives the strict request reader what the client's input holds (one
+ * contiguous piece) and drains what it took.  False when there was nothing
+ * to give (and no pending head to pass on): wait for more input. */
+static inline bool gw_http_feed(struct evbuffer *in, mtk_http_req *rq)
+{
+	struct evbuffer_iovec v = {NULL, 0};
+
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		v.iov_len = 0;
+	if (v.iov_len == 0 && mtk_http_req_state(rq) != MTK_HTTP_HEAD)
+		return false;
+	evbuffer_drain(in, mtk_http_req_feed(rq, v.iov_base, v.iov_len));
+	return true;
+}
 
 /* Admin listener (/metrics, /healthz) on base; fd is already bound. */
 int gw_admin_start(struct event_base *base, int fd);

@@ -674,19 +674,12 @@ static void http_pump(gw_conn *c)
 
 	while (h->ph == H_IDLE || h->ph == H_REQUEST ||
 	       (h->ph == H_BACKEND && h->upstream && !h->up_paused)) {
-		struct evbuffer_iovec v = {NULL, 0};
-		size_t used;
-
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			v.iov_len = 0;
-		if (v.iov_len == 0 && mtk_http_req_state(&h->rq) != MTK_HTTP_HEAD)
-			return;
-		if (h->ph == H_IDLE) {
+		if (h->ph == H_IDLE && evbuffer_get_length(in) > 0) {
 			h->ph = H_REQUEST;
 			gw_conn_arm(c, &gw.header_timeout);
 		}
-		used = mtk_http_req_feed(&h->rq, v.iov_base, v.iov_len);
-		evbuffer_drain(in, used);
+		if (!gw_http_feed(in, &h->rq))
+			return;
 		switch (mtk_http_req_state(&h->rq)) {
 		case MTK_HTTP_NEED_MORE:
 			if (!h->upstream && h->ph == H_REQUEST && h->rq.body.len > max_buffer())
