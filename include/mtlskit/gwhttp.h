@@ -134,4 +134,51 @@ bool mtk_http_resp_field_dropped(const char *name, size_t n);
 /* True when name is a token and value holds no control byte but HTAB. */
 bool mtk_http_field_valid(const char *name, size_t nlen, const char *value, size_t vlen);
 
+/* ---------------------------------------------------------------------
+ * Responses: a backend's response re-framed for the client.  The status
+ * line and the backend's fields are written anew (hop-by-hop and framing
+ * fields dropped, each field checked), the body copied under the gateway's
+ * framing: the backend's Content-Length; chunked for an HTTP/1.1 client
+ * when the backend sent chunks or delimits by closing; close-delimited for
+ * an HTTP/1.0 client.  1xx responses are not passed on.
+ * ------------------------------------------------------------------- */
+
+typedef void (*mtk_http_emit)(void *ctx, const void *p, size_t n);
+
+typedef struct mtk_http_resp {
+	/* set by mtk_http_resp_start; force_close may be set until head_sent */
+	bool is_head;      /* the request was HEAD: no body whatever the fields say */
+	int client_minor;  /* the client's HTTP/1.minor */
+	bool force_close;  /* the client connection closes after this response */
+	mtk_http_emit emit;
+	void *emit_ctx;
+	/* results */
+	int status;
+	bool started;      /* a byte of the response was read */
+	bool head_sent;    /* the head went to emit */
+	bool done;         /* the whole response went to emit */
+	bool close_after;  /* "Connection: close" was sent: close the client after it */
+	bool bad;          /* malformed: nothing more can be sent; why says what */
+	const char *why;
+	/* private */
+	http_parser hp;
+	bool chunk_out, in_value;
+	mtk_buf rh, field, value, reason;
+} mtk_http_resp;
+
+void mtk_http_resp_init(mtk_http_resp *r);
+/* Ready for the response to one request. */
+void mtk_http_resp_start(mtk_http_resp *r, bool is_head, int client_minor, mtk_http_emit emit,
+			 void *emit_ctx);
+/* Takes the backend's bytes (n == 0: the backend closed); returns how many
+ * it consumed: what follows the end of the response is not taken. */
+size_t mtk_http_resp_feed(mtk_http_resp *r, const uint8_t *p, size_t n);
+/* After done: true when the backend connection may carry another request
+ * (its response allowed it). */
+bool mtk_http_resp_reusable(const mtk_http_resp *r);
+void mtk_http_resp_free(mtk_http_resp *r);
+
+/* "Bad Request" for 400 ...; "Error" for what it does not know. */
+const char *mtk_http_status_text(int status);
+
 #endif

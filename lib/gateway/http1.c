@@ -15,6 +15,7 @@
  */
 #include "mtlskit/gwhttp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -807,4 +808,243 @@ bool mtk_http_field_valid(const char *name, size_t nlen, const char *value, size
 		if (!is_vbyte((unsigned char)value[i]))
 			return false;
 	return true;
+}
+
+/* ------------------------------------------------------------ responses */
+
+#define RESP_HEAD_MAX (64 * 1024) /* a backend's response head */
+#define REASON_MAX 512
+
+const char *mtk_http_status_text(int s)
+{
+	switch (s) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+static int resp_bad(mtk_http_resp *r, const char *why)
+{
+	if (!r->bad) {
+		r->bad = true;
+		r->why = why;
+	}
+	return -1;
+}
+
+static void emit_str(mtk_http_resp *r, const char *s)
+{
+	r->emit(r->emit_ctx, s, strlen(s));
+}
+
+static int r_status(http_parser *p, const char *at, size_t n)
+{
+	mtk_http_resp *r = p->data;
+
+	r->started = true;
+	if (r->reason.len + n > REASON_MAX)
+		return resp_bad(r, "backend reason phrase too long");
+	return mtk_buf_append(&r->reason, at, n) == MTK_OK ? 0 : resp_bad(r, "out of memory");
+}
+
+static int r_commit(mtk_http_resp *r)
+{
+	size_t vl = r->value.len;
+	const char *v = r->value.data ? (const char *)r->value.data : "";
+
+	if (r->field.len == 0)
+		return 0;
+	while (vl > 0 && is_ows((unsigned char)v[vl - 1]))
+		vl--;
+	if (!mtk_http_field_valid((const char *)r->field.data, r->field.len, v, vl))
+		return resp_bad(r, "malformed backend header field");
+	if (!mtk_http_resp_field_dropped((const char *)r->field.data, r->field.len) &&
+	    (mtk_buf_append(&r->rh, r->field.data, r->field.len) != MTK_OK ||
+	     mtk_buf_append(&r->rh, ": ", 2) != MTK_OK || mtk_buf_append(&r->rh, v, vl) != MTK_OK ||
+	     mtk_buf_append(&r->rh, "\r\n", 2) != MTK_OK))
+		return resp_bad(r, "out of memory");
+	r->field.len = r->value.len = 0;
+	r->in_value = false;
+	return 0;
+}
+
+static int r_field(http_parser *p, const char *at, size_t n)
+{
+	mtk_http_resp *r = p->data;
+
+	if (r->in_value && r_commit(r) != 0)
+		return -1;
+	if (r->rh.len + r->field.len + n > RESP_HEAD_MAX)
+		return resp_bad(r, "backend response head too large");
+	return mtk_buf_append(&r->field, at, n) == MTK_OK ? 0 : resp_bad(r, "out of memory");
+}
+
+static int r_value(http_parser *p, const char *at, size_t n)
+{
+	mtk_http_resp *r = p->data;
+
+	r->in_value = true;
+	if (r->rh.len + r->value.len + n > RESP_HEAD_MAX)
+		return resp_bad(r, "backend response head too large");
+	return mtk_buf_append(&r->value, at, n) == MTK_OK ? 0 : resp_bad(r, "out of memory");
+}
+
+static int r_headers_complete(http_parser *p)
+{
+	mtk_http_resp *r = p->data;
+	char line[64];
+	bool no_body;
+
+	if (r_commit(r) != 0)
+		return -1;
+	r->status = p->status_code;
+	if (r->status == 101)
+		return resp_bad(r, "backend switched protocols");
+	if (r->status < 200) { /* interim: not passed on; the real one follows */
+		r->rh.len = r->reason.len = 0;
+		return 0;
+	}
+	no_body = r->is_head || r->status == 204 || r->status == 304;
+	snprintf(line, sizeof(line), "HTTP/1.1 %d ", r->status);
+	emit_str(r, line);
+	if (r->reason.len > 0 &&
+	    mtk_http_field_valid("r", 1, (const char *)r->reason.data, r->reason.len))
+		r->emit(r->emit_ctx, r->reason.data, r->reason.len);
+	else
+		emit_str(r, mtk_http_status_text(r->status));
+	emit_str(r, "\r\n");
+	if (r->rh.len > 0)
+		r->emit(r->emit_ctx, r->rh.data, r->rh.len);
+	if (p->flags & F_CONTENTLENGTH) {
+		if (r->status != 204) {
+			snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
+				 (unsigned long long)p->content_length);
+			emit_str(r, line);
+		}
+	} else if (!no_body) {
+		if (r->client_minor == 1) {
+			emit_str(r, "Transfer-Encoding: chunked\r\n");
+			r->chunk_out = true;
+		} else {
+			r->close_after = true; /* HTTP/1.0: delimited by the close */
+		}
+	}
+	if (r->force_close)
+		r->close_after = true;
+	if (r->close_after)
+		emit_str(r, "Connection: close\r\n");
+	emit_str(r, "\r\n");
+	r->head_sent = true;
+	return r->is_head ? 1 : 0;
+}
+
+static int r_body(http_parser *p, const char *at, size_t n)
+{
+	mtk_http_resp *r = p->data;
+	char size[24];
+
+	if (!r->head_sent)
+		return resp_bad(r, "interim response with a body");
+	if (r->chunk_out) {
+		snprintf(size, sizeof(size), "%zx\r\n", n);
+		emit_str(r, size);
+	}
+	r->emit(r->emit_ctx, at, n);
+	if (r->chunk_out)
+		emit_str(r, "\r\n");
+	return 0;
+}
+
+static int r_complete(http_parser *p)
+{
+	mtk_http_resp *r = p->data;
+
+	if (p->status_code < 200)
+		return 0; /* interim response: the real one follows */
+	if (r->chunk_out)
+		emit_str(r, "0\r\n\r\n");
+	r->done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings resp_settings = {
+	.on_status = r_status,
+	.on_header_field = r_field,
+	.on_header_value = r_value,
+	.on_headers_complete = r_headers_complete,
+	.on_body = r_body,
+	.on_message_complete = r_complete,
+};
+
+void mtk_http_resp_init(mtk_http_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void mtk_http_resp_start(mtk_http_resp *r, bool is_head, int client_minor, mtk_http_emit emit,
+			 void *emit_ctx)
+{
+	r->is_head = is_head;
+	r->client_minor = client_minor;
+	r->force_close = false;
+	r->emit = emit;
+	r->emit_ctx = emit_ctx;
+	r->status = 0;
+	r->started = r->head_sent = r->done = r->close_after = r->bad = false;
+	r->why = NULL;
+	r->chunk_out = r->in_value = false;
+	r->rh.len = r->field.len = r->value.len = r->reason.len = 0;
+	if (r->rh.cap > 8192)
+		mtk_buf_free(&r->rh);
+	http_parser_init(&r->hp, HTTP_RESPONSE);
+	r->hp.data = r;
+}
+
+size_t mtk_http_resp_feed(mtk_http_resp *r, const uint8_t *p, size_t n)
+{
+	size_t used;
+	enum http_errno e;
+
+	if (r->done || r->bad)
+		return 0;
+	if (n > 0)
+		r->started = true;
+	used = http_parser_execute(&r->hp, &resp_settings, (const char *)p, n);
+	e = HTTP_PARSER_ERRNO(&r->hp);
+	if (!r->bad && e != HPE_OK && e != HPE_PAUSED)
+		resp_bad(r, http_errno_name(e));
+	if (n == 0 && !r->done && !r->bad)
+		resp_bad(r, "backend closed mid-response");
+	return used;
+}
+
+bool mtk_http_resp_reusable(const mtk_http_resp *r)
+{
+	return r->done && !r->bad && http_should_keep_alive(&r->hp);
+}
+
+void mtk_http_resp_free(mtk_http_resp *r)
+{
+	mtk_buf_free(&r->rh);
+	mtk_buf_free(&r->field);
+	mtk_buf_free(&r->value);
+	mtk_buf_free(&r->reason);
 }
