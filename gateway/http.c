@@ -31,8 +31,6 @@
 
 #include "mtlskit/gwhttp.h"
 
-#define RESP_HEAD_MAX (64 * 1024) /* the backend's response head */
-
 typedef enum { H_IDLE, H_REQUEST, H_BACKEND, H_CLOSING } hphase;
 
 struct gw_bconn {
@@ -52,17 +50,13 @@ typedef struct gw_http {
 	int attempts, tries;
 	size_t bstart;
 	struct timespec t_req;
-	/* the response */
-	http_parser sp;
-	int status;
-	bool resp_started, resp_done, head_sent, chunk_out, close_after, is_head, bad, in_value;
+	mtk_http_resp resp; /* the response, re-framed for the client */
+	bool client_eof;    /* the client closed its sending side after the request */
 	bool throttled; /* the client is not reading: the backend is paused */
 	bool upstream;  /* the request body is being streamed to the backend */
 	bool up_chunked;
 	bool up_paused; /* the backend is not reading: the client is paused */
 	bool streamed;  /* some of the body is gone: no retry */
-	const char *bad_why;
-	mtk_buf rh, rfield, rvalue, reason;
 } gw_http;
 
 static void http_pump(gw_conn *c);
@@ -173,38 +167,18 @@ static void log_request(gw_conn *c, int status, const char *why)
 
 /* ------------------------------------------------------------ our own answers */
 
-static const char *status_text(int s)
-{
-	switch (s) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
 /* An error of the gateway's own; the connection closes after it (pipelined
  * bytes after a refused request are never read). */
 static void respond_error(gw_conn *c, int status, const char *why)
 {
 	gw_http *h = c->mode;
 	char body[96];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, mtk_http_status_text(status));
 
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
 			    "Connection: close\r\n\r\n%s",
-			    status, status_text(status), n, body);
+			    status, mtk_http_status_text(status), n, body);
 	log_request(c, status, why);
 	bconn_free(h->b);
 	h->b = NULL;
@@ -214,175 +188,28 @@ static void respond_error(gw_conn *c, int status, const char *why)
 
 /* ------------------------------------------------------------ the response */
 
-static gw_http *resp_of(http_parser *p)
+static void emit_client(void *ctx, const void *p, size_t n)
 {
-	return ((gw_conn *)p->data)->mode;
+	evbuffer_add(ctx, p, n);
 }
-
-static int resp_bad(gw_http *h, const char *why)
-{
-	h->bad = true;
-	h->bad_why = why;
-	return -1;
-}
-
-static int r_status(http_parser *p, const char *at, size_t n)
-{
-	gw_http *h = resp_of(p);
-
-	if (h->reason.len + n > 512)
-		return resp_bad(h, "backend reason phrase too long");
-	return mtk_buf_append(&h->reason, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
-}
-
-static int r_commit(gw_http *h)
-{
-	size_t vl = h->rvalue.len;
-
-	if (h->rfield.len == 0)
-		return 0;
-	while (vl > 0 && (h->rvalue.data[vl - 1] == ' ' || h->rvalue.data[vl - 1] == '\t'))
-		vl--;
-	if (!mtk_http_field_valid((char *)h->rfield.data, h->rfield.len,
-				  h->rvalue.data ? (char *)h->rvalue.data : "", vl))
-		return resp_bad(h, "malformed backend header field");
-	if (!mtk_http_resp_field_dropped((char *)h->rfield.data, h->rfield.len) &&
-	    (mtk_buf_append(&h->rh, h->rfield.data, h->rfield.len) != MTK_OK ||
-	     mtk_buf_append(&h->rh, ": ", 2) != MTK_OK ||
-	     mtk_buf_append(&h->rh, h->rvalue.data, vl) != MTK_OK ||
-	     mtk_buf_append(&h->rh, "\r\n", 2) != MTK_OK))
-		return resp_bad(h, "out of memory");
-	h->rfield.len = h->rvalue.len = 0;
-	h->in_value = false;
-	return 0;
-}
-
-static int r_field(http_parser *p, const char *at, size_t n)
-{
-	gw_http *h = resp_of(p);
-
-	if (h->in_value && r_commit(h) != 0)
-		return -1;
-	if (h->rh.len + h->rfield.len + n > RESP_HEAD_MAX)
-		return resp_bad(h, "backend response head too large");
-	return mtk_buf_append(&h->rfield, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
-}
-
-static int r_value(http_parser *p, const char *at, size_t n)
-{
-	gw_http *h = resp_of(p);
-
-	h->in_value = true;
-	if (h->rh.len + h->rvalue.len + n > RESP_HEAD_MAX)
-		return resp_bad(h, "backend response head too large");
-	return mtk_buf_append(&h->rvalue, at, n) == MTK_OK ? 0 : resp_bad(h, "out of memory");
-}
-
-static bool reason_ok(const mtk_buf *r)
-{
-	return r->len > 0 && mtk_http_field_valid("r", 1, (char *)r->data, r->len);
-}
-
-static int r_headers_complete(http_parser *p)
-{
-	gw_conn *c = p->data;
-	gw_http *h = c->mode;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	bool no_body;
-
-	if (r_commit(h) != 0)
-		return -1;
-	h->status = p->status_code;
-	if (h->status == 101)
-		return resp_bad(h, "backend switched protocols");
-	if (h->status < 200) { /* interim: not forwarded; the real one follows */
-		h->rh.len = h->reason.len = 0;
-		return 0;
-	}
-	no_body = h->is_head || h->status == 204 || h->status == 304;
-	evbuffer_add_printf(out, "HTTP/1.1 %d ", h->status);
-	if (reason_ok(&h->reason))
-		evbuffer_add(out, h->reason.data, h->reason.len);
-	else
-		evbuffer_add_printf(out, "%s", status_text(h->status));
-	evbuffer_add(out, "\r\n", 2);
-	evbuffer_add(out, h->rh.data, h->rh.len);
-	if (p->flags & F_CONTENTLENGTH) {
-		if (h->status != 204)
-			evbuffer_add_printf(out, "Content-Length: %llu\r\n",
-					    (unsigned long long)p->content_length);
-	} else if (!no_body) {
-		if (h->rq.minor == 1) {
-			evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-			h->chunk_out = true;
-		} else {
-			h->close_after = true; /* HTTP/1.0: delimited by the close */
-		}
-	}
-	/* an answer before the whole request was sent: the rest of the
-	 * client's stream cannot be told from the body; close after it */
-	if (!h->rq.keep_alive || c->w->draining || h->upstream)
-		h->close_after = true;
-	if (h->close_after)
-		evbuffer_add_printf(out, "Connection: close\r\n");
-	evbuffer_add(out, "\r\n", 2);
-	h->head_sent = true;
-	return h->is_head ? 1 : 0;
-}
-
-static int r_body(http_parser *p, const char *at, size_t n)
-{
-	gw_conn *c = p->data;
-	gw_http *h = c->mode;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	if (h->status < 200)
-		return resp_bad(h, "interim response with a body");
-	if (h->chunk_out)
-		evbuffer_add_printf(out, "%zx\r\n", n);
-	evbuffer_add(out, at, n);
-	if (h->chunk_out)
-		evbuffer_add(out, "\r\n", 2);
-	return 0;
-}
-
-static int r_complete(http_parser *p)
-{
-	gw_conn *c = p->data;
-	gw_http *h = c->mode;
-
-	if (p->status_code < 200)
-		return 0; /* interim response: the real one follows */
-	if (h->chunk_out)
-		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
-	h->resp_done = true;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-static const http_parser_settings resp_settings = {
-	.on_status = r_status,
-	.on_header_field = r_field,
-	.on_header_value = r_value,
-	.on_headers_complete = r_headers_complete,
-	.on_body = r_body,
-	.on_message_complete = r_complete,
-};
 
 /* ------------------------------------------------------------ the flow */
 
-static void reset_response_keep_upstream(gw_http *h)
+static void reset_response_keep_upstream(gw_conn *c)
 {
-	h->resp_started = h->resp_done = h->head_sent = h->chunk_out = false;
-	h->close_after = h->bad = h->in_value = h->throttled = false;
-	h->bad_why = NULL;
-	h->status = 0;
-	h->rh.len = h->rfield.len = h->rvalue.len = h->reason.len = 0;
+	gw_http *h = c->mode;
+
+	h->throttled = h->client_eof = false;
+	mtk_http_resp_start(&h->resp,
+			    h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0,
+			    h->rq.minor, emit_client, bufferevent_get_output(c->bev));
 }
 
-static void reset_response(gw_http *h)
+static void reset_response(gw_conn *c)
 {
-	reset_response_keep_upstream(h);
+	gw_http *h = c->mode;
+
+	reset_response_keep_upstream(c);
 	h->upstream = h->up_chunked = h->up_paused = h->streamed = false;
 }
 
@@ -393,22 +220,22 @@ static void response_finished(gw_conn *c, bool backend_reusable)
 	bool keep;
 
 	gw_hist_observe(&gw_m.req_latency, gw_since(&h->t_req));
-	log_request(c, h->status, NULL);
-	keep = backend_reusable && !h->upstream && http_should_keep_alive(&h->sp) && h->rq.minor == 1 &&
+	log_request(c, h->resp.status, NULL);
+	keep = backend_reusable && !h->upstream && mtk_http_resp_reusable(&h->resp) && h->rq.minor == 1 &&
 	       evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 && !c->w->draining;
 	h->b = NULL;
 	if (keep)
 		pool_push(b);
 	else
 		bconn_free(b);
-	if (h->close_after) {
+	if (h->resp.close_after || h->client_eof) {
 		h->ph = H_CLOSING;
 		gw_conn_close_after_write(c);
 		return;
 	}
 	h->ph = H_IDLE;
 	mtk_http_req_reset(&h->rq);
-	reset_response(h);
+	reset_response(c);
 	if (h->req.cap > 65536)
 		mtk_buf_free(&h->req);
 	gw_conn_arm(c, &gw.idle_timeout);
@@ -423,7 +250,7 @@ static void backend_broken(gw_conn *c, const char *why)
 	gw_http *h = c->mode;
 
 	atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
-	if (!h->head_sent) {
+	if (!h->resp.head_sent) {
 		respond_error(c, 502, why);
 		return;
 	}
@@ -491,10 +318,7 @@ static void backend_try(gw_conn *c)
 	b->c = c;
 	b->next = NULL;
 	h->b = b;
-	reset_response_keep_upstream(h);
-	h->is_head = h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0;
-	http_parser_init(&h->sp, HTTP_RESPONSE);
-	h->sp.data = c;
+	reset_response_keep_upstream(c);
 	if (b->reused) {
 		/* Connected and idle: send directly.  Going through the
 		 * bufferevent would add and remove a write event (two epoll_ctl
@@ -538,10 +362,8 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 	}
 	h = c->mode;
 	out = bufferevent_get_output(c->bev);
-	while (!h->resp_done && evbuffer_get_length(in) > 0) {
+	while (!h->resp.done && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
-		size_t n;
-		enum http_errno e;
 
 		if (evbuffer_get_length(out) >= max_buffer()) {
 			throttle(c);
@@ -549,16 +371,16 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
-		n = http_parser_execute(&h->sp, &resp_settings, v.iov_base, v.iov_len);
-		h->resp_started = true;
-		evbuffer_drain(in, n);
-		e = HTTP_PARSER_ERRNO(&h->sp);
-		if (h->bad || (e != HPE_OK && e != HPE_PAUSED)) {
-			backend_broken(c, h->bad ? h->bad_why : http_errno_name(e));
+		/* an answer before the whole request was sent: the rest of the
+		 * client's stream cannot be told from the body; close after it */
+		h->resp.force_close = !h->rq.keep_alive || c->w->draining || h->upstream;
+		evbuffer_drain(in, mtk_http_resp_feed(&h->resp, v.iov_base, v.iov_len));
+		if (h->resp.bad) {
+			backend_broken(c, h->resp.why);
 			return;
 		}
 	}
-	if (h->resp_done) {
+	if (h->resp.done) {
 		response_finished(c, true);
 		return;
 	}
@@ -579,11 +401,11 @@ static void backend_event_cb(struct bufferevent *bev, short events, void *arg)
 		return;
 	}
 	h = c->mode;
-	if (h->resp_started) {
+	if (h->resp.started) {
 		if ((events & BEV_EVENT_EOF) && !h->throttled) {
 			/* a response delimited by the end of the connection */
-			http_parser_execute(&h->sp, &resp_settings, NULL, 0);
-			if (h->resp_done && !h->bad) {
+			mtk_http_resp_feed(&h->resp, NULL, 0);
+			if (h->resp.done && !h->resp.bad) {
 				response_finished(c, false);
 				return;
 			}
@@ -737,8 +559,7 @@ static void http_client_event(struct bufferevent *bev, short events, void *arg)
 		 * half-close): it still gets the answer, then the connection
 		 * closes. */
 		h->rq.keep_alive = false;
-		if (h->head_sent)
-			h->close_after = true;
+		h->client_eof = true;
 		bufferevent_disable(bev, EV_READ);
 		return;
 	}
@@ -780,15 +601,15 @@ static void http_timeout(gw_conn *c)
 		respond_error(c, 408, "request timeout");
 		return;
 	case H_BACKEND:
-		if (h->upstream && !h->resp_started) {
+		if (h->upstream && !h->resp.started) {
 			respond_error(c, h->up_paused ? 504 : 408,
 				      h->up_paused ? "backend stopped reading the body"
 						   : "request body timeout");
 			return;
 		}
 		if (h->throttled) {
-			log_request(c, h->status, "client stopped reading");
-		} else if (!h->resp_started) {
+			log_request(c, h->resp.status, "client stopped reading");
+		} else if (!h->resp.started) {
 			atomic_fetch_add_explicit(&gw_m.backend_errors, 1, memory_order_relaxed);
 			respond_error(c, 504, "backend timeout");
 			return;
@@ -819,10 +640,7 @@ static void http_release(gw_conn *c)
 	bconn_free(h->b);
 	mtk_http_req_free(&h->rq);
 	mtk_buf_free(&h->req);
-	mtk_buf_free(&h->rh);
-	mtk_buf_free(&h->rfield);
-	mtk_buf_free(&h->rvalue);
-	mtk_buf_free(&h->reason);
+	mtk_http_resp_free(&h->resp);
 	free(h);
 	c->mode = NULL;
 }
