@@ -64,14 +64,25 @@ typedef struct mtk_ca_index {
 	mtk_ca_entry *items;
 	size_t count;
 	size_t cap;
+	/* Private: a hash table of item positions + 1 (low 32 bits; 0: empty)
+	 * and hash tags keyed on the serial's value, kept by the functions
+	 * below; NULL means "scan". */
+	uint64_t *slots;
+	size_t nslots;
 } mtk_ca_index;
 
-#define MTK_CA_INDEX_INIT {NULL, 0, 0}
+#define MTK_CA_INDEX_INIT {NULL, 0, 0, NULL, 0}
 
-/* Parses index.txt.  Errors: MTK_E_CA_STATE naming the line for anything
- * that is not a well-formed entry (or a '#' comment / blank line). */
+/* Parses index.txt in one pass.  Errors: MTK_E_CA_STATE naming the line
+ * for anything that is not a well-formed entry (or a '#' comment / blank
+ * line), and naming both lines for a serial written twice. */
 MTK_WUR mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out,
 				  mtk_err *err);
+/* The position in idx->items of the first entry (in file order) whose
+ * serial has the value of serial (any form mtk_serial_normalize reads:
+ * "0A", "a", "00:0a" all find "0A").  False when there is none or serial
+ * is not a serial.  Constant time on average. */
+bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at);
 /* Appends the text form of idx to out (what mtk_ca_index_parse reads). */
 MTK_WUR mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out);
 void mtk_ca_index_free(mtk_ca_index *idx);

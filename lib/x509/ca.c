@@ -22,12 +22,15 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
+#include "mtlskit/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keygen.h"
 #include "mtlskit/load.h"
 
 #define CA_CONF_VERSION 1
 #define INDEX_LINE_MAX 4096
+/* The shortest entry line: "V\t0\t" YYYYMMDDHHMMSSZ "\t-\t-\t-\t\n". */
+#define INDEX_ENTRY_MIN 27
 #define CA_STATE_MAX ((size_t)32 << 20)
 /* The root's CRL counter when an intermediate signs (its own "crlnumber"
  * belongs to the signing CA, as it always has). */
@@ -134,15 +137,11 @@ bad:
 			   s ? s : "");
 }
 
-static void fmt_gentime(time_t t, char *out, size_t cap)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y%m%d%H%M%SZ", &tm) == 0)
-		snprintf(out, cap, "19700101000000Z");
-}
-
 /* --- the index --- */
+
+/* The earliest time an index line may carry (mtk_time_parse's lower
+ * bound): 1950-01-01T00:00:00Z. */
+#define INDEX_TIME_MIN ((int64_t)-631152000)
 
 void mtk_ca_index_free(mtk_ca_index *idx)
 {
@@ -151,8 +150,10 @@ void mtk_ca_index_free(mtk_ca_index *idx)
 	for (size_t i = 0; i < idx->count; i++)
 		free(idx->items[i].subject);
 	free(idx->items);
+	free(idx->slots);
 	idx->items = NULL;
-	idx->count = idx->cap = 0;
+	idx->slots = NULL;
+	idx->count = idx->cap = idx->nslots = 0;
 }
 
 static mtk_rc index_push(mtk_ca_index *idx, const mtk_ca_entry *e)
@@ -169,69 +170,263 @@ static mtk_rc index_push(mtk_ca_index *idx, const mtk_ca_entry *e)
 	return MTK_OK;
 }
 
-static bool hex_upper(const char *s)
+/* Serial lookups.  Each slot of the table holds an item position + 1 in
+ * its low 32 bits (0: empty) and the top half of the key's hash in its high
+ * 32 bits, so that a probe rarely has to look at the entry itself.  Open
+ * addressing with linear probing, at most half full.  The key is the
+ * serial's value: its upper-case digits without leading zeros, so "0A" and
+ * "000A" meet (as mtk_serial_normalize makes them).  Positions go in in
+ * file order, so of equal keys the earliest entry is met first. */
+
+#define SLOT_POS(s) ((size_t)((s) & 0xffffffffu))
+#define SLOT_TAG(h) ((h) >> 32)
+
+static const char *serial_key(const char *s, size_t *n)
 {
-	if (*s == '\0')
+	while (*s == '0')
+		s++;
+	*n = strlen(s);
+	return s;
+}
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+/* Puts position pos in the table (which has room).  With check, an entry
+ * whose serial has the very same text is not added: its position is
+ * returned.  SIZE_MAX when pos went in. */
+static size_t table_put(mtk_ca_index *idx, size_t pos, bool check)
+{
+	size_t kn, mask = idx->nslots - 1;
+	const char *k = serial_key(idx->items[pos].serial, &kn);
+	uint64_t h = key_hash(k, kn);
+
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		uint64_t s = idx->slots[i];
+
+		if (s == 0) {
+			idx->slots[i] = (SLOT_TAG(h) << 32) | (uint64_t)(pos + 1);
+			return SIZE_MAX;
+		}
+		if (check && SLOT_TAG(s) == SLOT_TAG(h) &&
+		    strcmp(idx->items[SLOT_POS(s) - 1].serial, idx->items[pos].serial) == 0)
+			return SLOT_POS(s) - 1;
+	}
+}
+
+/* Makes the table big enough for n entries (at most half full), putting
+ * every entry already in items back, in order.  MTK_E_NOMEM drops the
+ * table (lookups then scan). */
+static mtk_rc table_reserve(mtk_ca_index *idx, size_t n, size_t have)
+{
+	size_t want = 64;
+	uint64_t *slots;
+
+	if (idx->slots != NULL && n * 2 <= idx->nslots)
+		return MTK_OK;
+	while (want < n * 2)
+		want *= 2;
+	free(idx->slots);
+	idx->slots = NULL;
+	idx->nslots = 0;
+	if (n >= UINT32_MAX / 2 || (slots = calloc(want, sizeof(*slots))) == NULL)
+		return MTK_E_NOMEM;
+	idx->slots = slots;
+	idx->nslots = want;
+	for (size_t i = 0; i < have; i++)
+		(void)table_put(idx, i, false);
+	return MTK_OK;
+}
+
+/* Adds the last entry to the table, growing it when needed.  *dup: the
+ * position of an earlier entry with the same serial text (then the last
+ * entry is not added), else SIZE_MAX. */
+static mtk_rc table_add_last(mtk_ca_index *idx, size_t *dup)
+{
+	mtk_rc rc;
+
+	*dup = SIZE_MAX;
+	if ((rc = table_reserve(idx, idx->count, idx->count - 1)) != MTK_OK)
+		return rc;
+	*dup = table_put(idx, idx->count - 1, true);
+	return MTK_OK;
+}
+
+/* Takes the last entry out of the table before it is dropped.  Nothing
+ * went in after it, so no probe sequence runs through its slot. */
+static void table_remove_last(mtk_ca_index *idx)
+{
+	size_t kn, mask = idx->nslots - 1;
+	const char *k;
+
+	if (idx->slots == NULL || idx->count == 0)
+		return;
+	k = serial_key(idx->items[idx->count - 1].serial, &kn);
+	for (size_t i = (size_t)key_hash(k, kn) & mask; idx->slots[i] != 0; i = (i + 1) & mask) {
+		if (SLOT_POS(idx->slots[i]) == idx->count) {
+			idx->slots[i] = 0;
+			return;
+		}
+	}
+}
+
+bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at)
+{
+	char norm[80];
+	size_t kn, en, mask;
+	const char *k;
+	uint64_t h;
+
+	if (mtk_serial_normalize(serial, norm, sizeof(norm), NULL) != MTK_OK)
 		return false;
-	for (; *s; s++)
-		if (!(isdigit((unsigned char)*s) || (*s >= 'A' && *s <= 'F')))
-			return false;
+	k = serial_key(norm, &kn);
+	if (idx->slots == NULL) {
+		for (size_t i = 0; i < idx->count; i++) {
+			const char *e = serial_key(idx->items[i].serial, &en);
+			if (en == kn && memcmp(e, k, kn) == 0) {
+				*at = i;
+				return true;
+			}
+		}
+		return false;
+	}
+	mask = idx->nslots - 1;
+	h = key_hash(k, kn);
+	for (size_t i = (size_t)h & mask; idx->slots[i] != 0; i = (i + 1) & mask) {
+		size_t pos = SLOT_POS(idx->slots[i]) - 1;
+		const char *e;
+
+		if (SLOT_TAG(idx->slots[i]) != SLOT_TAG(h))
+			continue;
+		e = serial_key(idx->items[pos].serial, &en);
+		if (en == kn && memcmp(e, k, kn) == 0) {
+			*at = pos;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The line number of the entry at position pos (the pos-th line that is
+ * neither blank nor a comment); only for an error message. */
+static long entry_lineno(const char *p, const char *end, size_t pos)
+{
+	long lineno = 1;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n > 0 && p[0] != '#' && pos-- == 0)
+			return lineno;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		lineno++;
+	}
+	return 0;
+}
+
+static bool field_is(const char *f, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(f, lit, n) == 0;
+}
+
+/* A YYYYMMDDHHMMSSZ field, years 1950-9999 (what mtk_time_parse takes in
+ * that form). */
+static bool field_time(const char *f, size_t n, time_t *out)
+{
+	int64_t t;
+
+	if (n != 15 || mtk_fastcert_time(V_ASN1_GENERALIZEDTIME, (const uint8_t *)f, n, &t) != MTK_OK ||
+	    t < INDEX_TIME_MIN)
+		return false;
+	*out = (time_t)t;
 	return true;
 }
 
-/* One line (without its newline) split at tabs into exactly 7 fields. */
-static mtk_rc index_line(const char *line, long lineno, mtk_ca_index *idx, mtk_err *err)
+/* One line s[0..n) (no newline, no control characters, at most
+ * INDEX_LINE_MAX bytes) split at tabs into exactly 7 fields.  The whole
+ * file, data..end, is only for the duplicate's message. */
+static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx, const char *data,
+			 const char *end, mtk_err *err)
 {
-	char buf[INDEX_LINE_MAX + 1];
-	char *f[7];
-	size_t nf = 0;
+	const char *f[7], *q = s, *lend = s + n;
+	size_t fl[7], nf = 0, dup;
 	mtk_ca_entry e = {0};
+	char rbuf[32];
 	mtk_reason r;
 
-	snprintf(buf, sizeof(buf), "%s", line);
-	f[nf++] = buf;
-	for (char *p = buf; *p; p++) {
-		if (*p == '\t') {
-			*p = '\0';
-			if (nf == 7)
-				return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: too many fields", lineno);
-			f[nf++] = p + 1;
-		}
+	for (;;) {
+		const char *t = memchr(q, '\t', (size_t)(lend - q));
+
+		f[nf] = q;
+		fl[nf] = (size_t)((t ? t : lend) - q);
+		nf++;
+		if (t == NULL)
+			break;
+		if (nf == 7)
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: too many fields", lineno);
+		q = t + 1;
 	}
 	if (nf != 7)
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: %zu fields, wanted 7", lineno, nf);
-	if (strcmp(f[0], "V") != 0 && strcmp(f[0], "R") != 0)
+	if (!field_is(f[0], fl[0], "V") && !field_is(f[0], fl[0], "R"))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: status must be V or R", lineno);
 	e.status = f[0][0];
-	if (strlen(f[1]) >= sizeof(e.serial) || !hex_upper(f[1]))
+	if (fl[1] == 0 || fl[1] >= sizeof(e.serial))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad serial", lineno);
-	memcpy(e.serial, f[1], strlen(f[1]) + 1);
-	if (mtk_time_parse(f[2], &e.not_after, NULL) != MTK_OK || strlen(f[2]) != 15)
+	for (size_t i = 0; i < fl[1]; i++) {
+		char c = f[1][i];
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad serial", lineno);
+	}
+	memcpy(e.serial, f[1], fl[1]);
+	e.serial[fl[1]] = '\0';
+	if (!field_time(f[2], fl[2], &e.not_after))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad expiry time", lineno);
 	if (e.status == 'V') {
-		if (strcmp(f[3], "-") != 0 || strcmp(f[4], "-") != 0)
+		if (!field_is(f[3], fl[3], "-") || !field_is(f[4], fl[4], "-"))
 			return mtk_err_set(err, MTK_E_CA_STATE,
 					   "index.txt:%ld: a valid entry has no revocation", lineno);
 	} else {
-		if (mtk_time_parse(f[3], &e.revoked_at, NULL) != MTK_OK || strlen(f[3]) != 15)
+		if (!field_time(f[3], fl[3], &e.revoked_at))
 			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation time",
 					   lineno);
-		if (mtk_reason_parse(f[4], &r, NULL) != MTK_OK)
+		if (fl[4] >= sizeof(rbuf))
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation reason",
+					   lineno);
+		memcpy(rbuf, f[4], fl[4]);
+		rbuf[fl[4]] = '\0';
+		if (mtk_reason_parse(rbuf, &r, NULL) != MTK_OK)
 			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation reason",
 					   lineno);
 		e.reason = r;
 	}
-	if (strcmp(f[5], "client") != 0 && strcmp(f[5], "server") != 0 && strcmp(f[5], "-") != 0)
+	if (!field_is(f[5], fl[5], "client") && !field_is(f[5], fl[5], "server") && !field_is(f[5], fl[5], "-"))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad profile", lineno);
-	snprintf(e.profile, sizeof(e.profile), "%s", f[5]);
-	for (size_t i = 0; i < idx->count; i++)
-		if (strcmp(idx->items[i].serial, e.serial) == 0)
-			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice", lineno,
-					   e.serial);
-	e.subject = strdup(f[6]);
-	if (e.subject == NULL || index_push(idx, &e) != MTK_OK) {
+	memcpy(e.profile, f[5], fl[5]);
+	e.profile[fl[5]] = '\0';
+	if ((e.subject = malloc(fl[6] + 1)) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	memcpy(e.subject, f[6], fl[6]);
+	e.subject[fl[6]] = '\0';
+	if (index_push(idx, &e) != MTK_OK) {
 		free(e.subject);
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	}
+	if (table_add_last(idx, &dup) != MTK_OK)
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	if (dup != SIZE_MAX) {
+		free(idx->items[--idx->count].subject);
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice (first on line %ld)",
+				   lineno, e.serial, entry_lineno(data, end, dup));
 	}
 	return MTK_OK;
 }
@@ -239,36 +434,41 @@ static mtk_rc index_line(const char *line, long lineno, mtk_ca_index *idx, mtk_e
 mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mtk_err *err)
 {
 	mtk_ca_index idx = MTK_CA_INDEX_INIT;
-	char line[INDEX_LINE_MAX + 1];
-	size_t ll = 0;
+	const char *p = (const char *)data, *end = p + len;
 	long lineno = 1;
-	mtk_reader r;
-	uint8_t ch;
+	size_t lines = 1;
 	mtk_rc rc = MTK_OK;
 
-	mtk_reader_init(&r, data, len);
-	while (rc == MTK_OK) {
-		bool end = mtk_reader_u8(&r, &ch) != MTK_OK;
+	/* Room for every line at once (no growth, no rehashing), but no more
+	 * entries than the bytes could hold (INDEX_ENTRY_MIN each). */
+	for (const char *q = p; len > 0 && (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		lines++;
+	if (lines > len / INDEX_ENTRY_MIN + 1)
+		lines = len / INDEX_ENTRY_MIN + 1;
+	if (len > 0 && ((idx.items = malloc(lines * sizeof(*idx.items))) == NULL ||
+			table_reserve(&idx, lines, 0) != MTK_OK)) {
+		mtk_ca_index_free(&idx);
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	}
+	idx.cap = len > 0 ? lines : 0;
+	while (rc == MTK_OK && len > 0 && p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *nul = memchr(p, '\0', n), *cr = memchr(p, '\r', n);
+		const char *ctl = nul != NULL && (cr == NULL || nul < cr) ? nul : cr;
 
-		if (end || ch == '\n') {
-			line[ll] = '\0';
-			if (ll > 0 && line[0] != '#')
-				rc = index_line(line, lineno, &idx, err);
-			if (end)
-				break;
-			ll = 0;
-			lineno++;
-			continue;
-		}
-		if (ch == '\0' || ch == '\r') {
+		/* The first fault in byte order: a control character up to
+		 * INDEX_LINE_MAX, else a line longer than that. */
+		if (ctl != NULL && (size_t)(ctl - p) <= INDEX_LINE_MAX)
 			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: control character", lineno);
-			break;
-		}
-		if (ll >= INDEX_LINE_MAX) {
+		else if (n > INDEX_LINE_MAX)
 			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
+		else if (n > 0 && p[0] != '#')
+			rc = index_line(p, n, lineno, &idx, (const char *)data, end, err);
+		if (nl == NULL)
 			break;
-		}
-		line[ll++] = (char)ch;
+		p = nl + 1;
+		lineno++;
 	}
 	if (rc != MTK_OK) {
 		mtk_ca_index_free(&idx);
@@ -278,21 +478,77 @@ mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mt
 	return MTK_OK;
 }
 
+/* YYYYMMDDHHMMSSZ at o (15 bytes, room checked by the caller). */
+static void put_gentime(char *o, time_t t)
+{
+	struct tm tm;
+	int y;
+
+	if (gmtime_r(&t, &tm) == NULL || (y = tm.tm_year + 1900) < 0 || y > 9999) {
+		memcpy(o, "19700101000000Z", 15);
+		return;
+	}
+	o[0] = (char)('0' + y / 1000);
+	o[1] = (char)('0' + y / 100 % 10);
+	o[2] = (char)('0' + y / 10 % 10);
+	o[3] = (char)('0' + y % 10);
+	o[4] = (char)('0' + (tm.tm_mon + 1) / 10);
+	o[5] = (char)('0' + (tm.tm_mon + 1) % 10);
+	o[6] = (char)('0' + tm.tm_mday / 10);
+	o[7] = (char)('0' + tm.tm_mday % 10);
+	o[8] = (char)('0' + tm.tm_hour / 10);
+	o[9] = (char)('0' + tm.tm_hour % 10);
+	o[10] = (char)('0' + tm.tm_min / 10);
+	o[11] = (char)('0' + tm.tm_min % 10);
+	o[12] = (char)('0' + tm.tm_sec / 10);
+	o[13] = (char)('0' + tm.tm_sec % 10);
+	o[14] = 'Z';
+}
+
+static char *put_str(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
 mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
 {
 	mtk_rc rc = mtk_buf_append_str(out, "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n");
 
 	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++) {
 		const mtk_ca_entry *e = &idx->items[i];
-		char na[32], ra[32];
+		const char *reason = e->status == 'R' ? mtk_reason_name(e->reason) : "-";
+		const char *profile = e->profile[0] ? e->profile : "-";
+		const char *subject = e->subject ? e->subject : "";
+		size_t sl = strlen(e->serial), rl = strlen(reason), pl = strlen(profile), jl = strlen(subject);
+		char *o;
 
-		fmt_gentime(e->not_after, na, sizeof(na));
-		if (e->status == 'R')
-			fmt_gentime(e->revoked_at, ra, sizeof(ra));
-		rc = mtk_buf_printf(out, "%c\t%s\t%s\t%s\t%s\t%s\t%s\n", e->status, e->serial, na,
-				    e->status == 'R' ? ra : "-",
-				    e->status == 'R' ? mtk_reason_name(e->reason) : "-",
-				    e->profile[0] ? e->profile : "-", e->subject ? e->subject : "");
+		/* status, serial, two times, reason, profile, subject; 7 separators */
+		if ((rc = mtk_buf_reserve(out, 1 + sl + 15 + 15 + rl + pl + jl + 7)) != MTK_OK)
+			break;
+		o = (char *)out->data + out->len;
+		*o++ = e->status;
+		*o++ = '\t';
+		o = put_str(o, e->serial, sl);
+		*o++ = '\t';
+		put_gentime(o, e->not_after);
+		o += 15;
+		*o++ = '\t';
+		if (e->status == 'R') {
+			put_gentime(o, e->revoked_at);
+			o += 15;
+		} else {
+			*o++ = '-';
+		}
+		*o++ = '\t';
+		o = put_str(o, reason, rl);
+		*o++ = '\t';
+		o = put_str(o, profile, pl);
+		*o++ = '\t';
+		o = put_str(o, subject, jl);
+		*o++ = '\n';
+		out->len = (size_t)(o - (char *)out->data);
+		out->data[out->len] = '\0';
 	}
 	return rc;
 }
@@ -469,6 +725,7 @@ static mtk_rc new_serial(const mtk_ca_index *idx, ASN1_INTEGER **out, char *hex,
 	for (int attempt = 0; attempt < 16; attempt++) {
 		unsigned char b[16];
 		BIGNUM *bn;
+		size_t at;
 		bool dup = false;
 
 		if (RAND_bytes(b, sizeof(b)) != 1)
@@ -485,9 +742,8 @@ static mtk_rc new_serial(const mtk_ca_index *idx, ASN1_INTEGER **out, char *hex,
 			*out = NULL;
 			return MTK_E_CRYPTO;
 		}
-		for (size_t i = 0; idx != NULL && i < idx->count; i++)
-			if (strcmp(idx->items[i].serial, hex) == 0)
-				dup = true;
+		if (idx != NULL)
+			dup = mtk_ca_index_find(idx, hex, &at);
 		if (!dup)
 			return MTK_OK;
 		ASN1_INTEGER_free(*out);
@@ -1049,6 +1305,7 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 	mtk_buf pem = MTK_BUF_INIT;
 	char subj[512], fname[96], *cpath = NULL;
 	X509V3_CTX ctx;
+	size_t dup;
 	int at;
 	mtk_rc rc;
 
@@ -1147,7 +1404,10 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 		rc = mtk_err_set(err, MTK_E_NOMEM, "index");
 		goto out;
 	}
+	/* No memory for the lookup table is no failure: lookups then scan. */
+	(void)table_add_last(&ca->index, &dup);
 	if ((rc = write_index(ca, err)) != MTK_OK) {
+		table_remove_last(&ca->index);
 		free(ca->index.items[--ca->index.count].subject);
 		goto out;
 	}
@@ -1166,16 +1426,14 @@ out:
 mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now, mtk_err *err)
 {
 	char norm[80];
+	size_t at;
 	mtk_rc rc;
 
 	if ((rc = mtk_serial_normalize(serial, norm, sizeof(norm), err)) != MTK_OK)
 		return rc;
-	for (size_t i = 0; i < ca->index.count; i++) {
-		mtk_ca_entry *e = &ca->index.items[i];
-		char en[80];
+	if (mtk_ca_index_find(&ca->index, norm, &at)) {
+		mtk_ca_entry *e = &ca->index.items[at];
 
-		if (mtk_serial_normalize(e->serial, en, sizeof(en), NULL) != MTK_OK || strcmp(en, norm) != 0)
-			continue;
 		if (e->status == 'R')
 			return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);
 		e->status = 'R';

@@ -1,6 +1,6 @@
-/* fuzz_caindex.c - the CA state files: index.txt and ca.conf parsers, and
- * the index round trip (what is parsed is formatted and parses again to
- * the same entries). */
+/* fuzz_caindex.c - the CA state files: index.txt and ca.conf parsers, the
+ * index round trip (what is parsed is formatted and parses again to the
+ * same entries) and serial lookups (every entry is found by its serial). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    idx.items[i].status != again.items[i].status ||
 			    idx.items[i].not_after != again.items[i].not_after)
 				abort();
+		/* every serial is found, at its first spelling of that value */
+		for (size_t i = 0; i < idx.count; i++) {
+			size_t at = SIZE_MAX;
+			char a[80], z[80];
+			if (!mtk_ca_index_find(&idx, idx.items[i].serial, &at) || at > i ||
+			    mtk_serial_normalize(idx.items[at].serial, a, sizeof(a), NULL) != MTK_OK ||
+			    mtk_serial_normalize(idx.items[i].serial, z, sizeof(z), NULL) != MTK_OK ||
+			    strcmp(a, z) != 0)
+				abort();
+		}
 	} else if (err.code != MTK_E_CA_STATE && err.code != MTK_E_NOMEM) {
 		abort();
 	}

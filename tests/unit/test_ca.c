@@ -122,6 +122,92 @@ static void test_index_roundtrip(void **state)
 				 MTK_E_CA_STATE);
 		assert_non_null(strstr(err.detail, "index.txt:"));
 	}
+	/* a duplicate names both lines */
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_ca_index_parse((const uint8_t *)bad[7], strlen(bad[7]), &idx, &err), MTK_E_CA_STATE);
+	assert_string_equal(err.detail, "index.txt:2: serial AB twice (first on line 1)");
+}
+
+/* A generated index of LARGE_N lines (a header comment, then one entry a
+ * line: entry k is on line k + 2), serials from a fixed generator, every
+ * tenth entry revoked.  dup_of >= 0: entry dup_at repeats entry dup_of's
+ * serial. */
+#define LARGE_N 20000
+static void large_serial(size_t k, char *out, size_t cap)
+{
+	uint64_t x = 0x9E3779B97F4A7C15ULL * (k + 1), y = x ^ (x >> 29) ^ 0x5DEECE66DULL * (k + 7);
+	snprintf(out, cap, "%016llX%016llX", (unsigned long long)(x | (1ULL << 62)), (unsigned long long)y);
+}
+
+static void large_index(mtk_buf *b, long dup_at, long dup_of)
+{
+	char serial[40];
+
+	assert_int_equal(mtk_buf_append_str(b, "# generated\n"), MTK_OK);
+	for (long k = 0; k < LARGE_N; k++) {
+		large_serial((size_t)(k == dup_at ? dup_of : k), serial, sizeof(serial));
+		if (k % 10 == 3)
+			assert_int_equal(mtk_buf_printf(b, "R\t%s\t20270101000000Z\t20260102000000Z\tsuperseded\tclient\tCN=h%ld\n",
+							serial, k), MTK_OK);
+		else
+			assert_int_equal(mtk_buf_printf(b, "V\t%s\t20270101000000Z\t-\t-\tclient\tCN=h%ld\n", serial, k),
+					 MTK_OK);
+	}
+}
+
+static void test_index_large(void **state)
+{
+	mtk_ca_index idx = MTK_CA_INDEX_INIT;
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_err err = {0};
+	char serial[40], lower[80], want[160];
+	size_t at = 0;
+	(void)state;
+
+	large_index(&b, -1, -1);
+	assert_int_equal(mtk_ca_index_parse(b.data, b.len, &idx, &err), MTK_OK);
+	assert_int_equal(idx.count, LARGE_N);
+	for (size_t k = 0; k < LARGE_N; k += 97) {
+		large_serial(k, serial, sizeof(serial));
+		assert_true(mtk_ca_index_find(&idx, serial, &at));
+		assert_int_equal(at, k);
+		/* the forms revoke takes: lower case, colons, leading zeros */
+		snprintf(lower, sizeof(lower), "00:%s", serial);
+		for (char *p = lower; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+		assert_true(mtk_ca_index_find(&idx, lower, &at));
+		assert_int_equal(at, k);
+	}
+	large_serial(LARGE_N - 1, serial, sizeof(serial));
+	assert_true(mtk_ca_index_find(&idx, serial, &at));
+	assert_int_equal(at, LARGE_N - 1);
+	assert_int_equal(idx.items[LARGE_N - 7].status, 'R');
+	large_serial(LARGE_N, serial, sizeof(serial)); /* never written */
+	assert_false(mtk_ca_index_find(&idx, serial, &at));
+	assert_false(mtk_ca_index_find(&idx, "not hex", &at));
+	mtk_ca_index_free(&idx);
+
+	/* entry 19,990 (line 19,992) repeats entry 5 (line 7) */
+	b.len = 0;
+	large_index(&b, LARGE_N - 10, 5);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_ca_index_parse(b.data, b.len, &idx, &err), MTK_E_CA_STATE);
+	large_serial(5, serial, sizeof(serial));
+	snprintf(want, sizeof(want), "index.txt:%d: serial %s twice (first on line 7)", LARGE_N - 8, serial);
+	assert_string_equal(err.detail, want);
+	assert_null(idx.items);
+	mtk_buf_free(&b);
+
+	/* one value in two spellings is two entries, as before; lookups find
+	 * the first */
+	{
+		const char *txt = "V\t0A\t20270101000000Z\t-\t-\tclient\tCN=a\n"
+				  "V\t000A\t20270101000000Z\t-\t-\tclient\tCN=b\n";
+		assert_int_equal(mtk_ca_index_parse((const uint8_t *)txt, strlen(txt), &idx, &err), MTK_OK);
+		assert_true(mtk_ca_index_find(&idx, "a", &at));
+		assert_int_equal(at, 0);
+		mtk_ca_index_free(&idx);
+	}
 }
 
 static void test_conf_parse(void **state)
@@ -332,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_serial_normalize),
 		cmocka_unit_test(test_index_roundtrip),
+		cmocka_unit_test(test_index_large),
 		cmocka_unit_test(test_conf_parse),
 		cmocka_unit_test(test_ca_lifecycle),
 	};
