@@ -111,12 +111,15 @@ index_mode() {
 
 	# One hyperfine call per operation; its commands in the order
 	# mtlskit@10, openssl@10, mtlskit@N, openssl@N.  --prepare puts the index
-	# back before every run, so each run sees the same size.
+	# back before every run, so each run sees the same size.  mtlskit writes
+	# the index with fsync (temporary file, rename); openssl ca does not.
 	hf() { # NAME then 4 x (PREPARE COMMAND)
 		local name=$1 args=()
 		shift
 		while [ $# -gt 0 ]; do
-			args+=(--prepare "$1" "$2")
+			# sync: the copy's dirty pages are written before the timed run,
+		# not by the first fsync inside it
+		args+=(--prepare "sh -c '$1 && sync'" "$2")
 			shift 2
 		done
 		hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$name.json" "${args[@]}" >/dev/null
