@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static mtk_rc errno_rc(int e)
@@ -190,14 +189,15 @@ static bool is_hex(const char *s, size_t n)
 }
 
 /* Removes the temporaries of path that a killed writer left (file.h says
- * which).  Best effort: anything unexpected leaves the file alone. */
-static void sweep_stale(const char *path)
+ * which).  now is the filesystem's clock (the mtime of a file just written),
+ * which is the one their mtimes were set by.  Best effort: anything
+ * unexpected leaves the file alone. */
+static void sweep_stale(const char *path, time_t now)
 {
 	const char *base = base_of(path);
 	size_t blen = strlen(base);
 	char *dir = dir_of(path);
 	struct dirent *de;
-	time_t now = time(NULL);
 	DIR *d;
 
 	if (dir == NULL || blen == 0 || (d = opendir(dir)) == NULL) {
@@ -289,10 +289,10 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 	mode_t mode = (flags & MTK_WRITE_SECRET) ? 0600 : 0644;
 	char *tmp = NULL;
 	size_t tlen = strlen(path) + 32;
+	struct stat st;
 	int fd;
 	mtk_rc rc;
 
-	sweep_stale(path);
 	fd = open_anon(path, mode);
 	if (fd < 0) {
 		tmp = malloc(tlen);
@@ -321,6 +321,8 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 		close(fd);
 		goto out;
 	}
+	if (fstat(fd, &st) == 0)
+		sweep_stale(path, st.st_mtime);
 	f->fd = fd;
 	f->anon = tmp == NULL;
 	f->tmp = tmp;
@@ -398,7 +400,8 @@ static void fsync_dir(const char *path)
 
 static mtk_rc exists_error(const char *path, mtk_err *err)
 {
-	return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", path);
+	return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it",
+			   path);
 }
 
 /* Gives an unnamed temporary the name `name`; errno on failure. */
@@ -550,12 +553,14 @@ mtk_rc mtk_lock_take(const char *lock_path, mtk_lock **out, mtk_err *err)
 	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EACCES) /* someone else's lock file: reading is enough */
 		fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return mtk_err_set(err, errno == ENOENT || errno == ENOTDIR ? MTK_E_NOENT : MTK_E_LOCKED,
-				   "%s: %s", lock_path, strerror(errno));
+	if (fd < 0) {
+		mtk_rc rc = errno == ENOENT || errno == ENOTDIR ? MTK_E_NOENT : MTK_E_LOCKED;
+		return mtk_err_set(err, rc, "%s: %s", lock_path, strerror(errno));
+	}
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
-			mtk_rc rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", lock_path, strerror(errno));
+			mtk_rc rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", lock_path,
+						strerror(errno));
 			close(fd);
 			return rc;
 		}
