@@ -15,8 +15,9 @@
  * "<path>.tmp-l<hex>" just before the rename, with a flock(2) held on it.
  * Elsewhere the temporary is a named "<path>.tmp-<hex>" (O_EXCL|O_NOFOLLOW),
  * flock'd by its writer while it lives.  A writer killed with SIGKILL can
- * leave one of these names behind; the next write of the same path removes
- * those whose lock is free: at once for the ".tmp-l" kind (locked before
+ * leave one of these names behind; the next write that replaces the same
+ * path (MTK_WRITE_FORCE, or any write while named temporaries are in use)
+ * removes those whose lock is free: at once for the ".tmp-l" kind (locked before
  * they had a name), after a minute for the other (between its creation and
  * its lock there is an instant when it is unlocked).
  *

@@ -321,7 +321,10 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 		close(fd);
 		goto out;
 	}
-	if (fstat(fd, &st) == 0)
+	/* Leftovers come from replacing writes and from named temporaries: a
+	 * new unnamed one never had a name.  Not scanning then keeps writing
+	 * many new files into one big directory (a CA's certs/) linear. */
+	if (((flags & MTK_WRITE_FORCE) || tmp != NULL) && fstat(fd, &st) == 0)
 		sweep_stale(path, st.st_mtime);
 	f->fd = fd;
 	f->anon = tmp == NULL;
