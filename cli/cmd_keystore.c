@@ -505,7 +505,7 @@ static int ks_install_reply(cli *c, int argc, char **argv)
 		return r;
 	if ((r = ks_source_certs(c, argv[first + 1], &certs)) != 0)
 		return r;
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
 		goto out;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0) {
@@ -667,7 +667,7 @@ static int ks_remove(cli *c, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if ((r = need_alias(c, &o, usage_remove)) != 0)
 		return r;
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
 		return r;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0) {
@@ -711,7 +711,7 @@ static int ks_passwd(cli *c, int argc, char **argv)
 
 	if ((r = parse(c, argc, argv, &o, usage_passwd, 1, &first)) != 0)
 		return r < 0 ? 0 : r;
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
 		return r;
 	if ((rc = cli_password(c, CLI_PASS_OUT, "New password: ", true, &np, &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "cli.h"
+#include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
 
 struct ksfile {
@@ -17,11 +18,17 @@ struct ksfile {
 	mtk_secret *store_pass; /* the password that opened it (or will protect it) */
 	mtk_secret *key_pass;	/* --key-pass, may be NULL */
 	bool created;		/* the file did not exist */
+	mtk_lock *lock;		/* "PATH.lock", held from open to close when editing */
 };
 
 /* Opens an existing keystore; returns 0 or an exit status (reported). */
 int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f);
-/* Opens path, or starts a new store when it does not exist: type from
+/* ks_open for a read-modify-write: first waits for the exclusive lock on
+ * "PATH.lock" (mtk_lock_edit), held until ks_close, so concurrent edits of
+ * one store run in turn and none is lost. */
+int ks_open_edit(cli *c, const char *path, unsigned flags, struct ksfile *f);
+/* Opens path for editing (locked as ks_open_edit), or starts a new store
+ * when it does not exist: type from
  * `type` (--type), else the file name (.jks, .jceks, .p12/.pfx), else
  * PKCS12 like keytool 17.  A new store's password is --pass or "changeit". */
 int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile *f);

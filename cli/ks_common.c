@@ -21,6 +21,7 @@ void ks_close(struct ksfile *f)
 	mtk_keystore_free(f->ks);
 	mtk_secret_free(f->store_pass);
 	mtk_secret_free(f->key_pass);
+	mtk_lock_release(f->lock);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -32,14 +33,14 @@ static int decode_with(cli *c, const mtk_buf *b, const char *path, unsigned flag
 	(void)c;
 }
 
-int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
+/* ks_open on a zeroed or locked f. */
+static int open_store(cli *c, const char *path, unsigned flags, struct ksfile *f)
 {
 	mtk_buf b = MTK_BUF_INIT; /* the keys in it are encrypted */
 	mtk_err err = {0};
 	mtk_rc rc;
 	int r = 0;
 
-	memset(f, 0, sizeof(*f));
 	f->path = path;
 	if ((rc = mtk_file_read(path, 0, &b, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
@@ -89,6 +90,36 @@ out:
 	return r;
 }
 
+int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
+{
+	memset(f, 0, sizeof(*f));
+	return open_store(c, path, flags, f);
+}
+
+static int lock_store(cli *c, const char *path, struct ksfile *f)
+{
+	mtk_err err = {0};
+	mtk_rc rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((rc = mtk_lock_edit(path, &f->lock, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+int ks_open_edit(cli *c, const char *path, unsigned flags, struct ksfile *f)
+{
+	struct stat st;
+	int r;
+
+	/* No store, nothing to edit: open_store reports it, and no lock file
+	 * is left beside a name that was mistyped. */
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return ks_open(c, path, flags, f);
+	r = lock_store(c, path, f);
+	return r != 0 ? r : open_store(c, path, flags, f);
+}
+
 static mtk_ks_type type_from_path(const char *path)
 {
 	const char *dot = strrchr(path, '.');
@@ -107,11 +138,16 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
 	struct stat st;
 	mtk_rc rc;
 
+	int r;
+
 	memset(f, 0, sizeof(*f));
 	if (type != NULL && mtk_ks_type_from_name(type, &t) != MTK_OK)
 		return cli_usage_error(c, NULL, "--type must be jks, jceks or pkcs12");
+	/* Locked before looking: two creators of one new store take turns. */
+	if ((r = lock_store(c, path, f)) != 0)
+		return r;
 	if (stat(path, &st) == 0 || errno != ENOENT) {
-		int r = ks_open(c, path, MTK_KS_READ_NO_KEYS, f);
+		r = open_store(c, path, MTK_KS_READ_NO_KEYS, f);
 		if (r == 0 && t != MTK_KS_UNKNOWN && t != f->ks->type) {
 			r = cli_error(c,
 				      mtk_err_set(&err, MTK_E_INVALID_ARG,

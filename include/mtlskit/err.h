@@ -68,7 +68,7 @@ enum {
 	X(MTK_E_KEY_MISMATCH, 1, "the private key does not match the certificate")                 \
 	X(MTK_E_CSR_SIGNATURE, 3, "the CSR signature does not verify")                             \
 	X(MTK_E_CA_STATE, 3, "the CA directory is missing or incomplete")                          \
-	X(MTK_E_LOCKED, 6, "could not lock the CA directory")                                      \
+	X(MTK_E_LOCKED, 6, "could not lock the CA directory or keystore")                           \
 	X(MTK_E_CSR_POLICY, 1, "the CA's profile refuses this request")                            \
 	/* --- tls: probe --- */                                                                   \
 	X(MTK_E_NETWORK, 5, "network failure")                                                     \

@@ -3,10 +3,23 @@
  *
  * Reads are bounded (MTK_MAX_INPUT by default) and refuse directories and
  * devices that would hang.  Writes go to a temporary file in the target's
- * directory, created O_EXCL|O_NOFOLLOW with the final mode (0600 for keys and
- * keystores), are fsync'd, and are then moved into place: an existing file is
- * never replaced unless MTK_WRITE_FORCE is given, and a failed write never
- * leaves a half-written file under the final name.
+ * directory with the final mode (0600 for keys and keystores), are fsync'd,
+ * and are then moved into place (then the directory is fsync'd): an existing
+ * file is never replaced unless MTK_WRITE_FORCE is given, and a failed write
+ * never leaves a half-written file under the final name.
+ *
+ * The temporary is an unnamed O_TMPFILE inode where the filesystem has them
+ * (Linux tmpfs, ext4, xfs, btrfs) and /proc is mounted: it is linked under
+ * its final name at commit, so a process killed before that leaves nothing.
+ * Replacing a file needs a name for the rename: the inode is linked as
+ * "<path>.tmp-l<hex>" just before the rename, with a flock(2) held on it.
+ * Elsewhere the temporary is a named "<path>.tmp-<hex>" (O_EXCL|O_NOFOLLOW),
+ * flock'd by its writer while it lives.  A writer killed with SIGKILL can
+ * leave one of these names behind; the next write that replaces the same
+ * path (MTK_WRITE_FORCE, or any write while named temporaries are in use)
+ * removes those whose lock is free: at once for the ".tmp-l" kind (locked before
+ * they had a name), after a minute for the other (between its creation and
+ * its lock there is an instant when it is unlocked).
  *
  * mtk_outset commits several files together: every temporary is written and
  * every destination checked before the first rename, so a command producing
@@ -48,5 +61,21 @@ MTK_WUR mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data,
 MTK_WUR mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err);
 /* Removes temporaries that were not committed, frees o; NULL-safe. */
 void mtk_outset_free(mtk_outset *o);
+
+/* An exclusive flock(2) for a read-modify-write: every writer of the same
+ * state takes it before reading and holds it until its rename is done, so
+ * concurrent edits run one after the other instead of losing each other's
+ * changes.  The lock file is separate from the data because a rename
+ * replaces the data file's inode (a lock on it would protect the old one).
+ *
+ * mtk_lock_take waits for the lock on lock_path, creating that file (0600)
+ * when missing; mtk_lock_edit locks "<path>.lock" (path itself may not exist
+ * yet).  Errors: MTK_E_NOENT (no such directory), MTK_E_LOCKED. */
+typedef struct mtk_lock mtk_lock;
+
+MTK_WUR mtk_rc mtk_lock_take(const char *lock_path, mtk_lock **out, mtk_err *err);
+MTK_WUR mtk_rc mtk_lock_edit(const char *path, mtk_lock **out, mtk_err *err);
+/* Releases the lock (the lock file stays); NULL-safe. */
+void mtk_lock_release(mtk_lock *l);
 
 #endif

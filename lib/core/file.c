@@ -1,11 +1,13 @@
 #include "mtlskit/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,7 +119,9 @@ out:
 
 struct outfile {
 	char *path;
-	char *tmp; /* NULL for stdout */
+	char *tmp; /* the temporary's name; NULL while it has none */
+	int fd;	   /* the temporary, flock'd; -1 for stdout */
+	bool anon; /* fd is an O_TMPFILE inode */
 	uint8_t *stdout_data;
 	size_t stdout_len;
 	unsigned flags;
@@ -128,6 +132,11 @@ struct mtk_outset {
 	size_t count;
 	bool committed;
 };
+
+/* A writer killed before its "<path>.tmp-<hex>" temporary was locked cannot
+ * be told from a dead one; such files are left alone this long. */
+#define STALE_TEMP_SECONDS 60
+#define TEMP_HEX 12
 
 mtk_outset *mtk_outset_new(void)
 {
@@ -164,50 +173,162 @@ static char *dir_of(const char *path)
 	return d;
 }
 
-/* Creates "<path>.tmp-<random>" exclusively with the final mode and writes
- * the data; returns the temporary name. */
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == 0;
+}
+
+/* Removes the temporaries of path that a killed writer left (file.h says
+ * which).  now is the filesystem's clock (the mtime of a file just written),
+ * which is the one their mtimes were set by.  Best effort: anything
+ * unexpected leaves the file alone. */
+static void sweep_stale(const char *path, time_t now)
+{
+	const char *base = base_of(path);
+	size_t blen = strlen(base);
+	char *dir = dir_of(path);
+	struct dirent *de;
+	DIR *d;
+
+	if (dir == NULL || blen == 0 || (d = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		struct stat st, st2;
+		bool born_locked;
+		int fd;
+
+		if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp-", 5) != 0)
+			continue;
+		n += blen + 5;
+		born_locked = *n == 'l';
+		if (!is_hex(n + born_locked, TEMP_HEX))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (!born_locked && now - st.st_mtime < STALE_TEMP_SECONDS)
+			continue;
+		fd = openat(dirfd(d), de->d_name,
+			    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* A free lock: its writer is gone.  The name must still be the
+		 * inode that was locked. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st2, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == st2.st_dev && st.st_ino == st2.st_ino)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+	free(dir);
+}
+
+static mtk_rc temp_name(const char *path, bool linked, char *out, size_t outlen, mtk_err *err)
+{
+	unsigned char rnd[TEMP_HEX / 2];
+
+	if (mtk_random(rnd, sizeof(rnd)) != MTK_OK)
+		return mtk_err_set(err, MTK_E_CRYPTO, "random bytes for a temporary name");
+	snprintf(out, outlen, "%s.tmp-%s%02x%02x%02x%02x%02x%02x", path, linked ? "l" : "", rnd[0],
+		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	return MTK_OK;
+}
+
+static void proc_fd_path(int fd, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "/proc/self/fd/%d", fd);
+}
+
+/* An unnamed temporary in path's directory, or -1 (then a named one is
+ * used).  It is only useful when it can be given a name later. */
+static int open_anon(const char *path, mode_t mode)
+{
+#ifdef O_TMPFILE
+	char proc[64];
+	char *dir = dir_of(path);
+	int fd;
+
+	if (dir == NULL)
+		return -1;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	proc_fd_path(fd, proc, sizeof(proc));
+	if (access(proc, F_OK) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+#else
+	(void)path;
+	(void)mode;
+	return -1;
+#endif
+}
+
+/* Writes the data to a flock'd temporary beside path: f->fd, and f->tmp when
+ * it has a name. */
 static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigned flags,
-			 char **tmp_out, mtk_err *err)
+			 struct outfile *f, mtk_err *err)
 {
 	mode_t mode = (flags & MTK_WRITE_SECRET) ? 0600 : 0644;
-	unsigned char rnd[6];
 	char *tmp = NULL;
 	size_t tlen = strlen(path) + 32;
-	int fd = -1;
+	struct stat st;
+	int fd;
 	mtk_rc rc;
 
-	tmp = malloc(tlen);
-	if (tmp == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
-	for (int attempt = 0; attempt < 8; attempt++) {
-		if (mtk_random(rnd, sizeof(rnd)) != MTK_OK) {
-			rc = mtk_err_set(err, MTK_E_CRYPTO, "random bytes for a temporary name");
+	fd = open_anon(path, mode);
+	if (fd < 0) {
+		tmp = malloc(tlen);
+		if (tmp == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+		for (int attempt = 0; attempt < 8; attempt++) {
+			if ((rc = temp_name(path, false, tmp, tlen, err)) != MTK_OK)
+				goto out;
+			fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+			if (fd >= 0 || errno != EEXIST)
+				break;
+		}
+		if (fd < 0) {
+			rc = mtk_err_set(err, errno == ENOENT ? MTK_E_NOENT : MTK_E_WRITE,
+					 "%s: cannot create: %s", path, strerror(errno));
 			goto out;
 		}
-		snprintf(tmp, tlen, "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2],
-			 rnd[3], rnd[4], rnd[5]);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd >= 0 || errno != EEXIST)
-			break;
 	}
-	if (fd < 0) {
-		rc = mtk_err_set(err, errno == ENOENT ? MTK_E_NOENT : MTK_E_WRITE,
-				 "%s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	/* The umask may have narrowed the mode; keys must be exactly 0600. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != MTK_OK || fsync(fd) != 0) {
+	/* The lock tells a sweeper this writer is alive.  The umask may have
+	 * narrowed the mode; keys must be exactly 0600. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fchmod(fd, mode) != 0 ||
+	    write_all(fd, data, len) != MTK_OK || fsync(fd) != 0) {
 		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
+		if (tmp != NULL)
+			unlink(tmp);
 		close(fd);
-		unlink(tmp);
 		goto out;
 	}
-	if (close(fd) != 0) {
-		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	*tmp_out = tmp;
+	/* Leftovers come from replacing writes and from named temporaries: a
+	 * new unnamed one never had a name.  Not scanning then keeps writing
+	 * many new files into one big directory (a CA's certs/) linear. */
+	if (((flags & MTK_WRITE_FORCE) || tmp != NULL) && fstat(fd, &st) == 0)
+		sweep_stale(path, st.st_mtime);
+	f->fd = fd;
+	f->anon = tmp == NULL;
+	f->tmp = tmp;
 	tmp = NULL;
 	rc = MTK_OK;
 out:
@@ -226,6 +347,7 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 		if (strcmp(o->files[i].path, path) == 0)
 			return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: named twice as output", path);
 	f.flags = flags;
+	f.fd = -1;
 	f.path = strdup(path);
 	if (f.path == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
@@ -243,7 +365,7 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 			return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it",
 					   path);
 		}
-		if ((rc = write_temp(path, data, len, flags, &f.tmp, err)) != MTK_OK) {
+		if ((rc = write_temp(path, data, len, flags, &f, err)) != MTK_OK) {
 			free(f.path);
 			return rc;
 		}
@@ -252,6 +374,8 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 	if (nf == NULL) {
 		if (f.tmp != NULL)
 			unlink(f.tmp);
+		if (f.fd >= 0)
+			close(f.fd);
 		free(f.tmp);
 		free(f.path);
 		free(f.stdout_data);
@@ -277,42 +401,92 @@ static void fsync_dir(const char *path)
 	free(d);
 }
 
+static mtk_rc exists_error(const char *path, mtk_err *err)
+{
+	return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it",
+			   path);
+}
+
+/* Gives an unnamed temporary the name `name`; errno on failure. */
+static int link_anon(int fd, const char *name)
+{
+	char proc[64];
+
+	proc_fd_path(fd, proc, sizeof(proc));
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
+/* Moves one temporary into place. */
+static mtk_rc commit_one(struct outfile *f, mtk_err *err)
+{
+	size_t tlen = strlen(f->path) + 32;
+	mtk_rc rc = MTK_OK;
+	int e = 0;
+
+	if (f->anon) {
+		/* A new file (or, without --force, the only allowed case) gets the
+		 * inode's first name directly: no temporary name ever exists. */
+		e = link_anon(f->fd, f->path);
+		if (e == 0)
+			return MTK_OK;
+		if (e != EEXIST)
+			return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(e));
+		if (!(f->flags & MTK_WRITE_FORCE))
+			return exists_error(f->path, err);
+		/* Replacing needs a name to rename from. */
+		if ((f->tmp = malloc(tlen)) == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", f->path);
+		for (int attempt = 0; attempt < 8; attempt++) {
+			if ((rc = temp_name(f->path, true, f->tmp, tlen, err)) != MTK_OK)
+				goto fail;
+			if ((e = link_anon(f->fd, f->tmp)) != EEXIST)
+				break;
+		}
+		if (e != 0) {
+			rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(e));
+			goto fail;
+		}
+	}
+	if (f->flags & MTK_WRITE_FORCE) {
+		if (rename(f->tmp, f->path) != 0)
+			return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
+	} else if (link(f->tmp, f->path) != 0) {
+		/* link() fails if the name appeared meanwhile: no clobbering race. */
+		if (errno == EEXIST)
+			return exists_error(f->path, err);
+		/* Filesystems without hard links: fall back to rename. */
+		if (rename(f->tmp, f->path) != 0)
+			return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
+	} else {
+		unlink(f->tmp);
+	}
+	free(f->tmp);
+	f->tmp = NULL;
+	return MTK_OK;
+fail:
+	free(f->tmp);
+	f->tmp = NULL;
+	return rc;
+}
+
 mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err)
 {
+	mtk_rc rc;
 	size_t i;
 
 	/* Check everything before moving anything. */
 	for (i = 0; i < o->count; i++) {
 		struct outfile *f = &o->files[i];
-		if (f->tmp != NULL && !(f->flags & MTK_WRITE_FORCE) && access(f->path, F_OK) == 0)
-			return mtk_err_set(err, MTK_E_EXISTS,
-					   "%s: already exists; use --force to replace it", f->path);
+		if (f->fd >= 0 && !(f->flags & MTK_WRITE_FORCE) && access(f->path, F_OK) == 0)
+			return exists_error(f->path, err);
 	}
 	for (i = 0; i < o->count; i++) {
 		struct outfile *f = &o->files[i];
 
-		if (f->tmp == NULL)
+		if (f->fd < 0)
 			continue;
-		if (f->flags & MTK_WRITE_FORCE) {
-			if (rename(f->tmp, f->path) != 0)
-				return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
-		} else {
-			/* link() fails if the name appeared meanwhile: no clobbering race. */
-			if (link(f->tmp, f->path) != 0) {
-				if (errno == EEXIST)
-					return mtk_err_set(err, MTK_E_EXISTS,
-							   "%s: already exists; use --force to replace it",
-							   f->path);
-				/* Filesystems without hard links: fall back to rename. */
-				if (rename(f->tmp, f->path) != 0)
-					return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path,
-							   strerror(errno));
-			} else {
-				unlink(f->tmp);
-			}
-		}
-		free(f->tmp);
-		f->tmp = NULL;
+		if ((rc = commit_one(f, err)) != MTK_OK)
+			return rc;
 	}
 	/* One directory sync per distinct directory makes the renames durable. */
 	for (i = 0; i < o->count; i++) {
@@ -330,6 +504,10 @@ mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err)
 	}
 	for (i = 0; i < o->count; i++) {
 		struct outfile *f = &o->files[i];
+		if (f->fd >= 0) {
+			close(f->fd); /* releases its lock */
+			f->fd = -1;
+		}
 		if (f->stdout_data != NULL) {
 			if (write_all(STDOUT_FILENO, f->stdout_data, f->stdout_len) != MTK_OK)
 				return mtk_err_set(err, MTK_E_WRITE, "standard output: %s",
@@ -346,10 +524,13 @@ void mtk_outset_free(mtk_outset *o)
 		return;
 	for (size_t i = 0; i < o->count; i++) {
 		struct outfile *f = &o->files[i];
+		/* A named temporary is removed while its lock is still held. */
 		if (f->tmp != NULL) {
 			unlink(f->tmp);
 			free(f->tmp);
 		}
+		if (f->fd >= 0)
+			close(f->fd);
 		if (f->stdout_data != NULL) {
 			mtk_cleanse(f->stdout_data, f->stdout_len);
 			free(f->stdout_data);
@@ -358,6 +539,67 @@ void mtk_outset_free(mtk_outset *o)
 	}
 	free(o->files);
 	free(o);
+}
+
+/* --- locks --- */
+
+struct mtk_lock {
+	int fd;
+};
+
+mtk_rc mtk_lock_take(const char *lock_path, mtk_lock **out, mtk_err *err)
+{
+	mtk_lock *l;
+	int fd;
+
+	*out = NULL;
+	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EACCES) /* someone else's lock file: reading is enough */
+		fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		mtk_rc rc = errno == ENOENT || errno == ENOTDIR ? MTK_E_NOENT : MTK_E_LOCKED;
+		return mtk_err_set(err, rc, "%s: %s", lock_path, strerror(errno));
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			mtk_rc rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", lock_path,
+						strerror(errno));
+			close(fd);
+			return rc;
+		}
+	}
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		close(fd);
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", lock_path);
+	}
+	l->fd = fd;
+	*out = l;
+	return MTK_OK;
+}
+
+mtk_rc mtk_lock_edit(const char *path, mtk_lock **out, mtk_err *err)
+{
+	size_t n = strlen(path);
+	char *p = malloc(n + sizeof(".lock"));
+	mtk_rc rc;
+
+	*out = NULL;
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+	memcpy(p, path, n);
+	memcpy(p + n, ".lock", sizeof(".lock"));
+	rc = mtk_lock_take(p, out, err);
+	free(p);
+	return rc;
+}
+
+void mtk_lock_release(mtk_lock *l)
+{
+	if (l == NULL)
+		return;
+	(void)flock(l->fd, LOCK_UN);
+	close(l->fd);
+	free(l);
 }
 
 mtk_rc mtk_file_write(const char *path, const void *data, size_t len, unsigned flags,

@@ -1015,7 +1015,7 @@ out:
 
 struct mtk_ca {
 	char *dir;
-	int lock_fd;
+	mtk_lock *lock;
 	mtk_ca_conf conf;
 	mtk_ca_index index;
 	X509 *root;
@@ -1049,10 +1049,7 @@ void mtk_ca_close(mtk_ca *ca)
 {
 	if (ca == NULL)
 		return;
-	if (ca->lock_fd >= 0) {
-		(void)flock(ca->lock_fd, LOCK_UN);
-		close(ca->lock_fd);
-	}
+	mtk_lock_release(ca->lock);
 	mtk_ca_index_free(&ca->index);
 	X509_free(ca->root);
 	X509_free(ca->issuing);
@@ -1178,7 +1175,6 @@ mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_c
 		free(ca);
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
 	}
-	ca->lock_fd = -1;
 	/* ca.conf is written last by init: without it the directory is not a
 	 * CA (or init was interrupted). */
 	if ((p = path_join(dir, "ca.conf")) == NULL || access(p, F_OK) != 0) {
@@ -1190,17 +1186,8 @@ mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_c
 		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
 		goto out;
 	}
-	ca->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (ca->lock_fd < 0) {
-		rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", p, strerror(errno));
+	if ((rc = mtk_lock_take(p, &ca->lock, err)) != MTK_OK)
 		goto out;
-	}
-	while (flock(ca->lock_fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			rc = mtk_err_set(err, MTK_E_LOCKED, "%s: %s", p, strerror(errno));
-			goto out;
-		}
-	}
 	if ((rc = read_state(ca, "ca.conf", &b, err)) != MTK_OK ||
 	    (rc = mtk_ca_conf_parse(b.data, b.len, &ca->conf, err)) != MTK_OK)
 		goto out;

@@ -5,11 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -161,6 +164,119 @@ static void test_outset_all_or_nothing(void **state)
 	assert_int_not_equal(access(a, F_OK), 0);
 }
 
+/* Names in tmpdir containing ".tmp". */
+static int count_temps(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strstr(de->d_name, ".tmp") != NULL;
+	closedir(d);
+	return n;
+}
+
+static void make_file(const char *p, time_t mtime)
+{
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "junk", 4), 4);
+	assert_int_equal(futimens(fd, ts), 0);
+	close(fd);
+}
+
+static void test_write_leaves_no_temporary(void **state)
+{
+	char p[512];
+	mtk_outset *o;
+	mtk_err e = {0};
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/store.jks", tmpdir);
+	assert_int_equal(count_temps(), 0);
+	assert_int_equal(mtk_file_write(p, "one", 3, MTK_WRITE_SECRET, &e), MTK_OK);
+	assert_int_equal(mtk_file_write(p, "two", 3, MTK_WRITE_SECRET | MTK_WRITE_FORCE, &e),
+			 MTK_OK);
+	assert_int_equal(count_temps(), 0);
+	/* An uncommitted outset leaves nothing either. */
+	o = mtk_outset_new();
+	assert_int_equal(mtk_outset_add(o, p, "three", 5, MTK_WRITE_FORCE, &e), MTK_OK);
+	mtk_outset_free(o);
+	assert_int_equal(count_temps(), 0);
+	unlink(p);
+}
+
+static void test_stale_temporaries_swept(void **state)
+{
+	char p[512], born_locked[600], fresh[600], old[600], held[600], other[600];
+	mtk_err e = {0};
+	time_t now = time(NULL);
+	int fd;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/agent.jks", tmpdir);
+	snprintf(born_locked, sizeof(born_locked), "%s.tmp-l0123456789ab", p);
+	snprintf(fresh, sizeof(fresh), "%s.tmp-0123456789ab", p);
+	snprintf(old, sizeof(old), "%s.tmp-ba9876543210", p);
+	snprintf(held, sizeof(held), "%s.tmp-l00000000000f", p);
+	snprintf(other, sizeof(other), "%s.tmp-notours", p);
+	make_file(born_locked, now);
+	make_file(fresh, now);
+	make_file(old, now - 120);
+	make_file(held, now - 120);
+	make_file(other, now - 120);
+	/* A live writer holds the lock on its temporary. */
+	fd = open(held, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(mtk_file_write(p, "new", 3, MTK_WRITE_SECRET | MTK_WRITE_FORCE, &e),
+			 MTK_OK);
+	assert_int_not_equal(access(born_locked, F_OK), 0); /* unlocked: gone at once */
+	assert_int_equal(access(fresh, F_OK), 0);	     /* may be a writer not yet locked */
+	assert_int_not_equal(access(old, F_OK), 0);	     /* a minute old and unlocked */
+	assert_int_equal(access(held, F_OK), 0);	     /* its writer is alive */
+	assert_int_equal(access(other, F_OK), 0);	     /* not a name we make */
+	close(fd);
+	assert_int_equal(mtk_file_write(p, "newer", 5, MTK_WRITE_SECRET | MTK_WRITE_FORCE, &e),
+			 MTK_OK);
+	assert_int_not_equal(access(held, F_OK), 0);
+	unlink(fresh);
+	unlink(other);
+	unlink(p);
+	assert_int_equal(count_temps(), 0);
+}
+
+static void test_edit_lock(void **state)
+{
+	char p[512], lp[600];
+	mtk_lock *l = NULL, *l2 = NULL;
+	mtk_err e = {0};
+	int fd;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/x.jks", tmpdir);
+	snprintf(lp, sizeof(lp), "%s.lock", p);
+	assert_int_equal(mtk_lock_edit(p, &l, &e), MTK_OK);
+	assert_non_null(l);
+	fd = open(lp, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_not_equal(flock(fd, LOCK_EX | LOCK_NB), 0); /* held */
+	mtk_lock_release(l);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0); /* free again */
+	close(fd);
+	assert_int_equal(mtk_lock_take(lp, &l2, &e), MTK_OK);
+	mtk_lock_release(l2);
+	mtk_lock_release(NULL);
+	snprintf(p, sizeof(p), "%s/no/such/dir/x.jks", tmpdir);
+	assert_int_equal(mtk_lock_edit(p, &l, &e), MTK_E_NOENT);
+	assert_null(l);
+	unlink(lp);
+}
+
 static const char *fake_getenv(void *ctx, const char *name)
 {
 	(void)ctx;
@@ -241,6 +357,9 @@ int main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_file_write_read),
 		cmocka_unit_test(test_outset_all_or_nothing),
+		cmocka_unit_test(test_write_leaves_no_temporary),
+		cmocka_unit_test(test_stale_temporaries_swept),
+		cmocka_unit_test(test_edit_lock),
 		cmocka_unit_test(test_pass_specs),
 		cmocka_unit_test(test_findings),
 	};
