@@ -952,7 +952,10 @@ static int r_headers_complete(http_parser *p)
 		emit_str(r, "Connection: close\r\n");
 	emit_str(r, "\r\n");
 	r->head_sent = true;
-	return r->is_head ? 1 : 0;
+	/* no body, whatever the backend's fields say (a 204 or 304 "with" a
+	 * chunked body would otherwise pass its bytes to the client unframed);
+	 * anything the backend sends after it makes its connection unusable */
+	return no_body ? 1 : 0;
 }
 
 static int r_body(http_parser *p, const char *at, size_t n)

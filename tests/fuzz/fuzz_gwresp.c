@@ -49,7 +49,10 @@ static int on_headers(http_parser *p)
 	struct seen *s = p->data;
 
 	s->status = p->status_code;
-	return s->is_head && p->status_code >= 200 ? 1 : 0;
+	/* as a client must: no body after HEAD, 204 or 304 */
+	return (s->is_head && p->status_code >= 200) || p->status_code == 204 || p->status_code == 304
+		       ? 1
+		       : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
