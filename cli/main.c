@@ -1,6 +1,8 @@
 /*
  * main.c - the mtlskit command table: it dispatches and it prints usage.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,10 @@ int main(int argc, char **argv)
 	const struct cli_verb *v = NULL;
 	int i = 1, rc;
 
+	/* Passwords and private keys pass through this process: no core dump
+	 * (and no same-user ptrace) may carry them away. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 	c.now = time(NULL);
 	c.pass_io.getenv_fn = env_getenv;
 	c.pass_io.prompt_fn = cli_prompt_tty;

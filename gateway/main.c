@@ -8,6 +8,8 @@
  * lock is taken on the hot path (the current state is fetched once per
  * connection under a short mutex).
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include "gw.h"
 
 #include <errno.h>
@@ -256,6 +258,10 @@ int main(int argc, char **argv)
 	struct event *sig_hup = NULL, *sig_term = NULL, *sig_int = NULL;
 	sigset_t all, old;
 
+	/* The server keys live in this process: no core dump (and no same-user
+	 * ptrace) may carry them away. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 	flag_kv = calloc((size_t)argc * 2 + 2, sizeof(char *));
 	if (flag_kv == NULL)
 		return MTK_EXIT_INTERNAL;

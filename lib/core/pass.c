@@ -1,8 +1,10 @@
 #include "mtlskit/pass.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mtlskit/buf.h"
@@ -52,20 +54,29 @@ static size_t first_line_len(const uint8_t *p, size_t n)
 	return i;
 }
 
-static mtk_rc from_fd(int fd, mtk_secret **out, mtk_err *err)
+static mtk_rc too_long(const char *what, mtk_err *err)
 {
-	char buf[MTK_PASS_MAX + 1];
+	return mtk_err_set(err, MTK_E_PASS_SPEC,
+			   "%s: the password is longer than %d bytes; refused (not cut short)", what,
+			   MTK_PASS_MAX);
+}
+
+/* The first line read from fd (a pipe, a FIFO, a terminal...); what is the
+ * source for messages. */
+static mtk_rc from_fd(int fd, const char *what, mtk_secret **out, mtk_err *err)
+{
+	char buf[MTK_PASS_MAX + 2];
 	size_t len = 0;
 	mtk_rc rc = MTK_OK;
 
 	/* Read byte by byte so that data after the first line stays in the
 	 * pipe for whoever reads it next (openssl reads fd: the same way). */
-	while (len < MTK_PASS_MAX) {
+	while (len < sizeof(buf)) {
 		ssize_t n = read(fd, buf + len, 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = mtk_err_set(err, MTK_E_PASS_SPEC, "fd:%d: %s", fd, strerror(errno));
+			rc = mtk_err_set(err, MTK_E_PASS_SPEC, "%s: %s", what, strerror(errno));
 			goto out;
 		}
 		if (n == 0 || buf[len] == '\n')
@@ -74,6 +85,10 @@ static mtk_rc from_fd(int fd, mtk_secret **out, mtk_err *err)
 	}
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
+	if (len > MTK_PASS_MAX) {
+		rc = too_long(what, err);
+		goto out;
+	}
 	*out = mtk_secret_new(buf, len);
 	if (*out == NULL)
 		rc = mtk_err_set(err, MTK_E_NOMEM, "password");
@@ -90,13 +105,17 @@ mtk_rc mtk_pass_resolve(const char *spec, const char *prompt, const mtk_pass_io 
 	mtk_rc rc = MTK_OK;
 
 	if (spec == NULL) {
-		char buf[MTK_PASS_MAX];
+		char buf[MTK_PASS_MAX + 2]; /* one more than allowed, to see a longer one */
 
 		if (io == NULL || io->prompt_fn == NULL)
 			return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
 					   "%s: give --pass env:VAR, file:PATH or fd:N",
 					   prompt ? prompt : "password");
 		rc = io->prompt_fn(io->ctx, prompt ? prompt : "Password: ", buf, sizeof(buf));
+		if (rc == MTK_OK && strnlen(buf, sizeof(buf)) > MTK_PASS_MAX) {
+			mtk_cleanse(buf, sizeof(buf));
+			return too_long("password prompt", err);
+		}
 		if (rc == MTK_OK) {
 			sec = mtk_secret_new(buf, strnlen(buf, sizeof(buf)));
 			if (sec == NULL)
@@ -107,6 +126,8 @@ mtk_rc mtk_pass_resolve(const char *spec, const char *prompt, const mtk_pass_io 
 			return mtk_err_set(err, rc, "password prompt");
 		fl |= MTK_PASS_PROMPTED;
 	} else if (strncmp(spec, "pass:", 5) == 0) {
+		if (strlen(spec + 5) > MTK_PASS_MAX)
+			return too_long("pass:", err);
 		sec = mtk_secret_new(spec + 5, strlen(spec + 5));
 		fl |= MTK_PASS_VISIBLE;
 	} else if (strncmp(spec, "env:", 4) == 0) {
@@ -114,14 +135,35 @@ mtk_rc mtk_pass_resolve(const char *spec, const char *prompt, const mtk_pass_io 
 		if (spec[4] == '\0' || v == NULL)
 			return mtk_err_set(err, MTK_E_PASS_SPEC,
 					   "%s: environment variable %s is not set", spec, spec + 4);
+		if (strlen(v) > MTK_PASS_MAX)
+			return too_long(spec, err);
 		sec = mtk_secret_new(v, strlen(v));
 	} else if (strncmp(spec, "file:", 5) == 0) {
 		mtk_buf b = MTK_BUF_SECRET_INIT;
+		struct stat st;
+		size_t n;
 
-		if ((rc = mtk_file_read(spec + 5, 1 << 16, &b, err)) != MTK_OK)
-			return rc;
-		sec = mtk_secret_new((const char *)b.data, first_line_len(b.data, b.len));
-		mtk_buf_free(&b);
+		/* a FIFO or a process substitution (bash's <(...), a pipe under
+		 * /dev/fd): its first line, read as fd: reads */
+		if (stat(spec + 5, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+			int fd = open(spec + 5, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return mtk_err_set(err, MTK_E_PASS_SPEC, "%s: %s", spec, strerror(errno));
+			rc = from_fd(fd, spec, &sec, err);
+			close(fd);
+			if (rc != MTK_OK)
+				return rc;
+		} else {
+			if ((rc = mtk_file_read(spec + 5, 1 << 16, &b, err)) != MTK_OK)
+				return rc;
+			n = first_line_len(b.data, b.len);
+			if (n > MTK_PASS_MAX) {
+				mtk_buf_free(&b);
+				return too_long(spec, err);
+			}
+			sec = mtk_secret_new((const char *)b.data, n);
+			mtk_buf_free(&b);
+		}
 	} else if (strncmp(spec, "fd:", 3) == 0) {
 		char *end = NULL;
 		long fd;
@@ -131,7 +173,7 @@ mtk_rc mtk_pass_resolve(const char *spec, const char *prompt, const mtk_pass_io 
 		if (spec[3] == '\0' || *end != '\0' || errno != 0 || fd < 0 || fd > 65535)
 			return mtk_err_set(err, MTK_E_PASS_SPEC, "%s: not a file descriptor number",
 					   spec);
-		if ((rc = from_fd((int)fd, &sec, err)) != MTK_OK)
+		if ((rc = from_fd((int)fd, spec, &sec, err)) != MTK_OK)
 			return rc;
 	} else {
 		return mtk_err_set(err, MTK_E_PASS_SPEC,
