@@ -28,10 +28,12 @@ expect_json "--pass file:FIFO decrypts" '.files[0].objects[0].decrypted' true
 "$MTLSKIT" inspect --pass file:pw.fifo enc.pem >/dev/null 2>&1 &
 pid=$!
 limits=""
-for _ in $(seq 1 50); do
-	limits=$(grep '^Max core file size' "/proc/$pid/limits" 2>/dev/null) && [ -n "$limits" ] && break
+for _ in $(seq 1 50); do # until it waits on the FIFO, past its start-up
+	limits=$(grep '^Max core file size' "/proc/$pid/limits" 2>/dev/null)
+	[ "$(cat "/proc/$pid/wchan" 2>/dev/null)" = wait_for_partner ] && break # in open()
 	sleep 0.1
 done
+limits=$(grep '^Max core file size' "/proc/$pid/limits" 2>/dev/null)
 printf '%s\n' "$PW" >pw.fifo
 wait "$pid"
 expect_match "core dumps are off while a password is read" '^Max core file size +0 +0 ' "$limits"
