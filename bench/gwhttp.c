@@ -19,19 +19,21 @@
 #include "mtlskit/gwhttp.h"
 
 static const char *const reqs[] = {
-	/* curl */
-	"GET /api/now/table/incident?sysparm_limit=1 HTTP/1.1\r\nHost: instance.example.com:8443\r\n"
-	"User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
-	/* a MID Server style POST with a JSON body */
-	"POST /api/mid/ecc_queue HTTP/1.1\r\nHost: instance.example.com\r\nUser-Agent: Java/17.0.15\r\n"
-	"Accept: application/json\r\nContent-Type: application/json; charset=UTF-8\r\n"
-	"Authorization: Basic bWlkOnNlY3JldA==\r\nConnection: keep-alive\r\nContent-Length: 64\r\n\r\n"
-	"{\"agent\":\"mid01\",\"topic\":\"heartbeat\",\"queue\":\"output\",\"x\":\"0123\"}",
-	/* a browser-like GET */
-	"GET /static/app.js HTTP/1.1\r\nHost: gw.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
-	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
-	"Accept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n"
-	"Cookie: session=0123456789abcdef0123456789abcdef; theme=dark\r\nCache-Control: no-cache\r\n\r\n",
+    /* curl */
+    "GET /api/now/table/incident?sysparm_limit=1 HTTP/1.1\r\nHost: instance.example.com:8443\r\n"
+    "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+    /* a MID Server style POST with a JSON body */
+    "POST /api/mid/ecc_queue HTTP/1.1\r\nHost: instance.example.com\r\nUser-Agent: Java/17.0.15\r\n"
+    "Accept: application/json\r\nContent-Type: application/json; charset=UTF-8\r\n"
+    "Authorization: Basic bWlkOnNlY3JldA==\r\nConnection: keep-alive\r\nContent-Length: 64\r\n\r\n"
+    "{\"agent\":\"mid01\",\"topic\":\"heartbeat\",\"queue\":\"output\",\"x\":\"0123\"}",
+    /* a browser-like GET */
+    "GET /static/app.js HTTP/1.1\r\nHost: gw.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux "
+    "x86_64)\r\n"
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "Accept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n"
+    "Cookie: session=0123456789abcdef0123456789abcdef; theme=dark\r\nCache-Control: "
+    "no-cache\r\n\r\n",
 };
 
 static double now(void)
@@ -55,12 +57,16 @@ static int nop_data(http_parser *p, const char *a, size_t n)
 static double run(int mode, long rounds, size_t *sink)
 {
 	static const mtk_http_limits lim = {16384, 100, 8 << 20};
-	static const mtk_http_identity id = {"alice", "mid_server,itil",
-					     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-					     "O=Example Corp,CN=alice.example.com", "127.0.0.1"};
-	http_parser_settings st = {.on_message_begin = nop_cb, .on_url = nop_data,
-				   .on_header_field = nop_data, .on_header_value = nop_data,
-				   .on_headers_complete = nop_cb, .on_body = nop_data,
+	static const mtk_http_identity id = {
+	    "alice", "mid_server,itil",
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "O=Example Corp,CN=alice.example.com", "127.0.0.1"};
+	http_parser_settings st = {.on_message_begin = nop_cb,
+				   .on_url = nop_data,
+				   .on_header_field = nop_data,
+				   .on_header_value = nop_data,
+				   .on_headers_complete = nop_cb,
+				   .on_body = nop_data,
 				   .on_message_complete = nop_cb};
 	mtk_http_req r;
 	mtk_buf out = MTK_BUF_INIT;
@@ -79,7 +85,8 @@ static double run(int mode, long rounds, size_t *sink)
 		}
 		mtk_http_req_reset(&r);
 		size_t off = 0;
-		while (mtk_http_req_state(&r) != MTK_HTTP_DONE && mtk_http_req_state(&r) != MTK_HTTP_ERROR)
+		while (mtk_http_req_state(&r) != MTK_HTTP_DONE &&
+		       mtk_http_req_state(&r) != MTK_HTTP_ERROR)
 			off += mtk_http_req_feed(&r, (const uint8_t *)q + off, n - off);
 		if (mtk_http_req_state(&r) != MTK_HTTP_DONE) {
 			fprintf(stderr, "request %ld refused: %s\n", i % 3, r.why);

@@ -177,7 +177,6 @@ static void conn_set_cert(gw_conn *c, X509 *x)
 	c->subject = gw_name(X509_get_subject_name(x));
 }
 
-
 static void reject(gw_conn *c, gw_reason r, const char *verify_err, const char *tls_err)
 {
 	json_t *o;

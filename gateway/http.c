@@ -37,9 +37,9 @@ struct gw_bconn {
 	gw_worker *w;
 	struct bufferevent *bev;
 	size_t idx;
-	gw_conn *c;      /* NULL while idle in the pool */
-	bool reused;     /* taken from the pool: a failure may just mean it went stale */
-	gw_bconn *next;  /* pool link */
+	gw_conn *c;	/* NULL while idle in the pool */
+	bool reused;	/* taken from the pool: a failure may just mean it went stale */
+	gw_bconn *next; /* pool link */
 };
 
 typedef struct gw_http {
@@ -52,11 +52,11 @@ typedef struct gw_http {
 	struct timespec t_req;
 	mtk_http_resp resp; /* the response, re-framed for the client */
 	bool client_eof;    /* the client closed its sending side after the request */
-	bool throttled; /* the client is not reading: the backend is paused */
-	bool upstream;  /* the request body is being streamed to the backend */
+	bool throttled;	    /* the client is not reading: the backend is paused */
+	bool upstream;	    /* the request body is being streamed to the backend */
 	bool up_chunked;
 	bool up_paused; /* the backend is not reading: the client is paused */
-	bool streamed;  /* some of the body is gone: no retry */
+	bool streamed;	/* some of the body is gone: no retry */
 } gw_http;
 
 static void http_pump(gw_conn *c);
@@ -119,7 +119,8 @@ static gw_bconn *bconn_connect(gw_worker *w, size_t idx)
 		return NULL;
 	b->w = w;
 	b->idx = idx;
-	b->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	b->bev =
+	    bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (b->bev == NULL) {
 		free(b);
 		return NULL;
@@ -153,7 +154,8 @@ static void log_request(gw_conn *c, int status, const char *why)
 	if (h->rq.method != NULL)
 		json_object_set_new(o, "method", json_stringn(h->rq.method, h->rq.method_len));
 	/* the target as sent, escaped: present on every line, even refused ones */
-	if (h->rq.target != NULL && mtk_http_escape(&path, h->rq.target, h->rq.target_len) != MTK_OK)
+	if (h->rq.target != NULL &&
+	    mtk_http_escape(&path, h->rq.target, h->rq.target_len) != MTK_OK)
 		path.len = 0;
 	json_object_set_new(o, "path", json_stringn(path.data ? (char *)path.data : "", path.len));
 	mtk_buf_free(&path);
@@ -200,8 +202,7 @@ static void reset_response_keep_upstream(gw_conn *c)
 	gw_http *h = c->mode;
 
 	h->throttled = h->client_eof = false;
-	mtk_http_resp_start(&h->resp,
-			    h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0,
+	mtk_http_resp_start(&h->resp, h->rq.method_len == 4 && memcmp(h->rq.method, "HEAD", 4) == 0,
 			    h->rq.minor, emit_client, bufferevent_get_output(c->bev));
 }
 
@@ -221,8 +222,9 @@ static void response_finished(gw_conn *c, bool backend_reusable)
 
 	gw_hist_observe(&gw_m.req_latency, gw_since(&h->t_req));
 	log_request(c, h->resp.status, NULL);
-	keep = backend_reusable && !h->upstream && mtk_http_resp_reusable(&h->resp) && h->rq.minor == 1 &&
-	       evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 && !c->w->draining;
+	keep = backend_reusable && !h->upstream && mtk_http_resp_reusable(&h->resp) &&
+	       h->rq.minor == 1 && evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 &&
+	       !c->w->draining;
 	h->b = NULL;
 	if (keep)
 		pool_push(b);
@@ -437,7 +439,8 @@ static void on_head(gw_conn *c)
 	}
 	if (h->rq.expect_continue && h->rq.minor == 1 && h->rq.framing != MTK_HTTP_BODY_NONE &&
 	    !(h->rq.framing == MTK_HTTP_BODY_LENGTH && h->rq.content_length == 0))
-		evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+				    "HTTP/1.1 100 Continue\r\n\r\n");
 	gw_conn_arm(c, &gw.header_timeout);
 }
 

@@ -25,7 +25,7 @@ typedef struct gw_tcp {
 	int attempts;
 	size_t bstart;
 	bool connected;
-	bool client_eof; /* the client sent its last byte (FIN or close_notify) */
+	bool client_eof;   /* the client sent its last byte (FIN or close_notify) */
 	bool backend_shut; /* ... and the backend has been told (SHUT_WR) */
 } gw_tcp;
 
@@ -125,7 +125,8 @@ static void tcp_client_event(struct bufferevent *bev, short events, void *arg)
 	gw_conn *c = arg;
 	gw_tcp *t = c->mode;
 
-	if (t->tb != NULL && t->connected && (events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR)) {
+	if (t->tb != NULL && t->connected && (events & BEV_EVENT_EOF) &&
+	    !(events & BEV_EVENT_ERROR)) {
 		/* half-close: the backend may still answer */
 		evbuffer_add_buffer(bufferevent_get_output(t->tb), bufferevent_get_input(c->bev));
 		t->client_eof = true;
@@ -145,7 +146,10 @@ static void key_alg(X509 *x, char *out, size_t cap)
 	EVP_PKEY *k = X509_get0_pubkey(x);
 	int id = k ? EVP_PKEY_get_base_id(k) : 0;
 
-	snprintf(out, cap, "%s%d", id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : "KEY",
+	snprintf(out, cap, "%s%d",
+		 id == EVP_PKEY_RSA  ? "RSA"
+		 : id == EVP_PKEY_EC ? "EC"
+				     : "KEY",
 		 k ? EVP_PKEY_get_bits(k) : 0);
 }
 
@@ -190,7 +194,8 @@ static void tcp_connect(gw_conn *c)
 		gw_conn_free(c);
 		return;
 	}
-	t->tb = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	t->tb =
+	    bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (t->tb == NULL) {
 		mtk_buf_free(&hdr);
 		gw_conn_free(c);

@@ -162,12 +162,12 @@ static int hp_complete(http_parser *p)
 }
 
 static const http_parser_settings hp_settings = {
-	.on_url = hp_url,
-	.on_header_field = hp_field,
-	.on_header_value = hp_value,
-	.on_headers_complete = hp_headers_complete,
-	.on_body = hp_body,
-	.on_message_complete = hp_complete,
+    .on_url = hp_url,
+    .on_header_field = hp_field,
+    .on_header_value = hp_value,
+    .on_headers_complete = hp_headers_complete,
+    .on_body = hp_body,
+    .on_message_complete = hp_complete,
 };
 
 /* ------------------------------------------------------------ the head */
@@ -178,7 +178,8 @@ static bool host_valid(const char *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("-._~!$&'()*+,;=%:[]", c) != NULL) || c == 0)
+		      strchr("-._~!$&'()*+,;=%:[]", c) != NULL) ||
+		    c == 0)
 			return false;
 		if (c == '.' && (i == 0 || v[i - 1] == '.'))
 			return false;
@@ -222,9 +223,9 @@ static const char *connection_tokens(mtk_http_req *r, const mtk_http_field *f, b
 
 static bool hop_by_hop(const mtk_http_field *f)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "te", "trailer",
-					  "transfer-encoding", "upgrade", "content-length",
-					  "expect", "http2-settings"};
+	static const char *const hop[] = {
+	    "connection", "keep-alive",	    "te",     "trailer",       "transfer-encoding",
+	    "upgrade",	  "content-length", "expect", "http2-settings"};
 
 	if (f->nlen >= 6 && strncasecmp(f->name, "proxy-", 6) == 0)
 		return true;
@@ -289,7 +290,9 @@ static size_t check_fields(mtk_http_req *r, size_t used)
 		return fail(r, 400, "Transfer-Encoding in HTTP/1.0", used);
 	if (n_te > 0 && n_cl > 0)
 		return fail(r, 400, "Transfer-Encoding with Content-Length", used);
-	r->framing = n_te ? MTK_HTTP_BODY_CHUNKED : n_cl ? MTK_HTTP_BODY_LENGTH : MTK_HTTP_BODY_NONE;
+	r->framing = n_te   ? MTK_HTTP_BODY_CHUNKED
+		     : n_cl ? MTK_HTTP_BODY_LENGTH
+			    : MTK_HTTP_BODY_NONE;
 	if (r->framing == MTK_HTTP_BODY_LENGTH && r->content_length > r->lim.max_body)
 		return fail(r, 413, "body larger than max_body", used);
 	r->keep_alive = r->minor == 1 && !close;
@@ -326,9 +329,8 @@ static size_t check_head(mtk_http_req *r, size_t used)
 	if (h[i] != '\r' || h[i + 1] != '\n')
 		return fail(r, 400, "request line not ended by CRLF", used);
 	i += 2;
-	if (r->target[0] != '/' &&
-	    !(r->target_len == 1 && r->target[0] == '*' && r->method_len == 7 &&
-	      memcmp(r->method, "OPTIONS", 7) == 0))
+	if (r->target[0] != '/' && !(r->target_len == 1 && r->target[0] == '*' &&
+				     r->method_len == 7 && memcmp(r->method, "OPTIONS", 7) == 0))
 		return fail(r, 400, "target not in origin form", used);
 
 	for (;;) {
@@ -348,7 +350,8 @@ static size_t check_head(mtk_http_req *r, size_t used)
 		while (i < len && is_tchar((unsigned char)h[i]))
 			i++;
 		if (i < len && is_ows((unsigned char)h[i]) && i > ns)
-			return fail(r, 400, "whitespace in or before the colon of a field name", used);
+			return fail(r, 400, "whitespace in or before the colon of a field name",
+				    used);
 		if (i == ns || i >= len || h[i] != ':')
 			return fail(r, 400, "field name is not a token", used);
 		ne = i++;
@@ -435,7 +438,7 @@ static size_t take_head(mtk_http_req *r, const uint8_t *p, size_t n)
 	r->hp_field = 0;
 	r->hp_mismatch = r->hp_done = false;
 	if (http_parser_execute(&r->hp, &hp_settings, (const char *)r->head.data, r->head.len) !=
-		    r->head.len ||
+		r->head.len ||
 	    HTTP_PARSER_ERRNO(&r->hp) != (r->hp_done ? HPE_PAUSED : HPE_OK))
 		return fail(r, 400, "refused by http-parser", used);
 	/* An Upgrade request is an ordinary one here: Upgrade and Connection
@@ -541,7 +544,8 @@ static size_t chunk_check(mtk_http_req *r, const uint8_t *p, size_t n)
 			break;
 		case CS_TRAILER_LINE:
 			if (++r->trailer_bytes > r->lim.max_head)
-				return fail(r, 431, "trailer fields larger than max_header_size", i);
+				return fail(r, 431, "trailer fields larger than max_header_size",
+					    i);
 			if (c == '\r')
 				r->cs = CS_TRAILER_LF;
 			else if (!is_vbyte(c))
@@ -594,8 +598,10 @@ static size_t take_body(mtk_http_req *r, const uint8_t *p, size_t n)
 		return got;
 	e = HTTP_PARSER_ERRNO(&r->hp);
 	if (got != want || r->hp_done != end || e != (end ? HPE_PAUSED : HPE_OK))
-		return fail(r, 400, e != HPE_OK && e != HPE_PAUSED ? "refused by http-parser"
-								  : "http-parser disagrees on the body framing",
+		return fail(r, 400,
+			    e != HPE_OK && e != HPE_PAUSED
+				? "refused by http-parser"
+				: "http-parser disagrees on the body framing",
 			    got);
 	if (end) {
 		http_parser_pause(&r->hp, 0);
@@ -768,7 +774,8 @@ mtk_rc mtk_http_req_write(const mtk_http_req *r, const mtk_http_identity *id, mt
 		       (r->method_len == 5 && memcmp(r->method, "PATCH", 5) == 0);
 	mtk_rc rc = write_head(r, id, want_cl ? OUT_LENGTH : OUT_NONE, r->body.len, out, err);
 
-	if (rc == MTK_OK && r->body.len > 0 && mtk_buf_append(out, r->body.data, r->body.len) != MTK_OK)
+	if (rc == MTK_OK && r->body.len > 0 &&
+	    mtk_buf_append(out, r->body.data, r->body.len) != MTK_OK)
 		return mtk_err_set(err, MTK_E_NOMEM, "request for the backend");
 	return rc;
 }
@@ -813,30 +820,49 @@ bool mtk_http_field_valid(const char *name, size_t nlen, const char *value, size
 /* ------------------------------------------------------------ responses */
 
 #define RESP_HEAD_MAX (64 * 1024) /* a backend's response head */
-#define REASON_MAX 512
+#define REASON_MAX    512
 
 const char *mtk_http_status_text(int s)
 {
 	switch (s) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Error";
 	}
 }
 
@@ -989,12 +1015,12 @@ static int r_complete(http_parser *p)
 }
 
 static const http_parser_settings resp_settings = {
-	.on_status = r_status,
-	.on_header_field = r_field,
-	.on_header_value = r_value,
-	.on_headers_complete = r_headers_complete,
-	.on_body = r_body,
-	.on_message_complete = r_complete,
+    .on_status = r_status,
+    .on_header_field = r_field,
+    .on_header_value = r_value,
+    .on_headers_complete = r_headers_complete,
+    .on_body = r_body,
+    .on_message_complete = r_complete,
 };
 
 void mtk_http_resp_init(mtk_http_resp *r)

@@ -73,11 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	if (mtk_http_req_write(&a, &id, &out, NULL) != MTK_OK)
 		abort();
-	if (feed(&b, out.data, out.len, out.len) != out.len || mtk_http_req_state(&b) != MTK_HTTP_DONE)
+	if (feed(&b, out.data, out.len, out.len) != out.len ||
+	    mtk_http_req_state(&b) != MTK_HTTP_DONE)
 		abort();
 	if (a.method_len != b.method_len || memcmp(a.method, b.method, a.method_len) != 0 ||
 	    a.target_len != b.target_len || memcmp(a.target, b.target, a.target_len) != 0 ||
-	    a.body.len != b.body.len || (a.body.len && memcmp(a.body.data, b.body.data, a.body.len)))
+	    a.body.len != b.body.len ||
+	    (a.body.len && memcmp(a.body.data, b.body.data, a.body.len)))
 		abort();
 	for (size_t i = 0; i < b.n_fields; i++) {
 		const mtk_http_field *f = &b.fields[i];
@@ -93,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (k < a.n_fields && !mine(&a.fields[k]))
 			k++;
 		if (k == a.n_fields || a.fields[k].nlen != f->nlen ||
-		    memcmp(a.fields[k].name, f->name, f->nlen) != 0 || a.fields[k].vlen != f->vlen ||
+		    memcmp(a.fields[k].name, f->name, f->nlen) != 0 ||
+		    a.fields[k].vlen != f->vlen ||
 		    memcmp(a.fields[k].value, f->value, f->vlen) != 0)
 			abort();
 		k++;

@@ -33,8 +33,8 @@ struct seen {
 static int on_field(http_parser *p, const char *at, size_t n)
 {
 	struct seen *s = p->data;
-	static const char *const hop[] = {"keep-alive", "te", "trailer", "upgrade", "proxy-connection",
-					  "proxy-authenticate"};
+	static const char *const hop[] = {
+	    "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "proxy-authenticate"};
 
 	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 		if (strlen(hop[i]) == n && strncasecmp(at, hop[i], n) == 0)
@@ -50,9 +50,10 @@ static int on_headers(http_parser *p)
 
 	s->status = p->status_code;
 	/* as a client must: no body after HEAD, 204 or 304 */
-	return (s->is_head && p->status_code >= 200) || p->status_code == 204 || p->status_code == 304
-		       ? 1
-		       : 0;
+	return (s->is_head && p->status_code >= 200) || p->status_code == 204 ||
+		       p->status_code == 304
+		   ? 1
+		   : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
@@ -74,10 +75,10 @@ static int on_complete(http_parser *p)
 }
 
 static const http_parser_settings st = {
-	.on_header_field = on_field,
-	.on_headers_complete = on_headers,
-	.on_body = on_body,
-	.on_message_complete = on_complete,
+    .on_header_field = on_field,
+    .on_headers_complete = on_headers,
+    .on_body = on_body,
+    .on_message_complete = on_complete,
 };
 
 /* http-parser alone over bytes (then EOF when it wants one). */

@@ -49,45 +49,53 @@ struct refusal {
 static void test_refused(void **state)
 {
 	static const struct refusal t[] = {
-		{"POST /x HTTP/1.1\r\nHost: x\r\nX-Pad : 1\r\nContent-Length: 1\r\n\r\nx", 400, "colon"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nX Pad: 1\r\n\r\n", 400, "colon"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nX@Pad: 1\r\n\r\n", 400, "token"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n", 400, "obs-fold"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", 400, "bare CR"},
-		{"GET /x HTTP/1.1\nHost: x\n\n", 400, "CRLF"},
-		{"GET /x HTTP/1.1\r\nHost: x\nA: b\r\n\r\n", 400, "bare LF"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nA: b\001c\r\n\r\n", 400, "control"},
-		{"GET /x HTTP/1.1\r\nHost: x\r\nA: b\177\r\n\r\n", 400, "control"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400,
-		 "several Content-Length"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\nx", 400, "Content-Length"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\nx", 400, "Content-Length"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400, "chunked"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-		 400, "with Content-Length"},
-		{"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"},
-		{"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encodingx: chunked\r\n\r\n", 400, "misreads"},
-		{"GET /x HTTP/1.1\r\n\r\n", 400, "no Host"},
-		{"GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
-		{"GET /x HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "Host"},
-		{"GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "origin form"},
-		{"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "origin form"},
-		{"GET /x HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"},
-		{"GET /x http/1.1\r\nHost: a\r\n\r\n", 400, "version"},
-		{"GET  /x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "target"},
-		{"FOO /x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "http-parser"},
-		{"GET /x HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n", 400, "Host"},
-		{"GET /x HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417, "expectation"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n", 413, "max_body"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n", 413, "max_body"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
-		 400, "CRLF"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
-		 400, "chunk size"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n",
-		 400, "chunk size"},
-		{"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400,
-		 "chunk size"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nX-Pad : 1\r\nContent-Length: 1\r\n\r\nx", 400,
+	     "colon"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nX Pad: 1\r\n\r\n", 400, "colon"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nX@Pad: 1\r\n\r\n", 400, "token"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n", 400, "obs-fold"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", 400, "bare CR"},
+	    {"GET /x HTTP/1.1\nHost: x\n\n", 400, "CRLF"},
+	    {"GET /x HTTP/1.1\r\nHost: x\nA: b\r\n\r\n", 400, "bare LF"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nA: b\001c\r\n\r\n", 400, "control"},
+	    {"GET /x HTTP/1.1\r\nHost: x\r\nA: b\177\r\n\r\n", 400, "control"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400,
+	     "several Content-Length"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\nx", 400, "Content-Length"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\nx", 400, "Content-Length"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400,
+	     "chunked"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+	     "3\r\n\r\n",
+	     400, "with Content-Length"},
+	    {"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"},
+	    {"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encodingx: chunked\r\n\r\n", 400, "misreads"},
+	    {"GET /x HTTP/1.1\r\n\r\n", 400, "no Host"},
+	    {"GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "several Host"},
+	    {"GET /x HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "Host"},
+	    {"GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "origin form"},
+	    {"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "origin form"},
+	    {"GET /x HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"},
+	    {"GET /x http/1.1\r\nHost: a\r\n\r\n", 400, "version"},
+	    {"GET  /x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "target"},
+	    {"FOO /x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "http-parser"},
+	    {"GET /x HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n", 400, "Host"},
+	    {"GET /x HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417, "expectation"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n", 413, "max_body"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n", 413,
+	     "max_body"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n5\r\nhelloXY0\r\n\r\n",
+	     400, "CRLF"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+	     400, "chunk size"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n "
+	     "5\r\nhello\r\n0\r\n\r\n",
+	     400, "chunk size"},
+	    {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+	     400, "chunk size"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -97,8 +105,9 @@ static void test_refused(void **state)
 			mtk_http_req_init(&r, &lim);
 			if (feed(&r, t[i].req, strlen(t[i].req), step, &used) != MTK_HTTP_ERROR ||
 			    r.status != t[i].status || strstr(r.why, t[i].why) == NULL)
-				fail_msg("request %zu (step %zu): state %d status %d why '%s'", i, step,
-					 mtk_http_req_state(&r), r.status, r.why ? r.why : "");
+				fail_msg("request %zu (step %zu): state %d status %d why '%s'", i,
+					 step, mtk_http_req_state(&r), r.status,
+					 r.why ? r.why : "");
 			mtk_http_req_free(&r);
 		}
 	}
@@ -130,19 +139,21 @@ static void test_too_large(void **state)
 /* What a backend gets: the gateway's fields, not the client's. */
 static void test_written(void **state)
 {
-	const char *in = "\r\nPOST /up?a=1 HTTP/1.1\r\nHost: example.com:8443\r\n"
-			 "X-Client-User: admin\r\nX_Client_Roles: admin\r\nx-client-cert-sha256: 00\r\n"
-			 "X-Forwarded-For: 6.6.6.6\r\nx_forwarded_proto: http\r\n"
-			 "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\n"
-			 "Proxy-Authorization: x\r\nUpgrade: h2c\r\nAccept:  */* \r\n"
-			 "Transfer-Encoding: chunked\r\n\r\n"
-			 "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: x\r\n\r\n"
-			 "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
-	const char *want = "POST /up?a=1 HTTP/1.1\r\nHost: example.com:8443\r\nAccept: */*\r\n"
-			   "X-Client-User: alice\r\nX-Client-Roles: mid_server\r\n"
-			   "X-Client-Cert-Sha256: ab12\r\nX-Client-Cert-Subject: CN=alice,O=Example\r\n"
-			   "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
-			   "Content-Length: 5\r\n\r\nabcde";
+	const char *in =
+	    "\r\nPOST /up?a=1 HTTP/1.1\r\nHost: example.com:8443\r\n"
+	    "X-Client-User: admin\r\nX_Client_Roles: admin\r\nx-client-cert-sha256: 00\r\n"
+	    "X-Forwarded-For: 6.6.6.6\r\nx_forwarded_proto: http\r\n"
+	    "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\n"
+	    "Proxy-Authorization: x\r\nUpgrade: h2c\r\nAccept:  */* \r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: x\r\n\r\n"
+	    "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+	const char *want =
+	    "POST /up?a=1 HTTP/1.1\r\nHost: example.com:8443\r\nAccept: */*\r\n"
+	    "X-Client-User: alice\r\nX-Client-Roles: mid_server\r\n"
+	    "X-Client-Cert-Sha256: ab12\r\nX-Client-Cert-Subject: CN=alice,O=Example\r\n"
+	    "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
+	    "Content-Length: 5\r\n\r\nabcde";
 	mtk_buf out = MTK_BUF_INIT;
 	mtk_http_req r;
 	size_t used = 0;
@@ -240,9 +251,9 @@ static void test_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused),         cmocka_unit_test(test_too_large),
-		cmocka_unit_test(test_written),         cmocka_unit_test(test_http10_and_head),
-		cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_refused), cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_written), cmocka_unit_test(test_http10_and_head),
+	    cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,7 +96,8 @@ static mtk_usermap *map_of(const char *text)
 	mtk_usermap *m = NULL;
 	mtk_err e = {0};
 
-	assert_int_equal(mtk_usermap_parse("t.map", (const uint8_t *)text, strlen(text), &m, &e), MTK_OK);
+	assert_int_equal(mtk_usermap_parse("t.map", (const uint8_t *)text, strlen(text), &m, &e),
+			 MTK_OK);
 	return m;
 }
 
@@ -109,8 +110,10 @@ static void hexcolons(const uint8_t *md, char *out)
 static void test_decisions(void **state)
 {
 	struct pki p;
-	struct certspec alice_s = {"alice.example.com", "GB", false, "clientAuth", NULL, -1, 365, NULL};
-	struct certspec carol_s = {"carol.example.com", "GB", false, "clientAuth", NULL, -1, 365, NULL};
+	struct certspec alice_s = {
+	    "alice.example.com", "GB", false, "clientAuth", NULL, -1, 365, NULL};
+	struct certspec carol_s = {
+	    "carol.example.com", "GB", false, "clientAuth", NULL, -1, 365, NULL};
 	EVP_PKEY *ak, *ck;
 	X509 *alice, *carol;
 	SSL_CTX *sctx;
@@ -162,8 +165,8 @@ static void test_decisions(void **state)
 		hexcolons(md, fp);
 		snprintf(line, sizeof(line), "ca - sha256:%s\n", fp);
 		m2 = map_of(line);
-		v = mtk_gw_identify(m2, md, "CN=Example Issuing CA,C=GB", X509_check_ca(p.inter) != 0,
-				    NULL);
+		v = mtk_gw_identify(m2, md, "CN=Example Issuing CA,C=GB",
+				    X509_check_ca(p.inter) != 0, NULL);
 		assert_int_equal(v.verdict, MTK_GW_DENY_CA);
 		mtk_usermap_free(m2);
 	}
@@ -203,9 +206,11 @@ static void test_long_subject(void **state)
 	n = X509_NAME_new();
 	for (int i = 0; i < 12; i++) {
 		snprintf(cn, sizeof(cn), "unit-%02d-of-a-very-long-organisational-name", i);
-		X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+		X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+					   -1, 0);
 	}
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"long", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"long", -1, -1,
+				   0);
 	X509_set_subject_name(x, n);
 	X509_NAME_free(n);
 	assert_true(X509_sign(x, p.ik, EVP_sha256()) > 0);
@@ -227,8 +232,8 @@ static void test_long_subject(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decisions),
-		cmocka_unit_test(test_long_subject),
+	    cmocka_unit_test(test_decisions),
+	    cmocka_unit_test(test_long_subject),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
