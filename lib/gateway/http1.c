@@ -710,15 +710,39 @@ static bool clean_value(const char *s)
 
 enum { OUT_NONE, OUT_LENGTH, OUT_CHUNKED };
 
+/* Appends "name: value\r\n". */
+static mtk_rc put_field(mtk_buf *out, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	mtk_rc rc = mtk_buf_append(out, name, nlen);
+
+	if (rc == MTK_OK)
+		rc = mtk_buf_append(out, ": ", 2);
+	if (rc == MTK_OK)
+		rc = mtk_buf_append(out, value, vlen);
+	if (rc == MTK_OK)
+		rc = mtk_buf_append(out, "\r\n", 2);
+	return rc;
+}
+
+static mtk_rc put_str_field(mtk_buf *out, const char *name, const char *value)
+{
+	return put_field(out, name, strlen(name), value, strlen(value));
+}
+
 static mtk_rc write_head(const mtk_http_req *r, const mtk_http_identity *id, int framing,
 			 uint64_t length, mtk_buf *out, mtk_err *err)
 {
+	char num[24];
 	mtk_rc rc;
 
 	if (!clean_value(id->user) || !clean_value(id->roles) || !clean_value(id->sha256) ||
 	    !clean_value(id->subject) || (id->client_ip && !clean_value(id->client_ip)))
 		return mtk_err_set(err, MTK_E_MALFORMED, "identity value with a control byte");
-	rc = mtk_buf_append(out, r->method, r->method_len);
+	/* one allocation: the client's head bounds what is kept of it */
+	rc = mtk_buf_reserve(out, r->head.len + strlen(id->user) + strlen(id->roles) +
+					  strlen(id->sha256) + strlen(id->subject) + 256);
+	if (rc == MTK_OK)
+		rc = mtk_buf_append(out, r->method, r->method_len);
 	if (rc == MTK_OK)
 		rc = mtk_buf_append(out, " ", 1);
 	if (rc == MTK_OK)
@@ -732,26 +756,27 @@ static mtk_rc write_head(const mtk_http_req *r, const mtk_http_identity *id, int
 		if (f->drop || mtk_http_name_is_identity(f->name, f->nlen) ||
 		    (id->client_ip != NULL && is_forwarded(f->name, f->nlen)))
 			continue;
-		rc = mtk_buf_append(out, f->name, f->nlen);
-		if (rc == MTK_OK)
-			rc = mtk_buf_append(out, ": ", 2);
-		if (rc == MTK_OK)
-			rc = mtk_buf_append(out, f->value, f->vlen);
-		if (rc == MTK_OK)
-			rc = mtk_buf_append(out, "\r\n", 2);
+		rc = put_field(out, f->name, f->nlen, f->value, f->vlen);
 	}
 	if (rc == MTK_OK)
-		rc = mtk_buf_printf(out,
-				    "X-Client-User: %s\r\nX-Client-Roles: %s\r\n"
-				    "X-Client-Cert-Sha256: %s\r\nX-Client-Cert-Subject: %s\r\n",
-				    id->user, id->roles, id->sha256, id->subject);
-	if (rc == MTK_OK && id->client_ip != NULL)
-		rc = mtk_buf_printf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n",
-				    id->client_ip);
-	if (rc == MTK_OK && framing == OUT_LENGTH)
-		rc = mtk_buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)length);
+		rc = put_str_field(out, "X-Client-User", id->user);
+	if (rc == MTK_OK)
+		rc = put_str_field(out, "X-Client-Roles", id->roles);
+	if (rc == MTK_OK)
+		rc = put_str_field(out, "X-Client-Cert-Sha256", id->sha256);
+	if (rc == MTK_OK)
+		rc = put_str_field(out, "X-Client-Cert-Subject", id->subject);
+	if (rc == MTK_OK && id->client_ip != NULL) {
+		rc = put_str_field(out, "X-Forwarded-For", id->client_ip);
+		if (rc == MTK_OK)
+			rc = put_str_field(out, "X-Forwarded-Proto", "https");
+	}
+	if (rc == MTK_OK && framing == OUT_LENGTH) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)length);
+		rc = put_str_field(out, "Content-Length", num);
+	}
 	if (rc == MTK_OK && framing == OUT_CHUNKED)
-		rc = mtk_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
+		rc = put_str_field(out, "Transfer-Encoding", "chunked");
 	if (rc == MTK_OK)
 		rc = mtk_buf_append(out, "\r\n", 2);
 	if (rc != MTK_OK)
