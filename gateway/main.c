@@ -18,9 +18,13 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
@@ -118,6 +122,32 @@ static int bind_socket(const char *addr, int port_override, int *port_out, mtk_e
 	return fd;
 }
 
+/*
+ * systemd's readiness protocol (sd_notify(3)) without libsystemd: one
+ * datagram to the AF_UNIX socket named by $NOTIFY_SOCKET ('@' = abstract
+ * namespace).  Nothing happens when the variable is unset; a failure to
+ * send is not an error (systemd then times the start out and says why).
+ */
+static void notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
 static void reload(void)
 {
 	mtk_gwconfig cfg;
@@ -125,7 +155,14 @@ static void reload(void)
 	gw_state *st = NULL;
 	mtk_rc rc;
 	json_t *o = json_object();
+	char msg[64];
+	struct timespec now;
 
+	/* systemd >= 253 wants the reload's start time with RELOADING=1. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld",
+		 (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+	notify(msg);
 	rc = load_config(&cfg, &err);
 	if (rc == MTK_OK)
 		rc = gw_state_new(&cfg, generation + 1, &st, &err);
@@ -138,6 +175,7 @@ static void reload(void)
 			json_object_set_new(o, "openssl", json_string(err.ossl));
 		json_object_set_new(o, "generation", json_integer(generation));
 		gw_log("reload", o);
+		notify("READY=1\nSTATUS=reload refused; serving the previous configuration");
 		return;
 	}
 	generation++;
@@ -147,6 +185,7 @@ static void reload(void)
 	json_object_set_new(o, "result", json_string("ok"));
 	json_object_set_new(o, "generation", json_integer(generation));
 	gw_log("reload", o);
+	notify("READY=1\nSTATUS=serving");
 }
 
 static void check_done_cb(evutil_socket_t fd, short what, void *arg)
@@ -182,6 +221,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	json_object_set_new(o, "signal", json_string(sig == SIGTERM ? "TERM" : "INT"));
 	json_object_set_new(o, "active", json_integer(atomic_load(&gw_m.active)));
 	gw_log("draining", o);
+	notify("STOPPING=1");
 	for (size_t i = 0; i < n_workers; i++)
 		event_active(workers[i].ctl, EV_READ, 0);
 	tv_ms(&tv, gw.cfg.drain_timeout_ms);
@@ -409,6 +449,9 @@ int main(int argc, char **argv)
 	evsignal_add(sig_hup, NULL);
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
+	/* Ready for systemd only now: listening, workers accepting, and a
+	 * SIGHUP from ExecReload= handled instead of killing the process. */
+	notify("READY=1\nSTATUS=serving");
 
 	event_base_dispatch(main_base);
 

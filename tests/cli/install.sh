@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# install.sh - `meson install` into a DESTDIR: the binaries, the systemd unit
+# and its sysusers.d entry, and the example configuration under
+# share/doc/mtlskit/examples; the installed example passes
+# `mtlskit-gateway --check` once its paths point at real files.
+source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
+: "${MTLSKIT_BUILD:?}" "${MTLSKIT_GATEWAY:?}"
+D="$T/root"
+
+run meson install -C "$MTLSKIT_BUILD" --no-rebuild --quiet --destdir "$D"
+expect_eq "meson install --destdir exits 0" "$RC" 0
+[ "$RC" = 0 ] || _show_last
+intro() { meson introspect "$MTLSKIT_BUILD" --buildoptions | jq -r --arg n "$1" '.[] | select(.name == $n) | .value'; }
+prefix=$(intro prefix)
+bindir=$prefix/$(intro bindir)
+docdir=$prefix/$(intro datadir)/doc/mtlskit
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$prefix/lib/systemd/system")
+sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null || echo "$prefix/lib/sysusers.d")
+files=$(cd "$D" && find . -type f -o -type l | sed 's|^\.||' | sort)
+diag "installed:" "$files"
+for f in "$bindir/mtlskit" "$bindir/mtlskit-gateway" "$unitdir/mtlskit-gateway.service" \
+	"$sysusersdir/mtlskit-gateway.conf" "$docdir/examples/gateway.conf" "$docdir/examples/users.map"; do
+	expect_match "installed: $f" "^$f\$" "$files"
+done
+# Nothing outside the standard places (man pages and completions from other
+# parts of the install are allowed there).
+allowed="^($bindir/|$docdir/|$prefix/share/(man|bash-completion|zsh)/|$unitdir/|$sysusersdir/)"
+expect_eq "nothing installed outside bin, share/{doc,man,completions} and systemd's dirs" \
+	"$(printf '%s\n' "$files" | grep -Ev "$allowed" || true)" ""
+expect_mode "the unit is mode 644" "$D$unitdir/mtlskit-gateway.service" 644
+
+unit=$D$unitdir/mtlskit-gateway.service
+expect_match "the unit runs the installed binary" "^ExecStart=$bindir/mtlskit-gateway --config /etc/mtlskit/gateway.conf\$" "$(cat "$unit")"
+expect_match "the unit names the installed examples" "^Documentation=file:$docdir/examples/gateway.conf\$" "$(cat "$unit")"
+expect_match "sysusers.d creates the unit's user" '^u mtlskit-gateway ' "$(cat "$D$sysusersdir/mtlskit-gateway.conf")"
+
+# --- the example configuration, its /etc/mtlskit paths moved to $T/etc
+mkdir -p "$T/etc"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/etc/server.key" \
+	-out "$T/etc/server.pem" -subj /CN=gw.example.com -days 30 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" \
+	-out "$T/etc/clients-ca.pem" -subj /CN=clients -days 30 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+sed "s|/etc/mtlskit/|$T/etc/|" "$D$docdir/examples/gateway.conf" >"$T/etc/gateway.conf"
+cp "$D$docdir/examples/users.map" "$T/etc/users.map"
+expect_rc 0 "the example configuration passes --check" "$MTLSKIT_GATEWAY" --check --config "$T/etc/gateway.conf"
+expect_match "--check counts its CA, user map lines and backend" \
+	'^configuration ok: 1 CA file\(s\), 2 user map entries, 1 backend\(s\)$' "$OUT"
+done_testing
