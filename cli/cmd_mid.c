@@ -63,14 +63,16 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	}
 }
 
-static char *keystore_path(const char *agent)
+/* The agent directory checked (mtk_mid_agent_dir) and its keystore's path;
+ * 0 or an exit status (reported). */
+static int agent_keystore(cli *c, const char *agent, char **path)
 {
-	size_t n = strlen(agent) + sizeof("/security/agent_keystore.jks");
-	char *p = malloc(n);
+	mtk_err err = {0};
+	mtk_rc rc;
 
-	if (p != NULL)
-		snprintf(p, n, "%s/security/agent_keystore.jks", agent);
-	return p;
+	if ((rc = mtk_mid_agent_dir(agent, path, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
 }
 
 /* Loads every file into one set. */
@@ -133,7 +135,8 @@ static const char usage_install[] =
     "  with the MID Server rules, refuses with the findings when any is an error\n"
     "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
     "  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
-    "  --agent DIR      the MID Server's agent directory\n"
+    "  --agent DIR      the MID Server's agent directory (it holds config.xml;\n"
+    "                   refused otherwise, exit 3)\n"
     "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
     "  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
 
@@ -147,7 +150,6 @@ static int mid_install(cli *c, int argc, char **argv)
 	STACK_OF(X509) *chain = NULL;
 	char *path = NULL, *secdir = NULL;
 	mtk_err err = {0};
-	struct stat st;
 	int first, r;
 	mtk_rc rc;
 
@@ -159,11 +161,8 @@ static int mid_install(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_install, "--agent DIR is required");
 	if (first >= argc)
 		return cli_usage_error(c, usage_install, "the bundle to install is needed");
-	if (stat(o.agent, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cli_error(c,
-				 mtk_err_set(&err, MTK_E_NOENT,
-					     "%s: the agent directory does not exist", o.agent),
-				 &err);
+	if ((r = agent_keystore(c, o.agent, &path)) != 0)
+		return r;
 	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set)) != 0)
 		goto out;
 
@@ -210,8 +209,7 @@ static int mid_install(cli *c, int argc, char **argv)
 	}
 
 	/* DIR/security (0700), then the keystore. */
-	path = keystore_path(o.agent);
-	secdir = path ? strdup(path) : NULL;
+	secdir = strdup(path);
 	if (secdir == NULL) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
@@ -310,8 +308,8 @@ static int mid_show(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_show, "--agent DIR is required");
 	if (first != argc)
 		return cli_usage_error(c, usage_show, "unexpected operand");
-	if ((path = keystore_path(o.agent)) == NULL)
-		return cli_error(c, MTK_E_NOMEM, NULL);
+	if ((r = agent_keystore(c, o.agent, &path)) != 0)
+		return r;
 	if ((r = ks_open(c, path, 0, &f)) != 0)
 		goto out;
 	cli_set(c, "keystore", json_string(path));

@@ -15,7 +15,9 @@ mk_pki "$T/pki"
 P=$T/pki
 A=$T/agent
 KS=$A/security/agent_keystore.jks
-mkdir -p "$A"
+# What an installed agent directory has (manage-certificates runs from it).
+mkdir -p "$A/bin" "$A/conf"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<parameters/>\n' >"$A/config.xml"
 export WRONG=notthepass
 
 # An existing agent keystore with another entry, made by keytool.
