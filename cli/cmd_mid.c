@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ks_cli.h"
 #include "mtlskit/bundle.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/check.h"
+#include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
 
@@ -126,6 +128,72 @@ static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
 	return arr;
 }
 
+/* Whether the store already holds, under the MID alias, this key and this
+ * chain (same certificates, same order): then an install changes nothing. */
+static bool mid_entry_same(struct ksfile *f, EVP_PKEY *key, STACK_OF(X509) * chain)
+{
+	long idx = mtk_keystore_find(f->ks, MTK_MID_ALIAS);
+	mtk_ks_entry *e;
+	mtk_err err = {0};
+
+	if (idx < 0 || f->ks->entries[idx].kind != MTK_KSE_KEY)
+		return false;
+	e = &f->ks->entries[idx];
+	if (sk_X509_num(e->chain) != sk_X509_num(chain))
+		return false;
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (X509_cmp(sk_X509_value(e->chain, i), sk_X509_value(chain, i)) != 0)
+			return false;
+	/* The store was read without decrypting keys: this one is opened
+	 * with the key password, else the store's; one that does not open
+	 * counts as different (it is replaced, as before). */
+	if (e->key == NULL &&
+	    mtk_keystore_unlock(f->ks, (size_t)idx, f->key_pass ? f->key_pass : f->store_pass,
+				&err) != MTK_OK)
+		return false;
+	return e->key != NULL && EVP_PKEY_eq(e->key, key) == 1;
+}
+
+/* Keeps a copy of the store about to be replaced, PATH.bak-YYYYMMDDTHHMMSSZ
+ * (mode 0600, written like every output file); a second copy within the
+ * same second gets "-2", "-3"...  *out is its name. */
+static int backup_store(cli *c, const char *path, char **out)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	char stamp[32];
+	struct tm tm;
+	mtk_rc rc;
+	size_t n = strlen(path) + 64;
+
+	*out = NULL;
+	if (gmtime_r(&c->now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return cli_error(c, mtk_err_set(&err, MTK_E_INTERNAL, "the clock"), &err);
+	if ((rc = mtk_file_read(path, 0, &b, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	if ((*out = malloc(n)) == NULL) {
+		mtk_buf_free(&b);
+		return cli_error(c, MTK_E_NOMEM, NULL);
+	}
+	rc = MTK_E_EXISTS;
+	for (int i = 1; i <= 20 && rc == MTK_E_EXISTS; i++) {
+		if (i == 1)
+			snprintf(*out, n, "%s.bak-%s", path, stamp);
+		else
+			snprintf(*out, n, "%s.bak-%s-%d", path, stamp, i);
+		mtk_err_clear(&err);
+		rc = mtk_file_write(*out, b.data, b.len, MTK_WRITE_SECRET, &err);
+	}
+	mtk_buf_free(&b);
+	if (rc != MTK_OK) {
+		free(*out);
+		*out = NULL;
+		return cli_error(c, rc, &err);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const char usage_install[] =
@@ -134,7 +202,10 @@ static const char usage_install[] =
     "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
     "  with the MID Server rules, refuses with the findings when any is an error\n"
     "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
-    "  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
+    "  entry defaultsecuritykeypairhandle, keeping every other entry.  The same\n"
+    "  key and chain already installed: nothing is written (\"unchanged\", exit 0).\n"
+    "  A keystore that is replaced is first copied to\n"
+    "  agent_keystore.jks.bak-YYYYMMDDTHHMMSSZ beside it.\n"
     "  --agent DIR      the MID Server's agent directory (it holds config.xml;\n"
     "                   refused otherwise, exit 3)\n"
     "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
@@ -148,7 +219,8 @@ static int mid_install(cli *c, int argc, char **argv)
 	mtk_bundle b;
 	mtk_check_opts co;
 	STACK_OF(X509) *chain = NULL;
-	char *path = NULL, *secdir = NULL;
+	char *path = NULL, *secdir = NULL, *backup = NULL;
+	bool changed = false;
 	mtk_err err = {0};
 	int first, r;
 	mtk_rc rc;
@@ -224,24 +296,38 @@ static int mid_install(cli *c, int argc, char **argv)
 	}
 	if ((r = ks_open_or_create(c, path, "jks", &f)) != 0)
 		goto out;
-	if ((rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain, (int64_t)c->now * 1000,
-				       &err)) != MTK_OK) {
+	/* Idempotent, so configuration tools can run it every time: the same
+	 * key and chain already installed means nothing is written. */
+	changed = f.created || !mid_entry_same(&f, b.key, chain);
+	if (changed && !f.created && (r = backup_store(c, path, &backup)) != 0)
+		goto out;
+	if (changed && (rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain,
+						  (int64_t)c->now * 1000, &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if ((r = ks_save(c, &f)) != 0)
+	if (changed && (r = ks_save(c, &f)) != 0)
 		goto out;
 	if (!c->json) {
 		cli_print_findings(c, stderr);
-		printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS, path,
-		       f.ks->count, f.ks->count == 1 ? "y" : "ies");
+		if (backup != NULL)
+			printf("Kept the replaced keystore as %s\n", backup);
+		if (changed)
+			printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS,
+			       path, f.ks->count, f.ks->count == 1 ? "y" : "ies");
+		else
+			printf("unchanged: %s in %s already holds this key and chain; nothing "
+			       "written:\n",
+			       MTK_MID_ALIAS, path);
 	}
 	cli_set(c, "installed", json_true());
+	cli_set(c, "changed", json_boolean(changed));
+	cli_set(c, "backup", backup != NULL ? json_string(backup) : json_null());
 	cli_set(c, "keystore", json_string(path));
 	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
 	cli_set(c, "entries", json_integer((json_int_t)f.ks->count));
 	cli_set(c, "chain", chain_json(c, chain, !c->json));
-	if (!c->json)
+	if (!c->json && changed)
 		printf("Restart the MID Server service to use it.\n");
 out:
 	sk_X509_pop_free(chain, X509_free);
@@ -250,6 +336,7 @@ out:
 	ks_close(&f);
 	free(path);
 	free(secdir);
+	free(backup);
 	return r;
 }
 
