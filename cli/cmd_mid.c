@@ -78,7 +78,8 @@ static int agent_keystore(cli *c, const char *agent, char **path)
 }
 
 /* Loads every file into one set. */
-static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_set *set)
+static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_set *set,
+		       mtk_findings *fs)
 {
 	mtk_secret *pass = NULL;
 	mtk_load_opts opts = {0};
@@ -91,8 +92,9 @@ static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_s
 		return cli_error(c, rc, &err);
 	opts.pass = pass;
 	opts.require_decrypt = pass != NULL;
+	opts.findings = fs != NULL;
 	for (int i = 0; i < n; i++) {
-		if ((rc = mtk_load_file(set, files[i], &opts, NULL, NULL, &err)) != MTK_OK) {
+		if ((rc = mtk_load_file(set, files[i], &opts, NULL, fs, &err)) != MTK_OK) {
 			mtk_secret_free(pass);
 			return cli_error(c, rc, &err);
 		}
@@ -126,6 +128,56 @@ static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
 			       days == 1 || days == -1 ? "" : "s", s.sha256);
 	}
 	return arr;
+}
+
+/*
+ * What `bundle` would write, checked: the inputs are assembled and encoded by
+ * the bundle module (leaf -> intermediates -> root -> PKCS#8 key, LF only),
+ * read back, and the MID Server rules run on exactly those bytes; their
+ * findings go to c->findings.  What the inputs had that the normalised
+ * bundle no longer has (a PKCS#1 key, a misordered chain, CRLF line ends,
+ * stray bytes...) is reported as a warning: it was fixed, not ignored.
+ */
+static int normalise(cli *c, mtk_set *in, mtk_findings *raw, const mtk_check_opts *co,
+		     const char *name, mtk_bundle *b)
+{
+	mtk_set ns = MTK_SET_INIT;
+	mtk_buf buf = MTK_BUF_SECRET_INIT;
+	mtk_load_opts lo = {.findings = true};
+	mtk_findings fixed = MTK_FINDINGS_INIT;
+	mtk_err err = {0};
+	mtk_rc rc;
+	int r = 0;
+
+	if ((rc = mtk_check_set(in, co, raw, &err)) != MTK_OK ||
+	    (rc = mtk_bundle_assemble(in, NULL, b, &err)) != MTK_OK ||
+	    (rc = mtk_bundle_encode(b, MTK_BUNDLE_ALL, &buf, &err)) != MTK_OK ||
+	    (rc = mtk_load_mem(&ns, name, buf.data, buf.len, &lo, NULL, &c->findings, &err)) !=
+		MTK_OK ||
+	    (rc = mtk_check_set(&ns, co, &c->findings, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < raw->count && rc == MTK_OK; i++) {
+		const mtk_finding *f = &raw->items[i];
+		if (f->severity < MTK_SEV_WARNING || mtk_findings_has(&c->findings, f->id) ||
+		    mtk_findings_has(&fixed, f->id))
+			continue;
+		rc = mtk_findings_add(&fixed, f->id, MTK_SEV_WARNING, f->file, f->line, f->where,
+				      NULL,
+				      "%s (fixed: mid install installs the bundle as "
+				      "`mtlskit bundle` writes it)",
+				      f->message);
+	}
+	if (rc == MTK_OK)
+		rc = mtk_findings_move(&c->findings, &fixed);
+	if (rc != MTK_OK)
+		r = cli_error(c, MTK_E_NOMEM, NULL);
+out:
+	mtk_findings_free(&fixed);
+	mtk_buf_free(&buf);
+	mtk_set_free(&ns);
+	return r;
 }
 
 /* Whether the store already holds, under the MID alias, this key and this
@@ -198,13 +250,15 @@ static int backup_store(cli *c, const char *path, char **out)
 
 static const char usage_install[] =
     "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
-    "  Installs the client certificate of a MID Server: checks BUNDLE (leaf,\n"
+    "  Installs the client certificate of a MID Server: normalises BUNDLE (leaf,\n"
     "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
-    "  with the MID Server rules, refuses with the findings when any is an error\n"
-    "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
-    "  entry defaultsecuritykeypairhandle, keeping every other entry.  The same\n"
-    "  key and chain already installed: nothing is written (\"unchanged\", exit 0).\n"
-    "  A keystore that is replaced is first copied to\n"
+    "  as `mtlskit bundle` does, with a warning for each thing fixed (PKCS#1 key,\n"
+    "  chain order, CRLF...), checks the result with the MID Server rules, refuses\n"
+    "  with the findings when any is an error (exit 1), then writes\n"
+    "  DIR/security/agent_keystore.jks atomically with the entry\n"
+    "  defaultsecuritykeypairhandle, keeping every other entry.  The same key and\n"
+    "  chain already installed: nothing is written (\"unchanged\", exit 0).  A\n"
+    "  keystore that is replaced is first copied to\n"
     "  agent_keystore.jks.bak-YYYYMMDDTHHMMSSZ beside it.\n"
     "  --agent DIR      the MID Server's agent directory (it holds config.xml;\n"
     "                   refused otherwise, exit 3)\n"
@@ -221,6 +275,8 @@ static int mid_install(cli *c, int argc, char **argv)
 	STACK_OF(X509) *chain = NULL;
 	char *path = NULL, *secdir = NULL, *backup = NULL;
 	bool changed = false;
+	mtk_findings raw = MTK_FINDINGS_INIT;
+	char fixin[1024] = "";
 	mtk_err err = {0};
 	int first, r;
 	mtk_rc rc;
@@ -235,18 +291,23 @@ static int mid_install(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_install, "the bundle to install is needed");
 	if ((r = agent_keystore(c, o.agent, &path)) != 0)
 		return r;
-	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set)) != 0)
+	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set, &raw)) != 0)
 		goto out;
 
-	/* The MID Server rules first: nothing is written when any is an error. */
+	/* The MID Server rules first, on the normalised bundle: nothing is
+	 * written when any is an error. */
 	memset(&co, 0, sizeof(co));
 	co.profile = MTK_PROFILE_MID;
 	co.now = c->now;
 	co.within_days = o.within;
-	if ((rc = mtk_check_set(&set, &co, &c->findings, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
+	/* Fixes name the inputs, not the bundle assembled in memory. */
+	for (int i = first, len = 0; i < argc && len + 1 < (int)sizeof(fixin); i++)
+		len += snprintf(fixin + len, sizeof(fixin) - (size_t)len, "%s%s", len ? " " : "",
+				argv[i]);
+	co.fix_inputs = fixin;
+	if ((r = normalise(c, &set, &raw, &co, argc - first == 1 ? argv[first] : "bundle", &b)) !=
+	    0)
 		goto out;
-	}
 	if (cli_findings_exit(c) != 0) {
 		if (!c->json) {
 			cli_print_findings(c, stderr);
@@ -258,10 +319,6 @@ static int mid_install(cli *c, int argc, char **argv)
 		}
 		cli_set(c, "installed", json_false());
 		r = MTK_EXIT_FINDINGS;
-		goto out;
-	}
-	if ((rc = mtk_bundle_assemble(&set, NULL, &b, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
 		goto out;
 	}
 	if (b.key == NULL || b.chain.leaf == NULL) {
@@ -333,6 +390,7 @@ out:
 	sk_X509_pop_free(chain, X509_free);
 	mtk_bundle_free(&b);
 	mtk_set_free(&set);
+	mtk_findings_free(&raw);
 	ks_close(&f);
 	free(path);
 	free(secdir);

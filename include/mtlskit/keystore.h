@@ -216,7 +216,7 @@ MTK_WUR mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to,
  * same directories.
  */
 #define MTK_MID_AGENT_MARK "config.xml"
-#define MTK_MID_KEYSTORE "security/agent_keystore.jks"
+#define MTK_MID_KEYSTORE   "security/agent_keystore.jks"
 MTK_WUR mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err);
 
 /* A new store of `type` holding one key entry: alias (NULL means "mykey"),

@@ -471,8 +471,8 @@ static char *path_join(const char *dir, const char *name)
 	char *p = malloc(n);
 
 	if (p != NULL)
-		snprintf(p, n, "%s%s%s", dir, dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/",
-			 name);
+		snprintf(p, n, "%s%s%s", dir,
+			 dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", name);
 	return p;
 }
 
@@ -491,10 +491,9 @@ mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err)
 
 	*keystore_path = NULL;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return mtk_err_set(err, MTK_E_NOENT,
-				   "%s (the MID Server's agent directory, holding " MTK_MID_AGENT_MARK
-				   ")",
-				   dir);
+		return mtk_err_set(
+		    err, MTK_E_NOENT,
+		    "%s (the MID Server's agent directory, holding " MTK_MID_AGENT_MARK ")", dir);
 	if ((mark = path_join(dir, MTK_MID_AGENT_MARK)) == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
 	if (!is_regular(mark)) {

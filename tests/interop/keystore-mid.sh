@@ -106,6 +106,31 @@ expect_match "re-install: the EC leaf is installed" "$(fp256 "$P/ec.pem")" "$OUT
 mtk mid install --agent "$A" "$P/bundle.pem"
 expect_match "text names the backup" "^Kept the replaced keystore as $KS\\.bak-" "$OUT"
 
+# What `mtlskit bundle` would fix is fixed, with a warning for each: a PKCS#1
+# key, the chain root first, CRLF line ends (a Windows editor's bundle).
+openssl pkey -in "$P/leaf.key" -traditional -out "$T/leaf-pkcs1.key" 2>/dev/null
+cat "$T/leaf-pkcs1.key" "$P/root.pem" "$P/int.pem" "$P/leaf.pem" | sed 's/$/\r/' >"$T/messy.pem"
+expect_match "fixture: a PKCS#1 key" '^-----BEGIN RSA PRIVATE KEY-----' "$(head -1 "$T/messy.pem")"
+A2=$T/agent2
+mkdir -p "$A2" && printf '<parameters/>\n' >"$A2/config.xml"
+mtk --json mid install --agent "$A2" "$T/messy.pem"
+expect_eq "messy bundle: installed, exit 0" "$RC" 0
+expect_json "messy bundle: changed" '.changed' true
+expect_eq "messy bundle: a warning for each thing fixed" "$(finding_ids)" "chain-order key-not-pkcs8 pem-crlf"
+expect_json "messy bundle: all warnings, no error" '[.findings[] | select(.severity != "warning")] | length' 0
+run keytool -list -v -storetype JKS -keystore "$A2/security/agent_keystore.jks" -storepass changeit
+expect_eq "keytool: the messy bundle became leaf -> intermediate -> root with its key" \
+	"$(printf '%s' "$OUT" | kt_summary)" \
+	"$(printf 'defaultsecuritykeypairhandle|PrivateKeyEntry|%s,%s,%s,\n' \
+		"$(fp256 "$P/leaf.pem")" "$(fp256 "$P/int.pem")" "$(fp256 "$P/root.pem")")"
+sum=$(sha256sum <"$KS")
+mtk --json mid install --agent "$A" "$T/messy.pem"
+expect_json "messy bundle of the installed key and chain: unchanged" '.changed' false
+expect_eq "... and the keystore's bytes are untouched" "$(sha256sum <"$KS")" "$sum"
+mtk mid install --agent "$A2" "$P/leaf.pem" "$P/leaf.key"
+expect_eq "what normalising cannot fix still refuses: exit 1" "$RC" 1
+expect_match "... chain-incomplete stays an error" 'error +chain-incomplete' "$ERR"
+
 # A Java TLS client using the keystore: mTLS handshake with openssl s_server.
 printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$T/srv.ext"
 openssl req -newkey rsa:2048 -nodes -keyout "$T/srv.key" -out "$T/srv.csr" -subj "/CN=localhost" >/dev/null 2>&1
