@@ -33,7 +33,7 @@ printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >leaf.ext
 "$M" keystore add-key ks.jks --alias mid bundle.pem >/dev/null 2>&1
 "$M" keystore add-trusted ks.jks --alias root root.pem >/dev/null
 "$M" keystore add-key ks.jceks --alias mid bundle.pem >/dev/null 2>&1
-mkdir -p agent
+mkdir -p agent && echo "<parameters/>" >agent/config.xml
 
 json() { hyperfine -N --warmup 3 --runs "$1" --export-json "$2" "${@:3}" >/dev/null 2>&1; }
 mean() { jq -r ".results[$2].mean" "$1"; }

@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ks_cli.h"
 #include "mtlskit/bundle.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/check.h"
+#include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
 
@@ -63,18 +65,21 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	}
 }
 
-static char *keystore_path(const char *agent)
+/* The agent directory checked (mtk_mid_agent_dir) and its keystore's path;
+ * 0 or an exit status (reported). */
+static int agent_keystore(cli *c, const char *agent, char **path)
 {
-	size_t n = strlen(agent) + sizeof("/security/agent_keystore.jks");
-	char *p = malloc(n);
+	mtk_err err = {0};
+	mtk_rc rc;
 
-	if (p != NULL)
-		snprintf(p, n, "%s/security/agent_keystore.jks", agent);
-	return p;
+	if ((rc = mtk_mid_agent_dir(agent, path, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
 }
 
 /* Loads every file into one set. */
-static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_set *set)
+static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_set *set,
+		       mtk_findings *fs)
 {
 	mtk_secret *pass = NULL;
 	mtk_load_opts opts = {0};
@@ -87,8 +92,9 @@ static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_s
 		return cli_error(c, rc, &err);
 	opts.pass = pass;
 	opts.require_decrypt = pass != NULL;
+	opts.findings = fs != NULL;
 	for (int i = 0; i < n; i++) {
-		if ((rc = mtk_load_file(set, files[i], &opts, NULL, NULL, &err)) != MTK_OK) {
+		if ((rc = mtk_load_file(set, files[i], &opts, NULL, fs, &err)) != MTK_OK) {
 			mtk_secret_free(pass);
 			return cli_error(c, rc, &err);
 		}
@@ -124,16 +130,138 @@ static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
 	return arr;
 }
 
+/*
+ * What `bundle` would write, checked: the inputs are assembled and encoded by
+ * the bundle module (leaf -> intermediates -> root -> PKCS#8 key, LF only),
+ * read back, and the MID Server rules run on exactly those bytes; their
+ * findings go to c->findings.  What the inputs had that the normalised
+ * bundle no longer has (a PKCS#1 key, a misordered chain, CRLF line ends,
+ * stray bytes...) is reported as a warning: it was fixed, not ignored.
+ */
+static int normalise(cli *c, mtk_set *in, mtk_findings *raw, const mtk_check_opts *co,
+		     const char *name, mtk_bundle *b)
+{
+	mtk_set ns = MTK_SET_INIT;
+	mtk_buf buf = MTK_BUF_SECRET_INIT;
+	mtk_load_opts lo = {.findings = true};
+	mtk_findings fixed = MTK_FINDINGS_INIT;
+	mtk_err err = {0};
+	mtk_rc rc;
+	int r = 0;
+
+	if ((rc = mtk_check_set(in, co, raw, &err)) != MTK_OK ||
+	    (rc = mtk_bundle_assemble(in, NULL, b, &err)) != MTK_OK ||
+	    (rc = mtk_bundle_encode(b, MTK_BUNDLE_ALL, &buf, &err)) != MTK_OK ||
+	    (rc = mtk_load_mem(&ns, name, buf.data, buf.len, &lo, NULL, &c->findings, &err)) !=
+		MTK_OK ||
+	    (rc = mtk_check_set(&ns, co, &c->findings, &err)) != MTK_OK) {
+		r = cli_error(c, rc, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < raw->count && rc == MTK_OK; i++) {
+		const mtk_finding *f = &raw->items[i];
+		if (f->severity < MTK_SEV_WARNING || mtk_findings_has(&c->findings, f->id) ||
+		    mtk_findings_has(&fixed, f->id))
+			continue;
+		rc = mtk_findings_add(&fixed, f->id, MTK_SEV_WARNING, f->file, f->line, f->where,
+				      NULL,
+				      "%s (fixed: mid install installs the bundle as "
+				      "`mtlskit bundle` writes it)",
+				      f->message);
+	}
+	if (rc == MTK_OK)
+		rc = mtk_findings_move(&c->findings, &fixed);
+	if (rc != MTK_OK)
+		r = cli_error(c, MTK_E_NOMEM, NULL);
+out:
+	mtk_findings_free(&fixed);
+	mtk_buf_free(&buf);
+	mtk_set_free(&ns);
+	return r;
+}
+
+/* Whether the store already holds, under the MID alias, this key and this
+ * chain (same certificates, same order): then an install changes nothing. */
+static bool mid_entry_same(struct ksfile *f, EVP_PKEY *key, STACK_OF(X509) * chain)
+{
+	long idx = mtk_keystore_find(f->ks, MTK_MID_ALIAS);
+	mtk_ks_entry *e;
+	mtk_err err = {0};
+
+	if (idx < 0 || f->ks->entries[idx].kind != MTK_KSE_KEY)
+		return false;
+	e = &f->ks->entries[idx];
+	if (sk_X509_num(e->chain) != sk_X509_num(chain))
+		return false;
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (X509_cmp(sk_X509_value(e->chain, i), sk_X509_value(chain, i)) != 0)
+			return false;
+	/* The store was read without decrypting keys: this one is opened
+	 * with the key password, else the store's; one that does not open
+	 * counts as different (it is replaced, as before). */
+	if (e->key == NULL &&
+	    mtk_keystore_unlock(f->ks, (size_t)idx, f->key_pass ? f->key_pass : f->store_pass,
+				&err) != MTK_OK)
+		return false;
+	return e->key != NULL && EVP_PKEY_eq(e->key, key) == 1;
+}
+
+/* Keeps a copy of the store about to be replaced, PATH.bak-YYYYMMDDTHHMMSSZ
+ * (mode 0600, written like every output file); a second copy within the
+ * same second gets "-2", "-3"...  *out is its name. */
+static int backup_store(cli *c, const char *path, char **out)
+{
+	mtk_buf b = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	char stamp[32];
+	struct tm tm;
+	mtk_rc rc;
+	size_t n = strlen(path) + 64;
+
+	*out = NULL;
+	if (gmtime_r(&c->now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return cli_error(c, mtk_err_set(&err, MTK_E_INTERNAL, "the clock"), &err);
+	if ((rc = mtk_file_read(path, 0, &b, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	if ((*out = malloc(n)) == NULL) {
+		mtk_buf_free(&b);
+		return cli_error(c, MTK_E_NOMEM, NULL);
+	}
+	rc = MTK_E_EXISTS;
+	for (int i = 1; i <= 20 && rc == MTK_E_EXISTS; i++) {
+		if (i == 1)
+			snprintf(*out, n, "%s.bak-%s", path, stamp);
+		else
+			snprintf(*out, n, "%s.bak-%s-%d", path, stamp, i);
+		mtk_err_clear(&err);
+		rc = mtk_file_write(*out, b.data, b.len, MTK_WRITE_SECRET, &err);
+	}
+	mtk_buf_free(&b);
+	if (rc != MTK_OK) {
+		free(*out);
+		*out = NULL;
+		return cli_error(c, rc, &err);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const char usage_install[] =
     "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
-    "  Installs the client certificate of a MID Server: checks BUNDLE (leaf,\n"
+    "  Installs the client certificate of a MID Server: normalises BUNDLE (leaf,\n"
     "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
-    "  with the MID Server rules, refuses with the findings when any is an error\n"
-    "  (exit 1), then writes DIR/security/agent_keystore.jks atomically with the\n"
-    "  entry defaultsecuritykeypairhandle, keeping every other entry.\n"
-    "  --agent DIR      the MID Server's agent directory\n"
+    "  as `mtlskit bundle` does, with a warning for each thing fixed (PKCS#1 key,\n"
+    "  chain order, CRLF...), checks the result with the MID Server rules, refuses\n"
+    "  with the findings when any is an error (exit 1), then writes\n"
+    "  DIR/security/agent_keystore.jks atomically with the entry\n"
+    "  defaultsecuritykeypairhandle, keeping every other entry.  The same key and\n"
+    "  chain already installed: nothing is written (\"unchanged\", exit 0).  A\n"
+    "  keystore that is replaced is first copied to\n"
+    "  agent_keystore.jks.bak-YYYYMMDDTHHMMSSZ beside it.\n"
+    "  --agent DIR      the MID Server's agent directory (it holds config.xml;\n"
+    "                   refused otherwise, exit 3)\n"
     "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
     "  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
 
@@ -145,9 +273,11 @@ static int mid_install(cli *c, int argc, char **argv)
 	mtk_bundle b;
 	mtk_check_opts co;
 	STACK_OF(X509) *chain = NULL;
-	char *path = NULL, *secdir = NULL;
+	char *path = NULL, *secdir = NULL, *backup = NULL;
+	bool changed = false;
+	mtk_findings raw = MTK_FINDINGS_INIT;
+	char fixin[1024] = "";
 	mtk_err err = {0};
-	struct stat st;
 	int first, r;
 	mtk_rc rc;
 
@@ -159,23 +289,25 @@ static int mid_install(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_install, "--agent DIR is required");
 	if (first >= argc)
 		return cli_usage_error(c, usage_install, "the bundle to install is needed");
-	if (stat(o.agent, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cli_error(c,
-				 mtk_err_set(&err, MTK_E_NOENT,
-					     "%s: the agent directory does not exist", o.agent),
-				 &err);
-	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set)) != 0)
+	if ((r = agent_keystore(c, o.agent, &path)) != 0)
+		return r;
+	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set, &raw)) != 0)
 		goto out;
 
-	/* The MID Server rules first: nothing is written when any is an error. */
+	/* The MID Server rules first, on the normalised bundle: nothing is
+	 * written when any is an error. */
 	memset(&co, 0, sizeof(co));
 	co.profile = MTK_PROFILE_MID;
 	co.now = c->now;
 	co.within_days = o.within;
-	if ((rc = mtk_check_set(&set, &co, &c->findings, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
+	/* Fixes name the inputs, not the bundle assembled in memory. */
+	for (int i = first, len = 0; i < argc && len + 1 < (int)sizeof(fixin); i++)
+		len += snprintf(fixin + len, sizeof(fixin) - (size_t)len, "%s%s", len ? " " : "",
+				argv[i]);
+	co.fix_inputs = fixin;
+	if ((r = normalise(c, &set, &raw, &co, argc - first == 1 ? argv[first] : "bundle", &b)) !=
+	    0)
 		goto out;
-	}
 	if (cli_findings_exit(c) != 0) {
 		if (!c->json) {
 			cli_print_findings(c, stderr);
@@ -187,10 +319,6 @@ static int mid_install(cli *c, int argc, char **argv)
 		}
 		cli_set(c, "installed", json_false());
 		r = MTK_EXIT_FINDINGS;
-		goto out;
-	}
-	if ((rc = mtk_bundle_assemble(&set, NULL, &b, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
 		goto out;
 	}
 	if (b.key == NULL || b.chain.leaf == NULL) {
@@ -210,8 +338,7 @@ static int mid_install(cli *c, int argc, char **argv)
 	}
 
 	/* DIR/security (0700), then the keystore. */
-	path = keystore_path(o.agent);
-	secdir = path ? strdup(path) : NULL;
+	secdir = strdup(path);
 	if (secdir == NULL) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
@@ -226,32 +353,48 @@ static int mid_install(cli *c, int argc, char **argv)
 	}
 	if ((r = ks_open_or_create(c, path, "jks", &f)) != 0)
 		goto out;
-	if ((rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain, (int64_t)c->now * 1000,
-				       &err)) != MTK_OK) {
+	/* Idempotent, so configuration tools can run it every time: the same
+	 * key and chain already installed means nothing is written. */
+	changed = f.created || !mid_entry_same(&f, b.key, chain);
+	if (changed && !f.created && (r = backup_store(c, path, &backup)) != 0)
+		goto out;
+	if (changed && (rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain,
+						  (int64_t)c->now * 1000, &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if ((r = ks_save(c, &f)) != 0)
+	if (changed && (r = ks_save(c, &f)) != 0)
 		goto out;
 	if (!c->json) {
 		cli_print_findings(c, stderr);
-		printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS, path,
-		       f.ks->count, f.ks->count == 1 ? "y" : "ies");
+		if (backup != NULL)
+			printf("Kept the replaced keystore as %s\n", backup);
+		if (changed)
+			printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS,
+			       path, f.ks->count, f.ks->count == 1 ? "y" : "ies");
+		else
+			printf("unchanged: %s in %s already holds this key and chain; nothing "
+			       "written:\n",
+			       MTK_MID_ALIAS, path);
 	}
 	cli_set(c, "installed", json_true());
+	cli_set(c, "changed", json_boolean(changed));
+	cli_set(c, "backup", backup != NULL ? json_string(backup) : json_null());
 	cli_set(c, "keystore", json_string(path));
 	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
 	cli_set(c, "entries", json_integer((json_int_t)f.ks->count));
 	cli_set(c, "chain", chain_json(c, chain, !c->json));
-	if (!c->json)
+	if (!c->json && changed)
 		printf("Restart the MID Server service to use it.\n");
 out:
 	sk_X509_pop_free(chain, X509_free);
 	mtk_bundle_free(&b);
 	mtk_set_free(&set);
+	mtk_findings_free(&raw);
 	ks_close(&f);
 	free(path);
 	free(secdir);
+	free(backup);
 	return r;
 }
 
@@ -310,8 +453,8 @@ static int mid_show(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_show, "--agent DIR is required");
 	if (first != argc)
 		return cli_usage_error(c, usage_show, "unexpected operand");
-	if ((path = keystore_path(o.agent)) == NULL)
-		return cli_error(c, MTK_E_NOMEM, NULL);
+	if ((r = agent_keystore(c, o.agent, &path)) != 0)
+		return r;
 	if ((r = ks_open(c, path, 0, &f)) != 0)
 		goto out;
 	cli_set(c, "keystore", json_string(path));

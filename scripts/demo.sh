@@ -55,7 +55,7 @@ show mtlskit check --profile mid bundle.pem
 show mtlskit check --profile upload-user client.crt
 
 step "5. Keystores: the MID Server agent keystore, and a JKS for an outbound mTLS record"
-mkdir -p agent # stands in for a MID Server's agent directory
+mkdir -p agent && echo "<parameters/>" >agent/config.xml # stands in for a MID Server's agent directory
 show mtlskit mid install --agent agent bundle.pem
 show mtlskit mid show --agent agent
 show mtlskit convert bundle.pem --to jks --alias outbound -o outbound.jks --out-pass env:OUTBOUND_PASS

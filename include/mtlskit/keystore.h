@@ -203,6 +203,22 @@ MTK_WUR mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to,
 				    const mtk_secret *store_pass, const mtk_secret *key_pass,
 				    mtk_buf *out, mtk_err *err);
 
+/*
+ * The MID Server's agent directory (the one manage-certificates runs from:
+ * /opt/servicenow/<mid>/agent, C:\ServiceNow\<mid>\agent).  It is told
+ * apart by its config.xml, a regular file every installed agent has beside
+ * bin/, conf/ (wrapper) and security/.  On success *keystore_path (the
+ * caller frees it) is "DIR/security/agent_keystore.jks", which may not exist
+ * yet.  Errors: MTK_E_NOENT (no such directory), MTK_E_NOT_FOUND (DIR has no
+ * config.xml: the message names the file looked for and, when
+ * DIR/agent/config.xml exists, DIR/agent as the agent directory),
+ * MTK_E_NOMEM.  `mid install` and `mid show` use it, so both refuse the
+ * same directories.
+ */
+#define MTK_MID_AGENT_MARK "config.xml"
+#define MTK_MID_KEYSTORE   "security/agent_keystore.jks"
+MTK_WUR mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err);
+
 /* A new store of `type` holding one key entry: alias (NULL means "mykey"),
  * key and chain (end-entity first; borrowed), dated date_ms. */
 MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,

@@ -2,10 +2,12 @@
  * keystore.c - the keystore model shared by JKS, JCEKS and PKCS12: entries,
  * lookup by alias, edits, and dispatch to the codecs.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 
@@ -460,6 +462,63 @@ static bool is_mid_keystore(const char *name)
 	size_t n = strlen(name), b = sizeof(base) - 1;
 
 	return n >= b && strcmp(name + n - b, base) == 0 && (n == b || name[n - b - 1] == '/');
+}
+
+/* "dir/name", or NULL (out of memory). */
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s%s%s", dir,
+			 dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+	return p;
+}
+
+static bool is_regular(const char *path)
+{
+	struct stat st;
+
+	return path != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err)
+{
+	char *mark = NULL, *below = NULL;
+	struct stat st;
+	mtk_rc rc = MTK_OK;
+
+	*keystore_path = NULL;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return mtk_err_set(
+		    err, MTK_E_NOENT,
+		    "%s (the MID Server's agent directory, holding " MTK_MID_AGENT_MARK ")", dir);
+	if ((mark = path_join(dir, MTK_MID_AGENT_MARK)) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+	if (!is_regular(mark)) {
+		/* The articles' classic slip: the MID Server's own directory,
+		 * one level above agent/. */
+		if ((below = path_join(dir, "agent/" MTK_MID_AGENT_MARK)) == NULL)
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+		else if (is_regular(below))
+			rc = mtk_err_set(err, MTK_E_NOT_FOUND,
+					 "%s is not a MID Server agent directory: looked for %s, "
+					 "found %s (use %s%sagent)",
+					 dir, mark, below, dir,
+					 dir[strlen(dir) - 1] == '/' ? "" : "/");
+		else
+			rc = mtk_err_set(err, MTK_E_NOT_FOUND,
+					 "%s is not a MID Server agent directory: looked for %s "
+					 "(the agent directory holds config.xml, bin/, conf/ and "
+					 "security/)",
+					 dir, mark);
+	} else if ((*keystore_path = path_join(dir, MTK_MID_KEYSTORE)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
+	}
+	free(mark);
+	free(below);
+	return rc;
 }
 
 mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,

@@ -118,8 +118,31 @@ for spec in "m.pfx mac MAC" "nm.pfx certs certificate.encryption" "nm.pfx key pr
 	expect_no_file "add-key from it: no keystore written" "$T/never-$2.jks"
 done
 
+# The agent directory is told by its config.xml: the MID Server's own
+# directory (the parent of agent/) is refused, naming what was looked for and
+# where the agent directory is; nothing is written there.
+mkdir -p "$T/mid/agent/bin" "$T/mid/agent/conf" "$T/mid/agent/security"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<parameters/>\n' >"$T/mid/agent/config.xml"
+for verb in install show; do
+	if [ "$verb" = install ]; then extra=("$T/s.jks"); else extra=(); fi
+	mtk mid "$verb" --agent "$T/mid" "${extra[@]}"
+	expect_eq "mid $verb --agent <parent of agent/>: exit 3" "$RC" 3
+	expect_match "mid $verb: names the file it looked for" "looked for $T/mid/config.xml" "$ERR"
+	expect_match "mid $verb: points at the agent directory below" "found $T/mid/agent/config.xml \(use $T/mid/agent\)" "$ERR"
+	mtk --json mid "$verb" --agent "$T/mid/agent/bin" "${extra[@]}"
+	expect_eq "mid $verb --agent <no config.xml anywhere>: exit 3" "$RC" 3
+	expect_json "mid $verb: JSON error MTK_E_NOT_FOUND" '.error.code' MTK_E_NOT_FOUND
+	expect_match "mid $verb: JSON detail names config.xml" 'looked for .*/bin/config.xml' \
+		"$(printf '%s' "$OUT" | jq -r .error.detail)"
+	mtk mid "$verb" --agent "$T/no-such-dir" "${extra[@]}"
+	expect_eq "mid $verb --agent <missing>: exit 3" "$RC" 3
+done
+expect_no_file "nothing written in the parent directory" "$T/mid/security"
+expect_eq "nothing written in a directory without config.xml" "$(ls "$T/mid/agent/bin")" ""
+
 # mid show on an agent directory without the alias.
 mkdir -p "$T/agent/security"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<parameters/>\n' >"$T/agent/config.xml"
 cp "$T/s.jks" "$T/agent/security/agent_keystore.jks"
 mtk --json mid show --agent "$T/agent"
 expect_eq "mid show without defaultsecuritykeypairhandle: exit 1" "$RC" 1

@@ -15,5 +15,6 @@ expect_match "keytool lists the MID entry" '^defaultsecuritykeypairhandle, .*Pri
 	"$(keytool -list -keystore agent/security/agent_keystore.jks -storepass changeit 2>/dev/null)"
 expect_match "keytool lists the outbound JKS entry" '^outbound, .*PrivateKeyEntry' \
 	"$(keytool -list -keystore outbound.jks -storepass change-me-please 2>/dev/null)"
+expect_file "the tour stands in an agent directory (config.xml) for mid install" agent/config.xml
 expect_mode "the bundle holds the key: mode 0600" bundle.pem 600
 done_testing
