@@ -358,18 +358,22 @@ static void admin_answer(admin_conn *a)
 		plen = (size_t)(q - r->target);
 	if (!get && !head) {
 		evbuffer_add_printf(body, "405 Method Not Allowed\n");
-		admin_reply(a, 405, "Method Not Allowed", "text/plain", body, false, !r->keep_alive);
+		admin_reply(a, 405, mtk_http_status_text(405), "text/plain", body, false,
+			    !r->keep_alive);
 	} else if (plen == 8 && memcmp(r->target, "/metrics", 8) == 0) {
 		metrics_body(body);
-		admin_reply(a, 200, "OK", "text/plain; version=0.0.4", body, head, !r->keep_alive);
+		admin_reply(a, 200, mtk_http_status_text(200), "text/plain; version=0.0.4", body, head,
+			    !r->keep_alive);
 	} else if (plen == 8 && memcmp(r->target, "/healthz", 8) == 0) {
 		bool draining = atomic_load(&gw.draining);
 		evbuffer_add_printf(body, draining ? "draining\n" : "ok\n");
-		admin_reply(a, draining ? 503 : 200, draining ? "Draining" : "OK", "text/plain", body,
+		admin_reply(a, draining ? 503 : 200, draining ? "Draining" : mtk_http_status_text(200),
+			    "text/plain", body,
 			    head, !r->keep_alive);
 	} else {
 		evbuffer_add_printf(body, "404 Not Found\n");
-		admin_reply(a, 404, "Not Found", "text/plain", body, head, !r->keep_alive);
+		admin_reply(a, 404, mtk_http_status_text(404), "text/plain", body, head,
+			    !r->keep_alive);
 	}
 	evbuffer_free(body);
 	mtk_http_req_reset(r);
@@ -389,8 +393,7 @@ static void admin_refuse(admin_conn *a, int status, const char *why)
 		return;
 	}
 	evbuffer_add_printf(body, "%d\n", status);
-	admin_reply(a, status, status == 431 ? "Request Header Fields Too Large" : "Bad Request",
-		    "text/plain", body, false, true);
+	admin_reply(a, status, mtk_http_status_text(status), "text/plain", body, false, true);
 	evbuffer_free(body);
 }
 

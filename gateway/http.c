@@ -4,12 +4,11 @@
  * responses re-framed for the client.
  *
  * Nothing the client sends reaches a backend as it was sent, and nothing a
- * backend sends reaches a client unframed: the response head is rebuilt
- * from http-parser's fields (hop-by-hop ones dropped), its body is copied
- * through http-parser's body callback under the gateway's own framing
- * (Content-Length, chunked for HTTP/1.1, close-delimited for HTTP/1.0).
- * A backend connection that sent anything past its response, or anything
- * malformed, is closed, never pooled.
+ * backend sends reaches a client unframed: the response is re-framed by
+ * the library's mtk_http_resp (fields rebuilt, hop-by-hop ones dropped;
+ * Content-Length, chunked for HTTP/1.1, close-delimited for HTTP/1.0);
+ * this file only moves the bytes.  A backend connection that sent anything
+ * past its response, or anything malformed, is closed, never pooled.
  *
  * Memory, per connection and direction, about max_buffer: a request body
  * that fits in max_buffer is kept whole (so a failed backend can be retried

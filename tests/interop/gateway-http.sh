@@ -133,6 +133,8 @@ run curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://127.0.0.1:$G
 expect_eq "admin: a head over max_header_size is 431" "$OUT" 431
 run curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GW_ADMIN/metrics"
 expect_eq "admin: POST is 405" "$OUT" 405
+run curl -s -i -d x "http://127.0.0.1:$GW_ADMIN/metrics"
+expect_match "admin: a body is refused with its own status line (413)" '^HTTP/1.1 413 Content Too Large' "$OUT"
 run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/nothing"
 expect_eq "admin: unknown path is 404" "$OUT" 404
 run curl -s -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/healthz" "http://127.0.0.1:$GW_ADMIN/healthz"
