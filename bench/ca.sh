@@ -143,18 +143,17 @@ index_mode() {
 	echo "revoked in the last CRLs: mtlskit $(openssl crl -in m.crl -noout -text | grep -c 'Serial Number'), openssl $(openssl crl -in o.crl -noout -text | grep -c 'Serial Number')"
 
 	echo "work directory: $W ($(df -T "$W" | awk 'NR==2 {print $2}')); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "| operation | mtlskit @10 | openssl @10 | mtlskit @$N | openssl @$N | mtlskit / openssl @$N | mtlskit @$N / @10 |"
-	echo "|---|---|---|---|---|---|---|"
-	for op in sign revoke crl; do
-		jq -r --arg op "$op" '[.results[].mean * 1000] | "\($op)\t\(.[0])\t\(.[1])\t\(.[2])\t\(.[3])"' "$op.json" |
-			awk -F'\t' '{ printf "| %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.2f | %.2f |\n", $1, $2, $3, $4, $5, $4/$5, $4/$2 }'
-	done
+	table '.mean'
 	echo
 	echo "CPU time (user + system):"
+	table '(.user + .system)'
+}
+# table JQ_EXPR: one row per operation from hyperfine's results, in ms
+table() {
 	echo "| operation | mtlskit @10 | openssl @10 | mtlskit @$N | openssl @$N | mtlskit / openssl @$N | mtlskit @$N / @10 |"
 	echo "|---|---|---|---|---|---|---|"
 	for op in sign revoke crl; do
-		jq -r --arg op "$op" '[.results[] | (.user + .system) * 1000] | "\($op)\t\(.[0])\t\(.[1])\t\(.[2])\t\(.[3])"' "$op.json" |
+		jq -r --arg op "$op" "[.results[] | $1 * 1000] | \"\\(\$op)\\t\\(.[0])\\t\\(.[1])\\t\\(.[2])\\t\\(.[3])\"" "$op.json" |
 			awk -F'\t' '{ printf "| %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.2f | %.2f |\n", $1, $2, $3, $4, $5, $4/$5, $4/$2 }'
 	done
 }

@@ -18,6 +18,16 @@ wait_port "$BPORT" || diag "backend did not start"
 tls_args=("$T/srv/ca.pem" "$T/alice.pem" "$T/alice.key")
 # json FIELD: from the last run's stdout
 jf() { printf '%s' "$OUT" | jq -r ".$1 // empty" 2>/dev/null; }
+served_within_5s() { # PATH: alice's status, retried until 200 (20 tries, 0.25 s apart)
+	local code=000
+	for _ in $(seq 1 20); do
+		gw_curl alice "https://127.0.0.1:$GW_PORT$1"
+		code=$(http_code)
+		[ "$code" = 200 ] && break
+		sleep 0.25
+	done
+	echo "$code"
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 bad_json() { # FILES...: lines that are not JSON (at most 3)
 	cat "$@" 2>/dev/null | jq -R -r '. as $l | try (fromjson | empty) catch $l' | head -3
@@ -99,14 +109,7 @@ if gw_start perip "$T/perip.conf"; then
 	expect_eq "a 21st client from that address is refused while 20 are held" "$(http_code)" 000
 	touch "$T/go"
 	wait "$hold_pid"
-	code=000
-	for _ in $(seq 1 20); do
-		gw_curl alice "https://127.0.0.1:$GW_PORT/after-held"
-		code=$(http_code)
-		[ "$code" = 200 ] && break
-		sleep 0.25
-	done
-	expect_eq "once they close, a legitimate client is served" "$code" 200
+	expect_eq "once they close, a legitimate client is served" "$(served_within_5s /after-held)" 200
 	expect_match "log: a rejection with reason address-connection-limit" '"event":"reject".*"reason":"address-connection-limit"' "$(cat "$GW_LOG")"
 	n=$(metric 'mtlskit_gateway_rejections_total{reason="address-connection-limit"}')
 	if [ "${n:-0}" -ge 20 ] 2>/dev/null; then ok "metrics: at least 20 connection-limit rejections"; else not_ok "metrics: at least 20 connection-limit rejections (got '${n:-none}')"; fi
@@ -136,14 +139,7 @@ if [ "$started" = 0 ]; then
 	diag "gateway CPU over the flood: $((t1 - t0)) ticks at $hz Hz"
 	if [ $((t1 - t0)) -lt $((2 * hz)) ]; then ok "flood: no busy loop (gateway CPU < 2 s over a 6 s flood)"; else not_ok "flood: no busy loop (gateway CPU $((t1 - t0)) ticks, $hz per second)"; fi
 	expect_eq "flood: the gateway is still running" "$(kill -0 "$GW_PID" 2>/dev/null && echo yes)" yes
-	code=000
-	for _ in $(seq 1 20); do
-		gw_curl alice "https://127.0.0.1:$GW_PORT/after-flood"
-		code=$(http_code)
-		[ "$code" = 200 ] && break
-		sleep 0.25
-	done
-	expect_eq "after the flood: a legitimate client gets 200" "$code" 200
+	expect_eq "after the flood: a legitimate client gets 200" "$(served_within_5s /after-flood)" 200
 	expect_eq "flood: every stderr and log line is JSON" "$(bad_json "$GW_LOG" "$T/gw-fd.stderr")" ""
 	emfile=$(cat "$GW_LOG" "$T/gw-fd.stderr" | jq -R -c 'fromjson? | select(tostring | test("(?i)emfile|too many open files"))' 2>/dev/null | wc -l)
 	if [ "$emfile" -ge 1 ]; then ok "flood: the fd exhaustion is a JSON log line"; else not_ok "flood: the fd exhaustion is a JSON log line"; fi

@@ -16,10 +16,10 @@ import sys
 import time
 
 
-def tls(port, ca, cert, key):
+def tls(port, ca, cert, key, timeout=20):
     ctx = ssl.create_default_context(cafile=ca)
     ctx.load_cert_chain(cert, key)
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
     return ctx.wrap_socket(s, server_hostname="127.0.0.1")
 
 

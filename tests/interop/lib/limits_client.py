@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+import gw_client  # beside this file: one TLS client set-up for the gateway tests
+
 
 def rss(pid):
     try:
@@ -53,10 +55,7 @@ def sample(pid, seconds, stop=None):
 
 
 def tls(port, ca, cert, key):
-    ctx = ssl.create_default_context(cafile=ca)
-    ctx.load_cert_chain(cert, key)
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+    return gw_client.tls(port, ca, cert, key, timeout=10)
 
 
 def read_head(s):
