@@ -230,7 +230,6 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	time_t now = time(NULL);
 	json_t *o;
 
-	atomic_fetch_add_explicit(&gw_m.accept_errors, 1, memory_order_relaxed);
 	if (pause) {
 		struct timeval tv = {0, 100000};
 		evconnlistener_disable(l);

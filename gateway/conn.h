@@ -17,7 +17,6 @@
 #include <event2/bufferevent.h>
 
 typedef struct gw_mode_ops {
-	const char *name;
 	/* the handshake is done and the client may pass: take over c->bev */
 	void (*start)(gw_conn *c);
 	/* c->timer fired */

@@ -119,7 +119,6 @@ typedef struct gw_metrics {
 	atomic_uint_fast64_t reloads_ok, reloads_failed;
 	atomic_long active;
 	atomic_long lingering; /* refused handshakes closing slowly (counted in the limit) */
-	atomic_uint_fast64_t accept_errors;
 	atomic_long accepted;
 	gw_hist hs_latency;
 	gw_hist req_latency;

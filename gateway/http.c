@@ -647,4 +647,4 @@ static void http_release(gw_conn *c)
 	c->mode = NULL;
 }
 
-const gw_mode_ops gw_http_ops = {"http", http_start, http_timeout, http_idle, http_release};
+const gw_mode_ops gw_http_ops = {http_start, http_timeout, http_idle, http_release};

@@ -254,4 +254,4 @@ static void tcp_release(gw_conn *c)
 	c->mode = NULL;
 }
 
-const gw_mode_ops gw_tcp_ops = {"tcp", tcp_start, tcp_timeout, tcp_idle, tcp_release};
+const gw_mode_ops gw_tcp_ops = {tcp_start, tcp_timeout, tcp_idle, tcp_release};
