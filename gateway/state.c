@@ -322,6 +322,7 @@ static const char *crl_unsupported(X509_CRL *crl)
 static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk_err *err)
 {
 	mtk_set set = MTK_SET_INIT;
+	char *iname = NULL; /* the issuer's name, whole: it becomes the entry's */
 	mtk_rc rc;
 
 	if ((rc = mtk_load_file_strict(&set, path, MTK_OBJ_BIT(MTK_OBJ_CRL), MTK_OBJ_CRL, NULL,
@@ -330,7 +331,7 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 	for (size_t i = 0; i < set.count; i++) {
 		X509_CRL *crl = set.objs[i].crl;
 		const X509_NAME *in = X509_CRL_get_issuer(crl);
-		char where[600], iname[512];
+		char where[600];
 		X509 *issuer = NULL;
 		bool named = false;
 		const char *why;
@@ -342,10 +343,9 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 			snprintf(where, sizeof(where), "%s:%ld", path, set.objs[i].line);
 		else
 			snprintf(where, sizeof(where), "%s", path);
-		{
-			char *nm = gw_name(in);
-			snprintf(iname, sizeof(iname), "%s", nm != NULL ? nm : "");
-			free(nm);
+		if ((iname = gw_name(in)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+			goto out;
 		}
 		for (int j = 0; j < sk_X509_num(cas) && issuer == NULL; j++) {
 			X509 *ca = sk_X509_value(cas, j);
@@ -389,7 +389,8 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 		c = &st->crls[st->n_crls];
 		memset(c, 0, sizeof(*c));
 		c->file = strdup(path);
-		c->issuer = strdup(iname);
+		c->issuer = iname;
+		iname = NULL;
 		c->line = set.objs[i].line;
 		c->last_update = gw_asn1_time(X509_CRL_get0_lastUpdate(crl));
 		c->next_update = gw_asn1_time(X509_CRL_get0_nextUpdate(crl));
@@ -403,6 +404,7 @@ static mtk_rc load_crls(gw_state *st, const char *path, STACK_OF(X509) *cas, mtk
 		}
 	}
 out:
+	free(iname);
 	mtk_set_free(&set);
 	return rc;
 }
