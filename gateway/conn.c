@@ -101,11 +101,7 @@ static void ip_key(const struct sockaddr_storage *ss, uint8_t key[16])
 
 static size_t ip_hash(const uint8_t key[16])
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 1099511628211ULL;
-	return (size_t)(h % IP_BUCKETS);
+	return (size_t)(mtk_fnv1a(MTK_FNV1A_INIT, key, 16) % IP_BUCKETS);
 }
 
 static bool ip_acquire(const struct sockaddr_storage *ss)

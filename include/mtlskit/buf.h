@@ -54,6 +54,12 @@ int mtk_memcmp_ct(const void *a, const void *b, size_t n);
  * available. */
 MTK_WUR mtk_rc mtk_random(void *p, size_t n);
 
+/* FNV-1a, 64-bit, over n bytes, continuing from h (start from
+ * MTK_FNV1A_INIT): for the library's hash tables, whose keys come from
+ * files and peers the caller already bounds, not as a keyed hash. */
+#define MTK_FNV1A_INIT 14695981039346656037ULL
+uint64_t mtk_fnv1a(uint64_t h, const void *p, size_t n);
+
 typedef struct mtk_reader {
 	const uint8_t *data;
 	size_t len;

@@ -312,3 +312,12 @@ bool mtk_der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner)
 
 	return mtk_der_header(r, &tag, &len) && tag == want && mtk_reader_sub(r, len, inner) == MTK_OK;
 }
+
+uint64_t mtk_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *u = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ u[i]) * 1099511628211ULL;
+	return h;
+}

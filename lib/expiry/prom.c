@@ -33,11 +33,12 @@ static mtk_rc label(mtk_buf *b, const char *name, const char *v, bool first)
 	return rc == MTK_OK ? mtk_buf_append_u8(b, '"') : rc;
 }
 
+/* One label into the hash, then a 0xff byte (never in a string) between it
+ * and the next. */
 static uint64_t fnv(uint64_t h, const char *s)
 {
-	for (const char *p = s ? s : ""; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-	return (h ^ 0xff) * 1099511628211ULL;
+	s = s ? s : "";
+	return mtk_fnv1a(mtk_fnv1a(h, s, strlen(s)), "\xff", 1);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -68,7 +69,7 @@ static mtk_rc dedupe(const mtk_expiry *x, bool *keep)
 		tab[i] = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		const mtk_expiry_cert *c = &x->certs[i];
-		uint64_t h = 14695981039346656037ULL;
+		uint64_t h = MTK_FNV1A_INIT;
 		size_t k;
 
 		h = fnv(fnv(fnv(fnv(fnv(h, c->path), c->alias), c->subject), c->issuer), c->serial);

@@ -191,10 +191,8 @@ static const char *serial_key(const char *s, size_t *n)
 
 static uint64_t key_hash(const char *k, size_t n)
 {
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	uint64_t h = mtk_fnv1a(MTK_FNV1A_INIT, k, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
 	return h ^ (h >> 29);
 }
 

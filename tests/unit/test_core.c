@@ -348,6 +348,17 @@ static void test_findings(void **state)
 	mtk_findings_free(&fs);
 }
 
+/* The published FNV-1a 64 test vectors, and that a hash can be continued. */
+static void test_fnv1a(void **state)
+{
+	(void)state;
+	assert_true(mtk_fnv1a(MTK_FNV1A_INIT, "", 0) == 0xcbf29ce484222325ULL);
+	assert_true(mtk_fnv1a(MTK_FNV1A_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(mtk_fnv1a(MTK_FNV1A_INIT, "foobar", 6) == 0x85944171f73967e8ULL);
+	assert_true(mtk_fnv1a(mtk_fnv1a(MTK_FNV1A_INIT, "foo", 3), "bar", 3) ==
+		    mtk_fnv1a(MTK_FNV1A_INIT, "foobar", 6));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_edit_lock),
 		cmocka_unit_test(test_pass_specs),
 		cmocka_unit_test(test_findings),
+		cmocka_unit_test(test_fnv1a),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
