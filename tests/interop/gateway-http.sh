@@ -220,6 +220,15 @@ sc "$GW_PORT" "-sess_out $T/sess2"
 expect_match "tickets and cache off: the request still works" 'X-Client-User: alice' "$OUT"
 expect_no_file "tickets and cache off: no session ticket issued, nothing to resume" "$T/sess2"
 
+# --- forwarded_headers off: X-Forwarded-* neither set nor removed (the
+# identity headers are still the gateway's alone)
+gw_start nofwd "$T/gw.conf" --forwarded-headers off
+gw_curl alice -H 'X-Forwarded-For: 198.51.100.7' -H 'X_Client_User: admin' "https://127.0.0.1:$GW_PORT/nofwd"
+expect_eq "forwarded_headers off: 200" "$(http_code)" 200
+expect_match "forwarded_headers off: the client's X-Forwarded-For passes" '^X-Forwarded-For: 198\.51\.100\.7$' "$OUT"
+expect_no_match "forwarded_headers off: no X-Forwarded-Proto added" '^X-Forwarded-Proto' "$OUT"
+expect_no_match "forwarded_headers off: identity spoofing still removed" 'admin' "$OUT"
+
 # --- command line
 expect_rc 0 "--version" "$MTLSKIT_GATEWAY" --version
 expect_match "--version names OpenSSL and libevent" '^mtlskit-gateway [0-9.]+ \(OpenSSL 3.*libevent 2\.1' "$OUT"
