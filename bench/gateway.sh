@@ -215,26 +215,27 @@ big_crl() {
 		printf "R\t300101000000Z\t240101000000Z\t%06X\tunknown\t/CN=revoked-%d\n", 1048576 + i, i }' >"$d/index.txt"
 	openssl ca -batch -config "$d/ca.cnf" -gencrl -out "$T/big.crl" 2>/dev/null
 }
+# CPU ticks of the server (and its children: nginx's worker), so the cost
+# per operation can be read even on a busy machine (the rate cannot).
+ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+load_cpu() { # OUTFILE [MODE]: one JSON result with cpu_ms, the server's CPU per operation
+	local t0 t1 res
+	t0=$(ticks "$SPID"); res=$(load1 "${2:-handshake}"); t1=$(ticks "$SPID")
+	jq -c --argjson t "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
+		'. + {cpu_ms: (if .ops > 0 then ($t * 1000 / $hz / .ops * 10000 | round) / 10000 else 0 end)}' <<<"$res" >>"$1"
+}
+cpu() { jq -s -r 'map(.cpu_ms) | sort | .[length / 2 | floor]' <"$T/$1"; }
+
 CRLN=${BENCH_CRL:-100000}
 declare -A R
 if [ "$CRLN" -gt 0 ]; then
 	big_crl "$CRLN"
-	# CPU ticks of the server (and its children: nginx's worker), so the
-	# cost per handshake can be read even on a busy machine.
-	ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
-	load_cpu() { # OUTFILE: one JSON result with cpu_ms (server CPU per handshake)
-		local t0 t1 res
-		t0=$(ticks "$SPID"); res=$(load1 handshake); t1=$(ticks "$SPID")
-		jq -c --argjson t "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
-			'. + {cpu_ms: (if .ops > 0 then ($t * 1000 / $hz / .ops * 1000 | round) / 1000 else 0 end)}' <<<"$res" >>"$1"
-	}
 	for r in $(seq 1 "$REP"); do
 		start_gateway ec; load_cpu "$T/crl_gw_none"; stop
 		EXTRA_GW="crl $T/big.crl" start_gateway ec; load_cpu "$T/crl_gw"; stop
 		EXTRA_NG="ssl_crl $T/big.crl;" start_nginx ec; load_cpu "$T/crl_ng"; stop
 	done
 	for k in crl_gw_none crl_gw crl_ng; do R[$k]=$(median <"$T/$k"); done
-	cpu() { jq -s -r 'map(.cpu_ms) | sort | .[length / 2 | floor]' <"$T/$1"; }
 	g0=$(jq -r .rate <<<"${R[crl_gw_none]}"); g=$(jq -r .rate <<<"${R[crl_gw]}"); n=$(jq -r .rate <<<"${R[crl_ng]}")
 	echo "CRL of $CRLN entries ($(wc -c <"$T/big.crl") bytes PEM), full handshakes/s + 1 GET, ECDSA-P256, ${DUR}s, median of $REP:"
 	printf '  gateway, no CRL %10s\n  gateway, CRL    %10s  (%s of the no-CRL rate; p50/p99 ms %s/%s)\n  nginx, CRL      %10s  (gateway/nginx %s; p50/p99 ms %s/%s)\n' \
@@ -248,6 +249,32 @@ if [ "$CRLN" -gt 0 ]; then
 	echo
 fi
 [ "${BENCH_ONLY:-}" = crl ] && exit 0
+if [ "${BENCH_ONLY:-}" = cpu ]; then # server CPU per operation, interleaved A/B
+	for r in $(seq 1 "$REP"); do
+		for kt in ec rsa; do
+			start_gateway "$kt"; load_cpu "$T/c_gw_$kt"; stop
+			EXTRA_GW="verify_cache 0" start_gateway "$kt"; load_cpu "$T/c_gwnc_$kt"; stop
+			start_nginx "$kt"; load_cpu "$T/c_ng_$kt"; stop
+			[ -n "$HAPROXY" ] && { start_haproxy "$kt"; load_cpu "$T/c_hp_$kt"; stop; }
+		done
+		start_gateway ec; load_cpu "$T/c_gw_ka" keepalive; stop
+		start_nginx ec; load_cpu "$T/c_ng_ka" keepalive; stop
+		[ -n "$HAPROXY" ] && { start_haproxy ec; load_cpu "$T/c_hp_ka" keepalive; stop; }
+	done
+	us() { awk -v a="$(cpu "$1")" 'BEGIN { printf "%.1f", a * 1000 }'; }
+	per() { awk -v a="$(cpu "$2")" -v b="$(cpu "$1")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+	echo "server CPU per operation (µs, median of $REP, ${DUR}s runs; load $(cut -d' ' -f1-3 /proc/loadavg)); ratio = peer CPU / gateway CPU, > 1: the gateway does the same work with less CPU"
+	printf '%-40s %10s %12s %10s %10s %9s %9s\n' measure gateway "gw no-vcache" nginx haproxy "nginx/gw" "hap/gw"
+	for kt in ec rsa; do
+		printf '%-40s %10s %12s %10s %10s %9s %9s\n' "full handshake + 1 GET, $( [ $kt = ec ] && echo ECDSA-P256 || echo RSA-2048)" \
+			"$(us c_gw_$kt)" "$(us c_gwnc_$kt)" "$(us c_ng_$kt)" "$([ -n "$HAPROXY" ] && us c_hp_$kt)" \
+			"$(per c_gw_$kt c_ng_$kt)" "$([ -n "$HAPROXY" ] && per c_gw_$kt c_hp_$kt)"
+	done
+	printf '%-40s %10s %12s %10s %10s %9s %9s\n' "keep-alive proxied request" "$(us c_gw_ka)" "" "$(us c_ng_ka)" \
+		"$([ -n "$HAPROXY" ] && us c_hp_ka)" "$(per c_gw_ka c_ng_ka)" "$([ -n "$HAPROXY" ] && per c_gw_ka c_hp_ka)"
+	echo "rates (ops/s, medians; noisy on a shared machine): gateway ec $(median <"$T/c_gw_ec" | jq -r .rate), nginx ec $(median <"$T/c_ng_ec" | jq -r .rate), gateway ka $(median <"$T/c_gw_ka" | jq -r .rate), nginx ka $(median <"$T/c_ng_ka" | jq -r .rate)"
+	exit 0
+fi
 if [ "${BENCH_ONLY:-}" = keepalive ]; then # keep-alive proxied requests alone: gateway, nginx, haproxy
 	for r in $(seq 1 "$REP"); do
 		start_gateway ec; load1 keepalive >>"$T/gw_ka"; stop

@@ -146,6 +146,10 @@ static void metrics_body(struct evbuffer *o)
 			       "# TYPE mtlskit_gateway_handshakes_resumed_total counter\n"
 			       "mtlskit_gateway_handshakes_resumed_total %llu\n",
 			    (unsigned long long)atomic_load(&gw_m.handshakes_resumed));
+	evbuffer_add_printf(o, "# HELP mtlskit_gateway_verify_cache_hits_total Client chains accepted as already verified under the current configuration (verify_cache).\n"
+			       "# TYPE mtlskit_gateway_verify_cache_hits_total counter\n"
+			       "mtlskit_gateway_verify_cache_hits_total %llu\n",
+			    (unsigned long long)atomic_load(&gw_m.verify_cache_hits));
 	evbuffer_add_printf(o, "# HELP mtlskit_gateway_rejections_total Connections refused, by reason.\n"
 			       "# TYPE mtlskit_gateway_rejections_total counter\n");
 	for (int r = 0; r < R__COUNT; r++)

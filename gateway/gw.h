@@ -43,6 +43,7 @@ typedef struct gw_state {
 	int64_t *own_not_after;
 	struct gw_crl *crls;            /* every CRL, signature verified at load */
 	size_t n_crls;
+	struct gw_vcache *vcache;       /* verified client chains; NULL: off */
 } gw_state;
 
 /* A CRL whose signature was verified once, at load, with issuer_key (the
@@ -112,6 +113,7 @@ typedef struct gw_hist {
 typedef struct gw_metrics {
 	atomic_uint_fast64_t handshakes_ok;
 	atomic_uint_fast64_t handshakes_resumed;
+	atomic_uint_fast64_t verify_cache_hits;
 	atomic_uint_fast64_t rejections[R__COUNT];
 	atomic_uint_fast64_t requests[6]; /* by status class 1xx..5xx; [0] unused */
 	atomic_uint_fast64_t backend_errors;
@@ -217,6 +219,15 @@ void gw_worker_close_all(gw_worker *w);
 X509 *gw_state_rejected_leaf(SSL *ssl);
 /* Converts an ASN1_TIME to seconds since the epoch; 0 when unreadable. */
 int64_t gw_asn1_time(const ASN1_TIME *t);
+
+/* vcache.c: client chains verified under one state (see there). */
+typedef struct gw_vcache gw_vcache;
+gw_vcache *gw_vcache_new(long entries); /* NULL when entries <= 0 or out of memory */
+void gw_vcache_free(gw_vcache *vc);
+/* SHA-256 over the presented certificates, in order, each with its length. */
+bool gw_vcache_key(STACK_OF(X509) *presented, unsigned char key[32]);
+bool gw_vcache_hit(gw_vcache *vc, const unsigned char key[32], int64_t now);
+void gw_vcache_put(gw_vcache *vc, const unsigned char key[32], int64_t now, int64_t valid_until);
 /* RFC 2253 form of a name (non-ASCII escaped), whole, malloc'd; NULL
  * only when out of memory. */
 char *gw_name(const X509_NAME *n);

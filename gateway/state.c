@@ -68,6 +68,7 @@ void gw_state_unref(gw_state *st)
 		free(st->crls[i].issuer);
 	}
 	free(st->crls);
+	gw_vcache_free(st->vcache);
 	free(st);
 }
 
@@ -490,6 +491,47 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+/* Until when a chain verified now stays verified under st: its first
+ * notAfter, or the first nextUpdate of a CRL (after which the CRL check
+ * answers crl-unavailable). */
+static int64_t verdict_until(const gw_state *st, X509_STORE_CTX *xs)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	int64_t until = INT64_MAX;
+
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		int64_t t = gw_asn1_time(X509_get0_notAfter(sk_X509_value(chain, i)));
+		if (t < until)
+			until = t;
+	}
+	for (size_t i = 0; i < st->n_crls; i++)
+		if (st->crls[i].next_update != 0 && st->crls[i].next_update < until)
+			until = st->crls[i].next_update;
+	return until;
+}
+
+/* The chain verification libssl calls: a chain this state verified before
+ * (same bytes, still inside its validity) is accepted without OpenSSL's
+ * work again (vcache.c); anything else goes through X509_verify_cert and
+ * verify_cb as always. */
+static int app_verify(X509_STORE_CTX *xs, void *arg)
+{
+	gw_state *st = arg;
+	unsigned char key[32];
+	int64_t now = (int64_t)time(NULL);
+	bool keyed = st->vcache != NULL && gw_vcache_key(X509_STORE_CTX_get0_untrusted(xs), key);
+	int ok;
+
+	if (keyed && gw_vcache_hit(st->vcache, key, now)) {
+		atomic_fetch_add_explicit(&gw_m.verify_cache_hits, 1, memory_order_relaxed);
+		return 1;
+	}
+	ok = X509_verify_cert(xs);
+	if (ok == 1 && keyed && X509_STORE_CTX_get_error(xs) == X509_V_OK)
+		gw_vcache_put(st->vcache, key, now, verdict_until(st, xs));
+	return ok;
+}
+
 mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mtk_err *err)
 {
 	gw_state *st = NULL;
@@ -599,6 +641,13 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 			   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE,
 			   verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 8);
+	if (cfg->verify_cache > 0) {
+		if ((st->vcache = gw_vcache_new(cfg->verify_cache)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "state");
+			goto out;
+		}
+		SSL_CTX_set_cert_verify_callback(ctx, app_verify, st);
+	}
 
 	/* Resumption.  Tickets keep no server state; the cache is per SSL_CTX,
 	 * so a reload (new trust) never resumes a session made under the old. */

@@ -49,6 +49,7 @@ typedef struct mtk_gwconfig {
 	bool require_client_auth_eku;
 	bool session_tickets;
 	long session_cache;     /* server-side session cache entries; 0 = off */
+	long verify_cache;      /* verified client chains remembered; 0 = off */
 	int tls_min;            /* 12 or 13 */
 	char *tls_ciphers;      /* TLS 1.2 cipher list; NULL = tlspolicy.h's */
 	char *tls_ciphersuites; /* TLS 1.3 suites; NULL = OpenSSL's */

@@ -39,6 +39,7 @@ static const setting settings[] = {
 	{"session_tickets", T_BOOL, OFF(session_tickets), 0, 0},
 	{"forwarded_headers", T_BOOL, OFF(forwarded_headers), 0, 0},
 	{"session_cache", T_LONG, OFF(session_cache), 0, 10000000},
+	{"verify_cache", T_LONG, OFF(verify_cache), 0, 10000000},
 	{"tls_min", T_TLS, OFF(tls_min), 0, 0},
 	{"tls_ciphers", T_STR, OFF(tls_ciphers), 0, 0},
 	{"tls_ciphersuites", T_STR, OFF(tls_ciphersuites), 0, 0},
@@ -71,6 +72,7 @@ void mtk_gwconfig_init(mtk_gwconfig *cfg)
 	 * full handshake (docs/PERFORMANCE.md). */
 	cfg->session_tickets = false;
 	cfg->session_cache = 20000;
+	cfg->verify_cache = 4096;
 	cfg->tls_min = 12;
 	cfg->workers = 0;
 	cfg->max_connections = 10000;

@@ -79,6 +79,14 @@ else
 	ok "# SKIP no javac/keytool"
 fi
 
+# --- the verified-chain cache (verify_cache): the same chain again is not
+# verified again, and a reload (a new CRL) starts from an empty cache ---
+hits0=$(metric 'mtlskit_gateway_verify_cache_hits_total')
+gw_curl good "$URL/again"
+expect_eq "curl, good client again: 200" "$(http_code)" 200
+expect_eq "the second handshake of the same chain was a cache hit" \
+	"$(( $(metric 'mtlskit_gateway_verify_cache_hits_total') - hits0 ))" 1
+
 # --- revoking the good client too: a new CRL, a reload, refused ---
 expect_rc 0 "ca revoke good" "$MTLSKIT" ca revoke lab good.pem
 expect_rc 0 "ca crl again (replacing the file)" "$MTLSKIT" ca crl lab -o lab.crl --force
@@ -91,6 +99,31 @@ expect_eq "the gateway reloaded the new CRL" "$(metric 'mtlskit_gateway_reloads_
 gw_curl good "$URL/curl"
 expect_eq "after the reload the good client is refused" "$(http_code)" 000
 expect_match "curl: certificate revoked" 'alert certificate revoked' "$ERR"
+
+# --- a cached verdict ends with the CRL's nextUpdate: alice's CA gets a CRL
+# valid for 4 s; two requests inside it (the second from the cache), one
+# after it: refused as crl-unavailable, cache or not ---
+openssl ca -batch -config "$T/ca1/ca.cnf" -gencrl -crlsec 4 -out "$T/crl1-short.pem" 2>/dev/null
+gw_conf "$T/gw-short.conf" "$B1" "crl $T/crl1-short.pem"
+gw_start short "$T/gw-short.conf" || not_ok "gateway starts with a 4-second CRL"
+t0=$(date +%s)
+gw_curl alice "https://127.0.0.1:$GW_PORT/short1"
+expect_eq "4-second CRL: alice accepted" "$(http_code)" 200
+gw_curl alice "https://127.0.0.1:$GW_PORT/short2"
+expect_eq "4-second CRL: alice accepted again" "$(http_code)" 200
+expect_eq "the second was a cache hit" "$(metric 'mtlskit_gateway_verify_cache_hits_total')" 1
+while [ $(($(date +%s) - t0)) -lt 6 ]; do sleep 0.5; done
+gw_curl alice "https://127.0.0.1:$GW_PORT/short3"
+expect_eq "after the CRL's nextUpdate: refused despite the cached verdict" "$(http_code)" 000
+expect_match "log: crl-unavailable" '"reason":"crl-unavailable"' "$(cat "$GW_LOG")"
+
+# --- verify_cache 0: nothing is cached ---
+gw_conf "$T/gw-nocache.conf" "$B1" "ca $T/lab-chain.pem" "crl $T/lab.crl" "crl $T/crl1.pem" "verify_cache 0"
+gw_start nocache "$T/gw-nocache.conf" || not_ok "gateway starts with verify_cache 0"
+gw_curl alice "https://127.0.0.1:$GW_PORT/n1"
+gw_curl alice "https://127.0.0.1:$GW_PORT/n2"
+expect_eq "verify_cache 0: alice accepted" "$(http_code)" 200
+expect_eq "verify_cache 0: no hits" "$(metric 'mtlskit_gateway_verify_cache_hits_total')" 0
 
 # --- negative control: only the issuing CA's CRL ---
 gw_conf "$T/gw-leaf.conf" "$B1" "ca $T/lab-chain.pem" "crl $T/lab-leaf.crl"
