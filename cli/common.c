@@ -246,6 +246,7 @@ json_t *cli_findings_json(const mtk_findings *fs)
 		if (f->where)
 			json_object_set_new(o, "where", json_string(f->where));
 		json_object_set_new(o, "fix", f->fix ? json_string(f->fix) : json_null());
+		json_object_set_new(o, "advice", f->advice ? json_string(f->advice) : json_null());
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -292,6 +293,8 @@ void cli_print_findings(cli *c, FILE *fp)
 			fprintf(fp, ": %s\n", f->message);
 			if (f->fix)
 				fprintf(fp, "          fix: %s\n", f->fix);
+			if (f->advice)
+				fprintf(fp, "          advice: %s\n", f->advice);
 		}
 	}
 	free(done);

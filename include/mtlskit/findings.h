@@ -63,7 +63,9 @@ typedef struct mtk_finding {
 	long line;     /* 1-based; 0 when not applicable */
 	char *where;   /* alias, block, endpoint; may be NULL */
 	char *message; /* never NULL */
-	char *fix;     /* the command that fixes it; may be NULL */
+	char *fix;     /* a command that fixes it, runnable as printed; may be NULL */
+	char *advice;  /* what to do when the remedy is outside the tool (your CA,
+	                  the instance) or needs a file only the user has; may be NULL */
 } mtk_finding;
 
 typedef struct mtk_findings {
@@ -83,6 +85,11 @@ const char *mtk_severity_name(mtk_severity s);
 MTK_WUR mtk_rc mtk_findings_add(mtk_findings *fs, mtk_finding_id id, mtk_severity sev,
 				const char *file, long line, const char *where, const char *fix,
 				const char *fmt, ...) MTK_PRINTF(8, 9);
+/* The same, with advice instead of (or beside) a command; either may be NULL. */
+MTK_WUR mtk_rc mtk_findings_add_advice(mtk_findings *fs, mtk_finding_id id, mtk_severity sev,
+				       const char *file, long line, const char *where,
+				       const char *fix, const char *advice, const char *fmt, ...)
+	MTK_PRINTF(9, 10);
 /* Moves every finding of src to the end of dst; src is left empty. */
 MTK_WUR mtk_rc mtk_findings_move(mtk_findings *dst, mtk_findings *src);
 bool mtk_findings_has(const mtk_findings *fs, mtk_finding_id id);

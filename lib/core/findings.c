@@ -45,11 +45,12 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-mtk_rc mtk_findings_add(mtk_findings *fs, mtk_finding_id id, mtk_severity sev, const char *file,
-			long line, const char *where, const char *fix, const char *fmt, ...)
+static mtk_rc vadd(mtk_findings *fs, mtk_finding_id id, mtk_severity sev, const char *file,
+		   long line, const char *where, const char *fix, const char *advice, const char *fmt,
+		   va_list ap)
 {
 	mtk_finding f = {0};
-	va_list ap;
+	va_list cp;
 	int n;
 
 	if (fs->count == fs->cap) {
@@ -60,32 +61,57 @@ mtk_rc mtk_findings_add(mtk_findings *fs, mtk_finding_id id, mtk_severity sev, c
 		fs->items = p;
 		fs->cap = cap;
 	}
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
 	if (n < 0)
 		return MTK_E_INTERNAL;
 	f.message = malloc((size_t)n + 1);
 	if (f.message == NULL)
 		return MTK_E_NOMEM;
-	va_start(ap, fmt);
 	vsnprintf(f.message, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	f.id = id;
 	f.severity = sev;
 	f.line = line;
 	f.file = dup_or_null(file);
 	f.where = dup_or_null(where);
 	f.fix = dup_or_null(fix);
-	if ((file && !f.file) || (where && !f.where) || (fix && !f.fix)) {
+	f.advice = dup_or_null(advice);
+	if ((file && !f.file) || (where && !f.where) || (fix && !f.fix) || (advice && !f.advice)) {
 		free(f.message);
 		free(f.file);
 		free(f.where);
 		free(f.fix);
+		free(f.advice);
 		return MTK_E_NOMEM;
 	}
 	fs->items[fs->count++] = f;
 	return MTK_OK;
+}
+
+mtk_rc mtk_findings_add(mtk_findings *fs, mtk_finding_id id, mtk_severity sev, const char *file,
+			long line, const char *where, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	mtk_rc rc;
+
+	va_start(ap, fmt);
+	rc = vadd(fs, id, sev, file, line, where, fix, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+mtk_rc mtk_findings_add_advice(mtk_findings *fs, mtk_finding_id id, mtk_severity sev,
+			       const char *file, long line, const char *where, const char *fix,
+			       const char *advice, const char *fmt, ...)
+{
+	va_list ap;
+	mtk_rc rc;
+
+	va_start(ap, fmt);
+	rc = vadd(fs, id, sev, file, line, where, fix, advice, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 mtk_rc mtk_findings_move(mtk_findings *dst, mtk_findings *src)
@@ -137,6 +163,7 @@ void mtk_findings_free(mtk_findings *fs)
 		free(fs->items[i].where);
 		free(fs->items[i].message);
 		free(fs->items[i].fix);
+		free(fs->items[i].advice);
 	}
 	free(fs->items);
 	fs->items = NULL;

@@ -65,7 +65,9 @@ static int rule_sev(mtk_profile p, mtk_finding_id id)
 	    {MTK_F_CHAIN_ORDER, {W, E, W, W, E, NA, E}},
 	    {MTK_F_CHAIN_BROKEN, {E, E, E, NA, E, NA, E}},
 	    {MTK_F_CHAIN_UNTRUSTED, {E, E, E, E, E, E, E}},
-	    {MTK_F_LEAF_SELF_SIGNED, {W, E, W, E, NA, NA, W}},
+	    /* outbound: article 002 builds exactly that, and the third party
+	     * trusts that certificate ("not recommended") */
+	    {MTK_F_LEAF_SELF_SIGNED, {W, E, I, E, NA, NA, W}},
 	    {MTK_F_LEAF_NO_CLIENT_AUTH, {NA, E, E, E, NA, NA, NA}},
 	    {MTK_F_LEAF_NO_SERVER_AUTH, {NA, NA, NA, NA, NA, NA, E}},
 	    {MTK_F_CERT_EXPIRED, {E, E, E, E, E, E, E}},
@@ -98,7 +100,9 @@ typedef struct cinfo {
 	X509 *cert;            /* borrowed */
 	mtk_cert_summary s;
 	bool in_chain;
-	bool dup;              /* the same certificate appears earlier */
+	bool dup;              /* the same certificate appears earlier in the same entry */
+	bool copy;             /* the same certificate is also in another keystore entry */
+	bool trusted_entry;    /* a keystore's trusted-certificate entry (its own alias) */
 } cinfo;
 
 typedef struct ctx {
@@ -115,6 +119,8 @@ typedef struct ctx {
 	char inputs[1024]; /* the inputs, shell-quoted, for fix commands */
 	const char *focus; /* the keystore entry checked, when the input has several */
 	bool any_alias;
+	bool keystore;       /* the input is a keystore with named entries */
+	const char *key_alias; /* the key entry the rules look at */
 	const char *first_source;
 } ctx;
 
@@ -149,24 +155,18 @@ static void append_quoted(char *out, size_t cap, const char *s)
 	out[n < cap ? n : cap - 1] = '\0';
 }
 
-static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt,
-		  ...) MTK_PRINTF(5, 6);
-
-/* Adds a finding at o's place (file, line, alias) when the rule applies. */
-static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt, ...)
+static mtk_rc vadd(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *advice,
+		   const char *fmt, va_list ap)
 {
 	int sev = rule_sev(x->p, id);
 	char msg[1024], where[160];
 	const char *file = NULL, *w = NULL;
 	long line = 0;
-	va_list ap;
 	mtk_rc rc;
 
 	if (sev == NA)
 		return MTK_OK;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (o != NULL) {
 		file = o->source;
 		line = o->line;
@@ -180,10 +180,43 @@ static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, 
 	} else {
 		file = x->first_source;
 	}
-	rc = mtk_findings_add(x->fs, id, (mtk_severity)sev, file, line, w, fix, "%s", msg);
+	rc = mtk_findings_add_advice(x->fs, id, (mtk_severity)sev, file, line, w, fix, advice, "%s",
+				     msg);
 	if (rc != MTK_OK)
 		return mtk_err_set(x->err, rc, "check");
 	return MTK_OK;
+}
+
+static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt,
+		  ...) MTK_PRINTF(5, 6);
+static mtk_rc add_adv(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix,
+		      const char *advice, const char *fmt, ...) MTK_PRINTF(6, 7);
+
+/* Adds a finding at o's place (file, line, alias) when the rule applies.
+ * fix is a command that runs as printed: it names only the inputs and the
+ * files it writes.  A remedy that needs something only the user has (their
+ * CA, a file we cannot name, the instance) is advice. */
+static mtk_rc add(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	mtk_rc rc;
+
+	va_start(ap, fmt);
+	rc = vadd(x, id, o, fix, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static mtk_rc add_adv(ctx *x, mtk_finding_id id, const mtk_obj *o, const char *fix,
+		      const char *advice, const char *fmt, ...)
+{
+	va_list ap;
+	mtk_rc rc;
+
+	va_start(ap, fmt);
+	rc = vadd(x, id, o, fix, advice, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Lowers the severity of the finding just added (if one was). */
@@ -258,8 +291,27 @@ static mtk_rc gather(ctx *x)
 			ERR_clear_error();
 			continue;
 		}
-		for (size_t k = 0; k < x->ncerts && !c->dup; k++)
-			c->dup = X509_cmp(x->certs[k].cert, o->cert) == 0;
+		/* A certificate is a duplicate only within one entry (or among
+		 * alias-less objects): the same CA as a trusted entry and inside
+		 * a key entry's chain is how keytool builds a keystore. */
+		for (size_t k = 0; k < x->ncerts && !c->dup; k++) {
+			const mtk_obj *ko = x->certs[k].obj;
+			bool same_entry = (ko->alias == NULL && o->alias == NULL) ||
+					  (ko->alias && o->alias && strcmp(ko->alias, o->alias) == 0);
+			if (X509_cmp(x->certs[k].cert, o->cert) != 0)
+				continue;
+			if (same_entry)
+				c->dup = true;
+			else
+				c->copy = x->certs[k].copy = true;
+		}
+		if (x->keystore && o->alias != NULL) {
+			bool keyed = false;
+			for (size_t k = 0; k < x->all->count && !keyed; k++)
+				keyed = x->all->objs[k].kind == MTK_OBJ_KEY && x->all->objs[k].alias &&
+					strcmp(x->all->objs[k].alias, o->alias) == 0;
+			c->trusted_entry = !keyed;
+		}
 		x->ncerts++;
 	}
 	if (x->o->fix_inputs != NULL)
@@ -333,10 +385,10 @@ static mtk_rc check_keys(ctx *x)
 			if (!match) {
 				char kd[64];
 				mtk_key_describe(k->key, kd, sizeof(kd));
-				snprintf(fix, sizeof(fix),
-					 "find the key the CSR was made with, or start over: mtlskit key generate "
-					 "--type rsa:2048 -o new.key, then mtlskit csr create with --key new.key");
-				rc = add(x, MTK_F_KEY_MISMATCH, k, fix,
+				rc = add_adv(x, MTK_F_KEY_MISMATCH, k, NULL,
+					 "use the key the certificate's CSR was made with; if it is lost, "
+					 "generate a new key and CSR (mtlskit key generate, mtlskit csr "
+					 "create) and have the CA issue a new certificate",
 					 "this private key (%s) belongs to none of the certificates%s; the TLS "
 					 "handshake cannot work with it",
 					 kd,
@@ -346,8 +398,11 @@ static mtk_rc check_keys(ctx *x)
 		}
 	}
 	if (rc == MTK_OK && nkeys == 0 && x->ncerts > 0) {
-		snprintf(fix, sizeof(fix), "mtlskit bundle %s KEY.pem -o fixed.pem", x->inputs);
-		rc = add(x, MTK_F_KEY_MISSING, NULL, fix,
+		snprintf(fix, sizeof(fix),
+			 "add the leaf's private key (the file it was generated into): mtlskit bundle %s "
+			 "YOUR-KEY.pem -o fixed.pem",
+			 x->inputs);
+		rc = add_adv(x, MTK_F_KEY_MISSING, NULL, NULL, fix,
 			 "no private key in the input; %s needs the leaf's private key (a PFX or chain "
 			 "fetched from a server holds only public certificates)",
 			 x->p == MTK_PROFILE_MID	 ? "the MID Server bundle"
@@ -358,6 +413,42 @@ static mtk_rc check_keys(ctx *x)
 }
 
 /* ---- chain ---- */
+
+/* The command that rewrites the inputs in order (bundle does the ordering
+ * and drops copies), for what this profile uploads or installs; NULL when
+ * no command can (a keystore entry: install-reply needs the CA's reply). */
+static const char *reorder_fix(ctx *x, char *buf, size_t cap)
+{
+	if (x->keystore)
+		return NULL;
+	if (x->p == MTK_PROFILE_UPLOAD_CA || x->p == MTK_PROFILE_TRUST_STORE ||
+	    (x->ch.key == NULL && x->ch.leaf != NULL && X509_check_ca(x->ch.leaf) > 0))
+		snprintf(buf, cap, "mtlskit bundle %s --ca-only -o ca-chain.pem", x->inputs);
+	else if (x->p == MTK_PROFILE_UPLOAD_USER || x->ch.key == NULL)
+		snprintf(buf, cap, "mtlskit bundle %s --leaf-only -o leaf.pem", x->inputs);
+	else if (x->ch.key_obj != NULL && x->ch.key_obj->encrypted)
+		snprintf(buf, cap, "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem", x->inputs);
+	else
+		snprintf(buf, cap, "mtlskit bundle %s -o fixed.pem", x->inputs);
+	return buf;
+}
+
+/* Advice for a chain only the CA can complete or repair: what to get, and
+ * what to run with it (a placeholder file name: only the user has it). */
+static void chain_advice(ctx *x, const char *what, const char *file, char *buf, size_t cap)
+{
+	if (x->keystore)
+		snprintf(buf, cap,
+			 "%sthen re-import the signed certificate with its chain: mtlskit keystore "
+			 "install-reply %s --alias %s --pass env:STORE_PASS %s",
+			 what, x->first_source ? x->first_source : "KEYSTORE", x->key_alias, file);
+	else if (x->p == MTK_PROFILE_UPLOAD_CA || x->p == MTK_PROFILE_TRUST_STORE)
+		snprintf(buf, cap, "%sthen: mtlskit bundle %s %s --ca-only -o ca-chain.pem", what,
+			 x->inputs, file);
+	else
+		snprintf(buf, cap, "%sthen: mtlskit bundle %s --ca %s -o fixed.pem", what, x->inputs,
+			 file);
+}
 
 static mtk_rc check_chain(ctx *x)
 {
@@ -415,8 +506,10 @@ static mtk_rc check_chain(ctx *x)
 			if (pem_cert(c->obj) && pem_cert(prev->obj) && c->obj->source && prev->obj->source &&
 			    strcmp(c->obj->source, prev->obj->source) == 0 &&
 			    c->obj->index < prev->obj->index) {
-				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
-				rc = add(x, MTK_F_CHAIN_ORDER, c->obj, fix,
+				rc = add_adv(x, MTK_F_CHAIN_ORDER, c->obj, reorder_fix(x, fix, sizeof(fix)),
+					 x->keystore ? "re-import the CA's reply in order: mtlskit keystore "
+						       "install-reply"
+						     : NULL,
 					 "the certificates are not in leaf -> intermediates -> root order: %s "
 					 "(the issuer of %s) comes before it; the MID Server will say "
 					 "'Certificate chain is not end with a CA cert'",
@@ -445,12 +538,16 @@ static mtk_rc check_chain(ctx *x)
 	/* Duplicates and certificates outside the chain. */
 	for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
 		cinfo *c = &x->certs[i];
-		if (c->in_chain)
+		/* A keystore's trusted entries are not part of the key entry's
+		 * chain, and need not be: they are what the store trusts. */
+		if (c->in_chain || c->trusted_entry || c->copy)
 			continue;
 		if (c->dup) {
-			snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
-			rc = add(x, MTK_F_CHAIN_ORDER, c->obj, fix, "%s appears more than once",
-				 cert_name(c, nm, sizeof(nm)));
+			rc = add_adv(x, MTK_F_CHAIN_ORDER, c->obj, reorder_fix(x, fix, sizeof(fix)),
+				     x->keystore ? "re-import the entry's chain without the copy: mtlskit "
+						   "keystore install-reply"
+						 : NULL,
+				     "%s appears more than once", cert_name(c, nm, sizeof(nm)));
 			continue;
 		}
 		extra++;
@@ -459,31 +556,27 @@ static mtk_rc check_chain(ctx *x)
 		return rc;
 
 	if (ch->loop) {
-		snprintf(fix, sizeof(fix),
-			 "mtlskit bundle %s --ca ROOT.pem -o fixed.pem (keep one path to a self-signed root)",
-			 x->inputs);
-		rc = add(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, fix,
+		chain_advice(x, "keep one path to a self-signed root: ", "THE-ROOT.pem", fix, sizeof(fix));
+		rc = add_adv(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, NULL, fix,
 			 "the issuers form a loop (certificates cross-signed by each other) and never reach "
 			 "a self-signed root; no verifier can build a path from this");
 	} else if (ch->broken) {
-		snprintf(fix, sizeof(fix),
-			 "mtlskit bundle %s --ca ISSUER.pem -o fixed.pem (with the issuer that really signed "
-			 "%s)",
-			 x->inputs, topc ? cert_name(topc, nm, sizeof(nm)) : "it");
-		rc = add(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, fix,
+		chain_advice(x, "get the CA certificate that really signed it from your CA: ",
+			     "REAL-ISSUER.pem", fix, sizeof(fix));
+		rc = add_adv(x, MTK_F_CHAIN_BROKEN, topc ? topc->obj : NULL, NULL, fix,
 			 "%s names an issuer that is in the input, but that certificate's key did not sign it "
 			 "(signature check fails: a re-issued or wrong CA certificate)",
 			 topc ? cert_name(topc, nm, sizeof(nm)) : "a certificate");
 	} else if (!ch->complete && extra > 0 && topc != NULL) {
-		snprintf(fix, sizeof(fix), "mtlskit bundle %s MISSING-ISSUER.pem -o fixed.pem",
-			 x->inputs);
-		rc = add(x, MTK_F_CHAIN_BROKEN, topc->obj, fix,
+		chain_advice(x, "get the missing issuer from your CA: ", "ISSUER.pem", fix, sizeof(fix));
+		rc = add_adv(x, MTK_F_CHAIN_BROKEN, topc->obj, NULL, fix,
 			 "the issuer of %s ('%s') is missing, so the chain is broken: the other CA "
 			 "certificates in the input do not connect to it",
 			 cert_name(topc, nm, sizeof(nm)), topc->s.issuer);
 	} else if (!ch->complete) {
-		snprintf(fix, sizeof(fix), "mtlskit bundle %s --ca ROOT.pem -o fixed.pem", x->inputs);
-		rc = add(x, MTK_F_CHAIN_INCOMPLETE, topc ? topc->obj : NULL, fix,
+		chain_advice(x, "get the rest of the chain (up to the root) from your CA: ", "CA-CHAIN.pem",
+			     fix, sizeof(fix));
+		rc = add_adv(x, MTK_F_CHAIN_INCOMPLETE, topc ? topc->obj : NULL, NULL, fix,
 			 "the chain ends at %s, which is not a self-signed root (its issuer '%s' is not in the "
 			 "input); the MID Server will say 'Certificate chain is not end with a CA cert'",
 			 topc ? cert_name(topc, nm, sizeof(nm)) : "a certificate",
@@ -503,10 +596,9 @@ static mtk_rc check_chain(ctx *x)
 		} else {
 			for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
 				cinfo *c = &x->certs[i];
-				if (c->in_chain || c->dup)
+				if (c->in_chain || c->dup || c->trusted_entry || c->copy)
 					continue;
-				snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", x->inputs);
-				rc = add(x, MTK_F_CHAIN_BROKEN, c->obj, fix,
+				rc = add(x, MTK_F_CHAIN_BROKEN, c->obj, reorder_fix(x, fix, sizeof(fix)),
 					 "%s is not part of the leaf's chain%s", cert_name(c, nm, sizeof(nm)),
 					 x->p == MTK_PROFILE_UPLOAD_CA ? " (sys_ca_certificate takes one chain)"
 								       : "");
@@ -526,10 +618,12 @@ trust:
 		}
 		if (!ok) {
 			snprintf(fix, sizeof(fix),
-				 "mtlskit bundle %s --ca %s -o fixed.pem (if the certificate should be from that "
-				 "CA, have it re-issued by it)",
-				 x->inputs, x->o->trusted_name ? x->o->trusted_name : "CA.pem");
-			rc = add(x, MTK_F_CHAIN_UNTRUSTED, topc ? topc->obj : (leaf ? leaf->obj : NULL), fix,
+				 "no tool can change who issued a certificate: if %s is the right CA, have the "
+				 "certificate re-issued by it (new CSR: mtlskit renew); otherwise make the peer "
+				 "trust the CA that did issue it (upload that chain to sys_ca_certificate)",
+				 x->o->trusted_name ? x->o->trusted_name : "that");
+			rc = add_adv(x, MTK_F_CHAIN_UNTRUSTED, topc ? topc->obj : (leaf ? leaf->obj : NULL),
+				     NULL, fix,
 				 "the chain of %s does not lead to the CA in %s; a peer that trusts only that CA "
 				 "refuses the handshake (the MID Server sees an SSLHandshakeException)",
 				 leaf ? cert_name(leaf, nm, sizeof(nm)) : "the leaf",
@@ -540,6 +634,35 @@ trust:
 }
 
 /* ---- the leaf ---- */
+
+/* Article 003's way, for a key entry: a request from the entry's key, the
+ * CA signs it, the reply goes back into the same entry. */
+static void ks_request_advice(ctx *x, const char *usage, char *buf, size_t cap)
+{
+	const char *ks = x->first_source ? x->first_source : "KEYSTORE";
+
+	snprintf(buf, cap,
+		 "have your CA certify the entry's key: mtlskit keystore csr %s --alias %s --pass "
+		 "env:STORE_PASS --usage %s -o %s.csr, have the CA sign it, then mtlskit keystore "
+		 "install-reply %s --alias %s --pass env:STORE_PASS SIGNED-REPLY.pem",
+		 ks, x->key_alias, usage, x->key_alias, ks, x->key_alias);
+}
+
+/* The renewal request that asks for usage, as a command that runs as
+ * printed: only when the key is in the input as plain PEM (else empty). */
+static void renew_cmd(ctx *x, const cinfo *leaf, const char *usage, char *buf, size_t cap)
+{
+	const mtk_obj *k = x->ch.key_obj;
+	char q[600] = "", kq[600] = "";
+
+	buf[0] = '\0';
+	if (k == NULL || k->source == NULL || k->label == NULL || k->encrypted || leaf->obj == NULL ||
+	    leaf->obj->source == NULL || leaf->obj->label == NULL || x->keystore)
+		return;
+	append_quoted(q, sizeof(q), leaf->obj->source);
+	append_quoted(kq, sizeof(kq), k->source);
+	snprintf(buf, cap, "mtlskit renew %s --key %s --usage %s -o renew.csr", q, kq, usage);
+}
 
 static bool has_san_dns(X509 *cert, bool *sn_domain, char *bad, size_t cap);
 
@@ -670,39 +793,61 @@ static mtk_rc check_leaf(ctx *x)
 		goto names;
 	if (x->p == MTK_PROFILE_UPLOAD_CA || x->p == MTK_PROFILE_TRUST_STORE)
 		goto names;
+	renew_cmd(x, leaf, x->p == MTK_PROFILE_SERVER ? "server" : "client", fix, sizeof(fix));
 	if (leaf->s.self_signed) {
-		snprintf(fix, sizeof(fix),
-			 "have the CSR signed by a CA: mtlskit renew %s --key KEY.pem -o new.csr, then "
-			 "mtlskit ca sign (or your CA)",
-			 leaf->obj && leaf->obj->source ? leaf->obj->source : "CERT.pem");
-		rc = add(x, MTK_F_LEAF_SELF_SIGNED, leaf->obj, fix,
-			 "%s is self-signed; the instance does not accept self-signed client certificates "
-			 "for MID Server mutual authentication: it must be issued by a private or commercial CA",
-			 cert_name(leaf, nm, sizeof(nm)));
+		char adv[1600];
+		if (x->keystore)
+			ks_request_advice(x, "client", adv, sizeof(adv));
+		else
+			snprintf(adv, sizeof(adv),
+				 "have a CA certify it: %s%s, then have the request signed by your CA (or "
+				 "mtlskit ca sign) and install the result",
+				 fix[0] ? "" : "a request from the same key: ",
+				 fix[0] ? fix : "mtlskit renew CERT --key YOUR-KEY.pem -o renew.csr");
+		rc = add_adv(x, MTK_F_LEAF_SELF_SIGNED, leaf->obj, NULL, adv,
+			     x->p == MTK_PROFILE_OUTBOUND
+				 ? "%s is self-signed; the third party must trust this very certificate "
+				   "(not recommended: have it certified by a CA)"
+				 : "%s is self-signed; the instance does not accept self-signed client "
+				   "certificates for MID Server mutual authentication: it must be issued by a "
+				   "private or commercial CA",
+			     cert_name(leaf, nm, sizeof(nm)));
 	}
 	if (rc == MTK_OK && (!leaf->s.client_auth || !leaf->s.has_eku)) {
-		snprintf(fix, sizeof(fix),
-			 "mtlskit renew %s --key KEY.pem -o new.csr (the renewal CSR asks for clientAuth), "
-			 "then have it signed with a client-authentication template",
-			 leaf->obj && leaf->obj->source ? leaf->obj->source : "CERT.pem");
+		char adv[1600];
+		if (x->keystore)
+			ks_request_advice(x, "client", adv, sizeof(adv));
+		else
+			snprintf(adv, sizeof(adv),
+				 "%s%shave the request signed by your CA with a client-authentication "
+				 "template (or mtlskit ca sign --profile client) and install the new "
+				 "certificate",
+				 fix[0] ? "" : "make a request that asks for clientAuth: mtlskit renew CERT "
+					       "--key YOUR-KEY.pem --usage client -o renew.csr",
+				 fix[0] ? "" : "; ");
 		if (leaf->s.has_eku)
-			rc = add(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix,
+			rc = add_adv(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix[0] ? fix : NULL, adv,
 				 "%s has an extendedKeyUsage without clientAuth (1.3.6.1.5.5.7.3.2); the "
 				 "server will refuse it as a client certificate (handshake failure)",
 				 cert_name(leaf, nm, sizeof(nm)));
 		else {
 			size_t before = x->fs->count;
-			rc = add(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix,
-				 "%s has no extendedKeyUsage; the MID Server setup requires clientAuth "
-				 "(1.3.6.1.5.5.7.3.2), and strict servers refuse a client certificate without it",
-				 cert_name(leaf, nm, sizeof(nm)));
-			/* Without any EKU OpenSSL and Java accept it: a warning. */
-			set_last_sev(x, before, MTK_SEV_WARNING);
+			rc = add_adv(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix[0] ? fix : NULL, adv,
+				     "%s has no extendedKeyUsage; the MID Server setup requires clientAuth "
+				     "(1.3.6.1.5.5.7.3.2), and strict servers refuse a client certificate "
+				     "without it",
+				     cert_name(leaf, nm, sizeof(nm)));
+			/* Without any EKU OpenSSL and Java accept it for any use
+			 * (RFC 5280): a warning for the MID Server, whose guide
+			 * asks for clientAuth, information elsewhere. */
+			set_last_sev(x, before,
+				     x->p == MTK_PROFILE_MID ? MTK_SEV_WARNING : MTK_SEV_INFO);
 		}
 	}
 	if (rc == MTK_OK && x->p == MTK_PROFILE_SERVER && leaf->s.has_eku && !leaf->s.server_auth) {
-		snprintf(fix, sizeof(fix), "mtlskit csr create --usage server ... and have it signed again");
-		rc = add(x, MTK_F_LEAF_NO_SERVER_AUTH, leaf->obj, fix,
+		rc = add_adv(x, MTK_F_LEAF_NO_SERVER_AUTH, leaf->obj, fix[0] ? fix : NULL,
+			     "have the request signed by your CA as a server certificate (or mtlskit ca "
+			     "sign --profile server) and install the new certificate",
 			 "%s has an extendedKeyUsage without serverAuth (1.3.6.1.5.5.7.3.1); TLS clients "
 			 "will refuse it as a server certificate",
 			 cert_name(leaf, nm, sizeof(nm)));
@@ -715,21 +860,24 @@ names:
 	if (x->p != MTK_PROFILE_UPLOAD_CA && x->p != MTK_PROFILE_TRUST_STORE &&
 	    !(x->p == MTK_PROFILE_AUTO && leaf->s.is_ca)) {
 		if (servicenow_name(cn) || sn_san) {
-			rc = add(x, MTK_F_SUBJECT_SERVICENOW_DOMAIN, leaf->obj,
-				 "mtlskit csr create --cn HOST.YOUR-DOMAIN ... (a name on a domain you own)",
+			rc = add_adv(x, MTK_F_SUBJECT_SERVICENOW_DOMAIN, leaf->obj, NULL,
+				 "make a new request on a domain you own (mtlskit csr create --cn "
+				 "HOST.YOUR-DOMAIN ...) and have it issued",
 				 "%s is on service-now.com ('%s'); ServiceNow owns that domain and no CA will "
 				 "issue for it to you: the certificate must be on your own domain",
 				 cert_name(leaf, nm, sizeof(nm)), servicenow_name(cn) ? cn : bad);
 		}
 		if (rc == MTK_OK && x->p != MTK_PROFILE_AUTO && cn[0] != '\0' && !is_fqdn(cn)) {
-			rc = add(x, MTK_F_SUBJECT_INVALID, leaf->obj,
-				 "mtlskit csr create --cn HOST.EXAMPLE.COM ... and have it issued again",
+			rc = add_adv(x, MTK_F_SUBJECT_INVALID, leaf->obj, NULL,
+				 "make a new request with the host's full name (mtlskit csr create --cn "
+				 "HOST.EXAMPLE.COM ...) and have it issued",
 				 "the leaf's CN '%s' is not a fully qualified domain name (like mid01.example.com)",
 				 cn);
 		}
 		if (rc == MTK_OK && x->p == MTK_PROFILE_SERVER && !san) {
-			rc = add(x, MTK_F_SUBJECT_INVALID, leaf->obj,
-				 "mtlskit csr create --usage server --san DNS:HOST ... and have it issued again",
+			rc = add_adv(x, MTK_F_SUBJECT_INVALID, leaf->obj, NULL,
+				 "make a new request with the host name as a SAN (mtlskit csr create --usage "
+				 "server --san DNS:HOST ...) and have it issued",
 				 "%s has no DNS subjectAltName; browsers and most TLS clients ignore the CN and "
 				 "will refuse the host name",
 				 cert_name(leaf, nm, sizeof(nm)));
@@ -739,6 +887,29 @@ names:
 }
 
 /* ---- every certificate ---- */
+
+/* Renewal is the CA's part: advice, with the request command for a leaf. */
+static void validity_advice(ctx *x, const cinfo *c, const char *src, const char *which, char *buf,
+			    size_t cap)
+{
+	if (c->trusted_entry)
+		snprintf(buf, cap,
+			 "get the %s certificate from its owner, then replace the trusted entry: mtlskit "
+			 "keystore add-trusted %s --alias %s --pass env:STORE_PASS NEW-CERT.pem",
+			 which, src, c->obj->alias);
+	else if (x->keystore && !c->s.is_ca)
+		ks_request_advice(x, "client", buf, cap);
+	else if (c->s.is_ca)
+		snprintf(buf, cap,
+			 "get the CA's %s certificate from your CA, then rebuild: mtlskit bundle %s --ca "
+			 "%s-CA.pem -o fixed.pem",
+			 which, x->inputs, strcmp(which, "next") == 0 ? "NEXT" : "CURRENT");
+	else
+		snprintf(buf, cap,
+			 "renew it: mtlskit renew %s --key YOUR-KEY.pem -o renew.csr, have your CA sign "
+			 "the request, and install the new certificate",
+			 src);
+}
 
 static mtk_rc check_certs(ctx *x)
 {
@@ -756,35 +927,24 @@ static mtk_rc check_certs(ctx *x)
 		if (c->s.not_after < x->o->now) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			if (c->s.is_ca)
-				snprintf(fix, sizeof(fix),
-					 "get the CA's current certificate and rebuild: mtlskit bundle %s --ca "
-					 "CURRENT-CA.pem -o fixed.pem",
-					 x->inputs);
-			else
-				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
-			rc = add(x, MTK_F_CERT_EXPIRED, c->obj, fix, "%s expired on %s (%ld days ago); %s",
+			validity_advice(x, c, src, "current", fix, sizeof(fix));
+			rc = add_adv(x, MTK_F_CERT_EXPIRED, c->obj, NULL, fix,
+				     "%s expired on %s (%ld days ago); %s",
 				 cert_name(c, nm, sizeof(nm)), t, -mtk_days_left(c->s.not_after, x->o->now),
 				 x->p == MTK_PROFILE_MID ? "the MID Server loses its connection and goes Down"
 							 : "every peer rejects it");
 		} else if (c->s.not_before > x->o->now) {
 			gmtime_r(&c->s.not_before, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			rc = add(x, MTK_F_CERT_NOT_YET_VALID, c->obj,
+			rc = add_adv(x, MTK_F_CERT_NOT_YET_VALID, c->obj, NULL,
 				 "wait until it is valid, or check this machine's clock",
 				 "%s is not valid before %s; until then every peer rejects it",
 				 cert_name(c, nm, sizeof(nm)), t);
 		} else if (mtk_days_left(c->s.not_after, x->o->now) < within) {
 			gmtime_r(&c->s.not_after, &tm);
 			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-			if (c->s.is_ca)
-				snprintf(fix, sizeof(fix),
-					 "get the CA's next certificate ready: mtlskit bundle %s --ca NEW-CA.pem -o "
-					 "next.pem",
-					 x->inputs);
-			else
-				snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renew.csr", src);
-			rc = add(x, MTK_F_CERT_EXPIRING, c->obj, fix,
+			validity_advice(x, c, src, "next", fix, sizeof(fix));
+			rc = add_adv(x, MTK_F_CERT_EXPIRING, c->obj, NULL, fix,
 				 "%s expires on %s, in %ld day%s (within %ld); renew it before the connection "
 				 "dies",
 				 cert_name(c, nm, sizeof(nm)), t, mtk_days_left(c->s.not_after, x->o->now),
@@ -794,13 +954,14 @@ static mtk_rc check_certs(ctx *x)
 			break;
 		if ((strcmp(c->s.key_type, "RSA") == 0 || strcmp(c->s.key_type, "DSA") == 0) &&
 		    c->s.key_bits < 2048) {
-			rc = add(x, MTK_F_WEAK_CRYPTO, c->obj,
-				 "mtlskit key generate --type rsa:2048 -o new.key, then a new CSR and certificate",
+			rc = add_adv(x, MTK_F_WEAK_CRYPTO, c->obj, NULL,
+				 "make a new 2048-bit key and request (mtlskit renew CERT --new-key rsa:2048 "
+				 "--key-out new.key -o renew.csr) and have it issued",
 				 "%s has a %s %d-bit key; 2048 bits is the minimum peers accept",
 				 cert_name(c, nm, sizeof(nm)), c->s.key_type, c->s.key_bits);
 		} else if (c->s.sig_weak && !c->s.self_signed) {
 			/* A root's own signature is never checked, so SHA-1 there is harmless. */
-			rc = add(x, MTK_F_WEAK_CRYPTO, c->obj,
+			rc = add_adv(x, MTK_F_WEAK_CRYPTO, c->obj, NULL,
 				 "have it re-issued with a SHA-256 signature",
 				 "%s is signed with %s (SHA-1/MD5), which Java and current OpenSSL refuse",
 				 cert_name(c, nm, sizeof(nm)), c->s.sig_alg);
@@ -809,9 +970,9 @@ static mtk_rc check_certs(ctx *x)
 			break;
 		if (subject_value(c->cert, NID_countryName, country, sizeof(country)) &&
 		    !iso_country((const unsigned char *)country, (int)strlen(country))) {
-			rc = add(x, MTK_F_SUBJECT_INVALID, c->obj,
-				 "mtlskit csr create --country XX ... (the two-letter ISO 3166 code, e.g. GB, "
-				 "not UK) and have it issued again",
+			rc = add_adv(x, MTK_F_SUBJECT_INVALID, c->obj, NULL,
+				 "make a new request with the two-letter ISO 3166 code (mtlskit csr create "
+				 "--country GB ..., not UK) and have it issued",
 				 "the country (C) of %s is '%s', not an ISO 3166 two-letter code",
 				 cert_name(c, nm, sizeof(nm)), country);
 		}
@@ -902,7 +1063,12 @@ static mtk_rc check_alias(ctx *x)
 			nkeys++;
 	if (x->p == MTK_PROFILE_OUTBOUND && want == NULL && nkeys > 1) {
 		size_t before = x->fs->count;
-		mtk_rc rc = add(x, MTK_F_KEYSTORE_ALIAS, NULL, "mtlskit keystore remove KEYSTORE --alias OTHER",
+		char adv[800];
+		snprintf(adv, sizeof(adv),
+			 "keep only the client certificate's key entry: mtlskit keystore remove %s --alias "
+			 "OTHER-ALIAS --pass env:STORE_PASS",
+			 x->first_source ? x->first_source : "KEYSTORE");
+		mtk_rc rc = add_adv(x, MTK_F_KEYSTORE_ALIAS, NULL, NULL, adv,
 				"the keystore holds %zu key entries; the Java Key Store record uses one, so "
 				"keep only the client certificate's entry (checked here: '%s')",
 				nkeys, x->focus ? x->focus : "?");
@@ -923,9 +1089,11 @@ static mtk_rc check_alias(ctx *x)
 		return MTK_OK;
 	if (x->p == MTK_PROFILE_AUTO && !x->any_alias && x->o->expected_alias == NULL)
 		return MTK_OK;
-	snprintf(fix, sizeof(fix), "mtlskit mid install --agent AGENT_DIR bundle.pem (installs under %s)",
+	snprintf(fix, sizeof(fix),
+		 "install the bundle with mtlskit mid install --agent AGENT_DIR bundle.pem (it installs "
+		 "under %s), then restart the MID Server",
 		 want);
-	return add(x, MTK_F_KEYSTORE_ALIAS, NULL, fix,
+	return add_adv(x, MTK_F_KEYSTORE_ALIAS, NULL, NULL, fix,
 		   "no key entry under the alias '%s'%s; the MID Server looks only there and stays Down",
 		   want, have_any ? " (the alias holds only a certificate)" : "");
 }
@@ -977,6 +1145,14 @@ mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_finding
 			x.focus = focus;
 		}
 	}
+	/* A store with named key entries (JKS, JCEKS, a Java PKCS12, a PFX
+	 * with friendly names): certificates under an alias no key has are
+	 * trusted entries. */
+	for (size_t i = 0; i < set->count && x.key_alias == NULL; i++)
+		if (set->objs[i].kind == MTK_OBJ_KEY && set->objs[i].alias != NULL &&
+		    (x.focus == NULL || strcmp(set->objs[i].alias, x.focus) == 0))
+			x.key_alias = set->objs[i].alias;
+	x.keystore = x.key_alias != NULL;
 	if ((rc = gather(&x)) != MTK_OK)
 		goto out;
 	if (opts->container != NULL &&

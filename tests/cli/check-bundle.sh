@@ -78,7 +78,8 @@ expect_eq "--ca-only output passes upload-ca" "$(finding_ids)" ""
 mtk bundle leaf.pem inter.pem leaf.key -o noroot.pem --json
 expect_eq "no root: exit 1" "$RC" 1
 expect_eq "no root: chain-incomplete" "$(finding_ids)" "chain-incomplete"
-expect_json "no root: the fix adds --ca" '.findings[0].fix' "mtlskit bundle leaf.pem inter.pem leaf.key --ca ROOT.pem -o fixed.pem"
+expect_json "no root: no command (only the CA has the root)" '.findings[0].fix' "null"
+expect_json "no root: the advice adds it with --ca" '.findings[0].advice | test("mtlskit bundle leaf.pem inter.pem leaf.key --ca CA-CHAIN.pem -o fixed.pem")' true
 expect_no_file "no root: nothing written" noroot.pem
 expect_rc 1 "--force writes anyway (exit 1: the findings stand)" "$MTLSKIT" bundle leaf.pem inter.pem leaf.key -o noroot.pem --force
 expect_match "--force: the finding is still printed" "chain-incomplete" "$OUT$ERR"

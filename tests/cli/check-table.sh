@@ -156,8 +156,8 @@ expect_json "the error severity" '.findings[0].severity' error
 mtk check --json --profile mid noroot.pem
 expect_json "chain-incomplete quotes 'Certificate chain is not end with a CA cert'" \
 	'.findings[] | select(.id=="chain-incomplete") | .message | test("Certificate chain is not end with a CA cert")' true
-expect_json "chain-incomplete fix adds the root" \
-	'.findings[] | select(.id=="chain-incomplete") | .fix' "mtlskit bundle noroot.pem --ca ROOT.pem -o fixed.pem"
+expect_json "chain-incomplete: advice (the root comes from the CA), no command" \
+	'.findings[] | select(.id=="chain-incomplete") | [.fix, (.advice | test("mtlskit bundle noroot.pem --ca CA-CHAIN.pem -o fixed.pem"))] | tostring' '[null,true]'
 mtk check --json --profile mid crlf.pem
 expect_json "pem-crlf is on line 1 of the file" '.findings[] | select(.id=="pem-crlf") | [.file, .line] | join(":")' "crlf.pem:1"
 mtk check --json --profile mid --pass pass:pw l.pfx
