@@ -23,19 +23,21 @@
 
 static const char renew_usage[] =
 	"Usage: mtlskit renew CERT (--key KEY [--pass SPEC] | --new-key TYPE --key-out KEY [--out-pass SPEC])\n"
-	"                     -o CSR [--force]\n"
+	"                     [--usage client|server|both] -o CSR [--force]\n"
 	"\n"
 	"A renewal request with CERT's subject, subjectAltName, keyUsage and extendedKeyUsage.\n"
 	"  --key KEY       keep the current key (it must be CERT's key: else key-mismatch)\n"
 	"  --new-key TYPE  a new key (" MTK_KEY_TYPES "), written to --key-out\n"
+	"  --usage U       ask for this use instead of CERT's: client (clientAuth), server\n"
+	"                  (serverAuth) or both; keyUsage and EKU as csr create sets them\n"
 	"  --force         write despite error findings; replace existing files\n"
 	"CERT may be any format the loader reads (PEM, DER, PFX with --pass, ...);\n"
 	"its first certificate is renewed.\n";
 
-enum { OPT_KEY = CLI_OPT__VERB_BASE, OPT_NEW_KEY, OPT_KEY_OUT };
+enum { OPT_KEY = CLI_OPT__VERB_BASE, OPT_NEW_KEY, OPT_KEY_OUT, OPT_USAGE };
 
 struct renew_opts {
-	const char *key, *new_key, *key_out;
+	const char *key, *new_key, *key_out, *usage;
 };
 
 static int renew_opt(cli *c, int opt, const char *arg, void *ctx)
@@ -48,6 +50,8 @@ static int renew_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->new_key = arg;
 	else if (opt == OPT_KEY_OUT)
 		o->key_out = arg;
+	else if (opt == OPT_USAGE)
+		o->usage = arg;
 	else
 		return cli_usage_error(c, renew_usage, "unexpected option");
 	return 0;
@@ -60,6 +64,7 @@ int cmd_renew(cli *c, int argc, char **argv)
 		{"key", required_argument, NULL, OPT_KEY},
 		{"new-key", required_argument, NULL, OPT_NEW_KEY},
 		{"key-out", required_argument, NULL, OPT_KEY_OUT},
+		{"usage", required_argument, NULL, OPT_USAGE},
 		CLI_COMMON_LONGOPTS,
 	};
 	struct renew_opts o = {0};
@@ -69,7 +74,7 @@ int cmd_renew(cli *c, int argc, char **argv)
 	mtk_secret *opass = NULL, *cpass = NULL;
 	GENERAL_NAMES *gens = NULL;
 	EXTENDED_KEY_USAGE *eku = NULL;
-	mtk_usage usage = MTK_USAGE_NONE;
+	mtk_usage usage = MTK_USAGE_NONE, forced = MTK_USAGE_NONE;
 	X509 *cert = NULL;
 	X509_REQ *req = NULL;
 	EVP_PKEY *key = NULL;
@@ -97,6 +102,8 @@ int cmd_renew(cli *c, int argc, char **argv)
 		return cli_usage_error(c, renew_usage, "--key-out goes with --new-key");
 	if (o.new_key != NULL && !mtk_key_type_valid(o.new_key))
 		return cli_usage_error(c, renew_usage, "--new-key '%s': use %s", o.new_key, MTK_KEY_TYPES);
+	if (o.usage != NULL && mtk_usage_parse(o.usage, &forced, &err) != MTK_OK)
+		return cli_usage_error(c, renew_usage, "--usage '%s': use client, server or both", o.usage);
 	certpath = argv[first];
 
 	/* A PFX may hold the certificate: --pass opens it. */
@@ -117,6 +124,8 @@ int cmd_renew(cli *c, int argc, char **argv)
 		else if (nid == NID_server_auth)
 			usage |= MTK_USAGE_SERVER;
 	}
+	if (forced != MTK_USAGE_NONE)
+		usage = forced;
 	if (!c->force) {
 		const char *outs[] = {c->out, o.key_out};
 		for (size_t i = 0; i < 2; i++)
@@ -157,7 +166,12 @@ int cmd_renew(cli *c, int argc, char **argv)
 		    (rc = mtk_key_pem_private(key, opass, &key_b, &err)) != MTK_OK)
 			goto fail;
 	}
-	if ((rc = mtk_csr_renew(cert, key, &req, &err)) != MTK_OK || (rc = mtk_csr_pem(req, &csr_b, &err)) != MTK_OK)
+	/* --usage: the request asks for that use (keyUsage and EKU made as
+	 * csr create makes them), whatever the old certificate had. */
+	rc = forced != MTK_USAGE_NONE
+		     ? mtk_csr_build(key, X509_get_subject_name(cert), &sans, forced, &req, &err)
+		     : mtk_csr_renew(cert, key, &req, &err);
+	if (rc != MTK_OK || (rc = mtk_csr_pem(req, &csr_b, &err)) != MTK_OK)
 		goto fail;
 	if ((os = mtk_outset_new()) == NULL) {
 		rc = mtk_err_set(&err, MTK_E_NOMEM, "outputs");
@@ -179,6 +193,10 @@ int cmd_renew(cli *c, int argc, char **argv)
 		cli_set(c, "sans", a);
 		cli_set(c, "key_type", json_string(ktype));
 		cli_set(c, "new_key", json_boolean(o.new_key != NULL));
+		cli_set(c, "usage", usage == MTK_USAGE_BOTH     ? json_string("both")
+				    : usage == MTK_USAGE_CLIENT ? json_string("client")
+				    : usage == MTK_USAGE_SERVER ? json_string("server")
+								: json_null());
 		cli_set(c, "key", json_string(o.key ? o.key : o.key_out));
 	}
 	if (!c->json) {

@@ -68,6 +68,23 @@ expect_no_file "wrong password: nothing written" e2.csr
 mtk --json renew sn.crt --key sn.key -o sn-renew.csr
 expect_eq "renewing a service-now.com certificate: subject-servicenow-domain" "$RC/$(finding_ids)" "1/subject-servicenow-domain"
 
+# --usage forces the use: a server certificate renewed as a client one asks
+# for clientAuth only (what the leaf-no-client-auth fix runs)
+"$MTLSKIT" csr create --cn srv.example.com --usage server --san DNS:srv.example.com --new-key rsa:2048 --key-out srv.key -o srv.csr >/dev/null 2>&1
+"$MTLSKIT" ca sign ca srv.csr --profile server -o srv.crt >/dev/null
+expect_rc 0 "renew --usage client" "$MTLSKIT" renew srv.crt --key srv.key --usage client -o srv-client.csr
+run openssl req -in srv-client.csr -noout -text
+expect_match "--usage client: the request asks for clientAuth" 'TLS Web Client Authentication' "$OUT"
+expect_eq "--usage client: and not serverAuth" "$(printf '%s' "$OUT" | grep -c 'TLS Web Server Authentication')" 0
+expect_match "--usage client: keyUsage as csr create sets it" 'Digital Signature, Key Encipherment' "$OUT"
+expect_match "--usage client: the SAN is kept" 'DNS:srv.example.com' "$OUT"
+expect_rc 0 "renew --usage both" "$MTLSKIT" renew srv.crt --key srv.key --usage both -o srv-both.csr
+run openssl req -in srv-both.csr -noout -text
+expect_match "--usage both: client and server" 'TLS Web Server Authentication, TLS Web Client Authentication|TLS Web Client Authentication, TLS Web Server Authentication' "$OUT"
+mtk --json renew srv.crt --key srv.key --usage client -o srv-client2.csr
+expect_json "--usage client: JSON says so" '.usage' client
+expect_rc 2 "--usage nonsense: usage error" "$MTLSKIT" renew srv.crt --key srv.key --usage nonsense -o srv-x.csr
+
 # usage errors and bad input
 expect_rc 2 "renew needs --key or --new-key" "$MTLSKIT" renew old.crt -o x.csr
 expect_rc 2 "--new-key needs --key-out" "$MTLSKIT" renew old.crt --new-key ec:P-256 -o x.csr
