@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cli.h"
 #include "mtlskit/bundle.h"
@@ -213,6 +214,7 @@ int cmd_bundle(cli *c, int argc, char **argv)
 	mtk_load_opts lo = {.findings = true};
 	mtk_err err = {0};
 	unsigned parts = MTK_BUNDLE_ALL, wflags;
+	bool ca_leaf = false; /* --ca-only with no leaf: the lowest CA is written too */
 	mtk_buf check_buf = MTK_BUF_SECRET_INIT;
 	char fixin[1024] = "";
 	int first = 0, st;
@@ -276,7 +278,14 @@ int cmd_bundle(cli *c, int argc, char **argv)
 	} else if (r.o.ca_only) {
 		parts = MTK_BUNDLE_CAS;
 		co.profile = MTK_PROFILE_UPLOAD_CA;
-		if (sk_X509_num(r.b.chain.cas) == 0) {
+		/* Given only CA certificates (issuing + root, no leaf), the
+		 * lowest of them stands where the leaf would: it is the first
+		 * intermediate of the chain, not something to drop. */
+		if (r.b.key == NULL && X509_check_ca(r.b.chain.leaf) > 0) {
+			parts |= MTK_BUNDLE_LEAF;
+			ca_leaf = true;
+		}
+		if (sk_X509_num(r.b.chain.cas) == 0 && !ca_leaf) {
 			st = cli_error(c, mtk_err_set(&err, MTK_E_NOT_FOUND,
 						      "no CA certificate for the leaf in the inputs (add --ca)"),
 				       &err);
@@ -385,7 +394,7 @@ int cmd_bundle(cli *c, int argc, char **argv)
 	}
 	if (!c->json) {
 		FILE *fp = strcmp(c->out, "-") == 0 ? stderr : stdout;
-		int ncas = sk_X509_num(r.b.chain.cas);
+		int ncas = sk_X509_num(r.b.chain.cas) + (ca_leaf ? 1 : 0);
 		bool key = r.b.key != NULL && (parts & MTK_BUNDLE_KEY);
 		bool root = r.b.chain.complete && ncas > 0;
 		int ninter = ncas - (root ? 1 : 0);

@@ -73,6 +73,19 @@ expect_rc 0 "--ca-only from a full bundle" "$MTLSKIT" bundle good.pem --ca-only 
 expect_eq "--ca-only: intermediate + root" "$(cmp up-ca.pem <(cat inter.pem root.pem) && echo same)" same
 mtk check --json --profile upload-ca up-ca.pem
 expect_eq "--ca-only output passes upload-ca" "$(finding_ids)" ""
+# issuing + root and no leaf (what sys_ca_certificate gets): the issuing CA
+# stands where the leaf would and is kept, never silently dropped
+cat inter.pem root.pem >cas-only.pem
+run "$MTLSKIT" bundle cas-only.pem --ca-only -o cas-out.pem
+expect_match "--ca-only of issuing + root: 1 intermediate -> root" "wrote cas-out.pem: 1 intermediate -> root" "$OUT"
+expect_eq "--ca-only of issuing + root: both written, in order" "$(cmp cas-out.pem cas-only.pem && echo same)" same
+cat root.pem inter.pem >cas-rev.pem
+mtk check --json --profile upload-ca cas-rev.pem
+expect_json "upload-ca, root first: chain-order with a command" '[.findings[] | select(.id=="chain-order") | .fix] | .[0]' "mtlskit bundle cas-rev.pem --ca-only -o ca-chain.pem"
+run "$MTLSKIT" bundle cas-rev.pem --ca-only -o ca-chain.pem
+expect_eq "that command runs" "$RC" 0
+mtk check --json --profile upload-ca ca-chain.pem
+expect_eq "and its output passes upload-ca" "$RC/$(finding_ids)" "0/"
 
 # ---- the root from --ca / --ca-dir; refusing to write a bad bundle ----
 mtk bundle leaf.pem inter.pem leaf.key -o noroot.pem --json
