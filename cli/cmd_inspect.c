@@ -153,11 +153,15 @@ static void derived_name(const char *file, const char *suffix, char *out, size_t
 	shell_word(name, out, cap);
 }
 
+/* fix: a command that runs as printed; a text that needs what only the user
+ * has (their key, their CA) starts with "advice:" and is kept as advice. */
 static void finding(struct ictx *x, mtk_finding_id id, mtk_severity sev, const mtk_obj *o,
 		    const char *fix, const char *fmt, ...) MTK_PRINTF(6, 7);
 static void finding(struct ictx *x, mtk_finding_id id, mtk_severity sev, const mtk_obj *o,
 		    const char *fix, const char *fmt, ...)
 {
+	bool adv = fix != NULL && strncmp(fix, "advice:", 7) == 0;
+
 	char msg[1024], pmsg[1200], file[1024], where[512], pfix[3000];
 	va_list ap;
 
@@ -171,10 +175,11 @@ static void finding(struct ictx *x, mtk_finding_id id, mtk_severity sev, const m
 	if (o->alias)
 		mtk_str_printable(o->alias, strlen(o->alias), where, sizeof(where));
 	if (fix)
-		mtk_str_printable(fix, strlen(fix), pfix, sizeof(pfix));
+		mtk_str_printable(fix + (adv ? 7 : 0), strlen(fix + (adv ? 7 : 0)), pfix, sizeof(pfix));
 	/* Failing to record a finding must not fail the description. */
-	(void)!mtk_findings_add(&x->c->findings, id, sev, file, o->line, o->alias ? where : NULL,
-				fix ? pfix : NULL, "%s", pmsg);
+	(void)!mtk_findings_add_advice(&x->c->findings, id, sev, file, o->line,
+				       o->alias ? where : NULL, fix && !adv ? pfix : NULL,
+				       fix && adv ? pfix : NULL, "%s", pmsg);
 }
 
 /* Where an object is, for "matches" lists: file:line, file [alias] or file #n. */
@@ -274,7 +279,10 @@ static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 
 	shell_word(o->source, file_q, sizeof(file_q));
 	if (x->c->now > s.not_after) {
-		snprintf(fix, sizeof(fix), "mtlskit renew %s --key KEY.pem -o renewal.csr", file_q);
+		snprintf(fix, sizeof(fix),
+			 "advice:renew it: mtlskit renew %s --key YOUR-KEY.pem -o renewal.csr, have your "
+			 "CA sign the request",
+			 file_q);
 		long ago = (long)((x->c->now - s.not_after) / 86400); /* whole days */
 		char when[40];
 		finding(x, MTK_F_CERT_EXPIRED, MTK_SEV_ERROR, o, fix, "certificate %s expired on %s (%s%ld day%s ago)",
@@ -304,7 +312,8 @@ static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 				s.subject, s.sig_alg);
 		} else {
 			snprintf(fix, sizeof(fix),
-				 "mtlskit renew %s --key KEY.pem -o renewal.csr, and have the CA sign it with SHA-256",
+				 "advice:mtlskit renew %s --key YOUR-KEY.pem -o renewal.csr, and have the CA sign "
+				 "it with SHA-256",
 				 file_q);
 			finding(x, MTK_F_WEAK_CRYPTO, MTK_SEV_WARNING, o, fix,
 				"certificate %s is signed with %s (SHA-1/MD5 signatures are rejected by "

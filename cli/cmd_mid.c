@@ -462,10 +462,13 @@ static int mid_show(cli *c, int argc, char **argv)
 	idx = mtk_keystore_find(f.ks, MTK_MID_ALIAS);
 	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
 		char fix[1024];
-		snprintf(fix, sizeof(fix), "mtlskit mid install --agent %s bundle.pem", o.agent);
-		if (mtk_findings_add(
+		snprintf(fix, sizeof(fix),
+			 "build the bundle (mtlskit bundle), then mtlskit mid install --agent %s "
+			 "YOUR-BUNDLE.pem and restart the MID Server",
+			 o.agent);
+		if (mtk_findings_add_advice(
 			&c->findings, MTK_F_KEYSTORE_ALIAS, MTK_SEV_ERROR, path, 0, MTK_MID_ALIAS,
-			fix,
+			NULL, fix,
 			"the agent keystore has no key entry %s: the MID Server has no "
 			"client certificate to present",
 			MTK_MID_ALIAS) != MTK_OK) {

@@ -461,8 +461,8 @@ static void chain_findings(cli *c, const probe_args *a, const mtk_probe_result *
 					"should be followed by its issuer); strict clients may fail");
 	if (n > 0 && !r->verified && r->verify_code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
 	    v->have_built && !v->built.complete && product == NULL)
-		(void)!mtk_findings_add(&c->findings, MTK_F_CHAIN_INCOMPLETE, MTK_SEV_WARNING, NULL, 0,
-					where, "configure the server to send its intermediate CA certificates "
+		(void)!mtk_findings_add_advice(&c->findings, MTK_F_CHAIN_INCOMPLETE, MTK_SEV_WARNING, NULL, 0,
+					where, NULL, "configure the server to send its intermediate CA certificates "
 					"(or, for a private CA, give it with --ca)",
 					"the chain the server sends stops at an issuer it does not send and "
 					"%s does not hold: an intermediate CA is missing, or the CA is "
@@ -481,15 +481,15 @@ static void chain_findings(cli *c, const probe_args *a, const mtk_probe_result *
 			 a->sni ? a->sni : where, where, a->expect_issuer ? " --expect-issuer " : "",
 			 a->expect_issuer ? a->expect_issuer : "");
 		if (product != NULL)
-			(void)!mtk_findings_add(&c->findings, MTK_F_TLS_INTERCEPTED, MTK_SEV_ERROR, NULL, 0,
-						where, fix,
+			(void)!mtk_findings_add_advice(&c->findings, MTK_F_TLS_INTERCEPTED, MTK_SEV_ERROR, NULL, 0,
+						where, NULL, fix,
 						"the chain is issued by %s (%s), a TLS-inspecting proxy: it "
 						"replaces the server's certificate and strips the client "
 						"certificate, so mTLS to this host fails",
 						product, product_issuer);
 		else
-			(void)!mtk_findings_add(&c->findings, MTK_F_TLS_INTERCEPTED, MTK_SEV_ERROR, NULL, 0,
-						where, fix,
+			(void)!mtk_findings_add_advice(&c->findings, MTK_F_TLS_INTERCEPTED, MTK_SEV_ERROR, NULL, 0,
+						where, NULL, fix,
 						"no certificate of the chain is issued by a CA matching '%s': "
 						"something between here and the server (a TLS-inspecting "
 						"proxy?) presents its own certificate and will strip the "
@@ -510,8 +510,10 @@ static void chain_findings(cli *c, const probe_args *a, const mtk_probe_result *
 
 static void not_ready(cli *c, const char *where, const char *fix, const char *msg)
 {
-	(void)!mtk_findings_add(&c->findings, MTK_F_INSTANCE_NOT_READY, MTK_SEV_ERROR, NULL, 0, where,
-				fix, "%s", msg);
+	/* What makes an instance ready is done in the instance (or by
+	 * ServiceNow support): advice, never a command. */
+	(void)!mtk_findings_add_advice(&c->findings, MTK_F_INSTANCE_NOT_READY, MTK_SEV_ERROR, NULL, 0,
+				       where, NULL, fix, "%s", msg);
 }
 
 static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *where,

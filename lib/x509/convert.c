@@ -102,8 +102,8 @@ static void key_names(const mtk_obj *const *keys, size_t nk, char *out, size_t c
 
 static mtk_rc finding_key_missing(mtk_findings *fs, const char *file, size_t ncerts)
 {
-	return mtk_findings_add(fs, MTK_F_KEY_MISSING, MTK_SEV_ERROR, file, 0, NULL,
-				"mtlskit key generate --type rsa:2048 -o client.key && mtlskit csr "
+	return mtk_findings_add_advice(fs, MTK_F_KEY_MISSING, MTK_SEV_ERROR, file, 0, NULL, NULL,
+				"use the private key the certificate was made for; without it: mtlskit key generate --type rsa:2048 -o client.key && mtlskit csr "
 				"create --key client.key ... "
 				"(for a domain you own; have your CA sign the CSR)",
 				"a PFX/keystore needs the private key, and the input holds %zu "
@@ -229,10 +229,11 @@ mtk_rc mtk_conv_select(const mtk_set *set, const char *alias, unsigned flags, mt
 	if (chosen != NULL && nc > 0 && !key_matches_any(chosen->key, certs, nc)) {
 		char desc[64];
 		mtk_key_describe(chosen->key, desc, sizeof(desc));
-		if ((rc = mtk_findings_add(
+		if ((rc = mtk_findings_add_advice(
 			 fs, MTK_F_KEY_MISMATCH, need ? MTK_SEV_ERROR : MTK_SEV_WARNING,
-			 chosen->source, chosen->line, chosen->alias,
-			 "mtlskit inspect KEY CERT  (find the certificate issued for this key)",
+			 chosen->source, chosen->line, chosen->alias, NULL,
+			 "find the certificate issued for this key (mtlskit inspect shows which key "
+			 "a certificate has), or the key of this certificate",
 			 "the private key (%s) matches none of the %zu certificate%s given", desc,
 			 nc, nc == 1 ? "" : "s")) != MTK_OK) {
 			mtk_err_set(err, rc, "convert");

@@ -134,7 +134,7 @@ expect_eq "certificates only -> pkcs12: exit 1" "$RC" 1
 expect_eq "finding key-missing" "$(finding_ids)" "key-missing"
 expect_json "key-missing is an error" '.findings[0].severity' error
 expect_match "explains the server key is never exportable" 'never exportable' "$(printf '%s' "$OUT" | jq -r '.findings[0].message')"
-expect_match "fix names csr create" 'mtlskit csr create' "$(printf '%s' "$OUT" | jq -r '.findings[0].fix')"
+expect_match "advice names csr create" 'mtlskit csr create' "$(printf '%s' "$OUT" | jq -r '.findings[0].advice')"
 expect_no_file "nothing written" nokey.p12
 mtk convert "$FX/leaf.pem" "$FX/int.pem" --to pkcs12 --out-pass env:PW -o nokey.p12
 expect_match "text mode names key-missing" 'key-missing' "$ERR"

@@ -57,7 +57,8 @@ has_finding cert-expired expired.pem
 expect_eq "cert-expired: severity error" "$(sev cert-expired)" error
 expect_json "expired: days_left negative" '.files[0].objects[0].days_left < 0' true
 expect_json "expired: expired true" '.files[0].objects[0].expired' true
-expect_match "cert-expired: fix is a renew command" '^mtlskit renew expired.pem' "$(fld cert-expired fix)"
+expect_match "cert-expired: advice (the CA signs the renewal), naming renew" '^renew it: mtlskit renew expired.pem' "$(fld cert-expired advice)"
+expect_eq "cert-expired: no command" "$(fld cert-expired fix)" null
 no_finding cert-expired leaf.pem
 
 # --- cert-not-yet-valid (openssl ca -startdate in the future) ----------

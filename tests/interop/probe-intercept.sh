@@ -27,8 +27,8 @@ expect_json "product named" '.interception.product' Zscaler
 expect_json "the leaf is marked as minted by the inspection CA" '.chain[0].interception_product' Zscaler
 expect_match "the message says the client certificate is stripped" 'strips the client certificate' \
 	"$(printf '%s' "$OUT" | jq -r '.findings[0].message')"
-expect_match "the fix asks for a bypass" 'exempt .* from TLS inspection' \
-	"$(printf '%s' "$OUT" | jq -r '.findings[0].fix')"
+expect_match "the advice asks for a bypass (no command: the proxy is not ours)" 'exempt .* from TLS inspection' \
+	"$(printf '%s' "$OUT" | jq -r '.findings[0].advice')"
 mtk probe "localhost:$Z"
 expect_match "text marks the inspection CA" 'TLS inspection CA' "$OUT"
 expect_match "text shows the finding" 'error   tls-intercepted' "$OUT"

@@ -40,7 +40,7 @@ expect_eq "no snow_adc: exit 1" "$RC" 1
 expect_eq "instance-not-ready" "$(finding_ids)" instance-not-ready
 expect_json "one finding, about ADCv2" '[.findings[] | select(.message | test("snow_adc"))] | length' 1
 expect_json "the Server header seen" '.servicenow.server' nginx
-expect_match "fix text names ADCv2" 'ADCv2' "$(printf '%s' "$OUT" | jq -r '.findings[0].fix')"
+expect_match "advice names ADCv2" 'ADCv2' "$(printf '%s' "$OUT" | jq -r '.findings[0].advice')"
 
 run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$NOTLS" --servicenow
 expect_eq "supports_tls false: exit 1" "$RC" 1
