@@ -344,7 +344,7 @@ static mtk_rc check_keys(ctx *x)
 									   : "a Trust Store Cert record (the public certificate only)";
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s --%s -o %s", qs,
 				 x->p == MTK_PROFILE_UPLOAD_CA ? "ca-only" : "leaf-only",
-				 x->p == MTK_PROFILE_UPLOAD_CA ? "ca-chain.pem" : "leaf.pem");
+				 x->p == MTK_PROFILE_UPLOAD_CA ? "ca-chain.pem" : "upload-leaf.pem");
 			rc = add(x, MTK_F_KEY_IN_UPLOAD, k, fix,
 				 "a private key is in a file meant for upload to %s; the private key must never "
 				 "leave the machine that uses it",
@@ -425,7 +425,7 @@ static const char *reorder_fix(ctx *x, char *buf, size_t cap)
 	    (x->ch.key == NULL && x->ch.leaf != NULL && X509_check_ca(x->ch.leaf) > 0))
 		snprintf(buf, cap, "mtlskit bundle %s --ca-only -o ca-chain.pem", x->inputs);
 	else if (x->p == MTK_PROFILE_UPLOAD_USER || x->ch.key == NULL)
-		snprintf(buf, cap, "mtlskit bundle %s --leaf-only -o leaf.pem", x->inputs);
+		snprintf(buf, cap, "mtlskit bundle %s --leaf-only -o upload-leaf.pem", x->inputs);
 	else if (x->ch.key_obj != NULL && x->ch.key_obj->encrypted)
 		snprintf(buf, cap, "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem", x->inputs);
 	else
@@ -484,7 +484,7 @@ static mtk_rc check_chain(ctx *x)
 	}
 	/* upload-user: the leaf only. */
 	if (x->p == MTK_PROFILE_UPLOAD_USER && x->ncerts > 1 && rc == MTK_OK) {
-		snprintf(fix, sizeof(fix), "mtlskit bundle %s --leaf-only -o leaf.pem", x->inputs);
+		snprintf(fix, sizeof(fix), "mtlskit bundle %s --leaf-only -o upload-leaf.pem", x->inputs);
 		rc = add(x, MTK_F_CHAIN_ORDER, leaf ? leaf->obj : NULL, fix,
 			 "the file holds %zu certificates; sys_user_certificate takes the leaf %s only",
 			 x->ncerts, leaf ? cert_name(leaf, nm, sizeof(nm)) : "");
