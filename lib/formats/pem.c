@@ -339,7 +339,15 @@ mtk_rc mtk_pem_hygiene_findings(const mtk_pem_doc *doc, const char *file, mtk_fi
 	char fix[512];
 	mtk_rc rc = MTK_OK;
 
-	snprintf(fix, sizeof(fix), "mtlskit bundle %s -o fixed.pem", file ? file : "FILE");
+	bool key = false;
+
+	/* With a private key it is a bundle: bundle rewrites it (and checks
+	 * it); certificates alone are rewritten by convert (bundle would ask
+	 * for the key). */
+	for (size_t i = 0; i < doc->count && !key; i++)
+		key = strstr(doc->blocks[i].label, "PRIVATE KEY") != NULL;
+	snprintf(fix, sizeof(fix), key ? "mtlskit bundle %s -o fixed.pem" : "mtlskit convert %s --to pem -o fixed.pem",
+		 file ? file : "FILE");
 	if (doc->crlf_line > 0)
 		rc = mtk_findings_add(fs, MTK_F_PEM_CRLF, MTK_SEV_ERROR, file, doc->crlf_line, NULL, fix,
 				      "Windows (CRLF) line endings on %zu line%s; the MID Server's PEM parser on "

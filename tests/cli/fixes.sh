@@ -30,6 +30,8 @@ cat leaf.pem inter.pem root.pem other-root.pem leaf.key >extra.pem
 cat leaf.pem root.pem leaf.key >gap.pem
 cat root.pem inter.pem >ca-rev.pem
 sed 's/$/\r/' good.pem >crlf.pem
+cat inter.pem root.pem | sed 's/$/\r/' >crlf-ca.pem
+sed 's/$/\r/' leaf.pem >crlf-leaf.pem
 { printf '\xef\xbb\xbf'; cat good.pem; } >bom.pem
 { cat leaf.pem; printf '\x1a'; cat inter.pem root.pem leaf.key; } >ctrlz.pem
 { cat leaf.pem; echo; cat inter.pem root.pem leaf.key; } >blank.pem
@@ -107,6 +109,11 @@ fix() {
 		"$POST" "$out"
 		out=$POST_OUT
 	fi
+	if [ ! -e "$out" ]; then
+		not_ok "[$n] $id: gone after the fix (nothing to check again)"
+		cd "$P" || exit 1
+		return
+	fi
 	case $verb in
 	check:*) findings_of "$verb" "$out" ${RECHECK_ARGS:-} ;;
 	*) findings_of "$verb" "$out" ;;
@@ -169,6 +176,10 @@ fix check:mid pem-stray-bytes bom.pem
 fix check:mid pem-stray-bytes ctrlz.pem
 fix check:mid pem-blank-lines blank.pem
 fix check:upload-ca pem-blank-lines blank.pem
+fix check:upload-ca pem-crlf crlf-ca.pem
+fix check:upload-user pem-crlf crlf-leaf.pem
+fix inspect pem-crlf crlf-leaf.pem
+fix inspect pem-crlf crlf-ca.pem
 fix check:mid keystore-type l.pfx --pass env:PFX_PASS
 RECHECK_ARGS="--pass env:JKS_PASS" fix check:outbound keystore-type l.pfx --pass env:PFX_PASS
 if [ -s two.jks ]; then

@@ -27,7 +27,7 @@ fld() { printf '%s' "$OUT" | jq -r --arg id "$1" "[.findings[] | select(.id==\$i
 sed 's/$/\r/' bundle.pem >crlf.pem
 has_finding pem-crlf crlf.pem
 expect_eq "pem-crlf: at line 1" "$(fld pem-crlf line)" 1
-expect_match "pem-crlf: fix is a command on the file" '^mtlskit bundle crlf.pem' "$(fld pem-crlf fix)"
+expect_match "pem-crlf: fix is a command on the file (convert: it holds no key)" '^mtlskit convert crlf.pem --to pem -o fixed.pem' "$(fld pem-crlf fix)"
 expect_json "CRLF bundle: all 3 certificates still read" '.files[0].objects | length' 3
 no_finding pem-crlf bundle.pem
 
