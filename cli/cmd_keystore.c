@@ -22,6 +22,7 @@
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
+#include "mtlskit/csr.h"
 #include "mtlskit/load.h"
 #include "mtlskit/pem.h"
 
@@ -41,6 +42,8 @@ enum {
 	OPT_DER,
 	OPT_WITH_KEY,
 	OPT_FULL_CHAIN,
+	OPT_USAGE,
+	OPT_SAN,
 };
 
 #define MAX_CHAIN_FILES 16
@@ -63,6 +66,9 @@ struct ksopt {
 	bool der;
 	bool with_key;
 	bool full_chain;
+	const char *usage;               /* csr: as csr create --usage */
+	const char *san[MAX_CHAIN_FILES]; /* csr: as csr create --san */
+	int nsan;
 };
 
 static const struct option longopts[] = {
@@ -81,6 +87,8 @@ static const struct option longopts[] = {
     {"der", no_argument, NULL, OPT_DER},
     {"with-key", no_argument, NULL, OPT_WITH_KEY},
     {"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
+    {"usage", required_argument, NULL, OPT_USAGE},
+    {"san", required_argument, NULL, OPT_SAN},
     {"verbose", no_argument, NULL, 'v'},
     CLI_COMMON_LONGOPTS,
 };
@@ -146,6 +154,14 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_FULL_CHAIN:
 		o->full_chain = true;
 		return 0;
+	case OPT_USAGE:
+		o->usage = arg;
+		return 0;
+	case OPT_SAN:
+		if (o->nsan == MAX_CHAIN_FILES)
+			return cli_usage_error(c, NULL, "too many --san");
+		o->san[o->nsan++] = arg;
+		return 0;
 	case 'v':
 		o->verbose = true;
 		return 0;
@@ -170,6 +186,8 @@ static int parse(cli *c, int argc, char **argv, struct ksopt *o, const char *usa
 
 	if (r != 0)
 		return r;
+	if ((o->usage != NULL || o->nsan > 0) && strncmp(usage, "Usage: mtlskit keystore csr ", 28) != 0)
+		return cli_usage_error(c, usage, "--usage and --san go with keystore csr");
 	if (argc - *first != nargs)
 		return cli_usage_error(c, usage,
 				       nargs == 1 ? "one keystore file is needed"
@@ -883,8 +901,12 @@ out:
 /* ------------------------------------------------------------------ */
 /* csr                                                                  */
 
-static const char usage_csr[] = "Usage: mtlskit keystore csr KEYSTORE --alias A [-o OUT]\n"
-				"  A PKCS#10 request for a key entry (keytool -certreq), PEM.\n";
+static const char usage_csr[] =
+	"Usage: mtlskit keystore csr KEYSTORE --alias A [--usage client|server|both] [--san SAN]...\n"
+	"                            [-o OUT]\n"
+	"  A PKCS#10 request for a key entry (keytool -certreq), PEM, with the entry's subject.\n"
+	"  --usage U  ask for keyUsage and extendedKeyUsage as csr create does (keytool -ext)\n"
+	"  --san SAN  subjectAltName, e.g. DNS:mid01.example.com,IP:192.0.2.1 (repeatable)\n";
 
 static int ks_csr(cli *c, int argc, char **argv)
 {
@@ -899,12 +921,24 @@ static int ks_csr(cli *c, int argc, char **argv)
 	int first, r, len;
 	mtk_rc rc;
 
+	mtk_usage use = MTK_USAGE_NONE;
+	mtk_sans sans = MTK_SANS_INIT;
+
 	if ((r = parse(c, argc, argv, &o, usage_csr, 1, &first)) != 0)
 		return r < 0 ? 0 : r;
 	if ((r = need_alias(c, &o, usage_csr)) != 0)
 		return r;
-	if ((r = ks_open(c, argv[first], 0, &f)) != 0)
+	if (o.usage != NULL && mtk_usage_parse(o.usage, &use, &err) != MTK_OK)
+		return cli_usage_error(c, usage_csr, "--usage '%s': use client, server or both", o.usage);
+	for (int i = 0; i < o.nsan; i++)
+		if (mtk_sans_parse(&sans, o.san[i], &err) != MTK_OK) {
+			mtk_sans_free(&sans);
+			return cli_usage_error(c, usage_csr, "--san '%s': %s", o.san[i], err.detail);
+		}
+	if ((r = ks_open(c, argv[first], 0, &f)) != 0) {
+		mtk_sans_free(&sans);
 		return r;
+	}
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
 		r = cli_error(c,
@@ -924,7 +958,13 @@ static int ks_csr(cli *c, int argc, char **argv)
 			      &err);
 		goto out;
 	}
-	if ((rc = mtk_ks_certreq(e->key, sk_X509_value(e->chain, 0), &req, &err)) != MTK_OK) {
+	/* Without --usage/--san the request is keytool -certreq's (no
+	 * extensions); with them, the one request builder csr create uses. */
+	rc = use != MTK_USAGE_NONE || sans.count > 0
+		     ? mtk_csr_build(e->key, X509_get_subject_name(sk_X509_value(e->chain, 0)), &sans,
+				     use, &req, &err)
+		     : mtk_ks_certreq(e->key, sk_X509_value(e->chain, 0), &req, &err);
+	if (rc != MTK_OK) {
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
@@ -947,6 +987,7 @@ static int ks_csr(cli *c, int argc, char **argv)
 	}
 	cli_set(c, "alias", json_string(e->alias));
 out:
+	mtk_sans_free(&sans);
 	OPENSSL_free(der);
 	X509_REQ_free(req);
 	mtk_buf_free(&out);

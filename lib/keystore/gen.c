@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "ks_int.h"
 
@@ -316,8 +317,18 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 		if (!self_signed(top)) {
 			size_t before = (size_t)sk_X509_num(chain);
 			if (!extend_from_keystore(ks, chain)) {
+				/* Say which issuer is missing, and from where it
+				 * was wanted: keytool only says it failed. */
+				X509 *last = sk_X509_value(chain, sk_X509_num(chain) - 1);
+				char iss[512], sub[512];
+				mtk_name_string(X509_get_issuer_name(last), iss, sizeof(iss));
+				mtk_name_string(X509_get_subject_name(last), sub, sizeof(sub));
 				rc = mtk_err_set(err, MTK_E_KS_REPLY,
-						 "Failed to establish chain from reply");
+						 "Failed to establish chain from reply: the issuer '%s' of '%s' "
+						 "is neither in the reply nor a trusted entry of the keystore "
+						 "(add it with keystore add-trusted, or install the reply with its "
+						 "chain)",
+						 iss, sub);
 				goto fail;
 			}
 			if ((size_t)sk_X509_num(chain) > before)
