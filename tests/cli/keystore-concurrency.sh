@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # keystore-concurrency.sh - keystore edits lose nothing and leak nothing:
 # 20 parallel `keystore add-key` on one store keep all 20 entries (the edit
-# lock, "STORE.lock"), and `mid install` / `keystore add-trusted` killed with
+# lock, "STORE.lock"), and `mid install` / `keystore add-key` killed with
 # SIGKILL at random moments leave the store readable with its old or its new
 # entries and no temporary file beside it.
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
@@ -77,12 +77,12 @@ mkdir -p "$T/kill"
 "$MTLSKIT" keystore add-trusted "$K" --alias root "$P/root.pem" >/dev/null 2>&1
 kold=$(entries "$K")
 t0=$(ms)
-"$MTLSKIT" keystore add-trusted "$K" --alias int "$P/int.pem" >/dev/null 2>&1
+"$MTLSKIT" keystore add-key "$K" --alias int "$P/bundle.pem" >/dev/null 2>&1
 kspan=$(($(ms) - t0 + 5))
 [ "$kspan" -gt 900 ] && kspan=900
 knew=$(entries "$K")
 "$MTLSKIT" keystore remove "$K" --alias int >/dev/null 2>&1
-diag "run times: mid install ${span} ms, add-trusted ${kspan} ms"
+diag "run times: mid install ${span} ms, add-key ${kspan} ms"
 
 bad=0 killed=0 leftover=0 odd=0
 deadline=$(($(date +%s) + 20))
@@ -102,7 +102,7 @@ for i in $(seq 1 30); do
 	# and rename; anything else would be a leak of the named kind.
 	leftover=$((leftover + $(temps "$A/security")))
 	odd=$((odd + $(find "$A/security" -maxdepth 1 -name '*.tmp*' ! -name '*.tmp-l*' | wc -l)))
-	"$MTLSKIT" keystore add-trusted "$K" --alias int "$P/int.pem" >/dev/null 2>&1 &
+	"$MTLSKIT" keystore add-key "$K" --alias int "$P/bundle.pem" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '0.%03d' $((RANDOM % kspan)))"
 	kill -9 "$pid" 2>/dev/null
@@ -120,7 +120,7 @@ if [ "$killed" -gt 0 ]; then ok "writers were killed ($killed)"; else not_ok "no
 # The next complete write sweeps what a kill between link and rename left.
 if [ "$(entries "$KS")" = "$new" ]; then b=bundle.pem want=$old; else b=ec-bundle.pem want=$new; fi
 expect_rc 0 "mid install completes after the kills" "$MTLSKIT" mid install --agent "$A" "$P/$b"
-expect_rc 0 "add-trusted completes after the kills" "$MTLSKIT" keystore add-trusted "$K" --force --alias int "$P/int.pem"
+expect_rc 0 "add-key completes after the kills" "$MTLSKIT" keystore add-key "$K" --force --alias int "$P/bundle.pem"
 # Without O_TMPFILE (some filesystems under $TMPDIR) a killed writer's named
 # temporary stays for a minute by design (docs/keystore.md).
 if python3 -c 'import os,sys; os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_WRONLY, 0o600))' "$T" 2>/dev/null; then
