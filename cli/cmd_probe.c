@@ -44,11 +44,14 @@ static const char usage[] =
 	"  --pass SPEC             password for the PFX, keystore or encrypted key\n"
 	"HTTP:\n"
 	"  --http PATH             send one HTTP/1.1 request after the handshake\n"
-	"  --method HEAD|GET       (default HEAD)\n"
+	"  --method HEAD|GET       (default HEAD; a HEAD that gets no answer, 405 or 501 is\n"
+	"                          sent again as GET unless --method HEAD was given)\n"
+	"  --http-timeout T        the HTTP stage's own limit (default 5s): the TLS result\n"
+	"                          is reported even when the HTTP stage fails\n"
 	"Checks:\n"
 	"  --expect-issuer TEXT    the chain must be issued by a CA whose name contains TEXT\n"
-	"  --servicenow            ServiceNow instance readiness for mTLS (ADCv2, supports_tls,\n"
-	"                          public chain)\n"
+	"  --servicenow            ServiceNow instance readiness for mTLS (ADCv2: HEAD / or GET /,\n"
+	"                          /adcv2/supports_tls then /adc/supports_tls, public chain)\n"
 	"Output:\n"
 	"  --save-chain FILE       write the server chain leaf -> root as PEM\n"
 	"  --save-dir DIR          write leaf.pem, intermediate-N.pem, root.pem into DIR\n"
@@ -75,6 +78,7 @@ enum {
 	OPT_SERVICENOW,
 	OPT_SAVE_CHAIN,
 	OPT_SAVE_DIR,
+	OPT_HTTP_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -94,13 +98,14 @@ static const struct option longopts[] = {
 	{"servicenow", no_argument, NULL, OPT_SERVICENOW},
 	{"save-chain", required_argument, NULL, OPT_SAVE_CHAIN},
 	{"save-dir", required_argument, NULL, OPT_SAVE_DIR},
+	{"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
 	CLI_COMMON_LONGOPTS,
 };
 
 typedef struct probe_args {
 	const char *sni, *proxy, *ca, *cert, *key, *pfx, *keystore, *alias;
 	const char *http, *method, *expect_issuer, *save_chain, *save_dir;
-	long connect_timeout_ms, timeout_ms;
+	long connect_timeout_ms, timeout_ms, http_timeout_ms;
 	bool servicenow;
 } probe_args;
 
@@ -128,15 +133,21 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		a->method = strcasecmp(arg, "HEAD") == 0 ? "HEAD" : "GET";
 		break;
 	case OPT_CONNECT_TIMEOUT:
+	case OPT_HTTP_TIMEOUT:
 	case OPT_TIMEOUT: {
 		long ms = 0;
 
 		/* The project's one millisecond duration parser (gateway.h). */
 		if (mtk_parse_duration_ms(arg, &ms) != MTK_OK || ms <= 0 || ms > 86400000L)
 			return cli_usage_error(c, usage, "%s: '%s' is not a duration (5, 5s, 500ms)",
-					       opt == OPT_TIMEOUT ? "--timeout" : "--connect-timeout", arg);
+					       opt == OPT_TIMEOUT	    ? "--timeout"
+					       : opt == OPT_HTTP_TIMEOUT ? "--http-timeout"
+									 : "--connect-timeout",
+					       arg);
 		if (opt == OPT_TIMEOUT)
 			a->timeout_ms = ms;
+		else if (opt == OPT_HTTP_TIMEOUT)
+			a->http_timeout_ms = ms;
 		else
 			a->connect_timeout_ms = ms;
 		break;
@@ -506,6 +517,66 @@ static void chain_findings(cli *c, const probe_args *a, const mtk_probe_result *
 	}
 }
 
+/* ---- the HTTP stage ---- */
+
+/* Runs the probe with an HTTP request.  A failure in the HTTP stage after a
+ * good handshake is not the probe's failure: r keeps everything learned
+ * (chain, verification, client-certificate view) and *http_error says what
+ * went wrong with the request.  A HEAD that gets no answer (timeout, the
+ * connection closed) or 405/501 is sent again as GET on a new connection
+ * when may_fallback (servers and appliances that ignore HEAD exist);
+ * *method_used names the request whose answer r holds. */
+static mtk_rc probe_http(const mtk_probe_opts *base, bool may_fallback, mtk_probe_result *r,
+			 const char **method_used, char *http_error, size_t cap, mtk_rc *http_rc,
+			 mtk_err *err)
+{
+	mtk_probe_opts o = *base;
+	mtk_probe_result r2;
+	mtk_err e2 = {0};
+	uint64_t t0 = o.clock_ms(o.clock_ctx);
+	long total = o.timeout_ms > 0 ? o.timeout_ms : 30000, left;
+	mtk_rc rc;
+	bool retry;
+
+	http_error[0] = '\0';
+	*http_rc = MTK_OK;
+	*method_used = o.http_method;
+	rc = mtk_probe_run(&o, r, err);
+	if (rc != MTK_OK && rc != MTK_E_NOMEM && r->handshake_done && r->stage == MTK_STAGE_HTTP) {
+		snprintf(http_error, cap, "%s", err->detail);
+		*http_rc = rc;
+		mtk_err_clear(err);
+		rc = MTK_OK;
+	}
+	if (rc != MTK_OK || o.http_path == NULL)
+		return rc;
+	/* The GET gets what is left of the whole probe's time, not more. */
+	left = total - (long)(o.clock_ms(o.clock_ctx) - t0);
+	retry = may_fallback && strcmp(o.http_method, "HEAD") == 0 && left > 100 &&
+		((!r->http_done && r->http.status == 0) || r->http.status == 405 ||
+		 r->http.status == 501);
+	if (!retry)
+		return MTK_OK;
+	memset(&r2, 0, sizeof(r2));
+	o.http_method = "GET";
+	o.timeout_ms = left;
+	rc = mtk_probe_run(&o, &r2, &e2);
+	if (rc == MTK_OK && r2.http_done) {
+		mtk_http_response t = r->http;
+		r->http = r2.http;
+		r2.http = t;
+		r->http_done = true;
+		*method_used = "GET";
+		http_error[0] = '\0';
+		*http_rc = MTK_OK;
+	} else if (rc != MTK_OK && http_error[0] == '\0') {
+		snprintf(http_error, cap, "%s", e2.detail);
+		*http_rc = rc;
+	}
+	mtk_probe_result_free(&r2);
+	return rc == MTK_E_NOMEM ? mtk_err_set(err, rc, "HTTP") : MTK_OK;
+}
+
 /* ---- --servicenow ---- */
 
 static void not_ready(cli *c, const char *where, const char *fix, const char *msg)
@@ -520,11 +591,13 @@ static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *
 				json_t *out, mtk_err *err)
 {
 	mtk_probe_opts o = *base;
+	static const char *const paths[] = {"/adcv2/supports_tls", "/adc/supports_tls"};
 	mtk_probe_result r1, r2;
-	const char *server;
-	char body[64] = "";
-	mtk_rc rc;
-	bool adc, tls_ok, public_ok;
+	const char *server, *m1 = "HEAD", *m2 = "GET", *path = paths[0];
+	char body[64] = "", word[64], e1[512], e2[512];
+	int status = 0;
+	mtk_rc rc, hrc;
+	bool adc, tls_ok = false, public_ok;
 
 	/* The readiness checks are about the instance, not the identity. */
 	o.cert = NULL;
@@ -533,7 +606,10 @@ static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *
 	o.ca_file = NULL;
 	o.http_method = "HEAD";
 	o.http_path = "/";
-	rc = mtk_probe_run(&o, &r1, err);
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	/* HEAD / (GET / when HEAD gets no answer): the Server header. */
+	rc = probe_http(&o, true, &r1, &m1, e1, sizeof(e1), &hrc, err);
 	if (rc != MTK_OK) {
 		mtk_probe_result_free(&r1);
 		return rc;
@@ -541,36 +617,53 @@ static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *
 	server = r1.http_done ? mtk_http_header_get(&r1.http, "Server") : NULL;
 	adc = server != NULL && strcasestr(server, "snow_adc") != NULL;
 	public_ok = r1.verified;
-	o.http_method = "GET";
-	o.http_path = "/adcv2/supports_tls";
-	rc = mtk_probe_run(&o, &r2, err);
-	if (rc != MTK_OK) {
-		mtk_probe_result_free(&r1);
-		mtk_probe_result_free(&r2);
-		return rc;
-	}
-	if (r2.http_done && r2.http.status == 200) {
-		mtk_reader rd;
-		size_t n = 0;
-		uint8_t ch;
+	/* The articles name /adcv2/supports_tls; older instances answer on
+	 * /adc/supports_tls: the first that says true or mixed wins. */
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]) && !tls_ok; p++) {
+		if (p > 0)
+			mtk_probe_result_free(&r2);
+		memset(&r2, 0, sizeof(r2));
+		o.http_method = "GET";
+		o.http_path = paths[p];
+		rc = probe_http(&o, false, &r2, &m2, e2, sizeof(e2), &hrc, err);
+		if (rc != MTK_OK) {
+			mtk_probe_result_free(&r1);
+			mtk_probe_result_free(&r2);
+			return rc;
+		}
+		word[0] = '\0';
+		if (r2.http_done && r2.http.status == 200) {
+			mtk_reader rd;
+			size_t n = 0;
+			uint8_t ch;
 
-		/* The answer is a bare word, maybe quoted or followed by a newline. */
-		mtk_reader_init(&rd, r2.http.body.data, r2.http.body.len);
-		while (mtk_reader_u8(&rd, &ch) == MTK_OK && n + 1 < sizeof(body))
-			if (ch != '"' && ch != ' ' && ch != '\r' && ch != '\n' && ch != '\t')
-				body[n++] = (char)ch;
-		body[n] = '\0';
+			/* The answer is a bare word, maybe quoted or followed by a newline. */
+			mtk_reader_init(&rd, r2.http.body.data, r2.http.body.len);
+			while (mtk_reader_u8(&rd, &ch) == MTK_OK && n + 1 < sizeof(word))
+				if (ch != '"' && ch != ' ' && ch != '\r' && ch != '\n' && ch != '\t')
+					word[n++] = (char)ch;
+			word[n] = '\0';
+		}
+		tls_ok = strcasecmp(word, "true") == 0 || strcasecmp(word, "mixed") == 0;
+		/* Reported: the answer that says yes, else the first path's. */
+		if (p == 0 || tls_ok) {
+			snprintf(body, sizeof(body), "%s", word);
+			path = paths[p];
+			status = r2.http_done ? r2.http.status : 0;
+		}
 	}
-	tls_ok = strcasecmp(body, "true") == 0 || strcasecmp(body, "mixed") == 0;
 	/* What the server said is kept escaped (cli_json_printable): the text
 	 * output prints these strings. */
 	json_object_set_new(out, "servicenow",
-			    json_pack("{s:b, s:o?, s:i, s:o, s:b, s:b, s:b}", "adcv2", adc, "server",
-				      server ? cli_json_printable(server) : NULL,
-				      "supports_tls_status", r2.http_done ? r2.http.status : 0,
-				      "supports_tls", cli_json_printable(body), "supports_tls_ok",
-				      tls_ok, "public_chain", public_ok, "ready",
-				      adc && tls_ok && public_ok));
+			    json_pack("{s:b, s:o?, s:s, s:o?, s:i, s:s, s:o, s:o?, s:b, s:b, s:b}", "adcv2",
+				      adc, "server", server ? cli_json_printable(server) : NULL,
+				      "server_request", m1, "server_error",
+				      e1[0] ? cli_json_printable(e1) : NULL, "supports_tls_status",
+				      status, "supports_tls_path", path,
+				      "supports_tls", cli_json_printable(body), "supports_tls_error",
+				      e2[0] ? cli_json_printable(e2) : NULL, "supports_tls_ok", tls_ok,
+				      "public_chain", public_ok, "ready", adc && tls_ok && public_ok));
+	(void)m2;
 	if (!adc)
 		not_ready(c, where,
 			  "ask ServiceNow support to move the instance to the ADCv2 load balancer "
@@ -583,8 +676,8 @@ static mtk_rc servicenow_checks(cli *c, const mtk_probe_opts *base, const char *
 		not_ready(c, where,
 			  "ask ServiceNow support to enable client-certificate authentication "
 			  "(mTLS) on the instance's ADC",
-			  "GET /adcv2/supports_tls does not answer 'true' or 'mixed': client "
-			  "certificates are not enabled on the instance");
+			  "neither GET /adcv2/supports_tls nor /adc/supports_tls answers 'true' or "
+			  "'mixed': client certificates are not enabled on the instance");
 	if (!public_ok)
 		not_ready(c, where,
 			  "exempt the instance from TLS inspection, or fix this system's CA store",
@@ -684,15 +777,18 @@ static void print_text(cli *c, const json_t *res)
 		json_t *h = json_object_get(http, "headers");
 		const char *k;
 
+		const char *sl = json_string_value(json_object_get(http, "status_line"));
+
 		printf("HTTP:       %s -> %s\n", json_string_value(json_object_get(http, "request")),
-		       json_string_value(json_object_get(http, "status_line")));
+		       sl ? sl : json_string_value(json_object_get(http, "error")));
 		json_object_foreach(h, k, v)
 			printf("  %s: %s\n", k, json_string_value(v));
 	}
 	if (sn != NULL)
-		printf("ServiceNow: ADCv2 %s, supports_tls '%s', public chain %s -> %s\n",
+		printf("ServiceNow: ADCv2 %s, supports_tls '%s' (%s), public chain %s -> %s\n",
 		       json_is_true(json_object_get(sn, "adcv2")) ? "yes" : "NO",
 		       json_string_value(json_object_get(sn, "supports_tls")),
+		       json_string_value(json_object_get(sn, "supports_tls_path")),
 		       json_is_true(json_object_get(sn, "public_chain")) ? "yes" : "NO",
 		       json_is_true(json_object_get(sn, "ready")) ? "ready" : "NOT READY");
 	json_array_foreach(saved, i, v)
@@ -716,6 +812,9 @@ int cmd_probe(cli *c, int argc, char **argv)
 	chain_view cv = {0};
 	mtk_probe_opts o = {0};
 	mtk_probe_result r;
+	const char *http_method = NULL;
+	char http_error[512] = "";
+	mtk_rc http_rc = MTK_OK;
 	mtk_err err = {0};
 	char host[256], port[16], phost[256], pport[16], where[300];
 	json_t *res = NULL, *chain = NULL, *saved = NULL;
@@ -774,6 +873,7 @@ int cmd_probe(cli *c, int argc, char **argv)
 	o.ca_file = a.ca;
 	o.http_path = a.http;
 	o.http_method = a.method ? a.method : "HEAD";
+	o.http_timeout_ms = a.http_timeout_ms;
 	if (id.loaded) {
 		o.cert = id.chain.leaf;
 		o.key = id.chain.key;
@@ -785,7 +885,10 @@ int cmd_probe(cli *c, int argc, char **argv)
 	json_object_set_new(res, "target", json_string(where));
 	if (a.proxy)
 		json_object_set_new(res, "proxy", json_string(a.proxy));
-	rc = mtk_probe_run(&o, &r, &err);
+	/* What the handshake learned is reported even when the HTTP stage
+	 * fails (timeout, no answer): that failure becomes "http.error". */
+	rc = probe_http(&o, a.method == NULL, &r, &http_method, http_error, sizeof(http_error), &http_rc,
+			&err);
 	have_r = true;
 	json_object_set_new(res, "address", json_string(r.address[0] ? r.address : ""));
 	json_object_set_new(res, "stage", json_string(mtk_stage_name(r.stage)));
@@ -896,11 +999,15 @@ int cmd_probe(cli *c, int argc, char **argv)
 		}
 		snprintf(line, sizeof(line), "HTTP/%d.%d %d %s", r.http.major, r.http.minor,
 			 r.http.status, r.http.reason);
-		hj = json_pack("{s:s+++, s:i, s:o, s:o, s:I}", "request", o.http_method, " ",
+		hj = json_pack("{s:s+++, s:i, s:o, s:o, s:I}", "request", http_method, " ",
 			       a.http, "", "status", r.http.status, "status_line",
 			       cli_json_printable(line), "headers", h, "body_bytes",
 			       (json_int_t)r.http.body_len);
 		json_object_set_new(res, "http", hj);
+	} else if (http_error[0] != '\0') {
+		json_object_set_new(res, "http",
+				    json_pack("{s:s+++, s:o}", "request", http_method, " ", a.http, "",
+					      "error", cli_json_printable(http_error)));
 	}
 
 	chain_findings(c, &a, &r, &cv, where, res);
@@ -926,6 +1033,13 @@ int cmd_probe(cli *c, int argc, char **argv)
 		mtk_err_set(&err, MTK_E_TLS, "TLS handshake: %s rejected the client certificate (alert '%s': %s)",
 			    where, r.alert_text, mtk_alert_explain(r.alert_received, true));
 		rcode = cli_error(c, MTK_E_TLS, &err);
+		goto out;
+	}
+	if (http_rc != MTK_OK) {
+		/* Everything above was reported; the request's failure is still
+		 * the exit status (5), with its reason. */
+		mtk_err_set(&err, http_rc, "%s", http_error);
+		rcode = cli_error(c, http_rc, &err);
 		goto out;
 	}
 	rcode = cli_findings_exit(c);

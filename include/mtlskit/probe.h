@@ -147,6 +147,10 @@ typedef struct mtk_probe_opts {
 	STACK_OF(X509) *chain;      /* sent after cert; may be NULL */
 	const char *http_method;    /* "HEAD" or "GET"; with http_path */
 	const char *http_path;      /* NULL: no HTTP request */
+	/* The HTTP stage's own limit (within timeout_ms), so a server that
+	 * never answers the request does not use up the whole probe after a
+	 * good handshake; <= 0: 5000. */
+	long http_timeout_ms;
 	/* After a TLS 1.3 handshake in which a certificate was requested, how
 	 * long to wait for the server's verdict (an alert, or a session ticket,
 	 * or data) when no HTTP request follows; <= 0: 1500. */

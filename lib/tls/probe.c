@@ -653,8 +653,16 @@ mtk_rc mtk_probe_run(const mtk_probe_opts *o, mtk_probe_result *r, mtk_err *err)
 		await_verdict(&d, o, ssl, fd, &st);
 
 	if (o->http_path != NULL && r->alert_received < 0) {
+		long hto = o->http_timeout_ms > 0 ? o->http_timeout_ms : 5000;
+		mtk_deadline hd;
+
 		r->stage = MTK_STAGE_HTTP;
-		rc = http_exchange(&d, o, ssl, fd, r, err);
+		/* The stage's own limit, unless what is left of the whole
+		 * probe is shorter (then that one binds, and is named). */
+		if (mtk_deadline_left(&d, 0) <= hto)
+			rc = http_exchange(&d, o, ssl, fd, r, err);
+		else if ((rc = mtk_deadline_start(&hd, &clock, hto, &d, err)) == MTK_OK)
+			rc = http_exchange(&hd, o, ssl, fd, r, err);
 		classify_client_auth(r, identity);
 		/* A refusal seen while waiting for the response is still the
 		 * answer about the certificate. */
