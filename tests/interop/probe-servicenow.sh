@@ -62,4 +62,62 @@ expect_json "Server header shown" '.http.headers.Server' snow_adc
 expect_json "status line" '.http.status_line' "HTTP/1.1 200 OK"
 run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$READY" --http /missing
 expect_json "HEAD of a missing path" '.http.status' 404
+# ---- servers that ignore HEAD: the HTTP stage's own limit, GET fallback ----
+start_adc_x() { # PORT SERVER SUPPORTS HEAD [PATH]
+	local port=$1
+	shift
+	"$PY" "$LIBDIR/snow_adc.py" "$port" "$T/inst.crt" "$T/inst.key" "$@" >"$T/adc.$port.log" 2>&1 </dev/null &
+	TAP_PIDS="${TAP_PIDS:-} $!"
+	wait_port "$port" || diag "snow_adc.py did not start: $(cat "$T/adc.$port.log")"
+}
+now() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+below() { awk -v e="$1" -v l="$2" 'BEGIN { print (e < l) ? "yes" : "no" }'; }
+IGN=$(free_port)
+start_adc_x "$IGN" snow_adc true ignore
+M405=$(free_port)
+start_adc_x "$M405" snow_adc true 405
+OLD=$(free_port)
+start_adc_x "$OLD" snow_adc true answer /adc/supports_tls
+
+t0=$(now)
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$IGN" --http / --http-timeout 2s
+el=$(took "$t0")
+expect_eq "HEAD ignored: exit 0 (answered by GET)" "$RC" 0
+expect_json "HEAD ignored: the request that answered was GET /" '.http.request' "GET /"
+expect_json "HEAD ignored: status 200" '.http.status' 200
+expect_json "HEAD ignored: the chain is reported" '.chain | length' 1
+expect_eq "HEAD ignored: within the 2 s HTTP limit + 3 s (took ${el}s), not the 30 s probe limit" "$(below "$el" 5)" yes
+
+t0=$(now)
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$IGN" --http / --method HEAD --http-timeout 2s
+el=$(took "$t0")
+expect_eq "--method HEAD to a server that ignores it: exit 5" "$RC" 5
+expect_json "... the HTTP timeout is the error" '.error.code' MTK_E_TIMEOUT
+expect_json "... stage http" '.stage' http
+expect_json "... and the TLS result is still there: the chain" '.chain | length' 1
+expect_json "... the protocol" '.tls.protocol | test("^TLSv1")' true
+expect_json "... the verification" '.verification.verified' true
+expect_json "... the HTTP failure, with the request" '.http | [.request, (.error | test("within 2000 ms"))] | tostring' '["HEAD /",true]'
+expect_eq "... after the 2 s HTTP limit (took ${el}s)" "$(below "$el" 4)" yes
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" probe "localhost:$IGN" --http / --method HEAD --http-timeout 1s
+expect_match "text: the chain is printed before the HTTP error" 'CN=localhost' "$OUT"
+expect_match "text: the HTTP line says what failed" 'HTTP: .*HEAD / -> .*within 1000 ms' "$OUT"
+
+t0=$(now)
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$IGN" --servicenow
+el=$(took "$t0")
+expect_eq "--servicenow, HEAD ignored: exit 0" "$RC" 0
+expect_json "... ADCv2 seen through GET /" '.servicenow | [.adcv2, .server_request] | tostring' '[true,"GET"]'
+expect_json "... ready" '.servicenow.ready' true
+expect_eq "... within the default 5 s HTTP limit + 4 s (took ${el}s)" "$(below "$el" 9)" yes
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$M405" --http /
+expect_json "HEAD answered 405: sent again as GET" '.http | [.request, .status] | tostring' '["GET /",200]'
+
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$OLD" --servicenow
+expect_eq "supports_tls only at /adc/supports_tls: exit 0" "$RC" 0
+expect_json "... found there" '.servicenow | [.supports_tls_path, .supports_tls, .ready] | tostring' '["/adc/supports_tls","true",true]'
+run env SSL_CERT_FILE="$T/pub.crt" "$MTLSKIT" --json probe "localhost:$READY" --servicenow
+expect_json "the articles' /adcv2/supports_tls is asked first" '.servicenow.supports_tls_path' /adcv2/supports_tls
 done_testing
