@@ -109,6 +109,12 @@ mtk check --json --profile outbound k003.p12 --pass env:P
 expect_eq "003 keytool, as PKCS12: only keystore-type" \
 	"$(printf '%s' "$OUT" | jq -r '[.findings[] | select(.severity != "info") | .id] | unique | join(" ")')" keystore-type
 
+# the same store converted by mtlskit (issue 19, item 11): still no finding
+run "$MTLSKIT" convert k003.jks --pass env:P --to jks --out-pass env:P -o k003-conv.jks
+expect_eq "003 keytool store converted by mtlskit: written" "$RC" 0
+clean "003 converted" outbound k003-conv.jks --pass env:P
+agree "003 converted" k003-conv.jks P 3
+
 # ------------------------------------------------------------ article 003, mtlskit
 "$MTLSKIT" keystore genkey m003.jks --alias client --keyalg RSA --validity 365 --pass env:P \
 	--dname "CN=client.example.com, O=Example Ltd, L=London, ST=London, C=GB" >/dev/null 2>&1
