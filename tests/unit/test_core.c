@@ -345,6 +345,22 @@ static void test_findings(void **state)
 	assert_false(mtk_findings_has(&fs, MTK_F_KEY_MISMATCH));
 	assert_int_equal(mtk_findings_count_at_least(&fs, MTK_SEV_ERROR), 1);
 	assert_string_equal(fs.items[0].message, "CRLF on 4 lines");
+	assert_null(fs.items[0].advice);
+	/* A remedy outside the tool is advice; a command stays a fix. */
+	assert_int_equal(mtk_findings_add_advice(&fs, MTK_F_CHAIN_UNTRUSTED, MTK_SEV_ERROR, "c.pem", 0,
+						 NULL, NULL, "have it re-issued by that CA", "not from %s",
+						 "that CA"),
+			 MTK_OK);
+	assert_int_equal(fs.count, 3);
+	assert_null(fs.items[2].fix);
+	assert_string_equal(fs.items[2].advice, "have it re-issued by that CA");
+	assert_string_equal(fs.items[2].message, "not from that CA");
+	assert_int_equal(mtk_findings_add_advice(&fs, MTK_F_LEAF_NO_CLIENT_AUTH, MTK_SEV_ERROR, NULL, 0,
+						 NULL, "mtlskit renew a.pem --key a.pem --usage client -o r.csr",
+						 "then have r.csr signed", "no clientAuth"),
+			 MTK_OK);
+	assert_string_equal(fs.items[3].fix, "mtlskit renew a.pem --key a.pem --usage client -o r.csr");
+	assert_string_equal(fs.items[3].advice, "then have r.csr signed");
 	mtk_findings_free(&fs);
 }
 
