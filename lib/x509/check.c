@@ -414,6 +414,13 @@ static mtk_rc check_keys(ctx *x)
 
 /* ---- chain ---- */
 
+/* What the MID Server says, for the profiles about it (mid, auto); other
+ * targets (an outbound keystore, an upload) get no MID Server words. */
+static const char *mid_clause(const ctx *x, const char *clause)
+{
+	return x->p == MTK_PROFILE_MID || x->p == MTK_PROFILE_AUTO ? clause : "";
+}
+
 /* The command that rewrites the inputs in order (bundle does the ordering
  * and drops copies), for what this profile uploads or installs; NULL when
  * no command can (a keystore entry: install-reply needs the CA's reply). */
@@ -511,9 +518,10 @@ static mtk_rc check_chain(ctx *x)
 						       "install-reply"
 						     : NULL,
 					 "the certificates are not in leaf -> intermediates -> root order: %s "
-					 "(the issuer of %s) comes before it; the MID Server will say "
-					 "'Certificate chain is not end with a CA cert'",
-					 cert_name(c, nm, sizeof(nm)), cert_name(prev, nm2, sizeof(nm2)));
+					 "(the issuer of %s) comes before it%s",
+					 cert_name(c, nm, sizeof(nm)), cert_name(prev, nm2, sizeof(nm2)),
+					 mid_clause(x, "; the MID Server will say 'Certificate chain is not "
+						       "end with a CA cert'"));
 				break;
 			}
 			prev = c;
@@ -578,9 +586,11 @@ static mtk_rc check_chain(ctx *x)
 			     fix, sizeof(fix));
 		rc = add_adv(x, MTK_F_CHAIN_INCOMPLETE, topc ? topc->obj : NULL, NULL, fix,
 			 "the chain ends at %s, which is not a self-signed root (its issuer '%s' is not in the "
-			 "input); the MID Server will say 'Certificate chain is not end with a CA cert'",
+			 "input)%s",
 			 topc ? cert_name(topc, nm, sizeof(nm)) : "a certificate",
-			 topc ? topc->s.issuer : "?");
+			 topc ? topc->s.issuer : "?",
+			 mid_clause(x, "; the MID Server will say 'Certificate chain is not end with a CA "
+				       "cert'"));
 	}
 	if (rc != MTK_OK)
 		return rc;
@@ -625,9 +635,10 @@ trust:
 			rc = add_adv(x, MTK_F_CHAIN_UNTRUSTED, topc ? topc->obj : (leaf ? leaf->obj : NULL),
 				     NULL, fix,
 				 "the chain of %s does not lead to the CA in %s; a peer that trusts only that CA "
-				 "refuses the handshake (the MID Server sees an SSLHandshakeException)",
+				 "refuses the handshake%s",
 				 leaf ? cert_name(leaf, nm, sizeof(nm)) : "the leaf",
-				 x->o->trusted_name ? x->o->trusted_name : "--ca");
+				 x->o->trusted_name ? x->o->trusted_name : "--ca",
+				 mid_clause(x, " (the MID Server sees an SSLHandshakeException)"));
 		}
 	}
 	return rc;
@@ -833,10 +844,10 @@ static mtk_rc check_leaf(ctx *x)
 		else {
 			size_t before = x->fs->count;
 			rc = add_adv(x, MTK_F_LEAF_NO_CLIENT_AUTH, leaf->obj, fix[0] ? fix : NULL, adv,
-				     "%s has no extendedKeyUsage; the MID Server setup requires clientAuth "
-				     "(1.3.6.1.5.5.7.3.2), and strict servers refuse a client certificate "
-				     "without it",
-				     cert_name(leaf, nm, sizeof(nm)));
+				     "%s has no extendedKeyUsage; %sstrict servers refuse a client "
+				     "certificate without clientAuth (1.3.6.1.5.5.7.3.2)",
+				     cert_name(leaf, nm, sizeof(nm)),
+				     mid_clause(x, "the MID Server setup requires clientAuth, and "));
 			/* Without any EKU OpenSSL and Java accept it for any use
 			 * (RFC 5280): a warning for the MID Server, whose guide
 			 * asks for clientAuth, information elsewhere. */
@@ -1089,13 +1100,21 @@ static mtk_rc check_alias(ctx *x)
 		return MTK_OK;
 	if (x->p == MTK_PROFILE_AUTO && !x->any_alias && x->o->expected_alias == NULL)
 		return MTK_OK;
-	snprintf(fix, sizeof(fix),
-		 "install the bundle with mtlskit mid install --agent AGENT_DIR bundle.pem (it installs "
-		 "under %s), then restart the MID Server",
-		 want);
-	return add_adv(x, MTK_F_KEYSTORE_ALIAS, NULL, NULL, fix,
-		   "no key entry under the alias '%s'%s; the MID Server looks only there and stays Down",
-		   want, have_any ? " (the alias holds only a certificate)" : "");
+	if (x->p == MTK_PROFILE_OUTBOUND || strcmp(want, "defaultsecuritykeypairhandle") != 0)
+		snprintf(fix, sizeof(fix),
+			 "add the key entry under that alias (mtlskit keystore add-key %s --alias %s "
+			 "--pass env:STORE_PASS YOUR-BUNDLE.pem), or name the alias the store has",
+			 x->first_source ? x->first_source : "KEYSTORE", want);
+	else
+		snprintf(fix, sizeof(fix),
+			 "install the bundle with mtlskit mid install --agent AGENT_DIR bundle.pem (it "
+			 "installs under %s), then restart the MID Server",
+			 want);
+	return add_adv(x, MTK_F_KEYSTORE_ALIAS, NULL, NULL, fix, "no key entry under the alias '%s'%s%s",
+		       want, have_any ? " (the alias holds only a certificate)" : "",
+		       strcmp(want, "defaultsecuritykeypairhandle") == 0
+			   ? "; the MID Server looks only there and stays Down"
+			   : "");
 }
 
 mtk_rc mtk_check_set(const mtk_set *set, const mtk_check_opts *opts, mtk_findings *fs, mtk_err *err)

@@ -47,6 +47,10 @@ clean() { # DESC PROFILE FILE [args]
 	[ "$RC" = 0 ] || diag "$(printf '%s' "$OUT" | jq -c '[.findings[] | {id, severity, where, message}]')"
 	expect_eq "$desc: no chain-broken, no chain-order" \
 		"$(printf '%s' "$OUT" | jq -r '[.findings[].id | select(. == "chain-broken" or . == "chain-order")] | length')" 0
+	if [ "$profile" = outbound ]; then
+		expect_eq "$desc: nothing said about the MID Server or its bundle" \
+			"$(printf '%s' "$OUT" | jq -r '[.findings[] | .message, .fix, .advice | select(. != null) | select(test("MID Server|mtlskit bundle|mid install"))] | length')" 0
+	fi
 }
 agree() { # DESC STORE PASSVAR WANT-ENTRIES
 	local kv mv
