@@ -316,10 +316,9 @@ int cmd_bundle(cli *c, int argc, char **argv)
 	co.now = c->now;
 	/* Fixes name the inputs: the output was not written. */
 	{
-		size_t len = 0;
-		for (int i = first; i < argc && len + 1 < sizeof(fixin); i++)
-			len += (size_t)snprintf(fixin + len, sizeof(fixin) - len, "%s%s", len ? " " : "",
-						argv[i]);
+		fixin[0] = '\0';
+		for (int i = first; i < argc; i++)
+			mtk_check_quote_append(fixin, sizeof(fixin), argv[i]);
 		co.fix_inputs = fixin;
 	}
 	if ((rc = mtk_check_set(&r.check_set, &co, &c->findings, &err)) != MTK_OK) {

@@ -301,9 +301,9 @@ static int mid_install(cli *c, int argc, char **argv)
 	co.now = c->now;
 	co.within_days = o.within;
 	/* Fixes name the inputs, not the bundle assembled in memory. */
-	for (int i = first, len = 0; i < argc && len + 1 < (int)sizeof(fixin); i++)
-		len += snprintf(fixin + len, sizeof(fixin) - (size_t)len, "%s%s", len ? " " : "",
-				argv[i]);
+	fixin[0] = '\0';
+	for (int i = first; i < argc; i++)
+		mtk_check_quote_append(fixin, sizeof(fixin), argv[i]);
 	co.fix_inputs = fixin;
 	if ((r = normalise(c, &set, &raw, &co, argc - first == 1 ? argv[first] : "bundle", &b)) !=
 	    0)

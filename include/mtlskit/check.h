@@ -87,4 +87,8 @@ void mtk_check_pem_severity(mtk_findings *fs, size_t from, mtk_profile profile);
  * documentation and tests use it. */
 bool mtk_check_rule_applies(mtk_profile profile, mtk_finding_id id);
 
+/* Appends word to out (after a space when out is not empty) as one shell
+ * word, quoted when it needs to be: fix commands run as printed. */
+void mtk_check_quote_append(char *out, size_t cap, const char *word);
+
 #endif

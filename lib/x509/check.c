@@ -124,8 +124,7 @@ typedef struct ctx {
 	const char *first_source;
 } ctx;
 
-/* Appends s to out shell-quoted when it needs quoting. */
-static void append_quoted(char *out, size_t cap, const char *s)
+void mtk_check_quote_append(char *out, size_t cap, const char *s)
 {
 	size_t n = strlen(out);
 	bool plain = *s != '\0';
@@ -137,7 +136,8 @@ static void append_quoted(char *out, size_t cap, const char *s)
 		out[n++] = ' ';
 	out[n] = '\0';
 	if (plain) {
-		snprintf(out + n, cap - n, "%s", s);
+		/* "-x.pem" would read as an option */
+		snprintf(out + n, cap - n, "%s%s", s[0] == '-' && s[1] != '\0' ? "./" : "", s);
 		return;
 	}
 	if (n + 1 < cap)
@@ -278,7 +278,7 @@ static mtk_rc gather(ctx *x)
 			for (size_t k = 0; k < i && !seen; k++)
 				seen = set->objs[k].source && strcmp(set->objs[k].source, o->source) == 0;
 			if (!seen)
-				append_quoted(x->inputs, sizeof(x->inputs), o->source);
+				mtk_check_quote_append(x->inputs, sizeof(x->inputs), o->source);
 		}
 		if (o->kind != MTK_OBJ_CERT || o->cert == NULL)
 			continue;
@@ -336,7 +336,7 @@ static mtk_rc check_keys(ctx *x)
 		if (k->kind != MTK_OBJ_KEY)
 			continue;
 		nkeys++;
-		append_quoted(qs, sizeof(qs), k->source ? k->source : "key.pem");
+		mtk_check_quote_append(qs, sizeof(qs), k->source ? k->source : "key.pem");
 		if (x->p == MTK_PROFILE_UPLOAD_USER || x->p == MTK_PROFILE_UPLOAD_CA ||
 		    x->p == MTK_PROFILE_TRUST_STORE) {
 			const char *what = x->p == MTK_PROFILE_UPLOAD_USER ? "sys_user_certificate (the leaf only)"
@@ -670,8 +670,8 @@ static void renew_cmd(ctx *x, const cinfo *leaf, const char *usage, char *buf, s
 	if (k == NULL || k->source == NULL || k->label == NULL || k->encrypted || leaf->obj == NULL ||
 	    leaf->obj->source == NULL || leaf->obj->label == NULL || x->keystore)
 		return;
-	append_quoted(q, sizeof(q), leaf->obj->source);
-	append_quoted(kq, sizeof(kq), k->source);
+	mtk_check_quote_append(q, sizeof(q), leaf->obj->source);
+	mtk_check_quote_append(kq, sizeof(kq), k->source);
 	snprintf(buf, cap, "mtlskit renew %s --key %s --usage %s -o renew.csr", q, kq, usage);
 }
 
@@ -1016,7 +1016,7 @@ mtk_rc mtk_check_container(const char *file, const mtk_container_info *info, mtk
 	if (info == NULL || sev == NA)
 		return MTK_OK;
 	f = info->format;
-	append_quoted(q, sizeof(q), file ? file : "FILE");
+	mtk_check_quote_append(q, sizeof(q), file ? file : "FILE");
 	fix[0] = '\0';
 	switch (profile) {
 	case MTK_PROFILE_MID:

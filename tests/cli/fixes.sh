@@ -25,6 +25,7 @@ cat leaf.pem inter.pem root.pem other.key >mismatch.pem
 cat leaf.pem inter.pem root.pem >nokey.pem
 cat leaf.pem inter.pem leaf.key >noroot.pem
 cat root.pem inter.pem leaf.pem leaf.key >order.pem
+cp pkcs1.pem "my bundle.pem" # a name the shell must get quoted
 cat leaf.pem inter.pem inter.pem root.pem leaf.key >dup.pem
 cat leaf.pem inter.pem root.pem other-root.pem leaf.key >extra.pem
 cat leaf.pem root.pem leaf.key >gap.pem
@@ -152,6 +153,7 @@ sign_request() {
 
 fix check:mid key-not-pkcs8 pkcs1.pem
 fix check:mid key-encrypted enc.pem
+fix check:mid key-not-pkcs8 "my bundle.pem"
 adv check:mid key-mismatch mismatch.pem
 adv check:mid key-missing nokey.pem
 fix check:upload-user key-in-upload good.pem
