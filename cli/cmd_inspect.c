@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "mtlskit/buf.h"
 #include "mtlskit/cert.h"
+#include "mtlskit/check.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
@@ -105,35 +106,14 @@ static json_t *jlist(const mtk_strlist *l)
 	return a;
 }
 
-/* The file name as a shell word, for fix commands. */
+/* The file name as a shell word, for fix commands (the one quoting rule
+ * every fix uses). */
 static void shell_word(const char *s, char *out, size_t cap)
 {
-	bool plain = s[0] != '\0';
-	size_t o = 0;
-
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && strchr("_./-:@%+=,", *p) == NULL)
-			plain = false;
-	if (plain) {
-		/* "-x.pem" would read as an option */
-		snprintf(out, cap, "%s%s", s[0] == '-' && s[1] != '\0' ? "./" : "", s);
+	if (cap == 0)
 		return;
-	}
-	if (cap < 3) {
-		out[0] = '\0';
-		return;
-	}
-	out[o++] = '\'';
-	for (const char *p = s; *p && o + 6 < cap; p++) {
-		if (*p == '\'') {
-			memcpy(out + o, "'\\''", 4);
-			o += 4;
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
+	out[0] = '\0';
+	mtk_check_quote_append(out, cap, s);
 }
 
 /* "dir/key.pem" -> "dir/key-SUFFIX.pem" (shell-quoted). */
