@@ -197,6 +197,19 @@ adv check:mid weak-crypto sha1-bundle.pem
 fix inspect key-not-pkcs8 leaf-pkcs1.key
 fix inspect key-encrypted leaf-enc.key
 
+# renew prints its own fix for a key that is not the certificate's: run it;
+# renew exits 1 while key-mismatch stands, so exit 0 is the finding gone.
+n=$((n + 1))
+mkdir -p "$T/row$n" && cp leaf.pem other.key "$T/row$n"/ && cd "$T/row$n" || exit 1
+mtk --json renew leaf.pem --key other.key -o r.csr
+expect_eq "[$n] renew with another key: key-mismatch, exit 1" "$RC/$(finding_ids)" "1/key-mismatch"
+fixcmd=$(printf '%s' "$OUT" | jq -r '.findings[0].fix // empty')
+expect_match "[$n] key-mismatch: the fix is an mtlskit command" '^mtlskit renew ' "$fixcmd"
+run env PATH="$BIN:$PATH" bash -c "$fixcmd"
+expect_eq "[$n] key-mismatch: '$fixcmd' runs (exit 0: no key-mismatch)" "$RC" 0
+expect_file "[$n] key-mismatch: it wrote $(fix_output "$fixcmd")" "$(fix_output "$fixcmd")"
+cd "$P" || exit 1
+
 # ---- coverage: every id of the contract has a row ----
 # Asserted by other suites (they need a live server):
 ELSEWHERE="tls-intercepted:interop/probe-intercept instance-not-ready:interop/probe-servicenow"
