@@ -147,4 +147,33 @@ cp "$T/s.jks" "$T/agent/security/agent_keystore.jks"
 mtk --json mid show --agent "$T/agent"
 expect_eq "mid show without defaultsecuritykeypairhandle: exit 1" "$RC" 1
 expect_eq "mid show: finding keystore-alias" "$(finding_ids)" keystore-alias
+# keystore csr --usage/--san (keytool -ext's job), and install-reply naming the
+# issuer it cannot find, with a CA made by mtlskit.
+"$MTLSKIT" ca init "$T/rca" --name "Reply Root" --intermediate "Reply Issuing" >/dev/null 2>&1
+"$MTLSKIT" keystore genkey "$T/r.jks" --alias client --keyalg EC --dname "CN=client.example.com, C=GB" >/dev/null 2>&1
+expect_rc 0 "keystore csr --usage client --san" "$MTLSKIT" keystore csr "$T/r.jks" --alias client \
+	--usage client --san DNS:client.example.com,IP:192.0.2.7 -o "$T/r.csr"
+run openssl req -in "$T/r.csr" -noout -text
+expect_match "csr --usage client: clientAuth requested" 'TLS Web Client Authentication' "$OUT"
+expect_match "csr --san: both names" 'DNS:client.example.com, IP Address:192.0.2.7' "$OUT"
+expect_match "csr: the entry's subject" 'Subject: C = GB, CN = client.example.com' "$OUT"
+expect_rc 0 "keystore csr without options (keytool -certreq)" "$MTLSKIT" keystore csr "$T/r.jks" --alias client -o "$T/plain.csr"
+run openssl req -in "$T/plain.csr" -noout -text
+expect_no_match "csr without options: no extension requested" 'Extended Key Usage|Alternative Name' "$OUT"
+expect_rc 2 "keystore csr --usage nonsense: usage" "$MTLSKIT" keystore csr "$T/r.jks" --alias client --usage nonsense
+expect_rc 2 "keystore csr --san nonsense: usage" "$MTLSKIT" keystore csr "$T/r.jks" --alias client --san "FOO:x"
+expect_rc 2 "--usage on another sub-verb: usage" "$MTLSKIT" keystore list "$T/r.jks" --usage client
+"$MTLSKIT" ca sign "$T/rca" "$T/r.csr" --profile client -o "$T/r.crt" >/dev/null 2>&1
+run "$MTLSKIT" keystore install-reply "$T/r.jks" --alias client "$T/r.crt"
+expect_eq "a one-certificate reply with no trusted issuer: exit 3" "$RC" 3
+expect_match "... names the issuer and the certificate" "issuer 'CN=Reply Issuing' of 'CN=client.example.com,C=GB'" "$ERR"
+"$MTLSKIT" keystore add-trusted "$T/r.jks" --alias root "$T/rca/root.crt" >/dev/null 2>&1
+run "$MTLSKIT" keystore install-reply "$T/r.jks" --alias client "$T/r.crt"
+expect_match "with only the root trusted, the missing link is named" "issuer 'CN=Reply Issuing'" "$ERR"
+"$MTLSKIT" keystore add-trusted "$T/r.jks" --alias issuing "$T/rca/issuing.crt" >/dev/null 2>&1
+expect_rc 0 "with the issuing CA trusted too, the one-certificate reply installs" \
+	"$MTLSKIT" keystore install-reply "$T/r.jks" --alias client "$T/r.crt"
+mtk --json keystore list "$T/r.jks"
+expect_json "the entry's chain is completed from the trusted entries: 3" \
+	'.entries[] | select(.alias=="client") | .chain_length' 3
 done_testing
