@@ -608,10 +608,20 @@ static mtk_rc check_chain(ctx *x)
 				cinfo *c = &x->certs[i];
 				if (c->in_chain || c->dup || c->trusted_entry || c->copy)
 					continue;
-				rc = add(x, MTK_F_CHAIN_BROKEN, c->obj, reorder_fix(x, fix, sizeof(fix)),
-					 "%s is not part of the leaf's chain%s", cert_name(c, nm, sizeof(nm)),
-					 x->p == MTK_PROFILE_UPLOAD_CA ? " (sys_ca_certificate takes one chain)"
-								       : "");
+				char adv[800] = "";
+				/* Inside a key entry's chain: only a new import of the
+				 * reply (or the key with its real chain) rewrites it. */
+				if (x->keystore)
+					snprintf(adv, sizeof(adv),
+						 "write the entry again with its real chain: mtlskit keystore "
+						 "install-reply %s --alias %s --pass env:STORE_PASS CA-REPLY.pem "
+						 "(or keystore add-key --force from a bundle made by mtlskit bundle)",
+						 x->first_source ? x->first_source : "KEYSTORE", x->key_alias);
+				rc = add_adv(x, MTK_F_CHAIN_BROKEN, c->obj, reorder_fix(x, fix, sizeof(fix)),
+					     adv[0] ? adv : NULL, "%s is not part of the leaf's chain%s",
+					     cert_name(c, nm, sizeof(nm)),
+					     x->p == MTK_PROFILE_UPLOAD_CA ? " (sys_ca_certificate takes one chain)"
+									   : "");
 			}
 		}
 	}
@@ -910,6 +920,12 @@ static void validity_advice(ctx *x, const cinfo *c, const char *src, const char 
 			 which, src, c->obj->alias);
 	else if (x->keystore && !c->s.is_ca)
 		ks_request_advice(x, "client", buf, cap);
+	else if (x->keystore)
+		snprintf(buf, cap,
+			 "get the CA's %s certificate from your CA, then put it in the entry's chain: "
+			 "mtlskit keystore install-reply %s --alias %s --pass env:STORE_PASS "
+			 "REPLY-WITH-CHAIN.pem",
+			 which, src, x->key_alias);
 	else if (c->s.is_ca)
 		snprintf(buf, cap,
 			 "get the CA's %s certificate from your CA, then rebuild: mtlskit bundle %s --ca "
