@@ -108,6 +108,11 @@ typedef struct mtk_keystore {
 	mtk_ks_entry *entries;
 	size_t count;
 	size_t cap;
+	/* Private: aliases by hash (keystore.c): entry index + 1 in the low
+	 * 32 bits (0: empty), the hash's top half above; at most half full.
+	 * NULL: lookups scan. */
+	uint64_t *slots;
+	size_t nslots;
 } mtk_keystore;
 
 /* A new empty keystore of the given type; NULL on allocation failure. */
@@ -152,7 +157,7 @@ MTK_WUR mtk_rc mtk_keystore_unlock(mtk_keystore *ks, size_t index, const mtk_sec
 				   mtk_err *err);
 
 /* Index of alias (compared ASCII case-insensitively, as Java lower-cases
- * aliases), or -1. */
+ * aliases), or -1.  A hash lookup: constant time at any store size. */
 long mtk_keystore_find(const mtk_keystore *ks, const char *alias);
 /* Removes the entry at index. */
 void mtk_keystore_remove(mtk_keystore *ks, size_t index);

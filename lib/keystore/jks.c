@@ -671,6 +671,7 @@ static mtk_rc put_entry(mtk_keystore *ks, mtk_ks_entry *tmp)
 		return rc;
 	*slot = *tmp;
 	memset(tmp, 0, sizeof(*tmp));
+	mtk_ks_slot_named(ks, slot);
 	return MTK_OK;
 }
 

@@ -325,6 +325,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 				goto out;
 			}
 			e->alias = low;
+			mtk_ks_slot_named(ks, e);
 		}
 		e->kind = MTK_KSE_KEY;
 		e->key = kb->key;
@@ -361,6 +362,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			goto out;
 		}
 		e->alias = low;
+		mtk_ks_slot_named(ks, e);
 		e->kind = MTK_KSE_TRUSTED;
 		if ((e->chain = sk_X509_new_null()) == NULL || !sk_X509_push(e->chain, cb->cert)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
