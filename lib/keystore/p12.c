@@ -97,7 +97,7 @@ static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
 }
 
 static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
-			bagset *out, int depth)
+			mtk_pbe_budget *budget, bagset *out, int depth)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
@@ -108,7 +108,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 			mtk_rc rc;
 			if (depth > 4)
 				return MTK_E_PKCS12;
-			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, out, depth + 1);
+			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, budget, out, depth + 1);
 			if (rc != MTK_OK)
 				return rc;
 			continue;
@@ -135,7 +135,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 
 				if (sig != NULL)
 					X509_SIG_get0(sig, &alg, NULL);
-				if (mtk_pbe_iter_excessive(alg))
+				if (!mtk_pbe_budget_take(budget, alg))
 					return MTK_E_TOO_LARGE;
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
@@ -175,6 +175,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	PKCS12 *p12 = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
 	bagset bs = {NULL, 0, 0};
+	mtk_pbe_budget budget = MTK_PBE_BUDGET_INIT; /* the file's key-derivation work */
 	mtk_keystore *ks = NULL;
 	const char *pass;
 	int plen;
@@ -200,8 +201,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		bool ok;
 
 		PKCS12_get0_mac(NULL, NULL, NULL, &mac_iter, p12);
-		if (mtk_mac_iter_excessive(mac_iter)) {
-			rc = mtk_pbe_iter_refused(err, name, "MAC");
+		if (!mtk_pbe_budget_take_mac(&budget, mac_iter)) {
+			rc = mtk_pbe_budget_refused(&budget, err, name, "MAC");
 			goto out;
 		}
 		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
@@ -229,8 +230,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
 			if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
-			    mtk_pbe_iter_excessive(p7->d.encrypted->enc_data->algorithm)) {
-				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+			    !mtk_pbe_budget_take(&budget, p7->d.encrypted->enc_data->algorithm)) {
+				rc = mtk_pbe_budget_refused(&budget, err, name, "certificate encryption");
 				goto out;
 			}
 			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
@@ -249,10 +250,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 					 name);
 			goto out;
 		}
-		rc = read_bags(bags, pass, plen, &bs, 0);
+		rc = read_bags(bags, pass, plen, &budget, &bs, 0);
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
 		if (rc == MTK_E_TOO_LARGE) {
-			rc = mtk_pbe_iter_refused(err, name, "private key");
+			rc = mtk_pbe_budget_refused(&budget, err, name, "private key");
 			goto out;
 		}
 		if (rc != MTK_OK) {

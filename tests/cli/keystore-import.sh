@@ -4,6 +4,7 @@
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
 
 export STOREPW=changeit
+rm -rf cas t.jks
 mkdir -p cas
 mkcert() { # FILE CN
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
