@@ -610,6 +610,61 @@ static void test_install_reply(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* The alias table: case-insensitive lookups at 3,000 entries, a replaced
+ * alias keeps its place, removal renumbers, and a JKS and a PKCS12 round
+ * trip find every alias again. */
+static void test_alias_table(void **state)
+{
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *back = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	char alias[32];
+	const size_t n = 3000;
+
+	(void)state;
+	make_pair("Alias Table", &key, &cert);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(alias, sizeof(alias), "Entry-%zu", i);
+		assert_int_equal(mtk_keystore_add_trusted(ks, alias, cert, 0, &err), MTK_OK);
+	}
+	assert_int_equal(ks->count, n);
+	assert_int_equal(mtk_keystore_find(ks, "ENTRY-0"), 0);
+	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), 2999);
+	assert_int_equal(mtk_keystore_find(ks, "entry-3000"), -1);
+	/* Replacing keeps the place. */
+	assert_int_equal(mtk_keystore_add_trusted(ks, "ENTRY-10", cert, 5, &err), MTK_OK);
+	assert_int_equal(ks->count, n);
+	assert_int_equal(mtk_keystore_find(ks, "entry-10"), 10);
+	assert_int_equal(ks->entries[10].date_ms, 5);
+	/* Removal moves the later entries down by one. */
+	mtk_keystore_remove(ks, 5);
+	assert_int_equal(mtk_keystore_find(ks, "entry-5"), -1);
+	assert_int_equal(mtk_keystore_find(ks, "entry-6"), 5);
+	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), (long)n - 2);
+	/* Round trips. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.jks", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, n - 1);
+	assert_int_equal(mtk_keystore_find(back, "Entry-1234"), 1233);
+	mtk_keystore_free(back);
+	back = NULL;
+	out.len = 0;
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_PKCS12, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.p12", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, n - 1);
+	assert_true(mtk_keystore_find(back, "entry-1234") >= 0);
+	assert_int_equal(mtk_keystore_find(back, "entry-5"), -1);
+	mtk_keystore_free(back);
+	mtk_buf_free(&out);
+	mtk_keystore_free(ks);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 static void test_load_set(void **state)
 {
 	EVP_PKEY *key;
@@ -703,6 +758,7 @@ int main(void)
 	    cmocka_unit_test(test_convert_and_pkcs12),
 	    cmocka_unit_test(test_install_reply),
 	    cmocka_unit_test(test_load_set),
+	    cmocka_unit_test(test_alias_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
