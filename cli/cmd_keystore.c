@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "cli.h"
@@ -222,7 +223,9 @@ static int ks_list(cli *c, int argc, char **argv)
 
 	if ((r = parse(c, argc, argv, &o, usage_list, 1, &first)) != 0)
 		return r < 0 ? 0 : r;
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	/* Certificates stay bytes until a summary needs them: the plain
+	 * listing prints only fingerprints, taken from the bytes. */
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		return r;
 	entries = json_array();
 	if (!c->json) {
@@ -234,7 +237,9 @@ static int ks_list(cli *c, int argc, char **argv)
 		mtk_ks_entry *e = &f.ks->entries[i];
 		char date[32];
 		json_t *je, *certs = json_array();
-		int n = sk_X509_num(e->chain);
+		int n = mtk_ks_entry_ncerts(e);
+		STACK_OF(X509) *chain = NULL;
+		mtk_err cerr = {0};
 
 		/* PKCS12 stores no date for trusted entries (keytool shows the
 		 * time it loaded the file). */
@@ -277,8 +282,33 @@ static int ks_list(cli *c, int argc, char **argv)
 					printf("\n");
 			}
 		}
+		if (!c->json && !o.verbose) {
+			unsigned char md[32];
+			char fp[100];
+
+			if (n > 0 && (mtk_ks_entry_sha256(e, 0, md) != MTK_OK ||
+				      mtk_fingerprint_hex(md, sizeof(md), fp, sizeof(fp)) != MTK_OK)) {
+				json_decref(certs);
+				json_decref(je);
+				json_decref(entries);
+				ks_close(&f);
+				return cli_error(c, MTK_E_CRYPTO, NULL);
+			}
+			if (n > 0)
+				printf("Certificate fingerprint (SHA-256): %s\n", fp);
+			json_decref(certs);
+			json_decref(je);
+			continue;
+		}
+		if (n > 0 && (chain = mtk_keystore_chain(f.ks, i, &cerr)) == NULL) {
+			json_decref(certs);
+			json_decref(je);
+			json_decref(entries);
+			ks_close(&f);
+			return cli_error(c, cerr.code, &cerr);
+		}
 		for (int j = 0; j < n; j++) {
-			X509 *x = sk_X509_value(e->chain, j);
+			X509 *x = sk_X509_value(chain, j);
 			mtk_cert_summary s;
 			mtk_err err = {0};
 			char nb[64], na[64];
@@ -293,11 +323,6 @@ static int ks_list(cli *c, int argc, char **argv)
 			json_array_append_new(certs, cert_json(x, &s));
 			if (c->json)
 				continue;
-			if (!o.verbose) {
-				if (j == 0)
-					printf("Certificate fingerprint (SHA-256): %s\n", s.sha256);
-				continue;
-			}
 			if (e->kind == MTK_KSE_KEY)
 				printf("Certificate[%d]:\n", j + 1);
 			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", s.subject, s.issuer,
@@ -451,7 +476,8 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
+					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		goto out;
 	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
 		rc = mtk_err_set(
@@ -659,17 +685,17 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 				    "a keystore and at least one file or directory are needed");
 		goto out;
 	}
-	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
+					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		goto out;
-	/* What the store holds already, by fingerprint. */
+	/* What the store holds already, by fingerprint (from the stored bytes:
+	 * nothing is decoded). */
 	for (size_t i = 0; i < f.ks->count; i++) {
 		mtk_ks_entry *e = &f.ks->entries[i];
-		for (int j = 0; j < sk_X509_num(e->chain) && (e->kind == MTK_KSE_TRUSTED || j == 0);
+		for (int j = 0; j < mtk_ks_entry_ncerts(e) && (e->kind == MTK_KSE_TRUSTED || j == 0);
 		     j++) {
 			unsigned char md[32];
-			unsigned int mdlen = 0;
-			if (X509_digest(sk_X509_value(e->chain, j), EVP_sha256(), md, &mdlen) != 1 ||
-			    !fp_add(&seen, md, (long)i)) {
+			if (mtk_ks_entry_sha256(e, j, md) != MTK_OK || !fp_add(&seen, md, (long)i)) {
 				r = cli_error(c, MTK_E_NOMEM, NULL);
 				goto out;
 			}
@@ -700,18 +726,21 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 			}
 			for (size_t i = 0; i < set.count && r == 0; i++) {
 				X509 *x = set.objs[i].cert;
-				unsigned char md[32];
-				unsigned int mdlen = 0;
+				unsigned char md[32], *der = NULL;
 				char alias[224], hex[65];
+				int derlen;
 				bool found;
 				long at;
 
 				if (set.objs[i].kind != MTK_OBJ_CERT || x == NULL)
 					continue;
-				if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1) {
+				if ((derlen = i2d_X509(x, &der)) <= 0) {
 					r = cli_error(c, MTK_E_CRYPTO, NULL);
 					break;
 				}
+				SHA256(der, (size_t)derlen, md);
+				OPENSSL_free(der);
+				der = NULL;
 				for (int k = 0; k < 32; k++)
 					snprintf(hex + 2 * k, 3, "%02x", md[k]);
 				at = fp_find(&seen, md, &found);
@@ -954,7 +983,7 @@ static int ks_remove(cli *c, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if ((r = need_alias(c, &o, usage_remove)) != 0)
 		return r;
-	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		return r;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 
 #include "ks_int.h"
 
@@ -106,6 +107,7 @@ void mtk_ks_entry_clear(mtk_ks_entry *e)
 		free(e->protected_key);
 	}
 	sk_X509_pop_free(e->chain, X509_free);
+	free(e->der);
 	if (e->secret_raw != NULL) {
 		mtk_cleanse(e->secret_raw, e->secret_raw_len);
 		free(e->secret_raw);
@@ -121,7 +123,80 @@ void mtk_keystore_free(mtk_keystore *ks)
 		mtk_ks_entry_clear(&ks->entries[i]);
 	free(ks->entries);
 	free(ks->slots);
+	free(ks->raw);
 	free(ks);
+}
+
+int mtk_ks_entry_ncerts(const mtk_ks_entry *e)
+{
+	return e->chain != NULL ? sk_X509_num(e->chain) : e->nder;
+}
+
+mtk_rc mtk_ks_entry_sha256(const mtk_ks_entry *e, int j, unsigned char md[32])
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if (j < 0 || j >= mtk_ks_entry_ncerts(e))
+		return MTK_E_INVALID_ARG;
+	/* SHA256() directly: the EVP interface fetches the algorithm from the
+	 * provider on every call, which costs more than hashing a certificate. */
+	if (e->chain == NULL) {
+		SHA256(e->der[j].p, e->der[j].len, md);
+		return MTK_OK;
+	}
+	if ((n = i2d_X509(sk_X509_value(e->chain, j), &der)) <= 0)
+		return MTK_E_CRYPTO;
+	SHA256(der, (size_t)n, md);
+	OPENSSL_free(der);
+	return MTK_OK;
+}
+
+mtk_rc mtk_ks_entry_decode_chain(const mtk_ks_entry *e, STACK_OF(X509) * *out, mtk_err *err)
+{
+	STACK_OF(X509) *c = sk_X509_new_null();
+
+	if (c == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "alias %s", e->alias);
+	for (int j = 0; j < mtk_ks_entry_ncerts(e); j++) {
+		X509 *x;
+
+		if (e->chain != NULL) {
+			x = sk_X509_value(e->chain, j);
+			X509_up_ref(x);
+		} else {
+			const unsigned char *q = e->der[j].p;
+			x = d2i_X509(NULL, &q, (long)e->der[j].len);
+			if (x == NULL || q != e->der[j].p + e->der[j].len) {
+				X509_free(x);
+				ERR_clear_error();
+				sk_X509_pop_free(c, X509_free);
+				return mtk_err_set(err, MTK_E_KEYSTORE,
+						   "alias %s: certificate is not valid DER", e->alias);
+			}
+		}
+		if (!sk_X509_push(c, x)) {
+			X509_free(x);
+			sk_X509_pop_free(c, X509_free);
+			return mtk_err_set(err, MTK_E_NOMEM, "alias %s", e->alias);
+		}
+	}
+	*out = c;
+	return MTK_OK;
+}
+
+STACK_OF(X509) * mtk_keystore_chain(mtk_keystore *ks, size_t index, mtk_err *err)
+{
+	mtk_ks_entry *e;
+
+	if (index >= ks->count) {
+		mtk_err_set(err, MTK_E_INVALID_ARG, "no entry %zu", index);
+		return NULL;
+	}
+	e = &ks->entries[index];
+	if (e->chain == NULL && e->nder > 0 && mtk_ks_entry_decode_chain(e, &e->chain, err) != MTK_OK)
+		return NULL;
+	return e->chain;
 }
 
 char *mtk_ks_lower(const char *s)
@@ -376,6 +451,9 @@ mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * c
 		return mtk_err_set(err, MTK_E_NOMEM, "chain");
 	sk_X509_pop_free(ks->entries[index].chain, X509_free);
 	ks->entries[index].chain = c;
+	free(ks->entries[index].der);
+	ks->entries[index].der = NULL;
+	ks->entries[index].nder = 0;
 	return MTK_OK;
 }
 

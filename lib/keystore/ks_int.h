@@ -67,6 +67,11 @@ MTK_WUR mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **o
  * harmless). */
 void mtk_ks_slot_named(mtk_keystore *ks, mtk_ks_entry *e);
 void mtk_ks_entry_clear(mtk_ks_entry *e);
+/* *out: a new stack with e's certificates, references to its chain or
+ * decoded from its stored bytes.  MTK_E_KEYSTORE (naming the alias: not
+ * valid DER), MTK_E_NOMEM. */
+MTK_WUR mtk_rc mtk_ks_entry_decode_chain(const mtk_ks_entry *e, STACK_OF(X509) * *out,
+					 mtk_err *err);
 /* ASCII lower-casing copy. */
 char *mtk_ks_lower(const char *s);
 

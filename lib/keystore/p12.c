@@ -422,6 +422,7 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		    "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
+		STACK_OF(X509) *lazy = NULL, *chain;
 		char kid[48];
 		char *low;
 
@@ -444,6 +445,12 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		}
 		/* Java's own localKeyID form; the index keeps equal dates apart. */
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
+		/* An entry of a store read lazily: its certificates decoded here. */
+		if (e->chain == NULL && (rc = mtk_ks_entry_decode_chain(e, &lazy, err)) != MTK_OK) {
+			free(low);
+			goto done;
+		}
+		chain = e->chain != NULL ? e->chain : lazy;
 		if (e->kind == MTK_KSE_KEY) {
 			PKCS12_SAFEBAG *bag = PKCS12_add_key_ex(&kbags, e->key, 0, P12_ITER,
 								NID_aes_256_cbc, pass, NULL, NULL);
@@ -451,12 +458,14 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 			if (bag != NULL && PKCS12_add_friendlyname_utf8(bag, low, -1) &&
 			    PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
 				rc = MTK_OK;
-			for (int j = 0; rc == MTK_OK && j < sk_X509_num(e->chain); j++)
-				rc = add_cert_bag(&cbags, sk_X509_value(e->chain, j),
+			for (int j = 0; rc == MTK_OK && j < sk_X509_num(chain); j++)
+				rc = add_cert_bag(&cbags, sk_X509_value(chain, j),
 						  j == 0 ? low : NULL, j == 0 ? kid : NULL, false);
 		} else {
-			rc = add_cert_bag(&cbags, sk_X509_value(e->chain, 0), low, NULL, true);
+			rc = add_cert_bag(&cbags, sk_X509_value(chain, 0), low, NULL, true);
 		}
+		sk_X509_pop_free(lazy, X509_free);
+		lazy = NULL;
 		free(low);
 		if (rc != MTK_OK)
 			goto fail;
