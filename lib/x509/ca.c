@@ -294,7 +294,15 @@ bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at)
 	k = serial_key(norm, &kn);
 	if (idx->slots == NULL) {
 		for (size_t i = 0; i < idx->count; i++) {
-			const char *e = serial_key(idx->items[i].serial, &en);
+			const char *e = idx->items[i].serial;
+
+			/* Most serials differ in their first digit after the
+			 * zeros: no length is taken for those. */
+			while (*e == '0')
+				e++;
+			if (*e != *k)
+				continue;
+			e = serial_key(e, &en);
 			if (en == kn && memcmp(e, k, kn) == 0) {
 				*at = i;
 				return true;
@@ -449,29 +457,31 @@ static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx
 	return MTK_OK;
 }
 
-/* True when s[0..n) is upper-case hex digits only; eight bytes at a time
- * (for each byte below 0x80, adding 0x80 - L sets its top bit exactly
- * when it is >= L, with no carry into the next byte). */
-static bool all_hex(const char *s, size_t n)
+/* How many of s[0..n) lead as upper-case hex digits; eight bytes at a
+ * time (for each byte below 0x80, adding 0x80 - L sets its top bit
+ * exactly when it is >= L, with no carry into the next byte). */
+static size_t hex_run(const char *s, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, top = 0x8080808080808080ull;
 	size_t i = 0;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x, digit, upper;
+		uint64_t x, digit, upper, bad;
 
 		memcpy(&x, s + i, 8);
 		if (x & top)
-			return false;
+			break; /* a byte >= 0x80: byte by byte below */
 		digit = (x + ones * (0x80 - '0')) & ~(x + ones * (0x80 - ('9' + 1)));
 		upper = (x + ones * (0x80 - 'A')) & ~(x + ones * (0x80 - ('F' + 1)));
-		if (((digit | upper) & top) != top)
-			return false;
+		if ((bad = ~(digit | upper) & top) != 0)
+			return i + (size_t)__builtin_ctzll(bad) / 8;
 	}
+#endif
 	for (; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
+			break;
+	return i;
 }
 
 /*
@@ -507,12 +517,11 @@ static mtk_rc index_scan(char *raw, size_t len, mtk_ca_index *out, mtk_err *err)
 		if (n > INDEX_LINE_MAX) {
 			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
 		} else if (n > 0 && p[0] != '#') {
-			const char *q = n > 2 ? memchr(p + 2, '\t', n - 2) : NULL;
+			size_t sl = n > 2 ? hex_run(p + 2, n - 2) : 0;
 			mtk_ca_entry *e;
-			size_t sl = q ? (size_t)(q - (p + 2)) : 0;
 
-			if (q == NULL || (p[0] != 'V' && p[0] != 'R') || p[1] != '\t' || sl == 0 ||
-			    sl >= sizeof(e->serial) || !all_hex(p + 2, sl)) {
+			if (n < 4 || (p[0] != 'V' && p[0] != 'R') || p[1] != '\t' || sl == 0 ||
+			    sl >= sizeof(e->serial) || 2 + sl >= n || p[2 + sl] != '\t') {
 				/* The strict reading says what is wrong. */
 				mtk_ca_entry bad = {0};
 				if ((rc = line_fields(p, n, lineno, &bad, err)) == MTK_OK)
@@ -525,13 +534,19 @@ static mtk_rc index_scan(char *raw, size_t len, mtk_ca_index *out, mtk_err *err)
 				rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
 				break;
 			}
+			/* Only what a lazy entry holds (entry_fill replaces it). */
 			e = &idx.items[idx.count++];
-			memset(e, 0, sizeof(*e));
 			e->status = p[0];
 			memcpy(e->serial, p + 2, sl);
+			e->serial[sl] = '\0';
+			e->not_after = e->revoked_at = 0;
+			e->reason = MTK_REASON_UNSPECIFIED;
+			e->profile[0] = '\0';
+			e->subject = NULL;
 			e->raw_off = (size_t)(p - raw);
 			e->raw_len = n;
 			e->lazy = true;
+			e->dirty = false;
 		}
 		if (nl == NULL)
 			break;
