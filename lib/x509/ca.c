@@ -705,32 +705,60 @@ static mtk_rc format_entry(const mtk_ca_entry *e, mtk_buf *out)
 	return MTK_OK;
 }
 
+/* Where the bytes after entry i's line end: the next entry's line when it
+ * has one in the file, else the end of the file (so comments and blank
+ * lines after a line go with it). */
+static size_t gap_end(const mtk_ca_index *idx, size_t i)
+{
+	if (i + 1 < idx->count && idx->items[i + 1].raw_len > 0)
+		return idx->items[i + 1].raw_off;
+	return idx->raw_len;
+}
+
+static mtk_rc append_run(mtk_buf *out, const char *raw, size_t from, size_t to)
+{
+	mtk_rc rc = MTK_OK;
+
+	if (from < to && (rc = mtk_buf_append(out, raw + from, to - from)) == MTK_OK &&
+	    raw[to - 1] != '\n')
+		rc = mtk_buf_append(out, "\n", 1); /* the file's last line had none */
+	return rc;
+}
+
 mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
 {
 	mtk_rc rc = mtk_buf_append_str(out, INDEX_HEADER);
-	/* A run of unchanged lines kept from the file: raw[run, run_end). */
+	/* Bytes kept from the file, not yet written: raw[run, run_end).  An
+	 * unchanged line goes out as it was, with the comments and blank lines
+	 * after it; a changed one is formatted, and what followed it kept. */
 	size_t run = 0, run_end = 0;
 
-	for (size_t i = 0; rc == MTK_OK && i <= idx->count; i++) {
-		const mtk_ca_entry *e = i < idx->count ? &idx->items[i] : NULL;
+	if (rc == MTK_OK && idx->raw != NULL && mtk_buf_reserve(out, idx->raw_len + 256) != MTK_OK)
+		return MTK_E_NOMEM;
+	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++) {
+		const mtk_ca_entry *e = &idx->items[i];
+		bool in_file = idx->raw != NULL && e->raw_len > 0;
 
-		if (e != NULL && idx->raw != NULL && e->raw_len > 0 && !e->dirty) {
+		if (in_file && !e->dirty) {
 			if (run == run_end)
 				run = e->raw_off;
-			run_end = e->raw_off + e->raw_len;
+			run_end = gap_end(idx, i);
 			continue;
 		}
-		if (run != run_end) {
-			/* The run's lines (with the comments between them) and
-			 * its last newline, which the file may lack. */
-			if ((rc = mtk_buf_append(out, idx->raw + run, run_end - run)) != MTK_OK ||
-			    (rc = mtk_buf_append(out, "\n", 1)) != MTK_OK)
-				break;
-			run = run_end = 0;
+		if ((rc = append_run(out, idx->raw, run, run_end)) != MTK_OK ||
+		    (rc = format_entry(e, out)) != MTK_OK)
+			break;
+		run = run_end = 0;
+		if (in_file) {
+			size_t next = e->raw_off + e->raw_len + 1;
+			if (next < gap_end(idx, i)) {
+				run = next;
+				run_end = gap_end(idx, i);
+			}
 		}
-		if (e != NULL)
-			rc = format_entry(e, out);
 	}
+	if (rc == MTK_OK)
+		rc = append_run(out, idx->raw, run, run_end);
 	return rc;
 }
 
