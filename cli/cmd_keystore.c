@@ -629,9 +629,10 @@ static int import_files(cli *c, const char *operand, char ***files, int *n, bool
 	int m, k = 0;
 
 	*dir = false;
-	if (stat(operand, &st) != 0)
-		return cli_error(c, MTK_E_NOENT,
-				 (mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno)), &err));
+	if (stat(operand, &st) != 0) {
+		mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno));
+		return cli_error(c, MTK_E_NOENT, &err);
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		*files = calloc(1, sizeof(**files));
 		if (*files == NULL || ((*files)[0] = strdup(operand)) == NULL) {
@@ -642,9 +643,10 @@ static int import_files(cli *c, const char *operand, char ***files, int *n, bool
 		return 0;
 	}
 	*dir = true;
-	if ((m = scandir(operand, &ents, NULL, alphasort)) < 0)
-		return cli_error(c, MTK_E_NOENT,
-				 (mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno)), &err));
+	if ((m = scandir(operand, &ents, NULL, alphasort)) < 0) {
+		mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno));
+		return cli_error(c, MTK_E_NOENT, &err);
+	}
 	*files = calloc((size_t)m + 1, sizeof(**files));
 	for (int i = 0; i < m; i++) {
 		char *p = NULL;

@@ -1091,6 +1091,10 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 
 	if (store_pass == NULL)
 		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
+	/* A store read lazily comes out about its own size: room at once, no
+	 * copying as it grows. */
+	if (ks->raw_len > 0 && mtk_buf_reserve(&b, ks->raw_len + 4096) != MTK_OK)
+		return mtk_err_set(err, MTK_E_NOMEM, "writing keystore");
 	if ((rc = mtk_buf_append_u32be(&b, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) !=
 		MTK_OK ||
 	    (rc = mtk_buf_append_u32be(&b, 2)) != MTK_OK ||

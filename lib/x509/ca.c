@@ -148,7 +148,8 @@ void mtk_ca_index_free(mtk_ca_index *idx)
 	if (idx == NULL)
 		return;
 	for (size_t i = 0; i < idx->count; i++)
-		free(idx->items[i].subject);
+		if (idx->items[i].subject != NULL) /* lazy entries have none */
+			free(idx->items[i].subject);
 	free(idx->items);
 	free(idx->slots);
 	free(idx->raw);
@@ -510,6 +511,13 @@ static mtk_rc index_scan(char *raw, size_t len, mtk_ca_index *out, mtk_err *err)
 	}
 	idx.raw = raw;
 	idx.raw_len = len;
+	/* Room for entries of about 96 bytes (a CN of 30 characters) at once;
+	 * more grow the array. */
+	idx.cap = len / 96 + 16;
+	if ((idx.items = malloc(idx.cap * sizeof(*idx.items))) == NULL) {
+		free(raw);
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	}
 	while (rc == MTK_OK && len > 0 && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
