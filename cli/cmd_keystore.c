@@ -592,13 +592,69 @@ static void fp_free(struct fpset *s)
 	free(s->alias_of);
 }
 
+/* The next "-N" to try for each alias base used in this import, so that
+ * many certificates with one CN cost one lookup each, not one per earlier
+ * namesake.  Open addressing on mtk_fnv1a, at most half full. */
+struct suffixes {
+	char **base;
+	int *next;
+	size_t n, cap;
+};
+
+static int *suffix_next(struct suffixes *sx, const char *base)
+{
+	uint64_t h = mtk_fnv1a(MTK_FNV1A_INIT, base, strlen(base));
+	size_t i;
+
+	if ((sx->n + 1) * 2 > sx->cap) {
+		size_t cap = sx->cap ? sx->cap * 2 : 64;
+		char **b = calloc(cap, sizeof(*b));
+		int *nx = calloc(cap, sizeof(*nx));
+		if (b == NULL || nx == NULL) {
+			free(b);
+			free(nx);
+			return NULL;
+		}
+		for (size_t j = 0; j < sx->cap; j++) {
+			if (sx->base[j] == NULL)
+				continue;
+			uint64_t hj = mtk_fnv1a(MTK_FNV1A_INIT, sx->base[j], strlen(sx->base[j]));
+			for (i = (size_t)hj & (cap - 1); b[i] != NULL; i = (i + 1) & (cap - 1))
+				;
+			b[i] = sx->base[j];
+			nx[i] = sx->next[j];
+		}
+		free(sx->base);
+		free(sx->next);
+		sx->base = b;
+		sx->next = nx;
+		sx->cap = cap;
+	}
+	for (i = (size_t)h & (sx->cap - 1); sx->base[i] != NULL; i = (i + 1) & (sx->cap - 1))
+		if (strcmp(sx->base[i], base) == 0)
+			return &sx->next[i];
+	if ((sx->base[i] = strdup(base)) == NULL)
+		return NULL;
+	sx->next[i] = 2;
+	sx->n++;
+	return &sx->next[i];
+}
+
+static void suffixes_free(struct suffixes *sx)
+{
+	for (size_t i = 0; i < sx->cap; i++)
+		free(sx->base[i]);
+	free(sx->base);
+	free(sx->next);
+}
+
 /* An alias from the subject's CN: lower case, printable ASCII ('_' for
  * anything else), at most 200 bytes; "cert" without a CN.  "-2", "-3"...
- * until it names no entry. */
-static void cn_alias(const mtk_keystore *ks, X509 *x, char *out, size_t cap)
+ * until it names no entry.  False without memory. */
+static bool cn_alias(const mtk_keystore *ks, struct suffixes *sx, X509 *x, char *out, size_t cap)
 {
 	X509_NAME *nm = X509_get_subject_name(x);
-	int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
+	int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1), *k;
 	unsigned char *u = NULL;
 	char base[201];
 	size_t n = 0;
@@ -615,8 +671,14 @@ static void cn_alias(const mtk_keystore *ks, X509 *x, char *out, size_t cap)
 		n = (size_t)snprintf(base, sizeof(base), "cert");
 	base[n] = '\0';
 	snprintf(out, cap, "%s", base);
-	for (int k = 2; mtk_keystore_find(ks, out) >= 0; k++)
-		snprintf(out, cap, "%s-%d", base, k);
+	if (mtk_keystore_find(ks, out) < 0)
+		return true;
+	if ((k = suffix_next(sx, base)) == NULL)
+		return false;
+	do
+		snprintf(out, cap, "%s-%d", base, (*k)++);
+	while (mtk_keystore_find(ks, out) >= 0);
+	return true;
 }
 
 /* The files named by operand: itself, or a directory's regular files in
@@ -671,6 +733,7 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 	struct ksopt o = {0};
 	struct ksfile f = {0};
 	struct fpset seen = {0};
+	struct suffixes sx = {0};
 	json_t *added = json_array(), *skipped = json_array();
 	mtk_err err = {0};
 	size_t nadded = 0, nskipped = 0;
@@ -754,7 +817,10 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 							       "alias", f.ks->entries[at].alias));
 					continue;
 				}
-				cn_alias(f.ks, x, alias, sizeof(alias));
+				if (!cn_alias(f.ks, &sx, x, alias, sizeof(alias))) {
+					r = cli_error(c, MTK_E_NOMEM, NULL);
+					break;
+				}
 				if ((rc = mtk_keystore_add_trusted(f.ks, alias, x, (int64_t)c->now * 1000,
 								   &err)) != MTK_OK) {
 					r = cli_error(c, rc, &err);
@@ -792,6 +858,7 @@ out:
 	json_decref(added);
 	json_decref(skipped);
 	fp_free(&seen);
+	suffixes_free(&sx);
 	ks_close(&f);
 	return r;
 }

@@ -4,7 +4,7 @@
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
 
 export STOREPW=changeit
-rm -rf cas t.jks
+rm -rf cas same t.jks
 mkdir -p cas
 mkcert() { # FILE CN
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
@@ -44,9 +44,20 @@ expect_eq "a missing file: exit 1..3, not 0" "$([ "$RC" -ne 0 ] && echo fail)" f
 mtk keystore import-trusted t.jks --pass env:WRONG_UNSET cas
 expect_eq "no store written on a refused password" "$([ "$RC" -ne 0 ] && echo refused)" refused
 
+# Many certificates with one CN: every alias distinct, numbered in order.
+mkdir -p same
+for i in $(seq 1 12); do mkcert "same/s$(printf %02d "$i").pem" "Same Name"; done
+mtk --json keystore import-trusted t.jks --pass env:STOREPW same
+expect_json "twelve namesakes added" '.added_count' 12
+expect_json "namesakes numbered" '[.added[].alias] | join(",")' \
+	"same name,same name-2,same name-3,same name-4,same name-5,same name-6,same name-7,same name-8,same name-9,same name-10,same name-11,same name-12"
+mtk --json keystore list t.jks --pass env:STOREPW
+expect_json "sixteen entries now" '.count' 16
+rm -rf same
+
 if command -v keytool >/dev/null 2>&1; then
 	run keytool -list -keystore t.jks -storepass changeit
-	expect_match "keytool reads the store" "Your keystore contains 4 entries" "$OUT"
+	expect_match "keytool reads the store" "Your keystore contains 16 entries" "$OUT"
 	expect_match "keytool sees the de-duplicated alias" "team ca-2, .*trustedCertEntry" "$OUT"
 else
 	ok "# SKIP keytool not installed"
