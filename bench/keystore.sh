@@ -7,15 +7,88 @@
 #      keytool -importkeystore
 #   4. JCEKS key decryption (PBEWithMD5AndTripleDES, 200,000 iterations):
 #      export --with-key minus list on the same store, reported separately
-# Usage: MTLSKIT=build/cli/mtlskit [MTLSKIT_FAST=build-fast/cli/mtlskit] bench/keystore.sh
-# (scripts/bench.sh sets both: the default build and the fast_start one)
+#   then, at scale (KS_N = 5,000 trusted entries; python3-cryptography makes
+#   the certificates):
+#   5. list of KS_N entries vs bench/keystore-floor.py (read, check the
+#      digest, fingerprint every entry: the least work; target <= 3x) and vs
+#      keytool -list (target >= 20x faster)
+#   6. add-trusted / remove on a KS_N-entry store vs on a 10-entry store
+#      (target <= 2x)
+#   7. import-trusted of KS_N certificates vs KS_N keytool -importcert calls,
+#      extrapolated from KS_KEYTOOL_CALLS (200) calls into a new store: an
+#      underestimate of keytool, whose calls slow down as the store grows
+#      (target >= 100x)
+# Usage: MTLSKIT=build/cli/mtlskit [MTLSKIT_FAST=build-fast/cli/mtlskit] bench/keystore.sh [scale]
+# (scripts/bench.sh sets both: the default build and the fast_start one;
+# `scale` runs only 5-7)
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 M=${MTLSKIT:-$(cd "$(dirname "$0")/.." && pwd)/build/cli/mtlskit}
+ONLY_SCALE=false
+[ "${1:-}" = scale ] && ONLY_SCALE=true
 MF=${MTLSKIT_FAST:-} # the fast_start build, when given: compared too
 B=$(mktemp -d)
 trap 'rm -rf "$B"' EXIT
 cd "$B"
 export PW=changeit
+
+json() { hyperfine -N --warmup 3 --runs "$1" --export-json "$2" "${@:3}" >/dev/null 2>&1; }
+mean() { jq -r ".results[$2].mean" "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
+ms() { awk -v x="$1" 'BEGIN{printf "%.1f", x*1000}'; }
+
+# 5-7: keystores of KS_N entries.
+scale() {
+	local n=${KS_N:-5000} nk=${KS_KEYTOOL_CALLS:-200} t0 t1 kt a b
+	python3 "$HERE/keystore-certs.py" certs "$n"
+	python3 "$HERE/keystore-certs.py" extra 1 # same CN, another key: a new certificate
+	mkdir -p small
+	cp certs/ca0000[0-9].pem small/
+	"$M" keystore import-trusted big.jks --pass env:PW certs >/dev/null
+	"$M" keystore import-trusted small.jks --pass env:PW small >/dev/null
+	json 10 s-list.json \
+		"$M keystore list --pass env:PW big.jks" \
+		"python3 $HERE/keystore-floor.py big.jks changeit"
+	json 3 s-list-kt.json \
+		"$M keystore list --pass env:PW big.jks" \
+		"keytool -list -keystore big.jks -storepass changeit"
+	json 10 s-add.json \
+		--prepare "cp big.jks w.jks" "$M keystore add-trusted w.jks --alias added --pass env:PW extra/ca00000.pem" \
+		--prepare "cp small.jks w.jks" "$M keystore add-trusted w.jks --alias added --pass env:PW extra/ca00000.pem"
+	json 10 s-remove.json \
+		--prepare "cp big.jks w.jks" "$M keystore remove w.jks --alias 'bench ca 00005' --pass env:PW" \
+		--prepare "cp small.jks w.jks" "$M keystore remove w.jks --alias 'bench ca 00005' --pass env:PW"
+	json 3 s-import.json --prepare "rm -f imp.jks" "$M keystore import-trusted imp.jks --pass env:PW certs"
+	rm -f kt.jks
+	t0=$(date +%s%N)
+	for i in $(seq 0 $((nk - 1))); do
+		keytool -importcert -noprompt -alias "a$i" -file "$(printf 'certs/ca%05d.pem' "$i")" \
+			-keystore kt.jks -storetype JKS -storepass changeit >/dev/null 2>&1
+	done
+	t1=$(date +%s%N)
+	kt=$(awk -v t=$((t1 - t0)) -v k="$nk" -v n="$n" 'BEGIN { printf "%.3f", t / 1e9 / k * n }')
+	echo "-- at scale ($n entries; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	a=$(mean s-list.json 0)
+	b=$(mean s-list.json 1)
+	printf 'list of %d: %s ms; floor script %s ms: %.2fx the floor (target <= 3x)\n' "$n" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
+	a=$(mean s-list-kt.json 0)
+	b=$(mean s-list-kt.json 1)
+	printf 'list of %d: %s ms; keytool -list %s ms: %.0fx faster (target >= 20x)\n' "$n" "$(ms "$a")" "$(ms "$b")" "$(awk -v a="$a" -v b="$b" 'BEGIN{print b/a}')"
+	for op in add remove; do
+		a=$(mean "s-$op.json" 0)
+		b=$(mean "s-$op.json" 1)
+		printf '%s on %d entries: %s ms; on 10: %s ms: %.2fx (cpu %.2fx; target <= 2x)\n' "$op" "$n" "$(ms "$a")" "$(ms "$b")" \
+			"$(ratio "$a" "$b")" "$(ratio "$(cpu "s-$op.json" 0)" "$(cpu "s-$op.json" 1)")"
+	done
+	a=$(mean s-import.json 0)
+	printf 'import-trusted of %d: %s ms; %d keytool -importcert calls took %.1f s, so %d about %s s: %.0fx faster (target >= 100x; extrapolated)\n' \
+		"$n" "$(ms "$a")" "$nk" "$(awk -v t=$((t1 - t0)) 'BEGIN{print t/1e9}')" "$n" "$kt" "$(awk -v a="$a" -v k="$kt" 'BEGIN{print k/a}')"
+}
+if $ONLY_SCALE; then
+	scale
+	exit 0
+fi
 
 # Fixtures: root -> intermediate -> leaf (RSA 2048), made with openssl.
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >ca.ext
@@ -35,11 +108,6 @@ printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >leaf.ext
 "$M" keystore add-key ks.jceks --alias mid bundle.pem >/dev/null 2>&1
 mkdir -p agent && echo "<parameters/>" >agent/config.xml
 
-json() { hyperfine -N --warmup 3 --runs "$1" --export-json "$2" "${@:3}" >/dev/null 2>&1; }
-mean() { jq -r ".results[$2].mean" "$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
-cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
-ms() { awk -v x="$1" 'BEGIN{printf "%.1f", x*1000}'; }
 row() { # name json: wall clock, then CPU time (user+system), both as ratios
 	local a b ca cb
 	a=$(mean "$2" 0)
@@ -92,3 +160,4 @@ b=$(mean jceks.json 1)
 printf 'JCEKS key decryption (200,000 iterations x2 MD5): %.1f ms (export --with-key %.1f ms - list %.1f ms)\n' \
 	"$(awk -v a="$a" -v b="$b" 'BEGIN{print (a-b)*1000}')" "$(awk -v x="$a" 'BEGIN{print x*1000}')" \
 	"$(awk -v x="$b" 'BEGIN{print x*1000}')"
+scale

@@ -1,9 +1,10 @@
 /*
  * cmd_keystore.c - `mtlskit keystore`: Java keystores (JKS, JCEKS, PKCS12)
- * without Java.  list, add-key, add-trusted, install-reply, export, remove,
+ * without Java.  list, add-key, add-trusted, import-trusted, install-reply, export, remove,
  * passwd, genkey, csr.  Every edit builds the complete new file first and
  * renames it over the old one (mode 0600).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "cli.h"
@@ -239,7 +241,9 @@ static int ks_list(cli *c, int argc, char **argv)
 
 	if ((r = parse(c, argc, argv, &o, usage_list, 1, &first)) != 0)
 		return r < 0 ? 0 : r;
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	/* Certificates stay bytes until a summary needs them: the plain
+	 * listing prints only fingerprints, taken from the bytes. */
+	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		return r;
 	entries = json_array();
 	if (!c->json) {
@@ -251,7 +255,9 @@ static int ks_list(cli *c, int argc, char **argv)
 		mtk_ks_entry *e = &f.ks->entries[i];
 		char date[32];
 		json_t *je, *certs = json_array();
-		int n = sk_X509_num(e->chain);
+		int n = mtk_ks_entry_ncerts(e);
+		STACK_OF(X509) *chain = NULL;
+		mtk_err cerr = {0};
 
 		/* PKCS12 stores no date for trusted entries (keytool shows the
 		 * time it loaded the file). */
@@ -294,8 +300,33 @@ static int ks_list(cli *c, int argc, char **argv)
 					printf("\n");
 			}
 		}
+		if (!c->json && !o.verbose) {
+			unsigned char md[32];
+			char fp[100];
+
+			if (n > 0 && (mtk_ks_entry_sha256(e, 0, md) != MTK_OK ||
+				      mtk_fingerprint_hex(md, sizeof(md), fp, sizeof(fp)) != MTK_OK)) {
+				json_decref(certs);
+				json_decref(je);
+				json_decref(entries);
+				ks_close(&f);
+				return cli_error(c, MTK_E_CRYPTO, NULL);
+			}
+			if (n > 0)
+				printf("Certificate fingerprint (SHA-256): %s\n", fp);
+			json_decref(certs);
+			json_decref(je);
+			continue;
+		}
+		if (n > 0 && (chain = mtk_keystore_chain(f.ks, i, &cerr)) == NULL) {
+			json_decref(certs);
+			json_decref(je);
+			json_decref(entries);
+			ks_close(&f);
+			return cli_error(c, cerr.code, &cerr);
+		}
 		for (int j = 0; j < n; j++) {
-			X509 *x = sk_X509_value(e->chain, j);
+			X509 *x = sk_X509_value(chain, j);
 			mtk_cert_summary s;
 			mtk_err err = {0};
 			char nb[64], na[64];
@@ -310,11 +341,6 @@ static int ks_list(cli *c, int argc, char **argv)
 			json_array_append_new(certs, cert_json(x, &s));
 			if (c->json)
 				continue;
-			if (!o.verbose) {
-				if (j == 0)
-					printf("Certificate fingerprint (SHA-256): %s\n", s.sha256);
-				continue;
-			}
 			if (e->kind == MTK_KSE_KEY)
 				printf("Certificate[%d]:\n", j + 1);
 			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", s.subject, s.issuer,
@@ -468,7 +494,8 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
+	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
+					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		goto out;
 	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
 		rc = mtk_err_set(
@@ -492,6 +519,364 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	cli_set(c, "alias", json_string(o.alias));
 out:
 	sk_X509_pop_free(certs, X509_free);
+	ks_close(&f);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* import-trusted                                                       */
+
+static const char usage_import_trusted[] =
+    "Usage: mtlskit keystore import-trusted KEYSTORE FILE|DIR...\n"
+    "  Adds every certificate found in the files (PEM, DER, PKCS#7; a directory:\n"
+    "  each regular file in it, by name) as trusted entries, written once.\n"
+    "  Aliases come from the subject's CN (lower case; -2, -3... when taken);\n"
+    "  a certificate already in the keystore (same SHA-256) is skipped.\n"
+    "  --type T, --pass SPEC as for add-key; --json lists added and skipped.\n";
+
+/* SHA-256 fingerprints seen so far: open addressing on the digest's first
+ * eight bytes (already uniform), at most half full, grown by doubling. */
+struct fpset {
+	unsigned char (*fp)[32];
+	size_t n, cap;
+	size_t *slot; /* index + 1, 0: empty */
+	size_t nslot;
+	long *alias_of; /* entry index in the store, or -1 */
+};
+
+static size_t fp_probe(const struct fpset *s, const unsigned char *fp, bool *found)
+{
+	uint64_t h;
+	size_t mask = s->nslot - 1, i;
+
+	memcpy(&h, fp, sizeof(h));
+	for (i = (size_t)h & mask; s->slot[i] != 0; i = (i + 1) & mask)
+		if (memcmp(s->fp[s->slot[i] - 1], fp, 32) == 0) {
+			*found = true;
+			return i;
+		}
+	*found = false;
+	return i;
+}
+
+/* Adds fp (entry index at, or -1); false without memory. */
+static bool fp_add(struct fpset *s, const unsigned char *fp, long at)
+{
+	bool found;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		void *a = realloc(s->fp, cap * sizeof(*s->fp));
+		if (a == NULL)
+			return false;
+		s->fp = a;
+		if ((a = realloc(s->alias_of, cap * sizeof(*s->alias_of))) == NULL)
+			return false;
+		s->alias_of = a;
+		s->cap = cap;
+	}
+	if ((s->n + 1) * 2 > s->nslot) {
+		size_t nslot = s->nslot ? s->nslot * 2 : 128;
+		size_t *sl = calloc(nslot, sizeof(*sl));
+		if (sl == NULL)
+			return false;
+		free(s->slot);
+		s->slot = sl;
+		s->nslot = nslot;
+		for (size_t i = 0; i < s->n; i++)
+			s->slot[fp_probe(s, s->fp[i], &found)] = i + 1;
+	}
+	memcpy(s->fp[s->n], fp, 32);
+	s->alias_of[s->n] = at;
+	s->slot[fp_probe(s, fp, &found)] = ++s->n;
+	return true;
+}
+
+static long fp_find(const struct fpset *s, const unsigned char *fp, bool *found)
+{
+	size_t i;
+
+	*found = false;
+	if (s->nslot == 0)
+		return -1;
+	i = fp_probe(s, fp, found);
+	return *found ? s->alias_of[s->slot[i] - 1] : -1;
+}
+
+static void fp_free(struct fpset *s)
+{
+	free(s->fp);
+	free(s->slot);
+	free(s->alias_of);
+}
+
+/* The next "-N" to try for each alias base used in this import, so that
+ * many certificates with one CN cost one lookup each, not one per earlier
+ * namesake.  Open addressing on mtk_fnv1a, at most half full. */
+struct suffixes {
+	char **base;
+	int *next;
+	size_t n, cap;
+};
+
+static int *suffix_next(struct suffixes *sx, const char *base)
+{
+	uint64_t h = mtk_fnv1a(MTK_FNV1A_INIT, base, strlen(base));
+	size_t i;
+
+	if ((sx->n + 1) * 2 > sx->cap) {
+		size_t cap = sx->cap ? sx->cap * 2 : 64;
+		char **b = calloc(cap, sizeof(*b));
+		int *nx = calloc(cap, sizeof(*nx));
+		if (b == NULL || nx == NULL) {
+			free(b);
+			free(nx);
+			return NULL;
+		}
+		for (size_t j = 0; j < sx->cap; j++) {
+			if (sx->base[j] == NULL)
+				continue;
+			uint64_t hj = mtk_fnv1a(MTK_FNV1A_INIT, sx->base[j], strlen(sx->base[j]));
+			for (i = (size_t)hj & (cap - 1); b[i] != NULL; i = (i + 1) & (cap - 1))
+				;
+			b[i] = sx->base[j];
+			nx[i] = sx->next[j];
+		}
+		free(sx->base);
+		free(sx->next);
+		sx->base = b;
+		sx->next = nx;
+		sx->cap = cap;
+	}
+	for (i = (size_t)h & (sx->cap - 1); sx->base[i] != NULL; i = (i + 1) & (sx->cap - 1))
+		if (strcmp(sx->base[i], base) == 0)
+			return &sx->next[i];
+	if ((sx->base[i] = strdup(base)) == NULL)
+		return NULL;
+	sx->next[i] = 2;
+	sx->n++;
+	return &sx->next[i];
+}
+
+static void suffixes_free(struct suffixes *sx)
+{
+	for (size_t i = 0; i < sx->cap; i++)
+		free(sx->base[i]);
+	free(sx->base);
+	free(sx->next);
+}
+
+/* An alias from the subject's CN: lower case, printable ASCII ('_' for
+ * anything else), at most 200 bytes; "cert" without a CN.  "-2", "-3"...
+ * until it names no entry.  False without memory. */
+static bool cn_alias(const mtk_keystore *ks, struct suffixes *sx, X509 *x, char *out, size_t cap)
+{
+	X509_NAME *nm = X509_get_subject_name(x);
+	int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1), *k;
+	unsigned char *u = NULL;
+	char base[201];
+	size_t n = 0;
+
+	if (i >= 0 && ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i))) > 0)
+		for (const unsigned char *p = u; *p && n < sizeof(base) - 1; p++)
+			base[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32)
+				    : *p >= 0x20 && *p <= 0x7E ? (char)*p
+							       : '_';
+	OPENSSL_free(u);
+	while (n > 0 && base[n - 1] == ' ')
+		n--;
+	if (n == 0)
+		n = (size_t)snprintf(base, sizeof(base), "cert");
+	base[n] = '\0';
+	snprintf(out, cap, "%s", base);
+	if (mtk_keystore_find(ks, out) < 0)
+		return true;
+	if ((k = suffix_next(sx, base)) == NULL)
+		return false;
+	do
+		snprintf(out, cap, "%s-%d", base, (*k)++);
+	while (mtk_keystore_find(ks, out) >= 0);
+	return true;
+}
+
+/* The files named by operand: itself, or a directory's regular files in
+ * name order (dot files left out).  *dir tells which. */
+static int import_files(cli *c, const char *operand, char ***files, int *n, bool *dir)
+{
+	struct dirent **ents = NULL;
+	struct stat st;
+	mtk_err err = {0};
+	int m, k = 0;
+
+	*dir = false;
+	if (stat(operand, &st) != 0) {
+		mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno));
+		return cli_error(c, MTK_E_NOENT, &err);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*files = calloc(1, sizeof(**files));
+		if (*files == NULL || ((*files)[0] = strdup(operand)) == NULL) {
+			free(*files);
+			return cli_error(c, MTK_E_NOMEM, NULL);
+		}
+		*n = 1;
+		return 0;
+	}
+	*dir = true;
+	if ((m = scandir(operand, &ents, NULL, alphasort)) < 0) {
+		mtk_err_set(&err, MTK_E_NOENT, "%s: %s", operand, strerror(errno));
+		return cli_error(c, MTK_E_NOENT, &err);
+	}
+	*files = calloc((size_t)m + 1, sizeof(**files));
+	for (int i = 0; i < m; i++) {
+		char *p = NULL;
+		if (*files != NULL && ents[i]->d_name[0] != '.' &&
+		    asprintf(&p, "%s/%s", operand, ents[i]->d_name) > 0) {
+			if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+				(*files)[k++] = p;
+			else
+				free(p);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (*files == NULL)
+		return cli_error(c, MTK_E_NOMEM, NULL);
+	*n = k;
+	return 0;
+}
+
+static int ks_import_trusted(cli *c, int argc, char **argv)
+{
+	struct ksopt o = {0};
+	struct ksfile f = {0};
+	struct fpset seen = {0};
+	struct suffixes sx = {0};
+	json_t *added = json_array(), *skipped = json_array();
+	mtk_err err = {0};
+	size_t nadded = 0, nskipped = 0;
+	int first, r;
+	mtk_rc rc;
+
+	if ((r = cli_parse(c, argc, argv, "v", longopts, on_opt, &o, usage_import_trusted,
+			   &first)) != 0) {
+		r = r < 0 ? 0 : r;
+		goto out;
+	}
+	if (argc - first < 2) {
+		r = cli_usage_error(c, usage_import_trusted,
+				    "a keystore and at least one file or directory are needed");
+		goto out;
+	}
+	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
+					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
+		goto out;
+	/* What the store holds already, by fingerprint (from the stored bytes:
+	 * nothing is decoded). */
+	for (size_t i = 0; i < f.ks->count; i++) {
+		mtk_ks_entry *e = &f.ks->entries[i];
+		for (int j = 0; j < mtk_ks_entry_ncerts(e) && (e->kind == MTK_KSE_TRUSTED || j == 0);
+		     j++) {
+			unsigned char md[32];
+			if (mtk_ks_entry_sha256(e, j, md) != MTK_OK || !fp_add(&seen, md, (long)i)) {
+				r = cli_error(c, MTK_E_NOMEM, NULL);
+				goto out;
+			}
+		}
+	}
+	for (int a = first + 1; a < argc; a++) {
+		char **files = NULL;
+		int nfiles = 0;
+		bool dir;
+
+		if ((r = import_files(c, argv[a], &files, &nfiles, &dir)) != 0)
+			goto out;
+		for (int fi = 0; fi < nfiles && r == 0; fi++) {
+			mtk_set set = MTK_SET_INIT;
+			mtk_err lerr = {0};
+
+			if ((rc = mtk_load_file(&set, files[fi], NULL, NULL, NULL, &lerr)) != MTK_OK) {
+				mtk_set_free(&set);
+				if (!dir) {
+					r = cli_error(c, rc, &lerr);
+					break;
+				}
+				/* A directory's other files (README, keys) are no error. */
+				json_array_append_new(skipped,
+						      json_pack("{s:s, s:s}", "source", files[fi],
+								"reason", "not a certificate file"));
+				continue;
+			}
+			for (size_t i = 0; i < set.count && r == 0; i++) {
+				X509 *x = set.objs[i].cert;
+				unsigned char md[32], *der = NULL;
+				char alias[224], hex[65];
+				int derlen;
+				bool found;
+				long at;
+
+				if (set.objs[i].kind != MTK_OBJ_CERT || x == NULL)
+					continue;
+				if ((derlen = i2d_X509(x, &der)) <= 0) {
+					r = cli_error(c, MTK_E_CRYPTO, NULL);
+					break;
+				}
+				SHA256(der, (size_t)derlen, md);
+				OPENSSL_free(der);
+				der = NULL;
+				for (int k = 0; k < 32; k++)
+					snprintf(hex + 2 * k, 3, "%02x", md[k]);
+				at = fp_find(&seen, md, &found);
+				if (found) {
+					nskipped++;
+					json_array_append_new(
+					    skipped, json_pack("{s:s, s:s, s:s, s:s}", "source", files[fi],
+							       "sha256", hex, "reason", "already present",
+							       "alias", f.ks->entries[at].alias));
+					continue;
+				}
+				if (!cn_alias(f.ks, &sx, x, alias, sizeof(alias))) {
+					r = cli_error(c, MTK_E_NOMEM, NULL);
+					break;
+				}
+				if ((rc = mtk_keystore_add_trusted(f.ks, alias, x, (int64_t)c->now * 1000,
+								   &err)) != MTK_OK) {
+					r = cli_error(c, rc, &err);
+					break;
+				}
+				if (!fp_add(&seen, md, (long)f.ks->count - 1)) {
+					r = cli_error(c, MTK_E_NOMEM, NULL);
+					break;
+				}
+				nadded++;
+				json_array_append_new(added, json_pack("{s:s, s:s, s:s}", "alias", alias,
+								       "sha256", hex, "source",
+								       files[fi]));
+			}
+			mtk_set_free(&set);
+		}
+		for (int fi = 0; fi < nfiles; fi++)
+			free(files[fi]);
+		free(files);
+		if (r != 0)
+			goto out;
+	}
+	if (nadded > 0 && (r = ks_save(c, &f)) != 0)
+		goto out;
+	if (!c->json)
+		printf("%zu certificate%s added to keystore, %zu already present\n", nadded,
+		       nadded == 1 ? "" : "s", nskipped);
+	cli_set(c, "keystore", json_string(argv[first]));
+	cli_set(c, "added_count", json_integer((json_int_t)nadded));
+	cli_set(c, "skipped_count", json_integer((json_int_t)nskipped));
+	cli_set(c, "added", added);
+	cli_set(c, "skipped", skipped);
+	added = skipped = NULL;
+out:
+	json_decref(added);
+	json_decref(skipped);
+	fp_free(&seen);
+	suffixes_free(&sx);
 	ks_close(&f);
 	return r;
 }
@@ -685,7 +1070,7 @@ static int ks_remove(cli *c, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if ((r = need_alias(c, &o, usage_remove)) != 0)
 		return r;
-	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
+	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		return r;
 	idx = mtk_keystore_find(f.ks, o.alias);
 	if (idx < 0) {
@@ -999,6 +1384,7 @@ static const struct cli_verb subs[] = {
     {"list", ks_list, "List entries (-v: every certificate, fingerprints)"},
     {"add-key", ks_add_key, "Add a private key entry from a bundle, PEM files, PFX or keystore"},
     {"add-trusted", ks_add_trusted, "Add a trusted certificate entry"},
+    {"import-trusted", ks_import_trusted, "Add many trusted certificates (files, directories) at once"},
     {"install-reply", ks_install_reply, "Install a CA reply on a key entry (keytool -importcert)"},
     {"export", ks_export, "Write an entry's certificate, chain or key"},
     {"remove", ks_remove, "Delete an entry"},

@@ -32,6 +32,10 @@ int ks_open_edit(cli *c, const char *path, unsigned flags, struct ksfile *f);
  * `type` (--type), else the file name (.jks, .jceks, .p12/.pfx), else
  * PKCS12 like keytool 17.  A new store's password is --pass or "changeit". */
 int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile *f);
+/* The same with the read flags of an existing store (ks_open_or_create:
+ * MTK_KS_READ_NO_KEYS); MTK_KS_READ_LAZY for verbs that touch few entries. */
+int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned flags,
+			    struct ksfile *f);
 /* Encodes f->ks and renames it over f->path (0600). */
 int ks_save(cli *c, struct ksfile *f);
 void ks_close(struct ksfile *f);

@@ -133,6 +133,12 @@ static mtk_ks_type type_from_path(const char *path)
 
 int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile *f)
 {
+	return ks_open_or_create_flags(c, path, type, MTK_KS_READ_NO_KEYS, f);
+}
+
+int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned flags,
+			    struct ksfile *f)
+{
 	mtk_ks_type t = MTK_KS_UNKNOWN;
 	mtk_err err = {0};
 	struct stat st;
@@ -147,7 +153,7 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
 	if ((r = lock_store(c, path, f)) != 0)
 		return r;
 	if (stat(path, &st) == 0 || errno != ENOENT) {
-		r = open_store(c, path, MTK_KS_READ_NO_KEYS, f);
+		r = open_store(c, path, flags, f);
 		if (r == 0 && t != MTK_KS_UNKNOWN && t != f->ks->type) {
 			r = cli_error(c,
 				      mtk_err_set(&err, MTK_E_INVALID_ARG,

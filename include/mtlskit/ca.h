@@ -58,6 +58,14 @@ typedef struct mtk_ca_entry {
 	mtk_reason reason;
 	char profile[16];    /* "client", "server" */
 	char *subject;       /* RFC 2253, owned */
+	/* Private (the index as mtk_ca_open reads it): where the entry's line
+	 * is in the file bytes the index keeps (raw_len 0: none, the entry is
+	 * formatted when written); lazy: only status and serial were read so
+	 * far; dirty: changed since read, so formatted again when written. */
+	size_t raw_off;
+	size_t raw_len;
+	bool lazy;
+	bool dirty;
 } mtk_ca_entry;
 
 typedef struct mtk_ca_index {
@@ -69,9 +77,13 @@ typedef struct mtk_ca_index {
 	 * below; NULL means "scan". */
 	uint64_t *slots;
 	size_t nslots;
+	/* Private: the file's bytes when the index was read by mtk_ca_open
+	 * (owned); unchanged lines are written back from them. */
+	char *raw;
+	size_t raw_len;
 } mtk_ca_index;
 
-#define MTK_CA_INDEX_INIT {NULL, 0, 0, NULL, 0}
+#define MTK_CA_INDEX_INIT {NULL, 0, 0, NULL, 0, NULL, 0}
 
 /* Parses index.txt in one pass.  Errors: MTK_E_CA_STATE naming the line
  * for anything that is not a well-formed entry (or a '#' comment / blank

@@ -47,6 +47,9 @@ long mtk_days_left(time_t t, time_t now);
 
 /* "AA:BB:..." of the DER with md into out (cap >= 3 * digest size). */
 MTK_WUR mtk_rc mtk_cert_fingerprint(X509 *cert, const EVP_MD *md, char *out, size_t cap);
+/* A digest as upper-case hex pairs with colons (what mtk_cert_fingerprint
+ * prints), e.g. from mtk_ks_entry_sha256.  cap >= 3 * n. */
+MTK_WUR mtk_rc mtk_fingerprint_hex(const unsigned char *dg, size_t n, char *out, size_t cap);
 
 /* RFC 2253 one-line form of a name into out. */
 void mtk_name_string(const X509_NAME *name, char *out, size_t cap);

@@ -166,6 +166,36 @@ bool mtk_mac_iter_excessive(const ASN1_INTEGER *iter);
  * the private key...) asks for too many iterations; returns the code. */
 mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what);
 
+/*
+ * The key-derivation work one PFX/PKCS12 file may ask for in all: its MAC,
+ * every encrypted safe and every shrouded key, each at most
+ * MTK_PBE_MAX_ITER.  Every PKCS#12 read path (the loader's load_p12, the
+ * keystore's mtk_p12_decode) takes each derivation from one budget per
+ * file before running it, so a small file with many bags at the cap is
+ * refused after at most MTK_PBE_MAX_ITER iterations of work (about 1.7 s
+ * of CPU for PBKDF2-SHA256) instead of running for minutes.  That leaves
+ * room for one derivation at the cap, or 490 keys at Java's 10,000.
+ */
+#define MTK_PBE_FILE_BUDGET MTK_PBE_MAX_ITER
+
+typedef struct mtk_pbe_budget {
+	uint64_t left;	 /* iterations still allowed */
+	bool exhausted;	 /* the last refusal was the file's total, not one count */
+} mtk_pbe_budget;
+
+#define MTK_PBE_BUDGET_INIT {(uint64_t)MTK_PBE_FILE_BUDGET, false}
+
+/* Takes the iterations alg asks for (1 when it has no count this can read)
+ * from b.  False, taking nothing, when one count is excessive
+ * (mtk_pbe_iter_excessive) or more than is left. */
+bool mtk_pbe_budget_take(mtk_pbe_budget *b, const X509_ALGOR *alg);
+/* The same for a MAC's iterations (NULL: absent, which means 1). */
+bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter);
+/* MTK_E_TOO_LARGE for the refusal b last made (what: "MAC", "private
+ * key"...): over the file's total, or mtk_pbe_iter_refused. */
+mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,
+			      const char *what);
+
 /* "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC" or the algorithm's short name,
  * and the KDF iteration count (0 when unknown) of a password-based
  * encryption algorithm. */

@@ -88,6 +88,16 @@ typedef struct mtk_ks_entry {
 	 * certificate. */
 	STACK_OF(X509) * chain;
 
+	/* The certificates as stored (DER, borrowed from the keystore's copy
+	 * of the file: ks->raw) when the store was read with MTK_KS_READ_LAZY;
+	 * chain is then NULL until mtk_keystore_chain() decodes them, and an
+	 * entry never decoded is written back from these bytes. */
+	struct mtk_ks_der {
+		const uint8_t *p;
+		size_t len;
+	} *der;
+	int nder;
+
 	/* MTK_KSE_SECRET: the Java serialization stream, kept verbatim. */
 	uint8_t *secret_raw;
 	size_t secret_raw_len;
@@ -108,6 +118,15 @@ typedef struct mtk_keystore {
 	mtk_ks_entry *entries;
 	size_t count;
 	size_t cap;
+	/* Private: aliases by hash (keystore.c): entry index + 1 in the low
+	 * 32 bits (0: empty), the hash's top half above; at most half full.
+	 * NULL: lookups scan. */
+	uint64_t *slots;
+	size_t nslots;
+	/* Private: the file's bytes, kept when read with MTK_KS_READ_LAZY
+	 * (entries' der point into them). */
+	uint8_t *raw;
+	size_t raw_len;
 } mtk_keystore;
 
 /* A new empty keystore of the given type; NULL on allocation failure. */
@@ -123,7 +142,24 @@ enum {
 	/* Do not decrypt private keys (listing: JCEKS keys cost 400,000 MD5
 	 * rounds each); they stay locked.  Secret keys are still described. */
 	MTK_KS_READ_NO_KEYS = 1u << 1,
+	/* JKS/JCEKS: keep each certificate as its bytes (only its outer
+	 * SEQUENCE checked) instead of decoding it with OpenSSL; entries' chain
+	 * stays NULL until mtk_keystore_chain().  For commands that touch few
+	 * entries of a large store (list, add-trusted, remove): untouched
+	 * entries are written back byte for byte.  PKCS12 ignores it. */
+	MTK_KS_READ_LAZY = 1u << 2,
 };
+
+/* Entry index's chain (end-entity first; a trusted entry's one
+ * certificate), decoding it first when the store was read lazily.
+ * Borrowed from ks.  NULL with err set: a certificate that is not valid
+ * DER (MTK_E_KEYSTORE, naming the alias), MTK_E_NOMEM. */
+STACK_OF(X509) * mtk_keystore_chain(mtk_keystore *ks, size_t index, mtk_err *err);
+/* How many certificates entry e holds, decoded or not. */
+int mtk_ks_entry_ncerts(const mtk_ks_entry *e);
+/* SHA-256 of certificate j of e over its DER, from the stored bytes when
+ * it was not decoded.  MTK_E_INVALID_ARG for j out of range. */
+MTK_WUR mtk_rc mtk_ks_entry_sha256(const mtk_ks_entry *e, int j, unsigned char md[32]);
 
 /*
  * Reads a JKS, JCEKS or PKCS12 store.  name is used in error details.
@@ -152,7 +188,7 @@ MTK_WUR mtk_rc mtk_keystore_unlock(mtk_keystore *ks, size_t index, const mtk_sec
 				   mtk_err *err);
 
 /* Index of alias (compared ASCII case-insensitively, as Java lower-cases
- * aliases), or -1. */
+ * aliases), or -1.  A hash lookup: constant time at any store size. */
 long mtk_keystore_find(const mtk_keystore *ks, const char *alias);
 /* Removes the entry at index. */
 void mtk_keystore_remove(mtk_keystore *ks, size_t index);

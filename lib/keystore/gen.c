@@ -255,6 +255,12 @@ mtk_rc mtk_keystore_install_reply(mtk_keystore *ks, size_t index, STACK_OF(X509)
 
 	if (index >= ks->count || ks->entries[index].kind != MTK_KSE_KEY)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "not a key entry");
+	/* Every chain is looked at (issuers, trusted tops): decode what a lazy
+	 * read left as bytes. */
+	for (size_t i = 0; i < ks->count; i++)
+		if (ks->entries[i].chain == NULL && ks->entries[i].nder > 0 &&
+		    mtk_keystore_chain(ks, i, err) == NULL)
+			return err != NULL ? err->code : MTK_E_KEYSTORE;
 	e = &ks->entries[index];
 	if (n < 1)
 		return mtk_err_set(err, MTK_E_NOT_FOUND, "the reply holds no certificate");

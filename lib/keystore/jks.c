@@ -623,7 +623,32 @@ static mtk_rc read_alias(mtk_reader *r, mtk_ks_entry *tmp)
 	return MTK_OK;
 }
 
-static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, const char **why)
+/* True when der[0..n) is one DER SEQUENCE, header and length exactly n
+ * bytes: the shape a lazily read certificate is checked for. */
+static bool der_seq_whole(const uint8_t *der, size_t n)
+{
+	size_t hdr = 2, l;
+
+	if (n < 2 || der[0] != 0x30)
+		return false;
+	if (der[1] < 0x80) {
+		l = der[1];
+	} else {
+		size_t k = der[1] & 0x7f;
+		if (k == 0 || k > 4 || n < 2 + k)
+			return false;
+		l = 0;
+		for (size_t i = 0; i < k; i++)
+			l = (l << 8) | der[2 + i];
+		hdr += k;
+	}
+	return hdr + l == n;
+}
+
+/* One certificate: decoded into *out, or with der set (lazy), its bytes
+ * borrowed from the reader's data into *der. */
+static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, struct mtk_ks_der *der,
+			const char **why)
 {
 	uint32_t n;
 	const uint8_t *p;
@@ -650,6 +675,13 @@ static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, const char 
 	}
 	if ((rc = mtk_reader_bytes(r, n, &p)) != MTK_OK)
 		return rc;
+	/* Lazily: the outer shape is enough; anything else OpenSSL would take
+	 * (a BER length) is still taken, as the full reader takes it. */
+	if (der != NULL && der_seq_whole(p, n)) {
+		der->p = p;
+		der->len = n;
+		return MTK_OK;
+	}
 	q = p;
 	x = d2i_X509(NULL, &q, (long)n);
 	if (x == NULL || q != p + n) {
@@ -657,6 +689,12 @@ static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, const char 
 		ERR_clear_error();
 		*why = "certificate is not valid DER";
 		return MTK_E_KEYSTORE;
+	}
+	if (der != NULL) {
+		X509_free(x);
+		der->p = p;
+		der->len = n;
+		return MTK_OK;
 	}
 	*out = x;
 	return MTK_OK;
@@ -671,6 +709,7 @@ static mtk_rc put_entry(mtk_keystore *ks, mtk_ks_entry *tmp)
 		return rc;
 	*slot = *tmp;
 	memset(tmp, 0, sizeof(*tmp));
+	mtk_ks_slot_named(ks, slot);
 	return MTK_OK;
 }
 
@@ -685,6 +724,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 	const char *why = NULL;
 	size_t body_end;
 	uint64_t budget;
+	bool lazy = (flags & MTK_KS_READ_LAZY) != 0;
 	mtk_rc rc;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -723,6 +763,15 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 		goto out;
 	}
 	ks->version = version;
+	if (lazy) {
+		/* The entries' certificates point into this copy. */
+		if ((ks->raw = malloc(len ? len : 1)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		memcpy(ks->raw, data, len);
+		ks->raw_len = len;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t tag;
 		uint64_t date;
@@ -792,19 +841,28 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 						 name, i + 1, n);
 				goto out;
 			}
-			tmp.chain = sk_X509_new_null();
-			if (tmp.chain == NULL) {
+			if (lazy)
+				tmp.der = calloc(n ? n : 1, sizeof(*tmp.der));
+			else
+				tmp.chain = sk_X509_new_null();
+			if (tmp.chain == NULL && tmp.der == NULL) {
 				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 				goto out;
 			}
 			for (uint32_t j = 0; j < n; j++) {
 				X509 *x = NULL;
-				if ((rc = read_cert(&r, version, &x, &why)) != MTK_OK) {
+				if ((rc = read_cert(&r, version, &x, lazy ? &tmp.der[j] : NULL,
+						    &why)) != MTK_OK) {
 					if (rc == MTK_E_TRUNCATED)
 						goto trunc;
 					rc = mtk_err_set(err, rc, "%s: alias %s: %s", name,
 							 tmp.alias, why);
 					goto out;
+				}
+				if (lazy) {
+					tmp.der[j].p = ks->raw + (tmp.der[j].p - data);
+					tmp.nder++;
+					continue;
 				}
 				if (!sk_X509_push(tmp.chain, x)) {
 					X509_free(x);
@@ -815,11 +873,22 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			tmp.key_locked = true;
 		} else if (tag == 2) {
 			X509 *x = NULL;
-			if ((rc = read_cert(&r, version, &x, &why)) != MTK_OK) {
+			struct mtk_ks_der d = {NULL, 0};
+			if ((rc = read_cert(&r, version, &x, lazy ? &d : NULL, &why)) != MTK_OK) {
 				if (rc == MTK_E_TRUNCATED)
 					goto trunc;
 				rc = mtk_err_set(err, rc, "%s: alias %s: %s", name, tmp.alias, why);
 				goto out;
+			}
+			if (lazy) {
+				if ((tmp.der = malloc(sizeof(*tmp.der))) == NULL) {
+					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+					goto out;
+				}
+				tmp.der[0].p = ks->raw + (d.p - data);
+				tmp.der[0].len = d.len;
+				tmp.nder = 1;
+				goto put;
 			}
 			tmp.chain = sk_X509_new_null();
 			if (tmp.chain == NULL || !sk_X509_push(tmp.chain, x)) {
@@ -852,6 +921,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			}
 			memcpy(tmp.secret_raw, sp, tmp.secret_raw_len);
 		}
+	put:
 		if ((rc = put_entry(ks, &tmp)) != MTK_OK) {
 			rc = mtk_err_set(err, rc, "%s", name);
 			goto out;
@@ -981,18 +1051,30 @@ static mtk_rc write_alias(mtk_buf *b, const mtk_ks_entry *e, mtk_err *err)
 	return MTK_OK;
 }
 
-static mtk_rc write_cert(mtk_buf *b, X509 *x)
+static mtk_rc write_der(mtk_buf *b, const uint8_t *der, size_t n)
 {
-	unsigned char *der = NULL;
-	int n = i2d_X509(x, &der);
 	mtk_rc rc;
 
-	if (n <= 0)
-		return MTK_E_CRYPTO;
 	if ((rc = mtk_buf_append_u16be(b, 5)) == MTK_OK &&
 	    (rc = mtk_buf_append(b, "X.509", 5)) == MTK_OK &&
 	    (rc = mtk_buf_append_u32be(b, (uint32_t)n)) == MTK_OK)
-		rc = mtk_buf_append(b, der, (size_t)n);
+		rc = mtk_buf_append(b, der, n);
+	return rc;
+}
+
+/* Certificate j of e: as stored when it was never decoded (byte for byte),
+ * else OpenSSL's encoding (the original bytes for a decoded certificate). */
+static mtk_rc write_cert(mtk_buf *b, const mtk_ks_entry *e, int j)
+{
+	unsigned char *der = NULL;
+	int n;
+	mtk_rc rc;
+
+	if (e->chain == NULL)
+		return write_der(b, e->der[j].p, e->der[j].len);
+	if ((n = i2d_X509(sk_X509_value(e->chain, j), &der)) <= 0)
+		return MTK_E_CRYPTO;
+	rc = write_der(b, der, (size_t)n);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -1009,6 +1091,10 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 
 	if (store_pass == NULL)
 		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
+	/* A store read lazily comes out about its own size: room at once, no
+	 * copying as it grows. */
+	if (ks->raw_len > 0 && mtk_buf_reserve(&b, ks->raw_len + 4096) != MTK_OK)
+		return mtk_err_set(err, MTK_E_NOMEM, "writing keystore");
 	if ((rc = mtk_buf_append_u32be(&b, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) !=
 		MTK_OK ||
 	    (rc = mtk_buf_append_u32be(&b, 2)) != MTK_OK ||
@@ -1065,19 +1151,19 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 			}
 			if ((rc = mtk_buf_append_u32be(&b, (uint32_t)kl)) != MTK_OK ||
 			    (rc = mtk_buf_append(&b, kd, kl)) != MTK_OK ||
-			    (rc = mtk_buf_append_u32be(&b, (uint32_t)sk_X509_num(e->chain))) !=
+			    (rc = mtk_buf_append_u32be(&b, (uint32_t)mtk_ks_entry_ncerts(e))) !=
 				MTK_OK)
 				goto nomem;
-			for (int j = 0; j < sk_X509_num(e->chain); j++)
-				if ((rc = write_cert(&b, sk_X509_value(e->chain, j))) != MTK_OK)
+			for (int j = 0; j < mtk_ks_entry_ncerts(e); j++)
+				if ((rc = write_cert(&b, e, j)) != MTK_OK)
 					goto nomem;
 		} else if (e->kind == MTK_KSE_TRUSTED) {
-			if (sk_X509_num(e->chain) != 1) {
+			if (mtk_ks_entry_ncerts(e) != 1) {
 				rc = mtk_err_set(err, MTK_E_INTERNAL, "alias %s: no certificate",
 						 e->alias);
 				goto out;
 			}
-			if ((rc = write_cert(&b, sk_X509_value(e->chain, 0))) != MTK_OK)
+			if ((rc = write_cert(&b, e, 0)) != MTK_OK)
 				goto nomem;
 		} else {
 			if ((rc = mtk_buf_append(&b, e->secret_raw, e->secret_raw_len)) != MTK_OK)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 
 #include "ks_int.h"
 
@@ -106,6 +107,7 @@ void mtk_ks_entry_clear(mtk_ks_entry *e)
 		free(e->protected_key);
 	}
 	sk_X509_pop_free(e->chain, X509_free);
+	free(e->der);
 	if (e->secret_raw != NULL) {
 		mtk_cleanse(e->secret_raw, e->secret_raw_len);
 		free(e->secret_raw);
@@ -120,7 +122,81 @@ void mtk_keystore_free(mtk_keystore *ks)
 	for (size_t i = 0; i < ks->count; i++)
 		mtk_ks_entry_clear(&ks->entries[i]);
 	free(ks->entries);
+	free(ks->slots);
+	free(ks->raw);
 	free(ks);
+}
+
+int mtk_ks_entry_ncerts(const mtk_ks_entry *e)
+{
+	return e->chain != NULL ? sk_X509_num(e->chain) : e->nder;
+}
+
+mtk_rc mtk_ks_entry_sha256(const mtk_ks_entry *e, int j, unsigned char md[32])
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if (j < 0 || j >= mtk_ks_entry_ncerts(e))
+		return MTK_E_INVALID_ARG;
+	/* SHA256() directly: the EVP interface fetches the algorithm from the
+	 * provider on every call, which costs more than hashing a certificate. */
+	if (e->chain == NULL) {
+		SHA256(e->der[j].p, e->der[j].len, md);
+		return MTK_OK;
+	}
+	if ((n = i2d_X509(sk_X509_value(e->chain, j), &der)) <= 0)
+		return MTK_E_CRYPTO;
+	SHA256(der, (size_t)n, md);
+	OPENSSL_free(der);
+	return MTK_OK;
+}
+
+mtk_rc mtk_ks_entry_decode_chain(const mtk_ks_entry *e, STACK_OF(X509) * *out, mtk_err *err)
+{
+	STACK_OF(X509) *c = sk_X509_new_null();
+
+	if (c == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "alias %s", e->alias);
+	for (int j = 0; j < mtk_ks_entry_ncerts(e); j++) {
+		X509 *x;
+
+		if (e->chain != NULL) {
+			x = sk_X509_value(e->chain, j);
+			X509_up_ref(x);
+		} else {
+			const unsigned char *q = e->der[j].p;
+			x = d2i_X509(NULL, &q, (long)e->der[j].len);
+			if (x == NULL || q != e->der[j].p + e->der[j].len) {
+				X509_free(x);
+				ERR_clear_error();
+				sk_X509_pop_free(c, X509_free);
+				return mtk_err_set(err, MTK_E_KEYSTORE,
+						   "alias %s: certificate is not valid DER", e->alias);
+			}
+		}
+		if (!sk_X509_push(c, x)) {
+			X509_free(x);
+			sk_X509_pop_free(c, X509_free);
+			return mtk_err_set(err, MTK_E_NOMEM, "alias %s", e->alias);
+		}
+	}
+	*out = c;
+	return MTK_OK;
+}
+
+STACK_OF(X509) * mtk_keystore_chain(mtk_keystore *ks, size_t index, mtk_err *err)
+{
+	mtk_ks_entry *e;
+
+	if (index >= ks->count) {
+		mtk_err_set(err, MTK_E_INVALID_ARG, "no entry %zu", index);
+		return NULL;
+	}
+	e = &ks->entries[index];
+	if (e->chain == NULL && e->nder > 0 && mtk_ks_entry_decode_chain(e, &e->chain, err) != MTK_OK)
+		return NULL;
+	return e->chain;
 }
 
 char *mtk_ks_lower(const char *s)
@@ -134,11 +210,89 @@ char *mtk_ks_lower(const char *s)
 	return d;
 }
 
+/* --- aliases by hash --- */
+
+#define KS_SLOT_POS(s) ((size_t)((s) & 0xffffffffu))
+#define KS_SLOT_TAG(h) ((h) >> 32)
+
+/* FNV-1a of the alias lower-cased (ASCII, as the lookups compare). */
+static uint64_t alias_hash(const char *a)
+{
+	uint64_t h = MTK_FNV1A_INIT;
+	char low[64];
+	size_t n = 0;
+
+	for (; *a; a++) {
+		low[n++] = (char)(*a >= 'A' && *a <= 'Z' ? *a + 32 : *a);
+		if (n == sizeof(low)) {
+			h = mtk_fnv1a(h, low, n);
+			n = 0;
+		}
+	}
+	return mtk_fnv1a(h, low, n);
+}
+
+/* Puts entry i (alias set) in the table, which has room.  An entry with
+ * an equal alias already there keeps its place (the first one is found). */
+static void table_put(mtk_keystore *ks, size_t i)
+{
+	uint64_t h = alias_hash(ks->entries[i].alias);
+	size_t mask = ks->nslots - 1;
+
+	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
+		uint64_t v = ks->slots[s];
+
+		if (v == 0) {
+			ks->slots[s] = (KS_SLOT_TAG(h) << 32) | (uint64_t)(i + 1);
+			return;
+		}
+		if (KS_SLOT_TAG(v) == KS_SLOT_TAG(h) &&
+		    strcasecmp(ks->entries[KS_SLOT_POS(v) - 1].alias, ks->entries[i].alias) == 0)
+			return;
+	}
+}
+
+/* Builds the table for every entry, sized for at least `want` entries.
+ * Without memory it is dropped: lookups then scan, which is no error. */
+static void table_build(mtk_keystore *ks, size_t want)
+{
+	size_t n = 16;
+
+	free(ks->slots);
+	ks->slots = NULL;
+	ks->nslots = 0;
+	while (n < want * 2)
+		n *= 2;
+	if (want >= UINT32_MAX / 2 || (ks->slots = calloc(n, sizeof(*ks->slots))) == NULL)
+		return;
+	ks->nslots = n;
+	for (size_t i = 0; i < ks->count; i++)
+		if (ks->entries[i].alias != NULL)
+			table_put(ks, i);
+}
+
 long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
 {
-	for (size_t i = 0; i < ks->count; i++)
-		if (ks->entries[i].alias != NULL && strcasecmp(ks->entries[i].alias, alias) == 0)
+	uint64_t h;
+	size_t mask;
+
+	if (ks->slots == NULL) {
+		for (size_t i = 0; i < ks->count; i++)
+			if (ks->entries[i].alias != NULL &&
+			    strcasecmp(ks->entries[i].alias, alias) == 0)
+				return (long)i;
+		return -1;
+	}
+	h = alias_hash(alias);
+	mask = ks->nslots - 1;
+	for (size_t s = (size_t)h & mask; ks->slots[s] != 0; s = (s + 1) & mask) {
+		uint64_t v = ks->slots[s];
+		size_t i = KS_SLOT_POS(v) - 1;
+
+		if (KS_SLOT_TAG(v) == KS_SLOT_TAG(h) && ks->entries[i].alias != NULL &&
+		    strcasecmp(ks->entries[i].alias, alias) == 0)
 			return (long)i;
+	}
 	return -1;
 }
 
@@ -150,6 +304,8 @@ void mtk_keystore_remove(mtk_keystore *ks, size_t index)
 	memmove(&ks->entries[index], &ks->entries[index + 1],
 		(ks->count - index - 1) * sizeof(ks->entries[0]));
 	ks->count--;
+	/* The positions after index moved: one pass puts them back. */
+	table_build(ks, ks->count);
 }
 
 mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)
@@ -175,6 +331,18 @@ mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)
 	*out = &ks->entries[ks->count++];
 	memset(*out, 0, sizeof(**out));
 	return MTK_OK;
+}
+
+void mtk_ks_slot_named(mtk_keystore *ks, mtk_ks_entry *e)
+{
+	size_t i = (size_t)(e - ks->entries);
+
+	if (e->alias == NULL || i >= ks->count)
+		return;
+	if (ks->slots == NULL || ks->count * 2 > ks->nslots)
+		table_build(ks, ks->cap);
+	else
+		table_put(ks, i);
 }
 
 mtk_rc mtk_keystore_check_alias(const char *alias, mtk_err *err)
@@ -236,6 +404,7 @@ mtk_rc mtk_keystore_add_key(mtk_keystore *ks, const char *alias, EVP_PKEY *key,
 	}
 	e->kind = MTK_KSE_KEY;
 	e->alias = a;
+	mtk_ks_slot_named(ks, e);
 	e->date_ms = date_ms;
 	EVP_PKEY_up_ref(key);
 	e->key = key;
@@ -266,6 +435,7 @@ mtk_rc mtk_keystore_add_trusted(mtk_keystore *ks, const char *alias, X509 *cert,
 	X509_up_ref(cert);
 	e->kind = MTK_KSE_TRUSTED;
 	e->alias = a;
+	mtk_ks_slot_named(ks, e);
 	e->date_ms = date_ms;
 	e->chain = c;
 	return MTK_OK;
@@ -281,6 +451,9 @@ mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * c
 		return mtk_err_set(err, MTK_E_NOMEM, "chain");
 	sk_X509_pop_free(ks->entries[index].chain, X509_free);
 	ks->entries[index].chain = c;
+	free(ks->entries[index].der);
+	ks->entries[index].der = NULL;
+	ks->entries[index].nder = 0;
 	return MTK_OK;
 }
 

@@ -62,7 +62,16 @@ MTK_WUR mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pa
 /* Appends a zeroed entry (or reuses the slot of an existing alias, which is
  * cleared: a later duplicate replaces the earlier one in place). */
 MTK_WUR mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out);
+/* Call once the entry from mtk_ks_slot has its alias: enters it in the
+ * alias table (a replaced entry is already there; entering it again is
+ * harmless). */
+void mtk_ks_slot_named(mtk_keystore *ks, mtk_ks_entry *e);
 void mtk_ks_entry_clear(mtk_ks_entry *e);
+/* *out: a new stack with e's certificates, references to its chain or
+ * decoded from its stored bytes.  MTK_E_KEYSTORE (naming the alias: not
+ * valid DER), MTK_E_NOMEM. */
+MTK_WUR mtk_rc mtk_ks_entry_decode_chain(const mtk_ks_entry *e, STACK_OF(X509) * *out,
+					 mtk_err *err);
 /* ASCII lower-casing copy. */
 char *mtk_ks_lower(const char *s);
 

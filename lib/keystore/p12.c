@@ -97,7 +97,7 @@ static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
 }
 
 static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
-			bagset *out, int depth)
+			mtk_pbe_budget *budget, bagset *out, int depth)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
@@ -108,7 +108,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 			mtk_rc rc;
 			if (depth > 4)
 				return MTK_E_PKCS12;
-			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, out, depth + 1);
+			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, budget, out, depth + 1);
 			if (rc != MTK_OK)
 				return rc;
 			continue;
@@ -135,7 +135,7 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 
 				if (sig != NULL)
 					X509_SIG_get0(sig, &alg, NULL);
-				if (mtk_pbe_iter_excessive(alg))
+				if (!mtk_pbe_budget_take(budget, alg))
 					return MTK_E_TOO_LARGE;
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
@@ -175,6 +175,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	PKCS12 *p12 = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
 	bagset bs = {NULL, 0, 0};
+	mtk_pbe_budget budget = MTK_PBE_BUDGET_INIT; /* the file's key-derivation work */
 	mtk_keystore *ks = NULL;
 	const char *pass;
 	int plen;
@@ -200,8 +201,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		bool ok;
 
 		PKCS12_get0_mac(NULL, NULL, NULL, &mac_iter, p12);
-		if (mtk_mac_iter_excessive(mac_iter)) {
-			rc = mtk_pbe_iter_refused(err, name, "MAC");
+		if (!mtk_pbe_budget_take_mac(&budget, mac_iter)) {
+			rc = mtk_pbe_budget_refused(&budget, err, name, "MAC");
 			goto out;
 		}
 		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
@@ -229,8 +230,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			bags = PKCS12_unpack_p7data(p7);
 		} else if (nid == NID_pkcs7_encrypted) {
 			if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
-			    mtk_pbe_iter_excessive(p7->d.encrypted->enc_data->algorithm)) {
-				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+			    !mtk_pbe_budget_take(&budget, p7->d.encrypted->enc_data->algorithm)) {
+				rc = mtk_pbe_budget_refused(&budget, err, name, "certificate encryption");
 				goto out;
 			}
 			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
@@ -249,10 +250,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 					 name);
 			goto out;
 		}
-		rc = read_bags(bags, pass, plen, &bs, 0);
+		rc = read_bags(bags, pass, plen, &budget, &bs, 0);
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
 		if (rc == MTK_E_TOO_LARGE) {
-			rc = mtk_pbe_iter_refused(err, name, "private key");
+			rc = mtk_pbe_budget_refused(&budget, err, name, "private key");
 			goto out;
 		}
 		if (rc != MTK_OK) {
@@ -325,6 +326,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 				goto out;
 			}
 			e->alias = low;
+			mtk_ks_slot_named(ks, e);
 		}
 		e->kind = MTK_KSE_KEY;
 		e->key = kb->key;
@@ -361,6 +363,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			goto out;
 		}
 		e->alias = low;
+		mtk_ks_slot_named(ks, e);
 		e->kind = MTK_KSE_TRUSTED;
 		if ((e->chain = sk_X509_new_null()) == NULL || !sk_X509_push(e->chain, cb->cert)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
@@ -419,6 +422,7 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		    "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
+		STACK_OF(X509) *lazy = NULL, *chain;
 		char kid[48];
 		char *low;
 
@@ -441,6 +445,12 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		}
 		/* Java's own localKeyID form; the index keeps equal dates apart. */
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
+		/* An entry of a store read lazily: its certificates decoded here. */
+		if (e->chain == NULL && (rc = mtk_ks_entry_decode_chain(e, &lazy, err)) != MTK_OK) {
+			free(low);
+			goto done;
+		}
+		chain = e->chain != NULL ? e->chain : lazy;
 		if (e->kind == MTK_KSE_KEY) {
 			PKCS12_SAFEBAG *bag = PKCS12_add_key_ex(&kbags, e->key, 0, P12_ITER,
 								NID_aes_256_cbc, pass, NULL, NULL);
@@ -448,12 +458,14 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 			if (bag != NULL && PKCS12_add_friendlyname_utf8(bag, low, -1) &&
 			    PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
 				rc = MTK_OK;
-			for (int j = 0; rc == MTK_OK && j < sk_X509_num(e->chain); j++)
-				rc = add_cert_bag(&cbags, sk_X509_value(e->chain, j),
+			for (int j = 0; rc == MTK_OK && j < sk_X509_num(chain); j++)
+				rc = add_cert_bag(&cbags, sk_X509_value(chain, j),
 						  j == 0 ? low : NULL, j == 0 ? kid : NULL, false);
 		} else {
-			rc = add_cert_bag(&cbags, sk_X509_value(e->chain, 0), low, NULL, true);
+			rc = add_cert_bag(&cbags, sk_X509_value(chain, 0), low, NULL, true);
 		}
+		sk_X509_pop_free(lazy, X509_free);
+		lazy = NULL;
 		free(low);
 		if (rc != MTK_OK)
 			goto fail;

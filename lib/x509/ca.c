@@ -148,24 +148,33 @@ void mtk_ca_index_free(mtk_ca_index *idx)
 	if (idx == NULL)
 		return;
 	for (size_t i = 0; i < idx->count; i++)
-		free(idx->items[i].subject);
+		if (idx->items[i].subject != NULL) /* lazy entries have none */
+			free(idx->items[i].subject);
 	free(idx->items);
 	free(idx->slots);
+	free(idx->raw);
 	idx->items = NULL;
 	idx->slots = NULL;
-	idx->count = idx->cap = idx->nslots = 0;
+	idx->raw = NULL;
+	idx->count = idx->cap = idx->nslots = idx->raw_len = 0;
+}
+
+static mtk_rc index_grow(mtk_ca_index *idx)
+{
+	size_t ncap = idx->cap ? idx->cap * 2 : 16;
+	mtk_ca_entry *n = realloc(idx->items, ncap * sizeof(*n));
+
+	if (n == NULL)
+		return MTK_E_NOMEM;
+	idx->items = n;
+	idx->cap = ncap;
+	return MTK_OK;
 }
 
 static mtk_rc index_push(mtk_ca_index *idx, const mtk_ca_entry *e)
 {
-	if (idx->count == idx->cap) {
-		size_t ncap = idx->cap ? idx->cap * 2 : 16;
-		mtk_ca_entry *n = realloc(idx->items, ncap * sizeof(*n));
-		if (n == NULL)
-			return MTK_E_NOMEM;
-		idx->items = n;
-		idx->cap = ncap;
-	}
+	if (idx->count == idx->cap && index_grow(idx) != MTK_OK)
+		return MTK_E_NOMEM;
 	idx->items[idx->count++] = *e;
 	return MTK_OK;
 }
@@ -286,7 +295,15 @@ bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at)
 	k = serial_key(norm, &kn);
 	if (idx->slots == NULL) {
 		for (size_t i = 0; i < idx->count; i++) {
-			const char *e = serial_key(idx->items[i].serial, &en);
+			const char *e = idx->items[i].serial;
+
+			/* Most serials differ in their first digit after the
+			 * zeros: no length is taken for those. */
+			while (*e == '0')
+				e++;
+			if (*e != *k)
+				continue;
+			e = serial_key(e, &en);
 			if (en == kn && memcmp(e, k, kn) == 0) {
 				*at = i;
 				return true;
@@ -350,14 +367,12 @@ static bool field_time(const char *f, size_t n, time_t *out)
 }
 
 /* One line s[0..n) (no newline, no control characters, at most
- * INDEX_LINE_MAX bytes) split at tabs into exactly 7 fields.  The whole
- * file, data..end, is only for the duplicate's message. */
-static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx, const char *data,
-			 const char *end, mtk_err *err)
+ * INDEX_LINE_MAX bytes) split at tabs into exactly 7 fields, into *e (its
+ * subject allocated).  lineno is only for the messages. */
+static mtk_rc line_fields(const char *s, size_t n, long lineno, mtk_ca_entry *e, mtk_err *err)
 {
 	const char *f[7], *q = s, *lend = s + n;
-	size_t fl[7], nf = 0, dup;
-	mtk_ca_entry e = {0};
+	size_t fl[7], nf = 0;
 	char rbuf[32];
 	mtk_reason r;
 
@@ -377,24 +392,24 @@ static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: %zu fields, wanted 7", lineno, nf);
 	if (!field_is(f[0], fl[0], "V") && !field_is(f[0], fl[0], "R"))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: status must be V or R", lineno);
-	e.status = f[0][0];
-	if (fl[1] == 0 || fl[1] >= sizeof(e.serial))
+	e->status = f[0][0];
+	if (fl[1] == 0 || fl[1] >= sizeof(e->serial))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad serial", lineno);
 	for (size_t i = 0; i < fl[1]; i++) {
 		char c = f[1][i];
 		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
 			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad serial", lineno);
 	}
-	memcpy(e.serial, f[1], fl[1]);
-	e.serial[fl[1]] = '\0';
-	if (!field_time(f[2], fl[2], &e.not_after))
+	memcpy(e->serial, f[1], fl[1]);
+	e->serial[fl[1]] = '\0';
+	if (!field_time(f[2], fl[2], &e->not_after))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad expiry time", lineno);
-	if (e.status == 'V') {
+	if (e->status == 'V') {
 		if (!field_is(f[3], fl[3], "-") || !field_is(f[4], fl[4], "-"))
 			return mtk_err_set(err, MTK_E_CA_STATE,
 					   "index.txt:%ld: a valid entry has no revocation", lineno);
 	} else {
-		if (!field_time(f[3], fl[3], &e.revoked_at))
+		if (!field_time(f[3], fl[3], &e->revoked_at))
 			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation time",
 					   lineno);
 		if (fl[4] >= sizeof(rbuf))
@@ -405,16 +420,30 @@ static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx
 		if (mtk_reason_parse(rbuf, &r, NULL) != MTK_OK)
 			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad revocation reason",
 					   lineno);
-		e.reason = r;
+		e->reason = r;
 	}
 	if (!field_is(f[5], fl[5], "client") && !field_is(f[5], fl[5], "server") && !field_is(f[5], fl[5], "-"))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad profile", lineno);
-	memcpy(e.profile, f[5], fl[5]);
-	e.profile[fl[5]] = '\0';
-	if ((e.subject = malloc(fl[6] + 1)) == NULL)
+	memcpy(e->profile, f[5], fl[5]);
+	e->profile[fl[5]] = '\0';
+	if ((e->subject = malloc(fl[6] + 1)) == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-	memcpy(e.subject, f[6], fl[6]);
-	e.subject[fl[6]] = '\0';
+	memcpy(e->subject, f[6], fl[6]);
+	e->subject[fl[6]] = '\0';
+	return MTK_OK;
+}
+
+/* One line, checked whole (line_fields), appended to idx and its table.
+ * The whole file, data..end, is only for the duplicate's message. */
+static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx, const char *data,
+			 const char *end, mtk_err *err)
+{
+	mtk_ca_entry e = {0};
+	size_t dup;
+	mtk_rc rc;
+
+	if ((rc = line_fields(s, n, lineno, &e, err)) != MTK_OK)
+		return rc;
 	if (index_push(idx, &e) != MTK_OK) {
 		free(e.subject);
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
@@ -426,6 +455,141 @@ static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice (first on line %ld)",
 				   lineno, e.serial, entry_lineno(data, end, dup));
 	}
+	return MTK_OK;
+}
+
+/* How many of s[0..n) lead as upper-case hex digits; eight bytes at a
+ * time (for each byte below 0x80, adding 0x80 - L sets its top bit
+ * exactly when it is >= L, with no carry into the next byte). */
+static size_t hex_run(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, top = 0x8080808080808080ull;
+	size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, digit, upper, bad;
+
+		memcpy(&x, s + i, 8);
+		if (x & top)
+			break; /* a byte >= 0x80: byte by byte below */
+		digit = (x + ones * (0x80 - '0')) & ~(x + ones * (0x80 - ('9' + 1)));
+		upper = (x + ones * (0x80 - 'A')) & ~(x + ones * (0x80 - ('F' + 1)));
+		if ((bad = ~(digit | upper) & top) != 0)
+			return i + (size_t)__builtin_ctzll(bad) / 8;
+	}
+#endif
+	for (; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			break;
+	return i;
+}
+
+/*
+ * The index as `ca sign`, `revoke` and `crl` need it, in one pass over the
+ * bytes without parsing whole lines: each entry line must start with its
+ * status (V or R), a tab, an upper-case hex serial and a tab, and be at
+ * most INDEX_LINE_MAX bytes; the rest of a line is read (and checked, as
+ * mtk_ca_index_parse does) only when it is used: the revoked lines for a
+ * CRL, the line being revoked, every line for mtk_ca_get_index.  Takes
+ * ownership of raw (the file's bytes, NUL-terminated at raw[len]): lines
+ * not changed are written back from it.  Duplicate serials are not looked
+ * for here (a new serial is checked against every entry before use).
+ * A control character anywhere: the strict parse, for its exact message.
+ */
+static mtk_rc index_scan(char *raw, size_t len, mtk_ca_index *out, mtk_err *err)
+{
+	mtk_ca_index idx = MTK_CA_INDEX_INIT;
+	const char *p = raw, *end = raw + len;
+	long lineno = 1;
+	mtk_rc rc = MTK_OK;
+
+	if (memchr(raw, '\0', len) != NULL || memchr(raw, '\r', len) != NULL) {
+		rc = mtk_ca_index_parse((const uint8_t *)raw, len, out, err);
+		free(raw);
+		return rc;
+	}
+	idx.raw = raw;
+	idx.raw_len = len;
+	/* Room for entries of about 96 bytes (a CN of 30 characters) at once;
+	 * more grow the array. */
+	idx.cap = len / 96 + 16;
+	if ((idx.items = malloc(idx.cap * sizeof(*idx.items))) == NULL) {
+		free(raw);
+		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+	}
+	while (rc == MTK_OK && len > 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n > INDEX_LINE_MAX) {
+			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
+		} else if (n > 0 && p[0] != '#') {
+			size_t sl = n > 2 ? hex_run(p + 2, n - 2) : 0;
+			mtk_ca_entry *e;
+
+			if (n < 4 || (p[0] != 'V' && p[0] != 'R') || p[1] != '\t' || sl == 0 ||
+			    sl >= sizeof(e->serial) || 2 + sl >= n || p[2 + sl] != '\t') {
+				/* The strict reading says what is wrong. */
+				mtk_ca_entry bad = {0};
+				if ((rc = line_fields(p, n, lineno, &bad, err)) == MTK_OK)
+					rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad entry",
+							 lineno);
+				free(bad.subject);
+				break;
+			}
+			if (idx.count == idx.cap && index_grow(&idx) != MTK_OK) {
+				rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+				break;
+			}
+			/* Only what a lazy entry holds (entry_fill replaces it). */
+			e = &idx.items[idx.count++];
+			e->status = p[0];
+			memcpy(e->serial, p + 2, sl);
+			e->serial[sl] = '\0';
+			e->not_after = e->revoked_at = 0;
+			e->reason = MTK_REASON_UNSPECIFIED;
+			e->profile[0] = '\0';
+			e->subject = NULL;
+			e->raw_off = (size_t)(p - raw);
+			e->raw_len = n;
+			e->lazy = true;
+			e->dirty = false;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		lineno++;
+	}
+	if (rc != MTK_OK) {
+		mtk_ca_index_free(&idx);
+		return rc;
+	}
+	*out = idx;
+	return MTK_OK;
+}
+
+/* Reads the rest of entry i's line (a lazy entry of index_scan). */
+static mtk_rc entry_fill(mtk_ca_index *idx, size_t i, mtk_err *err)
+{
+	mtk_ca_entry *e = &idx->items[i], full = {0};
+	mtk_rc rc;
+
+	if (!e->lazy)
+		return MTK_OK;
+	rc = line_fields(idx->raw + e->raw_off, e->raw_len, 0, &full, NULL);
+	if (rc != MTK_OK) {
+		free(full.subject);
+		memset(&full, 0, sizeof(full));
+		/* Again, for the message with its line number. */
+		(void)line_fields(idx->raw + e->raw_off, e->raw_len,
+				  entry_lineno(idx->raw, idx->raw + idx->raw_len, i), &full, err);
+		free(full.subject);
+		return rc;
+	}
+	full.raw_off = e->raw_off;
+	full.raw_len = e->raw_len;
+	*e = full;
 	return MTK_OK;
 }
 
@@ -509,45 +673,100 @@ static char *put_str(char *o, const char *s, size_t n)
 	return o + n;
 }
 
+#define INDEX_HEADER "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n"
+
+static mtk_rc format_entry(const mtk_ca_entry *e, mtk_buf *out)
+{
+	const char *reason = e->status == 'R' ? mtk_reason_name(e->reason) : "-";
+	const char *profile = e->profile[0] ? e->profile : "-";
+	const char *subject = e->subject ? e->subject : "";
+	size_t sl = strlen(e->serial), rl = strlen(reason), pl = strlen(profile), jl = strlen(subject);
+	mtk_rc rc;
+	char *o;
+
+	/* status, serial, two times, reason, profile, subject; 7 separators */
+	if ((rc = mtk_buf_reserve(out, 1 + sl + 15 + 15 + rl + pl + jl + 7)) != MTK_OK)
+		return rc;
+	o = (char *)out->data + out->len;
+	*o++ = e->status;
+	*o++ = '\t';
+	o = put_str(o, e->serial, sl);
+	*o++ = '\t';
+	put_gentime(o, e->not_after);
+	o += 15;
+	*o++ = '\t';
+	if (e->status == 'R') {
+		put_gentime(o, e->revoked_at);
+		o += 15;
+	} else {
+		*o++ = '-';
+	}
+	*o++ = '\t';
+	o = put_str(o, reason, rl);
+	*o++ = '\t';
+	o = put_str(o, profile, pl);
+	*o++ = '\t';
+	o = put_str(o, subject, jl);
+	*o++ = '\n';
+	out->len = (size_t)(o - (char *)out->data);
+	out->data[out->len] = '\0';
+	return MTK_OK;
+}
+
+/* Where the bytes after entry i's line end: the next entry's line when it
+ * has one in the file, else the end of the file (so comments and blank
+ * lines after a line go with it). */
+static size_t gap_end(const mtk_ca_index *idx, size_t i)
+{
+	if (i + 1 < idx->count && idx->items[i + 1].raw_len > 0)
+		return idx->items[i + 1].raw_off;
+	return idx->raw_len;
+}
+
+static mtk_rc append_run(mtk_buf *out, const char *raw, size_t from, size_t to)
+{
+	mtk_rc rc = MTK_OK;
+
+	if (from < to && (rc = mtk_buf_append(out, raw + from, to - from)) == MTK_OK &&
+	    raw[to - 1] != '\n')
+		rc = mtk_buf_append(out, "\n", 1); /* the file's last line had none */
+	return rc;
+}
+
 mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
 {
-	mtk_rc rc = mtk_buf_append_str(out, "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n");
+	mtk_rc rc = mtk_buf_append_str(out, INDEX_HEADER);
+	/* Bytes kept from the file, not yet written: raw[run, run_end).  An
+	 * unchanged line goes out as it was, with the comments and blank lines
+	 * after it; a changed one is formatted, and what followed it kept. */
+	size_t run = 0, run_end = 0;
 
+	if (rc == MTK_OK && idx->raw != NULL && mtk_buf_reserve(out, idx->raw_len + 256) != MTK_OK)
+		return MTK_E_NOMEM;
 	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++) {
 		const mtk_ca_entry *e = &idx->items[i];
-		const char *reason = e->status == 'R' ? mtk_reason_name(e->reason) : "-";
-		const char *profile = e->profile[0] ? e->profile : "-";
-		const char *subject = e->subject ? e->subject : "";
-		size_t sl = strlen(e->serial), rl = strlen(reason), pl = strlen(profile), jl = strlen(subject);
-		char *o;
+		bool in_file = idx->raw != NULL && e->raw_len > 0;
 
-		/* status, serial, two times, reason, profile, subject; 7 separators */
-		if ((rc = mtk_buf_reserve(out, 1 + sl + 15 + 15 + rl + pl + jl + 7)) != MTK_OK)
-			break;
-		o = (char *)out->data + out->len;
-		*o++ = e->status;
-		*o++ = '\t';
-		o = put_str(o, e->serial, sl);
-		*o++ = '\t';
-		put_gentime(o, e->not_after);
-		o += 15;
-		*o++ = '\t';
-		if (e->status == 'R') {
-			put_gentime(o, e->revoked_at);
-			o += 15;
-		} else {
-			*o++ = '-';
+		if (in_file && !e->dirty) {
+			if (run == run_end)
+				run = e->raw_off;
+			run_end = gap_end(idx, i);
+			continue;
 		}
-		*o++ = '\t';
-		o = put_str(o, reason, rl);
-		*o++ = '\t';
-		o = put_str(o, profile, pl);
-		*o++ = '\t';
-		o = put_str(o, subject, jl);
-		*o++ = '\n';
-		out->len = (size_t)(o - (char *)out->data);
-		out->data[out->len] = '\0';
+		if ((rc = append_run(out, idx->raw, run, run_end)) != MTK_OK ||
+		    (rc = format_entry(e, out)) != MTK_OK)
+			break;
+		run = run_end = 0;
+		if (in_file) {
+			size_t next = e->raw_off + e->raw_len + 1;
+			if (next < gap_end(idx, i)) {
+				run = next;
+				run_end = gap_end(idx, i);
+			}
+		}
 	}
+	if (rc == MTK_OK)
+		rc = append_run(out, idx->raw, run, run_end);
 	return rc;
 }
 
@@ -1040,7 +1259,15 @@ const mtk_ca_conf *mtk_ca_get_conf(const mtk_ca *ca)
 
 const mtk_ca_index *mtk_ca_get_index(const mtk_ca *ca)
 {
-	return &ca->index;
+	/* Every line read whole, for a caller that looks at every field.  The
+	 * handle is always the caller's own (mtk_ca_open allocates it); the
+	 * index only changes from lazy to read.  A line that does not read
+	 * keeps only its status and serial. */
+	mtk_ca_index *idx = (mtk_ca_index *)&ca->index;
+
+	for (size_t i = 0; i < idx->count; i++)
+		(void)entry_fill(idx, i, NULL);
+	return idx;
 }
 
 void mtk_ca_close(mtk_ca *ca)
@@ -1190,8 +1417,17 @@ mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_c
 	    (rc = mtk_ca_conf_parse(b.data, b.len, &ca->conf, err)) != MTK_OK)
 		goto out;
 	b.len = 0;
-	if ((rc = read_state(ca, "index.txt", &b, err)) != MTK_OK ||
-	    (rc = mtk_ca_index_parse(b.data, b.len, &ca->index, err)) != MTK_OK)
+	if ((rc = read_state(ca, "index.txt", &b, err)) != MTK_OK)
+		goto out;
+	if (b.data == NULL && mtk_buf_reserve(&b, 1) != MTK_OK) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
+		goto out;
+	}
+	/* index_scan takes the bytes. */
+	rc = index_scan((char *)b.data, b.len, &ca->index, err);
+	b.data = NULL;
+	b.len = b.cap = 0;
+	if (rc != MTK_OK)
 		goto out;
 	free(p);
 	if ((p = path_join(dir, "certs")) == NULL) {
@@ -1389,10 +1625,14 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 		rc = mtk_err_set(err, MTK_E_NOMEM, "index");
 		goto out;
 	}
-	/* No memory for the lookup table is no failure: lookups then scan. */
-	(void)table_add_last(&ca->index, &dup);
+	/* No memory for the lookup table is no failure: lookups then scan.
+	 * An index read by index_scan has no table (one lookup per command
+	 * costs less than building it). */
+	if (ca->index.raw == NULL)
+		(void)table_add_last(&ca->index, &dup);
 	if ((rc = write_index(ca, err)) != MTK_OK) {
-		table_remove_last(&ca->index);
+		if (ca->index.raw == NULL)
+			table_remove_last(&ca->index);
 		free(ca->index.items[--ca->index.count].subject);
 		goto out;
 	}
@@ -1421,13 +1661,17 @@ mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t n
 
 		if (e->status == 'R')
 			return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);
+		if ((rc = entry_fill(&ca->index, at, err)) != MTK_OK)
+			return rc;
 		e->status = 'R';
 		e->revoked_at = now;
 		e->reason = reason;
+		e->dirty = true;
 		rc = write_index(ca, err);
 		if (rc != MTK_OK) {
 			e->status = 'V';
 			e->revoked_at = 0;
+			e->dirty = false;
 		}
 		return rc;
 	}
@@ -1538,7 +1782,9 @@ static mtk_rc issue_crl(mtk_ca *ca, X509 *issuer, EVP_PKEY *ikey, long long n, b
 		goto out;
 	}
 	for (size_t i = 0; list_index && i < ca->index.count; i++)
-		if (ca->index.items[i].status == 'R' && (rc = add_revoked(crl, &ca->index.items[i], err)) != MTK_OK)
+		if (ca->index.items[i].status == 'R' &&
+		    ((rc = entry_fill(&ca->index, i, err)) != MTK_OK ||
+		     (rc = add_revoked(crl, &ca->index.items[i], err)) != MTK_OK))
 			goto out;
 	num = ASN1_INTEGER_new();
 	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||

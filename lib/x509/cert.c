@@ -37,9 +37,23 @@ long mtk_days_left(time_t t, time_t now)
 	return (long)(-((-d + 86399) / 86400));
 }
 
-mtk_rc mtk_cert_fingerprint(X509 *cert, const EVP_MD *md, char *out, size_t cap)
+mtk_rc mtk_fingerprint_hex(const unsigned char *dg, size_t n, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
+
+	if (n == 0 || cap < n * 3)
+		return MTK_E_INTERNAL;
+	for (size_t i = 0; i < n; i++) {
+		out[i * 3] = hex[dg[i] >> 4];
+		out[i * 3 + 1] = hex[dg[i] & 15];
+		out[i * 3 + 2] = ':';
+	}
+	out[n * 3 - 1] = '\0';
+	return MTK_OK;
+}
+
+mtk_rc mtk_cert_fingerprint(X509 *cert, const EVP_MD *md, char *out, size_t cap)
+{
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
@@ -58,15 +72,7 @@ mtk_rc mtk_cert_fingerprint(X509 *cert, const EVP_MD *md, char *out, size_t cap)
 	} else if (X509_digest(cert, md, dg, &n) != 1) { /* SHA-1 is cached on the X509 */
 		return MTK_E_CRYPTO;
 	}
-	if (n == 0 || cap < (size_t)n * 3)
-		return MTK_E_INTERNAL;
-	for (unsigned int i = 0; i < n; i++) {
-		out[i * 3] = hex[dg[i] >> 4];
-		out[i * 3 + 1] = hex[dg[i] & 15];
-		out[i * 3 + 2] = ':';
-	}
-	out[n * 3 - 1] = '\0';
-	return MTK_OK;
+	return mtk_fingerprint_hex(dg, n, out, cap);
 }
 
 void mtk_name_string(const X509_NAME *name, char *out, size_t cap)

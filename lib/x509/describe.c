@@ -675,6 +675,59 @@ mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what)
 			   name, what, MTK_PBE_MAX_ITER);
 }
 
+static bool budget_take(mtk_pbe_budget *b, uint64_t n)
+{
+	if (n > b->left) {
+		b->exhausted = true;
+		return false;
+	}
+	b->left -= n;
+	b->exhausted = false;
+	return true;
+}
+
+bool mtk_pbe_budget_take(mtk_pbe_budget *b, const X509_ALGOR *alg)
+{
+	char d[128];
+	long iter = 0;
+
+	b->exhausted = false;
+	if (alg == NULL)
+		return budget_take(b, 1);
+	mtk_pbe_describe(alg, d, sizeof(d), &iter);
+	if (iter < 0 || iter > MTK_PBE_MAX_ITER)
+		return false;
+	return budget_take(b, iter > 0 ? (uint64_t)iter : 1);
+}
+
+bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter)
+{
+	uint64_t v = 1;
+
+	b->exhausted = false;
+	if (mtk_mac_iter_excessive(iter))
+		return false;
+	if (iter != NULL) {
+		ERR_set_mark();
+		if (ASN1_INTEGER_get_uint64(&v, iter) != 1)
+			v = 1;
+		ERR_pop_to_mark();
+	}
+	return budget_take(b, v > 0 ? v : 1);
+}
+
+mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,
+			      const char *what)
+{
+	if (!b->exhausted)
+		return mtk_pbe_iter_refused(err, name, what);
+	return mtk_err_set(err, MTK_E_TOO_LARGE,
+			   "%s: the file asks for more than %ld key-derivation iterations in all "
+			   "(reached at the %s); refused (a crafted or damaged file: real ones need "
+			   "a few tens of thousands)",
+			   name, MTK_PBE_FILE_BUDGET, what);
+}
+
 bool mtk_pbe_needs_legacy(const X509_ALGOR *alg)
 {
 	const ASN1_OBJECT *oid = NULL;

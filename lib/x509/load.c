@@ -215,7 +215,8 @@ static void describe_alg(const X509_ALGOR *alg, char *out, size_t cap)
 /* ---- keys ---- */
 
 /* Decrypts an EncryptedPrivateKeyInfo; retries with the legacy provider. */
-static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY **out)
+static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, mtk_pbe_budget *budget,
+			 EVP_PKEY **out)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	const char *pw = pass ? pass->s : "";
@@ -223,7 +224,7 @@ static mtk_rc decrypt_p8(const X509_SIG *sig, const mtk_secret *pass, EVP_PKEY *
 	const X509_ALGOR *alg = NULL;
 
 	X509_SIG_get0(sig, &alg, NULL);
-	if (mtk_pbe_iter_excessive(alg))
+	if (!mtk_pbe_budget_take(budget, alg))
 		return MTK_E_TOO_LARGE; /* the callers say why */
 	/* Known-legacy algorithms get the provider first: a failed try would
 	 * repeat the whole key derivation. */
@@ -281,7 +282,8 @@ static mtk_rc key_from_der(const uint8_t *der, size_t len, mtk_key_form hint, co
 			o->encrypted = true;
 			o->enc_desc = strdup(desc);
 			if (opts->pass != NULL) {
-				rc = decrypt_p8(sig, opts->pass, &o->key);
+				mtk_pbe_budget one = MTK_PBE_BUDGET_INIT;
+				rc = decrypt_p8(sig, opts->pass, &one, &o->key);
 				if (rc == MTK_E_TOO_LARGE)
 					mtk_pbe_iter_refused(err, o->source, "private key");
 				else if (rc == MTK_E_BAD_PASSWORD)
@@ -574,6 +576,7 @@ struct p12ctx {
 	int index;
 	int nkeys;
 	mtk_err *err;
+	mtk_pbe_budget budget; /* the file's key-derivation work */
 };
 
 static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth);
@@ -618,7 +621,7 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 				x->info->p12_legacy = true;
 		}
 		o.enc_desc = desc;
-		rc = decrypt_p8(sig, &s, &o.key);
+		rc = decrypt_p8(sig, &s, &x->budget, &o.key);
 		if (rc == MTK_E_BAD_PASSWORD && !x->info->p12_has_mac && x->opts->pass == NULL) {
 			/* No MAC told us the password was needed; the key says so now. */
 			x->info->needs_password = true;
@@ -631,7 +634,7 @@ static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
 				rc = MTK_OK;
 			}
 		} else if (rc == MTK_E_TOO_LARGE) {
-			rc = mtk_pbe_iter_refused(x->err, x->name, "private key");
+			rc = mtk_pbe_budget_refused(&x->budget, x->err, x->name, "private key");
 		} else if (rc != MTK_OK) {
 			rc = mtk_err_set(x->err, rc, "%s: cannot decrypt the private key in the PFX", x->name);
 		}
@@ -700,7 +703,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 	const unsigned char *p = data;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
 	STACK_OF(PKCS7) *safes = NULL;
-	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err};
+	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err, MTK_PBE_BUDGET_INIT};
 	mtk_rc rc = MTK_OK;
 
 	if (p12 == NULL) {
@@ -726,8 +729,8 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
 			 OBJ_nid2ln(OBJ_obj2nid(mo))); /* "sha256", as openssl prints it */
 		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
-		if (mtk_mac_iter_excessive(iter)) {
-			rc = mtk_pbe_iter_refused(err, name, "MAC");
+		if (!mtk_pbe_budget_take_mac(&x.budget, iter)) {
+			rc = mtk_pbe_budget_refused(&x.budget, err, name, "MAC");
 			goto out;
 		}
 	}
@@ -781,8 +784,8 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 				info->p12_legacy = true;
 				(void)ensure_legacy();
 			}
-			if (mtk_pbe_iter_excessive(alg)) {
-				rc = mtk_pbe_iter_refused(err, name, "certificate encryption");
+			if (!mtk_pbe_budget_take(&x.budget, alg)) {
+				rc = mtk_pbe_budget_refused(&x.budget, err, name, "certificate encryption");
 				break;
 			}
 			bags = mtk_p7_decrypt_bags(p7, x.pw, x.pw ? strlen(x.pw) : 0);

@@ -9,7 +9,7 @@ export STOREPW=changeit JPW=storepw1 WRONG=wrongpass NEWPW=newpass99 SHORT=abc
 mtk keystore --help
 expect_eq "keystore --help exits 0" "$RC" 0
 help=$OUT
-for s in list add-key add-trusted install-reply export remove passwd genkey csr; do
+for s in list add-key add-trusted import-trusted install-reply export remove passwd genkey csr; do
 	expect_match "keystore --help lists $s" "^  $s " "$help"
 	expect_rc 0 "keystore $s --help" "$MTLSKIT" keystore "$s" --help
 done

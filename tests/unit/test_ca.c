@@ -412,6 +412,91 @@ static void test_ca_lifecycle(void **state)
 	mtk_secret_free(bad);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *get_file(const char *path)
+{
+	static char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The index as sign/revoke/crl read it: each line's status and serial at
+ * open, the rest only when used; unchanged lines (and comments) written
+ * back byte for byte. */
+static void test_ca_lazy_index(void **state)
+{
+	char dir[128], p[256], want[2048];
+	mtk_ca_init_opts io = {0};
+	mtk_ca *ca = NULL;
+	X509_CRL *crl = NULL;
+	mtk_err err = {0};
+	const char *l1 = "V\t0A\t20270101000000Z\t-\t-\tclient\tCN=one,O=Example\n";
+	const char *l2 = "R\t0B\t20270101000000Z\t20260102000000Z\tsuperseded\tclient\tCN=two\n";
+	const char *l3 = "V\t0C\t20270101000000Z\t-\t-\tserver\tCN=three\n";
+	const char *l3r = "R\t0C\t20270101000000Z\t20260101000010Z\tkeyCompromise\tserver\tCN=three\n";
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "%s/lazy", tmpdir);
+	io.name = "Lazy Root";
+	io.key_type = "ec:P-256";
+	io.now = NOW;
+	assert_int_equal(mtk_ca_init(dir, &io, &err), MTK_OK);
+	snprintf(p, sizeof(p), "%s/index.txt", dir);
+	snprintf(want, sizeof(want), "# kept comment\n%s%s\n%s", l1, l2, l3);
+	put_file(p, want);
+
+	/* Revoke 0C (written as "c"): only its line changes, the comment and
+	 * the blank line between stay. */
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_revoke(ca, "c", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_OK);
+	mtk_ca_close(ca);
+	ca = NULL;
+	snprintf(want, sizeof(want),
+		 "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n"
+		 "%s%s\n%s",
+		 l1, l2, l3r);
+	assert_string_equal(get_file(p), want);
+
+	/* ca list's view reads every field. */
+	assert_int_equal(mtk_ca_open(dir, NULL, 0, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_get_index(ca)->count, 3);
+	assert_string_equal(mtk_ca_get_index(ca)->items[0].subject, "CN=one,O=Example");
+	assert_int_equal(mtk_ca_get_index(ca)->items[1].reason, MTK_REASON_SUPERSEDED);
+	mtk_ca_close(ca);
+	ca = NULL;
+
+	/* A bad revocation time on a revoked line: open takes it, the CRL
+	 * (which reads revoked lines whole) refuses it, naming the line. */
+	put_file(p, "R\t0B\t20270101000000Z\tyesterday\tsuperseded\tclient\tCN=two\n");
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_crl(ca, NOW, 7, &crl, &err), MTK_E_CA_STATE);
+	assert_string_equal(err.detail, "index.txt:1: bad revocation time");
+	assert_null(crl);
+	mtk_ca_close(ca);
+	ca = NULL;
+
+	/* A serial that is not hex: refused at open, naming the line. */
+	put_file(p, "# c\nV\tNOTHEX\t20270101000000Z\t-\t-\tclient\tCN=x\n");
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_E_CA_STATE);
+	assert_string_equal(err.detail, "index.txt:2: bad serial");
+	assert_null(ca);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_index_large),
 		cmocka_unit_test(test_conf_parse),
 		cmocka_unit_test(test_ca_lifecycle),
+		cmocka_unit_test(test_ca_lazy_index),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

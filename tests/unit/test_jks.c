@@ -610,6 +610,177 @@ static void test_install_reply(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* The alias table: case-insensitive lookups at 3,000 entries, a replaced
+ * alias keeps its place, removal renumbers, and a JKS and a PKCS12 round
+ * trip find every alias again. */
+static void test_alias_table(void **state)
+{
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *back = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	mtk_buf out = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	char alias[32];
+	const size_t n = 3000;
+
+	(void)state;
+	make_pair("Alias Table", &key, &cert);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(alias, sizeof(alias), "Entry-%zu", i);
+		assert_int_equal(mtk_keystore_add_trusted(ks, alias, cert, 0, &err), MTK_OK);
+	}
+	assert_int_equal(ks->count, n);
+	assert_int_equal(mtk_keystore_find(ks, "ENTRY-0"), 0);
+	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), 2999);
+	assert_int_equal(mtk_keystore_find(ks, "entry-3000"), -1);
+	/* Replacing keeps the place. */
+	assert_int_equal(mtk_keystore_add_trusted(ks, "ENTRY-10", cert, 5, &err), MTK_OK);
+	assert_int_equal(ks->count, n);
+	assert_int_equal(mtk_keystore_find(ks, "entry-10"), 10);
+	assert_int_equal(ks->entries[10].date_ms, 5);
+	/* Removal moves the later entries down by one. */
+	mtk_keystore_remove(ks, 5);
+	assert_int_equal(mtk_keystore_find(ks, "entry-5"), -1);
+	assert_int_equal(mtk_keystore_find(ks, "entry-6"), 5);
+	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), (long)n - 2);
+	/* Round trips. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.jks", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, n - 1);
+	assert_int_equal(mtk_keystore_find(back, "Entry-1234"), 1233);
+	mtk_keystore_free(back);
+	back = NULL;
+	out.len = 0;
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_PKCS12, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.p12", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, n - 1);
+	assert_true(mtk_keystore_find(back, "entry-1234") >= 0);
+	assert_int_equal(mtk_keystore_find(back, "entry-5"), -1);
+	mtk_keystore_free(back);
+	mtk_buf_free(&out);
+	mtk_keystore_free(ks);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
+/* A store read lazily keeps its certificates as bytes: keytool's own files
+ * (JKS with a key and a trusted entry, JCEKS with a secret key) come back
+ * byte for byte when written unchanged; after a removal the rest is still
+ * the same bytes, and fingerprints from the bytes equal OpenSSL's. */
+static void test_lazy_byte_for_byte(void **state)
+{
+	static const struct {
+		const char *file;
+		mtk_secret *pw;
+	} stores[] = {
+	    {"tests/fuzz/corpus/jks/keytool-rsa-trusted.jks", &CHANGEIT},
+	    {"tests/fuzz/corpus/jks/keytool-ec.jks", &CHANGEIT},
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(stores) / sizeof(stores[0]); k++) {
+		mtk_buf in = MTK_BUF_INIT, out = MTK_BUF_SECRET_INIT;
+		mtk_keystore *lazy = NULL, *full = NULL;
+		mtk_err err = {0};
+
+		read_src(stores[k].file, &in);
+		assert_int_equal(mtk_keystore_decode(in.data, in.len, "t", stores[k].pw, NULL,
+						     MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy,
+						     &err),
+				 MTK_OK);
+		assert_int_equal(mtk_keystore_decode(in.data, in.len, "t", stores[k].pw, NULL, 0,
+						     &full, &err),
+				 MTK_OK);
+		assert_int_equal(lazy->count, full->count);
+		for (size_t i = 0; i < lazy->count; i++) {
+			mtk_ks_entry *e = &lazy->entries[i];
+			unsigned char a[32], b[32];
+			unsigned int n = 0;
+
+			assert_null(e->chain);
+			assert_int_equal(mtk_ks_entry_ncerts(e), sk_X509_num(full->entries[i].chain));
+			if (mtk_ks_entry_ncerts(e) == 0)
+				continue;
+			assert_int_equal(mtk_ks_entry_sha256(e, 0, a), MTK_OK);
+			assert_int_equal(X509_digest(sk_X509_value(full->entries[i].chain, 0),
+						     EVP_sha256(), b, &n),
+					 1);
+			assert_memory_equal(a, b, 32);
+		}
+		/* Unchanged: the very same file (version 2 as keytool writes). */
+		assert_int_equal(mtk_keystore_encode(lazy, lazy->type, stores[k].pw, NULL, &out, &err),
+				 MTK_OK);
+		assert_int_equal(out.len, in.len);
+		assert_memory_equal(out.data, in.data, in.len);
+		/* Decoding one entry on demand changes nothing written. */
+		assert_non_null(mtk_keystore_chain(lazy, 0, &err));
+		out.len = 0;
+		assert_int_equal(mtk_keystore_encode(lazy, lazy->type, stores[k].pw, NULL, &out, &err),
+				 MTK_OK);
+		assert_memory_equal(out.data, in.data, in.len);
+		mtk_buf_free(&out);
+		mtk_buf_free(&in);
+		mtk_keystore_free(lazy);
+		mtk_keystore_free(full);
+	}
+}
+
+/* Removing from, and adding to, a lazily read store of 200 entries: what
+ * is written reads back in full (every certificate decodes) with the same
+ * fingerprints, and a PKCS12 written from it too. */
+static void test_lazy_edit(void **state)
+{
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *lazy = NULL, *back = NULL;
+	mtk_buf out = MTK_BUF_SECRET_INIT, out2 = MTK_BUF_SECRET_INIT;
+	EVP_PKEY *key[3] = {NULL, NULL, NULL};
+	X509 *cert[3] = {NULL, NULL, NULL};
+	mtk_err err = {0};
+	char alias[32];
+
+	(void)state;
+	make_pair("Lazy A", &key[0], &cert[0]);
+	make_pair("Lazy B", &key[1], &cert[1]);
+	make_pair("Lazy C", &key[2], &cert[2]);
+	for (int i = 0; i < 200; i++) {
+		snprintf(alias, sizeof(alias), "ca-%d", i);
+		assert_int_equal(mtk_keystore_add_trusted(ks, alias, cert[i % 2], 0, &err), MTK_OK);
+	}
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t", &CHANGEIT, NULL,
+					     MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy, &err),
+			 MTK_OK);
+	mtk_keystore_remove(lazy, (size_t)mtk_keystore_find(lazy, "ca-7"));
+	assert_int_equal(mtk_keystore_add_trusted(lazy, "new", cert[2], 0, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_encode(lazy, MTK_KS_JKS, &CHANGEIT, NULL, &out2, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out2.data, out2.len, "t", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, 200);
+	assert_int_equal(mtk_keystore_find(back, "ca-7"), -1);
+	assert_int_equal(X509_cmp(sk_X509_value(back->entries[mtk_keystore_find(back, "ca-8")].chain, 0),
+				  cert[0]),
+			 0);
+	assert_int_equal(X509_cmp(sk_X509_value(back->entries[mtk_keystore_find(back, "new")].chain, 0),
+				  cert[2]),
+			 0);
+	mtk_keystore_free(back);
+	back = NULL;
+	out2.len = 0;
+	assert_int_equal(mtk_keystore_encode(lazy, MTK_KS_PKCS12, &CHANGEIT, NULL, &out2, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out2.data, out2.len, "t.p12", &CHANGEIT, NULL, 0, &back, &err),
+			 MTK_OK);
+	assert_int_equal(back->count, 200);
+	mtk_keystore_free(back);
+	mtk_keystore_free(lazy);
+	mtk_keystore_free(ks);
+	mtk_buf_free(&out);
+	mtk_buf_free(&out2);
+	for (int i = 0; i < 3; i++) {
+		X509_free(cert[i]);
+		EVP_PKEY_free(key[i]);
+	}
+}
+
 static void test_load_set(void **state)
 {
 	EVP_PKEY *key;
@@ -703,6 +874,9 @@ int main(void)
 	    cmocka_unit_test(test_convert_and_pkcs12),
 	    cmocka_unit_test(test_install_reply),
 	    cmocka_unit_test(test_load_set),
+	    cmocka_unit_test(test_alias_table),
+	    cmocka_unit_test(test_lazy_byte_for_byte),
+	    cmocka_unit_test(test_lazy_edit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
