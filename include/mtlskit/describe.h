@@ -171,19 +171,28 @@ mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what);
  * every encrypted safe and every shrouded key, each at most
  * MTK_PBE_MAX_ITER.  Every PKCS#12 read path (the loader's load_p12, the
  * keystore's mtk_p12_decode) takes each derivation from one budget per
- * file before running it, so a small file with many bags at the cap is
- * refused after at most MTK_PBE_MAX_ITER iterations of work (about 1.7 s
- * of CPU for PBKDF2-SHA256) instead of running for minutes.  That leaves
- * room for one derivation at the cap, or 490 keys at Java's 10,000.
+ * file before running it.  The budget grows with the file: one derivation
+ * at the cap plus MTK_PBE_ITER_PER_BYTE iterations per byte.  A real store
+ * spends far less per byte (a Java PKCS12 key entry, ~700 bytes for EC and
+ * ~2,300 for RSA with its certificate, costs 10,000 iterations: 4-15 per
+ * byte), so a store of thousands of keys opens; a small file with many bags
+ * at the cap (7.5 KB with 20 of them took 25 s before) is refused after
+ * about one derivation at the cap, whatever it asks for: the work an input
+ * can cause stays proportional to its size, as for any other parser.
  */
 #define MTK_PBE_FILE_BUDGET MTK_PBE_MAX_ITER
+#define MTK_PBE_ITER_PER_BYTE 100
 
 typedef struct mtk_pbe_budget {
 	uint64_t left;	 /* iterations still allowed */
 	bool exhausted;	 /* the last refusal was the file's total, not one count */
+	uint64_t total;	 /* what the file was allowed, for the message */
 } mtk_pbe_budget;
 
-#define MTK_PBE_BUDGET_INIT {(uint64_t)MTK_PBE_FILE_BUDGET, false}
+/* One derivation at the cap (a single encrypted key). */
+#define MTK_PBE_BUDGET_INIT {(uint64_t)MTK_PBE_FILE_BUDGET, false, (uint64_t)MTK_PBE_FILE_BUDGET}
+/* The budget of a PKCS#12 file of len bytes. */
+mtk_pbe_budget mtk_pbe_budget_for(size_t len);
 
 /* Takes the iterations alg asks for (1 when it has no count this can read)
  * from b.  False, taking nothing, when one count is excessive

@@ -175,7 +175,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	PKCS12 *p12 = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
 	bagset bs = {NULL, 0, 0};
-	mtk_pbe_budget budget = MTK_PBE_BUDGET_INIT; /* the file's key-derivation work */
+	mtk_pbe_budget budget = mtk_pbe_budget_for(len); /* the file's key-derivation work */
 	mtk_keystore *ks = NULL;
 	const char *pass;
 	int plen;

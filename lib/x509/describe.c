@@ -675,6 +675,14 @@ mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what)
 			   name, what, MTK_PBE_MAX_ITER);
 }
 
+mtk_pbe_budget mtk_pbe_budget_for(size_t len)
+{
+	uint64_t t = (uint64_t)MTK_PBE_FILE_BUDGET + (uint64_t)MTK_PBE_ITER_PER_BYTE * (uint64_t)len;
+	mtk_pbe_budget b = {t, false, t};
+
+	return b;
+}
+
 static bool budget_take(mtk_pbe_budget *b, uint64_t n)
 {
 	if (n > b->left) {
@@ -722,10 +730,10 @@ mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char 
 	if (!b->exhausted)
 		return mtk_pbe_iter_refused(err, name, what);
 	return mtk_err_set(err, MTK_E_TOO_LARGE,
-			   "%s: the file asks for more than %ld key-derivation iterations in all "
-			   "(reached at the %s); refused (a crafted or damaged file: real ones need "
-			   "a few tens of thousands)",
-			   name, MTK_PBE_FILE_BUDGET, what);
+			   "%s: the file asks for more than %llu key-derivation iterations in all "
+			   "(%d per byte of the file, plus one derivation at the cap; reached at the "
+			   "%s); refused (a crafted or damaged file: real ones need far fewer)",
+			   name, (unsigned long long)b->total, MTK_PBE_ITER_PER_BYTE, what);
 }
 
 bool mtk_pbe_needs_legacy(const X509_ALGOR *alg)

@@ -703,7 +703,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 	const unsigned char *p = data;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
 	STACK_OF(PKCS7) *safes = NULL;
-	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err, MTK_PBE_BUDGET_INIT};
+	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err, mtk_pbe_budget_for(len)};
 	mtk_rc rc = MTK_OK;
 
 	if (p12 == NULL) {

@@ -138,7 +138,11 @@ static void test_budget(void **state)
 	assert_true(b.exhausted);
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_pbe_budget_refused(&b, &err, "f.p12", "private key"), MTK_E_TOO_LARGE);
-	assert_non_null(strstr(err.detail, "in all (reached at the private key)"));
+	assert_non_null(strstr(err.detail, "reached at the private key)"));
+	/* A file's budget grows with its size: 100 iterations per byte. */
+	b = mtk_pbe_budget_for(10000);
+	assert_int_equal((long)b.left, MTK_PBE_FILE_BUDGET + 1000000L);
+	assert_int_equal((long)b.total, MTK_PBE_FILE_BUDGET + 1000000L);
 	/* A MAC: absent counts 1; a count takes its value. */
 	b = (mtk_pbe_budget)MTK_PBE_BUDGET_INIT;
 	assert_true(mtk_pbe_budget_take_mac(&b, NULL));
