@@ -370,6 +370,8 @@ static const char revoke_usage[] =
 	"Usage: mtlskit ca revoke DIR CERT|SERIAL [--reason R] [--pass SPEC]\n"
 	"\n"
 	"Marks a certificate issued by the CA in DIR as revoked (the next `ca crl` lists it).\n"
+	"CERT may also be the issuing CA itself (DIR/issuing.crt): the root's CRL then lists\n"
+	"it, and every certificate it signed is refused by a relying party checking the chain.\n"
 	"  --reason R  unspecified (default), keyCompromise, CACompromise, affiliationChanged,\n"
 	"              superseded, cessationOfOperation, certificateHold, privilegeWithdrawn\n";
 
@@ -408,7 +410,10 @@ static int ca_revoke(cli *c, int argc, char **argv)
 	/* The key is not needed to mark an entry; the CRL is signed later. */
 	if ((rc = open_ca(c, argv[first], 0, &ca, &err)) != MTK_OK)
 		goto fail;
-	if (cert != NULL && !mtk_cert_issued_by(cert, mtk_ca_signer(ca))) {
+	/* What the signing CA issued, or the issuing CA itself (the root's
+	 * CRL lists it: `ca crl` with the default chain scope). */
+	if (cert != NULL && !mtk_cert_issued_by(cert, mtk_ca_signer(ca)) &&
+	    !(sk_X509_num(mtk_ca_chain(ca)) > 1 && X509_cmp(cert, mtk_ca_signer(ca)) == 0)) {
 		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "%s was not issued by the CA in %s", what, argv[first]);
 		goto fail;
 	}

@@ -35,6 +35,9 @@
 /* The root's CRL counter when an intermediate signs (its own "crlnumber"
  * belongs to the signing CA, as it always has). */
 #define ROOT_CRLNUMBER "root.crlnumber"
+/* What the root itself revoked (the issuing CA), in index.txt's format;
+ * absent until `ca revoke` revokes the issuing CA. */
+#define ROOT_INDEX "root-index.txt"
 
 /* --- revocation reasons --- */
 
@@ -422,7 +425,8 @@ static mtk_rc line_fields(const char *s, size_t n, long lineno, mtk_ca_entry *e,
 					   lineno);
 		e->reason = r;
 	}
-	if (!field_is(f[5], fl[5], "client") && !field_is(f[5], fl[5], "server") && !field_is(f[5], fl[5], "-"))
+	if (!field_is(f[5], fl[5], "client") && !field_is(f[5], fl[5], "server") && !field_is(f[5], fl[5], "ca") &&
+	    !field_is(f[5], fl[5], "-"))
 		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad profile", lineno);
 	memcpy(e->profile, f[5], fl[5]);
 	e->profile[fl[5]] = '\0';
@@ -1648,6 +1652,77 @@ out:
 	return rc;
 }
 
+/* The root's own index (ROOT_INDEX): empty when the file does not exist. */
+static mtk_rc root_index_read(const mtk_ca *ca, mtk_ca_index *idx, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_INIT;
+	char *p = path_join(ca->dir, ROOT_INDEX);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
+	if (access(p, F_OK) != 0) {
+		free(p);
+		return mtk_ca_index_parse((const uint8_t *)"", 0, idx, err);
+	}
+	rc = mtk_file_read(p, CA_STATE_MAX, &b, err);
+	free(p);
+	if (rc == MTK_OK)
+		rc = mtk_ca_index_parse(b.data, b.len, idx, err);
+	mtk_buf_free(&b);
+	return rc;
+}
+
+/* Revokes the issuing CA itself: an entry in the root's index, listed by
+ * the root's CRL (`ca crl`, chain scope), which is what a relying party
+ * checking the whole chain (mtlskit-gateway, OpenSSL's CRL_CHECK_ALL)
+ * reads.  Every certificate the issuing CA signed is refused from then on. */
+static mtk_rc revoke_issuing(mtk_ca *ca, const char *norm, mtk_reason reason, time_t now, mtk_err *err)
+{
+	mtk_ca_index idx = {0};
+	mtk_ca_entry e = {0};
+	mtk_buf b = MTK_BUF_INIT;
+	char subj[1024];
+	char *p = NULL;
+	size_t at;
+	mtk_rc rc;
+
+	if ((rc = root_index_read(ca, &idx, err)) != MTK_OK)
+		return rc;
+	if (mtk_ca_index_find(&idx, norm, &at)) {
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "the issuing CA (serial %s) was already revoked", norm);
+		goto out;
+	}
+	if (strlen(norm) >= sizeof(e.serial)) {
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s is too long", norm);
+		goto out;
+	}
+	e.status = 'R';
+	memcpy(e.serial, norm, strlen(norm) + 1);
+	if (mtk_asn1_time_to_time(X509_get0_notAfter(ca->issuing), &e.not_after) != MTK_OK) {
+		rc = mtk_err_set(err, MTK_E_CA_STATE, "issuing.crt: unreadable notAfter");
+		goto out;
+	}
+	e.revoked_at = now;
+	e.reason = reason;
+	snprintf(e.profile, sizeof(e.profile), "ca");
+	mtk_name_string(X509_get_subject_name(ca->issuing), subj, sizeof(subj));
+	if ((e.subject = strdup(subj)) == NULL || index_push(&idx, &e) != MTK_OK) {
+		free(e.subject);
+		rc = mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
+		goto out;
+	}
+	if ((p = path_join(ca->dir, ROOT_INDEX)) == NULL || mtk_ca_index_format(&idx, &b) != MTK_OK)
+		rc = mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
+	else
+		rc = mtk_file_write(p, b.data, b.len, MTK_WRITE_FORCE, err);
+out:
+	free(p);
+	mtk_buf_free(&b);
+	mtk_ca_index_free(&idx);
+	return rc;
+}
+
 mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now, mtk_err *err)
 {
 	char norm[80];
@@ -1674,6 +1749,18 @@ mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t n
 			e->dirty = false;
 		}
 		return rc;
+	}
+	if (ca->issuing != NULL) {
+		char inorm[80];
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca->issuing), NULL);
+		char *hex = bn ? BN_bn2hex(bn) : NULL;
+		bool same = hex != NULL && mtk_serial_normalize(hex, inorm, sizeof(inorm), NULL) == MTK_OK &&
+			    strcmp(inorm, norm) == 0;
+
+		OPENSSL_free(hex);
+		BN_free(bn);
+		if (same)
+			return revoke_issuing(ca, norm, reason, now, err);
 	}
 	return mtk_err_set(err, MTK_E_NOT_FOUND, "serial %s was not issued by the CA in %s", norm, ca->dir);
 }
@@ -1758,11 +1845,11 @@ static mtk_rc add_revoked(X509_CRL *crl, const mtk_ca_entry *e, mtk_err *err)
 	return MTK_OK;
 }
 
-/* One CRL by issuer (key ikey) with CRL number n.  The index lists what
- * the signing CA issued, so only its CRL carries index entries; the root
- * above an intermediate has issued nothing the index records. */
-static mtk_rc issue_crl(mtk_ca *ca, X509 *issuer, EVP_PKEY *ikey, long long n, bool list_index, time_t now,
-			long days, X509_CRL **out, mtk_err *err)
+/* One CRL by issuer (key ikey) with CRL number n, listing the revoked
+ * entries of index: index.txt for the signing CA, ROOT_INDEX for the root
+ * above an intermediate (the issuing CA, once revoked). */
+static mtk_rc issue_crl(mtk_ca_index *index, X509 *issuer, EVP_PKEY *ikey, long long n, time_t now, long days,
+			X509_CRL **out, mtk_err *err)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *t = NULL;
@@ -1781,10 +1868,10 @@ static mtk_rc issue_crl(mtk_ca *ca, X509 *issuer, EVP_PKEY *ikey, long long n, b
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL times");
 		goto out;
 	}
-	for (size_t i = 0; list_index && i < ca->index.count; i++)
-		if (ca->index.items[i].status == 'R' &&
-		    ((rc = entry_fill(&ca->index, i, err)) != MTK_OK ||
-		     (rc = add_revoked(crl, &ca->index.items[i], err)) != MTK_OK))
+	for (size_t i = 0; i < index->count; i++)
+		if (index->items[i].status == 'R' &&
+		    ((rc = entry_fill(index, i, err)) != MTK_OK ||
+		     (rc = add_revoked(crl, &index->items[i], err)) != MTK_OK))
 			goto out;
 	num = ASN1_INTEGER_new();
 	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||
@@ -1837,6 +1924,7 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	size_t nby = scope == MTK_CRL_SCOPE_CHAIN && ca->issuing != NULL ? 2 : 1;
 	STACK_OF(X509_CRL) *sk = NULL;
 	X509_CRL *crl = NULL;
+	mtk_ca_index root_idx = {0};
 	mtk_rc rc = MTK_OK;
 
 	if (scope != MTK_CRL_SCOPE_CHAIN && scope != MTK_CRL_SCOPE_LEAF)
@@ -1850,10 +1938,15 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	for (size_t i = 0; i < nby; i++)
 		if ((rc = read_crl_number(ca, by[i].counter, &by[i].n, err)) != MTK_OK)
 			return rc;
-	if ((sk = sk_X509_CRL_new_null()) == NULL)
+	if (nby == 2 && (rc = root_index_read(ca, &root_idx, err)) != MTK_OK)
+		return rc;
+	if ((sk = sk_X509_CRL_new_null()) == NULL) {
+		mtk_ca_index_free(&root_idx);
 		return mtk_err_set(err, MTK_E_NOMEM, "CRLs");
+	}
 	for (size_t i = 0; i < nby; i++) {
-		if ((rc = issue_crl(ca, by[i].cert, by[i].key, by[i].n + 1, i == 0, now, days, &crl, err)) != MTK_OK)
+		if ((rc = issue_crl(i == 0 ? &ca->index : &root_idx, by[i].cert, by[i].key, by[i].n + 1, now, days,
+				    &crl, err)) != MTK_OK)
 			goto out;
 		if (!sk_X509_CRL_push(sk, crl)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "CRLs");
@@ -1867,6 +1960,7 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	*out = sk;
 	sk = NULL;
 out:
+	mtk_ca_index_free(&root_idx);
 	X509_CRL_free(crl);
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	return rc;

@@ -100,6 +100,33 @@ gw_curl good "$URL/curl"
 expect_eq "after the reload the good client is refused" "$(http_code)" 000
 expect_match "curl: certificate revoked" 'alert certificate revoked' "$ERR"
 
+# --- revoking the issuing CA itself: the root's CRL lists it, every
+# certificate it signed is refused (gateway and openssl verify agree) ---
+"$MTLSKIT" csr create --cn fresh.example.com --org "Example Corp" --usage client --new-key ec:P-256 \
+	--key-out fresh.key -o fresh.csr >/dev/null 2>&1
+expect_rc 0 "ca sign fresh" "$MTLSKIT" ca sign lab fresh.csr --profile client -o fresh.pem --force
+echo "fresh   mid_server   $(gw_fp fresh.pem)" >>users.map
+expect_rc 0 "ca crl (fresh not revoked)" "$MTLSKIT" ca crl lab -o lab-ca.crl
+gw_conf "$T/gw-carev.conf" "$B1" "ca $T/lab-chain.pem" "crl $T/lab-ca.crl"
+gw_start carev "$T/gw-carev.conf" || not_ok "gateway starts for the CA revocation"
+gw_curl fresh "https://127.0.0.1:$GW_PORT/before"
+expect_eq "issuing CA not revoked: fresh client 200" "$(http_code)" 200
+expect_rc 0 "ca revoke lab/issuing.crt (the issuing CA itself)" "$MTLSKIT" ca revoke lab lab/issuing.crt --reason CACompromise
+mtk --json ca crl lab -o lab-ca.crl --force
+expect_json "ca crl: the root's CRL lists the issuing CA" \
+	'[.crls[] | select(.issuer == "CRL Lab Root") | .revoked] | .[0]' 1
+run openssl verify -CAfile lab/root.crt -untrusted lab/issuing.crt -CRLfile lab-ca.crl -crl_check_all fresh.pem
+expect_match "openssl verify -crl_check_all: the issuing CA is revoked" 'error 23 at 1 depth lookup: certificate revoked' "$OUT$ERR"
+kill -HUP "$GW_PID"
+for _ in $(seq 1 50); do
+	[ "$(metric 'mtlskit_gateway_reloads_total{result="ok"}')" = 1 ] && break
+	sleep 0.1
+done
+gw_curl fresh "https://127.0.0.1:$GW_PORT/after"
+expect_eq "issuing CA revoked: fresh client refused" "$(http_code)" 000
+expect_match "log: revoked" '"reason":"revoked"' "$(cat "$GW_LOG")"
+expect_rc 2 "revoking the issuing CA twice: refused" "$MTLSKIT" ca revoke lab lab/issuing.crt
+
 # --- a cached verdict ends with the CRL's nextUpdate: alice's CA gets a CRL
 # valid for 4 s; two requests inside it (the second from the cache), one
 # after it: refused as crl-unavailable, cache or not ---
