@@ -828,7 +828,7 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 		st.next_renewal = mtk_track_due(&c, s.not_before, s.not_after);
 	}
 	r->outcome = MTK_TRK_RENEWED;
-	snprintf(r->message, sizeof(r->message), "renewed: serial %s, installed%s", r->new_serial,
+	snprintf(r->message, sizeof(r->message), "serial %s installed%s", r->new_serial,
 		 c.verify ? " after the relying party accepted it" : "");
 	rc = MTK_OK;
 done:
