@@ -81,6 +81,9 @@ typedef struct mtk_track_state {
 	bool pending;             /* the issuer said "wait" */
 } mtk_track_state;
 
+/* Parses NAME.state bytes; unknown keys are skipped (the file is ours). */
+MTK_WUR mtk_rc mtk_track_state_parse(mtk_track_state *s, const char *file, const uint8_t *data,
+				     size_t len, mtk_err *err);
 /* Reads DIR/NAME.state; a missing file is an empty state (MTK_OK). */
 MTK_WUR mtk_rc mtk_track_state_load(const char *dir, const char *name, mtk_track_state *s,
 				    mtk_err *err);

@@ -366,6 +366,13 @@ static mtk_rc state_set(void *ctx, const char *key, const char *v, mtk_err *err)
 	return MTK_OK;
 }
 
+mtk_rc mtk_track_state_parse(mtk_track_state *s, const char *file, const uint8_t *data,
+			     size_t len, mtk_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	return gw_kv_parse(file, data, len, state_set, s, err);
+}
+
 mtk_rc mtk_track_state_load(const char *dir, const char *name, mtk_track_state *s, mtk_err *err)
 {
 	char path[4096];
@@ -381,7 +388,7 @@ mtk_rc mtk_track_state_load(const char *dir, const char *name, mtk_track_state *
 	}
 	if (rc != MTK_OK)
 		return rc;
-	rc = gw_kv_parse(path, b.data, b.len, state_set, s, err);
+	rc = mtk_track_state_parse(s, path, b.data, b.len, err);
 	mtk_buf_free(&b);
 	return rc;
 }
