@@ -50,7 +50,9 @@ typedef struct mtk_track_conf {
 	char *ca_dir, *ca_pass;
 	long days;                /* 0: the old certificate's lifetime */
 	char *helper;             /* argv, split on blanks */
-	char *acme_directory;
+	char *acme_directory, *acme_account_key, *acme_http_listen, *acme_webroot, *acme_ca;
+	char *acme_eab_kid, *acme_eab_hmac; /* hmac: env:VAR / file:PATH of the base64url key */
+	char *chain_ca;           /* CA certificates that complete an issued chain */
 	long renew_num, renew_den; /* 2/3 */
 	long within_s;            /* > 0 replaces renew_at */
 	long jitter_s;

@@ -93,6 +93,10 @@ static mtk_rc conf_set(void *ctx, const char *key, const char *v, mtk_err *err)
 	    {"alias", &c->alias},       {"store_pass", &c->store_pass},
 	    {"ca_dir", &c->ca_dir},     {"ca_pass", &c->ca_pass},
 	    {"helper", &c->helper},     {"acme_directory", &c->acme_directory},
+	    {"acme_account_key", &c->acme_account_key}, {"acme_http_listen", &c->acme_http_listen},
+	    {"acme_webroot", &c->acme_webroot}, {"acme_ca", &c->acme_ca},
+	    {"acme_eab_kid", &c->acme_eab_kid}, {"acme_eab_hmac", &c->acme_eab_hmac},
+	    {"chain_ca", &c->chain_ca},
 	    {"key_type", &c->key_type}, {"verify", &c->verify},
 	    {"verify_ca", &c->verify_ca}, {"verify_path", &c->verify_path},
 	    {"hook", &c->hook},         {"post_check", &c->post_check},
@@ -211,7 +215,9 @@ void mtk_track_conf_free(mtk_track_conf *c)
 	char **strs[] = {&c->name,     &c->cert,      &c->key,         &c->chain,
 			 &c->bundle,   &c->agent,     &c->keystore,    &c->alias,
 			 &c->store_pass, &c->ca_dir,  &c->ca_pass,     &c->helper,
-			 &c->acme_directory, &c->key_type, &c->verify, &c->verify_ca,
+			 &c->acme_directory, &c->acme_account_key, &c->acme_http_listen,
+			 &c->acme_webroot, &c->acme_ca, &c->acme_eab_kid, &c->acme_eab_hmac,
+			 &c->chain_ca, &c->key_type, &c->verify, &c->verify_ca,
 			 &c->verify_path, &c->hook,   &c->post_check};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -290,8 +296,17 @@ mtk_rc mtk_track_conf_parse(mtk_track_conf *c, const char *name, const char *fil
 		mtk_err_set(err, rc, "%s: issuer helper needs helper", file);
 		goto fail;
 	}
-	if (c->issuer == MTK_TRK_ACME && c->acme_directory == NULL) {
-		mtk_err_set(err, rc, "%s: issuer acme needs acme_directory", file);
+	if (c->issuer == MTK_TRK_ACME &&
+	    (c->acme_directory == NULL || c->acme_account_key == NULL ||
+	     (c->acme_http_listen == NULL) == (c->acme_webroot == NULL))) {
+		mtk_err_set(err, rc,
+			    "%s: issuer acme needs acme_directory, acme_account_key and one of "
+			    "acme_http_listen or acme_webroot", file);
+		goto fail;
+	}
+	if (c->acme_eab_hmac != NULL && strncmp(c->acme_eab_hmac, "env:", 4) != 0 &&
+	    strncmp(c->acme_eab_hmac, "file:", 5) != 0) {
+		mtk_err_set(err, rc, "%s: acme_eab_hmac: expected env:VAR or file:PATH", file);
 		goto fail;
 	}
 	if (c->verify_path != NULL && c->verify == NULL) {

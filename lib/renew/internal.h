@@ -35,4 +35,8 @@ MTK_WUR mtk_rc trk_issue(const mtk_track_conf *c, const mtk_track_env *env, X509
 			 X509 *old, char *cookie, size_t cookie_cap, trk_answer *ans,
 			 X509 **leaf, STACK_OF(X509) **cas, mtk_err *err);
 
+/* The acme issuer (acme.c): synchronous, polls up to a minute. */
+MTK_WUR mtk_rc trk_acme_issue(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *csr,
+			      X509 *old, X509 **leaf, STACK_OF(X509) **cas, mtk_err *err);
+
 #endif

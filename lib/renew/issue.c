@@ -341,8 +341,9 @@ mtk_rc trk_issue(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *cs
 	case MTK_TRK_HELPER:
 		return issue_helper(c, env, csr, cookie, cookie_cap, ans, leaf, cas, err);
 	case MTK_TRK_ACME:
-		return mtk_err_set(err, MTK_E_UNSUPPORTED,
-				   "issuer acme: not implemented in this build (docs/renewal.md)");
+		*ans = TRK_ISSUED;
+		cookie[0] = '\0';
+		return trk_acme_issue(c, env, csr, old, leaf, cas, err);
 	}
 	return mtk_err_set(err, MTK_E_CONFIG, "no issuer");
 }

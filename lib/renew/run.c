@@ -514,6 +514,45 @@ out:
 	return rc;
 }
 
+/* An issuer may send the leaf alone (certmonger helpers) or stop below the
+ * root (ACME): the chain is completed from the installed chain and chain_ca,
+ * each step an issuer whose signature verifies (X509_check_issued). */
+static mtk_rc complete_chain(const mtk_track_conf *c, const mat *old, mat *neu, mtk_err *err)
+{
+	STACK_OF(X509) *pool = NULL;
+	mtk_set set = MTK_SET_INIT;
+	mtk_load_opts lo = {0};
+	mtk_rc rc = MTK_OK;
+
+	if (c->chain_ca != NULL &&
+	    ((rc = mtk_load_file(&set, c->chain_ca, &lo, NULL, NULL, err)) != MTK_OK ||
+	     (rc = mtk_set_certs(&set, &pool, err)) != MTK_OK))
+		goto out;
+	if (pool == NULL && (pool = sk_X509_new_null()) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(old->cas); i++)
+		if (sk_X509_push(pool, sk_X509_value(old->cas, i)))
+			X509_up_ref(sk_X509_value(old->cas, i));
+	for (int depth = 0; depth < 8; depth++) {
+		int n = sk_X509_num(neu->cas);
+		X509 *last = n > 0 ? sk_X509_value(neu->cas, n - 1) : neu->leaf, *up = NULL;
+		if (n > 0 && X509_check_issued(last, last) == X509_V_OK)
+			break; /* ends in a self-signed CA */
+		for (int i = 0; i < sk_X509_num(pool) && up == NULL; i++)
+			if (X509_check_issued(sk_X509_value(pool, i), last) == X509_V_OK)
+				up = sk_X509_value(pool, i);
+		if (up == NULL || !sk_X509_push(neu->cas, up))
+			break;
+		X509_up_ref(up);
+	}
+out:
+	sk_X509_pop_free(pool, X509_free);
+	mtk_set_free(&set);
+	return rc;
+}
+
 /* The issued certificate against check's rules for the target's profile. */
 static mtk_rc check_new(const mtk_track_conf *c, const mtk_track_env *env, const mat *m,
 			mtk_findings *fs, mtk_err *err)
@@ -527,6 +566,15 @@ static mtk_rc check_new(const mtk_track_conf *c, const mtk_track_env *env, const
 	memset(&co, 0, sizeof(co));
 	co.profile = (mtk_profile)c->profile;
 	co.now = env->now;
+	/* A CA dates the certificate when it signs it, after the time this run
+	 * started: up to five minutes ahead is that (or clock skew), not a
+	 * certificate for the future. */
+	{
+		mtk_cert_summary s;
+		if (mtk_cert_summarize(m->leaf, &s, NULL) == MTK_OK && s.not_before > env->now &&
+		    s.not_before - env->now <= 300)
+			co.now = s.not_before;
+	}
 	if ((rc = pem_certs(m->leaf, m->cas, &pem, err)) != MTK_OK ||
 	    (rc = mtk_key_pkcs8_pem(m->key, &pem, err)) != MTK_OK ||
 	    (rc = mtk_load_mem(&set, "issued", pem.data, pem.len, &lo, NULL, NULL, err)) != MTK_OK ||
@@ -738,10 +786,8 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 			rc = mtk_err_set(err, MTK_E_NOMEM, "chain");
 			goto done;
 		}
-		if (sk_X509_num(neu.cas) == 0)
-			for (int i = 0; i < sk_X509_num(old.cas); i++)
-				if (sk_X509_push(neu.cas, sk_X509_value(old.cas, i)))
-					X509_up_ref(sk_X509_value(old.cas, i));
+		if ((rc = complete_chain(&c, &old, &neu, err)) != MTK_OK)
+			goto done;
 		if (!mtk_key_matches_cert(neu.key, neu.leaf)) {
 			rc = mtk_err_set(err, MTK_E_KEY_MISMATCH,
 					 "the issued certificate is not for the key we sent");
