@@ -89,11 +89,54 @@ expect_match "state records the error" "hook" "$(grep last_error d/mid.state)"
 sed -i 's|^hook .*|hook touch '"$T"'/mid-hook|' d/mid.conf
 mtk --json track run mid --now "$now70"
 expect_json "MID keystore renewed" '.certificates[0].outcome' renewed
+expect_json "the old serial is reported too" '.certificates[0].serial | ascii_downcase | ltrimstr("0")' \
+	"$(openssl x509 -in c.crt.orig -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')"
 ns=$(printf '%s' "$OUT" | jq -r '.certificates[0].new_serial' | tr 'A-F' 'a-f' | sed 's/^0*//')
 run keytool -list -v -keystore "$ks" -storepass changeit -alias defaultsecuritykeypairhandle
 expect_eq "keytool reads the renewed keystore" "$RC" 0
 expect_match "keytool shows the new serial" "Serial number: 0*$ns" "$OUT"
 expect_match "keytool: chain of 3" "Certificate chain length: 3" "$OUT"
 expect_file "hook ran after the MID install" mid-hook
+
+
+# --- a JKS entry: only that alias changes, every other entry stays
+export KSP=ks-pass-1
+"$MTLSKIT" convert c.crt.orig c.key.orig --to jks --alias web --out-pass env:KSP -o ks.jks >/dev/null 2>&1
+"$MTLSKIT" keystore add-trusted ks.jks --type jks --pass env:KSP --alias other-ca ca/root.crt >/dev/null 2>&1
+mtk track add ks --target keystore --keystore "$T/ks.jks" --alias web --store-pass env:KSP \
+	--issuer ca-dir --ca-dir "$T/ca"
+mtk --json track run ks --now "$now70"
+expect_json "JKS entry renewed" '.certificates[0].outcome' renewed
+ns=$(printf '%s' "$OUT" | jq -r '.certificates[0].new_serial' | tr 'A-F' 'a-f' | sed 's/^0*//')
+run keytool -list -v -keystore ks.jks -storepass "$KSP" -storetype JKS
+expect_match "keytool: the entry has the new serial" "Serial number: 0*$ns" "$OUT"
+expect_match "keytool: the other entry is still there" 'Alias name: other-ca' "$OUT"
+expect_match "keytool: two entries" 'Your keystore contains 2 entries' "$OUT"
+
+# --- deterministic jitter: FNV-1a of the name, modulo jitter + 1 seconds
+mtk track add jit --target pem --cert "$T/c.crt.orig" --key "$T/c.key.orig" --issuer ca-dir \
+	--ca-dir "$T/ca" --jitter 1d
+j=$(python3 -c 'import sys
+h=14695981039346656037
+for b in b"jit": h=((h^b)*1099511628211)%(1<<64)
+print(h%86401)')
+mtk --json track run jit --now "$now10"
+expect_json "due = 2/3 of the lifetime - fnv1a(name) mod (jitter+1)" '.certificates[0].due' \
+	"$(date -u -d "@$((nb + 60 * 86400 - j))" +%Y-%m-%dT%H:%M:%SZ)"
+expect_rc 0 "track remove" "$MTLSKIT" track remove jit
+expect_no_file "remove: config gone" d/jit.conf
+expect_file "remove: the certificate it managed stays" c.crt.orig
+
+# --- expired: still renewed, and said so
+cp c.crt.orig exp.crt; cp c.key.orig exp.key
+mtk track add exp --target pem --cert "$T/exp.crt" --key "$T/exp.key" --issuer ca-dir --ca-dir "$T/ca"
+mtk track run exp --now "$(date -u -d "@$((nb + 100 * 86400))" +%Y-%m-%dT%H:%M:%SZ)"
+expect_eq "expired certificate: renewed (exit 0)" "$RC" 0
+expect_match "expired certificate: a warning" 'had already expired' "$ERR"
+
+# --- list
+mtk --json track list
+expect_json "list: every tracked name, sorted" '[.certificates[].name] | join(" ")' "exp ks mid web"
+expect_json "list: targets" '[.certificates[].target] | join(" ")' "pem keystore mid pem"
 
 done_testing
