@@ -104,6 +104,18 @@ expect_json "pebble back: the next run renews" '.certificates[0].outcome' renewe
 expect_rc 0 "pebble back: verifies against the new root" openssl verify -CAfile roots.pem -untrusted app.crt app.crt
 expect_no_match "last_error cleared" 'last_error' "$(cat d/app.state)"
 
+# webroot: the challenge file is served by another web server (Python's here)
+mkdir -p webroot/.well-known/acme-challenge
+"$(command -v /usr/bin/python3 || command -v python3)" -m http.server --bind 127.0.0.1 \
+	--directory "$T/webroot" "$HTTP01_PORT" >web.log 2>&1 &
+TAP_PIDS="${TAP_PIDS:-} $!"
+wait_port "$HTTP01_PORT"
+sed -i "s|^acme_http_listen .*|acme_webroot $T/webroot|" d/app.conf
+mtk --json track run --force-renew
+expect_json "webroot: renewed" '.certificates[0].outcome' renewed
+expect_match "webroot: pebble fetched the file from the other server" 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1.1" 200' "$(cat web.log)"
+expect_eq "webroot: the challenge file is removed afterwards" "$(ls webroot/.well-known/acme-challenge | wc -l)" 0
+
 # External Account Binding
 kill "$PEBBLE_PID"; wait "$PEBBLE_PID" 2>/dev/null
 pebble_conf pebble-eab.json true

@@ -110,5 +110,31 @@ mtk track run pem --force-renew
 expect_eq "a clean run after the kills succeeds" "$RC" 0
 expect_rc 0 "and leaves a whole pair" pair_ok
 
+# --- the gateway's own server certificate as a target; the hook reloads it
+"$MTLSKIT" csr create --cn gw.example.com --country US --usage server --san DNS:gw.example.com,IP:127.0.0.1 \
+	--new-key ec:P-256 --key-out gw2.key -o gw2.csr >/dev/null
+"$MTLSKIT" ca sign mca gw2.csr --profile server -o gw2.crt --chain-out gw2-chain.crt >/dev/null
+cat gw2.crt gw2-chain.crt >gw2-full.crt
+gw_conf "$T/gw2.conf" "$BACKEND_PORT"
+sed -i '/^cert /d; /^key /d' gw2.conf
+printf 'cert %s\nkey %s\n' "$T/gw2-full.crt" "$T/gw2.key" >>gw2.conf
+gw_start gw2 "$T/gw2.conf" || not_ok "second gateway starts"
+served() { openssl s_client -connect "127.0.0.1:$GW_PORT" </dev/null 2>/dev/null | openssl x509 -noout -serial; }
+before=$(served)
+expect_eq "the gateway serves the mtlskit-issued certificate" "$before" "$(openssl x509 -in gw2.crt -noout -serial)"
+mtk track add gw --target gateway --cert "$T/gw2-full.crt" --key "$T/gw2.key" \
+	--issuer ca-dir --ca-dir "$T/mca" --hook "kill -HUP $GW_PID"
+mtk --json track run gw --force-renew
+expect_json "gateway certificate renewed" '.certificates[0].outcome' renewed
+for _ in $(seq 1 50); do
+	[ "$(metric 'mtlskit_gateway_reloads_total{result="ok"}')" = 1 ] && break
+	sleep 0.1
+done
+expect_eq "after the hook's SIGHUP the gateway serves the renewed certificate" "$(served)" \
+	"$(openssl x509 -in gw2-full.crt -noout -serial)"
+expect_no_match "and not the old one" "^$before\$" "$(served)"
+expect_match "renewed as a server certificate" 'TLS Web Server Authentication' \
+	"$(openssl x509 -in gw2-full.crt -noout -ext extendedKeyUsage)"
+
 gw_finish
 done_testing
