@@ -357,11 +357,17 @@ static mtk_rc journal_rollback(const char *dir, const char *name, bool *did, mtk
 		next = nl ? nl + 1 : line + strlen(line);
 		if (nl != NULL)
 			*nl = '\0';
+		char *kind;
 		if ((tab = strchr(line, '\t')) == NULL)
 			continue;
 		*tab = '\0';
+		/* "PATH<TAB>BACKUP<TAB>s|p": s a secret (0600), p public */
+		if ((kind = strchr(tab + 1, '\t')) != NULL)
+			*kind++ = '\0';
 		if ((rc = mtk_file_read(tab + 1, 0, &b, err)) == MTK_OK)
-			rc = mtk_outset_add(os, line, b.data, b.len, MTK_WRITE_SECRET | MTK_WRITE_FORCE,
+			rc = mtk_outset_add(os, line, b.data, b.len,
+					    MTK_WRITE_FORCE |
+						(kind != NULL && kind[0] == 'p' ? 0 : MTK_WRITE_SECRET),
 					    err);
 		mtk_buf_free(&b);
 		if (rc != MTK_OK)
@@ -405,7 +411,9 @@ static mtk_rc backup_and_journal(const char *dir, const char *name, const outlis
 			rc = mtk_file_write(bak, b.data, b.len, MTK_WRITE_SECRET, err);
 		}
 		mtk_buf_free(&b);
-		if (rc == MTK_OK && mtk_buf_printf(&j, "%s\t%s\n", o->f[i].path, bak) != MTK_OK)
+		if (rc == MTK_OK &&
+		    mtk_buf_printf(&j, "%s\t%s\t%c\n", o->f[i].path, bak,
+				   (o->f[i].flags & MTK_WRITE_SECRET) ? 's' : 'p') != MTK_OK)
 			rc = mtk_err_set(err, MTK_E_NOMEM, "journal");
 	}
 	jpath(dir, name, "journal", jp);
