@@ -15,6 +15,14 @@ nb=$(date -u -d "$(openssl x509 -in c.crt -noout -startdate | cut -d= -f2)" +%s)
 mkdir d
 export MTLSKIT_TRACK_DIR=$T/d
 
+# --- the verb
+mtk --help
+expect_match "mtlskit --help lists track" '^  track ' "$OUT"
+mtk track --help
+expect_eq "track --help exits 0" "$RC" 0
+expect_match "track --help names the sub-commands" 'track add .*' "$OUT"
+expect_rc 2 "an unknown sub-command is a usage error" "$MTLSKIT" track frob
+
 # --- add: checked by the same parser as run
 mtk track add bad --target pem --cert c.crt --issuer ca-dir
 expect_eq "add without key/ca_dir refused (exit 2)" "$RC" 2
