@@ -81,6 +81,7 @@ typedef struct mtk_track_state {
 	char cookie[512];         /* pending helper answer; "" none */
 	bool staged;              /* NAME.staged-* wait for the relying party */
 	bool pending;             /* the issuer said "wait" */
+	time_t poll_after;        /* the issuer asked to wait this long (helper exit 5) */
 } mtk_track_state;
 
 /* Parses NAME.state bytes; unknown keys are skipped (the file is ours). */

@@ -359,6 +359,8 @@ static mtk_rc state_set(void *ctx, const char *key, const char *v, mtk_err *err)
 		t = &s->not_after;
 	else if (strcmp(key, "next_renewal") == 0)
 		t = &s->next_renewal;
+	else if (strcmp(key, "poll_after") == 0)
+		t = &s->poll_after;
 	if (t != NULL)
 		return trk_time_parse(v, t) == MTK_OK
 			   ? MTK_OK
@@ -427,7 +429,8 @@ mtk_rc trk_state_save(const char *dir, const char *name, const mtk_track_state *
 	} ts[] = {{"last_attempt", s->last_attempt},
 		  {"last_success", s->last_success},
 		  {"not_after", s->not_after},
-		  {"next_renewal", s->next_renewal}};
+		  {"next_renewal", s->next_renewal},
+		  {"poll_after", s->pending ? s->poll_after : 0}};
 
 	snprintf(path, sizeof(path), "%s/%s.state", dir, name);
 	rc = mtk_buf_append_str(&b, "# written by mtlskit track run; do not edit\n");

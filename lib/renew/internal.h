@@ -33,7 +33,7 @@ typedef enum { TRK_ISSUED, TRK_WAIT } trk_answer;
  * with.  cookie in: a pending request to poll ("" submits). */
 MTK_WUR mtk_rc trk_issue(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *csr,
 			 X509 *old, char *cookie, size_t cookie_cap, trk_answer *ans,
-			 X509 **leaf, STACK_OF(X509) **cas, mtk_err *err);
+			 time_t *poll_after, X509 **leaf, STACK_OF(X509) **cas, mtk_err *err);
 
 /* The acme issuer (acme.c): synchronous, polls up to a minute. */
 MTK_WUR mtk_rc trk_acme_issue(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *csr,

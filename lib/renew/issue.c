@@ -233,7 +233,8 @@ static void one_line(const mtk_buf *b, size_t from, char *out, size_t cap)
 }
 
 static mtk_rc issue_helper(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *csr,
-			   char *cookie, size_t cookie_cap, trk_answer *ans, X509 **leaf,
+			   char *cookie, size_t cookie_cap, trk_answer *ans, time_t *poll_after,
+			   X509 **leaf,
 			   STACK_OF(X509) **cas, mtk_err *err)
 {
 	mtk_buf pem = MTK_BUF_INIT, out = MTK_BUF_INIT, v_csr = MTK_BUF_INIT, v_ck = MTK_BUF_INIT;
@@ -286,9 +287,19 @@ static mtk_rc issue_helper(const mtk_track_conf *c, const mtk_track_env *env, X5
 		 * the delay in seconds on its own line, then the cookie.  The
 		 * delay is not ours to keep: the next run is the timer's. */
 		size_t from = 0;
+		*poll_after = 0;
 		if (status == 5) {
 			const uint8_t *nl = out.len ? memchr(out.data, '\n', out.len) : NULL;
+			long delay = 0;
 			from = nl ? (size_t)(nl - out.data) + 1 : out.len;
+			/* the delay: digits only, at most a week */
+			for (size_t k = 0; k < from && k < out.len && out.data[k] >= '0' &&
+					   out.data[k] <= '9' && delay < 7 * 86400;
+			     k++)
+				delay = delay * 10 + (out.data[k] - '0');
+			if (delay > 7 * 86400)
+				delay = 7 * 86400;
+			*poll_after = env->now + delay;
 		}
 		one_line(&out, from, line, sizeof(line));
 		if (line[0] == '\0' && poll_op)
@@ -331,15 +342,16 @@ out:
 }
 
 mtk_rc trk_issue(const mtk_track_conf *c, const mtk_track_env *env, X509_REQ *csr, X509 *old,
-		 char *cookie, size_t cookie_cap, trk_answer *ans, X509 **leaf,
+		 char *cookie, size_t cookie_cap, trk_answer *ans, time_t *poll_after, X509 **leaf,
 		 STACK_OF(X509) **cas, mtk_err *err)
 {
+	*poll_after = 0;
 	switch (c->issuer) {
 	case MTK_TRK_CA_DIR:
 		*ans = TRK_ISSUED;
 		return issue_ca_dir(c, env, csr, old, leaf, cas, err);
 	case MTK_TRK_HELPER:
-		return issue_helper(c, env, csr, cookie, cookie_cap, ans, leaf, cas, err);
+		return issue_helper(c, env, csr, cookie, cookie_cap, ans, poll_after, leaf, cas, err);
 	case MTK_TRK_ACME:
 		*ans = TRK_ISSUED;
 		cookie[0] = '\0';

@@ -698,6 +698,15 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 	r->not_after = s.not_after;
 	r->due = mtk_track_due(&c, s.not_before, s.not_after);
 	r->expired = env->now >= s.not_after;
+	if (!env->force && st.pending && st.poll_after > env->now) {
+		/* the CA asked for time (helper exit 5) */
+		r->outcome = MTK_TRK_PENDING;
+		snprintf(r->message, sizeof(r->message), "pending at the CA; next poll after ");
+		trk_time_str(st.poll_after, r->message + strlen(r->message),
+			     sizeof(r->message) - strlen(r->message));
+		rc = MTK_OK;
+		goto done;
+	}
 	if (!env->force && env->now < r->due && !st.staged && !st.pending) {
 		/* Nothing due: nothing is written, not even the state. */
 		r->outcome = MTK_TRK_NOT_DUE;
@@ -768,8 +777,8 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 		}
 		if ((rc = make_csr(&c, old.leaf, neu.key, &csr, err)) != MTK_OK)
 			goto done;
-		rc = trk_issue(&c, env, csr, old.leaf, st.cookie, sizeof(st.cookie), &ans, &neu.leaf,
-			       &neu.cas, err);
+		rc = trk_issue(&c, env, csr, old.leaf, st.cookie, sizeof(st.cookie), &ans,
+			       &st.poll_after, &neu.leaf, &neu.cas, err);
 		if (rc != MTK_OK) {
 			if (rc != MTK_E_UNREACHABLE && rc != MTK_E_TIMEOUT) {
 				st.pending = false;

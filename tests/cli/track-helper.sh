@@ -69,7 +69,11 @@ mtk --json track run ls --force-renew
 expect_json "exit 5: pending" '.certificates[0].outcome' pending
 expect_match "exit 5: the cookie is the line after the delay" '^cookie slow-7$' "$(cat d/ls.state)"
 mtk --json track run ls
-expect_eq "exit 5 on POLL: still pending, polled with its cookie" "$(cat slow.poll)" slow-7
+expect_json "exit 5: the CA's delay is kept (no poll within the hour)" '.certificates[0].outcome' pending
+expect_match "exit 5: says when it polls" 'next poll after' "$(printf '%s' "$OUT" | jq -r '.certificates[0].message')"
+expect_no_file "exit 5: the helper was not run" slow.poll
+mtk --json track run ls --now "$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)"
+expect_eq "exit 5: after the delay, polled with its cookie" "$(cat slow.poll 2>/dev/null)" slow-7
 rm -f d/ls.state d/ls.staged-key.pem
 
 # --- rejected
