@@ -148,23 +148,23 @@ static mtk_rc conf_set(void *ctx, const char *key, const char *v, mtk_err *err)
 		return MTK_OK;
 	}
 	if (strcmp(key, "renew_at") == 0) {
-		long num, den;
-		char *end, *end2;
-		/* N/M, or 0.NN as hundredths */
+		long num = 0, den = 0;
+		char *end = NULL, *end2 = NULL;
+		size_t nd = strspn(v + (strncmp(v, "0.", 2) == 0 ? 2 : 0), "0123456789");
+		/* N/M, or 0.DDD (at most six decimals) */
 		errno = 0;
-		if (strncmp(v, "0.", 2) == 0 && isdigit((unsigned char)v[2])) {
+		if (strncmp(v, "0.", 2) == 0 && nd >= 1 && nd <= 6 && v[2 + nd] == '\0') {
 			num = strtol(v + 2, &end, 10);
 			den = 1;
-			for (const char *p = v + 2; p < end; p++)
+			for (size_t i = 0; i < nd; i++)
 				den *= 10;
-			if (*end != '\0' || end - (v + 2) > 6)
-				den = 0;
-		} else {
-			num = isdigit((unsigned char)v[0]) ? strtol(v, &end, 10) : 0;
-			den = *end == '/' && isdigit((unsigned char)end[1]) ? strtol(end + 1, &end2, 10)
-									   : 0;
-			if (den != 0 && *end2 != '\0')
-				den = 0;
+		} else if (isdigit((unsigned char)v[0])) {
+			num = strtol(v, &end, 10);
+			if (*end == '/' && isdigit((unsigned char)end[1])) {
+				den = strtol(end + 1, &end2, 10);
+				if (*end2 != '\0')
+					den = 0;
+			}
 		}
 		if (errno != 0 || den <= 0 || num <= 0 || num >= den || den > 1000000)
 			return mtk_err_set(err, MTK_E_CONFIG,

@@ -70,6 +70,9 @@ static void test_conf_errors(void **state)
 	expect_config_error("a", "target pem\ncert /c\nkey /k\n", "issuer: not set");
 	expect_config_error("a", "target pm\n", "t.conf:1: target: expected pem");
 	expect_config_error("a", "issuer ca-dir\nrenew_at 3/2\n", "t.conf:2: renew_at");
+	expect_config_error("a", "renew_at 0.12345678901234567890123\n", "t.conf:1: renew_at");
+	expect_config_error("a", "renew_at x/3\n", "t.conf:1: renew_at");
+	expect_config_error("a", "renew_at 2/3x\n", "t.conf:1: renew_at");
 	expect_config_error("a", "within 30x\n", "t.conf:1: within: expected a duration");
 	expect_config_error("a", "frobnicate 1\n", "unknown setting 'frobnicate'");
 	expect_config_error("a", "target keystore\nkeystore k\nalias a\nstore_pass pass:x\n"
