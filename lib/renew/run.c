@@ -494,6 +494,26 @@ static mtk_rc verify_new(const mtk_track_conf *c, const mtk_track_env *env, cons
 	return rc;
 }
 
+/* The keystore's own lock (DESIGN.md: edits of a keystore take an
+ * exclusive lock, the one `mid install` and `keystore` take), for mid and
+ * keystore targets; *out stays NULL for the others. */
+static mtk_rc lock_target(const mtk_track_conf *c, const mtk_track_env *env, mtk_lock **out,
+			  mtk_err *err)
+{
+	char *path = NULL;
+	mtk_secret *pass = NULL;
+	mtk_rc rc;
+
+	*out = NULL;
+	if (c->target != MTK_TRK_MID && c->target != MTK_TRK_KEYSTORE)
+		return MTK_OK;
+	if ((rc = ks_target(c, env, &path, &pass, err)) == MTK_OK)
+		rc = mtk_lock_edit(path, out, err);
+	mtk_secret_free(pass);
+	free(path);
+	return rc;
+}
+
 /* ---- the run ---- */
 
 static mtk_rc make_csr(const mtk_track_conf *c, X509 *old, EVP_PKEY *key, X509_REQ **out,
@@ -661,7 +681,7 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 {
 	mtk_track_conf c;
 	mtk_track_state st;
-	mtk_lock *lock = NULL;
+	mtk_lock *lock = NULL, *ks_lock = NULL;
 	mat old, neu;
 	outlist o;
 	X509_REQ *csr = NULL;
@@ -688,8 +708,14 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 		goto done;
 	/* A run killed during an install left a journal: the old set comes
 	 * back first, so the managed files are never a mix. */
-	if (!env->dry_run && (rc = journal_rollback(dir, name, &did_rollback, err)) != MTK_OK)
-		goto done;
+	jpath(dir, name, "journal", p);
+	if (!env->dry_run && access(p, F_OK) == 0) {
+		if ((rc = lock_target(&c, env, &ks_lock, err)) != MTK_OK ||
+		    (rc = journal_rollback(dir, name, &did_rollback, err)) != MTK_OK)
+			goto done;
+		mtk_lock_release(ks_lock);
+		ks_lock = NULL;
+	}
 	r->rolled_back = did_rollback;
 	if ((rc = read_installed(&c, env, &old, err)) != MTK_OK ||
 	    (rc = mtk_cert_summarize(old.leaf, &s, err)) != MTK_OK)
@@ -856,11 +882,16 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 		}
 	}
 
-	/* Install: backups + journal, then the new set. */
+	/* Install: backups + journal, then the new set, under the keystore's
+	 * lock (released before the hook, which may restart what reads it). */
+	if ((rc = lock_target(&c, env, &ks_lock, err)) != MTK_OK)
+		goto done;
 	if ((rc = new_outputs(&c, env, &neu, &o, err)) != MTK_OK ||
 	    (rc = backup_and_journal(dir, name, &o, env->now, err)) != MTK_OK ||
 	    (rc = commit_outputs(&o, err)) != MTK_OK)
 		goto done;
+	mtk_lock_release(ks_lock);
+	ks_lock = NULL;
 	if (c.hook != NULL)
 		rc = run_cmd(&c, env, c.hook, c.hook_shell, "the hook", err);
 	if (rc == MTK_OK && c.post_check != NULL)
@@ -868,7 +899,10 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 	if (rc != MTK_OK) {
 		mtk_err e2 = {0};
 		bool did = false;
-		if (journal_rollback(dir, name, &did, &e2) == MTK_OK && did) {
+		if (lock_target(&c, env, &ks_lock, &e2) == MTK_OK &&
+		    journal_rollback(dir, name, &did, &e2) == MTK_OK && did) {
+			mtk_lock_release(ks_lock);
+			ks_lock = NULL;
 			r->rolled_back = true;
 			if (c.hook != NULL) /* the service back on the old certificate */
 				(void)run_cmd(&c, env, c.hook, c.hook_shell, "the hook", &e2);
@@ -918,6 +952,7 @@ done:
 	X509_REQ_free(csr);
 	mat_free(&old);
 	mat_free(&neu);
+	mtk_lock_release(ks_lock);
 	mtk_lock_release(lock);
 	if (conf_ok)
 		mtk_track_conf_free(&c);
