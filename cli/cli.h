@@ -138,6 +138,7 @@ int cmd_keystore(cli *c, int argc, char **argv);
 int cmd_mid(cli *c, int argc, char **argv);
 int cmd_probe(cli *c, int argc, char **argv);
 int cmd_expiry(cli *c, int argc, char **argv);
+int cmd_track(cli *c, int argc, char **argv);
 
 /* Dispatches "verb sub ..." over a table of sub-verbs (keystore, ca, ...). */
 int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int argc,

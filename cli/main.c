@@ -26,6 +26,7 @@ static const struct cli_verb verbs[] = {
 	{"mid", cmd_mid, "ServiceNow MID Server certificate install and show"},
 	{"probe", cmd_probe, "Connect to a TLS server: chain, client CA list, mTLS handshake test"},
 	{"expiry", cmd_expiry, "Every certificate in files, directories, keystores and endpoints, soonest first"},
+	{"track", cmd_track, "Certificates that renew themselves: add, list, status, run, remove"},
 };
 
 static void usage(FILE *fp)

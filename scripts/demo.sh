@@ -5,7 +5,7 @@
 #   MID Server keystore (JKS) + outbound JKS -> gateway in front of a backend,
 #   checking the lab CA's CRLs -> authenticated mTLS requests (curl, mtlskit
 #   probe, a Java client using the JKS mtlskit wrote) -> the certificate
-#   revoked, the CRL republished and reloaded: refused -> expiry report.
+#   renewed by `mtlskit track run` once the gateway accepts it -> revoked, the CRL republished and reloaded: refused -> expiry report.
 # Everything happens in a fresh directory (kept, its path printed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,7 +112,39 @@ echo "Without a client certificate the handshake is refused:"
 if curl -sS --cacert lab-ca/root.crt "https://127.0.0.1:$GW_PORT/" 2>&1; then exit 1; fi
 echo
 
-step "9. Revocation: the client certificate is revoked, the CRL republished and reloaded (SIGHUP)"
+step "9. Renewal under management: the new certificate waits until the gateway accepts it"
+mkdir -p track.d
+export MTLSKIT_TRACK_DIR=$D/track.d
+echo "The hook rebuilds the MID bundle and installs it in the agent keystore."
+show mtlskit track add client --target pem --cert "$D/client.crt" --key "$D/client.key" \
+	--issuer ca-dir --ca-dir "$D/lab-ca" \
+	--verify "127.0.0.1:$GW_PORT" --verify-ca "$D/lab-ca/root.crt" --verify-path /renewal-check \
+	--hook-shell yes \
+	--hook "mtlskit bundle $D/client.crt $D/client.key -o $D/bundle.pem --force && mtlskit mid install --agent $D/agent $D/bundle.pem"
+show mtlskit track run
+echo "At two thirds of its lifetime it is due (--now for a dry run):"
+show mtlskit track run --now "$(date -u -d '+250 days' +%Y-%m-%d)" --dry-run
+echo "Renewed now (--force-renew), the gateway does not map the new certificate yet (403):"
+cp client.crt before-renewal.crt
+show mtlskit track run --force-renew
+show cmp before-renewal.crt client.crt && echo "client.crt unchanged; the new one is staged in track.d (0600)"
+fp2=$(openssl x509 -in track.d/client.staged-cert.pem -noout -fingerprint -sha256 | sed 's/^.*=/sha256:/')
+printf 'mid.server  mid_server   %s\n' "$fp2" >>users.map
+reloads=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
+show kill -HUP "$GW_PID"
+for _ in $(seq 1 100); do
+	[ "$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)" -gt "$reloads" ] && break
+	sleep 0.1
+done
+echo "Its fingerprint mapped and the gateway reloaded, the next run installs it:"
+show mtlskit track run
+show mtlskit track status
+echo "The same requests with the renewed certificate:"
+show curl -sS --cacert lab-ca/root.crt --cert client.crt --key client.key "https://127.0.0.1:$GW_PORT/hello"
+echo
+show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/security/agent_keystore.jks truststore.jks
+
+step "10. Revocation: the client certificate is revoked, the CRL republished and reloaded (SIGHUP)"
 show mtlskit ca revoke lab-ca client.crt --reason keyCompromise
 show mtlskit ca crl lab-ca -o lab-ca.crl --days 30 --force
 reloads=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
@@ -132,7 +164,7 @@ echo
 echo "Gateway access log:"
 cat gateway.log
 
-step "10. Expiry: the CA and the MID keystore (default password tried by name), soonest first"
+step "11. Expiry: the CA and the MID keystore (default password tried by name), soonest first"
 show mtlskit expiry --within 30d lab-ca agent
 
 printf '\n%sDemo complete.%s Files are in %s\n' "$bold" "$norm" "$D"

@@ -4,9 +4,10 @@
 set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
-       libevent-dev libhttp-parser-dev libgoogle-perftools-dev openssl python3)
+       libevent-dev libhttp-parser-dev libcurl4-openssl-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
-       systemd) # systemd: systemd-analyze verify/security (gateway-systemd.sh)
+       systemd # systemd: systemd-analyze verify/security (gateway-systemd.sh)
+       certmonger pebble) # track: certmonger's local-submit helper, an ACME test CA
 # gateway-smuggle.sh needs a Node.js; any `node` on PATH will do
 command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)

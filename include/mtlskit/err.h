@@ -82,6 +82,10 @@ enum {
 	X(MTK_E_DIR_LOOP, 3, "directory already scanned (symbolic link loop)")                     \
 	/* --- gateway --- */                                                                      \
 	X(MTK_E_CONFIG, 2, "invalid configuration")                                                \
+	/* --- renew (track) --- */                                                               \
+	X(MTK_E_REJECTED, 1, "the CA rejected the request")                                        \
+	X(MTK_E_UNREACHABLE, 5, "the CA could not be reached")                                     \
+	X(MTK_E_HOOK, 1, "the post-install hook or post-check failed (rolled back)")               \
 	/* --- end --- */
 
 typedef enum {

@@ -321,48 +321,15 @@ mtk_rc mtk_gwconfig_set(mtk_gwconfig *cfg, const char *key, const char *value, m
 	return MTK_OK;
 }
 
+static mtk_rc set_kv(void *ctx, const char *key, const char *value, mtk_err *err)
+{
+	return mtk_gwconfig_set(ctx, key, value, err);
+}
+
 mtk_rc mtk_gwconfig_parse(mtk_gwconfig *cfg, const char *name, const uint8_t *data, size_t len,
 			  mtk_err *err)
 {
-	mtk_reader r, line;
-	long lineno = 0;
-
-	mtk_reader_init(&r, data, len);
-	while (gw_next_line(&r, &line)) {
-		const uint8_t *kp, *vp;
-		size_t kn, vn;
-		char key[64], *value;
-		uint8_t c;
-		mtk_rc rc;
-		mtk_err e = {0};
-
-		lineno++;
-		if (mtk_reader_left(&line) > MTK_GW_MAX_LINE)
-			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: line too long", name, lineno);
-		gw_skip_space(&line);
-		if (mtk_reader_peek_u8(&line, &c) != MTK_OK || c == '#')
-			continue;
-		if (!gw_token(&line, &kp, &kn))
-			continue;
-		if (kn >= sizeof(key) || gw_has_ctl(kp, kn))
-			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: bad setting name", name, lineno);
-		memcpy(key, kp, kn);
-		key[kn] = '\0';
-		gw_rest(&line, &vp, &vn);
-		if (vn == 0)
-			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: %s: missing value", name, lineno,
-					   key);
-		if (gw_has_ctl(vp, vn))
-			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: %s: control character in value",
-					   name, lineno, key);
-		if ((value = gw_strndup(vp, vn)) == NULL)
-			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-		rc = mtk_gwconfig_set(cfg, key, value, &e);
-		free(value);
-		if (rc != MTK_OK)
-			return mtk_err_set(err, rc, "%s:%ld: %s", name, lineno, e.detail);
-	}
-	return MTK_OK;
+	return gw_kv_parse(name, data, len, set_kv, cfg, err);
 }
 
 mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mtlskit/buf.h"
+#include "mtlskit/err.h"
 
 /* Longest line either parser accepts: a DN or a list of roles fits easily. */
 #define MTK_GW_MAX_LINE 8192
@@ -114,6 +115,58 @@ static inline char *gw_strndup(const uint8_t *p, size_t n)
 		memcpy(s, p, n);
 	s[n] = '\0';
 	return s;
+}
+
+/* The "key value" file format of the gateway configuration, also used by
+ * `track` (lib/renew): one setting per line, '#' comments, blank lines
+ * ignored, the value is the rest of the line trimmed.  Calls set(ctx, key,
+ * value, &e) for each setting; its error comes back as "name:line: detail"
+ * with its code.  Lines over MTK_GW_MAX_LINE, control characters and a
+ * missing value are MTK_E_CONFIG. */
+typedef mtk_rc (*gw_kv_fn)(void *ctx, const char *key, const char *value, mtk_err *err);
+
+static inline mtk_rc gw_kv_parse(const char *name, const uint8_t *data, size_t len, gw_kv_fn set,
+				 void *ctx, mtk_err *err)
+{
+	mtk_reader r, line;
+	long lineno = 0;
+
+	mtk_reader_init(&r, data, len);
+	while (gw_next_line(&r, &line)) {
+		const uint8_t *kp, *vp;
+		size_t kn, vn;
+		char key[64], *value;
+		uint8_t c;
+		mtk_rc rc;
+		mtk_err e = {0};
+
+		lineno++;
+		if (mtk_reader_left(&line) > MTK_GW_MAX_LINE)
+			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: line too long", name, lineno);
+		gw_skip_space(&line);
+		if (mtk_reader_peek_u8(&line, &c) != MTK_OK || c == '#')
+			continue;
+		if (!gw_token(&line, &kp, &kn))
+			continue;
+		if (kn >= sizeof(key) || gw_has_ctl(kp, kn))
+			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: bad setting name", name, lineno);
+		memcpy(key, kp, kn);
+		key[kn] = '\0';
+		gw_rest(&line, &vp, &vn);
+		if (vn == 0)
+			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: %s: missing value", name, lineno,
+					   key);
+		if (gw_has_ctl(vp, vn))
+			return mtk_err_set(err, MTK_E_CONFIG, "%s:%ld: %s: control character in value",
+					   name, lineno, key);
+		if ((value = gw_strndup(vp, vn)) == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		rc = set(ctx, key, value, &e);
+		free(value);
+		if (rc != MTK_OK)
+			return mtk_err_set(err, rc, "%s:%ld: %s", name, lineno, e.detail);
+	}
+	return MTK_OK;
 }
 
 #endif
