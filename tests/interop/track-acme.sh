@@ -113,6 +113,11 @@ wait_port "$HTTP01_PORT"
 sed -i "s|^acme_http_listen .*|acme_webroot $T/webroot|" d/app.conf
 mtk --json track run --force-renew
 expect_json "webroot: renewed" '.certificates[0].outcome' renewed
+for _ in $(seq 1 30); do # the server's log line may trail the response
+	grep -qE 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1.1" 200' web.log && break
+	sleep 0.1
+done
+grep -q 'acme-challenge' web.log || diag "pebble.log tail: $(tail -n 20 pebble.log)"
 expect_match "webroot: pebble fetched the file from the other server" 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1.1" 200' "$(cat web.log)"
 expect_eq "webroot: the challenge file is removed afterwards" "$(ls webroot/.well-known/acme-challenge | wc -l)" 0
 
