@@ -3,9 +3,12 @@
  * say when each one expires (`mtlskit expiry`).
  *
  * A scan walks directories with a small pool of threads sharing one work
- * list (directories and batches of file names), reads each file once into a
- * per-thread buffer and keeps only a compact record per certificate: the
- * bytes of a file are never kept.  PEM and DER certificates go through the
+ * list (directories and batches of file names), so opening and reading files
+ * overlaps the walk; each file is read once into a per-thread buffer (a
+ * large PEM bundle through a fixed window) and only a compact record per
+ * certificate is kept: the bytes of a file are never kept.  The records are
+ * sorted by mtk_expiry_finish(), so the order does not depend on the number
+ * of threads.  PEM and DER certificates go through the
  * minimal DER walker (fastcert.h); PFX, JKS and JCEKS through the object
  * loader (load.h); TLS endpoints through a small client that takes the peer
  * chain as sent, without verifying it.
@@ -53,6 +56,7 @@ typedef struct mtk_expiry_cert {
 	long line;	    /* PEM: line of the BEGIN line; 0 otherwise */
 	int index;	    /* 0-based position in its file; depth in a TLS chain */
 	mtk_expiry_src src;
+	uint8_t sha256[32]; /* SHA-256 of the certificate's DER (its fingerprint) */
 	bool self_issued; /* subject == issuer */
 	bool slow_path;	  /* decoded by OpenSSL, not the walker (odd input) */
 } mtk_expiry_cert;
@@ -77,13 +81,24 @@ typedef struct mtk_expiry_stats {
 	uint64_t errors;
 } mtk_expiry_stats;
 
+/* Reader threads by default: the walk is mostly waiting for open() and
+ * read() on a cold or remote tree, so more than the cores. */
+#define MTK_EXPIRY_WORKERS 4
+/* The window a large PEM bundle is read through (grown only for a single
+ * block larger than it, up to MTK_MAX_INPUT). */
+#define MTK_EXPIRY_WINDOW ((size_t)1 << 20)
+
 typedef struct mtk_expiry_opts {
 	bool follow_symlinks;	  /* descend into symlinked directories (loops
 				     detected by device and inode) */
-	int threads;		  /* workers; 0 means 2 */
+	int threads;		  /* reader threads; 0 means MTK_EXPIRY_WORKERS */
 	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
 				     "changeit" for files named agent_keystore.jks */
-	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT */
+	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT.
+				     PEM files (a BEGIN line in their first 16 KiB)
+				     larger than the window are streamed through a
+				     window of MTK_EXPIRY_WINDOW bytes instead, with
+				     no size limit. */
 	int connect_timeout_ms;	  /* endpoints: resolve + connect, in total; 0: 5000 */
 	int handshake_timeout_ms; /* the TLS handshake, in total; 0: 5000 */
 	/* Monotonic milliseconds, required for endpoints (the deadlines are

@@ -31,12 +31,14 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
 #include "mtlskit/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/pem.h"
 
 /* ------------------------------------------------------------------ */
 /* Arena and sinks */
@@ -239,14 +241,40 @@ static char *name_render(struct exp_arena *a, const uint8_t *der, size_t len)
 	return s;
 }
 
-static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const char *path, long line,
-		       int index, mtk_expiry_src src)
+/* SHA-256, fetched once: an implicit fetch per digest would cost more
+ * than the digest of a small certificate. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static bool fingerprint(const uint8_t *der, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	pthread_once(&sha256_once, sha256_init);
+	if (sha256_md == NULL || EVP_Digest(der, len, out, &n, sha256_md, NULL) != 1 || n != 32) {
+		mtk_err_drain_openssl();
+		return false;
+	}
+	return true;
+}
+
+static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const uint8_t *der,
+		       const char *path, long line, int index, mtk_expiry_src src)
 {
 	char serial[520];
 	mtk_expiry_cert *c = sink_cert(s);
 
 	if (c == NULL)
 		return MTK_E_NOMEM;
+	if (!fingerprint(der, fc->der_len, c->sha256)) {
+		s->ncerts--;
+		return MTK_E_NOMEM;
+	}
 	c->not_before = fc->not_before;
 	c->not_after = fc->not_after;
 	c->path = path;
@@ -297,6 +325,17 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 	c->index = index;
 	c->src = src;
 	c->slow_path = true;
+	{
+		unsigned int mdlen = 0;
+
+		pthread_once(&sha256_once, sha256_init);
+		if (sha256_md == NULL || X509_digest(cert, sha256_md, c->sha256, &mdlen) != 1 ||
+		    mdlen != 32) {
+			s->ncerts--;
+			mtk_err_drain_openssl();
+			return MTK_E_NOMEM;
+		}
+	}
 	if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
 	    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
 		s->ncerts--;
@@ -344,85 +383,13 @@ static const char *wpath(struct worker *w)
 	return w->path_in_arena;
 }
 
-/* Base64 alphabet: value, 64 for white space (skipped), 65 for '=', 255 for
- * anything else. */
-static uint8_t b64[256];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
-
-static void b64_init(void)
+/* Decodes a block's body into w->der; false when it is not base64. */
+static bool b64(struct worker *w, const mtk_pem_span *sp)
 {
-	const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	memset(b64, 255, sizeof(b64));
-	for (int i = 0; i < 64; i++)
-		b64[(uint8_t)al[i]] = (uint8_t)i;
-	b64[' '] = b64['\t'] = b64['\r'] = b64['\n'] = 64;
-	b64['='] = 65;
-}
-
-/* Decodes the PEM body text[0..n) into out; false when it is not base64. */
-static bool b64_decode(const uint8_t *text, size_t n, mtk_buf *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t pad = 0, o = 0;
-
-	out->len = 0;
-	if (mtk_buf_reserve(out, n / 4 * 3 + 3) != MTK_OK)
+	w->der.len = 0;
+	if (mtk_buf_reserve(&w->der, sp->body_len / 4 * 3 + 3) != MTK_OK)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t v = b64[text[i]];
-
-		if (v == 64)
-			continue;
-		if (v == 65) {
-			pad++;
-			continue;
-		}
-		if (v == 255 || pad > 0)
-			return false; /* a header line, or data after padding */
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out->data[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (pad > 2 || bits >= 6)
-		return false;
-	out->len = o;
-	return o > 0;
-}
-
-static bool has_prefix(const uint8_t *d, size_t n, size_t off, const char *s)
-{
-	size_t k = strlen(s);
-	return off <= n && n - off >= k && memcmp(d + off, s, k) == 0;
-}
-
-/* The offset of needle in d[from..n), or n. */
-static size_t find(const uint8_t *d, size_t n, size_t from, const char *needle)
-{
-	const uint8_t *p;
-
-	if (from >= n)
-		return n;
-	p = memmem(d + from, n - from, needle, strlen(needle));
-	return p ? (size_t)(p - d) : n;
-}
-
-static long count_lines(const uint8_t *d, size_t from, size_t to)
-{
-	long k = 0;
-
-	while (from < to) {
-		const uint8_t *p = memchr(d + from, '\n', to - from);
-		if (p == NULL)
-			break;
-		k++;
-		from = (size_t)(p - d) + 1;
-	}
-	return k;
+	return mtk_pem_b64_decode(sp->body, sp->body_len, w->der.data, &w->der.len);
 }
 
 /* A certificate (or TRUSTED CERTIFICATE) in DER; fast walker first. */
@@ -435,7 +402,7 @@ static mtk_rc one_cert(struct worker *w, const uint8_t *der, size_t len, long li
 	mtk_rc rc;
 
 	if (mtk_fastcert_parse(der, len, &fc) == MTK_OK && (trusted || fc.der_len == len))
-		return add_fast(w->sink, &fc, wpath(w), line, index, src);
+		return add_fast(w->sink, &fc, der, wpath(w), line, index, src);
 	/* The odd one: BER, unusual time forms... OpenSSL decides. */
 	if (len <= LONG_MAX)
 		x = trusted ? d2i_X509_AUX(NULL, &p, (long)len) : d2i_X509(NULL, &p, (long)len);
@@ -472,70 +439,56 @@ static mtk_rc pkcs7_certs(struct worker *w, const uint8_t *der, size_t len, long
 	return rc;
 }
 
-/* Every PEM block of the file; returns the number of certificates. */
-static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, size_t first, int *found)
+/* Every PEM block in a window of the file (the whole file, or with
+ * `partial` a piece of a large one: then a block cut by the window's end is
+ * left for the next window; see mtk_pem_iter_keep()).  *index counts the
+ * certificates of the file across windows. */
+static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, long first_line,
+		       bool partial, int *index, mtk_pem_iter *it)
 {
-	size_t off = first, counted = 0;
-	long line = 1;
-	int index = 0;
+	mtk_pem_span sp;
+	mtk_pem_status ps;
 	mtk_rc rc = MTK_OK;
 
-	while (rc == MTK_OK && off < n) {
-		size_t b = find(d, n, off, "-----BEGIN "), lab, labend, body, e, eend;
-		char label[64];
+	mtk_pem_iter_init(it, d, n, first_line, partial);
+	while (rc == MTK_OK) {
+		char label[80];
 		bool trusted;
 
-		if (b >= n)
+		ps = mtk_pem_next(it, &sp);
+		if (ps == MTK_PEM_DONE || ps == MTK_PEM_MORE)
 			break;
-		line += count_lines(d, counted, b);
-		counted = b;
-		lab = b + 11;
-		labend = lab;
-		while (labend < n && labend - lab < sizeof(label) - 1 && d[labend] >= 0x20 &&
-		       d[labend] < 0x7f && d[labend] != '-')
-			labend++;
-		if (!has_prefix(d, n, labend, "-----") || labend == lab) {
-			off = lab; /* not a BEGIN line after all */
-			continue;
-		}
-		memcpy(label, d + lab, labend - lab);
-		label[labend - lab] = '\0';
-		body = labend + 5;
-		e = find(d, n, body, "-----END ");
-		if (e >= n) {
-			rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+		memcpy(label, sp.label, sp.label_len);
+		label[sp.label_len] = '\0';
+		if (ps == MTK_PEM_NO_END) {
+			rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 					   "%s block has no END line", label);
 			break;
 		}
-		eend = e + 9;
-		if (!has_prefix(d, n, eend, label) ||
-		    !has_prefix(d, n, eend + (labend - lab), "-----")) {
-			rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+		if (ps == MTK_PEM_END_MISMATCH) {
+			rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 					   "%s block ends with a different END line", label);
-			off = eend;
 			continue;
 		}
-		off = eend + (labend - lab) + 5;
-		trusted = strcmp(label, "TRUSTED CERTIFICATE") == 0;
-		if (trusted || strcmp(label, "CERTIFICATE") == 0 ||
-		    strcmp(label, "X509 CERTIFICATE") == 0) {
-			if (!b64_decode(d + body, e - body, &w->der)) {
+		trusted = mtk_pem_label_is(&sp, "TRUSTED CERTIFICATE");
+		if (trusted || mtk_pem_label_is(&sp, "CERTIFICATE") ||
+		    mtk_pem_label_is(&sp, "X509 CERTIFICATE")) {
+			if (!b64(w, &sp)) {
 				rc = exp_add_error(
-				    w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
-				    "certificate #%d: the base64 body does not decode", index + 1);
-				index++;
+				    w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
+				    "certificate #%d: the base64 body does not decode", *index + 1);
+				(*index)++;
 				continue;
 			}
-			rc = one_cert(w, w->der.data, w->der.len, line, index++, MTK_EXP_SRC_PEM,
-				      trusted);
-			(*found)++;
-		} else if (strcmp(label, "PKCS7") == 0 || strcmp(label, "CERTIFICATE CHAIN") == 0) {
-			if (!b64_decode(d + body, e - body, &w->der))
-				rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+			rc = one_cert(w, w->der.data, w->der.len, sp.line, (*index)++,
+				      MTK_EXP_SRC_PEM, trusted);
+		} else if (mtk_pem_label_is(&sp, "PKCS7") ||
+			   mtk_pem_label_is(&sp, "CERTIFICATE CHAIN")) {
+			if (!b64(w, &sp))
+				rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 						   "PKCS7 block: the base64 body does not decode");
 			else
-				rc = pkcs7_certs(w, w->der.data, w->der.len, line, &index);
-			(*found)++;
+				rc = pkcs7_certs(w, w->der.data, w->der.len, sp.line, index);
 		} else {
 			w->sink->st.skipped_blocks++; /* keys, CSRs, CRLs, parameters */
 		}
@@ -565,11 +518,20 @@ static bool cert_like_name(const char *path)
 	return false;
 }
 
+/* Counts the file as a certificate file, a skipped one, or (when it gave
+ * errors and no certificate) neither. */
+static void count_file(struct worker *w, uint64_t certs0, uint64_t errs0)
+{
+	if (w->sink->st.certs > certs0)
+		w->sink->st.cert_files++;
+	else if (w->sink->st.errors == errs0)
+		w->sink->st.skipped_files++;
+}
+
 static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk_secret *pass)
 {
 	uint64_t certs0 = w->sink->st.certs, errs0 = w->sink->st.errors;
-	size_t begin;
-	int found = 0;
+	int found = 0, idx = 0;
 	mtk_rc rc = MTK_OK;
 
 	if (n == 0) {
@@ -579,21 +541,19 @@ static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk
 			w->sink->st.skipped_files++;
 		return rc;
 	}
-	begin = find(d, n, 0, "-----BEGIN ");
-	if (begin < n) {
-		rc = scan_pem(w, d, n, begin, &found);
+	if (memmem(d, n, "-----BEGIN ", 11) != NULL) {
+		mtk_pem_iter it;
+
+		rc = scan_pem(w, d, n, 1, false, &idx, &it);
 	} else {
 		mtk_format f = mtk_detect(d, n);
-		int idx = 0;
 
 		switch (f) {
 		case MTK_FMT_DER_CERT:
 			rc = one_cert(w, d, n, 0, 0, MTK_EXP_SRC_DER, false);
-			found = 1;
 			break;
 		case MTK_FMT_DER_PKCS7:
 			rc = pkcs7_certs(w, d, n, 0, &idx);
-			found = 1;
 			break;
 		case MTK_FMT_PKCS12:
 		case MTK_FMT_JKS:
@@ -609,13 +569,75 @@ static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk
 			break;
 		}
 	}
-	/* A file with a certificate counts as a certificate file; one with
-	 * nothing of ours and no error as skipped; a broken one as neither. */
 	(void)found;
-	if (w->sink->st.certs > certs0)
-		w->sink->st.cert_files++;
-	else if (w->sink->st.errors == errs0)
-		w->sink->st.skipped_files++;
+	count_file(w, certs0, errs0);
+	return rc;
+}
+
+static mtk_rc errno_rc(int e);
+
+/* A large PEM bundle, `got` bytes of it already in w->file: read through a
+ * window of MTK_EXPIRY_WINDOW bytes, each window's whole blocks scanned and
+ * the block cut by its end carried into the next.  Memory does not grow
+ * with the file. */
+static mtk_rc scan_stream(struct worker *w, int fd, size_t got)
+{
+	uint64_t certs0 = w->sink->st.certs, errs0 = w->sink->st.errors;
+	long line = 1;
+	int index = 0;
+	bool eof = false;
+	mtk_rc rc = MTK_OK;
+
+	w->file.len = got;
+	if (w->file.cap < MTK_EXPIRY_WINDOW &&
+	    mtk_buf_reserve(&w->file, MTK_EXPIRY_WINDOW - got) != MTK_OK)
+		return MTK_E_NOMEM;
+	for (;;) {
+		mtk_pem_iter it;
+		size_t keep;
+
+		while (!eof && got < w->file.cap) {
+			ssize_t r = read(fd, w->file.data + got, w->file.cap - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				rc = exp_add_error(w->sink, w->path, 0, errno_rc(errno),
+						   "read error: %s", strerror(errno));
+				goto out;
+			}
+			if (r == 0)
+				eof = true;
+			got += (size_t)r;
+		}
+		rc = scan_pem(w, w->file.data, got, line, !eof, &index, &it);
+		if (rc != MTK_OK || eof)
+			break;
+		keep = mtk_pem_iter_keep(&it, &line);
+		if (keep == 0) {
+			/* One block fills the window: widen it, within reason. */
+			if (w->file.cap >= MTK_MAX_INPUT) {
+				rc = exp_add_error(w->sink, wpath(w), line, MTK_E_TOO_LARGE,
+						   "a PEM block larger than %zu bytes; not read",
+						   (size_t)MTK_MAX_INPUT);
+				break;
+			}
+			w->file.len = got;
+			if (mtk_buf_reserve(&w->file, w->file.cap) != MTK_OK) {
+				rc = MTK_E_NOMEM;
+				break;
+			}
+			continue;
+		}
+		/* What was scanned may be a private key: wipe it as it goes. */
+		memmove(w->file.data, w->file.data + keep, got - keep);
+		mtk_cleanse(w->file.data + (got - keep), keep);
+		got -= keep;
+	}
+out:
+	mtk_cleanse(w->file.data, got);
+	w->file.len = 0;
+	count_file(w, certs0, errs0);
 	return rc;
 }
 
@@ -1020,6 +1042,14 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 				goto out;
 			checked = true;
 		}
+		if ((uint64_t)st.st_size > MTK_EXPIRY_WINDOW &&
+		    memmem(w->file.data, got, "-----BEGIN ", 11) != NULL) {
+			w->sink->st.files++;
+			rc = scan_stream(w, fd, got);
+			atomic_fetch_add(&sc->certs_done, w->sink->st.certs - certs_before);
+			progress(w, true);
+			goto out;
+		}
 		if ((uint64_t)st.st_size > max || got > max) {
 			rc = exp_add_error(
 			    w->sink, w->path, 0, MTK_E_TOO_LARGE,
@@ -1128,11 +1158,10 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 
 	if (opts == NULL)
 		opts = &defopts;
-	pthread_once(&b64_once, b64_init);
 	memset(&sc, 0, sizeof(sc));
 	sc.opts = opts;
 	sc.pass = opts->pass;
-	nt = opts->threads > 0 ? opts->threads : 2;
+	nt = opts->threads > 0 ? opts->threads : MTK_EXPIRY_WORKERS;
 	if (nt > 64)
 		nt = 64;
 	if (stat(path, &st) != 0) {
@@ -1280,7 +1309,13 @@ static int cmp_cert(const void *a, const void *b)
 		return c;
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	/* The same place read twice (two operands): any order is the same
+	 * output, but keep it total anyway. */
+	if ((c = memcmp(x->sha256, y->sha256, sizeof(x->sha256))) != 0)
+		return c;
+	return strcmp(x->alias ? x->alias : "", y->alias ? y->alias : "");
 }
 
 static int cmp_err(const void *a, const void *b)
@@ -1290,14 +1325,20 @@ static int cmp_err(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	return (x->line > y->line) - (x->line < y->line);
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->code != y->code)
+		return x->code < y->code ? -1 : 1;
+	return strcmp(x->detail, y->detail);
 }
 
 mtk_rc mtk_expiry_finish(mtk_expiry *x)
 {
-	size_t nc = 0, ne = 0;
+	/* Records merged by an earlier call are kept (the sinks hand theirs
+	 * over); errors and counters stay in the sinks and are merged anew. */
+	mtk_expiry_cert *old = x->certs;
+	size_t nold = x->certs != NULL ? x->ncerts : 0, nc = nold, ne = 0;
 
-	free(x->certs);
 	free(x->errs);
 	x->certs = NULL;
 	x->errs = NULL;
@@ -1320,15 +1361,29 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 	}
 	x->certs = malloc((nc ? nc : 1) * sizeof(*x->certs));
 	x->errs = malloc((ne ? ne : 1) * sizeof(*x->errs));
-	if (x->certs == NULL || x->errs == NULL)
+	if (x->certs == NULL || x->errs == NULL) {
+		free(x->certs);
+		x->certs = old;
+		x->ncerts = nold;
+		x->finished = false;
 		return MTK_E_NOMEM;
-	x->ncerts = x->nerrs = 0;
+	}
+	if (nold)
+		memcpy(x->certs, old, nold * sizeof(*old));
+	free(old);
+	x->ncerts = nold;
+	x->nerrs = 0;
 	for (size_t i = 0; i < x->nsinks; i++) {
-		const struct exp_sink *s = x->sinks[i];
+		struct exp_sink *s = x->sinks[i];
 
 		if (s->ncerts)
 			memcpy(x->certs + x->ncerts, s->certs, s->ncerts * sizeof(*s->certs));
 		x->ncerts += s->ncerts;
+		/* The records are in x->certs now (their strings stay in the
+		 * sink's arena): a million of them need not be held twice. */
+		free(x->sinks[i]->certs);
+		x->sinks[i]->certs = NULL;
+		x->sinks[i]->ncerts = x->sinks[i]->capcerts = 0;
 		if (s->nerrs)
 			memcpy(x->errs + x->nerrs, s->errs, s->nerrs * sizeof(*s->errs));
 		x->nerrs += s->nerrs;

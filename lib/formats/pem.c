@@ -392,3 +392,214 @@ mtk_rc mtk_pem_encode(mtk_buf *out, const char *label, const uint8_t *der, size_
 	OPENSSL_cleanse(line, sizeof(line));
 	return mtk_buf_printf(out, "-----END %s-----\n", label);
 }
+
+/* ------------------------------------------------------------------ */
+/* The block iterator and the base64 decoder (see pem.h). */
+
+/* Base64 alphabet: value, 64 for white space (skipped), 65 for '=', 255 for
+ * anything else.  Built at compile time so no initialisation is needed. */
+#define B64_ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const uint8_t b64v[256] = {
+    /* 0x00 */ 255, 255, 255, 255, 255, 255, 255, 255, 255, 64, 64, 255, 255, 64, 255, 255,
+    /* 0x10 */ B64_ROW(255),
+    /* 0x20 */ 64, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255, 255, 63,
+    /* 0x30 */ 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 65, 255, 255,
+    /* 0x40 */ 255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    /* 0x50 */ 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 255,
+    /* 0x60 */ 255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    /* 0x70 */ 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
+    B64_ROW(255), B64_ROW(255), B64_ROW(255), B64_ROW(255),
+    B64_ROW(255), B64_ROW(255), B64_ROW(255), B64_ROW(255),
+};
+
+bool mtk_pem_b64_decode(const uint8_t *t, size_t n, uint8_t *out, size_t *outlen)
+{
+	uint32_t acc = 0;
+	size_t i = 0, o = 0, chars = 0, pad = 0;
+
+	*outlen = 0;
+	while (i < n) {
+		/* The common case: whole quads of alphabet characters (a PEM
+		 * line is 16 of them). */
+		while (pad == 0 && (chars & 3) == 0 && n - i >= 4) {
+			uint32_t a = b64v[t[i]], b = b64v[t[i + 1]], c = b64v[t[i + 2]],
+				 d = b64v[t[i + 3]];
+
+			if ((a | b | c | d) >= 64)
+				break;
+			acc = a << 18 | b << 12 | c << 6 | d;
+			out[o] = (uint8_t)(acc >> 16);
+			out[o + 1] = (uint8_t)(acc >> 8);
+			out[o + 2] = (uint8_t)acc;
+			o += 3;
+			i += 4;
+			chars += 4;
+		}
+		if (i >= n)
+			break;
+		{
+			uint8_t v = b64v[t[i++]];
+
+			if (v == 64)
+				continue;
+			if (v == 65) {
+				pad++;
+				chars++;
+				continue;
+			}
+			if (v == 255 || pad > 0)
+				return false; /* a header line, or data after padding */
+			acc = acc << 6 | v;
+			chars++;
+			if ((chars & 3) == 0) {
+				out[o] = (uint8_t)(acc >> 16);
+				out[o + 1] = (uint8_t)(acc >> 8);
+				out[o + 2] = (uint8_t)acc;
+				o += 3;
+			}
+		}
+	}
+	/* Whole quads only, as OpenSSL's PEM reader wants; '=' or "==" at
+	 * the end stands for the missing sextets. */
+	if ((chars & 3) != 0 || pad > 2)
+		return false;
+	if (pad > 0) {
+		/* The last quad had 4 - pad data characters: acc holds them. */
+		size_t keep = pad == 1 ? 2 : 1;
+
+		acc <<= 6 * pad;
+		out[o] = (uint8_t)(acc >> 16);
+		if (keep == 2)
+			out[o + 1] = (uint8_t)(acc >> 8);
+		o += keep;
+	}
+	*outlen = o;
+	return o > 0;
+}
+
+static size_t find_str(const uint8_t *d, size_t n, size_t from, const char *s, size_t k)
+{
+	const uint8_t *p;
+
+	if (from >= n)
+		return n;
+	p = memmem(d + from, n - from, s, k);
+	return p != NULL ? (size_t)(p - d) : n;
+}
+
+/* Counts lines up to offset `to` (newlines are counted once). */
+static void count_to(mtk_pem_iter *it, size_t to)
+{
+	const uint8_t *d = it->r.data;
+
+	while (it->counted < to) {
+		const uint8_t *p = memchr(d + it->counted, '\n', to - it->counted);
+
+		if (p == NULL) {
+			it->counted = to;
+			break;
+		}
+		it->line++;
+		it->counted = (size_t)(p - d) + 1;
+	}
+}
+
+void mtk_pem_iter_init(mtk_pem_iter *it, const uint8_t *data, size_t len, long first_line,
+		       bool partial)
+{
+	memset(it, 0, sizeof(*it));
+	mtk_reader_init(&it->r, data, len);
+	it->line = first_line > 0 ? first_line : 1;
+	it->partial = partial;
+	it->keep_line = it->line;
+}
+
+size_t mtk_pem_iter_keep(const mtk_pem_iter *it, long *line)
+{
+	if (line != NULL)
+		*line = it->keep_line;
+	return it->keep;
+}
+
+bool mtk_pem_label_is(const mtk_pem_span *sp, const char *s)
+{
+	size_t k = strlen(s);
+	return sp->label_len == k && memcmp(sp->label, s, k) == 0;
+}
+
+static mtk_pem_status need_more(mtk_pem_iter *it, size_t from)
+{
+	count_to(it, from);
+	it->keep = from;
+	it->keep_line = it->line;
+	return MTK_PEM_MORE;
+}
+
+mtk_pem_status mtk_pem_next(mtk_pem_iter *it, mtk_pem_span *out)
+{
+	const uint8_t *d = it->r.data;
+	size_t n = it->r.len;
+
+	for (;;) {
+		size_t b, lab, labend, body, e, eend, k;
+
+		b = find_str(d, n, it->r.off, BEGIN, sizeof(BEGIN) - 1);
+		if (b >= n) {
+			/* A marker may be cut by the window's end: keep its
+			 * possible start. */
+			size_t keep = n;
+
+			if (it->partial)
+				keep = n - it->r.off > sizeof(BEGIN) - 2 ? n - (sizeof(BEGIN) - 2)
+									 : it->r.off;
+			it->r.off = n;
+			count_to(it, keep);
+			it->keep = keep;
+			it->keep_line = it->line;
+			return MTK_PEM_DONE;
+		}
+		lab = b + sizeof(BEGIN) - 1;
+		labend = lab;
+		while (labend < n && labend - lab < 79 && d[labend] >= 0x20 && d[labend] < 0x7f &&
+		       d[labend] != '-')
+			labend++;
+		if (it->partial && (labend >= n || (n - labend < 5 && memcmp(d + labend, "-----",
+										n - labend) == 0)))
+			return need_more(it, b);
+		if (labend == lab || n - labend < 5 || memcmp(d + labend, "-----", 5) != 0) {
+			it->r.off = lab; /* not a BEGIN marker after all */
+			continue;
+		}
+		k = labend - lab;
+		body = labend + 5;
+		e = find_str(d, n, body, END, sizeof(END) - 1);
+		if (e >= n && it->partial)
+			return need_more(it, b);
+		count_to(it, b);
+		memset(out, 0, sizeof(*out));
+		out->label = (const char *)d + lab;
+		out->label_len = k;
+		out->line = it->line;
+		out->begin_off = b;
+		out->body = d + body;
+		if (e >= n) {
+			out->body_len = n - body;
+			out->end_off = n;
+			it->r.off = n;
+			return MTK_PEM_NO_END;
+		}
+		eend = e + sizeof(END) - 1;
+		if (it->partial && n - eend < k + 5)
+			return need_more(it, b);
+		out->body_len = e - body;
+		if (n - eend < k + 5 || memcmp(d + eend, d + lab, k) != 0 ||
+		    memcmp(d + eend + k, "-----", 5) != 0) {
+			out->end_off = eend;
+			it->r.off = eend;
+			return MTK_PEM_END_MISMATCH;
+		}
+		out->end_off = eend + k + 5;
+		it->r.off = out->end_off;
+		return MTK_PEM_BLOCK;
+	}
+}
