@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/file.h"
 #include "mtlskit/gateway.h"
@@ -29,17 +30,23 @@ static const char usage[] =
     "  --within DUR        mark certificates expiring within DUR (30d, 12h, 2w);\n"
     "                      exit 1 when any has expired or is expiring\n"
     "  --by-issuer         group by issuing CA: its own expiry and its dependents\n"
-    "  --prometheus        Prometheus textfile-collector format (to stdout or -o)\n"
+    "  --prometheus        Prometheus textfile-collector format, with\n"
+    "                      x509-certificate-exporter's names (to stdout or -o)\n"
+    "  --jsonl             JSON Lines: one certificate object per line\n"
+    "  --unique            one row per certificate (by SHA-256 fingerprint) with\n"
+    "                      every place it was found\n"
     "  -o FILE             write the --prometheus output to FILE atomically\n"
     "                      (--force to replace an existing file)\n"
     "  --follow-symlinks   descend into symlinked directories (loops detected);\n"
     "                      symlinked files are always read\n"
-    "  --threads N         worker threads (default: 2)\n"
+    "  --workers N         reader threads walking and reading in parallel\n"
+    "                      (1 to 64, default 4; --threads is the same)\n"
     "  --timeout T         endpoints: limit for connecting, and again for the TLS\n"
     "                      handshake, each in total (default 5s; T: 5, 5s, 500ms)\n"
     "  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
     "                      'changeit' is tried when no --pass is given)\n"
     "  --json              one JSON document: certificates, errors, summary\n"
+    "Every row carries the certificate's SHA-256 fingerprint.\n"
     "\n"
     "Endpoints: HOST:PORT, [IPv6]:PORT, tls://HOST[:PORT] (port 443 by default).\n"
     "An operand that exists as a file or directory is always read as one.\n"
@@ -54,6 +61,8 @@ enum {
 	OPT_FOLLOW,
 	OPT_THREADS,
 	OPT_TIMEOUT,
+	OPT_JSONL,
+	OPT_UNIQUE,
 };
 
 struct opts {
@@ -61,6 +70,8 @@ struct opts {
 	bool have_within;
 	bool by_issuer;
 	bool prometheus;
+	bool jsonl;
+	bool unique;
 	bool follow;
 	int threads;
 	long timeout_ms;
@@ -85,13 +96,19 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_PROMETHEUS:
 		o->prometheus = true;
 		return 0;
+	case OPT_JSONL:
+		o->jsonl = true;
+		return 0;
+	case OPT_UNIQUE:
+		o->unique = true;
+		return 0;
 	case OPT_FOLLOW:
 		o->follow = true;
 		return 0;
 	case OPT_THREADS:
 		v = strtol(arg, &end, 10);
 		if (end == arg || *end != '\0' || v < 1 || v > 64)
-			return cli_usage_error(c, usage, "--threads '%s': give 1 to 64", arg);
+			return cli_usage_error(c, usage, "--workers '%s': give 1 to 64", arg);
 		o->threads = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
@@ -172,39 +189,115 @@ static void where(const mtk_expiry_cert *ce, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", ce->path);
 }
 
+static void sha256_hex(const mtk_expiry_cert *ce, char out[65])
+{
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[ce->sha256[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[ce->sha256[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* A JSON string.  Names, serials and most paths are plain printable ASCII
+ * and are written as they are; anything else goes through jansson (with
+ * invalid UTF-8 escaped the way the text output escapes it). */
+static void jstr(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	json_t *j;
+
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p == '\0') {
+		putc('"', fp);
+		fputs(s ? s : "", fp);
+		putc('"', fp);
+		return;
+	}
+	j = json_string(s);
+	if (j == NULL)
+		j = cli_json_printable(s);
+	if (j == NULL || json_dumpf(j, fp, JSON_ENCODE_ANY) != 0)
+		fputs("null", fp);
+	json_decref(j);
+}
+
+/* Where one record was found, as JSON members (after a comma). */
+static void jwhere(FILE *fp, const mtk_expiry_cert *ce)
+{
+	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
+		fputs("\"endpoint\":", fp);
+		jstr(fp, ce->path);
+		fprintf(fp, ",\"depth\":%d", ce->index);
+	} else {
+		fputs("\"path\":", fp);
+		jstr(fp, ce->path);
+		if (ce->line > 0)
+			fprintf(fp, ",\"line\":%ld", ce->line);
+		fprintf(fp, ",\"index\":%d", ce->index);
+	}
+	if (ce->alias != NULL) {
+		fputs(",\"alias\":", fp);
+		jstr(fp, ce->alias);
+	}
+	fprintf(fp, ",\"source\":\"%s\"", mtk_expiry_src_name(ce->src));
+}
+
+/* One certificate as one compact JSON object (no newline); with locs, the
+ * --unique form: every place in "locations". */
+static void row_json(FILE *fp, const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
+		     const mtk_expiry_cert *const *locs, size_t nlocs)
+{
+	char nb[40], na[40], fp256[65];
+
+	sha256_hex(ce, fp256);
+	fprintf(fp,
+		"{\"days_left\":%ld,\"status\":\"%s\",\"not_after\":\"%s\",\"not_after_epoch\":%lld,"
+		"\"not_before\":\"%s\",\"subject\":",
+		mtk_days_left((time_t)ce->not_after, (time_t)now), status(ce, o, now),
+		iso(ce->not_after, na, sizeof(na)), (long long)ce->not_after,
+		iso(ce->not_before, nb, sizeof(nb)));
+	jstr(fp, ce->subject);
+	fputs(",\"issuer\":", fp);
+	jstr(fp, ce->issuer);
+	fputs(",\"serial\":", fp);
+	jstr(fp, ce->serial);
+	fprintf(fp, ",\"sha256\":\"%s\",", fp256);
+	if (locs == NULL) {
+		jwhere(fp, ce);
+	} else {
+		fputs("\"locations\":[", fp);
+		for (size_t i = 0; i < nlocs; i++) {
+			fputs(i ? ",{" : "{", fp);
+			jwhere(fp, locs[i]);
+			putc('}', fp);
+		}
+		putc(']', fp);
+	}
+	fprintf(fp, ",\"self_issued\":%s}", ce->self_issued ? "true" : "false");
+}
+
+/* The same as a jansson object, for --by-issuer's tree (small). */
 static json_t *cert_json(const mtk_expiry_cert *ce, const struct opts *o, int64_t now)
 {
-	char nb[40], na[40];
-	json_t *j = json_object();
+	char *s = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&s, &n);
+	json_t *j = NULL;
 
-	json_object_set_new(j, "days_left", json_integer(mtk_expiry_days_left(ce->not_after, now)));
-	json_object_set_new(j, "status", json_string(status(ce, o, now)));
-	json_object_set_new(j, "not_after", json_string(iso(ce->not_after, na, sizeof(na))));
-	json_object_set_new(j, "not_after_epoch", json_integer(ce->not_after));
-	json_object_set_new(j, "not_before", json_string(iso(ce->not_before, nb, sizeof(nb))));
-	json_object_set_new(j, "subject", json_string(ce->subject));
-	json_object_set_new(j, "issuer", json_string(ce->issuer));
-	json_object_set_new(j, "serial", json_string(ce->serial));
-	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
-		json_object_set_new(j, "endpoint", json_string(ce->path));
-		json_object_set_new(j, "depth", json_integer(ce->index));
-	} else {
-		json_object_set_new(j, "path", json_string(ce->path));
-		if (ce->line > 0)
-			json_object_set_new(j, "line", json_integer(ce->line));
-		json_object_set_new(j, "index", json_integer(ce->index));
-	}
-	if (ce->alias != NULL)
-		json_object_set_new(j, "alias", json_string(ce->alias));
-	json_object_set_new(j, "source", json_string(mtk_expiry_src_name(ce->src)));
-	json_object_set_new(j, "self_issued", json_boolean(ce->self_issued));
+	if (m == NULL)
+		return NULL;
+	row_json(m, ce, o, now, NULL, 0);
+	if (fclose(m) == 0 && s != NULL)
+		j = json_loadb(s, n, 0, NULL);
+	free(s);
 	return j;
 }
 
 static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
-		       const char *indent, bool color)
+		       const char *indent, bool color, bool with_where)
 {
-	char na[40], w[4600], we[4 * sizeof(w)];
+	char na[40], w[4600], we[4 * sizeof(w)], fp256[65];
 	const char *st = status(ce, o, now);
 	const char *col = strcmp(st, "expired") == 0	? "\033[31m"
 			  : strcmp(st, "expiring") == 0 ? "\033[33m"
@@ -214,14 +307,185 @@ static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t 
 
 	if (gmtime_r(&tt, &tm) == NULL || strftime(na, sizeof(na), "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(na, sizeof(na), "%lld", (long long)ce->not_after);
-	where(ce, w, sizeof(w));
-	printf("%s%6lld  %-16s  %s%-13s%s  %s\n", indent,
-	       (long long)mtk_expiry_days_left(ce->not_after, now), na, color && *col ? col : "",
-	       st, color && *col ? "\033[0m" : "", ce->subject);
+	sha256_hex(ce, fp256);
+	printf("%s%6ld  %-16s  %s%-13s%s  %s\n", indent, mtk_days_left(tt, (time_t)now), na,
+	       color && *col ? col : "", st, color && *col ? "\033[0m" : "", ce->subject);
+	if (!with_where) {
+		printf("%s%41sissuer %s, serial %s, sha256 %s\n", indent, "", ce->issuer,
+		       ce->serial, fp256);
+		return;
+	}
 	/* The path is a file name someone chose: escaped (subjects and
 	 * issuers already are, by the scan). */
-	printf("%s%41s%s, issuer %s, serial %s\n", indent, "", cli_printable(w, we, sizeof(we)),
-	       ce->issuer, ce->serial);
+	where(ce, w, sizeof(w));
+	printf("%s%41s%s, issuer %s, serial %s, sha256 %s\n", indent, "",
+	       cli_printable(w, we, sizeof(we)), ce->issuer, ce->serial, fp256);
+}
+
+static void print_where(const mtk_expiry_cert *ce, const char *indent)
+{
+	char w[4600], we[4 * sizeof(w)];
+
+	where(ce, w, sizeof(w));
+	printf("%s%41sat %s\n", indent, "", cli_printable(w, we, sizeof(we)));
+}
+
+/* --unique: the records of one certificate are one run of this order
+ * (the scan's order, then the fingerprint): equal fingerprints mean equal
+ * notAfter. */
+static int cmp_unique(const void *a, const void *b)
+{
+	const mtk_expiry_cert *x = *(const mtk_expiry_cert *const *)a;
+	const mtk_expiry_cert *y = *(const mtk_expiry_cert *const *)b;
+	int c;
+
+	if (x->not_after != y->not_after)
+		return x->not_after < y->not_after ? -1 : 1;
+	if ((c = memcmp(x->sha256, y->sha256, sizeof(x->sha256))) != 0)
+		return c;
+	return (x > y) - (x < y); /* the scan's order within */
+}
+
+/* Writes the records: the table, JSON array members or JSON Lines. */
+enum fmt { FMT_TABLE, FMT_JSON, FMT_JSONL };
+
+static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
+		      enum fmt f)
+{
+	size_t n = mtk_expiry_count(x), rows = 0;
+	const mtk_expiry_cert **v = NULL;
+
+	if (f == FMT_TABLE && n > 0)
+		printf("%6s  %-16s  %-13s  %s\n", "DAYS", "NOT AFTER (UTC)", "STATUS",
+		       o->unique ? "SUBJECT / ISSUER, SERIAL, SHA-256 / PLACES"
+				 : "SUBJECT / WHERE, ISSUER, SERIAL, SHA-256");
+	if (o->unique) {
+		v = malloc((n ? n : 1) * sizeof(*v));
+		if (v == NULL)
+			return cli_error(c, MTK_E_NOMEM, NULL);
+		for (size_t i = 0; i < n; i++)
+			v[i] = mtk_expiry_get(x, i);
+		qsort(v, n, sizeof(*v), cmp_unique);
+	}
+	for (size_t i = 0; i < n;) {
+		const mtk_expiry_cert *ce = v ? v[i] : mtk_expiry_get(x, i);
+		size_t k = 1;
+
+		if (v != NULL)
+			while (i + k < n && memcmp(v[i + k]->sha256, ce->sha256, 32) == 0)
+				k++;
+		if (f == FMT_TABLE) {
+			print_cert(ce, o, now, "", c->color, v == NULL);
+			for (size_t j = 0; v != NULL && j < k; j++)
+				print_where(v[i + j], "");
+		} else {
+			if (f == FMT_JSON)
+				fputs(rows ? ",\n    " : "\n    ", stdout);
+			row_json(stdout, ce, o, now, v ? v + i : NULL, k);
+			if (f == FMT_JSONL)
+				putc('\n', stdout);
+		}
+		rows++;
+		i += k;
+	}
+	free(v);
+	return 0;
+}
+
+/* --prometheus: family 0 goes out as it comes; the others wait in
+ * temporary files (on disk, not in memory) and follow it. */
+struct prom_out {
+	FILE *fp;
+	FILE *tmp[MTK_EXPIRY_PROM_FAMILIES];
+};
+
+static mtk_rc prom_write(void *ctx, int family, const void *p, size_t n)
+{
+	struct prom_out *po = ctx;
+	FILE *f = family == 0 ? po->fp : po->tmp[family];
+
+	if (f == NULL) {
+		f = po->tmp[family] = tmpfile();
+		if (f == NULL)
+			return MTK_E_WRITE;
+	}
+	return fwrite(p, 1, n, f) == n ? MTK_OK : MTK_E_WRITE;
+}
+
+/* fopencookie over an mtk_outset, for -o FILE. */
+struct osink {
+	mtk_outset *os;
+	mtk_err *err;
+	bool failed;
+};
+
+static ssize_t osink_write(void *ctx, const char *p, size_t n)
+{
+	struct osink *o = ctx;
+
+	if (mtk_outset_append(o->os, p, n, o->err) != MTK_OK) {
+		o->failed = true;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
+			       mtk_err *err)
+{
+	struct prom_out po;
+	struct osink sink = {0};
+	cookie_io_functions_t io = {.write = osink_write};
+	bool to_file = c->out != NULL && strcmp(c->out, "-") != 0;
+	char buf[65536];
+	mtk_rc rc;
+
+	memset(&po, 0, sizeof(po));
+	po.fp = stdout;
+	if (to_file) {
+		sink.os = mtk_outset_new();
+		sink.err = err;
+		if (sink.os == NULL)
+			return MTK_E_NOMEM;
+		rc = mtk_outset_add(sink.os, c->out, "", 0, c->force ? MTK_WRITE_FORCE : 0, err);
+		if (rc != MTK_OK) {
+			mtk_outset_free(sink.os);
+			return rc;
+		}
+		po.fp = fopencookie(&sink, "w", io);
+		if (po.fp == NULL) {
+			mtk_outset_free(sink.os);
+			return MTK_E_NOMEM;
+		}
+		setvbuf(po.fp, NULL, _IOFBF, 1 << 16);
+	}
+	rc = mtk_expiry_prometheus(x, now, o->have_within ? o->within : 30 * 86400, prom_write, &po);
+	for (int k = 1; k < MTK_EXPIRY_PROM_FAMILIES; k++) {
+		size_t r;
+
+		if (po.tmp[k] == NULL)
+			continue;
+		if (rc == MTK_OK && fflush(po.tmp[k]) == 0 && fseek(po.tmp[k], 0, SEEK_SET) == 0) {
+			while ((r = fread(buf, 1, sizeof(buf), po.tmp[k])) > 0)
+				if (fwrite(buf, 1, r, po.fp) != r) {
+					rc = MTK_E_WRITE;
+					break;
+				}
+			if (ferror(po.tmp[k]))
+				rc = MTK_E_WRITE;
+		}
+		fclose(po.tmp[k]);
+	}
+	if (to_file) {
+		if (fclose(po.fp) != 0 && rc == MTK_OK)
+			rc = sink.failed ? err->code : MTK_E_WRITE;
+		if (sink.failed && rc == MTK_OK)
+			rc = MTK_E_WRITE;
+		if (rc == MTK_OK)
+			rc = mtk_outset_commit(sink.os, err);
+		mtk_outset_free(sink.os);
+	}
+	return rc;
 }
 
 /* --by-issuer: groups of certificates sharing an issuer name. */
@@ -330,7 +594,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 			if (k > 0)
 				json_object_set_new(
 				    jg, "ca_days_left",
-				    json_integer(mtk_expiry_days_left(bs[f]->not_after, now)));
+				    json_integer(mtk_days_left(bs[f]->not_after, now)));
 		} else {
 			printf("%sIssuer %s%s\n", gi ? "\n" : "", g[gi].issuer, "");
 			if (k == 0)
@@ -341,7 +605,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 				json_array_append_new(jca, cert_json(bs[i], o, now));
 			else {
 				printf("  CA certificate:\n");
-				print_cert(bs[i], o, now, "  ", c->color);
+				print_cert(bs[i], o, now, "  ", c->color, true);
 			}
 		}
 		if (arr == NULL)
@@ -353,7 +617,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 			if (jdep != NULL)
 				json_array_append_new(jdep, cert_json(bi[i], o, now));
 			else
-				print_cert(bi[i], o, now, "    ", c->color);
+				print_cert(bi[i], o, now, "    ", c->color, true);
 		}
 		if (jg != NULL) {
 			json_object_set_new(jg, "ca_certificates", jca);
@@ -377,6 +641,9 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
 	    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
 	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"workers", required_argument, NULL, OPT_THREADS},
+	    {"jsonl", no_argument, NULL, OPT_JSONL},
+	    {"unique", no_argument, NULL, OPT_UNIQUE},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    CLI_COMMON_LONGOPTS,
 	};
@@ -398,9 +665,15 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		return r;
 	if (first >= argc)
 		return cli_usage_error(c, usage, "give at least one PATH or HOST:PORT");
-	if (o.prometheus && c->json)
-		return cli_usage_error(
-		    c, usage, "--prometheus and --json are two different outputs; pick one");
+	if ((o.prometheus + c->json + o.jsonl) > 1)
+		return cli_usage_error(c, usage,
+				       "--prometheus, --json and --jsonl are different outputs; pick one");
+	if (o.unique && (o.prometheus || o.by_issuer))
+		return cli_usage_error(c, usage,
+				       "--unique is a table, --json or --jsonl view (Prometheus "
+				       "series are per place; --by-issuer groups by issuer)");
+	if (o.jsonl && o.by_issuer)
+		return cli_usage_error(c, usage, "--by-issuer is a text or JSON view, not --jsonl");
 	if (c->out != NULL && !o.prometheus)
 		return cli_usage_error(c, usage, "-o is for --prometheus output");
 	if (o.prometheus && o.by_issuer)
@@ -468,46 +741,45 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			expiring++;
 	}
 
+	/* Every format is written row by row from the sorted records: no
+	 * document is built in memory.  Standard output is fully buffered. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (o.prometheus) {
-		mtk_buf b = MTK_BUF_INIT;
-
-		rc = mtk_expiry_prometheus(x, now, o.have_within ? o.within : 30 * 86400, &b);
-		if (rc == MTK_OK && c->out != NULL && strcmp(c->out, "-") != 0)
-			rc = mtk_file_write(c->out, b.data, b.len, c->force ? MTK_WRITE_FORCE : 0,
-					    &err);
-		else if (rc == MTK_OK && b.len > 0 && fwrite(b.data, 1, b.len, stdout) != b.len)
-			rc = MTK_E_WRITE;
-		mtk_buf_free(&b);
+		rc = write_prometheus(c, x, &o, now, &err);
 		if (rc != MTK_OK) {
 			ret = cli_error(c, rc, &err);
 			goto out;
 		}
+	} else if (o.jsonl) {
+		if ((ret = write_rows(c, x, &o, now, FMT_JSONL)) != 0)
+			goto out;
 	} else if (c->json) {
-		json_t *certs = json_array(), *errs = json_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(certs, cert_json(mtk_expiry_get(x, i), &o, now));
-		cli_set(c, "certificates", certs);
+		/* One document: "certificates" and "errors" are written here as
+		 * arrays, one member at a time; main() adds the rest. */
+		fputs("{\n  \"certificates\": [", stdout);
+		if ((ret = write_rows(c, x, &o, now, FMT_JSON)) != 0)
+			goto out;
+		fputs(n ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
-			json_t *je = json_pack("{s:s, s:s, s:s, s:i}", "path", e->path, "code",
-					       mtk_rc_name(e->code), "message", e->detail, "exit",
-					       mtk_rc_exit(e->code));
+
+			fputs(i ? ",\n    {\"path\":" : "\n    {\"path\":", stdout);
+			jstr(stdout, e->path);
 			if (e->line > 0)
-				json_object_set_new(je, "line", json_integer(e->line));
-			json_array_append_new(errs, je);
+				printf(",\"line\":%ld", e->line);
+			printf(",\"code\":\"%s\",\"message\":", mtk_rc_name(e->code));
+			jstr(stdout, e->detail);
+			printf(",\"exit\":%d}", mtk_rc_exit(e->code));
 		}
-		cli_set(c, "errors", errs);
+		fputs(mtk_expiry_error_count(x) ? "\n  ]" : "]", stdout);
+		c->json_streamed = true;
 	} else if (!o.by_issuer) {
-		if (n > 0)
-			printf("%6s  %-16s  %-13s  %s\n", "DAYS", "NOT AFTER (UTC)", "STATUS",
-			       "SUBJECT / WHERE, ISSUER, SERIAL");
-		for (size_t i = 0; i < n; i++)
-			print_cert(mtk_expiry_get(x, i), &o, now, "", c->color);
+		if ((ret = write_rows(c, x, &o, now, FMT_TABLE)) != 0)
+			goto out;
 	}
 	if (o.by_issuer)
 		(void)by_issuer_view(c, x, &o, now);
-	if (!c->json && !o.prometheus) {
+	if (!c->json && !o.prometheus && !o.jsonl) {
 		char wbuf[32] = "";
 
 		if (o.have_within)

@@ -143,19 +143,30 @@ size_t mtk_expiry_error_count(const mtk_expiry *x);
 const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i);
 void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out);
 
-/* Whole days from now to t, rounded toward negative infinity. */
-int64_t mtk_expiry_days_left(int64_t t, int64_t now);
-
 /* Parses "30d", "12h", "2w", "90m", "45s" or a bare number of days into
  * seconds.  MTK_E_INVALID_ARG when malformed or absurd. */
 MTK_WUR mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds);
 
-/* Appends the Prometheus text exposition (textfile-collector format) for the
- * finished scan: mtlskit_cert_not_after_seconds, _not_before_seconds,
- * mtlskit_cert_expired, mtlskit_cert_expiring (within `within` seconds of
- * now), mtlskit_expiry_* scan totals, with HELP/TYPE lines and escaped
- * labels.  Series that would repeat a label set are written once. */
+/* The Prometheus text exposition (textfile-collector format) of the
+ * finished scan, with x509-certificate-exporter's names: families
+ * x509_cert_not_after, x509_cert_not_before, x509_cert_expired and
+ * mtlskit_cert_expiring (within `within` seconds of now), then
+ * x509_read_errors and the mtlskit_expiry_* scan totals; HELP/TYPE lines,
+ * escaped labels.  Per-certificate labels: the exporter's filename,
+ * filepath, serial_number (decimal), issuer_{C,CN,L,O,OU,ST},
+ * subject_{C,CN,L,O,OU,ST}, then mtlskit's alias, keystore (the container's
+ * path for a PFX/JKS/JCEKS entry), endpoint ("host:port") and sha256.  A
+ * certificate seen twice at one place (same path, alias and fingerprint)
+ * is written once.
+ *
+ * Streamed: write(ctx, family, bytes, n) receives the text in pieces,
+ * family 0..MTK_EXPIRY_PROM_FAMILIES-1; the output is the concatenation of
+ * everything family 0 received, then family 1, and so on (family 0 may go
+ * straight out; the others must be kept aside until the call returns).
+ * A writer's failure is returned as is. */
+#define MTK_EXPIRY_PROM_FAMILIES 4
+typedef mtk_rc (*mtk_expiry_writer)(void *ctx, int family, const void *p, size_t n);
 MTK_WUR mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
-				     mtk_buf *out);
+				     mtk_expiry_writer write, void *ctx);
 
 #endif

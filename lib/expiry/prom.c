@@ -1,7 +1,14 @@
 /*
  * prom.c - the Prometheus text exposition of an expiry scan, for node
  * exporter's textfile collector (which wants one family per HELP/TYPE block,
- * every series of a family together, and no label set twice).
+ * every series of a family together, and no label set twice), with the
+ * metric and label names of x509-certificate-exporter so its dashboards and
+ * alert rules work unchanged.
+ *
+ * The output is streamed: each record's labels are rendered once, and its
+ * line of each family is appended to that family's buffer, which goes to the
+ * caller's writer whenever it fills up (the caller keeps the families apart
+ * and puts them one after the other; see expiry.h).
  */
 #include "internal.h"
 
@@ -9,36 +16,138 @@
 #include <string.h>
 
 /* Label values: backslash, double quote and line feed are escaped.  Runs
- * of plain bytes are appended whole: this is per byte of 100k labels. */
-static mtk_rc label(mtk_buf *b, const char *name, const char *v, bool first)
+ * of plain bytes are appended whole. */
+static mtk_rc label(mtk_buf *b, const char *name, const char *v, size_t n)
 {
-	const char *p = v ? v : "";
-	mtk_rc rc = mtk_buf_append_str(b, first ? "" : ",");
+	const char *p = v ? v : "", *end;
+	mtk_rc rc = mtk_buf_append_str(b, name);
 
-	if (rc == MTK_OK)
-		rc = mtk_buf_append_str(b, name);
+	if (v == NULL)
+		n = 0;
+	end = p + n;
 	if (rc == MTK_OK)
 		rc = mtk_buf_append(b, "=\"", 2);
-	while (rc == MTK_OK && *p) {
-		size_t n = strcspn(p, "\\\"\n");
+	while (rc == MTK_OK && p < end) {
+		size_t k = 0;
 
-		if (n > 0)
-			rc = mtk_buf_append(b, p, n);
-		p += n;
-		if (rc != MTK_OK || *p == '\0')
+		while (p + k < end && p[k] != '\\' && p[k] != '"' && p[k] != '\n')
+			k++;
+		if (k > 0)
+			rc = mtk_buf_append(b, p, k);
+		p += k;
+		if (rc != MTK_OK || p >= end)
 			break;
 		rc = mtk_buf_append(b, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
 		p++;
 	}
-	return rc == MTK_OK ? mtk_buf_append_u8(b, '"') : rc;
+	return rc == MTK_OK ? mtk_buf_append(b, "\",", 2) : rc;
 }
 
-/* One label into the hash, then a 0xff byte (never in a string) between it
- * and the next. */
-static uint64_t fnv(uint64_t h, const char *s)
+/* The six name fields the exporter labels, in label order. */
+enum { F_C, F_CN, F_L, F_O, F_OU, F_ST, NFIELDS };
+static const char *const field_key[NFIELDS] = {"C", "CN", "L", "O", "OU", "ST"};
+
+struct fields {
+	char buf[1024]; /* unescaped values, one after the other */
+	const char *v[NFIELDS];
+	size_t n[NFIELDS];
+};
+
+static int hexval(char c)
 {
-	s = s ? s : "";
-	return mtk_fnv1a(mtk_fnv1a(h, s, strlen(s)), "\xff", 1);
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Splits an RFC 2253 name as the scan renders it ("CN=a,O=b\, c+OU=d")
+ * and keeps the first value of each field, unescaped. */
+static void split_name(const char *dn, struct fields *f)
+{
+	size_t used = 0;
+	const char *p = dn ? dn : "";
+
+	memset(f->v, 0, sizeof(f->v));
+	memset(f->n, 0, sizeof(f->n));
+	while (*p) {
+		const char *key = p;
+		size_t klen, start = used;
+		int which = -1;
+
+		while (*p && *p != '=' && *p != ',' && *p != '+')
+			p++;
+		klen = (size_t)(p - key);
+		if (*p != '=') {
+			if (*p)
+				p++;
+			continue;
+		}
+		p++;
+		for (int i = 0; i < NFIELDS; i++)
+			if (strlen(field_key[i]) == klen && memcmp(key, field_key[i], klen) == 0 &&
+			    f->v[i] == NULL)
+				which = i;
+		while (*p && *p != ',' && *p != '+') {
+			char c = *p++;
+
+			if (c == '\\' && *p) {
+				if (hexval(p[0]) >= 0 && p[1] && hexval(p[1]) >= 0) {
+					c = (char)(hexval(p[0]) << 4 | hexval(p[1]));
+					p += 2;
+				} else {
+					c = *p++;
+				}
+			}
+			if (which >= 0 && used + 1 < sizeof(f->buf))
+				f->buf[used++] = c;
+		}
+		if (which >= 0) {
+			f->v[which] = f->buf + start;
+			f->n[which] = used - start;
+		}
+		if (*p)
+			p++;
+	}
+}
+
+/* The serial as a decimal number (x509-certificate-exporter's
+ * serial_number), from the lower-case hex the record holds. */
+static void serial_decimal(const char *hex, char *out, size_t cap)
+{
+	uint32_t limb[16]; /* base 1e9, least significant first: 144 digits */
+	size_t nl = 1, o = 0;
+	bool neg = hex[0] == '-';
+	char tmp[160];
+	size_t t = 0;
+
+	limb[0] = 0;
+	for (const char *p = hex + neg; *p; p++) {
+		int d = hexval(*p);
+		uint64_t carry;
+
+		if (d < 0 || nl > 15) {
+			snprintf(out, cap, "%s", hex);
+			return;
+		}
+		carry = (uint64_t)d;
+		for (size_t i = 0; i < nl; i++) {
+			uint64_t v = (uint64_t)limb[i] * 16 + carry;
+			limb[i] = (uint32_t)(v % 1000000000u);
+			carry = v / 1000000000u;
+		}
+		if (carry)
+			limb[nl++] = (uint32_t)carry;
+	}
+	if (neg && !(nl == 1 && limb[0] == 0))
+		out[o++] = '-';
+	t = (size_t)snprintf(tmp, sizeof(tmp), "%u", limb[nl - 1]);
+	for (size_t i = nl - 1; i-- > 0;)
+		t += (size_t)snprintf(tmp + t, sizeof(tmp) - t, "%09u", limb[i]);
+	snprintf(out + o, cap - o, "%s", tmp);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -46,15 +155,8 @@ static bool same_str(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static bool same_labels(const mtk_expiry_cert *a, const mtk_expiry_cert *b)
-{
-	return same_str(a->path, b->path) && same_str(a->alias, b->alias) &&
-	       same_str(a->subject, b->subject) && same_str(a->issuer, b->issuer) &&
-	       same_str(a->serial, b->serial);
-}
-
-/* Marks keep[i] = false for a certificate whose label set an earlier
- * (sooner-expiring) one already has. */
+/* One label set per (place, alias, certificate): keep[i] false for a
+ * certificate an earlier (sooner-expiring) record already wrote. */
 static mtk_rc dedupe(const mtk_expiry *x, bool *keep)
 {
 	size_t cap = 16, n = x->ncerts;
@@ -69,13 +171,17 @@ static mtk_rc dedupe(const mtk_expiry *x, bool *keep)
 		tab[i] = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		const mtk_expiry_cert *c = &x->certs[i];
-		uint64_t h = MTK_FNV1A_INIT;
+		const char *a = c->alias ? c->alias : "";
+		uint64_t h = mtk_fnv1a(MTK_FNV1A_INIT, c->sha256, sizeof(c->sha256));
 		size_t k;
 
-		h = fnv(fnv(fnv(fnv(fnv(h, c->path), c->alias), c->subject), c->issuer), c->serial);
+		h = mtk_fnv1a(mtk_fnv1a(h, c->path, strlen(c->path) + 1), a, strlen(a));
 		keep[i] = true;
 		for (k = h & (cap - 1); tab[k] != SIZE_MAX; k = (k + 1) & (cap - 1)) {
-			if (same_labels(&x->certs[tab[k]], c)) {
+			const mtk_expiry_cert *o = &x->certs[tab[k]];
+
+			if (memcmp(o->sha256, c->sha256, sizeof(c->sha256)) == 0 &&
+			    same_str(o->path, c->path) && same_str(o->alias, c->alias)) {
 				keep[i] = false;
 				break;
 			}
@@ -89,100 +195,124 @@ static mtk_rc dedupe(const mtk_expiry *x, bool *keep)
 
 static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
 {
-	mtk_rc rc = mtk_buf_append_u8(b, '{');
+	struct fields f;
+	char serial[200], fp[65];
+	bool ep = c->src == MTK_EXP_SRC_ENDPOINT;
+	const char *path = ep ? "" : c->path, *base = strrchr(path, '/');
+	mtk_rc rc;
 
+	base = base ? base + 1 : path;
+	b->len = 0;
+	rc = mtk_buf_append_u8(b, '{');
 	if (rc == MTK_OK)
-		rc = label(b, "path", c->path, true);
+		rc = label(b, "filename", base, strlen(base));
 	if (rc == MTK_OK)
-		rc = label(b, "alias", c->alias, false);
+		rc = label(b, "filepath", path, strlen(path));
+	split_name(c->issuer, &f);
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++) {
+		char nm[16];
+
+		snprintf(nm, sizeof(nm), "issuer_%s", field_key[i]);
+		rc = label(b, nm, f.v[i] ? f.v[i] : "", f.n[i]);
+	}
+	serial_decimal(c->serial, serial, sizeof(serial));
 	if (rc == MTK_OK)
-		rc = label(b, "subject", c->subject, false);
+		rc = label(b, "serial_number", serial, strlen(serial));
+	split_name(c->subject, &f);
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++) {
+		char nm[16];
+
+		snprintf(nm, sizeof(nm), "subject_%s", field_key[i]);
+		rc = label(b, nm, f.v[i] ? f.v[i] : "", f.n[i]);
+	}
+	/* mtlskit's own, after the exporter's. */
 	if (rc == MTK_OK)
-		rc = label(b, "issuer", c->issuer, false);
+		rc = label(b, "alias", c->alias, c->alias ? strlen(c->alias) : 0);
 	if (rc == MTK_OK)
-		rc = label(b, "serial", c->serial, false);
-	return rc == MTK_OK ? mtk_buf_append_u8(b, '}') : rc;
+		rc = label(b, "keystore", c->src == MTK_EXP_SRC_CONTAINER ? c->path : "",
+			   c->src == MTK_EXP_SRC_CONTAINER ? strlen(c->path) : 0);
+	if (rc == MTK_OK)
+		rc = label(b, "endpoint", ep ? c->path : "", ep ? strlen(c->path) : 0);
+	for (size_t i = 0; i < 32; i++) {
+		fp[2 * i] = "0123456789abcdef"[c->sha256[i] >> 4];
+		fp[2 * i + 1] = "0123456789abcdef"[c->sha256[i] & 15];
+	}
+	fp[64] = '\0';
+	if (rc == MTK_OK)
+		rc = label(b, "sha256", fp, 64);
+	if (rc == MTK_OK)
+		b->data[b->len - 1] = '}'; /* the last label's comma */
+	return rc;
 }
 
-enum metric { M_NOT_AFTER, M_NOT_BEFORE, M_EXPIRED, M_EXPIRING };
+static const struct {
+	const char *name, *help;
+} fam[MTK_EXPIRY_PROM_FAMILIES] = {
+    {"x509_cert_not_after", "Expiry (notAfter) of the certificate, Unix time."},
+    {"x509_cert_not_before", "Start of validity (notBefore) of the certificate, Unix time."},
+    {"x509_cert_expired", "1 when the certificate has expired, else 0."},
+    {"mtlskit_cert_expiring",
+     "1 when the certificate expires within the --within window (or has expired), else 0."},
+};
 
-mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within, mtk_buf *out)
+#define FLUSH_AT (256u << 10)
+
+mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
+			     mtk_expiry_writer write, void *ctx)
 {
-	static const struct {
-		const char *name, *help;
-	} m[] = {
-	    {"mtlskit_cert_not_after_seconds", "Expiry (notAfter) of the certificate, Unix time."},
-	    {"mtlskit_cert_not_before_seconds",
-	     "Start of validity (notBefore) of the certificate, Unix time."},
-	    {"mtlskit_cert_expired", "1 when the certificate has expired, else 0."},
-	    {"mtlskit_cert_expiring",
-	     "1 when the certificate expires within the --within window (or has expired), else 0."},
-	};
 	bool *keep = NULL;
-	size_t *off = NULL;
-	mtk_buf labs = MTK_BUF_INIT; /* every certificate's {labels}, escaped once */
+	mtk_buf labs = MTK_BUF_INIT, out[MTK_EXPIRY_PROM_FAMILIES];
 	mtk_rc rc = MTK_OK;
+	int k;
 
 	if (!x->finished)
 		return MTK_E_INTERNAL;
+	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
+		out[k] = (mtk_buf)MTK_BUF_INIT;
 	keep = calloc(x->ncerts ? x->ncerts : 1, sizeof(*keep));
-	off = calloc(x->ncerts + 1, sizeof(*off));
-	if (keep == NULL || off == NULL) {
+	if (keep == NULL) {
 		rc = MTK_E_NOMEM;
 		goto out;
 	}
 	if ((rc = dedupe(x, keep)) != MTK_OK)
 		goto out;
+	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
+		rc = mtk_buf_printf(&out[k], "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name,
+				    fam[k].help, fam[k].name);
 	for (size_t i = 0; rc == MTK_OK && i < x->ncerts; i++) {
-		off[i] = labs.len;
-		if (keep[i])
-			rc = cert_labels(&labs, &x->certs[i]);
-	}
-	off[x->ncerts] = labs.len;
-	if (rc == MTK_OK)
-		rc = mtk_buf_reserve(out, 4 * (labs.len + x->ncerts * 64) + 4096);
-	for (size_t k = 0; rc == MTK_OK && k < sizeof(m) / sizeof(m[0]); k++) {
-		rc = mtk_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", m[k].name, m[k].help,
-				    m[k].name);
-		for (size_t i = 0; rc == MTK_OK && i < x->ncerts; i++) {
-			const mtk_expiry_cert *c = &x->certs[i];
-			long long v;
+		const mtk_expiry_cert *c = &x->certs[i];
+		long long v[MTK_EXPIRY_PROM_FAMILIES];
 
-			if (!keep[i])
-				continue;
-			switch ((enum metric)k) {
-			case M_NOT_AFTER:
-				v = (long long)c->not_after;
-				break;
-			case M_NOT_BEFORE:
-				v = (long long)c->not_before;
-				break;
-			case M_EXPIRED:
-				v = c->not_after <= now;
-				break;
-			default:
-				v = c->not_after <= now + within;
-				break;
+		if (!keep[i])
+			continue;
+		v[0] = (long long)c->not_after;
+		v[1] = (long long)c->not_before;
+		v[2] = c->not_after <= now;
+		v[3] = c->not_after <= now + within;
+		rc = cert_labels(&labs, c);
+		for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++) {
+			if ((rc = mtk_buf_append_str(&out[k], fam[k].name)) == MTK_OK &&
+			    (rc = mtk_buf_append(&out[k], labs.data, labs.len)) == MTK_OK)
+				rc = mtk_buf_printf(&out[k], " %lld\n", v[k]);
+			if (rc == MTK_OK && out[k].len >= FLUSH_AT) {
+				rc = write(ctx, k, out[k].data, out[k].len);
+				out[k].len = 0;
 			}
-			if ((rc = mtk_buf_append_str(out, m[k].name)) == MTK_OK &&
-			    (rc = mtk_buf_append(out, labs.data + off[i], off[i + 1] - off[i])) ==
-				MTK_OK)
-				rc = mtk_buf_printf(out, " %lld\n", v);
 		}
 	}
 	if (rc == MTK_OK)
 		rc = mtk_buf_printf(
-		    out,
+		    &out[MTK_EXPIRY_PROM_FAMILIES - 1],
+		    "# HELP x509_read_errors Files, blocks or endpoints the last scan could not "
+		    "read.\n"
+		    "# TYPE x509_read_errors gauge\n"
+		    "x509_read_errors %llu\n"
 		    "# HELP mtlskit_expiry_certificates Certificates found by the last scan.\n"
 		    "# TYPE mtlskit_expiry_certificates gauge\n"
 		    "mtlskit_expiry_certificates %llu\n"
 		    "# HELP mtlskit_expiry_files Files read by the last scan.\n"
 		    "# TYPE mtlskit_expiry_files gauge\n"
 		    "mtlskit_expiry_files %llu\n"
-		    "# HELP mtlskit_expiry_errors Files, blocks or endpoints the last scan could "
-		    "not read.\n"
-		    "# TYPE mtlskit_expiry_errors gauge\n"
-		    "mtlskit_expiry_errors %llu\n"
 		    "# HELP mtlskit_expiry_window_seconds The --within window of the last scan.\n"
 		    "# TYPE mtlskit_expiry_window_seconds gauge\n"
 		    "mtlskit_expiry_window_seconds %lld\n"
@@ -190,11 +320,15 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within, m
 		    "Unix time.\n"
 		    "# TYPE mtlskit_expiry_last_scan_timestamp_seconds gauge\n"
 		    "mtlskit_expiry_last_scan_timestamp_seconds %lld\n",
-		    (unsigned long long)x->ncerts, (unsigned long long)x->st.files,
-		    (unsigned long long)x->nerrs, (long long)within, (long long)now);
+		    (unsigned long long)x->nerrs, (unsigned long long)x->ncerts,
+		    (unsigned long long)x->st.files, (long long)within, (long long)now);
+	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
+		if (out[k].len > 0)
+			rc = write(ctx, k, out[k].data, out[k].len);
 out:
+	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
+		mtk_buf_free(&out[k]);
 	mtk_buf_free(&labs);
-	free(off);
 	free(keep);
 	return rc;
 }

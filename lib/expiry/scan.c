@@ -1419,13 +1419,6 @@ void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out)
 	*out = x->st;
 }
 
-int64_t mtk_expiry_days_left(int64_t t, int64_t now)
-{
-	int64_t d = t - now;
-
-	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
-}
-
 mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds)
 {
 	int64_t v = 0, unit = 86400;

@@ -117,45 +117,28 @@ static void set_bad(mtk_pem_block *b, const char *why)
 	b->bad_reason[sizeof(b->bad_reason) - 1] = '\0';
 }
 
-/* Decodes base64 text (white space already removed) into b->der. */
+/* Decodes base64 text (white space already removed) into b->der, with
+ * the iterator's decoder (the one base64 of the library). */
 static mtk_rc decode_body(mtk_pem_block *b, const mtk_buf *text)
 {
-	size_t cap = (text->len / 4) * 3 + 3;
-	EVP_ENCODE_CTX *ctx = NULL;
-	int outl = 0, fin = 0;
+	size_t cap = (text->len / 4) * 3 + 3, len = 0;
 	uint8_t *der;
 
 	if (text->len == 0) {
 		set_bad(b, "empty body");
 		return MTK_OK;
 	}
-	if (text->len > INT32_MAX) {
-		set_bad(b, "body too large");
-		return MTK_OK;
-	}
 	der = malloc(cap);
-	ctx = EVP_ENCODE_CTX_new();
-	if (der == NULL || ctx == NULL) {
-		free(der);
-		EVP_ENCODE_CTX_free(ctx);
+	if (der == NULL)
 		return MTK_E_NOMEM;
-	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, der, &outl, text->data, (int)text->len) < 0 ||
-	    EVP_DecodeFinal(ctx, der + outl, &fin) != 1) {
+	if (!mtk_pem_b64_decode(text->data, text->len, der, &len)) {
 		set_bad(b, "base64 does not decode");
 		OPENSSL_cleanse(der, cap);
 		free(der);
-	} else {
-		b->der = der;
-		b->der_len = (size_t)outl + (size_t)fin;
-		if (b->der_len == 0) {
-			free(der);
-			b->der = NULL;
-			set_bad(b, "empty body");
-		}
+		return MTK_OK;
 	}
-	EVP_ENCODE_CTX_free(ctx);
+	b->der = der;
+	b->der_len = len;
 	return MTK_OK;
 }
 
