@@ -813,7 +813,8 @@ static mtk_rc errno_rc(int e)
 	}
 }
 
-#define BATCH 128
+#define BATCH 32 /* names per job: small enough that a few hundred files in one
+		   directory still spread over every reader */
 
 static mtk_rc do_dir(struct worker *w, struct job *j)
 {
