@@ -41,6 +41,8 @@ static const char usage[] =
     "                      symlinked files are always read\n"
     "  --workers N         reader threads walking and reading in parallel\n"
     "                      (1 to 64, default 4; --threads is the same)\n"
+    "  --mem-budget MIB    records kept in memory (default 32); beyond, sorted\n"
+    "                      runs go to temporary files in $TMPDIR (0: no limit)\n"
     "  --timeout T         endpoints: limit for connecting, and again for the TLS\n"
     "                      handshake, each in total (default 5s; T: 5, 5s, 500ms)\n"
     "  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
@@ -54,6 +56,11 @@ static const char usage[] =
     "missing, or no certificate was found and something could not be read (4 for\n"
     "a wrong password, 5 for a network failure, when that was the reason).\n";
 
+/* Records (and their strings) held in memory before sorted runs of them
+ * go to temporary files: a million certificates fit in about 300 MB, and a
+ * 1 GB bundle then runs in a few tens of MB. */
+#define EXPIRY_MEM_BUDGET ((size_t)32 << 20)
+
 enum {
 	OPT_WITHIN = CLI_OPT__VERB_BASE,
 	OPT_BY_ISSUER,
@@ -63,6 +70,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_JSONL,
 	OPT_UNIQUE,
+	OPT_MEM,
 };
 
 struct opts {
@@ -73,6 +81,7 @@ struct opts {
 	bool jsonl;
 	bool unique;
 	bool follow;
+	long mem_mib; /* -1: the default */
 	int threads;
 	long timeout_ms;
 };
@@ -101,6 +110,13 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		return 0;
 	case OPT_UNIQUE:
 		o->unique = true;
+		return 0;
+	case OPT_MEM:
+		v = strtol(arg, &end, 10);
+		if (end == arg || *end != '\0' || v < 0 || v > 1048576)
+			return cli_usage_error(c, usage, "--mem-budget '%s': give MiB, 0 for no limit",
+					       arg);
+		o->mem_mib = v;
 		return 0;
 	case OPT_FOLLOW:
 		o->follow = true;
@@ -330,66 +346,159 @@ static void print_where(const mtk_expiry_cert *ce, const char *indent)
 	printf("%s%41sat %s\n", indent, "", cli_printable(w, we, sizeof(we)));
 }
 
-/* --unique: the records of one certificate are one run of this order
- * (the scan's order, then the fingerprint): equal fingerprints mean equal
- * notAfter. */
-static int cmp_unique(const void *a, const void *b)
-{
-	const mtk_expiry_cert *x = *(const mtk_expiry_cert *const *)a;
-	const mtk_expiry_cert *y = *(const mtk_expiry_cert *const *)b;
-	int c;
+/* --unique: a certificate's records all have its notAfter, so grouping
+ * the records of one notAfter by fingerprint (the scan's order kept
+ * within) finds them all, holding one notAfter's records at a time. */
+struct held {
+	mtk_expiry_cert c;
+	size_t seq; /* position in the scan's order */
+};
 
-	if (x->not_after != y->not_after)
-		return x->not_after < y->not_after ? -1 : 1;
-	if ((c = memcmp(x->sha256, y->sha256, sizeof(x->sha256))) != 0)
+static int cmp_held(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	int c = memcmp(x->c.sha256, y->c.sha256, sizeof(x->c.sha256));
+
+	if (c != 0)
 		return c;
-	return (x > y) - (x < y); /* the scan's order within */
+	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Writes the records: the table, JSON array members or JSON Lines. */
+static void held_clear(struct held *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)h[i].c.subject);
+		free((char *)h[i].c.issuer);
+		free((char *)h[i].c.serial);
+		free((char *)h[i].c.path);
+		free((char *)h[i].c.alias);
+	}
+}
+
+static bool held_copy(struct held *h, const mtk_expiry_cert *c, size_t seq)
+{
+	h->c = *c;
+	h->seq = seq;
+	h->c.subject = strdup(c->subject);
+	h->c.issuer = strdup(c->issuer);
+	h->c.serial = strdup(c->serial);
+	h->c.path = strdup(c->path);
+	h->c.alias = c->alias ? strdup(c->alias) : NULL;
+	return h->c.subject && h->c.issuer && h->c.serial && h->c.path &&
+	       (c->alias == NULL || h->c.alias);
+}
+
+/* Writes the records: the table, JSON array members or JSON Lines; counts
+ * the expired and expiring ones on the way. */
 enum fmt { FMT_TABLE, FMT_JSON, FMT_JSONL };
 
-static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
-		      enum fmt f)
-{
-	size_t n = mtk_expiry_count(x), rows = 0;
-	const mtk_expiry_cert **v = NULL;
+struct counts {
+	size_t expired, expiring, rows;
+};
 
-	if (f == FMT_TABLE && n > 0)
+static void count(const mtk_expiry_cert *ce, const struct opts *o, int64_t now, struct counts *k)
+{
+	if (ce->not_after <= now)
+		k->expired++;
+	else if (o->have_within && ce->not_after <= now + o->within)
+		k->expiring++;
+}
+
+static void emit(cli *c, const mtk_expiry_cert *ce, const struct held *locs, size_t nlocs,
+		 const struct opts *o, int64_t now, enum fmt f, struct counts *k)
+{
+	const mtk_expiry_cert *lp[64], **lv = lp;
+
+	if (locs != NULL && nlocs > sizeof(lp) / sizeof(lp[0]))
+		lv = malloc(nlocs * sizeof(*lv));
+	if (lv == NULL) {
+		lv = lp;
+		nlocs = sizeof(lp) / sizeof(lp[0]); /* out of memory: the first places */
+	}
+	for (size_t j = 0; locs != NULL && j < nlocs; j++)
+		lv[j] = &locs[j].c;
+	if (f == FMT_TABLE) {
+		print_cert(ce, o, now, "", c->color, locs == NULL);
+		for (size_t j = 0; locs != NULL && j < nlocs; j++)
+			print_where(lv[j], "");
+	} else {
+		if (f == FMT_JSON)
+			fputs(k->rows ? ",\n    " : "\n    ", stdout);
+		row_json(stdout, ce, o, now, locs ? lv : NULL, nlocs);
+		if (f == FMT_JSONL)
+			putc('\n', stdout);
+	}
+	if (lv != lp)
+		free(lv);
+	k->rows++;
+}
+
+static void flush_held(cli *c, struct held *h, size_t n, const struct opts *o, int64_t now,
+		       enum fmt f, struct counts *k)
+{
+	qsort(h, n, sizeof(*h), cmp_held);
+	for (size_t i = 0; i < n;) {
+		size_t m = 1;
+
+		while (i + m < n && memcmp(h[i + m].c.sha256, h[i].c.sha256, 32) == 0)
+			m++;
+		emit(c, &h[i].c, h + i, m, o, now, f, k);
+		i += m;
+	}
+	held_clear(h, n);
+}
+
+static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
+		      enum fmt f, struct counts *k)
+{
+	mtk_expiry_cursor *cur = NULL;
+	const mtk_expiry_cert *ce;
+	struct held *h = NULL;
+	size_t nh = 0, caph = 0, seq = 0;
+	mtk_rc rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
+		return cli_error(c, rc, NULL);
+	if (f == FMT_TABLE && mtk_expiry_count(x) > 0)
 		printf("%6s  %-16s  %-13s  %s\n", "DAYS", "NOT AFTER (UTC)", "STATUS",
 		       o->unique ? "SUBJECT / ISSUER, SERIAL, SHA-256 / PLACES"
 				 : "SUBJECT / WHERE, ISSUER, SERIAL, SHA-256");
-	if (o->unique) {
-		v = malloc((n ? n : 1) * sizeof(*v));
-		if (v == NULL)
-			return cli_error(c, MTK_E_NOMEM, NULL);
-		for (size_t i = 0; i < n; i++)
-			v[i] = mtk_expiry_get(x, i);
-		qsort(v, n, sizeof(*v), cmp_unique);
-	}
-	for (size_t i = 0; i < n;) {
-		const mtk_expiry_cert *ce = v ? v[i] : mtk_expiry_get(x, i);
-		size_t k = 1;
-
-		if (v != NULL)
-			while (i + k < n && memcmp(v[i + k]->sha256, ce->sha256, 32) == 0)
-				k++;
-		if (f == FMT_TABLE) {
-			print_cert(ce, o, now, "", c->color, v == NULL);
-			for (size_t j = 0; v != NULL && j < k; j++)
-				print_where(v[i + j], "");
-		} else {
-			if (f == FMT_JSON)
-				fputs(rows ? ",\n    " : "\n    ", stdout);
-			row_json(stdout, ce, o, now, v ? v + i : NULL, k);
-			if (f == FMT_JSONL)
-				putc('\n', stdout);
+	while ((ce = mtk_expiry_cursor_next(cur)) != NULL) {
+		count(ce, o, now, k);
+		if (!o->unique) {
+			emit(c, ce, NULL, 0, o, now, f, k);
+			continue;
 		}
-		rows++;
-		i += k;
+		if (nh > 0 && h[0].c.not_after != ce->not_after) {
+			flush_held(c, h, nh, o, now, f, k);
+			nh = 0;
+		}
+		if (nh == caph) {
+			size_t cap = caph ? caph * 2 : 256;
+			struct held *p = realloc(h, cap * sizeof(*p));
+
+			if (p == NULL) {
+				rc = MTK_E_NOMEM;
+				break;
+			}
+			h = p;
+			caph = cap;
+		}
+		if (!held_copy(&h[nh++], ce, seq++)) {
+			rc = MTK_E_NOMEM;
+			break;
+		}
 	}
-	free(v);
-	return 0;
+	if (rc == MTK_OK)
+		rc = mtk_expiry_cursor_rc(cur);
+	if (rc == MTK_OK && nh > 0)
+		flush_held(c, h, nh, o, now, f, k);
+	else
+		held_clear(h, nh);
+	free(h);
+	mtk_expiry_cursor_free(cur);
+	return rc == MTK_OK ? 0 : cli_error(c, rc, NULL);
 }
 
 /* --prometheus: family 0 goes out as it comes; the others wait in
@@ -644,10 +753,11 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	    {"workers", required_argument, NULL, OPT_THREADS},
 	    {"jsonl", no_argument, NULL, OPT_JSONL},
 	    {"unique", no_argument, NULL, OPT_UNIQUE},
+	    {"mem-budget", required_argument, NULL, OPT_MEM},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    CLI_COMMON_LONGOPTS,
 	};
-	struct opts o = {0};
+	struct opts o = {.mem_mib = -1};
 	mtk_expiry_opts eo = {0};
 	mtk_expiry_stats st;
 	mtk_expiry *x = NULL;
@@ -657,6 +767,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	int first = 0, r, ret = 0;
 	int64_t now = (int64_t)c->now;
 	size_t n, expired = 0, expiring = 0;
+	struct counts k = {0};
 	mtk_err err = {0};
 	mtk_rc rc;
 
@@ -687,6 +798,11 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	pthread_mutex_init(&prog.mu, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	eo.follow_symlinks = o.follow;
+	/* --by-issuer looks at every record at once; the other views read
+	 * them in order, so most of a very large scan can wait on disk. */
+	eo.mem_budget = o.by_issuer ? 0
+			: o.mem_mib >= 0 ? (size_t)o.mem_mib << 20
+					 : EXPIRY_MEM_BUDGET;
 	eo.threads = o.threads;
 	eo.pass = pass;
 	eo.connect_timeout_ms = eo.handshake_timeout_ms = (int)(o.timeout_ms ? o.timeout_ms : 5000);
@@ -718,7 +834,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			continue;
 		}
 		rc = mtk_expiry_scan_path(x, a, &eo, &err);
-		if (rc == MTK_E_NOMEM) {
+		if (rc == MTK_E_NOMEM || rc == MTK_E_WRITE) {
 			ret = cli_error(c, rc, &err);
 			goto out;
 		}
@@ -733,13 +849,6 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	}
 	mtk_expiry_get_stats(x, &st);
 	n = mtk_expiry_count(x);
-	for (size_t i = 0; i < n; i++) {
-		const mtk_expiry_cert *ce = mtk_expiry_get(x, i);
-		if (ce->not_after <= now)
-			expired++;
-		else if (o.have_within && ce->not_after <= now + o.within)
-			expiring++;
-	}
 
 	/* Every format is written row by row from the sorted records: no
 	 * document is built in memory.  Standard output is fully buffered. */
@@ -751,15 +860,15 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			goto out;
 		}
 	} else if (o.jsonl) {
-		if ((ret = write_rows(c, x, &o, now, FMT_JSONL)) != 0)
+		if ((ret = write_rows(c, x, &o, now, FMT_JSONL, &k)) != 0)
 			goto out;
 	} else if (c->json) {
 		/* One document: "certificates" and "errors" are written here as
 		 * arrays, one member at a time; main() adds the rest. */
 		fputs("{\n  \"certificates\": [", stdout);
-		if ((ret = write_rows(c, x, &o, now, FMT_JSON)) != 0)
+		if ((ret = write_rows(c, x, &o, now, FMT_JSON, &k)) != 0)
 			goto out;
-		fputs(n ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
+		fputs(k.rows ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
 
@@ -774,9 +883,29 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		fputs(mtk_expiry_error_count(x) ? "\n  ]" : "]", stdout);
 		c->json_streamed = true;
 	} else if (!o.by_issuer) {
-		if ((ret = write_rows(c, x, &o, now, FMT_TABLE)) != 0)
+		if ((ret = write_rows(c, x, &o, now, FMT_TABLE, &k)) != 0)
 			goto out;
 	}
+	if (o.prometheus || (o.by_issuer && !c->json)) {
+		/* Nothing was written row by row: count in a pass of its own. */
+		mtk_expiry_cursor *cur = NULL;
+		const mtk_expiry_cert *ce;
+
+		if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK) {
+			ret = cli_error(c, rc, NULL);
+			goto out;
+		}
+		while ((ce = mtk_expiry_cursor_next(cur)) != NULL)
+			count(ce, &o, now, &k);
+		rc = mtk_expiry_cursor_rc(cur);
+		mtk_expiry_cursor_free(cur);
+		if (rc != MTK_OK) {
+			ret = cli_error(c, rc, NULL);
+			goto out;
+		}
+	}
+	expired = k.expired;
+	expiring = k.expiring;
 	if (o.by_issuer)
 		(void)by_issuer_view(c, x, &o, now);
 	if (!c->json && !o.prometheus && !o.jsonl) {

@@ -99,6 +99,11 @@ typedef struct mtk_expiry_opts {
 				     larger than the window are streamed through a
 				     window of MTK_EXPIRY_WINDOW bytes instead, with
 				     no size limit. */
+	size_t mem_budget;	  /* bytes of records (and their strings) kept in
+				     memory; beyond it, sorted runs of records go
+				     to unlinked temporary files in $TMPDIR (or
+				     /tmp) and are merged back by the cursor.  0: no
+				     limit (everything in memory) */
 	int connect_timeout_ms;	  /* endpoints: resolve + connect, in total; 0: 5000 */
 	int handshake_timeout_ms; /* the TLS handshake, in total; 0: 5000 */
 	/* Monotonic milliseconds, required for endpoints (the deadlines are
@@ -118,7 +123,8 @@ void mtk_expiry_free(mtk_expiry *x);
 /* Scans a file or a directory tree.  Per-file problems are recorded (see
  * mtk_expiry_error) and are not a failure; fails only when path itself
  * cannot be reached (MTK_E_NOENT, MTK_E_PERM, ...: also recorded as an
- * error) or on allocation failure. */
+ * error), on allocation failure, or (MTK_E_WRITE) when records beyond the
+ * memory budget cannot be written to a temporary file. */
 MTK_WUR mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_opts *opts,
 				    mtk_err *err);
 
@@ -137,8 +143,22 @@ bool mtk_expiry_parse_endpoint(const char *s, char *host, size_t hcap, char *por
  * the errors by path.  Call once after the scans. */
 MTK_WUR mtk_rc mtk_expiry_finish(mtk_expiry *x);
 
+/* Records found (in memory and in runs). */
 size_t mtk_expiry_count(const mtk_expiry *x);
+/* Random access, only while no run went to disk (mem_budget 0, or a scan
+ * under it): NULL otherwise.  The cursor always works. */
 const mtk_expiry_cert *mtk_expiry_get(const mtk_expiry *x, size_t i);
+
+/* Every record in the scan's order (soonest expiry first, then path, line,
+ * index), merging the runs on disk with what is in memory.  The record
+ * returned is valid until the next call; NULL at the end or on a read
+ * error of a run (mtk_expiry_cursor_rc then says which).  Several cursors
+ * may be used one after the other. */
+typedef struct mtk_expiry_cursor mtk_expiry_cursor;
+MTK_WUR mtk_rc mtk_expiry_cursor_new(const mtk_expiry *x, mtk_expiry_cursor **out);
+const mtk_expiry_cert *mtk_expiry_cursor_next(mtk_expiry_cursor *c);
+mtk_rc mtk_expiry_cursor_rc(const mtk_expiry_cursor *c);
+void mtk_expiry_cursor_free(mtk_expiry_cursor *c);
 size_t mtk_expiry_error_count(const mtk_expiry *x);
 const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i);
 void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out);

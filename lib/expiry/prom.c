@@ -150,46 +150,79 @@ static void serial_decimal(const char *hex, char *out, size_t cap)
 	snprintf(out + o, cap - o, "%s", tmp);
 }
 
-static bool same_str(const char *a, const char *b)
+/* One label set per (place, alias, certificate).  The same certificate
+ * has the same notAfter, so its records at one path are in one run of the
+ * scan's order (notAfter, then path): a set of (fingerprint, alias) per run
+ * is enough, and memory does not grow with the scan. */
+struct seen {
+	uint8_t sha256[32];
+	uint64_t alias_h;
+	uint64_t gen; /* the slot is used when gen == the set's */
+};
+
+struct seen_set {
+	struct seen *tab;
+	size_t cap, n;
+	uint64_t gen;
+	int64_t not_after;
+	char *path;
+};
+
+static void seen_free(struct seen_set *ss)
 {
-	return strcmp(a ? a : "", b ? b : "") == 0;
+	free(ss->tab);
+	free(ss->path);
 }
 
-/* One label set per (place, alias, certificate): keep[i] false for a
- * certificate an earlier (sooner-expiring) record already wrote. */
-static mtk_rc dedupe(const mtk_expiry *x, bool *keep)
+/* True when c is new in its run (and remembers it). */
+static mtk_rc seen_first(struct seen_set *ss, const mtk_expiry_cert *c, bool *first)
 {
-	size_t cap = 16, n = x->ncerts;
-	size_t *tab;
+	const char *a = c->alias ? c->alias : "";
+	uint64_t ah = mtk_fnv1a(MTK_FNV1A_INIT, a, strlen(a) + (c->alias != NULL));
+	uint64_t h;
+	size_t k;
 
-	while (cap < n * 2)
-		cap *= 2;
-	tab = malloc(cap * sizeof(*tab));
-	if (tab == NULL)
-		return MTK_E_NOMEM;
-	for (size_t i = 0; i < cap; i++)
-		tab[i] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		const mtk_expiry_cert *c = &x->certs[i];
-		const char *a = c->alias ? c->alias : "";
-		uint64_t h = mtk_fnv1a(MTK_FNV1A_INIT, c->sha256, sizeof(c->sha256));
-		size_t k;
+	if (ss->path == NULL || ss->not_after != c->not_after || strcmp(ss->path, c->path) != 0) {
+		char *p = strdup(c->path);
 
-		h = mtk_fnv1a(mtk_fnv1a(h, c->path, strlen(c->path) + 1), a, strlen(a));
-		keep[i] = true;
-		for (k = h & (cap - 1); tab[k] != SIZE_MAX; k = (k + 1) & (cap - 1)) {
-			const mtk_expiry_cert *o = &x->certs[tab[k]];
-
-			if (memcmp(o->sha256, c->sha256, sizeof(c->sha256)) == 0 &&
-			    same_str(o->path, c->path) && same_str(o->alias, c->alias)) {
-				keep[i] = false;
-				break;
-			}
-		}
-		if (keep[i])
-			tab[k] = i;
+		if (p == NULL)
+			return MTK_E_NOMEM;
+		free(ss->path);
+		ss->path = p;
+		ss->not_after = c->not_after;
+		ss->gen++;
+		ss->n = 0;
 	}
-	free(tab);
+	if ((ss->n + 1) * 2 > ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 64;
+		struct seen *t = calloc(cap, sizeof(*t)), *old = ss->tab;
+
+		if (t == NULL)
+			return MTK_E_NOMEM;
+		for (size_t i = 0; i < ss->cap; i++) {
+			if (old[i].gen != ss->gen)
+				continue;
+			h = mtk_fnv1a(old[i].alias_h, old[i].sha256, 32);
+			for (k = h & (cap - 1); t[k].gen == ss->gen; k = (k + 1) & (cap - 1))
+				;
+			t[k] = old[i];
+		}
+		free(old);
+		ss->tab = t;
+		ss->cap = cap;
+	}
+	h = mtk_fnv1a(ah, c->sha256, 32);
+	for (k = h & (ss->cap - 1); ss->tab[k].gen == ss->gen; k = (k + 1) & (ss->cap - 1)) {
+		if (ss->tab[k].alias_h == ah && memcmp(ss->tab[k].sha256, c->sha256, 32) == 0) {
+			*first = false;
+			return MTK_OK;
+		}
+	}
+	memcpy(ss->tab[k].sha256, c->sha256, 32);
+	ss->tab[k].alias_h = ah;
+	ss->tab[k].gen = ss->gen;
+	ss->n++;
+	*first = true;
 	return MTK_OK;
 }
 
@@ -260,30 +293,28 @@ static const struct {
 mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 			     mtk_expiry_writer write, void *ctx)
 {
-	bool *keep = NULL;
+	struct seen_set ss;
+	mtk_expiry_cursor *cur = NULL;
+	const mtk_expiry_cert *c;
 	mtk_buf labs = MTK_BUF_INIT, out[MTK_EXPIRY_PROM_FAMILIES];
 	mtk_rc rc = MTK_OK;
 	int k;
 
 	if (!x->finished)
 		return MTK_E_INTERNAL;
+	memset(&ss, 0, sizeof(ss));
 	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		out[k] = (mtk_buf)MTK_BUF_INIT;
-	keep = calloc(x->ncerts ? x->ncerts : 1, sizeof(*keep));
-	if (keep == NULL) {
-		rc = MTK_E_NOMEM;
-		goto out;
-	}
-	if ((rc = dedupe(x, keep)) != MTK_OK)
+	if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
 		goto out;
 	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		rc = mtk_buf_printf(&out[k], "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name,
 				    fam[k].help, fam[k].name);
-	for (size_t i = 0; rc == MTK_OK && i < x->ncerts; i++) {
-		const mtk_expiry_cert *c = &x->certs[i];
+	while (rc == MTK_OK && (c = mtk_expiry_cursor_next(cur)) != NULL) {
 		long long v[MTK_EXPIRY_PROM_FAMILIES];
+		bool first = false;
 
-		if (!keep[i])
+		if ((rc = seen_first(&ss, c, &first)) != MTK_OK || !first)
 			continue;
 		v[0] = (long long)c->not_after;
 		v[1] = (long long)c->not_before;
@@ -300,6 +331,8 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 			}
 		}
 	}
+	if (rc == MTK_OK)
+		rc = mtk_expiry_cursor_rc(cur);
 	if (rc == MTK_OK)
 		rc = mtk_buf_printf(
 		    &out[MTK_EXPIRY_PROM_FAMILIES - 1],
@@ -320,7 +353,7 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 		    "Unix time.\n"
 		    "# TYPE mtlskit_expiry_last_scan_timestamp_seconds gauge\n"
 		    "mtlskit_expiry_last_scan_timestamp_seconds %lld\n",
-		    (unsigned long long)x->nerrs, (unsigned long long)x->ncerts,
+		    (unsigned long long)x->nerrs, (unsigned long long)mtk_expiry_count(x),
 		    (unsigned long long)x->st.files, (long long)within, (long long)now);
 	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		if (out[k].len > 0)
@@ -329,6 +362,7 @@ out:
 	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		mtk_buf_free(&out[k]);
 	mtk_buf_free(&labs);
-	free(keep);
+	mtk_expiry_cursor_free(cur);
+	seen_free(&ss);
 	return rc;
 }

@@ -63,18 +63,20 @@ static char *arena_alloc(struct exp_arena *a, size_t n)
 		c->used = 0;
 		c->cap = cap;
 		a->head = c;
+		a->bytes += sizeof(*c) + cap;
 	}
 	c->used += n;
 	return c->data + c->used - n;
 }
 
-static void arena_free(struct exp_arena *a)
+void exp_arena_free(struct exp_arena *a)
 {
 	while (a->head != NULL) {
 		struct exp_chunk *n = a->head->next;
 		free(a->head);
 		a->head = n;
 	}
+	a->bytes = 0;
 }
 
 char *exp_strndup(struct exp_arena *a, const char *s, size_t n)
@@ -117,7 +119,9 @@ static void sink_free(struct exp_sink *s)
 		return;
 	free(s->certs);
 	free(s->errs);
-	arena_free(&s->arena);
+	exp_arena_free(&s->arena);
+	exp_arena_free(&s->earena);
+	exp_runs_free(s->runs);
 	free(s);
 }
 
@@ -154,8 +158,8 @@ mtk_rc exp_add_error(struct exp_sink *s, const char *path, long line, mtk_rc cod
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	e = &s->errs[s->nerrs];
-	e->path = exp_strdup(&s->arena, path);
-	e->detail = exp_strdup(&s->arena, msg);
+	e->path = exp_strdup(&s->earena, path);
+	e->detail = exp_strdup(&s->earena, msg);
 	if (e->path == NULL || e->detail == NULL)
 		return MTK_E_NOMEM;
 	e->line = line;
@@ -179,6 +183,7 @@ void mtk_expiry_free(mtk_expiry *x)
 	free(x->sinks);
 	free(x->certs);
 	free(x->errs);
+	exp_runs_free(x->runs);
 	free(x);
 }
 
@@ -629,6 +634,11 @@ static mtk_rc scan_stream(struct worker *w, int fd, size_t got)
 			}
 			continue;
 		}
+		if (exp_over_budget(w->sink)) {
+			if ((rc = exp_spill(w->sink)) != MTK_OK)
+				break;
+			w->path_in_arena = NULL; /* freed with the arena */
+		}
 		/* What was scanned may be a private key: wipe it as it goes. */
 		memmove(w->file.data, w->file.data + keep, got - keep);
 		mtk_cleanse(w->file.data + (got - keep), keep);
@@ -675,7 +685,8 @@ struct scan {
 	pthread_cond_t cv;
 	struct job *stack;
 	int busy;
-	bool failed; /* allocation failure: stop */
+	bool failed; /* allocation failure, or no room for a run: stop */
+	mtk_rc fail_rc;
 	const mtk_expiry_opts *opts;
 	const mtk_secret *pass;
 	struct devino *seen;
@@ -991,6 +1002,10 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 
 	memset(&st, 0, sizeof(st));
 	w->path_in_arena = NULL;
+	/* Between files no record points into the arena: the place to
+	 * spill when over the budget. */
+	if (exp_over_budget(w->sink) && (rc = exp_spill(w->sink)) != MTK_OK)
+		return rc;
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
@@ -1137,8 +1152,10 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&sc->mu);
 		sc->busy--;
-		if (rc == MTK_E_NOMEM)
+		if (rc == MTK_E_NOMEM || rc == MTK_E_WRITE) {
 			sc->failed = true;
+			sc->fail_rc = rc;
+		}
 		if ((sc->stack == NULL && sc->busy == 0) || sc->failed)
 			pthread_cond_broadcast(&sc->cv);
 		pthread_mutex_unlock(&sc->mu);
@@ -1191,6 +1208,7 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 			goto out;
 		}
+		ws[i].sink->budget = opts->mem_budget / (size_t)nt;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		/* A named file: read it in this thread, path as given. */
@@ -1198,7 +1216,12 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 
 		snprintf(ws[0].path, sizeof(ws[0].path), "%s", path);
 		rc = do_file(&ws[0], dfd, path, DT_UNKNOWN);
-		if (rc != MTK_OK)
+		if (rc == MTK_E_WRITE)
+			rc = mtk_err_set(err, rc,
+					 "%s: cannot write the records beyond the memory budget to "
+					 "$TMPDIR",
+					 path);
+		else if (rc != MTK_OK)
 			rc = mtk_err_set(err, rc, "%s", path);
 		goto out;
 	}
@@ -1231,7 +1254,12 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 				job_free(j);
 			}
 			if (sc.failed)
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+				rc = sc.fail_rc == MTK_E_WRITE
+					 ? mtk_err_set(err, MTK_E_WRITE,
+						       "%s: cannot write the records beyond the "
+						       "memory budget to $TMPDIR",
+						       path)
+					 : mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 		}
 	}
 	pthread_cond_destroy(&sc.cv);
@@ -1299,7 +1327,7 @@ static mtk_rc scan_container(struct worker *w, const uint8_t *d, size_t n, const
 /* ------------------------------------------------------------------ */
 /* Results */
 
-static int cmp_cert(const void *a, const void *b)
+int exp_cmp_cert(const void *a, const void *b)
 {
 	const mtk_expiry_cert *x = a, *y = b;
 	int c;
@@ -1359,6 +1387,16 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 		x->st.symlinked_dirs_skipped += s->symlinked_dirs_skipped;
 		x->st.endpoints += s->endpoints;
 		x->st.errors += s->errors;
+		/* Runs move to x (their records are counted there). */
+		while (x->sinks[i]->runs != NULL) {
+			struct exp_run *r = x->sinks[i]->runs;
+
+			x->sinks[i]->runs = r->next;
+			r->next = x->runs;
+			x->runs = r;
+			x->spilled += r->count;
+		}
+		x->sinks[i]->spilled = 0;
 	}
 	x->certs = malloc((nc ? nc : 1) * sizeof(*x->certs));
 	x->errs = malloc((ne ? ne : 1) * sizeof(*x->errs));
@@ -1389,7 +1427,7 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 			memcpy(x->errs + x->nerrs, s->errs, s->nerrs * sizeof(*s->errs));
 		x->nerrs += s->nerrs;
 	}
-	qsort(x->certs, x->ncerts, sizeof(*x->certs), cmp_cert);
+	qsort(x->certs, x->ncerts, sizeof(*x->certs), exp_cmp_cert);
 	qsort(x->errs, x->nerrs, sizeof(*x->errs), cmp_err);
 	x->finished = true;
 	return MTK_OK;
@@ -1397,12 +1435,12 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 
 size_t mtk_expiry_count(const mtk_expiry *x)
 {
-	return x->finished ? x->ncerts : 0;
+	return x->finished ? x->ncerts + x->spilled : 0;
 }
 
 const mtk_expiry_cert *mtk_expiry_get(const mtk_expiry *x, size_t i)
 {
-	return x->finished && i < x->ncerts ? &x->certs[i] : NULL;
+	return x->finished && x->runs == NULL && i < x->ncerts ? &x->certs[i] : NULL;
 }
 
 size_t mtk_expiry_error_count(const mtk_expiry *x)
