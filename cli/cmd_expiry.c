@@ -5,8 +5,9 @@
  * Exit status: 0; 1 with --within when any certificate has expired or
  * expires within the window; 3 when a named path does not exist, or when
  * no certificate was found and something could not be read (then the first
- * error's status: 4 for a password, 5 for an endpoint); 2 for usage.  Per-file problems are listed
- * and the scan goes on.
+ * error's status: 4 for a password, 5 for an endpoint); 6 when records
+ * beyond the memory budget cannot be written to $TMPDIR; 2 for usage.
+ * Per-file problems are listed and the scan goes on.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -54,7 +55,8 @@ static const char usage[] =
     "An operand that exists as a file or directory is always read as one.\n"
     "Exit: 0 ok; 1 expired/expiring with --within; 2 usage; 3 a named path is\n"
     "missing, or no certificate was found and something could not be read (4 for\n"
-    "a wrong password, 5 for a network failure, when that was the reason).\n";
+    "a wrong password, 5 for a network failure, when that was the reason); 6 when\n"
+    "records beyond --mem-budget could not be written to $TMPDIR.\n";
 
 /* Records (and their strings) held in memory before sorted runs of them
  * go to temporary files: a million certificates fit in about 300 MB, and a
