@@ -86,7 +86,8 @@ MTK_WUR mtk_rc mtk_pem_encode(mtk_buf *out, const char *label, const uint8_t *de
  * bytes (and with which line number) when it reads on. */
 typedef enum {
 	MTK_PEM_BLOCK = 0,	  /* a whole block: label, body, line */
-	MTK_PEM_NO_END,		  /* BEGIN with no END after it (the iteration ends) */
+	MTK_PEM_NO_END,		  /* BEGIN with no END after it (the iteration ends,
+				     except in the line form) */
 	MTK_PEM_END_MISMATCH,	  /* the next END has another label (iteration goes on) */
 	MTK_PEM_DONE,		  /* no more BEGIN markers */
 	MTK_PEM_MORE,		  /* partial: need the bytes after the window */
@@ -99,6 +100,7 @@ typedef struct mtk_pem_iter {
 	size_t keep;	 /* see mtk_pem_iter_keep() */
 	long keep_line;
 	bool partial;
+	bool lines; /* see mtk_pem_iter_init_lines() */
 } mtk_pem_iter;
 
 typedef struct mtk_pem_span {
@@ -115,6 +117,12 @@ typedef struct mtk_pem_span {
 void mtk_pem_iter_init(mtk_pem_iter *it, const uint8_t *data, size_t len, long first_line,
 		       bool partial);
 mtk_pem_status mtk_pem_next(mtk_pem_iter *it, mtk_pem_span *out);
+/* The strict form mtk_pem_scan() reads: markers only at the start of a
+ * line (after spaces, tabs, 0x1A and a BOM); a BEGIN line inside a block
+ * ends that block with MTK_PEM_NO_END and iteration goes on from it; the
+ * span's body is the lines between the marker lines, begin_off and end_off
+ * are line starts.  A whole text only (no windows). */
+void mtk_pem_iter_init_lines(mtk_pem_iter *it, const uint8_t *data, size_t len);
 /* After MTK_PEM_MORE or MTK_PEM_DONE on a partial window: the offset from
  * which bytes are still needed, and the line number of that offset. */
 size_t mtk_pem_iter_keep(const mtk_pem_iter *it, long *line);
