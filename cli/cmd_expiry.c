@@ -503,24 +503,11 @@ static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t
 	return rc == MTK_OK ? 0 : cli_error(c, rc, NULL);
 }
 
-/* --prometheus: family 0 goes out as it comes; the others wait in
- * temporary files (on disk, not in memory) and follow it. */
-struct prom_out {
-	FILE *fp;
-	FILE *tmp[MTK_EXPIRY_PROM_FAMILIES];
-};
-
+/* --prometheus: the families come in order; straight to the output. */
 static mtk_rc prom_write(void *ctx, int family, const void *p, size_t n)
 {
-	struct prom_out *po = ctx;
-	FILE *f = family == 0 ? po->fp : po->tmp[family];
-
-	if (f == NULL) {
-		f = po->tmp[family] = tmpfile();
-		if (f == NULL)
-			return MTK_E_WRITE;
-	}
-	return fwrite(p, 1, n, f) == n ? MTK_OK : MTK_E_WRITE;
+	(void)family;
+	return fwrite(p, 1, n, (FILE *)ctx) == n ? MTK_OK : MTK_E_WRITE;
 }
 
 /* fopencookie over an mtk_outset, for -o FILE. */
@@ -544,15 +531,12 @@ static ssize_t osink_write(void *ctx, const char *p, size_t n)
 static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
 			       mtk_err *err)
 {
-	struct prom_out po;
 	struct osink sink = {0};
 	cookie_io_functions_t io = {.write = osink_write};
 	bool to_file = c->out != NULL && strcmp(c->out, "-") != 0;
-	char buf[65536];
+	FILE *fp = stdout;
 	mtk_rc rc;
 
-	memset(&po, 0, sizeof(po));
-	po.fp = stdout;
 	if (to_file) {
 		sink.os = mtk_outset_new();
 		sink.err = err;
@@ -563,33 +547,17 @@ static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o
 			mtk_outset_free(sink.os);
 			return rc;
 		}
-		po.fp = fopencookie(&sink, "w", io);
-		if (po.fp == NULL) {
+		fp = fopencookie(&sink, "w", io);
+		if (fp == NULL) {
 			mtk_outset_free(sink.os);
 			return MTK_E_NOMEM;
 		}
-		setvbuf(po.fp, NULL, _IOFBF, 1 << 16);
+		setvbuf(fp, NULL, _IOFBF, 1 << 16);
 	}
-	rc = mtk_expiry_prometheus(x, now, o->have_within ? o->within : 30 * 86400, prom_write, &po);
-	for (int k = 1; k < MTK_EXPIRY_PROM_FAMILIES; k++) {
-		size_t r;
-
-		if (po.tmp[k] == NULL)
-			continue;
-		if (rc == MTK_OK && fflush(po.tmp[k]) == 0 && fseek(po.tmp[k], 0, SEEK_SET) == 0) {
-			while ((r = fread(buf, 1, sizeof(buf), po.tmp[k])) > 0)
-				if (fwrite(buf, 1, r, po.fp) != r) {
-					rc = MTK_E_WRITE;
-					break;
-				}
-			if (ferror(po.tmp[k]))
-				rc = MTK_E_WRITE;
-		}
-		fclose(po.tmp[k]);
-	}
+	rc = mtk_expiry_prometheus(x, now, o->have_within ? o->within : 30 * 86400, prom_write, fp);
 	if (to_file) {
-		if (fclose(po.fp) != 0 && rc == MTK_OK)
-			rc = sink.failed ? err->code : MTK_E_WRITE;
+		if (fclose(fp) != 0 && rc == MTK_OK)
+			rc = MTK_E_WRITE;
 		if (sink.failed && rc == MTK_OK)
 			rc = MTK_E_WRITE;
 		if (rc == MTK_OK)

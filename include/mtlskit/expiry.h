@@ -179,11 +179,10 @@ MTK_WUR mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds);
  * certificate seen twice at one place (same path, alias and fingerprint)
  * is written once.
  *
- * Streamed: write(ctx, family, bytes, n) receives the text in pieces,
- * family 0..MTK_EXPIRY_PROM_FAMILIES-1; the output is the concatenation of
- * everything family 0 received, then family 1, and so on (family 0 may go
- * straight out; the others must be kept aside until the call returns).
- * A writer's failure is returned as is. */
+ * Streamed: write(ctx, family, bytes, n) receives the text in pieces, in
+ * output order (family 0 whole, then family 1, ...; the totals come with
+ * the last), one pass over the records per family.  A writer's failure is
+ * returned as is. */
 #define MTK_EXPIRY_PROM_FAMILIES 4
 typedef mtk_rc (*mtk_expiry_writer)(void *ctx, int family, const void *p, size_t n);
 MTK_WUR mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,

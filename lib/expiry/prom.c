@@ -5,10 +5,9 @@
  * metric and label names of x509-certificate-exporter so its dashboards and
  * alert rules work unchanged.
  *
- * The output is streamed: each record's labels are rendered once, and its
- * line of each family is appended to that family's buffer, which goes to the
- * caller's writer whenever it fills up (the caller keeps the families apart
- * and puts them one after the other; see expiry.h).
+ * The output is streamed: one pass over the sorted records per family (the
+ * textfile format wants each family whole), the labels rendered again in
+ * each pass, the text handed to the caller's writer in 256 KiB pieces.
  */
 #include "internal.h"
 
@@ -46,6 +45,10 @@ static mtk_rc label(mtk_buf *b, const char *name, const char *v, size_t n)
 /* The six name fields the exporter labels, in label order. */
 enum { F_C, F_CN, F_L, F_O, F_OU, F_ST, NFIELDS };
 static const char *const field_key[NFIELDS] = {"C", "CN", "L", "O", "OU", "ST"};
+static const char *const issuer_key[NFIELDS] = {"issuer_C", "issuer_CN", "issuer_L",
+						"issuer_O", "issuer_OU", "issuer_ST"};
+static const char *const subject_key[NFIELDS] = {"subject_C", "subject_CN", "subject_L",
+						 "subject_O", "subject_OU", "subject_ST"};
 
 struct fields {
 	char buf[1024]; /* unescaped values, one after the other */
@@ -242,22 +245,14 @@ static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
 	if (rc == MTK_OK)
 		rc = label(b, "filepath", path, strlen(path));
 	split_name(c->issuer, &f);
-	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++) {
-		char nm[16];
-
-		snprintf(nm, sizeof(nm), "issuer_%s", field_key[i]);
-		rc = label(b, nm, f.v[i] ? f.v[i] : "", f.n[i]);
-	}
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
+		rc = label(b, issuer_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
 	serial_decimal(c->serial, serial, sizeof(serial));
 	if (rc == MTK_OK)
 		rc = label(b, "serial_number", serial, strlen(serial));
 	split_name(c->subject, &f);
-	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++) {
-		char nm[16];
-
-		snprintf(nm, sizeof(nm), "subject_%s", field_key[i]);
-		rc = label(b, nm, f.v[i] ? f.v[i] : "", f.n[i]);
-	}
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
+		rc = label(b, subject_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
 	/* mtlskit's own, after the exporter's. */
 	if (rc == MTK_OK)
 		rc = label(b, "alias", c->alias, c->alias ? strlen(c->alias) : 0);
@@ -276,6 +271,26 @@ static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
 	if (rc == MTK_OK)
 		b->data[b->len - 1] = '}'; /* the last label's comma */
 	return rc;
+}
+
+/* " V\n" for a series' value; returns its length. */
+static size_t fmt_ll(char *out, long long v)
+{
+	char tmp[24];
+	size_t n = 0, o = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	out[o++] = ' ';
+	if (v < 0)
+		out[o++] = '-';
+	while (n > 0)
+		out[o++] = tmp[--n];
+	out[o++] = '\n';
+	return o;
 }
 
 static const struct {
@@ -305,37 +320,51 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 	memset(&ss, 0, sizeof(ss));
 	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		out[k] = (mtk_buf)MTK_BUF_INIT;
-	if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
-		goto out;
-	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
-		rc = mtk_buf_printf(&out[k], "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name,
-				    fam[k].help, fam[k].name);
-	while (rc == MTK_OK && (c = mtk_expiry_cursor_next(cur)) != NULL) {
-		long long v[MTK_EXPIRY_PROM_FAMILIES];
-		bool first = false;
+	/* One pass over the records per family, each written whole, straight
+	 * through: re-rendering the labels costs less than keeping three
+	 * families aside (a hundred bytes of labels per certificate, four
+	 * times). */
+	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++) {
+		mtk_buf *o = &out[0];
 
-		if ((rc = seen_first(&ss, c, &first)) != MTK_OK || !first)
-			continue;
-		v[0] = (long long)c->not_after;
-		v[1] = (long long)c->not_before;
-		v[2] = c->not_after <= now;
-		v[3] = c->not_after <= now + within;
-		rc = cert_labels(&labs, c);
-		for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++) {
-			if ((rc = mtk_buf_append_str(&out[k], fam[k].name)) == MTK_OK &&
-			    (rc = mtk_buf_append(&out[k], labs.data, labs.len)) == MTK_OK)
-				rc = mtk_buf_printf(&out[k], " %lld\n", v[k]);
-			if (rc == MTK_OK && out[k].len >= FLUSH_AT) {
-				rc = write(ctx, k, out[k].data, out[k].len);
-				out[k].len = 0;
+		free(ss.path); /* a new pass: every record is new again */
+		ss.path = NULL;
+		if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
+			break;
+		rc = mtk_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name, fam[k].help,
+				    fam[k].name);
+		while (rc == MTK_OK && (c = mtk_expiry_cursor_next(cur)) != NULL) {
+			long long v;
+			bool first = false;
+			char num[32];
+
+			if ((rc = seen_first(&ss, c, &first)) != MTK_OK || !first)
+				continue;
+			v = k == 0   ? (long long)c->not_after
+			    : k == 1 ? (long long)c->not_before
+			    : k == 2 ? c->not_after <= now
+				     : c->not_after <= now + within;
+			if ((rc = cert_labels(&labs, c)) == MTK_OK &&
+			    (rc = mtk_buf_append_str(o, fam[k].name)) == MTK_OK &&
+			    (rc = mtk_buf_append(o, labs.data, labs.len)) == MTK_OK)
+				rc = mtk_buf_append(o, num, fmt_ll(num, v));
+			if (rc == MTK_OK && o->len >= FLUSH_AT) {
+				rc = write(ctx, k, o->data, o->len);
+				o->len = 0;
 			}
+		}
+		if (rc == MTK_OK)
+			rc = mtk_expiry_cursor_rc(cur);
+		mtk_expiry_cursor_free(cur);
+		cur = NULL;
+		if (rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES - 1 && out[0].len > 0) {
+			rc = write(ctx, k, out[0].data, out[0].len);
+			out[0].len = 0;
 		}
 	}
 	if (rc == MTK_OK)
-		rc = mtk_expiry_cursor_rc(cur);
-	if (rc == MTK_OK)
 		rc = mtk_buf_printf(
-		    &out[MTK_EXPIRY_PROM_FAMILIES - 1],
+		    &out[0],
 		    "# HELP x509_read_errors Files, blocks or endpoints the last scan could not "
 		    "read.\n"
 		    "# TYPE x509_read_errors gauge\n"
@@ -355,10 +384,8 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 		    "mtlskit_expiry_last_scan_timestamp_seconds %lld\n",
 		    (unsigned long long)x->nerrs, (unsigned long long)mtk_expiry_count(x),
 		    (unsigned long long)x->st.files, (long long)within, (long long)now);
-	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++)
-		if (out[k].len > 0)
-			rc = write(ctx, k, out[k].data, out[k].len);
-out:
+	if (rc == MTK_OK && out[0].len > 0)
+		rc = write(ctx, MTK_EXPIRY_PROM_FAMILIES - 1, out[0].data, out[0].len);
 	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		mtk_buf_free(&out[k]);
 	mtk_buf_free(&labs);

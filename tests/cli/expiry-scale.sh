@@ -36,6 +36,8 @@ expect_eq "one line per certificate" "$(printf '%s\n' "$JSONL" | wc -l)" 10
 bad=0
 while IFS= read -r l; do printf '%s' "$l" | jq -e 'type == "object"' >/dev/null 2>&1 || bad=$((bad + 1)); done <<<"$JSONL"
 expect_eq "every --jsonl line parses as one JSON object" "$bad" 0
+printf '%s\n' "$JSONL" | jq -cS . >"$T/rows.jsonl"; printf '%s' "$JSON" | jq -cS '.certificates[]' >"$T/rows.json"
+diff "$T/rows.json" "$T/rows.jsonl" | sed 's/^/# /' | head -6
 expect_eq "--jsonl lines are --json's rows, in order" \
 	"$(printf '%s\n' "$JSONL" | jq -cS . | sha256sum)" \
 	"$(printf '%s' "$JSON" | jq -cS '.certificates[]' | sha256sum)"
