@@ -15,6 +15,9 @@ half_day_from_now() { date -u -d "@$(($(date +%s) + $1 * 86400 + 43200))" +%Y%m%
 mk_ca
 mk_cert soon "soon.example.com" "$(days_from_now -5)" "$(half_day_from_now 10)"
 mk_cert later "later.example.com" "$(days_from_now -5)" "$(half_day_from_now 200)"
+# The CA was made with -days 3650: its days_left drops by one when the
+# second it was made in is over.  Let that happen before comparing runs.
+sleep 1
 mkdir -p "$T/tree/a/b" "$T/tree/c"
 cat "$T/soon.pem" "$T/later.pem" >"$T/tree/a/bundle.pem"
 cp "$T/later.pem" "$T/tree/a/b/later.pem"
@@ -36,8 +39,6 @@ expect_eq "one line per certificate" "$(printf '%s\n' "$JSONL" | wc -l)" 10
 bad=0
 while IFS= read -r l; do printf '%s' "$l" | jq -e 'type == "object"' >/dev/null 2>&1 || bad=$((bad + 1)); done <<<"$JSONL"
 expect_eq "every --jsonl line parses as one JSON object" "$bad" 0
-printf '%s\n' "$JSONL" | jq -cS . >"$T/rows.jsonl"; printf '%s' "$JSON" | jq -cS '.certificates[]' >"$T/rows.json"
-diff "$T/rows.json" "$T/rows.jsonl" | sed 's/^/# /' | head -6
 expect_eq "--jsonl lines are --json's rows, in order" \
 	"$(printf '%s\n' "$JSONL" | jq -cS . | sha256sum)" \
 	"$(printf '%s' "$JSON" | jq -cS '.certificates[]' | sha256sum)"
