@@ -836,8 +836,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		/* One document: "certificates" and "errors" are written here as
 		 * arrays, one member at a time; main() adds the rest. */
 		fputs("{\n  \"certificates\": [", stdout);
-		if ((ret = write_rows(c, x, &o, now, FMT_JSON, &k)) != 0)
-			goto out;
+		ret = write_rows(c, x, &o, now, FMT_JSON, &k);
 		fputs(k.rows ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
@@ -851,7 +850,11 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			printf(",\"exit\":%d}", mtk_rc_exit(e->code));
 		}
 		fputs(mtk_expiry_error_count(x) ? "\n  ]" : "]", stdout);
+		/* Still one document when the rows failed half-way: main()
+		 * closes it, with the error. */
 		c->json_streamed = true;
+		if (ret != 0)
+			goto out;
 	} else if (!o.by_issuer) {
 		if ((ret = write_rows(c, x, &o, now, FMT_TABLE, &k)) != 0)
 			goto out;

@@ -388,13 +388,16 @@ static const char *wpath(struct worker *w)
 	return w->path_in_arena;
 }
 
-/* Decodes a block's body into w->der; false when it is not base64. */
-static bool b64(struct worker *w, const mtk_pem_span *sp)
+/* Decodes a block's body into w->der: MTK_OK, MTK_E_PEM_SYNTAX when it is
+ * not base64, MTK_E_NOMEM. */
+static mtk_rc b64(struct worker *w, const mtk_pem_span *sp)
 {
 	w->der.len = 0;
 	if (mtk_buf_reserve(&w->der, sp->body_len / 4 * 3 + 3) != MTK_OK)
-		return false;
-	return mtk_pem_b64_decode(sp->body, sp->body_len, w->der.data, &w->der.len);
+		return MTK_E_NOMEM;
+	return mtk_pem_b64_decode(sp->body, sp->body_len, w->der.data, &w->der.len)
+		   ? MTK_OK
+		   : MTK_E_PEM_SYNTAX;
 }
 
 /* A certificate (or TRUSTED CERTIFICATE) in DER; fast walker first. */
@@ -478,7 +481,9 @@ static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, long first_
 		trusted = mtk_pem_label_is(&sp, "TRUSTED CERTIFICATE");
 		if (trusted || mtk_pem_label_is(&sp, "CERTIFICATE") ||
 		    mtk_pem_label_is(&sp, "X509 CERTIFICATE")) {
-			if (!b64(w, &sp)) {
+			if ((rc = b64(w, &sp)) != MTK_OK) {
+				if (rc == MTK_E_NOMEM)
+					break;
 				rc = exp_add_error(
 				    w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 				    "certificate #%d: the base64 body does not decode", *index + 1);
@@ -489,10 +494,10 @@ static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, long first_
 				      MTK_EXP_SRC_PEM, trusted);
 		} else if (mtk_pem_label_is(&sp, "PKCS7") ||
 			   mtk_pem_label_is(&sp, "CERTIFICATE CHAIN")) {
-			if (!b64(w, &sp))
+			if ((rc = b64(w, &sp)) == MTK_E_PEM_SYNTAX)
 				rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 						   "PKCS7 block: the base64 body does not decode");
-			else
+			else if (rc == MTK_OK)
 				rc = pkcs7_certs(w, w->der.data, w->der.len, sp.line, index);
 		} else {
 			w->sink->st.skipped_blocks++; /* keys, CSRs, CRLs, parameters */
