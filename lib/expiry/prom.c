@@ -168,7 +168,9 @@ struct seen_set {
 	size_t cap, n;
 	uint64_t gen;
 	int64_t not_after;
-	char *path;
+	char *path; /* the run's path (a reused buffer) */
+	size_t pathcap;
+	bool fresh; /* a new pass: the next record starts a run */
 };
 
 static void seen_free(struct seen_set *ss)
@@ -185,13 +187,19 @@ static mtk_rc seen_first(struct seen_set *ss, const mtk_expiry_cert *c, bool *fi
 	uint64_t h;
 	size_t k;
 
-	if (ss->path == NULL || ss->not_after != c->not_after || strcmp(ss->path, c->path) != 0) {
-		char *p = strdup(c->path);
+	if (ss->fresh || ss->path == NULL || ss->not_after != c->not_after || strcmp(ss->path, c->path) != 0) {
+		size_t l = strlen(c->path) + 1;
 
-		if (p == NULL)
-			return MTK_E_NOMEM;
-		free(ss->path);
-		ss->path = p;
+		if (l > ss->pathcap) {
+			char *p = realloc(ss->path, l);
+
+			if (p == NULL)
+				return MTK_E_NOMEM;
+			ss->path = p;
+			ss->pathcap = l;
+		}
+		memcpy(ss->path, c->path, l);
+		ss->fresh = false;
 		ss->not_after = c->not_after;
 		ss->gen++;
 		ss->n = 0;
@@ -229,10 +237,54 @@ static mtk_rc seen_first(struct seen_set *ss, const mtk_expiry_cert *c, bool *fi
 	return MTK_OK;
 }
 
-static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
+/* The labels that depend only on the certificate (issuer_*, serial_number,
+ * subject_*; sha256), rendered once per run of records of one certificate:
+ * records come sorted by notAfter, so the copies of a certificate in many
+ * places follow each other. */
+struct label_cache {
+	uint8_t sha256[32];
+	bool valid;
+	mtk_buf cert; /* ",issuer_C=...subject_ST=\"...\"," */
+	mtk_buf fp;   /* "sha256=\"...\"," */
+};
+
+static mtk_rc cert_part(struct label_cache *lc, const mtk_expiry_cert *c)
 {
 	struct fields f;
 	char serial[200], fp[65];
+	mtk_buf *b = &lc->cert;
+	mtk_rc rc = MTK_OK;
+
+	if (lc->valid && memcmp(lc->sha256, c->sha256, 32) == 0)
+		return MTK_OK;
+	lc->valid = false;
+	b->len = 0;
+	lc->fp.len = 0;
+	split_name(c->issuer, &f);
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
+		rc = label(b, issuer_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
+	serial_decimal(c->serial, serial, sizeof(serial));
+	if (rc == MTK_OK)
+		rc = label(b, "serial_number", serial, strlen(serial));
+	split_name(c->subject, &f);
+	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
+		rc = label(b, subject_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
+	for (size_t i = 0; i < 32; i++) {
+		fp[2 * i] = "0123456789abcdef"[c->sha256[i] >> 4];
+		fp[2 * i + 1] = "0123456789abcdef"[c->sha256[i] & 15];
+	}
+	fp[64] = '\0';
+	if (rc == MTK_OK)
+		rc = label(&lc->fp, "sha256", fp, 64);
+	if (rc == MTK_OK) {
+		memcpy(lc->sha256, c->sha256, 32);
+		lc->valid = true;
+	}
+	return rc;
+}
+
+static mtk_rc cert_labels(mtk_buf *b, struct label_cache *lc, const mtk_expiry_cert *c)
+{
 	bool ep = c->src == MTK_EXP_SRC_ENDPOINT;
 	const char *path = ep ? "" : c->path, *base = strrchr(path, '/');
 	mtk_rc rc;
@@ -244,15 +296,8 @@ static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
 		rc = label(b, "filename", base, strlen(base));
 	if (rc == MTK_OK)
 		rc = label(b, "filepath", path, strlen(path));
-	split_name(c->issuer, &f);
-	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
-		rc = label(b, issuer_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
-	serial_decimal(c->serial, serial, sizeof(serial));
-	if (rc == MTK_OK)
-		rc = label(b, "serial_number", serial, strlen(serial));
-	split_name(c->subject, &f);
-	for (int i = 0; rc == MTK_OK && i < NFIELDS; i++)
-		rc = label(b, subject_key[i], f.v[i] ? f.v[i] : "", f.n[i]);
+	if (rc == MTK_OK && (rc = cert_part(lc, c)) == MTK_OK)
+		rc = mtk_buf_append(b, lc->cert.data, lc->cert.len);
 	/* mtlskit's own, after the exporter's. */
 	if (rc == MTK_OK)
 		rc = label(b, "alias", c->alias, c->alias ? strlen(c->alias) : 0);
@@ -261,13 +306,8 @@ static mtk_rc cert_labels(mtk_buf *b, const mtk_expiry_cert *c)
 			   c->src == MTK_EXP_SRC_CONTAINER ? strlen(c->path) : 0);
 	if (rc == MTK_OK)
 		rc = label(b, "endpoint", ep ? c->path : "", ep ? strlen(c->path) : 0);
-	for (size_t i = 0; i < 32; i++) {
-		fp[2 * i] = "0123456789abcdef"[c->sha256[i] >> 4];
-		fp[2 * i + 1] = "0123456789abcdef"[c->sha256[i] & 15];
-	}
-	fp[64] = '\0';
 	if (rc == MTK_OK)
-		rc = label(b, "sha256", fp, 64);
+		rc = mtk_buf_append(b, lc->fp.data, lc->fp.len);
 	if (rc == MTK_OK)
 		b->data[b->len - 1] = '}'; /* the last label's comma */
 	return rc;
@@ -309,6 +349,7 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 			     mtk_expiry_writer write, void *ctx)
 {
 	struct seen_set ss;
+	struct label_cache lc = {.cert = MTK_BUF_INIT, .fp = MTK_BUF_INIT};
 	mtk_expiry_cursor *cur = NULL;
 	const mtk_expiry_cert *c;
 	mtk_buf labs = MTK_BUF_INIT, out[MTK_EXPIRY_PROM_FAMILIES];
@@ -327,8 +368,7 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 	for (k = 0; rc == MTK_OK && k < MTK_EXPIRY_PROM_FAMILIES; k++) {
 		mtk_buf *o = &out[0];
 
-		free(ss.path); /* a new pass: every record is new again */
-		ss.path = NULL;
+		ss.fresh = true; /* a new pass: every record is new again */
 		if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
 			break;
 		rc = mtk_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name, fam[k].help,
@@ -344,7 +384,7 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 			    : k == 1 ? (long long)c->not_before
 			    : k == 2 ? c->not_after <= now
 				     : c->not_after <= now + within;
-			if ((rc = cert_labels(&labs, c)) == MTK_OK &&
+			if ((rc = cert_labels(&labs, &lc, c)) == MTK_OK &&
 			    (rc = mtk_buf_append_str(o, fam[k].name)) == MTK_OK &&
 			    (rc = mtk_buf_append(o, labs.data, labs.len)) == MTK_OK)
 				rc = mtk_buf_append(o, num, fmt_ll(num, v));
@@ -389,6 +429,8 @@ mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
 	for (k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
 		mtk_buf_free(&out[k]);
 	mtk_buf_free(&labs);
+	mtk_buf_free(&lc.cert);
+	mtk_buf_free(&lc.fp);
 	mtk_expiry_cursor_free(cur);
 	seen_free(&ss);
 	return rc;
