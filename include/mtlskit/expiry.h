@@ -6,9 +6,11 @@
  * list (directories and batches of file names), so opening and reading files
  * overlaps the walk; each file is read once into a per-thread buffer (a
  * large PEM bundle through a fixed window) and only a compact record per
- * certificate is kept: the bytes of a file are never kept.  The records are
- * sorted by mtk_expiry_finish(), so the order does not depend on the number
- * of threads.  PEM and DER certificates go through the
+ * certificate is kept: the bytes of a file are never kept.  Beyond a memory
+ * budget, sorted runs of records wait in temporary files.  The records are
+ * sorted by mtk_expiry_finish() (and merged by the cursor), so the order
+ * does not depend on the number of threads.  PEM and DER certificates go
+ * through the
  * minimal DER walker (fastcert.h); PFX, JKS and JCEKS through the object
  * loader (load.h); TLS endpoints through a small client that takes the peer
  * chain as sent, without verifying it.
@@ -22,7 +24,8 @@
  *
  * Ownership: every string reachable from an mtk_expiry_cert or
  * mtk_expiry_error belongs to the mtk_expiry and lives until
- * mtk_expiry_free().
+ * mtk_expiry_free(); a record returned by a cursor lives until the cursor's
+ * next call.
  */
 #ifndef MTLSKIT_EXPIRY_H
 #define MTLSKIT_EXPIRY_H
