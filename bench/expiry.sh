@@ -83,7 +83,9 @@ if [ -n "$o" ]; then
 fi
 echo "ratio mtlskit / python cryptography: $(ratio "$m" "$p")  ($(ratio "$p" "$m")x faster)"
 for i in 0 1 3 4; do
-	echo "CPU (user+sys) $(jq -r ".results[$i].command" "$out/mtlskit.json" | sed 's/.*expiry//; s| /.*||'): $(cpu mtlskit $i) s"
+	what=$(jq -r ".results[$i].command" "$out/mtlskit.json" |
+		awk '{ s = ""; for (i = 3; i < NF; i++) s = s " " $i; print s == "" ? " (table)" : s }')
+	echo "CPU (user+sys)$what: $(cpu mtlskit $i) s"
 done
 echo "python CPU (user+sys): $(cpu python 0) s; ratio python / mtlskit table by CPU: $(ratio "$(cpu python 0)" "$(cpu mtlskit 0)")x"
 echo "load average after the timed runs: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -110,7 +112,8 @@ fi
 mb=${BUNDLE_MB:-1024}
 big=$dir/bundle-$mb.pem
 if [ ! -f "$big" ]; then
-	find "$dir/tree/d000" -name '*.pem' | head -64 | xargs cat >"$dir/unit.pem"
+	first=("$dir"/tree/d000/*.pem)
+	cat "${first[@]:0:64}" >"$dir/unit.pem"
 	for i in $(seq 1 16); do cat "$dir/unit.pem"; done >"$dir/unit16.pem"
 	unit=$(stat -c %s "$dir/unit16.pem")
 	for i in $(seq 1 $(((mb << 20) / unit))); do cat "$dir/unit16.pem"; done >"$big.tmp"
