@@ -2,17 +2,22 @@
 # bench/expiry.sh - `mtlskit expiry` against its peers on a tree of 100,000
 # small PEM files (warm cache).  Not a test: it prints times and ratios.
 #
-#   bench/expiry.sh [BUILD_DIR]        (default: build)
+#   bench/expiry.sh [BUILD_DIR]        (default: $MTLSKIT_BUILD, else build)
 #   EXPIRY_BENCH_DIR=/tmp/x FILES=100000 bench/expiry.sh
 #
 # Peers: a `find -exec openssl x509 -noout -enddate` loop, measured on a
 # 1,000-file subset and extrapolated to the whole tree (100 runs of it would
 # take minutes); a Python `cryptography` loop (Debian python3-cryptography)
 # over the whole tree.  Ratio = mtlskit time / peer time (lower is better).
+# Then the output formats against the table run, a slow filesystem
+# simulated by bench/slowopen.c (LD_PRELOAD, 2 ms per open) with the reader
+# pool against one reader, and max RSS over a BUNDLE_MB (1024) MiB bundle in
+# every format.  RUNS, PY_RUNS and SKIP_OPENSSL=1 shorten it on a busy
+# machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-build=${1:-$src/build}
+build=${1:-${MTLSKIT_BUILD:-$src/build}} # scripts/bench.sh sets MTLSKIT_BUILD (release build)
 mtk=$build/cli/mtlskit
 dir=${EXPIRY_BENCH_DIR:-/tmp/mtlskit-bench-expiry}
 files=${FILES:-100000}
