@@ -2,17 +2,22 @@
 # bench/expiry.sh - `mtlskit expiry` against its peers on a tree of 100,000
 # small PEM files (warm cache).  Not a test: it prints times and ratios.
 #
-#   bench/expiry.sh [BUILD_DIR]        (default: build)
+#   bench/expiry.sh [BUILD_DIR]        (default: $MTLSKIT_BUILD, else build)
 #   EXPIRY_BENCH_DIR=/tmp/x FILES=100000 bench/expiry.sh
 #
 # Peers: a `find -exec openssl x509 -noout -enddate` loop, measured on a
 # 1,000-file subset and extrapolated to the whole tree (100 runs of it would
 # take minutes); a Python `cryptography` loop (Debian python3-cryptography)
 # over the whole tree.  Ratio = mtlskit time / peer time (lower is better).
+# Then the output formats against the table run, a slow filesystem
+# simulated by bench/slowopen.c (LD_PRELOAD, 2 ms per open) with the reader
+# pool against one reader, and max RSS over a BUNDLE_MB (1024) MiB bundle in
+# every format.  RUNS, PY_RUNS and SKIP_OPENSSL=1 shorten it on a busy
+# machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-build=${1:-$src/build}
+build=${1:-${MTLSKIT_BUILD:-$src/build}} # scripts/bench.sh sets MTLSKIT_BUILD (release build)
 mtk=$build/cli/mtlskit
 dir=${EXPIRY_BENCH_DIR:-/tmp/mtlskit-bench-expiry}
 files=${FILES:-100000}
@@ -33,14 +38,20 @@ mkdir -p "$out"
 find "$dir/tree" -type f -exec cat {} + >/dev/null
 
 echo "machine: $(nproc) cores; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-hyperfine -N --warmup 3 --runs 10 --export-json "$out/mtlskit.json" \
+hyperfine -N --warmup 3 --runs ${RUNS:-10} --export-json "$out/mtlskit.json" \
 	"$mtk expiry $dir/tree" \
 	"$mtk expiry --prometheus $dir/tree" \
-	"$mtk expiry --threads 1 $dir/tree"
+	"$mtk expiry --workers 1 $dir/tree" \
+	"$mtk expiry --json $dir/tree" \
+	"$mtk expiry --jsonl $dir/tree"
 hyperfine -N --warmup 3 --runs 20 --export-json "$out/mtlskit-1000.json" "$mtk expiry $subset"
-hyperfine -N --warmup 1 --runs 3 --export-json "$out/openssl-1000.json" \
-	"find $subset -type f -exec openssl x509 -noout -enddate -in {} ;"
-hyperfine -N --warmup 1 --runs 3 --export-json "$out/python.json" "$py $here/expiry-py.py $dir/tree"
+# SKIP_OPENSSL=1 leaves out the slowest peer (1,000 processes a run) on a
+# busy machine.
+if [ -z "${SKIP_OPENSSL:-}" ]; then
+	hyperfine -N --warmup 1 --runs 3 --export-json "$out/openssl-1000.json" \
+		"find $subset -type f -exec openssl x509 -noout -enddate -in {} ;"
+fi
+hyperfine -N --warmup 1 --runs ${PY_RUNS:-3} --export-json "$out/python.json" "$py $here/expiry-py.py $dir/tree"
 
 mean() { jq -r ".results[$2].mean" "$out/$1.json"; }
 cpu() { jq -r ".results[$2] | (.user + .system)" "$out/$1.json"; }
@@ -48,22 +59,75 @@ m=$(mean mtlskit 0)
 mp=$(mean mtlskit 1)
 m1=$(mean mtlskit 2)
 ms=$(mean mtlskit-1000 0)
-o=$(mean openssl-1000 0)
+o=$([ -z "${SKIP_OPENSSL:-}" ] && mean openssl-1000 0 || echo "")
 p=$(mean python 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 echo
 printf '%-52s %10s %14s\n' "what ($files files)" "seconds" "files/second"
 row() { awk -v n="$3" -v t="$2" -v w="$1" 'BEGIN { printf "%-52s %10.3f %14.0f\n", w, t, n / t }'; }
-row "mtlskit expiry (2 threads)" "$m" "$files"
+mj=$(mean mtlskit 3)
+ml=$(mean mtlskit 4)
+row "mtlskit expiry (table, 4 workers)" "$m" "$files"
 row "mtlskit expiry --prometheus" "$mp" "$files"
-row "mtlskit expiry --threads 1" "$m1" "$files"
+row "mtlskit expiry --json" "$mj" "$files"
+row "mtlskit expiry --jsonl" "$ml" "$files"
+row "mtlskit expiry --workers 1" "$m1" "$files"
 row "mtlskit expiry, 1,000-file subset" "$ms" 1000
-row "find -exec openssl x509 -enddate, 1,000 files" "$o" 1000
-oe=$(awk -v o="$o" -v n="$files" 'BEGIN { print o * n / 1000 }')
-row "  ... extrapolated to the whole tree" "$oe" "$files"
+if [ -n "$o" ]; then
+	row "find -exec openssl x509 -enddate, 1,000 files" "$o" 1000
+	oe=$(awk -v o="$o" -v n="$files" 'BEGIN { print o * n / 1000 }')
+	row "  ... extrapolated to the whole tree" "$oe" "$files"
+fi
 row "python3 cryptography loop" "$p" "$files"
 echo
-echo "mtlskit CPU time (user+sys), 2 threads: $(cpu mtlskit 0) s"
-echo "ratio mtlskit / openssl loop (extrapolated): $(ratio "$m" "$oe")  ($(ratio "$oe" "$m")x faster)"
-echo "ratio mtlskit / openssl loop (same 1,000 files): $(ratio "$ms" "$o")  ($(ratio "$o" "$ms")x faster)"
+echo "mtlskit CPU time (user+sys), 4 workers: $(cpu mtlskit 0) s"
+echo "ratio --json / table: $(ratio "$mj" "$m"); --jsonl / table: $(ratio "$ml" "$m"); --prometheus / table: $(ratio "$mp" "$m")  (target <= 1.3)"
+if [ -n "$o" ]; then
+	echo "ratio mtlskit / openssl loop (extrapolated): $(ratio "$m" "$oe")  ($(ratio "$oe" "$m")x faster)"
+	echo "ratio mtlskit / openssl loop (same 1,000 files): $(ratio "$ms" "$o")  ($(ratio "$o" "$ms")x faster)"
+fi
 echo "ratio mtlskit / python cryptography: $(ratio "$m" "$p")  ($(ratio "$p" "$m")x faster)"
+for i in 0 1 3 4; do
+	what=$(jq -r ".results[$i].command" "$out/mtlskit.json" |
+		awk '{ s = ""; for (i = 3; i < NF; i++) s = s " " $i; print s == "" ? " (table)" : s }')
+	echo "CPU (user+sys)$what: $(cpu mtlskit $i) s"
+done
+echo "python CPU (user+sys): $(cpu python 0) s; ratio python / mtlskit table by CPU: $(ratio "$(cpu python 0)" "$(cpu mtlskit 0)")x"
+echo "load average after the timed runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# A slow filesystem, simulated: every open() sleeps SLOWOPEN_US (2 ms) via
+# the LD_PRELOAD shim bench/slowopen.c.  The pooled walk against one reader
+# on 2,000 files (the whole tree would take minutes at one reader).
+shim=$build/bench/libslowopen.so
+slow=$dir/tree-slow
+if [ -f "$shim" ]; then
+	mkdir -p "$slow"
+	[ -d "$slow/d000" ] || cp -r "$dir/tree/d000" "$dir/tree/d001" "$slow/"
+	hyperfine -N --warmup 1 --runs 3 --export-json "$out/slow.json" \
+		"env LD_PRELOAD=$shim $mtk expiry --workers 1 $slow" \
+		"env LD_PRELOAD=$shim $mtk expiry $slow" \
+		"env LD_PRELOAD=$shim $mtk expiry --workers 8 $slow"
+	s1=$(mean slow 0); s4=$(mean slow 1); s8=$(mean slow 2)
+	echo "slow filesystem (2 ms per open, 2,000 files): --workers 1 $s1 s, default (4) $s4 s, 8: $s8 s"
+	echo "ratio --workers 1 / pooled (4): $(ratio "$s1" "$s4")x; / 8 workers: $(ratio "$s1" "$s8")x  (target >= 3)"
+fi
+
+# Memory: max RSS (GNU time) over a PEM bundle of BUNDLE_MB (default 1024)
+# MiB, about a million certificates, in every format; output discarded.
+mb=${BUNDLE_MB:-1024}
+big=$dir/bundle-$mb.pem
+if [ ! -f "$big" ]; then
+	first=("$dir"/tree/d000/*.pem)
+	cat "${first[@]:0:64}" >"$dir/unit.pem"
+	for i in $(seq 1 16); do cat "$dir/unit.pem"; done >"$dir/unit16.pem"
+	unit=$(stat -c %s "$dir/unit16.pem")
+	for i in $(seq 1 $(((mb << 20) / unit))); do cat "$dir/unit16.pem"; done >"$big.tmp"
+	mv "$big.tmp" "$big"
+fi
+n=$(grep -c BEGIN "$big")
+echo "bundle: $(($(stat -c %s "$big") >> 20)) MiB, $n certificates"
+for f in "" --json --jsonl --prometheus; do
+	/usr/bin/time -f '%M %e' -o "$out/rss" "$mtk" expiry $f "$big" >/dev/null
+	read -r kb secs <"$out/rss"
+	printf 'max RSS %-14s %8d KiB  %6.1f s  (%d bytes per certificate)\n' "${f:-table}" "$kb" "$secs" $((kb * 1024 / n))
+done

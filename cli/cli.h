@@ -35,6 +35,9 @@ typedef struct cli {
 	const char *out_pass_spec;
 	json_t *result;         /* the verb's result object; owned */
 	json_t *error;          /* set by cli_error; owned */
+	bool json_streamed;     /* the verb already wrote "{" and its own members
+				   of the document to stdout: main() writes the
+				   rest of it (expiry, whose rows are streamed) */
 	mtk_findings findings;
 	mtk_pass_io pass_io;
 	time_t now;

@@ -5,8 +5,9 @@
  * Exit status: 0; 1 with --within when any certificate has expired or
  * expires within the window; 3 when a named path does not exist, or when
  * no certificate was found and something could not be read (then the first
- * error's status: 4 for a password, 5 for an endpoint); 2 for usage.  Per-file problems are listed
- * and the scan goes on.
+ * error's status: 4 for a password, 5 for an endpoint); 6 when records
+ * beyond the memory budget cannot be written to $TMPDIR; 2 for usage.
+ * Per-file problems are listed and the scan goes on.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/file.h"
 #include "mtlskit/gateway.h"
@@ -29,23 +31,37 @@ static const char usage[] =
     "  --within DUR        mark certificates expiring within DUR (30d, 12h, 2w);\n"
     "                      exit 1 when any has expired or is expiring\n"
     "  --by-issuer         group by issuing CA: its own expiry and its dependents\n"
-    "  --prometheus        Prometheus textfile-collector format (to stdout or -o)\n"
+    "  --prometheus        Prometheus textfile-collector format, with\n"
+    "                      x509-certificate-exporter's names (to stdout or -o)\n"
+    "  --jsonl             JSON Lines: one certificate object per line\n"
+    "  --unique            one row per certificate (by SHA-256 fingerprint) with\n"
+    "                      every place it was found\n"
     "  -o FILE             write the --prometheus output to FILE atomically\n"
     "                      (--force to replace an existing file)\n"
     "  --follow-symlinks   descend into symlinked directories (loops detected);\n"
     "                      symlinked files are always read\n"
-    "  --threads N         worker threads (default: 2)\n"
+    "  --workers N         reader threads walking and reading in parallel\n"
+    "                      (1 to 64, default 4; --threads is the same)\n"
+    "  --mem-budget MIB    records kept in memory (default 32); beyond, sorted\n"
+    "                      runs go to temporary files in $TMPDIR (0: no limit)\n"
     "  --timeout T         endpoints: limit for connecting, and again for the TLS\n"
     "                      handshake, each in total (default 5s; T: 5, 5s, 500ms)\n"
     "  --pass SPEC         password for PFX and keystores (agent_keystore.jks:\n"
     "                      'changeit' is tried when no --pass is given)\n"
     "  --json              one JSON document: certificates, errors, summary\n"
+    "Every row carries the certificate's SHA-256 fingerprint.\n"
     "\n"
     "Endpoints: HOST:PORT, [IPv6]:PORT, tls://HOST[:PORT] (port 443 by default).\n"
     "An operand that exists as a file or directory is always read as one.\n"
     "Exit: 0 ok; 1 expired/expiring with --within; 2 usage; 3 a named path is\n"
     "missing, or no certificate was found and something could not be read (4 for\n"
-    "a wrong password, 5 for a network failure, when that was the reason).\n";
+    "a wrong password, 5 for a network failure, when that was the reason); 6 when\n"
+    "records beyond --mem-budget could not be written to $TMPDIR.\n";
+
+/* Records (and their strings) held in memory before sorted runs of them
+ * go to temporary files: a million certificates fit in about 300 MB, and a
+ * 1 GB bundle then runs in a few tens of MB. */
+#define EXPIRY_MEM_BUDGET ((size_t)32 << 20)
 
 enum {
 	OPT_WITHIN = CLI_OPT__VERB_BASE,
@@ -54,6 +70,9 @@ enum {
 	OPT_FOLLOW,
 	OPT_THREADS,
 	OPT_TIMEOUT,
+	OPT_JSONL,
+	OPT_UNIQUE,
+	OPT_MEM,
 };
 
 struct opts {
@@ -61,7 +80,10 @@ struct opts {
 	bool have_within;
 	bool by_issuer;
 	bool prometheus;
+	bool jsonl;
+	bool unique;
 	bool follow;
+	long mem_mib; /* -1: the default */
 	int threads;
 	long timeout_ms;
 };
@@ -85,13 +107,26 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_PROMETHEUS:
 		o->prometheus = true;
 		return 0;
+	case OPT_JSONL:
+		o->jsonl = true;
+		return 0;
+	case OPT_UNIQUE:
+		o->unique = true;
+		return 0;
+	case OPT_MEM:
+		v = strtol(arg, &end, 10);
+		if (end == arg || *end != '\0' || v < 0 || v > 1048576)
+			return cli_usage_error(c, usage, "--mem-budget '%s': give MiB, 0 for no limit",
+					       arg);
+		o->mem_mib = v;
+		return 0;
 	case OPT_FOLLOW:
 		o->follow = true;
 		return 0;
 	case OPT_THREADS:
 		v = strtol(arg, &end, 10);
 		if (end == arg || *end != '\0' || v < 1 || v > 64)
-			return cli_usage_error(c, usage, "--threads '%s': give 1 to 64", arg);
+			return cli_usage_error(c, usage, "--workers '%s': give 1 to 64", arg);
 		o->threads = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
@@ -172,39 +207,115 @@ static void where(const mtk_expiry_cert *ce, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", ce->path);
 }
 
+static void sha256_hex(const mtk_expiry_cert *ce, char out[65])
+{
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[ce->sha256[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[ce->sha256[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* A JSON string.  Names, serials and most paths are plain printable ASCII
+ * and are written as they are; anything else goes through jansson (with
+ * invalid UTF-8 escaped the way the text output escapes it). */
+static void jstr(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	json_t *j;
+
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p == '\0') {
+		putc('"', fp);
+		fputs(s ? s : "", fp);
+		putc('"', fp);
+		return;
+	}
+	j = json_string(s);
+	if (j == NULL)
+		j = cli_json_printable(s);
+	if (j == NULL || json_dumpf(j, fp, JSON_ENCODE_ANY) != 0)
+		fputs("null", fp);
+	json_decref(j);
+}
+
+/* Where one record was found, as JSON members (after a comma). */
+static void jwhere(FILE *fp, const mtk_expiry_cert *ce)
+{
+	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
+		fputs("\"endpoint\":", fp);
+		jstr(fp, ce->path);
+		fprintf(fp, ",\"depth\":%d", ce->index);
+	} else {
+		fputs("\"path\":", fp);
+		jstr(fp, ce->path);
+		if (ce->line > 0)
+			fprintf(fp, ",\"line\":%ld", ce->line);
+		fprintf(fp, ",\"index\":%d", ce->index);
+	}
+	if (ce->alias != NULL) {
+		fputs(",\"alias\":", fp);
+		jstr(fp, ce->alias);
+	}
+	fprintf(fp, ",\"source\":\"%s\"", mtk_expiry_src_name(ce->src));
+}
+
+/* One certificate as one compact JSON object (no newline); with locs, the
+ * --unique form: every place in "locations". */
+static void row_json(FILE *fp, const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
+		     const mtk_expiry_cert *const *locs, size_t nlocs)
+{
+	char nb[40], na[40], fp256[65];
+
+	sha256_hex(ce, fp256);
+	fprintf(fp,
+		"{\"days_left\":%ld,\"status\":\"%s\",\"not_after\":\"%s\",\"not_after_epoch\":%lld,"
+		"\"not_before\":\"%s\",\"subject\":",
+		mtk_days_left((time_t)ce->not_after, (time_t)now), status(ce, o, now),
+		iso(ce->not_after, na, sizeof(na)), (long long)ce->not_after,
+		iso(ce->not_before, nb, sizeof(nb)));
+	jstr(fp, ce->subject);
+	fputs(",\"issuer\":", fp);
+	jstr(fp, ce->issuer);
+	fputs(",\"serial\":", fp);
+	jstr(fp, ce->serial);
+	fprintf(fp, ",\"sha256\":\"%s\",", fp256);
+	if (locs == NULL) {
+		jwhere(fp, ce);
+	} else {
+		fputs("\"locations\":[", fp);
+		for (size_t i = 0; i < nlocs; i++) {
+			fputs(i ? ",{" : "{", fp);
+			jwhere(fp, locs[i]);
+			putc('}', fp);
+		}
+		putc(']', fp);
+	}
+	fprintf(fp, ",\"self_issued\":%s}", ce->self_issued ? "true" : "false");
+}
+
+/* The same as a jansson object, for --by-issuer's tree (small). */
 static json_t *cert_json(const mtk_expiry_cert *ce, const struct opts *o, int64_t now)
 {
-	char nb[40], na[40];
-	json_t *j = json_object();
+	char *s = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&s, &n);
+	json_t *j = NULL;
 
-	json_object_set_new(j, "days_left", json_integer(mtk_expiry_days_left(ce->not_after, now)));
-	json_object_set_new(j, "status", json_string(status(ce, o, now)));
-	json_object_set_new(j, "not_after", json_string(iso(ce->not_after, na, sizeof(na))));
-	json_object_set_new(j, "not_after_epoch", json_integer(ce->not_after));
-	json_object_set_new(j, "not_before", json_string(iso(ce->not_before, nb, sizeof(nb))));
-	json_object_set_new(j, "subject", json_string(ce->subject));
-	json_object_set_new(j, "issuer", json_string(ce->issuer));
-	json_object_set_new(j, "serial", json_string(ce->serial));
-	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
-		json_object_set_new(j, "endpoint", json_string(ce->path));
-		json_object_set_new(j, "depth", json_integer(ce->index));
-	} else {
-		json_object_set_new(j, "path", json_string(ce->path));
-		if (ce->line > 0)
-			json_object_set_new(j, "line", json_integer(ce->line));
-		json_object_set_new(j, "index", json_integer(ce->index));
-	}
-	if (ce->alias != NULL)
-		json_object_set_new(j, "alias", json_string(ce->alias));
-	json_object_set_new(j, "source", json_string(mtk_expiry_src_name(ce->src)));
-	json_object_set_new(j, "self_issued", json_boolean(ce->self_issued));
+	if (m == NULL)
+		return NULL;
+	row_json(m, ce, o, now, NULL, 0);
+	if (fclose(m) == 0 && s != NULL)
+		j = json_loadb(s, n, 0, NULL);
+	free(s);
 	return j;
 }
 
 static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
-		       const char *indent, bool color)
+		       const char *indent, bool color, bool with_where)
 {
-	char na[40], w[4600], we[4 * sizeof(w)];
+	char na[40], w[4600], we[4 * sizeof(w)], fp256[65];
 	const char *st = status(ce, o, now);
 	const char *col = strcmp(st, "expired") == 0	? "\033[31m"
 			  : strcmp(st, "expiring") == 0 ? "\033[33m"
@@ -214,14 +325,246 @@ static void print_cert(const mtk_expiry_cert *ce, const struct opts *o, int64_t 
 
 	if (gmtime_r(&tt, &tm) == NULL || strftime(na, sizeof(na), "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(na, sizeof(na), "%lld", (long long)ce->not_after);
-	where(ce, w, sizeof(w));
-	printf("%s%6lld  %-16s  %s%-13s%s  %s\n", indent,
-	       (long long)mtk_expiry_days_left(ce->not_after, now), na, color && *col ? col : "",
-	       st, color && *col ? "\033[0m" : "", ce->subject);
+	sha256_hex(ce, fp256);
+	printf("%s%6ld  %-16s  %s%-13s%s  %s\n", indent, mtk_days_left(tt, (time_t)now), na,
+	       color && *col ? col : "", st, color && *col ? "\033[0m" : "", ce->subject);
+	if (!with_where) {
+		printf("%s%41sissuer %s, serial %s, sha256 %s\n", indent, "", ce->issuer,
+		       ce->serial, fp256);
+		return;
+	}
 	/* The path is a file name someone chose: escaped (subjects and
 	 * issuers already are, by the scan). */
-	printf("%s%41s%s, issuer %s, serial %s\n", indent, "", cli_printable(w, we, sizeof(we)),
-	       ce->issuer, ce->serial);
+	where(ce, w, sizeof(w));
+	printf("%s%41s%s, issuer %s, serial %s, sha256 %s\n", indent, "",
+	       cli_printable(w, we, sizeof(we)), ce->issuer, ce->serial, fp256);
+}
+
+static void print_where(const mtk_expiry_cert *ce, const char *indent)
+{
+	char w[4600], we[4 * sizeof(w)];
+
+	where(ce, w, sizeof(w));
+	printf("%s%41sat %s\n", indent, "", cli_printable(w, we, sizeof(we)));
+}
+
+/* --unique: a certificate's records all have its notAfter, so grouping
+ * the records of one notAfter by fingerprint (the scan's order kept
+ * within) finds them all, holding one notAfter's records at a time. */
+struct held {
+	mtk_expiry_cert c;
+	size_t seq; /* position in the scan's order */
+};
+
+static int cmp_held(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	int c = memcmp(x->c.sha256, y->c.sha256, sizeof(x->c.sha256));
+
+	if (c != 0)
+		return c;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void held_clear(struct held *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)h[i].c.subject);
+		free((char *)h[i].c.issuer);
+		free((char *)h[i].c.serial);
+		free((char *)h[i].c.path);
+		free((char *)h[i].c.alias);
+	}
+}
+
+static bool held_copy(struct held *h, const mtk_expiry_cert *c, size_t seq)
+{
+	h->c = *c;
+	h->seq = seq;
+	h->c.subject = strdup(c->subject);
+	h->c.issuer = strdup(c->issuer);
+	h->c.serial = strdup(c->serial);
+	h->c.path = strdup(c->path);
+	h->c.alias = c->alias ? strdup(c->alias) : NULL;
+	return h->c.subject && h->c.issuer && h->c.serial && h->c.path &&
+	       (c->alias == NULL || h->c.alias);
+}
+
+/* Writes the records: the table, JSON array members or JSON Lines; counts
+ * the expired and expiring ones on the way. */
+enum fmt { FMT_TABLE, FMT_JSON, FMT_JSONL };
+
+struct counts {
+	size_t expired, expiring, rows;
+};
+
+static void count(const mtk_expiry_cert *ce, const struct opts *o, int64_t now, struct counts *k)
+{
+	if (ce->not_after <= now)
+		k->expired++;
+	else if (o->have_within && ce->not_after <= now + o->within)
+		k->expiring++;
+}
+
+static void emit(cli *c, const mtk_expiry_cert *ce, const struct held *locs, size_t nlocs,
+		 const struct opts *o, int64_t now, enum fmt f, struct counts *k)
+{
+	const mtk_expiry_cert *lp[64], **lv = lp;
+
+	if (locs != NULL && nlocs > sizeof(lp) / sizeof(lp[0]))
+		lv = malloc(nlocs * sizeof(*lv));
+	if (lv == NULL) {
+		lv = lp;
+		nlocs = sizeof(lp) / sizeof(lp[0]); /* out of memory: the first places */
+	}
+	for (size_t j = 0; locs != NULL && j < nlocs; j++)
+		lv[j] = &locs[j].c;
+	if (f == FMT_TABLE) {
+		print_cert(ce, o, now, "", c->color, locs == NULL);
+		for (size_t j = 0; locs != NULL && j < nlocs; j++)
+			print_where(lv[j], "");
+	} else {
+		if (f == FMT_JSON)
+			fputs(k->rows ? ",\n    " : "\n    ", stdout);
+		row_json(stdout, ce, o, now, locs ? lv : NULL, nlocs);
+		if (f == FMT_JSONL)
+			putc('\n', stdout);
+	}
+	if (lv != lp)
+		free(lv);
+	k->rows++;
+}
+
+static void flush_held(cli *c, struct held *h, size_t n, const struct opts *o, int64_t now,
+		       enum fmt f, struct counts *k)
+{
+	qsort(h, n, sizeof(*h), cmp_held);
+	for (size_t i = 0; i < n;) {
+		size_t m = 1;
+
+		while (i + m < n && memcmp(h[i + m].c.sha256, h[i].c.sha256, 32) == 0)
+			m++;
+		emit(c, &h[i].c, h + i, m, o, now, f, k);
+		i += m;
+	}
+	held_clear(h, n);
+}
+
+static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
+		      enum fmt f, struct counts *k)
+{
+	mtk_expiry_cursor *cur = NULL;
+	const mtk_expiry_cert *ce;
+	struct held *h = NULL;
+	size_t nh = 0, caph = 0, seq = 0;
+	mtk_rc rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK)
+		return cli_error(c, rc, NULL);
+	if (f == FMT_TABLE && mtk_expiry_count(x) > 0)
+		printf("%6s  %-16s  %-13s  %s\n", "DAYS", "NOT AFTER (UTC)", "STATUS",
+		       o->unique ? "SUBJECT / ISSUER, SERIAL, SHA-256 / PLACES"
+				 : "SUBJECT / WHERE, ISSUER, SERIAL, SHA-256");
+	while ((ce = mtk_expiry_cursor_next(cur)) != NULL) {
+		count(ce, o, now, k);
+		if (!o->unique) {
+			emit(c, ce, NULL, 0, o, now, f, k);
+			continue;
+		}
+		if (nh > 0 && h[0].c.not_after != ce->not_after) {
+			flush_held(c, h, nh, o, now, f, k);
+			nh = 0;
+		}
+		if (nh == caph) {
+			size_t cap = caph ? caph * 2 : 256;
+			struct held *p = realloc(h, cap * sizeof(*p));
+
+			if (p == NULL) {
+				rc = MTK_E_NOMEM;
+				break;
+			}
+			h = p;
+			caph = cap;
+		}
+		if (!held_copy(&h[nh++], ce, seq++)) {
+			rc = MTK_E_NOMEM;
+			break;
+		}
+	}
+	if (rc == MTK_OK)
+		rc = mtk_expiry_cursor_rc(cur);
+	if (rc == MTK_OK && nh > 0)
+		flush_held(c, h, nh, o, now, f, k);
+	else
+		held_clear(h, nh);
+	free(h);
+	mtk_expiry_cursor_free(cur);
+	return rc == MTK_OK ? 0 : cli_error(c, rc, NULL);
+}
+
+/* --prometheus: the families come in order; straight to the output. */
+static mtk_rc prom_write(void *ctx, int family, const void *p, size_t n)
+{
+	(void)family;
+	return fwrite(p, 1, n, (FILE *)ctx) == n ? MTK_OK : MTK_E_WRITE;
+}
+
+/* fopencookie over an mtk_outset, for -o FILE. */
+struct osink {
+	mtk_outset *os;
+	mtk_err *err;
+	bool failed;
+};
+
+static ssize_t osink_write(void *ctx, const char *p, size_t n)
+{
+	struct osink *o = ctx;
+
+	if (mtk_outset_append(o->os, p, n, o->err) != MTK_OK) {
+		o->failed = true;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o, int64_t now,
+			       mtk_err *err)
+{
+	struct osink sink = {0};
+	cookie_io_functions_t io = {.write = osink_write};
+	bool to_file = c->out != NULL && strcmp(c->out, "-") != 0;
+	FILE *fp = stdout;
+	mtk_rc rc;
+
+	if (to_file) {
+		sink.os = mtk_outset_new();
+		sink.err = err;
+		if (sink.os == NULL)
+			return MTK_E_NOMEM;
+		rc = mtk_outset_add(sink.os, c->out, "", 0, c->force ? MTK_WRITE_FORCE : 0, err);
+		if (rc != MTK_OK) {
+			mtk_outset_free(sink.os);
+			return rc;
+		}
+		fp = fopencookie(&sink, "w", io);
+		if (fp == NULL) {
+			mtk_outset_free(sink.os);
+			return MTK_E_NOMEM;
+		}
+		setvbuf(fp, NULL, _IOFBF, 1 << 16);
+	}
+	rc = mtk_expiry_prometheus(x, now, o->have_within ? o->within : 30 * 86400, prom_write, fp);
+	if (to_file) {
+		if (fclose(fp) != 0 && rc == MTK_OK)
+			rc = MTK_E_WRITE;
+		if (sink.failed && rc == MTK_OK)
+			rc = MTK_E_WRITE;
+		if (rc == MTK_OK)
+			rc = mtk_outset_commit(sink.os, err);
+		mtk_outset_free(sink.os);
+	}
+	return rc;
 }
 
 /* --by-issuer: groups of certificates sharing an issuer name. */
@@ -330,7 +673,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 			if (k > 0)
 				json_object_set_new(
 				    jg, "ca_days_left",
-				    json_integer(mtk_expiry_days_left(bs[f]->not_after, now)));
+				    json_integer(mtk_days_left(bs[f]->not_after, now)));
 		} else {
 			printf("%sIssuer %s%s\n", gi ? "\n" : "", g[gi].issuer, "");
 			if (k == 0)
@@ -341,7 +684,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 				json_array_append_new(jca, cert_json(bs[i], o, now));
 			else {
 				printf("  CA certificate:\n");
-				print_cert(bs[i], o, now, "  ", c->color);
+				print_cert(bs[i], o, now, "  ", c->color, true);
 			}
 		}
 		if (arr == NULL)
@@ -353,7 +696,7 @@ static int by_issuer_view(cli *c, const mtk_expiry *x, const struct opts *o, int
 			if (jdep != NULL)
 				json_array_append_new(jdep, cert_json(bi[i], o, now));
 			else
-				print_cert(bi[i], o, now, "    ", c->color);
+				print_cert(bi[i], o, now, "    ", c->color, true);
 		}
 		if (jg != NULL) {
 			json_object_set_new(jg, "ca_certificates", jca);
@@ -377,10 +720,14 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
 	    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
 	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"workers", required_argument, NULL, OPT_THREADS},
+	    {"jsonl", no_argument, NULL, OPT_JSONL},
+	    {"unique", no_argument, NULL, OPT_UNIQUE},
+	    {"mem-budget", required_argument, NULL, OPT_MEM},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    CLI_COMMON_LONGOPTS,
 	};
-	struct opts o = {0};
+	struct opts o = {.mem_mib = -1};
 	mtk_expiry_opts eo = {0};
 	mtk_expiry_stats st;
 	mtk_expiry *x = NULL;
@@ -390,6 +737,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	int first = 0, r, ret = 0;
 	int64_t now = (int64_t)c->now;
 	size_t n, expired = 0, expiring = 0;
+	struct counts k = {0};
 	mtk_err err = {0};
 	mtk_rc rc;
 
@@ -398,9 +746,15 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		return r;
 	if (first >= argc)
 		return cli_usage_error(c, usage, "give at least one PATH or HOST:PORT");
-	if (o.prometheus && c->json)
-		return cli_usage_error(
-		    c, usage, "--prometheus and --json are two different outputs; pick one");
+	if ((o.prometheus + c->json + o.jsonl) > 1)
+		return cli_usage_error(c, usage,
+				       "--prometheus, --json and --jsonl are different outputs; pick one");
+	if (o.unique && (o.prometheus || o.by_issuer))
+		return cli_usage_error(c, usage,
+				       "--unique is a table, --json or --jsonl view (Prometheus "
+				       "series are per place; --by-issuer groups by issuer)");
+	if (o.jsonl && o.by_issuer)
+		return cli_usage_error(c, usage, "--by-issuer is a text or JSON view, not --jsonl");
 	if (c->out != NULL && !o.prometheus)
 		return cli_usage_error(c, usage, "-o is for --prometheus output");
 	if (o.prometheus && o.by_issuer)
@@ -414,6 +768,11 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	pthread_mutex_init(&prog.mu, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	eo.follow_symlinks = o.follow;
+	/* --by-issuer looks at every record at once; the other views read
+	 * them in order, so most of a very large scan can wait on disk. */
+	eo.mem_budget = o.by_issuer ? 0
+			: o.mem_mib >= 0 ? (size_t)o.mem_mib << 20
+					 : EXPIRY_MEM_BUDGET;
 	eo.threads = o.threads;
 	eo.pass = pass;
 	eo.connect_timeout_ms = eo.handshake_timeout_ms = (int)(o.timeout_ms ? o.timeout_ms : 5000);
@@ -445,7 +804,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			continue;
 		}
 		rc = mtk_expiry_scan_path(x, a, &eo, &err);
-		if (rc == MTK_E_NOMEM) {
+		if (rc == MTK_E_NOMEM || rc == MTK_E_WRITE) {
 			ret = cli_error(c, rc, &err);
 			goto out;
 		}
@@ -460,54 +819,69 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	}
 	mtk_expiry_get_stats(x, &st);
 	n = mtk_expiry_count(x);
-	for (size_t i = 0; i < n; i++) {
-		const mtk_expiry_cert *ce = mtk_expiry_get(x, i);
-		if (ce->not_after <= now)
-			expired++;
-		else if (o.have_within && ce->not_after <= now + o.within)
-			expiring++;
-	}
 
+	/* Every format is written row by row from the sorted records: no
+	 * document is built in memory.  Standard output is fully buffered. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (o.prometheus) {
-		mtk_buf b = MTK_BUF_INIT;
-
-		rc = mtk_expiry_prometheus(x, now, o.have_within ? o.within : 30 * 86400, &b);
-		if (rc == MTK_OK && c->out != NULL && strcmp(c->out, "-") != 0)
-			rc = mtk_file_write(c->out, b.data, b.len, c->force ? MTK_WRITE_FORCE : 0,
-					    &err);
-		else if (rc == MTK_OK && b.len > 0 && fwrite(b.data, 1, b.len, stdout) != b.len)
-			rc = MTK_E_WRITE;
-		mtk_buf_free(&b);
+		rc = write_prometheus(c, x, &o, now, &err);
 		if (rc != MTK_OK) {
 			ret = cli_error(c, rc, &err);
 			goto out;
 		}
+	} else if (o.jsonl) {
+		if ((ret = write_rows(c, x, &o, now, FMT_JSONL, &k)) != 0)
+			goto out;
 	} else if (c->json) {
-		json_t *certs = json_array(), *errs = json_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(certs, cert_json(mtk_expiry_get(x, i), &o, now));
-		cli_set(c, "certificates", certs);
+		/* One document: "certificates" and "errors" are written here as
+		 * arrays, one member at a time; main() adds the rest. */
+		fputs("{\n  \"certificates\": [", stdout);
+		ret = write_rows(c, x, &o, now, FMT_JSON, &k);
+		fputs(k.rows ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
-			json_t *je = json_pack("{s:s, s:s, s:s, s:i}", "path", e->path, "code",
-					       mtk_rc_name(e->code), "message", e->detail, "exit",
-					       mtk_rc_exit(e->code));
+
+			fputs(i ? ",\n    {\"path\":" : "\n    {\"path\":", stdout);
+			jstr(stdout, e->path);
 			if (e->line > 0)
-				json_object_set_new(je, "line", json_integer(e->line));
-			json_array_append_new(errs, je);
+				printf(",\"line\":%ld", e->line);
+			printf(",\"code\":\"%s\",\"message\":", mtk_rc_name(e->code));
+			jstr(stdout, e->detail);
+			printf(",\"exit\":%d}", mtk_rc_exit(e->code));
 		}
-		cli_set(c, "errors", errs);
+		fputs(mtk_expiry_error_count(x) ? "\n  ]" : "]", stdout);
+		/* Still one document when the rows failed half-way: main()
+		 * closes it, with the error. */
+		c->json_streamed = true;
+		if (ret != 0)
+			goto out;
 	} else if (!o.by_issuer) {
-		if (n > 0)
-			printf("%6s  %-16s  %-13s  %s\n", "DAYS", "NOT AFTER (UTC)", "STATUS",
-			       "SUBJECT / WHERE, ISSUER, SERIAL");
-		for (size_t i = 0; i < n; i++)
-			print_cert(mtk_expiry_get(x, i), &o, now, "", c->color);
+		if ((ret = write_rows(c, x, &o, now, FMT_TABLE, &k)) != 0)
+			goto out;
 	}
+	if (o.prometheus || (o.by_issuer && !c->json)) {
+		/* Nothing was written row by row: count in a pass of its own. */
+		mtk_expiry_cursor *cur = NULL;
+		const mtk_expiry_cert *ce;
+
+		if ((rc = mtk_expiry_cursor_new(x, &cur)) != MTK_OK) {
+			ret = cli_error(c, rc, NULL);
+			goto out;
+		}
+		while ((ce = mtk_expiry_cursor_next(cur)) != NULL)
+			count(ce, &o, now, &k);
+		rc = mtk_expiry_cursor_rc(cur);
+		mtk_expiry_cursor_free(cur);
+		if (rc != MTK_OK) {
+			ret = cli_error(c, rc, NULL);
+			goto out;
+		}
+	}
+	expired = k.expired;
+	expiring = k.expiring;
 	if (o.by_issuer)
 		(void)by_issuer_view(c, x, &o, now);
-	if (!c->json && !o.prometheus) {
+	if (!c->json && !o.prometheus && !o.jsonl) {
 		char wbuf[32] = "";
 
 		if (o.have_within)

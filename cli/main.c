@@ -121,7 +121,19 @@ int main(int argc, char **argv)
 			json_object_set_new(doc, "error", c.error);
 			c.error = NULL;
 		}
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (c.json_streamed) {
+			/* The rest of the object the verb opened: our members
+			 * without our "{\n". */
+			char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+			if (s != NULL && s[0] == '{' && s[1] == '\n')
+				printf(",\n%s", s + 2);
+			else
+				fputs("\n}", stdout);
+			free(s);
+		} else {
+			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		}
 		fputc('\n', stdout);
 		json_decref(doc);
 	}

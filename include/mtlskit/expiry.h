@@ -3,9 +3,14 @@
  * say when each one expires (`mtlskit expiry`).
  *
  * A scan walks directories with a small pool of threads sharing one work
- * list (directories and batches of file names), reads each file once into a
- * per-thread buffer and keeps only a compact record per certificate: the
- * bytes of a file are never kept.  PEM and DER certificates go through the
+ * list (directories and batches of file names), so opening and reading files
+ * overlaps the walk; each file is read once into a per-thread buffer (a
+ * large PEM bundle through a fixed window) and only a compact record per
+ * certificate is kept: the bytes of a file are never kept.  Beyond a memory
+ * budget, sorted runs of records wait in temporary files.  The records are
+ * sorted by mtk_expiry_finish() (and merged by the cursor), so the order
+ * does not depend on the number of threads.  PEM and DER certificates go
+ * through the
  * minimal DER walker (fastcert.h); PFX, JKS and JCEKS through the object
  * loader (load.h); TLS endpoints through a small client that takes the peer
  * chain as sent, without verifying it.
@@ -19,7 +24,8 @@
  *
  * Ownership: every string reachable from an mtk_expiry_cert or
  * mtk_expiry_error belongs to the mtk_expiry and lives until
- * mtk_expiry_free().
+ * mtk_expiry_free(); a record returned by a cursor lives until the cursor's
+ * next call.
  */
 #ifndef MTLSKIT_EXPIRY_H
 #define MTLSKIT_EXPIRY_H
@@ -53,6 +59,7 @@ typedef struct mtk_expiry_cert {
 	long line;	    /* PEM: line of the BEGIN line; 0 otherwise */
 	int index;	    /* 0-based position in its file; depth in a TLS chain */
 	mtk_expiry_src src;
+	uint8_t sha256[32]; /* SHA-256 of the certificate's DER (its fingerprint) */
 	bool self_issued; /* subject == issuer */
 	bool slow_path;	  /* decoded by OpenSSL, not the walker (odd input) */
 } mtk_expiry_cert;
@@ -77,13 +84,29 @@ typedef struct mtk_expiry_stats {
 	uint64_t errors;
 } mtk_expiry_stats;
 
+/* Reader threads by default: the walk is mostly waiting for open() and
+ * read() on a cold or remote tree, so more than the cores. */
+#define MTK_EXPIRY_WORKERS 4
+/* The window a large PEM bundle is read through (grown only for a single
+ * block larger than it, up to MTK_MAX_INPUT). */
+#define MTK_EXPIRY_WINDOW ((size_t)1 << 20)
+
 typedef struct mtk_expiry_opts {
 	bool follow_symlinks;	  /* descend into symlinked directories (loops
 				     detected by device and inode) */
-	int threads;		  /* workers; 0 means 2 */
+	int threads;		  /* reader threads; 0 means MTK_EXPIRY_WORKERS */
 	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
 				     "changeit" for files named agent_keystore.jks */
-	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT */
+	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT.
+				     PEM files (a BEGIN line in their first 16 KiB)
+				     larger than the window are streamed through a
+				     window of MTK_EXPIRY_WINDOW bytes instead, with
+				     no size limit. */
+	size_t mem_budget;	  /* bytes of records (and their strings) kept in
+				     memory; beyond it, sorted runs of records go
+				     to unlinked temporary files in $TMPDIR (or
+				     /tmp) and are merged back by the cursor.  0: no
+				     limit (everything in memory) */
 	int connect_timeout_ms;	  /* endpoints: resolve + connect, in total; 0: 5000 */
 	int handshake_timeout_ms; /* the TLS handshake, in total; 0: 5000 */
 	/* Monotonic milliseconds, required for endpoints (the deadlines are
@@ -103,7 +126,8 @@ void mtk_expiry_free(mtk_expiry *x);
 /* Scans a file or a directory tree.  Per-file problems are recorded (see
  * mtk_expiry_error) and are not a failure; fails only when path itself
  * cannot be reached (MTK_E_NOENT, MTK_E_PERM, ...: also recorded as an
- * error) or on allocation failure. */
+ * error), on allocation failure, or (MTK_E_WRITE) when records beyond the
+ * memory budget cannot be written to a temporary file. */
 MTK_WUR mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_opts *opts,
 				    mtk_err *err);
 
@@ -122,25 +146,49 @@ bool mtk_expiry_parse_endpoint(const char *s, char *host, size_t hcap, char *por
  * the errors by path.  Call once after the scans. */
 MTK_WUR mtk_rc mtk_expiry_finish(mtk_expiry *x);
 
+/* Records found (in memory and in runs). */
 size_t mtk_expiry_count(const mtk_expiry *x);
+/* Random access, only while no run went to disk (mem_budget 0, or a scan
+ * under it): NULL otherwise.  The cursor always works. */
 const mtk_expiry_cert *mtk_expiry_get(const mtk_expiry *x, size_t i);
+
+/* Every record in the scan's order (soonest expiry first, then path, line,
+ * index), merging the runs on disk with what is in memory.  The record
+ * returned is valid until the next call; NULL at the end or on a read
+ * error of a run (mtk_expiry_cursor_rc then says which).  Several cursors
+ * may be used one after the other. */
+typedef struct mtk_expiry_cursor mtk_expiry_cursor;
+MTK_WUR mtk_rc mtk_expiry_cursor_new(const mtk_expiry *x, mtk_expiry_cursor **out);
+const mtk_expiry_cert *mtk_expiry_cursor_next(mtk_expiry_cursor *c);
+mtk_rc mtk_expiry_cursor_rc(const mtk_expiry_cursor *c);
+void mtk_expiry_cursor_free(mtk_expiry_cursor *c);
 size_t mtk_expiry_error_count(const mtk_expiry *x);
 const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i);
 void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out);
-
-/* Whole days from now to t, rounded toward negative infinity. */
-int64_t mtk_expiry_days_left(int64_t t, int64_t now);
 
 /* Parses "30d", "12h", "2w", "90m", "45s" or a bare number of days into
  * seconds.  MTK_E_INVALID_ARG when malformed or absurd. */
 MTK_WUR mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds);
 
-/* Appends the Prometheus text exposition (textfile-collector format) for the
- * finished scan: mtlskit_cert_not_after_seconds, _not_before_seconds,
- * mtlskit_cert_expired, mtlskit_cert_expiring (within `within` seconds of
- * now), mtlskit_expiry_* scan totals, with HELP/TYPE lines and escaped
- * labels.  Series that would repeat a label set are written once. */
+/* The Prometheus text exposition (textfile-collector format) of the
+ * finished scan, with x509-certificate-exporter's names: families
+ * x509_cert_not_after, x509_cert_not_before, x509_cert_expired and
+ * mtlskit_cert_expiring (within `within` seconds of now), then
+ * x509_read_errors and the mtlskit_expiry_* scan totals; HELP/TYPE lines,
+ * escaped labels.  Per-certificate labels: the exporter's filename,
+ * filepath, serial_number (decimal), issuer_{C,CN,L,O,OU,ST},
+ * subject_{C,CN,L,O,OU,ST}, then mtlskit's alias, keystore (the container's
+ * path for a PFX/JKS/JCEKS entry), endpoint ("host:port") and sha256.  A
+ * certificate seen twice at one place (same path, alias and fingerprint)
+ * is written once.
+ *
+ * Streamed: write(ctx, family, bytes, n) receives the text in pieces, in
+ * output order (family 0 whole, then family 1, ...; the totals come with
+ * the last), one pass over the records per family.  A writer's failure is
+ * returned as is. */
+#define MTK_EXPIRY_PROM_FAMILIES 4
+typedef mtk_rc (*mtk_expiry_writer)(void *ctx, int family, const void *p, size_t n);
 MTK_WUR mtk_rc mtk_expiry_prometheus(const mtk_expiry *x, int64_t now, int64_t within,
-				     mtk_buf *out);
+				     mtk_expiry_writer write, void *ctx);
 
 #endif

@@ -57,6 +57,9 @@ mtk_outset *mtk_outset_new(void);
  * are kept and written to fd 1 at commit. */
 MTK_WUR mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t len,
 			      unsigned flags, mtk_err *err);
+/* Appends to the temporary of the file added last (not "-"), for output
+ * written in pieces (add it with len 0 first); it is fsync'd at commit. */
+MTK_WUR mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *err);
 /* Checks every destination, then renames all temporaries into place. */
 MTK_WUR mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err);
 /* Removes temporaries that were not committed, frees o; NULL-safe. */

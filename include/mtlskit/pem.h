@@ -70,4 +70,69 @@ MTK_WUR mtk_rc mtk_pem_hygiene_findings(const mtk_pem_doc *doc, const char *file
 /* Appends a PEM block (LF line endings, 64-column base64) to out. */
 MTK_WUR mtk_rc mtk_pem_encode(mtk_buf *out, const char *label, const uint8_t *der, size_t len);
 
+/* ------------------------------------------------------------------ */
+/* The block iterator: the zero-allocation primitive under the scanner
+ * above and under the expiry scan.  It walks text through an mtk_reader,
+ * finds each "-----BEGIN L-----" ... "-----END L-----" and hands back
+ * borrowed spans (label, base64 body as written) with the line the BEGIN
+ * marker is on.  It never decodes or copies: mtk_pem_b64_decode() does that
+ * into the caller's buffer.
+ *
+ * A BEGIN marker is "-----BEGIN " anywhere, a label of 1..79 printable
+ * ASCII characters other than '-', then "-----"; anything else is text.
+ * With `partial` set the text is a window of a longer stream: a block, or
+ * a marker, that runs past the window's end gives MTK_PEM_MORE instead of a
+ * verdict, and mtk_pem_iter_keep() says from where the caller must keep the
+ * bytes (and with which line number) when it reads on. */
+typedef enum {
+	MTK_PEM_BLOCK = 0,	  /* a whole block: label, body, line */
+	MTK_PEM_NO_END,		  /* BEGIN with no END after it (the iteration ends,
+				     except in the line form) */
+	MTK_PEM_END_MISMATCH,	  /* the next END has another label (iteration goes on) */
+	MTK_PEM_DONE,		  /* no more BEGIN markers */
+	MTK_PEM_MORE,		  /* partial: need the bytes after the window */
+} mtk_pem_status;
+
+typedef struct mtk_pem_iter {
+	mtk_reader r;	 /* the text; r.off is where the search resumes */
+	size_t counted;	 /* newlines are counted up to this offset... */
+	long line;	 /* ...which is on this line (1-based) */
+	size_t keep;	 /* see mtk_pem_iter_keep() */
+	long keep_line;
+	bool partial;
+	bool lines; /* see mtk_pem_iter_init_lines() */
+} mtk_pem_iter;
+
+typedef struct mtk_pem_span {
+	const char *label; /* borrowed, not NUL-terminated */
+	size_t label_len;
+	const uint8_t *body; /* the text between the BEGIN and END markers */
+	size_t body_len;
+	long line;	  /* 1-based line of the BEGIN marker */
+	size_t begin_off; /* offset of "-----BEGIN" */
+	size_t end_off;	  /* offset one past the END marker's "-----" */
+} mtk_pem_span;
+
+/* first_line is the line number of data[0] (1 for a whole file). */
+void mtk_pem_iter_init(mtk_pem_iter *it, const uint8_t *data, size_t len, long first_line,
+		       bool partial);
+mtk_pem_status mtk_pem_next(mtk_pem_iter *it, mtk_pem_span *out);
+/* The strict form mtk_pem_scan() reads: markers only at the start of a
+ * line (after spaces, tabs, 0x1A and a BOM); a BEGIN line inside a block
+ * ends that block with MTK_PEM_NO_END and iteration goes on from it; the
+ * span's body is the lines between the marker lines, begin_off and end_off
+ * are line starts.  A whole text only (no windows). */
+void mtk_pem_iter_init_lines(mtk_pem_iter *it, const uint8_t *data, size_t len);
+/* After MTK_PEM_MORE or MTK_PEM_DONE on a partial window: the offset from
+ * which bytes are still needed, and the line number of that offset. */
+size_t mtk_pem_iter_keep(const mtk_pem_iter *it, long *line);
+/* True when the span's label is exactly s. */
+bool mtk_pem_label_is(const mtk_pem_span *sp, const char *s);
+
+/* Decodes base64 text (white space skipped; '=' padding only at the end)
+ * into out, which must hold n / 4 * 3 + 3 bytes.  False when the text is
+ * not base64 (a header line, data after padding, a dangling sextet) or
+ * decodes to nothing. */
+bool mtk_pem_b64_decode(const uint8_t *text, size_t n, uint8_t *out, size_t *outlen);
+
 #endif

@@ -125,6 +125,7 @@ struct outfile {
 	uint8_t *stdout_data;
 	size_t stdout_len;
 	unsigned flags;
+	bool appended; /* written to after write_temp()'s fsync */
 };
 
 struct mtk_outset {
@@ -386,6 +387,18 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 	return MTK_OK;
 }
 
+mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *err)
+{
+	struct outfile *f = o->count > 0 ? &o->files[o->count - 1] : NULL;
+
+	if (f == NULL || f->fd < 0 || o->committed)
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "nothing to append to");
+	if (write_all(f->fd, data, len) != MTK_OK)
+		return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
+	f->appended = true;
+	return MTK_OK;
+}
+
 static void fsync_dir(const char *path)
 {
 	char *d = dir_of(path);
@@ -422,6 +435,9 @@ static mtk_rc commit_one(struct outfile *f, mtk_err *err)
 	size_t tlen = strlen(f->path) + 32;
 	mtk_rc rc = MTK_OK;
 	int e = 0;
+
+	if (f->appended && fsync(f->fd) != 0)
+		return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
 
 	if (f->anon) {
 		/* A new file (or, without --force, the only allowed case) gets the

@@ -14,6 +14,16 @@
 struct exp_chunk;
 struct exp_arena {
 	struct exp_chunk *head;
+	size_t bytes; /* allocated, for the memory budget */
+};
+void exp_arena_free(struct exp_arena *a);
+
+/* Records spilled to a temporary file, sorted (runs.c). */
+struct exp_run {
+	struct exp_run *next;
+	int fd;
+	uint64_t len; /* bytes */
+	size_t count; /* records */
 };
 
 /* What one worker collects; merged in mtk_expiry_finish(). */
@@ -22,7 +32,11 @@ struct exp_sink {
 	size_t ncerts, capcerts;
 	mtk_expiry_error *errs;
 	size_t nerrs, caperrs;
-	struct exp_arena arena;
+	struct exp_arena arena;	 /* the records' strings */
+	struct exp_arena earena; /* the errors' strings (never spilled) */
+	size_t budget;		 /* bytes of records before a spill; 0: none */
+	struct exp_run *runs;
+	size_t spilled; /* records in runs */
 	mtk_expiry_stats st;
 };
 
@@ -34,8 +48,19 @@ struct mtk_expiry {
 	mtk_expiry_error *errs;
 	size_t nerrs;
 	mtk_expiry_stats st;
+	struct exp_run *runs; /* every sink's runs, gathered by finish() */
+	size_t spilled;
 	bool finished;
 };
+
+/* Sorts the sink's records, writes them as one run to an unlinked file in
+ * $TMPDIR (or /tmp) and empties the records and their arena; MTK_E_WRITE /
+ * MTK_E_NOMEM. */
+MTK_WUR mtk_rc exp_spill(struct exp_sink *s);
+/* True when the sink is over its budget. */
+bool exp_over_budget(const struct exp_sink *s);
+void exp_runs_free(struct exp_run *r);
+int exp_cmp_cert(const void *a, const void *b);
 
 struct exp_sink *exp_sink_new(mtk_expiry *x);
 char *exp_strdup(struct exp_arena *a, const char *s);

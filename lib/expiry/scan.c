@@ -31,12 +31,14 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
 #include "mtlskit/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/pem.h"
 
 /* ------------------------------------------------------------------ */
 /* Arena and sinks */
@@ -61,18 +63,20 @@ static char *arena_alloc(struct exp_arena *a, size_t n)
 		c->used = 0;
 		c->cap = cap;
 		a->head = c;
+		a->bytes += sizeof(*c) + cap;
 	}
 	c->used += n;
 	return c->data + c->used - n;
 }
 
-static void arena_free(struct exp_arena *a)
+void exp_arena_free(struct exp_arena *a)
 {
 	while (a->head != NULL) {
 		struct exp_chunk *n = a->head->next;
 		free(a->head);
 		a->head = n;
 	}
+	a->bytes = 0;
 }
 
 char *exp_strndup(struct exp_arena *a, const char *s, size_t n)
@@ -115,7 +119,9 @@ static void sink_free(struct exp_sink *s)
 		return;
 	free(s->certs);
 	free(s->errs);
-	arena_free(&s->arena);
+	exp_arena_free(&s->arena);
+	exp_arena_free(&s->earena);
+	exp_runs_free(s->runs);
 	free(s);
 }
 
@@ -152,8 +158,8 @@ mtk_rc exp_add_error(struct exp_sink *s, const char *path, long line, mtk_rc cod
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	e = &s->errs[s->nerrs];
-	e->path = exp_strdup(&s->arena, path);
-	e->detail = exp_strdup(&s->arena, msg);
+	e->path = exp_strdup(&s->earena, path);
+	e->detail = exp_strdup(&s->earena, msg);
 	if (e->path == NULL || e->detail == NULL)
 		return MTK_E_NOMEM;
 	e->line = line;
@@ -177,6 +183,7 @@ void mtk_expiry_free(mtk_expiry *x)
 	free(x->sinks);
 	free(x->certs);
 	free(x->errs);
+	exp_runs_free(x->runs);
 	free(x);
 }
 
@@ -239,14 +246,40 @@ static char *name_render(struct exp_arena *a, const uint8_t *der, size_t len)
 	return s;
 }
 
-static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const char *path, long line,
-		       int index, mtk_expiry_src src)
+/* SHA-256, fetched once: an implicit fetch per digest would cost more
+ * than the digest of a small certificate. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static bool fingerprint(const uint8_t *der, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	pthread_once(&sha256_once, sha256_init);
+	if (sha256_md == NULL || EVP_Digest(der, len, out, &n, sha256_md, NULL) != 1 || n != 32) {
+		mtk_err_drain_openssl();
+		return false;
+	}
+	return true;
+}
+
+static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const uint8_t *der,
+		       const char *path, long line, int index, mtk_expiry_src src)
 {
 	char serial[520];
 	mtk_expiry_cert *c = sink_cert(s);
 
 	if (c == NULL)
 		return MTK_E_NOMEM;
+	if (!fingerprint(der, fc->der_len, c->sha256)) {
+		s->ncerts--;
+		return MTK_E_NOMEM;
+	}
 	c->not_before = fc->not_before;
 	c->not_after = fc->not_after;
 	c->path = path;
@@ -297,6 +330,17 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 	c->index = index;
 	c->src = src;
 	c->slow_path = true;
+	{
+		unsigned int mdlen = 0;
+
+		pthread_once(&sha256_once, sha256_init);
+		if (sha256_md == NULL || X509_digest(cert, sha256_md, c->sha256, &mdlen) != 1 ||
+		    mdlen != 32) {
+			s->ncerts--;
+			mtk_err_drain_openssl();
+			return MTK_E_NOMEM;
+		}
+	}
 	if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
 	    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
 		s->ncerts--;
@@ -344,85 +388,16 @@ static const char *wpath(struct worker *w)
 	return w->path_in_arena;
 }
 
-/* Base64 alphabet: value, 64 for white space (skipped), 65 for '=', 255 for
- * anything else. */
-static uint8_t b64[256];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
-
-static void b64_init(void)
+/* Decodes a block's body into w->der: MTK_OK, MTK_E_PEM_SYNTAX when it is
+ * not base64, MTK_E_NOMEM. */
+static mtk_rc b64(struct worker *w, const mtk_pem_span *sp)
 {
-	const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	memset(b64, 255, sizeof(b64));
-	for (int i = 0; i < 64; i++)
-		b64[(uint8_t)al[i]] = (uint8_t)i;
-	b64[' '] = b64['\t'] = b64['\r'] = b64['\n'] = 64;
-	b64['='] = 65;
-}
-
-/* Decodes the PEM body text[0..n) into out; false when it is not base64. */
-static bool b64_decode(const uint8_t *text, size_t n, mtk_buf *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t pad = 0, o = 0;
-
-	out->len = 0;
-	if (mtk_buf_reserve(out, n / 4 * 3 + 3) != MTK_OK)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t v = b64[text[i]];
-
-		if (v == 64)
-			continue;
-		if (v == 65) {
-			pad++;
-			continue;
-		}
-		if (v == 255 || pad > 0)
-			return false; /* a header line, or data after padding */
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out->data[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (pad > 2 || bits >= 6)
-		return false;
-	out->len = o;
-	return o > 0;
-}
-
-static bool has_prefix(const uint8_t *d, size_t n, size_t off, const char *s)
-{
-	size_t k = strlen(s);
-	return off <= n && n - off >= k && memcmp(d + off, s, k) == 0;
-}
-
-/* The offset of needle in d[from..n), or n. */
-static size_t find(const uint8_t *d, size_t n, size_t from, const char *needle)
-{
-	const uint8_t *p;
-
-	if (from >= n)
-		return n;
-	p = memmem(d + from, n - from, needle, strlen(needle));
-	return p ? (size_t)(p - d) : n;
-}
-
-static long count_lines(const uint8_t *d, size_t from, size_t to)
-{
-	long k = 0;
-
-	while (from < to) {
-		const uint8_t *p = memchr(d + from, '\n', to - from);
-		if (p == NULL)
-			break;
-		k++;
-		from = (size_t)(p - d) + 1;
-	}
-	return k;
+	w->der.len = 0;
+	if (mtk_buf_reserve(&w->der, sp->body_len / 4 * 3 + 3) != MTK_OK)
+		return MTK_E_NOMEM;
+	return mtk_pem_b64_decode(sp->body, sp->body_len, w->der.data, &w->der.len)
+		   ? MTK_OK
+		   : MTK_E_PEM_SYNTAX;
 }
 
 /* A certificate (or TRUSTED CERTIFICATE) in DER; fast walker first. */
@@ -435,7 +410,7 @@ static mtk_rc one_cert(struct worker *w, const uint8_t *der, size_t len, long li
 	mtk_rc rc;
 
 	if (mtk_fastcert_parse(der, len, &fc) == MTK_OK && (trusted || fc.der_len == len))
-		return add_fast(w->sink, &fc, wpath(w), line, index, src);
+		return add_fast(w->sink, &fc, der, wpath(w), line, index, src);
 	/* The odd one: BER, unusual time forms... OpenSSL decides. */
 	if (len <= LONG_MAX)
 		x = trusted ? d2i_X509_AUX(NULL, &p, (long)len) : d2i_X509(NULL, &p, (long)len);
@@ -472,70 +447,58 @@ static mtk_rc pkcs7_certs(struct worker *w, const uint8_t *der, size_t len, long
 	return rc;
 }
 
-/* Every PEM block of the file; returns the number of certificates. */
-static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, size_t first, int *found)
+/* Every PEM block in a window of the file (the whole file, or with
+ * `partial` a piece of a large one: then a block cut by the window's end is
+ * left for the next window; see mtk_pem_iter_keep()).  *index counts the
+ * certificates of the file across windows. */
+static mtk_rc scan_pem(struct worker *w, const uint8_t *d, size_t n, long first_line,
+		       bool partial, int *index, mtk_pem_iter *it)
 {
-	size_t off = first, counted = 0;
-	long line = 1;
-	int index = 0;
+	mtk_pem_span sp;
+	mtk_pem_status ps;
 	mtk_rc rc = MTK_OK;
 
-	while (rc == MTK_OK && off < n) {
-		size_t b = find(d, n, off, "-----BEGIN "), lab, labend, body, e, eend;
-		char label[64];
+	mtk_pem_iter_init(it, d, n, first_line, partial);
+	while (rc == MTK_OK) {
+		char label[80];
 		bool trusted;
 
-		if (b >= n)
+		ps = mtk_pem_next(it, &sp);
+		if (ps == MTK_PEM_DONE || ps == MTK_PEM_MORE)
 			break;
-		line += count_lines(d, counted, b);
-		counted = b;
-		lab = b + 11;
-		labend = lab;
-		while (labend < n && labend - lab < sizeof(label) - 1 && d[labend] >= 0x20 &&
-		       d[labend] < 0x7f && d[labend] != '-')
-			labend++;
-		if (!has_prefix(d, n, labend, "-----") || labend == lab) {
-			off = lab; /* not a BEGIN line after all */
-			continue;
-		}
-		memcpy(label, d + lab, labend - lab);
-		label[labend - lab] = '\0';
-		body = labend + 5;
-		e = find(d, n, body, "-----END ");
-		if (e >= n) {
-			rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+		memcpy(label, sp.label, sp.label_len);
+		label[sp.label_len] = '\0';
+		if (ps == MTK_PEM_NO_END) {
+			rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 					   "%s block has no END line", label);
 			break;
 		}
-		eend = e + 9;
-		if (!has_prefix(d, n, eend, label) ||
-		    !has_prefix(d, n, eend + (labend - lab), "-----")) {
-			rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+		if (ps == MTK_PEM_END_MISMATCH) {
+			rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 					   "%s block ends with a different END line", label);
-			off = eend;
 			continue;
 		}
-		off = eend + (labend - lab) + 5;
-		trusted = strcmp(label, "TRUSTED CERTIFICATE") == 0;
-		if (trusted || strcmp(label, "CERTIFICATE") == 0 ||
-		    strcmp(label, "X509 CERTIFICATE") == 0) {
-			if (!b64_decode(d + body, e - body, &w->der)) {
+		trusted = mtk_pem_label_is(&sp, "TRUSTED CERTIFICATE");
+		if (trusted || mtk_pem_label_is(&sp, "CERTIFICATE") ||
+		    mtk_pem_label_is(&sp, "X509 CERTIFICATE")) {
+			if ((rc = b64(w, &sp)) != MTK_OK) {
+				if (rc == MTK_E_NOMEM)
+					break;
 				rc = exp_add_error(
-				    w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
-				    "certificate #%d: the base64 body does not decode", index + 1);
-				index++;
+				    w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
+				    "certificate #%d: the base64 body does not decode", *index + 1);
+				(*index)++;
 				continue;
 			}
-			rc = one_cert(w, w->der.data, w->der.len, line, index++, MTK_EXP_SRC_PEM,
-				      trusted);
-			(*found)++;
-		} else if (strcmp(label, "PKCS7") == 0 || strcmp(label, "CERTIFICATE CHAIN") == 0) {
-			if (!b64_decode(d + body, e - body, &w->der))
-				rc = exp_add_error(w->sink, wpath(w), line, MTK_E_PEM_SYNTAX,
+			rc = one_cert(w, w->der.data, w->der.len, sp.line, (*index)++,
+				      MTK_EXP_SRC_PEM, trusted);
+		} else if (mtk_pem_label_is(&sp, "PKCS7") ||
+			   mtk_pem_label_is(&sp, "CERTIFICATE CHAIN")) {
+			if ((rc = b64(w, &sp)) == MTK_E_PEM_SYNTAX)
+				rc = exp_add_error(w->sink, wpath(w), sp.line, MTK_E_PEM_SYNTAX,
 						   "PKCS7 block: the base64 body does not decode");
-			else
-				rc = pkcs7_certs(w, w->der.data, w->der.len, line, &index);
-			(*found)++;
+			else if (rc == MTK_OK)
+				rc = pkcs7_certs(w, w->der.data, w->der.len, sp.line, index);
 		} else {
 			w->sink->st.skipped_blocks++; /* keys, CSRs, CRLs, parameters */
 		}
@@ -565,11 +528,20 @@ static bool cert_like_name(const char *path)
 	return false;
 }
 
+/* Counts the file as a certificate file, a skipped one, or (when it gave
+ * errors and no certificate) neither. */
+static void count_file(struct worker *w, uint64_t certs0, uint64_t errs0)
+{
+	if (w->sink->st.certs > certs0)
+		w->sink->st.cert_files++;
+	else if (w->sink->st.errors == errs0)
+		w->sink->st.skipped_files++;
+}
+
 static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk_secret *pass)
 {
 	uint64_t certs0 = w->sink->st.certs, errs0 = w->sink->st.errors;
-	size_t begin;
-	int found = 0;
+	int found = 0, idx = 0;
 	mtk_rc rc = MTK_OK;
 
 	if (n == 0) {
@@ -579,21 +551,19 @@ static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk
 			w->sink->st.skipped_files++;
 		return rc;
 	}
-	begin = find(d, n, 0, "-----BEGIN ");
-	if (begin < n) {
-		rc = scan_pem(w, d, n, begin, &found);
+	if (memmem(d, n, "-----BEGIN ", 11) != NULL) {
+		mtk_pem_iter it;
+
+		rc = scan_pem(w, d, n, 1, false, &idx, &it);
 	} else {
 		mtk_format f = mtk_detect(d, n);
-		int idx = 0;
 
 		switch (f) {
 		case MTK_FMT_DER_CERT:
 			rc = one_cert(w, d, n, 0, 0, MTK_EXP_SRC_DER, false);
-			found = 1;
 			break;
 		case MTK_FMT_DER_PKCS7:
 			rc = pkcs7_certs(w, d, n, 0, &idx);
-			found = 1;
 			break;
 		case MTK_FMT_PKCS12:
 		case MTK_FMT_JKS:
@@ -609,13 +579,80 @@ static mtk_rc scan_bytes(struct worker *w, const uint8_t *d, size_t n, const mtk
 			break;
 		}
 	}
-	/* A file with a certificate counts as a certificate file; one with
-	 * nothing of ours and no error as skipped; a broken one as neither. */
 	(void)found;
-	if (w->sink->st.certs > certs0)
-		w->sink->st.cert_files++;
-	else if (w->sink->st.errors == errs0)
-		w->sink->st.skipped_files++;
+	count_file(w, certs0, errs0);
+	return rc;
+}
+
+static mtk_rc errno_rc(int e);
+
+/* A large PEM bundle, `got` bytes of it already in w->file: read through a
+ * window of MTK_EXPIRY_WINDOW bytes, each window's whole blocks scanned and
+ * the block cut by its end carried into the next.  Memory does not grow
+ * with the file. */
+static mtk_rc scan_stream(struct worker *w, int fd, size_t got)
+{
+	uint64_t certs0 = w->sink->st.certs, errs0 = w->sink->st.errors;
+	long line = 1;
+	int index = 0;
+	bool eof = false;
+	mtk_rc rc = MTK_OK;
+
+	w->file.len = got;
+	if (w->file.cap < MTK_EXPIRY_WINDOW &&
+	    mtk_buf_reserve(&w->file, MTK_EXPIRY_WINDOW - got) != MTK_OK)
+		return MTK_E_NOMEM;
+	for (;;) {
+		mtk_pem_iter it;
+		size_t keep;
+
+		while (!eof && got < w->file.cap) {
+			ssize_t r = read(fd, w->file.data + got, w->file.cap - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				rc = exp_add_error(w->sink, w->path, 0, errno_rc(errno),
+						   "read error: %s", strerror(errno));
+				goto out;
+			}
+			if (r == 0)
+				eof = true;
+			got += (size_t)r;
+		}
+		rc = scan_pem(w, w->file.data, got, line, !eof, &index, &it);
+		if (rc != MTK_OK || eof)
+			break;
+		keep = mtk_pem_iter_keep(&it, &line);
+		if (keep == 0) {
+			/* One block fills the window: widen it, within reason. */
+			if (w->file.cap >= MTK_MAX_INPUT) {
+				rc = exp_add_error(w->sink, wpath(w), line, MTK_E_TOO_LARGE,
+						   "a PEM block larger than %zu bytes; not read",
+						   (size_t)MTK_MAX_INPUT);
+				break;
+			}
+			w->file.len = got;
+			if (mtk_buf_reserve(&w->file, w->file.cap) != MTK_OK) {
+				rc = MTK_E_NOMEM;
+				break;
+			}
+			continue;
+		}
+		if (exp_over_budget(w->sink)) {
+			if ((rc = exp_spill(w->sink)) != MTK_OK)
+				break;
+			w->path_in_arena = NULL; /* freed with the arena */
+		}
+		/* What was scanned may be a private key: wipe it as it goes. */
+		memmove(w->file.data, w->file.data + keep, got - keep);
+		mtk_cleanse(w->file.data + (got - keep), keep);
+		got -= keep;
+	}
+out:
+	mtk_cleanse(w->file.data, got);
+	w->file.len = 0;
+	count_file(w, certs0, errs0);
 	return rc;
 }
 
@@ -653,7 +690,8 @@ struct scan {
 	pthread_cond_t cv;
 	struct job *stack;
 	int busy;
-	bool failed; /* allocation failure: stop */
+	bool failed; /* allocation failure, or no room for a run: stop */
+	mtk_rc fail_rc;
 	const mtk_expiry_opts *opts;
 	const mtk_secret *pass;
 	struct devino *seen;
@@ -791,7 +829,8 @@ static mtk_rc errno_rc(int e)
 	}
 }
 
-#define BATCH 128
+#define BATCH 32 /* names per job: small enough that a few hundred files in one
+		   directory still spread over every reader */
 
 static mtk_rc do_dir(struct worker *w, struct job *j)
 {
@@ -968,6 +1007,10 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 
 	memset(&st, 0, sizeof(st));
 	w->path_in_arena = NULL;
+	/* Between files no record points into the arena: the place to
+	 * spill when over the budget. */
+	if (exp_over_budget(w->sink) && (rc = exp_spill(w->sink)) != MTK_OK)
+		return rc;
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
@@ -1019,6 +1062,14 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 			    skip)
 				goto out;
 			checked = true;
+		}
+		if ((uint64_t)st.st_size > MTK_EXPIRY_WINDOW &&
+		    memmem(w->file.data, got, "-----BEGIN ", 11) != NULL) {
+			w->sink->st.files++;
+			rc = scan_stream(w, fd, got);
+			atomic_fetch_add(&sc->certs_done, w->sink->st.certs - certs_before);
+			progress(w, true);
+			goto out;
 		}
 		if ((uint64_t)st.st_size > max || got > max) {
 			rc = exp_add_error(
@@ -1106,8 +1157,10 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&sc->mu);
 		sc->busy--;
-		if (rc == MTK_E_NOMEM)
+		if (rc == MTK_E_NOMEM || rc == MTK_E_WRITE) {
 			sc->failed = true;
+			sc->fail_rc = rc;
+		}
 		if ((sc->stack == NULL && sc->busy == 0) || sc->failed)
 			pthread_cond_broadcast(&sc->cv);
 		pthread_mutex_unlock(&sc->mu);
@@ -1128,11 +1181,10 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 
 	if (opts == NULL)
 		opts = &defopts;
-	pthread_once(&b64_once, b64_init);
 	memset(&sc, 0, sizeof(sc));
 	sc.opts = opts;
 	sc.pass = opts->pass;
-	nt = opts->threads > 0 ? opts->threads : 2;
+	nt = opts->threads > 0 ? opts->threads : MTK_EXPIRY_WORKERS;
 	if (nt > 64)
 		nt = 64;
 	if (stat(path, &st) != 0) {
@@ -1161,6 +1213,7 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 			goto out;
 		}
+		ws[i].sink->budget = opts->mem_budget / (size_t)nt;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		/* A named file: read it in this thread, path as given. */
@@ -1168,7 +1221,12 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 
 		snprintf(ws[0].path, sizeof(ws[0].path), "%s", path);
 		rc = do_file(&ws[0], dfd, path, DT_UNKNOWN);
-		if (rc != MTK_OK)
+		if (rc == MTK_E_WRITE)
+			rc = mtk_err_set(err, rc,
+					 "%s: cannot write the records beyond the memory budget to "
+					 "$TMPDIR",
+					 path);
+		else if (rc != MTK_OK)
 			rc = mtk_err_set(err, rc, "%s", path);
 		goto out;
 	}
@@ -1201,7 +1259,12 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 				job_free(j);
 			}
 			if (sc.failed)
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+				rc = sc.fail_rc == MTK_E_WRITE
+					 ? mtk_err_set(err, MTK_E_WRITE,
+						       "%s: cannot write the records beyond the "
+						       "memory budget to $TMPDIR",
+						       path)
+					 : mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 		}
 	}
 	pthread_cond_destroy(&sc.cv);
@@ -1269,7 +1332,7 @@ static mtk_rc scan_container(struct worker *w, const uint8_t *d, size_t n, const
 /* ------------------------------------------------------------------ */
 /* Results */
 
-static int cmp_cert(const void *a, const void *b)
+int exp_cmp_cert(const void *a, const void *b)
 {
 	const mtk_expiry_cert *x = a, *y = b;
 	int c;
@@ -1280,7 +1343,13 @@ static int cmp_cert(const void *a, const void *b)
 		return c;
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	/* The same place read twice (two operands): any order is the same
+	 * output, but keep it total anyway. */
+	if ((c = memcmp(x->sha256, y->sha256, sizeof(x->sha256))) != 0)
+		return c;
+	return strcmp(x->alias ? x->alias : "", y->alias ? y->alias : "");
 }
 
 static int cmp_err(const void *a, const void *b)
@@ -1290,14 +1359,20 @@ static int cmp_err(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	return (x->line > y->line) - (x->line < y->line);
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->code != y->code)
+		return x->code < y->code ? -1 : 1;
+	return strcmp(x->detail, y->detail);
 }
 
 mtk_rc mtk_expiry_finish(mtk_expiry *x)
 {
-	size_t nc = 0, ne = 0;
+	/* Records merged by an earlier call are kept (the sinks hand theirs
+	 * over); errors and counters stay in the sinks and are merged anew. */
+	mtk_expiry_cert *old = x->certs;
+	size_t nold = x->certs != NULL ? x->ncerts : 0, nc = nold, ne = 0;
 
-	free(x->certs);
 	free(x->errs);
 	x->certs = NULL;
 	x->errs = NULL;
@@ -1317,23 +1392,47 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 		x->st.symlinked_dirs_skipped += s->symlinked_dirs_skipped;
 		x->st.endpoints += s->endpoints;
 		x->st.errors += s->errors;
+		/* Runs move to x (their records are counted there). */
+		while (x->sinks[i]->runs != NULL) {
+			struct exp_run *r = x->sinks[i]->runs;
+
+			x->sinks[i]->runs = r->next;
+			r->next = x->runs;
+			x->runs = r;
+			x->spilled += r->count;
+		}
+		x->sinks[i]->spilled = 0;
 	}
 	x->certs = malloc((nc ? nc : 1) * sizeof(*x->certs));
 	x->errs = malloc((ne ? ne : 1) * sizeof(*x->errs));
-	if (x->certs == NULL || x->errs == NULL)
+	if (x->certs == NULL || x->errs == NULL) {
+		free(x->certs);
+		x->certs = old;
+		x->ncerts = nold;
+		x->finished = false;
 		return MTK_E_NOMEM;
-	x->ncerts = x->nerrs = 0;
+	}
+	if (nold)
+		memcpy(x->certs, old, nold * sizeof(*old));
+	free(old);
+	x->ncerts = nold;
+	x->nerrs = 0;
 	for (size_t i = 0; i < x->nsinks; i++) {
-		const struct exp_sink *s = x->sinks[i];
+		struct exp_sink *s = x->sinks[i];
 
 		if (s->ncerts)
 			memcpy(x->certs + x->ncerts, s->certs, s->ncerts * sizeof(*s->certs));
 		x->ncerts += s->ncerts;
+		/* The records are in x->certs now (their strings stay in the
+		 * sink's arena): a million of them need not be held twice. */
+		free(x->sinks[i]->certs);
+		x->sinks[i]->certs = NULL;
+		x->sinks[i]->ncerts = x->sinks[i]->capcerts = 0;
 		if (s->nerrs)
 			memcpy(x->errs + x->nerrs, s->errs, s->nerrs * sizeof(*s->errs));
 		x->nerrs += s->nerrs;
 	}
-	qsort(x->certs, x->ncerts, sizeof(*x->certs), cmp_cert);
+	qsort(x->certs, x->ncerts, sizeof(*x->certs), exp_cmp_cert);
 	qsort(x->errs, x->nerrs, sizeof(*x->errs), cmp_err);
 	x->finished = true;
 	return MTK_OK;
@@ -1341,12 +1440,12 @@ mtk_rc mtk_expiry_finish(mtk_expiry *x)
 
 size_t mtk_expiry_count(const mtk_expiry *x)
 {
-	return x->finished ? x->ncerts : 0;
+	return x->finished ? x->ncerts + x->spilled : 0;
 }
 
 const mtk_expiry_cert *mtk_expiry_get(const mtk_expiry *x, size_t i)
 {
-	return x->finished && i < x->ncerts ? &x->certs[i] : NULL;
+	return x->finished && x->runs == NULL && i < x->ncerts ? &x->certs[i] : NULL;
 }
 
 size_t mtk_expiry_error_count(const mtk_expiry *x)
@@ -1362,13 +1461,6 @@ const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i)
 void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out)
 {
 	*out = x->st;
-}
-
-int64_t mtk_expiry_days_left(int64_t t, int64_t now)
-{
-	int64_t d = t - now;
-
-	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
 }
 
 mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds)

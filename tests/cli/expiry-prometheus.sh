@@ -29,26 +29,42 @@ if command -v promtool >/dev/null; then
 else
 	not_ok "promtool is missing (Debian package prometheus, scripts/deps.sh)"
 fi
-expect_match "HELP line for notAfter" '^# HELP mtlskit_cert_not_after_seconds ' "$PROM"
-expect_match "TYPE gauge for notAfter" '^# TYPE mtlskit_cert_not_after_seconds gauge$' "$PROM"
-expect_match "TYPE for expired" '^# TYPE mtlskit_cert_expired gauge$' "$PROM"
-expect_match "TYPE for expiring" '^# TYPE mtlskit_cert_expiring gauge$' "$PROM"
+# x509-certificate-exporter's names, so its dashboard and alerts work as is.
+expect_match "HELP line for notAfter" '^# HELP x509_cert_not_after ' "$PROM"
+expect_match "TYPE gauge for notAfter" '^# TYPE x509_cert_not_after gauge$' "$PROM"
+expect_match "TYPE gauge for notBefore" '^# TYPE x509_cert_not_before gauge$' "$PROM"
+expect_match "TYPE for expired" '^# TYPE x509_cert_expired gauge$' "$PROM"
+expect_match "TYPE for expiring (mtlskit's own)" '^# TYPE mtlskit_cert_expiring gauge$' "$PROM"
+expect_match "read errors" '^x509_read_errors 0$' "$PROM"
+expect_no_match "no old metric names" 'mtlskit_cert_not_after_seconds' "$PROM"
 soon_na=$(enddate_epoch "$T/soon.pem")
-expect_match "notAfter of soon is openssl's" \
-	"^mtlskit_cert_not_after_seconds\\{path=\"$T/d/bundle.pem\",alias=\"\",subject=\"O=Expiry Test,CN=soon.example.com\",issuer=\"CN=Expiry Test CA,O=Expiry Test\",serial=\"1000\"\\} $soon_na\$" "$PROM"
+soon_nb=$(date -u -d "$(openssl x509 -in "$T/soon.pem" -noout -startdate | cut -d= -f2)" +%s)
+soon_fp=$(openssl x509 -in "$T/soon.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+soon_serial=$(printf '%d' "0x$(openssl x509 -in "$T/soon.pem" -noout -serial | cut -d= -f2)")
+labels="filename=\"bundle.pem\",filepath=\"$T/d/bundle.pem\",issuer_C=\"\",issuer_CN=\"Expiry Test CA\",issuer_L=\"\",issuer_O=\"Expiry Test\",issuer_OU=\"\",issuer_ST=\"\",serial_number=\"$soon_serial\",subject_C=\"\",subject_CN=\"soon.example.com\",subject_L=\"\",subject_O=\"Expiry Test\",subject_OU=\"\",subject_ST=\"\",alias=\"\",keystore=\"\",endpoint=\"\",sha256=\"$soon_fp\""
+expect_match "notAfter of soon is openssl's, with the exporter's labels" \
+	"^x509_cert_not_after\\{$labels\\} $soon_na\$" "$PROM"
+expect_match "notBefore of soon is openssl's" "^x509_cert_not_before\\{$labels\\} $soon_nb\$" "$PROM"
+expect_match "serial_number is decimal (openssl's hex 1000 is 4096)" 'serial_number="4096"' "$PROM"
 expect_match "expired=1 for the expired one" \
-	'^mtlskit_cert_expired\{path="[^"]*/bundle.pem",alias="",subject="O=Expiry Test,CN=expired.example.com".*\} 1$' "$PROM"
+	'^x509_cert_expired\{filename="bundle.pem",.*subject_CN="expired.example.com".*\} 1$' "$PROM"
 expect_match "expiring=1 for the one within 30 days" \
-	'^mtlskit_cert_expiring\{path="[^"]*/bundle.pem",alias="",subject="O=Expiry Test,CN=soon.example.com".*\} 1$' "$PROM"
-expect_match "expiring=0 for the one in 50 days" '^mtlskit_cert_expiring\{path="[^"]*odd.pem".*\} 0$' "$PROM"
-# openssl prints O=Quote \" and \\ back\, slash; Prometheus escapes \ and ".
+	'^mtlskit_cert_expiring\{filename="bundle.pem",.*subject_CN="soon.example.com".*\} 1$' "$PROM"
+expect_match "expiring=0 for the one in 50 days" '^mtlskit_cert_expiring\{filename="odd.pem".*\} 0$' "$PROM"
+# openssl prints O=Quote \" and \\ back\, slash; the exporter's subject_O is
+# the value itself (Quote " and \ back, slash), then Prometheus escapes \ and ".
 expect_match "labels escaped (quote, backslash, comma)" \
-	'subject="CN=odd,O=Quote \\\\\\" and \\\\\\\\ back\\\\, slash"' "$PROM"
-expect_match "path with a space is kept" "path=\"$T/sub dir/odd.pem\"" "$PROM"
+	'subject_O="Quote \\" and \\\\ back, slash"' "$PROM"
+expect_match "path with a space is kept" "filepath=\"$T/sub dir/odd.pem\"" "$PROM"
 expect_eq "a certificate twice in one file is written once" \
-	"$(grep -c '^mtlskit_cert_not_after_seconds{path="[^"]*/twice.pem"' "$T/out.prom")" 1
+	"$(grep -c '^x509_cert_not_after{filename="twice.pem"' "$T/out.prom")" 1
+expect_eq "the same certificate in three files: three series" \
+	"$(grep -c "^x509_cert_not_after{.*sha256=\"$soon_fp\"" "$T/out.prom")" 3
 expect_match "scan totals" '^mtlskit_expiry_certificates 6$' "$PROM"
 expect_match "window in seconds" '^mtlskit_expiry_window_seconds 2592000$' "$PROM"
+# Families are whole: every series of a family follows its TYPE line.
+expect_eq "each family's series are together" \
+	"$(awk '/^# TYPE/ { f = $3; next } /^[a-z]/ { split($0, a, "[{ ]"); if (a[1] != f) bad++ } END { print bad + 0 }' "$T/out.prom")" 0
 
 # -o: atomic write, no overwrite without --force.
 mtk expiry --prometheus -o "$T/textfile/expiry.prom" "$T/d"

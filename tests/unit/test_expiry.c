@@ -189,28 +189,48 @@ static void test_loop_and_missing(void **state)
 	mtk_expiry_free(x);
 }
 
+/* Keeps each family apart, as the CLI does. */
+static mtk_rc collect(void *ctx, int family, const void *p, size_t n)
+{
+	mtk_buf *fams = ctx;
+
+	assert_true(family >= 0 && family < MTK_EXPIRY_PROM_FAMILIES);
+	return mtk_buf_append(&fams[family], p, n);
+}
+
 static void test_prometheus(void **state)
 {
 	mtk_expiry *x = mtk_expiry_new();
-	mtk_buf b = MTK_BUF_INIT;
+	mtk_buf b = MTK_BUF_INIT, fams[MTK_EXPIRY_PROM_FAMILIES];
 	char *s;
-	const char *needle = "subject=\"CN=quote\\\\\\\"back\\\\\\\\slash\"";
+	const char *needle = "subject_CN=\"quote\\\"back\\\\slash\"";
 	size_t n = 0;
 
 	(void)state;
+	for (int k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++)
+		fams[k] = (mtk_buf)MTK_BUF_INIT;
 	assert_int_equal(mtk_expiry_scan_path(x, dir, NULL, NULL), MTK_OK);
 	assert_int_equal(mtk_expiry_finish(x), MTK_OK);
-	assert_int_equal(mtk_expiry_prometheus(x, 1800000000, 30 * 86400, &b), MTK_OK);
+	assert_int_equal(mtk_expiry_prometheus(x, 1800000000, 30 * 86400, collect, fams), MTK_OK);
+	for (int k = 0; k < MTK_EXPIRY_PROM_FAMILIES; k++) {
+		assert_int_equal(mtk_buf_append(&b, fams[k].data, fams[k].len), MTK_OK);
+		mtk_buf_free(&fams[k]);
+	}
 	assert_int_equal(mtk_buf_append_u8(&b, 0), MTK_OK);
 	s = (char *)b.data;
-	assert_non_null(strstr(s, "# TYPE mtlskit_cert_not_after_seconds gauge\n"));
+	assert_non_null(strstr(s, "# TYPE x509_cert_not_after gauge\n"));
+	assert_true(strstr(s, "# TYPE x509_cert_not_after gauge\n") <
+		    strstr(s, "# TYPE x509_cert_not_before gauge\n"));
+	assert_true(strstr(s, "# TYPE x509_cert_not_before gauge\n") <
+		    strstr(s, "# TYPE x509_cert_expired gauge\n"));
 	assert_non_null(strstr(s, needle));
 	/* The same certificate twice in one file: one series per metric. */
-	for (const char *p = s; (p = strstr(p, "mtlskit_cert_expired{path=")) != NULL; p++)
+	for (const char *p = s; (p = strstr(p, "x509_cert_expired{filename=")) != NULL; p++)
 		if (strstr(p, "quote.pem") != NULL && strstr(p, "quote.pem") < strchr(p, '\n'))
 			n++;
 	assert_int_equal(n, 1);
-	assert_non_null(strstr(s, "subject=\"CN=b\",issuer=\"CN=b\",serial=\"02\"} 1\n"));
+	assert_non_null(strstr(s, "serial_number=\"2\",subject_C=\"\",subject_CN=\"b\","));
+	assert_non_null(strstr(s, "x509_read_errors "));
 	assert_non_null(strstr(s, "mtlskit_expiry_certificates 5\n"));
 	mtk_buf_free(&b);
 	mtk_expiry_free(x);

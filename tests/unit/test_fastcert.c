@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/fastcert.h"
 #include "mtlskit/file.h"
@@ -507,11 +508,11 @@ static void test_durations_endpoints(void **state)
 	assert_int_equal(mtk_expiry_parse_duration("3x", &v), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_expiry_parse_duration("3dd", &v), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_expiry_parse_duration("99999999999d", &v), MTK_E_INVALID_ARG);
-	assert_true(mtk_expiry_days_left(86400 * 2, 0) == 2);
-	assert_true(mtk_expiry_days_left(86399, 0) == 0);
-	assert_true(mtk_expiry_days_left(-1, 0) == -1);
-	assert_true(mtk_expiry_days_left(-86400, 0) == -1);
-	assert_true(mtk_expiry_days_left(-86401, 0) == -2);
+	assert_true(mtk_days_left(86400 * 2, 0) == 2);
+	assert_true(mtk_days_left(86399, 0) == 0);
+	assert_true(mtk_days_left(-1, 0) == -1);
+	assert_true(mtk_days_left(-86400, 0) == -1);
+	assert_true(mtk_days_left(-86401, 0) == -2);
 	assert_true(mtk_expiry_parse_endpoint("example.com:8443", h, sizeof(h), p, sizeof(p)));
 	assert_string_equal(h, "example.com");
 	assert_string_equal(p, "8443");

@@ -121,6 +121,92 @@ static void test_encode_roundtrip(void **state)
 	mtk_buf_free(&out);
 }
 
+/* The block iterator: spans, lines, the three outcomes. */
+static void test_iterator(void **state)
+{
+	const char *t = "junk -----BEGIN X-----\n"
+			"-----BEGIN CERTIFICATE-----\n" CERT_BODY "-----END CERTIFICATE-----\n"
+			"\n-----BEGIN A-----\nQQ==\n-----END A-----\n"
+			"-----BEGIN C-----\n-----END D-----\n"
+			"-----BEGIN KEY-----\nQUI=\n";
+	mtk_pem_iter it;
+	mtk_pem_span sp;
+	uint8_t out[16];
+	size_t n;
+
+	(void)state;
+	mtk_pem_iter_init(&it, (const uint8_t *)t, strlen(t), 1, false);
+	/* "-----BEGIN X-----" has no END: it runs to the next END marker,
+	 * whose label differs. */
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_END_MISMATCH);
+	assert_int_equal(sp.line, 1);
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_BLOCK);
+	assert_true(mtk_pem_label_is(&sp, "A"));
+	assert_int_equal(sp.line, 6);
+	assert_true(mtk_pem_b64_decode(sp.body, sp.body_len, out, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 'A');
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_END_MISMATCH);
+	assert_true(mtk_pem_label_is(&sp, "C"));
+	assert_int_equal(sp.line, 9);
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_NO_END);
+	assert_true(mtk_pem_label_is(&sp, "KEY"));
+	assert_int_equal(sp.line, 11);
+	assert_true(mtk_pem_b64_decode(sp.body, sp.body_len, out, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_DONE);
+}
+
+/* In windows: a block cut by the window's end is asked for again. */
+static void test_iterator_partial(void **state)
+{
+	const char *t = "x\n-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIF";
+	mtk_pem_iter it;
+	mtk_pem_span sp;
+	long line = 0;
+
+	(void)state;
+	mtk_pem_iter_init(&it, (const uint8_t *)t, strlen(t), 1, true);
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_MORE);
+	assert_int_equal(mtk_pem_iter_keep(&it, &line), 2);
+	assert_int_equal(line, 2);
+	/* No marker at all: only the last bytes (a marker's possible start)
+	 * are kept. */
+	mtk_pem_iter_init(&it, (const uint8_t *)"abcdefghijklmnop\n-----BEG", 26, 7, true);
+	assert_int_equal(mtk_pem_next(&it, &sp), MTK_PEM_DONE);
+	assert_int_equal(mtk_pem_iter_keep(&it, &line), 26 - 10);
+	assert_int_equal(line, 7); /* offset 16 is the first line's newline */
+}
+
+/* Base64: whole quads only, padding only at the end, white space skipped. */
+static void test_b64(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out; /* NULL: refused */
+	} v[] = {
+	    {"TWFu", "Man"},	   {"TWE=", "Ma"},  {"TQ==", "M"},	  {"TW\r\nFu ", "Man"},
+	    {"TWFuTWFu", "ManMan"}, {"TWF", NULL},   {"TQ=", NULL},	  {"TQ==TQ==", NULL},
+	    {"T===", NULL},	   {"====", NULL},  {"TW-u", NULL},	  {"", NULL},
+	    {"Proc-Type: 4", NULL},
+	};
+	uint8_t out[32];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		bool ok = mtk_pem_b64_decode((const uint8_t *)v[i].in, strlen(v[i].in), out, &n);
+
+		if (v[i].out == NULL) {
+			assert_false(ok);
+			continue;
+		}
+		assert_true(ok);
+		assert_int_equal(n, strlen(v[i].out));
+		assert_memory_equal(out, v[i].out, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +215,9 @@ int main(void)
 		cmocka_unit_test(test_legacy_encrypted_headers),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_iterator),
+		cmocka_unit_test(test_iterator_partial),
+		cmocka_unit_test(test_b64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
