@@ -581,7 +581,9 @@ static void test_install_reply(void **state)
 	reply = one(signed_cert);
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_install_reply(ks, 0, reply, &trusted, &err), MTK_E_KS_REPLY);
-	assert_string_equal(err.detail, "Failed to establish chain from reply");
+	/* keytool's words first, then the issuer it could not find */
+	assert_non_null(strstr(err.detail, "Failed to establish chain from reply: the issuer "
+					   "'CN=ca.example.com,O=Test' of 'CN=leaf.example.com'"));
 	/* With the CA as a trusted entry, the chain is built from it. */
 	assert_int_equal(mtk_keystore_add_trusted(ks, "ca", ca, 0, &err), MTK_OK);
 	mtk_err_clear(&err);
