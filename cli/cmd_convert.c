@@ -379,6 +379,20 @@ static int convert_whole_store(cli *c, struct run *r, const char *path, mtk_conv
 	f = mtk_detect(in.data, in.len);
 	if (!(f == MTK_FMT_JKS || f == MTK_FMT_JCEKS || (f == MTK_FMT_PKCS12 && t != MTK_KS_PKCS12)))
 		goto out; /* not a whole-store conversion */
+	if (r->pass == NULL && f == MTK_FMT_PKCS12) {
+		/* The empty password (or none) opens it with no flag. */
+		mtk_err probe = {0};
+		rc = mtk_keystore_decode(in.data, in.len, path, NULL, r->key_pass, 0, &ks, &probe);
+		if (rc == MTK_OK) {
+			if ((rc = need_out_pass(c, r, err)) != MTK_OK)
+				goto out;
+			goto decoded;
+		}
+		if (rc != MTK_E_PASSWORD_NEEDED) {
+			*err = probe;
+			goto out;
+		}
+	}
 	if (r->pass == NULL && (rc = cli_password(c, CLI_PASS_IN, "Keystore password: ", true,
 						  &r->pass, err)) != MTK_OK)
 		goto out;
@@ -392,6 +406,7 @@ static int convert_whole_store(cli *c, struct run *r, const char *path, mtk_conv
 	if ((rc = mtk_keystore_decode(in.data, in.len, path, r->pass, r->key_pass, 0, &ks, err)) !=
 	    MTK_OK)
 		goto out;
+decoded:
 	if ((rc = mtk_keystore_convert(ks, t, r->out_pass, NULL, &out, err)) != MTK_OK)
 		goto out;
 	if ((rc = mtk_file_write(c->out, out.data, out.len,

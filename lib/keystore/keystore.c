@@ -712,7 +712,14 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 		 * guessed password. */
 		mtk_err probe = {0};
 		rc = MTK_E_INTEGRITY;
-		if (is_mid_keystore(name)) {
+		if (type == MTK_KS_PKCS12) {
+			/* A PKCS12 with the empty password (or none) opens with no flag. */
+			rc = mtk_keystore_decode(data, len, name, NULL, key_pass, 0, &ks, &probe);
+			if (rc == MTK_E_PASSWORD_NEEDED) {
+				mtk_err_clear(&probe);
+				rc = MTK_E_INTEGRITY;
+			}
+		} else if (is_mid_keystore(name)) {
 			if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
 				return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 			rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);

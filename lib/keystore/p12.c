@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -140,6 +141,8 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
+				if (p8 == NULL && plen == 0) /* the absent encoding */
+					p8 = PKCS12_decrypt_skey(bag, NULL, 0);
 				if (p8 == NULL)
 					return MTK_E_BAD_PASSWORD;
 				b->key = mtk_p8_to_key(p8);
@@ -179,19 +182,20 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	mtk_keystore *ks = NULL;
 	const char *pass;
 	int plen;
+	/* PKCS#12 keeps no entry dates (only Java's "Time <ms>" localKeyID):
+	 * like Java's loader, the others get the time the store is read. */
+	int64_t now_ms = (int64_t)time(NULL) * 1000;
 	mtk_rc rc;
 
 	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
 		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: not a valid PKCS12 file", name);
 		goto out;
 	}
-	if (store_pass == NULL) {
-		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed",
-				 name);
-		goto out;
-	}
-	pass = store_pass->s;
-	plen = (int)store_pass->len;
+	/* No password: the empty one (both encodings), as the PFX files of
+	 * openssl -passout pass:, certtool --empty-password/--null-password,
+	 * python's NoEncryption and Java's password-less trust stores have. */
+	pass = store_pass != NULL ? store_pass->s : "";
+	plen = store_pass != NULL ? (int)store_pass->len : 0;
 	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 		goto out;
@@ -208,6 +212,11 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
 		if (!ok && plen == 0)
 			ok = mtk_p12_verify_mac(p12, data, len, NULL, 0);
+		if (!ok && store_pass == NULL) {
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 "%s: the keystore password is needed", name);
+			goto out;
+		}
 		if (!ok) {
 			rc = mtk_err_set(
 			    err, MTK_E_INTEGRITY,
@@ -237,11 +246,18 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
 			if (bags == NULL && mtk_legacy_provider()) {
 				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
+				if (bags == NULL && plen == 0) /* the absent encoding */
+					bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
 				if (bags != NULL)
 					ks->p12_legacy = true;
 			}
 		} else {
 			continue;
+		}
+		if (bags == NULL && store_pass == NULL && !PKCS12_mac_present(p12)) {
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 "%s: the keystore password is needed", name);
+			goto out;
 		}
 		if (bags == NULL) {
 			rc = mtk_err_set(err, MTK_E_PKCS12,
@@ -257,7 +273,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			goto out;
 		}
 		if (rc != MTK_OK) {
-			rc = mtk_err_set(err, rc == MTK_E_BAD_PASSWORD ? MTK_E_KEY_PASSWORD : rc,
+			rc = mtk_err_set(err,
+					 rc != MTK_E_BAD_PASSWORD ? rc
+					 : store_pass == NULL	  ? MTK_E_PASSWORD_NEEDED
+								  : MTK_E_KEY_PASSWORD,
 					 "%s: cannot read a key or certificate bag", name);
 			goto out;
 		}
@@ -332,6 +351,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->key = kb->key;
 		kb->key = NULL;
 		e->chain = chain;
+		e->date_ms = now_ms;
 		if (kb->kid_len > 5 && memcmp(kb->kid, "Time ", 5) == 0) {
 			char num[32];
 			size_t n = (size_t)kb->kid_len - 5 < sizeof(num) - 1
@@ -365,6 +385,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->alias = low;
 		mtk_ks_slot_named(ks, e);
 		e->kind = MTK_KSE_TRUSTED;
+		e->date_ms = now_ms;
 		if ((e->chain = sk_X509_new_null()) == NULL || !sk_X509_push(e->chain, cb->cert)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 			goto out;
