@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
 #include "mtlskit/convert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
@@ -336,7 +337,13 @@ static mtk_rc encode_target(cli *c, struct run *r, mtk_conv_target to, mtk_p12_c
 
 		if ((rc = need_out_pass(c, r, err)) != MTK_OK)
 			return rc;
-		chain = mtk_conv_sel_certs(s); /* leaf first, as Java stores it */
+		/* Leaf first, then its issuers, as Java stores it: only the key's
+		 * own chain (keytool counts every certificate of the entry). */
+		if ((chain = sk_X509_new_null()) != NULL && !mtk_sk_x509_push_ref(chain, s->leaf))
+			sk_X509_pop_free(chain, X509_free), chain = NULL;
+		for (int i = 0; chain != NULL && s->chain && i < sk_X509_num(s->chain); i++)
+			if (!mtk_sk_x509_push_ref(chain, sk_X509_value(s->chain, i)))
+				sk_X509_pop_free(chain, X509_free), chain = NULL;
 		ks = mtk_keystore_new(t);
 		if (chain == NULL || ks == NULL)
 			rc = mtk_err_set(err, MTK_E_NOMEM, "convert");
@@ -620,7 +627,13 @@ int cmd_convert(cli *c, int argc, char **argv)
 				 "the inputs hold no key and no certificate to convert");
 		goto fail;
 	}
-	if (sk_X509_num(r.sel.unrelated) > 0)
+	if (sk_X509_num(r.sel.unrelated) > 0 && (to == MTK_CONV_JKS || to == MTK_CONV_JCEKS))
+		cli_warn(c,
+			 "%d certificate%s not part of the chain of the leaf; not written (a key "
+			 "entry holds only its own chain; give trust anchors with --trusted FILE)",
+			 sk_X509_num(r.sel.unrelated),
+			 sk_X509_num(r.sel.unrelated) == 1 ? " is" : "s are");
+	else if (sk_X509_num(r.sel.unrelated) > 0)
 		cli_warn(
 		    c,
 		    "%d certificate%s not part of the chain of the leaf; written after the chain",

@@ -536,7 +536,26 @@ mtk_rc mtk_keystore_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_s
 mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to, const mtk_secret *store_pass,
 			    const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
 {
-	return mtk_keystore_encode(ks, to, store_pass, key_pass, out, err);
+	mtk_keystore view;
+	mtk_rc rc;
+
+	/* Every key is protected afresh under the new password, also to the
+	 * same type: the stored bytes are under the old one.  The view shares
+	 * the entries, without their stored key bytes. */
+	view = *ks;
+	view.entries = NULL;
+	if (ks->count > 0 && (view.entries = calloc(ks->count, sizeof(*view.entries))) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "keystore");
+	for (size_t i = 0; i < ks->count; i++) {
+		view.entries[i] = ks->entries[i];
+		if (view.entries[i].kind == MTK_KSE_KEY && view.entries[i].key != NULL) {
+			view.entries[i].protected_key = NULL;
+			view.entries[i].protected_len = 0;
+		}
+	}
+	rc = mtk_keystore_encode(&view, to, store_pass, key_pass, out, err);
+	free(view.entries); /* the entries themselves belong to ks */
+	return rc;
 }
 
 mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
