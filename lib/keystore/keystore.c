@@ -108,6 +108,10 @@ void mtk_ks_entry_clear(mtk_ks_entry *e)
 	}
 	sk_X509_pop_free(e->chain, X509_free);
 	free(e->der);
+	if (e->secret_plain != NULL) {
+		mtk_cleanse(e->secret_plain, e->secret_plain_len);
+		free(e->secret_plain);
+	}
 	if (e->secret_raw != NULL) {
 		mtk_cleanse(e->secret_raw, e->secret_raw_len);
 		free(e->secret_raw);
