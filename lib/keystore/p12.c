@@ -426,6 +426,85 @@ static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char
 	return MTK_OK;
 }
 
+/* Java's object identifiers of the secret-key algorithms keytool makes
+ * (sun.security.x509.AlgorithmId). */
+static const char *secret_alg_oid(const char *alg, size_t n)
+{
+	static const struct {
+		const char *name, *oid;
+	} t[] = {
+		{"AES", "2.16.840.1.101.3.4.1"},	{"DESede", "1.2.840.113549.3.7"},
+		{"DES", "1.3.14.3.2.7"},		{"HmacSHA1", "1.2.840.113549.2.7"},
+		{"HmacSHA224", "1.2.840.113549.2.8"},	{"HmacSHA256", "1.2.840.113549.2.9"},
+		{"HmacSHA384", "1.2.840.113549.2.10"}, {"HmacSHA512", "1.2.840.113549.2.11"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strlen(t[i].name) == n && memcmp(t[i].name, alg, n) == 0)
+			return t[i].oid;
+	return NULL;
+}
+
+/* A JCEKS secret key as Java's PKCS12 keeps it: a SecretBag whose value is
+ * an EncryptedPrivateKeyInfo of { 0, AlgorithmIdentifier, OCTET STRING key }. */
+static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entry *e,
+			     const char *pass, int plen, const char *name, const char *kid,
+			     mtk_err *err)
+{
+	jser_capture inner[] = {{"algorithm", NULL, 0, false}, {"key", NULL, 0, false}};
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	X509_SIG *sig = NULL;
+	PKCS12_SAFEBAG *bag = NULL;
+	ASN1_OBJECT *obj = NULL;
+	unsigned char *kb = NULL, *der = NULL;
+	const char *oid;
+	mtk_reader r;
+	int n;
+	mtk_rc rc = MTK_E_CRYPTO;
+
+	mtk_reader_init(&r, e->secret_plain, e->secret_plain_len);
+	if (e->secret_plain == NULL || mtk_jser_read(&r, inner, 2) != MTK_OK || !inner[0].found ||
+	    !inner[1].found || inner[1].len == 0 || inner[1].len > 1024)
+		return mtk_err_set(err, MTK_E_KEY_PASSWORD,
+				   "alias %s: the secret key could not be opened with the password "
+				   "given; give its password (--key-pass)",
+				   e->alias);
+	if ((oid = secret_alg_oid((const char *)inner[0].p, inner[0].len)) == NULL)
+		return mtk_err_set(err, MTK_E_UNSUPPORTED,
+				   "alias %s: a %.*s secret key has no PKCS12 form here (AES, DESede, "
+				   "DES and HmacSHA* have)",
+				   e->alias, (int)(inner[0].len < 32 ? inner[0].len : 32),
+				   (const char *)inner[0].p);
+	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL || (obj = OBJ_txt2obj(oid, 1)) == NULL ||
+	    (kb = OPENSSL_malloc(inner[1].len)) == NULL)
+		goto out;
+	memcpy(kb, inner[1].p, inner[1].len);
+	if (!PKCS8_pkey_set0(p8, obj, 0, V_ASN1_UNDEF, NULL, kb, (int)inner[1].len))
+		goto out;
+	obj = NULL;
+	kb = NULL;
+	sig = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pass, plen, NULL, 0, P12_ITER, p8, NULL, NULL);
+	if (sig == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0)
+		goto out;
+	bag = PKCS12_SAFEBAG_create_secret(NID_pkcs8ShroudedKeyBag, V_ASN1_OCTET_STRING, der, n);
+	if (bag == NULL || !PKCS12_add_friendlyname_utf8(bag, name, -1) ||
+	    !PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)) ||
+	    (*bags == NULL && (*bags = sk_PKCS12_SAFEBAG_new_null()) == NULL) ||
+	    !sk_PKCS12_SAFEBAG_push(*bags, bag))
+		goto out;
+	bag = NULL;
+	rc = MTK_OK;
+out:
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "alias %s: cannot write the secret key", e->alias);
+	PKCS12_SAFEBAG_free(bag);
+	OPENSSL_free(der);
+	X509_SIG_free(sig);
+	ASN1_OBJECT_free(obj);
+	OPENSSL_clear_free(kb, inner[1].len);
+	PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key bytes it owns */
+	return rc;
+}
+
 mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
 		      mtk_err *err)
 {
@@ -447,12 +526,6 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		char kid[48];
 		char *low;
 
-		if (e->kind == MTK_KSE_SECRET) {
-			rc = mtk_err_set(
-			    err, MTK_E_INVALID_ARG,
-			    "alias %s: secret key entries can only be written to JCEKS", e->alias);
-			goto done;
-		}
 		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
 			rc = mtk_err_set(
 			    err, MTK_E_KEY_PASSWORD,
@@ -466,6 +539,13 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		}
 		/* Java's own localKeyID form; the index keeps equal dates apart. */
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
+		if (e->kind == MTK_KSE_SECRET) {
+			rc = add_secret_bag(&kbags, e, pass, (int)store_pass->len, low, kid, err);
+			free(low);
+			if (rc != MTK_OK)
+				goto done;
+			continue;
+		}
 		/* An entry of a store read lazily: its certificates decoded here. */
 		if (e->chain == NULL && (rc = mtk_ks_entry_decode_chain(e, &lazy, err)) != MTK_OK) {
 			free(low);

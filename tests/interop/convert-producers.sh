@@ -278,7 +278,15 @@ mtk convert ossl-default.p12 --pass env:PW --trusted other.pem --to jks --out-pa
 run keytool -list -keystore dated2.jks -storepass:env NPW
 expect_no_match "PFX + --trusted -> JKS: no entry dated Jan 1, 1970" 'Jan 1, 1970' "$OUT"
 # a JCEKS secret-key entry does not block whole-store conversion to PKCS12 (item 10)
-# (not done yet; see the report)
+mtk convert kt.jceks --pass env:PW --to pkcs12 --out-pass env:NPW -o kt-secret.p12
+expect_eq "JCEKS with a secret key -> PKCS12: exit 0" "$RC" 0
+run keytool -list -keystore kt-secret.p12 -storetype PKCS12 -storepass:env NPW
+expect_match "keytool: the secret key is a SecretKeyEntry in the PKCS12" 'aes1, .*SecretKeyEntry' "$OUT"
+expect_match "keytool: the key entry is kept" 'jleaf, .*PrivateKeyEntry' "$OUT"
+expect_rc 0 "openssl verifies the PKCS12's MAC and reads it" openssl pkcs12 -in kt-secret.p12 -passin env:NPW -nokeys -noout
+expect_rc 2 "JCEKS with a secret key -> JKS: refused (JKS holds no secret keys)" \
+	"$MTLSKIT" convert kt.jceks --pass env:PW --to jks --out-pass env:NPW -o kt-secret.jks
+java_read kt-secret.p12 PKCS12 "$NPW" kt.jceks JCEKS "$PW"
 # a key password that differs from the store password (item 4)
 kt -genkeypair -alias kp -keyalg RSA -keysize 2048 -dname CN=kp -validity 3 -keystore kp.jks -storetype JKS \
 	-storepass:env PW -keypass:env NPW
@@ -304,6 +312,8 @@ expect_match "keytool reads the converted trust store" 'trust-root.*trustedCertE
 # ===== one JVM reads every keystore written above =====
 run java "$JAVA_SRC" "${JAVA_ARGS[@]}"
 JOUT=$OUT
+SECRET=$(printf '%s\n' "$JOUT" | awk '$1 == "kt.jceks" && $2 == "aes1" { print $6 }')
+expect_match "Java: keytool's AES key read from its JCEKS" '^AES-256-' "$SECRET"
 expect_no_match "Java loads every keystore" 'LOAD-ERROR|ERROR:' "$JOUT"
 [ -n "$ERR" ] && diag "$ERR"
 for ((i = 0; i < ${#JAVA_ARGS[@]}; i += 3)); do
@@ -312,7 +322,9 @@ for ((i = 0; i < ${#JAVA_ARGS[@]}; i += 3)); do
 	case $f in
 	ecx.jks) expect_match "Java: $f key entry, chain 3, EC key matches" " key 3 $FPE,$FPI,$FPR match$" "$line" ;;
 	kt-new.jceks) expect_match "Java: $f key entry opens with the new password" " key 3 $FPL,$FPI,$FPR match$" "$line"
-		expect_match "Java: $f secret key kept" 'aes1 secret 0 - AES-256' "$(printf '%s\n' "$JOUT" | grep "^$f ")" ;;
+		expect_match "Java: $f secret key opens with the new password" " aes1 secret 0 - $SECRET\$" "$line" ;;
+	kt-secret.p12) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line"
+		expect_match "Java: $f the same AES key as in the JCEKS" " aes1 secret 0 - $SECRET\$" "$line" ;;
 	*) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line" ;;
 	esac
 done

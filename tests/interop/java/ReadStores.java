@@ -3,7 +3,8 @@
 //   FILE ALIAS KIND CHAIN_LENGTH SHA256,SHA256,... KEY
 // KIND is key, trusted or secret; KEY is "match" when the private key signs
 // what the leaf's public key verifies, "n/a" for other entries, or the
-// exception when the key cannot be recovered.  Arguments: triples of
+// exception when the key cannot be recovered; for a secret key, its
+// algorithm, size and the start of its SHA-256.  Arguments: triples of
 // FILE TYPE PASSWORD ("-" for none).  One JVM reads every store of a test.
 import java.io.FileInputStream;
 import java.security.*;
@@ -56,7 +57,8 @@ public class ReadStores {
 								s.update("mtlskit".getBytes());
 								key = s.verify(sig) ? "match" : "mismatch";
 							} else {
-								key = k.getAlgorithm() + "-" + (k.getEncoded().length * 8);
+								key = k.getAlgorithm() + "-" + (k.getEncoded().length * 8) + "-"
+									+ hex(MessageDigest.getInstance("SHA-256").digest(k.getEncoded())).substring(0, 11);
 							}
 						} catch (Exception e) {
 							key = "ERROR:" + e.getClass().getSimpleName() + ":" + String.valueOf(e.getMessage()).replace(' ', '_');
