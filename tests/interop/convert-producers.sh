@@ -297,6 +297,10 @@ mtk convert kp.jks --pass env:PW --key-pass env:NPW --split-out kp
 expect_eq "differing key password, --key-pass: exit 0" "$RC" 0
 mtk inspect kp.jks --pass env:PW
 expect_match "inspect: the key password differs, give --key-pass" 'key-pass' "$OUT"
+mtk --json check --profile mid kp.jks --pass env:PW
+expect_eq "check --profile mid: exit 1" "$RC" 1
+expect_json "check: key-encrypted names the key whose password differs" \
+	'[.findings[] | select(.id == "key-encrypted") | .message | test("alias kp has a password that differs")] | any' true
 # a password-less trust store (Java PKCS12 with no MAC and no encryption)
 kt -J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE -J-Dkeystore.pkcs12.macAlgorithm=NONE -importcert -noprompt \
 	-alias trust-root -file root.pem -keystore trust.p12 -storetype PKCS12 -storepass:env PW
