@@ -485,6 +485,16 @@ static void test_keytool_jceks(void **state)
 		assert_string_equal(ks2->entries[s2].secret_alg, "AES");
 		assert_int_equal(ks2->entries[s2].secret_bits, 256);
 	}
+	mtk_keystore_free(ks2);
+	ks2 = NULL;
+	/* Converted to the same type under a new password, every key opens
+	 * with the new password (the stored bytes were under the old one). */
+	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL, 0, &ks2, &err),
+			 MTK_OK);
+	assert_int_equal(ks2->locked_keys, 0);
+	assert_non_null(ks2->entries[mtk_keystore_find(ks2, "rsakey")].key);
+	assert_string_equal(ks2->entries[mtk_keystore_find(ks2, "aeskey")].secret_alg, "AES");
 	/* The secret key cannot go to JKS; PKCS12 keeps it as Java does. */
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err),
