@@ -87,6 +87,10 @@ family() {
 	run keytool -list -v -keystore "$n.jks" -storepass:env NPW
 	expect_match "$n: keytool reads the JKS: chain length 3" 'Certificate chain length: 3' "$OUT"
 	expect_match "$n: keytool reads the JKS: leaf fingerprint" "SHA256: $FPL" "$OUT"
+	# the MID Server bundle, loaded by Java as the MID Server does
+	mtk bundle "$f" "${pass[@]}" -o "$n-bundle.pem"
+	expect_eq "$n: bundle exit 0" "$RC" 0
+	java_read "$n-bundle.pem" MIDBUNDLE -
 	# wrong password, damaged copy
 	if [ -n "$pv" ] && [ -n "${!pv}" ]; then
 		expect_rc 4 "$n: wrong password -> exit 4" "$MTLSKIT" convert "$f" --pass env:WRONG --to pem -o "$n-wrong.pem"
@@ -151,7 +155,7 @@ openssl ec -in ec.key -param_enc explicit -out ec-explicit.key 2>/dev/null
 expect_match "openssl wrote explicit EC parameters" 'Field Type' "$(openssl ec -in ec-explicit.key -text -noout 2>/dev/null)"
 mtk convert ec-explicit.key ec.pem int.pem root.pem --to jks --alias ecx --out-pass env:NPW -o ecx.jks
 expect_eq "explicit EC: --to jks exit 0" "$RC" 0
-java_read ecx.jks JKS "$NPW"
+java_read ecx.jks JKS "$NPW" ecx-bundle.pem MIDBUNDLE -
 mtk convert ec-explicit.key --to pkcs8 -o ecx.p8
 expect_match "explicit EC: written with the curve's name (openssl)" 'ASN1 OID: prime256v1' "$(openssl pkey -in ecx.p8 -text -noout)"
 expect_rc 0 "explicit EC: certtool reads the PKCS#8 key" certtool --key-info --infile ecx.p8
@@ -324,7 +328,7 @@ for ((i = 0; i < ${#JAVA_ARGS[@]}; i += 3)); do
 	f=${JAVA_ARGS[i]}
 	line=$(printf '%s\n' "$JOUT" | grep "^$f ")
 	case $f in
-	ecx.jks) expect_match "Java: $f key entry, chain 3, EC key matches" " key 3 $FPE,$FPI,$FPR match$" "$line" ;;
+	ecx.jks | ecx-bundle.pem) expect_match "Java: $f key entry, chain 3, EC key matches" " key 3 $FPE,$FPI,$FPR match$" "$line" ;;
 	kt-new.jceks) expect_match "Java: $f key entry opens with the new password" " key 3 $FPL,$FPI,$FPR match$" "$line"
 		expect_match "Java: $f secret key opens with the new password" " aes1 secret 0 - $SECRET\$" "$line" ;;
 	kt-secret.p12) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line"

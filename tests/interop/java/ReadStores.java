@@ -5,8 +5,17 @@
 // what the leaf's public key verifies, "n/a" for other entries, or the
 // exception when the key cannot be recovered; for a secret key, its
 // algorithm, size and the start of its SHA-256.  Arguments: triples of
-// FILE TYPE PASSWORD ("-" for none).  One JVM reads every store of a test.
+// FILE TYPE PASSWORD ("-" for none).  TYPE MIDBUNDLE reads a PEM bundle as
+// the MID Server does (certificates, then an unencrypted PKCS#8 key) and
+// prints it as one key entry.  One JVM reads every file of a test.
+import java.io.ByteArrayInputStream;
 import java.io.FileInputStream;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.security.*;
 import java.security.cert.Certificate;
 import java.util.*;
@@ -28,14 +37,46 @@ public class ReadStores {
 		}
 	}
 
+	// A PEM bundle as a PKCS12 store in memory: one key entry "bundle".
+	static KeyStore bundle(String file) throws Exception {
+		String text = new String(Files.readAllBytes(Paths.get(file)), "US-ASCII");
+		Matcher m = Pattern.compile("-----BEGIN ([A-Z ]+)-----\\n([A-Za-z0-9+/=\\n]+)-----END \\1-----").matcher(text);
+		List<Certificate> chain = new ArrayList<>();
+		PrivateKey key = null;
+		while (m.find()) {
+			byte[] der = Base64.getMimeDecoder().decode(m.group(2));
+			if (m.group(1).equals("CERTIFICATE"))
+				chain.add(CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)));
+			else if (m.group(1).equals("PRIVATE KEY"))
+				for (String alg : new String[] { "RSA", "EC", "Ed25519" }) {
+					try { key = KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der)); break; }
+					catch (Exception e) { }
+				}
+			else
+				throw new Exception("unexpected block " + m.group(1));
+		}
+		if (key == null)
+			throw new Exception("no PKCS#8 key the JDK reads");
+		KeyStore ks = KeyStore.getInstance("PKCS12");
+		ks.load(null, null);
+		ks.setKeyEntry("bundle", key, "-".toCharArray(), chain.toArray(new Certificate[0]));
+		return ks;
+	}
+
 	public static void main(String[] a) throws Exception {
 		for (int i = 0; i + 2 < a.length; i += 3) {
 			String file = a[i], type = a[i + 1];
 			char[] pw = a[i + 2].equals("-") ? null : a[i + 2].toCharArray();
 			try {
-				KeyStore ks = KeyStore.getInstance(type);
-				try (FileInputStream in = new FileInputStream(file)) {
-					ks.load(in, pw);
+				KeyStore ks;
+				if (type.equals("MIDBUNDLE")) {
+					ks = bundle(file);
+					pw = "-".toCharArray();
+				} else {
+					ks = KeyStore.getInstance(type);
+					try (FileInputStream in = new FileInputStream(file)) {
+						ks.load(in, pw);
+					}
 				}
 				for (String al : Collections.list(ks.aliases())) {
 					String kind = ks.isKeyEntry(al) ? (ks.getCertificateChain(al) == null ? "secret" : "key") : "trusted";
