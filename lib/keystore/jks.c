@@ -1149,6 +1149,13 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
 
+		if (e->kind == MTK_KSE_SECRET && e->secret_raw == NULL) {
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
+					 "alias %s: a secret key read from PKCS12 cannot be written to "
+					 "%s (only to PKCS12)",
+					 e->alias, type == MTK_KS_JCEKS ? "JCEKS" : "JKS");
+			goto out;
+		}
 		if (e->kind == MTK_KSE_SECRET && type != MTK_KS_JCEKS) {
 			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
 					 "alias %s: a secret key entry can only be stored in JCEKS",

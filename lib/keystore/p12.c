@@ -37,6 +37,8 @@ typedef struct p12bag {
 	int kid_len; /* -1: none */
 	bool trusted;
 	bool used;
+	uint8_t *secret_p8; /* a secret key: its decrypted {0, algorithm, key} DER */
+	size_t secret_len;
 } p12bag;
 
 typedef struct bagset {
@@ -50,6 +52,7 @@ static void bagset_free(bagset *s)
 		X509_free(s->b[i].cert);
 		EVP_PKEY_free(s->b[i].key);
 		OPENSSL_free(s->b[i].name);
+		OPENSSL_clear_free(s->b[i].secret_p8, s->b[i].secret_len);
 	}
 	free(s->b);
 }
@@ -97,6 +100,59 @@ static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
 	}
 }
 
+/* A SecretBag as Java 17 writes it (secretTypeId pkcs8ShroudedKeyBag, the
+ * value an EncryptedPrivateKeyInfo of {0, algorithm, OCTET STRING key});
+ * others are skipped. */
+static mtk_rc read_secret_bag(const PKCS12_SAFEBAG *bag, const char *pass, int plen,
+			       mtk_pbe_budget *budget, bagset *out)
+{
+	const ASN1_TYPE *v = PKCS12_SAFEBAG_get0_bag_obj(bag);
+	const ASN1_OBJECT *t = PKCS12_SAFEBAG_get0_bag_type(bag);
+	const X509_ALGOR *alg = NULL;
+	const unsigned char *p;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	p12bag *b;
+	int n;
+	mtk_rc rc = MTK_OK;
+
+	if (t == NULL || OBJ_obj2nid(t) != NID_pkcs8ShroudedKeyBag || v == NULL ||
+	    v->type != V_ASN1_OCTET_STRING)
+		return MTK_OK;
+	p = ASN1_STRING_get0_data(v->value.octet_string);
+	if ((sig = d2i_X509_SIG(NULL, &p, ASN1_STRING_length(v->value.octet_string))) == NULL)
+		return MTK_E_PKCS12;
+	X509_SIG_get0(sig, &alg, NULL);
+	if (!mtk_pbe_budget_take(budget, alg)) {
+		rc = MTK_E_TOO_LARGE;
+		goto out;
+	}
+	p8 = mtk_p8_decrypt(sig, pass, (size_t)plen);
+	if (p8 == NULL && plen == 0)
+		p8 = mtk_p8_decrypt(sig, NULL, 0);
+	if (p8 == NULL) {
+		rc = MTK_E_BAD_PASSWORD;
+		goto out;
+	}
+	if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
+		rc = MTK_E_PKCS12;
+		goto out;
+	}
+	if ((b = bagset_add(out)) == NULL) {
+		OPENSSL_clear_free(der, (size_t)n);
+		rc = MTK_E_NOMEM;
+		goto out;
+	}
+	bag_attrs(bag, b);
+	b->secret_p8 = der;
+	b->secret_len = (size_t)n;
+out:
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return rc;
+}
+
 static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
 			mtk_pbe_budget *budget, bagset *out, int depth)
 {
@@ -114,8 +170,14 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				return rc;
 			continue;
 		}
+		if (nid == NID_secretBag) {
+			mtk_rc rc = read_secret_bag(bag, pass, plen, budget, out);
+			if (rc != MTK_OK)
+				return rc;
+			continue;
+		}
 		if (nid != NID_pkcs8ShroudedKeyBag && nid != NID_keyBag && nid != NID_certBag)
-			continue; /* secret and CRL bags: not keystore entries we model */
+			continue; /* CRL bags: not keystore entries */
 		if (nid == NID_certBag && PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
 			continue;
 		if ((b = bagset_add(out)) == NULL)
@@ -169,6 +231,52 @@ static void mac_name(PKCS12 *p12, char *out, size_t cap)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p + 32);
 	}
+}
+
+/* Java's "Time <ms>" localKeyID as the entry date, else now_ms. */
+static int64_t kid_date(const p12bag *b, int64_t now_ms)
+{
+	char num[32];
+	size_t n;
+
+	if (b->kid_len <= 5 || memcmp(b->kid, "Time ", 5) != 0)
+		return now_ms;
+	n = (size_t)b->kid_len - 5 < sizeof(num) - 1 ? (size_t)b->kid_len - 5 : sizeof(num) - 1;
+	memcpy(num, b->kid + 5, n);
+	num[n] = '\0';
+	return strtoll(num, NULL, 10);
+}
+
+static const struct {
+	const char *name, *oid;
+} secret_algs[] = {
+	{"AES", "2.16.840.1.101.3.4.1"},      {"DESede", "1.2.840.113549.3.7"},
+	{"DES", "1.3.14.3.2.7"},	      {"HmacSHA1", "1.2.840.113549.2.7"},
+	{"HmacSHA224", "1.2.840.113549.2.8"}, {"HmacSHA256", "1.2.840.113549.2.9"},
+	{"HmacSHA384", "1.2.840.113549.2.10"}, {"HmacSHA512", "1.2.840.113549.2.11"},
+};
+
+/* secret_alg and secret_bits of an entry from its {0, algorithm, key} DER. */
+static void secret_describe(const uint8_t *der, size_t len, mtk_ks_entry *e)
+{
+	const unsigned char *p = der;
+	PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+	const ASN1_OBJECT *obj = NULL;
+	const unsigned char *k = NULL;
+	int klen = 0;
+	char oid[64];
+
+	if (p8 != NULL && PKCS8_pkey_get0(&obj, &k, &klen, NULL, p8) == 1 &&
+	    OBJ_obj2txt(oid, sizeof(oid), obj, 1) > 0) {
+		for (size_t i = 0; i < sizeof(secret_algs) / sizeof(secret_algs[0]); i++)
+			if (strcmp(oid, secret_algs[i].oid) == 0)
+				snprintf(e->secret_alg, sizeof(e->secret_alg), "%s", secret_algs[i].name);
+		if (e->secret_alg[0] == '\0')
+			snprintf(e->secret_alg, sizeof(e->secret_alg), "%.31s", oid);
+		e->secret_bits = klen * 8;
+	}
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	ERR_clear_error();
 }
 
 mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
@@ -392,6 +500,30 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		}
 		X509_up_ref(cb->cert);
 	}
+	for (size_t i = 0; i < bs.n; i++) {
+		p12bag *sb = &bs.b[i];
+		char alias[32];
+		mtk_ks_entry *e;
+		char *low;
+
+		if (sb->secret_p8 == NULL)
+			continue;
+		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
+		low = mtk_ks_lower(sb->name ? sb->name : alias);
+		if (low == NULL || (rc = mtk_ks_slot(ks, low, &e)) != MTK_OK) {
+			free(low);
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		e->alias = low;
+		e->kind = MTK_KSE_SECRET;
+		e->date_ms = kid_date(sb, now_ms);
+		secret_describe(sb->secret_p8, sb->secret_len, e);
+		e->secret_plain = sb->secret_p8; /* secret_raw NULL: the PKCS#12 form */
+		e->secret_plain_len = sb->secret_len;
+		sb->secret_p8 = NULL;
+		sb->secret_len = 0;
+	}
 	*out = ks;
 	ks = NULL;
 	rc = MTK_OK;
@@ -426,21 +558,11 @@ static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char
 	return MTK_OK;
 }
 
-/* Java's object identifiers of the secret-key algorithms keytool makes
- * (sun.security.x509.AlgorithmId). */
 static const char *secret_alg_oid(const char *alg, size_t n)
 {
-	static const struct {
-		const char *name, *oid;
-	} t[] = {
-		{"AES", "2.16.840.1.101.3.4.1"},	{"DESede", "1.2.840.113549.3.7"},
-		{"DES", "1.3.14.3.2.7"},		{"HmacSHA1", "1.2.840.113549.2.7"},
-		{"HmacSHA224", "1.2.840.113549.2.8"},	{"HmacSHA256", "1.2.840.113549.2.9"},
-		{"HmacSHA384", "1.2.840.113549.2.10"}, {"HmacSHA512", "1.2.840.113549.2.11"},
-	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strlen(t[i].name) == n && memcmp(t[i].name, alg, n) == 0)
-			return t[i].oid;
+	for (size_t i = 0; i < sizeof(secret_algs) / sizeof(secret_algs[0]); i++)
+		if (strlen(secret_algs[i].name) == n && memcmp(secret_algs[i].name, alg, n) == 0)
+			return secret_algs[i].oid;
 	return NULL;
 }
 
@@ -461,6 +583,14 @@ static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entr
 	int n;
 	mtk_rc rc = MTK_E_CRYPTO;
 
+	if (e->secret_raw == NULL && e->secret_plain != NULL) {
+		/* Read from a PKCS12: already {0, algorithm, key}. */
+		const unsigned char *p = e->secret_plain;
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)e->secret_plain_len);
+		if (p8 == NULL)
+			goto out;
+		goto seal;
+	}
 	mtk_reader_init(&r, e->secret_plain, e->secret_plain_len);
 	if (e->secret_plain == NULL || mtk_jser_read(&r, inner, 2) != MTK_OK || !inner[0].found ||
 	    !inner[1].found || inner[1].len == 0 || inner[1].len > 1024)
@@ -482,6 +612,7 @@ static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entr
 		goto out;
 	obj = NULL;
 	kb = NULL;
+seal:
 	sig = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pass, plen, NULL, 0, P12_ITER, p8, NULL, NULL);
 	if (sig == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0)
 		goto out;

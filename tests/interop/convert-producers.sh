@@ -291,6 +291,17 @@ expect_rc 0 "openssl verifies the PKCS12's MAC and reads it" openssl pkcs12 -in 
 expect_rc 2 "JCEKS with a secret key -> JKS: refused (JKS holds no secret keys)" \
 	"$MTLSKIT" convert kt.jceks --pass env:PW --to jks --out-pass env:NPW -o kt-secret.jks
 java_read kt-secret.p12 PKCS12 "$NPW" kt.jceks JCEKS "$PW"
+# a secret key in keytool's own PKCS12 survives an edit (it was dropped)
+kt -importkeystore -srckeystore kt.jceks -srcstoretype JCEKS -srcstorepass:env PW -destkeystore kt-sec.p12 \
+	-deststoretype PKCS12 -deststorepass:env PW -noprompt
+mtk keystore add-trusted kt-sec.p12 --pass env:PW --alias extra-root other.pem
+expect_eq "keytool PKCS12 with a secret key: add-trusted exit 0" "$RC" 0
+run keytool -list -keystore kt-sec.p12 -storetype PKCS12 -storepass:env PW
+expect_match "keytool: the secret key is still there after the edit" 'aes1, .*SecretKeyEntry' "$OUT"
+expect_match "keytool: the new trusted entry is there" 'extra-root, .*trustedCertEntry' "$OUT"
+expect_rc 2 "a secret key read from PKCS12 -> JCEKS: refused, not dropped" \
+	"$MTLSKIT" convert kt-sec.p12 --pass env:PW --to jceks --out-pass env:NPW -o kt-sec.jceks
+java_read kt-sec.p12 PKCS12 "$PW"
 # a key password that differs from the store password (item 4)
 kt -genkeypair -alias kp -keyalg RSA -keysize 2048 -dname CN=kp -validity 3 -keystore kp.jks -storetype JKS \
 	-storepass:env PW -keypass:env NPW
@@ -331,7 +342,7 @@ for ((i = 0; i < ${#JAVA_ARGS[@]}; i += 3)); do
 	ecx.jks | ecx-bundle.pem) expect_match "Java: $f key entry, chain 3, EC key matches" " key 3 $FPE,$FPI,$FPR match$" "$line" ;;
 	kt-new.jceks) expect_match "Java: $f key entry opens with the new password" " key 3 $FPL,$FPI,$FPR match$" "$line"
 		expect_match "Java: $f secret key opens with the new password" " aes1 secret 0 - $SECRET\$" "$line" ;;
-	kt-secret.p12) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line"
+	kt-secret.p12 | kt-sec.p12) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line"
 		expect_match "Java: $f the same AES key as in the JCEKS" " aes1 secret 0 - $SECRET\$" "$line" ;;
 	*) expect_match "Java: $f key entry, chain 3, key matches the leaf" " key 3 $FPL,$FPI,$FPR match$" "$line" ;;
 	esac
