@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/cert.h"
+#include "mtlskit/chain.h"
 #include "mtlskit/convert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
@@ -336,7 +337,13 @@ static mtk_rc encode_target(cli *c, struct run *r, mtk_conv_target to, mtk_p12_c
 
 		if ((rc = need_out_pass(c, r, err)) != MTK_OK)
 			return rc;
-		chain = mtk_conv_sel_certs(s); /* leaf first, as Java stores it */
+		/* Leaf first, then its issuers, as Java stores it: only the key's
+		 * own chain (keytool counts every certificate of the entry). */
+		if ((chain = sk_X509_new_null()) != NULL && !mtk_sk_x509_push_ref(chain, s->leaf))
+			sk_X509_pop_free(chain, X509_free), chain = NULL;
+		for (int i = 0; chain != NULL && s->chain && i < sk_X509_num(s->chain); i++)
+			if (!mtk_sk_x509_push_ref(chain, sk_X509_value(s->chain, i)))
+				sk_X509_pop_free(chain, X509_free), chain = NULL;
 		ks = mtk_keystore_new(t);
 		if (chain == NULL || ks == NULL)
 			rc = mtk_err_set(err, MTK_E_NOMEM, "convert");
@@ -379,6 +386,20 @@ static int convert_whole_store(cli *c, struct run *r, const char *path, mtk_conv
 	f = mtk_detect(in.data, in.len);
 	if (!(f == MTK_FMT_JKS || f == MTK_FMT_JCEKS || (f == MTK_FMT_PKCS12 && t != MTK_KS_PKCS12)))
 		goto out; /* not a whole-store conversion */
+	if (r->pass == NULL && f == MTK_FMT_PKCS12) {
+		/* The empty password (or none) opens it with no flag. */
+		mtk_err probe = {0};
+		rc = mtk_keystore_decode(in.data, in.len, path, NULL, r->key_pass, 0, &ks, &probe);
+		if (rc == MTK_OK) {
+			if ((rc = need_out_pass(c, r, err)) != MTK_OK)
+				goto out;
+			goto decoded;
+		}
+		if (rc != MTK_E_PASSWORD_NEEDED) {
+			*err = probe;
+			goto out;
+		}
+	}
 	if (r->pass == NULL && (rc = cli_password(c, CLI_PASS_IN, "Keystore password: ", true,
 						  &r->pass, err)) != MTK_OK)
 		goto out;
@@ -392,6 +413,7 @@ static int convert_whole_store(cli *c, struct run *r, const char *path, mtk_conv
 	if ((rc = mtk_keystore_decode(in.data, in.len, path, r->pass, r->key_pass, 0, &ks, err)) !=
 	    MTK_OK)
 		goto out;
+decoded:
 	if ((rc = mtk_keystore_convert(ks, t, r->out_pass, NULL, &out, err)) != MTK_OK)
 		goto out;
 	if ((rc = mtk_file_write(c->out, out.data, out.len,
@@ -605,7 +627,13 @@ int cmd_convert(cli *c, int argc, char **argv)
 				 "the inputs hold no key and no certificate to convert");
 		goto fail;
 	}
-	if (sk_X509_num(r.sel.unrelated) > 0)
+	if (sk_X509_num(r.sel.unrelated) > 0 && (to == MTK_CONV_JKS || to == MTK_CONV_JCEKS))
+		cli_warn(c,
+			 "%d certificate%s not part of the chain of the leaf; not written (a key "
+			 "entry holds only its own chain; give trust anchors with --trusted FILE)",
+			 sk_X509_num(r.sel.unrelated),
+			 sk_X509_num(r.sel.unrelated) == 1 ? " is" : "s are");
+	else if (sk_X509_num(r.sel.unrelated) > 0)
 		cli_warn(
 		    c,
 		    "%d certificate%s not part of the chain of the leaf; written after the chain",

@@ -511,6 +511,8 @@ static json_t *object_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 		json_object_set_new(j, "label", jstr(o->label));
 	if (o->alias != NULL)
 		json_object_set_new(j, "alias", jstr(o->alias));
+	if (o->note != NULL && json_object_get(j, "note") == NULL)
+		json_object_set_new(j, "note", jstr(o->note)); /* what the loader noticed */
 	return j;
 }
 
@@ -828,6 +830,7 @@ static void object_text(const struct out *o, json_t *j)
 		if (json_is_true(json_object_get(j, "encrypted")))
 			field(o, "encrypted", "yes, %s%s", js(j, "encryption"),
 			      json_is_true(json_object_get(j, "decrypted")) ? " (decrypted with --pass)"
+			      : json_is_string(json_object_get(j, "note")) ? " (not decrypted)"
 									   : " (give --pass to decrypt)");
 		else
 			field(o, "encrypted", "no");
@@ -878,9 +881,9 @@ static void object_text(const struct out *o, json_t *j)
 	} else if (strcmp(type, "public-key") == 0) {
 		key_text(o, json_object_get(j, "key"), "key");
 		matches_text(o, json_object_get(j, "matches"));
-	} else if (strcmp(type, "secret-key") == 0) {
-		field(o, "note", "%s", js(j, "note"));
 	}
+	if (strcmp(type, "other") != 0 && json_is_string(json_object_get(j, "note")))
+		field(o, "note", "%s", js(j, "note"));
 }
 
 static const char *format_title(const char *f)

@@ -64,6 +64,21 @@ static int open_store(cli *c, const char *path, unsigned flags, struct ksfile *f
 			goto out;
 		}
 		rc = (mtk_rc)decode_with(c, &b, path, flags, f, &err);
+		if (rc == MTK_E_INTEGRITY && mtk_ks_detect(b.data, b.len) == MTK_KS_PKCS12) {
+			/* A PKCS12 with the empty password (or none) opens with no flag. */
+			mtk_secret *empty = mtk_secret_new("", 0);
+			mtk_err probe = {0};
+			if (empty != NULL &&
+			    mtk_keystore_decode(b.data, b.len, path, NULL, f->key_pass, flags, &f->ks,
+						&probe) == MTK_OK) {
+				mtk_secret_free(f->store_pass);
+				f->store_pass = empty;
+				empty = NULL;
+				mtk_err_clear(&err);
+				rc = MTK_OK;
+			}
+			mtk_secret_free(empty);
+		}
 		if (rc == MTK_E_INTEGRITY && isatty(STDIN_FILENO)) {
 			mtk_secret_free(f->store_pass);
 			f->store_pass = NULL;

@@ -7,7 +7,11 @@ build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
        libevent-dev libhttp-parser-dev libcurl4-openssl-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
        systemd # systemd: systemd-analyze verify/security (gateway-systemd.sh)
-       certmonger pebble) # track: certmonger's local-submit helper, an ACME test CA
+       certmonger pebble # track: certmonger's local-submit helper, an ACME test CA
+       gnutls-bin libnss3-tools python3-cryptography)
+# gnutls-bin (certtool), libnss3-tools (pk12util, certutil), python3-cryptography;
+# node-forge comes from npm into a temporary directory when npm is there:
+# convert-producers.sh
 # gateway-smuggle.sh needs a Node.js; any `node` on PATH will do
 command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)

@@ -103,6 +103,12 @@ typedef struct mtk_ks_entry {
 	size_t secret_raw_len;
 	char secret_alg[32]; /* "AES" when it could be decrypted, else "" */
 	int secret_bits;     /* key size in bits when decrypted, else 0 */
+	/* JCEKS: the decrypted SecretKeySpec stream when the password opened
+	 * it (so it can be sealed again under a new password), else NULL.
+	 * Read from PKCS12 (secret_raw NULL): the decrypted {0, algorithm,
+	 * key} DER of Java's SecretBag. */
+	uint8_t *secret_plain;
+	size_t secret_plain_len;
 } mtk_ks_entry;
 
 typedef struct mtk_keystore {

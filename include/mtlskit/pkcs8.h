@@ -14,6 +14,8 @@
 #ifndef MTLSKIT_PKCS8_H
 #define MTLSKIT_PKCS8_H
 
+#include <stdbool.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -25,6 +27,13 @@
  * RSAPrivateKey parser directly (the decoder context costs ~2.7 million
  * instructions per key in OpenSSL 3.0); it behaves as the decoder's key. */
 EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8);
+
+/* An EC key with explicit curve parameters that are a named curve's is set
+ * to encode with the curve's name (Java, keytool and GnuTLS refuse explicit
+ * parameters; OpenSSL recognises the named curve).  True when it changed
+ * the key; false for every other key, and for explicit parameters of no
+ * named curve (left as they are). */
+bool mtk_key_named_curve(EVP_PKEY *key);
 
 /* Appends key's PKCS#8 PrivateKeyInfo DER to out (mark out secret): the
  * remembered bytes, else OpenSSL's encoding.  MTK_E_CRYPTO when the key has

@@ -559,6 +559,10 @@ static void describe_secret(mtk_ks_entry *e, const mtk_secret *pass, uint64_t *b
 	mtk_reader_init(&r, plain.data, plain.len);
 	if (mtk_jser_read(&r, inner, 3) != MTK_OK || !inner[0].found)
 		goto out;
+	if (e->secret_plain == NULL && plain.len > 0 && (e->secret_plain = malloc(plain.len)) != NULL) {
+		memcpy(e->secret_plain, plain.data, plain.len);
+		e->secret_plain_len = plain.len;
+	}
 	{
 		size_t n = inner[0].len < sizeof(e->secret_alg) - 1 ? inner[0].len
 								    : sizeof(e->secret_alg) - 1;
@@ -577,6 +581,48 @@ out:
 	PBEPARAM_free(pbe);
 	mtk_buf_free(&plain);
 	ERR_clear_error();
+}
+
+/* The entry's sealed stream with its content sealed again under pass (same
+ * salt and iteration count: under an unchanged password the bytes are the
+ * same).  MTK_E_UNSUPPORTED when it cannot be done in place (the caller
+ * keeps the stream as read). */
+static mtk_rc reseal_secret(const mtk_ks_entry *e, const mtk_secret *pass, mtk_buf *out)
+{
+	jser_capture outer[] = {{"encodedParams", NULL, 0, false},
+				{"encryptedContent", NULL, 0, false},
+				{"sealAlg", NULL, 0, false}};
+	mtk_reader r;
+	const unsigned char *p;
+	PBEPARAM *pbe = NULL;
+	mtk_buf ct = MTK_BUF_SECRET_INIT;
+	long it;
+	mtk_rc rc = MTK_E_UNSUPPORTED;
+
+	if (e->secret_plain == NULL || !mtk_ks_pass_ascii(pass))
+		return MTK_E_UNSUPPORTED;
+	mtk_reader_init(&r, e->secret_raw, e->secret_raw_len);
+	if (mtk_jser_read(&r, outer, 3) != MTK_OK || !outer[0].found || !outer[1].found)
+		return MTK_E_UNSUPPORTED;
+	p = outer[0].p;
+	pbe = d2i_PBEPARAM(NULL, &p, (long)outer[0].len);
+	if (pbe == NULL || ASN1_STRING_length(pbe->salt) != 8)
+		goto out;
+	it = ASN1_INTEGER_get(pbe->iter);
+	if (it <= 0 || it > (long)JCEKS_MAX_ITER)
+		goto out;
+	if (mtk_jceks_pbe(pass, ASN1_STRING_get0_data(pbe->salt), (uint32_t)it, false, e->secret_plain,
+			  e->secret_plain_len, &ct) != MTK_OK ||
+	    ct.len != outer[1].len)
+		goto out;
+	out->len = 0;
+	if ((rc = mtk_buf_append(out, e->secret_raw, e->secret_raw_len)) == MTK_OK)
+		memcpy(out->data + (outer[1].p - e->secret_raw), ct.data, ct.len);
+out:
+	PBEPARAM_free(pbe);
+	mtk_buf_free(&ct);
+	ERR_clear_error();
+	return rc;
 }
 
 mtk_rc mtk_jks_unlock(mtk_ks_entry *e, const mtk_secret *pass, mtk_err *err)
@@ -1103,6 +1149,13 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
 
+		if (e->kind == MTK_KSE_SECRET && e->secret_raw == NULL) {
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
+					 "alias %s: a secret key read from PKCS12 cannot be written to "
+					 "%s (only to PKCS12)",
+					 e->alias, type == MTK_KS_JCEKS ? "JCEKS" : "JKS");
+			goto out;
+		}
 		if (e->kind == MTK_KSE_SECRET && type != MTK_KS_JCEKS) {
 			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
 					 "alias %s: a secret key entry can only be stored in JCEKS",
@@ -1166,7 +1219,14 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 			if ((rc = write_cert(&b, e, 0)) != MTK_OK)
 				goto nomem;
 		} else {
-			if ((rc = mtk_buf_append(&b, e->secret_raw, e->secret_raw_len)) != MTK_OK)
+			/* Sealed under the password the store is written with. */
+			mtk_buf sealed = MTK_BUF_SECRET_INIT;
+			if (reseal_secret(e, kp, &sealed) == MTK_OK)
+				rc = mtk_buf_append(&b, sealed.data, sealed.len);
+			else
+				rc = mtk_buf_append(&b, e->secret_raw, e->secret_raw_len);
+			mtk_buf_cleanse_free(&sealed);
+			if (rc != MTK_OK)
 				goto nomem;
 		}
 	}

@@ -108,6 +108,10 @@ void mtk_ks_entry_clear(mtk_ks_entry *e)
 	}
 	sk_X509_pop_free(e->chain, X509_free);
 	free(e->der);
+	if (e->secret_plain != NULL) {
+		mtk_cleanse(e->secret_plain, e->secret_plain_len);
+		free(e->secret_plain);
+	}
 	if (e->secret_raw != NULL) {
 		mtk_cleanse(e->secret_raw, e->secret_raw_len);
 		free(e->secret_raw);
@@ -536,7 +540,26 @@ mtk_rc mtk_keystore_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_s
 mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to, const mtk_secret *store_pass,
 			    const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
 {
-	return mtk_keystore_encode(ks, to, store_pass, key_pass, out, err);
+	mtk_keystore view;
+	mtk_rc rc;
+
+	/* Every key is protected afresh under the new password, also to the
+	 * same type: the stored bytes are under the old one.  The view shares
+	 * the entries, without their stored key bytes. */
+	view = *ks;
+	view.entries = NULL;
+	if (ks->count > 0 && (view.entries = calloc(ks->count, sizeof(*view.entries))) == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "keystore");
+	for (size_t i = 0; i < ks->count; i++) {
+		view.entries[i] = ks->entries[i];
+		if (view.entries[i].kind == MTK_KSE_KEY && view.entries[i].key != NULL) {
+			view.entries[i].protected_key = NULL;
+			view.entries[i].protected_len = 0;
+		}
+	}
+	rc = mtk_keystore_encode(&view, to, store_pass, key_pass, out, err);
+	free(view.entries); /* the entries themselves belong to ks */
+	return rc;
 }
 
 mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
@@ -712,7 +735,14 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 		 * guessed password. */
 		mtk_err probe = {0};
 		rc = MTK_E_INTEGRITY;
-		if (is_mid_keystore(name)) {
+		if (type == MTK_KS_PKCS12) {
+			/* A PKCS12 with the empty password (or none) opens with no flag. */
+			rc = mtk_keystore_decode(data, len, name, NULL, key_pass, 0, &ks, &probe);
+			if (rc == MTK_E_PASSWORD_NEEDED) {
+				mtk_err_clear(&probe);
+				rc = MTK_E_INTEGRITY;
+			}
+		} else if (is_mid_keystore(name)) {
 			if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
 				return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 			rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -36,6 +37,8 @@ typedef struct p12bag {
 	int kid_len; /* -1: none */
 	bool trusted;
 	bool used;
+	uint8_t *secret_p8; /* a secret key: its decrypted {0, algorithm, key} DER */
+	size_t secret_len;
 } p12bag;
 
 typedef struct bagset {
@@ -49,6 +52,7 @@ static void bagset_free(bagset *s)
 		X509_free(s->b[i].cert);
 		EVP_PKEY_free(s->b[i].key);
 		OPENSSL_free(s->b[i].name);
+		OPENSSL_clear_free(s->b[i].secret_p8, s->b[i].secret_len);
 	}
 	free(s->b);
 }
@@ -96,6 +100,59 @@ static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
 	}
 }
 
+/* A SecretBag as Java 17 writes it (secretTypeId pkcs8ShroudedKeyBag, the
+ * value an EncryptedPrivateKeyInfo of {0, algorithm, OCTET STRING key});
+ * others are skipped. */
+static mtk_rc read_secret_bag(const PKCS12_SAFEBAG *bag, const char *pass, int plen,
+			       mtk_pbe_budget *budget, bagset *out)
+{
+	const ASN1_TYPE *v = PKCS12_SAFEBAG_get0_bag_obj(bag);
+	const ASN1_OBJECT *t = PKCS12_SAFEBAG_get0_bag_type(bag);
+	const X509_ALGOR *alg = NULL;
+	const unsigned char *p;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	p12bag *b;
+	int n;
+	mtk_rc rc = MTK_OK;
+
+	if (t == NULL || OBJ_obj2nid(t) != NID_pkcs8ShroudedKeyBag || v == NULL ||
+	    v->type != V_ASN1_OCTET_STRING)
+		return MTK_OK;
+	p = ASN1_STRING_get0_data(v->value.octet_string);
+	if ((sig = d2i_X509_SIG(NULL, &p, ASN1_STRING_length(v->value.octet_string))) == NULL)
+		return MTK_E_PKCS12;
+	X509_SIG_get0(sig, &alg, NULL);
+	if (!mtk_pbe_budget_take(budget, alg)) {
+		rc = MTK_E_TOO_LARGE;
+		goto out;
+	}
+	p8 = mtk_p8_decrypt(sig, pass, (size_t)plen);
+	if (p8 == NULL && plen == 0)
+		p8 = mtk_p8_decrypt(sig, NULL, 0);
+	if (p8 == NULL) {
+		rc = MTK_E_BAD_PASSWORD;
+		goto out;
+	}
+	if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
+		rc = MTK_E_PKCS12;
+		goto out;
+	}
+	if ((b = bagset_add(out)) == NULL) {
+		OPENSSL_clear_free(der, (size_t)n);
+		rc = MTK_E_NOMEM;
+		goto out;
+	}
+	bag_attrs(bag, b);
+	b->secret_p8 = der;
+	b->secret_len = (size_t)n;
+out:
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return rc;
+}
+
 static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
 			mtk_pbe_budget *budget, bagset *out, int depth)
 {
@@ -113,8 +170,14 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				return rc;
 			continue;
 		}
+		if (nid == NID_secretBag) {
+			mtk_rc rc = read_secret_bag(bag, pass, plen, budget, out);
+			if (rc != MTK_OK)
+				return rc;
+			continue;
+		}
 		if (nid != NID_pkcs8ShroudedKeyBag && nid != NID_keyBag && nid != NID_certBag)
-			continue; /* secret and CRL bags: not keystore entries we model */
+			continue; /* CRL bags: not keystore entries */
 		if (nid == NID_certBag && PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
 			continue;
 		if ((b = bagset_add(out)) == NULL)
@@ -140,6 +203,8 @@ static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass,
 				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
 				if (p8 == NULL && mtk_legacy_provider())
 					p8 = PKCS12_decrypt_skey(bag, pass, plen);
+				if (p8 == NULL && plen == 0) /* the absent encoding */
+					p8 = PKCS12_decrypt_skey(bag, NULL, 0);
 				if (p8 == NULL)
 					return MTK_E_BAD_PASSWORD;
 				b->key = mtk_p8_to_key(p8);
@@ -168,6 +233,52 @@ static void mac_name(PKCS12 *p12, char *out, size_t cap)
 	}
 }
 
+/* Java's "Time <ms>" localKeyID as the entry date, else now_ms. */
+static int64_t kid_date(const p12bag *b, int64_t now_ms)
+{
+	char num[32];
+	size_t n;
+
+	if (b->kid_len <= 5 || memcmp(b->kid, "Time ", 5) != 0)
+		return now_ms;
+	n = (size_t)b->kid_len - 5 < sizeof(num) - 1 ? (size_t)b->kid_len - 5 : sizeof(num) - 1;
+	memcpy(num, b->kid + 5, n);
+	num[n] = '\0';
+	return strtoll(num, NULL, 10);
+}
+
+static const struct {
+	const char *name, *oid;
+} secret_algs[] = {
+	{"AES", "2.16.840.1.101.3.4.1"},      {"DESede", "1.2.840.113549.3.7"},
+	{"DES", "1.3.14.3.2.7"},	      {"HmacSHA1", "1.2.840.113549.2.7"},
+	{"HmacSHA224", "1.2.840.113549.2.8"}, {"HmacSHA256", "1.2.840.113549.2.9"},
+	{"HmacSHA384", "1.2.840.113549.2.10"}, {"HmacSHA512", "1.2.840.113549.2.11"},
+};
+
+/* secret_alg and secret_bits of an entry from its {0, algorithm, key} DER. */
+static void secret_describe(const uint8_t *der, size_t len, mtk_ks_entry *e)
+{
+	const unsigned char *p = der;
+	PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+	const ASN1_OBJECT *obj = NULL;
+	const unsigned char *k = NULL;
+	int klen = 0;
+	char oid[64];
+
+	if (p8 != NULL && PKCS8_pkey_get0(&obj, &k, &klen, NULL, p8) == 1 &&
+	    OBJ_obj2txt(oid, sizeof(oid), obj, 1) > 0) {
+		for (size_t i = 0; i < sizeof(secret_algs) / sizeof(secret_algs[0]); i++)
+			if (strcmp(oid, secret_algs[i].oid) == 0)
+				snprintf(e->secret_alg, sizeof(e->secret_alg), "%s", secret_algs[i].name);
+		if (e->secret_alg[0] == '\0')
+			snprintf(e->secret_alg, sizeof(e->secret_alg), "%.31s", oid);
+		e->secret_bits = klen * 8;
+	}
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	ERR_clear_error();
+}
+
 mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err)
 {
@@ -179,19 +290,20 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	mtk_keystore *ks = NULL;
 	const char *pass;
 	int plen;
+	/* PKCS#12 keeps no entry dates (only Java's "Time <ms>" localKeyID):
+	 * like Java's loader, the others get the time the store is read. */
+	int64_t now_ms = (int64_t)time(NULL) * 1000;
 	mtk_rc rc;
 
 	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
 		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: not a valid PKCS12 file", name);
 		goto out;
 	}
-	if (store_pass == NULL) {
-		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed",
-				 name);
-		goto out;
-	}
-	pass = store_pass->s;
-	plen = (int)store_pass->len;
+	/* No password: the empty one (both encodings), as the PFX files of
+	 * openssl -passout pass:, certtool --empty-password/--null-password,
+	 * python's NoEncryption and Java's password-less trust stores have. */
+	pass = store_pass != NULL ? store_pass->s : "";
+	plen = store_pass != NULL ? (int)store_pass->len : 0;
 	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 		goto out;
@@ -208,6 +320,11 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
 		if (!ok && plen == 0)
 			ok = mtk_p12_verify_mac(p12, data, len, NULL, 0);
+		if (!ok && store_pass == NULL) {
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 "%s: the keystore password is needed", name);
+			goto out;
+		}
 		if (!ok) {
 			rc = mtk_err_set(
 			    err, MTK_E_INTEGRITY,
@@ -237,11 +354,18 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
 			if (bags == NULL && mtk_legacy_provider()) {
 				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
+				if (bags == NULL && plen == 0) /* the absent encoding */
+					bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
 				if (bags != NULL)
 					ks->p12_legacy = true;
 			}
 		} else {
 			continue;
+		}
+		if (bags == NULL && store_pass == NULL && !PKCS12_mac_present(p12)) {
+			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					 "%s: the keystore password is needed", name);
+			goto out;
 		}
 		if (bags == NULL) {
 			rc = mtk_err_set(err, MTK_E_PKCS12,
@@ -257,7 +381,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			goto out;
 		}
 		if (rc != MTK_OK) {
-			rc = mtk_err_set(err, rc == MTK_E_BAD_PASSWORD ? MTK_E_KEY_PASSWORD : rc,
+			rc = mtk_err_set(err,
+					 rc != MTK_E_BAD_PASSWORD ? rc
+					 : store_pass == NULL	  ? MTK_E_PASSWORD_NEEDED
+								  : MTK_E_KEY_PASSWORD,
 					 "%s: cannot read a key or certificate bag", name);
 			goto out;
 		}
@@ -332,6 +459,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->key = kb->key;
 		kb->key = NULL;
 		e->chain = chain;
+		e->date_ms = now_ms;
 		if (kb->kid_len > 5 && memcmp(kb->kid, "Time ", 5) == 0) {
 			char num[32];
 			size_t n = (size_t)kb->kid_len - 5 < sizeof(num) - 1
@@ -365,11 +493,36 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->alias = low;
 		mtk_ks_slot_named(ks, e);
 		e->kind = MTK_KSE_TRUSTED;
+		e->date_ms = now_ms;
 		if ((e->chain = sk_X509_new_null()) == NULL || !sk_X509_push(e->chain, cb->cert)) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 			goto out;
 		}
 		X509_up_ref(cb->cert);
+	}
+	for (size_t i = 0; i < bs.n; i++) {
+		p12bag *sb = &bs.b[i];
+		char alias[32];
+		mtk_ks_entry *e;
+		char *low;
+
+		if (sb->secret_p8 == NULL)
+			continue;
+		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
+		low = mtk_ks_lower(sb->name ? sb->name : alias);
+		if (low == NULL || (rc = mtk_ks_slot(ks, low, &e)) != MTK_OK) {
+			free(low);
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		e->alias = low;
+		e->kind = MTK_KSE_SECRET;
+		e->date_ms = kid_date(sb, now_ms);
+		secret_describe(sb->secret_p8, sb->secret_len, e);
+		e->secret_plain = sb->secret_p8; /* secret_raw NULL: the PKCS#12 form */
+		e->secret_plain_len = sb->secret_len;
+		sb->secret_p8 = NULL;
+		sb->secret_len = 0;
 	}
 	*out = ks;
 	ks = NULL;
@@ -405,6 +558,84 @@ static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char
 	return MTK_OK;
 }
 
+static const char *secret_alg_oid(const char *alg, size_t n)
+{
+	for (size_t i = 0; i < sizeof(secret_algs) / sizeof(secret_algs[0]); i++)
+		if (strlen(secret_algs[i].name) == n && memcmp(secret_algs[i].name, alg, n) == 0)
+			return secret_algs[i].oid;
+	return NULL;
+}
+
+/* A JCEKS secret key as Java's PKCS12 keeps it: a SecretBag whose value is
+ * an EncryptedPrivateKeyInfo of { 0, AlgorithmIdentifier, OCTET STRING key }. */
+static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entry *e,
+			     const char *pass, int plen, const char *name, const char *kid,
+			     mtk_err *err)
+{
+	jser_capture inner[] = {{"algorithm", NULL, 0, false}, {"key", NULL, 0, false}};
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	X509_SIG *sig = NULL;
+	PKCS12_SAFEBAG *bag = NULL;
+	ASN1_OBJECT *obj = NULL;
+	unsigned char *kb = NULL, *der = NULL;
+	const char *oid;
+	mtk_reader r;
+	int n;
+	mtk_rc rc = MTK_E_CRYPTO;
+
+	if (e->secret_raw == NULL && e->secret_plain != NULL) {
+		/* Read from a PKCS12: already {0, algorithm, key}. */
+		const unsigned char *p = e->secret_plain;
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)e->secret_plain_len);
+		if (p8 == NULL)
+			goto out;
+		goto seal;
+	}
+	mtk_reader_init(&r, e->secret_plain, e->secret_plain_len);
+	if (e->secret_plain == NULL || mtk_jser_read(&r, inner, 2) != MTK_OK || !inner[0].found ||
+	    !inner[1].found || inner[1].len == 0 || inner[1].len > 1024)
+		return mtk_err_set(err, MTK_E_KEY_PASSWORD,
+				   "alias %s: the secret key could not be opened with the password "
+				   "given; give its password (--key-pass)",
+				   e->alias);
+	if ((oid = secret_alg_oid((const char *)inner[0].p, inner[0].len)) == NULL)
+		return mtk_err_set(err, MTK_E_UNSUPPORTED,
+				   "alias %s: a %.*s secret key has no PKCS12 form here (AES, DESede, "
+				   "DES and HmacSHA* have)",
+				   e->alias, (int)(inner[0].len < 32 ? inner[0].len : 32),
+				   (const char *)inner[0].p);
+	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL || (obj = OBJ_txt2obj(oid, 1)) == NULL ||
+	    (kb = OPENSSL_malloc(inner[1].len)) == NULL)
+		goto out;
+	memcpy(kb, inner[1].p, inner[1].len);
+	if (!PKCS8_pkey_set0(p8, obj, 0, V_ASN1_UNDEF, NULL, kb, (int)inner[1].len))
+		goto out;
+	obj = NULL;
+	kb = NULL;
+seal:
+	sig = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pass, plen, NULL, 0, P12_ITER, p8, NULL, NULL);
+	if (sig == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0)
+		goto out;
+	bag = PKCS12_SAFEBAG_create_secret(NID_pkcs8ShroudedKeyBag, V_ASN1_OCTET_STRING, der, n);
+	if (bag == NULL || !PKCS12_add_friendlyname_utf8(bag, name, -1) ||
+	    !PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)) ||
+	    (*bags == NULL && (*bags = sk_PKCS12_SAFEBAG_new_null()) == NULL) ||
+	    !sk_PKCS12_SAFEBAG_push(*bags, bag))
+		goto out;
+	bag = NULL;
+	rc = MTK_OK;
+out:
+	if (rc != MTK_OK)
+		mtk_err_set(err, rc, "alias %s: cannot write the secret key", e->alias);
+	PKCS12_SAFEBAG_free(bag);
+	OPENSSL_free(der);
+	X509_SIG_free(sig);
+	ASN1_OBJECT_free(obj);
+	OPENSSL_clear_free(kb, inner[1].len);
+	PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key bytes it owns */
+	return rc;
+}
+
 mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
 		      mtk_err *err)
 {
@@ -426,12 +657,6 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		char kid[48];
 		char *low;
 
-		if (e->kind == MTK_KSE_SECRET) {
-			rc = mtk_err_set(
-			    err, MTK_E_INVALID_ARG,
-			    "alias %s: secret key entries can only be written to JCEKS", e->alias);
-			goto done;
-		}
 		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
 			rc = mtk_err_set(
 			    err, MTK_E_KEY_PASSWORD,
@@ -445,6 +670,13 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		}
 		/* Java's own localKeyID form; the index keeps equal dates apart. */
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
+		if (e->kind == MTK_KSE_SECRET) {
+			rc = add_secret_bag(&kbags, e, pass, (int)store_pass->len, low, kid, err);
+			free(low);
+			if (rc != MTK_OK)
+				goto done;
+			continue;
+		}
 		/* An entry of a store read lazily: its certificates decoded here. */
 		if (e->chain == NULL && (rc = mtk_ks_entry_decode_chain(e, &lazy, err)) != MTK_OK) {
 			free(low);

@@ -351,7 +351,19 @@ static mtk_rc check_keys(ctx *x)
 				 what);
 			continue;
 		}
-		if (k->key_form == MTK_KEY_PKCS8_ENCRYPTED || k->key_form == MTK_KEY_LEGACY_ENCRYPTED) {
+		if (k->key_form == MTK_KEY_CONTAINER && k->key == NULL && k->alias != NULL) {
+			/* A keystore key the store password did not open (load.c). */
+			snprintf(fix, sizeof(fix),
+				 "mtlskit keystore passwd %s --alias %s --key-pass env:KEY_PASS "
+				 "--out-pass env:STORE_PASS",
+				 k->source ? k->source : "STORE", k->alias);
+			rc = add(x, MTK_F_KEY_ENCRYPTED, k, fix,
+				 "the key of alias %s has a password that differs from the store "
+				 "password; Java applications (the MID Server among them) open keys "
+				 "with the store password and fail with 'Cannot recover key'; give "
+				 "--key-pass to check the key",
+				 k->alias);
+		} else if (k->key_form == MTK_KEY_PKCS8_ENCRYPTED || k->key_form == MTK_KEY_LEGACY_ENCRYPTED) {
 			snprintf(fix, sizeof(fix), "mtlskit bundle %s --pass env:KEY_PASS -o fixed.pem",
 				 x->inputs);
 			rc = add(x, MTK_F_KEY_ENCRYPTED, k, fix,

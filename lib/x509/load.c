@@ -130,7 +130,11 @@ static mtk_rc set_move(mtk_set *dst, mtk_set *src)
 /* Adds o (taking its OpenSSL objects; strings borrowed) or releases them. */
 static mtk_rc add_or_release(mtk_set *set, mtk_obj *o, mtk_err *err)
 {
-	mtk_rc rc = mtk_set_add(set, o);
+	mtk_rc rc;
+
+	if (o->kind == MTK_OBJ_KEY && mtk_key_named_curve(o->key) && o->note == NULL)
+		o->note = "EC key with explicit curve parameters: written with the curve's name";
+	rc = mtk_set_add(set, o);
 
 	if (rc != MTK_OK) {
 		X509_free(o->cert);
@@ -357,6 +361,13 @@ static mtk_rc legacy_pem_key(const uint8_t *text, size_t len, const mtk_load_opt
 	if (bio == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", o->source);
 	k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, &pw);
+	if (k == NULL && ensure_legacy()) {
+		/* DES-CBC (single DES) lives in the legacy provider. */
+		ERR_clear_error();
+		(void)BIO_reset(bio);
+		k = PEM_read_bio_PrivateKey(bio, NULL, pem_pw_cb, &pw);
+	}
+	ERR_clear_error();
 	BIO_free(bio);
 	if (k == NULL) {
 		return mtk_err_set(err, MTK_E_BAD_PASSWORD, "%s:%ld: cannot decrypt the private key",
@@ -456,8 +467,38 @@ bad:
 
 /* ---- PEM ---- */
 
+static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size_t len,
+		       const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err);
+
+/* Objects [from, count) of set get note (unless they have one). */
+static mtk_rc note_objs(mtk_set *set, size_t from, const char *note)
+{
+	for (size_t i = from; i < set->count; i++) {
+		if (set->objs[i].note != NULL)
+			continue;
+		if ((set->objs[i].note = strdup(note)) == NULL)
+			return MTK_E_NOMEM;
+	}
+	return MTK_OK;
+}
+
+/* A PEM block whose content is a PFX (GnuTLS's -----BEGIN PKCS12-----,
+ * `certutil -encode` of a PFX under a CERTIFICATE label): read as the PFX. */
+static mtk_rc pem_p12(mtk_set *set, const char *name, const mtk_pem_block *b,
+		      const mtk_load_opts *opts, mtk_container_info *info, const char *note,
+		      mtk_err *err)
+{
+	size_t from = set->count;
+	mtk_rc rc = load_p12(set, name, b->der, b->der_len, opts, info, err);
+
+	if (rc == MTK_OK && note != NULL && (rc = note_objs(set, from, note)) != MTK_OK)
+		mtk_err_set(err, rc, "%s", name);
+	return rc;
+}
+
 static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size_t len,
-		       const mtk_load_opts *opts, mtk_findings *fs, mtk_err *err)
+		       const mtk_load_opts *opts, mtk_container_info *info, mtk_findings *fs,
+		       mtk_err *err)
 {
 	mtk_pem_doc doc;
 	int index = 0;
@@ -500,7 +541,27 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 					 b->bad_reason);
 			break;
 		}
-		if (strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) {
+		if ((strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) &&
+		    mtk_detect(b->der, b->der_len) == MTK_FMT_DER_PKCS7) {
+			/* What the ADCS web-enrollment page hands out as the Base 64
+			 * chain (certnew.p7b); OpenSSL reads the label so on purpose. */
+			size_t from = set->count;
+			rc = add_p7(set, b->der, b->der_len, &o, &index, err);
+			if (rc == MTK_OK &&
+			    (rc = note_objs(set, from,
+					    "PKCS#7 certificate bundle under a CERTIFICATE label "
+					    "(as Windows CAs hand out certnew.p7b)")) != MTK_OK)
+				mtk_err_set(err, rc, "%s", name);
+		} else if ((strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) &&
+			   mtk_detect(b->der, b->der_len) == MTK_FMT_PKCS12) {
+			rc = pem_p12(set, name, b, opts, info,
+				     "PFX under a CERTIFICATE label (as `certutil -encode` writes it)",
+				     err);
+		} else if (strcmp(l, "PKCS12") == 0) {
+			rc = pem_p12(set, name, b, opts, info,
+				     "PFX in PEM armour (-----BEGIN PKCS12-----, as GnuTLS certtool writes it)",
+				     err);
+		} else if (strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) {
 			rc = add_der(set, MTK_FMT_DER_CERT, b->der, b->der_len, &o, opts, &index, err);
 		} else if (strcmp(l, "TRUSTED CERTIFICATE") == 0) {
 			const unsigned char *p = b->der;
@@ -697,6 +758,61 @@ static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, i
 }
 
 
+/* True when every encrypted part of the PFX (certificate safes, shrouded
+ * keys) decrypts with the empty password, and there is at least one. */
+static bool p12_opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
+{
+	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
+	int tried = 0;
+	bool ok = safes != NULL;
+
+	for (int i = 0; ok && i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		int nid = OBJ_obj2nid(p7->type);
+
+		if (nid == NID_pkcs7_data) {
+			bags = PKCS12_unpack_p7data(p7);
+		} else if (nid == NID_pkcs7_encrypted) {
+			const X509_ALGOR *alg = p7->d.encrypted && p7->d.encrypted->enc_data
+							? p7->d.encrypted->enc_data->algorithm
+							: NULL;
+			if (alg == NULL || !mtk_pbe_budget_take(budget, alg)) {
+				ok = false;
+				break;
+			}
+			tried++;
+			bags = mtk_p7_decrypt_bags(p7, "", 0);
+			if (bags == NULL && ensure_legacy())
+				bags = PKCS12_unpack_p7encdata(p7, "", 0);
+			if (bags == NULL)
+				bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
+		} else {
+			continue;
+		}
+		if (bags == NULL) {
+			ok = false;
+			break;
+		}
+		for (int j = 0; ok && j < sk_PKCS12_SAFEBAG_num(bags); j++) {
+			const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, j);
+			const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+			EVP_PKEY *k = NULL;
+			mtk_secret none = {"", 0};
+
+			if (PKCS12_SAFEBAG_get_nid(bag) != NID_pkcs8ShroudedKeyBag || sig == NULL)
+				continue;
+			tried++;
+			ok = decrypt_p8(sig, &none, budget, &k) == MTK_OK;
+			EVP_PKEY_free(k);
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	ERR_clear_error();
+	return ok && tried > 0;
+}
+
 static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size_t len,
 		       const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err)
 {
@@ -753,6 +869,14 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 			x.pw = "";
 		} else if (mtk_p12_verify_mac(p12, data, len, NULL, 0)) {
 			x.pw = NULL;
+		} else if (p12_opens_empty(p12, &x.budget)) {
+			/* The contents open with the empty password: the MAC
+			 * failed because the file was altered, not for a password. */
+			rc = mtk_err_set(err, MTK_E_INTEGRITY,
+					 "%s: the PFX integrity check failed although its contents open "
+					 "with the empty password: the file was altered (damaged copy?)",
+					 name);
+			goto out;
 		} else {
 			info->needs_password = true;
 			if (opts->require_decrypt)
@@ -845,6 +969,30 @@ static mtk_rc ks_header(const char *name, const uint8_t *data, size_t len, mtk_c
 }
 
 
+/* Key entries the store password did not open: their password differs
+ * (keytool -keypass, or -importkeystore without -destkeypass). */
+static mtk_rc locked_keys(mtk_set *set, const char *name, const mtk_load_opts *opts, mtk_err *err)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		mtk_obj *o = &set->objs[i];
+
+		if (o->kind != MTK_OBJ_KEY || o->key != NULL || opts->pass == NULL)
+			continue;
+		if (opts->require_decrypt)
+			return mtk_err_set(err, MTK_E_KEY_PASSWORD,
+					   "%s: alias %s: the store password does not open the key; "
+					   "its password differs: give it with --key-pass",
+					   name, o->alias ? o->alias : "?");
+		if (o->note == NULL &&
+		    (o->note = strdup(opts->key_pass != NULL
+					  ? "the key password given (--key-pass) does not open this key"
+					  : "the store password does not open this key: its password "
+					    "differs; give it with --key-pass")) == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	}
+	return MTK_OK;
+}
+
 /* ---- entry points ---- */
 
 mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t len,
@@ -870,7 +1018,7 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 	info->format = f;
 	switch (f) {
 	case MTK_FMT_PEM:
-		rc = load_pem(&tmp, name, data, len, opts, fs, err);
+		rc = load_pem(&tmp, name, data, len, opts, info, fs, err);
 		break;
 	case MTK_FMT_DER_CERT:
 	case MTK_FMT_DER_CSR:
@@ -909,6 +1057,8 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 			mtk_err_clear(err);
 			rc = MTK_OK;
 		}
+		if (rc == MTK_OK)
+			rc = locked_keys(&tmp, name, opts, err);
 		break;
 	default: {
 		size_t declared = 0, probe = len < 4096 ? len : 4096, odd = 0;

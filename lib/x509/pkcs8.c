@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
 typedef struct {
@@ -113,6 +114,33 @@ static EVP_PKEY *rsa_key(const PKCS8_PRIV_KEY_INFO *p8)
 	return k;
 }
 
+bool mtk_key_named_curve(EVP_PKEY *key)
+{
+	char enc[32] = "", group[64] = "";
+	size_t n = 0;
+
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof(enc), &n) ||
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_EXPLICIT) != 0) {
+		ERR_clear_error();
+		return false;
+	}
+	/* OpenSSL names the group when the parameters are a known curve's. */
+	if (!EVP_PKEY_get_group_name(key, group, sizeof(group), &n) || group[0] == '\0' ||
+	    !EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
+					    OSSL_PKEY_EC_ENCODING_GROUP)) {
+		ERR_clear_error();
+		return false;
+	}
+	/* The remembered PKCS#8 bytes carry the explicit parameters: forget them. */
+	if (pthread_once(&p8_once, p8_index_init) == 0 && p8_index >= 0) {
+		p8_copy *c = EVP_PKEY_get_ex_data(key, p8_index);
+		if (c != NULL && EVP_PKEY_set_ex_data(key, p8_index, NULL) == 1)
+			OPENSSL_clear_free(c, sizeof(*c) + c->len);
+	}
+	return true;
+}
+
 EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8)
 {
 	EVP_PKEY *k = rsa_key(p8);
@@ -122,6 +150,8 @@ EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8)
 
 	if (k == NULL)
 		k = EVP_PKCS82PKEY(p8);
+	if (mtk_key_named_curve(k))
+		return k; /* re-encoded with the curve's name from here on */
 	if (k == NULL || pthread_once(&p8_once, p8_index_init) != 0 || p8_index < 0)
 		return k;
 	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);

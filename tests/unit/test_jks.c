@@ -458,10 +458,10 @@ static void test_keytool_jceks(void **state)
 	assert_int_equal(ks->entries[s].secret_bits, 256);
 	assert_int_equal(ks->entries[mtk_keystore_find(ks, "trusted1")].kind, MTK_KSE_TRUSTED);
 
-	/* Rewritten, the secret key's bytes are kept exactly. */
-	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err),
-			 MTK_OK);
-	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL,
+	/* Rewritten under the same password, the secret key's bytes are kept
+	 * exactly (sealed again with the same salt: the same bytes). */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &pw, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &pw, NULL,
 					     MTK_KS_READ_NO_KEYS, &ks2, &err),
 			 MTK_OK);
 	{
@@ -471,13 +471,37 @@ static void test_keytool_jceks(void **state)
 		assert_memory_equal(ks2->entries[s2].secret_raw, ks->entries[s].secret_raw,
 				    ks->entries[s].secret_raw_len);
 	}
-	/* The secret key cannot go to JKS or PKCS12. */
+	mtk_keystore_free(ks2);
+	ks2 = NULL;
+	/* Under a new password it is sealed again: the new password opens it. */
+	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err),
+			 MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL,
+					     MTK_KS_READ_NO_KEYS, &ks2, &err),
+			 MTK_OK);
+	{
+		long s2 = mtk_keystore_find(ks2, "aeskey");
+		assert_true(s2 >= 0);
+		assert_string_equal(ks2->entries[s2].secret_alg, "AES");
+		assert_int_equal(ks2->entries[s2].secret_bits, 256);
+	}
+	mtk_keystore_free(ks2);
+	ks2 = NULL;
+	/* Converted to the same type under a new password, every key opens
+	 * with the new password (the stored bytes were under the old one). */
+	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JCEKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
+	assert_int_equal(mtk_keystore_decode(out.data, out.len, "out", &CHANGEIT, NULL, 0, &ks2, &err),
+			 MTK_OK);
+	assert_int_equal(ks2->locked_keys, 0);
+	assert_non_null(ks2->entries[mtk_keystore_find(ks2, "rsakey")].key);
+	assert_string_equal(ks2->entries[mtk_keystore_find(ks2, "aeskey")].secret_alg, "AES");
+	/* The secret key cannot go to JKS; PKCS12 keeps it as Java does. */
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err),
 			 MTK_E_INVALID_ARG);
 	mtk_err_clear(&err);
 	assert_int_equal(mtk_keystore_convert(ks, MTK_KS_PKCS12, &CHANGEIT, NULL, &out, &err),
-			 MTK_E_INVALID_ARG);
+			 MTK_OK);
 
 	mtk_keystore_free(ks);
 	mtk_keystore_free(ks2);

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
@@ -269,6 +270,100 @@ static void p12_roundtrip(int nid_key, int nid_cert, int mac_iter, const EVP_MD 
 	sk_X509_free(ca);
 }
 
+/* What a label hides: PKCS#7 and a PFX under CERTIFICATE (ADCS certnew.p7b,
+ * certutil -encode), a PFX under PKCS12 (GnuTLS); each read by content. */
+static void test_hidden_by_label(void **state)
+{
+	mtk_secret good = {(char *)"pw-label", 8};
+	mtk_load_opts o = {.pass = &good, .require_decrypt = true};
+	mtk_set set = MTK_SET_INIT;
+	mtk_err e = {0};
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	PKCS7 *p7 = PKCS7_new();
+	PKCS12 *p12;
+	unsigned char *der = NULL;
+	mtk_buf pem = MTK_BUF_INIT;
+	int n;
+	(void)state;
+
+	/* certnew.p7b: PKCS#7 signed-data, no signers, under CERTIFICATE */
+	assert_true(PKCS7_set_type(p7, NID_pkcs7_signed));
+	assert_true(PKCS7_content_new(p7, NID_pkcs7_data));
+	assert_true(PKCS7_add_certificate(p7, leaf) && PKCS7_add_certificate(p7, inter));
+	n = i2d_PKCS7(p7, &der);
+	assert_true(n > 0);
+	assert_int_equal(mtk_pem_encode(&pem, "CERTIFICATE", der, (size_t)n), MTK_OK);
+	OPENSSL_free(der);
+	der = NULL;
+	assert_int_equal(mtk_load_mem(&set, "certnew.p7b", pem.data, pem.len, &o, NULL, NULL, &e),
+			 MTK_OK);
+	assert_int_equal(set.count, 2);
+	assert_int_equal(set.objs[0].kind, MTK_OBJ_CERT);
+	assert_int_equal(X509_cmp(set.objs[0].cert, leaf), 0);
+	assert_non_null(strstr(set.objs[1].note, "PKCS#7"));
+	mtk_set_free(&set);
+
+	/* a PFX under CERTIFICATE and under PKCS12 */
+	assert_true(sk_X509_push(certs, inter));
+	p12 = PKCS12_create("pw-label", "client", kleaf, leaf, certs, 0, 0, 0, 0, 0);
+	assert_non_null(p12);
+	n = i2d_PKCS12(p12, &der);
+	assert_true(n > 0);
+	for (int i = 0; i < 2; i++) {
+		size_t keys = 0;
+		pem.len = 0;
+		assert_int_equal(mtk_pem_encode(&pem, i ? "PKCS12" : "CERTIFICATE", der, (size_t)n),
+				 MTK_OK);
+		mtk_err_clear(&e);
+		assert_int_equal(mtk_load_mem(&set, "pfx.txt", pem.data, pem.len, &o, NULL, NULL, &e),
+				 MTK_OK);
+		assert_int_equal(set.count, 3);
+		for (size_t j = 0; j < set.count; j++) {
+			keys += set.objs[j].kind == MTK_OBJ_KEY && set.objs[j].key != NULL;
+			assert_non_null(set.objs[j].note);
+		}
+		assert_int_equal(keys, 1);
+		mtk_set_free(&set);
+		/* the wrong password: exit-4 code, nothing added */
+		o.pass = &(mtk_secret){(char *)"wrong", 5};
+		mtk_err_clear(&e);
+		assert_int_equal(mtk_load_mem(&set, "pfx.txt", pem.data, pem.len, &o, NULL, NULL, &e),
+				 MTK_E_BAD_PASSWORD);
+		assert_int_equal(set.count, 0);
+		o.pass = &good;
+	}
+	OPENSSL_free(der);
+	PKCS12_free(p12);
+	PKCS7_free(p7);
+	sk_X509_free(certs);
+	mtk_buf_free(&pem);
+}
+
+/* An EC key with explicit curve parameters is re-encoded with the curve's name. */
+static void test_ec_explicit(void **state)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	mtk_set set = MTK_SET_INIT;
+	mtk_err e = {0};
+	unsigned char *der = NULL;
+	char enc[32] = "";
+	int n;
+	(void)state;
+
+	assert_non_null(k);
+	assert_true(EVP_PKEY_set_utf8_string_param(k, "encoding", "explicit"));
+	n = i2d_PrivateKey(k, &der);
+	assert_true(n > 0);
+	assert_int_equal(mtk_load_mem(&set, "ec.der", der, (size_t)n, NULL, NULL, NULL, &e), MTK_OK);
+	assert_int_equal(set.count, 1);
+	assert_true(EVP_PKEY_get_utf8_string_param(set.objs[0].key, "encoding", enc, sizeof(enc), NULL));
+	assert_string_equal(enc, "named_curve");
+	assert_true(EVP_PKEY_eq(set.objs[0].key, k) == 1);
+	mtk_set_free(&set);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+}
+
 static void test_pfx_modern(void **state)
 {
 	(void)state;
@@ -514,6 +609,8 @@ int main(void)
 	    cmocka_unit_test(test_duplicates_and_truncated_pfx),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_strict),
+	    cmocka_unit_test(test_hidden_by_label),
+	    cmocka_unit_test(test_ec_explicit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
