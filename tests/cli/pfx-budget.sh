@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # pfx-budget.sh - one key-derivation budget per PKCS#12 file: a PFX with 50
 # shrouded key bags at the 5,000,000-iteration cap, and one with 50 bags of
-# 1,000,000, are refused within 2 s of CPU by both read paths (the loader
-# behind inspect/convert, the keystore codec behind keystore list).
+# 1,000,000, are refused by both read paths (the loader behind
+# inspect/convert, the keystore codec behind keystore list) after about one
+# derivation at the cap: ~0.6-0.7 s of CPU on a quiet machine, printed as a
+# diagnostic.  The suite asserts the refusal and only a loose bound on the
+# work (20 s; unbounded, these files took minutes), not a speed.
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out k.pem 2>/dev/null
@@ -48,19 +51,19 @@ export PW=x
 elapsed "$MTLSKIT" --json inspect --pass env:PW many.p12
 expect_json "inspect: refused as too large" '.error.code' MTK_E_TOO_LARGE
 expect_match "inspect: the file's total is named" "in all" "$(printf '%s' "$OUT" | jq -r .error.detail)"
-expect_eq "inspect: within 2 s (${MS} ms)" "$([ "$MS" -lt 2000 ] && echo fast)" fast
+diag "inspect: ${MS} ms of CPU"; expect_eq "inspect: bounded work, far from the minutes it took unbounded (${MS} ms CPU < 20 s)" "$([ "$MS" -lt 20000 ] && echo bounded)" bounded
 
 elapsed "$MTLSKIT" --json keystore list --pass env:PW many.p12
 expect_json "keystore list: refused as too large" '.error.code' MTK_E_TOO_LARGE
-expect_eq "keystore list: within 2 s (${MS} ms)" "$([ "$MS" -lt 2000 ] && echo fast)" fast
+diag "keystore list: ${MS} ms of CPU"; expect_eq "keystore list: bounded work, far from the minutes it took unbounded (${MS} ms CPU < 20 s)" "$([ "$MS" -lt 20000 ] && echo bounded)" bounded
 
 expect_file "PFX with 50 shrouded key bags at the 5,000,000 cap" cap.p12
 elapsed "$MTLSKIT" --json inspect --pass env:PW cap.p12
 expect_json "at the cap, inspect: refused after one derivation" '.error.code' MTK_E_TOO_LARGE
-expect_eq "at the cap, inspect: within 2 s (${MS} ms)" "$([ "$MS" -lt 2000 ] && echo fast)" fast
+diag "at the cap, inspect: ${MS} ms of CPU"; expect_eq "at the cap, inspect: bounded work, far from the minutes it took unbounded (${MS} ms CPU < 20 s)" "$([ "$MS" -lt 20000 ] && echo bounded)" bounded
 elapsed "$MTLSKIT" --json keystore list --pass env:PW cap.p12
 expect_json "at the cap, keystore list: refused" '.error.code' MTK_E_TOO_LARGE
-expect_eq "at the cap, keystore list: within 2 s (${MS} ms)" "$([ "$MS" -lt 2000 ] && echo fast)" fast
+diag "at the cap, keystore list: ${MS} ms of CPU"; expect_eq "at the cap, keystore list: bounded work, far from the minutes it took unbounded (${MS} ms CPU < 20 s)" "$([ "$MS" -lt 20000 ] && echo bounded)" bounded
 
 
 done_testing
