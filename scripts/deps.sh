@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|demo|fuzz|bench|testssl]...   (default: test)
 set -euo pipefail
 
-build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
+build=(gcc pkg-config meson ninja-build scdoc libssl-dev libjansson-dev libcmocka-dev
        libevent-dev libhttp-parser-dev libcurl4-openssl-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
        systemd # systemd: systemd-analyze verify/security (gateway-systemd.sh)
