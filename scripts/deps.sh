@@ -8,6 +8,8 @@ build=(gcc pkg-config meson ninja-build scdoc libssl-dev libjansson-dev libcmock
 peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
        systemd # systemd: systemd-analyze verify/security (gateway-systemd.sh)
        certmonger pebble # track: certmonger's local-submit helper, an ACME test CA
+       bash-completion zsh # tests/cli/completions.sh
+       ansible # tests/interop/ansible.sh
        gnutls-bin libnss3-tools python3-cryptography)
 # gnutls-bin (certtool), libnss3-tools (pk12util, certutil), python3-cryptography;
 # node-forge comes from npm into a temporary directory when npm is there:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# install.sh - `meson install` into a DESTDIR: the binaries, the systemd unit
-# and its sysusers.d entry, and the example configuration under
+# install.sh - `meson install` into a DESTDIR: the binaries, the man pages
+# (when scdoc was found), the bash and zsh completions, the systemd unit and
+# its sysusers.d entry, and the example configuration under
 # share/doc/mtlskit/examples; the installed example passes
 # `mtlskit-gateway --check` once its paths point at real files.
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
@@ -22,6 +23,26 @@ for f in "$bindir/mtlskit" "$bindir/mtlskit-gateway" "$unitdir/mtlskit-gateway.s
 	"$sysusersdir/mtlskit-gateway.conf" "$docdir/examples/gateway.conf" "$docdir/examples/users.map"; do
 	expect_match "installed: $f" "^$f\$" "$files"
 done
+mandir=$prefix/$(intro mandir)
+if command -v scdoc >/dev/null; then
+	pages="man1/mtlskit.1 man8/mtlskit-gateway.8 man5/mtlskit-gateway.conf.5 man5/mtlskit-usermap.5"
+	for v in $("$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p'); do
+		pages+=" man1/mtlskit-$v.1"
+	done
+	missing=""
+	for p in $pages; do grep -qx "$mandir/$p" <<<"$files" || missing+=" $mandir/$p"; done
+	expect_eq "installed: a man page for mtlskit, each verb, the gateway and its two files" "$missing" ""
+	expect_eq "no other man page" "$(grep "^$mandir/" <<<"$files" | wc -l)" "$(echo $pages | wc -w)"
+	run man -l "$D$mandir/man1/mtlskit-ca.1"
+	expect_match "the installed mtlskit-ca(1) renders (man -l)" 'ca sign' "$OUT"
+else
+	ok "# SKIP scdoc not installed: no man pages"
+fi
+for f in "$prefix/share/bash-completion/completions/mtlskit" "$prefix/share/zsh/site-functions/_mtlskit"; do
+	expect_match "installed: $f" "^$f\$" "$files"
+done
+expect_eq "the installed bash completion is the source's" \
+	"$(cmp "$D$prefix/share/bash-completion/completions/mtlskit" "$MTLSKIT_SRC/packaging/completions/mtlskit.bash" && echo same)" same
 # Nothing outside the standard places (man pages and completions from other
 # parts of the install are allowed there).
 allowed="^($bindir/|$docdir/|$prefix/share/(man|bash-completion|zsh)/|$unitdir/|$sysusersdir/)"

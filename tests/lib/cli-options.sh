@@ -5,9 +5,14 @@
 #   cli_help_opts VERB [SUB]  long options in that --help, one per line, sorted
 #   cli_verb_opts VERB        long options of VERB's --help and of all its sub-commands'
 #   cli_common_opts           the common options `mtlskit --help` names
-# Long options are words starting with two dashes and a lower-case letter.
+# Long options are words starting with two dashes and a lower-case letter;
+# those of another command quoted in the text (`mtlskit check --profile mid`)
+# are not the command's own.
 : "${MTLSKIT:?}"
-_cli_longopts() { grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
+_cli_longopts() {
+	sed -E 's/mtlskit [a-z]+ --[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)?//g' |
+		grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+}
 cli_verbs() { "$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p'; }
 cli_subverbs() { "$MTLSKIT" "$1" --help | sed -n '/sub-command/,$s/^  \([a-z][a-z-]*\)  .*/\1/p'; }
 cli_help_opts() { "$MTLSKIT" "$@" --help 2>&1 | _cli_longopts; }

@@ -1,0 +1,116 @@
+# bash completion for mtlskit                                -*- shell-script -*-
+# Installed as share/bash-completion/completions/mtlskit (bash-completion
+# loads it the first time `mtlskit` is completed).  The option lists follow
+# each command's --help; tests/cli/completions.sh checks them against it.
+
+_mtlskit_keytypes='rsa:2048 rsa:3072 rsa:4096 ec:P-256 ec:P-384 ed25519'
+_mtlskit_common='--json --pass --key-pass --out-pass --force -o --help'
+
+# Options per command ("verb" or "verb sub"), as --help prints them.
+declare -gA _mtlskit_opts=(
+	[inspect]='--no-color'
+	[key generate]='--type --out --pub-out'
+	[csr create]='--cn --org --ou --locality --state --country --email --subject --usage --san --key --new-key --key-out --certreq-inf'
+	[ca init]='--name --intermediate --key-type --days --crl-url'
+	[ca sign]='--profile --days --not-before --not-after --chain-out'
+	[ca revoke]='--reason'
+	[ca crl]='--scope --days'
+	[ca list]=''
+	[renew]='--key --new-key --key-out'
+	[convert]='--to --out --split-out --compat --alias --trusted'
+	[bundle]='--out --order --split --leaf-only --ca-only --ca --ca-dir --alias'
+	[check]='--profile --ca --within --alias --each'
+	[keystore list]='-v --verbose'
+	[keystore add-key]='--alias --key --cert --chain --from --from-alias --src-pass --type'
+	[keystore add-trusted]='--alias --type'
+	[keystore install-reply]='--alias'
+	[keystore export]='--alias --der --full-chain --with-key'
+	[keystore remove]='--alias'
+	[keystore passwd]='--alias'
+	[keystore genkey]='--alias --dname --keyalg --keysize --validity --type'
+	[keystore csr]='--alias'
+	[mid install]='--agent --src-pass'
+	[mid show]='--agent --within'
+	[probe]='--sni --proxy --connect-timeout --timeout --ca --cert --key --pfx --keystore --alias --http --method --expect-issuer --servicenow --save-chain --save-dir'
+	[expiry]='--within --by-issuer --prometheus --follow-symlinks --threads --timeout'
+)
+declare -gA _mtlskit_subs=(
+	[key]='generate'
+	[csr]='create'
+	[ca]='init sign revoke crl list'
+	[keystore]='list add-key add-trusted install-reply export remove passwd genkey csr'
+	[mid]='install show'
+)
+# Options that take no value (everything else does).
+_mtlskit_flags=' --json --force --help --no-color -v --verbose --split --leaf-only --ca-only --each --der --full-chain --with-key --servicenow --by-issuer --prometheus --follow-symlinks '
+
+_mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a file"
+	local cmd=$1 opt=$2 cur=$3 words=''
+	case $opt in
+	--profile) [ "$cmd" = 'ca sign' ] && words='client server' ||
+		words='mid outbound upload-user upload-ca trust-store server' ;;
+	--type) [ "$cmd" = 'key generate' ] && words=$_mtlskit_keytypes || words='jks jceks pkcs12' ;;
+	--key-type | --new-key) words=$_mtlskit_keytypes ;;
+	--to) words='pem der pkcs8 pkcs12 jks jceks' ;;
+	--compat) words='modern legacy java' ;;
+	--usage) words='client server both' ;;
+	--order) words='chain-then-key key-after-leaf' ;;
+	--scope) words='chain leaf' ;;
+	--reason) words='unspecified keyCompromise CACompromise affiliationChanged superseded cessationOfOperation certificateHold privilegeWithdrawn' ;;
+	--keyalg) words='RSA EC' ;;
+	--method) words='HEAD GET' ;;
+	--pass | --key-pass | --out-pass | --src-pass)
+		case $cur in
+		file:*) compopt -o nospace 2>/dev/null
+			COMPREPLY=($(compgen -f -P file: -- "${cur#file:}")); return 0 ;;
+		esac
+		compopt -o nospace 2>/dev/null; words='env: file: fd: pass:' ;;
+	--agent | --ca-dir | --save-dir | --split-out) _filedir -d; return 0 ;;
+	--cn | --org | --ou | --locality | --state | --country | --email | --subject | --san | \
+		--name | --intermediate | --days | --crl-url | --not-before | --not-after | --alias | \
+		--from-alias | --dname | --keysize | --validity | --within | --threads | --timeout | \
+		--connect-timeout | --sni | --proxy | --http | --expect-issuer)
+		return 0 ;; # free text: nothing to offer
+	*) return 1 ;;
+	esac
+	COMPREPLY=($(compgen -W "$words" -- "$cur"))
+	return 0
+}
+
+_mtlskit() {
+	local cur prev words cword
+	_init_completion -n := || return
+	local verb='' sub='' i w
+	for ((i = 1; i < cword; i++)); do
+		w=${words[i]}
+		[[ $w == -* ]] && continue
+		# the value of the option before it is not a verb
+		[[ $i -gt 1 && ${words[i - 1]} == -* && $_mtlskit_flags != *" ${words[i - 1]} "* ]] && continue
+		if [ -z "$verb" ]; then verb=$w
+		elif [ -z "$sub" ] && [ -n "${_mtlskit_subs[$verb]+x}" ]; then sub=$w; break
+		else break; fi
+	done
+	if [ -z "$verb" ]; then
+		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
+		else COMPREPLY=($(compgen -W 'inspect key csr ca renew convert bundle check keystore mid probe expiry' -- "$cur")); fi
+		return
+	fi
+	if [ -n "${_mtlskit_subs[$verb]+x}" ] && [ -z "$sub" ]; then
+		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--help' -- "$cur"))
+		else COMPREPLY=($(compgen -W "${_mtlskit_subs[$verb]}" -- "$cur")); fi
+		return
+	fi
+	local cmd=$verb${sub:+ $sub}
+	[ -n "${_mtlskit_opts[$cmd]+x}" ] || return
+	if [[ $prev == -* && $_mtlskit_flags != *" $prev "* ]]; then
+		_mtlskit_values "$cmd" "$prev" "$cur" && return
+		_filedir
+		return
+	fi
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "${_mtlskit_opts[$cmd]} $_mtlskit_common" -- "$cur"))
+		return
+	fi
+	_filedir
+}
+complete -F _mtlskit mtlskit
