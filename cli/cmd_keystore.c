@@ -469,7 +469,8 @@ out:
 
 static const char usage_add_trusted[] =
     "Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
-    "  Adds a trusted certificate entry (PEM or DER certificate).\n"
+    "  Adds a trusted certificate entry (PEM or DER certificate).  The same\n"
+    "  certificate already under alias A: nothing is written (\"changed\": false).\n"
     "  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
 
 static int ks_add_trusted(cli *c, int argc, char **argv)
@@ -479,6 +480,8 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	STACK_OF(X509) *certs = NULL;
 	mtk_err err = {0};
 	int first, r;
+	long idx;
+	bool changed = true;
 	mtk_rc rc;
 
 	if ((r = parse(c, argc, argv, &o, usage_add_trusted, 2, &first)) != 0)
@@ -497,7 +500,16 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
 					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
 		goto out;
-	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
+	idx = mtk_keystore_find(f.ks, o.alias);
+	/* The same certificate already trusted under this alias: nothing to
+	 * write ("changed": false), so configuration tools can re-run it. */
+	if (idx >= 0 && f.ks->entries[idx].kind == MTK_KSE_TRUSTED &&
+	    sk_X509_num(f.ks->entries[idx].chain) == 1 &&
+	    X509_cmp(sk_X509_value(f.ks->entries[idx].chain, 0), sk_X509_value(certs, 0)) == 0) {
+		if (!c->json)
+			printf("unchanged: <%s> already holds this certificate\n", o.alias);
+		changed = false;
+	} else if (idx >= 0 && !c->force) {
 		rc = mtk_err_set(
 		    &err, MTK_E_INVALID_ARG,
 		    "Certificate not imported, alias <%s> already exists (use --force to "
@@ -505,18 +517,20 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 		    o.alias);
 		r = cli_error(c, rc, &err);
 		goto out;
+	} else {
+		if ((rc = mtk_keystore_add_trusted(f.ks, o.alias, sk_X509_value(certs, 0),
+						   (int64_t)c->now * 1000, &err)) != MTK_OK) {
+			r = cli_error(c, rc, &err);
+			goto out;
+		}
+		if ((r = ks_save(c, &f)) != 0)
+			goto out;
+		if (!c->json)
+			printf("Certificate was added to keystore\n");
 	}
-	if ((rc = mtk_keystore_add_trusted(f.ks, o.alias, sk_X509_value(certs, 0),
-					   (int64_t)c->now * 1000, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if ((r = ks_save(c, &f)) != 0)
-		goto out;
-	if (!c->json)
-		printf("Certificate was added to keystore\n");
 	cli_set(c, "keystore", json_string(argv[first]));
 	cli_set(c, "alias", json_string(o.alias));
+	cli_set(c, "changed", json_boolean(changed));
 out:
 	sk_X509_pop_free(certs, X509_free);
 	ks_close(&f);
