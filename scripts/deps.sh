@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh - installs the Debian 12 packages mtlskit needs, only those missing.
-# Usage: scripts/deps.sh [build|test|demo|fuzz|bench|testssl]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|fuzz|bench|testssl|package]...   (default: test)
 set -euo pipefail
 
 build=(gcc pkg-config meson ninja-build scdoc libssl-dev libjansson-dev libcmocka-dev
@@ -19,6 +19,7 @@ command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)
 bench=(hyperfine nginx-light stunnel4 haproxy python3-cryptography valgrind)
 testssl=(testssl.sh jq curl) # scripts/testssl.sh
+package=(dpkg-dev debhelper fakeroot lintian git) # scripts/package.sh
 
 want=()
 for what in "${@:-test}"; do
@@ -28,6 +29,7 @@ for what in "${@:-test}"; do
 	fuzz) want+=("${build[@]}" "${fuzz[@]}") ;;
 	bench) want+=("${build[@]}" "${peers[@]}" "${bench[@]}") ;;
 	testssl) want+=("${testssl[@]}") ;;
+	package) want+=("${build[@]}" "${package[@]}") ;;
 	*) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
 	esac
 done

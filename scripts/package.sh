@@ -15,15 +15,7 @@ OUT=${1:-$SRC/dist}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-need=(dpkg-dev debhelper lintian fakeroot)
-missing=()
-for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "package.sh: installing ${missing[*]}" >&2
-	sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-scripts/deps.sh build
+scripts/deps.sh package
 
 version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mtlskit-pkg.XXXXXX")
