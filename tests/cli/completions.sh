@@ -76,28 +76,27 @@ expect_eq "zsh compinit binds mtlskit to _mtlskit (#compdef)" "$OUT" "_mtlskit"
 # compsys for real: an interactive zsh in a pseudo-terminal (zsh/zpty), a
 # partial line and a TAB; the line zsh redraws must hold the completion.
 cat >"$T/zcomp.zsh" <<'ZEOF'
+# Waits on zsh's own output, not on the clock: after the set-up it prints
+# READY-2 (its echo shows READY-$((1+1))); each partial line is followed by
+# TAB and ^Xe, a widget that prints the edit buffer as BUF<...>: zle runs it
+# only after the completion, so the buffer printed is the completed line.
 zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "unset zle_bracketed_paste; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2/zcd2; PS1='P> '; bindkey -e; cd $2/cwd"
-sleep 1
-while zpty -r -t z chunk 2>/dev/null; do :; done
+zpty -w z "unset zle_bracketed_paste; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2/zcd2; PS1='P> '; bindkey -e; cd $2/cwd; endmark() { zle -I; print -r -- \"BUF<\$BUFFER>\"; }; zle -N endmark; bindkey '^Xe' endmark; print READY-\$((1+1))"
+zpty -r z chunk '*READY-2*'
 shift 2
 for line in "$@"; do
-	zpty -n -w z "$line"$'\t'
-	sleep 0.7
-	out=
-	while zpty -r -t z chunk 2>/dev/null; do out+=$chunk; done
-	print -r -- "CASE $line => ${${out//$'\r'/}//$'\n'/ }"
-	zpty -n -w z $'\003'
-	sleep 0.2
-	while zpty -r -t z chunk 2>/dev/null; do :; done
+	zpty -n -w z "$line"$'\t\030e'
+	zpty -r z out '*BUF<mtlskit*>*'
+	print -r -- "CASE $line => ${${${out##*BUF<}%%>*}//$'\r'/}"
+	zpty -n -w z $'\025'  # ^U: kill-whole-line (a ^C would flush the typeahead)
 done
 zpty -d z
 ZEOF
 run timeout 60 zsh -f "$T/zcomp.zsh" "$COMPDIR" "$T" \
 	'mtlskit keys' 'mtlskit convert x --compat le' 'mtlskit ca sign lab --profile se' \
 	'mtlskit check --each --wi' 'mtlskit mid install --agent agentd' 'mtlskit key generate --type ed'
-zcase() { printf '%s\n' "$OUT" | grep -a -F "CASE $1 =>" | sed -e 's/^[^>]*=> //' -e $'s/\e\\[[0-9;?]*[a-zA-Z]//g'; }
+zcase() { printf '%s\n' "$OUT" | grep -a -F "CASE $1 =>" | sed -e 's/^[^>]*=> //'; }
 expect_match "zsh compsys: 'mtlskit keys<TAB>' -> keystore" 'mtlskit keystore' "$(zcase 'mtlskit keys')"
 expect_match "zsh compsys: --compat le<TAB> -> legacy" '--compat legacy' "$(zcase 'mtlskit convert x --compat le')"
 expect_match "zsh compsys: ca sign --profile se<TAB> -> server" '--profile server' "$(zcase 'mtlskit ca sign lab --profile se')"
