@@ -57,6 +57,7 @@ for v in $verbs; do
 		grep -qxF -- "$o" <<<"$known" || extra+=" $o"
 	done
 	expect_eq "every option in mtlskit-$v.1.scd's OPTIONS is printed by some 'mtlskit $v ... --help' (or mtlskit --help)" "$extra" ""
+	missing=""
 	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
 		grep -qx "# $sec" "$page" || missing+=" section '$sec'"
 	done
