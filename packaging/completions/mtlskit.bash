@@ -16,7 +16,7 @@ declare -gA _mtlskit_opts=(
 	[ca revoke]='--reason'
 	[ca crl]='--scope --days'
 	[ca list]=''
-	[renew]='--key --new-key --key-out'
+	[renew]='--key --new-key --key-out --usage'
 	[convert]='--to --out --split-out --compat --alias --trusted'
 	[bundle]='--out --order --split --leaf-only --ca-only --ca --ca-dir --alias'
 	[check]='--profile --ca --within --alias --each'
@@ -28,10 +28,10 @@ declare -gA _mtlskit_opts=(
 	[keystore remove]='--alias'
 	[keystore passwd]='--alias'
 	[keystore genkey]='--alias --dname --keyalg --keysize --validity --type'
-	[keystore csr]='--alias'
+	[keystore csr]='--alias --usage --san'
 	[mid install]='--agent --src-pass'
 	[mid show]='--agent --within'
-	[probe]='--sni --proxy --connect-timeout --timeout --ca --cert --key --pfx --keystore --alias --http --method --expect-issuer --servicenow --save-chain --save-dir'
+	[probe]='--sni --proxy --connect-timeout --timeout --ca --cert --key --pfx --keystore --alias --http --method --http-timeout --expect-issuer --servicenow --save-chain --save-dir'
 	[expiry]='--within --by-issuer --prometheus --follow-symlinks --threads --timeout'
 )
 declare -gA _mtlskit_subs=(
@@ -69,7 +69,7 @@ _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a fi
 	--cn | --org | --ou | --locality | --state | --country | --email | --subject | --san | \
 		--name | --intermediate | --days | --crl-url | --not-before | --not-after | --alias | \
 		--from-alias | --dname | --keysize | --validity | --within | --threads | --timeout | \
-		--connect-timeout | --sni | --proxy | --http | --expect-issuer)
+		--connect-timeout | --http-timeout | --sni | --proxy | --http | --expect-issuer)
 		return 0 ;; # free text: nothing to offer
 	*) return 1 ;;
 	esac

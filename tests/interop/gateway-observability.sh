@@ -59,7 +59,7 @@ printf '%s\n' "$scrape" >"$T/metrics.txt"
 run promtool check metrics <"$T/metrics.txt"
 expect_eq "promtool check metrics: no lint problem" "$RC$OUT$ERR" 0
 exported=$(sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$T/metrics.txt" | sort -u)
-expect_eq "the gateway exports 13 families (crl and client-cert series present)" "$(echo "$exported" | wc -l)" 13
+expect_eq "the gateway exports 14 families (crl and client-cert series present)" "$(echo "$exported" | wc -l)" 14
 used=$( { grep -oE 'mtlskit_gateway_[a-z_]+' "$RULES"; jq -r '.panels[].targets[].expr, .templating.list[].definition? // empty' "$DASH" |
 	grep -oE 'mtlskit_gateway_[a-z_]+'; } | sed -E 's/_(bucket|sum|count)$//' | sort -u)
 expect_eq "the rules and dashboard use only series the gateway exports" "$(comm -13 <(echo "$exported") <(echo "$used") | tr '\n' ' ')" ""
