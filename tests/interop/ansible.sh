@@ -20,7 +20,7 @@ mkdir -p agent && echo "<parameters/>" >agent/config.xml
 expect_file "the bundle exists" bundle.pem
 
 export ANSIBLE_LOCAL_TEMP=$T/ansible-local ANSIBLE_REMOTE_TEMP=$T/ansible-remote ANSIBLE_NOCOLOR=1 \
-	ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
+	ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PIPELINING=1 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
 	ANSIBLE_ROLES_PATH=$MTLSKIT_SRC/packaging/ansible/roles HOME=$T
 cat >vars.yml <<VARS
 mtlskit_bin: $MTLSKIT
