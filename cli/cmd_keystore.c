@@ -482,6 +482,7 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	int first, r;
 	long idx;
 	bool changed = true;
+	STACK_OF(X509) *have; /* the alias's certificate, borrowed from f.ks */
 	mtk_rc rc;
 
 	if ((r = parse(c, argc, argv, &o, usage_add_trusted, 2, &first)) != 0)
@@ -504,8 +505,8 @@ static int ks_add_trusted(cli *c, int argc, char **argv)
 	/* The same certificate already trusted under this alias: nothing to
 	 * write ("changed": false), so configuration tools can re-run it. */
 	if (idx >= 0 && f.ks->entries[idx].kind == MTK_KSE_TRUSTED &&
-	    sk_X509_num(f.ks->entries[idx].chain) == 1 &&
-	    X509_cmp(sk_X509_value(f.ks->entries[idx].chain, 0), sk_X509_value(certs, 0)) == 0) {
+	    (have = mtk_keystore_chain(f.ks, (size_t)idx, &err)) != NULL &&
+	    sk_X509_num(have) == 1 && X509_cmp(sk_X509_value(have, 0), sk_X509_value(certs, 0)) == 0) {
 		if (!c->json)
 			printf("unchanged: <%s> already holds this certificate\n", o.alias);
 		changed = false;
