@@ -27,7 +27,7 @@ cp -r "$tree/packaging/debian" "$tree/debian"
 
 start=$(date +%s)
 (cd "$tree" && dpkg-buildpackage -b -us -uc -rfakeroot) >"$work/build.log" 2>&1 || {
-	tail -n 40 "$work/build.log" >&2
+	cp "$work/build.log" "$OUT/build.log"; tail -n 40 "$work/build.log" >&2
 	echo "package.sh: dpkg-buildpackage failed" >&2
 	exit 1
 }
