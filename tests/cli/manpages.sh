@@ -30,8 +30,8 @@ done
 common=$(cli_common_opts)
 expect_match "mtlskit --help names the common options" '--json' "$common"
 verbs=$(cli_verbs)
-expect_eq "mtlskit --help lists the twelve verbs" "$(echo $verbs)" \
-	"inspect key csr ca renew convert bundle check keystore mid probe expiry"
+expect_eq "mtlskit --help lists the thirteen verbs" "$(echo $verbs)" \
+	"inspect key csr ca renew convert bundle check keystore mid probe expiry track"
 
 # --- mtlskit(1): every verb and every common option
 missing=""
@@ -88,13 +88,24 @@ expect_eq "mtlskit-gateway.conf.5.scd SETTINGS: keys of gwconfig.c it lacks" \
 expect_eq "mtlskit-gateway.conf.5.scd SETTINGS: keys gwconfig.c does not know" \
 	"$(comm -13 <(echo "$keys") <(echo "$documented") | tr '\n' ' ')" ""
 
+# --- mtlskit-track.conf(5): the keys lib/renew/conf.c knows, both ways
+page=$MAN/mtlskit-track.conf.5.scd
+keys=$( { sed -n '/^static mtk_rc conf_set/,/^}/p' "$MTLSKIT_SRC/lib/renew/conf.c" | grep -oE '\{"[a-z_]+", &c->' | sed 's/{"//; s/",.*//'
+	sed -n '/^static mtk_rc conf_set/,/^}/p' "$MTLSKIT_SRC/lib/renew/conf.c" | grep -oE 'strcmp\(key, "[a-z_]+"\)' | sed 's/.*"\(.*\)".*/\1/'; } | sort -u)
+expect_match "conf.c's settings found (target ... post_check)" 'post_check' "$keys"
+documented=$(sed -n '/^# SETTINGS/,/^# /p' "$page" | grep -E '^\*[a-z_]+\*' | grep -oE '\*[a-z_]+\*' | tr -d '*' | sort -u)
+expect_eq "mtlskit-track.conf.5.scd SETTINGS: keys of lib/renew/conf.c it lacks" \
+	"$(comm -23 <(echo "$keys") <(echo "$documented") | tr '\n' ' ')" ""
+expect_eq "mtlskit-track.conf.5.scd SETTINGS: keys lib/renew/conf.c does not know" \
+	"$(comm -13 <(echo "$keys") <(echo "$documented") | tr '\n' ' ')" ""
+
 # --- the examples run as written
 examples() { # the code blocks of a page's EXAMPLES section, scdoc escapes undone
 	sed -n '/^# EXAMPLES/,/^# /p' "$1" | awk '/^```/{inb=!inb; next} inb' | sed 's/\\\\/\\/g'
 }
 bindir=$(dirname "$MTLSKIT")
 mkdir "$T/ex" "$T/ex1"
-for v in ca key csr renew bundle check convert keystore mid inspect expiry; do
+for v in ca key csr renew bundle check convert keystore mid inspect expiry track; do
 	examples "$MAN/mtlskit-$v.1.scd" >"$T/ex-$v.sh"
 	(cd "$T/ex" && PATH=$bindir:$PATH bash -e -o pipefail "$T/ex-$v.sh") >"$T/ex-$v.out" 2>&1
 	rc=$?
