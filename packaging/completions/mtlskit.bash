@@ -32,7 +32,8 @@ declare -gA _mtlskit_opts=(
 	[mid install]='--agent --src-pass'
 	[mid show]='--agent --within'
 	[probe]='--sni --proxy --connect-timeout --timeout --ca --cert --key --pfx --keystore --alias --http --method --http-timeout --expect-issuer --servicenow --save-chain --save-dir'
-	[expiry]='--within --by-issuer --prometheus --follow-symlinks --threads --timeout'
+	[track]='--target --issuer --dir --now --prometheus --force-renew --dry-run --cert --key --chain --bundle --agent --keystore --alias --store-pass --usage --profile --ca-dir --ca-pass --days --helper --acme-directory --acme-account-key --acme-http-listen --acme-webroot --acme-ca --acme-eab-kid --acme-eab-hmac --chain-ca --renew-at --within --jitter --key-policy --key-type --verify --verify-ca --verify-path --hook --hook-shell --post-check'
+	[expiry]='--within --by-issuer --prometheus --follow-symlinks --threads --workers --mem-budget --unique --jsonl --timeout'
 )
 declare -gA _mtlskit_subs=(
 	[key]='generate'
@@ -40,9 +41,10 @@ declare -gA _mtlskit_subs=(
 	[ca]='init sign revoke crl list'
 	[keystore]='list add-key add-trusted install-reply export remove passwd genkey csr'
 	[mid]='install show'
+	[track]='add list status run remove'
 )
 # Options that take no value (everything else does).
-_mtlskit_flags=' --json --force --help --no-color -v --verbose --split --leaf-only --ca-only --each --der --full-chain --with-key --servicenow --by-issuer --prometheus --follow-symlinks '
+_mtlskit_flags=' --json --force --help --no-color -v --verbose --split --leaf-only --ca-only --each --der --full-chain --with-key --servicenow --by-issuer --prometheus --follow-symlinks --unique --jsonl --force-renew --dry-run '
 
 _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a file"
 	local cmd=$1 opt=$2 cur=$3 words=''
@@ -59,7 +61,12 @@ _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a fi
 	--reason) words='unspecified keyCompromise CACompromise affiliationChanged superseded cessationOfOperation certificateHold privilegeWithdrawn' ;;
 	--keyalg) words='RSA EC' ;;
 	--method) words='HEAD GET' ;;
-	--pass | --key-pass | --out-pass | --src-pass)
+	--target) words='pem bundle mid keystore gateway' ;;
+	--issuer) words='ca-dir helper acme' ;;
+	--key-policy) words='new keep' ;;
+	--hook-shell) words='yes no' ;;
+	--dir) _filedir -d; return 0 ;;
+	--pass | --key-pass | --out-pass | --src-pass | --store-pass | --ca-pass | --acme-eab-hmac)
 		case $cur in
 		file:*) compopt -o nospace 2>/dev/null
 			COMPREPLY=($(compgen -f -P file: -- "${cur#file:}")); return 0 ;;
@@ -68,7 +75,7 @@ _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a fi
 	--agent | --ca-dir | --save-dir | --split-out) _filedir -d; return 0 ;;
 	--cn | --org | --ou | --locality | --state | --country | --email | --subject | --san | \
 		--name | --intermediate | --days | --crl-url | --not-before | --not-after | --alias | \
-		--from-alias | --dname | --keysize | --validity | --within | --threads | --timeout | \
+		--from-alias | --dname | --keysize | --validity | --within | --threads | --workers | --mem-budget | --timeout | \
 		--connect-timeout | --http-timeout | --sni | --proxy | --http | --expect-issuer)
 		return 0 ;; # free text: nothing to offer
 	*) return 1 ;;
@@ -92,15 +99,17 @@ _mtlskit() {
 	done
 	if [ -z "$verb" ]; then
 		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
-		else COMPREPLY=($(compgen -W 'inspect key csr ca renew convert bundle check keystore mid probe expiry' -- "$cur")); fi
+		else COMPREPLY=($(compgen -W 'inspect key csr ca renew convert bundle check keystore mid probe expiry track' -- "$cur")); fi
 		return
 	fi
 	if [ -n "${_mtlskit_subs[$verb]+x}" ] && [ -z "$sub" ]; then
-		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--help' -- "$cur"))
+		if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${_mtlskit_opts[$verb]:+${_mtlskit_opts[$verb]} $_mtlskit_common} --help" -- "$cur"))
 		else COMPREPLY=($(compgen -W "${_mtlskit_subs[$verb]}" -- "$cur")); fi
 		return
 	fi
 	local cmd=$verb${sub:+ $sub}
+	# track: one option list for all its sub-commands
+	[ -n "${_mtlskit_opts[$cmd]+x}" ] || cmd=$verb
 	[ -n "${_mtlskit_opts[$cmd]+x}" ] || return
 	if [[ $prev == -* && $_mtlskit_flags != *" $prev "* ]]; then
 		_mtlskit_values "$cmd" "$prev" "$cur" && return

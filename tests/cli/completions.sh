@@ -28,7 +28,7 @@ comp() {
 mkdir -p "$T/cwd/agentdir" && touch "$T/cwd/bundle.pem" "$T/cwd/bundle.key"
 
 expect_eq "bash: the verbs" "$(comp 'mtlskit ')" \
-	"bundle ca check convert csr expiry inspect key keystore mid probe renew"
+	"bundle ca check convert csr expiry inspect key keystore mid probe renew track"
 expect_eq "bash: verbs starting with c" "$(comp 'mtlskit c')" "ca check convert csr"
 expect_eq "bash: --json before the verb, then the verbs" "$(comp 'mtlskit --json ke')" "key keystore"
 expect_eq "bash: ca sub-commands" "$(comp 'mtlskit ca ')" "crl init list revoke sign"
@@ -48,10 +48,18 @@ expect_eq "bash: --pass sources" "$(comp 'mtlskit inspect --pass ')" "env: fd: f
 expect_eq "bash: a file operand" "$(comp 'mtlskit check --profile mid bun')" "bundle.key bundle.pem"
 expect_eq "bash: mid install --agent: directories only" "$(comp 'mtlskit mid install --agent ')" "agentdir"
 expect_eq "bash: nothing for a free-text value (--cn)" "$(comp 'mtlskit csr create --cn ')" ""
+expect_eq "bash: track sub-commands" "$(comp 'mtlskit track ')" "add list remove run status"
+expect_eq "bash: track add --target" "$(comp 'mtlskit track add x --target ')" "bundle gateway keystore mid pem"
+expect_eq "bash: track add --issuer" "$(comp 'mtlskit track add x --issuer ')" "acme ca-dir helper"
+expect_match "bash: track add --acme- settings" '--acme-directory .*--acme-webroot' "$(comp 'mtlskit track add x --acme-')"
 expect_eq "bash: a verb after an option value is not taken as the verb" \
 	"$(comp 'mtlskit check --profile mid --ca bundle.pem --wi')" "--within"
 
-# Every command's options, both ways, against --help.
+# Every command's options, both ways, against --help.  track add takes
+# every setting of lib/renew/conf.c as --setting (its --help names a few).
+track_settings=$( { sed -n '/^static mtk_rc conf_set/,/^}/p' "$MTLSKIT_SRC/lib/renew/conf.c" | grep -oE '\{"[a-z_]+", &c->' | sed 's/{"//; s/",.*//'
+	sed -n '/^static mtk_rc conf_set/,/^}/p' "$MTLSKIT_SRC/lib/renew/conf.c" | grep -oE 'strcmp\(key, "[a-z_]+"\)' | sed 's/.*"\(.*\)".*/\1/'; } |
+	tr _ - | sed 's/^/--/' | sort -u)
 common=$( { cli_common_opts; echo --help; } | sort -u)
 for v in $(cli_verbs); do
 	subs=$(cli_subverbs "$v")
@@ -60,7 +68,7 @@ for v in $(cli_verbs); do
 		offered=$(comp "mtlskit $cmd --" | tr ' ' '\n' | sort -u)
 		help=$(cli_help_opts $cmd)
 		missing=$(comm -23 <(echo "$help") <(echo "$offered") | grep . | tr '\n' ' ')
-		extra=$(comm -13 <( { echo "$help"; echo "$common"; [ "$v" = inspect ] && echo --no-color; } | sort -u) \
+		extra=$(comm -13 <( { echo "$help"; echo "$common"; [ "$v" = inspect ] && echo --no-color; [ "$v" = track ] && echo "$track_settings"; } | sort -u) \
 			<(echo "$offered") | grep . | tr '\n' ' ')
 		expect_eq "bash: 'mtlskit $cmd --' offers every option of 'mtlskit $cmd --help'" "$missing" ""
 		expect_eq "bash: 'mtlskit $cmd --' offers only options --help prints (or common ones)" "$extra" ""
@@ -78,18 +86,18 @@ expect_eq "zsh compinit binds mtlskit to _mtlskit (#compdef)" "$OUT" "_mtlskit"
 cat >"$T/zcomp.zsh" <<'ZEOF'
 # Waits on zsh's own output, not on the clock: after the set-up it prints
 # READY-2 (its echo shows READY-$((1+1))); each partial line is followed by
-# TAB and ^Xe, a widget that prints the edit buffer as BUF<...>: zle runs it
-# only after the completion, so the buffer printed is the completed line.
+# TAB and ^Xe, a widget that prints the edit buffer as BUF<...> and empties
+# it: zle runs it only after the completion, so the buffer printed is the
+# completed line.
 zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "unset zle_bracketed_paste; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2/zcd2; PS1='P> '; bindkey -e; cd $2/cwd; endmark() { zle -I; print -r -- \"BUF<\$BUFFER>\"; }; zle -N endmark; bindkey '^Xe' endmark; print READY-\$((1+1))"
+zpty -w z "unset zle_bracketed_paste; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2/zcd2; PS1='P> '; bindkey -e; cd $2/cwd; endmark() { zle -I; print -r -- \"BUF<\$BUFFER>\"; BUFFER=; }; zle -N endmark; bindkey '^Xe' endmark; print READY-\$((1+1))"
 zpty -r z chunk '*READY-2*'
 shift 2
 for line in "$@"; do
 	zpty -n -w z "$line"$'\t\030e'
 	zpty -r z out '*BUF<mtlskit*>*'
 	print -r -- "CASE $line => ${${${out##*BUF<}%%>*}//$'\r'/}"
-	zpty -n -w z $'\025'  # ^U: kill-whole-line (a ^C would flush the typeahead)
 done
 zpty -d z
 ZEOF
@@ -113,7 +121,7 @@ for v in $(cli_verbs); do
 		offered=$(echo "$OUT" | grep -oE -- '^--[a-z][a-z0-9-]*' | sort -u)
 		help=$(cli_help_opts $cmd)
 		missing=$(comm -23 <(echo "$help") <( { echo "$offered"; echo "$common"; } | sort -u) | grep . | tr '\n' ' ')
-		extra=$(comm -13 <( { echo "$help"; echo "$common"; [ "$v" = inspect ] && echo --no-color; } | sort -u) \
+		extra=$(comm -13 <( { echo "$help"; echo "$common"; [ "$v" = inspect ] && echo --no-color; [ "$v" = track ] && echo "$track_settings"; } | sort -u) \
 			<(echo "$offered") | grep . | tr '\n' ' ')
 		expect_eq "zsh: '$cmd' lists every option of its --help" "$missing" ""
 		expect_eq "zsh: '$cmd' lists only options of its --help" "$extra" ""
