@@ -155,14 +155,5 @@ MTK_WUR mtk_rc mtk_load_file_strict(mtk_set *set, const char *path, unsigned all
 MTK_WUR mtk_rc mtk_set_add(mtk_set *set, const mtk_obj *o);
 void mtk_set_free(mtk_set *set);
 
-/* Loads OpenSSL's legacy provider (RC2, RC4, single DES: old PFX files) with
- * the default one, once per process and thread-safely; true when available.
- * Every module that needs it calls this, so there is one copy of the
- * providers. */
-bool mtk_legacy_provider(void);
-
-/* Releases the providers mtk_legacy_provider() loaded.  Registered with
- * atexit when they are loaded; may be called earlier, after the last load. */
-void mtk_load_cleanup(void);
 
 #endif

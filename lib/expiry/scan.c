@@ -35,7 +35,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
 #include "mtlskit/pem.h"

@@ -13,8 +13,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "mtlskit/pbe.h"
-#include "mtlskit/pkcs8.h"
+#include "formats/pbe.h"
+#include "formats/pkcs8.h"
 #include "ks_int.h"
 
 #define JKS_MAGIC      0xFEEDFEEDu

@@ -20,10 +20,8 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
-#include "mtlskit/load.h"
-#include "mtlskit/describe.h"
-#include "mtlskit/pbe.h"
-#include "mtlskit/pkcs8.h"
+#include "formats/pbe.h"
+#include "formats/pkcs8.h"
 #include "ks_int.h"
 
 #define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"

@@ -16,7 +16,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/pem.h"
-#include "mtlskit/pkcs8.h"
+#include "formats/pkcs8.h"
 
 void mtk_bundle_free(mtk_bundle *b)
 {

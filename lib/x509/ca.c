@@ -22,7 +22,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keygen.h"
 #include "mtlskit/load.h"

@@ -16,7 +16,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/pem.h"
-#include "mtlskit/pkcs8.h"
+#include "formats/pkcs8.h"
 
 static const struct {
 	mtk_conv_target t;

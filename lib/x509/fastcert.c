@@ -8,7 +8,7 @@
  * never disagree with OpenSSL about a certificate it accepts
  * (tests/fuzz/fuzz_fastcert_diff.c checks exactly that).
  */
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 
 #include <string.h>
 

@@ -18,8 +18,8 @@
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
-#include "mtlskit/pbe.h"
-#include "mtlskit/pkcs8.h"
+#include "formats/pbe.h"
+#include "formats/pkcs8.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_key_form_name(mtk_key_form f)
@@ -169,38 +169,6 @@ static int pem_pw_cb(char *buf, int size, int rwflag, void *u)
 
 /* ---- OpenSSL's legacy provider, loaded once, only when needed ---- */
 
-static CRYPTO_ONCE legacy_once = CRYPTO_ONCE_STATIC_INIT;
-static int legacy_ok;
-static OSSL_PROVIDER *prov_default, *prov_legacy;
-
-static void load_legacy(void)
-{
-	/* Loading any provider explicitly stops the default one from being
-	 * loaded implicitly, so load both. */
-	prov_default = OSSL_PROVIDER_load(NULL, "default");
-	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
-	legacy_ok = prov_default != NULL && prov_legacy != NULL;
-	/* Released before OpenSSL's own exit cleanup (registered earlier,
-	 * atexit runs in reverse order). */
-	atexit(mtk_load_cleanup);
-	ERR_clear_error();
-}
-
-void mtk_load_cleanup(void)
-{
-	/* OpenSSL 3.0's legacy provider keeps a child library context that is
-	 * only released when the provider is unloaded. */
-	if (prov_legacy != NULL)
-		OSSL_PROVIDER_unload(prov_legacy);
-	if (prov_default != NULL)
-		OSSL_PROVIDER_unload(prov_default);
-	prov_legacy = prov_default = NULL;
-}
-
-bool mtk_legacy_provider(void)
-{
-	return CRYPTO_THREAD_run_once(&legacy_once, load_legacy) && legacy_ok;
-}
 
 static bool ensure_legacy(void)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

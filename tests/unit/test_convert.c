@@ -14,6 +14,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "formats/pbe.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/convert.h"
 #include "mtlskit/load.h"

@@ -14,6 +14,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "formats/pbe.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/load.h"
 

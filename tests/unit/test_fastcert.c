@@ -24,7 +24,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
-#include "mtlskit/fastcert.h"
+#include "x509/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/pem.h"
 

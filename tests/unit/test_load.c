@@ -17,6 +17,7 @@
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
+#include "formats/pbe.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/load.h"

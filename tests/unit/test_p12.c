@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "formats/pbe.h"
 #include "mtlskit/buf.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/keystore.h"

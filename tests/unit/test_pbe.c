@@ -16,7 +16,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "mtlskit/pbe.h"
+#include "formats/pbe.h"
 
 static const int digests[] = {NID_sha1, NID_sha224, NID_sha256, NID_sha384, NID_sha512};
 static const char *passwords[] = {"", "changeit", "pässwörd-ü€", "a much longer password than one "

@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "mtlskit/pkcs8.h"
+#include "formats/pkcs8.h"
 
 static EVP_PKEY *gen(const char *alg, const char *arg)
 {

@@ -104,4 +104,83 @@ STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size
 void mtk_md5_chain(const uint8_t *seed, size_t seedlen, const void *pass, size_t passlen,
 		   uint32_t iter, uint8_t out[16]);
 
+/* ---- What a PKCS#12/PKCS#8 file may ask for (every reader uses these) ---- */
+
+/* An OID as its short name, or dotted when OpenSSL has no name for it. */
+void mtk_oid_text(const ASN1_OBJECT *obj, char *out, size_t cap);
+
+/* True when alg (a PKCS#5/PKCS#12 password-based encryption) needs OpenSSL's
+ * legacy provider: RC2, RC4 or single DES. */
+bool mtk_pbe_needs_legacy(const X509_ALGOR *alg);
+
+/* The most key-derivation iterations a PFX/PKCS12 MAC or PBE may ask for:
+ * Java's PKCS12 keystore refuses more, and real files use 2,048 (OpenSSL)
+ * to 10,000 (Java, Windows).  A crafted count of 2^31 would otherwise keep
+ * the process busy for minutes before any password could be checked. */
+#define MTK_PBE_MAX_ITER 5000000L
+
+/* True when the password-based encryption alg asks for more than
+ * MTK_PBE_MAX_ITER iterations, or for a count that is not a number
+ * (negative, huge); false when it has no count this can read. */
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg);
+/* The same for a PFX MAC's iterations (NULL: absent, which means 1). */
+bool mtk_mac_iter_excessive(const ASN1_INTEGER *iter);
+/* Sets err to MTK_E_TOO_LARGE (exit 3) saying that name's `what` (the MAC,
+ * the private key...) asks for too many iterations; returns the code. */
+mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what);
+
+/*
+ * The key-derivation work one PFX/PKCS12 file may ask for in all: its MAC,
+ * every encrypted safe and every shrouded key, each at most
+ * MTK_PBE_MAX_ITER.  Every PKCS#12 read path (the loader's load_p12, the
+ * keystore's mtk_p12_decode) takes each derivation from one budget per
+ * file before running it.  The budget grows with the file: one derivation
+ * at the cap plus MTK_PBE_ITER_PER_BYTE iterations per byte.  A real store
+ * spends far less per byte (a Java PKCS12 key entry, ~700 bytes for EC and
+ * ~2,300 for RSA with its certificate, costs 10,000 iterations: 4-15 per
+ * byte), so a store of thousands of keys opens; a small file with many bags
+ * at the cap (7.5 KB with 20 of them took 25 s before) is refused after
+ * about one derivation at the cap, whatever it asks for: the work an input
+ * can cause stays proportional to its size, as for any other parser.
+ */
+#define MTK_PBE_FILE_BUDGET MTK_PBE_MAX_ITER
+#define MTK_PBE_ITER_PER_BYTE 100
+
+typedef struct mtk_pbe_budget {
+	uint64_t left;	 /* iterations still allowed */
+	bool exhausted;	 /* the last refusal was the file's total, not one count */
+	uint64_t total;	 /* what the file was allowed, for the message */
+} mtk_pbe_budget;
+
+/* One derivation at the cap (a single encrypted key). */
+#define MTK_PBE_BUDGET_INIT {(uint64_t)MTK_PBE_FILE_BUDGET, false, (uint64_t)MTK_PBE_FILE_BUDGET}
+/* The budget of a PKCS#12 file of len bytes. */
+mtk_pbe_budget mtk_pbe_budget_for(size_t len);
+
+/* Takes the iterations alg asks for (1 when it has no count this can read)
+ * from b.  False, taking nothing, when one count is excessive
+ * (mtk_pbe_iter_excessive) or more than is left. */
+bool mtk_pbe_budget_take(mtk_pbe_budget *b, const X509_ALGOR *alg);
+/* The same for a MAC's iterations (NULL: absent, which means 1). */
+bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter);
+/* MTK_E_TOO_LARGE for the refusal b last made (what: "MAC", "private
+ * key"...): over the file's total, or mtk_pbe_iter_refused. */
+mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,
+			      const char *what);
+
+/* "PBES2/PBKDF2/hmacWithSHA256/AES-256-CBC" or the algorithm's short name,
+ * and the KDF iteration count (0 when unknown) of a password-based
+ * encryption algorithm. */
+void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter);
+
+/* Loads OpenSSL's legacy provider (RC2, RC4, single DES: old PFX files) with
+ * the default one, once per process and thread-safely; true when available.
+ * Every module that needs it calls this, so there is one copy of the
+ * providers. */
+bool mtk_legacy_provider(void);
+
+/* Releases the providers mtk_legacy_provider() loaded.  Registered with
+ * atexit when they are loaded; may be called earlier, after the last load. */
+void mtk_load_cleanup(void);
+
 #endif

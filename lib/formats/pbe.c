@@ -18,7 +18,7 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
-#include "mtlskit/pbe.h"
+#include "formats/pbe.h"
 
 #include <limits.h>
 #include <string.h>
@@ -30,6 +30,8 @@
 #include <openssl/evp.h>
 #include <openssl/md5.h>
 #include <openssl/objects.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
 #include <openssl/sha.h>
 
 /* Beyond this many iterations the fast path steps aside (OpenSSL decides). */
@@ -631,4 +633,223 @@ STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size
 		bags = PKCS12_unpack_p7encdata(p7, pass, pass ? (int)passlen : 0);
 	ERR_clear_error();
 	return bags;
+}
+
+/* ---- PBE policy: what a file may ask for, and OpenSSL's legacy provider ---- */
+
+void mtk_oid_text(const ASN1_OBJECT *obj, char *out, size_t cap)
+{
+	int nid = OBJ_obj2nid(obj);
+
+	if (nid != NID_undef) {
+		snprintf(out, cap, "%s", OBJ_nid2sn(nid));
+		return;
+	}
+	if (OBJ_obj2txt(out, (int)cap, obj, 1) <= 0)
+		snprintf(out, cap, "unknown");
+}
+
+void mtk_pbe_describe(const X509_ALGOR *alg, char *out, size_t cap, long *iter)
+{
+	const ASN1_OBJECT *oid = NULL;
+	const void *pval = NULL;
+	int ptype = 0, nid;
+
+	*iter = 0;
+	if (alg == NULL) {
+		snprintf(out, cap, "none");
+		return;
+	}
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	nid = OBJ_obj2nid(oid);
+	if (nid == NID_pbes2 && ptype == V_ASN1_SEQUENCE) {
+		PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+		if (p2 != NULL) {
+			const ASN1_OBJECT *kdf = NULL, *enc = NULL;
+			char prf[48] = "hmacWithSHA1";
+
+			X509_ALGOR_get0(&kdf, NULL, NULL, p2->keyfunc);
+			X509_ALGOR_get0(&enc, NULL, NULL, p2->encryption);
+			if (OBJ_obj2nid(kdf) == NID_id_pbkdf2 && p2->keyfunc->parameter != NULL) {
+				PBKDF2PARAM *kp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+									    p2->keyfunc->parameter);
+				if (kp != NULL) {
+					if (kp->prf != NULL) {
+						const ASN1_OBJECT *po = NULL;
+						X509_ALGOR_get0(&po, NULL, NULL, kp->prf);
+						mtk_oid_text(po, prf, sizeof(prf));
+					}
+					*iter = ASN1_INTEGER_get(kp->iter);
+				}
+				PBKDF2PARAM_free(kp);
+			}
+			{
+				char k[48], e[48];
+				mtk_oid_text(kdf, k, sizeof(k));
+				mtk_oid_text(enc, e, sizeof(e));
+				snprintf(out, cap, "PBES2/%s/%s/%s", k, prf, e);
+			}
+			PBE2PARAM_free(p2);
+			ERR_clear_error();
+			return;
+		}
+	} else if (ptype == V_ASN1_SEQUENCE) {
+		/* PKCS#5 v1 and PKCS#12 PBE: SEQUENCE { salt, iterations } */
+		PBEPARAM *pp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+		if (pp != NULL)
+			*iter = ASN1_INTEGER_get(pp->iter);
+		PBEPARAM_free(pp);
+	}
+	ERR_clear_error();
+	mtk_oid_text(oid, out, cap);
+}
+
+bool mtk_pbe_iter_excessive(const X509_ALGOR *alg)
+{
+	char d[128];
+	long iter;
+
+	if (alg == NULL)
+		return false;
+	mtk_pbe_describe(alg, d, sizeof(d), &iter);
+	return iter < 0 || iter > MTK_PBE_MAX_ITER;
+}
+
+bool mtk_mac_iter_excessive(const ASN1_INTEGER *iter)
+{
+	uint64_t v = 0;
+	bool bad;
+
+	if (iter == NULL)
+		return false;
+	ERR_set_mark();
+	bad = ASN1_INTEGER_get_uint64(&v, iter) != 1 || v > (uint64_t)MTK_PBE_MAX_ITER;
+	ERR_pop_to_mark();
+	return bad;
+}
+
+mtk_rc mtk_pbe_iter_refused(mtk_err *err, const char *name, const char *what)
+{
+	return mtk_err_set(err, MTK_E_TOO_LARGE,
+			   "%s: the %s asks for more than %ld key-derivation iterations; refused (a "
+			   "crafted or damaged file: real ones use 2,048 to 10,000, and Java refuses "
+			   "it too)",
+			   name, what, MTK_PBE_MAX_ITER);
+}
+
+mtk_pbe_budget mtk_pbe_budget_for(size_t len)
+{
+	uint64_t t = (uint64_t)MTK_PBE_FILE_BUDGET + (uint64_t)MTK_PBE_ITER_PER_BYTE * (uint64_t)len;
+	mtk_pbe_budget b = {t, false, t};
+
+	return b;
+}
+
+static bool budget_take(mtk_pbe_budget *b, uint64_t n)
+{
+	if (n > b->left) {
+		b->exhausted = true;
+		return false;
+	}
+	b->left -= n;
+	b->exhausted = false;
+	return true;
+}
+
+bool mtk_pbe_budget_take(mtk_pbe_budget *b, const X509_ALGOR *alg)
+{
+	char d[128];
+	long iter = 0;
+
+	b->exhausted = false;
+	if (alg == NULL)
+		return budget_take(b, 1);
+	mtk_pbe_describe(alg, d, sizeof(d), &iter);
+	if (iter < 0 || iter > MTK_PBE_MAX_ITER)
+		return false;
+	return budget_take(b, iter > 0 ? (uint64_t)iter : 1);
+}
+
+bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter)
+{
+	uint64_t v = 1;
+
+	b->exhausted = false;
+	if (mtk_mac_iter_excessive(iter))
+		return false;
+	if (iter != NULL) {
+		ERR_set_mark();
+		if (ASN1_INTEGER_get_uint64(&v, iter) != 1)
+			v = 1;
+		ERR_pop_to_mark();
+	}
+	return budget_take(b, v > 0 ? v : 1);
+}
+
+mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,
+			      const char *what)
+{
+	if (!b->exhausted)
+		return mtk_pbe_iter_refused(err, name, what);
+	return mtk_err_set(err, MTK_E_TOO_LARGE,
+			   "%s: the file asks for more than %llu key-derivation iterations in all "
+			   "(%d per byte of the file, plus one derivation at the cap; reached at the "
+			   "%s); refused (a crafted or damaged file: real ones need far fewer)",
+			   name, (unsigned long long)b->total, MTK_PBE_ITER_PER_BYTE, what);
+}
+
+bool mtk_pbe_needs_legacy(const X509_ALGOR *alg)
+{
+	const ASN1_OBJECT *oid = NULL;
+	int nid;
+
+	X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	nid = OBJ_obj2nid(oid);
+	if (nid == NID_pbes2) {
+		char d[128];
+		long it;
+		mtk_pbe_describe(alg, d, sizeof(d), &it);
+		return strstr(d, "RC2") != NULL ||
+		       (strlen(d) >= 8 && strcmp(d + strlen(d) - 8, "/DES-CBC") == 0);
+	}
+	/* every PKCS#12 / PKCS#5 v1 PBE except 3DES uses RC2, RC4 or single
+	 * DES, which OpenSSL 3 keeps in its legacy provider */
+	return nid == NID_pbe_WithSHA1And40BitRC2_CBC || nid == NID_pbe_WithSHA1And128BitRC2_CBC ||
+	       nid == NID_pbe_WithSHA1And40BitRC4 || nid == NID_pbe_WithSHA1And128BitRC4 ||
+	       nid == NID_pbeWithMD5AndDES_CBC || nid == NID_pbeWithSHA1AndDES_CBC ||
+	       nid == NID_pbeWithMD5AndRC2_CBC || nid == NID_pbeWithSHA1AndRC2_CBC ||
+	       nid == NID_pbeWithMD2AndDES_CBC || nid == NID_pbeWithMD2AndRC2_CBC;
+}
+
+static CRYPTO_ONCE legacy_once = CRYPTO_ONCE_STATIC_INIT;
+static int legacy_ok;
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+static void load_legacy(void)
+{
+	/* Loading any provider explicitly stops the default one from being
+	 * loaded implicitly, so load both. */
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	legacy_ok = prov_default != NULL && prov_legacy != NULL;
+	/* Released before OpenSSL's own exit cleanup (registered earlier,
+	 * atexit runs in reverse order). */
+	atexit(mtk_load_cleanup);
+	ERR_clear_error();
+}
+
+void mtk_load_cleanup(void)
+{
+	/* OpenSSL 3.0's legacy provider keeps a child library context that is
+	 * only released when the provider is unloaded. */
+	if (prov_legacy != NULL)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default != NULL)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
+
+bool mtk_legacy_provider(void)
+{
+	return CRYPTO_THREAD_run_once(&legacy_once, load_legacy) && legacy_ok;
 }

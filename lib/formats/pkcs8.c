@@ -4,7 +4,7 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1 /* d2i_RSAPrivateKey, EVP_PKEY_assign_RSA */
 
-#include "mtlskit/pkcs8.h"
+#include "formats/pkcs8.h"
 
 #include <pthread.h>
 #include <string.h>
