@@ -22,6 +22,7 @@
 #include "mtlskit/err.h"
 #include "mtlskit/findings.h"
 #include "mtlskit/pass.h"
+#include "mtlskit/timeval.h"
 
 typedef struct cli {
 	const char *verb;       /* "inspect", "keystore list", ... */
@@ -125,7 +126,16 @@ const char *cli_printable(const char *s, char *buf, size_t cap);
 /* CLOCK_MONOTONIC in milliseconds, the clock network deadlines are computed
  * from (probe.h, expiry.h clock_ms). */
 uint64_t cli_clock_ms(void *ctx);
-/* Human-friendly time "2026-11-22 06:21:48 UTC" into buf. */
+/* A duration option (timeval.h: "90s", "12h", "30d", "2w"; a bare number
+ * in bare_unit_ms) within [min_ms, max_ms] into *ms; 0, or the usage
+ * error's exit status. */
+int cli_duration(cli *c, const char *flag, const char *arg, int64_t bare_unit_ms, int64_t min_ms,
+		 int64_t max_ms, int64_t *ms);
+/* An expiry window (--within) in whole days, rounded up: the unit the
+ * checks count in. */
+int cli_within_days(cli *c, const char *arg, long *days);
+/* RFC 3339 UTC "2026-11-22T06:21:48Z" into buf, for JSON and text alike
+ * (timeval.h mtk_time_rfc3339). */
 const char *cli_fmt_time(time_t t, char *buf, size_t cap);
 
 /* The verbs. */

@@ -465,17 +465,6 @@ static long long crl_number(const X509_CRL *crl)
 	return (long long)v;
 }
 
-/* RFC 3339 UTC, as DESIGN.md wants in JSON.  cmd_expiry.c and
- * cmd_inspect.c each keep the same few lines; cli.h has no shared one yet. */
-static const char *rfc3339(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
-}
-
 static int ca_crl(cli *c, int argc, char **argv)
 {
 	struct ca_opts o = {.usage = crl_usage};
@@ -536,7 +525,7 @@ static int ca_crl(cli *c, int argc, char **argv)
 	conf = mtk_ca_get_conf(ca);
 	arr = json_array();
 	cli_fmt_time(c->now + days * 86400L, nb, sizeof(nb));
-	rfc3339(c->now + days * 86400L, nj, sizeof(nj));
+	cli_fmt_time(c->now + days * 86400L, nj, sizeof(nj));
 	if (!c->json)
 		printf("wrote %s (next update %s):\n", c->out, nb);
 	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {

@@ -20,7 +20,6 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/file.h"
-#include "mtlskit/gateway.h"
 
 static const char usage[] =
     "Usage: mtlskit expiry [options] PATH|HOST:PORT...\n"
@@ -96,11 +95,16 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 
 	switch (opt) {
 	case OPT_WITHIN:
-		if (mtk_expiry_parse_duration(arg, &o->within) != MTK_OK)
-			return cli_usage_error(
-			    c, usage, "--within '%s': give a duration like 30d, 12h or 2w", arg);
+	{
+		int64_t ms = 0;
+		int st = cli_duration(c, "--within", arg, MTK_MS_DAY, 0, 36500 * MTK_MS_DAY, &ms);
+
+		if (st != 0)
+			return st;
+		o->within = ms / 1000;
 		o->have_within = true;
 		return 0;
+	}
 	case OPT_BY_ISSUER:
 		o->by_issuer = true;
 		return 0;
@@ -130,13 +134,15 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->threads = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
-		/* The same durations as probe --timeout (gateway.h's parser). */
-		if (mtk_parse_duration_ms(arg, &v) != MTK_OK || v < 1 || v > 600000)
-			return cli_usage_error(
-			    c, usage, "--timeout '%s': give a duration from 1ms to 600s (5, 5s, 500ms)",
-			    arg);
-		o->timeout_ms = v;
+	{
+		int64_t ms = 0;
+		int st = cli_duration(c, "--timeout", arg, MTK_MS_SECOND, 1, 600 * MTK_MS_SECOND, &ms);
+
+		if (st != 0)
+			return st;
+		o->timeout_ms = (long)ms;
 		return 0;
+	}
 	default:
 		return cli_usage_error(c, usage, "unexpected option");
 	}
@@ -174,12 +180,7 @@ static void on_progress(void *ctx, uint64_t files, uint64_t certs)
 
 static const char *iso(int64_t t, char *buf, size_t cap)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
+	return mtk_time_rfc3339(t, buf, cap);
 }
 
 static const char *status(const mtk_expiry_cert *ce, const struct opts *o, int64_t now)

@@ -89,12 +89,9 @@ static json_t *jstr(const char *s)
 
 static json_t *jtime(time_t t)
 {
-	char buf[32];
-	struct tm tm;
+	char buf[MTK_TIME_RFC3339_LEN];
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_integer((json_int_t)t);
-	return json_string(buf);
+	return json_string(cli_fmt_time(t, buf, sizeof(buf)));
 }
 
 static json_t *jlist(const mtk_strlist *l)

@@ -44,7 +44,6 @@ static const struct option longopts[] = {
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 {
 	struct midopt *o = ctx;
-	char *end;
 
 	switch (opt) {
 	case OPT_AGENT:
@@ -54,12 +53,7 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->src_pass = arg;
 		return 0;
 	case OPT_WITHIN:
-		errno = 0;
-		o->within = strtol(arg, &end, 10);
-		if (errno != 0 || (*end != '\0' && strcmp(end, "d") != 0) || o->within < 0)
-			return cli_usage_error(c, NULL,
-					       "--within takes a number of days, like 30 or 30d");
-		return 0;
+		return cli_within_days(c, arg, &o->within);
 	default:
 		return cli_usage_error(c, NULL, "unexpected option");
 	}

@@ -15,6 +15,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/keygen.h"
+#include "mtlskit/timeval.h"
 
 int cli_common_opt(cli *c, int opt, const char *arg)
 {
@@ -315,11 +316,29 @@ void cli_set(cli *c, const char *key, json_t *v)
 
 const char *cli_fmt_time(time_t t, char *buf, size_t cap)
 {
-	struct tm tm;
+	return mtk_time_rfc3339((int64_t)t, buf, cap);
+}
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
+int cli_duration(cli *c, const char *flag, const char *arg, int64_t bare_unit_ms, int64_t min_ms,
+		 int64_t max_ms, int64_t *ms)
+{
+	int64_t v = 0;
+
+	if (mtk_duration_parse(arg, bare_unit_ms, &v) != MTK_OK || v < min_ms || v > max_ms)
+		return cli_usage_error(c, NULL, "%s '%s' is not a duration in range (like 90s, 12h, 30d, 2w)",
+				       flag, arg);
+	*ms = v;
+	return 0;
+}
+
+int cli_within_days(cli *c, const char *arg, long *days)
+{
+	int64_t ms = 0;
+	int st = cli_duration(c, "--within", arg, MTK_MS_DAY, 1, 36500 * MTK_MS_DAY, &ms);
+
+	if (st == 0)
+		*days = (long)((ms + MTK_MS_DAY - 1) / MTK_MS_DAY);
+	return st;
 }
 
 int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int argc, char **argv)
