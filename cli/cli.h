@@ -30,6 +30,8 @@ typedef struct cli {
 	bool color;             /* stdout is a terminal and --no-color absent */
 	bool color_err;         /* same for stderr */
 	bool force;
+	bool quiet;             /* -q: no text on stdout but data asked for, no warnings */
+	FILE *data;             /* where data asked for goes (stdout even with -q) */
 	const char *out;        /* -o/--out */
 	const char *pass_spec;  /* --pass */
 	const char *key_pass_spec;
@@ -71,6 +73,7 @@ enum {
 	    {"force", no_argument, NULL, CLI_OPT_FORCE},                                           \
 	    {"no-color", no_argument, NULL, CLI_OPT_NO_COLOR},                                     \
 	    {"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},               \
+	    {"quiet", no_argument, NULL, 'q'},                                                     \
 	{                                                                                          \
 		NULL, 0, NULL, 0                                                                   \
 	}
@@ -92,7 +95,13 @@ int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) MTK_PRINTF(
 /* Reports err (or rc with no detail) on stderr / in JSON; returns the exit
  * status for it. */
 int cli_error(cli *c, mtk_rc rc, const mtk_err *err);
-/* A plain warning on stderr (not in JSON). */
+/* The one line an error prints, "WHERE: what is wrong (what to do)", from
+ * a code and the library's detail ("WHERE: specific cause"), with no clause
+ * said twice. */
+void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *buf, size_t cap);
+/* What was done ("wrote x.pem"), on stderr; -q silences it. */
+void cli_note(cli *c, const char *fmt, ...) MTK_PRINTF(2, 3);
+/* A plain warning on stderr (not in JSON); -q silences it. */
 void cli_warn(cli *c, const char *fmt, ...) MTK_PRINTF(2, 3);
 
 enum cli_pass_kind { CLI_PASS_IN, CLI_PASS_KEY, CLI_PASS_OUT };

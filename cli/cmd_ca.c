@@ -296,7 +296,7 @@ static int ca_sign(cli *c, int argc, char **argv)
 		const char *outs[] = {c->out, o.chain_out};
 		for (size_t i = 0; i < 2; i++)
 			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
 				goto fail;
 			}
 	}
@@ -497,7 +497,7 @@ static int ca_crl(cli *c, int argc, char **argv)
 		return cli_usage_error(c, crl_usage, "--scope must be chain or leaf");
 	days = o.days_set ? o.days : 30;
 	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0) {
-		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", c->out);
+		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", c->out);
 		goto fail;
 	}
 	if ((rc = open_ca(c, argv[first],

@@ -227,7 +227,7 @@ static int csr_create(cli *c, int argc, char **argv)
 		const char *outs[] = {c->out, o.key_out, o.inf};
 		for (size_t i = 0; i < 3; i++) {
 			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
 				goto fail;
 			}
 		}

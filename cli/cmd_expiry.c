@@ -2,12 +2,12 @@
  * cmd_expiry.c - `mtlskit expiry PATH|HOST:PORT...`: every certificate in
  * files, directories, PFX/keystores and TLS endpoints, soonest expiry first.
  *
- * Exit status: 0; 1 with --within when any certificate has expired or
- * expires within the window; 3 when a named path does not exist, or when
- * no certificate was found and something could not be read (then the first
- * error's status: 4 for a password, 5 for an endpoint); 6 when records
- * beyond the memory budget cannot be written to $TMPDIR; 2 for usage.
- * Per-file problems are listed and the scan goes on.
+ * Exit status: the worst of: 1 with --within when any certificate has
+ * expired or expires within the window; 3 when a named path does not exist
+ * or a named file could not be read, 4 for a password, 5 for an endpoint;
+ * 6 when records beyond the memory budget cannot be written to $TMPDIR
+ * or -o cannot be written; 2 for usage.  Files found in a directory that cannot be read are listed,
+ * the scan goes on, and they set the status only when nothing was found.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -535,7 +535,7 @@ static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o
 	struct osink sink = {0};
 	cookie_io_functions_t io = {.write = osink_write};
 	bool to_file = c->out != NULL && strcmp(c->out, "-") != 0;
-	FILE *fp = stdout;
+	FILE *fp = c->data; /* data asked for: stdout even with -q */
 	mtk_rc rc;
 
 	if (to_file) {
@@ -902,11 +902,9 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			cli_printable(e->path, p, sizeof(p));
 			cli_printable(e->detail, d, sizeof(d));
 			if (e->line > 0)
-				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", p, e->line, d,
-					mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s:%ld: %s\n", p, e->line, d);
 			else
-				fprintf(stderr, "mtlskit expiry: %s: %s [%s]\n", p, d,
-					mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s: %s\n", p, d);
 		}
 	}
 	{
@@ -930,14 +928,23 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			json_decref(sum);
 	}
 
-	if (missing) {
-		ret = MTK_EXIT_INPUT;
-	} else if (n == 0 && mtk_expiry_error_count(x) > 0) {
-		/* No certificate found, and something could not be read: the
-		 * first error says why (3 input, 4 password, 5 network). */
-		ret = mtk_rc_exit(mtk_expiry_error_get(x, 0)->code);
-	} else if (o.have_within && (expired + expiring) > 0) {
+	/* As every verb with several inputs: all are read, and the exit
+	 * status is the worst of the named inputs' (3 input, 4 password,
+	 * 5 network), above 1 for what --within found.  A file found while
+	 * walking a directory is listed with its error and changes the status
+	 * only when no certificate was found at all. */
+	if (o.have_within && (expired + expiring) > 0)
 		ret = MTK_EXIT_FINDINGS;
+	if (missing)
+		ret = MTK_EXIT_INPUT;
+	for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
+		const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
+		bool named = n == 0;
+
+		for (int k = first; k < argc && !named; k++)
+			named = strcmp(argv[k], e->path) == 0;
+		if (named && mtk_rc_exit(e->code) > ret)
+			ret = mtk_rc_exit(e->code);
 	}
 out:
 	pthread_mutex_destroy(&prog.mu);

@@ -96,12 +96,12 @@ static int key_generate(cli *c, int argc, char **argv)
 		if (o.pub_out == NULL)
 			cli_set(c, "public_key_pem", json_stringn((const char *)pub.data, pub.len));
 	} else {
-		fprintf(stderr, "wrote %s: %s private key, %s, mode 0600\n", c->out, tname,
+		cli_note(c, "wrote %s: %s private key, %s, mode 0600", c->out, tname,
 			pass ? "encrypted PKCS#8 (AES-256-CBC, PBKDF2)" : "PKCS#8");
 		if (o.pub_out == NULL)
-			fwrite(pub.data, 1, pub.len, stdout);
+			fwrite(pub.data, 1, pub.len, c->data);
 		else
-			fprintf(stderr, "wrote %s: public key\n", o.pub_out);
+			cli_note(c, "wrote %s: public key", o.pub_out);
 	}
 out:
 	mtk_outset_free(os);

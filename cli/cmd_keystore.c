@@ -1041,7 +1041,7 @@ static int ks_export(cli *c, int argc, char **argv)
 		if (!o.der)
 			cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
 	} else {
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(out.data, 1, out.len, c->data);
 	}
 	cli_set(c, "alias", json_string(e->alias));
 	cli_set(c, "certificates", json_integer(n));
@@ -1368,7 +1368,7 @@ static int ks_csr(cli *c, int argc, char **argv)
 	} else if (c->json) {
 		cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
 	} else {
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(out.data, 1, out.len, c->data);
 	}
 	cli_set(c, "alias", json_string(e->alias));
 out:

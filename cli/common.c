@@ -35,6 +35,9 @@ int cli_common_opt(cli *c, int opt, const char *arg)
 	case CLI_OPT_FORCE:
 		c->force = true;
 		return 1;
+	case 'q':
+		c->quiet = true;
+		return 1;
 	case CLI_OPT_NO_COLOR:
 		c->color = c->color_err = false;
 		return 1;
@@ -62,9 +65,8 @@ int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "mtlskit %s: %s\n", c->verb, msg);
-	if (usage != NULL && !c->json)
-		print_usage(c, stderr, usage);
+	(void)usage;
+	fprintf(stderr, "mtlskit %s: %s (see 'mtlskit %s --help')\n", c->verb, msg, c->verb);
 	if (c->error == NULL) {
 		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message", msg,
 				     "exit", MTK_EXIT_USAGE);
@@ -81,7 +83,7 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 
 	/* Leading '+' would stop at the first operand; we want GNU permutation,
 	 * and ':' to tell a missing argument apart from an unknown option. */
-	snprintf(so, sizeof(so), ":%sho:", shortopts ? shortopts : "");
+	snprintf(so, sizeof(so), ":%shqo:", shortopts ? shortopts : "");
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, so, longopts, NULL)) != -1) {
@@ -107,12 +109,76 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 		}
 	}
 	*first = optind;
+	/* -q: text output goes nowhere; data asked for (-o -, export,
+	 * --prometheus) still reaches standard output through c->data. */
+	if (c->quiet && !c->json && stdout == c->data) {
+		FILE *null = fopen("/dev/null", "w");
+
+		if (null != NULL)
+			stdout = null;
+	}
 	return 0;
+}
+
+/* The part of a message before " (what to do)". */
+static size_t core_len(const char *msg)
+{
+	const char *p = strstr(msg, " (");
+
+	return p != NULL ? (size_t)(p - msg) : strlen(msg);
+}
+
+/* True when a and b say the same: one holds the core of the other, case
+ * aside ("No such file or directory" and "no such file or directory"). */
+static bool says_same(const char *specific, const char *msg)
+{
+	char core[256], tail[256];
+	const char *last = specific, *p;
+
+	snprintf(core, sizeof(core), "%.*s", (int)core_len(msg), msg);
+	if (core[0] != '\0' && strcasestr(specific, core) != NULL)
+		return true;
+	while ((p = strstr(last, ": ")) != NULL)
+		last = p + 2;
+	snprintf(tail, sizeof(tail), "%s", last);
+	return strlen(tail) >= 8 && strcasestr(core, tail) != NULL;
+}
+
+void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *buf, size_t cap)
+{
+	const char *msg = mtk_rc_message(rc), *colon = detail ? strstr(detail, ": ") : NULL;
+	char extra[1024] = "";
+
+	/* One line, "WHERE: what is wrong (what to do)": the library's detail
+	 * starts with WHERE (a file, an alias, a host) and goes on with the
+	 * specific cause; the code's message says what is wrong.  A specific
+	 * cause that says the same as the message replaces it. */
+	if (detail == NULL) {
+		snprintf(buf, cap, "%s", msg);
+	} else if (colon == NULL) {
+		snprintf(buf, cap, "%s: %s", detail, msg);
+	} else if (says_same(colon + 2, msg)) {
+		snprintf(buf, cap, "%s", detail);
+	} else {
+		snprintf(extra, sizeof(extra), "%s", colon + 2);
+		snprintf(buf, cap, "%.*s: %s", (int)(colon - detail), detail, msg);
+	}
+	if (ossl != NULL && strcasestr(buf, ossl) == NULL) {
+		size_t n = strlen(extra);
+
+		snprintf(extra + n, sizeof(extra) - n, "%s%s", n ? "; " : "", ossl);
+	}
+	if (extra[0] != '\0') {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, cap - n, " (%s)", extra);
+	}
 }
 
 int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
 {
 	char detail_s[4 * sizeof(err->detail)], ossl_s[4 * sizeof(err->ossl)];
+	char line[4 * sizeof(err->detail) + 4 * sizeof(err->ossl) + 256];
 	const char *detail = NULL, *ossl = NULL;
 
 	/* A detail may quote a file name or a peer's words: escaped, like
@@ -124,12 +190,11 @@ int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
 		ossl = mtk_str_printable(err->ossl, strlen(err->ossl), ossl_s, sizeof(ossl_s));
 	if (err && err->code != MTK_OK)
 		rc = err->code;
-	fprintf(stderr, "mtlskit %s: %s%s%s%s%s%s\n", c->verb, detail ? detail : "",
-		detail ? ": " : "", mtk_rc_message(rc), ossl ? " (" : "", ossl ? ossl : "",
-		ossl ? ")" : "");
+	cli_compose_error(rc, detail, ossl, line, sizeof(line));
+	fprintf(stderr, "mtlskit %s: %s\n", c->verb, line);
 	if (c->error == NULL) {
-		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(rc), "message",
-				     mtk_rc_message(rc), "exit", mtk_rc_exit(rc));
+		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(rc), "message", line,
+				     "exit", mtk_rc_exit(rc));
 		if (detail)
 			json_object_set_new(c->error, "detail", json_string(detail));
 		if (ossl)
@@ -142,7 +207,21 @@ void cli_warn(cli *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (c->quiet)
+		return;
 	fprintf(stderr, "mtlskit %s: warning: ", c->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_note(cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->quiet)
+		return;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -359,15 +438,9 @@ int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int 
 			return subs[i].fn(c, argc - 1, argv + 1);
 		}
 	}
-	fprintf(stderr, "mtlskit %s: %s\n", verb,
-		argc >= 2 ? "unknown sub-command" : "a sub-command is needed");
-	fprintf(stderr, "Usage: mtlskit %s <sub-command> [<args>]\n", verb);
-	for (i = 0; subs[i].name != NULL; i++)
-		fprintf(stderr, "  %-14s %s\n", subs[i].name, subs[i].summary);
-	if (c->error == NULL)
-		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message",
-				     "unknown or missing sub-command", "exit", MTK_EXIT_USAGE);
-	return MTK_EXIT_USAGE;
+	if (argc < 2)
+		return cli_usage_error(c, NULL, "a sub-command is needed");
+	return cli_usage_error(c, NULL, "unknown sub-command '%s'", argv[1]);
 }
 
 mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)
