@@ -36,6 +36,8 @@ typedef struct cli {
 	const char *pass_spec;  /* --pass */
 	const char *key_pass_spec;
 	const char *out_pass_spec;
+	bool store_pass_then_default; /* ks_open: after --pass, try "changeit" */
+	bool store_new_is_default;    /* ks_open_or_create: a new store is "changeit" */
 	json_t *result;         /* the verb's result object; owned */
 	json_t *error;          /* set by cli_error; owned */
 	bool json_streamed;     /* the verb already wrote "{" and its own members

@@ -385,11 +385,12 @@ static const char usage_add_key[] =
     "    BUNDLE...                   PEM/DER files or a PFX holding the key and chain\n"
     "    --key KEY --cert CERT [--chain CHAIN]...\n"
     "    --from KEYSTORE2 --from-alias B\n"
-    "  --src-pass SPEC  password of the PFX, encrypted key or source keystore\n"
-    "  --type T         jks|jceks|pkcs12 when the keystore is created (default from\n"
-    "                   the file name, else pkcs12 like keytool)\n"
-    "  --pass SPEC      store password (default \"changeit\")\n"
-    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n";
+    "  --pass SPEC      password of what is read: the PFX, encrypted key or source\n"
+    "                   keystore (--src-pass, deprecated, is the same)\n"
+    "  --out-pass SPEC  the keystore's password; absent: --pass, then \"changeit\"\n"
+    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n"
+    "  --store-type T   jks|jceks|pkcs12 when the keystore is created (default from\n"
+    "                   the file name, else pkcs12 like keytool); --type is the same\n";
 
 static int ks_add_key(cli *c, int argc, char **argv)
 {
@@ -398,6 +399,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *chain = NULL;
 	mtk_err err = {0};
+	const char *src_pass;
 	int first, r, nsrc;
 	mtk_rc rc;
 
@@ -408,6 +410,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_add_key, "a keystore file is needed");
 	if ((r = need_alias(c, &o, usage_add_key)) != 0)
 		return r;
+	src_pass = ks_source_and_store_pass(c, o.src_pass);
 	nsrc = (argc - first - 1 > 0) + (o.key != NULL || o.cert != NULL) + (o.from != NULL);
 	if (nsrc != 1)
 		return cli_usage_error(c, usage_add_key,
@@ -415,7 +418,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 	if (o.from != NULL) {
 		if (o.from_alias == NULL)
 			return cli_usage_error(c, usage_add_key, "--from needs --from-alias");
-		r = ks_source_entry(c, o.from, o.from_alias, o.src_pass, &key, &chain);
+		r = ks_source_entry(c, o.from, o.from_alias, src_pass, &key, &chain);
 	} else if (o.key != NULL) {
 		const char *files[2 + MAX_CHAIN_FILES];
 		int n = 0;
@@ -425,10 +428,10 @@ static int ks_add_key(cli *c, int argc, char **argv)
 		files[n++] = o.cert;
 		for (int i = 0; i < o.nchain; i++)
 			files[n++] = o.chain[i];
-		r = ks_source_files(c, files, n, o.src_pass, &key, &chain);
+		r = ks_source_files(c, files, n, src_pass, &key, &chain);
 	} else {
 		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1,
-				    o.src_pass, &key, &chain);
+				    src_pass, &key, &chain);
 	}
 	if (r != 0)
 		return r;
