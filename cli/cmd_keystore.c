@@ -23,6 +23,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
+#include "mtlskit/keygen.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/csr.h"
 #include "mtlskit/load.h"
@@ -46,6 +47,7 @@ enum {
 	OPT_FULL_CHAIN,
 	OPT_USAGE,
 	OPT_SAN,
+	OPT_KEY_TYPE,
 };
 
 #define MAX_CHAIN_FILES 16
@@ -62,6 +64,7 @@ struct ksopt {
 	const char *src_pass;
 	const char *dname;
 	const char *keyalg;
+	const char *key_type;
 	long keysize;
 	long validity;
 	bool verbose;
@@ -75,17 +78,21 @@ struct ksopt {
 
 static const struct option longopts[] = {
     {"alias", required_argument, NULL, OPT_ALIAS},
-    {"type", required_argument, NULL, OPT_TYPE},
+    {"store-type", required_argument, NULL, OPT_TYPE},
+    {"type", required_argument, NULL, OPT_TYPE}, /* keytool's -storetype, old spelling */
     {"from", required_argument, NULL, OPT_FROM},
     {"from-alias", required_argument, NULL, OPT_FROM_ALIAS},
     {"key", required_argument, NULL, OPT_KEY},
     {"cert", required_argument, NULL, OPT_CERT},
     {"chain", required_argument, NULL, OPT_CHAIN},
     {"src-pass", required_argument, NULL, OPT_SRC_PASS},
-    {"dname", required_argument, NULL, OPT_DNAME},
-    {"keyalg", required_argument, NULL, OPT_KEYALG},
-    {"keysize", required_argument, NULL, OPT_KEYSIZE},
-    {"validity", required_argument, NULL, OPT_VALIDITY},
+    {"subject", required_argument, NULL, OPT_DNAME},
+    {"dname", required_argument, NULL, OPT_DNAME}, /* keytool spelling */
+    {"key-type", required_argument, NULL, OPT_KEY_TYPE},
+    {"keyalg", required_argument, NULL, OPT_KEYALG}, /* keytool spelling */
+    {"keysize", required_argument, NULL, OPT_KEYSIZE}, /* keytool spelling */
+    {"days", required_argument, NULL, OPT_VALIDITY},
+    {"validity", required_argument, NULL, OPT_VALIDITY}, /* keytool spelling */
     {"der", no_argument, NULL, OPT_DER},
     {"with-key", no_argument, NULL, OPT_WITH_KEY},
     {"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
@@ -133,6 +140,12 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_KEYALG:
 		o->keyalg = arg;
 		return 0;
+	case OPT_KEY_TYPE:
+		if (!mtk_key_type_valid(arg) || strcasecmp(arg, "ed25519") == 0)
+			return cli_usage_error(c, NULL, "--key-type '%s': use rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384",
+					       arg);
+		o->key_type = arg;
+		return 0;
 	case OPT_KEYSIZE:
 	case OPT_VALIDITY: {
 		long v;
@@ -140,7 +153,7 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		v = strtol(arg, &end, 10);
 		if (errno != 0 || *end != '\0' || v <= 0 || v > 100000)
 			return cli_usage_error(c, NULL, "%s needs a positive number",
-					       opt == OPT_KEYSIZE ? "--keysize" : "--validity");
+					       opt == OPT_KEYSIZE ? "--keysize" : "--days");
 		if (opt == OPT_KEYSIZE)
 			o->keysize = v;
 		else
@@ -1208,11 +1221,15 @@ out:
 /* genkey                                                               */
 
 static const char usage_genkey[] =
-    "Usage: mtlskit keystore genkey KEYSTORE --alias A --dname DN --keyalg RSA|EC\n"
-    "                               [--keysize N] [--validity DAYS] [--type T]\n"
+    "Usage: mtlskit keystore genkey KEYSTORE --alias A --subject DN [--key-type T]\n"
+    "                               [--days N] [--store-type T]\n"
     "  A new key pair with a self-signed certificate, like keytool -genkeypair:\n"
-    "  RSA 2048 / EC P-256 by default, 90 days, SHA-256 signature.\n"
-    "  DN: \"CN=mid01.example.com, OU=IT, O=Example, L=Town, ST=State, C=US\".\n";
+    "  rsa:2048 by default, 90 days, SHA-256 signature.\n"
+    "  --subject DN     \"CN=mid01.example.com, OU=IT, O=Example, C=US\" or\n"
+    "                   \"/CN=mid01.example.com/O=Example/C=US\"\n"
+    "  --key-type T     rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384\n"
+    "  keytool spellings: --dname (--subject), --keyalg RSA|EC [--keysize N]\n"
+    "  (--key-type), --validity (--days), --type (--store-type).\n";
 
 static int ks_genkey(cli *c, int argc, char **argv)
 {
@@ -1230,9 +1247,9 @@ static int ks_genkey(cli *c, int argc, char **argv)
 	if ((r = need_alias(c, &o, usage_genkey)) != 0)
 		return r;
 	if (o.dname == NULL)
-		return cli_usage_error(c, usage_genkey, "--dname is required");
-	if (o.keyalg == NULL)
-		return cli_usage_error(c, usage_genkey, "--keyalg is required (RSA or EC)");
+		return cli_usage_error(c, usage_genkey, "--subject is required");
+	if (o.keyalg != NULL && o.key_type != NULL)
+		return cli_usage_error(c, usage_genkey, "give --key-type or its keytool spelling --keyalg, not both");
 	if ((rc = mtk_keystore_check_alias(o.alias, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
 	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
@@ -1245,7 +1262,9 @@ static int ks_genkey(cli *c, int argc, char **argv)
 			      &err);
 		goto out;
 	}
-	if ((rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err)) != MTK_OK ||
+	if ((o.keyalg != NULL ? (rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err))
+			      : (rc = mtk_key_generate(o.key_type ? o.key_type : "rsa:2048", &key,
+						       &err))) != MTK_OK ||
 	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert,
 				  &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
