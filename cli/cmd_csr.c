@@ -29,7 +29,7 @@ static const char create_usage[] =
 	"  --key KEY          an existing private key (any format; --pass if encrypted)\n"
 	"  --new-key TYPE     make a new key (" MTK_KEY_TYPES "), written to --key-out\n"
 	"  --certreq-inf FILE also write the Windows `certreq -new` INF for the same request\n"
-	"  --force            write even with error findings; replace existing files\n";
+	"  --force            write even with error findings (exit 1 still); replace existing files\n";
 
 enum {
 	OPT_CN = CLI_OPT__VERB_BASE,
@@ -276,7 +276,9 @@ static int csr_create(cli *c, int argc, char **argv)
 		if (o.inf)
 			printf("wrote %s: Windows request, run `certreq -new %s request.csr`\n", o.inf, o.inf);
 	}
-	/* --force wrote despite error findings: the user decided; exit 0. */
+	/* --force wrote despite error findings; the findings stand (exit 1),
+	 * as with every verb (docs/cli.md). */
+	ret = cli_findings_exit(c);
 	goto out;
 fail:
 	ret = cli_error(c, rc, &err);

@@ -145,7 +145,7 @@ expect_match "text mode says nothing was written" 'nothing written' "$ERR"
 expect_no_file "text mode: nothing written" t.csr
 # --force writes despite error findings
 mtk --json csr create --cn '*.service-now.com' --country USA --key ec.key -o forced.csr --force
-expect_eq "--force: exit 0" "$RC" 0
+expect_eq "--force: written, exit 1 (the findings stand, as bundle --force)" "$RC" 1
 expect_eq "--force: findings still reported" "$(finding_ids)" "subject-invalid subject-servicenow-domain"
 expect_rc 0 "--force: request written and valid" openssl req -in forced.csr -verify -noout
 
