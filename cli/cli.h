@@ -36,6 +36,7 @@ typedef struct cli {
 	const char *pass_spec;  /* --pass */
 	const char *key_pass_spec;
 	const char *out_pass_spec;
+	bool within_given;      /* --within: expiring certificates make exit 1 */
 	bool store_pass_then_default; /* ks_open: after --pass, try "changeit" */
 	bool store_new_is_default;    /* ks_open_or_create: a new store is "changeit" */
 	json_t *result;         /* the verb's result object; owned */
@@ -119,7 +120,9 @@ MTK_WUR mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *e
 
 /* Prints findings grouped per file (text mode), colour on a terminal. */
 void cli_print_findings(cli *c, FILE *fp);
-/* Exit status for the findings: 1 if any error-severity finding. */
+/* Exit status for the findings: 1 if any error-severity finding, or, when
+ * --within was given (within_given), any certificate expired or expiring
+ * within it: --within is an alarm on every verb that takes it. */
 int cli_findings_exit(const cli *c);
 /* JSON form of the findings list. */
 json_t *cli_findings_json(const mtk_findings *fs);

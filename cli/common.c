@@ -382,8 +382,13 @@ void cli_print_findings(cli *c, FILE *fp)
 
 int cli_findings_exit(const cli *c)
 {
-	return mtk_findings_count_at_least(&c->findings, MTK_SEV_ERROR) > 0 ? MTK_EXIT_FINDINGS
-									   : MTK_EXIT_OK;
+	if (mtk_findings_count_at_least(&c->findings, MTK_SEV_ERROR) > 0)
+		return MTK_EXIT_FINDINGS;
+	for (size_t i = 0; c->within_given && i < c->findings.count; i++)
+		if (c->findings.items[i].id == MTK_F_CERT_EXPIRING ||
+		    c->findings.items[i].id == MTK_F_CERT_EXPIRED)
+			return MTK_EXIT_FINDINGS;
+	return MTK_EXIT_OK;
 }
 
 void cli_set(cli *c, const char *key, json_t *v)
@@ -415,8 +420,10 @@ int cli_within_days(cli *c, const char *arg, long *days)
 	int64_t ms = 0;
 	int st = cli_duration(c, "--within", arg, MTK_MS_DAY, 1, 36500 * MTK_MS_DAY, &ms);
 
-	if (st == 0)
+	if (st == 0) {
 		*days = (long)((ms + MTK_MS_DAY - 1) / MTK_MS_DAY);
+		c->within_given = true;
+	}
 	return st;
 }
 
