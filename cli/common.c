@@ -109,6 +109,10 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 		}
 	}
 	*first = optind;
+	/* --json owns standard output: one JSON document, always. */
+	if (c->json && c->out != NULL && strcmp(c->out, "-") == 0)
+		return cli_usage_error(c, usage,
+				       "--json and -o - both want standard output (write the data with -o FILE)");
 	/* -q: text output goes nowhere; data asked for (-o -, export,
 	 * --prometheus) still reaches standard output through c->data. */
 	if (c->quiet && !c->json && stdout == c->data) {
