@@ -24,6 +24,7 @@ static const char create_usage[] =
 	"Subject, from flags:  --cn NAME --org NAME --ou NAME --locality CITY --state STATE\n"
 	"                      --country CC --email ADDR\n"
 	"     or in one go:    --subject \"/CN=mid01.example.com/O=Example Corp/C=US\"\n"
+	"                  or --subject \"CN=mid01.example.com, O=Example Corp, C=US\"\n"
 	"  --usage U          client (default): clientAuth; server: serverAuth; both\n"
 	"  --san SAN          DNS:host,IP:10.0.0.1,email:a@example.com,URI:https://... (repeatable)\n"
 	"  --key KEY          an existing private key (any format; --pass if encrypted)\n"

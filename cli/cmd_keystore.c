@@ -293,9 +293,13 @@ static int ks_list(cli *c, int argc, char **argv)
 				json_object_set_new(je, "secret", json_null());
 		}
 		if (!c->json) {
+			char ealias[4 * 256];
+
+			/* A keystore read may carry any alias: escaped. */
+			cli_printable(e->alias, ealias, sizeof(ealias));
 			if (o.verbose) {
 				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n",
-				       e->alias, date, mtk_kse_kind_name(e->kind));
+				       ealias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_KEY)
 					printf("Certificate chain length: %d\n", n);
 				if (e->kind == MTK_KSE_SECRET)
@@ -305,7 +309,7 @@ static int ks_list(cli *c, int argc, char **argv)
 					       e->secret_alg[0] ? e->secret_bits : 0,
 					       e->secret_alg[0] ? "-bit" : "");
 			} else {
-				printf("%s, %s, %s, ", e->alias, date, mtk_kse_kind_name(e->kind));
+				printf("%s, %s, %s, ", ealias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_SECRET)
 					printf("%s\n",
 					       e->secret_alg[0] ? e->secret_alg : "secret key");
@@ -486,7 +490,8 @@ out:
 static const char usage_add_trusted[] =
     "Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
     "  Adds a trusted certificate entry (PEM or DER certificate).\n"
-    "  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
+    "  --store-type T (--type is the same) when the keystore is created; --pass SPEC\n"
+    "  the keystore's password; --force replaces an existing alias.\n";
 
 static int ks_add_trusted(cli *c, int argc, char **argv)
 {

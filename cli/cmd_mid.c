@@ -398,7 +398,7 @@ out:
 /* ------------------------------------------------------------------ */
 
 static const char usage_show[] =
-    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DAYS]\n"
+    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DUR]\n"
     "  Shows the MID Server's client certificate entry (defaultsecuritykeypairhandle\n"
     "  in DIR/security/agent_keystore.jks): its chain and the days left, checked\n"
     "  with the MID Server rules.  Finding keystore-alias (exit 1) when it is absent.\n";

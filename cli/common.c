@@ -55,6 +55,10 @@ static void print_usage(cli *c, FILE *fp, const char *usage)
 	fputs(usage, fp);
 	if (usage[0] != '\0' && usage[strlen(usage) - 1] != '\n')
 		fputc('\n', fp);
+	fputs("Every command: --json, -q/--quiet, --force, --no-color, -o FILE, -h/--help;\n"
+	      "passwords --pass (read), --key-pass (an entry's key), --out-pass (written).\n"
+	      "The vocabulary and exit statuses: docs/cli.md.\n",
+	      fp);
 }
 
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
@@ -336,8 +340,15 @@ json_t *cli_findings_json(const mtk_findings *fs)
 	return arr;
 }
 
+/* cli_printable, cut short rather than overflow. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+	return mtk_str_printable(s, strnlen(s, cap / 4 - 1), buf, cap);
+}
+
 void cli_print_findings(cli *c, FILE *fp)
 {
+	char e1[4 * 1024], e2[4 * 2048];
 	const mtk_findings *fs = &c->findings;
 	bool color = fp == stdout ? c->color : c->color_err;
 	bool *done;
@@ -353,8 +364,8 @@ void cli_print_findings(cli *c, FILE *fp)
 
 		if (done[i])
 			continue;
-		fprintf(fp, "%s%s%s\n", color ? "\033[1m" : "", file ? file : "(general)",
-			color ? "\033[0m" : "");
+		fprintf(fp, "%s%s%s\n", color ? "\033[1m" : "",
+			file ? esc(file, e1, sizeof(e1)) : "(general)", color ? "\033[0m" : "");
 		for (size_t j = i; j < fs->count; j++) {
 			const mtk_finding *f = &fs->items[j];
 			const char *sc;
@@ -372,13 +383,15 @@ void cli_print_findings(cli *c, FILE *fp)
 				color ? "\033[0m" : "", mtk_finding_name(f->id));
 			if (f->line > 0)
 				fprintf(fp, " (line %ld)", f->line);
+			/* Messages quote subjects, aliases and file names:
+			 * untrusted, escaped on the terminal. */
 			if (f->where)
-				fprintf(fp, " [%s]", f->where);
-			fprintf(fp, ": %s\n", f->message);
+				fprintf(fp, " [%s]", esc(f->where, e1, sizeof(e1)));
+			fprintf(fp, ": %s\n", esc(f->message, e2, sizeof(e2)));
 			if (f->fix)
-				fprintf(fp, "          fix: %s\n", f->fix);
+				fprintf(fp, "          fix: %s\n", esc(f->fix, e2, sizeof(e2)));
 			if (f->advice)
-				fprintf(fp, "          advice: %s\n", f->advice);
+				fprintf(fp, "          advice: %s\n", esc(f->advice, e2, sizeof(e2)));
 		}
 	}
 	free(done);
