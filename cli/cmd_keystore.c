@@ -278,9 +278,19 @@ static int ks_list(cli *c, int argc, char **argv)
 			snprintf(date, sizeof(date), "(no date)");
 		else
 			entry_date(e->date_ms, date, sizeof(date));
-		je = json_pack("{s:s, s:s, s:s, s:I}", "alias", e->alias, "type",
-			       mtk_kse_kind_name(e->kind), "date", date, "date_ms",
-			       (json_int_t)e->date_ms);
+		{
+			char iso[MTK_TIME_RFC3339_LEN];
+
+			/* JSON: RFC 3339 like every time (null when the store
+			 * keeps none); the text keeps keytool's "Dec 4, 2026". */
+			je = json_pack("{s:s, s:s, s:o, s:I}", "alias", e->alias, "type",
+				       mtk_kse_kind_name(e->kind), "date",
+				       e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12
+					   ? json_null()
+					   : json_string(cli_fmt_time((time_t)(e->date_ms / 1000), iso,
+								     sizeof(iso))),
+				       "date_ms", (json_int_t)e->date_ms);
+		}
 		if (e->kind == MTK_KSE_KEY)
 			json_object_set_new(je, "chain_length", json_integer(n));
 		if (e->kind == MTK_KSE_SECRET) {
