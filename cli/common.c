@@ -179,7 +179,9 @@ void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *bu
 	if (extra[0] != '\0') {
 		size_t n = strlen(buf);
 
-		snprintf(buf + n, cap - n, " (%s)", extra);
+		/* A cause that carries its own "(what to do)" follows after a
+		 * semicolon rather than in nested parentheses. */
+		snprintf(buf + n, cap - n, strchr(extra, '(') ? "; %s" : " (%s)", extra);
 	}
 }
 
