@@ -935,6 +935,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 	 * only when no certificate was found at all. */
 	if (o.have_within && (expired + expiring) > 0)
 		ret = MTK_EXIT_FINDINGS;
+	const mtk_expiry_error *worst = NULL;
 	if (missing)
 		ret = MTK_EXIT_INPUT;
 	for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
@@ -943,8 +944,20 @@ int cmd_expiry(cli *c, int argc, char **argv)
 
 		for (int k = first; k < argc && !named; k++)
 			named = strcmp(argv[k], e->path) == 0;
-		if (named && mtk_rc_exit(e->code) > ret)
+		if (named && mtk_rc_exit(e->code) > ret) {
 			ret = mtk_rc_exit(e->code);
+			worst = e;
+		}
+	}
+	/* The JSON document's "error" says why, as on every verb. */
+	if (ret >= MTK_EXIT_USAGE && c->error == NULL) {
+		mtk_rc code = worst != NULL ? worst->code : MTK_E_NOENT;
+
+		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(code), "message",
+				     mtk_rc_message(code), "exit", mtk_rc_exit(code));
+		if (worst != NULL)
+			json_object_set_new(c->error, "detail",
+					    cli_json_printable(worst->detail[0] ? worst->detail : worst->path));
 	}
 out:
 	pthread_mutex_destroy(&prog.mu);

@@ -39,7 +39,7 @@ int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned
 /* The password vocabulary of a verb that reads a source and writes a store
  * (keystore add-key, mid install): --pass reads the source, --out-pass is
  * the store's.  Without --out-pass the store is opened with --pass and then
- * the default "changeit" (and a new store gets --pass, else "changeit").
+ * the default "changeit"; a new store gets --out-pass, else "changeit".
  * The old spelling --src-pass (old_src) keeps its meaning, the source, and
  * then --pass is the store's, as before.  Returns the source's spec and
  * leaves the store's in c->pass_spec, where ks_open reads it. */

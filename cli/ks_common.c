@@ -122,7 +122,7 @@ const char *ks_source_and_store_pass(cli *c, const char *old_src)
 		c->pass_spec = c->out_pass_spec;
 	} else if (c->pass_spec != NULL) {
 		c->store_pass_then_default = true;
-		c->store_new_is_default = strcmp(c->verb, "mid install") == 0;
+		c->store_new_is_default = true;
 	}
 	c->out_pass_spec = NULL;
 	return src;
@@ -207,8 +207,8 @@ int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned
 	f->created = true;
 	if (t == MTK_KS_UNKNOWN)
 		t = type_from_path(path);
-	/* A new agent keystore is "changeit", what the MID Server expects,
-	 * unless --out-pass says otherwise: --pass was the source's. */
+	/* A new store is "changeit" (what the MID Server expects of an agent
+	 * keystore) unless --out-pass says otherwise: --pass was the source's. */
 	if ((!c->store_new_is_default &&
 	     (rc = cli_password(c, CLI_PASS_IN, NULL, false, &f->store_pass, &err)) != MTK_OK) ||
 	    (rc = cli_password(c, CLI_PASS_KEY, NULL, false, &f->key_pass, &err)) != MTK_OK) {

@@ -7,7 +7,8 @@ build=(gcc pkg-config meson ninja-build libssl-dev libjansson-dev libcmocka-dev
        libevent-dev libhttp-parser-dev libcurl4-openssl-dev libgoogle-perftools-dev openssl python3)
 peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
        systemd # systemd: systemd-analyze verify/security (gateway-systemd.sh)
-       certmonger pebble) # track: certmonger's local-submit helper, an ACME test CA
+       certmonger pebble # track: certmonger's local-submit helper, an ACME test CA
+       python3-jsonschema) # tests/cli/json-schema.sh: docs/schema/*.json
 # gateway-smuggle.sh needs a Node.js; any `node` on PATH will do
 command -v node >/dev/null || peers+=(nodejs)
 fuzz=(clang libclang-rt-14-dev)

@@ -96,7 +96,7 @@ openssl pkcs12 -export -in "$T/c.pem" -inkey "$T/k.pem" -passout pass:pfxpass1 -
 openssl pkcs12 -export -legacy -in "$T/c.pem" -inkey "$T/k.pem" -passout pass:pfxpass1 -out "$T/l.pfx" 2>/dev/null
 export PFXPW=pfxpass1
 expect_rc 0 "add-key from a PFX" "$MTLSKIT" keystore add-key "$T/p.jks" --alias m --pass env:PFXPW "$T/m.pfx"
-expect_rc 0 "add-key from a legacy (RC2/3DES) PFX, old spellings --pass (store) + --src-pass" "$MTLSKIT" keystore add-key "$T/p.jks" --alias l --pass env:PFXPW --src-pass env:PFXPW "$T/l.pfx"
+expect_rc 0 "add-key from a legacy (RC2/3DES) PFX, old spelling --src-pass" "$MTLSKIT" keystore add-key "$T/p.jks" --alias l --src-pass env:PFXPW "$T/l.pfx"
 mtk --json keystore list --pass env:PFXPW "$T/l.pfx"
 expect_json "legacy PFX listed as a keystore" '.entries[0].type' PrivateKeyEntry
 
