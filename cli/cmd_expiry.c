@@ -903,6 +903,8 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			cli_printable(e->detail, d, sizeof(d));
 			if (e->line > 0)
 				fprintf(stderr, "mtlskit expiry: %s:%ld: %s\n", p, e->line, d);
+			else if (strstr(d, p) != NULL) /* the detail names it already */
+				fprintf(stderr, "mtlskit expiry: %s\n", d);
 			else
 				fprintf(stderr, "mtlskit expiry: %s: %s\n", p, d);
 		}

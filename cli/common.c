@@ -149,12 +149,16 @@ static bool says_same(const char *specific, const char *msg)
 	while ((p = strstr(last, ": ")) != NULL)
 		last = p + 2;
 	snprintf(tail, sizeof(tail), "%s", last);
-	return strlen(tail) >= 8 && strcasestr(core, tail) != NULL;
+	if (strlen(tail) >= 8 && strcasestr(core, tail) != NULL)
+		return true;
+	/* "wrong password" and "keystore password is incorrect": one thing. */
+	return strcasestr(specific, "password") != NULL && strcasestr(core, "password") != NULL;
 }
 
 void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *buf, size_t cap)
 {
 	const char *msg = mtk_rc_message(rc), *colon = detail ? strstr(detail, ": ") : NULL;
+	const char *todo = msg + core_len(msg); /* " (what to do)" or "" */
 	char extra[1024] = "";
 
 	/* One line, "WHERE: what is wrong (what to do)": the library's detail
@@ -163,25 +167,27 @@ void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *bu
 	 * cause that says the same as the message replaces it. */
 	if (detail == NULL) {
 		snprintf(buf, cap, "%s", msg);
+		todo = "";
 	} else if (colon == NULL) {
 		snprintf(buf, cap, "%s: %s", detail, msg);
+		todo = "";
 	} else if (says_same(colon + 2, msg)) {
 		snprintf(buf, cap, "%s", detail);
+		todo = "";
 	} else {
-		snprintf(extra, sizeof(extra), "%s", colon + 2);
-		snprintf(buf, cap, "%.*s: %s", (int)(colon - detail), detail, msg);
+		/* "WHERE: what is wrong: the specific cause (what to do)" */
+		snprintf(buf, cap, "%.*s: %.*s: %s", (int)(colon - detail), detail, (int)core_len(msg),
+			 msg, colon + 2);
 	}
-	if (ossl != NULL && strcasestr(buf, ossl) == NULL) {
-		size_t n = strlen(extra);
-
-		snprintf(extra + n, sizeof(extra) - n, "%s%s", n ? "; " : "", ossl);
-	}
-	if (extra[0] != '\0') {
+	if (ossl != NULL && strcasestr(buf, ossl) == NULL)
+		snprintf(extra, sizeof(extra), "%s", ossl);
+	{
 		size_t n = strlen(buf);
 
-		/* A cause that carries its own "(what to do)" follows after a
-		 * semicolon rather than in nested parentheses. */
-		snprintf(buf + n, cap - n, strchr(extra, '(') ? "; %s" : " (%s)", extra);
+		if (todo[0] != '\0' && strstr(buf, todo + 1) == NULL)
+			n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s", todo);
+		if (extra[0] != '\0' && n < cap)
+			snprintf(buf + n, cap - n, " [%s]", extra);
 	}
 }
 
