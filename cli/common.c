@@ -69,8 +69,12 @@ int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	char esc[4 * sizeof(msg)];
+
 	(void)usage;
-	fprintf(stderr, "mtlskit %s: %s (see 'mtlskit %s --help')\n", c->verb, msg, c->verb);
+	/* Messages quote arguments, which may hold anything: escaped. */
+	fprintf(stderr, "mtlskit %s: %s (see 'mtlskit %s --help')\n", c->verb,
+		mtk_str_printable(msg, strlen(msg), esc, sizeof(esc)), c->verb);
 	if (c->error == NULL) {
 		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message", msg,
 				     "exit", MTK_EXIT_USAGE);

@@ -69,14 +69,25 @@ static const struct cli_verb *find_verb(const char *name)
 	return NULL;
 }
 
-/* A usage error before any verb ran: one line, and where to look. */
+/* A usage error before any verb ran: one line, and where to look; with
+ * --json, the one document too. */
 static int top_usage_error(const cli *c, const char *what, const char *arg)
 {
-	fprintf(stderr, "mtlskit: %s'%s' (see 'mtlskit --help')\n", what, arg);
-	if (c->json)
-		printf("{\n  \"command\": null,\n  \"ok\": false,\n  \"exit\": 2,\n  \"findings\": [],\n"
-		       "  \"error\": {\"code\": \"MTK_E_USAGE\", \"message\": \"%s\", \"exit\": 2}\n}\n",
-		       what[0] == 'u' ? "unknown option" : "unknown command");
+	char msg[512], esc[4 * 512];
+
+	snprintf(msg, sizeof(msg), arg[0] ? "%s'%s'" : "%s", what, arg);
+	/* The argument is the user's, but may hold anything: escaped. */
+	fprintf(stderr, "mtlskit: %s (see 'mtlskit --help')\n", cli_printable(msg, esc, sizeof(esc)));
+	if (c->json) {
+		json_t *doc = json_pack("{s:n, s:b, s:i, s:[], s:{s:s, s:o, s:i}}", "command", "ok", 0,
+					"exit", MTK_EXIT_USAGE, "findings", "error", "code",
+					"MTK_E_USAGE", "message", cli_json_printable(msg), "exit",
+					MTK_EXIT_USAGE);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
 	return MTK_EXIT_USAGE;
 }
 
@@ -114,6 +125,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
+		if (c.json)
+			return top_usage_error(&c, "a command is needed", "");
 		usage(stderr);
 		return MTK_EXIT_USAGE;
 	}
