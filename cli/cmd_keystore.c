@@ -1063,7 +1063,7 @@ static int ks_export(cli *c, int argc, char **argv)
 		}
 		cli_set(c, "output", json_string(c->out));
 		if (!c->json)
-			fprintf(stderr, "Certificate%s stored in file <%s>\n",
+			cli_note(c, "Certificate%s stored in file <%s>",
 				o.with_key ? "s and key"
 				: n > 1	   ? "s"
 					   : "",
