@@ -166,22 +166,32 @@ void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *bu
 	char extra[1024] = "";
 
 	/* One line, "WHERE: what is wrong (what to do)": the library's detail
-	 * starts with WHERE (a file, an alias, a host) and goes on with the
-	 * specific cause; the code's message says what is wrong.  A specific
-	 * cause that says the same as the message replaces it. */
+	 * starts with WHERE (a file, an alias, a stage and a host) and goes on
+	 * with the specific cause; a bare WHERE gets the code's message. */
 	if (detail == NULL) {
 		snprintf(buf, cap, "%s", msg);
+		todo = "";
+	} else if (colon == NULL && strchr(detail, '(') != NULL) {
+		/* a whole sentence with its own what-to-do (keytool's words) */
+		snprintf(buf, cap, "%s", detail);
 		todo = "";
 	} else if (colon == NULL) {
 		snprintf(buf, cap, "%s: %s", detail, msg);
 		todo = "";
-	} else if (says_same(colon + 2, msg)) {
-		snprintf(buf, cap, "%s", detail);
-		todo = "";
 	} else {
-		/* "WHERE: what is wrong: the specific cause (what to do)" */
-		snprintf(buf, cap, "%.*s: %.*s: %s", (int)(colon - detail), detail, (int)core_len(msg),
-			 msg, colon + 2);
+		/* "WHERE: the specific cause" says what is wrong better than the
+		 * code's generic message; the code's "(what to do)" follows
+		 * unless the detail has its own. */
+		snprintf(buf, cap, "%s", detail);
+		if (says_same(colon + 2, msg) || strchr(colon, '(') != NULL)
+			todo = "";
+		/* A detail that does not say a password is the cause ("cannot
+		 * decrypt the private key"): the code says it. */
+		if (mtk_rc_exit(rc) == MTK_EXIT_PASSWORD && strcasestr(detail, "password") == NULL) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, n < cap ? cap - n : 0, ": %.*s", (int)core_len(msg), msg);
+		}
 	}
 	if (ossl != NULL && strcasestr(buf, ossl) == NULL)
 		snprintf(extra, sizeof(extra), "%s", ossl);

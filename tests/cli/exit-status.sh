@@ -149,7 +149,7 @@ run "$MTLSKIT" key generate -o "$NX"
 expect_eq "text: a failed write exits 6" "$RC" 6
 expect_eq "text: one line" "$(printf '%s\n' "$ERR" | wc -l)" 1
 expect_match "text: WHERE: what is wrong (cause)" \
-	"^mtlskit key generate: $NX: cannot write output: cannot create: No such file or directory$" "$ERR"
+	"^mtlskit key generate: $NX: cannot create: No such file or directory$" "$ERR"
 run "$MTLSKIT" key generate -o exists.pem
 expect_match "text: an existing output says it once" \
 	"^mtlskit key generate: exists.pem: output file already exists \(use --force to replace it\)$" "$ERR"
