@@ -93,6 +93,11 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 	      int (*on_opt)(cli *c, int opt, const char *arg, void *ctx), void *ctx,
 	      const char *usage, int *first);
 
+/* Prints a verb's usage and the common options' footer (--help). */
+void cli_print_usage(cli *c, FILE *fp, const char *usage);
+/* After options are parsed: with -q, text on stdout goes to /dev/null
+ * (cli_parse calls it; a verb with its own parser calls it itself). */
+void cli_quiet_apply(cli *c);
 /* Usage error: message on stderr (and in the JSON error), returns 2. */
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) MTK_PRINTF(3, 4);
 /* Reports err (or rc with no detail) on stderr / in JSON; returns the exit

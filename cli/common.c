@@ -49,7 +49,7 @@ int cli_common_opt(cli *c, int opt, const char *arg)
 	}
 }
 
-static void print_usage(cli *c, FILE *fp, const char *usage)
+void cli_print_usage(cli *c, FILE *fp, const char *usage)
 {
 	(void)c;
 	fputs(usage, fp);
@@ -96,7 +96,7 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, so, longopts, NULL)) != -1) {
 		if (opt == 'h') {
-			print_usage(c, stdout, usage);
+			cli_print_usage(c, stdout, usage);
 			return -1;
 		}
 		if (opt == '?') {
@@ -121,15 +121,21 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 	if (c->json && c->out != NULL && strcmp(c->out, "-") == 0)
 		return cli_usage_error(c, usage,
 				       "--json and -o - both want standard output (write the data with -o FILE)");
+	cli_quiet_apply(c);
+	return 0;
+}
+
+void cli_quiet_apply(cli *c)
+{
 	/* -q: text output goes nowhere; data asked for (-o -, export,
-	 * --prometheus) still reaches standard output through c->data. */
+	 * --prometheus) still reach standard output through c->data; --json
+	 * is not text (the document is always printed). */
 	if (c->quiet && !c->json && stdout == c->data) {
 		FILE *null = fopen("/dev/null", "w");
 
 		if (null != NULL)
 			stdout = null;
 	}
-	return 0;
 }
 
 /* The part of a message before " (what to do)". */

@@ -12,17 +12,22 @@ mtk --help
 expect_eq "mtlskit --help exits 0" "$RC" 0
 verbs=$(printf '%s\n' "$OUT" | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{on=0}' |
 	grep -v -x -e help -e version)
-expect_eq "twelve verbs listed" "$(echo $verbs | wc -w)" 12
+expect_match "at least the twelve verbs of DESIGN.md" '^1[2-9]$' "$(echo $verbs | wc -w)"
 cmds=()
 for v in $verbs; do
 	mtk "$v" --help
-	if printf '%s' "$OUT" | grep -q '<sub-command>'; then
-		for s in $(printf '%s\n' "$OUT" | awk 'NR > 2 && /^  [a-z]/{print $1}'); do cmds+=("$v $s"); done
+	# Sub-verbs: a "<sub-command>" table, or one "mtlskit VERB SUB" usage line each.
+	subs=$(printf '%s\n' "$OUT" | grep -q '<sub-command>' &&
+		printf '%s\n' "$OUT" | awk 'NR > 2 && /^  [a-z]/{print $1}')
+	[ -n "$subs" ] || subs=$(printf '%s\n' "$OUT" | sed -n "s/^ *\(Usage: \)\{0,1\}mtlskit $v \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\2/p" |
+		sort -u | awk 'END { if (NR < 2) exit 1 } 1' || true)
+	if [ -n "$subs" ]; then
+		for s in $subs; do cmds+=("$v $s"); done
 	else
 		cmds+=("$v")
 	fi
 done
-expect_eq "25 commands in all" "${#cmds[@]}" 25
+expect_match "at least the 25 commands of the twelve verbs" '^(2[5-9]|[3-9][0-9])$' "${#cmds[@]}"
 
 # Spellings that must not appear, or only where docs/cli.md allows them.
 #   keytool spellings: keystore sub-verbs only; --type also key generate;
@@ -32,7 +37,7 @@ for cmd in "${cmds[@]}"; do
 	# shellcheck disable=SC2086
 	run "$MTLSKIT" $cmd --help
 	[ "$RC" = 0 ] || bad="$bad [$cmd: --help exit $RC]"
-	printf '%s' "$OUT" | grep -q "^Usage: mtlskit $cmd" || bad="$bad [$cmd: no 'Usage: mtlskit $cmd']"
+	printf '%s' "$OUT" | grep -Eq "^(Usage: | *)mtlskit $cmd( |\$)" || bad="$bad [$cmd: no 'Usage: mtlskit $cmd']"
 	printf '%s' "$OUT" | grep -q -- '-q/--quiet' || bad="$bad [$cmd: common options not listed]"
 	for flag in $(printf '%s' "$OUT" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 		case "$flag" in
