@@ -22,6 +22,7 @@
 #include "mtlskit/err.h"
 #include "mtlskit/findings.h"
 #include "mtlskit/pass.h"
+#include "mtlskit/timeval.h"
 
 typedef struct cli {
 	const char *verb;       /* "inspect", "keystore list", ... */
@@ -29,10 +30,15 @@ typedef struct cli {
 	bool color;             /* stdout is a terminal and --no-color absent */
 	bool color_err;         /* same for stderr */
 	bool force;
+	bool quiet;             /* -q: no text on stdout but data asked for, no warnings */
+	FILE *data;             /* where data asked for goes (stdout even with -q) */
 	const char *out;        /* -o/--out */
 	const char *pass_spec;  /* --pass */
 	const char *key_pass_spec;
 	const char *out_pass_spec;
+	bool within_given;      /* --within: expiring certificates make exit 1 */
+	bool store_pass_then_default; /* ks_open: after --pass, try "changeit" */
+	bool store_new_is_default;    /* ks_open_or_create: a new store is "changeit" */
 	json_t *result;         /* the verb's result object; owned */
 	json_t *error;          /* set by cli_error; owned */
 	bool json_streamed;     /* the verb already wrote "{" and its own members
@@ -70,6 +76,7 @@ enum {
 	    {"force", no_argument, NULL, CLI_OPT_FORCE},                                           \
 	    {"no-color", no_argument, NULL, CLI_OPT_NO_COLOR},                                     \
 	    {"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},               \
+	    {"quiet", no_argument, NULL, 'q'},                                                     \
 	{                                                                                          \
 		NULL, 0, NULL, 0                                                                   \
 	}
@@ -86,12 +93,23 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 	      int (*on_opt)(cli *c, int opt, const char *arg, void *ctx), void *ctx,
 	      const char *usage, int *first);
 
+/* Prints a verb's usage and the common options' footer (--help). */
+void cli_print_usage(cli *c, FILE *fp, const char *usage);
+/* After options are parsed: with -q, text on stdout goes to /dev/null
+ * (cli_parse calls it; a verb with its own parser calls it itself). */
+void cli_quiet_apply(cli *c);
 /* Usage error: message on stderr (and in the JSON error), returns 2. */
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...) MTK_PRINTF(3, 4);
 /* Reports err (or rc with no detail) on stderr / in JSON; returns the exit
  * status for it. */
 int cli_error(cli *c, mtk_rc rc, const mtk_err *err);
-/* A plain warning on stderr (not in JSON). */
+/* The one line an error prints, "WHERE: what is wrong (what to do)", from
+ * a code and the library's detail ("WHERE: specific cause"), with no clause
+ * said twice. */
+void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *buf, size_t cap);
+/* What was done ("wrote x.pem"), on stderr; -q silences it. */
+void cli_note(cli *c, const char *fmt, ...) MTK_PRINTF(2, 3);
+/* A plain warning on stderr (not in JSON); -q silences it. */
 void cli_warn(cli *c, const char *fmt, ...) MTK_PRINTF(2, 3);
 
 enum cli_pass_kind { CLI_PASS_IN, CLI_PASS_KEY, CLI_PASS_OUT };
@@ -107,7 +125,9 @@ MTK_WUR mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *e
 
 /* Prints findings grouped per file (text mode), colour on a terminal. */
 void cli_print_findings(cli *c, FILE *fp);
-/* Exit status for the findings: 1 if any error-severity finding. */
+/* Exit status for the findings: 1 if any error-severity finding, or, when
+ * --within was given (within_given), any certificate expired or expiring
+ * within it: --within is an alarm on every verb that takes it. */
 int cli_findings_exit(const cli *c);
 /* JSON form of the findings list. */
 json_t *cli_findings_json(const mtk_findings *fs);
@@ -125,7 +145,16 @@ const char *cli_printable(const char *s, char *buf, size_t cap);
 /* CLOCK_MONOTONIC in milliseconds, the clock network deadlines are computed
  * from (probe.h, expiry.h clock_ms). */
 uint64_t cli_clock_ms(void *ctx);
-/* Human-friendly time "2026-11-22 06:21:48 UTC" into buf. */
+/* A duration option (timeval.h: "90s", "12h", "30d", "2w"; a bare number
+ * in bare_unit_ms) within [min_ms, max_ms] into *ms; 0, or the usage
+ * error's exit status. */
+int cli_duration(cli *c, const char *flag, const char *arg, int64_t bare_unit_ms, int64_t min_ms,
+		 int64_t max_ms, int64_t *ms);
+/* An expiry window (--within) in whole days, rounded up: the unit the
+ * checks count in. */
+int cli_within_days(cli *c, const char *arg, long *days);
+/* RFC 3339 UTC "2026-11-22T06:21:48Z" into buf, for JSON and text alike
+ * (timeval.h mtk_time_rfc3339). */
 const char *cli_fmt_time(time_t t, char *buf, size_t cap);
 
 /* The verbs. */

@@ -244,10 +244,6 @@ int cmd_bundle(cli *c, int argc, char **argv)
 		st = cli_usage_error(c, usage, "--split, --leaf-only and --ca-only exclude each other");
 		goto out;
 	}
-	if (c->json && strcmp(c->out, "-") == 0) {
-		st = cli_usage_error(c, usage, "--json and -o - would mix JSON and PEM on standard output");
-		goto out;
-	}
 	if (r.o.split && strcmp(c->out, "-") == 0) {
 		st = cli_usage_error(c, usage, "--split writes two files; give -o FILE");
 		goto out;

@@ -296,7 +296,7 @@ static int ca_sign(cli *c, int argc, char **argv)
 		const char *outs[] = {c->out, o.chain_out};
 		for (size_t i = 0; i < 2; i++)
 			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
 				goto fail;
 			}
 	}
@@ -465,17 +465,6 @@ static long long crl_number(const X509_CRL *crl)
 	return (long long)v;
 }
 
-/* RFC 3339 UTC, as DESIGN.md wants in JSON.  cmd_expiry.c and
- * cmd_inspect.c each keep the same few lines; cli.h has no shared one yet. */
-static const char *rfc3339(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
-}
-
 static int ca_crl(cli *c, int argc, char **argv)
 {
 	struct ca_opts o = {.usage = crl_usage};
@@ -508,7 +497,7 @@ static int ca_crl(cli *c, int argc, char **argv)
 		return cli_usage_error(c, crl_usage, "--scope must be chain or leaf");
 	days = o.days_set ? o.days : 30;
 	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0) {
-		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", c->out);
+		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", c->out);
 		goto fail;
 	}
 	if ((rc = open_ca(c, argv[first],
@@ -536,7 +525,7 @@ static int ca_crl(cli *c, int argc, char **argv)
 	conf = mtk_ca_get_conf(ca);
 	arr = json_array();
 	cli_fmt_time(c->now + days * 86400L, nb, sizeof(nb));
-	rfc3339(c->now + days * 86400L, nj, sizeof(nj));
+	cli_fmt_time(c->now + days * 86400L, nj, sizeof(nj));
 	if (!c->json)
 		printf("wrote %s (next update %s):\n", c->out, nb);
 	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {

@@ -40,7 +40,9 @@ static const char usage[] =
     "Options:\n"
     "  --profile P       the target (above)\n"
     "  --ca FILE         chain-untrusted unless the chain leads to a CA in FILE\n"
-    "  --within N[d]     cert-expiring when a certificate expires within N days (30)\n"
+    "  --within DUR      cert-expiring when a certificate expires within DUR (30d,\n"
+    "                    2w, 12h; a bare number is days; default 30d); given, such\n"
+    "                    a certificate makes the exit status 1\n"
     "  --alias NAME      keystore-alias unless a key entry has this alias (for an agent\n"
     "                    directory the MID alias defaultsecuritykeypairhandle)\n"
     "  --each            check every file on its own instead of as parts of one\n"
@@ -94,21 +96,6 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 }
 
 /* "30", "30d": days. */
-static bool parse_days(const char *s, long *out)
-{
-	char *end = NULL;
-	long v = strtol(s, &end, 10);
-
-	if (end == s || v <= 0 || v > 36500)
-		return false;
-	if (*end == 'd' || *end == 'D')
-		end++;
-	if (*end != '\0')
-		return false;
-	*out = v;
-	return true;
-}
-
 /* One input as given on the command line, and what loading it found. */
 struct input {
 	const char *arg;      /* as given */
@@ -311,10 +298,8 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 	}
 	co.profile = r->profile;
 	co.now = c->now;
-	if (r->o.within != NULL && !parse_days(r->o.within, &co.within_days)) {
-		st = cli_usage_error(c, usage, "--within takes a number of days, like 30 or 30d");
+	if (r->o.within != NULL && (st = cli_within_days(c, r->o.within, &co.within_days)) != 0)
 		goto out;
-	}
 	co.trusted = r->trusted;
 	co.trusted_name = r->o.ca;
 	co.expected_alias = alias;
@@ -370,8 +355,8 @@ int cmd_check(cli *c, int argc, char **argv)
 				       r.o.profile);
 	if (r.o.within != NULL) {
 		long d;
-		if (!parse_days(r.o.within, &d))
-			return cli_usage_error(c, usage, "--within takes a number of days, like 30 or 30d");
+		if ((st = cli_within_days(c, r.o.within, &d)) != 0)
+			return st;
 	}
 	if ((rc = cli_password(c, CLI_PASS_IN, "Password: ", false, &r.pass, &err)) != MTK_OK ||
 	    (rc = cli_password(c, CLI_PASS_KEY, "Key password: ", false, &r.key_pass, &err)) != MTK_OK) {

@@ -24,12 +24,13 @@ static const char create_usage[] =
 	"Subject, from flags:  --cn NAME --org NAME --ou NAME --locality CITY --state STATE\n"
 	"                      --country CC --email ADDR\n"
 	"     or in one go:    --subject \"/CN=mid01.example.com/O=Example Corp/C=US\"\n"
+	"                  or --subject \"CN=mid01.example.com, O=Example Corp, C=US\"\n"
 	"  --usage U          client (default): clientAuth; server: serverAuth; both\n"
 	"  --san SAN          DNS:host,IP:10.0.0.1,email:a@example.com,URI:https://... (repeatable)\n"
 	"  --key KEY          an existing private key (any format; --pass if encrypted)\n"
 	"  --new-key TYPE     make a new key (" MTK_KEY_TYPES "), written to --key-out\n"
 	"  --certreq-inf FILE also write the Windows `certreq -new` INF for the same request\n"
-	"  --force            write even with error findings; replace existing files\n";
+	"  --force            write even with error findings (exit 1 still); replace existing files\n";
 
 enum {
 	OPT_CN = CLI_OPT__VERB_BASE,
@@ -227,7 +228,7 @@ static int csr_create(cli *c, int argc, char **argv)
 		const char *outs[] = {c->out, o.key_out, o.inf};
 		for (size_t i = 0; i < 3; i++) {
 			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
 				goto fail;
 			}
 		}
@@ -276,7 +277,9 @@ static int csr_create(cli *c, int argc, char **argv)
 		if (o.inf)
 			printf("wrote %s: Windows request, run `certreq -new %s request.csr`\n", o.inf, o.inf);
 	}
-	/* --force wrote despite error findings: the user decided; exit 0. */
+	/* --force wrote despite error findings; the findings stand (exit 1),
+	 * as with every verb (docs/cli.md). */
+	ret = cli_findings_exit(c);
 	goto out;
 fail:
 	ret = cli_error(c, rc, &err);

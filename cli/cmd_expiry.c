@@ -2,12 +2,12 @@
  * cmd_expiry.c - `mtlskit expiry PATH|HOST:PORT...`: every certificate in
  * files, directories, PFX/keystores and TLS endpoints, soonest expiry first.
  *
- * Exit status: 0; 1 with --within when any certificate has expired or
- * expires within the window; 3 when a named path does not exist, or when
- * no certificate was found and something could not be read (then the first
- * error's status: 4 for a password, 5 for an endpoint); 6 when records
- * beyond the memory budget cannot be written to $TMPDIR; 2 for usage.
- * Per-file problems are listed and the scan goes on.
+ * Exit status: the worst of: 1 with --within when any certificate has
+ * expired or expires within the window; 3 when a named path does not exist
+ * or a named file could not be read, 4 for a password, 5 for an endpoint;
+ * 6 when records beyond the memory budget cannot be written to $TMPDIR
+ * or -o cannot be written; 2 for usage.  Files found in a directory that cannot be read are listed,
+ * the scan goes on, and they set the status only when nothing was found.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,7 +20,6 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/expiry.h"
 #include "mtlskit/file.h"
-#include "mtlskit/gateway.h"
 
 static const char usage[] =
     "Usage: mtlskit expiry [options] PATH|HOST:PORT...\n"
@@ -96,11 +95,16 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 
 	switch (opt) {
 	case OPT_WITHIN:
-		if (mtk_expiry_parse_duration(arg, &o->within) != MTK_OK)
-			return cli_usage_error(
-			    c, usage, "--within '%s': give a duration like 30d, 12h or 2w", arg);
+	{
+		int64_t ms = 0;
+		int st = cli_duration(c, "--within", arg, MTK_MS_DAY, 0, 36500 * MTK_MS_DAY, &ms);
+
+		if (st != 0)
+			return st;
+		o->within = ms / 1000;
 		o->have_within = true;
 		return 0;
+	}
 	case OPT_BY_ISSUER:
 		o->by_issuer = true;
 		return 0;
@@ -130,13 +134,15 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->threads = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
-		/* The same durations as probe --timeout (gateway.h's parser). */
-		if (mtk_parse_duration_ms(arg, &v) != MTK_OK || v < 1 || v > 600000)
-			return cli_usage_error(
-			    c, usage, "--timeout '%s': give a duration from 1ms to 600s (5, 5s, 500ms)",
-			    arg);
-		o->timeout_ms = v;
+	{
+		int64_t ms = 0;
+		int st = cli_duration(c, "--timeout", arg, MTK_MS_SECOND, 1, 600 * MTK_MS_SECOND, &ms);
+
+		if (st != 0)
+			return st;
+		o->timeout_ms = (long)ms;
 		return 0;
+	}
 	default:
 		return cli_usage_error(c, usage, "unexpected option");
 	}
@@ -174,12 +180,7 @@ static void on_progress(void *ctx, uint64_t files, uint64_t certs)
 
 static const char *iso(int64_t t, char *buf, size_t cap)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
+	return mtk_time_rfc3339(t, buf, cap);
 }
 
 static const char *status(const mtk_expiry_cert *ce, const struct opts *o, int64_t now)
@@ -534,7 +535,7 @@ static mtk_rc write_prometheus(cli *c, const mtk_expiry *x, const struct opts *o
 	struct osink sink = {0};
 	cookie_io_functions_t io = {.write = osink_write};
 	bool to_file = c->out != NULL && strcmp(c->out, "-") != 0;
-	FILE *fp = stdout;
+	FILE *fp = c->data; /* data asked for: stdout even with -q */
 	mtk_rc rc;
 
 	if (to_file) {
@@ -901,11 +902,11 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			cli_printable(e->path, p, sizeof(p));
 			cli_printable(e->detail, d, sizeof(d));
 			if (e->line > 0)
-				fprintf(stderr, "mtlskit expiry: %s:%ld: %s [%s]\n", p, e->line, d,
-					mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s:%ld: %s\n", p, e->line, d);
+			else if (strstr(d, p) != NULL) /* the detail names it already */
+				fprintf(stderr, "mtlskit expiry: %s\n", d);
 			else
-				fprintf(stderr, "mtlskit expiry: %s: %s [%s]\n", p, d,
-					mtk_rc_name(e->code));
+				fprintf(stderr, "mtlskit expiry: %s: %s\n", p, d);
 		}
 	}
 	{
@@ -929,14 +930,36 @@ int cmd_expiry(cli *c, int argc, char **argv)
 			json_decref(sum);
 	}
 
-	if (missing) {
-		ret = MTK_EXIT_INPUT;
-	} else if (n == 0 && mtk_expiry_error_count(x) > 0) {
-		/* No certificate found, and something could not be read: the
-		 * first error says why (3 input, 4 password, 5 network). */
-		ret = mtk_rc_exit(mtk_expiry_error_get(x, 0)->code);
-	} else if (o.have_within && (expired + expiring) > 0) {
+	/* As every verb with several inputs: all are read, and the exit
+	 * status is the worst of the named inputs' (3 input, 4 password,
+	 * 5 network), above 1 for what --within found.  A file found while
+	 * walking a directory is listed with its error and changes the status
+	 * only when no certificate was found at all. */
+	if (o.have_within && (expired + expiring) > 0)
 		ret = MTK_EXIT_FINDINGS;
+	const mtk_expiry_error *worst = NULL;
+	if (missing)
+		ret = MTK_EXIT_INPUT;
+	for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
+		const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
+		bool named = n == 0;
+
+		for (int k = first; k < argc && !named; k++)
+			named = strcmp(argv[k], e->path) == 0;
+		if (named && mtk_rc_exit(e->code) > ret) {
+			ret = mtk_rc_exit(e->code);
+			worst = e;
+		}
+	}
+	/* The JSON document's "error" says why, as on every verb. */
+	if (ret >= MTK_EXIT_USAGE && c->error == NULL) {
+		mtk_rc code = worst != NULL ? worst->code : MTK_E_NOENT;
+
+		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(code), "message",
+				     mtk_rc_message(code), "exit", mtk_rc_exit(code));
+		if (worst != NULL)
+			json_object_set_new(c->error, "detail",
+					    cli_json_printable(worst->detail[0] ? worst->detail : worst->path));
 	}
 out:
 	pthread_mutex_destroy(&prog.mu);

@@ -89,12 +89,9 @@ static json_t *jstr(const char *s)
 
 static json_t *jtime(time_t t)
 {
-	char buf[32];
-	struct tm tm;
+	char buf[MTK_TIME_RFC3339_LEN];
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_integer((json_int_t)t);
-	return json_string(buf);
+	return json_string(cli_fmt_time(t, buf, sizeof(buf)));
 }
 
 static json_t *jlist(const mtk_strlist *l)
@@ -583,29 +580,26 @@ static json_t *error_json(mtk_rc rc, const mtk_err *err)
 	return e;
 }
 
-/* One line on stderr: the detail names the file; add it when it does not. */
+/* One line on stderr, composed as every error is (cli_compose_error); the
+ * file's name first when the detail does not start with it. */
 static void report_error(cli *c, const struct input *in)
 {
 	const char *detail = in->err.detail;
 	size_t nl = strlen(in->name);
-	char name[1024], d[1200];
+	char name[1024], d[1200], full[2300], o[1200], line[4096];
 
 	mtk_str_printable(in->name, nl, name, sizeof(name));
 	mtk_str_printable(detail, strlen(detail), d, sizeof(d));
 	if (detail[0] == '\0')
-		fprintf(stderr, "mtlskit %s: %s: %s\n", c->verb, name, mtk_rc_message(in->rc));
+		snprintf(full, sizeof(full), "%s", name);
 	else if (strncmp(detail, in->name, nl) == 0)
-		fprintf(stderr, "mtlskit %s: %s%s%s\n", c->verb, d,
-			(in->rc == MTK_E_BAD_PASSWORD || in->rc == MTK_E_INTEGRITY) &&
-				    strstr(detail, "wrong password") == NULL
-				? ": "
-				: "",
-			(in->rc == MTK_E_BAD_PASSWORD || in->rc == MTK_E_INTEGRITY) &&
-				    strstr(detail, "wrong password") == NULL
-				? mtk_rc_message(in->rc)
-				: "");
+		snprintf(full, sizeof(full), "%s", d);
 	else
-		fprintf(stderr, "mtlskit %s: %s: %s (%s)\n", c->verb, name, d, mtk_rc_message(in->rc));
+		snprintf(full, sizeof(full), "%s: %s", name, d);
+	if (in->err.ossl[0])
+		mtk_str_printable(in->err.ossl, strlen(in->err.ossl), o, sizeof(o));
+	cli_compose_error(in->rc, full, in->err.ossl[0] ? o : NULL, line, sizeof(line));
+	fprintf(stderr, "mtlskit %s: %s\n", c->verb, line);
 }
 
 /* ---- reading ---- */

@@ -11,9 +11,10 @@
 #include "mtlskit/keygen.h"
 
 static const char gen_usage[] =
-	"Usage: mtlskit key generate --type TYPE -o KEY [--out-pass SPEC] [--pub-out FILE] [--force]\n"
+	"Usage: mtlskit key generate [--key-type TYPE] -o KEY [--out-pass SPEC] [--pub-out FILE] [--force]\n"
 	"\n"
-	"  --type TYPE      " MTK_KEY_TYPES " (default rsa:2048)\n"
+	"  --key-type TYPE  " MTK_KEY_TYPES " (default rsa:2048);\n"
+	"                   --type is the same (DESIGN's spelling)\n"
 	"  -o, --out KEY    the private key, PKCS#8 PEM, written with mode 0600\n"
 	"  --out-pass SPEC  encrypt it (AES-256-CBC, PBKDF2); SPEC: env:VAR, file:PATH, fd:N, pass:TEXT\n"
 	"  --pub-out FILE   write the public key there instead of standard output\n"
@@ -41,6 +42,7 @@ static int gen_opt(cli *c, int opt, const char *arg, void *ctx)
 static int key_generate(cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{"key-type", required_argument, NULL, OPT_TYPE},
 		{"type", required_argument, NULL, OPT_TYPE},
 		{"pub-out", required_argument, NULL, OPT_PUB_OUT},
 		CLI_COMMON_LONGOPTS,
@@ -64,7 +66,7 @@ static int key_generate(cli *c, int argc, char **argv)
 	if (c->out == NULL)
 		return cli_usage_error(c, gen_usage, "-o KEY is required");
 	if (!mtk_key_type_valid(o.type))
-		return cli_usage_error(c, gen_usage, "--type '%s': use %s", o.type, MTK_KEY_TYPES);
+		return cli_usage_error(c, gen_usage, "--key-type '%s': use %s", o.type, MTK_KEY_TYPES);
 	if (o.pub_out != NULL && strcmp(o.pub_out, c->out) == 0)
 		return cli_usage_error(c, gen_usage, "--pub-out and -o name the same file");
 	fl = MTK_WRITE_SECRET | (c->force ? MTK_WRITE_FORCE : 0);
@@ -96,12 +98,12 @@ static int key_generate(cli *c, int argc, char **argv)
 		if (o.pub_out == NULL)
 			cli_set(c, "public_key_pem", json_stringn((const char *)pub.data, pub.len));
 	} else {
-		fprintf(stderr, "wrote %s: %s private key, %s, mode 0600\n", c->out, tname,
+		cli_note(c, "wrote %s: %s private key, %s, mode 0600", c->out, tname,
 			pass ? "encrypted PKCS#8 (AES-256-CBC, PBKDF2)" : "PKCS#8");
 		if (o.pub_out == NULL)
-			fwrite(pub.data, 1, pub.len, stdout);
+			fwrite(pub.data, 1, pub.len, c->data);
 		else
-			fprintf(stderr, "wrote %s: public key\n", o.pub_out);
+			cli_note(c, "wrote %s: public key", o.pub_out);
 	}
 out:
 	mtk_outset_free(os);

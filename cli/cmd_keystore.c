@@ -23,6 +23,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
+#include "mtlskit/keygen.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/csr.h"
 #include "mtlskit/load.h"
@@ -46,6 +47,7 @@ enum {
 	OPT_FULL_CHAIN,
 	OPT_USAGE,
 	OPT_SAN,
+	OPT_KEY_TYPE,
 };
 
 #define MAX_CHAIN_FILES 16
@@ -62,6 +64,7 @@ struct ksopt {
 	const char *src_pass;
 	const char *dname;
 	const char *keyalg;
+	const char *key_type;
 	long keysize;
 	long validity;
 	bool verbose;
@@ -75,17 +78,21 @@ struct ksopt {
 
 static const struct option longopts[] = {
     {"alias", required_argument, NULL, OPT_ALIAS},
-    {"type", required_argument, NULL, OPT_TYPE},
+    {"store-type", required_argument, NULL, OPT_TYPE},
+    {"type", required_argument, NULL, OPT_TYPE}, /* keytool's -storetype, old spelling */
     {"from", required_argument, NULL, OPT_FROM},
     {"from-alias", required_argument, NULL, OPT_FROM_ALIAS},
     {"key", required_argument, NULL, OPT_KEY},
     {"cert", required_argument, NULL, OPT_CERT},
     {"chain", required_argument, NULL, OPT_CHAIN},
     {"src-pass", required_argument, NULL, OPT_SRC_PASS},
-    {"dname", required_argument, NULL, OPT_DNAME},
-    {"keyalg", required_argument, NULL, OPT_KEYALG},
-    {"keysize", required_argument, NULL, OPT_KEYSIZE},
-    {"validity", required_argument, NULL, OPT_VALIDITY},
+    {"subject", required_argument, NULL, OPT_DNAME},
+    {"dname", required_argument, NULL, OPT_DNAME}, /* keytool spelling */
+    {"key-type", required_argument, NULL, OPT_KEY_TYPE},
+    {"keyalg", required_argument, NULL, OPT_KEYALG}, /* keytool spelling */
+    {"keysize", required_argument, NULL, OPT_KEYSIZE}, /* keytool spelling */
+    {"days", required_argument, NULL, OPT_VALIDITY},
+    {"validity", required_argument, NULL, OPT_VALIDITY}, /* keytool spelling */
     {"der", no_argument, NULL, OPT_DER},
     {"with-key", no_argument, NULL, OPT_WITH_KEY},
     {"full-chain", no_argument, NULL, OPT_FULL_CHAIN},
@@ -133,6 +140,12 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_KEYALG:
 		o->keyalg = arg;
 		return 0;
+	case OPT_KEY_TYPE:
+		if (!mtk_key_type_valid(arg) || strcasecmp(arg, "ed25519") == 0)
+			return cli_usage_error(c, NULL, "--key-type '%s': use rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384",
+					       arg);
+		o->key_type = arg;
+		return 0;
 	case OPT_KEYSIZE:
 	case OPT_VALIDITY: {
 		long v;
@@ -140,7 +153,7 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		v = strtol(arg, &end, 10);
 		if (errno != 0 || *end != '\0' || v <= 0 || v > 100000)
 			return cli_usage_error(c, NULL, "%s needs a positive number",
-					       opt == OPT_KEYSIZE ? "--keysize" : "--validity");
+					       opt == OPT_KEYSIZE ? "--keysize" : "--days");
 		if (opt == OPT_KEYSIZE)
 			o->keysize = v;
 		else
@@ -265,9 +278,19 @@ static int ks_list(cli *c, int argc, char **argv)
 			snprintf(date, sizeof(date), "(no date)");
 		else
 			entry_date(e->date_ms, date, sizeof(date));
-		je = json_pack("{s:s, s:s, s:s, s:I}", "alias", e->alias, "type",
-			       mtk_kse_kind_name(e->kind), "date", date, "date_ms",
-			       (json_int_t)e->date_ms);
+		{
+			char iso[MTK_TIME_RFC3339_LEN];
+
+			/* JSON: RFC 3339 like every time (null when the store
+			 * keeps none); the text keeps keytool's "Dec 4, 2026". */
+			je = json_pack("{s:s, s:s, s:o, s:I}", "alias", e->alias, "type",
+				       mtk_kse_kind_name(e->kind), "date",
+				       e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12
+					   ? json_null()
+					   : json_string(cli_fmt_time((time_t)(e->date_ms / 1000), iso,
+								     sizeof(iso))),
+				       "date_ms", (json_int_t)e->date_ms);
+		}
 		if (e->kind == MTK_KSE_KEY)
 			json_object_set_new(je, "chain_length", json_integer(n));
 		if (e->kind == MTK_KSE_SECRET) {
@@ -280,9 +303,13 @@ static int ks_list(cli *c, int argc, char **argv)
 				json_object_set_new(je, "secret", json_null());
 		}
 		if (!c->json) {
+			char ealias[4 * 256];
+
+			/* A keystore read may carry any alias: escaped. */
+			cli_printable(e->alias, ealias, sizeof(ealias));
 			if (o.verbose) {
 				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n",
-				       e->alias, date, mtk_kse_kind_name(e->kind));
+				       ealias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_KEY)
 					printf("Certificate chain length: %d\n", n);
 				if (e->kind == MTK_KSE_SECRET)
@@ -292,7 +319,7 @@ static int ks_list(cli *c, int argc, char **argv)
 					       e->secret_alg[0] ? e->secret_bits : 0,
 					       e->secret_alg[0] ? "-bit" : "");
 			} else {
-				printf("%s, %s, %s, ", e->alias, date, mtk_kse_kind_name(e->kind));
+				printf("%s, %s, %s, ", ealias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_SECRET)
 					printf("%s\n",
 					       e->secret_alg[0] ? e->secret_alg : "secret key");
@@ -385,11 +412,12 @@ static const char usage_add_key[] =
     "    BUNDLE...                   PEM/DER files or a PFX holding the key and chain\n"
     "    --key KEY --cert CERT [--chain CHAIN]...\n"
     "    --from KEYSTORE2 --from-alias B\n"
-    "  --src-pass SPEC  password of the PFX, encrypted key or source keystore\n"
-    "  --type T         jks|jceks|pkcs12 when the keystore is created (default from\n"
-    "                   the file name, else pkcs12 like keytool)\n"
-    "  --pass SPEC      store password (default \"changeit\")\n"
-    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n";
+    "  --pass SPEC      password of what is read: the PFX, encrypted key or source\n"
+    "                   keystore (--src-pass, deprecated, is the same)\n"
+    "  --out-pass SPEC  the keystore's password; absent: --pass, then \"changeit\"\n"
+    "  --key-pass SPEC  key password of the new entry (JKS/JCEKS; default: the store's)\n"
+    "  --store-type T   jks|jceks|pkcs12 when the keystore is created (default from\n"
+    "                   the file name, else pkcs12 like keytool); --type is the same\n";
 
 static int ks_add_key(cli *c, int argc, char **argv)
 {
@@ -398,6 +426,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *chain = NULL;
 	mtk_err err = {0};
+	const char *src_pass;
 	int first, r, nsrc;
 	mtk_rc rc;
 
@@ -408,6 +437,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_add_key, "a keystore file is needed");
 	if ((r = need_alias(c, &o, usage_add_key)) != 0)
 		return r;
+	src_pass = ks_source_and_store_pass(c, o.src_pass);
 	nsrc = (argc - first - 1 > 0) + (o.key != NULL || o.cert != NULL) + (o.from != NULL);
 	if (nsrc != 1)
 		return cli_usage_error(c, usage_add_key,
@@ -415,7 +445,7 @@ static int ks_add_key(cli *c, int argc, char **argv)
 	if (o.from != NULL) {
 		if (o.from_alias == NULL)
 			return cli_usage_error(c, usage_add_key, "--from needs --from-alias");
-		r = ks_source_entry(c, o.from, o.from_alias, o.src_pass, &key, &chain);
+		r = ks_source_entry(c, o.from, o.from_alias, src_pass, &key, &chain);
 	} else if (o.key != NULL) {
 		const char *files[2 + MAX_CHAIN_FILES];
 		int n = 0;
@@ -425,10 +455,10 @@ static int ks_add_key(cli *c, int argc, char **argv)
 		files[n++] = o.cert;
 		for (int i = 0; i < o.nchain; i++)
 			files[n++] = o.chain[i];
-		r = ks_source_files(c, files, n, o.src_pass, &key, &chain);
+		r = ks_source_files(c, files, n, src_pass, &key, &chain);
 	} else {
 		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1,
-				    o.src_pass, &key, &chain);
+				    src_pass, &key, &chain);
 	}
 	if (r != 0)
 		return r;
@@ -471,7 +501,8 @@ static const char usage_add_trusted[] =
     "Usage: mtlskit keystore add-trusted KEYSTORE --alias A CERT\n"
     "  Adds a trusted certificate entry (PEM or DER certificate).  The same\n"
     "  certificate already under alias A: nothing is written (\"changed\": false).\n"
-    "  --type T, --pass SPEC as for add-key; --force replaces an existing alias.\n";
+    "  --store-type T (--type is the same) when the keystore is created; --pass SPEC\n"
+    "  the keystore's password; --force replaces an existing alias.\n";
 
 static int ks_add_trusted(cli *c, int argc, char **argv)
 {
@@ -1047,7 +1078,7 @@ static int ks_export(cli *c, int argc, char **argv)
 		}
 		cli_set(c, "output", json_string(c->out));
 		if (!c->json)
-			fprintf(stderr, "Certificate%s stored in file <%s>\n",
+			cli_note(c, "Certificate%s stored in file <%s>",
 				o.with_key ? "s and key"
 				: n > 1	   ? "s"
 					   : "",
@@ -1056,7 +1087,7 @@ static int ks_export(cli *c, int argc, char **argv)
 		if (!o.der)
 			cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
 	} else {
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(out.data, 1, out.len, c->data);
 	}
 	cli_set(c, "alias", json_string(e->alias));
 	cli_set(c, "certificates", json_integer(n));
@@ -1220,11 +1251,15 @@ out:
 /* genkey                                                               */
 
 static const char usage_genkey[] =
-    "Usage: mtlskit keystore genkey KEYSTORE --alias A --dname DN --keyalg RSA|EC\n"
-    "                               [--keysize N] [--validity DAYS] [--type T]\n"
+    "Usage: mtlskit keystore genkey KEYSTORE --alias A --subject DN [--key-type T]\n"
+    "                               [--days N] [--store-type T]\n"
     "  A new key pair with a self-signed certificate, like keytool -genkeypair:\n"
-    "  RSA 2048 / EC P-256 by default, 90 days, SHA-256 signature.\n"
-    "  DN: \"CN=mid01.example.com, OU=IT, O=Example, L=Town, ST=State, C=US\".\n";
+    "  rsa:2048 by default, 90 days, SHA-256 signature.\n"
+    "  --subject DN     \"CN=mid01.example.com, OU=IT, O=Example, C=US\" or\n"
+    "                   \"/CN=mid01.example.com/O=Example/C=US\"\n"
+    "  --key-type T     rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384\n"
+    "  keytool spellings: --dname (--subject), --keyalg RSA|EC [--keysize N]\n"
+    "  (--key-type), --validity (--days), --type (--store-type).\n";
 
 static int ks_genkey(cli *c, int argc, char **argv)
 {
@@ -1242,9 +1277,9 @@ static int ks_genkey(cli *c, int argc, char **argv)
 	if ((r = need_alias(c, &o, usage_genkey)) != 0)
 		return r;
 	if (o.dname == NULL)
-		return cli_usage_error(c, usage_genkey, "--dname is required");
-	if (o.keyalg == NULL)
-		return cli_usage_error(c, usage_genkey, "--keyalg is required (RSA or EC)");
+		return cli_usage_error(c, usage_genkey, "--subject is required");
+	if (o.keyalg != NULL && o.key_type != NULL)
+		return cli_usage_error(c, usage_genkey, "give --key-type or its keytool spelling --keyalg, not both");
 	if ((rc = mtk_keystore_check_alias(o.alias, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
 	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
@@ -1257,7 +1292,9 @@ static int ks_genkey(cli *c, int argc, char **argv)
 			      &err);
 		goto out;
 	}
-	if ((rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err)) != MTK_OK ||
+	if ((o.keyalg != NULL ? (rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err))
+			      : (rc = mtk_key_generate(o.key_type ? o.key_type : "rsa:2048", &key,
+						       &err))) != MTK_OK ||
 	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert,
 				  &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
@@ -1383,7 +1420,7 @@ static int ks_csr(cli *c, int argc, char **argv)
 	} else if (c->json) {
 		cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
 	} else {
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(out.data, 1, out.len, c->data);
 	}
 	cli_set(c, "alias", json_string(e->alias));
 out:

@@ -44,7 +44,6 @@ static const struct option longopts[] = {
 static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 {
 	struct midopt *o = ctx;
-	char *end;
 
 	switch (opt) {
 	case OPT_AGENT:
@@ -54,12 +53,7 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->src_pass = arg;
 		return 0;
 	case OPT_WITHIN:
-		errno = 0;
-		o->within = strtol(arg, &end, 10);
-		if (errno != 0 || (*end != '\0' && strcmp(end, "d") != 0) || o->within < 0)
-			return cli_usage_error(c, NULL,
-					       "--within takes a number of days, like 30 or 30d");
-		return 0;
+		return cli_within_days(c, arg, &o->within);
 	default:
 		return cli_usage_error(c, NULL, "unexpected option");
 	}
@@ -249,7 +243,7 @@ static int backup_store(cli *c, const char *path, char **out)
 /* ------------------------------------------------------------------ */
 
 static const char usage_install[] =
-    "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--src-pass SPEC]\n"
+    "Usage: mtlskit mid install --agent DIR BUNDLE... [--pass SPEC] [--out-pass SPEC]\n"
     "  Installs the client certificate of a MID Server: normalises BUNDLE (leaf,\n"
     "  intermediates, root, private key; PEM, DER or PFX, in one or several files)\n"
     "  as `mtlskit bundle` does, with a warning for each thing fixed (PKCS#1 key,\n"
@@ -262,8 +256,10 @@ static const char usage_install[] =
     "  agent_keystore.jks.bak-YYYYMMDDTHHMMSSZ beside it.\n"
     "  --agent DIR      the MID Server's agent directory (it holds config.xml;\n"
     "                   refused otherwise, exit 3)\n"
-    "  --pass SPEC      the agent keystore password (default \"changeit\")\n"
-    "  --src-pass SPEC  password of an encrypted key or PFX in BUNDLE\n";
+    "  --pass SPEC      password of an encrypted key or PFX in BUNDLE (--src-pass,\n"
+    "                   deprecated, is the same)\n"
+    "  --out-pass SPEC  the agent keystore's password; absent: --pass, then the\n"
+    "                   default \"changeit\"\n";
 
 static int mid_install(cli *c, int argc, char **argv)
 {
@@ -291,7 +287,8 @@ static int mid_install(cli *c, int argc, char **argv)
 		return cli_usage_error(c, usage_install, "the bundle to install is needed");
 	if ((r = agent_keystore(c, o.agent, &path)) != 0)
 		return r;
-	if ((r = load_inputs(c, argv + first, argc - first, o.src_pass, &set, &raw)) != 0)
+	if ((r = load_inputs(c, argv + first, argc - first, ks_source_and_store_pass(c, o.src_pass),
+			     &set, &raw)) != 0)
 		goto out;
 
 	/* The MID Server rules first, on the normalised bundle: nothing is
@@ -401,7 +398,7 @@ out:
 /* ------------------------------------------------------------------ */
 
 static const char usage_show[] =
-    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DAYS]\n"
+    "Usage: mtlskit mid show --agent DIR [--pass SPEC] [--within DUR]\n"
     "  Shows the MID Server's client certificate entry (defaultsecuritykeypairhandle\n"
     "  in DIR/security/agent_keystore.jks): its chain and the days left, checked\n"
     "  with the MID Server rules.  Finding keystore-alias (exit 1) when it is absent.\n";

@@ -18,7 +18,6 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
-#include "mtlskit/gateway.h"
 #include "mtlskit/load.h"
 #include "mtlskit/pem.h"
 #include "mtlskit/probe.h"
@@ -135,15 +134,15 @@ static int on_opt(cli *c, int opt, const char *arg, void *ctx)
 	case OPT_CONNECT_TIMEOUT:
 	case OPT_HTTP_TIMEOUT:
 	case OPT_TIMEOUT: {
-		long ms = 0;
+		int64_t ms = 0;
+		int st = cli_duration(c,
+				      opt == OPT_TIMEOUT	  ? "--timeout"
+				      : opt == OPT_HTTP_TIMEOUT ? "--http-timeout"
+								: "--connect-timeout",
+				      arg, MTK_MS_SECOND, 1, MTK_MS_DAY, &ms);
 
-		/* The project's one millisecond duration parser (gateway.h). */
-		if (mtk_parse_duration_ms(arg, &ms) != MTK_OK || ms <= 0 || ms > 86400000L)
-			return cli_usage_error(c, usage, "%s: '%s' is not a duration (5, 5s, 500ms)",
-					       opt == OPT_TIMEOUT	    ? "--timeout"
-					       : opt == OPT_HTTP_TIMEOUT ? "--http-timeout"
-									 : "--connect-timeout",
-					       arg);
+		if (st != 0)
+			return st;
 		if (opt == OPT_TIMEOUT)
 			a->timeout_ms = ms;
 		else if (opt == OPT_HTTP_TIMEOUT)

@@ -30,7 +30,7 @@ static const char renew_usage[] =
 	"  --new-key TYPE  a new key (" MTK_KEY_TYPES "), written to --key-out\n"
 	"  --usage U       ask for this use instead of CERT's: client (clientAuth), server\n"
 	"                  (serverAuth) or both; keyUsage and EKU as csr create sets them\n"
-	"  --force         write despite error findings; replace existing files\n"
+	"  --force         write despite error findings (exit 1 still); replace existing files\n"
 	"CERT may be any format the loader reads (PEM, DER, PFX with --pass, ...);\n"
 	"its first certificate is renewed.\n";
 
@@ -130,7 +130,7 @@ int cmd_renew(cli *c, int argc, char **argv)
 		const char *outs[] = {c->out, o.key_out};
 		for (size_t i = 0; i < 2; i++)
 			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s: already exists; use --force to replace it", outs[i]);
+				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
 				goto fail;
 			}
 	}
@@ -207,6 +207,8 @@ int cmd_renew(cli *c, int argc, char **argv)
 			printf("wrote %s: %s private key, %s, mode 0600\n", o.key_out, ktype,
 			       opass ? "encrypted PKCS#8" : "PKCS#8");
 	}
+	/* --force wrote despite error findings; the findings stand (exit 1). */
+	ret = cli_findings_exit(c);
 	goto out;
 fail:
 	ret = cli_error(c, rc, &err);

@@ -77,6 +77,7 @@ static int common(cli *c, struct topts *o, int argc, char **argv, int *i)
 	}
 	if (strcmp(a, "--json") == 0) {
 		c->json = true;
+		stdout = c->data; /* after a -q: the document is always printed */
 		return 1;
 	}
 	if (strcmp(a, "--dry-run") == 0) {
@@ -91,8 +92,17 @@ static int common(cli *c, struct topts *o, int argc, char **argv, int *i)
 		c->force = true;
 		return 1;
 	}
+	if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+		c->quiet = true;
+		cli_quiet_apply(c);
+		return 1;
+	}
+	if (strcmp(a, "--no-color") == 0) {
+		c->color = c->color_err = false;
+		return 1;
+	}
 	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-		fputs(track_usage, stdout);
+		cli_print_usage(c, stdout, track_usage);
 		return -1;
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/describe.h"
 #include "mtlskit/keygen.h"
+#include "mtlskit/timeval.h"
 
 int cli_common_opt(cli *c, int opt, const char *arg)
 {
@@ -34,6 +35,9 @@ int cli_common_opt(cli *c, int opt, const char *arg)
 	case CLI_OPT_FORCE:
 		c->force = true;
 		return 1;
+	case 'q':
+		c->quiet = true;
+		return 1;
 	case CLI_OPT_NO_COLOR:
 		c->color = c->color_err = false;
 		return 1;
@@ -45,12 +49,16 @@ int cli_common_opt(cli *c, int opt, const char *arg)
 	}
 }
 
-static void print_usage(cli *c, FILE *fp, const char *usage)
+void cli_print_usage(cli *c, FILE *fp, const char *usage)
 {
 	(void)c;
 	fputs(usage, fp);
 	if (usage[0] != '\0' && usage[strlen(usage) - 1] != '\n')
 		fputc('\n', fp);
+	fputs("Every command: --json, -q/--quiet, --force, --no-color, -o FILE, -h/--help;\n"
+	      "passwords --pass (read), --key-pass (an entry's key), --out-pass (written).\n"
+	      "The vocabulary and exit statuses: docs/cli.md.\n",
+	      fp);
 }
 
 int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
@@ -61,9 +69,12 @@ int cli_usage_error(cli *c, const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "mtlskit %s: %s\n", c->verb, msg);
-	if (usage != NULL && !c->json)
-		print_usage(c, stderr, usage);
+	char esc[4 * sizeof(msg)];
+
+	(void)usage;
+	/* Messages quote arguments, which may hold anything: escaped. */
+	fprintf(stderr, "mtlskit %s: %s (see 'mtlskit %s --help')\n", c->verb,
+		mtk_str_printable(msg, strlen(msg), esc, sizeof(esc)), c->verb);
 	if (c->error == NULL) {
 		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message", msg,
 				     "exit", MTK_EXIT_USAGE);
@@ -80,12 +91,12 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 
 	/* Leading '+' would stop at the first operand; we want GNU permutation,
 	 * and ':' to tell a missing argument apart from an unknown option. */
-	snprintf(so, sizeof(so), ":%sho:", shortopts ? shortopts : "");
+	snprintf(so, sizeof(so), ":%shqo:", shortopts ? shortopts : "");
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, so, longopts, NULL)) != -1) {
 		if (opt == 'h') {
-			print_usage(c, stdout, usage);
+			cli_print_usage(c, stdout, usage);
 			return -1;
 		}
 		if (opt == '?') {
@@ -106,12 +117,104 @@ int cli_parse(cli *c, int argc, char **argv, const char *shortopts, const struct
 		}
 	}
 	*first = optind;
+	/* --json owns standard output: one JSON document, always. */
+	if (c->json && c->out != NULL && strcmp(c->out, "-") == 0)
+		return cli_usage_error(c, usage,
+				       "--json and -o - both want standard output (write the data with -o FILE)");
+	cli_quiet_apply(c);
 	return 0;
+}
+
+void cli_quiet_apply(cli *c)
+{
+	/* -q: text output goes nowhere; data asked for (-o -, export,
+	 * --prometheus) still reach standard output through c->data; --json
+	 * is not text (the document is always printed). */
+	if (c->quiet && !c->json && stdout == c->data) {
+		FILE *null = fopen("/dev/null", "w");
+
+		if (null != NULL)
+			stdout = null;
+	}
+}
+
+/* The part of a message before " (what to do)". */
+static size_t core_len(const char *msg)
+{
+	const char *p = strstr(msg, " (");
+
+	return p != NULL ? (size_t)(p - msg) : strlen(msg);
+}
+
+/* True when a and b say the same: one holds the core of the other, case
+ * aside ("No such file or directory" and "no such file or directory"). */
+static bool says_same(const char *specific, const char *msg)
+{
+	char core[256], tail[256];
+	const char *last = specific, *p;
+
+	snprintf(core, sizeof(core), "%.*s", (int)core_len(msg), msg);
+	if (core[0] != '\0' && strcasestr(specific, core) != NULL)
+		return true;
+	while ((p = strstr(last, ": ")) != NULL)
+		last = p + 2;
+	snprintf(tail, sizeof(tail), "%s", last);
+	if (strlen(tail) >= 8 && strcasestr(core, tail) != NULL)
+		return true;
+	/* "wrong password" and "keystore password is incorrect": one thing. */
+	return strcasestr(specific, "password") != NULL && strcasestr(core, "password") != NULL;
+}
+
+void cli_compose_error(mtk_rc rc, const char *detail, const char *ossl, char *buf, size_t cap)
+{
+	const char *msg = mtk_rc_message(rc), *colon = detail ? strstr(detail, ": ") : NULL;
+	const char *todo = msg + core_len(msg); /* " (what to do)" or "" */
+	char extra[1024] = "";
+
+	/* One line, "WHERE: what is wrong (what to do)": the library's detail
+	 * starts with WHERE (a file, an alias, a stage and a host) and goes on
+	 * with the specific cause; a bare WHERE gets the code's message. */
+	if (detail == NULL) {
+		snprintf(buf, cap, "%s", msg);
+		todo = "";
+	} else if (colon == NULL && strchr(detail, '(') != NULL) {
+		/* a whole sentence with its own what-to-do (keytool's words) */
+		snprintf(buf, cap, "%s", detail);
+		todo = "";
+	} else if (colon == NULL) {
+		snprintf(buf, cap, "%s: %s", detail, msg);
+		todo = "";
+	} else {
+		/* "WHERE: the specific cause" says what is wrong better than the
+		 * code's generic message; the code's "(what to do)" follows
+		 * unless the detail has its own. */
+		snprintf(buf, cap, "%s", detail);
+		if (says_same(colon + 2, msg) || strchr(colon, '(') != NULL)
+			todo = "";
+		/* A detail that does not say a password is the cause ("cannot
+		 * decrypt the private key"): the code says it. */
+		if (mtk_rc_exit(rc) == MTK_EXIT_PASSWORD && strcasestr(detail, "password") == NULL) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, n < cap ? cap - n : 0, ": %.*s", (int)core_len(msg), msg);
+		}
+	}
+	if (ossl != NULL && strcasestr(buf, ossl) == NULL)
+		snprintf(extra, sizeof(extra), "%s", ossl);
+	{
+		size_t n = strlen(buf);
+
+		if (todo[0] != '\0' && strstr(buf, todo + 1) == NULL)
+			n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s", todo);
+		if (extra[0] != '\0' && n < cap)
+			snprintf(buf + n, cap - n, " [%s]", extra);
+	}
 }
 
 int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
 {
 	char detail_s[4 * sizeof(err->detail)], ossl_s[4 * sizeof(err->ossl)];
+	char line[4 * sizeof(err->detail) + 4 * sizeof(err->ossl) + 256];
 	const char *detail = NULL, *ossl = NULL;
 
 	/* A detail may quote a file name or a peer's words: escaped, like
@@ -123,12 +226,11 @@ int cli_error(cli *c, mtk_rc rc, const mtk_err *err)
 		ossl = mtk_str_printable(err->ossl, strlen(err->ossl), ossl_s, sizeof(ossl_s));
 	if (err && err->code != MTK_OK)
 		rc = err->code;
-	fprintf(stderr, "mtlskit %s: %s%s%s%s%s%s\n", c->verb, detail ? detail : "",
-		detail ? ": " : "", mtk_rc_message(rc), ossl ? " (" : "", ossl ? ossl : "",
-		ossl ? ")" : "");
+	cli_compose_error(rc, detail, ossl, line, sizeof(line));
+	fprintf(stderr, "mtlskit %s: %s\n", c->verb, line);
 	if (c->error == NULL) {
-		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(rc), "message",
-				     mtk_rc_message(rc), "exit", mtk_rc_exit(rc));
+		c->error = json_pack("{s:s, s:s, s:i}", "code", mtk_rc_name(rc), "message", line,
+				     "exit", mtk_rc_exit(rc));
 		if (detail)
 			json_object_set_new(c->error, "detail", json_string(detail));
 		if (ossl)
@@ -141,7 +243,21 @@ void cli_warn(cli *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (c->quiet)
+		return;
 	fprintf(stderr, "mtlskit %s: warning: ", c->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_note(cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->quiet)
+		return;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -252,8 +368,15 @@ json_t *cli_findings_json(const mtk_findings *fs)
 	return arr;
 }
 
+/* cli_printable, cut short rather than overflow. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+	return mtk_str_printable(s, strnlen(s, cap / 4 - 1), buf, cap);
+}
+
 void cli_print_findings(cli *c, FILE *fp)
 {
+	char e1[4 * 1024], e2[4 * 2048];
 	const mtk_findings *fs = &c->findings;
 	bool color = fp == stdout ? c->color : c->color_err;
 	bool *done;
@@ -269,8 +392,8 @@ void cli_print_findings(cli *c, FILE *fp)
 
 		if (done[i])
 			continue;
-		fprintf(fp, "%s%s%s\n", color ? "\033[1m" : "", file ? file : "(general)",
-			color ? "\033[0m" : "");
+		fprintf(fp, "%s%s%s\n", color ? "\033[1m" : "",
+			file ? esc(file, e1, sizeof(e1)) : "(general)", color ? "\033[0m" : "");
 		for (size_t j = i; j < fs->count; j++) {
 			const mtk_finding *f = &fs->items[j];
 			const char *sc;
@@ -288,13 +411,15 @@ void cli_print_findings(cli *c, FILE *fp)
 				color ? "\033[0m" : "", mtk_finding_name(f->id));
 			if (f->line > 0)
 				fprintf(fp, " (line %ld)", f->line);
+			/* Messages quote subjects, aliases and file names:
+			 * untrusted, escaped on the terminal. */
 			if (f->where)
-				fprintf(fp, " [%s]", f->where);
-			fprintf(fp, ": %s\n", f->message);
+				fprintf(fp, " [%s]", esc(f->where, e1, sizeof(e1)));
+			fprintf(fp, ": %s\n", esc(f->message, e2, sizeof(e2)));
 			if (f->fix)
-				fprintf(fp, "          fix: %s\n", f->fix);
+				fprintf(fp, "          fix: %s\n", esc(f->fix, e2, sizeof(e2)));
 			if (f->advice)
-				fprintf(fp, "          advice: %s\n", f->advice);
+				fprintf(fp, "          advice: %s\n", esc(f->advice, e2, sizeof(e2)));
 		}
 	}
 	free(done);
@@ -302,8 +427,13 @@ void cli_print_findings(cli *c, FILE *fp)
 
 int cli_findings_exit(const cli *c)
 {
-	return mtk_findings_count_at_least(&c->findings, MTK_SEV_ERROR) > 0 ? MTK_EXIT_FINDINGS
-									   : MTK_EXIT_OK;
+	if (mtk_findings_count_at_least(&c->findings, MTK_SEV_ERROR) > 0)
+		return MTK_EXIT_FINDINGS;
+	for (size_t i = 0; c->within_given && i < c->findings.count; i++)
+		if (c->findings.items[i].id == MTK_F_CERT_EXPIRING ||
+		    c->findings.items[i].id == MTK_F_CERT_EXPIRED)
+			return MTK_EXIT_FINDINGS;
+	return MTK_EXIT_OK;
 }
 
 void cli_set(cli *c, const char *key, json_t *v)
@@ -315,11 +445,31 @@ void cli_set(cli *c, const char *key, json_t *v)
 
 const char *cli_fmt_time(time_t t, char *buf, size_t cap)
 {
-	struct tm tm;
+	return mtk_time_rfc3339((int64_t)t, buf, cap);
+}
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-	return buf;
+int cli_duration(cli *c, const char *flag, const char *arg, int64_t bare_unit_ms, int64_t min_ms,
+		 int64_t max_ms, int64_t *ms)
+{
+	int64_t v = 0;
+
+	if (mtk_duration_parse(arg, bare_unit_ms, &v) != MTK_OK || v < min_ms || v > max_ms)
+		return cli_usage_error(c, NULL, "%s '%s' is not a duration in range (like 90s, 12h, 30d, 2w)",
+				       flag, arg);
+	*ms = v;
+	return 0;
+}
+
+int cli_within_days(cli *c, const char *arg, long *days)
+{
+	int64_t ms = 0;
+	int st = cli_duration(c, "--within", arg, MTK_MS_DAY, 1, 36500 * MTK_MS_DAY, &ms);
+
+	if (st == 0) {
+		*days = (long)((ms + MTK_MS_DAY - 1) / MTK_MS_DAY);
+		c->within_given = true;
+	}
+	return st;
 }
 
 int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int argc, char **argv)
@@ -340,15 +490,9 @@ int cli_dispatch_sub(cli *c, const char *verb, const struct cli_verb *subs, int 
 			return subs[i].fn(c, argc - 1, argv + 1);
 		}
 	}
-	fprintf(stderr, "mtlskit %s: %s\n", verb,
-		argc >= 2 ? "unknown sub-command" : "a sub-command is needed");
-	fprintf(stderr, "Usage: mtlskit %s <sub-command> [<args>]\n", verb);
-	for (i = 0; subs[i].name != NULL; i++)
-		fprintf(stderr, "  %-14s %s\n", subs[i].name, subs[i].summary);
-	if (c->error == NULL)
-		c->error = json_pack("{s:s, s:s, s:i}", "code", "MTK_E_USAGE", "message",
-				     "unknown or missing sub-command", "exit", MTK_EXIT_USAGE);
-	return MTK_EXIT_USAGE;
+	if (argc < 2)
+		return cli_usage_error(c, NULL, "a sub-command is needed");
+	return cli_usage_error(c, NULL, "unknown sub-command '%s'", argv[1]);
 }
 
 mtk_rc cli_load_key(cli *c, const char *path, EVP_PKEY **out, mtk_err *err)

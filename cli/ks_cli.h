@@ -36,6 +36,14 @@ int ks_open_or_create(cli *c, const char *path, const char *type, struct ksfile 
  * MTK_KS_READ_NO_KEYS); MTK_KS_READ_LAZY for verbs that touch few entries. */
 int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned flags,
 			    struct ksfile *f);
+/* The password vocabulary of a verb that reads a source and writes a store
+ * (keystore add-key, mid install): --pass reads the source, --out-pass is
+ * the store's.  Without --out-pass the store is opened with --pass and then
+ * the default "changeit"; a new store gets --out-pass, else "changeit".
+ * The old spelling --src-pass (old_src) keeps its meaning, the source, and
+ * then --pass is the store's, as before.  Returns the source's spec and
+ * leaves the store's in c->pass_spec, where ks_open reads it. */
+const char *ks_source_and_store_pass(cli *c, const char *old_src);
 /* Encodes f->ks and renames it over f->path (0600). */
 int ks_save(cli *c, struct ksfile *f);
 void ks_close(struct ksfile *f);

@@ -55,6 +55,24 @@ static int open_store(cli *c, const char *path, unsigned flags, struct ksfile *f
 			goto out;
 		}
 		rc = (mtk_rc)decode_with(c, &b, path, flags, f, &err);
+		if (rc == MTK_E_INTEGRITY && c->store_pass_then_default) {
+			mtk_secret_free(f->store_pass);
+			f->store_pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1);
+			if (f->store_pass == NULL) {
+				r = cli_error(c, MTK_E_NOMEM, NULL);
+				goto out;
+			}
+			mtk_err_clear(&err);
+			rc = (mtk_rc)decode_with(c, &b, path, flags, f, &err);
+			if (rc == MTK_E_INTEGRITY) {
+				mtk_err_clear(&err);
+				rc = mtk_err_set(&err, MTK_E_INTEGRITY,
+						 "%s: keystore password is incorrect or the file was altered "
+						 "(--pass and the default \"changeit\" were tried; give the "
+						 "store's with --out-pass SPEC)",
+						 path);
+			}
+		}
 	} else {
 		/* No --pass: the MID Server default is tried by name; then a
 		 * prompt when there is a terminal. */
@@ -103,6 +121,26 @@ out:
 	if (r != 0)
 		ks_close(f);
 	return r;
+}
+
+const char *ks_source_and_store_pass(cli *c, const char *old_src)
+{
+	const char *src = c->pass_spec;
+
+	if (old_src != NULL) {
+		cli_warn(c, "--src-pass is deprecated: give the source's password with --pass and the "
+			    "store's with --out-pass");
+		src = old_src;
+		if (c->out_pass_spec != NULL)
+			c->pass_spec = c->out_pass_spec;
+	} else if (c->out_pass_spec != NULL) {
+		c->pass_spec = c->out_pass_spec;
+	} else if (c->pass_spec != NULL) {
+		c->store_pass_then_default = true;
+		c->store_new_is_default = true;
+	}
+	c->out_pass_spec = NULL;
+	return src;
 }
 
 int ks_open(cli *c, const char *path, unsigned flags, struct ksfile *f)
@@ -184,7 +222,10 @@ int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned
 	f->created = true;
 	if (t == MTK_KS_UNKNOWN)
 		t = type_from_path(path);
-	if ((rc = cli_password(c, CLI_PASS_IN, NULL, false, &f->store_pass, &err)) != MTK_OK ||
+	/* A new store is "changeit" (what the MID Server expects of an agent
+	 * keystore) unless --out-pass says otherwise: --pass was the source's. */
+	if ((!c->store_new_is_default &&
+	     (rc = cli_password(c, CLI_PASS_IN, NULL, false, &f->store_pass, &err)) != MTK_OK) ||
 	    (rc = cli_password(c, CLI_PASS_KEY, NULL, false, &f->key_pass, &err)) != MTK_OK) {
 		ks_close(f);
 		return cli_error(c, rc, &err);

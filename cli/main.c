@@ -35,10 +35,13 @@ static void usage(FILE *fp)
 		    "The mTLS client certificate toolkit.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(fp, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(fp, "  %-9s %s\n  %-9s %s\n", "help", "This text, or a command's: mtlskit help COMMAND",
+		"version", "The version of mtlskit and of OpenSSL");
 	fprintf(fp,
-		"\nRun 'mtlskit <command> --help' for a command's options.\n"
-		"Common options: --json, --pass SPEC, --key-pass SPEC, --out-pass SPEC, --force,\n"
-		"-o FILE. SPEC: env:VAR, file:PATH, fd:N, pass:TEXT (visible to other users).\n"
+		"\nRun 'mtlskit help <command>' or 'mtlskit <command> --help' for its options.\n"
+		"Common options: --json, -q/--quiet, --pass SPEC, --key-pass SPEC, --out-pass SPEC,\n"
+		"--force, -o FILE. SPEC: env:VAR, file:PATH, fd:N, pass:TEXT (visible to other\n"
+		"users). The vocabulary: docs/cli.md.\n"
 		"Exit status: 0 ok, 1 findings with errors, 2 usage, 3 unreadable or malformed\n"
 		"input, 4 wrong password or integrity failure, 5 network or TLS failure,\n"
 		"6 internal error.\n");
@@ -52,6 +55,42 @@ static const char *env_getenv(void *ctx, const char *name)
 
 extern mtk_rc cli_prompt_tty(void *ctx, const char *prompt, char *buf, size_t cap);
 
+static int version(void)
+{
+	printf("mtlskit %s (%s)\n", MTK_VERSION, OpenSSL_version(OPENSSL_VERSION));
+	return 0;
+}
+
+static const struct cli_verb *find_verb(const char *name)
+{
+	for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
+		if (strcmp(name, verbs[k].name) == 0)
+			return &verbs[k];
+	return NULL;
+}
+
+/* A usage error before any verb ran: one line, and where to look; with
+ * --json, the one document too. */
+static int top_usage_error(const cli *c, const char *what, const char *arg)
+{
+	char msg[512], esc[4 * 512];
+
+	snprintf(msg, sizeof(msg), arg[0] ? "%s'%s'" : "%s", what, arg);
+	/* The argument is the user's, but may hold anything: escaped. */
+	fprintf(stderr, "mtlskit: %s (see 'mtlskit --help')\n", cli_printable(msg, esc, sizeof(esc)));
+	if (c->json) {
+		json_t *doc = json_pack("{s:n, s:b, s:i, s:[], s:{s:s, s:o, s:i}}", "command", "ok", 0,
+					"exit", MTK_EXIT_USAGE, "findings", "error", "code",
+					"MTK_E_USAGE", "message", cli_json_printable(msg), "exit",
+					MTK_EXIT_USAGE);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	return MTK_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	cli c = {0};
@@ -63,6 +102,7 @@ int main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 	c.now = time(NULL);
+	c.data = stdout;
 	c.pass_io.getenv_fn = env_getenv;
 	c.pass_io.prompt_fn = cli_prompt_tty;
 	c.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
@@ -73,31 +113,49 @@ int main(int argc, char **argv)
 			c.json = true;
 		} else if (strcmp(argv[i], "--no-color") == 0) {
 			c.color = c.color_err = false;
+		} else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+			c.quiet = true;
 		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-			printf("mtlskit %s (%s)\n", MTK_VERSION, OpenSSL_version(OPENSSL_VERSION));
-			return 0;
+			return version();
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "mtlskit: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return MTK_EXIT_USAGE;
+			return top_usage_error(&c, "unknown option ", argv[i]);
 		}
 	}
 	if (i >= argc) {
+		if (c.json)
+			return top_usage_error(&c, "a command is needed", "");
 		usage(stderr);
 		return MTK_EXIT_USAGE;
 	}
-	for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
-		if (strcmp(argv[i], verbs[k].name) == 0)
-			v = &verbs[k];
-	if (v == NULL) {
-		fprintf(stderr, "mtlskit: '%s' is not a command\n\n", argv[i]);
-		usage(stderr);
-		return MTK_EXIT_USAGE;
+	if (strcmp(argv[i], "version") == 0)
+		return version();
+	if (strcmp(argv[i], "help") == 0) {
+		char *help_argv[4] = {NULL, "--help", NULL, NULL};
+
+		if (i + 1 >= argc) {
+			usage(stdout);
+			return 0;
+		}
+		if ((v = find_verb(argv[i + 1])) == NULL)
+			return top_usage_error(&c, "no help for ", argv[i + 1]);
+		/* "help keystore add-key" is "keystore add-key --help". */
+		help_argv[0] = argv[i + 1];
+		if (i + 2 < argc) {
+			help_argv[1] = argv[i + 2];
+			help_argv[2] = "--help";
+		}
+		c.verb = v->name;
+		optind = 1;
+		rc = v->fn(&c, i + 2 < argc ? 3 : 2, help_argv);
+		return rc < 0 ? 0 : rc;
 	}
+	if ((v = find_verb(argv[i])) == NULL)
+		return top_usage_error(&c, "not a command: ", argv[i]);
 	c.verb = v->name;
+
 	/* The process ends right after its one command, and the kernel takes
 	 * the memory back at once: OpenSSL's exit-time clean-up (freeing every
 	 * algorithm table it built, ~0.2 ms of a keystore command) is work for
@@ -140,7 +198,7 @@ int main(int argc, char **argv)
 	json_decref(c.result);
 	json_decref(c.error);
 	mtk_findings_free(&c.findings);
-	if (fflush(stdout) != 0 && rc == 0)
+	if ((fflush(stdout) != 0 || fflush(c.data) != 0) && rc == 0)
 		rc = MTK_EXIT_INTERNAL;
 	return rc;
 }

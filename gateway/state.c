@@ -15,6 +15,7 @@
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/timeval.h"
 #include "mtlskit/tlspolicy.h"
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -416,14 +417,11 @@ void gw_state_warn(const gw_state *st, FILE *out)
 
 	for (size_t i = 0; st != NULL && i < st->n_crls; i++) {
 		const gw_crl *c = &st->crls[i];
-		time_t t = (time_t)c->next_update;
-		char when[32];
-		struct tm tm;
+		char when[MTK_TIME_RFC3339_LEN];
 
 		if (c->next_update == 0 || c->next_update >= now)
 			continue;
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		mtk_time_rfc3339((int64_t)c->next_update, when, sizeof(when));
 		if (out != NULL) {
 			fprintf(out,
 				"mtlskit-gateway: warning: %s:%ld: the CRL of %s is past its "

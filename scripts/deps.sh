@@ -10,7 +10,8 @@ peers=(curl jq default-jdk-headless tinyproxy prometheus nginx-light
        certmonger pebble # track: certmonger's local-submit helper, an ACME test CA
        bash-completion zsh # tests/cli/completions.sh
        ansible # tests/interop/ansible.sh
-       gnutls-bin libnss3-tools python3-cryptography)
+       gnutls-bin libnss3-tools python3-cryptography
+       python3-jsonschema) # tests/cli/json-schema.sh: docs/schema/*.json
 # gnutls-bin (certtool), libnss3-tools (pk12util, certutil), python3-cryptography;
 # node-forge comes from npm into a temporary directory when npm is there:
 # convert-producers.sh

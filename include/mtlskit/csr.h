@@ -59,10 +59,13 @@ size_t mtk_subj_field_max(mtk_subj_field f);
 /* Appends one attribute (value copied). */
 MTK_WUR mtk_rc mtk_subject_add(mtk_subject *s, mtk_subj_field f, const char *value,
 			       mtk_err *err);
-/* Parses the OpenSSL one-line form "/CN=host/O=Example Corp/C=US" and
+/* The one subject parser: the OpenSSL one-line form "/CN=host/O=Example
+ * Corp/C=US" (attributes in the order given) or the RFC 4514 / keytool
+ * -dname form "CN=host, O=Example Corp, C=US" (most specific first, so
+ * appended in reverse; spaces around names and values trimmed), and
  * appends its attributes.  A backslash escapes the next character ("\/",
- * "\\").  Attribute names: C, ST (S), L, O, OU, CN, emailAddress (E, email),
- * case-insensitive.  Errors: MTK_E_INVALID_ARG (no leading '/', unknown
+ * "\,", "\\").  Attribute names: C, ST (S), L, O, OU, CN, emailAddress (E, email),
+ * case-insensitive.  Errors: MTK_E_INVALID_ARG (empty, unknown
  * attribute, missing '=', NUL byte, a dangling backslash); s is unchanged
  * on error. */
 MTK_WUR mtk_rc mtk_subject_parse(mtk_subject *s, const char *text, size_t len, mtk_err *err);

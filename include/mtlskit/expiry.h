@@ -166,9 +166,6 @@ size_t mtk_expiry_error_count(const mtk_expiry *x);
 const mtk_expiry_error *mtk_expiry_error_get(const mtk_expiry *x, size_t i);
 void mtk_expiry_get_stats(const mtk_expiry *x, mtk_expiry_stats *out);
 
-/* Parses "30d", "12h", "2w", "90m", "45s" or a bare number of days into
- * seconds.  MTK_E_INVALID_ARG when malformed or absurd. */
-MTK_WUR mtk_rc mtk_expiry_parse_duration(const char *s, int64_t *seconds);
 
 /* The Prometheus text exposition (textfile-collector format) of the
  * finished scan, with x509-certificate-exporter's names: families

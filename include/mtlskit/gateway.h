@@ -88,8 +88,6 @@ MTK_WUR mtk_rc mtk_gwconfig_parse(mtk_gwconfig *cfg, const char *name, const uin
  * with the reason. */
 MTK_WUR mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err);
 
-/* Parses "1.5s", "250ms", "2m", "30" (seconds) into milliseconds. */
-MTK_WUR mtk_rc mtk_parse_duration_ms(const char *s, long *out);
 /* Parses "16k", "1m", "4096" into bytes. */
 MTK_WUR mtk_rc mtk_parse_size(const char *s, long *out);
 /* Splits "host:port" / "[v6]:port" into a numeric socket address.

@@ -307,8 +307,9 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 				break;
 		}
 		if (fd < 0) {
-			rc = mtk_err_set(err, errno == ENOENT ? MTK_E_NOENT : MTK_E_WRITE,
-					 "%s: cannot create: %s", path, strerror(errno));
+			/* A failed write is exit 6 whatever the cause (README). */
+			rc = mtk_err_set(err, MTK_E_WRITE, "%s: cannot create: %s", path,
+					 strerror(errno));
 			goto out;
 		}
 	}
@@ -363,8 +364,7 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 	} else {
 		if (!(flags & MTK_WRITE_FORCE) && access(path, F_OK) == 0) {
 			free(f.path);
-			return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it",
-					   path);
+			return mtk_err_set(err, MTK_E_EXISTS, "%s", path);
 		}
 		if ((rc = write_temp(path, data, len, flags, &f, err)) != MTK_OK) {
 			free(f.path);
@@ -416,8 +416,7 @@ static void fsync_dir(const char *path)
 
 static mtk_rc exists_error(const char *path, mtk_err *err)
 {
-	return mtk_err_set(err, MTK_E_EXISTS, "%s: already exists; use --force to replace it",
-			   path);
+	return mtk_err_set(err, MTK_E_EXISTS, "%s", path);
 }
 
 /* Gives an unnamed temporary the name `name`; errno on failure. */

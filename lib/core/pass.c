@@ -176,8 +176,9 @@ mtk_rc mtk_pass_resolve(const char *spec, const char *prompt, const mtk_pass_io 
 		if ((rc = from_fd((int)fd, spec, &sec, err)) != MTK_OK)
 			return rc;
 	} else {
-		return mtk_err_set(err, MTK_E_PASS_SPEC,
-				   "unknown password source; use env:VAR, file:PATH, fd:N or pass:TEXT");
+		/* No detail: the spec may be a password typed without its
+		 * "pass:", and the code's message says what to use. */
+		return mtk_err_set(err, MTK_E_PASS_SPEC, NULL);
 	}
 	if (sec == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "password");

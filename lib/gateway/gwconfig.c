@@ -1,5 +1,6 @@
 /* gwconfig.c - mtk_gwconfig_*: the gateway's settings from a file or flags. */
 #include "mtlskit/gateway.h"
+#include "mtlskit/timeval.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -111,34 +112,6 @@ void mtk_gwconfig_free(mtk_gwconfig *cfg)
 			strlist_free(f);
 		}
 	}
-}
-
-mtk_rc mtk_parse_duration_ms(const char *s, long *out)
-{
-	char *end;
-	double v, mult = 1000;
-
-	if (s == NULL || !isdigit((unsigned char)s[0]))
-		return MTK_E_INVALID_ARG;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0)
-		return MTK_E_INVALID_ARG;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600000;
-	else
-		return MTK_E_INVALID_ARG;
-	v *= mult;
-	if (!(v >= 0 && v <= (double)LONG_MAX / 2))
-		return MTK_E_INVALID_ARG;
-	*out = (long)v;
-	return MTK_OK;
 }
 
 mtk_rc mtk_parse_size(const char *s, long *out)
@@ -308,9 +281,13 @@ mtk_rc mtk_gwconfig_set(mtk_gwconfig *cfg, const char *key, const char *value, m
 			rc = MTK_E_INVALID_ARG;
 		break;
 	}
-	case T_MS:
-		rc = mtk_parse_duration_ms(value, &v);
+	case T_MS: {
+		int64_t ms = 0;
+
+		rc = mtk_duration_parse(value, MTK_MS_SECOND, &ms);
+		v = rc == MTK_OK && ms <= LONG_MAX ? (long)ms : -1;
 		break;
+	}
 	case T_SIZE:
 		rc = mtk_parse_size(value, &v);
 		break;

@@ -16,6 +16,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
+#include "mtlskit/csr.h"
 #include "ks_int.h"
 
 mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *err)
@@ -48,64 +49,28 @@ mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *e
 	return MTK_OK;
 }
 
-/* "CN=a, OU=b, O=c" (keytool's -dname, most specific first) to an X509_NAME
- * (encoded least specific first).  Backslash escapes a comma. */
+/* keytool's -dname ("CN=a, OU=b, O=c", most specific first) or the
+ * "/CN=a/O=c" form: csr.h's one subject parser, then an X509_NAME with
+ * UTF8String values (PrintableString for C), as keytool writes it. */
 mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err)
 {
-	char *copy = strdup(dname), *parts[64];
-	size_t n = 0;
-	X509_NAME *nm = X509_NAME_new();
-	mtk_rc rc = MTK_OK;
-	char *p, *start;
+	mtk_subject subj = MTK_SUBJECT_INIT;
+	X509_NAME *nm = NULL;
+	mtk_rc rc;
 
-	if (copy == NULL || nm == NULL) {
+	if ((rc = mtk_subject_parse(&subj, dname, strlen(dname), err)) != MTK_OK)
+		goto out;
+	if ((nm = X509_NAME_new()) == NULL) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "dname");
 		goto out;
 	}
-	start = copy;
-	for (p = copy;; p++) {
-		if (*p == '\\' && p[1] != '\0') {
-			memmove(p, p + 1, strlen(p));
-			continue;
-		}
-		if (*p == ',' || *p == '\0') {
-			bool end = *p == '\0';
-			*p = '\0';
-			if (n == sizeof(parts) / sizeof(parts[0])) {
-				rc =
-				    mtk_err_set(err, MTK_E_INVALID_ARG, "dname has too many parts");
-				goto out;
-			}
-			parts[n++] = start;
-			start = p + 1;
-			if (end)
-				break;
-		}
-	}
-	for (size_t i = n; i-- > 0;) {
-		char *kv = parts[i], *eq, *v;
-		while (*kv == ' ')
-			kv++;
-		eq = strchr(kv, '=');
-		if (eq == NULL || eq == kv) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-					 "dname part \"%s\" is not KEY=value", kv);
-			goto out;
-		}
-		*eq = '\0';
-		v = eq + 1;
-		for (char *t = eq - 1; t > kv && *t == ' '; t--)
-			*t = '\0';
-		while (*v == ' ')
-			v++;
-		for (size_t l = strlen(v); l > 0 && v[l - 1] == ' '; l--)
-			v[l - 1] = '\0';
-		if (strcasecmp(kv, "S") == 0)
-			kv = "ST";
-		if (*v == '\0' || !X509_NAME_add_entry_by_txt(
-				      nm, kv, MBSTRING_UTF8, (const unsigned char *)v, -1, -1, 0)) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname: bad attribute %s=%s", kv,
-					 v);
+	for (size_t i = 0; i < subj.count; i++) {
+		const char *k = mtk_subj_field_name(subj.items[i].field);
+		const char *v = subj.items[i].value;
+
+		if (*v == '\0' || !X509_NAME_add_entry_by_txt(nm, k, MBSTRING_UTF8,
+							      (const unsigned char *)v, -1, -1, 0)) {
+			rc = mtk_err_set(err, MTK_E_INVALID_ARG, "dname: bad attribute %s=%s", k, v);
 			goto out;
 		}
 	}
@@ -113,7 +78,7 @@ mtk_rc mtk_ks_parse_dname(const char *dname, X509_NAME **out, mtk_err *err)
 	nm = NULL;
 out:
 	X509_NAME_free(nm);
-	free(copy);
+	mtk_subject_free(&subj);
 	return rc;
 }
 

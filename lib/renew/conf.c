@@ -12,6 +12,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/check.h"
 #include "mtlskit/file.h"
+#include "mtlskit/timeval.h"
 #include "mtlskit/gateway.h"
 
 #include "../gateway/lines.h"
@@ -43,29 +44,15 @@ bool mtk_track_name_valid(const char *name)
 	return true;
 }
 
-/* "30d", "12h", "90s", "2w", "15m" -> seconds (the CLI's duration words). */
+/* "30d", "12h", "90s", "2w", "15m" -> seconds: the one duration parser
+ * (timeval.h), a unit required. */
 static mtk_rc parse_span(const char *s, long *out)
 {
-	char *end;
-	long v, mult;
+	int64_t ms = 0;
 
-	if (!isdigit((unsigned char)s[0]))
+	if (mtk_duration_parse(s, 0, &ms) != MTK_OK || ms < 1000)
 		return MTK_E_INVALID_ARG;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0)
-		return MTK_E_INVALID_ARG;
-	switch (*end) {
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	case 'w': mult = 7 * 86400; break;
-	default: return MTK_E_INVALID_ARG;
-	}
-	if (end[1] != '\0' || v > LONG_MAX / mult / 2)
-		return MTK_E_INVALID_ARG;
-	*out = v * mult;
+	*out = (long)(ms / 1000);
 	return MTK_OK;
 }
 

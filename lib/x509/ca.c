@@ -1155,7 +1155,8 @@ mtk_rc mtk_ca_init(const char *dir, const mtk_ca_init_opts *opts, mtk_err *err)
 				 dir, errno == EEXIST ? "a file is in the way" : strerror(errno));
 		goto out;
 	} else if (!dir_is_empty(dir)) {
-		rc = mtk_err_set(err, MTK_E_EXISTS, "%s: not empty; a CA is created only in a new or empty directory",
+		/* Not MTK_E_EXISTS: --force does not help here. */
+		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "%s: not empty; a CA is created only in a new or empty directory",
 				 dir);
 		goto out;
 	}

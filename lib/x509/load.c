@@ -828,7 +828,7 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 			x.pw = NULL;
 		else if (info->p12_has_mac && !mtk_p12_verify_mac(p12, data, len, x.pw, (size_t)x.pwlen)) {
 			rc = mtk_err_set(err, MTK_E_BAD_PASSWORD,
-					 "%s: wrong password (the PFX integrity check failed: wrong password or altered file)",
+					 "%s: wrong password, or the file was altered (the PFX integrity check failed)",
 					 name);
 			goto out;
 		}

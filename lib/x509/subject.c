@@ -137,18 +137,43 @@ static bool field_by_name(const char *n, mtk_subj_field *out)
  * The one-line form is read byte by byte through mtk_reader: it comes from
  * the command line or a script and may be anything.
  */
+static void trim_spaces(mtk_buf *b)
+{
+	size_t start = 0;
+
+	while (b->len > 0 && b->data[b->len - 1] == ' ')
+		b->len--;
+	while (start < b->len && b->data[start] == ' ')
+		start++;
+	if (start > 0) {
+		memmove(b->data, b->data + start, b->len - start);
+		b->len -= start;
+	}
+}
+
 mtk_rc mtk_subject_parse(mtk_subject *s, const char *text, size_t len, mtk_err *err)
 {
 	mtk_subject tmp = MTK_SUBJECT_INIT;
 	mtk_buf name = MTK_BUF_INIT, val = MTK_BUF_INIT;
 	mtk_reader r;
-	uint8_t ch;
+	uint8_t ch, sep;
 	mtk_rc rc = MTK_OK;
 
+	/* Two forms: OpenSSL's "/CN=a/O=b" (in the order given) and the
+	 * RFC 4514 / keytool -dname "CN=a, O=b" (most specific first, so read
+	 * backwards). */
 	mtk_reader_init(&r, (const uint8_t *)text, len);
-	if (mtk_reader_u8(&r, &ch) != MTK_OK || ch != '/') {
+	if (len > 0 && text[0] == '/') {
+		sep = '/';
+		if (mtk_reader_u8(&r, &ch) != MTK_OK)
+			goto out;
+	} else {
+		sep = ',';
+	}
+	if (mtk_reader_eof(&r)) {
 		rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-				 "--subject must look like /CN=host.example.com/O=Example Corp/C=US");
+				 "--subject must look like /CN=host.example.com/O=Example Corp/C=US "
+				 "or CN=host.example.com,O=Example Corp,C=US");
 		goto out;
 	}
 	while (!mtk_reader_eof(&r)) {
@@ -162,12 +187,14 @@ mtk_rc mtk_subject_parse(mtk_subject *s, const char *text, size_t len, mtk_err *
 				have_eq = true;
 				break;
 			}
-			if (ch == '/' || ch == '\0' || name.len >= 32) {
+			if (ch == sep || ch == '\0' || name.len >= 32) {
 				break;
 			}
 			if ((rc = mtk_buf_append_u8(&name, ch)) != MTK_OK)
 				goto nomem;
 		}
+		if (sep == ',')
+			trim_spaces(&name);
 		if ((rc = mtk_buf_append_u8(&name, 0)) != MTK_OK)
 			goto nomem;
 		if (!have_eq) {
@@ -181,9 +208,9 @@ mtk_rc mtk_subject_parse(mtk_subject *s, const char *text, size_t len, mtk_err *
 					 (char *)name.data);
 			goto out;
 		}
-		/* value up to an unescaped '/' */
+		/* value up to an unescaped separator */
 		while (mtk_reader_u8(&r, &ch) == MTK_OK) {
-			if (ch == '/')
+			if (ch == sep)
 				break;
 			if (ch == '\0') {
 				rc = mtk_err_set(err, MTK_E_INVALID_ARG, "--subject: NUL byte in a value");
@@ -203,16 +230,20 @@ mtk_rc mtk_subject_parse(mtk_subject *s, const char *text, size_t len, mtk_err *
 			if ((rc = mtk_buf_append_u8(&val, ch)) != MTK_OK)
 				goto nomem;
 		}
+		if (sep == ',')
+			trim_spaces(&val);
 		if ((rc = mtk_buf_append_u8(&val, 0)) != MTK_OK)
 			goto nomem;
 		if ((rc = mtk_subject_add(&tmp, f, (char *)val.data, err)) != MTK_OK)
 			goto out;
 	}
-	/* success: move tmp's entries to s */
-	for (size_t i = 0; i < tmp.count; i++) {
+	/* success: move tmp's entries to s (the comma form backwards) */
+	for (size_t k = 0; k < tmp.count; k++) {
+		size_t i = sep == ',' ? tmp.count - 1 - k : k;
+
 		if ((rc = mtk_subject_add(s, tmp.items[i].field, tmp.items[i].value, err)) != MTK_OK) {
 			/* roll s back */
-			size_t keep = s->count - i;
+			size_t keep = s->count - k;
 			for (size_t j = keep; j < s->count; j++)
 				free(s->items[j].value);
 			s->count = keep;

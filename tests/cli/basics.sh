@@ -12,6 +12,6 @@ for v in inspect key csr ca renew convert bundle check keystore mid probe expiry
 done
 expect_rc 2 "no command is a usage error" "$MTLSKIT"
 expect_rc 2 "an unknown command is a usage error" "$MTLSKIT" frobnicate
-expect_match "unknown command is named" "'frobnicate' is not a command" "$ERR"
+expect_match "unknown command is named" "not a command: 'frobnicate'" "$ERR"
 expect_rc 2 "an unknown global option is a usage error" "$MTLSKIT" --bogus inspect
 done_testing

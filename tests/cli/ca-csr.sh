@@ -48,7 +48,9 @@ expect_eq "--subject accepted" "$RC" 0
 expect_match "escaped slash kept" 'O = Example/Corp' "$(openssl req -in subj.csr -noout -subject)"
 expect_match "subject order kept" 'subject=C = US, ST = California, L = San Diego, O = Example/Corp, OU = IT, CN = mid02.example.com' "$(openssl req -in subj.csr -noout -subject)"
 expect_eq "existing --key is used" "$(openssl req -in subj.csr -noout -pubkey)" "$(openssl pkey -in ec.key -pubout)"
-expect_rc 2 "--subject without leading slash" "$MTLSKIT" csr create --subject 'CN=x.example.com' --key ec.key -o s2.csr
+expect_rc 0 "--subject in the RFC 4514 / keytool form" "$MTLSKIT" csr create --subject 'CN=x.example.com, O=Example\, Inc., C=US' --key ec.key -o s3.csr
+expect_match "comma form: most specific first, as /C=US/O=.../CN=... " 'subject=C = US, O = "Example, Inc.", CN = x.example.com' "$(openssl req -in s3.csr -noout -subject)"
+expect_rc 2 "--subject empty" "$MTLSKIT" csr create --subject '' --key ec.key -o s2.csr
 expect_rc 2 "--subject unknown attribute" "$MTLSKIT" csr create --subject '/CN=x.example.com/XX=1' --key ec.key -o s2.csr
 expect_match "unknown attribute named" "unknown attribute 'XX'" "$ERR"
 expect_rc 2 "--subject and --cn together" "$MTLSKIT" csr create --subject '/CN=x.example.com' --cn y.example.com --key ec.key -o s2.csr
@@ -143,7 +145,7 @@ expect_match "text mode says nothing was written" 'nothing written' "$ERR"
 expect_no_file "text mode: nothing written" t.csr
 # --force writes despite error findings
 mtk --json csr create --cn '*.service-now.com' --country USA --key ec.key -o forced.csr --force
-expect_eq "--force: exit 0" "$RC" 0
+expect_eq "--force: written, exit 1 (the findings stand, as bundle --force)" "$RC" 1
 expect_eq "--force: findings still reported" "$(finding_ids)" "subject-invalid subject-servicenow-domain"
 expect_rc 0 "--force: request written and valid" openssl req -in forced.csr -verify -noout
 

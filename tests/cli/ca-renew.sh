@@ -52,7 +52,7 @@ expect_json "key-mismatch fix says --new-key" '.findings[0].fix | test("--new-ke
 expect_no_file "key-mismatch: nothing written" mismatch.csr
 mtk --json renew old.crt --key old.key -o match.csr
 expect_eq "matching key: no finding" "$RC/$(finding_ids)" "0/"
-expect_rc 0 "key-mismatch with --force writes" "$MTLSKIT" renew old.crt --key other.key -o forced.csr --force
+expect_rc 1 "key-mismatch with --force writes (exit 1: the finding stands)" "$MTLSKIT" renew old.crt --key other.key -o forced.csr --force
 expect_eq "--force: request carries the given key" "$(openssl req -in forced.csr -noout -pubkey)" "$(openssl pkey -in other.key -pubout)"
 
 # encrypted key, wrong password

@@ -58,7 +58,7 @@ fi
 table=$(cat <<'EOF'
 good.pem        | mid         |                                 | -                         | 0
 good.pem        | auto        |                                 | -                         | 0
-good.pem        | mid         | --within 400                    | cert-expiring             | 0
+good.pem        | mid         | --within 400                    | cert-expiring             | 1
 good.pem        | mid         | --within 30d                    | -                         | 0
 pkcs1.pem       | mid         |                                 | key-not-pkcs8             | 1
 pkcs1.pem       | auto        |                                 | key-not-pkcs8             | 0

@@ -34,7 +34,7 @@ timed expiry "127.0.0.1:$P" --timeout 3
 expect_eq "a trickled handshake exits 5" "$RC" 5
 within 2.9 4.0 "--timeout 3 is a total for the handshake"
 expect_match "the error names the endpoint and the TLS handshake stage" \
-	"^mtlskit expiry: 127\.0\.0\.1:$P: TLS handshake: not finished within 3000 ms .*\[MTK_E_TIMEOUT\]" "$ERR"
+	"^mtlskit expiry: 127\.0\.0\.1:$P: TLS handshake: not finished within 3000 ms" "$ERR"
 
 timed --json expiry "127.0.0.1:$P" --timeout 2s
 expect_eq "--timeout 2s (a duration, as probe takes): exit 5" "$RC" 5

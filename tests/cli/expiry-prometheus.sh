@@ -68,7 +68,7 @@ expect_eq "each family's series are together" \
 
 # -o: atomic write, no overwrite without --force.
 mtk expiry --prometheus -o "$T/textfile/expiry.prom" "$T/d"
-expect_eq "-o into a missing directory fails (exit 3)" "$RC" 3
+expect_eq "-o into a missing directory is a failed write (exit 6)" "$RC" 6
 mkdir "$T/textfile"
 mtk expiry --prometheus -o "$T/textfile/expiry.prom" "$T/d"
 expect_eq "-o writes the file" "$RC" 0

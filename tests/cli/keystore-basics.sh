@@ -95,8 +95,8 @@ expect_eq "the copied key is the same key" "$(printf '%s\n' "$OUT" | openssl pke
 openssl pkcs12 -export -in "$T/c.pem" -inkey "$T/k.pem" -passout pass:pfxpass1 -out "$T/m.pfx" 2>/dev/null
 openssl pkcs12 -export -legacy -in "$T/c.pem" -inkey "$T/k.pem" -passout pass:pfxpass1 -out "$T/l.pfx" 2>/dev/null
 export PFXPW=pfxpass1
-expect_rc 0 "add-key from a PFX" "$MTLSKIT" keystore add-key "$T/p.jks" --alias m --src-pass env:PFXPW "$T/m.pfx"
-expect_rc 0 "add-key from a legacy (RC2/3DES) PFX" "$MTLSKIT" keystore add-key "$T/p.jks" --alias l --src-pass env:PFXPW "$T/l.pfx"
+expect_rc 0 "add-key from a PFX" "$MTLSKIT" keystore add-key "$T/p.jks" --alias m --pass env:PFXPW "$T/m.pfx"
+expect_rc 0 "add-key from a legacy (RC2/3DES) PFX, old spelling --src-pass" "$MTLSKIT" keystore add-key "$T/p.jks" --alias l --src-pass env:PFXPW "$T/l.pfx"
 mtk --json keystore list --pass env:PFXPW "$T/l.pfx"
 expect_json "legacy PFX listed as a keystore" '.entries[0].type' PrivateKeyEntry
 
@@ -112,7 +112,7 @@ for spec in "m.pfx mac MAC" "nm.pfx certs certificate.encryption" "nm.pfx key pr
 	expect_eq "keystore list, $2 count 6,000,000: exit 3" "$RC" 3
 	expect_match "keystore list, $2 count: says which part and why" \
 		"the $3 asks for more than 5000000 key-derivation iterations; refused" "$ERR"
-	mtk keystore add-key "$T/never-$2.jks" --alias x --src-pass env:PFXPW "$T/big-$2.p12"
+	mtk keystore add-key "$T/never-$2.jks" --alias x --pass env:PFXPW "$T/big-$2.p12"
 	expect_eq "add-key from it: exit 3" "$RC" 3
 	expect_match "add-key from it: the same reason" "the $3 asks for more than 5000000" "$ERR"
 	expect_no_file "add-key from it: no keystore written" "$T/never-$2.jks"

@@ -96,7 +96,7 @@ expect_eq "keytool recovers our JKS key: it is the bundle's key" \
 	"$(openssl pkey -in "$P/leaf.key" -pubout)"
 
 # JCEKS with a key password different from the store password, EC key.
-mtk keystore add-key "$T/our.jceks" --type jceks --alias ec --pass env:STOREPW --key-pass env:KEYPW \
+mtk keystore add-key "$T/our.jceks" --type jceks --alias ec --out-pass env:STOREPW --key-pass env:KEYPW \
 	"$P/ec-bundle.pem"
 expect_eq "add-key to JCEKS with a separate key password" "$RC" 0
 run keytool -list -v -storetype JCEKS -keystore "$T/our.jceks" -storepass changeit

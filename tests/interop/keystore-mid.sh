@@ -41,9 +41,9 @@ expect_eq "refused installs leave the keystore byte for byte" "$(sha256sum "$KS"
 mtk mid show --agent "$A"
 expect_eq "show without the alias: exit 1" "$RC" 1
 expect_match "show without the alias: finding keystore-alias" 'keystore-alias' "$OUT"
-expect_rc 4 "wrong --pass on the agent keystore: exit 4" \
-	"$MTLSKIT" mid install --agent "$A" --pass env:WRONG "$P/bundle.pem"
-expect_match "wrong --pass: keytool-like message" 'keystore password is incorrect' "$ERR"
+expect_rc 4 "wrong --out-pass on the agent keystore: exit 4" \
+	"$MTLSKIT" mid install --agent "$A" --out-pass env:WRONG "$P/bundle.pem"
+expect_match "wrong --out-pass: keytool-like message" 'keystore password is incorrect' "$ERR"
 
 # The install.
 mtk --json mid install --agent "$A" "$P/bundle.pem"

@@ -22,6 +22,7 @@
 #include "mtlskit/file.h"
 #include "mtlskit/findings.h"
 #include "mtlskit/pass.h"
+#include "mtlskit/timeval.h"
 
 static void test_error_table(void **state)
 {
@@ -365,6 +366,39 @@ static void test_findings(void **state)
 }
 
 /* The published FNV-1a 64 test vectors, and that a hash can be continued. */
+static void test_durations_and_times(void **state)
+{
+	int64_t v = 0;
+	char buf[MTK_TIME_RFC3339_LEN];
+
+	(void)state;
+	assert_int_equal(mtk_duration_parse("1.5s", MTK_MS_SECOND, &v), MTK_OK);
+	assert_true(v == 1500);
+	assert_int_equal(mtk_duration_parse("30", MTK_MS_SECOND, &v), MTK_OK);
+	assert_true(v == 30000);
+	assert_int_equal(mtk_duration_parse("30", MTK_MS_DAY, &v), MTK_OK);
+	assert_true(v == 30 * MTK_MS_DAY);
+	assert_int_equal(mtk_duration_parse("250ms", MTK_MS_DAY, &v), MTK_OK);
+	assert_true(v == 250);
+	assert_int_equal(mtk_duration_parse("90s", MTK_MS_DAY, &v), MTK_OK);
+	assert_true(v == 90000);
+	assert_int_equal(mtk_duration_parse("12h", MTK_MS_SECOND, &v), MTK_OK);
+	assert_true(v == 12 * 3600000);
+	assert_int_equal(mtk_duration_parse("2w", MTK_MS_SECOND, &v), MTK_OK);
+	assert_true(v == 14 * MTK_MS_DAY);
+	assert_int_equal(mtk_duration_parse("-1s", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("5 s", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("d", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("3x", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("3dd", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("1.", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("99999999999d", MTK_MS_SECOND, &v), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_duration_parse("999999999999999999999999", MTK_MS_SECOND, &v),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(mtk_time_rfc3339(1795328508, buf, sizeof(buf)), "2026-11-22T06:21:48Z");
+}
+
 static void test_fnv1a(void **state)
 {
 	(void)state;
@@ -390,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_pass_specs),
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_fnv1a),
+		cmocka_unit_test(test_durations_and_times),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -104,8 +104,17 @@ static void test_subject_parse(void **state)
 	X509_NAME_free(n);
 	mtk_subject_free(&s);
 
+	/* the RFC 4514 / keytool form: most specific first, read backwards */
+	assert_int_equal(mtk_subject_parse(&s, " CN = a.example.com , O=Ex\\, Inc,C=US", 37, &err), MTK_OK);
+	assert_int_equal(mtk_subject_to_name(&s, &n, &err), MTK_OK);
+	mtk_name_string(n, buf, sizeof(buf));
+	assert_string_equal(buf, "CN=a.example.com,O=Ex\\, Inc,C=US");
+	X509_NAME_free(n);
+	mtk_subject_free(&s);
+
 	/* errors leave s unchanged */
-	assert_int_equal(mtk_subject_parse(&s, "CN=x", 4, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_subject_parse(&s, "", 0, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_subject_parse(&s, "CN=x, Q=1", 9, NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_subject_parse(&s, "/CN=x/Q=1", 9, NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_subject_parse(&s, "/CN", 3, NULL), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_subject_parse(&s, "/CN=x\\", 6, NULL), MTK_E_INVALID_ARG);

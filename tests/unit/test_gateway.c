@@ -98,14 +98,6 @@ static void test_parse_helpers(void **state)
 	socklen_t sl;
 	(void)state;
 
-	assert_int_equal(mtk_parse_duration_ms("1.5s", &v), MTK_OK);
-	assert_int_equal(v, 1500);
-	assert_int_equal(mtk_parse_duration_ms("30", &v), MTK_OK);
-	assert_int_equal(v, 30000);
-	assert_int_equal(mtk_parse_duration_ms("1h", &v), MTK_OK);
-	assert_int_equal(v, 3600000);
-	assert_int_equal(mtk_parse_duration_ms("-1s", &v), MTK_E_INVALID_ARG);
-	assert_int_equal(mtk_parse_duration_ms("5 s", &v), MTK_E_INVALID_ARG);
 	assert_int_equal(mtk_parse_size("2M", &v), MTK_OK);
 	assert_int_equal(v, 2 << 20);
 	assert_int_equal(mtk_parse_size("99999999999999999999", &v), MTK_E_INVALID_ARG);
