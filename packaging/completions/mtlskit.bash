@@ -9,7 +9,7 @@ _mtlskit_common='--json --pass --key-pass --out-pass --force -o --help'
 # Options per command ("verb" or "verb sub"), as --help prints them.
 declare -gA _mtlskit_opts=(
 	[inspect]='--no-color'
-	[key generate]='--type --out --pub-out'
+	[key generate]='--key-type --type --out --pub-out'
 	[csr create]='--cn --org --ou --locality --state --country --email --subject --usage --san --key --new-key --key-out --certreq-inf'
 	[ca init]='--name --intermediate --key-type --days --crl-url'
 	[ca sign]='--profile --days --not-before --not-after --chain-out'
@@ -21,13 +21,13 @@ declare -gA _mtlskit_opts=(
 	[bundle]='--out --order --split --leaf-only --ca-only --ca --ca-dir --alias'
 	[check]='--profile --ca --within --alias --each'
 	[keystore list]='-v --verbose'
-	[keystore add-key]='--alias --key --cert --chain --from --from-alias --src-pass --type'
-	[keystore add-trusted]='--alias --type'
+	[keystore add-key]='--alias --key --cert --chain --from --from-alias --src-pass --store-type --type'
+	[keystore add-trusted]='--alias --store-type --type'
 	[keystore install-reply]='--alias'
 	[keystore export]='--alias --der --full-chain --with-key'
 	[keystore remove]='--alias'
 	[keystore passwd]='--alias'
-	[keystore genkey]='--alias --dname --keyalg --keysize --validity --type'
+	[keystore genkey]='--alias --subject --key-type --days --store-type --dname --keyalg --keysize --validity --type'
 	[keystore csr]='--alias --usage --san'
 	[mid install]='--agent --src-pass'
 	[mid show]='--agent --within'
@@ -44,7 +44,7 @@ declare -gA _mtlskit_subs=(
 	[track]='add list status run remove'
 )
 # Options that take no value (everything else does).
-_mtlskit_flags=' --json --force --help --no-color -v --verbose --split --leaf-only --ca-only --each --der --full-chain --with-key --servicenow --by-issuer --prometheus --follow-symlinks --unique --jsonl --force-renew --dry-run '
+_mtlskit_flags=' --json --force --help --no-color -q --quiet -v --verbose --split --leaf-only --ca-only --each --der --full-chain --with-key --servicenow --by-issuer --prometheus --follow-symlinks --unique --jsonl --force-renew --dry-run '
 
 _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a file"
 	local cmd=$1 opt=$2 cur=$3 words=''
@@ -52,6 +52,7 @@ _mtlskit_values() { # cmd option -> sets COMPREPLY; returns 1 for "complete a fi
 	--profile) [ "$cmd" = 'ca sign' ] && words='client server' ||
 		words='mid outbound upload-user upload-ca trust-store server' ;;
 	--type) [ "$cmd" = 'key generate' ] && words=$_mtlskit_keytypes || words='jks jceks pkcs12' ;;
+	--store-type) words='jks jceks pkcs12' ;;
 	--key-type | --new-key) words=$_mtlskit_keytypes ;;
 	--to) words='pem der pkcs8 pkcs12 jks jceks' ;;
 	--compat) words='modern legacy java' ;;

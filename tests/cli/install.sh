@@ -26,7 +26,7 @@ done
 mandir=$prefix/$(intro mandir)
 if command -v scdoc >/dev/null; then
 	pages="man1/mtlskit.1 man8/mtlskit-gateway.8 man5/mtlskit-gateway.conf.5 man5/mtlskit-usermap.5 man5/mtlskit-track.conf.5"
-	for v in $("$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p'); do
+	for v in $("$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p' | grep -vxE 'help|version'); do
 		pages+=" man1/mtlskit-$v.1"
 	done
 	missing=""

@@ -13,9 +13,13 @@ _cli_longopts() {
 	sed -E 's/mtlskit [a-z]+ --[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)?//g' |
 		grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
 }
-cli_verbs() { "$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p'; }
+# help and version are the CLI's own commands (mtlskit(1) describes them),
+# not verbs with a page of their own.
+cli_verbs() { "$MTLSKIT" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)  .*/\1/p' | grep -vxE 'help|version'; }
 cli_subverbs() { "$MTLSKIT" "$1" --help | sed -n '/sub-command/,$s/^  \([a-z][a-z-]*\)  .*/\1/p'; }
-cli_help_opts() { "$MTLSKIT" "$@" --help 2>&1 | _cli_longopts; }
+# The footer every --help ends with ("Every command: --json, -q/--quiet, ...")
+# names the common options, which cli_common_opts covers.
+cli_help_opts() { "$MTLSKIT" "$@" --help 2>&1 | sed '/^Every command:/,$d' | _cli_longopts; }
 cli_verb_opts() {
 	local s
 	{
@@ -23,4 +27,4 @@ cli_verb_opts() {
 		for s in $(cli_subverbs "$1"); do cli_help_opts "$1" "$s"; done
 	} | sort -u
 }
-cli_common_opts() { "$MTLSKIT" --help | sed -n '/^Common options:/,/^Exit/p' | _cli_longopts; }
+cli_common_opts() { { "$MTLSKIT" --help | sed -n '/^Common options:/,/^Exit/p'; "$MTLSKIT" inspect --help | sed -n '/^Every command:/,$p'; } | _cli_longopts | sort -u; }
