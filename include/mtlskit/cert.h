@@ -10,6 +10,7 @@
 
 #include <openssl/x509.h>
 
+#include "mtlskit/key.h"
 #include "mtlskit/err.h"
 
 typedef struct mtk_cert_summary {
@@ -53,9 +54,6 @@ MTK_WUR mtk_rc mtk_fingerprint_hex(const unsigned char *dg, size_t n, char *out,
 
 /* RFC 2253 one-line form of a name into out. */
 void mtk_name_string(const X509_NAME *name, char *out, size_t cap);
-
-/* True when key (private or public) is the public key of cert. */
-bool mtk_key_matches_cert(EVP_PKEY *key, X509 *cert);
 
 /* Describes a key: "RSA 2048", "EC P-256", "Ed25519" into out. */
 void mtk_key_describe(EVP_PKEY *key, char *out, size_t cap);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "mtlskit/buf.h"
-#include "mtlskit/load.h"
+#include "mtlskit/detect.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_format_name(mtk_format f)

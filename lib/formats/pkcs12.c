@@ -14,7 +14,7 @@
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
 
-#include "mtlskit/cert.h"
+#include "mtlskit/key.h"
 
 /* Java's "trusted key usage" bag attribute; OpenSSL 3.0 has no NID for it. */
 #define JAVA_TRUSTED_OID "2.16.840.1.113894.746875.1.1"

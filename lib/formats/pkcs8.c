@@ -5,6 +5,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1 /* d2i_RSAPrivateKey, EVP_PKEY_assign_RSA */
 
 #include "formats/pkcs8.h"
+#include "mtlskit/key.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -190,4 +191,16 @@ mtk_rc mtk_key_p8_der(EVP_PKEY *key, mtk_buf *out)
 	rc = mtk_buf_append(out, der, (size_t)n);
 	OPENSSL_clear_free(der, (size_t)n);
 	return rc;
+}
+
+bool mtk_key_matches_cert(EVP_PKEY *key, X509 *cert)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	bool r;
+
+	if (key == NULL || pub == NULL)
+		return false;
+	r = EVP_PKEY_eq(key, pub) == 1;
+	ERR_clear_error();
+	return r;
 }

@@ -129,18 +129,6 @@ void mtk_key_describe(EVP_PKEY *key, char *out, size_t cap)
 	}
 }
 
-bool mtk_key_matches_cert(EVP_PKEY *key, X509 *cert)
-{
-	EVP_PKEY *pub = X509_get0_pubkey(cert);
-	bool r;
-
-	if (key == NULL || pub == NULL)
-		return false;
-	r = EVP_PKEY_eq(key, pub) == 1;
-	ERR_clear_error();
-	return r;
-}
-
 mtk_rc mtk_cert_summarize(X509 *cert, mtk_cert_summary *o, mtk_err *err)
 {
 	const ASN1_INTEGER *serial;

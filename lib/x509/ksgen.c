@@ -1,7 +1,9 @@
 /*
- * gen.c - what keytool does besides storing: -genkeypair (key and a
+ * ksgen.c - what keytool does besides storing: -genkeypair (key and a
  * self-signed certificate), -certreq (PKCS#10 from a key entry) and
- * -importcert of a CA reply onto a key entry.
+ * -importcert of a CA reply onto a key entry.  Keystore edits that make or
+ * chain certificates, so they sit in the x509 layer, above the keystore
+ * model they edit (lib/keystore never includes x509).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/csr.h"
-#include "ks_int.h"
+#include "keystore/ks_int.h"
 
 mtk_rc mtk_ks_genkey(const char *keyalg, int keysize, EVP_PKEY **out, mtk_err *err)
 {
