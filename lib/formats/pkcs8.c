@@ -142,6 +142,20 @@ bool mtk_key_named_curve(EVP_PKEY *key)
 	return true;
 }
 
+bool mtk_key_explicit_curve(EVP_PKEY *key)
+{
+	char enc[32] = "";
+	size_t n = 0;
+	bool r;
+
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+		return false;
+	r = EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof(enc), &n) &&
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0;
+	ERR_clear_error();
+	return r;
+}
+
 EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8)
 {
 	EVP_PKEY *k = rsa_key(p8);

@@ -34,6 +34,10 @@ EVP_PKEY *mtk_p8_to_key(const PKCS8_PRIV_KEY_INFO *p8);
  * the key; false for every other key, and for explicit parameters of no
  * named curve (left as they are). */
 bool mtk_key_named_curve(EVP_PKEY *key);
+/* True when key is an EC key still encoded with explicit curve parameters:
+ * mtk_key_named_curve found no named curve with those parameters.  PKIX
+ * (RFC 5480) requires a named curve; Java, keytool and GnuTLS refuse it. */
+bool mtk_key_explicit_curve(EVP_PKEY *key);
 
 /* Appends key's PKCS#8 PrivateKeyInfo DER to out (mark out secret): the
  * remembered bytes, else OpenSSL's encoding.  MTK_E_CRYPTO when the key has

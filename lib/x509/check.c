@@ -9,6 +9,8 @@
  */
 #include "mtlskit/check.h"
 
+#include "formats/pkcs8.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +390,13 @@ static mtk_rc check_keys(ctx *x)
 				 "Server will say 'Could not find valid private key'",
 				 k->key_form == MTK_KEY_PKCS1 ? "PKCS#1" : "SEC1", form);
 		}
+		if (rc == MTK_OK && mtk_key_explicit_curve(k->key))
+			rc = add_adv(x, MTK_F_WEAK_CRYPTO, k, NULL,
+				     "make a new key on a named curve (mtlskit key generate --key-type "
+				     "ec:P-256) and have its certificate issued",
+				     "the private key is on an EC curve given by explicit parameters that "
+				     "match no named curve; PKIX requires a named curve, and Java (\"Only "
+				     "named ECParameters supported\"), keytool and GnuTLS refuse it");
 		if (rc != MTK_OK || k->key == NULL || x->ncerts == 0)
 			continue;
 		{
