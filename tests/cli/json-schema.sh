@@ -131,6 +131,7 @@ expiry   | 0 | expiry c.crt chain.pem
 expiry   | 1 | expiry --within 400d c.crt
 expiry   | 5 | expiry --timeout 2s 127.0.0.1:$closed
 expiry   | 3 | expiry missing.pem
+expiry   | 0 | expiry --unique c.crt c.crt chain.pem
 EOF
 )
 n=0
@@ -150,6 +151,19 @@ while IFS='|' read -r schema want args; do
 		diag "$report"
 	fi
 done <<<"$cases"
+
+# expiry --jsonl: each line is one certificate object, as in --json
+run "$MTLSKIT" expiry --jsonl c.crt chain.pem
+expect_eq "expiry --jsonl: exit 0" "$RC" 0
+bad=0 lines=0
+while IFS= read -r l; do
+	lines=$((lines + 1))
+	printf '%s' "$l" >line.json
+	"$PY" validate.py "$SCHEMAS" expiry-line line.json >/dev/null 2>&1 || bad=$((bad + 1))
+done <<<"$OUT"
+expect_eq "expiry --jsonl: every line ($lines) valid against docs/schema/expiry-line.json" "$bad" 0
+expect_eq "expiry --jsonl: as many lines as --json has certificates" "$lines" \
+	"$("$MTLSKIT" expiry --json c.crt chain.pem | jq '.certificates | length')"
 
 # A document that breaks the rules is caught (the check itself works).
 printf '{"command": "expiry", "ok": true, "exit": 0, "findings": [], "certificates": [{"days_left": 1, "status": "ok", "path": "x", "not_after": "2026-11-22 06:21:48 UTC"}], "errors": [], "summary": {"certificates": 1, "errors": 0}}' >bad.json
