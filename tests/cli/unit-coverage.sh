@@ -59,8 +59,8 @@ for d in sorted(os.listdir(lib)):
         if base in tests:
             how = 'named: tests/unit/test_%s.c' % base
         else:
-            callers = [t for t, txt in tests.items()
-                       if any(re.search(r'\b%s\s*\(' % re.escape(n), txt) for n in names)]
+            call = re.compile(r'\b(?:%s)\s*\(' % '|'.join(map(re.escape, sorted(names)))) if names else None
+            callers = [t for t, txt in tests.items() if call and call.search(txt)]
             if callers:
                 how = 'calls: ' + ', '.join('test_%s.c' % t for t in callers[:3]) + \
                       (' (+%d)' % (len(callers) - 3) if len(callers) > 3 else '')
