@@ -57,5 +57,25 @@ wait_port "$silent" || diag "silent server did not start"
 mtk --json expiry --timeout 1 "127.0.0.1:$silent"
 expect_eq "a silent server exits 5" "$RC" 5
 expect_json "the handshake times out" '.errors[0].code' MTK_E_TIMEOUT
+# A server that accepts and closes at once (RST): OpenSSL's write of the
+# ClientHello must give exit 5, never death by SIGPIPE (141); 10 tries, since
+# the race decides whether the write or the read sees the close first.
+hangup=$(free_port)
+python3 -c '
+import socket, struct, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+for _ in range(10):
+    c, _ = s.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()' "$hangup" &
+TAP_PIDS="${TAP_PIDS:-} $!"
+wait_port "$hangup" || diag "hang-up server did not start"
+codes=""
+for _ in 1 2 3 4 5 6 7 8 9; do
+	"$MTLSKIT" expiry --timeout 2 "127.0.0.1:$hangup" >/dev/null 2>&1
+	codes="$codes$? "
+done
+expect_eq "a server that hangs up: exit 5 every time, never SIGPIPE" "$codes" "5 5 5 5 5 5 5 5 5 "
 expect_rc 2 "--timeout 0 is a usage error" "$MTLSKIT" expiry --timeout 0 "127.0.0.1:$port"
 done_testing
