@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "ks_cli.h"
+#include "subverb.h"
 #include "mtlskit/buf.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
@@ -74,7 +75,31 @@ struct ksopt {
 	const char *usage;               /* csr: as csr create --usage */
 	const char *san[MAX_CHAIN_FILES]; /* csr: as csr create --san */
 	int nsan;
+
+	/* Working state, carried from one phase of a sub-verb to the next
+	 * (subverb.h) and freed by ks_release. */
+	EVP_PKEY *wkey;
+	X509 *wcert;
+	STACK_OF(X509) *wchain, *wcerts;
+	json_t *added, *skipped;
+	size_t nadded, nskipped, moved;
+	long idx;
+	mtk_usage use;
+	mtk_sans sans;
 };
+
+static void ks_release(void *ctx)
+{
+	struct ksopt *o = ctx;
+
+	EVP_PKEY_free(o->wkey);
+	X509_free(o->wcert);
+	sk_X509_pop_free(o->wchain, X509_free);
+	sk_X509_pop_free(o->wcerts, X509_free);
+	json_decref(o->added);
+	json_decref(o->skipped);
+	mtk_sans_free(&o->sans);
+}
 
 static const struct option longopts[] = {
     {"alias", required_argument, NULL, OPT_ALIAS},
@@ -194,20 +219,22 @@ static int need_alias(cli *c, const struct ksopt *o, const char *usage)
 	return 0;
 }
 
-static int parse(cli *c, int argc, char **argv, struct ksopt *o, const char *usage, int nargs,
-		 int *first)
+/* After the options, for every sub-verb. */
+static int ks_check(struct cli_sub_run *run)
 {
-	int r = cli_parse(c, argc, argv, "v", longopts, on_opt, o, usage, first);
+	struct ksopt *o = run->ctx;
 
-	if (r != 0)
-		return r;
-	if ((o->usage != NULL || o->nsan > 0) && strncmp(usage, "Usage: mtlskit keystore csr ", 28) != 0)
-		return cli_usage_error(c, usage, "--usage and --san go with keystore csr");
-	if (argc - *first != nargs)
-		return cli_usage_error(c, usage,
-				       nargs == 1 ? "one keystore file is needed"
-						  : "wrong number of operands");
+	if ((o->usage != NULL || o->nsan > 0) && strcmp(run->sub->name, "csr") != 0)
+		return cli_usage_error(run->c, run->sub->usage,
+				       "--usage and --san go with keystore csr");
+	run->store_type = o->type;
 	return 0;
+}
+
+/* prepare of the sub-verbs that name an entry. */
+static int ks_need_alias(struct cli_sub_run *run)
+{
+	return need_alias(run->c, run->ctx, run->sub->usage);
 }
 
 static void entry_date(int64_t ms, char *buf, size_t cap)
@@ -245,27 +272,23 @@ static const char usage_list[] =
     "  --pass SPEC     store password (default: \"changeit\" is tried)\n"
     "  --key-pass SPEC key password, to describe JCEKS secret keys\n";
 
-static int ks_list(cli *c, int argc, char **argv)
+/* Certificates stay bytes until a summary needs them: the plain listing
+ * prints only fingerprints, taken from the bytes (MTK_KS_READ_LAZY). */
+static int ks_list(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f;
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
 	json_t *entries;
-	int first, r;
 
-	if ((r = parse(c, argc, argv, &o, usage_list, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	/* Certificates stay bytes until a summary needs them: the plain
-	 * listing prints only fingerprints, taken from the bytes. */
-	if ((r = ks_open(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
-		return r;
 	entries = json_array();
 	if (!c->json) {
-		printf("Keystore type: %s\n", mtk_ks_type_java_name(f.ks->type));
-		printf("Your keystore contains %zu entr%s\n\n", f.ks->count,
-		       f.ks->count == 1 ? "y" : "ies");
+		printf("Keystore type: %s\n", mtk_ks_type_java_name(f->ks->type));
+		printf("Your keystore contains %zu entr%s\n\n", f->ks->count,
+		       f->ks->count == 1 ? "y" : "ies");
 	}
-	for (size_t i = 0; i < f.ks->count; i++) {
-		mtk_ks_entry *e = &f.ks->entries[i];
+	for (size_t i = 0; i < f->ks->count; i++) {
+		mtk_ks_entry *e = &f->ks->entries[i];
 		char date[32];
 		json_t *je, *certs = json_array();
 		int n = mtk_ks_entry_ncerts(e);
@@ -274,7 +297,7 @@ static int ks_list(cli *c, int argc, char **argv)
 
 		/* PKCS12 stores no date for trusted entries (keytool shows the
 		 * time it loaded the file). */
-		if (e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12)
+		if (e->date_ms == 0 && f->ks->type == MTK_KS_PKCS12)
 			snprintf(date, sizeof(date), "(no date)");
 		else
 			entry_date(e->date_ms, date, sizeof(date));
@@ -285,7 +308,7 @@ static int ks_list(cli *c, int argc, char **argv)
 			 * keeps none); the text keeps keytool's "Dec 4, 2026". */
 			je = json_pack("{s:s, s:s, s:o, s:I}", "alias", e->alias, "type",
 				       mtk_kse_kind_name(e->kind), "date",
-				       e->date_ms == 0 && f.ks->type == MTK_KS_PKCS12
+				       e->date_ms == 0 && f->ks->type == MTK_KS_PKCS12
 					   ? json_null()
 					   : json_string(cli_fmt_time((time_t)(e->date_ms / 1000), iso,
 								     sizeof(iso))),
@@ -307,7 +330,7 @@ static int ks_list(cli *c, int argc, char **argv)
 
 			/* A keystore read may carry any alias: escaped. */
 			cli_printable(e->alias, ealias, sizeof(ealias));
-			if (o.verbose) {
+			if (o->verbose) {
 				printf("Alias name: %s\nCreation date: %s\nEntry type: %s\n",
 				       ealias, date, mtk_kse_kind_name(e->kind));
 				if (e->kind == MTK_KSE_KEY)
@@ -327,7 +350,7 @@ static int ks_list(cli *c, int argc, char **argv)
 					printf("\n");
 			}
 		}
-		if (!c->json && !o.verbose) {
+		if (!c->json && !o->verbose) {
 			unsigned char md[32];
 			char fp[100];
 
@@ -336,7 +359,6 @@ static int ks_list(cli *c, int argc, char **argv)
 				json_decref(certs);
 				json_decref(je);
 				json_decref(entries);
-				ks_close(&f);
 				return cli_error(c, MTK_E_CRYPTO, NULL);
 			}
 			if (n > 0)
@@ -345,11 +367,10 @@ static int ks_list(cli *c, int argc, char **argv)
 			json_decref(je);
 			continue;
 		}
-		if (n > 0 && (chain = mtk_keystore_chain(f.ks, i, &cerr)) == NULL) {
+		if (n > 0 && (chain = mtk_keystore_chain(f->ks, i, &cerr)) == NULL) {
 			json_decref(certs);
 			json_decref(je);
 			json_decref(entries);
-			ks_close(&f);
 			return cli_error(c, cerr.code, &cerr);
 		}
 		for (int j = 0; j < n; j++) {
@@ -362,7 +383,6 @@ static int ks_list(cli *c, int argc, char **argv)
 				json_decref(certs);
 				json_decref(je);
 				json_decref(entries);
-				ks_close(&f);
 				return cli_error(c, err.code, &err);
 			}
 			json_array_append_new(certs, cert_json(x, &s));
@@ -381,25 +401,24 @@ static int ks_list(cli *c, int argc, char **argv)
 			       "%d%s%s\n",
 			       s.sig_alg, s.key_type, s.key_bits, s.curve[0] ? " " : "", s.curve);
 		}
-		if (!c->json && o.verbose)
+		if (!c->json && o->verbose)
 			printf("\n\n*******************************************\n"
 			       "*******************************************\n\n\n");
 		json_object_set_new(je, "certificates", certs);
 		json_array_append_new(entries, je);
 	}
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
-	if (f.ks->type != MTK_KS_PKCS12)
-		cli_set(c, "version", json_integer(f.ks->version));
-	cli_set(c, "count", json_integer((json_int_t)f.ks->count));
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "type", json_string(mtk_ks_type_name(f->ks->type)));
+	if (f->ks->type != MTK_KS_PKCS12)
+		cli_set(c, "version", json_integer(f->ks->version));
+	cli_set(c, "count", json_integer((json_int_t)f->ks->count));
 	cli_set(c, "entries", entries);
-	if (f.ks->p12_loose_certs > 0) {
-		cli_set(c, "ignored_certificates", json_integer((json_int_t)f.ks->p12_loose_certs));
+	if (f->ks->p12_loose_certs > 0) {
+		cli_set(c, "ignored_certificates", json_integer((json_int_t)f->ks->p12_loose_certs));
 		if (!c->json)
 			printf("Note: %zu certificate(s) belong to no entry; Java ignores them.\n",
-			       f.ks->p12_loose_certs);
+			       f->ks->p12_loose_certs);
 	}
-	ks_close(&f);
 	return 0;
 }
 
@@ -419,79 +438,77 @@ static const char usage_add_key[] =
     "  --store-type T   jks|jceks|pkcs12 when the keystore is created (default from\n"
     "                   the file name, else pkcs12 like keytool); --type is the same\n";
 
-static int ks_add_key(cli *c, int argc, char **argv)
+/* The key and chain, from the one source given; before the store is
+ * opened (and locked). */
+static int add_key_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
-	EVP_PKEY *key = NULL;
-	STACK_OF(X509) *chain = NULL;
-	mtk_err err = {0};
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	int argc = run->argc, first = run->first, r, nsrc;
+	char **argv = run->argv;
 	const char *src_pass;
-	int first, r, nsrc;
-	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "v", longopts, on_opt, &o, usage_add_key, &first);
-	if (r != 0)
-		return r < 0 ? 0 : r;
-	if (argc - first < 1)
-		return cli_usage_error(c, usage_add_key, "a keystore file is needed");
-	if ((r = need_alias(c, &o, usage_add_key)) != 0)
+	if ((r = need_alias(c, o, usage_add_key)) != 0)
 		return r;
-	src_pass = ks_source_and_store_pass(c, o.src_pass);
-	nsrc = (argc - first - 1 > 0) + (o.key != NULL || o.cert != NULL) + (o.from != NULL);
+	src_pass = ks_source_and_store_pass(c, o->src_pass);
+	nsrc = (argc - first - 1 > 0) + (o->key != NULL || o->cert != NULL) + (o->from != NULL);
 	if (nsrc != 1)
 		return cli_usage_error(c, usage_add_key,
 				       "give exactly one source: BUNDLE, --key/--cert, or --from");
-	if (o.from != NULL) {
-		if (o.from_alias == NULL)
+	if (o->from != NULL) {
+		if (o->from_alias == NULL)
 			return cli_usage_error(c, usage_add_key, "--from needs --from-alias");
-		r = ks_source_entry(c, o.from, o.from_alias, src_pass, &key, &chain);
-	} else if (o.key != NULL) {
+		return ks_source_entry(c, o->from, o->from_alias, src_pass, &o->wkey, &o->wchain);
+	}
+	if (o->key != NULL) {
 		const char *files[2 + MAX_CHAIN_FILES];
 		int n = 0;
-		if (o.cert == NULL)
+		if (o->cert == NULL)
 			return cli_usage_error(c, usage_add_key, "--key needs --cert");
-		files[n++] = o.key;
-		files[n++] = o.cert;
-		for (int i = 0; i < o.nchain; i++)
-			files[n++] = o.chain[i];
-		r = ks_source_files(c, files, n, src_pass, &key, &chain);
-	} else {
-		r = ks_source_files(c, (const char **)argv + first + 1, argc - first - 1,
-				    src_pass, &key, &chain);
+		files[n++] = o->key;
+		files[n++] = o->cert;
+		for (int i = 0; i < o->nchain; i++)
+			files[n++] = o->chain[i];
+		return ks_source_files(c, files, n, src_pass, &o->wkey, &o->wchain);
 	}
-	if (r != 0)
-		return r;
-	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
-		goto out;
-	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
+	return ks_source_files(c, (const char **)argv + first + 1, argc - first - 1, src_pass,
+			       &o->wkey, &o->wchain);
+}
+
+static int add_key_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_err err = {0};
+	mtk_rc rc;
+
+	if (mtk_keystore_find(run->ks.ks, o->alias) >= 0 && !c->force) {
 		rc = mtk_err_set(
 		    &err, MTK_E_INVALID_ARG,
 		    "Key pair not imported, alias <%s> already exists (use --force to replace it)",
-		    o.alias);
-		r = cli_error(c, rc, &err);
-		goto out;
+		    o->alias);
+		return cli_error(c, rc, &err);
 	}
-	if ((rc = mtk_keystore_add_key(f.ks, o.alias, key, chain, (int64_t)c->now * 1000, &err)) !=
-	    MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if ((r = ks_save(c, &f)) != 0)
-		goto out;
+	if ((rc = mtk_keystore_add_key(run->ks.ks, o->alias, o->wkey, o->wchain,
+				       (int64_t)c->now * 1000, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int add_key_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+
 	if (!c->json)
 		printf(
 		    "Entry for alias %s successfully imported (%d certificate%s in the chain).\n",
-		    o.alias, sk_X509_num(chain), sk_X509_num(chain) == 1 ? "" : "s");
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "alias", json_string(o.alias));
-	cli_set(c, "chain_length", json_integer(sk_X509_num(chain)));
-	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
-out:
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
-	ks_close(&f);
-	return r;
+		    o->alias, sk_X509_num(o->wchain), sk_X509_num(o->wchain) == 1 ? "" : "s");
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "alias", json_string(o->alias));
+	cli_set(c, "chain_length", json_integer(sk_X509_num(o->wchain)));
+	cli_set(c, "type", json_string(mtk_ks_type_name(run->ks.ks->type)));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -504,69 +521,74 @@ static const char usage_add_trusted[] =
     "  --store-type T (--type is the same) when the keystore is created; --pass SPEC\n"
     "  the keystore's password; --force replaces an existing alias.\n";
 
-static int ks_add_trusted(cli *c, int argc, char **argv)
+static int add_trusted_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
-	STACK_OF(X509) *certs = NULL;
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	const char *file = run->argv[run->first + 1];
 	mtk_err err = {0};
-	int first, r;
-	long idx;
-	bool changed = true;
-	STACK_OF(X509) *have; /* the alias's certificate, borrowed from f.ks */
+	int r;
+
+	if ((r = need_alias(c, o, usage_add_trusted)) != 0)
+		return r;
+	if ((r = ks_source_certs(c, file, &o->wcerts)) != 0)
+		return r;
+	if (sk_X509_num(o->wcerts) != 1)
+		return cli_error(c,
+				 mtk_err_set(&err, MTK_E_INVALID_ARG,
+					     "%s: holds %d certificates; a trusted entry takes "
+					     "exactly one",
+					     file, sk_X509_num(o->wcerts)),
+				 &err);
+	return 0;
+}
+
+static int add_trusted_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_keystore *ks = run->ks.ks;
+	STACK_OF(X509) *have; /* the alias's certificate, borrowed from ks */
+	X509 *x = sk_X509_value(o->wcerts, 0);
+	mtk_err err = {0};
+	long idx = mtk_keystore_find(ks, o->alias);
 	mtk_rc rc;
 
-	if ((r = parse(c, argc, argv, &o, usage_add_trusted, 2, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_add_trusted)) != 0)
-		return r;
-	if ((r = ks_source_certs(c, argv[first + 1], &certs)) != 0)
-		return r;
-	if (sk_X509_num(certs) != 1) {
-		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
-				 "%s: holds %d certificates; a trusted entry takes exactly one",
-				 argv[first + 1], sk_X509_num(certs));
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
-					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
-		goto out;
-	idx = mtk_keystore_find(f.ks, o.alias);
 	/* The same certificate already trusted under this alias: nothing to
 	 * write ("changed": false), so configuration tools can re-run it. */
-	if (idx >= 0 && f.ks->entries[idx].kind == MTK_KSE_TRUSTED &&
-	    (have = mtk_keystore_chain(f.ks, (size_t)idx, &err)) != NULL &&
-	    sk_X509_num(have) == 1 && X509_cmp(sk_X509_value(have, 0), sk_X509_value(certs, 0)) == 0) {
-		if (!c->json)
-			printf("unchanged: <%s> already holds this certificate\n", o.alias);
-		changed = false;
-	} else if (idx >= 0 && !c->force) {
+	if (idx >= 0 && ks->entries[idx].kind == MTK_KSE_TRUSTED &&
+	    (have = mtk_keystore_chain(ks, (size_t)idx, &err)) != NULL && sk_X509_num(have) == 1 &&
+	    X509_cmp(sk_X509_value(have, 0), x) == 0) {
+		run->changed = false;
+		return 0;
+	}
+	if (idx >= 0 && !c->force) {
 		rc = mtk_err_set(
 		    &err, MTK_E_INVALID_ARG,
 		    "Certificate not imported, alias <%s> already exists (use --force to "
 		    "replace it)",
-		    o.alias);
-		r = cli_error(c, rc, &err);
-		goto out;
-	} else {
-		if ((rc = mtk_keystore_add_trusted(f.ks, o.alias, sk_X509_value(certs, 0),
-						   (int64_t)c->now * 1000, &err)) != MTK_OK) {
-			r = cli_error(c, rc, &err);
-			goto out;
-		}
-		if ((r = ks_save(c, &f)) != 0)
-			goto out;
-		if (!c->json)
-			printf("Certificate was added to keystore\n");
+		    o->alias);
+		return cli_error(c, rc, &err);
 	}
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "alias", json_string(o.alias));
-	cli_set(c, "changed", json_boolean(changed));
-out:
-	sk_X509_pop_free(certs, X509_free);
-	ks_close(&f);
-	return r;
+	if ((rc = mtk_keystore_add_trusted(ks, o->alias, x, (int64_t)c->now * 1000, &err)) !=
+	    MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int add_trusted_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+
+	if (!c->json && !run->changed)
+		printf("unchanged: <%s> already holds this certificate\n", o->alias);
+	else if (!c->json)
+		printf("Certificate was added to keystore\n");
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "alias", json_string(o->alias));
+	cli_set(c, "changed", json_boolean(run->changed));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -792,35 +814,27 @@ static int import_files(cli *c, const char *operand, char ***files, int *n, bool
 	return 0;
 }
 
-static int ks_import_trusted(cli *c, int argc, char **argv)
+static int import_trusted_apply(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
+	int argc = run->argc, first = run->first;
+	char **argv = run->argv;
 	struct fpset seen = {0};
 	struct suffixes sx = {0};
-	json_t *added = json_array(), *skipped = json_array();
+	json_t *added, *skipped;
 	mtk_err err = {0};
 	size_t nadded = 0, nskipped = 0;
-	int first, r;
+	int r = 0;
 	mtk_rc rc;
 
-	if ((r = cli_parse(c, argc, argv, "v", longopts, on_opt, &o, usage_import_trusted,
-			   &first)) != 0) {
-		r = r < 0 ? 0 : r;
-		goto out;
-	}
-	if (argc - first < 2) {
-		r = cli_usage_error(c, usage_import_trusted,
-				    "a keystore and at least one file or directory are needed");
-		goto out;
-	}
-	if ((r = ks_open_or_create_flags(c, argv[first], o.type,
-					 MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
-		goto out;
+	added = o->added = json_array();
+	skipped = o->skipped = json_array();
 	/* What the store holds already, by fingerprint (from the stored bytes:
 	 * nothing is decoded). */
-	for (size_t i = 0; i < f.ks->count; i++) {
-		mtk_ks_entry *e = &f.ks->entries[i];
+	for (size_t i = 0; i < f->ks->count; i++) {
+		mtk_ks_entry *e = &f->ks->entries[i];
 		for (int j = 0; j < mtk_ks_entry_ncerts(e) && (e->kind == MTK_KSE_TRUSTED || j == 0);
 		     j++) {
 			unsigned char md[32];
@@ -878,19 +892,19 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 					json_array_append_new(
 					    skipped, json_pack("{s:s, s:s, s:s, s:s}", "source", files[fi],
 							       "sha256", hex, "reason", "already present",
-							       "alias", f.ks->entries[at].alias));
+							       "alias", f->ks->entries[at].alias));
 					continue;
 				}
-				if (!cn_alias(f.ks, &sx, x, alias, sizeof(alias))) {
+				if (!cn_alias(f->ks, &sx, x, alias, sizeof(alias))) {
 					r = cli_error(c, MTK_E_NOMEM, NULL);
 					break;
 				}
-				if ((rc = mtk_keystore_add_trusted(f.ks, alias, x, (int64_t)c->now * 1000,
+				if ((rc = mtk_keystore_add_trusted(f->ks, alias, x, (int64_t)c->now * 1000,
 								   &err)) != MTK_OK) {
 					r = cli_error(c, rc, &err);
 					break;
 				}
-				if (!fp_add(&seen, md, (long)f.ks->count - 1)) {
+				if (!fp_add(&seen, md, (long)f->ks->count - 1)) {
 					r = cli_error(c, MTK_E_NOMEM, NULL);
 					break;
 				}
@@ -907,24 +921,30 @@ static int ks_import_trusted(cli *c, int argc, char **argv)
 		if (r != 0)
 			goto out;
 	}
-	if (nadded > 0 && (r = ks_save(c, &f)) != 0)
-		goto out;
-	if (!c->json)
-		printf("%zu certificate%s added to keystore, %zu already present\n", nadded,
-		       nadded == 1 ? "" : "s", nskipped);
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "added_count", json_integer((json_int_t)nadded));
-	cli_set(c, "skipped_count", json_integer((json_int_t)nskipped));
-	cli_set(c, "added", added);
-	cli_set(c, "skipped", skipped);
-	added = skipped = NULL;
+	run->changed = nadded > 0;
+	o->nadded = nadded;
+	o->nskipped = nskipped;
 out:
-	json_decref(added);
-	json_decref(skipped);
 	fp_free(&seen);
 	suffixes_free(&sx);
-	ks_close(&f);
 	return r;
+}
+
+static int import_trusted_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+
+	if (!c->json)
+		printf("%zu certificate%s added to keystore, %zu already present\n", o->nadded,
+		       o->nadded == 1 ? "" : "s", o->nskipped);
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "added_count", json_integer((json_int_t)o->nadded));
+	cli_set(c, "skipped_count", json_integer((json_int_t)o->nskipped));
+	cli_set(c, "added", o->added);
+	cli_set(c, "skipped", o->skipped);
+	o->added = o->skipped = NULL;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -937,56 +957,59 @@ static const char usage_install_reply[] =
     "  entry's public key; a single certificate is completed from the trusted\n"
     "  entries of the keystore up to a self-signed root.\n";
 
-static int ks_install_reply(cli *c, int argc, char **argv)
+static int install_reply_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
-	STACK_OF(X509) *certs = NULL;
+	struct ksopt *o = run->ctx;
+	int r;
+
+	if ((r = need_alias(run->c, o, usage_install_reply)) != 0)
+		return r;
+	return ks_source_certs(run->c, run->argv[run->first + 1], &o->wcerts);
+}
+
+static int install_reply_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_keystore *ks = run->ks.ks;
 	mtk_err err = {0};
 	bool trusted = false;
 	long idx;
-	int first, r;
 	mtk_rc rc;
 
-	if ((r = parse(c, argc, argv, &o, usage_install_reply, 2, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_install_reply)) != 0)
-		return r;
-	if ((r = ks_source_certs(c, argv[first + 1], &certs)) != 0)
-		return r;
-	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
-		goto out;
-	idx = mtk_keystore_find(f.ks, o.alias);
+	idx = mtk_keystore_find(ks, o->alias);
 	if (idx < 0) {
-		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias);
-		r = cli_error(c, rc, &err);
-		goto out;
+		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o->alias);
+		return cli_error(c, rc, &err);
 	}
-	if (f.ks->entries[idx].kind != MTK_KSE_KEY) {
+	if (ks->entries[idx].kind != MTK_KSE_KEY) {
 		rc = mtk_err_set(&err, MTK_E_INVALID_ARG,
-				 "alias <%s> is a %s, not a key entry: use add-trusted", o.alias,
-				 mtk_kse_kind_name(f.ks->entries[idx].kind));
-		r = cli_error(c, rc, &err);
-		goto out;
+				 "alias <%s> is a %s, not a key entry: use add-trusted", o->alias,
+				 mtk_kse_kind_name(ks->entries[idx].kind));
+		return cli_error(c, rc, &err);
 	}
-	if ((rc = mtk_keystore_install_reply(f.ks, (size_t)idx, certs, &trusted, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if (!trusted && sk_X509_num(certs) > 1)
+	if ((rc = mtk_keystore_install_reply(ks, (size_t)idx, o->wcerts, &trusted, &err)) !=
+	    MTK_OK)
+		return cli_error(c, rc, &err);
+	if (!trusted && sk_X509_num(o->wcerts) > 1)
 		cli_warn(c, "the top-level certificate of the reply is not a trusted entry of %s",
-			 argv[first]);
-	if ((r = ks_save(c, &f)) != 0)
-		goto out;
+			 run->target);
+	o->idx = idx;
+	return 0;
+}
+
+static int install_reply_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_ks_entry *e = &run->ks.ks->entries[o->idx];
+
 	if (!c->json)
 		printf("Certificate reply was installed in keystore\n");
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "alias", json_string(f.ks->entries[idx].alias));
-	cli_set(c, "chain_length", json_integer(sk_X509_num(f.ks->entries[idx].chain)));
-out:
-	sk_X509_pop_free(certs, X509_free);
-	ks_close(&f);
-	return r;
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "alias", json_string(e->alias));
+	cli_set(c, "chain_length", json_integer(sk_X509_num(e->chain)));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -999,51 +1022,57 @@ static const char usage_export[] =
     "  the whole chain; --with-key adds the private key (unencrypted PKCS#8 after the\n"
     "  chain: a MID Server bundle).  Standard output unless -o.\n";
 
-static int ks_export(cli *c, int argc, char **argv)
+static int export_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
+	struct ksopt *o = run->ctx;
+	int r;
+
+	if ((r = need_alias(run->c, o, usage_export)) != 0)
+		return r;
+	if (o->der && (o->with_key || o->full_chain))
+		return cli_usage_error(run->c, usage_export, "--der writes one certificate only");
+	run->ks_flags = o->with_key ? 0 : MTK_KS_READ_NO_KEYS;
+	return 0;
+}
+
+static int export_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_err err = {0};
 	mtk_ks_entry *e;
 	long idx;
-	int first, r, n;
+	int r = 0, n;
 	mtk_rc rc = MTK_OK;
 
-	if ((r = parse(c, argc, argv, &o, usage_export, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_export)) != 0)
-		return r;
-	if (o.der && (o.with_key || o.full_chain))
-		return cli_usage_error(c, usage_export, "--der writes one certificate only");
-	if ((r = ks_open(c, argv[first], o.with_key ? 0 : MTK_KS_READ_NO_KEYS, &f)) != 0)
-		return r;
-	idx = mtk_keystore_find(f.ks, o.alias);
+	idx = mtk_keystore_find(f->ks, o->alias);
 	if (idx < 0) {
-		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias);
+		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o->alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	e = &f.ks->entries[idx];
+	e = &f->ks->entries[idx];
 	if (e->kind == MTK_KSE_SECRET) {
-		rc = mtk_err_set(&err, MTK_E_UNSUPPORTED, "alias <%s> is a secret key", o.alias);
+		rc = mtk_err_set(&err, MTK_E_UNSUPPORTED, "alias <%s> is a secret key", o->alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if (o.with_key && e->kind != MTK_KSE_KEY) {
-		rc = mtk_err_set(&err, MTK_E_INVALID_ARG, "alias <%s> has no private key", o.alias);
+	if (o->with_key && e->kind != MTK_KSE_KEY) {
+		rc = mtk_err_set(&err, MTK_E_INVALID_ARG, "alias <%s> has no private key", o->alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	if (o.with_key && e->key == NULL) {
+	if (o->with_key && e->key == NULL) {
 		rc = mtk_err_set(
 		    &err, MTK_E_KEY_PASSWORD,
 		    "alias <%s>: Cannot recover key (give the key password with --key-pass)",
-		    o.alias);
+		    o->alias);
 		r = cli_error(c, rc, &err);
 		goto out;
 	}
-	n = o.full_chain || o.with_key ? sk_X509_num(e->chain) : 1;
+	n = o->full_chain || o->with_key ? sk_X509_num(e->chain) : 1;
 	for (int i = 0; i < n && rc == MTK_OK; i++) {
 		unsigned char *der = NULL;
 		int len = i2d_X509(sk_X509_value(e->chain, i), &der);
@@ -1051,11 +1080,11 @@ static int ks_export(cli *c, int argc, char **argv)
 			rc = MTK_E_CRYPTO;
 			break;
 		}
-		rc = o.der ? mtk_buf_append(&out, der, (size_t)len)
+		rc = o->der ? mtk_buf_append(&out, der, (size_t)len)
 			   : mtk_pem_encode(&out, "CERTIFICATE", der, (size_t)len);
 		OPENSSL_free(der);
 	}
-	if (rc == MTK_OK && o.with_key) {
+	if (rc == MTK_OK && o->with_key) {
 		PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(e->key);
 		unsigned char *der = NULL;
 		int len = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
@@ -1065,13 +1094,13 @@ static int ks_export(cli *c, int argc, char **argv)
 			OPENSSL_clear_free(der, (size_t)len);
 	}
 	if (rc != MTK_OK) {
-		r = cli_error(c, mtk_err_set(&err, rc, "exporting %s", o.alias), &err);
+		r = cli_error(c, mtk_err_set(&err, rc, "exporting %s", o->alias), &err);
 		goto out;
 	}
 	if (c->out != NULL && strcmp(c->out, "-") != 0) {
 		rc = mtk_file_write(
 		    c->out, out.data, out.len,
-		    (o.with_key ? MTK_WRITE_SECRET : 0) | (c->force ? MTK_WRITE_FORCE : 0), &err);
+		    (o->with_key ? MTK_WRITE_SECRET : 0) | (c->force ? MTK_WRITE_FORCE : 0), &err);
 		if (rc != MTK_OK) {
 			r = cli_error(c, rc, &err);
 			goto out;
@@ -1079,22 +1108,21 @@ static int ks_export(cli *c, int argc, char **argv)
 		cli_set(c, "output", json_string(c->out));
 		if (!c->json)
 			cli_note(c, "Certificate%s stored in file <%s>",
-				o.with_key ? "s and key"
+				o->with_key ? "s and key"
 				: n > 1	   ? "s"
 					   : "",
 				c->out);
 	} else if (c->json) {
-		if (!o.der)
+		if (!o->der)
 			cli_set(c, "pem", json_stringn((const char *)out.data, out.len));
 	} else {
 		fwrite(out.data, 1, out.len, c->data);
 	}
 	cli_set(c, "alias", json_string(e->alias));
 	cli_set(c, "certificates", json_integer(n));
-	cli_set(c, "with_key", json_boolean(o.with_key));
+	cli_set(c, "with_key", json_boolean(o->with_key));
 out:
 	mtk_buf_free(&out);
-	ks_close(&f);
 	return r;
 }
 
@@ -1104,38 +1132,34 @@ out:
 static const char usage_remove[] = "Usage: mtlskit keystore remove KEYSTORE --alias A\n"
 				   "  Deletes the entry (keytool -delete).\n";
 
-static int ks_remove(cli *c, int argc, char **argv)
+static int remove_apply(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
+	const struct ksopt *o = run->ctx;
 	mtk_err err = {0};
 	long idx;
-	int first, r;
 
-	if ((r = parse(c, argc, argv, &o, usage_remove, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_remove)) != 0)
-		return r;
-	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY, &f)) != 0)
-		return r;
-	idx = mtk_keystore_find(f.ks, o.alias);
-	if (idx < 0) {
-		r = cli_error(
-		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o.alias),
+	idx = mtk_keystore_find(run->ks.ks, o->alias);
+	if (idx < 0)
+		return cli_error(
+		    run->c,
+		    mtk_err_set(&err, MTK_E_NOT_FOUND, "Alias <%s> does not exist", o->alias),
 		    &err);
-		goto out;
-	}
-	mtk_keystore_remove(f.ks, (size_t)idx);
-	if ((r = ks_save(c, &f)) != 0)
-		goto out;
+	mtk_keystore_remove(run->ks.ks, (size_t)idx);
+	return 0;
+}
+
+static int remove_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+	size_t count = run->ks.ks->count;
+
 	if (!c->json)
-		printf("Entry <%s> removed; %zu entr%s left.\n", o.alias, f.ks->count,
-		       f.ks->count == 1 ? "y" : "ies");
-	cli_set(c, "alias", json_string(o.alias));
-	cli_set(c, "count", json_integer((json_int_t)f.ks->count));
-out:
-	ks_close(&f);
-	return r;
+		printf("Entry <%s> removed; %zu entr%s left.\n", o->alias, count,
+		       count == 1 ? "y" : "ies");
+	cli_set(c, "alias", json_string(o->alias));
+	cli_set(c, "count", json_integer((json_int_t)count));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1149,19 +1173,16 @@ static const char usage_passwd[] =
     "  With --alias: changes that entry's key password (JKS/JCEKS, keytool\n"
     "  -keypasswd); the old one is --key-pass, else the store password.\n";
 
-static int ks_passwd(cli *c, int argc, char **argv)
+static int passwd_apply(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
 	mtk_secret *np = NULL;
 	mtk_err err = {0};
-	int first, r;
+	int r = 0;
 	mtk_rc rc;
 
-	if ((r = parse(c, argc, argv, &o, usage_passwd, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = ks_open_edit(c, argv[first], MTK_KS_READ_NO_KEYS, &f)) != 0)
-		return r;
 	if ((rc = cli_password(c, CLI_PASS_OUT, "New password: ", true, &np, &err)) != MTK_OK) {
 		r = cli_error(c, rc, &err);
 		goto out;
@@ -1177,36 +1198,30 @@ static int ks_passwd(cli *c, int argc, char **argv)
 			      &err);
 		goto out;
 	}
-	if (o.alias == NULL) {
+	if (o->alias == NULL) {
 		size_t moved = 0;
 		/* Keys protected with the old store password follow it: Java
 		 * applications (the MID Server among them) open keys with the store
 		 * password.  Keys with a password of their own keep it. */
-		for (size_t i = 0; f.ks->type != MTK_KS_PKCS12 && i < f.ks->count; i++) {
-			if (f.ks->entries[i].kind != MTK_KSE_KEY ||
-			    mtk_keystore_unlock(f.ks, i, f.store_pass, NULL) != MTK_OK)
+		for (size_t i = 0; f->ks->type != MTK_KS_PKCS12 && i < f->ks->count; i++) {
+			if (f->ks->entries[i].kind != MTK_KSE_KEY ||
+			    mtk_keystore_unlock(f->ks, i, f->store_pass, NULL) != MTK_OK)
 				continue;
-			if ((rc = mtk_keystore_reprotect(f.ks, i, &err)) != MTK_OK) {
+			if ((rc = mtk_keystore_reprotect(f->ks, i, &err)) != MTK_OK) {
 				r = cli_error(c, rc, &err);
 				goto out;
 			}
 			moved++;
 		}
-		mtk_secret_free(f.store_pass);
-		mtk_secret_free(f.key_pass);
-		f.store_pass = np;
-		f.key_pass = NULL;
+		mtk_secret_free(f->store_pass);
+		mtk_secret_free(f->key_pass);
+		f->store_pass = np;
+		f->key_pass = NULL;
 		np = NULL;
-		if ((r = ks_save(c, &f)) != 0)
-			goto out;
-		if (!c->json)
-			printf("Store password changed (%zu key password%s that matched it changed "
-			       "too).\n",
-			       moved, moved == 1 ? "" : "s");
-		cli_set(c, "keys_changed", json_integer((json_int_t)moved));
+		o->moved = moved;
 	} else {
-		long idx = mtk_keystore_find(f.ks, o.alias);
-		if (f.ks->type == MTK_KS_PKCS12) {
+		long idx = mtk_keystore_find(f->ks, o->alias);
+		if (f->ks->type == MTK_KS_PKCS12) {
 			r = cli_error(c,
 				      mtk_err_set(&err, MTK_E_UNSUPPORTED,
 						  "PKCS12 keystores have no separate key password; "
@@ -1214,37 +1229,50 @@ static int ks_passwd(cli *c, int argc, char **argv)
 				      &err);
 			goto out;
 		}
-		if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+		if (idx < 0 || f->ks->entries[idx].kind != MTK_KSE_KEY) {
 			r = cli_error(c,
 				      mtk_err_set(&err, MTK_E_NOT_FOUND,
 						  idx < 0 ? "Alias <%s> does not exist"
 							  : "Alias <%s> is not a key entry",
-						  o.alias),
+						  o->alias),
 				      &err);
 			goto out;
 		}
-		rc = mtk_keystore_unlock(f.ks, (size_t)idx, f.key_pass ? f.key_pass : f.store_pass,
+		rc = mtk_keystore_unlock(f->ks, (size_t)idx, f->key_pass ? f->key_pass : f->store_pass,
 					 &err);
 		if (rc == MTK_OK)
-			rc = mtk_keystore_reprotect(f.ks, (size_t)idx, &err);
+			rc = mtk_keystore_reprotect(f->ks, (size_t)idx, &err);
 		if (rc != MTK_OK) {
 			r = cli_error(c, rc, &err);
 			goto out;
 		}
-		mtk_secret_free(f.key_pass);
-		f.key_pass = np;
+		mtk_secret_free(f->key_pass);
+		f->key_pass = np;
 		np = NULL;
-		if ((r = ks_save(c, &f)) != 0)
-			goto out;
-		if (!c->json)
-			printf("Key password of <%s> changed.\n", o.alias);
-		cli_set(c, "alias", json_string(o.alias));
 	}
-	cli_set(c, "keystore", json_string(argv[first]));
 out:
 	mtk_secret_free(np);
-	ks_close(&f);
 	return r;
+}
+
+static int passwd_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+
+	if (o->alias == NULL) {
+		if (!c->json)
+			printf("Store password changed (%zu key password%s that matched it changed "
+			       "too).\n",
+			       o->moved, o->moved == 1 ? "" : "s");
+		cli_set(c, "keys_changed", json_integer((json_int_t)o->moved));
+	} else {
+		if (!c->json)
+			printf("Key password of <%s> changed.\n", o->alias);
+		cli_set(c, "alias", json_string(o->alias));
+	}
+	cli_set(c, "keystore", json_string(run->target));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1261,78 +1289,72 @@ static const char usage_genkey[] =
     "  keytool spellings: --dname (--subject), --keyalg RSA|EC [--keysize N]\n"
     "  (--key-type), --validity (--days), --type (--store-type).\n";
 
-static int ks_genkey(cli *c, int argc, char **argv)
+static int genkey_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
-	STACK_OF(X509) *chain = NULL;
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
 	mtk_err err = {0};
-	int first, r;
+	mtk_rc rc;
+	int r;
+
+	if ((r = need_alias(c, o, usage_genkey)) != 0)
+		return r;
+	if (o->dname == NULL)
+		return cli_usage_error(c, usage_genkey, "--subject is required");
+	if (o->keyalg != NULL && o->key_type != NULL)
+		return cli_usage_error(c, usage_genkey, "give --key-type or its keytool spelling --keyalg, not both");
+	if ((rc = mtk_keystore_check_alias(o->alias, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int genkey_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_err err = {0};
 	mtk_rc rc;
 
-	if ((r = parse(c, argc, argv, &o, usage_genkey, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_genkey)) != 0)
-		return r;
-	if (o.dname == NULL)
-		return cli_usage_error(c, usage_genkey, "--subject is required");
-	if (o.keyalg != NULL && o.key_type != NULL)
-		return cli_usage_error(c, usage_genkey, "give --key-type or its keytool spelling --keyalg, not both");
-	if ((rc = mtk_keystore_check_alias(o.alias, &err)) != MTK_OK)
+	if (mtk_keystore_find(run->ks.ks, o->alias) >= 0 && !c->force)
+		return cli_error(c,
+				 mtk_err_set(&err, MTK_E_INVALID_ARG,
+					     "Key pair not generated, alias <%s> already exists",
+					     o->alias),
+				 &err);
+	if ((o->keyalg != NULL ? (rc = mtk_ks_genkey(o->keyalg, (int)o->keysize, &o->wkey, &err))
+			       : (rc = mtk_key_generate(o->key_type ? o->key_type : "rsa:2048",
+							&o->wkey, &err))) != MTK_OK ||
+	    (rc = mtk_ks_selfsign(o->wkey, o->dname, o->validity ? o->validity : 90, c->now,
+				  &o->wcert, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
-	if ((r = ks_open_or_create(c, argv[first], o.type, &f)) != 0)
-		return r;
-	if (mtk_keystore_find(f.ks, o.alias) >= 0 && !c->force) {
-		r = cli_error(c,
-			      mtk_err_set(&err, MTK_E_INVALID_ARG,
-					  "Key pair not generated, alias <%s> already exists",
-					  o.alias),
-			      &err);
-		goto out;
-	}
-	if ((o.keyalg != NULL ? (rc = mtk_ks_genkey(o.keyalg, (int)o.keysize, &key, &err))
-			      : (rc = mtk_key_generate(o.key_type ? o.key_type : "rsa:2048", &key,
-						       &err))) != MTK_OK ||
-	    (rc = mtk_ks_selfsign(key, o.dname, o.validity ? o.validity : 90, c->now, &cert,
-				  &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	chain = sk_X509_new_null();
-	if (chain == NULL || !sk_X509_push(chain, cert)) {
-		r = cli_error(c, MTK_E_NOMEM, NULL);
-		goto out;
-	}
-	cert = NULL;
-	if ((rc = mtk_keystore_add_key(f.ks, o.alias, key, chain, (int64_t)c->now * 1000, &err)) !=
-	    MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if ((r = ks_save(c, &f)) != 0)
-		goto out;
-	{
-		char desc[64];
-		mtk_key_describe(key, desc, sizeof(desc));
-		if (!c->json)
-			printf("Generated %s key pair and self-signed certificate (%s) with a "
-			       "validity "
-			       "of %ld days for: %s\n",
-			       desc, EVP_PKEY_is_a(key, "EC") ? "SHA256withECDSA" : "SHA256withRSA",
-			       o.validity ? o.validity : 90, o.dname);
-		cli_set(c, "key", json_string(desc));
-	}
-	cli_set(c, "keystore", json_string(argv[first]));
-	cli_set(c, "alias", json_string(o.alias));
-	cli_set(c, "type", json_string(mtk_ks_type_name(f.ks->type)));
-out:
-	X509_free(cert);
-	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(key);
-	ks_close(&f);
-	return r;
+	o->wchain = sk_X509_new_null();
+	if (o->wchain == NULL || !sk_X509_push(o->wchain, o->wcert))
+		return cli_error(c, MTK_E_NOMEM, NULL);
+	o->wcert = NULL;
+	if ((rc = mtk_keystore_add_key(run->ks.ks, o->alias, o->wkey, o->wchain,
+				       (int64_t)c->now * 1000, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int genkey_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+	char desc[64];
+
+	mtk_key_describe(o->wkey, desc, sizeof(desc));
+	if (!c->json)
+		printf("Generated %s key pair and self-signed certificate (%s) with a "
+		       "validity "
+		       "of %ld days for: %s\n",
+		       desc, EVP_PKEY_is_a(o->wkey, "EC") ? "SHA256withECDSA" : "SHA256withRSA",
+		       o->validity ? o->validity : 90, o->dname);
+	cli_set(c, "key", json_string(desc));
+	cli_set(c, "keystore", json_string(run->target));
+	cli_set(c, "alias", json_string(o->alias));
+	cli_set(c, "type", json_string(mtk_ks_type_name(run->ks.ks->type)));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1345,61 +1367,61 @@ static const char usage_csr[] =
 	"  --usage U  ask for keyUsage and extendedKeyUsage as csr create does (keytool -ext)\n"
 	"  --san SAN  subjectAltName, e.g. DNS:mid01.example.com,IP:192.0.2.1 (repeatable)\n";
 
-static int ks_csr(cli *c, int argc, char **argv)
+static int csr_prepare(struct cli_sub_run *run)
 {
-	struct ksopt o = {0};
-	struct ksfile f = {0};
+	cli *c = run->c;
+	struct ksopt *o = run->ctx;
+	mtk_err err = {0};
+	int r;
+
+	if ((r = need_alias(c, o, usage_csr)) != 0)
+		return r;
+	if (o->usage != NULL && mtk_usage_parse(o->usage, &o->use, &err) != MTK_OK)
+		return cli_usage_error(c, usage_csr, "--usage '%s': use client, server or both", o->usage);
+	for (int i = 0; i < o->nsan; i++)
+		if (mtk_sans_parse(&o->sans, o->san[i], &err) != MTK_OK)
+			return cli_usage_error(c, usage_csr, "--san '%s': %s", o->san[i], err.detail);
+	return 0;
+}
+
+static int csr_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ksopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
 	X509_REQ *req = NULL;
 	mtk_buf out = MTK_BUF_INIT;
 	unsigned char *der = NULL;
 	mtk_err err = {0};
 	mtk_ks_entry *e;
 	long idx;
-	int first, r, len;
+	int r = 0, len;
 	mtk_rc rc;
 
-	mtk_usage use = MTK_USAGE_NONE;
-	mtk_sans sans = MTK_SANS_INIT;
-
-	if ((r = parse(c, argc, argv, &o, usage_csr, 1, &first)) != 0)
-		return r < 0 ? 0 : r;
-	if ((r = need_alias(c, &o, usage_csr)) != 0)
-		return r;
-	if (o.usage != NULL && mtk_usage_parse(o.usage, &use, &err) != MTK_OK)
-		return cli_usage_error(c, usage_csr, "--usage '%s': use client, server or both", o.usage);
-	for (int i = 0; i < o.nsan; i++)
-		if (mtk_sans_parse(&sans, o.san[i], &err) != MTK_OK) {
-			mtk_sans_free(&sans);
-			return cli_usage_error(c, usage_csr, "--san '%s': %s", o.san[i], err.detail);
-		}
-	if ((r = ks_open(c, argv[first], 0, &f)) != 0) {
-		mtk_sans_free(&sans);
-		return r;
-	}
-	idx = mtk_keystore_find(f.ks, o.alias);
-	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+	idx = mtk_keystore_find(f->ks, o->alias);
+	if (idx < 0 || f->ks->entries[idx].kind != MTK_KSE_KEY) {
 		r = cli_error(c,
 			      mtk_err_set(&err, MTK_E_NOT_FOUND,
 					  idx < 0 ? "Alias <%s> does not exist"
 						  : "Alias <%s> is not a key entry",
-					  o.alias),
+					  o->alias),
 			      &err);
 		goto out;
 	}
-	e = &f.ks->entries[idx];
+	e = &f->ks->entries[idx];
 	if (e->key == NULL) {
 		r = cli_error(c,
 			      mtk_err_set(&err, MTK_E_KEY_PASSWORD,
 					  "alias <%s>: Cannot recover key (give --key-pass)",
-					  o.alias),
+					  o->alias),
 			      &err);
 		goto out;
 	}
 	/* Without --usage/--san the request is keytool -certreq's (no
 	 * extensions); with them, the one request builder csr create uses. */
-	rc = use != MTK_USAGE_NONE || sans.count > 0
-		     ? mtk_csr_build(e->key, X509_get_subject_name(sk_X509_value(e->chain, 0)), &sans,
-				     use, &req, &err)
+	rc = o->use != MTK_USAGE_NONE || o->sans.count > 0
+		     ? mtk_csr_build(e->key, X509_get_subject_name(sk_X509_value(e->chain, 0)),
+				     &o->sans, o->use, &req, &err)
 		     : mtk_ks_certreq(e->key, sk_X509_value(e->chain, 0), &req, &err);
 	if (rc != MTK_OK) {
 		r = cli_error(c, rc, &err);
@@ -1424,30 +1446,57 @@ static int ks_csr(cli *c, int argc, char **argv)
 	}
 	cli_set(c, "alias", json_string(e->alias));
 out:
-	mtk_sans_free(&sans);
 	OPENSSL_free(der);
 	X509_REQ_free(req);
 	mtk_buf_free(&out);
-	ks_close(&f);
 	return r;
 }
 
-static const struct cli_verb subs[] = {
-    {"list", ks_list, "List entries (-v: every certificate, fingerprints)"},
-    {"add-key", ks_add_key, "Add a private key entry from a bundle, PEM files, PFX or keystore"},
-    {"add-trusted", ks_add_trusted, "Add a trusted certificate entry"},
-    {"import-trusted", ks_import_trusted, "Add many trusted certificates (files, directories) at once"},
-    {"install-reply", ks_install_reply, "Install a CA reply on a key entry (keytool -importcert)"},
-    {"export", ks_export, "Write an entry's certificate, chain or key"},
-    {"remove", ks_remove, "Delete an entry"},
-    {"passwd", ks_passwd, "Change the store password, or a key password with --alias"},
-    {"genkey", ks_genkey, "New key pair with a self-signed certificate (keytool -genkeypair)"},
-    {"csr", ks_csr, "PKCS#10 request for a key entry (keytool -certreq)"},
-    {NULL, NULL, NULL},
+/* The sub-verbs: parse, prepare, open, apply, save, report (subverb.h). */
+#define KS_ONE "one keystore file is needed"
+#define KS_TWO "wrong number of operands"
+#define KS_RO (MTK_KS_READ_NO_KEYS | MTK_KS_READ_LAZY)
+
+static const struct cli_sub subs[] = {
+    {"list", "List entries (-v: every certificate, fingerprints)", usage_list, 1, 1, KS_ONE,
+     CLI_SUB_OPEN_KS_READ, KS_RO, CLI_SUB_SAVE_NONE, NULL, NULL, ks_list},
+    {"add-key", "Add a private key entry from a bundle, PEM files, PFX or keystore",
+     usage_add_key, 1, -1, "a keystore file is needed", CLI_SUB_OPEN_KS_CREATE,
+     MTK_KS_READ_NO_KEYS, CLI_SUB_SAVE_CHANGED, add_key_prepare, add_key_apply, add_key_report},
+    {"add-trusted", "Add a trusted certificate entry", usage_add_trusted, 2, 2, KS_TWO,
+     CLI_SUB_OPEN_KS_CREATE, KS_RO, CLI_SUB_SAVE_CHANGED, add_trusted_prepare,
+     add_trusted_apply, add_trusted_report},
+    {"import-trusted", "Add many trusted certificates (files, directories) at once",
+     usage_import_trusted, 2, -1, "a keystore and at least one file or directory are needed",
+     CLI_SUB_OPEN_KS_CREATE, KS_RO, CLI_SUB_SAVE_CHANGED, NULL, import_trusted_apply,
+     import_trusted_report},
+    {"install-reply", "Install a CA reply on a key entry (keytool -importcert)",
+     usage_install_reply, 2, 2, KS_TWO, CLI_SUB_OPEN_KS_EDIT, MTK_KS_READ_NO_KEYS,
+     CLI_SUB_SAVE_CHANGED, install_reply_prepare, install_reply_apply, install_reply_report},
+    {"export", "Write an entry's certificate, chain or key", usage_export, 1, 1, KS_ONE,
+     CLI_SUB_OPEN_KS_READ, MTK_KS_READ_NO_KEYS, CLI_SUB_SAVE_NONE, export_prepare, NULL,
+     export_report},
+    {"remove", "Delete an entry", usage_remove, 1, 1, KS_ONE, CLI_SUB_OPEN_KS_EDIT, KS_RO,
+     CLI_SUB_SAVE_CHANGED, ks_need_alias, remove_apply, remove_report},
+    {"passwd", "Change the store password, or a key password with --alias", usage_passwd, 1, 1,
+     KS_ONE, CLI_SUB_OPEN_KS_EDIT, MTK_KS_READ_NO_KEYS, CLI_SUB_SAVE_CHANGED, NULL,
+     passwd_apply, passwd_report},
+    {"genkey", "New key pair with a self-signed certificate (keytool -genkeypair)",
+     usage_genkey, 1, 1, KS_ONE, CLI_SUB_OPEN_KS_CREATE, MTK_KS_READ_NO_KEYS,
+     CLI_SUB_SAVE_CHANGED, genkey_prepare, genkey_apply, genkey_report},
+    {"csr", "PKCS#10 request for a key entry (keytool -certreq)", usage_csr, 1, 1, KS_ONE,
+     CLI_SUB_OPEN_KS_READ, 0, CLI_SUB_SAVE_NONE, csr_prepare, NULL, csr_report},
+    {NULL, NULL, NULL, 0, 0, NULL, CLI_SUB_OPEN_NONE, 0, CLI_SUB_SAVE_NONE, NULL, NULL, NULL},
+};
+
+static const struct cli_subverbs keystore = {
+    "keystore", "v", longopts, on_opt, ks_check, ks_release, subs,
 };
 
 int cmd_keystore(cli *c, int argc, char **argv)
 {
-	int r = cli_dispatch_sub(c, "keystore", subs, argc, argv);
-	return r < 0 ? 0 : r;
+	struct ksopt o;
+
+	memset(&o, 0, sizeof(o));
+	return cli_run_sub(c, &keystore, &o, argc, argv);
 }
