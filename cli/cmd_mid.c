@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "ks_cli.h"
+#include "subverb.h"
 #include "mtlskit/bundle.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/check.h"
@@ -32,7 +33,28 @@ struct midopt {
 	const char *agent;
 	const char *src_pass;
 	long within;
+
+	/* Working state from one phase to the next (subverb.h), freed by
+	 * mid_release. */
+	char *path;   /* the agent keystore */
+	mtk_bundle b; /* install: the normalised bundle */
+	mtk_set set;
+	mtk_findings raw;
+	STACK_OF(X509) *chain;
+	char *backup;
 };
+
+static void mid_release(void *ctx)
+{
+	struct midopt *o = ctx;
+
+	sk_X509_pop_free(o->chain, X509_free);
+	mtk_bundle_free(&o->b);
+	mtk_set_free(&o->set);
+	mtk_findings_free(&o->raw);
+	free(o->path);
+	free(o->backup);
+}
 
 static const struct option longopts[] = {
     {"agent", required_argument, NULL, OPT_AGENT},
@@ -68,6 +90,28 @@ static int agent_keystore(cli *c, const char *agent, char **path)
 
 	if ((rc = mtk_mid_agent_dir(agent, path, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
+	return 0;
+}
+
+/* After the options, every sub-verb: the agent directory is required. */
+static int mid_check(struct cli_sub_run *run)
+{
+	const struct midopt *o = run->ctx;
+
+	if (o->agent == NULL)
+		return cli_usage_error(run->c, run->sub->usage, "--agent DIR is required");
+	return 0;
+}
+
+/* prepare: the keystore of --agent is the target. */
+static int mid_target(struct cli_sub_run *run)
+{
+	struct midopt *o = run->ctx;
+	int r;
+
+	if ((r = agent_keystore(run->c, o->agent, &o->path)) != 0)
+		return r;
+	run->target = o->path;
 	return 0;
 }
 
@@ -261,34 +305,24 @@ static const char usage_install[] =
     "  --out-pass SPEC  the agent keystore's password; absent: --pass, then the\n"
     "                   default \"changeit\"\n";
 
-static int mid_install(cli *c, int argc, char **argv)
+/* The bundle, loaded, normalised and checked; the keystore's directory.
+ * Nothing is opened or written when the bundle has an error. */
+static int install_prepare(struct cli_sub_run *run)
 {
-	struct midopt o = {0};
-	struct ksfile f = {0};
-	mtk_set set = MTK_SET_INIT;
-	mtk_bundle b;
+	cli *c = run->c;
+	struct midopt *o = run->ctx;
+	int argc = run->argc, first = run->first;
+	char **argv = run->argv;
 	mtk_check_opts co;
-	STACK_OF(X509) *chain = NULL;
-	char *path = NULL, *secdir = NULL, *backup = NULL;
-	bool changed = false;
-	mtk_findings raw = MTK_FINDINGS_INIT;
+	char *secdir = NULL;
 	char fixin[1024] = "";
 	mtk_err err = {0};
-	int first, r;
-	mtk_rc rc;
+	int r;
 
-	memset(&b, 0, sizeof(b));
-	r = cli_parse(c, argc, argv, "", longopts, on_opt, &o, usage_install, &first);
-	if (r != 0)
-		return r < 0 ? 0 : r;
-	if (o.agent == NULL)
-		return cli_usage_error(c, usage_install, "--agent DIR is required");
-	if (first >= argc)
-		return cli_usage_error(c, usage_install, "the bundle to install is needed");
-	if ((r = agent_keystore(c, o.agent, &path)) != 0)
+	if ((r = mid_target(run)) != 0)
 		return r;
-	if ((r = load_inputs(c, argv + first, argc - first, ks_source_and_store_pass(c, o.src_pass),
-			     &set, &raw)) != 0)
+	if ((r = load_inputs(c, argv + first, argc - first,
+			     ks_source_and_store_pass(c, o->src_pass), &o->set, &o->raw)) != 0)
 		goto out;
 
 	/* The MID Server rules first, on the normalised bundle: nothing is
@@ -296,14 +330,14 @@ static int mid_install(cli *c, int argc, char **argv)
 	memset(&co, 0, sizeof(co));
 	co.profile = MTK_PROFILE_MID;
 	co.now = c->now;
-	co.within_days = o.within;
+	co.within_days = o->within;
 	/* Fixes name the inputs, not the bundle assembled in memory. */
 	fixin[0] = '\0';
 	for (int i = first; i < argc; i++)
 		mtk_check_quote_append(fixin, sizeof(fixin), argv[i]);
 	co.fix_inputs = fixin;
-	if ((r = normalise(c, &set, &raw, &co, argc - first == 1 ? argv[first] : "bundle", &b)) !=
-	    0)
+	if ((r = normalise(c, &o->set, &o->raw, &co, argc - first == 1 ? argv[first] : "bundle",
+			   &o->b)) != 0)
 		goto out;
 	if (cli_findings_exit(c) != 0) {
 		if (!c->json) {
@@ -312,30 +346,30 @@ static int mid_install(cli *c, int argc, char **argv)
 			    stderr,
 			    "mtlskit mid install: not installed: the bundle has errors (above); "
 			    "%s is unchanged\n",
-			    o.agent);
+			    o->agent);
 		}
 		cli_set(c, "installed", json_false());
 		r = MTK_EXIT_FINDINGS;
 		goto out;
 	}
-	if (b.key == NULL || b.chain.leaf == NULL) {
+	if (o->b.key == NULL || o->b.chain.leaf == NULL) {
 		r = cli_error(
 		    c, mtk_err_set(&err, MTK_E_NOT_FOUND, "the bundle has no private key"), &err);
 		goto out;
 	}
-	if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, b.chain.leaf)) {
+	if ((o->chain = sk_X509_new_null()) == NULL || !sk_X509_push(o->chain, o->b.chain.leaf)) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
 	}
-	X509_up_ref(b.chain.leaf);
-	for (int i = 0; i < sk_X509_num(b.chain.cas); i++) {
-		X509 *x = sk_X509_value(b.chain.cas, i);
-		if (sk_X509_push(chain, x))
+	X509_up_ref(o->b.chain.leaf);
+	for (int i = 0; i < sk_X509_num(o->b.chain.cas); i++) {
+		X509 *x = sk_X509_value(o->b.chain.cas, i);
+		if (sk_X509_push(o->chain, x))
 			X509_up_ref(x);
 	}
 
 	/* DIR/security (0700), then the keystore. */
-	secdir = strdup(path);
+	secdir = strdup(o->path);
 	if (secdir == NULL) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
@@ -348,27 +382,50 @@ static int mid_install(cli *c, int argc, char **argv)
 			      &err);
 		goto out;
 	}
-	if ((r = ks_open_or_create(c, path, "jks", &f)) != 0)
-		goto out;
+	run->store_type = "jks";
+out:
+	free(secdir);
+	return r;
+}
+
+static int install_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct midopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
+	mtk_err err = {0};
+	bool changed;
+	mtk_rc rc;
+	int r;
+
 	/* Idempotent, so configuration tools can run it every time: the same
 	 * key and chain already installed means nothing is written. */
-	changed = f.created || !mid_entry_same(&f, b.key, chain);
-	if (changed && !f.created && (r = backup_store(c, path, &backup)) != 0)
-		goto out;
-	if (changed && (rc = mtk_keystore_add_key(f.ks, MTK_MID_ALIAS, b.key, chain,
-						  (int64_t)c->now * 1000, &err)) != MTK_OK) {
-		r = cli_error(c, rc, &err);
-		goto out;
-	}
-	if (changed && (r = ks_save(c, &f)) != 0)
-		goto out;
+	changed = f->created || !mid_entry_same(f, o->b.key, o->chain);
+	run->changed = changed;
+	if (changed && !f->created && (r = backup_store(c, o->path, &o->backup)) != 0)
+		return r;
+	if (changed && (rc = mtk_keystore_add_key(f->ks, MTK_MID_ALIAS, o->b.key, o->chain,
+						  (int64_t)c->now * 1000, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int install_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct midopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
+	bool changed = run->changed;
+	const char *path = o->path, *backup = o->backup;
+	STACK_OF(X509) *chain = o->chain;
+
 	if (!c->json) {
 		cli_print_findings(c, stderr);
 		if (backup != NULL)
 			printf("Kept the replaced keystore as %s\n", backup);
 		if (changed)
 			printf("Installed %s in %s (%zu entr%s in the keystore):\n", MTK_MID_ALIAS,
-			       path, f.ks->count, f.ks->count == 1 ? "y" : "ies");
+			       path, f->ks->count, f->ks->count == 1 ? "y" : "ies");
 		else
 			printf("unchanged: %s in %s already holds this key and chain; nothing "
 			       "written:\n",
@@ -379,20 +436,11 @@ static int mid_install(cli *c, int argc, char **argv)
 	cli_set(c, "backup", backup != NULL ? json_string(backup) : json_null());
 	cli_set(c, "keystore", json_string(path));
 	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
-	cli_set(c, "entries", json_integer((json_int_t)f.ks->count));
+	cli_set(c, "entries", json_integer((json_int_t)f->ks->count));
 	cli_set(c, "chain", chain_json(c, chain, !c->json));
 	if (!c->json && changed)
 		printf("Restart the MID Server service to use it.\n");
-out:
-	sk_X509_pop_free(chain, X509_free);
-	mtk_bundle_free(&b);
-	mtk_set_free(&set);
-	mtk_findings_free(&raw);
-	ks_close(&f);
-	free(path);
-	free(secdir);
-	free(backup);
-	return r;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,39 +478,29 @@ static mtk_rc add_copy(mtk_set *set, const char *src, const char *alias, int ind
 	return rc;
 }
 
-static int mid_show(cli *c, int argc, char **argv)
+static int show_report(struct cli_sub_run *run)
 {
-	struct midopt o = {0};
-	struct ksfile f = {0};
+	cli *c = run->c;
+	struct midopt *o = run->ctx;
+	struct ksfile *f = &run->ks;
 	mtk_set set = MTK_SET_INIT;
 	mtk_check_opts co;
 	mtk_ks_entry *e;
-	char *path = NULL;
+	const char *path = o->path;
 	mtk_err err = {0};
 	long idx;
-	int first, r;
+	int r;
 	mtk_rc rc = MTK_OK;
 
-	r = cli_parse(c, argc, argv, "", longopts, on_opt, &o, usage_show, &first);
-	if (r != 0)
-		return r < 0 ? 0 : r;
-	if (o.agent == NULL)
-		return cli_usage_error(c, usage_show, "--agent DIR is required");
-	if (first != argc)
-		return cli_usage_error(c, usage_show, "unexpected operand");
-	if ((r = agent_keystore(c, o.agent, &path)) != 0)
-		return r;
-	if ((r = ks_open(c, path, 0, &f)) != 0)
-		goto out;
 	cli_set(c, "keystore", json_string(path));
 	cli_set(c, "alias", json_string(MTK_MID_ALIAS));
-	idx = mtk_keystore_find(f.ks, MTK_MID_ALIAS);
-	if (idx < 0 || f.ks->entries[idx].kind != MTK_KSE_KEY) {
+	idx = mtk_keystore_find(f->ks, MTK_MID_ALIAS);
+	if (idx < 0 || f->ks->entries[idx].kind != MTK_KSE_KEY) {
 		char fix[1024];
 		snprintf(fix, sizeof(fix),
 			 "build the bundle (mtlskit bundle), then mtlskit mid install --agent %s "
 			 "YOUR-BUNDLE.pem and restart the MID Server",
-			 o.agent);
+			 o->agent);
 		if (mtk_findings_add_advice(
 			&c->findings, MTK_F_KEYSTORE_ALIAS, MTK_SEV_ERROR, path, 0, MTK_MID_ALIAS,
 			NULL, fix,
@@ -478,7 +516,7 @@ static int mid_show(cli *c, int argc, char **argv)
 		r = MTK_EXIT_FINDINGS;
 		goto out;
 	}
-	e = &f.ks->entries[idx];
+	e = &f->ks->entries[idx];
 	/* The installed entry alone, judged as the MID Server would: leaf,
 	 * chain, then the key (the order of a bundle). */
 	for (int i = 0; i < sk_X509_num(e->chain) && rc == MTK_OK; i++)
@@ -488,7 +526,7 @@ static int mid_show(cli *c, int argc, char **argv)
 	memset(&co, 0, sizeof(co));
 	co.profile = MTK_PROFILE_MID;
 	co.now = c->now;
-	co.within_days = o.within;
+	co.within_days = o->within;
 	if (rc == MTK_OK)
 		rc = mtk_check_set(&set, &co, &c->findings, &err);
 	if (rc != MTK_OK) {
@@ -518,19 +556,28 @@ static int mid_show(cli *c, int argc, char **argv)
 	r = cli_findings_exit(c);
 out:
 	mtk_set_free(&set);
-	ks_close(&f);
-	free(path);
 	return r;
 }
 
-static const struct cli_verb subs[] = {
-    {"install", mid_install, "Check a bundle and install it as defaultsecuritykeypairhandle"},
-    {"show", mid_show, "Show the installed client certificate entry and its days left"},
-    {NULL, NULL, NULL},
+/* The sub-verbs: parse, prepare, open, apply, save, report (subverb.h). */
+static const struct cli_sub subs[] = {
+    {"install", "Check a bundle and install it as defaultsecuritykeypairhandle", usage_install,
+     1, -1, "the bundle to install is needed", CLI_SUB_OPEN_KS_CREATE, MTK_KS_READ_NO_KEYS,
+     CLI_SUB_SAVE_CHANGED, install_prepare, install_apply, install_report},
+    {"show", "Show the installed client certificate entry and its days left", usage_show, 0, 0,
+     "unexpected operand", CLI_SUB_OPEN_KS_READ, 0, CLI_SUB_SAVE_NONE, mid_target, NULL,
+     show_report},
+    {NULL, NULL, NULL, 0, 0, NULL, CLI_SUB_OPEN_NONE, 0, CLI_SUB_SAVE_NONE, NULL, NULL, NULL},
+};
+
+static const struct cli_subverbs mid = {
+    "mid", "", longopts, on_opt, mid_check, mid_release, subs,
 };
 
 int cmd_mid(cli *c, int argc, char **argv)
 {
-	int r = cli_dispatch_sub(c, "mid", subs, argc, argv);
-	return r < 0 ? 0 : r;
+	struct midopt o;
+
+	memset(&o, 0, sizeof(o));
+	return cli_run_sub(c, &mid, &o, argc, argv);
 }
