@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "subverb.h"
 #include "mtlskit/ca.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
@@ -34,11 +35,32 @@ enum {
 
 struct ca_opts {
 	const char *usage;
-	const char *name, *inter, *key_type, *crl_url, *profile, *chain_out, *reason, *scope;
+	const char *name, *inter, *key_type, *crl_url, *profile, *chain_out, *reason_name, *scope_name;
 	const char *not_before, *not_after;
 	long days;
 	bool days_set;
+
+	/* Working state from one phase to the next (subverb.h), freed by
+	 * ca_release. */
+	mtk_ca *ca;
+	X509_REQ *req;
+	X509 *cert;
+	mtk_ca_sign_opts so;
+	mtk_reason reason;
+	char serial[130];
+	mtk_ca_crl_scope scope;
+	STACK_OF(X509_CRL) *crls;
 };
+
+static void ca_release(void *ctx)
+{
+	struct ca_opts *o = ctx;
+
+	sk_X509_CRL_pop_free(o->crls, X509_CRL_free);
+	X509_free(o->cert);
+	X509_REQ_free(o->req);
+	mtk_ca_close(o->ca);
+}
 
 static int ca_opt(cli *c, int opt, const char *arg, void *ctx)
 {
@@ -65,10 +87,10 @@ static int ca_opt(cli *c, int opt, const char *arg, void *ctx)
 		o->chain_out = arg;
 		break;
 	case OPT_REASON:
-		o->reason = arg;
+		o->reason_name = arg;
 		break;
 	case OPT_SCOPE:
-		o->scope = arg;
+		o->scope_name = arg;
 		break;
 	case OPT_NOT_BEFORE:
 		o->not_before = arg;
@@ -116,10 +138,10 @@ static int only(cli *c, const struct ca_opts *o, const char *allowed)
 		{"crl-url", offsetof(struct ca_opts, crl_url)},
 		{"profile", offsetof(struct ca_opts, profile)},
 		{"chain-out", offsetof(struct ca_opts, chain_out)},
-		{"reason", offsetof(struct ca_opts, reason)},
+		{"reason", offsetof(struct ca_opts, reason_name)},
 		{"not-before", offsetof(struct ca_opts, not_before)},
 		{"not-after", offsetof(struct ca_opts, not_after)},
-		{"scope", offsetof(struct ca_opts, scope)},
+		{"scope", offsetof(struct ca_opts, scope_name)},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		const char *v = *(const char *const *)((const char *)o + flags[i].off);
@@ -145,53 +167,48 @@ static const char init_usage[] =
 	"  --crl-url URL    CRL distribution point put in every certificate it signs\n"
 	"  --out-pass SPEC  encrypt the CA keys (then sign/revoke/crl need --pass)\n";
 
-static int ca_init(cli *c, int argc, char **argv)
+/* The library creates the directory: nothing to open. */
+static int ca_init(struct cli_sub_run *run)
 {
-	struct ca_opts o = {.usage = init_usage};
+	cli *c = run->c;
+	const struct ca_opts *o = run->ctx;
+	const char *dir = run->target;
 	mtk_ca_init_opts io = {0};
 	mtk_secret *pass = NULL;
 	bool encrypted;
 	mtk_err err = {0};
-	int first, r;
 	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, init_usage, &first);
-	if (r != 0)
-		return r;
-	if ((r = only(c, &o, " name intermediate key-type days crl-url ")) != 0)
-		return r;
-	if (first + 1 != argc)
-		return cli_usage_error(c, init_usage, "one directory is needed");
 	if (c->out != NULL)
 		return cli_usage_error(c, init_usage, "-o does not apply; the CA is written to DIR");
-	if (o.name == NULL)
+	if (o->name == NULL)
 		return cli_usage_error(c, init_usage, "--name NAME is required (e.g. \"Example Lab Root CA\")");
-	if (o.key_type != NULL && !mtk_key_type_valid(o.key_type))
-		return cli_usage_error(c, init_usage, "--key-type '%s': use %s", o.key_type, MTK_KEY_TYPES);
+	if (o->key_type != NULL && !mtk_key_type_valid(o->key_type))
+		return cli_usage_error(c, init_usage, "--key-type '%s': use %s", o->key_type, MTK_KEY_TYPES);
 	if ((rc = cli_password(c, CLI_PASS_OUT, "Password for the CA keys: ", false, &pass, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
-	io.name = o.name;
-	io.intermediate = o.inter;
-	io.key_type = o.key_type;
-	io.days = o.days;
-	io.crl_url = o.crl_url;
+	io.name = o->name;
+	io.intermediate = o->inter;
+	io.key_type = o->key_type;
+	io.days = o->days;
+	io.crl_url = o->crl_url;
 	io.out_pass = pass;
 	io.now = c->now;
-	rc = mtk_ca_init(argv[first], &io, &err);
+	rc = mtk_ca_init(dir, &io, &err);
 	encrypted = pass != NULL;
 	mtk_secret_free(pass);
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
-	cli_set(c, "dir", json_string(argv[first]));
-	cli_set(c, "root", json_string(o.name));
-	cli_set(c, "issuing", o.inter ? json_string(o.inter) : json_null());
-	cli_set(c, "key_type", json_string(o.key_type ? o.key_type : "rsa:2048"));
+	cli_set(c, "dir", json_string(dir));
+	cli_set(c, "root", json_string(o->name));
+	cli_set(c, "issuing", o->inter ? json_string(o->inter) : json_null());
+	cli_set(c, "key_type", json_string(o->key_type ? o->key_type : "rsa:2048"));
 	cli_set(c, "encrypted", json_boolean(encrypted));
 	if (!c->json) {
-		printf("created CA in %s: root \"%s\"%s%s%s\n", argv[first], o.name,
-		       o.inter ? ", issuing CA \"" : "", o.inter ? o.inter : "", o.inter ? "\"" : "");
-		printf("  %s/root.crt is the trust anchor to upload or install%s\n", argv[first],
-		       o.inter ? "; issuing.crt goes with it in the chain" : "");
+		printf("created CA in %s: root \"%s\"%s%s%s\n", dir, o->name,
+		       o->inter ? ", issuing CA \"" : "", o->inter ? o->inter : "", o->inter ? "\"" : "");
+		printf("  %s/root.crt is the trust anchor to upload or install%s\n", dir,
+		       o->inter ? "; issuing.crt goes with it in the chain" : "");
 	}
 	return 0;
 }
@@ -226,6 +243,19 @@ static mtk_rc open_ca(cli *c, const char *dir, unsigned keys, mtk_ca **ca, mtk_e
 	return rc;
 }
 
+/* CLI_SUB_OPEN_VERB: the CA of DIR with the keys the row (or prepare) asks
+ * for. */
+static int ca_open(struct cli_sub_run *run)
+{
+	struct ca_opts *o = run->ctx;
+	mtk_err err = {0};
+	mtk_rc rc;
+
+	if ((rc = open_ca(run->c, run->target, run->open_flags, &o->ca, &err)) != MTK_OK)
+		return cli_error(run->c, rc, &err);
+	return 0;
+}
+
 static mtk_rc append_pem(mtk_buf *b, X509 *x)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -251,75 +281,72 @@ static const char sign_usage[] =
 	"  --chain-out FILE the issuing chain: issuing CA then root\n"
 	"  --pass SPEC      password of the CA key, if it was encrypted at init\n";
 
-static int ca_sign(cli *c, int argc, char **argv)
+static int sign_prepare(struct cli_sub_run *run)
 {
-	struct ca_opts o = {.usage = sign_usage};
-	mtk_ca_sign_opts so = {0};
-	mtk_ca *ca = NULL;
-	X509_REQ *req = NULL;
-	X509 *cert = NULL;
-	mtk_buf cb = MTK_BUF_INIT, chb = MTK_BUF_INIT;
-	mtk_outset *os = NULL;
-	mtk_cert_summary sum;
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
+	mtk_ca_sign_opts *so = &o->so;
 	mtk_err err = {0};
-	unsigned wf = 0;
-	char tb[64];
-	int first, r;
 	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, sign_usage, &first);
-	wf = c->force ? MTK_WRITE_FORCE : 0;
-	if (r != 0)
-		return r;
-	if ((r = only(c, &o, " profile days chain-out not-before not-after ")) != 0)
-		return r;
-	if (first + 2 != argc)
-		return cli_usage_error(c, sign_usage, "DIR and CSR are needed");
 	if (c->out == NULL)
 		return cli_usage_error(c, sign_usage, "-o CERT is required");
-	if (mtk_ca_profile_parse(o.profile ? o.profile : "client", &so.profile, NULL) != MTK_OK)
+	if (mtk_ca_profile_parse(o->profile ? o->profile : "client", &so->profile, NULL) != MTK_OK)
 		return cli_usage_error(c, sign_usage, "--profile must be client or server");
-	if (o.days_set && o.not_after != NULL)
+	if (o->days_set && o->not_after != NULL)
 		return cli_usage_error(c, sign_usage, "give --days or --not-after, not both");
-	so.not_before = c->now;
-	if (o.not_before != NULL && mtk_time_parse(o.not_before, &so.not_before, &err) != MTK_OK)
+	so->not_before = c->now;
+	if (o->not_before != NULL && mtk_time_parse(o->not_before, &so->not_before, &err) != MTK_OK)
 		return cli_usage_error(c, sign_usage, "--not-before: %s", err.detail);
-	so.not_after = so.not_before + (o.days_set ? o.days : 365) * 86400L;
-	if (o.not_after != NULL && mtk_time_parse(o.not_after, &so.not_after, &err) != MTK_OK)
+	so->not_after = so->not_before + (o->days_set ? o->days : 365) * 86400L;
+	if (o->not_after != NULL && mtk_time_parse(o->not_after, &so->not_after, &err) != MTK_OK)
 		return cli_usage_error(c, sign_usage, "--not-after: %s", err.detail);
-	if (so.not_after <= so.not_before)
+	if (so->not_after <= so->not_before)
 		return cli_usage_error(c, sign_usage, "notAfter must be later than notBefore");
-	if (o.chain_out != NULL && strcmp(o.chain_out, c->out) == 0)
+	if (o->chain_out != NULL && strcmp(o->chain_out, c->out) == 0)
 		return cli_usage_error(c, sign_usage, "--chain-out and -o name the same file");
 	/* Nothing is issued if the outputs cannot be written. */
 	if (!c->force) {
-		const char *outs[] = {c->out, o.chain_out};
+		const char *outs[] = {c->out, o->chain_out};
 		for (size_t i = 0; i < 2; i++)
-			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0) {
-				rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]);
-				goto fail;
-			}
+			if (outs[i] != NULL && strcmp(outs[i], "-") != 0 && access(outs[i], F_OK) == 0)
+				return cli_error(c, mtk_err_set(&err, MTK_E_EXISTS, "%s", outs[i]),
+						 &err);
 	}
-	if ((rc = mtk_csr_load(argv[first + 1], &req, &err)) != MTK_OK)
-		goto fail;
-	if ((rc = open_ca(c, argv[first], MTK_CA_KEY_SIGNER, &ca, &err)) != MTK_OK)
-		goto fail;
-	if ((rc = mtk_ca_sign(ca, req, &so, &cert, &err)) != MTK_OK) {
+	if ((rc = mtk_csr_load(run->argv[run->first + 1], &o->req, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+/* Issues the certificate and writes it (and the chain) as one set. */
+static int sign_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
+	const char *csr = run->argv[run->first + 1];
+	mtk_buf cb = MTK_BUF_INIT, chb = MTK_BUF_INIT;
+	mtk_outset *os = NULL;
+	mtk_err err = {0};
+	unsigned wf = c->force ? MTK_WRITE_FORCE : 0;
+	int r;
+	mtk_rc rc;
+
+	if ((rc = mtk_ca_sign(o->ca, o->req, &o->so, &o->cert, &err)) != MTK_OK) {
 		if (rc == MTK_E_CSR_SIGNATURE || rc == MTK_E_CSR_POLICY || rc == MTK_E_MALFORMED) {
 			/* name the request file in the message */
 			mtk_err e2 = {0};
-			mtk_err_set(&e2, rc, "%s: %s", argv[first + 1], err.detail);
+			mtk_err_set(&e2, rc, "%s: %s", csr, err.detail);
 			memcpy(e2.ossl, err.ossl, sizeof(e2.ossl));
 			err = e2;
 		}
 		goto fail;
 	}
-	if (append_pem(&cb, cert) != MTK_OK) {
+	if (append_pem(&cb, o->cert) != MTK_OK) {
 		rc = mtk_err_set(&err, MTK_E_NOMEM, "certificate");
 		goto fail;
 	}
-	for (int i = 0; o.chain_out && i < sk_X509_num(mtk_ca_chain(ca)); i++)
-		if (append_pem(&chb, sk_X509_value(mtk_ca_chain(ca), i)) != MTK_OK) {
+	for (int i = 0; o->chain_out && i < sk_X509_num(mtk_ca_chain(o->ca)); i++)
+		if (append_pem(&chb, sk_X509_value(mtk_ca_chain(o->ca), i)) != MTK_OK) {
 			rc = mtk_err_set(&err, MTK_E_NOMEM, "chain");
 			goto fail;
 		}
@@ -328,30 +355,9 @@ static int ca_sign(cli *c, int argc, char **argv)
 		goto fail;
 	}
 	if ((rc = mtk_outset_add(os, c->out, cb.data, cb.len, wf, &err)) != MTK_OK ||
-	    (o.chain_out && (rc = mtk_outset_add(os, o.chain_out, chb.data, chb.len, wf, &err)) != MTK_OK) ||
+	    (o->chain_out && (rc = mtk_outset_add(os, o->chain_out, chb.data, chb.len, wf, &err)) != MTK_OK) ||
 	    (rc = mtk_outset_commit(os, &err)) != MTK_OK)
 		goto fail;
-	if ((rc = mtk_cert_summarize(cert, &sum, &err)) != MTK_OK)
-		goto fail;
-	cli_set(c, "certificate", json_string(c->out));
-	cli_set(c, "serial", json_string(sum.serial));
-	cli_set(c, "subject", json_string(sum.subject));
-	cli_set(c, "issuer", json_string(sum.issuer));
-	cli_set(c, "profile", json_string(so.profile == MTK_PROFILE_SERVER ? "server" : "client"));
-	cli_set(c, "not_before", json_string(cli_fmt_time(sum.not_before, tb, sizeof(tb))));
-	cli_set(c, "not_after", json_string(cli_fmt_time(sum.not_after, tb, sizeof(tb))));
-	cli_set(c, "sha256", json_string(sum.sha256));
-	cli_set(c, "chain", o.chain_out ? json_string(o.chain_out) : json_null());
-	if (!c->json) {
-		printf("wrote %s: %s, serial %s\n", c->out, sum.subject, sum.serial);
-		printf("  issued by %s, %s profile, valid %s", sum.issuer,
-		       so.profile == MTK_PROFILE_SERVER ? "server" : "client",
-		       cli_fmt_time(sum.not_before, tb, sizeof(tb)));
-		printf(" to %s\n", cli_fmt_time(sum.not_after, tb, sizeof(tb)));
-		if (o.chain_out)
-			printf("wrote %s: the issuing chain (%d certificates)\n", o.chain_out,
-			       sk_X509_num(mtk_ca_chain(ca)));
-	}
 	r = 0;
 	goto out;
 fail:
@@ -360,10 +366,41 @@ out:
 	mtk_outset_free(os);
 	mtk_buf_free(&cb);
 	mtk_buf_free(&chb);
-	X509_free(cert);
-	X509_REQ_free(req);
-	mtk_ca_close(ca);
 	return r;
+}
+
+static int sign_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ca_opts *o = run->ctx;
+	const mtk_ca_sign_opts *so = &o->so;
+	mtk_cert_summary sum;
+	mtk_err err = {0};
+	char tb[64];
+	mtk_rc rc;
+
+	if ((rc = mtk_cert_summarize(o->cert, &sum, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	cli_set(c, "certificate", json_string(c->out));
+	cli_set(c, "serial", json_string(sum.serial));
+	cli_set(c, "subject", json_string(sum.subject));
+	cli_set(c, "issuer", json_string(sum.issuer));
+	cli_set(c, "profile", json_string(so->profile == MTK_PROFILE_SERVER ? "server" : "client"));
+	cli_set(c, "not_before", json_string(cli_fmt_time(sum.not_before, tb, sizeof(tb))));
+	cli_set(c, "not_after", json_string(cli_fmt_time(sum.not_after, tb, sizeof(tb))));
+	cli_set(c, "sha256", json_string(sum.sha256));
+	cli_set(c, "chain", o->chain_out ? json_string(o->chain_out) : json_null());
+	if (!c->json) {
+		printf("wrote %s: %s, serial %s\n", c->out, sum.subject, sum.serial);
+		printf("  issued by %s, %s profile, valid %s", sum.issuer,
+		       so->profile == MTK_PROFILE_SERVER ? "server" : "client",
+		       cli_fmt_time(sum.not_before, tb, sizeof(tb)));
+		printf(" to %s\n", cli_fmt_time(sum.not_after, tb, sizeof(tb)));
+		if (o->chain_out)
+			printf("wrote %s: the issuing chain (%d certificates)\n", o->chain_out,
+			       sk_X509_num(mtk_ca_chain(o->ca)));
+	}
+	return 0;
 }
 
 static const char revoke_usage[] =
@@ -375,63 +412,66 @@ static const char revoke_usage[] =
 	"  --reason R  unspecified (default), keyCompromise, CACompromise, affiliationChanged,\n"
 	"              superseded, cessationOfOperation, certificateHold, privilegeWithdrawn\n";
 
-static int ca_revoke(cli *c, int argc, char **argv)
+/* The serial, from a certificate file or as given; the certificate is
+ * kept to check its issuer once the CA is open. */
+static int revoke_prepare(struct cli_sub_run *run)
 {
-	struct ca_opts o = {.usage = revoke_usage};
-	mtk_reason reason = MTK_REASON_UNSPECIFIED;
-	mtk_ca *ca = NULL;
-	X509 *cert = NULL;
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
+	const char *what = run->argv[run->first + 1];
 	mtk_err err = {0};
-	char serial[130];
-	const char *what;
-	int first, r;
 	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, revoke_usage, &first);
-	if (r != 0)
-		return r;
-	if ((r = only(c, &o, " reason ")) != 0)
-		return r;
-	if (first + 2 != argc)
-		return cli_usage_error(c, revoke_usage, "DIR and CERT or SERIAL are needed");
-	if (o.reason != NULL && mtk_reason_parse(o.reason, &reason, &err) != MTK_OK)
+	o->reason = MTK_REASON_UNSPECIFIED;
+	if (o->reason_name != NULL && mtk_reason_parse(o->reason_name, &o->reason, &err) != MTK_OK)
 		return cli_usage_error(c, revoke_usage, "%s", err.detail);
-	what = argv[first + 1];
 	if (access(what, F_OK) == 0) {
 		mtk_cert_summary sum;
-		if ((rc = mtk_cert_load_first(what, NULL, &cert, &err)) != MTK_OK ||
-		    (rc = mtk_cert_summarize(cert, &sum, &err)) != MTK_OK)
-			goto fail;
-		if ((rc = mtk_serial_normalize(sum.serial, serial, sizeof(serial), &err)) != MTK_OK)
-			goto fail;
-	} else if (mtk_serial_normalize(what, serial, sizeof(serial), &err) != MTK_OK) {
+		if ((rc = mtk_cert_load_first(what, NULL, &o->cert, &err)) != MTK_OK ||
+		    (rc = mtk_cert_summarize(o->cert, &sum, &err)) != MTK_OK ||
+		    (rc = mtk_serial_normalize(sum.serial, o->serial, sizeof(o->serial), &err)) !=
+			MTK_OK)
+			return cli_error(c, rc, &err);
+	} else if (mtk_serial_normalize(what, o->serial, sizeof(o->serial), &err) != MTK_OK) {
 		return cli_usage_error(c, revoke_usage, "'%s' is neither a certificate file nor a serial number", what);
 	}
-	/* The key is not needed to mark an entry; the CRL is signed later. */
-	if ((rc = open_ca(c, argv[first], 0, &ca, &err)) != MTK_OK)
-		goto fail;
+	return 0;
+}
+
+/* The key is not needed to mark an entry (the row opens none); the CRL is
+ * signed later. */
+static int revoke_apply(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
+	const char *what = run->argv[run->first + 1];
+	mtk_err err = {0};
+	mtk_rc rc;
+
 	/* What the signing CA issued, or the issuing CA itself (the root's
 	 * CRL lists it: `ca crl` with the default chain scope). */
-	if (cert != NULL && !mtk_cert_issued_by(cert, mtk_ca_signer(ca)) &&
-	    !(sk_X509_num(mtk_ca_chain(ca)) > 1 && X509_cmp(cert, mtk_ca_signer(ca)) == 0)) {
-		rc = mtk_err_set(&err, MTK_E_NOT_FOUND, "%s was not issued by the CA in %s", what, argv[first]);
-		goto fail;
-	}
-	if ((rc = mtk_ca_revoke(ca, serial, reason, c->now, &err)) != MTK_OK)
-		goto fail;
-	cli_set(c, "serial", json_string(serial));
-	cli_set(c, "reason", json_string(mtk_reason_name(reason)));
+	if (o->cert != NULL && !mtk_cert_issued_by(o->cert, mtk_ca_signer(o->ca)) &&
+	    !(sk_X509_num(mtk_ca_chain(o->ca)) > 1 && X509_cmp(o->cert, mtk_ca_signer(o->ca)) == 0))
+		return cli_error(c,
+				 mtk_err_set(&err, MTK_E_NOT_FOUND, "%s was not issued by the CA in %s",
+					     what, run->target),
+				 &err);
+	if ((rc = mtk_ca_revoke(o->ca, o->serial, o->reason, c->now, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	return 0;
+}
+
+static int revoke_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	const struct ca_opts *o = run->ctx;
+
+	cli_set(c, "serial", json_string(o->serial));
+	cli_set(c, "reason", json_string(mtk_reason_name(o->reason)));
 	if (!c->json)
-		printf("revoked serial %s (%s); run `mtlskit ca crl %s -o crl.pem` to publish it\n", serial,
-		       mtk_reason_name(reason), argv[first]);
-	r = 0;
-	goto out;
-fail:
-	r = cli_error(c, rc, &err);
-out:
-	X509_free(cert);
-	mtk_ca_close(ca);
-	return r;
+		printf("revoked serial %s (%s); run `mtlskit ca crl %s -o crl.pem` to publish it\n",
+		       o->serial, mtk_reason_name(o->reason), run->target);
+	return 0;
 }
 
 static const char crl_usage[] =
@@ -465,46 +505,47 @@ static long long crl_number(const X509_CRL *crl)
 	return (long long)v;
 }
 
-static int ca_crl(cli *c, int argc, char **argv)
+/* The chain scope needs the root's key too. */
+static int crl_prepare(struct cli_sub_run *run)
 {
-	struct ca_opts o = {.usage = crl_usage};
-	mtk_ca_crl_scope scope = MTK_CRL_SCOPE_CHAIN;
-	const mtk_ca_conf *conf;
-	STACK_OF(X509_CRL) *crls = NULL;
-	mtk_ca *ca = NULL;
-	BIO *bio = NULL;
-	char *p = NULL, nb[64], nj[32];
-	long n, days;
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
 	mtk_err err = {0};
-	json_t *arr = NULL;
-	int first, r, total = 0;
-	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, crl_usage, &first);
-	if (r != 0)
-		return r;
-	if ((r = only(c, &o, " days scope ")) != 0)
-		return r;
-	if (first + 1 != argc)
-		return cli_usage_error(c, crl_usage, "one CA directory is needed");
 	if (c->out == NULL)
 		return cli_usage_error(c, crl_usage, "-o CRL is required");
-	if (o.days_set && o.days > 3650)
+	if (o->days_set && o->days > 3650)
 		return cli_usage_error(c, crl_usage, "--days: at most 3650");
-	if (o.scope != NULL && strcmp(o.scope, "leaf") == 0)
-		scope = MTK_CRL_SCOPE_LEAF;
-	else if (o.scope != NULL && strcmp(o.scope, "chain") != 0)
+	o->scope = MTK_CRL_SCOPE_CHAIN;
+	if (o->scope_name != NULL && strcmp(o->scope_name, "leaf") == 0)
+		o->scope = MTK_CRL_SCOPE_LEAF;
+	else if (o->scope_name != NULL && strcmp(o->scope_name, "chain") != 0)
 		return cli_usage_error(c, crl_usage, "--scope must be chain or leaf");
-	days = o.days_set ? o.days : 30;
-	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0) {
-		rc = mtk_err_set(&err, MTK_E_EXISTS, "%s", c->out);
+	if (!c->force && strcmp(c->out, "-") != 0 && access(c->out, F_OK) == 0)
+		return cli_error(c, mtk_err_set(&err, MTK_E_EXISTS, "%s", c->out), &err);
+	run->open_flags = MTK_CA_KEY_SIGNER | (o->scope == MTK_CRL_SCOPE_CHAIN ? MTK_CA_KEY_ROOT : 0u);
+	return 0;
+}
+
+static int crl_report(struct cli_sub_run *run)
+{
+	cli *c = run->c;
+	struct ca_opts *o = run->ctx;
+	mtk_ca_crl_scope scope = o->scope;
+	const mtk_ca_conf *conf;
+	STACK_OF(X509_CRL) *crls = NULL;
+	mtk_ca *ca = o->ca;
+	BIO *bio = NULL;
+	char *p = NULL, nb[64], nj[32];
+	long n, days = o->days_set ? o->days : 30;
+	mtk_err err = {0};
+	json_t *arr = NULL;
+	int r, total = 0;
+	mtk_rc rc;
+
+	if ((rc = mtk_ca_crls(ca, scope, c->now, days, &o->crls, &err)) != MTK_OK)
 		goto fail;
-	}
-	if ((rc = open_ca(c, argv[first],
-			  MTK_CA_KEY_SIGNER | (scope == MTK_CRL_SCOPE_CHAIN ? MTK_CA_KEY_ROOT : 0u), &ca,
-			  &err)) != MTK_OK ||
-	    (rc = mtk_ca_crls(ca, scope, c->now, days, &crls, &err)) != MTK_OK)
-		goto fail;
+	crls = o->crls;
 	bio = BIO_new(BIO_s_mem());
 	if (bio == NULL) {
 		rc = mtk_err_set(&err, MTK_E_NOMEM, "encoding the CRL");
@@ -554,8 +595,6 @@ fail:
 out:
 	json_decref(arr);
 	BIO_free(bio);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	mtk_ca_close(ca);
 	return r;
 }
 
@@ -564,27 +603,15 @@ static const char list_usage[] =
 	"\n"
 	"Lists the certificates the CA in DIR issued: status, serial, expiry, profile, subject.\n";
 
-static int ca_list(cli *c, int argc, char **argv)
+static int ca_list(struct cli_sub_run *run)
 {
-	struct ca_opts o = {.usage = list_usage};
+	cli *c = run->c;
+	const struct ca_opts *o = run->ctx;
 	const mtk_ca_index *idx;
-	mtk_ca *ca = NULL;
-	mtk_err err = {0};
 	json_t *arr;
 	char tb[64], rb[64];
-	int first, r;
-	mtk_rc rc;
 
-	r = cli_parse(c, argc, argv, "", ca_longopts, ca_opt, &o, list_usage, &first);
-	if (r != 0)
-		return r;
-	if ((r = only(c, &o, " ")) != 0)
-		return r;
-	if (first + 1 != argc)
-		return cli_usage_error(c, list_usage, "one CA directory is needed");
-	if ((rc = mtk_ca_open(argv[first], NULL, 0, &ca, &err)) != MTK_OK)
-		return cli_error(c, rc, &err);
-	idx = mtk_ca_get_index(ca);
+	idx = mtk_ca_get_index(o->ca);
 	arr = json_array();
 	if (!c->json)
 		printf("%-7s  %-32s  %-23s  %-6s  %s\n", "STATUS", "SERIAL", "NOT AFTER", "USE", "SUBJECT");
@@ -603,21 +630,60 @@ static int ca_list(cli *c, int argc, char **argv)
 			printf("%-7s  %-32s  %-23s  %-6s  %s\n", revoked ? "revoked" : "valid", e->serial,
 			       cli_fmt_time(e->not_after, tb, sizeof(tb)), e->profile, e->subject ? e->subject : "");
 	}
-	cli_set(c, "dir", json_string(argv[first]));
+	cli_set(c, "dir", json_string(run->target));
 	cli_set(c, "certificates", arr);
-	mtk_ca_close(ca);
 	return 0;
 }
 
+/* After the options, every sub-verb: an option of another sub-verb is a
+ * usage error. */
+static int ca_check(struct cli_sub_run *run)
+{
+	static const struct {
+		const char *sub, *allowed;
+	} allow[] = {
+		{"init", " name intermediate key-type days crl-url "},
+		{"sign", " profile days chain-out not-before not-after "},
+		{"revoke", " reason "},
+		{"crl", " days scope "},
+		{"list", " "},
+	};
+	struct ca_opts *o = run->ctx;
+
+	o->usage = run->sub->usage;
+	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
+		if (strcmp(run->sub->name, allow[i].sub) == 0)
+			return only(run->c, o, allow[i].allowed);
+	return 0;
+}
+
+/* The sub-verbs: parse, prepare, open, apply, save, report (subverb.h).
+ * A CA directory is written by the library (mtk_ca_*), not saved here. */
+static const struct cli_sub subs[] = {
+    {"init", "Create a CA in a directory: root and optional issuing intermediate", init_usage, 1,
+     1, "one directory is needed", CLI_SUB_OPEN_NONE, 0, CLI_SUB_SAVE_NONE, NULL, NULL, ca_init},
+    {"sign", "Sign a CSR with the client or server profile", sign_usage, 2, 2,
+     "DIR and CSR are needed", CLI_SUB_OPEN_VERB, MTK_CA_KEY_SIGNER, CLI_SUB_SAVE_NONE,
+     sign_prepare, sign_apply, sign_report},
+    {"revoke", "Revoke a certificate the CA issued", revoke_usage, 2, 2,
+     "DIR and CERT or SERIAL are needed", CLI_SUB_OPEN_VERB, 0, CLI_SUB_SAVE_NONE,
+     revoke_prepare, revoke_apply, revoke_report},
+    {"crl", "Write the CRLs of the CA chain (issuing CA and root)", crl_usage, 1, 1,
+     "one CA directory is needed", CLI_SUB_OPEN_VERB, MTK_CA_KEY_SIGNER, CLI_SUB_SAVE_NONE,
+     crl_prepare, NULL, crl_report},
+    {"list", "List the certificates the CA issued", list_usage, 1, 1,
+     "one CA directory is needed", CLI_SUB_OPEN_VERB, 0, CLI_SUB_SAVE_NONE, NULL, NULL, ca_list},
+    {NULL, NULL, NULL, 0, 0, NULL, CLI_SUB_OPEN_NONE, 0, CLI_SUB_SAVE_NONE, NULL, NULL, NULL},
+};
+
+static const struct cli_subverbs ca_verb = {
+    "ca", "", ca_longopts, ca_opt, ca_check, ca_open, ca_release, subs,
+};
+
 int cmd_ca(cli *c, int argc, char **argv)
 {
-	static const struct cli_verb subs[] = {
-		{"init", ca_init, "Create a CA in a directory: root and optional issuing intermediate"},
-		{"sign", ca_sign, "Sign a CSR with the client or server profile"},
-		{"revoke", ca_revoke, "Revoke a certificate the CA issued"},
-		{"crl", ca_crl, "Write the CRLs of the CA chain (issuing CA and root)"},
-		{"list", ca_list, "List the certificates the CA issued"},
-		{NULL, NULL, NULL},
-	};
-	return cli_dispatch_sub(c, "ca", subs, argc, argv);
+	struct ca_opts o;
+
+	memset(&o, 0, sizeof(o));
+	return cli_run_sub(c, &ca_verb, &o, argc, argv);
 }

@@ -1031,7 +1031,7 @@ static int export_prepare(struct cli_sub_run *run)
 		return r;
 	if (o->der && (o->with_key || o->full_chain))
 		return cli_usage_error(run->c, usage_export, "--der writes one certificate only");
-	run->ks_flags = o->with_key ? 0 : MTK_KS_READ_NO_KEYS;
+	run->open_flags = o->with_key ? 0 : MTK_KS_READ_NO_KEYS;
 	return 0;
 }
 
@@ -1490,7 +1490,7 @@ static const struct cli_sub subs[] = {
 };
 
 static const struct cli_subverbs keystore = {
-    "keystore", "v", longopts, on_opt, ks_check, ks_release, subs,
+    "keystore", "v", longopts, on_opt, ks_check, NULL, ks_release, subs,
 };
 
 int cmd_keystore(cli *c, int argc, char **argv)

@@ -571,7 +571,7 @@ static const struct cli_sub subs[] = {
 };
 
 static const struct cli_subverbs mid = {
-    "mid", "", longopts, on_opt, mid_check, mid_release, subs,
+    "mid", "", longopts, on_opt, mid_check, NULL, mid_release, subs,
 };
 
 int cmd_mid(cli *c, int argc, char **argv)

@@ -36,12 +36,14 @@ static int open_target(struct cli_sub_run *run)
 {
 	switch (run->sub->open) {
 	case CLI_SUB_OPEN_KS_READ:
-		return ks_open(run->c, run->target, run->ks_flags, &run->ks);
+		return ks_open(run->c, run->target, run->open_flags, &run->ks);
 	case CLI_SUB_OPEN_KS_EDIT:
-		return ks_open_edit(run->c, run->target, run->ks_flags, &run->ks);
+		return ks_open_edit(run->c, run->target, run->open_flags, &run->ks);
 	case CLI_SUB_OPEN_KS_CREATE:
 		return ks_open_or_create_flags(run->c, run->target, run->store_type,
-					       run->ks_flags, &run->ks);
+					       run->open_flags, &run->ks);
+	case CLI_SUB_OPEN_VERB:
+		return run->verb->open(run);
 	case CLI_SUB_OPEN_NONE:
 	default:
 		return 0;
@@ -59,11 +61,12 @@ int cli_run_sub(cli *c, const struct cli_subverbs *v, void *ctx, int argc, char 
 	argc--, argv++;
 	memset(&run, 0, sizeof(run));
 	run.c = c;
+	run.verb = v;
 	run.sub = s;
 	run.ctx = ctx;
 	run.argc = argc;
 	run.argv = argv;
-	run.ks_flags = s->ks_flags;
+	run.open_flags = s->open_flags;
 	/* parse */
 	r = cli_parse(c, argc, argv, v->shortopts, v->longopts, v->on_opt, ctx, s->usage,
 		      &run.first);
