@@ -243,6 +243,10 @@ static mtk_rc open_ca(cli *c, const char *dir, unsigned keys, mtk_ca **ca, mtk_e
 	return rc;
 }
 
+/* An open flag beside MTK_CA_KEY_*: the index alone, no key, and no
+ * password read (ca list ignores --pass). */
+#define CA_OPEN_INDEX (1u << 16)
+
 /* CLI_SUB_OPEN_VERB: the CA of DIR with the keys the row (or prepare) asks
  * for. */
 static int ca_open(struct cli_sub_run *run)
@@ -251,7 +255,11 @@ static int ca_open(struct cli_sub_run *run)
 	mtk_err err = {0};
 	mtk_rc rc;
 
-	if ((rc = open_ca(run->c, run->target, run->open_flags, &o->ca, &err)) != MTK_OK)
+	if (run->open_flags & CA_OPEN_INDEX)
+		rc = mtk_ca_open(run->target, NULL, 0, &o->ca, &err);
+	else
+		rc = open_ca(run->c, run->target, run->open_flags, &o->ca, &err);
+	if (rc != MTK_OK)
 		return cli_error(run->c, rc, &err);
 	return 0;
 }
@@ -672,7 +680,8 @@ static const struct cli_sub subs[] = {
      "one CA directory is needed", CLI_SUB_OPEN_VERB, MTK_CA_KEY_SIGNER, CLI_SUB_SAVE_NONE,
      crl_prepare, NULL, crl_report},
     {"list", "List the certificates the CA issued", list_usage, 1, 1,
-     "one CA directory is needed", CLI_SUB_OPEN_VERB, 0, CLI_SUB_SAVE_NONE, NULL, NULL, ca_list},
+     "one CA directory is needed", CLI_SUB_OPEN_VERB, CA_OPEN_INDEX, CLI_SUB_SAVE_NONE, NULL,
+     NULL, ca_list},
     {NULL, NULL, NULL, 0, 0, NULL, CLI_SUB_OPEN_NONE, 0, CLI_SUB_SAVE_NONE, NULL, NULL, NULL},
 };
 
