@@ -19,6 +19,7 @@
 #include "mtlskit/keygen.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/probe.h"
 
 #include "internal.h"
@@ -82,7 +83,8 @@ static mtk_rc ks_target(const mtk_track_conf *c, const mtk_track_env *env, char 
 	}
 	if (c->store_pass != NULL)
 		rc = mtk_pass_resolve(c->store_pass, NULL, env->pass_io, pass, &fl, err);
-	else if ((*pass = mtk_secret_new("changeit", 8)) == NULL) /* the MID default, by name */
+	else if ((*pass = mtk_secret_new(mtk_mid_default_pass()->s, mtk_mid_default_pass()->len)) ==
+		 NULL) /* the MID default (mid.h) */
 		rc = mtk_err_set(err, MTK_E_NOMEM, "password");
 	else
 		rc = MTK_OK;
@@ -157,7 +159,7 @@ static mtk_rc read_installed(const mtk_track_conf *c, const mtk_track_env *env, 
 	case MTK_TRK_KEYSTORE:
 		if ((rc = ks_target(c, env, &path, &pass, err)) != MTK_OK ||
 		    (rc = mtk_file_read(path, 0, &b, err)) != MTK_OK ||
-		    (rc = mtk_keystore_load_set(&set, path, b.data, b.len, pass, NULL, NULL, err)) !=
+		    (rc = mtk_keystore_load_set(&set, path, b.data, b.len, pass, NULL, NULL, NULL, err)) !=
 			MTK_OK)
 			break;
 		rc = mat_from_set(&set, ks_alias(c), m, err);
