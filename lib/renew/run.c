@@ -16,6 +16,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/check.h"
 #include "mtlskit/file.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/keygen.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
