@@ -40,9 +40,10 @@ typedef enum mtk_mid_use {
 	 * bundle, expiry, the loader): only an agent keystore, by name, so no
 	 * other store is opened with a guessed password. */
 	MTK_MID_READ,
-	/* A keystore verb on a store the user named as one (keystore ...,
-	 * mid install|show): after --pass on any store, and a new store is
-	 * created with it (what the MID Server expects; docs/keystore.md). */
+	/* A store the user named as one (keystore ..., mid install|show, a
+	 * tracked keystore): tried after --pass on any store, and a new
+	 * store is created with it (what the MID Server expects;
+	 * docs/keystore.md). */
 	MTK_MID_KEYSTORE_VERB,
 } mtk_mid_use;
 

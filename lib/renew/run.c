@@ -82,13 +82,16 @@ static mtk_rc ks_target(const mtk_track_conf *c, const mtk_track_env *env, char 
 	} else if ((*path = strdup(c->keystore)) == NULL) {
 		return mtk_err_set(err, MTK_E_NOMEM, "keystore");
 	}
-	if (c->store_pass != NULL)
+	if (c->store_pass != NULL) {
 		rc = mtk_pass_resolve(c->store_pass, NULL, env->pass_io, pass, &fl, err);
-	else if ((*pass = mtk_secret_new(mtk_mid_default_pass()->s, mtk_mid_default_pass()->len)) ==
-		 NULL) /* the MID default (mid.h) */
-		rc = mtk_err_set(err, MTK_E_NOMEM, "password");
-	else
+	} else {
+		/* A tracked keystore is one the user named as a store, as a
+		 * keystore verb's is: mid.h says when the MID default applies. */
+		const mtk_secret *d = mtk_mid_default_for(MTK_MID_KEYSTORE_VERB, *path);
 		rc = MTK_OK;
+		if (d != NULL && (*pass = mtk_secret_new(d->s, d->len)) == NULL)
+			rc = mtk_err_set(err, MTK_E_NOMEM, "password");
+	}
 	if (rc != MTK_OK) {
 		free(*path);
 		*path = NULL;
