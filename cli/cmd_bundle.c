@@ -21,6 +21,7 @@
 #include "mtlskit/check.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 
 static const char usage[] =
     "Usage: mtlskit bundle INPUT... -o OUT [options]\n"
@@ -166,6 +167,7 @@ static int load_inputs(cli *c, struct run *r, char **files, int n)
 		mtk_container_info info;
 
 		mtk_err_clear(&err);
+		lo.default_pass = mtk_mid_default_for(MTK_MID_READ, files[i]);
 		rc = mtk_load_file(&r->set, files[i], &lo, &info, NULL, &err);
 		if (rc == MTK_E_PASSWORD_NEEDED && r->pass == NULL) {
 			mtk_err e2 = {0};

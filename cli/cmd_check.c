@@ -19,6 +19,7 @@
 #include "mtlskit/chain.h"
 #include "mtlskit/check.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 
 static const char usage[] =
     "Usage: mtlskit check [--profile P] [options] FILE|DIR...\n"
@@ -29,7 +30,8 @@ static const char usage[] =
     "\n"
     "Profiles:\n"
     "  mid          a MID Server PEM bundle (leaf -> intermediates -> root -> PKCS#8\n"
-    "               key), or an agent directory (security/agent_keystore.jks)\n"
+    "               key), or an agent directory (it holds config.xml; its\n"
+    "               security/agent_keystore.jks is checked)\n"
     "  outbound     a keystore for a ServiceNow \"Java Key Store\" certificate record\n"
     "  upload-user  the leaf for sys_user_certificate (never the private key)\n"
     "  upload-ca    the CA chain for sys_ca_certificate (one chain, to the root)\n"
@@ -47,7 +49,8 @@ static const char usage[] =
     "                    directory the MID alias defaultsecuritykeypairhandle)\n"
     "  --each            check every file on its own instead of as parts of one\n"
     "  --pass SPEC       password of a PFX, keystore or encrypted key (a keystore\n"
-    "                    without --pass is tried with the MID default 'changeit')\n"
+    "                    named agent_keystore.jks is tried with the MID default\n"
+    "                    'changeit' when no --pass is given)\n"
     "  --key-pass SPEC   keystore entry password, if it differs\n"
     "  --json            one JSON document with the findings\n"
     "SPEC: env:VAR, file:PATH, fd:N or pass:TEXT.\n"
@@ -109,7 +112,6 @@ struct run {
 	mtk_profile profile;
 	mtk_secret *pass;
 	mtk_secret *key_pass;
-	mtk_secret *changeit;
 	mtk_set ca_set;
 	STACK_OF(X509) *trusted;
 	struct input *in;
@@ -120,7 +122,6 @@ static void run_free(struct run *r)
 {
 	mtk_secret_free(r->pass);
 	mtk_secret_free(r->key_pass);
-	mtk_secret_free(r->changeit);
 	mtk_set_free(&r->ca_set);
 	sk_X509_pop_free(r->trusted, X509_free);
 	for (size_t i = 0; r->in && i < r->nin; i++)
@@ -134,37 +135,23 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A directory: the MID agent's keystore in it. */
+/* A directory: the MID agent's keystore in it (mid.h decides which
+ * directories are agent directories, the same ones `mid install` takes). */
 static int resolve_dir(cli *c, struct run *r, struct input *in)
 {
-	static const char *const tries[] = {"security/agent_keystore.jks",
-					    "agent/security/agent_keystore.jks"};
 	mtk_err err = {0};
+	mtk_rc rc;
 
 	if (r->profile != MTK_PROFILE_MID && r->profile != MTK_PROFILE_AUTO)
 		return cli_error(c, mtk_err_set(&err, MTK_E_ISDIR, "%s", in->arg), &err);
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		size_t n = strlen(in->arg) + strlen(tries[i]) + 2;
-		char *p = malloc(n);
-		if (p == NULL)
-			return cli_error(c, MTK_E_NOMEM, NULL);
-		snprintf(p, n, "%s/%s", in->arg, tries[i]);
-		if (access(p, F_OK) == 0) {
-			in->path = p;
-			in->agent_dir = true;
-			return 0;
-		}
-		free(p);
-	}
-	return cli_error(c,
-			 mtk_err_set(&err, MTK_E_NOENT,
-				     "%s: not a MID Server agent directory (no security/agent_keystore.jks)",
-				     in->arg),
-			 &err);
+	if ((rc = mtk_mid_agent_dir(in->arg, &in->path, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
+	in->agent_dir = true;
+	return 0;
 }
 
-/* Loads one input into set; for a keystore with no --pass, the MID default
- * 'changeit' is tried.  Returns 0 or an exit status. */
+/* Loads one input into set; with no --pass, the MID default is tried on an
+ * agent keystore only (mid.h).  Returns 0 or an exit status. */
 static int load_input(cli *c, struct run *r, struct input *in, mtk_set *set, mtk_findings *fs)
 {
 	mtk_load_opts lo = {.pass = r->pass, .key_pass = r->key_pass, .findings = true};
@@ -174,16 +161,9 @@ static int load_input(cli *c, struct run *r, struct input *in, mtk_set *set, mtk
 	/* An agent keystore must be read, not just described. */
 	lo.require_decrypt = in->agent_dir;
 	if (in->agent_dir && r->pass == NULL)
-		lo.pass = r->changeit;
+		lo.pass = mtk_mid_default_pass();
+	lo.default_pass = mtk_mid_default_for(MTK_MID_READ, in->path);
 	rc = mtk_load_file(set, in->path, &lo, &in->info, fs, &err);
-	if (rc == MTK_OK && in->info.needs_password && r->pass == NULL &&
-	    (in->info.format == MTK_FMT_JKS || in->info.format == MTK_FMT_JCEKS)) {
-		/* On failure the set is left as it was (load.h). */
-		lo.pass = r->changeit;
-		if (mtk_load_file(set, in->path, &lo, &in->info, NULL, &err) != MTK_OK)
-			in->info.needs_password = true;
-		mtk_err_clear(&err);
-	}
 	if (rc == MTK_E_UNSUPPORTED && in->agent_dir) {
 		mtk_err_clear(&err);
 		return cli_error(c,
@@ -361,11 +341,6 @@ int cmd_check(cli *c, int argc, char **argv)
 	if ((rc = cli_password(c, CLI_PASS_IN, "Password: ", false, &r.pass, &err)) != MTK_OK ||
 	    (rc = cli_password(c, CLI_PASS_KEY, "Key password: ", false, &r.key_pass, &err)) != MTK_OK) {
 		st = cli_error(c, rc, &err);
-		goto out;
-	}
-	r.changeit = mtk_secret_new("changeit", 8);
-	if (r.changeit == NULL) {
-		st = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
 	}
 	if (r.o.ca != NULL) {

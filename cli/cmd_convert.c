@@ -20,6 +20,7 @@
 #include "mtlskit/convert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/pkcs12.h"
 
 static const char usage[] =
@@ -165,7 +166,10 @@ static json_t *certs_json(STACK_OF(X509) * sk)
 static mtk_rc load_input(cli *c, struct run *r, const char *path, mtk_container_info *info,
 			 mtk_err *err)
 {
-	mtk_load_opts lo = {.pass = r->pass, .key_pass = r->key_pass, .require_decrypt = true};
+	mtk_load_opts lo = {.pass = r->pass,
+			    .key_pass = r->key_pass,
+			    .default_pass = mtk_mid_default_for(MTK_MID_READ, path),
+			    .require_decrypt = true};
 	mtk_rc rc;
 
 	rc = mtk_load_file(&r->set, path, &lo, info, NULL, err);

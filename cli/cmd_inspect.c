@@ -26,6 +26,7 @@
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 
 static const char usage[] =
 	"Usage: mtlskit inspect [--json] [--pass SPEC] [--key-pass SPEC] [--no-color] FILE...\n"
@@ -618,7 +619,13 @@ static void read_input(struct input *in, const mtk_load_opts *opts, mtk_findings
 		mtk_err e2 = {0};
 		in->p12_ok = mtk_p12_describe(b.data, b.len, &in->p12, &e2) == MTK_OK;
 	}
-	in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, opts, &in->info, &fs, &in->err);
+	{
+		/* The MID default for an agent keystore, by name (mid.h). */
+		mtk_load_opts o = *opts;
+		o.default_pass = mtk_mid_default_for(MTK_MID_READ, in->name);
+		in->rc = mtk_load_mem(&in->set, in->name, b.data, b.len, &o, &in->info, &fs,
+				      &in->err);
+	}
 	/* A file that could not be read is reported by its error alone. */
 	if (in->rc == MTK_OK)
 		(void)!mtk_findings_move(out_fs, &fs);

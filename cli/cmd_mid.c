@@ -22,6 +22,7 @@
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 
 enum {
 	OPT_AGENT = CLI_OPT__VERB_BASE,
@@ -132,6 +133,7 @@ static int load_inputs(cli *c, char **files, int n, const char *pass_spec, mtk_s
 	opts.require_decrypt = pass != NULL;
 	opts.findings = fs != NULL;
 	for (int i = 0; i < n; i++) {
+		opts.default_pass = mtk_mid_default_for(MTK_MID_READ, files[i]);
 		if ((rc = mtk_load_file(set, files[i], &opts, NULL, fs, &err)) != MTK_OK) {
 			mtk_secret_free(pass);
 			return cli_error(c, rc, &err);

@@ -18,6 +18,7 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/load.h"
 #include "mtlskit/pem.h"
 #include "mtlskit/probe.h"

@@ -13,8 +13,16 @@
 #include "mtlskit/chain.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 
-static const char DEFAULT_PASS[] = "changeit";
+/* The store password a keystore verb tries after --pass, and gives a new
+ * store (mid.h: MTK_MID_KEYSTORE_VERB); a copy the caller frees. */
+static mtk_secret *default_pass(const char *path)
+{
+	const mtk_secret *d = mtk_mid_default_for(MTK_MID_KEYSTORE_VERB, path);
+
+	return d != NULL ? mtk_secret_new(d->s, d->len) : NULL;
+}
 
 void ks_close(struct ksfile *f)
 {
@@ -57,7 +65,7 @@ static int open_store(cli *c, const char *path, unsigned flags, struct ksfile *f
 		rc = (mtk_rc)decode_with(c, &b, path, flags, f, &err);
 		if (rc == MTK_E_INTEGRITY && c->store_pass_then_default) {
 			mtk_secret_free(f->store_pass);
-			f->store_pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1);
+			f->store_pass = default_pass(path);
 			if (f->store_pass == NULL) {
 				r = cli_error(c, MTK_E_NOMEM, NULL);
 				goto out;
@@ -74,9 +82,9 @@ static int open_store(cli *c, const char *path, unsigned flags, struct ksfile *f
 			}
 		}
 	} else {
-		/* No --pass: the MID Server default is tried by name; then a
+		/* No --pass: the MID default is tried (mid.h); then a
 		 * prompt when there is a terminal. */
-		f->store_pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1);
+		f->store_pass = default_pass(path);
 		if (f->store_pass == NULL) {
 			r = cli_error(c, MTK_E_NOMEM, NULL);
 			goto out;
@@ -231,7 +239,7 @@ int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned
 		return cli_error(c, rc, &err);
 	}
 	if (f->store_pass == NULL) {
-		f->store_pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1);
+		f->store_pass = default_pass(path);
 		if (!c->json)
 			cli_warn(c, "creating %s with the default store password \"changeit\"",
 				 path);
@@ -369,7 +377,7 @@ int ks_source_entry(cli *c, const char *path, const char *alias, const char *pas
 		goto out;
 	}
 	if (pass == NULL &&
-	    (pass = mtk_secret_new(DEFAULT_PASS, sizeof(DEFAULT_PASS) - 1)) == NULL) {
+	    (pass = default_pass(path)) == NULL) {
 		r = cli_error(c, MTK_E_NOMEM, NULL);
 		goto out;
 	}

@@ -96,7 +96,7 @@ static int bind_socket(const char *addr, int port_override, int *port_out, mtk_e
 	socklen_t sl;
 	int fd, one = 1;
 
-	if (mtk_parse_hostport(addr, &ss, &sl, err) != MTK_OK)
+	if (mtk_parse_sockaddr(addr, &ss, &sl, err) != MTK_OK)
 		return -1;
 	if (port_override > 0) {
 		if (ss.ss_family == AF_INET)
@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 	gw.backends = calloc(gw.n_backends, sizeof(*gw.backends));
 	for (size_t i = 0; gw.backends && i < gw.n_backends; i++) {
 		gw.backends[i].name = gw.cfg.backends.v[i];
-		if (mtk_parse_hostport(gw.cfg.backends.v[i], &gw.backends[i].ss, &gw.backends[i].len,
+		if (mtk_parse_sockaddr(gw.cfg.backends.v[i], &gw.backends[i].ss, &gw.backends[i].len,
 				       &err) != MTK_OK)
 			return fail(MTK_E_CONFIG, &err);
 	}

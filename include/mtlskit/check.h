@@ -46,8 +46,6 @@ typedef struct mtk_check_opts {
 
 /* The default cert-expiring window. */
 #define MTK_CHECK_WITHIN_DEFAULT 30L
-/* The alias manage-certificates installs the MID Server's key pair under. */
-#define MTK_MID_ALIAS "defaultsecuritykeypairhandle"
 
 /* Adds to fs every finding the profile's rules produce for set.  Returns an
  * error only when it cannot run (allocation failure); findings are not

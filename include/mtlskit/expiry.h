@@ -96,7 +96,8 @@ typedef struct mtk_expiry_opts {
 				     detected by device and inode) */
 	int threads;		  /* reader threads; 0 means MTK_EXPIRY_WORKERS */
 	const mtk_secret *pass;	  /* PFX / keystore password; NULL: none, except
-				     "changeit" for files named agent_keystore.jks */
+				     the MID default for an agent keystore,
+				     by name (mid.h: mtk_mid_default_for) */
 	size_t max_file;	  /* larger files are reported, not read; 0: MTK_MAX_INPUT.
 				     PEM files (a BEGIN line in their first 16 KiB)
 				     larger than the window are streamed through a

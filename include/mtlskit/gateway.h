@@ -90,9 +90,11 @@ MTK_WUR mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err);
 
 /* Parses "16k", "1m", "4096" into bytes. */
 MTK_WUR mtk_rc mtk_parse_size(const char *s, long *out);
-/* Splits "host:port" / "[v6]:port" into a numeric socket address.
- * MTK_E_CONFIG when it is not a numeric address with a port. */
-MTK_WUR mtk_rc mtk_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+/* "ADDRESS:PORT" / "[v6]:PORT" (split by hostport.h's mtk_hostport_split;
+ * port 0 and an empty or "*" address, meaning 0.0.0.0, allowed) as a
+ * numeric socket address.  MTK_E_CONFIG when it is not a numeric address
+ * with a port; a bare IPv6 address takes brackets to carry a port. */
+MTK_WUR mtk_rc mtk_parse_sockaddr(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 				  mtk_err *err);
 
 /* ---------------------------------------------------------------------

@@ -245,22 +245,6 @@ MTK_WUR mtk_rc mtk_keystore_convert(const mtk_keystore *ks, mtk_ks_type to,
 				    const mtk_secret *store_pass, const mtk_secret *key_pass,
 				    mtk_buf *out, mtk_err *err);
 
-/*
- * The MID Server's agent directory (the one manage-certificates runs from:
- * /opt/servicenow/<mid>/agent, C:\ServiceNow\<mid>\agent).  It is told
- * apart by its config.xml, a regular file every installed agent has beside
- * bin/, conf/ (wrapper) and security/.  On success *keystore_path (the
- * caller frees it) is "DIR/security/agent_keystore.jks", which may not exist
- * yet.  Errors: MTK_E_NOENT (no such directory), MTK_E_NOT_FOUND (DIR has no
- * config.xml: the message names the file looked for and, when
- * DIR/agent/config.xml exists, DIR/agent as the agent directory),
- * MTK_E_NOMEM.  `mid install` and `mid show` use it, so both refuse the
- * same directories.
- */
-#define MTK_MID_AGENT_MARK "config.xml"
-#define MTK_MID_KEYSTORE   "security/agent_keystore.jks"
-MTK_WUR mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err);
-
 /* A new store of `type` holding one key entry: alias (NULL means "mykey"),
  * key and chain (end-entity first; borrowed), dated date_ms. */
 MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_PKEY *key,
@@ -277,12 +261,11 @@ MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_P
  * alias; each secret key an MTK_OBJ_SECRET_KEY with note "AES 256-bit" (or
  * "secret key" when it could not be decrypted).
  *
- * store_pass NULL: when name is the MID Server's keystore (a path ending in
- * "agent_keystore.jks"), its default "changeit" is tried first (DESIGN.md:
- * the default is tried by name; no other store is opened with a guessed
- * password).  Otherwise, or if that fails, info (format, version, entry
- * count, needs_password) is still filled and MTK_E_PASSWORD_NEEDED is
- * returned with the set unchanged.  A wrong
+ * store_pass NULL: default_pass (may be NULL) is tried; the reader never
+ * guesses one from the name (the caller asks mid.h's mtk_mid_default_for,
+ * which gives "changeit" for an agent keystore only).  When there is none,
+ * or it fails, info (format, version, entry count, needs_password) is still
+ * filled and MTK_E_PASSWORD_NEEDED is returned with the set unchanged.  A wrong
  * store_pass: MTK_E_INTEGRITY, "keystore password is incorrect or the file
  * was altered".
  *
@@ -296,8 +279,8 @@ MTK_WUR mtk_rc mtk_keystore_write_key(mtk_ks_type type, const char *alias, EVP_P
  */
 MTK_WUR mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data,
 				     size_t len, const mtk_secret *store_pass,
-				     const mtk_secret *key_pass, mtk_container_info *info,
-				     mtk_err *err);
+				     const mtk_secret *default_pass, const mtk_secret *key_pass,
+				     mtk_container_info *info, mtk_err *err);
 
 /* --- what keytool does besides storing (gen.c) --- */
 

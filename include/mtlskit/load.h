@@ -96,6 +96,11 @@ typedef struct mtk_set {
 typedef struct mtk_load_opts {
 	const mtk_secret *pass;     /* PFX / keystore / encrypted key password */
 	const mtk_secret *key_pass; /* keystore entry key password, if different */
+	/* Tried on a JKS/JCEKS keystore when pass is NULL.  The loader never
+	 * guesses a password: callers that may try one ask mid.h
+	 * (mtk_mid_default_for(path)), which names the MID default for an
+	 * agent keystore only. */
+	const mtk_secret *default_pass;
 	/* When true, an encrypted input with no (or a wrong) password fails
 	 * with MTK_E_PASSWORD_NEEDED / MTK_E_BAD_PASSWORD instead of being
 	 * described without its contents. */

@@ -34,6 +34,7 @@
 
 #include "mtlskit/buf.h"
 #include "mtlskit/err.h"
+#include "mtlskit/hostport.h"
 
 /* The stages of a probe, in order.  A failure names the stage it hit. */
 typedef enum {
@@ -60,11 +61,7 @@ const char *mtk_client_auth_name(mtk_client_auth a); /* "none", "requested", ...
 
 /* ---- parsing of what the user types ---- */
 
-/* Splits "host", "host:port", "[v6]:port" or a bare IPv6 address into host
- * (brackets removed) and port (default_port when absent).  Errors:
- * MTK_E_INVALID_ARG. */
-MTK_WUR mtk_rc mtk_hostport_parse(const char *in, const char *default_port, char *host,
-				  size_t host_cap, char *port, size_t port_cap, mtk_err *err);
+/* host:port operands: mtk_hostport_parse (hostport.h). */
 
 /* Parses "http://HOST:PORT" (port defaults to 8080 when absent, a trailing
  * "/" is allowed).  Userinfo and other schemes are refused: MTK_E_INVALID_ARG. */

@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "mtlskit/hostport.h"
 #include "mtlskit/probe.h"
 #include "mtlskit/tlspolicy.h"
 

@@ -38,6 +38,7 @@
 #include "x509/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/pem.h"
 
 /* ------------------------------------------------------------------ */
@@ -997,7 +998,6 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 	struct scan *sc = w->sc;
 	size_t max = sc->opts->max_file ? sc->opts->max_file : MTK_MAX_INPUT;
 	const mtk_secret *pass = sc->pass;
-	mtk_secret *changeit = NULL;
 	struct stat st;
 	size_t got = 0;
 	uint64_t certs_before = w->sink->st.certs;
@@ -1090,11 +1090,8 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 	}
 	w->file.len = got;
 	w->sink->st.files++;
-	if (pass == NULL && ends_with(w->path, "/agent_keystore.jks")) {
-		/* The MID Server's keystore ships with the JDK's default password. */
-		changeit = mtk_secret_new("changeit", 8);
-		pass = changeit;
-	}
+	if (pass == NULL) /* the MID agent keystore's default, by name (mid.h) */
+		pass = mtk_mid_default_for(MTK_MID_READ, w->path);
 	rc = scan_bytes(w, w->file.data, got, pass);
 	/* The file may hold a private key: do not leave it in the heap. */
 	mtk_cleanse(w->file.data, got);
@@ -1102,7 +1099,6 @@ static mtk_rc do_file(struct worker *w, int dirfd, const char *name, unsigned ch
 	atomic_fetch_add(&sc->certs_done, w->sink->st.certs - certs_before);
 	progress(w, true);
 out:
-	mtk_secret_free(changeit);
 	close(fd);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* gwconfig.c - mtk_gwconfig_*: the gateway's settings from a file or flags. */
 #include "mtlskit/gateway.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/timeval.h"
 
 #include <arpa/inet.h>
@@ -138,54 +139,35 @@ mtk_rc mtk_parse_size(const char *s, long *out)
 	return MTK_OK;
 }
 
-mtk_rc mtk_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+mtk_rc mtk_parse_sockaddr(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 			  mtk_err *err)
 {
-	char host[128];
-	const char *colon, *port_s;
-	size_t hl;
-	char *end;
-	long port;
+	char host[INET6_ADDRSTRLEN], port[8];
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	mtk_err e = {0};
+	uint16_t p;
 
 	if (s == NULL)
 		return mtk_err_set(err, MTK_E_CONFIG, "missing address");
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (rb == NULL || rb[1] != ':')
-			return mtk_err_set(err, MTK_E_CONFIG, "%s: expected [ADDRESS]:PORT", s);
-		hl = (size_t)(rb - s - 1);
-		if (hl >= sizeof(host))
-			return mtk_err_set(err, MTK_E_CONFIG, "%s: address too long", s);
-		memcpy(host, s + 1, hl);
-		port_s = rb + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return mtk_err_set(err, MTK_E_CONFIG, "%s: expected ADDRESS:PORT", s);
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(host))
-			return mtk_err_set(err, MTK_E_CONFIG, "%s: address too long", s);
-		memcpy(host, s, hl);
-		port_s = colon + 1;
+	/* The split is hostport.h's; a configuration error is MTK_E_CONFIG. */
+	if (mtk_hostport_split(s, NULL, MTK_HP_PORT_ZERO | MTK_HP_ANY_HOST, host, sizeof(host),
+			       port, sizeof(port), &e) != MTK_OK) {
+		mtk_rc rc = mtk_err_set(err, MTK_E_CONFIG, "%s", e.detail);
+		mtk_err_clear(&e);
+		return rc;
 	}
-	host[hl] = '\0';
-	errno = 0;
-	port = strtol(port_s, &end, 10);
-	if (!isdigit((unsigned char)port_s[0]) || *end != '\0' || errno != 0 || port < 0 ||
-	    port > 65535)
-		return mtk_err_set(err, MTK_E_CONFIG, "%s: bad port", s);
-	memset(ss, 0, sizeof(*ss));
-	if (hl == 0 || strcmp(host, "*") == 0)
+	p = (uint16_t)atoi(port);
+	if (host[0] == '\0')
 		memcpy(host, "0.0.0.0", sizeof("0.0.0.0"));
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	memset(ss, 0, sizeof(*ss));
 	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
+		a4->sin_port = htons(p);
 		*len = sizeof(*a4);
 	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
+		a6->sin6_port = htons(p);
 		*len = sizeof(*a6);
 	} else {
 		return mtk_err_set(err, MTK_E_CONFIG, "%s: not a numeric IP address", s);
@@ -317,10 +299,10 @@ mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err)
 
 	if (cfg->listen == NULL)
 		return mtk_err_set(err, MTK_E_CONFIG, "listen: not set");
-	if ((rc = mtk_parse_hostport(cfg->listen, &ss, &sl, err)) != MTK_OK)
+	if ((rc = mtk_parse_sockaddr(cfg->listen, &ss, &sl, err)) != MTK_OK)
 		return rc;
 	if (cfg->admin_listen != NULL &&
-	    (rc = mtk_parse_hostport(cfg->admin_listen, &ss, &sl, err)) != MTK_OK)
+	    (rc = mtk_parse_sockaddr(cfg->admin_listen, &ss, &sl, err)) != MTK_OK)
 		return rc;
 	if (cfg->certs.n == 0)
 		return mtk_err_set(err, MTK_E_CONFIG, "cert: no server certificate");
@@ -346,7 +328,7 @@ mtk_rc mtk_gwconfig_check(const mtk_gwconfig *cfg, mtk_err *err)
 	if (cfg->backends.n == 0)
 		return mtk_err_set(err, MTK_E_CONFIG, "backend: none");
 	for (size_t i = 0; i < cfg->backends.n; i++)
-		if ((rc = mtk_parse_hostport(cfg->backends.v[i], &ss, &sl, err)) != MTK_OK)
+		if ((rc = mtk_parse_sockaddr(cfg->backends.v[i], &ss, &sl, err)) != MTK_OK)
 			return rc;
 	return MTK_OK;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/sha.h>
@@ -651,88 +650,21 @@ static mtk_rc ks_to_set(const mtk_keystore *ks, const char *name, mtk_set *set)
 	return rc;
 }
 
-/* The MID Server's keystore: a name ending in agent_keystore.jks. */
-static bool is_mid_keystore(const char *name)
-{
-	static const char base[] = "agent_keystore.jks";
-	size_t n = strlen(name), b = sizeof(base) - 1;
-
-	return n >= b && strcmp(name + n - b, base) == 0 && (n == b || name[n - b - 1] == '/');
-}
-
-/* "dir/name", or NULL (out of memory). */
-static char *path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-
-	if (p != NULL)
-		snprintf(p, n, "%s%s%s", dir,
-			 dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", name);
-	return p;
-}
-
-static bool is_regular(const char *path)
-{
-	struct stat st;
-
-	return path != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-mtk_rc mtk_mid_agent_dir(const char *dir, char **keystore_path, mtk_err *err)
-{
-	char *mark = NULL, *below = NULL;
-	struct stat st;
-	mtk_rc rc = MTK_OK;
-
-	*keystore_path = NULL;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return mtk_err_set(
-		    err, MTK_E_NOENT,
-		    "%s (the MID Server's agent directory, holding " MTK_MID_AGENT_MARK ")", dir);
-	if ((mark = path_join(dir, MTK_MID_AGENT_MARK)) == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
-	if (!is_regular(mark)) {
-		/* The articles' classic slip: the MID Server's own directory,
-		 * one level above agent/. */
-		if ((below = path_join(dir, "agent/" MTK_MID_AGENT_MARK)) == NULL)
-			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
-		else if (is_regular(below))
-			rc = mtk_err_set(err, MTK_E_NOT_FOUND,
-					 "%s is not a MID Server agent directory: looked for %s, "
-					 "found %s (use %s%sagent)",
-					 dir, mark, below, dir,
-					 dir[strlen(dir) - 1] == '/' ? "" : "/");
-		else
-			rc = mtk_err_set(err, MTK_E_NOT_FOUND,
-					 "%s is not a MID Server agent directory: looked for %s "
-					 "(the agent directory holds config.xml, bin/, conf/ and "
-					 "security/)",
-					 dir, mark);
-	} else if ((*keystore_path = path_join(dir, MTK_MID_KEYSTORE)) == NULL) {
-		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", dir);
-	}
-	free(mark);
-	free(below);
-	return rc;
-}
-
 mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data, size_t len,
-			     const mtk_secret *store_pass, const mtk_secret *key_pass,
-			     mtk_container_info *info, mtk_err *err)
+			     const mtk_secret *store_pass, const mtk_secret *default_pass,
+			     const mtk_secret *key_pass, mtk_container_info *info, mtk_err *err)
 {
 	mtk_keystore *ks = NULL;
 	mtk_set tmp = MTK_SET_INIT;
-	mtk_secret *deflt = NULL;
+	const mtk_secret *deflt = NULL;
 	mtk_ks_type type = mtk_ks_detect(data, len);
 	mtk_rc rc;
 
 	if (name == NULL)
 		name = "keystore";
 	if (store_pass == NULL) {
-		/* The MID Server keystore default, tried by name (DESIGN.md): only
-		 * for .../agent_keystore.jks, so no other store is opened with a
-		 * guessed password. */
+		/* default_pass is the caller's choice (mid.h decides when the
+		 * MID default may be tried); nothing is guessed here. */
 		mtk_err probe = {0};
 		rc = MTK_E_INTEGRITY;
 		if (type == MTK_KS_PKCS12) {
@@ -742,9 +674,8 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 				mtk_err_clear(&probe);
 				rc = MTK_E_INTEGRITY;
 			}
-		} else if (is_mid_keystore(name)) {
-			if ((deflt = mtk_secret_new("changeit", 8)) == NULL)
-				return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		} else if (default_pass != NULL) {
+			deflt = default_pass;
 			rc = mtk_keystore_decode(data, len, name, deflt, key_pass, 0, &ks, &probe);
 		}
 		if (rc == MTK_E_INTEGRITY) {
@@ -821,7 +752,6 @@ mtk_rc mtk_keystore_load_set(mtk_set *set, const char *name, const uint8_t *data
 	rc = MTK_OK;
 out:
 	mtk_set_free(&tmp);
-	mtk_secret_free(deflt);
 	mtk_keystore_free(ks);
 	return rc;
 }

@@ -16,9 +16,11 @@
 #include "mtlskit/cert.h"
 #include "mtlskit/check.h"
 #include "mtlskit/file.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/keygen.h"
 #include "mtlskit/keystore.h"
 #include "mtlskit/load.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/probe.h"
 
 #include "internal.h"
@@ -80,12 +82,16 @@ static mtk_rc ks_target(const mtk_track_conf *c, const mtk_track_env *env, char 
 	} else if ((*path = strdup(c->keystore)) == NULL) {
 		return mtk_err_set(err, MTK_E_NOMEM, "keystore");
 	}
-	if (c->store_pass != NULL)
+	if (c->store_pass != NULL) {
 		rc = mtk_pass_resolve(c->store_pass, NULL, env->pass_io, pass, &fl, err);
-	else if ((*pass = mtk_secret_new("changeit", 8)) == NULL) /* the MID default, by name */
-		rc = mtk_err_set(err, MTK_E_NOMEM, "password");
-	else
+	} else {
+		/* A tracked keystore is one the user named as a store, as a
+		 * keystore verb's is: mid.h says when the MID default applies. */
+		const mtk_secret *d = mtk_mid_default_for(MTK_MID_KEYSTORE_VERB, *path);
 		rc = MTK_OK;
+		if (d != NULL && (*pass = mtk_secret_new(d->s, d->len)) == NULL)
+			rc = mtk_err_set(err, MTK_E_NOMEM, "password");
+	}
 	if (rc != MTK_OK) {
 		free(*path);
 		*path = NULL;
@@ -157,7 +163,7 @@ static mtk_rc read_installed(const mtk_track_conf *c, const mtk_track_env *env, 
 	case MTK_TRK_KEYSTORE:
 		if ((rc = ks_target(c, env, &path, &pass, err)) != MTK_OK ||
 		    (rc = mtk_file_read(path, 0, &b, err)) != MTK_OK ||
-		    (rc = mtk_keystore_load_set(&set, path, b.data, b.len, pass, NULL, NULL, err)) !=
+		    (rc = mtk_keystore_load_set(&set, path, b.data, b.len, pass, NULL, NULL, NULL, err)) !=
 			MTK_OK)
 			break;
 		rc = mat_from_set(&set, ks_alias(c), m, err);

@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/describe.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/probe.h"
 #include "mtlskit/tlspolicy.h"
 
@@ -50,77 +51,7 @@ const char *mtk_client_auth_name(mtk_client_auth a)
 	return (unsigned)a <= MTK_CLIENT_AUTH_REJECTED ? names[a] : "unknown";
 }
 
-/* ---- host:port and proxy URL (the library's one host:port parser; the
- * expiry endpoint operand is an adapter over it) ---- */
-
-static mtk_rc copy_part(const char *s, size_t n, char *out, size_t cap, const char *what,
-			const char *in, mtk_err *err)
-{
-	if (n == 0 || n >= cap)
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: %s %s", in,
-				   n == 0 ? "empty" : "too long", what);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return MTK_OK;
-}
-
-static mtk_rc check_port(const char *port, const char *in, mtk_err *err)
-{
-	long v = 0;
-	size_t i;
-
-	/* Digits only (strtol would take "+443" and " 443"). */
-	for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 5; i++)
-		v = v * 10 + (port[i] - '0');
-	if (i == 0 || port[i] != '\0' || v < 1 || v > 65535)
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: port must be 1..65535", in);
-	return MTK_OK;
-}
-
-mtk_rc mtk_hostport_parse(const char *in, const char *default_port, char *host, size_t host_cap,
-			  char *port, size_t port_cap, mtk_err *err)
-{
-	const char *colon, *p;
-	mtk_rc rc;
-
-	if (in == NULL || in[0] == '\0')
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "empty host");
-	if (in[0] == '[') {
-		const char *close = strchr(in, ']');
-		if (close == NULL)
-			return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: missing ']'", in);
-		rc = copy_part(in + 1, (size_t)(close - in - 1), host, host_cap, "host", in, err);
-		if (rc != MTK_OK)
-			return rc;
-		if (close[1] == '\0')
-			p = default_port;
-		else if (close[1] == ':')
-			p = close + 2;
-		else
-			return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: expected ':' after ']'", in);
-	} else {
-		colon = strchr(in, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			/* Two colons: a bare IPv6 address, no port. */
-			rc = copy_part(in, strlen(in), host, host_cap, "host", in, err);
-			p = default_port;
-		} else if (colon != NULL) {
-			rc = copy_part(in, (size_t)(colon - in), host, host_cap, "host", in, err);
-			p = colon + 1;
-		} else {
-			rc = copy_part(in, strlen(in), host, host_cap, "host", in, err);
-			p = default_port;
-		}
-		if (rc != MTK_OK)
-			return rc;
-	}
-	if (strpbrk(host, " /\t\r\n@") != NULL)
-		return mtk_err_set(err, MTK_E_INVALID_ARG, "%s: not a host name or address", in);
-	rc = copy_part(p, strlen(p), port, port_cap, "port", in, err);
-	if (rc != MTK_OK)
-		return rc;
-	return check_port(port, in, err);
-}
+/* ---- proxy URL (host:port: hostport.h) ---- */
 
 mtk_rc mtk_proxy_url_parse(const char *url, char *host, size_t host_cap, char *port,
 			   size_t port_cap, mtk_err *err)

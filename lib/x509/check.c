@@ -21,6 +21,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
+#include "mtlskit/mid.h"
 
 /* ---- profiles ---- */
 
@@ -1137,7 +1138,7 @@ static mtk_rc check_alias(ctx *x)
 		return MTK_OK;
 	if (x->p == MTK_PROFILE_AUTO && !x->any_alias && x->o->expected_alias == NULL)
 		return MTK_OK;
-	if (x->p == MTK_PROFILE_OUTBOUND || strcmp(want, "defaultsecuritykeypairhandle") != 0)
+	if (x->p == MTK_PROFILE_OUTBOUND || strcmp(want, MTK_MID_ALIAS) != 0)
 		snprintf(fix, sizeof(fix),
 			 "add the key entry under that alias (mtlskit keystore add-key %s --alias %s "
 			 "--pass env:STORE_PASS YOUR-BUNDLE.pem), or name the alias the store has",
@@ -1149,7 +1150,7 @@ static mtk_rc check_alias(ctx *x)
 			 want);
 	return add_adv(x, MTK_F_KEYSTORE_ALIAS, NULL, NULL, fix, "no key entry under the alias '%s'%s%s",
 		       want, have_any ? " (the alias holds only a certificate)" : "",
-		       strcmp(want, "defaultsecuritykeypairhandle") == 0
+		       strcmp(want, MTK_MID_ALIAS) == 0
 			   ? "; the MID Server looks only there and stays Down"
 			   : "");
 }

@@ -1019,7 +1019,8 @@ mtk_rc mtk_load_mem(mtk_set *set, const char *name, const uint8_t *data, size_t 
 	case MTK_FMT_JCEKS:
 		if ((rc = ks_header(name, data, len, info, err)) != MTK_OK)
 			break;
-		rc = mtk_keystore_load_set(&tmp, name, data, len, opts->pass, opts->key_pass, info, err);
+		rc = mtk_keystore_load_set(&tmp, name, data, len, opts->pass, opts->default_pass,
+					   opts->key_pass, info, err);
 		if (rc == MTK_E_PASSWORD_NEEDED && !opts->require_decrypt) {
 			info->needs_password = true;
 			mtk_err_clear(err);

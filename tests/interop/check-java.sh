@@ -123,7 +123,7 @@ expect_eq "exit 1" "$RC" 1
 
 # A MID agent directory with a JKS keystore (keytool): read when this build
 # has the JKS reader, otherwise a clear "cannot read" (exit 3).
-mkdir -p agent/security
+mkdir -p agent/security && echo "<parameters/>" >agent/config.xml
 keytool -genkeypair -keystore agent/security/agent_keystore.jks -storetype JKS -storepass changeit \
 	-keypass changeit -alias somethingelse -keyalg RSA -keysize 2048 \
 	-dname "CN=mid01.example.com,O=Example,C=GB" -validity 365 -ext EKU=clientAuth >/dev/null 2>&1
@@ -137,4 +137,14 @@ else
 fi
 expect_rc 3 "a directory that is no agent" "$MTLSKIT" check --profile mid "$P/ca"
 expect_match "says what it looked for" "security/agent_keystore.jks" "$ERR"
+# The agent directory is decided where `mid install` decides it (mid.h):
+# the MID Server's own directory is refused with the same pointer.
+expect_rc 3 "the MID Server's directory, one above agent/: refused as mid install does" \
+	"$MTLSKIT" check --profile mid .
+expect_match "points at the agent directory below" "found \./agent/config\.xml \(use \./agent\)" "$ERR"
+# The default password is tried on an agent keystore only, by name.
+cp agent/security/agent_keystore.jks other.jks
+expect_rc 4 "another JKS with the MID default: not opened with a guessed password" \
+	"$MTLSKIT" check other.jks
+expect_match "asks for --pass" "other.jks: password-protected; give --pass" "$ERR"
 done_testing

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtlskit/check.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/load.h"
 
 #include "pki_fixture.h"

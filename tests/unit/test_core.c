@@ -21,6 +21,7 @@
 #include "mtlskit/err.h"
 #include "mtlskit/file.h"
 #include "mtlskit/findings.h"
+#include "mtlskit/hostport.h"
 #include "mtlskit/pass.h"
 #include "mtlskit/timeval.h"
 
@@ -409,6 +410,64 @@ static void test_fnv1a(void **state)
 		    mtk_fnv1a(MTK_FNV1A_INIT, "foobar", 6));
 }
 
+static void test_hostport_split(void **state)
+{
+	char h[64], p[8];
+	mtk_err e = {0};
+
+	(void)state;
+	/* A listener's forms: port 0, every address. */
+	assert_int_equal(mtk_hostport_split("127.0.0.1:0", NULL, MTK_HP_PORT_ZERO, h, sizeof(h), p,
+					    sizeof(p), &e),
+			 MTK_OK);
+	assert_string_equal(p, "0");
+	assert_int_equal(mtk_hostport_split("127.0.0.1:0", NULL, 0, h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(e.detail, "127.0.0.1:0: port must be 1..65535");
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_hostport_split("*:8443", NULL, MTK_HP_ANY_HOST, h, sizeof(h), p,
+					    sizeof(p), &e),
+			 MTK_OK);
+	assert_string_equal(h, "");
+	assert_string_equal(p, "8443");
+	assert_int_equal(mtk_hostport_split(":8443", NULL, MTK_HP_ANY_HOST, h, sizeof(h), p,
+					    sizeof(p), &e),
+			 MTK_OK);
+	assert_string_equal(h, "");
+	assert_int_equal(mtk_hostport_split(":8443", NULL, 0, h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(e.detail, ":8443: empty host");
+	mtk_err_clear(&e);
+	/* No default port: one is required; a bare IPv6 address has none. */
+	assert_int_equal(mtk_hostport_split("::1:443", NULL, 0, h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(e.detail, "::1:443: no port (HOST:PORT, [IPv6]:PORT)");
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_hostport_split("[::1]", NULL, 0, h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_hostport_split("[::1]:443", NULL, 0, h, sizeof(h), p, sizeof(p), &e),
+			 MTK_OK);
+	assert_string_equal(h, "::1");
+	assert_string_equal(p, "443");
+	/* What users type, with a default port. */
+	assert_int_equal(mtk_hostport_parse("[2001:db8::5]", "443", h, sizeof(h), p, sizeof(p), &e),
+			 MTK_OK);
+	assert_string_equal(h, "2001:db8::5");
+	assert_string_equal(p, "443");
+	assert_int_equal(mtk_hostport_parse("a b:1", "443", h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(e.detail, "a b:1: not a host name or address");
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_hostport_parse("[::1]x", "443", h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	assert_string_equal(e.detail, "[::1]x: expected ':' after ']'");
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_hostport_parse("host:1234567", "443", h, sizeof(h), p, sizeof(p), &e),
+			 MTK_E_INVALID_ARG);
+	mtk_err_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_fnv1a),
 		cmocka_unit_test(test_durations_and_times),
+		cmocka_unit_test(test_hostport_split),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -101,13 +101,26 @@ static void test_parse_helpers(void **state)
 	assert_int_equal(mtk_parse_size("2M", &v), MTK_OK);
 	assert_int_equal(v, 2 << 20);
 	assert_int_equal(mtk_parse_size("99999999999999999999", &v), MTK_E_INVALID_ARG);
-	assert_int_equal(mtk_parse_hostport("[::1]:443", &ss, &sl, NULL), MTK_OK);
+	assert_int_equal(mtk_parse_sockaddr("[::1]:443", &ss, &sl, NULL), MTK_OK);
 	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 443);
-	assert_int_equal(mtk_parse_hostport("10.0.0.1:65535", &ss, &sl, NULL), MTK_OK);
-	assert_int_equal(mtk_parse_hostport("10.0.0.1:65536", &ss, &sl, NULL), MTK_E_CONFIG);
-	assert_int_equal(mtk_parse_hostport("example.com:80", &ss, &sl, NULL), MTK_E_CONFIG);
-	assert_int_equal(mtk_parse_hostport("10.0.0.1", &ss, &sl, NULL), MTK_E_CONFIG);
+	assert_int_equal(mtk_parse_sockaddr("10.0.0.1:65535", &ss, &sl, NULL), MTK_OK);
+	assert_int_equal(mtk_parse_sockaddr("10.0.0.1:65536", &ss, &sl, NULL), MTK_E_CONFIG);
+	assert_int_equal(mtk_parse_sockaddr("example.com:80", &ss, &sl, NULL), MTK_E_CONFIG);
+	assert_int_equal(mtk_parse_sockaddr("10.0.0.1", &ss, &sl, NULL), MTK_E_CONFIG);
+	/* A listener may take any free port and every address. */
+	assert_int_equal(mtk_parse_sockaddr("127.0.0.1:0", &ss, &sl, NULL), MTK_OK);
+	assert_int_equal(mtk_parse_sockaddr("*:8443", &ss, &sl, NULL), MTK_OK);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(((struct sockaddr_in *)&ss)->sin_addr.s_addr, htonl(INADDR_ANY));
+	/* A bare IPv6 address takes brackets to carry a port. */
+	assert_int_equal(mtk_parse_sockaddr("::1:443", &ss, &sl, NULL), MTK_E_CONFIG);
+	assert_int_equal(mtk_parse_sockaddr("[::1]", &ss, &sl, NULL), MTK_E_CONFIG);
+	{
+		mtk_err e = {0};
+		assert_int_equal(mtk_parse_sockaddr("10.0.0.1:x", &ss, &sl, &e), MTK_E_CONFIG);
+		assert_string_equal(e.detail, "10.0.0.1:x: port must be 0..65535");
+	}
 }
 
 #define FP_A "sha256:5A:5C:62:8F:6B:CB:D8:17:E8:7C:9A:B5:74:C3:1D:29:40:1C:43:5B:6C:72:F5:A5:64:76:8B:CC:84:06:11:75"

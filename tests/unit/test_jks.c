@@ -17,6 +17,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
+#include "mtlskit/mid.h"
 #include "mtlskit/load.h"
 
 static mtk_secret CHANGEIT = {(char *)"changeit", 8};
@@ -831,16 +832,27 @@ static void test_load_set(void **state)
 	/* No password, any other name: nothing is guessed. */
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(
-	    mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, &info, &err),
+	    mtk_keystore_load_set(&set, "a.jks", out.data, out.len, NULL, NULL, NULL, &info, &err),
 	    MTK_E_PASSWORD_NEEDED);
 	assert_true(info.needs_password);
 	assert_int_equal(info.ks_entries, 2);
 	assert_int_equal(set.count, 0);
 	mtk_err_clear(&err);
-	/* The MID Server's keystore: its default "changeit" is tried by name. */
+	/* The reader guesses nothing from the name: an agent keystore with no
+	 * default given is refused like any other. */
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(mtk_keystore_load_set(&set, "agent/security/agent_keystore.jks", out.data,
-					       out.len, NULL, NULL, &info, &err),
+					       out.len, NULL, NULL, NULL, &info, &err),
+			 MTK_E_PASSWORD_NEEDED);
+	assert_int_equal(set.count, 0);
+	mtk_err_clear(&err);
+	/* The default the caller passes (mid.h's, for an agent keystore) is tried. */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(mtk_keystore_load_set(&set, "agent/security/agent_keystore.jks", out.data,
+					       out.len, NULL,
+					       mtk_mid_default_for(MTK_MID_READ,
+								   "agent/security/agent_keystore.jks"),
+					       NULL, &info, &err),
 			 MTK_OK);
 	assert_int_equal(info.format, MTK_FMT_JKS);
 	assert_int_equal(info.ks_version, 2);
@@ -861,21 +873,21 @@ static void test_load_set(void **state)
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &OTHER, NULL, &out, &err), MTK_OK);
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(mtk_keystore_load_set(&set, "agent_keystore.jks", out.data, out.len, NULL,
-					       NULL, &info, &err),
+					       mtk_mid_default_pass(), NULL, &info, &err),
 			 MTK_E_PASSWORD_NEEDED);
 	assert_int_equal(set.count, 0);
 	assert_int_equal(info.ks_entries, 2);
 	assert_true(info.needs_password);
 	mtk_err_clear(&err);
 	assert_int_equal(
-	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &CHANGEIT, NULL, &info, &err),
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &CHANGEIT, NULL, NULL, &info, &err),
 	    MTK_E_INTEGRITY);
 	assert_string_equal(err.detail,
 			    "b.jks: keystore password is incorrect or the file was altered");
 	/* A key password that opens no key is an error, not silently ignored. */
 	mtk_err_clear(&err);
 	assert_int_equal(
-	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &OTHER, &KEYPW, &info, &err),
+	    mtk_keystore_load_set(&set, "b.jks", out.data, out.len, &OTHER, NULL, &KEYPW, &info, &err),
 	    MTK_OK); /* the store password opens the key */
 	assert_non_null(set.objs[0].key);
 	mtk_set_free(&set);
