@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "ks_int.h"
+#include "mtlskit/pem.h"
 
 const char *mtk_ks_type_name(mtk_ks_type t)
 {
@@ -513,6 +514,31 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 	case MTK_KS_PKCS12:
 		return mtk_p12_decode(data, len, name, store_pass, out, err);
 	default:
+		if (mtk_pem_looks_like(data, len)) {
+			/* GnuTLS certtool's default output: one PFX in PEM armour
+			 * (-----BEGIN PKCS12-----).  Read as the PFX it is; a store
+			 * saved after an edit is written in DER. */
+			mtk_pem_iter it;
+			mtk_pem_span sp, more;
+			uint8_t *der;
+			size_t n = 0;
+			mtk_rc rc;
+
+			mtk_pem_iter_init(&it, data, len, 1, false);
+			if (mtk_pem_next(&it, &sp) == MTK_PEM_BLOCK && mtk_pem_label_is(&sp, "PKCS12") &&
+			    mtk_pem_next(&it, &more) == MTK_PEM_DONE &&
+			    (der = malloc(sp.body_len / 4 * 3 + 3)) != NULL) {
+				if (mtk_pem_b64_decode(sp.body, sp.body_len, der, &n) &&
+				    mtk_ks_detect(der, n) == MTK_KS_PKCS12)
+					rc = mtk_p12_decode(der, n, name, store_pass, out, err);
+				else
+					rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+							 "%s: a PKCS12 PEM block that does not hold a PFX", name);
+				OPENSSL_cleanse(der, sp.body_len / 4 * 3 + 3);
+				free(der);
+				return rc;
+			}
+		}
 		if (len >= 4 && data[0] == 0xFE && data[1] == 0xED)
 			return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS keystore", name);
 		return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,

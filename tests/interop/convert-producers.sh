@@ -188,6 +188,11 @@ gt=(certtool --to-p12 --load-privkey leaf.key --load-certificate leaf-chain.pem 
 expect_match "certtool armours its PFX" '^-----BEGIN PKCS12-----' "$(head -1 gnutls.p12)"
 family gnutls gnutls.p12 PW
 family gnutls-der gnutls.pfx PW
+mtk --json keystore list --pass env:PW gnutls.p12
+expect_eq "keystore list reads certtool's armoured PFX" "$RC" 0
+expect_json "keystore list: the key entry, under certtool's name" '[.entries[] | select(.type == "PrivateKeyEntry") | .alias] | .[0]' gnutls
+mtk --json keystore list --pass pass:wrong-password gnutls.p12
+expect_eq "keystore list, armoured PFX, wrong password: exit 4" "$RC" 4
 for v in empty null; do
 	mtk convert gnutls-$v.p12 --split-out gnutls-$v
 	expect_eq "certtool --$v-password: key with no --pass" "$(pub_of gnutls-$v.key)" "$LEAFPUB"
