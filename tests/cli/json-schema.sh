@@ -69,6 +69,7 @@ openssl pkcs12 -export -nokeys -in ca/root.crt -passout pass:changeit -out trust
 printf 'not a certificate\n' >junk.pem
 $M keystore add-key s.jks --alias mid c.crt c.key chain.pem -q
 mkdir -p agent && echo "<parameters/>" >agent/config.xml
+mkdir -p td # track's directory
 export WRONG=wrong-pass GOOD=right-pass
 closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -132,6 +133,12 @@ expiry   | 1 | expiry --within 400d c.crt
 expiry   | 5 | expiry --timeout 2s 127.0.0.1:$closed
 expiry   | 3 | expiry missing.pem
 expiry   | 0 | expiry --unique c.crt c.crt chain.pem
+track    | 0 | track add t1 --dir td --target pem --cert $T/c.crt --key $T/c.key --issuer ca-dir --ca-dir $T/ca
+track    | 0 | track list --dir td
+track    | 0 | track status --dir td
+track    | 0 | track run --dir td
+track    | 0 | track run --dir td --dry-run --force-renew
+track    | 3 | track remove --dir td nothere
 EOF
 )
 n=0
