@@ -8,6 +8,7 @@
  * command.
  */
 #include "mtlskit/check.h"
+#include "mtlskit/timeval.h"
 
 #include "formats/pkcs8.h"
 
@@ -969,13 +970,11 @@ static mtk_rc check_certs(ctx *x)
 	for (size_t i = 0; i < x->ncerts && rc == MTK_OK; i++) {
 		cinfo *c = &x->certs[i];
 		const char *src = c->obj && c->obj->source ? c->obj->source : "CERT.pem";
-		struct tm tm;
 
 		if (c->dup)
 			continue;
 		if (c->s.not_after < x->o->now) {
-			gmtime_r(&c->s.not_after, &tm);
-			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			mtk_time_rfc3339((int64_t)c->s.not_after, t, sizeof(t));
 			validity_advice(x, c, src, "current", fix, sizeof(fix));
 			rc = add_adv(x, MTK_F_CERT_EXPIRED, c->obj, NULL, fix,
 				     "%s expired on %s (%ld days ago); %s",
@@ -983,15 +982,13 @@ static mtk_rc check_certs(ctx *x)
 				 x->p == MTK_PROFILE_MID ? "the MID Server loses its connection and goes Down"
 							 : "every peer rejects it");
 		} else if (c->s.not_before > x->o->now) {
-			gmtime_r(&c->s.not_before, &tm);
-			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			mtk_time_rfc3339((int64_t)c->s.not_before, t, sizeof(t));
 			rc = add_adv(x, MTK_F_CERT_NOT_YET_VALID, c->obj, NULL,
 				 "wait until it is valid, or check this machine's clock",
 				 "%s is not valid before %s; until then every peer rejects it",
 				 cert_name(c, nm, sizeof(nm)), t);
 		} else if (mtk_days_left(c->s.not_after, x->o->now) < within) {
-			gmtime_r(&c->s.not_after, &tm);
-			strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
+			mtk_time_rfc3339((int64_t)c->s.not_after, t, sizeof(t));
 			validity_advice(x, c, src, "next", fix, sizeof(fix));
 			rc = add_adv(x, MTK_F_CERT_EXPIRING, c->obj, NULL, fix,
 				 "%s expires on %s, in %ld day%s (within %ld); renew it before the connection "
