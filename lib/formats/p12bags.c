@@ -218,6 +218,45 @@ out:
 	return rc;
 }
 
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth);
+
+/* structure_only: a bag listed as it is, nothing decoded or decrypted. */
+static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int depth)
+{
+	mtk_p12_bag *b = NULL;
+	const X509_SIG *sig;
+	const X509_ALGOR *alg = NULL;
+
+	switch (nid) {
+	case NID_keyBag:
+		b = bag_new(r, MTK_P12B_KEY, sb);
+		break;
+	case NID_pkcs8ShroudedKeyBag:
+		if ((sig = PKCS12_SAFEBAG_get0_pkcs8(sb)) == NULL)
+			return MTK_OK;
+		if ((b = bag_new(r, MTK_P12B_KEY, sb)) == NULL)
+			break;
+		X509_SIG_get0(sig, &alg, NULL);
+		b->shrouded = b->locked = true;
+		mtk_pbe_describe(alg, b->enc, sizeof(b->enc), &b->enc_iter);
+		if (alg != NULL && mtk_pbe_needs_legacy(alg))
+			r->out->legacy = true;
+		return MTK_OK;
+	case NID_certBag:
+		b = bag_new(r, MTK_P12B_CERT, sb);
+		break;
+	case NID_crlBag:
+		b = bag_new(r, MTK_P12B_CRL, sb);
+		break;
+	case NID_safeContentsBag:
+		return depth < MAX_NESTING ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
+					   : MTK_OK;
+	default:
+		return MTK_OK;
+	}
+	return b != NULL ? MTK_OK : bag_fail(r, MTK_P12B_KEY, MTK_E_NOMEM);
+}
+
 static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth)
 {
 	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
@@ -226,6 +265,12 @@ static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int
 		mtk_p12_bag *b;
 		mtk_rc rc = MTK_OK;
 
+		if (r->opts->structure_only) {
+			rc = list_bag(r, sb, nid, depth);
+			if (rc != MTK_OK)
+				return rc;
+			continue;
+		}
 		switch (nid) {
 		case NID_keyBag:
 		case NID_pkcs8ShroudedKeyBag:
@@ -352,6 +397,13 @@ static mtk_rc check_mac(PKCS12 *p12, const uint8_t *data, size_t len, struct rd 
 		o->mac_nid = OBJ_obj2nid(obj);
 	}
 	o->mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
+	if (r->opts->structure_only) {
+		const ASN1_OCTET_STRING *salt = NULL;
+
+		PKCS12_get0_mac(NULL, NULL, &salt, NULL, p12);
+		o->mac_salt_len = salt ? ASN1_STRING_length(salt) : 0;
+		return MTK_OK;
+	}
 	if (!mtk_pbe_budget_take_mac(&o->budget, iter)) {
 		o->fail = MTK_P12F_MAC_BUDGET;
 		return MTK_E_TOO_LARGE;
@@ -385,6 +437,7 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 	out->budget = mtk_pbe_budget_for(len);
 	snprintf(out->cert_enc, sizeof(out->cert_enc), "none");
 	snprintf(out->key_enc, sizeof(out->key_enc), "none");
+	snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "none");
 	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
 		out->fail = MTK_P12F_DER;
 		rc = MTK_E_PKCS12;
@@ -405,8 +458,11 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 
 		r.safe = i;
 		r.safe_encrypted = nid == NID_pkcs7_encrypted;
+		out->safes++;
 		if (nid == NID_pkcs7_data) {
-			if ((bags = PKCS12_unpack_p7data(p7)) == NULL) {
+			if ((bags = PKCS12_unpack_p7data(p7)) == NULL && opts->structure_only)
+				continue;
+			if (bags == NULL) {
 				out->fail = MTK_P12F_SAFE_DECODE;
 				rc = MTK_E_PKCS12;
 				break;
@@ -416,10 +472,18 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 			long iter;
 
 			mtk_pbe_describe(alg, out->cert_enc, sizeof(out->cert_enc), &iter);
+			if (out->enc_safes++ == 0) {
+				snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "%s",
+					 out->cert_enc);
+				out->first_safe_iter = iter;
+			}
 			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
 				out->legacy = true;
-				(void)mtk_legacy_provider();
+				if (!opts->structure_only)
+					(void)mtk_legacy_provider();
 			}
+			if (opts->structure_only)
+				continue; /* its contents need the password */
 			if (!mtk_pbe_budget_take(&out->budget, alg)) {
 				out->fail = MTK_P12F_SAFE_BUDGET;
 				rc = MTK_E_TOO_LARGE;

@@ -46,7 +46,7 @@ typedef struct mtk_p12_bag {
 	int kid_len;	     /* -1: none (or longer than kid) */
 	bool trusted;	     /* CERT with MTK_P12_TRUSTED_OID */
 	bool shrouded;	     /* KEY/SECRET was password-encrypted */
-	bool locked;	     /* shrouded KEY left encrypted (opts keep_locked) */
+	bool locked;	     /* shrouded KEY left encrypted (keep_locked, structure_only) */
 	char enc[128];	     /* shrouded: its algorithm (mtk_pbe_describe) */
 	long enc_iter;	     /* shrouded: its iterations (0: unknown) */
 	int safe;	     /* index of its safe in the authenticated safe */
@@ -79,6 +79,11 @@ typedef struct mtk_p12_bags {
 	char cert_enc[128];   /* the last encrypted safe's algorithm, "none" */
 	char key_enc[128];    /* the last shrouded key's algorithm, "none" */
 	bool legacy;	      /* something needs OpenSSL's legacy provider */
+	int mac_salt_len;
+	size_t safes;	      /* authenticated safes, of every kind */
+	size_t enc_safes;     /* password-encrypted ones */
+	char first_safe_enc[128]; /* the first encrypted safe's algorithm, "none" */
+	long first_safe_iter; /* its iterations (0: unknown) */
 	mtk_p12_bag *b;
 	size_t n, cap;
 	mtk_p12_fail fail;
@@ -94,6 +99,9 @@ typedef struct mtk_p12_read_opts {
 	bool secrets;	   /* decrypt Java's secret-key bags (else skipped) */
 	bool check_damage; /* none given and the MAC fails: check whether the
 			    * contents open with the empty password */
+	bool structure_only; /* no password: no MAC check, no decryption, no
+			      * derivation; bags of the plain safes are listed
+			      * without their contents (keys locked) */
 } mtk_p12_read_opts;
 
 /*

@@ -1,5 +1,5 @@
 /* fuzz_p12bags.c - the one PKCS#12 decoder (formats/p12bags.c) under the
- * loader's and the keystore's options, with the password "changeit" and
+ * loader's, the keystore's and describe's options, with the password "changeit" and
  * with none: a refusal always says where it stopped, a bag that is kept
  * holds what its kind says, and the budget is never overspent. */
 #include <stdint.h>
@@ -25,7 +25,10 @@ static void one(const uint8_t *data, size_t size, const mtk_p12_read_opts *o)
 
 		if (b->locked && (b->kind != MTK_P12B_KEY || b->key != NULL || o->pass != NULL))
 			abort();
-		if (last)
+		if (o->structure_only && (b->key != NULL || b->cert != NULL || b->crl != NULL ||
+					  b->secret != NULL || (b->shrouded && !b->locked)))
+			abort(); /* nothing decoded, nothing decrypted */
+		if (last || o->structure_only)
 			continue;
 		if ((b->kind == MTK_P12B_KEY && b->key == NULL && !b->locked) ||
 		    (b->kind == MTK_P12B_CERT && b->cert == NULL) ||
@@ -42,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mtk_p12_read_opts keystore = {.pass = "changeit", .passlen = 8, .secrets = true};
 
 	one(data, size, &loader);
+	mtk_p12_read_opts structure = {.structure_only = true};
+
 	one(data, size, &keystore);
+	one(data, size, &structure);
 	return 0;
 }

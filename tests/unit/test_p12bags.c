@@ -201,6 +201,31 @@ static void test_locked_key(void **state)
 	OPENSSL_free(der);
 }
 
+/* structure_only (describe): nothing decrypted, the encrypted safe
+ * counted and described, the MAC's facts read without checking it. */
+static void test_structure(void **state)
+{
+	mtk_p12_read_opts o = {.structure_only = true};
+	mtk_p12_bags bs;
+	int len;
+	unsigned char *der = pfx("s3cret", 0, 0, &len);
+
+	(void)state;
+	assert_int_equal(rd(der, len, NULL, &o, &bs), MTK_OK);
+	assert_true(bs.has_mac && !bs.mac_ok);
+	assert_int_equal(bs.mac_salt_len, 8); /* PKCS12_create's MAC salt */
+	assert_int_equal(bs.safes, 2);
+	assert_int_equal(bs.enc_safes, 1);
+	assert_non_null(strstr(bs.first_safe_enc, "AES-256-CBC"));
+	assert_int_equal(bs.first_safe_iter, 2048);
+	assert_int_equal(bs.n, 1); /* the key; the certificate is in the encrypted safe */
+	assert_true(bs.b[0].locked && bs.b[0].shrouded);
+	assert_null(bs.b[0].key);
+	assert_int_equal(bs.budget.left, mtk_pbe_budget_for((size_t)len).left);
+	mtk_p12_bags_free(&bs);
+	OPENSSL_free(der);
+}
+
 /* A MAC over the iteration cap is refused before any derivation. */
 static void test_budget(void **state)
 {
@@ -315,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(test_damaged_mac), cmocka_unit_test(test_locked_key),
 	    cmocka_unit_test(test_budget),	cmocka_unit_test(test_trusted),
 	    cmocka_unit_test(test_legacy),	cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_structure),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
