@@ -14,10 +14,9 @@
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
 
+#include "formats/p12bags.h"
 #include "mtlskit/key.h"
 
-/* Java's "trusted key usage" bag attribute; OpenSSL 3.0 has no NID for it. */
-#define JAVA_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
 #define ANY_EKU_OID	 "2.5.29.37.0"
 
 const char *mtk_p12_compat_name(mtk_p12_compat c)
@@ -110,7 +109,7 @@ static mtk_rc add_trusted_attr(PKCS12_SAFEBAG *bag, mtk_err *err)
 	if (any == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "PFX");
 	/* With len -1 the data is the ASN1_OBJECT itself (X509_ATTRIBUTE_set1_data). */
-	ok = PKCS12_add1_attr_by_txt(bag, JAVA_TRUSTED_OID, V_ASN1_OBJECT,
+	ok = PKCS12_add1_attr_by_txt(bag, MTK_P12_TRUSTED_OID, V_ASN1_OBJECT,
 				     (const unsigned char *)any, -1);
 	ASN1_OBJECT_free(any);
 	if (!ok)

@@ -20,219 +20,24 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "formats/p12bags.h"
 #include "formats/pbe.h"
 #include "formats/pkcs8.h"
 #include "ks_int.h"
 
-#define ORACLE_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
 #define P12_ITER	   10000
 
-typedef struct p12bag {
-	X509 *cert;
-	EVP_PKEY *key;
-	char *name; /* friendlyName (UTF-8) or NULL */
-	uint8_t kid[64];
-	int kid_len; /* -1: none */
-	bool trusted;
-	bool used;
-	uint8_t *secret_p8; /* a secret key: its decrypted {0, algorithm, key} DER */
-	size_t secret_len;
-} p12bag;
-
-typedef struct bagset {
-	p12bag *b;
-	size_t n, cap;
-} bagset;
-
-static void bagset_free(bagset *s)
+/* The MAC's digest as Java names it in lower case ("sha256"). */
+static void mac_name(int nid, char *out, size_t cap)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		X509_free(s->b[i].cert);
-		EVP_PKEY_free(s->b[i].key);
-		OPENSSL_free(s->b[i].name);
-		OPENSSL_clear_free(s->b[i].secret_p8, s->b[i].secret_len);
-	}
-	free(s->b);
-}
-
-static p12bag *bagset_add(bagset *s)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		p12bag *p = realloc(s->b, cap * sizeof(*p));
-		if (p == NULL)
-			return NULL;
-		s->b = p;
-		s->cap = cap;
-	}
-	memset(&s->b[s->n], 0, sizeof(p12bag));
-	s->b[s->n].kid_len = -1;
-	return &s->b[s->n++];
-}
-
-static bool bag_trusted(const PKCS12_SAFEBAG *bag)
-{
-	const STACK_OF(X509_ATTRIBUTE) *attrs = PKCS12_SAFEBAG_get0_attrs(bag);
-	ASN1_OBJECT *oid = OBJ_txt2obj(ORACLE_TRUSTED_OID, 1);
-	bool found = false;
-
-	for (int i = 0; oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
-		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) ==
-		    0)
-			found = true;
-	ASN1_OBJECT_free(oid);
-	return found;
-}
-
-static void bag_attrs(const PKCS12_SAFEBAG *bag, p12bag *b)
-{
-	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
-
-	b->name = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
-	if (kid != NULL && kid->type == V_ASN1_OCTET_STRING) {
-		int n = ASN1_STRING_length(kid->value.octet_string);
-		if (n >= 0 && n <= (int)sizeof(b->kid)) {
-			memcpy(b->kid, ASN1_STRING_get0_data(kid->value.octet_string), (size_t)n);
-			b->kid_len = n;
-		}
-	}
-}
-
-/* A SecretBag as Java 17 writes it (secretTypeId pkcs8ShroudedKeyBag, the
- * value an EncryptedPrivateKeyInfo of {0, algorithm, OCTET STRING key});
- * others are skipped. */
-static mtk_rc read_secret_bag(const PKCS12_SAFEBAG *bag, const char *pass, int plen,
-			       mtk_pbe_budget *budget, bagset *out)
-{
-	const ASN1_TYPE *v = PKCS12_SAFEBAG_get0_bag_obj(bag);
-	const ASN1_OBJECT *t = PKCS12_SAFEBAG_get0_bag_type(bag);
-	const X509_ALGOR *alg = NULL;
-	const unsigned char *p;
-	X509_SIG *sig = NULL;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	unsigned char *der = NULL;
-	p12bag *b;
-	int n;
-	mtk_rc rc = MTK_OK;
-
-	if (t == NULL || OBJ_obj2nid(t) != NID_pkcs8ShroudedKeyBag || v == NULL ||
-	    v->type != V_ASN1_OCTET_STRING)
-		return MTK_OK;
-	p = ASN1_STRING_get0_data(v->value.octet_string);
-	if ((sig = d2i_X509_SIG(NULL, &p, ASN1_STRING_length(v->value.octet_string))) == NULL)
-		return MTK_E_PKCS12;
-	X509_SIG_get0(sig, &alg, NULL);
-	if (!mtk_pbe_budget_take(budget, alg)) {
-		rc = MTK_E_TOO_LARGE;
-		goto out;
-	}
-	p8 = mtk_p8_decrypt(sig, pass, (size_t)plen);
-	if (p8 == NULL && plen == 0)
-		p8 = mtk_p8_decrypt(sig, NULL, 0);
-	if (p8 == NULL) {
-		rc = MTK_E_BAD_PASSWORD;
-		goto out;
-	}
-	if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
-		rc = MTK_E_PKCS12;
-		goto out;
-	}
-	if ((b = bagset_add(out)) == NULL) {
-		OPENSSL_clear_free(der, (size_t)n);
-		rc = MTK_E_NOMEM;
-		goto out;
-	}
-	bag_attrs(bag, b);
-	b->secret_p8 = der;
-	b->secret_len = (size_t)n;
-out:
-	X509_SIG_free(sig);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	return rc;
-}
-
-static mtk_rc read_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char *pass, int plen,
-			mtk_pbe_budget *budget, bagset *out, int depth)
-{
-	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
-		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
-		int nid = PKCS12_SAFEBAG_get_nid(bag);
-		p12bag *b;
-
-		if (nid == NID_safeContentsBag) {
-			mtk_rc rc;
-			if (depth > 4)
-				return MTK_E_PKCS12;
-			rc = read_bags(PKCS12_SAFEBAG_get0_safes(bag), pass, plen, budget, out, depth + 1);
-			if (rc != MTK_OK)
-				return rc;
-			continue;
-		}
-		if (nid == NID_secretBag) {
-			mtk_rc rc = read_secret_bag(bag, pass, plen, budget, out);
-			if (rc != MTK_OK)
-				return rc;
-			continue;
-		}
-		if (nid != NID_pkcs8ShroudedKeyBag && nid != NID_keyBag && nid != NID_certBag)
-			continue; /* CRL bags: not keystore entries */
-		if (nid == NID_certBag && PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
-			continue;
-		if ((b = bagset_add(out)) == NULL)
-			return MTK_E_NOMEM;
-		bag_attrs(bag, b);
-		if (nid == NID_certBag) {
-			b->cert = PKCS12_SAFEBAG_get1_cert(bag);
-			if (b->cert == NULL)
-				return MTK_E_PKCS12;
-			b->trusted = bag_trusted(bag);
-		} else {
-			PKCS8_PRIV_KEY_INFO *p8 = NULL;
-			if (nid == NID_keyBag) {
-				b->key = mtk_p8_to_key(PKCS12_SAFEBAG_get0_p8inf(bag));
-			} else {
-				const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
-				const X509_ALGOR *alg = NULL;
-
-				if (sig != NULL)
-					X509_SIG_get0(sig, &alg, NULL);
-				if (!mtk_pbe_budget_take(budget, alg))
-					return MTK_E_TOO_LARGE;
-				p8 = sig ? mtk_p8_decrypt(sig, pass, (size_t)plen) : NULL;
-				if (p8 == NULL && mtk_legacy_provider())
-					p8 = PKCS12_decrypt_skey(bag, pass, plen);
-				if (p8 == NULL && plen == 0) /* the absent encoding */
-					p8 = PKCS12_decrypt_skey(bag, NULL, 0);
-				if (p8 == NULL)
-					return MTK_E_BAD_PASSWORD;
-				b->key = mtk_p8_to_key(p8);
-				PKCS8_PRIV_KEY_INFO_free(p8);
-			}
-			if (b->key == NULL)
-				return MTK_E_PKCS12;
-		}
-	}
-	return MTK_OK;
-}
-
-static void mac_name(PKCS12 *p12, char *out, size_t cap)
-{
-	const X509_ALGOR *alg = NULL;
-	const ASN1_OBJECT *obj = NULL;
-
-	PKCS12_get0_mac(NULL, &alg, NULL, NULL, p12);
-	out[0] = '\0';
-	if (alg != NULL) {
-		X509_ALGOR_get0(&obj, NULL, NULL, alg);
-		snprintf(out, cap, "%s", OBJ_nid2sn(OBJ_obj2nid(obj)));
-		for (char *p = out; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
-	}
+	snprintf(out, cap, "%s", nid != NID_undef ? OBJ_nid2sn(nid) : "");
+	for (char *p = out; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
 }
 
 /* Java's "Time <ms>" localKeyID as the entry date, else now_ms. */
-static int64_t kid_date(const p12bag *b, int64_t now_ms)
+static int64_t kid_date(const mtk_p12_bag *b, int64_t now_ms)
 {
 	char num[32];
 	size_t n;
@@ -277,119 +82,80 @@ static void secret_describe(const uint8_t *der, size_t len, mtk_ks_entry *e)
 	ERR_clear_error();
 }
 
+/* The decoder's failure in Java's words. */
+static mtk_rc decode_refused(const mtk_p12_bags *bs, mtk_rc rc, const char *name,
+			     const mtk_secret *store_pass, mtk_err *err)
+{
+	switch (bs->fail) {
+	case MTK_P12F_DER:
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: not a valid PKCS12 file", name);
+	case MTK_P12F_MAC_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "MAC");
+	case MTK_P12F_MAC:
+		if (store_pass == NULL)
+			return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					   "%s: the keystore password is needed", name);
+		return mtk_err_set(err, MTK_E_INTEGRITY,
+				   "%s: keystore password is incorrect or the file was altered",
+				   name);
+	case MTK_P12F_AUTHSAFE:
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: malformed authenticated safe", name);
+	case MTK_P12F_SAFE_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "certificate encryption");
+	case MTK_P12F_SAFE_DECRYPT:
+	case MTK_P12F_SAFE_DECODE:
+		if (store_pass == NULL && !bs->has_mac)
+			return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					   "%s: the keystore password is needed", name);
+		return mtk_err_set(err, MTK_E_PKCS12,
+				   "%s: cannot decrypt the certificates (wrong password or "
+				   "unsupported algorithm)",
+				   name);
+	case MTK_P12F_BAG_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "private key");
+	default:
+		return mtk_err_set(err,
+				   rc == MTK_E_NOMEM		? MTK_E_NOMEM
+				   : rc != MTK_E_BAD_PASSWORD ? MTK_E_PKCS12
+				   : store_pass == NULL	? MTK_E_PASSWORD_NEEDED
+								: MTK_E_KEY_PASSWORD,
+				   "%s: cannot read a key or certificate bag", name);
+	}
+}
+
 mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err)
 {
-	const unsigned char *p = data;
-	PKCS12 *p12 = NULL;
-	STACK_OF(PKCS7) *safes = NULL;
-	bagset bs = {NULL, 0, 0};
-	mtk_pbe_budget budget = mtk_pbe_budget_for(len); /* the file's key-derivation work */
+	/* No password: the empty one (both encodings), as the PFX files of
+	 * openssl -passout pass:, certtool --empty-password/--null-password,
+	 * python's NoEncryption and Java's password-less trust stores have. */
+	mtk_p12_read_opts ro = {.pass = store_pass != NULL ? store_pass->s : "",
+				.passlen = store_pass != NULL ? store_pass->len : 0,
+				.secrets = true};
+	mtk_p12_bags bs;
+	bool *used = NULL;
 	mtk_keystore *ks = NULL;
-	const char *pass;
-	int plen;
 	/* PKCS#12 keeps no entry dates (only Java's "Time <ms>" localKeyID):
 	 * like Java's loader, the others get the time the store is read. */
 	int64_t now_ms = (int64_t)time(NULL) * 1000;
 	mtk_rc rc;
 
-	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
-		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: not a valid PKCS12 file", name);
+	if ((rc = mtk_p12_bags_read(data, len, &ro, &bs)) != MTK_OK) {
+		rc = decode_refused(&bs, rc, name, store_pass, err);
 		goto out;
 	}
-	/* No password: the empty one (both encodings), as the PFX files of
-	 * openssl -passout pass:, certtool --empty-password/--null-password,
-	 * python's NoEncryption and Java's password-less trust stores have. */
-	pass = store_pass != NULL ? store_pass->s : "";
-	plen = store_pass != NULL ? (int)store_pass->len : 0;
-	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL) {
+	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL ||
+	    (used = calloc(bs.n + 1, sizeof(*used))) == NULL) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 		goto out;
 	}
-	if (PKCS12_mac_present(p12)) {
-		const ASN1_INTEGER *mac_iter = NULL;
-		bool ok;
-
-		PKCS12_get0_mac(NULL, NULL, NULL, &mac_iter, p12);
-		if (!mtk_pbe_budget_take_mac(&budget, mac_iter)) {
-			rc = mtk_pbe_budget_refused(&budget, err, name, "MAC");
-			goto out;
-		}
-		ok = mtk_p12_verify_mac(p12, data, len, pass, (size_t)plen);
-		if (!ok && plen == 0)
-			ok = mtk_p12_verify_mac(p12, data, len, NULL, 0);
-		if (!ok && store_pass == NULL) {
-			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-					 "%s: the keystore password is needed", name);
-			goto out;
-		}
-		if (!ok) {
-			rc = mtk_err_set(
-			    err, MTK_E_INTEGRITY,
-			    "%s: keystore password is incorrect or the file was altered", name);
-			goto out;
-		}
-		mac_name(p12, ks->p12_mac, sizeof(ks->p12_mac));
-	}
+	if (bs.has_mac)
+		mac_name(bs.mac_nid, ks->p12_mac, sizeof(ks->p12_mac));
 	ks->verified = true;
-	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
-		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: malformed authenticated safe", name);
-		goto out;
-	}
-	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
-		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-		int nid = OBJ_obj2nid(p7->type);
-
-		if (nid == NID_pkcs7_data) {
-			bags = PKCS12_unpack_p7data(p7);
-		} else if (nid == NID_pkcs7_encrypted) {
-			if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
-			    !mtk_pbe_budget_take(&budget, p7->d.encrypted->enc_data->algorithm)) {
-				rc = mtk_pbe_budget_refused(&budget, err, name, "certificate encryption");
-				goto out;
-			}
-			bags = mtk_p7_decrypt_bags(p7, pass, (size_t)plen);
-			if (bags == NULL && mtk_legacy_provider()) {
-				bags = PKCS12_unpack_p7encdata(p7, pass, plen);
-				if (bags == NULL && plen == 0) /* the absent encoding */
-					bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
-				if (bags != NULL)
-					ks->p12_legacy = true;
-			}
-		} else {
-			continue;
-		}
-		if (bags == NULL && store_pass == NULL && !PKCS12_mac_present(p12)) {
-			rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-					 "%s: the keystore password is needed", name);
-			goto out;
-		}
-		if (bags == NULL) {
-			rc = mtk_err_set(err, MTK_E_PKCS12,
-					 "%s: cannot decrypt the certificates (wrong password or "
-					 "unsupported algorithm)",
-					 name);
-			goto out;
-		}
-		rc = read_bags(bags, pass, plen, &budget, &bs, 0);
-		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
-		if (rc == MTK_E_TOO_LARGE) {
-			rc = mtk_pbe_budget_refused(&budget, err, name, "private key");
-			goto out;
-		}
-		if (rc != MTK_OK) {
-			rc = mtk_err_set(err,
-					 rc != MTK_E_BAD_PASSWORD ? rc
-					 : store_pass == NULL	  ? MTK_E_PASSWORD_NEEDED
-								  : MTK_E_KEY_PASSWORD,
-					 "%s: cannot read a key or certificate bag", name);
-			goto out;
-		}
-	}
+	ks->p12_legacy = bs.legacy;
 	/* Key entries, then trusted ones, in bag order. */
 	for (size_t i = 0; i < bs.n; i++) {
-		p12bag *kb = &bs.b[i];
+		mtk_p12_bag *kb = &bs.b[i];
 		STACK_OF(X509) * chain;
 		X509 *ee = NULL;
 		char alias[32];
@@ -399,19 +165,19 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (kb->key == NULL)
 			continue;
 		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
-			p12bag *cb = &bs.b[j];
+			mtk_p12_bag *cb = &bs.b[j];
 			if (cb->cert != NULL && kb->kid_len >= 0 && cb->kid_len == kb->kid_len &&
 			    memcmp(cb->kid, kb->kid, (size_t)kb->kid_len) == 0) {
 				ee = cb->cert;
-				cb->used = true;
+				used[j] = true;
 			}
 		}
 		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
-			p12bag *cb = &bs.b[j];
+			mtk_p12_bag *cb = &bs.b[j];
 			if (cb->cert != NULL && !cb->trusted &&
 			    X509_check_private_key(cb->cert, kb->key) == 1) {
 				ee = cb->cert;
-				cb->used = true;
+				used[j] = true;
 			}
 		}
 		ERR_clear_error();
@@ -435,7 +201,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 				if (c != NULL && c != cur &&
 				    X509_check_issued(c, cur) == X509_V_OK) {
 					next = c;
-					bs.b[j].used = true;
+					used[j] = true;
 				}
 			}
 			cur = next;
@@ -469,7 +235,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		}
 	}
 	for (size_t i = 0; i < bs.n; i++) {
-		p12bag *cb = &bs.b[i];
+		mtk_p12_bag *cb = &bs.b[i];
 		char alias[32];
 		mtk_ks_entry *e;
 		char *low;
@@ -477,7 +243,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		if (cb->cert == NULL)
 			continue;
 		if (!cb->trusted) {
-			if (!cb->used)
+			if (!used[i])
 				ks->p12_loose_certs++;
 			continue;
 		}
@@ -499,12 +265,12 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		X509_up_ref(cb->cert);
 	}
 	for (size_t i = 0; i < bs.n; i++) {
-		p12bag *sb = &bs.b[i];
+		mtk_p12_bag *sb = &bs.b[i];
 		char alias[32];
 		mtk_ks_entry *e;
 		char *low;
 
-		if (sb->secret_p8 == NULL)
+		if (sb->secret == NULL)
 			continue;
 		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
 		low = mtk_ks_lower(sb->name ? sb->name : alias);
@@ -516,10 +282,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		e->alias = low;
 		e->kind = MTK_KSE_SECRET;
 		e->date_ms = kid_date(sb, now_ms);
-		secret_describe(sb->secret_p8, sb->secret_len, e);
-		e->secret_plain = sb->secret_p8; /* secret_raw NULL: the PKCS#12 form */
+		secret_describe(sb->secret, sb->secret_len, e);
+		e->secret_plain = sb->secret; /* secret_raw NULL: the PKCS#12 form */
 		e->secret_plain_len = sb->secret_len;
-		sb->secret_p8 = NULL;
+		sb->secret = NULL;
 		sb->secret_len = 0;
 	}
 	*out = ks;
@@ -527,9 +293,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	rc = MTK_OK;
 out:
 	ERR_clear_error();
-	bagset_free(&bs);
-	sk_PKCS7_pop_free(safes, PKCS7_free);
-	PKCS12_free(p12);
+	mtk_p12_bags_free(&bs);
+	free(used);
 	mtk_keystore_free(ks);
 	return rc;
 }
@@ -549,7 +314,7 @@ static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char
 		/* Oracle's trusted-key-usage attribute: SET { anyExtendedKeyUsage }.
 		 * OpenSSL 3.0 has no NID for it, hence the text form. */
 		ASN1_OBJECT *any = OBJ_nid2obj(NID_anyExtendedKeyUsage);
-		if (any == NULL || !PKCS12_add1_attr_by_txt(bag, ORACLE_TRUSTED_OID, V_ASN1_OBJECT,
+		if (any == NULL || !PKCS12_add1_attr_by_txt(bag, MTK_P12_TRUSTED_OID, V_ASN1_OBJECT,
 							    (const unsigned char *)any, -1))
 			return MTK_E_CRYPTO;
 	}

@@ -8,6 +8,7 @@
  */
 #include "mtlskit/describe.h"
 
+#include "formats/p12bags.h"
 #include "formats/pbe.h"
 
 #include <arpa/inet.h>
@@ -579,104 +580,55 @@ void mtk_crl_desc_free(mtk_crl_desc *d)
 /* ---- PKCS#12 ---- */
 
 
-static void p12_bags(const STACK_OF(PKCS12_SAFEBAG) *bags, mtk_p12_desc *d, int depth)
-{
-	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
-		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
-
-		switch (PKCS12_SAFEBAG_get_nid(bag)) {
-		case NID_keyBag:
-			d->plain_keys++;
-			break;
-		case NID_pkcs8ShroudedKeyBag: {
-			const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
-			const X509_ALGOR *alg = NULL;
-
-			if (sig == NULL)
-				break;
-			X509_SIG_get0(sig, &alg, NULL);
-			if (strcmp(d->key_enc, "none") == 0)
-				mtk_pbe_describe(alg, d->key_enc, sizeof(d->key_enc), &d->key_iter);
-			if (alg != NULL && mtk_pbe_needs_legacy(alg))
-				d->legacy = true;
-			break;
-		}
-		case NID_certBag:
-			d->plain_certs++;
-			break;
-		case NID_safeContentsBag:
-			if (depth < 4)
-				p12_bags(PKCS12_SAFEBAG_get0_safes(bag), d, depth + 1);
-			break;
-		default:
-			break;
-		}
-	}
-}
-
+/* The parts of a PFX that need no password, through the one PKCS#12
+ * decoder (formats/p12bags.c) in its structure-only mode. */
 mtk_rc mtk_p12_describe(const uint8_t *data, size_t len, mtk_p12_desc *out, mtk_err *err)
 {
-	const unsigned char *p = data;
-	PKCS12 *p12 = NULL;
-	STACK_OF(PKCS7) *safes = NULL;
+	mtk_p12_read_opts ro = {.structure_only = true};
+	mtk_p12_bags bs;
 	mtk_p12_desc d;
-	mtk_rc rc = MTK_OK;
+	mtk_rc rc;
 
 	memset(&d, 0, sizeof(d));
 	snprintf(d.cert_enc, sizeof(d.cert_enc), "none");
 	snprintf(d.key_enc, sizeof(d.key_enc), "none");
 	if (len == 0 || len > LONG_MAX)
 		return mtk_err_set(err, MTK_E_PKCS12, "not a PKCS#12 file");
-	p12 = d2i_PKCS12(NULL, &p, (long)len);
-	if (p12 == NULL) {
-		rc = mtk_err_set(err, MTK_E_PKCS12, "the PFX/PKCS#12 structure does not decode");
+	rc = mtk_p12_bags_read(data, len, &ro, &bs);
+	if (rc != MTK_OK) {
+		rc = mtk_err_set(err, rc == MTK_E_NOMEM ? MTK_E_NOMEM : MTK_E_PKCS12, "%s",
+				 bs.fail == MTK_P12F_DER ? "the PFX/PKCS#12 structure does not decode"
+							 : "the PFX contents do not decode");
 		goto out;
 	}
-	d.has_mac = PKCS12_mac_present(p12) == 1;
+	d.has_mac = bs.has_mac;
 	if (d.has_mac) {
-		const X509_ALGOR *macalg = NULL;
-		const ASN1_INTEGER *iter = NULL;
-		const ASN1_OCTET_STRING *salt = NULL;
-		const ASN1_OBJECT *mo = NULL;
-
-		PKCS12_get0_mac(NULL, &macalg, &salt, &iter, p12);
-		X509_ALGOR_get0(&mo, NULL, NULL, macalg);
 		/* the long name is what `openssl pkcs12 -info` prints: "sha1", "sha256" */
 		snprintf(d.mac_alg, sizeof(d.mac_alg), "%s",
-			 OBJ_obj2nid(mo) != NID_undef ? OBJ_nid2ln(OBJ_obj2nid(mo)) : "unknown");
-		d.mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
-		d.mac_salt_len = salt ? ASN1_STRING_length(salt) : 0;
+			 bs.mac_nid != NID_undef ? OBJ_nid2ln(bs.mac_nid) : "unknown");
+		d.mac_iter = bs.mac_iter;
+		d.mac_salt_len = bs.mac_salt_len;
 	}
-	safes = PKCS12_unpack_authsafes(p12);
-	if (safes == NULL) {
-		rc = mtk_err_set(err, MTK_E_PKCS12, "the PFX contents do not decode");
-		goto out;
-	}
-	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
-		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		int nid = OBJ_obj2nid(p7->type);
+	d.safes = bs.safes;
+	d.encrypted_safes = bs.enc_safes;
+	snprintf(d.cert_enc, sizeof(d.cert_enc), "%s", bs.first_safe_enc);
+	d.cert_iter = bs.first_safe_iter;
+	d.legacy = bs.legacy;
+	for (size_t i = 0; i < bs.n; i++) {
+		const mtk_p12_bag *b = &bs.b[i];
 
-		d.safes++;
-		if (nid == NID_pkcs7_data) {
-			STACK_OF(PKCS12_SAFEBAG) *bags = PKCS12_unpack_p7data(p7);
-			p12_bags(bags, &d, 0);
-			sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
-		} else if (nid == NID_pkcs7_encrypted) {
-			const X509_ALGOR *alg = p7->d.encrypted && p7->d.encrypted->enc_data
-							? p7->d.encrypted->enc_data->algorithm
-							: NULL;
-			d.encrypted_safes++;
-			if (strcmp(d.cert_enc, "none") == 0)
-				mtk_pbe_describe(alg, d.cert_enc, sizeof(d.cert_enc), &d.cert_iter);
-			if (alg != NULL && mtk_pbe_needs_legacy(alg))
-				d.legacy = true;
+		if (b->kind == MTK_P12B_CERT)
+			d.plain_certs++;
+		else if (b->kind == MTK_P12B_KEY && !b->shrouded)
+			d.plain_keys++;
+		else if (b->kind == MTK_P12B_KEY && strcmp(d.key_enc, "none") == 0) {
+			snprintf(d.key_enc, sizeof(d.key_enc), "%s", b->enc);
+			d.key_iter = b->enc_iter;
 		}
 	}
 	*out = d;
 out:
-	ERR_clear_error();
-	sk_PKCS7_pop_free(safes, PKCS7_free);
-	PKCS12_free(p12);
+	mtk_p12_bags_free(&bs);
 	return rc;
 }
 

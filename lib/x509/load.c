@@ -18,6 +18,7 @@
 #include "mtlskit/describe.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keystore.h"
+#include "formats/p12bags.h"
 #include "formats/pbe.h"
 #include "formats/pkcs8.h"
 #include "mtlskit/pem.h"
@@ -595,204 +596,136 @@ out:
 
 /* ---- PKCS#12 ---- */
 
-struct p12ctx {
-	mtk_set *set;
-	const char *name;
-	const mtk_load_opts *opts;
-	const char *pw;
-	int pwlen;
-	mtk_container_info *info;
-	int index;
-	int nkeys;
-	mtk_err *err;
-	mtk_pbe_budget budget; /* the file's key-derivation work */
-};
-
-static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth);
-
-static mtk_rc p12_bag(struct p12ctx *x, const PKCS12_SAFEBAG *bag, int depth)
+/* The decoder's bags as objects, in file order; a shrouded key that stayed
+ * locked is described without its key. */
+static mtk_rc p12_objs(mtk_set *set, const char *name, mtk_p12_bags *bs, mtk_err *err)
 {
-	mtk_obj o = {0};
-	char *fname = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
-	mtk_rc rc = MTK_OK;
+	int index = 0;
 
-	o.source = (char *)x->name;
-	o.alias = fname;
-	o.index = x->index;
-	switch (PKCS12_SAFEBAG_get_nid(bag)) {
-	case NID_keyBag: {
-		const PKCS8_PRIV_KEY_INFO *p8 = PKCS12_SAFEBAG_get0_p8inf(bag);
-		o.kind = MTK_OBJ_KEY;
-		o.key_form = MTK_KEY_CONTAINER;
-		o.key = p8 ? mtk_p8_to_key(p8) : NULL;
-		if (o.key == NULL)
-			rc = mtk_err_set(x->err, MTK_E_KEY, "%s: unreadable key bag", x->name);
-		break;
-	}
-	case NID_pkcs8ShroudedKeyBag: {
-		const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
-		const X509_ALGOR *alg = NULL;
-		char desc[128];
-		mtk_secret s = {(char *)x->pw, (size_t)x->pwlen};
+	for (size_t i = 0; i < bs->n; i++) {
+		mtk_p12_bag *b = &bs->b[i];
+		mtk_obj o = {0};
+		mtk_rc rc;
 
-		o.kind = MTK_OBJ_KEY;
-		o.key_form = MTK_KEY_CONTAINER;
-		o.encrypted = true;
-		if (sig == NULL) {
-			rc = mtk_err_set(x->err, MTK_E_PKCS12, "%s: empty shrouded key bag", x->name);
-			break;
-		}
-		X509_SIG_get0(sig, &alg, NULL);
-		describe_alg(alg, desc, sizeof(desc));
-		if (x->info) {
-			snprintf(x->info->p12_key_enc, sizeof(x->info->p12_key_enc), "%s", desc);
-			if (mtk_pbe_needs_legacy(alg))
-				x->info->p12_legacy = true;
-		}
-		o.enc_desc = desc;
-		rc = decrypt_p8(sig, &s, &x->budget, &o.key);
-		if (rc == MTK_E_BAD_PASSWORD && !x->info->p12_has_mac && x->opts->pass == NULL) {
-			/* No MAC told us the password was needed; the key says so now. */
-			x->info->needs_password = true;
-			if (x->opts->require_decrypt) {
-				rc = mtk_err_set(x->err, MTK_E_PASSWORD_NEEDED,
-						 "%s: the key in the PFX is password-protected; give --pass",
-						 x->name);
-			} else {
-				o.key = NULL; /* described, not decrypted */
-				rc = MTK_OK;
-			}
-		} else if (rc == MTK_E_TOO_LARGE) {
-			rc = mtk_pbe_budget_refused(&x->budget, x->err, x->name, "private key");
-		} else if (rc != MTK_OK) {
-			rc = mtk_err_set(x->err, rc, "%s: cannot decrypt the private key in the PFX", x->name);
-		}
-		if (rc == MTK_OK) {
-			rc = add_or_release(x->set, &o, x->err);
-			o.key = NULL;
-			x->index++;
-			x->nkeys++;
-		}
-		OPENSSL_free(fname);
-		return rc;
-	}
-	case NID_certBag:
-		if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate) {
-			OPENSSL_free(fname);
-			return MTK_OK; /* SDSI certificates: not ours */
-		}
-		o.kind = MTK_OBJ_CERT;
-		o.cert = PKCS12_SAFEBAG_get1_cert(bag);
-		if (o.cert == NULL)
-			rc = mtk_err_set(x->err, MTK_E_DER, "%s: a certificate in the PFX does not decode",
-					 x->name);
-		break;
-	case NID_crlBag:
-		o.kind = MTK_OBJ_CRL;
-		o.crl = PKCS12_SAFEBAG_get1_crl(bag);
-		if (o.crl == NULL)
-			rc = mtk_err_set(x->err, MTK_E_DER, "%s: a CRL in the PFX does not decode", x->name);
-		break;
-	case NID_safeContentsBag:
-		OPENSSL_free(fname);
-		if (depth > 4)
-			return mtk_err_set(x->err, MTK_E_PKCS12, "%s: safe contents nested too deep", x->name);
-		return p12_bags(x, PKCS12_SAFEBAG_get0_safes(bag), depth + 1);
-	default:
-		OPENSSL_free(fname);
-		return MTK_OK; /* secret bags and unknown bags are skipped */
-	}
-	if (rc == MTK_OK) {
-		if (o.kind == MTK_OBJ_KEY)
-			x->nkeys++;
-		rc = add_or_release(x->set, &o, x->err);
-		x->index++;
-	} else {
-		EVP_PKEY_free(o.key);
-		X509_free(o.cert);
-		X509_CRL_free(o.crl);
-	}
-	OPENSSL_free(fname);
-	return rc;
-}
-
-static mtk_rc p12_bags(struct p12ctx *x, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth)
-{
-	mtk_rc rc = MTK_OK;
-
-	for (int i = 0; bags && i < sk_PKCS12_SAFEBAG_num(bags) && rc == MTK_OK; i++)
-		rc = p12_bag(x, sk_PKCS12_SAFEBAG_value(bags, i), depth);
-	return rc;
-}
-
-
-/* True when every encrypted part of the PFX (certificate safes, shrouded
- * keys) decrypts with the empty password, and there is at least one. */
-static bool p12_opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
-{
-	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
-	int tried = 0;
-	bool ok = safes != NULL;
-
-	for (int i = 0; ok && i < sk_PKCS7_num(safes); i++) {
-		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-		int nid = OBJ_obj2nid(p7->type);
-
-		if (nid == NID_pkcs7_data) {
-			bags = PKCS12_unpack_p7data(p7);
-		} else if (nid == NID_pkcs7_encrypted) {
-			const X509_ALGOR *alg = p7->d.encrypted && p7->d.encrypted->enc_data
-							? p7->d.encrypted->enc_data->algorithm
-							: NULL;
-			if (alg == NULL || !mtk_pbe_budget_take(budget, alg)) {
-				ok = false;
-				break;
-			}
-			tried++;
-			bags = mtk_p7_decrypt_bags(p7, "", 0);
-			if (bags == NULL && ensure_legacy())
-				bags = PKCS12_unpack_p7encdata(p7, "", 0);
-			if (bags == NULL)
-				bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
+		o.source = (char *)name;
+		o.alias = b->name;
+		o.index = index;
+		if (b->kind == MTK_P12B_KEY && (b->key != NULL || b->locked)) {
+			o.kind = MTK_OBJ_KEY;
+			o.key_form = MTK_KEY_CONTAINER;
+			o.encrypted = b->shrouded;
+			o.enc_desc = b->shrouded ? b->enc : NULL;
+			o.key = b->key;
+			b->key = NULL;
+		} else if (b->kind == MTK_P12B_CERT && b->cert != NULL) {
+			o.kind = MTK_OBJ_CERT;
+			o.cert = b->cert;
+			b->cert = NULL;
+		} else if (b->kind == MTK_P12B_CRL && b->crl != NULL) {
+			o.kind = MTK_OBJ_CRL;
+			o.crl = b->crl;
+			b->crl = NULL;
 		} else {
-			continue;
+			continue; /* the bag that failed; secret bags */
 		}
-		if (bags == NULL) {
-			ok = false;
-			break;
-		}
-		for (int j = 0; ok && j < sk_PKCS12_SAFEBAG_num(bags); j++) {
-			const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, j);
-			const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
-			EVP_PKEY *k = NULL;
-			mtk_secret none = {"", 0};
-
-			if (PKCS12_SAFEBAG_get_nid(bag) != NID_pkcs8ShroudedKeyBag || sig == NULL)
-				continue;
-			tried++;
-			ok = decrypt_p8(sig, &none, budget, &k) == MTK_OK;
-			EVP_PKEY_free(k);
-		}
-		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		if ((rc = add_or_release(set, &o, err)) != MTK_OK)
+			return rc;
+		index++;
 	}
-	sk_PKCS7_pop_free(safes, PKCS7_free);
-	ERR_clear_error();
-	return ok && tried > 0;
+	return MTK_OK;
 }
 
+/* The decoder's failure in the loader's words. */
+static mtk_rc p12_refused(const mtk_p12_bags *bs, mtk_rc rc, const char *name,
+			  const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err)
+{
+	const mtk_p12_bag *last = bs->n > 0 ? &bs->b[bs->n - 1] : NULL;
+	bool unasked = !bs->has_mac && opts->pass == NULL; /* nothing said a password was needed */
+
+	switch (bs->fail) {
+	case MTK_P12F_MAC_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "MAC");
+	case MTK_P12F_MAC:
+		if (opts->pass != NULL)
+			return mtk_err_set(err, MTK_E_BAD_PASSWORD,
+					   "%s: wrong password, or the file was altered (the PFX integrity check failed)",
+					   name);
+		if (bs->mac_damaged)
+			/* The contents open with the empty password: the MAC
+			 * failed because the file was altered, not for a password. */
+			return mtk_err_set(err, MTK_E_INTEGRITY,
+					   "%s: the PFX integrity check failed although its contents open "
+					   "with the empty password: the file was altered (damaged copy?)",
+					   name);
+		info->needs_password = true;
+		if (opts->require_decrypt)
+			return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+					   "%s: the PFX is password-protected; give --pass", name);
+		return MTK_OK;
+	case MTK_P12F_AUTHSAFE:
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX contents do not decode", name);
+	case MTK_P12F_SAFE_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "certificate encryption");
+	case MTK_P12F_SAFE_DECRYPT:
+		if (unasked) {
+			info->needs_password = true;
+			if (opts->require_decrypt)
+				return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+						   "%s: the PFX is password-protected; give --pass", name);
+			return MTK_OK;
+		}
+		if (!bs->has_mac)
+			return mtk_err_set(err, MTK_E_BAD_PASSWORD, "%s: wrong password", name);
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: cannot decrypt the certificates in the PFX",
+				   name);
+	case MTK_P12F_SAFE_DECODE:
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: a PFX safe does not decode", name);
+	case MTK_P12F_NESTED:
+		return mtk_err_set(err, MTK_E_PKCS12, "%s: safe contents nested too deep", name);
+	case MTK_P12F_BAG_BUDGET:
+		return mtk_pbe_budget_refused(&bs->budget, err, name, "private key");
+	case MTK_P12F_BAG:
+		break;
+	default:
+		return mtk_err_set(err, rc, "%s", name);
+	}
+	if (rc == MTK_E_NOMEM)
+		return mtk_err_set(err, rc, "%s", name);
+	if (bs->fail_kind == MTK_P12B_CERT)
+		return mtk_err_set(err, MTK_E_DER, "%s: a certificate in the PFX does not decode", name);
+	if (bs->fail_kind == MTK_P12B_CRL)
+		return mtk_err_set(err, MTK_E_DER, "%s: a CRL in the PFX does not decode", name);
+	if (last == NULL || !last->shrouded)
+		return rc == MTK_E_KEY
+			   ? mtk_err_set(err, MTK_E_KEY, "%s: unreadable key bag", name)
+			   : mtk_err_set(err, MTK_E_PKCS12, "%s: empty shrouded key bag", name);
+	if (rc == MTK_E_BAD_PASSWORD && unasked) {
+		/* No MAC told us the password was needed; the key says so now. */
+		info->needs_password = true;
+		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+				   "%s: the key in the PFX is password-protected; give --pass", name);
+	}
+	if (rc == MTK_E_BAD_PASSWORD && !bs->has_mac)
+		return mtk_err_set(err, rc, "%s: wrong password", name);
+	return mtk_err_set(err, rc, "%s: cannot decrypt the private key in the PFX", name);
+}
+
+/* A PFX through the one PKCS#12 decoder (formats/p12bags.c): the password
+ * given, or else the empty one (both encodings). */
 static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size_t len,
 		       const mtk_load_opts *opts, mtk_container_info *info, mtk_err *err)
 {
-	const unsigned char *p = data;
-	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
-	STACK_OF(PKCS7) *safes = NULL;
-	struct p12ctx x = {set, name, opts, NULL, 0, info, 0, 0, err, mtk_pbe_budget_for(len)};
-	mtk_rc rc = MTK_OK;
+	mtk_p12_read_opts ro = {.pass = opts->pass != NULL ? opts->pass->s : NULL,
+				.passlen = opts->pass != NULL ? opts->pass->len : 0,
+				.keep_locked = !opts->require_decrypt,
+				.check_damage = true};
+	mtk_p12_bags bs;
+	mtk_rc rc = mtk_p12_bags_read(data, len, &ro, &bs), rc2;
 
-	if (p12 == NULL) {
+	if (bs.fail == MTK_P12F_DER) {
 		size_t declared = 0;
 
+		mtk_p12_bags_free(&bs);
 		if (mtk_der_truncated(data, len, &declared) && declared > len)
 			return mtk_err_set(err, MTK_E_TRUNCATED,
 					   "%s: truncated PFX: it declares %zu bytes, the file has %zu", name,
@@ -800,120 +733,25 @@ static mtk_rc load_p12(mtk_set *set, const char *name, const uint8_t *data, size
 		return mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX/PKCS#12 file does not decode (damaged)",
 				   name);
 	}
-	info->p12_has_mac = PKCS12_mac_present(p12) == 1;
-	snprintf(info->p12_cert_enc, sizeof(info->p12_cert_enc), "none");
-	snprintf(info->p12_key_enc, sizeof(info->p12_key_enc), "none");
-	if (info->p12_has_mac) {
-		const X509_ALGOR *macalg = NULL;
-		const ASN1_INTEGER *iter = NULL;
-		const ASN1_OBJECT *mo = NULL;
-
-		PKCS12_get0_mac(NULL, &macalg, NULL, &iter, p12);
-		X509_ALGOR_get0(&mo, NULL, NULL, macalg);
+	info->p12_has_mac = bs.has_mac;
+	if (bs.has_mac) {
 		snprintf(info->p12_mac_alg, sizeof(info->p12_mac_alg), "%s",
-			 OBJ_nid2ln(OBJ_obj2nid(mo))); /* "sha256", as openssl prints it */
-		info->p12_mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
-		if (!mtk_pbe_budget_take_mac(&x.budget, iter)) {
-			rc = mtk_pbe_budget_refused(&x.budget, err, name, "MAC");
-			goto out;
-		}
+			 OBJ_nid2ln(bs.mac_nid)); /* "sha256", as openssl prints it */
+		info->p12_mac_iter = bs.mac_iter;
 	}
-	/* The password: given, or else the empty one (both encodings). */
-	if (opts->pass != NULL) {
-		x.pw = opts->pass->s;
-		x.pwlen = (int)opts->pass->len;
-		/* An empty password has two encodings (Windows uses the absent one). */
-		if (info->p12_has_mac && x.pwlen == 0 && !mtk_p12_verify_mac(p12, data, len, x.pw, 0) &&
-		    mtk_p12_verify_mac(p12, data, len, NULL, 0))
-			x.pw = NULL;
-		else if (info->p12_has_mac && !mtk_p12_verify_mac(p12, data, len, x.pw, (size_t)x.pwlen)) {
-			rc = mtk_err_set(err, MTK_E_BAD_PASSWORD,
-					 "%s: wrong password, or the file was altered (the PFX integrity check failed)",
-					 name);
-			goto out;
-		}
-	} else if (info->p12_has_mac) {
-		if (mtk_p12_verify_mac(p12, data, len, "", 0)) {
-			x.pw = "";
-		} else if (mtk_p12_verify_mac(p12, data, len, NULL, 0)) {
-			x.pw = NULL;
-		} else if (p12_opens_empty(p12, &x.budget)) {
-			/* The contents open with the empty password: the MAC
-			 * failed because the file was altered, not for a password. */
-			rc = mtk_err_set(err, MTK_E_INTEGRITY,
-					 "%s: the PFX integrity check failed although its contents open "
-					 "with the empty password: the file was altered (damaged copy?)",
-					 name);
-			goto out;
-		} else {
+	snprintf(info->p12_cert_enc, sizeof(info->p12_cert_enc), "%s", bs.cert_enc);
+	snprintf(info->p12_key_enc, sizeof(info->p12_key_enc), "%s", bs.key_enc);
+	if (bs.legacy)
+		info->p12_legacy = true;
+	for (size_t i = 0; i < bs.n; i++)
+		if (bs.b[i].locked)
 			info->needs_password = true;
-			if (opts->require_decrypt)
-				rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-						 "%s: the PFX is password-protected; give --pass", name);
-			goto out;
-		}
-	} else {
-		x.pw = "";
-	}
-	safes = PKCS12_unpack_authsafes(p12);
-	if (safes == NULL) {
-		rc = mtk_err_set(err, MTK_E_PKCS12, "%s: the PFX contents do not decode", name);
-		goto out;
-	}
-	for (int i = 0; i < sk_PKCS7_num(safes) && rc == MTK_OK; i++) {
-		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-		int nid = OBJ_obj2nid(p7->type);
-
-		if (nid == NID_pkcs7_data) {
-			bags = PKCS12_unpack_p7data(p7);
-		} else if (nid == NID_pkcs7_encrypted) {
-			const X509_ALGOR *alg = p7->d.encrypted && p7->d.encrypted->enc_data
-							? p7->d.encrypted->enc_data->algorithm
-							: NULL;
-			describe_alg(alg, info->p12_cert_enc, sizeof(info->p12_cert_enc));
-			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
-				info->p12_legacy = true;
-				(void)ensure_legacy();
-			}
-			if (!mtk_pbe_budget_take(&x.budget, alg)) {
-				rc = mtk_pbe_budget_refused(&x.budget, err, name, "certificate encryption");
-				break;
-			}
-			bags = mtk_p7_decrypt_bags(p7, x.pw, x.pw ? strlen(x.pw) : 0);
-			if (bags == NULL && ensure_legacy())
-				bags = PKCS12_unpack_p7encdata(p7, x.pw, x.pw ? (int)strlen(x.pw) : 0);
-			if (bags == NULL && x.pw != NULL && x.pw[0] == '\0')
-				bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
-			if (bags == NULL) {
-				if (!info->p12_has_mac && opts->pass == NULL) {
-					info->needs_password = true;
-					if (opts->require_decrypt)
-						rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
-								 "%s: the PFX is password-protected; give --pass",
-								 name);
-					goto out;
-				}
-				rc = mtk_err_set(err, info->p12_has_mac ? MTK_E_PKCS12 : MTK_E_BAD_PASSWORD,
-						 "%s: cannot decrypt the certificates in the PFX%s", name,
-						 info->p12_has_mac ? "" : " (wrong password?)");
-				break;
-			}
-		} else {
-			continue; /* enveloped data: public-key protected, unsupported */
-		}
-		if (bags == NULL) {
-			rc = mtk_err_set(err, MTK_E_PKCS12, "%s: a PFX safe does not decode", name);
-			break;
-		}
-		rc = p12_bags(&x, bags, 0);
-		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
-	}
-	if (rc == MTK_E_BAD_PASSWORD && !info->p12_has_mac)
-		mtk_err_set(err, rc, "%s: wrong password", name);
-out:
-	sk_PKCS7_pop_free(safes, PKCS7_free);
-	PKCS12_free(p12);
+	rc2 = p12_objs(set, name, &bs, err);
+	if (rc != MTK_OK)
+		rc = p12_refused(&bs, rc, name, opts, info, err);
+	else
+		rc = rc2;
+	mtk_p12_bags_free(&bs);
 	return rc;
 }
 

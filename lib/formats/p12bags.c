@@ -1,0 +1,508 @@
+/*
+ * p12bags.c - the one PKCS#12 decoder (p12bags.h).
+ *
+ * The fast derivations of pbe.c first, OpenSSL's functions (with the legacy
+ * provider) when they do not cover the algorithm; every derivation is taken
+ * from the file's budget before it runs.
+ */
+#include "formats/p12bags.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs12.h>
+
+#include "formats/pkcs8.h"
+
+#define MAX_NESTING 4
+
+void mtk_p12_bags_free(mtk_p12_bags *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		EVP_PKEY_free(b->b[i].key);
+		X509_free(b->b[i].cert);
+		X509_CRL_free(b->b[i].crl);
+		OPENSSL_clear_free(b->b[i].secret, b->b[i].secret_len);
+		OPENSSL_free(b->b[i].name);
+	}
+	free(b->b);
+	b->b = NULL;
+	b->n = b->cap = 0;
+}
+
+/* The password the MAC accepted (or the one given), as the decrypters
+ * take it: pw NULL is the absent encoding. */
+struct rd {
+	const char *pw;
+	size_t pwlen;
+	const mtk_p12_read_opts *opts;
+	mtk_p12_bags *out;
+	int safe;
+	bool safe_encrypted;
+};
+
+static bool pw_empty(const struct rd *r)
+{
+	return r->pw != NULL && r->pwlen == 0;
+}
+
+static mtk_p12_bag *bag_new(struct rd *r, mtk_p12_bag_kind kind, const PKCS12_SAFEBAG *sb)
+{
+	mtk_p12_bags *o = r->out;
+	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(sb, NID_localKeyID);
+	mtk_p12_bag *b;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 8;
+		mtk_p12_bag *p = realloc(o->b, cap * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		o->b = p;
+		o->cap = cap;
+	}
+	b = &o->b[o->n++];
+	memset(b, 0, sizeof(*b));
+	b->kind = kind;
+	b->kid_len = -1;
+	b->safe = r->safe;
+	b->safe_encrypted = r->safe_encrypted;
+	b->name = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)sb);
+	if (kid != NULL && kid->type == V_ASN1_OCTET_STRING) {
+		int n = ASN1_STRING_length(kid->value.octet_string);
+		if (n >= 0 && n <= (int)sizeof(b->kid)) {
+			memcpy(b->kid, ASN1_STRING_get0_data(kid->value.octet_string), (size_t)n);
+			b->kid_len = n;
+		}
+	}
+	return b;
+}
+
+static bool bag_trusted(const PKCS12_SAFEBAG *bag)
+{
+	const STACK_OF(X509_ATTRIBUTE) *attrs = PKCS12_SAFEBAG_get0_attrs(bag);
+	ASN1_OBJECT *oid = OBJ_txt2obj(MTK_P12_TRUSTED_OID, 1);
+	bool found = false;
+
+	for (int i = 0; oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
+		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) == 0)
+			found = true;
+	ASN1_OBJECT_free(oid);
+	return found;
+}
+
+/* An EncryptedPrivateKeyInfo: the fast path, OpenSSL's with the legacy
+ * provider, then the absent password when the password is empty. */
+static PKCS8_PRIV_KEY_INFO *p8_open(const struct rd *r, const X509_SIG *sig)
+{
+	const X509_ALGOR *alg = NULL;
+	PKCS8_PRIV_KEY_INFO *p8;
+
+	X509_SIG_get0(sig, &alg, NULL);
+	/* Known-legacy algorithms get the provider first: a failed try would
+	 * repeat the whole derivation. */
+	if (alg != NULL && mtk_pbe_needs_legacy(alg))
+		(void)mtk_legacy_provider();
+	p8 = mtk_p8_decrypt(sig, r->pw, r->pwlen);
+	if (p8 == NULL && mtk_legacy_provider())
+		p8 = PKCS8_decrypt(sig, r->pw, (int)r->pwlen);
+	if (p8 == NULL && pw_empty(r))
+		p8 = mtk_p8_decrypt(sig, NULL, 0);
+	ERR_clear_error();
+	return p8;
+}
+
+/* Takes the shrouded bag's derivation from the budget, describes it. */
+static mtk_rc shroud_take(struct rd *r, const X509_SIG *sig, mtk_p12_bag *b, mtk_p12_bag_kind k)
+{
+	const X509_ALGOR *alg = NULL;
+
+	X509_SIG_get0(sig, &alg, NULL);
+	b->shrouded = true;
+	mtk_pbe_describe(alg, b->enc, sizeof(b->enc), &b->enc_iter);
+	if (k == MTK_P12B_KEY)
+		snprintf(r->out->key_enc, sizeof(r->out->key_enc), "%s", b->enc);
+	if (alg != NULL && mtk_pbe_needs_legacy(alg))
+		r->out->legacy = true;
+	if (!mtk_pbe_budget_take(&r->out->budget, alg)) {
+		r->out->fail = MTK_P12F_BAG_BUDGET;
+		r->out->fail_kind = k;
+		return MTK_E_TOO_LARGE;
+	}
+	return MTK_OK;
+}
+
+static mtk_rc bag_fail(struct rd *r, mtk_p12_bag_kind k, mtk_rc rc)
+{
+	r->out->fail = MTK_P12F_BAG;
+	r->out->fail_kind = k;
+	return rc;
+}
+
+static mtk_rc read_key(struct rd *r, const PKCS12_SAFEBAG *sb, int nid)
+{
+	mtk_p12_bag *b = bag_new(r, MTK_P12B_KEY, sb);
+	PKCS8_PRIV_KEY_INFO *p8;
+	const X509_SIG *sig;
+	mtk_rc rc;
+
+	if (b == NULL)
+		return bag_fail(r, MTK_P12B_KEY, MTK_E_NOMEM);
+	if (nid == NID_keyBag) {
+		const PKCS8_PRIV_KEY_INFO *in = PKCS12_SAFEBAG_get0_p8inf(sb);
+		if (in == NULL || (b->key = mtk_p8_to_key(in)) == NULL)
+			return bag_fail(r, MTK_P12B_KEY, MTK_E_KEY);
+		return MTK_OK;
+	}
+	if ((sig = PKCS12_SAFEBAG_get0_pkcs8(sb)) == NULL)
+		return bag_fail(r, MTK_P12B_KEY, MTK_E_PKCS12);
+	if ((rc = shroud_take(r, sig, b, MTK_P12B_KEY)) != MTK_OK)
+		return rc;
+	if ((p8 = p8_open(r, sig)) == NULL) {
+		if (r->opts->keep_locked && r->opts->pass == NULL && !r->out->has_mac) {
+			b->locked = true;
+			return MTK_OK;
+		}
+		return bag_fail(r, MTK_P12B_KEY, MTK_E_BAD_PASSWORD);
+	}
+	b->key = mtk_p8_to_key(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return b->key != NULL ? MTK_OK : bag_fail(r, MTK_P12B_KEY, MTK_E_KEY);
+}
+
+/* A SecretBag as Java 17 writes it (secretTypeId pkcs8ShroudedKeyBag, the
+ * value an EncryptedPrivateKeyInfo of {0, algorithm, OCTET STRING key});
+ * other secret bags are skipped. */
+static mtk_rc read_secret(struct rd *r, const PKCS12_SAFEBAG *sb)
+{
+	const ASN1_TYPE *v = PKCS12_SAFEBAG_get0_bag_obj(sb);
+	const ASN1_OBJECT *t = PKCS12_SAFEBAG_get0_bag_type(sb);
+	const unsigned char *p;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	mtk_p12_bag *b;
+	int n;
+	mtk_rc rc = MTK_OK;
+
+	if (!r->opts->secrets || t == NULL || OBJ_obj2nid(t) != NID_pkcs8ShroudedKeyBag ||
+	    v == NULL || v->type != V_ASN1_OCTET_STRING)
+		return MTK_OK;
+	p = ASN1_STRING_get0_data(v->value.octet_string);
+	if ((sig = d2i_X509_SIG(NULL, &p, ASN1_STRING_length(v->value.octet_string))) == NULL)
+		return bag_fail(r, MTK_P12B_SECRET, MTK_E_PKCS12);
+	if ((b = bag_new(r, MTK_P12B_SECRET, sb)) == NULL) {
+		rc = bag_fail(r, MTK_P12B_SECRET, MTK_E_NOMEM);
+		goto out;
+	}
+	if ((rc = shroud_take(r, sig, b, MTK_P12B_SECRET)) != MTK_OK)
+		goto out;
+	if ((p8 = p8_open(r, sig)) == NULL) {
+		rc = bag_fail(r, MTK_P12B_SECRET, MTK_E_BAD_PASSWORD);
+		goto out;
+	}
+	if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
+		rc = bag_fail(r, MTK_P12B_SECRET, MTK_E_PKCS12);
+		goto out;
+	}
+	b->secret = der;
+	b->secret_len = (size_t)n;
+out:
+	X509_SIG_free(sig);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return rc;
+}
+
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth);
+
+/* structure_only: a bag listed as it is, nothing decoded or decrypted. */
+static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int depth)
+{
+	mtk_p12_bag *b = NULL;
+	const X509_SIG *sig;
+	const X509_ALGOR *alg = NULL;
+
+	switch (nid) {
+	case NID_keyBag:
+		b = bag_new(r, MTK_P12B_KEY, sb);
+		break;
+	case NID_pkcs8ShroudedKeyBag:
+		if ((sig = PKCS12_SAFEBAG_get0_pkcs8(sb)) == NULL)
+			return MTK_OK;
+		if ((b = bag_new(r, MTK_P12B_KEY, sb)) == NULL)
+			break;
+		X509_SIG_get0(sig, &alg, NULL);
+		b->shrouded = b->locked = true;
+		mtk_pbe_describe(alg, b->enc, sizeof(b->enc), &b->enc_iter);
+		if (alg != NULL && mtk_pbe_needs_legacy(alg))
+			r->out->legacy = true;
+		return MTK_OK;
+	case NID_certBag:
+		b = bag_new(r, MTK_P12B_CERT, sb);
+		break;
+	case NID_crlBag:
+		b = bag_new(r, MTK_P12B_CRL, sb);
+		break;
+	case NID_safeContentsBag:
+		return depth < MAX_NESTING ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
+					   : MTK_OK;
+	default:
+		return MTK_OK;
+	}
+	return b != NULL ? MTK_OK : bag_fail(r, MTK_P12B_KEY, MTK_E_NOMEM);
+}
+
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth)
+{
+	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
+		const PKCS12_SAFEBAG *sb = sk_PKCS12_SAFEBAG_value(bags, i);
+		int nid = PKCS12_SAFEBAG_get_nid(sb);
+		mtk_p12_bag *b;
+		mtk_rc rc = MTK_OK;
+
+		if (r->opts->structure_only) {
+			rc = list_bag(r, sb, nid, depth);
+			if (rc != MTK_OK)
+				return rc;
+			continue;
+		}
+		switch (nid) {
+		case NID_keyBag:
+		case NID_pkcs8ShroudedKeyBag:
+			rc = read_key(r, sb, nid);
+			break;
+		case NID_certBag:
+			if (PKCS12_SAFEBAG_get_bag_nid(sb) != NID_x509Certificate)
+				break; /* SDSI certificates: not ours */
+			if ((b = bag_new(r, MTK_P12B_CERT, sb)) == NULL)
+				return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
+			if ((b->cert = PKCS12_SAFEBAG_get1_cert(sb)) == NULL)
+				return bag_fail(r, MTK_P12B_CERT, MTK_E_DER);
+			b->trusted = bag_trusted(sb);
+			break;
+		case NID_crlBag:
+			if ((b = bag_new(r, MTK_P12B_CRL, sb)) == NULL)
+				return bag_fail(r, MTK_P12B_CRL, MTK_E_NOMEM);
+			if ((b->crl = PKCS12_SAFEBAG_get1_crl(sb)) == NULL)
+				return bag_fail(r, MTK_P12B_CRL, MTK_E_DER);
+			break;
+		case NID_secretBag:
+			rc = read_secret(r, sb);
+			break;
+		case NID_safeContentsBag:
+			if (depth > MAX_NESTING) {
+				r->out->fail = MTK_P12F_NESTED;
+				return MTK_E_PKCS12;
+			}
+			rc = read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1);
+			break;
+		default:
+			break; /* unknown bags are skipped */
+		}
+		if (rc != MTK_OK)
+			return rc;
+	}
+	return MTK_OK;
+}
+
+static const X509_ALGOR *safe_alg(const PKCS7 *p7)
+{
+	return p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL
+		   ? p7->d.encrypted->enc_data->algorithm
+		   : NULL;
+}
+
+/* An encrypted safe's bags: the fast path, OpenSSL's with the legacy
+ * provider, then the absent password when the password is empty. */
+static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pwlen)
+{
+	STACK_OF(PKCS12_SAFEBAG) *bags = mtk_p7_decrypt_bags(p7, pw, pwlen);
+
+	if (bags == NULL && mtk_legacy_provider())
+		bags = PKCS12_unpack_p7encdata(p7, pw, (int)pwlen);
+	if (bags == NULL && pw != NULL && pwlen == 0)
+		bags = PKCS12_unpack_p7encdata(p7, NULL, 0);
+	return bags;
+}
+
+/* True when every encrypted part of the PFX (safes, shrouded keys) opens
+ * with the empty password, and there is at least one. */
+static bool opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
+{
+	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
+	struct rd r = {"", 0, NULL, NULL, 0, false};
+	int tried = 0;
+	bool ok = safes != NULL;
+
+	for (int i = 0; ok && i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		int nid = OBJ_obj2nid(p7->type);
+
+		if (nid == NID_pkcs7_data) {
+			bags = PKCS12_unpack_p7data(p7);
+		} else if (nid == NID_pkcs7_encrypted) {
+			const X509_ALGOR *alg = safe_alg(p7);
+			if (alg == NULL || !mtk_pbe_budget_take(budget, alg)) {
+				ok = false;
+				break;
+			}
+			tried++;
+			bags = safe_open(p7, "", 0);
+		} else {
+			continue;
+		}
+		if (bags == NULL) {
+			ok = false;
+			break;
+		}
+		for (int j = 0; ok && j < sk_PKCS12_SAFEBAG_num(bags); j++) {
+			const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, j);
+			const X509_SIG *sig = PKCS12_SAFEBAG_get0_pkcs8(bag);
+			const X509_ALGOR *alg = NULL;
+			PKCS8_PRIV_KEY_INFO *p8;
+
+			if (PKCS12_SAFEBAG_get_nid(bag) != NID_pkcs8ShroudedKeyBag || sig == NULL)
+				continue;
+			X509_SIG_get0(sig, &alg, NULL);
+			tried++;
+			ok = mtk_pbe_budget_take(budget, alg) && (p8 = p8_open(&r, sig)) != NULL;
+			if (ok)
+				PKCS8_PRIV_KEY_INFO_free(p8);
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		if (!ok)
+			break;
+	}
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	ERR_clear_error();
+	return ok && tried > 0;
+}
+
+static mtk_rc check_mac(PKCS12 *p12, const uint8_t *data, size_t len, struct rd *r)
+{
+	mtk_p12_bags *o = r->out;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	const ASN1_OBJECT *obj = NULL;
+
+	PKCS12_get0_mac(NULL, &alg, NULL, &iter, p12);
+	if (alg != NULL) {
+		X509_ALGOR_get0(&obj, NULL, NULL, alg);
+		o->mac_nid = OBJ_obj2nid(obj);
+	}
+	o->mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
+	if (r->opts->structure_only) {
+		const ASN1_OCTET_STRING *salt = NULL;
+
+		PKCS12_get0_mac(NULL, NULL, &salt, NULL, p12);
+		o->mac_salt_len = salt ? ASN1_STRING_length(salt) : 0;
+		return MTK_OK;
+	}
+	if (!mtk_pbe_budget_take_mac(&o->budget, iter)) {
+		o->fail = MTK_P12F_MAC_BUDGET;
+		return MTK_E_TOO_LARGE;
+	}
+	if (mtk_p12_verify_mac(p12, data, len, r->pw, r->pwlen)) {
+		o->mac_ok = true;
+	} else if (r->pwlen == 0 && mtk_p12_verify_mac(p12, data, len, NULL, 0)) {
+		o->mac_ok = true;
+		o->absent_pw = true;
+		r->pw = NULL;
+	}
+	if (o->mac_ok)
+		return MTK_OK;
+	if (r->opts->pass == NULL && r->opts->check_damage && opens_empty(p12, &o->budget))
+		o->mac_damaged = true;
+	o->fail = MTK_P12F_MAC;
+	return MTK_E_BAD_PASSWORD;
+}
+
+mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opts *opts,
+			 mtk_p12_bags *out)
+{
+	const unsigned char *p = data;
+	PKCS12 *p12 = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	struct rd r = {opts->pass != NULL ? opts->pass : "", opts->pass != NULL ? opts->passlen : 0,
+		       opts, out, 0, false};
+	mtk_rc rc = MTK_OK;
+
+	memset(out, 0, sizeof(*out));
+	out->budget = mtk_pbe_budget_for(len);
+	snprintf(out->cert_enc, sizeof(out->cert_enc), "none");
+	snprintf(out->key_enc, sizeof(out->key_enc), "none");
+	snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "none");
+	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
+		out->fail = MTK_P12F_DER;
+		rc = MTK_E_PKCS12;
+		goto out;
+	}
+	out->has_mac = PKCS12_mac_present(p12) == 1;
+	if (out->has_mac && (rc = check_mac(p12, data, len, &r)) != MTK_OK)
+		goto out;
+	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
+		out->fail = MTK_P12F_AUTHSAFE;
+		rc = MTK_E_PKCS12;
+		goto out;
+	}
+	for (int i = 0; i < sk_PKCS7_num(safes) && rc == MTK_OK; i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		int nid = OBJ_obj2nid(p7->type);
+
+		r.safe = i;
+		r.safe_encrypted = nid == NID_pkcs7_encrypted;
+		out->safes++;
+		if (nid == NID_pkcs7_data) {
+			if ((bags = PKCS12_unpack_p7data(p7)) == NULL && opts->structure_only)
+				continue;
+			if (bags == NULL) {
+				out->fail = MTK_P12F_SAFE_DECODE;
+				rc = MTK_E_PKCS12;
+				break;
+			}
+		} else if (nid == NID_pkcs7_encrypted) {
+			const X509_ALGOR *alg = safe_alg(p7);
+			long iter;
+
+			mtk_pbe_describe(alg, out->cert_enc, sizeof(out->cert_enc), &iter);
+			if (out->enc_safes++ == 0) {
+				snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "%s",
+					 out->cert_enc);
+				out->first_safe_iter = iter;
+			}
+			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
+				out->legacy = true;
+				if (!opts->structure_only)
+					(void)mtk_legacy_provider();
+			}
+			if (opts->structure_only)
+				continue; /* its contents need the password */
+			if (!mtk_pbe_budget_take(&out->budget, alg)) {
+				out->fail = MTK_P12F_SAFE_BUDGET;
+				rc = MTK_E_TOO_LARGE;
+				break;
+			}
+			if ((bags = safe_open(p7, r.pw, r.pwlen)) == NULL) {
+				out->fail = MTK_P12F_SAFE_DECRYPT;
+				rc = MTK_E_BAD_PASSWORD;
+				break;
+			}
+		} else {
+			continue; /* enveloped data: public-key protected, unsupported */
+		}
+		rc = read_bags(&r, bags, 0);
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+out:
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	PKCS12_free(p12);
+	ERR_clear_error();
+	return rc;
+}

@@ -1,0 +1,120 @@
+/*
+ * p12bags.h - the one PKCS#12 (PFX) decoder: bytes and a password in, the
+ * MAC's verdict and a flat list of neutral bags out (private to lib/).
+ *
+ * The loader (x509/load.c) and the PKCS12 keystore (keystore/p12.c) are
+ * adapters over it: they turn bags into their objects and failures into
+ * their messages.  It runs every key derivation against one budget per file
+ * (pbe.h), follows nested safe-contents bags, opens legacy RC2/RC4/DES
+ * files with OpenSSL's legacy provider, and tries both encodings of the
+ * empty password (the empty BMPString and the absent one) as OpenSSL does.
+ * It never prints and sets no message: the adapters word them.
+ */
+#ifndef MTLSKIT_P12BAGS_H
+#define MTLSKIT_P12BAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "formats/pbe.h"
+#include "mtlskit/err.h"
+
+/* Java's "trusted key usage" certificate-bag attribute (a trusted entry of a
+ * PKCS12 keystore); OpenSSL 3.0 has no NID for it.  The one definition. */
+#define MTK_P12_TRUSTED_OID "2.16.840.1.113894.746875.1.1"
+
+typedef enum {
+	MTK_P12B_KEY,	 /* keyBag or pkcs8ShroudedKeyBag */
+	MTK_P12B_CERT,	 /* certBag holding an X.509 certificate */
+	MTK_P12B_CRL,	 /* crlBag */
+	MTK_P12B_SECRET, /* secretBag as Java writes it (a shrouded {0, alg, key}) */
+} mtk_p12_bag_kind;
+
+typedef struct mtk_p12_bag {
+	mtk_p12_bag_kind kind;
+	EVP_PKEY *key;	     /* KEY; NULL when locked */
+	X509 *cert;	     /* CERT */
+	X509_CRL *crl;	     /* CRL */
+	uint8_t *secret;     /* SECRET: decrypted {0, algorithm, key} DER (wiped) */
+	size_t secret_len;
+	char *name;	     /* friendlyName (UTF-8) or NULL */
+	uint8_t kid[64];     /* localKeyId */
+	int kid_len;	     /* -1: none (or longer than kid) */
+	bool trusted;	     /* CERT with MTK_P12_TRUSTED_OID */
+	bool shrouded;	     /* KEY/SECRET was password-encrypted */
+	bool locked;	     /* shrouded KEY left encrypted (keep_locked, structure_only) */
+	char enc[128];	     /* shrouded: its algorithm (mtk_pbe_describe) */
+	long enc_iter;	     /* shrouded: its iterations (0: unknown) */
+	int safe;	     /* index of its safe in the authenticated safe */
+	bool safe_encrypted; /* that safe was password-encrypted */
+} mtk_p12_bag;
+
+/* Where a decode stopped (mtk_p12_bags.fail). */
+typedef enum {
+	MTK_P12F_NONE,
+	MTK_P12F_DER,	       /* the PFX does not decode */
+	MTK_P12F_MAC_BUDGET,   /* the MAC asks for too many iterations */
+	MTK_P12F_MAC,	       /* the MAC does not match the password */
+	MTK_P12F_AUTHSAFE,     /* the authenticated safe does not decode */
+	MTK_P12F_SAFE_BUDGET,  /* an encrypted safe asks for too many iterations */
+	MTK_P12F_SAFE_DECRYPT, /* an encrypted safe does not decrypt */
+	MTK_P12F_SAFE_DECODE,  /* a plain safe does not decode */
+	MTK_P12F_BAG_BUDGET,   /* a shrouded key/secret asks for too many iterations */
+	MTK_P12F_BAG,	       /* a bag does not decode or decrypt (fail_kind, rc) */
+	MTK_P12F_NESTED,       /* safe-contents bags nested too deep */
+} mtk_p12_fail;
+
+typedef struct mtk_p12_bags {
+	bool has_mac;
+	int mac_nid;	      /* the MAC's digest */
+	long mac_iter;	      /* its iterations (1 when absent) */
+	bool mac_ok;	      /* the MAC matched (false when there is none) */
+	bool mac_damaged;     /* it did not, yet the contents open with the
+			       * empty password: the file was altered */
+	bool absent_pw;	      /* the MAC matched the absent password */
+	char cert_enc[128];   /* the last encrypted safe's algorithm, "none" */
+	char key_enc[128];    /* the last shrouded key's algorithm, "none" */
+	bool legacy;	      /* something needs OpenSSL's legacy provider */
+	int mac_salt_len;
+	size_t safes;	      /* authenticated safes, of every kind */
+	size_t enc_safes;     /* password-encrypted ones */
+	char first_safe_enc[128]; /* the first encrypted safe's algorithm, "none" */
+	long first_safe_iter; /* its iterations (0: unknown) */
+	mtk_p12_bag *b;
+	size_t n, cap;
+	mtk_p12_fail fail;
+	mtk_p12_bag_kind fail_kind; /* MTK_P12F_BAG/BAG_BUDGET: which bag */
+	mtk_pbe_budget budget;	    /* the file's key-derivation work */
+} mtk_p12_bags;
+
+typedef struct mtk_p12_read_opts {
+	const char *pass;  /* NULL: none given (the empty one is tried) */
+	size_t passlen;
+	bool keep_locked;  /* none given, no MAC: a shrouded key that does not
+			    * decrypt is kept locked instead of failing */
+	bool secrets;	   /* decrypt Java's secret-key bags (else skipped) */
+	bool check_damage; /* none given and the MAC fails: check whether the
+			    * contents open with the empty password */
+	bool structure_only; /* no password: no MAC check, no decryption, no
+			      * derivation; bags of the plain safes are listed
+			      * without their contents (keys locked) */
+} mtk_p12_read_opts;
+
+/*
+ * Decodes the PFX data/len into out (zeroed here; free with
+ * mtk_p12_bags_free, also after a failure: the bags read before it stay).
+ * MTK_OK, or the failure's code with out->fail saying where:
+ * MTK_E_PKCS12 (DER, AUTHSAFE, SAFE_DECODE, NESTED, an empty
+ * shrouded bag), MTK_E_TOO_LARGE (the *_BUDGET ones), MTK_E_BAD_PASSWORD
+ * (MAC, SAFE_DECRYPT, a shrouded bag), MTK_E_DER (a certificate or CRL),
+ * MTK_E_KEY (a key of an unsupported type), MTK_E_NOMEM.
+ */
+MTK_WUR mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opts *opts,
+				 mtk_p12_bags *out);
+void mtk_p12_bags_free(mtk_p12_bags *b);
+
+#endif
