@@ -333,6 +333,22 @@ static void jpath(const char *dir, const char *name, const char *ext, char *out)
 	snprintf(out, PATHMAX, "%s/%s.%s", dir, name, ext);
 }
 
+/* The new key beside the managed files (0600, replacing an older one),
+ * where a later run finds it. */
+static mtk_rc write_staged_key(const char *dir, const char *name, EVP_PKEY *key, mtk_err *err)
+{
+	mtk_buf kb = MTK_BUF_SECRET_INIT;
+	char p[PATHMAX];
+	mtk_rc rc;
+
+	jpath(dir, name, "staged-key.pem", p);
+	rc = mtk_key_pkcs8_pem(key, &kb, err);
+	if (rc == MTK_OK)
+		rc = mtk_file_write(p, kb.data, kb.len, MTK_WRITE_SECRET | MTK_WRITE_FORCE, err);
+	mtk_buf_free(&kb);
+	return rc;
+}
+
 /* Restores every "PATH\tBACKUP" line of the journal (all files written
  * before the first rename), then removes the journal.  Idempotent: a run
  * killed while restoring restores again. */
@@ -787,7 +803,6 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 			EVP_PKEY_up_ref(neu.key);
 		} else if (neu.key == NULL) {
 			char type[32] = "";
-			mtk_buf kb = MTK_BUF_SECRET_INIT;
 			if (c.key_type != NULL)
 				snprintf(type, sizeof(type), "%s", c.key_type);
 			else if (old.key != NULL)
@@ -798,13 +813,7 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 				goto done;
 			/* On disk (0600) before the CSR leaves the host: a pending
 			 * answer is polled with the same key next run. */
-			jpath(dir, name, "staged-key.pem", p);
-			rc = mtk_key_pkcs8_pem(neu.key, &kb, err);
-			if (rc == MTK_OK)
-				rc = mtk_file_write(p, kb.data, kb.len,
-						    MTK_WRITE_SECRET | MTK_WRITE_FORCE, err);
-			mtk_buf_free(&kb);
-			if (rc != MTK_OK)
+			if ((rc = write_staged_key(dir, name, neu.key, err)) != MTK_OK)
 				goto done;
 		}
 		if ((rc = make_csr(&c, old.leaf, neu.key, &csr, err)) != MTK_OK)
@@ -860,14 +869,7 @@ mtk_rc mtk_track_run(const char *dir, const char *name, const mtk_track_env *env
 		}
 		if (c.keep_key) {
 			/* the staged pair must be whole for a later run */
-			mtk_buf kb = MTK_BUF_SECRET_INIT;
-			jpath(dir, name, "staged-key.pem", p);
-			rc = mtk_key_pkcs8_pem(neu.key, &kb, err);
-			if (rc == MTK_OK)
-				rc = mtk_file_write(p, kb.data, kb.len,
-						    MTK_WRITE_SECRET | MTK_WRITE_FORCE, err);
-			mtk_buf_free(&kb);
-			if (rc != MTK_OK)
+			if ((rc = write_staged_key(dir, name, neu.key, err)) != MTK_OK)
 				goto done;
 		}
 		st.staged = true;
