@@ -10,35 +10,15 @@ cd "$T" || exit 1
 
 # ---- fixtures ----
 M=$MTLSKIT
-$M ca init ca --name "Exit Root CA" --intermediate "Exit Issuing CA" >/dev/null 2>&1
-$M csr create --cn mid01.example.com --org Example --country US --new-key ec:P-256 --key-out c.key \
-	-o c.csr >/dev/null 2>&1
-$M ca sign ca c.csr --profile client -o c.crt --chain-out chain.pem >/dev/null 2>&1
-$M bundle c.crt chain.pem c.key -o bundle.pem >/dev/null 2>&1
+source "$(dirname "$0")/../lib/verb-fixtures.sh"
+verb_fixtures Exit
 openssl pkey -in c.key -traditional -out pkcs1.key 2>/dev/null
 cat c.crt pkcs1.key >bad-bundle.pem # a PKCS#1 key: key-not-pkcs8 for mid
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout soon.key -out soon.pem \
 	-days 5 -subj "/CN=soon.example.com" 2>/dev/null
-openssl pkcs12 -export -in c.crt -inkey c.key -passout pass:right-pass -out c.p12 2>/dev/null
-printf 'this is not a certificate\n' >junk.pem
 printf -- '-----BEGIN CERTIFICATE-----\nnot*base64!\n-----END CERTIFICATE-----\n' >broken.pem
-$M keystore add-key s.jks --alias mid c.crt c.key chain.pem -q
-mkdir -p agent && echo "<parameters/>" >agent/config.xml
 mkdir -p notagent
 echo exists >exists.pem
-export GOOD=right-pass WRONG=wrong-pass
-closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# A TLS server for probe's success row (bounded: killed at exit).
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.pem \
-	-days 30 -subj "/CN=localhost" 2>/dev/null
-timeout 120 openssl s_server -accept "127.0.0.1:$port" -cert srv.pem -key srv.key -quiet -www \
-	>/dev/null 2>&1 </dev/null &
-TAP_PIDS="${TAP_PIDS:-} $!"
-for _ in $(seq 1 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
 NX=/nonexistent/dir/x.pem
 
 # ---- the table: status | verb | situation | arguments (after `mtlskit --json`) ----
