@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "formats/pbe.h"
+#include "mtlskit/buf.h"
 #include "mtlskit/err.h"
 
 /* Java's "trusted key usage" certificate-bag attribute (a trusted entry of a
@@ -116,5 +117,37 @@ typedef struct mtk_p12_read_opts {
 MTK_WUR mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opts *opts,
 				 mtk_p12_bags *out);
 void mtk_p12_bags_free(mtk_p12_bags *b);
+
+/*
+ * The one PKCS#12 encoder: the bags b[0..n) (borrowed, not freed) into a PFX.
+ * KEY and CERT bags take their name (friendlyName, written as given),
+ * localKeyId (kid_len >= 0) and, for CERT, Java's trusted attribute
+ * (trusted); SECRET bags hold the {0, algorithm, key} DER and are shrouded
+ * like keys.  Certificates go into one safe (encrypted with cert_pbe, or
+ * plain), keys and secrets into a plain one after it, in bag order; empty
+ * safes are left out.  The profile is the caller's: the converter's
+ * --compat choices and the PKCS12 keystore's Java ones are two fillings.
+ */
+typedef struct mtk_p12_write_opts {
+	const char *pass; /* required */
+	size_t passlen;
+	int key_pbe;		      /* PBES1 NID, or a PRF NID or -1 (OpenSSL's
+				       * default PRF) for PBES2 with key_cipher */
+	const EVP_CIPHER *key_cipher; /* PBES2 only */
+	int key_iter;
+	int key_salt_len;	      /* 0: OpenSSL's default */
+	int cert_pbe;		      /* PBES1 NID or PBES2 cipher NID; -1: the
+				       * certificate safe is not encrypted */
+	int cert_iter;
+	int cert_salt_len;
+	const EVP_MD *mac_md;
+	int mac_iter;
+	int mac_salt_len;	      /* 0: OpenSSL's default (8) */
+} mtk_p12_write_opts;
+
+/* MTK_OK with the DER in out (replaced), or MTK_E_INVALID_ARG (no password,
+ * a CRL bag, nothing to write), MTK_E_CRYPTO, MTK_E_NOMEM with err set. */
+MTK_WUR mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_opts *o,
+				  mtk_buf *out, mtk_err *err);
 
 #endif
