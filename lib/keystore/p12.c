@@ -299,28 +299,6 @@ out:
 	return rc;
 }
 
-static mtk_rc add_cert_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, X509 *x, const char *name,
-			   const char *kid, bool trusted)
-{
-	PKCS12_SAFEBAG *bag = PKCS12_add_cert(bags, x);
-
-	if (bag == NULL)
-		return MTK_E_CRYPTO;
-	if (name != NULL && !PKCS12_add_friendlyname_utf8(bag, name, -1))
-		return MTK_E_CRYPTO;
-	if (kid != NULL && !PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
-		return MTK_E_CRYPTO;
-	if (trusted) {
-		/* Oracle's trusted-key-usage attribute: SET { anyExtendedKeyUsage }.
-		 * OpenSSL 3.0 has no NID for it, hence the text form. */
-		ASN1_OBJECT *any = OBJ_nid2obj(NID_anyExtendedKeyUsage);
-		if (any == NULL || !PKCS12_add1_attr_by_txt(bag, MTK_P12_TRUSTED_OID, V_ASN1_OBJECT,
-							    (const unsigned char *)any, -1))
-			return MTK_E_CRYPTO;
-	}
-	return MTK_OK;
-}
-
 static const char *secret_alg_oid(const char *alg, size_t n)
 {
 	for (size_t i = 0; i < sizeof(secret_algs) / sizeof(secret_algs[0]); i++)
@@ -329,30 +307,27 @@ static const char *secret_alg_oid(const char *alg, size_t n)
 	return NULL;
 }
 
-/* A JCEKS secret key as Java's PKCS12 keeps it: a SecretBag whose value is
- * an EncryptedPrivateKeyInfo of { 0, AlgorithmIdentifier, OCTET STRING key }. */
-static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entry *e,
-			     const char *pass, int plen, const char *name, const char *kid,
-			     mtk_err *err)
+/* A secret key as Java's PKCS12 keeps it (the encoder shrouds it into a
+ * SecretBag): the DER of { 0, AlgorithmIdentifier, OCTET STRING key }.  Read
+ * from a PKCS12 it is that already (borrowed, *owned NULL); from a JCEKS it
+ * is built here (*owned, to be wiped and freed by the caller). */
+static mtk_rc secret_der(const mtk_ks_entry *e, const uint8_t **der, size_t *len,
+			 uint8_t **owned, mtk_err *err)
 {
 	jser_capture inner[] = {{"algorithm", NULL, 0, false}, {"key", NULL, 0, false}};
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	X509_SIG *sig = NULL;
-	PKCS12_SAFEBAG *bag = NULL;
 	ASN1_OBJECT *obj = NULL;
-	unsigned char *kb = NULL, *der = NULL;
+	unsigned char *kb = NULL, *out = NULL;
 	const char *oid;
 	mtk_reader r;
 	int n;
 	mtk_rc rc = MTK_E_CRYPTO;
 
+	*owned = NULL;
 	if (e->secret_raw == NULL && e->secret_plain != NULL) {
-		/* Read from a PKCS12: already {0, algorithm, key}. */
-		const unsigned char *p = e->secret_plain;
-		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)e->secret_plain_len);
-		if (p8 == NULL)
-			goto out;
-		goto seal;
+		*der = e->secret_plain;
+		*len = e->secret_plain_len;
+		return MTK_OK;
 	}
 	mtk_reader_init(&r, e->secret_plain, e->secret_plain_len);
 	if (e->secret_plain == NULL || mtk_jser_read(&r, inner, 2) != MTK_OK || !inner[0].found ||
@@ -375,50 +350,75 @@ static mtk_rc add_secret_bag(STACK_OF(PKCS12_SAFEBAG) * *bags, const mtk_ks_entr
 		goto out;
 	obj = NULL;
 	kb = NULL;
-seal:
-	sig = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pass, plen, NULL, 0, P12_ITER, p8, NULL, NULL);
-	if (sig == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0)
+	if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &out)) <= 0)
 		goto out;
-	bag = PKCS12_SAFEBAG_create_secret(NID_pkcs8ShroudedKeyBag, V_ASN1_OCTET_STRING, der, n);
-	if (bag == NULL || !PKCS12_add_friendlyname_utf8(bag, name, -1) ||
-	    !PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)) ||
-	    (*bags == NULL && (*bags = sk_PKCS12_SAFEBAG_new_null()) == NULL) ||
-	    !sk_PKCS12_SAFEBAG_push(*bags, bag))
-		goto out;
-	bag = NULL;
+	*der = *owned = out;
+	*len = (size_t)n;
 	rc = MTK_OK;
 out:
 	if (rc != MTK_OK)
 		mtk_err_set(err, rc, "alias %s: cannot write the secret key", e->alias);
-	PKCS12_SAFEBAG_free(bag);
-	OPENSSL_free(der);
-	X509_SIG_free(sig);
 	ASN1_OBJECT_free(obj);
 	OPENSSL_clear_free(kb, inner[1].len);
 	PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key bytes it owns */
 	return rc;
 }
 
+/* Bags of one store: grown as entries add them. */
+struct bagv {
+	mtk_p12_bag *b;
+	size_t n, cap;
+};
+
+static mtk_p12_bag *bag_push(struct bagv *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		mtk_p12_bag *nb = realloc(v->b, cap * sizeof(*nb));
+		if (nb == NULL)
+			return NULL;
+		v->b = nb;
+		v->cap = cap;
+	}
+	memset(&v->b[v->n], 0, sizeof(v->b[0]));
+	v->b[v->n].kid_len = -1;
+	return &v->b[v->n++];
+}
+
 mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
 		      mtk_err *err)
 {
-	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL, *cbags = NULL;
-	STACK_OF(PKCS7) *safes = NULL;
-	PKCS12 *p12 = NULL;
-	unsigned char *der = NULL;
-	const char *pass = store_pass->s;
-	int n;
+	/* Java 17's choices: PBES2 AES-256 (OpenSSL's default PRF and salt)
+	 * for keys and secrets, an AES-256 certificate safe with 8-byte salt,
+	 * an HMAC-SHA256 MAC, 10,000 iterations throughout. */
+	mtk_p12_write_opts o = {.pass = store_pass->s, .passlen = store_pass->len,
+				.key_pbe = -1, .key_cipher = EVP_aes_256_cbc(),
+				.key_iter = P12_ITER, .key_salt_len = 0,
+				.cert_pbe = NID_aes_256_cbc, .cert_iter = P12_ITER,
+				.cert_salt_len = PKCS12_SALT_LEN,
+				.mac_md = EVP_sha256(), .mac_iter = P12_ITER, .mac_salt_len = 0};
+	struct bagv v = {0};
+	struct {
+		char *name;	      /* the alias lower-cased */
+		STACK_OF(X509) *lazy; /* certificates decoded here */
+		uint8_t *owned;	      /* a secret's DER built here */
+		size_t owned_len;
+	} *own = NULL;
 	mtk_rc rc = MTK_OK;
 
 	if (!mtk_ks_pass_ascii(store_pass))
 		return mtk_err_set(
 		    err, MTK_E_INVALID_ARG,
 		    "a PKCS12 password must be printable ASCII (Java 17 refuses others)");
+	if ((own = calloc(ks->count + 1, sizeof(*own))) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+		goto done;
+	}
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
-		STACK_OF(X509) *lazy = NULL, *chain;
+		STACK_OF(X509) *chain;
+		mtk_p12_bag *b;
 		char kid[48];
-		char *low;
 
 		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
 			rc = mtk_err_set(
@@ -427,71 +427,71 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 			    e->alias);
 			goto done;
 		}
-		if ((low = mtk_ks_lower(e->alias)) == NULL) {
-			rc = MTK_E_NOMEM;
-			goto fail;
+		if ((own[i].name = mtk_ks_lower(e->alias)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+			goto done;
 		}
 		/* Java's own localKeyID form; the index keeps equal dates apart. */
 		snprintf(kid, sizeof(kid), "Time %lld", (long long)e->date_ms + (long long)i);
 		if (e->kind == MTK_KSE_SECRET) {
-			rc = add_secret_bag(&kbags, e, pass, (int)store_pass->len, low, kid, err);
-			free(low);
-			if (rc != MTK_OK)
+			const uint8_t *der = NULL;
+			size_t len = 0;
+			if ((rc = secret_der(e, &der, &len, &own[i].owned, err)) != MTK_OK)
 				goto done;
+			own[i].owned_len = own[i].owned != NULL ? len : 0;
+			if ((b = bag_push(&v)) == NULL) {
+				rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+				goto done;
+			}
+			*b = (mtk_p12_bag){.kind = MTK_P12B_SECRET, .secret = (uint8_t *)der,
+					   .secret_len = len, .name = own[i].name,
+					   .kid_len = (int)strlen(kid)};
+			memcpy(b->kid, kid, strlen(kid));
 			continue;
 		}
 		/* An entry of a store read lazily: its certificates decoded here. */
-		if (e->chain == NULL && (rc = mtk_ks_entry_decode_chain(e, &lazy, err)) != MTK_OK) {
-			free(low);
+		if (e->chain == NULL &&
+		    (rc = mtk_ks_entry_decode_chain(e, &own[i].lazy, err)) != MTK_OK)
 			goto done;
-		}
-		chain = e->chain != NULL ? e->chain : lazy;
+		chain = e->chain != NULL ? e->chain : own[i].lazy;
 		if (e->kind == MTK_KSE_KEY) {
-			PKCS12_SAFEBAG *bag = PKCS12_add_key_ex(&kbags, e->key, 0, P12_ITER,
-								NID_aes_256_cbc, pass, NULL, NULL);
-			rc = MTK_E_CRYPTO;
-			if (bag != NULL && PKCS12_add_friendlyname_utf8(bag, low, -1) &&
-			    PKCS12_add_localkeyid(bag, (unsigned char *)kid, (int)strlen(kid)))
-				rc = MTK_OK;
-			for (int j = 0; rc == MTK_OK && j < sk_X509_num(chain); j++)
-				rc = add_cert_bag(&cbags, sk_X509_value(chain, j),
-						  j == 0 ? low : NULL, j == 0 ? kid : NULL, false);
-		} else {
-			rc = add_cert_bag(&cbags, sk_X509_value(chain, 0), low, NULL, true);
+			if ((b = bag_push(&v)) == NULL) {
+				rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+				goto done;
+			}
+			*b = (mtk_p12_bag){.kind = MTK_P12B_KEY, .key = e->key, .name = own[i].name,
+					   .kid_len = (int)strlen(kid)};
+			memcpy(b->kid, kid, strlen(kid));
 		}
-		sk_X509_pop_free(lazy, X509_free);
-		lazy = NULL;
-		free(low);
-		if (rc != MTK_OK)
-			goto fail;
+		for (int j = 0; j < sk_X509_num(chain); j++) {
+			if ((b = bag_push(&v)) == NULL) {
+				rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+				goto done;
+			}
+			b->kind = MTK_P12B_CERT;
+			b->cert = sk_X509_value(chain, j);
+			if (e->kind != MTK_KSE_KEY) {
+				b->name = own[i].name;
+				b->trusted = true;
+				break;
+			}
+			if (j == 0) {
+				b->name = own[i].name;
+				b->kid_len = (int)strlen(kid);
+				memcpy(b->kid, kid, strlen(kid));
+			}
+		}
 	}
-	rc = MTK_E_CRYPTO;
-	if (cbags != NULL &&
-	    !PKCS12_add_safe_ex(&safes, cbags, NID_aes_256_cbc, P12_ITER, pass, NULL, NULL))
-		goto fail;
-	if (kbags != NULL && !PKCS12_add_safe_ex(&safes, kbags, -1, 0, NULL, NULL, NULL))
-		goto fail;
-	if (safes == NULL && (safes = sk_PKCS7_new_null()) == NULL)
-		goto fail;
-	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL)
-		goto fail;
-	if (!PKCS12_set_mac(p12, pass, (int)store_pass->len, NULL, 0, P12_ITER, EVP_sha256()))
-		goto fail;
-	if ((n = i2d_PKCS12(p12, &der)) <= 0)
-		goto fail;
-	out->len = 0;
 	out->secret = true;
-	rc = mtk_buf_append(out, der, (size_t)n);
-	OPENSSL_clear_free(der, (size_t)n);
-	if (rc != MTK_OK)
-		goto fail;
-	goto done;
-fail:
-	rc = mtk_err_set(err, rc == MTK_OK ? MTK_E_CRYPTO : rc, "writing PKCS12");
+	rc = mtk_p12_bags_write(v.b, v.n, &o, out, err);
 done:
-	sk_PKCS12_SAFEBAG_pop_free(kbags, PKCS12_SAFEBAG_free);
-	sk_PKCS12_SAFEBAG_pop_free(cbags, PKCS12_SAFEBAG_free);
-	sk_PKCS7_pop_free(safes, PKCS7_free);
-	PKCS12_free(p12);
+	for (size_t i = 0; own != NULL && i < ks->count; i++) {
+		free(own[i].name);
+		sk_X509_pop_free(own[i].lazy, X509_free);
+		if (own[i].owned != NULL)
+			OPENSSL_clear_free(own[i].owned, own[i].owned_len);
+	}
+	free(own);
+	free(v.b);
 	return rc;
 }
