@@ -397,13 +397,14 @@ static mtk_rc check_mac(PKCS12 *p12, const uint8_t *data, size_t len, struct rd 
 		o->mac_nid = OBJ_obj2nid(obj);
 	}
 	o->mac_iter = iter ? ASN1_INTEGER_get(iter) : 1;
-	if (r->opts->structure_only) {
+	{
 		const ASN1_OCTET_STRING *salt = NULL;
 
 		PKCS12_get0_mac(NULL, NULL, &salt, NULL, p12);
 		o->mac_salt_len = salt ? ASN1_STRING_length(salt) : 0;
-		return MTK_OK;
 	}
+	if (r->opts->structure_only)
+		return MTK_OK;
 	if (!mtk_pbe_budget_take_mac(&o->budget, iter)) {
 		o->fail = MTK_P12F_MAC_BUDGET;
 		return MTK_E_TOO_LARGE;
