@@ -65,8 +65,8 @@ static PKCS12_SAFEBAG *key_bag(const mtk_p12_bag *b, const mtk_p12_write_opts *o
 		    (p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)b->secret_len)) == NULL ||
 		    (sig = shroud(p8, o)) == NULL || (n = i2d_X509_SIG(sig, &der)) <= 0)
 			goto out;
-		sb = PKCS12_SAFEBAG_create_secret(NID_pkcs8ShroudedKeyBag, V_ASN1_OCTET_STRING,
-						  der, n);
+		sb = PKCS12_SAFEBAG_create_secret(NID_pkcs8ShroudedKeyBag, V_ASN1_OCTET_STRING, der,
+						  n);
 	}
 out:
 	OPENSSL_free(der);
@@ -75,8 +75,8 @@ out:
 	return sb;
 }
 
-mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_opts *o,
-			  mtk_buf *out, mtk_err *err)
+mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_opts *o, mtk_buf *out,
+			  mtk_err *err)
 {
 	STACK_OF(PKCS12_SAFEBAG) *cbags = NULL, *kbags = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
@@ -105,8 +105,9 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		switch (bi->kind) {
 		case MTK_P12B_CERT:
 			what = "PFX: certificate bag";
-			if ((sb = PKCS12_SAFEBAG_create_cert(bi->cert)) == NULL || !add_attrs(sb, bi) ||
-			    (bi->trusted && !add_trusted(sb)) || !sk_PKCS12_SAFEBAG_push(cbags, sb))
+			if ((sb = PKCS12_SAFEBAG_create_cert(bi->cert)) == NULL ||
+			    !add_attrs(sb, bi) || (bi->trusted && !add_trusted(sb)) ||
+			    !sk_PKCS12_SAFEBAG_push(cbags, sb))
 				goto fail;
 			break;
 		case MTK_P12B_KEY:

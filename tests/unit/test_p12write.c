@@ -76,9 +76,14 @@ static void test_convert_profiles(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		mtk_p12_spec spec = {.compat = want[i].c, .key = KEY, .leaf = CERT,
-				     .trusted = &tr, .ntrusted = 1, .alias = "Client",
-				     .pass = &pw, .now_ms = 1767225600000};
+		mtk_p12_spec spec = {.compat = want[i].c,
+				     .key = KEY,
+				     .leaf = CERT,
+				     .trusted = &tr,
+				     .ntrusted = 1,
+				     .alias = "Client",
+				     .pass = &pw,
+				     .now_ms = 1767225600000};
 		mtk_buf out = MTK_BUF_INIT;
 		mtk_p12_bags bs;
 		mtk_err err = {0};
@@ -167,11 +172,15 @@ static void test_encoder(void **state)
 	PKCS8_PRIV_KEY_INFO *p8 = PKCS8_PRIV_KEY_INFO_new();
 	unsigned char *kb = OPENSSL_malloc(sizeof(aes)), *sder = NULL;
 	int slen;
-	mtk_p12_write_opts o = {.pass = "pw", .passlen = 2,
+	mtk_p12_write_opts o = {.pass = "pw",
+				.passlen = 2,
 				.key_pbe = NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
-				.key_iter = 3000, .key_salt_len = 20,
+				.key_iter = 3000,
+				.key_salt_len = 20,
 				.cert_pbe = -1,
-				.mac_md = EVP_sha384(), .mac_iter = 1500, .mac_salt_len = 20};
+				.mac_md = EVP_sha384(),
+				.mac_iter = 1500,
+				.mac_salt_len = 20};
 	mtk_p12_bag in[3] = {
 	    {.kind = MTK_P12B_CERT, .cert = CERT, .name = (char *)"c", .kid_len = 1, .kid = "k"},
 	    {.kind = MTK_P12B_KEY, .key = KEY, .name = (char *)"c", .kid_len = 1, .kid = "k"},
