@@ -39,7 +39,8 @@ expect_rc 4 "password-protected PFX, no --pass and no terminal: exit 4" "$MTLSKI
 expect_match "asks for --pass" 'give --pass' "$ERR"
 cp "$FX/modern.p12" flipped.p12
 n=$(stat -c %s flipped.p12)
-printf '\x5a' | dd of=flipped.p12 bs=1 seek=$((n - 25)) conv=notrunc 2>/dev/null
+flip_byte flipped.p12 $((n - 25))
+expect_eq "the byte was changed" "$(cmp "$FX/modern.p12" flipped.p12 >/dev/null 2>&1; echo $?)" 1
 expect_rc 4 "MAC altered near the end: exit 4" "$MTLSKIT" convert flipped.p12 --pass env:PW --to pem -o bad.pem
 expect_match "says integrity / altered" 'altered' "$ERR"
 head -c $((n / 2)) "$FX/modern.p12" >trunc.p12

@@ -127,7 +127,7 @@ done
 java_read ossl-empty-whole.jks JKS "$NPW"
 # a damaged empty-password PFX: the MAC fails because it was altered, not for a password
 cp ossl-empty.p12 ossl-empty-altered.p12
-printf '\x55' | dd of=ossl-empty-altered.p12 bs=1 seek=$(($(stat -c %s ossl-empty.p12) - 30)) conv=notrunc 2>/dev/null
+flip_byte ossl-empty-altered.p12 $(($(stat -c %s ossl-empty.p12) - 30))
 mtk convert ossl-empty-altered.p12 --to pem -o altered.pem
 expect_eq "altered empty-password PFX: exit 4 (integrity)" "$RC" 4
 expect_match "altered empty-password PFX: says altered, not 'give --pass'" 'altered' "$ERR"

@@ -170,7 +170,7 @@ expect_match "missing alias: keytool's message" 'Alias <nope> does not exist' "$
 
 # Damaged files: tampered and truncated.
 cp "$T/our.jks" "$T/tampered.jks"
-printf '\x01' | dd of="$T/tampered.jks" bs=1 seek=200 conv=notrunc 2>/dev/null
+flip_byte "$T/tampered.jks" 200
 expect_rc 4 "tampered JKS: exit 4" "$MTLSKIT" keystore list "$T/tampered.jks"
 head -c 900 "$T/our.jks" >"$T/trunc.jks"
 expect_rc 3 "truncated JKS: exit 3" "$MTLSKIT" keystore list "$T/trunc.jks"

@@ -96,3 +96,11 @@ done_testing() {
 	[ "$_tap_fail" -eq 0 ]
 	exit $?
 }
+
+# flip_byte FILE OFFSET: inverts one byte in place (a damaged copy that is
+# always different: writing a fixed value is no change 1 time in 256).
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
