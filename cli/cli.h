@@ -167,9 +167,11 @@ json_t *cli_cert_json(const struct mtk_cert_summary *s, time_t now);
 /* Prints a certificate object (as cli_cert_json builds it; members it lacks
  * are skipped) as "INDENT label: value" lines, strings escaped. */
 void cli_cert_text(FILE *fp, const json_t *cert, const char *indent);
-/* A key: type, bits, curve (EC only), weak, encrypted, form (when given:
- * "pkcs8", "pkcs1", ...).  NULL on ENOMEM. */
-json_t *cli_key_json(EVP_PKEY *key, const char *form, bool encrypted);
+/* A key: type, bits, description ("RSA 2048", "EC P-256"), curve (EC
+ * only), weak; form when given ("pkcs8", ...) and encrypted when known
+ * (encrypted < 0: not applicable, e.g. a certificate's public key).  NULL on
+ * ENOMEM. */
+json_t *cli_key_json(EVP_PKEY *key, const char *form, int encrypted);
 void cli_key_text(FILE *fp, const json_t *key, const char *indent);
 
 /* The verbs. */

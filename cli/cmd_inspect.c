@@ -173,18 +173,11 @@ static json_t *place_json(const mtk_obj *o)
 	return p;
 }
 
+/* The shared key object (render.c); a key's own encryption is reported
+ * beside it (key_json "encryption"), not inside. */
 static json_t *key_facts_json(EVP_PKEY *k)
 {
-	mtk_key_facts kf;
-	char desc[96];
-	json_t *j;
-
-	mtk_key_facts_get(k, &kf);
-	mtk_key_describe(k, desc, sizeof(desc));
-	j = json_pack("{s:s, s:i, s:s}", "type", kf.type, "bits", kf.bits, "description", desc);
-	if (kf.curve[0])
-		json_object_set_new(j, "curve", json_string(kf.curve));
-	return j;
+	return cli_key_json(k, NULL, -1);
 }
 
 static void ext_json(json_t *o, const mtk_ext_desc *e)

@@ -67,32 +67,34 @@ void cli_cert_text(FILE *fp, const json_t *cert, const char *indent)
 	fprintf(fp, "%sSHA-256: %s\n", indent, sget(cert, "sha256"));
 }
 
-json_t *cli_key_json(EVP_PKEY *key, const char *form, bool encrypted)
+json_t *cli_key_json(EVP_PKEY *key, const char *form, int encrypted)
 {
 	mtk_key_facts kf;
+	char desc[96];
 	json_t *o;
 
 	mtk_key_facts_get(key, &kf);
-	o = json_pack("{s:s, s:i, s:b, s:b}", "type", kf.type, "bits", kf.bits, "weak", kf.weak,
-		      "encrypted", encrypted);
+	mtk_key_describe(key, desc, sizeof(desc));
+	o = json_pack("{s:s, s:i, s:s}", "type", kf.type, "bits", kf.bits, "description", desc);
 	if (o == NULL)
 		return NULL;
 	if (kf.curve[0])
 		json_object_set_new(o, "curve", json_string(kf.curve));
+	json_object_set_new(o, "weak", json_boolean(kf.weak));
 	if (form != NULL)
 		json_object_set_new(o, "form", json_string(form));
+	if (encrypted >= 0)
+		json_object_set_new(o, "encrypted", json_boolean(encrypted));
 	return o;
 }
 
 void cli_key_text(FILE *fp, const json_t *key, const char *indent)
 {
-	const char *curve = sget(key, "curve");
-
-	fprintf(fp, "%skey: %s %lld%s%s%s\n", indent, sget(key, "type"),
-		(long long)json_integer_value(json_object_get(key, "bits")), curve[0] ? " " : "",
-		curve, json_is_true(json_object_get(key, "weak")) ? " (weak)" : "");
+	fprintf(fp, "%skey: %s%s\n", indent, sget(key, "description"),
+		json_is_true(json_object_get(key, "weak")) ? " (weak)" : "");
 	if (json_object_get(key, "form") != NULL)
 		fprintf(fp, "%sform: %s\n", indent, sget(key, "form"));
-	fprintf(fp, "%sencrypted: %s\n", indent,
-		json_is_true(json_object_get(key, "encrypted")) ? "yes" : "no");
+	if (json_object_get(key, "encrypted") != NULL)
+		fprintf(fp, "%sencrypted: %s\n", indent,
+			json_is_true(json_object_get(key, "encrypted")) ? "yes" : "no");
 }
