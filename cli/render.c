@@ -25,15 +25,14 @@ json_t *cli_cert_json(const mtk_cert_summary *s, time_t now)
 	char nb[MTK_TIME_RFC3339_LEN], na[MTK_TIME_RFC3339_LEN];
 	json_t *o;
 
-	o = json_pack("{s:o, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:b}",
-		      "subject", cli_json_printable(s->subject), "issuer",
-		      cli_json_printable(s->issuer), "serial", s->serial, "not_before",
-		      cli_fmt_time(s->not_before, nb, sizeof(nb)), "not_after",
-		      cli_fmt_time(s->not_after, na, sizeof(na)), "days_left",
-		      (json_int_t)mtk_days_left(s->not_after, now), "sha1", s->sha1, "sha256",
-		      s->sha256, "key_type", s->key_type, "key_bits", s->key_bits, "sig_alg",
-		      s->sig_alg, "self_signed", s->self_signed, "is_ca", s->is_ca, "expired",
-		      now > s->not_after);
+	o = json_pack(
+	    "{s:o, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:b}", "subject",
+	    cli_json_printable(s->subject), "issuer", cli_json_printable(s->issuer), "serial",
+	    s->serial, "not_before", cli_fmt_time(s->not_before, nb, sizeof(nb)), "not_after",
+	    cli_fmt_time(s->not_after, na, sizeof(na)), "days_left",
+	    (json_int_t)mtk_days_left(s->not_after, now), "sha1", s->sha1, "sha256", s->sha256,
+	    "key_type", s->key_type, "key_bits", s->key_bits, "sig_alg", s->sig_alg, "self_signed",
+	    s->self_signed, "is_ca", s->is_ca, "expired", now > s->not_after);
 	if (o != NULL && s->curve[0])
 		json_object_set_new(o, "key_curve", json_string(s->curve));
 	return o;
@@ -47,8 +46,10 @@ void cli_cert_text(FILE *fp, const json_t *cert, const char *indent)
 
 	/* The JSON strings are already escaped; escaping again is harmless
 	 * and keeps this safe for objects built elsewhere. */
-	fprintf(fp, "%ssubject: %s\n", indent, cli_printable(sget(cert, "subject"), buf, sizeof(buf)));
-	fprintf(fp, "%sissuer: %s\n", indent, cli_printable(sget(cert, "issuer"), buf, sizeof(buf)));
+	fprintf(fp, "%ssubject: %s\n", indent,
+		cli_printable(sget(cert, "subject"), buf, sizeof(buf)));
+	fprintf(fp, "%sissuer: %s\n", indent,
+		cli_printable(sget(cert, "issuer"), buf, sizeof(buf)));
 	if (json_object_get(cert, "serial") != NULL)
 		fprintf(fp, "%sserial: %s\n", indent, sget(cert, "serial"));
 	if (json_object_get(cert, "not_before") != NULL)
