@@ -157,6 +157,23 @@ int cli_within_days(cli *c, const char *arg, long *days);
  * (timeval.h mtk_time_rfc3339). */
 const char *cli_fmt_time(time_t t, char *buf, size_t cap);
 
+/* render.c: one rendering of certificates and keys, JSON first, text from
+ * that same JSON object.  A certificate: subject, issuer (escaped), serial,
+ * not_before, not_after (RFC 3339), days_left, sha1, sha256, key_type,
+ * key_bits, key_curve (EC only), sig_alg, self_signed, is_ca, expired.
+ * NULL on ENOMEM. */
+struct mtk_cert_summary;
+json_t *cli_cert_json(const struct mtk_cert_summary *s, time_t now);
+/* Prints a certificate object (as cli_cert_json builds it; members it lacks
+ * are skipped) as "INDENT label: value" lines, strings escaped. */
+void cli_cert_text(FILE *fp, const json_t *cert, const char *indent);
+/* A key: type, bits, description ("RSA 2048", "EC P-256"), curve (EC
+ * only), weak; form when given ("pkcs8", ...) and encrypted when known
+ * (encrypted < 0: not applicable, e.g. a certificate's public key).  NULL on
+ * ENOMEM. */
+json_t *cli_key_json(EVP_PKEY *key, const char *form, int encrypted);
+void cli_key_text(FILE *fp, const json_t *key, const char *indent);
+
 /* The verbs. */
 int cmd_inspect(cli *c, int argc, char **argv);
 int cmd_key(cli *c, int argc, char **argv);

@@ -384,30 +384,34 @@ static int sign_report(struct cli_sub_run *run)
 	const mtk_ca_sign_opts *so = &o->so;
 	mtk_cert_summary sum;
 	mtk_err err = {0};
-	char tb[64];
+	const char *k;
+	json_t *cj, *v;
 	mtk_rc rc;
 
 	if ((rc = mtk_cert_summarize(o->cert, &sum, &err)) != MTK_OK)
 		return cli_error(c, rc, &err);
+	/* The shared certificate object (render.c), flat in the result as
+	 * before; the text is printed from it (subject and issuer escaped). */
+	if ((cj = cli_cert_json(&sum, c->now)) == NULL)
+		return cli_error(c, MTK_E_NOMEM, NULL);
 	cli_set(c, "certificate", json_string(c->out));
-	cli_set(c, "serial", json_string(sum.serial));
-	cli_set(c, "subject", json_string(sum.subject));
-	cli_set(c, "issuer", json_string(sum.issuer));
+	json_object_foreach(cj, k, v)
+		cli_set(c, k, json_incref(v));
 	cli_set(c, "profile", json_string(so->profile == MTK_PROFILE_SERVER ? "server" : "client"));
-	cli_set(c, "not_before", json_string(cli_fmt_time(sum.not_before, tb, sizeof(tb))));
-	cli_set(c, "not_after", json_string(cli_fmt_time(sum.not_after, tb, sizeof(tb))));
-	cli_set(c, "sha256", json_string(sum.sha256));
 	cli_set(c, "chain", o->chain_out ? json_string(o->chain_out) : json_null());
 	if (!c->json) {
-		printf("wrote %s: %s, serial %s\n", c->out, sum.subject, sum.serial);
-		printf("  issued by %s, %s profile, valid %s", sum.issuer,
+		printf("wrote %s: %s, serial %s\n", c->out, json_string_value(json_object_get(cj, "subject")),
+		       json_string_value(json_object_get(cj, "serial")));
+		printf("  issued by %s, %s profile, valid %s to %s\n",
+		       json_string_value(json_object_get(cj, "issuer")),
 		       so->profile == MTK_PROFILE_SERVER ? "server" : "client",
-		       cli_fmt_time(sum.not_before, tb, sizeof(tb)));
-		printf(" to %s\n", cli_fmt_time(sum.not_after, tb, sizeof(tb)));
+		       json_string_value(json_object_get(cj, "not_before")),
+		       json_string_value(json_object_get(cj, "not_after")));
 		if (o->chain_out)
 			printf("wrote %s: the issuing chain (%d certificates)\n", o->chain_out,
 			       sk_X509_num(mtk_ca_chain(o->ca)));
 	}
+	json_decref(cj);
 	return 0;
 }
 

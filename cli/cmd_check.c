@@ -208,7 +208,7 @@ static int load_input(cli *c, struct run *r, struct input *in, mtk_set *set, mtk
 	return 0;
 }
 
-static json_t *chain_json(const mtk_set *set)
+static json_t *chain_json(const mtk_set *set, time_t now)
 {
 	mtk_chain ch;
 	mtk_err err = {0};
@@ -219,13 +219,10 @@ static json_t *chain_json(const mtk_set *set)
 	for (int i = -1; i < sk_X509_num(ch.cas); i++) {
 		X509 *x = i < 0 ? ch.leaf : sk_X509_value(ch.cas, i);
 		mtk_cert_summary s;
-		char t[64];
+
 		if (mtk_cert_summarize(x, &s, NULL) != MTK_OK)
 			continue;
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "subject", s.subject, "issuer",
-						     s.issuer, "not_after",
-						     cli_fmt_time(s.not_after, t, sizeof(t)), "sha256",
-						     s.sha256));
+		json_array_append_new(arr, cli_cert_json(&s, now));
 	}
 	mtk_chain_free(&ch);
 	return arr;
@@ -289,7 +286,7 @@ static int check_group(cli *c, struct run *r, size_t from, size_t to, json_t *ta
 		goto out;
 	}
 	{
-		json_t *t = json_pack("{s:o, s:o, s:I, s:I}", "files", files, "chain", chain_json(&set),
+		json_t *t = json_pack("{s:o, s:o, s:I, s:I}", "files", files, "chain", chain_json(&set, c->now),
 				      "errors", (json_int_t)mtk_findings_count_at_least(&fs, MTK_SEV_ERROR),
 				      "warnings",
 				      (json_int_t)(mtk_findings_count_at_least(&fs, MTK_SEV_WARNING) -

@@ -142,22 +142,23 @@ static void run_free(struct run *r)
 	json_decref(r->outputs);
 }
 
-static json_t *cert_json(X509 *x)
+/* The shared certificate object (render.c); null when it cannot be read. */
+static json_t *cert_json(X509 *x, time_t now)
 {
 	mtk_cert_summary s;
+	json_t *o;
 
-	if (mtk_cert_summarize(x, &s, NULL) != MTK_OK)
+	if (mtk_cert_summarize(x, &s, NULL) != MTK_OK || (o = cli_cert_json(&s, now)) == NULL)
 		return json_null();
-	return json_pack("{s:s, s:s, s:s}", "subject", s.subject, "issuer", s.issuer, "sha256",
-			 s.sha256);
+	return o;
 }
 
-static json_t *certs_json(STACK_OF(X509) * sk)
+static json_t *certs_json(STACK_OF(X509) * sk, time_t now)
 {
 	json_t *a = json_array();
 
 	for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++)
-		json_array_append_new(a, cert_json(sk_X509_value(sk, i)));
+		json_array_append_new(a, cert_json(sk_X509_value(sk, i), now));
 	return a;
 }
 
@@ -709,7 +710,7 @@ int cmd_convert(cli *c, int argc, char **argv)
 						 : json_null());
 		json_t *tj = json_array();
 		for (size_t i = 0; i < r.ntrusted; i++) {
-			json_t *cj = cert_json(r.trusted[i].cert);
+			json_t *cj = cert_json(r.trusted[i].cert, c->now);
 			json_object_set_new(cj, "alias", json_string(r.trusted[i].alias));
 			json_array_append_new(tj, cj);
 		}
@@ -725,9 +726,9 @@ int cmd_convert(cli *c, int argc, char **argv)
 	} else {
 		cli_set(c, "key", json_null());
 	}
-	cli_set(c, "leaf", r.sel.leaf ? cert_json(r.sel.leaf) : json_null());
-	cli_set(c, "chain", certs_json(r.sel.chain));
-	cli_set(c, "unrelated", certs_json(r.sel.unrelated));
+	cli_set(c, "leaf", r.sel.leaf ? cert_json(r.sel.leaf, c->now) : json_null());
+	cli_set(c, "chain", certs_json(r.sel.chain, c->now));
+	cli_set(c, "unrelated", certs_json(r.sel.unrelated, c->now));
 	cli_set(c, "chain_complete", json_boolean(r.sel.complete));
 	cli_set(c, "reordered", json_boolean(r.sel.ncerts > 1 && !r.sel.input_order_ok));
 	if (!c->json)

@@ -173,18 +173,11 @@ static json_t *place_json(const mtk_obj *o)
 	return p;
 }
 
+/* The shared key object (render.c); a key's own encryption is reported
+ * beside it (key_json "encryption"), not inside. */
 static json_t *key_facts_json(EVP_PKEY *k)
 {
-	mtk_key_facts kf;
-	char desc[96];
-	json_t *j;
-
-	mtk_key_facts_get(k, &kf);
-	mtk_key_describe(k, desc, sizeof(desc));
-	j = json_pack("{s:s, s:i, s:s}", "type", kf.type, "bits", kf.bits, "description", desc);
-	if (kf.curve[0])
-		json_object_set_new(j, "curve", json_string(kf.curve));
-	return j;
+	return cli_key_json(k, NULL, -1);
 }
 
 static void ext_json(json_t *o, const mtk_ext_desc *e)
@@ -230,29 +223,32 @@ static json_t *cert_json(struct ictx *x, const mtk_obj *o, mtk_err *err)
 {
 	mtk_cert_summary s;
 	mtk_ext_desc e;
-	long days;
 	char file_q[1100], fix[1400];
-	json_t *j;
+	json_t *j, *cj;
 
 	if (mtk_cert_summarize(o->cert, &s, err) != MTK_OK)
 		return NULL;
 	if (mtk_ext_describe(X509_get0_extensions(o->cert), &e, err) != MTK_OK)
 		return NULL;
-	days = mtk_days_left(s.not_after, x->c->now);
-	j = json_pack("{s:s, s:o, s:o, s:s, s:i}", "type", "certificate", "subject", jstr(s.subject),
-		      "issuer", jstr(s.issuer), "serial", s.serial, "version", s.version);
-	json_object_set_new(j, "not_before", jtime(s.not_before));
-	json_object_set_new(j, "not_after", jtime(s.not_after));
-	json_object_set_new(j, "days_left", json_integer(days));
-	json_object_set_new(j, "expired", json_boolean(x->c->now > s.not_after));
+	/* The shared certificate object (render.c: subject, issuer, serial,
+	 * times, days_left, fingerprints, expired ...), then what only
+	 * inspect shows. */
+	j = json_pack("{s:s}", "type", "certificate");
+	cj = cli_cert_json(&s, x->c->now);
+	if (j == NULL || cj == NULL || json_object_update(j, cj) != 0) {
+		json_decref(j);
+		json_decref(cj);
+		mtk_ext_desc_free(&e);
+		(void)mtk_err_set(err, MTK_E_NOMEM, "certificate");
+		return NULL;
+	}
+	json_decref(cj);
+	json_object_set_new(j, "version", json_integer(s.version));
 	json_object_set_new(j, "not_yet_valid", json_boolean(x->c->now < s.not_before));
 	json_object_set_new(j, "key", key_facts_json(X509_get0_pubkey(o->cert)));
 	json_object_set_new(j, "signature_algorithm", json_string(s.sig_alg));
 	ext_json(j, &e);
-	json_object_set_new(j, "sha1", json_string(s.sha1));
-	json_object_set_new(j, "sha256", json_string(s.sha256));
 	json_object_set_new(j, "self_issued", json_boolean(s.self_issued));
-	json_object_set_new(j, "self_signed", json_boolean(s.self_signed));
 	json_object_set_new(j, "private_key", key_for_cert_json(x, o->cert));
 
 	shell_word(o->source, file_q, sizeof(file_q));

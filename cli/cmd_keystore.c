@@ -249,16 +249,12 @@ static void entry_date(int64_t ms, char *buf, size_t cap)
 		memmove(p, p + 1, strlen(p));
 }
 
-static json_t *cert_json(X509 *x, mtk_cert_summary *s)
+/* A string member of a rendered object, "" when absent. */
+static const char *js(const json_t *o, const char *k)
 {
-	char nb[64], na[64];
+	const char *v = json_string_value(json_object_get(o, k));
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "subject", s->subject,
-			 "issuer", s->issuer, "serial", s->serial, "not_before",
-			 cli_fmt_time(s->not_before, nb, sizeof(nb)), "not_after",
-			 cli_fmt_time(s->not_after, na, sizeof(na)), "sha1", s->sha1, "sha256",
-			 s->sha256, "key_type", s->key_type, "key_bits", s->key_bits);
-	(void)x;
+	return v != NULL ? v : "";
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,7 +373,7 @@ static int ks_list(struct cli_sub_run *run)
 			X509 *x = sk_X509_value(chain, j);
 			mtk_cert_summary s;
 			mtk_err err = {0};
-			char nb[64], na[64];
+			json_t *cj;
 
 			if (mtk_cert_summarize(x, &s, &err) != MTK_OK) {
 				json_decref(certs);
@@ -385,21 +381,30 @@ static int ks_list(struct cli_sub_run *run)
 				json_decref(entries);
 				return cli_error(c, err.code, &err);
 			}
-			json_array_append_new(certs, cert_json(x, &s));
+			if ((cj = cli_cert_json(&s, c->now)) == NULL) {
+				json_decref(certs);
+				json_decref(je);
+				json_decref(entries);
+				return cli_error(c, MTK_E_NOMEM, NULL);
+			}
+			json_array_append_new(certs, cj);
 			if (c->json)
 				continue;
+			/* keytool's -list -v layout, printed from the shared
+			 * certificate object (render.c): subject and issuer
+			 * arrive escaped. */
 			if (e->kind == MTK_KSE_KEY)
 				printf("Certificate[%d]:\n", j + 1);
-			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", s.subject, s.issuer,
-			       s.serial);
-			printf("Valid from: %s until: %s\n",
-			       cli_fmt_time(s.not_before, nb, sizeof(nb)),
-			       cli_fmt_time(s.not_after, na, sizeof(na)));
-			printf("Certificate fingerprints:\n\t SHA1: %s\n\t SHA256: %s\n", s.sha1,
-			       s.sha256);
+			printf("Owner: %s\nIssuer: %s\nSerial number: %s\n", js(cj, "subject"),
+			       js(cj, "issuer"), js(cj, "serial"));
+			printf("Valid from: %s until: %s\n", js(cj, "not_before"), js(cj, "not_after"));
+			printf("Certificate fingerprints:\n\t SHA1: %s\n\t SHA256: %s\n", js(cj, "sha1"),
+			       js(cj, "sha256"));
 			printf("Signature algorithm name: %s\nSubject Public Key Algorithm: %s "
-			       "%d%s%s\n",
-			       s.sig_alg, s.key_type, s.key_bits, s.curve[0] ? " " : "", s.curve);
+			       "%lld%s%s\n",
+			       js(cj, "sig_alg"), js(cj, "key_type"),
+			       (long long)json_integer_value(json_object_get(cj, "key_bits")),
+			       js(cj, "key_curve")[0] ? " " : "", js(cj, "key_curve"));
 		}
 		if (!c->json && o->verbose)
 			printf("\n\n*******************************************\n"

@@ -149,23 +149,16 @@ static json_t *chain_json(cli *c, STACK_OF(X509) * chain, bool print)
 
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		mtk_cert_summary s;
-		char na[64];
-		long days;
+		json_t *o;
 
-		if (mtk_cert_summarize(sk_X509_value(chain, i), &s, NULL) != MTK_OK)
+		if (mtk_cert_summarize(sk_X509_value(chain, i), &s, NULL) != MTK_OK ||
+		    (o = cli_cert_json(&s, c->now)) == NULL)
 			continue;
-		days = mtk_days_left(s.not_after, c->now);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "subject",
-						     s.subject, "issuer", s.issuer, "serial",
-						     s.serial, "not_after",
-						     cli_fmt_time(s.not_after, na, sizeof(na)),
-						     "days_left", days, "sha256", s.sha256));
-		if (print)
-			printf("  [%d] %s\n      issuer: %s\n      expires: %s (%ld day%s left)\n  "
-			       "    "
-			       "SHA-256: %s\n",
-			       i + 1, s.subject, s.issuer, na, days,
-			       days == 1 || days == -1 ? "" : "s", s.sha256);
+		if (print) {
+			printf("  [%d]\n", i + 1);
+			cli_cert_text(stdout, o, "      ");
+		}
+		json_array_append_new(arr, o);
 	}
 	return arr;
 }

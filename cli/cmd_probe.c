@@ -408,18 +408,15 @@ static json_t *cert_json(cli *c, X509 *x, int index, const char *intercept)
 {
 	mtk_cert_summary s;
 	mtk_err e = {0};
-	char nb[40], na[40];
 	json_t *o;
 
 	if (mtk_cert_summarize(x, &s, &e) != MTK_OK)
 		return json_pack("{s:i, s:s}", "index", index, "error", e.detail);
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b}", "index",
-		      index, "subject", s.subject, "issuer", s.issuer, "serial", s.serial,
-		      "not_before", cli_fmt_time(s.not_before, nb, sizeof(nb)), "not_after",
-		      cli_fmt_time(s.not_after, na, sizeof(na)), "days_left",
-		      (json_int_t)mtk_days_left(s.not_after, c->now), "sha256", s.sha256, "key_type",
-		      s.key_type, "key_bits", s.key_bits, "sig_alg", s.sig_alg, "self_signed",
-		      s.self_signed, "is_ca", s.is_ca);
+	/* The shared certificate object (render.c), with its place in what
+	 * the server sent. */
+	if ((o = cli_cert_json(&s, c->now)) == NULL)
+		return NULL;
+	json_object_set_new(o, "index", json_integer(index));
 	if (intercept != NULL)
 		json_object_set_new(o, "interception_product", json_string(intercept));
 	return o;
@@ -955,12 +952,13 @@ int cmd_probe(cli *c, int argc, char **argv)
 			mtk_cert_summary s;
 			mtk_err e = {0};
 
-			if (mtk_cert_summarize(id.chain.leaf, &s, &e) == MTK_OK)
-				json_object_set_new(ca, "identity",
-						    json_pack("{s:s, s:s, s:s, s:I}", "file", id.source,
-							      "subject", s.subject, "issuer", s.issuer,
-							      "days_left",
-							      (json_int_t)mtk_days_left(s.not_after, c->now)));
+			json_t *idj;
+
+			if (mtk_cert_summarize(id.chain.leaf, &s, &e) == MTK_OK &&
+			    (idj = cli_cert_json(&s, c->now)) != NULL) {
+				json_object_set_new(idj, "file", cli_json_printable(id.source));
+				json_object_set_new(ca, "identity", idj);
+			}
 			if (r.cert_requested && nn > 0 && !any_match)
 				json_object_set_new(ca, "note",
 						    json_string("the issuer of your certificate is not in the "
