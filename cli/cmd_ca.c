@@ -620,10 +620,13 @@ static int ca_list(struct cli_sub_run *run)
 	cli *c = run->c;
 	const struct ca_opts *o = run->ctx;
 	const mtk_ca_index *idx;
+	mtk_err err = {0};
 	json_t *arr;
 	char tb[64], rb[64];
+	mtk_rc rc;
 
-	idx = mtk_ca_get_index(o->ca);
+	if ((rc = mtk_ca_get_index(o->ca, &idx, &err)) != MTK_OK)
+		return cli_error(c, rc, &err);
 	arr = json_array();
 	if (!c->json)
 		printf("%-7s  %-32s  %-23s  %-6s  %s\n", "STATUS", "SERIAL", "NOT AFTER", "USE", "SUBJECT");

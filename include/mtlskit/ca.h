@@ -58,14 +58,7 @@ typedef struct mtk_ca_entry {
 	mtk_reason reason;
 	char profile[16];    /* "client", "server" */
 	char *subject;       /* RFC 2253, owned */
-	/* Private (the index as mtk_ca_open reads it): where the entry's line
-	 * is in the file bytes the index keeps (raw_len 0: none, the entry is
-	 * formatted when written); lazy: only status and serial were read so
-	 * far; dirty: changed since read, so formatted again when written. */
-	size_t raw_off;
-	size_t raw_len;
-	bool lazy;
-	bool dirty;
+	long line;           /* private: its line in the text it was parsed from */
 } mtk_ca_entry;
 
 typedef struct mtk_ca_index {
@@ -77,17 +70,17 @@ typedef struct mtk_ca_index {
 	 * below; NULL means "scan". */
 	uint64_t *slots;
 	size_t nslots;
-	/* Private: the file's bytes when the index was read by mtk_ca_open
-	 * (owned); unchanged lines are written back from them. */
-	char *raw;
-	size_t raw_len;
 } mtk_ca_index;
 
-#define MTK_CA_INDEX_INIT {NULL, 0, 0, NULL, 0, NULL, 0}
+#define MTK_CA_INDEX_INIT {NULL, 0, 0, NULL, 0}
 
-/* Parses index.txt in one pass.  Errors: MTK_E_CA_STATE naming the line
+/* Parses index.txt in one pass.  Lines are only ever appended: a serial's
+ * revocation is a revoked entry line after its valid one, and the later
+ * line is the entry's state (the entry keeps its place).  Bytes after the
+ * last newline that are not a whole entry are an append that was
+ * interrupted, and are not read.  Errors: MTK_E_CA_STATE naming the line
  * for anything that is not a well-formed entry (or a '#' comment / blank
- * line), and naming both lines for a serial written twice. */
+ * line), and naming both lines for a serial written twice otherwise. */
 MTK_WUR mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out,
 				  mtk_err *err);
 /* The position in idx->items of the first entry (in file order) whose
@@ -154,7 +147,9 @@ void mtk_ca_close(mtk_ca *ca);
 X509 *mtk_ca_signer(const mtk_ca *ca);
 STACK_OF(X509) *mtk_ca_chain(const mtk_ca *ca);
 const mtk_ca_conf *mtk_ca_get_conf(const mtk_ca *ca);
-const mtk_ca_index *mtk_ca_get_index(const mtk_ca *ca);
+/* Every entry of the index, each line read whole (mtk_ca_index_parse);
+ * borrowed from ca.  Errors: MTK_E_CA_STATE, MTK_E_NOMEM. */
+MTK_WUR mtk_rc mtk_ca_get_index(mtk_ca *ca, const mtk_ca_index **out, mtk_err *err);
 
 typedef enum {
 	MTK_PROFILE_CLIENT = 1,

@@ -41,6 +41,22 @@
  * MTK_E_TOO_LARGE.  out is written only on success. */
 MTK_WUR mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err);
 
+/* A regular file mapped read-only (at most max bytes; 0 means
+ * MTK_MAX_INPUT), for a large file read once under the lock of its state:
+ * no copy, pages come from the page cache.  Whoever changes the file
+ * without that lock may cut it under the mapping (then reading it is
+ * SIGBUS): only state files that every writer edits under one lock are
+ * mapped.  An empty file maps to data NULL, len 0.  Errors as
+ * mtk_file_read. */
+typedef struct mtk_map {
+	const uint8_t *data;
+	size_t len;
+} mtk_map;
+
+MTK_WUR mtk_rc mtk_file_map(const char *path, size_t max, mtk_map *out, mtk_err *err);
+/* NULL-safe; out is zeroed. */
+void mtk_file_unmap(mtk_map *m);
+
 enum {
 	MTK_WRITE_SECRET = 1u << 0, /* mode 0600: private keys, keystores */
 	MTK_WRITE_FORCE = 1u << 1,  /* replace an existing file */
@@ -48,6 +64,16 @@ enum {
 
 MTK_WUR mtk_rc mtk_file_write(const char *path, const void *data, size_t len, unsigned flags,
 			      mtk_err *err);
+
+/* Appends data to the existing regular file path, for a caller that holds
+ * the lock of that file's state (mtk_lock_take): the file is first cut to
+ * keep bytes (what the caller read and accepted; bytes after them are an
+ * earlier append that was interrupted), data is written there in one call,
+ * then fdatasync'd.  On failure the file is cut back to keep.  A file longer
+ * than it was read or shorter than keep is MTK_E_IO: someone changed it
+ * without the lock. */
+MTK_WUR mtk_rc mtk_file_append(const char *path, uint64_t keep, uint64_t was, const void *data, size_t len,
+			       mtk_err *err);
 
 typedef struct mtk_outset mtk_outset;
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +118,56 @@ out:
 	return rc;
 }
 
+mtk_rc mtk_file_map(const char *path, size_t max, mtk_map *out, mtk_err *err)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	if (max == 0)
+		max = MTK_MAX_INPUT;
+	memset(out, 0, sizeof(*out));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return mtk_err_set(err, errno_rc(errno), "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return mtk_err_set(err, MTK_E_IO, "%s: %s", path, strerror(errno));
+	}
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? mtk_err_set(err, MTK_E_ISDIR, "%s: is a directory; give a file", path)
+					   : mtk_err_set(err, MTK_E_IO, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return mtk_err_set(err, MTK_E_TOO_LARGE, "%s: %lld bytes, over the %zu MiB limit", path,
+				   (long long)st.st_size, max >> 20);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return MTK_OK;
+	}
+	/* Not MAP_POPULATE: faults map the page cache's pages 16 at a time
+	 * (fault-around), which measured cheaper than populating up front. */
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return mtk_err_set(err, errno == ENOMEM ? MTK_E_NOMEM : MTK_E_IO, "%s: %s", path, strerror(errno));
+	out->data = p;
+	out->len = (size_t)st.st_size;
+	return MTK_OK;
+}
+
+void mtk_file_unmap(mtk_map *m)
+{
+	if (m == NULL)
+		return;
+	if (m->data != NULL)
+		munmap((void *)m->data, m->len);
+	m->data = NULL;
+	m->len = 0;
+}
+
 struct outfile {
 	char *path;
 	char *tmp; /* the temporary's name; NULL while it has none */
@@ -159,6 +210,48 @@ static mtk_rc write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return MTK_OK;
+}
+
+mtk_rc mtk_file_append(const char *path, uint64_t keep, uint64_t was, const void *data, size_t len,
+			mtk_err *err)
+{
+	const uint8_t *p = data;
+	uint64_t at = keep;
+	struct stat st;
+	mtk_rc rc = MTK_OK;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+
+	if (fd < 0)
+		return mtk_err_set(err, errno_rc(errno), "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != was || keep > was) {
+		close(fd);
+		return mtk_err_set(err, MTK_E_IO, "%s changed while it was being edited", path);
+	}
+	if (keep < was && ftruncate(fd, (off_t)keep) != 0) {
+		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, n < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+		at += (uint64_t)n;
+	}
+	if (rc == MTK_OK && fdatasync(fd) != 0)
+		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
+	if (rc != MTK_OK && ftruncate(fd, (off_t)keep) != 0) {
+		/* nothing half-written stays, as far as the file can be cut */
+	}
+out:
+	close(fd);
+	return rc;
 }
 
 static char *dir_of(const char *path)

@@ -22,6 +22,7 @@
 
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
+#include "x509/ca_index.h"
 #include "x509/fastcert.h"
 #include "mtlskit/file.h"
 #include "mtlskit/keygen.h"
@@ -32,6 +33,8 @@
 /* The shortest entry line: "V\t0\t" YYYYMMDDHHMMSSZ "\t-\t-\t-\t\n". */
 #define INDEX_ENTRY_MIN 27
 #define CA_STATE_MAX ((size_t)32 << 20)
+/* index.txt: about ten million entries. */
+#define INDEX_MAX ((size_t)1 << 30)
 /* The root's CRL counter when an intermediate signs (its own "crlnumber"
  * belongs to the signing CA, as it always has). */
 #define ROOT_CRLNUMBER "root.crlnumber"
@@ -151,15 +154,12 @@ void mtk_ca_index_free(mtk_ca_index *idx)
 	if (idx == NULL)
 		return;
 	for (size_t i = 0; i < idx->count; i++)
-		if (idx->items[i].subject != NULL) /* lazy entries have none */
-			free(idx->items[i].subject);
+		free(idx->items[i].subject);
 	free(idx->items);
 	free(idx->slots);
-	free(idx->raw);
 	idx->items = NULL;
 	idx->slots = NULL;
-	idx->raw = NULL;
-	idx->count = idx->cap = idx->nslots = idx->raw_len = 0;
+	idx->count = idx->cap = idx->nslots = 0;
 }
 
 static mtk_rc index_grow(mtk_ca_index *idx)
@@ -270,22 +270,6 @@ static mtk_rc table_add_last(mtk_ca_index *idx, size_t *dup)
 
 /* Takes the last entry out of the table before it is dropped.  Nothing
  * went in after it, so no probe sequence runs through its slot. */
-static void table_remove_last(mtk_ca_index *idx)
-{
-	size_t kn, mask = idx->nslots - 1;
-	const char *k;
-
-	if (idx->slots == NULL || idx->count == 0)
-		return;
-	k = serial_key(idx->items[idx->count - 1].serial, &kn);
-	for (size_t i = (size_t)key_hash(k, kn) & mask; idx->slots[i] != 0; i = (i + 1) & mask) {
-		if (SLOT_POS(idx->slots[i]) == idx->count) {
-			idx->slots[i] = 0;
-			return;
-		}
-	}
-}
-
 bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at)
 {
 	char norm[80];
@@ -333,24 +317,6 @@ bool mtk_ca_index_find(const mtk_ca_index *idx, const char *serial, size_t *at)
 
 /* The line number of the entry at position pos (the pos-th line that is
  * neither blank nor a comment); only for an error message. */
-static long entry_lineno(const char *p, const char *end, size_t pos)
-{
-	long lineno = 1;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (n > 0 && p[0] != '#' && pos-- == 0)
-			return lineno;
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-		lineno++;
-	}
-	return 0;
-}
-
 static bool field_is(const char *f, size_t n, const char *lit)
 {
 	return n == strlen(lit) && memcmp(f, lit, n) == 0;
@@ -379,6 +345,8 @@ static mtk_rc line_fields(const char *s, size_t n, long lineno, mtk_ca_entry *e,
 	char rbuf[32];
 	mtk_reason r;
 
+	if (memchr(s, '\0', n) != NULL || memchr(s, '\r', n) != NULL)
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: control character", lineno);
 	for (;;) {
 		const char *t = memchr(q, '\t', (size_t)(lend - q));
 
@@ -439,8 +407,11 @@ static mtk_rc line_fields(const char *s, size_t n, long lineno, mtk_ca_entry *e,
 
 /* One line, checked whole (line_fields), appended to idx and its table.
  * The whole file, data..end, is only for the duplicate's message. */
-static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx, const char *data,
-			 const char *end, mtk_err *err)
+/* One line, checked whole (line_fields), appended to idx and its table.
+ * A serial already there with the very same text is a fault, except once:
+ * a valid entry followed by a revoked one is its revocation record (what
+ * `ca revoke` appends), and the later line is the entry's state. */
+static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx, mtk_err *err)
 {
 	mtk_ca_entry e = {0};
 	size_t dup;
@@ -448,18 +419,24 @@ static mtk_rc index_line(const char *s, size_t n, long lineno, mtk_ca_index *idx
 
 	if ((rc = line_fields(s, n, lineno, &e, err)) != MTK_OK)
 		return rc;
+	e.line = lineno;
 	if (index_push(idx, &e) != MTK_OK) {
 		free(e.subject);
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
 	}
 	if (table_add_last(idx, &dup) != MTK_OK)
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-	if (dup != SIZE_MAX) {
-		free(idx->items[--idx->count].subject);
-		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice (first on line %ld)",
-				   lineno, e.serial, entry_lineno(data, end, dup));
+	if (dup == SIZE_MAX)
+		return MTK_OK;
+	if (idx->items[dup].status == 'V' && e.status == 'R') {
+		free(idx->items[dup].subject);
+		idx->items[dup] = e;
+		idx->count--;
+		return MTK_OK;
 	}
-	return MTK_OK;
+	free(idx->items[--idx->count].subject);
+	return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial %s twice (first on line %ld)", lineno, e.serial,
+			   idx->items[dup].line);
 }
 
 /* How many of s[0..n) lead as upper-case hex digits; eight bytes at a
@@ -489,122 +466,53 @@ static size_t hex_run(const char *s, size_t n)
 	return i;
 }
 
-/*
- * The index as `ca sign`, `revoke` and `crl` need it, in one pass over the
- * bytes without parsing whole lines: each entry line must start with its
- * status (V or R), a tab, an upper-case hex serial and a tab, and be at
- * most INDEX_LINE_MAX bytes; the rest of a line is read (and checked, as
- * mtk_ca_index_parse does) only when it is used: the revoked lines for a
- * CRL, the line being revoked, every line for mtk_ca_get_index.  Takes
- * ownership of raw (the file's bytes, NUL-terminated at raw[len]): lines
- * not changed are written back from it.  Duplicate serials are not looked
- * for here (a new serial is checked against every entry before use).
- * A control character anywhere: the strict parse, for its exact message.
- */
-static mtk_rc index_scan(char *raw, size_t len, mtk_ca_index *out, mtk_err *err)
+/* The start of an entry line p[0..n): its status (V or R), a tab, an
+ * upper-case hex serial and a tab.  The serial's length, 0 when the line
+ * does not start so. */
+static size_t entry_start(const char *p, size_t n)
 {
-	mtk_ca_index idx = MTK_CA_INDEX_INIT;
-	const char *p = raw, *end = raw + len;
-	long lineno = 1;
-	mtk_rc rc = MTK_OK;
+	size_t sl = n > 2 ? hex_run(p + 2, n - 2) : 0;
 
-	if (memchr(raw, '\0', len) != NULL || memchr(raw, '\r', len) != NULL) {
-		rc = mtk_ca_index_parse((const uint8_t *)raw, len, out, err);
-		free(raw);
-		return rc;
-	}
-	idx.raw = raw;
-	idx.raw_len = len;
-	/* Room for entries of about 96 bytes (a CN of 30 characters) at once;
-	 * more grow the array. */
-	idx.cap = len / 96 + 16;
-	if ((idx.items = malloc(idx.cap * sizeof(*idx.items))) == NULL) {
-		free(raw);
-		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-	}
-	while (rc == MTK_OK && len > 0 && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (n > INDEX_LINE_MAX) {
-			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
-		} else if (n > 0 && p[0] != '#') {
-			size_t sl = n > 2 ? hex_run(p + 2, n - 2) : 0;
-			mtk_ca_entry *e;
-
-			if (n < 4 || (p[0] != 'V' && p[0] != 'R') || p[1] != '\t' || sl == 0 ||
-			    sl >= sizeof(e->serial) || 2 + sl >= n || p[2 + sl] != '\t') {
-				/* The strict reading says what is wrong. */
-				mtk_ca_entry bad = {0};
-				if ((rc = line_fields(p, n, lineno, &bad, err)) == MTK_OK)
-					rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad entry",
-							 lineno);
-				free(bad.subject);
-				break;
-			}
-			if (idx.count == idx.cap && index_grow(&idx) != MTK_OK) {
-				rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-				break;
-			}
-			/* Only what a lazy entry holds (entry_fill replaces it). */
-			e = &idx.items[idx.count++];
-			e->status = p[0];
-			memcpy(e->serial, p + 2, sl);
-			e->serial[sl] = '\0';
-			e->not_after = e->revoked_at = 0;
-			e->reason = MTK_REASON_UNSPECIFIED;
-			e->profile[0] = '\0';
-			e->subject = NULL;
-			e->raw_off = (size_t)(p - raw);
-			e->raw_len = n;
-			e->lazy = true;
-			e->dirty = false;
-		}
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-		lineno++;
-	}
-	if (rc != MTK_OK) {
-		mtk_ca_index_free(&idx);
-		return rc;
-	}
-	*out = idx;
-	return MTK_OK;
+	if (n < 4 || (p[0] != 'V' && p[0] != 'R') || p[1] != '\t' || sl == 0 ||
+	    sl >= sizeof(((mtk_ca_entry *)0)->serial) || 2 + sl >= n || p[2 + sl] != '\t')
+		return 0;
+	return sl;
 }
 
-/* Reads the rest of entry i's line (a lazy entry of index_scan). */
-static mtk_rc entry_fill(mtk_ca_index *idx, size_t i, mtk_err *err)
+/*
+ * Where the index's content ends.  Lines are only ever appended, each with
+ * its newline, in one write: bytes after the last newline are either a
+ * whole line whose newline is missing (written by hand: kept) or the start
+ * of a line whose append was interrupted (a process killed in the write, a
+ * crash before the data reached the disk).  Such a tail is not an entry:
+ * readers leave it out and the next append writes over it.
+ */
+size_t mtk_ca_index_content(const char *raw, size_t len)
 {
-	mtk_ca_entry *e = &idx->items[i], full = {0};
-	mtk_rc rc;
+	const char *nl = len > 0 ? memrchr(raw, '\n', len) : NULL;
+	size_t body = nl ? (size_t)(nl - raw) + 1 : 0, n = len - body;
+	const char *t = raw + body;
+	mtk_ca_entry e = {0};
+	bool whole;
 
-	if (!e->lazy)
-		return MTK_OK;
-	rc = line_fields(idx->raw + e->raw_off, e->raw_len, 0, &full, NULL);
-	if (rc != MTK_OK) {
-		free(full.subject);
-		memset(&full, 0, sizeof(full));
-		/* Again, for the message with its line number. */
-		(void)line_fields(idx->raw + e->raw_off, e->raw_len,
-				  entry_lineno(idx->raw, idx->raw + idx->raw_len, i), &full, err);
-		free(full.subject);
-		return rc;
-	}
-	full.raw_off = e->raw_off;
-	full.raw_len = e->raw_len;
-	*e = full;
-	return MTK_OK;
+	if (n == 0)
+		return len;
+	whole = n <= INDEX_LINE_MAX && memchr(t, '\0', n) == NULL && memchr(t, '\r', n) == NULL &&
+		(t[0] == '#' || (entry_start(t, n) > 0 && line_fields(t, n, 0, &e, NULL) == MTK_OK));
+	free(e.subject);
+	return whole ? len : body;
 }
 
 mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mtk_err *err)
 {
 	mtk_ca_index idx = MTK_CA_INDEX_INIT;
-	const char *p = (const char *)data, *end = p + len;
+	const char *p = (const char *)data, *end;
 	long lineno = 1;
 	size_t lines = 1;
 	mtk_rc rc = MTK_OK;
 
+	len = mtk_ca_index_content(p, len);
+	end = p + len;
 	/* Room for every line at once (no growth, no rehashing), but no more
 	 * entries than the bytes could hold (INDEX_ENTRY_MIN each). */
 	for (const char *q = p; len > 0 && (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
@@ -617,7 +525,7 @@ mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mt
 		return mtk_err_set(err, MTK_E_NOMEM, "index.txt");
 	}
 	idx.cap = len > 0 ? lines : 0;
-	while (rc == MTK_OK && len > 0 && p <= end) {
+	while (rc == MTK_OK && len > 0 && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		const char *nul = memchr(p, '\0', n), *cr = memchr(p, '\r', n);
@@ -630,7 +538,7 @@ mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mt
 		else if (n > INDEX_LINE_MAX)
 			rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
 		else if (n > 0 && p[0] != '#')
-			rc = index_line(p, n, lineno, &idx, (const char *)data, end, err);
+			rc = index_line(p, n, lineno, &idx, err);
 		if (nl == NULL)
 			break;
 		p = nl + 1;
@@ -642,6 +550,147 @@ mtk_rc mtk_ca_index_parse(const uint8_t *data, size_t len, mtk_ca_index *out, mt
 	}
 	*out = idx;
 	return MTK_OK;
+}
+
+/* One entry line as index_walk hands it over. */
+struct index_line {
+	const char *p; /* the line, without its newline */
+	size_t n;
+	long lineno;
+	const char *serial; /* as written: sl upper-case hex digits */
+	size_t sl;
+};
+
+typedef mtk_rc (*index_visit)(void *ctx, const struct index_line *l, mtk_err *err);
+
+/*
+ * Visits every entry line of the index content raw[0..len) in file order,
+ * in one pass over the bytes without parsing whole lines: each entry line
+ * must start with its status, a tab, its serial and a tab, and be at most
+ * INDEX_LINE_MAX bytes; the visitor reads the rest of a line (line_fields)
+ * only when it uses it (and line_fields refuses a control character in
+ * it).  What `ca sign`, `revoke` and `crl` need, at the cost of reading
+ * the file once.  A fault is MTK_E_CA_STATE naming the
+ * line, in mtk_ca_index_parse's words.
+ */
+static mtk_rc index_walk(const char *raw, size_t len, index_visit fn, void *ctx, mtk_err *err)
+{
+	const char *p = raw, *end = raw + len;
+	long lineno = 1;
+	mtk_rc rc;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n > INDEX_LINE_MAX)
+			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: line too long", lineno);
+		if (n > 0 && p[0] != '#') {
+			struct index_line l = {p, n, lineno, p + 2, entry_start(p, n)};
+
+			if (l.sl == 0) {
+				mtk_ca_entry bad = {0};
+				if ((rc = line_fields(p, n, lineno, &bad, err)) == MTK_OK)
+					rc = mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: bad entry", lineno);
+				free(bad.subject);
+				return rc;
+			}
+			if ((rc = fn(ctx, &l, err)) != MTK_OK)
+				return rc;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		lineno++;
+	}
+	return MTK_OK;
+}
+
+/* A line's whole entry (line_fields, with its line number), for a visitor. */
+static mtk_rc walk_entry(const struct index_line *l, mtk_ca_entry *e, mtk_err *err)
+{
+	mtk_rc rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = line_fields(l->p, l->n, l->lineno, e, err)) != MTK_OK) {
+		free(e->subject);
+		e->subject = NULL;
+		return rc;
+	}
+	e->line = l->lineno;
+	return MTK_OK;
+}
+
+/* A serial's value as a key: its digits without leading zeros. */
+static const char *value_of(const char *s, size_t n, size_t *kn)
+{
+	while (n > 0 && *s == '0') {
+		s++;
+		n--;
+	}
+	*kn = n;
+	return s;
+}
+
+/* Visitor: the lines whose serial has the value k[0..kn); the last one is
+ * the entry's state. */
+struct find_ctx {
+	const char *k;
+	size_t kn;
+	struct index_line last;
+	bool found;
+};
+
+static mtk_rc visit_find(void *ctx, const struct index_line *l, mtk_err *err)
+{
+	struct find_ctx *f = ctx;
+	size_t kn;
+	const char *k = value_of(l->serial, l->sl, &kn);
+
+	(void)err;
+	if (kn == f->kn && (kn == 0 || (k[0] == f->k[0] && memcmp(k, f->k, kn) == 0))) {
+		f->last = *l;
+		f->found = true;
+	}
+	return MTK_OK;
+}
+
+/* The last line of raw[0..len) whose serial has the value of norm (an
+ * mtk_serial_normalize'd serial); *found false when none. */
+static mtk_rc index_find_line(const char *raw, size_t len, const char *norm, struct find_ctx *f, mtk_err *err)
+{
+	memset(f, 0, sizeof(*f));
+	f->k = value_of(norm, strlen(norm), &f->kn);
+	return index_walk(raw, len, visit_find, f, err);
+}
+
+mtk_rc mtk_ca_index_state(const char *raw, size_t len, const char *serial, char *status, mtk_err *err)
+{
+	struct find_ctx fc;
+	mtk_rc rc = index_find_line(raw, len, serial, &fc, err);
+
+	*status = rc == MTK_OK && fc.found ? fc.last.p[0] : 0;
+	return rc;
+}
+
+static mtk_rc visit_count_revoked(void *ctx, const struct index_line *l, mtk_err *err)
+{
+	mtk_ca_entry e;
+	mtk_rc rc;
+
+	if (l->p[0] != 'R')
+		return MTK_OK;
+	if ((rc = walk_entry(l, &e, err)) != MTK_OK)
+		return rc;
+	free(e.subject);
+	++*(size_t *)ctx;
+	return MTK_OK;
+}
+
+mtk_rc mtk_ca_index_revoked(const char *raw, size_t len, size_t *count, mtk_err *err)
+{
+	*count = 0;
+	return index_walk(raw, len, visit_count_revoked, count, err);
 }
 
 /* YYYYMMDDHHMMSSZ at o (15 bytes, room checked by the caller). */
@@ -717,61 +766,30 @@ static mtk_rc format_entry(const mtk_ca_entry *e, mtk_buf *out)
 	return MTK_OK;
 }
 
-/* Where the bytes after entry i's line end: the next entry's line when it
- * has one in the file, else the end of the file (so comments and blank
- * lines after a line go with it). */
-static size_t gap_end(const mtk_ca_index *idx, size_t i)
-{
-	if (i + 1 < idx->count && idx->items[i + 1].raw_len > 0)
-		return idx->items[i + 1].raw_off;
-	return idx->raw_len;
-}
-
-static mtk_rc append_run(mtk_buf *out, const char *raw, size_t from, size_t to)
-{
-	mtk_rc rc = MTK_OK;
-
-	if (from < to && (rc = mtk_buf_append(out, raw + from, to - from)) == MTK_OK &&
-	    raw[to - 1] != '\n')
-		rc = mtk_buf_append(out, "\n", 1); /* the file's last line had none */
-	return rc;
-}
-
 mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
 {
 	mtk_rc rc = mtk_buf_append_str(out, INDEX_HEADER);
-	/* Bytes kept from the file, not yet written: raw[run, run_end).  An
-	 * unchanged line goes out as it was, with the comments and blank lines
-	 * after it; a changed one is formatted, and what followed it kept. */
-	size_t run = 0, run_end = 0;
 
-	if (rc == MTK_OK && idx->raw != NULL && mtk_buf_reserve(out, idx->raw_len + 256) != MTK_OK)
-		return MTK_E_NOMEM;
-	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++) {
-		const mtk_ca_entry *e = &idx->items[i];
-		bool in_file = idx->raw != NULL && e->raw_len > 0;
-
-		if (in_file && !e->dirty) {
-			if (run == run_end)
-				run = e->raw_off;
-			run_end = gap_end(idx, i);
-			continue;
-		}
-		if ((rc = append_run(out, idx->raw, run, run_end)) != MTK_OK ||
-		    (rc = format_entry(e, out)) != MTK_OK)
-			break;
-		run = run_end = 0;
-		if (in_file) {
-			size_t next = e->raw_off + e->raw_len + 1;
-			if (next < gap_end(idx, i)) {
-				run = next;
-				run_end = gap_end(idx, i);
-			}
-		}
-	}
-	if (rc == MTK_OK)
-		rc = append_run(out, idx->raw, run, run_end);
+	for (size_t i = 0; rc == MTK_OK && i < idx->count; i++)
+		rc = format_entry(&idx->items[i], out);
 	return rc;
+}
+
+/* An index file (index.txt, ROOT_INDEX) as read for an edit: mapped, read
+ * under the CA lock that every writer of it holds. */
+struct index_file {
+	const char *name; /* in the CA directory */
+	mtk_map map;
+	const char *raw;  /* its bytes (NULL when empty or absent) */
+	size_t len;       /* of the file */
+	size_t keep;      /* its content (index_content): what an append keeps */
+	bool exists;
+};
+
+static void index_file_free(struct index_file *f)
+{
+	mtk_file_unmap(&f->map);
+	memset(f, 0, sizeof(*f));
 }
 
 /* --- ca.conf --- */
@@ -940,37 +958,44 @@ static mtk_rc serial_hex(const ASN1_INTEGER *ai, char *out, size_t cap)
 
 /* A fresh positive serial of 16 bytes (RFC 5280: at most 20 octets; CA/B
  * Forum: at least 64 random bits).  The top bit is cleared so that it
- * stays positive without a leading zero byte. */
-static mtk_rc new_serial(const mtk_ca_index *idx, ASN1_INTEGER **out, char *hex, size_t cap)
+ * stays positive without a leading zero byte.  With an index (f), one no
+ * entry has: its lines are read once for that (index_walk, which also
+ * checks them); an index fault is the error (MTK_E_CA_STATE in err). */
+static mtk_rc new_serial(const struct index_file *f, ASN1_INTEGER **out, char *hex, size_t cap, mtk_err *err)
 {
 	for (int attempt = 0; attempt < 16; attempt++) {
 		unsigned char b[16];
+		struct find_ctx fc;
 		BIGNUM *bn;
-		size_t at;
-		bool dup = false;
+		mtk_rc rc;
 
 		if (RAND_bytes(b, sizeof(b)) != 1)
-			return MTK_E_CRYPTO;
+			return mtk_err_set(err, MTK_E_CRYPTO, "serial number");
 		b[0] &= 0x7f;
 		b[0] |= 0x01; /* never a short serial */
 		bn = BN_bin2bn(b, sizeof(b), NULL);
 		if (bn == NULL)
-			return MTK_E_NOMEM;
+			return mtk_err_set(err, MTK_E_NOMEM, "serial number");
 		*out = BN_to_ASN1_INTEGER(bn, NULL);
 		BN_free(bn);
 		if (*out == NULL || serial_hex(*out, hex, cap) != MTK_OK) {
 			ASN1_INTEGER_free(*out);
 			*out = NULL;
-			return MTK_E_CRYPTO;
+			return mtk_err_set(err, MTK_E_CRYPTO, "serial number");
 		}
-		if (idx != NULL)
-			dup = mtk_ca_index_find(idx, hex, &at);
-		if (!dup)
+		if (f == NULL)
 			return MTK_OK;
+		if ((rc = index_find_line(f->raw, f->keep, hex, &fc, err)) != MTK_OK || !fc.found) {
+			if (rc != MTK_OK) {
+				ASN1_INTEGER_free(*out);
+				*out = NULL;
+			}
+			return rc;
+		}
 		ASN1_INTEGER_free(*out);
 		*out = NULL;
 	}
-	return MTK_E_INTERNAL;
+	return mtk_err_set(err, MTK_E_INTERNAL, "serial number: 16 random serials were all taken");
 }
 
 /* --- certificates --- */
@@ -1021,7 +1046,7 @@ static mtk_rc make_ca_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY
 		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "CA name '%s' cannot be encoded", cn);
 		goto out;
 	}
-	if ((rc = new_serial(NULL, &serial, hex, sizeof(hex))) != MTK_OK) {
+	if ((rc = new_serial(NULL, &serial, hex, sizeof(hex), NULL)) != MTK_OK) {
 		mtk_err_set(err, rc, "serial number");
 		goto out;
 	}
@@ -1239,7 +1264,9 @@ struct mtk_ca {
 	char *dir;
 	mtk_lock *lock;
 	mtk_ca_conf conf;
-	mtk_ca_index index;
+	struct index_file index; /* index.txt as read by mtk_ca_open */
+	mtk_ca_index entries;    /* every line read whole: mtk_ca_get_index */
+	bool entries_read;
 	X509 *root;
 	X509 *issuing;        /* NULL when the root signs */
 	EVP_PKEY *key;        /* the signing CA's key; NULL unless MTK_CA_KEY_SIGNER */
@@ -1262,17 +1289,18 @@ const mtk_ca_conf *mtk_ca_get_conf(const mtk_ca *ca)
 	return &ca->conf;
 }
 
-const mtk_ca_index *mtk_ca_get_index(const mtk_ca *ca)
+mtk_rc mtk_ca_get_index(mtk_ca *ca, const mtk_ca_index **out, mtk_err *err)
 {
-	/* Every line read whole, for a caller that looks at every field.  The
-	 * handle is always the caller's own (mtk_ca_open allocates it); the
-	 * index only changes from lazy to read.  A line that does not read
-	 * keeps only its status and serial. */
-	mtk_ca_index *idx = (mtk_ca_index *)&ca->index;
+	mtk_rc rc;
 
-	for (size_t i = 0; i < idx->count; i++)
-		(void)entry_fill(idx, i, NULL);
-	return idx;
+	if (!ca->entries_read) {
+		if ((rc = mtk_ca_index_parse((const uint8_t *)ca->index.raw, ca->index.keep, &ca->entries, err)) !=
+		    MTK_OK)
+			return rc;
+		ca->entries_read = true;
+	}
+	*out = &ca->entries;
+	return MTK_OK;
 }
 
 void mtk_ca_close(mtk_ca *ca)
@@ -1280,7 +1308,8 @@ void mtk_ca_close(mtk_ca *ca)
 	if (ca == NULL)
 		return;
 	mtk_lock_release(ca->lock);
-	mtk_ca_index_free(&ca->index);
+	index_file_free(&ca->index);
+	mtk_ca_index_free(&ca->entries);
 	X509_free(ca->root);
 	X509_free(ca->issuing);
 	EVP_PKEY_free(ca->key);
@@ -1310,6 +1339,68 @@ static mtk_rc read_state(const mtk_ca *ca, const char *name, mtk_buf *out, mtk_e
 		rc = mtk_file_read(p, CA_STATE_MAX, out, err);
 	free(p);
 	return rc;
+}
+
+/* The index file DIR/name, read whole (mapped, at most INDEX_MAX bytes);
+ * a file that does not exist is an empty index (f->exists false) unless
+ * must_exist. */
+static mtk_rc index_file_read(const mtk_ca *ca, const char *name, bool must_exist, struct index_file *f,
+			      mtk_err *err)
+{
+	char *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	memset(f, 0, sizeof(*f));
+	f->name = name;
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (access(p, F_OK) != 0 && errno == ENOENT) {
+		rc = must_exist ? state_missing(ca->dir, name, err) : MTK_OK;
+	} else if ((rc = mtk_file_map(p, INDEX_MAX, &f->map, err)) == MTK_OK) {
+		f->exists = true;
+		f->raw = (const char *)f->map.data;
+		f->len = f->map.len;
+		f->keep = mtk_ca_index_content(f->raw, f->len);
+	}
+	free(p);
+	return rc;
+}
+
+/* Adds entry e to the index file f: one line appended after its content
+ * (mtk_file_append: what an interrupted append left is cut, fdatasync), or
+ * a new file with the header when there was none.  f is then read again
+ * (mtk_ca_get_index too), so that a handle sees its own changes. */
+static mtk_rc index_append(mtk_ca *ca, struct index_file *f, const mtk_ca_entry *e, mtk_err *err)
+{
+	mtk_buf b = MTK_BUF_INIT;
+	const char *name = f->name;
+	char *p = path_join(ca->dir, name);
+	mtk_rc rc;
+
+	if (p == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	if (!f->exists)
+		rc = mtk_buf_append_str(&b, INDEX_HEADER);
+	else if (f->keep > 0 && f->raw[f->keep - 1] != '\n')
+		rc = mtk_buf_append(&b, "\n", 1); /* its last line had no newline */
+	else
+		rc = MTK_OK;
+	if (rc != MTK_OK || (rc = format_entry(e, &b)) != MTK_OK)
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	else if (!f->exists)
+		rc = mtk_file_write(p, b.data, b.len, 0, err);
+	else
+		rc = mtk_file_append(p, f->keep, f->len, b.data, b.len, err);
+	free(p);
+	mtk_buf_free(&b);
+	if (rc != MTK_OK)
+		return rc;
+	if (f == &ca->index && ca->entries_read) {
+		mtk_ca_index_free(&ca->entries);
+		ca->entries_read = false;
+	}
+	index_file_free(f);
+	return index_file_read(ca, name, true, f, err);
 }
 
 static mtk_rc load_ca_cert(const mtk_ca *ca, const char *name, X509 **out, mtk_err *err)
@@ -1422,17 +1513,7 @@ mtk_rc mtk_ca_open(const char *dir, const mtk_secret *pass, unsigned keys, mtk_c
 	    (rc = mtk_ca_conf_parse(b.data, b.len, &ca->conf, err)) != MTK_OK)
 		goto out;
 	b.len = 0;
-	if ((rc = read_state(ca, "index.txt", &b, err)) != MTK_OK)
-		goto out;
-	if (b.data == NULL && mtk_buf_reserve(&b, 1) != MTK_OK) {
-		rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-		goto out;
-	}
-	/* index_scan takes the bytes. */
-	rc = index_scan((char *)b.data, b.len, &ca->index, err);
-	b.data = NULL;
-	b.len = b.cap = 0;
-	if (rc != MTK_OK)
+	if ((rc = index_file_read(ca, "index.txt", true, &ca->index, err)) != MTK_OK)
 		goto out;
 	free(p);
 	if ((p = path_join(dir, "certs")) == NULL) {
@@ -1486,22 +1567,6 @@ mtk_rc mtk_ca_profile_parse(const char *s, mtk_ca_profile *out, mtk_err *err)
 	return MTK_OK;
 }
 
-static mtk_rc write_index(mtk_ca *ca, mtk_err *err)
-{
-	mtk_buf b = MTK_BUF_INIT;
-	char *p = path_join(ca->dir, "index.txt");
-	mtk_rc rc;
-
-	if (p == NULL || mtk_ca_index_format(&ca->index, &b) != MTK_OK)
-		rc = mtk_err_set(err, MTK_E_NOMEM, "index.txt");
-	else
-		rc = mtk_file_write(p, b.data, b.len, MTK_WRITE_FORCE, err);
-	free(p);
-	mtk_buf_free(&b);
-	return rc;
-}
-
-/* The request asks for basicConstraints CA:TRUE. */
 static bool csr_wants_ca(STACK_OF(X509_EXTENSION) *exts)
 {
 	int at = X509v3_get_ext_by_NID(exts, NID_basic_constraints, -1);
@@ -1531,7 +1596,6 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 	mtk_buf pem = MTK_BUF_INIT;
 	char subj[512], fname[96], *cpath = NULL;
 	X509V3_CTX ctx;
-	size_t dup;
 	int at;
 	mtk_rc rc;
 
@@ -1568,10 +1632,8 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 				 "the server profile needs a subjectAltName with the host name (csr create --san DNS:host)");
 		goto out;
 	}
-	if ((rc = new_serial(&ca->index, &serial, e.serial, sizeof(e.serial))) != MTK_OK) {
-		mtk_err_set(err, rc, "serial number");
+	if ((rc = new_serial(&ca->index, &serial, e.serial, sizeof(e.serial), err)) != MTK_OK)
 		goto out;
-	}
 	c = X509_new();
 	if (c == NULL || X509_set_version(c, 2) != 1 || X509_set_serialNumber(c, serial) != 1 ||
 	    X509_set_subject_name(c, X509_REQ_get_subject_name(csr)) != 1 ||
@@ -1624,23 +1686,9 @@ mtk_rc mtk_ca_sign(mtk_ca *ca, X509_REQ *csr, const mtk_ca_sign_opts *opts, X509
 	e.status = 'V';
 	e.not_after = opts->not_after;
 	snprintf(e.profile, sizeof(e.profile), "%s", opts->profile == MTK_PROFILE_SERVER ? "server" : "client");
-	e.subject = strdup(subj);
-	if (e.subject == NULL || index_push(&ca->index, &e) != MTK_OK) {
-		free(e.subject);
-		rc = mtk_err_set(err, MTK_E_NOMEM, "index");
+	e.subject = subj;
+	if ((rc = index_append(ca, &ca->index, &e, err)) != MTK_OK)
 		goto out;
-	}
-	/* No memory for the lookup table is no failure: lookups then scan.
-	 * An index read by index_scan has no table (one lookup per command
-	 * costs less than building it). */
-	if (ca->index.raw == NULL)
-		(void)table_add_last(&ca->index, &dup);
-	if ((rc = write_index(ca, err)) != MTK_OK) {
-		if (ca->index.raw == NULL)
-			table_remove_last(&ca->index);
-		free(ca->index.items[--ca->index.count].subject);
-		goto out;
-	}
 	*out = c;
 	c = NULL;
 out:
@@ -1653,24 +1701,25 @@ out:
 	return rc;
 }
 
-/* The root's own index (ROOT_INDEX): empty when the file does not exist. */
-static mtk_rc root_index_read(const mtk_ca *ca, mtk_ca_index *idx, mtk_err *err)
+/* Revokes entry norm of the index file DIR/name (read as f), whose last
+ * line for that serial is at fc: a revoked line for it appended, the
+ * valid one left as it is (mtk_ca_index_parse reads the pair as one
+ * revoked entry). */
+static mtk_rc revoke_line(mtk_ca *ca, struct index_file *f, const struct find_ctx *fc,
+			  const char *norm, mtk_reason reason, time_t now, mtk_err *err)
 {
-	mtk_buf b = MTK_BUF_INIT;
-	char *p = path_join(ca->dir, ROOT_INDEX);
+	mtk_ca_entry e;
 	mtk_rc rc;
 
-	if (p == NULL)
-		return mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
-	if (access(p, F_OK) != 0) {
-		free(p);
-		return mtk_ca_index_parse((const uint8_t *)"", 0, idx, err);
-	}
-	rc = mtk_file_read(p, CA_STATE_MAX, &b, err);
-	free(p);
-	if (rc == MTK_OK)
-		rc = mtk_ca_index_parse(b.data, b.len, idx, err);
-	mtk_buf_free(&b);
+	if (fc->last.p[0] == 'R')
+		return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);
+	if ((rc = walk_entry(&fc->last, &e, err)) != MTK_OK)
+		return rc;
+	e.status = 'R';
+	e.revoked_at = now;
+	e.reason = reason;
+	rc = index_append(ca, f, &e, err);
+	free(e.subject);
 	return rc;
 }
 
@@ -1680,17 +1729,17 @@ static mtk_rc root_index_read(const mtk_ca *ca, mtk_ca_index *idx, mtk_err *err)
  * reads.  Every certificate the issuing CA signed is refused from then on. */
 static mtk_rc revoke_issuing(mtk_ca *ca, const char *norm, mtk_reason reason, time_t now, mtk_err *err)
 {
-	mtk_ca_index idx = {0};
+	struct index_file f;
+	struct find_ctx fc;
 	mtk_ca_entry e = {0};
-	mtk_buf b = MTK_BUF_INIT;
 	char subj[1024];
-	char *p = NULL;
-	size_t at;
 	mtk_rc rc;
 
-	if ((rc = root_index_read(ca, &idx, err)) != MTK_OK)
+	if ((rc = index_file_read(ca, ROOT_INDEX, false, &f, err)) != MTK_OK)
 		return rc;
-	if (mtk_ca_index_find(&idx, norm, &at)) {
+	if ((rc = index_find_line(f.raw, f.keep, norm, &fc, err)) != MTK_OK)
+		goto out;
+	if (fc.found) {
 		rc = mtk_err_set(err, MTK_E_INVALID_ARG, "the issuing CA (serial %s) was already revoked", norm);
 		goto out;
 	}
@@ -1708,49 +1757,25 @@ static mtk_rc revoke_issuing(mtk_ca *ca, const char *norm, mtk_reason reason, ti
 	e.reason = reason;
 	snprintf(e.profile, sizeof(e.profile), "ca");
 	mtk_name_string(X509_get_subject_name(ca->issuing), subj, sizeof(subj));
-	if ((e.subject = strdup(subj)) == NULL || index_push(&idx, &e) != MTK_OK) {
-		free(e.subject);
-		rc = mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
-		goto out;
-	}
-	if ((p = path_join(ca->dir, ROOT_INDEX)) == NULL || mtk_ca_index_format(&idx, &b) != MTK_OK)
-		rc = mtk_err_set(err, MTK_E_NOMEM, ROOT_INDEX);
-	else
-		rc = mtk_file_write(p, b.data, b.len, MTK_WRITE_FORCE, err);
+	e.subject = subj;
+	rc = index_append(ca, &f, &e, err);
 out:
-	free(p);
-	mtk_buf_free(&b);
-	mtk_ca_index_free(&idx);
+	index_file_free(&f);
 	return rc;
 }
 
 mtk_rc mtk_ca_revoke(mtk_ca *ca, const char *serial, mtk_reason reason, time_t now, mtk_err *err)
 {
+	struct find_ctx fc;
 	char norm[80];
-	size_t at;
 	mtk_rc rc;
 
 	if ((rc = mtk_serial_normalize(serial, norm, sizeof(norm), err)) != MTK_OK)
 		return rc;
-	if (mtk_ca_index_find(&ca->index, norm, &at)) {
-		mtk_ca_entry *e = &ca->index.items[at];
-
-		if (e->status == 'R')
-			return mtk_err_set(err, MTK_E_INVALID_ARG, "serial %s was already revoked", norm);
-		if ((rc = entry_fill(&ca->index, at, err)) != MTK_OK)
-			return rc;
-		e->status = 'R';
-		e->revoked_at = now;
-		e->reason = reason;
-		e->dirty = true;
-		rc = write_index(ca, err);
-		if (rc != MTK_OK) {
-			e->status = 'V';
-			e->revoked_at = 0;
-			e->dirty = false;
-		}
+	if ((rc = index_find_line(ca->index.raw, ca->index.keep, norm, &fc, err)) != MTK_OK)
 		return rc;
-	}
+	if (fc.found)
+		return revoke_line(ca, &ca->index, &fc, norm, reason, now, err);
 	if (ca->issuing != NULL) {
 		char inorm[80];
 		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca->issuing), NULL);
@@ -1846,10 +1871,26 @@ static mtk_rc add_revoked(X509_CRL *crl, const mtk_ca_entry *e, mtk_err *err)
 	return MTK_OK;
 }
 
+/* Visitor: every revoked line into the CRL (a revoked line is final: the
+ * valid line it follows, if any, adds nothing). */
+static mtk_rc visit_revoked(void *ctx, const struct index_line *l, mtk_err *err)
+{
+	mtk_ca_entry e;
+	mtk_rc rc;
+
+	if (l->p[0] != 'R')
+		return MTK_OK;
+	if ((rc = walk_entry(l, &e, err)) != MTK_OK)
+		return rc;
+	rc = add_revoked(ctx, &e, err);
+	free(e.subject);
+	return rc;
+}
+
 /* One CRL by issuer (key ikey) with CRL number n, listing the revoked
  * entries of index: index.txt for the signing CA, ROOT_INDEX for the root
  * above an intermediate (the issuing CA, once revoked). */
-static mtk_rc issue_crl(mtk_ca_index *index, X509 *issuer, EVP_PKEY *ikey, long long n, time_t now, long days,
+static mtk_rc issue_crl(const struct index_file *index, X509 *issuer, EVP_PKEY *ikey, long long n, time_t now, long days,
 			X509_CRL **out, mtk_err *err)
 {
 	X509_CRL *crl = X509_CRL_new();
@@ -1869,11 +1910,8 @@ static mtk_rc issue_crl(mtk_ca_index *index, X509 *issuer, EVP_PKEY *ikey, long 
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL times");
 		goto out;
 	}
-	for (size_t i = 0; i < index->count; i++)
-		if (index->items[i].status == 'R' &&
-		    ((rc = entry_fill(index, i, err)) != MTK_OK ||
-		     (rc = add_revoked(crl, &index->items[i], err)) != MTK_OK))
-			goto out;
+	if ((rc = index_walk(index->raw, index->keep, visit_revoked, crl, err)) != MTK_OK)
+		goto out;
 	num = ASN1_INTEGER_new();
 	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
@@ -1925,7 +1963,7 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	size_t nby = scope == MTK_CRL_SCOPE_CHAIN && ca->issuing != NULL ? 2 : 1;
 	STACK_OF(X509_CRL) *sk = NULL;
 	X509_CRL *crl = NULL;
-	mtk_ca_index root_idx = {0};
+	struct index_file root_idx = {0};
 	mtk_rc rc = MTK_OK;
 
 	if (scope != MTK_CRL_SCOPE_CHAIN && scope != MTK_CRL_SCOPE_LEAF)
@@ -1939,10 +1977,10 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	for (size_t i = 0; i < nby; i++)
 		if ((rc = read_crl_number(ca, by[i].counter, &by[i].n, err)) != MTK_OK)
 			return rc;
-	if (nby == 2 && (rc = root_index_read(ca, &root_idx, err)) != MTK_OK)
+	if (nby == 2 && (rc = index_file_read(ca, ROOT_INDEX, false, &root_idx, err)) != MTK_OK)
 		return rc;
 	if ((sk = sk_X509_CRL_new_null()) == NULL) {
-		mtk_ca_index_free(&root_idx);
+		index_file_free(&root_idx);
 		return mtk_err_set(err, MTK_E_NOMEM, "CRLs");
 	}
 	for (size_t i = 0; i < nby; i++) {
@@ -1961,7 +1999,7 @@ mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days, ST
 	*out = sk;
 	sk = NULL;
 out:
-	mtk_ca_index_free(&root_idx);
+	index_file_free(&root_idx);
 	X509_CRL_free(crl);
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	return rc;

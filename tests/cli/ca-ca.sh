@@ -260,7 +260,10 @@ expect_eq "counters end at 10 and 7" "$(cat lab-ca/crlnumber)/$(cat lab-ca/root.
 # ca list
 mtk --json ca list lab-ca
 expect_eq "ca list exit 0" "$RC" 0
-expect_json "ca list: as many entries as the index" '.certificates | length' "$(grep -c '^[VR]' lab-ca/index.txt)"
+# one entry per serial: a revocation is a revoked line appended after the
+# valid one (docs/ca.md)
+expect_json "ca list: one entry per serial in the index" '.certificates | length' "$(grep '^[VR]' lab-ca/index.txt | cut -f2 | sort -u | wc -l)"
+expect_eq "the revoked serial: its valid line, then its revoked line" "$(grep -P "^[VR]\t$serial\t" lab-ca/index.txt | cut -f1 | tr -d '\n')" VR
 expect_json "ca list: the revoked one with its reason" ".certificates[] | select(.serial==\"$serial\") | .reason" keyCompromise
 run "$MTLSKIT" ca list lab-ca
 expect_match "ca list text names the subject" 'CN=mid01.example.com' "$OUT"
@@ -327,6 +330,46 @@ expect_eq "12 unique serials in the index" "$(grep '^V' par-ca/index.txt | cut -
 expect_eq "12 unique serials issued" "$(for i in $(seq 1 12); do openssl x509 -in par-$i.crt -noout -serial; done | sort -u | wc -l)" 12
 expect_eq "12 certificates kept" "$(ls par-ca/certs | wc -l)" 12
 expect_eq "no temporary files left" "$(ls -a par-ca | grep -c tmp)" 0
+
+# --- the index is only appended to (docs/ca.md, "How the index is kept") ---
+expect_rc 0 "CA for the append test" "$MTLSKIT" ca init app-ca --name "App Root" --key-type ec:P-256
+for i in 1 2 3; do "$MTLSKIT" ca sign app-ca p.csr -o "app-$i.crt" >/dev/null 2>&1; done
+cp app-ca/index.txt app-before.txt
+expect_rc 0 "revoke one of three" "$MTLSKIT" ca revoke app-ca app-2.crt --reason superseded
+expect_eq "revoke keeps every byte and appends one line" \
+	"$(cmp -n "$(stat -c %s app-before.txt)" app-before.txt app-ca/index.txt && echo same)/$(($(wc -l <app-ca/index.txt) - $(wc -l <app-before.txt)))" "same/1"
+expect_rc 2 "revoking it again: already revoked (exit 2, docs/ca.md)" "$MTLSKIT" ca revoke app-ca app-2.crt
+expect_match "already revoked is said" 'already revoked' "$ERR"
+# An interrupted append (a process killed in its write) leaves a line
+# without its newline: no command reads it, the next append writes over it.
+printf 'V\t7F0011' >>app-ca/index.txt
+mtk --json ca list app-ca
+expect_json "a torn last line is not an entry" '.certificates | length' 3
+expect_rc 0 "sign after a torn append" "$MTLSKIT" ca sign app-ca p.csr -o app-4.crt
+expect_eq "the torn bytes are gone, every line whole" "$(grep -c 7F0011 app-ca/index.txt)/$(tail -c1 app-ca/index.txt | od -An -c | tr -d ' ')" '0/\n'
+mtk --json ca list app-ca
+expect_json "four entries, one revoked" '[.certificates[] | .status] | sort | join(",")' "revoked,valid,valid,valid"
+# kill -9 at random moments of sign and revoke on a 20,000-line index: what
+# was there stays byte for byte, every command after it reads the index.
+awk 'BEGIN { srand(7); for (i = 0; i < 20000; i++) printf "V\t%08X%08X%04X\t20300101000000Z\t-\t-\tclient\tCN=filler %d\n", int(rand() * 2^31), int(rand() * 2^31), i, i }' >>app-ca/index.txt
+broken=0
+for i in $(seq 1 20); do
+	cp app-ca/index.txt app-prev.txt
+	if [ $((i % 2)) -eq 0 ]; then
+		"$MTLSKIT" ca revoke app-ca "$(sed -n "$((i + 10))p" app-prev.txt | cut -f2)" >/dev/null 2>&1 &
+	else
+		"$MTLSKIT" ca sign app-ca p.csr -o "app-k$i.crt" --force >/dev/null 2>&1 &
+	fi
+	pid=$!
+	sleep "0.00$((RANDOM % 10))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cmp -s -n "$(stat -c %s app-prev.txt)" app-prev.txt app-ca/index.txt || broken=$((broken + 1))
+	"$MTLSKIT" ca list app-ca >/dev/null 2>&1 || broken=$((broken + 1))
+done
+expect_eq "20 kill -9 during sign/revoke: earlier bytes kept, index readable" "$broken" 0
+expect_rc 0 "sign after the kills" "$MTLSKIT" ca sign app-ca p.csr -o app-5.crt
+expect_eq "no temporary files left by the appends" "$(ls -a app-ca | grep -c tmp)" 0
 
 # help
 expect_rc 0 "ca --help" "$MTLSKIT" ca --help

@@ -115,12 +115,32 @@ static void test_index_roundtrip(void **state)
 		"V\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a\r\n",               /* CR */
 		"V\tABCD\t20270101000000Z\t-\t-\tweird\tCN=a\n",                  /* profile */
 		"V\tABCD\t20270101000000Z\t-\t-\tclient\tCN=a\tx\n",              /* 8 fields */
+		"R\tAB\t20270101000000Z\t20260101000000Z\tsuperseded\tclient\tCN=a\n"
+		"V\tAB\t20270101000000Z\t-\t-\tclient\tCN=a\n", /* valid after revoked */
+		"V\tAB\t20270101000000Z\t-\t-\tclient\tCN=a\n"
+		"R\tAB\t20270101000000Z\t20260101000000Z\tsuperseded\tclient\tCN=a\n"
+		"R\tAB\t20270101000000Z\t20260101000000Z\tsuperseded\tclient\tCN=a\n", /* revoked twice */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mtk_err_clear(&err);
 		assert_int_equal(mtk_ca_index_parse((const uint8_t *)bad[i], strlen(bad[i]), &idx, &err),
 				 MTK_E_CA_STATE);
 		assert_non_null(strstr(err.detail, "index.txt:"));
+	}
+	/* a revocation record: one entry, in the valid line's place, with the
+	 * later line's state; a torn last line is not read */
+	{
+		const char *txt = "V\tAB\t20270101000000Z\t-\t-\tclient\tCN=a\n"
+				  "V\tCD\t20270101000000Z\t-\t-\tclient\tCN=c\n"
+				  "R\tAB\t20270101000000Z\t20260101000000Z\tsuperseded\tclient\tCN=a\n"
+				  "V\tEF\t2027";
+		assert_int_equal(mtk_ca_index_parse((const uint8_t *)txt, strlen(txt), &idx, &err), MTK_OK);
+		assert_int_equal(idx.count, 2);
+		assert_string_equal(idx.items[0].serial, "AB");
+		assert_int_equal(idx.items[0].status, 'R');
+		assert_int_equal(idx.items[0].reason, MTK_REASON_SUPERSEDED);
+		assert_int_equal(idx.items[1].status, 'V');
+		mtk_ca_index_free(&idx);
 	}
 	/* a duplicate names both lines */
 	mtk_err_clear(&err);
@@ -268,6 +288,14 @@ static X509_REQ *make_req(const char *cn, bool ca, bool san)
 	return req;
 }
 
+static const mtk_ca_index *index_of(mtk_ca *ca)
+{
+	const mtk_ca_index *idx = NULL;
+
+	assert_int_equal(mtk_ca_get_index(ca, &idx, NULL), MTK_OK);
+	return idx;
+}
+
 static void test_ca_lifecycle(void **state)
 {
 	char dir[128], p[256];
@@ -316,14 +344,14 @@ static void test_ca_lifecycle(void **state)
 	assert_int_equal(X509_verify(cert, X509_get0_pubkey(mtk_ca_signer(ca))), 1);
 	assert_true(X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) >= 0);
 	assert_true(X509_get_ext_by_NID(cert, NID_subject_alt_name, -1) >= 0);
-	assert_int_equal(mtk_ca_get_index(ca)->count, 1);
+	assert_int_equal(index_of(ca)->count, 1);
 	{
 		char hex[80];
 		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
 		char *h = BN_bn2hex(bn);
 		assert_int_equal(BN_num_bits(bn) >= 121 && BN_num_bits(bn) <= 127, 1);
 		snprintf(hex, sizeof(hex), "%s", h);
-		assert_string_equal(mtk_ca_get_index(ca)->items[0].serial, hex);
+		assert_string_equal(index_of(ca)->items[0].serial, hex);
 		assert_int_equal(mtk_ca_revoke(ca, hex, MTK_REASON_SUPERSEDED, NOW + 10, NULL), MTK_OK);
 		assert_int_equal(mtk_ca_revoke(ca, hex, MTK_REASON_SUPERSEDED, NOW + 10, NULL), MTK_E_INVALID_ARG);
 		OPENSSL_free(h);
@@ -391,7 +419,7 @@ static void test_ca_lifecycle(void **state)
 		so.not_after = so.not_before;
 		assert_int_equal(mtk_ca_sign(ca, req, &so, &cert, NULL), MTK_E_INVALID_ARG);
 		assert_null(cert);
-		assert_int_equal(mtk_ca_get_index(ca)->count, 2);
+		assert_int_equal(index_of(ca)->count, 2);
 		X509_REQ_free(careq);
 		X509_REQ_free(nosan);
 		X509_REQ_free(broken);
@@ -434,16 +462,18 @@ static char *get_file(const char *path)
 	return buf;
 }
 
-/* The index as sign/revoke/crl read it: each line's status and serial at
- * open, the rest only when used; unchanged lines (and comments) written
- * back byte for byte. */
-static void test_ca_lazy_index(void **state)
+/* The index as sign/revoke/crl use it: lines are only appended, each
+ * command reads the file once; a revocation is a revoked line after the
+ * valid one; an interrupted append (bytes after the last newline that are
+ * not a whole entry) is left out and written over. */
+static void test_ca_append_index(void **state)
 {
-	char dir[128], p[256], want[2048];
+	char dir[128], p[256], want[4096];
 	mtk_ca_init_opts io = {0};
 	mtk_ca *ca = NULL;
 	X509_CRL *crl = NULL;
 	mtk_err err = {0};
+	const mtk_ca_index *idx = NULL;
 	const char *l1 = "V\t0A\t20270101000000Z\t-\t-\tclient\tCN=one,O=Example\n";
 	const char *l2 = "R\t0B\t20270101000000Z\t20260102000000Z\tsuperseded\tclient\tCN=two\n";
 	const char *l3 = "V\t0C\t20270101000000Z\t-\t-\tserver\tCN=three\n";
@@ -459,29 +489,66 @@ static void test_ca_lazy_index(void **state)
 	snprintf(want, sizeof(want), "# kept comment\n%s%s\n%s", l1, l2, l3);
 	put_file(p, want);
 
-	/* Revoke 0C (written as "c"): only its line changes, the comment and
-	 * the blank line between stay. */
+	/* Revoke 0C (written as "c"): every byte stays, its revoked line is
+	 * appended. */
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_revoke(ca, "c", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_OK);
+	assert_int_equal(mtk_ca_revoke(ca, "0C", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_E_INVALID_ARG);
+	assert_int_equal(mtk_ca_revoke(ca, "b", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_E_INVALID_ARG);
+	mtk_ca_close(ca);
+	ca = NULL;
+	snprintf(want, sizeof(want), "# kept comment\n%s%s\n%s%s", l1, l2, l3, l3r);
+	assert_string_equal(get_file(p), want);
+
+	/* ca list's view: one entry per serial, in its place, the later line
+	 * its state. */
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_get_index(ca, &idx, &err), MTK_OK);
+	assert_int_equal(idx->count, 3);
+	assert_string_equal(idx->items[0].subject, "CN=one,O=Example");
+	assert_int_equal(idx->items[1].reason, MTK_REASON_SUPERSEDED);
+	assert_int_equal(idx->items[2].status, 'R');
+	assert_int_equal(idx->items[2].reason, MTK_REASON_KEY_COMPROMISE);
+	assert_int_equal(mtk_ca_crl(ca, NOW + 20, 7, &crl, &err), MTK_OK);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	X509_CRL_free(crl);
+	crl = NULL;
+	mtk_ca_close(ca);
+	ca = NULL;
+
+	/* An interrupted append: not an entry for anyone, and the next
+	 * append writes over it. */
+	snprintf(want, sizeof(want), "%s%sV\t0D\t2027", l1, l3);
+	put_file(p, want);
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_get_index(ca, &idx, &err), MTK_OK);
+	assert_int_equal(idx->count, 2);
+	assert_int_equal(mtk_ca_revoke(ca, "d", MTK_REASON_SUPERSEDED, NOW + 10, &err), MTK_E_NOT_FOUND);
+	assert_int_equal(mtk_ca_revoke(ca, "c", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_OK);
+	/* the handle sees its own append */
+	assert_int_equal(mtk_ca_get_index(ca, &idx, &err), MTK_OK);
+	assert_int_equal(idx->count, 2);
+	assert_int_equal(idx->items[1].status, 'R');
+	mtk_ca_close(ca);
+	ca = NULL;
+	snprintf(want, sizeof(want), "%s%s%s", l1, l3, l3r);
+	assert_string_equal(get_file(p), want);
+
+	/* A whole last line without its newline (written by hand) is an
+	 * entry; the append puts the newline first. */
+	snprintf(want, sizeof(want), "%s%.*s", l1, (int)strlen(l3) - 1, l3);
+	put_file(p, want);
 	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
 	assert_int_equal(mtk_ca_revoke(ca, "c", MTK_REASON_KEY_COMPROMISE, NOW + 10, &err), MTK_OK);
 	mtk_ca_close(ca);
 	ca = NULL;
-	snprintf(want, sizeof(want),
-		 "# mtlskit CA index: status\tserial\tnot_after\trevoked_at\treason\tprofile\tsubject\n"
-		 "%s%s\n%s",
-		 l1, l2, l3r);
+	snprintf(want, sizeof(want), "%s%s%s", l1, l3, l3r);
 	assert_string_equal(get_file(p), want);
 
-	/* ca list's view reads every field. */
-	assert_int_equal(mtk_ca_open(dir, NULL, 0, &ca, &err), MTK_OK);
-	assert_int_equal(mtk_ca_get_index(ca)->count, 3);
-	assert_string_equal(mtk_ca_get_index(ca)->items[0].subject, "CN=one,O=Example");
-	assert_int_equal(mtk_ca_get_index(ca)->items[1].reason, MTK_REASON_SUPERSEDED);
-	mtk_ca_close(ca);
-	ca = NULL;
-
-	/* A bad revocation time on a revoked line: open takes it, the CRL
-	 * (which reads revoked lines whole) refuses it, naming the line. */
+	/* A bad revocation time on a revoked line: the CRL (which reads
+	 * revoked lines whole) refuses it, naming the line. */
 	put_file(p, "R\t0B\t20270101000000Z\tyesterday\tsuperseded\tclient\tCN=two\n");
+	mtk_err_clear(&err);
 	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
 	assert_int_equal(mtk_ca_crl(ca, NOW, 7, &crl, &err), MTK_E_CA_STATE);
 	assert_string_equal(err.detail, "index.txt:1: bad revocation time");
@@ -489,12 +556,17 @@ static void test_ca_lazy_index(void **state)
 	mtk_ca_close(ca);
 	ca = NULL;
 
-	/* A serial that is not hex: refused at open, naming the line. */
+	/* A serial that is not hex: refused by the command that reads the
+	 * index, naming the line. */
 	put_file(p, "# c\nV\tNOTHEX\t20270101000000Z\t-\t-\tclient\tCN=x\n");
 	mtk_err_clear(&err);
-	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_E_CA_STATE);
+	assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+	assert_int_equal(mtk_ca_revoke(ca, "a", MTK_REASON_SUPERSEDED, NOW, &err), MTK_E_CA_STATE);
 	assert_string_equal(err.detail, "index.txt:2: bad serial");
-	assert_null(ca);
+	mtk_err_clear(&err);
+	assert_int_equal(mtk_ca_get_index(ca, &idx, &err), MTK_E_CA_STATE);
+	assert_string_equal(err.detail, "index.txt:2: bad serial");
+	mtk_ca_close(ca);
 }
 
 int main(void)
@@ -506,7 +578,7 @@ int main(void)
 		cmocka_unit_test(test_index_large),
 		cmocka_unit_test(test_conf_parse),
 		cmocka_unit_test(test_ca_lifecycle),
-		cmocka_unit_test(test_ca_lazy_index),
+		cmocka_unit_test(test_ca_append_index),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -285,6 +285,48 @@ static const char *fake_getenv(void *ctx, const char *name)
 	return strcmp(name, "MTK_PW") == 0 ? "from-env" : NULL;
 }
 
+/* mtk_file_append: cuts what follows the kept bytes, appends, refuses a
+ * file changed since it was read; mtk_file_map reads without a copy. */
+static void test_file_append_map(void **state)
+{
+	char p[512];
+	mtk_buf b = MTK_BUF_INIT;
+	mtk_map m = {0};
+	mtk_err e = {0};
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/index.txt", tmpdir);
+	assert_int_equal(mtk_file_write(p, "one\ntw", 7, 0, &e), MTK_OK);
+	assert_int_equal(mtk_file_map(p, 0, &m, &e), MTK_OK);
+	assert_int_equal(m.len, 7);
+	assert_memory_equal(m.data, "one\ntw", 7);
+	mtk_file_unmap(&m);
+	assert_null(m.data);
+	/* keep 4 of 7: the torn "tw" goes, "two\n" is appended */
+	assert_int_equal(mtk_file_append(p, 4, 7, "two\n", 4, &e), MTK_OK);
+	assert_int_equal(mtk_file_read(p, 0, &b, &e), MTK_OK);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "one\ntwo\n", 8);
+	/* read as 7 bytes, but it has 8 now: someone changed it */
+	mtk_err_clear(&e);
+	assert_int_equal(mtk_file_append(p, 7, 7, "x\n", 2, &e), MTK_E_IO);
+	assert_int_equal(mtk_file_append(p, 9, 8, "x\n", 2, NULL), MTK_E_IO);
+	assert_int_equal(mtk_file_read(p, 0, &b, &e), MTK_OK);
+	assert_int_equal(b.len, 8);
+	snprintf(p, sizeof(p), "%s/no-such-file", tmpdir);
+	assert_int_equal(mtk_file_append(p, 0, 0, "x", 1, NULL), MTK_E_NOENT);
+	assert_int_equal(mtk_file_map(p, 0, &m, NULL), MTK_E_NOENT);
+	assert_int_equal(mtk_file_map(tmpdir, 0, &m, NULL), MTK_E_ISDIR);
+	snprintf(p, sizeof(p), "%s/empty", tmpdir);
+	assert_int_equal(mtk_file_write(p, "", 0, 0, &e), MTK_OK);
+	assert_int_equal(mtk_file_map(p, 0, &m, &e), MTK_OK);
+	assert_null(m.data);
+	assert_int_equal(m.len, 0);
+	snprintf(p, sizeof(p), "%s/index.txt", tmpdir);
+	assert_int_equal(mtk_file_map(p, 4, &m, NULL), MTK_E_TOO_LARGE);
+	mtk_buf_free(&b);
+}
+
 static void test_pass_specs(void **state)
 {
 	mtk_pass_io io = {fake_getenv, NULL, NULL};
@@ -480,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_write_leaves_no_temporary),
 		cmocka_unit_test(test_stale_temporaries_swept),
 		cmocka_unit_test(test_edit_lock),
+		cmocka_unit_test(test_file_append_map),
 		cmocka_unit_test(test_pass_specs),
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_fnv1a),
