@@ -4,6 +4,7 @@
 #
 #   bench/expiry.sh [BUILD_DIR]        (default: $MTLSKIT_BUILD, else build)
 #   EXPIRY_BENCH_DIR=/tmp/x FILES=100000 bench/expiry.sh
+#   FLOOR_ONLY=1 bench/expiry.sh   (only the bundle scan vs its floor)
 #
 # Peers: a `find -exec openssl x509 -noout -enddate` loop, measured on a
 # 1,000-file subset and extrapolated to the whole tree (100 runs of it would
@@ -37,6 +38,43 @@ mkdir -p "$out"
 # Warm the page cache.
 find "$dir/tree" -type f -exec cat {} + >/dev/null
 
+mean() { jq -r ".results[$2].mean" "$out/$1.json"; }
+cpu() { jq -r ".results[$2] | (.user + .system)" "$out/$1.json"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+# The floor of a bundle scan (bench/expiry-floor.c: map, find the blocks,
+# table base64, walk the DER to notAfter; no fingerprint, no names, no
+# output) against `expiry -q` (the same scan for an exit status: records
+# keep their times only) and the full table and --jsonl (which also hash,
+# render and print every certificate), on the first FLOOR_MB (100) MiB of the
+# bundle.  Target: the scan <= 1.5x the floor.
+floor_bench() {
+	local floor=$build/bench/expiry-floor fmb fb f0 i name
+	[ -x "$floor" ] || { echo "no $floor: ninja -C $build" >&2; return 0; }
+	fmb=${FLOOR_MB:-100}
+	fb=$dir/bundle-floor-$fmb.pem
+	if [ ! -f "$fb" ]; then
+		head -c $((fmb << 20)) "$big" | awk '{ buf = buf $0 "\n" } /^-----END CERTIFICATE-----$/ { printf "%s", buf; buf = "" }' >"$fb"
+	fi
+	echo "floor bundle: $(($(stat -c %s "$fb") >> 20)) MiB, $(grep -c BEGIN "$fb") certificates; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	cat "$fb" >/dev/null
+	hyperfine -N -i --warmup 1 --runs "${FLOOR_RUNS:-10}" --export-json "$out/floor.json" \
+		"$floor $fb" "$mtk expiry -q $fb" "$mtk expiry $fb" "$mtk expiry --jsonl $fb" >/dev/null
+	f0=$(mean floor 0)
+	for i in 1 2 3; do
+		name=$(jq -r ".results[$i].command" "$out/floor.json" | sed "s|$mtk |mtlskit |; s|$fb|BUNDLE|")
+		printf '%-32s %.3f s vs floor %.3f s: %.2fx wall, %.2fx cpu%s\n' "$name" "$(mean floor "$i")" "$f0" \
+			"$(ratio "$(mean floor "$i")" "$f0")" "$(ratio "$(cpu floor "$i")" "$(cpu floor 0)")" \
+			"$([ "$i" = 1 ] && echo '  (target <= 1.5)')"
+	done
+}
+# FLOOR_ONLY=1: only the bundle floor comparison (needs the 1 GiB bundle
+# of a full run, or makes it).
+if [ -n "${FLOOR_ONLY:-}" ]; then
+	big=$dir/bundle-${BUNDLE_MB:-1024}.pem
+	[ -f "$big" ] || { echo "no $big yet: run bench/expiry.sh once" >&2; exit 2; }
+	floor_bench
+	exit 0
+fi
 echo "machine: $(nproc) cores; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine -N --warmup 3 --runs ${RUNS:-10} --export-json "$out/mtlskit.json" \
 	"$mtk expiry $dir/tree" \
@@ -53,15 +91,12 @@ if [ -z "${SKIP_OPENSSL:-}" ]; then
 fi
 hyperfine -N --warmup 1 --runs ${PY_RUNS:-3} --export-json "$out/python.json" "$py $here/expiry-py.py $dir/tree"
 
-mean() { jq -r ".results[$2].mean" "$out/$1.json"; }
-cpu() { jq -r ".results[$2] | (.user + .system)" "$out/$1.json"; }
 m=$(mean mtlskit 0)
 mp=$(mean mtlskit 1)
 m1=$(mean mtlskit 2)
 ms=$(mean mtlskit-1000 0)
 o=$([ -z "${SKIP_OPENSSL:-}" ] && mean openssl-1000 0 || echo "")
 p=$(mean python 0)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 echo
 printf '%-52s %10s %14s\n' "what ($files files)" "seconds" "files/second"
 row() { awk -v n="$3" -v t="$2" -v w="$1" 'BEGIN { printf "%-52s %10.3f %14.0f\n", w, t, n / t }'; }
@@ -131,3 +166,5 @@ for f in "" --json --jsonl --prometheus; do
 	read -r kb secs <"$out/rss"
 	printf 'max RSS %-14s %8d KiB  %6.1f s  (%d bytes per certificate)\n' "${f:-table}" "$kb" "$secs" $((kb * 1024 / n))
 done
+
+floor_bench

@@ -66,20 +66,68 @@ typedef struct mtk_reader {
 	size_t off;
 } mtk_reader;
 
-void mtk_reader_init(mtk_reader *r, const uint8_t *data, size_t len);
-size_t mtk_reader_left(const mtk_reader *r);
-bool mtk_reader_eof(const mtk_reader *r);
-MTK_WUR mtk_rc mtk_reader_u8(mtk_reader *r, uint8_t *v);
+/* The few reads every parser makes per byte are inline: a call into another
+ * file for each would cost more than the read (an expiry scan walks every
+ * certificate's DER through them). */
+static inline void mtk_reader_init(mtk_reader *r, const uint8_t *data, size_t len)
+{
+	r->data = data;
+	r->len = data != NULL ? len : 0;
+	r->off = 0;
+}
+
+static inline size_t mtk_reader_left(const mtk_reader *r)
+{
+	return r->len - r->off;
+}
+
+static inline bool mtk_reader_eof(const mtk_reader *r)
+{
+	return r->off >= r->len;
+}
+
+/* Borrows n bytes: *p points into the reader's data, valid as long as it is. */
+MTK_WUR static inline mtk_rc mtk_reader_bytes(mtk_reader *r, size_t n, const uint8_t **p)
+{
+	if (n > mtk_reader_left(r))
+		return MTK_E_TRUNCATED;
+	*p = r->data + r->off;
+	r->off += n;
+	return MTK_OK;
+}
+
+MTK_WUR static inline mtk_rc mtk_reader_u8(mtk_reader *r, uint8_t *v)
+{
+	if (mtk_reader_left(r) < 1)
+		return MTK_E_TRUNCATED;
+	*v = r->data[r->off++];
+	return MTK_OK;
+}
+
+MTK_WUR static inline mtk_rc mtk_reader_peek_u8(const mtk_reader *r, uint8_t *v)
+{
+	if (mtk_reader_left(r) < 1)
+		return MTK_E_TRUNCATED;
+	*v = r->data[r->off];
+	return MTK_OK;
+}
+
+/* A child reader over the next n bytes; the parent moves past them. */
+MTK_WUR static inline mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child)
+{
+	const uint8_t *p;
+	mtk_rc rc = mtk_reader_bytes(r, n, &p);
+
+	if (rc == MTK_OK)
+		mtk_reader_init(child, p, n);
+	return rc;
+}
+
 MTK_WUR mtk_rc mtk_reader_u16be(mtk_reader *r, uint16_t *v);
 MTK_WUR mtk_rc mtk_reader_u32be(mtk_reader *r, uint32_t *v);
 MTK_WUR mtk_rc mtk_reader_u64be(mtk_reader *r, uint64_t *v);
-MTK_WUR mtk_rc mtk_reader_peek_u8(const mtk_reader *r, uint8_t *v);
-/* Borrows n bytes: *p points into the reader's data, valid as long as it is. */
-MTK_WUR mtk_rc mtk_reader_bytes(mtk_reader *r, size_t n, const uint8_t **p);
 MTK_WUR mtk_rc mtk_reader_copy(mtk_reader *r, void *dst, size_t n);
 MTK_WUR mtk_rc mtk_reader_skip(mtk_reader *r, size_t n);
-/* A child reader over the next n bytes; the parent moves past them. */
-MTK_WUR mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child);
 
 /* One DER tag and definite length (at most 4 length bytes, low tag
  * numbers), the value left in r and bounded by what r holds.  False for

@@ -108,6 +108,11 @@ typedef struct mtk_expiry_opts {
 				     to unlinked temporary files in $TMPDIR (or
 				     /tmp) and are merged back by the cursor.  0: no
 				     limit (everything in memory) */
+	bool times_only;	  /* records carry their times and place only: no
+				     subject, issuer, serial ("") or fingerprint
+				     (zero), for a caller that wants an exit
+				     status (`expiry -q`); decoding stays as
+				     strict */
 	int connect_timeout_ms;	  /* endpoints: resolve + connect, in total; 0: 5000 */
 	int handshake_timeout_ms; /* the TLS handshake, in total; 0: 5000 */
 	/* Monotonic milliseconds, required for endpoints (the deadlines are

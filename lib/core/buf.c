@@ -173,32 +173,6 @@ void mtk_buf_cleanse_free(mtk_buf *b)
 	mtk_buf_free(b);
 }
 
-void mtk_reader_init(mtk_reader *r, const uint8_t *data, size_t len)
-{
-	r->data = data;
-	r->len = data != NULL ? len : 0;
-	r->off = 0;
-}
-
-size_t mtk_reader_left(const mtk_reader *r)
-{
-	return r->len - r->off;
-}
-
-bool mtk_reader_eof(const mtk_reader *r)
-{
-	return r->off >= r->len;
-}
-
-mtk_rc mtk_reader_bytes(mtk_reader *r, size_t n, const uint8_t **p)
-{
-	if (n > mtk_reader_left(r))
-		return MTK_E_TRUNCATED;
-	*p = r->data + r->off;
-	r->off += n;
-	return MTK_OK;
-}
-
 mtk_rc mtk_reader_copy(mtk_reader *r, void *dst, size_t n)
 {
 	const uint8_t *p;
@@ -213,34 +187,6 @@ mtk_rc mtk_reader_skip(mtk_reader *r, size_t n)
 {
 	const uint8_t *p;
 	return mtk_reader_bytes(r, n, &p);
-}
-
-mtk_rc mtk_reader_sub(mtk_reader *r, size_t n, mtk_reader *child)
-{
-	const uint8_t *p;
-	mtk_rc rc = mtk_reader_bytes(r, n, &p);
-
-	if (rc == MTK_OK)
-		mtk_reader_init(child, p, n);
-	return rc;
-}
-
-mtk_rc mtk_reader_peek_u8(const mtk_reader *r, uint8_t *v)
-{
-	if (mtk_reader_left(r) < 1)
-		return MTK_E_TRUNCATED;
-	*v = r->data[r->off];
-	return MTK_OK;
-}
-
-mtk_rc mtk_reader_u8(mtk_reader *r, uint8_t *v)
-{
-	const uint8_t *p;
-	mtk_rc rc = mtk_reader_bytes(r, 1, &p);
-
-	if (rc == MTK_OK)
-		*v = p[0];
-	return rc;
 }
 
 mtk_rc mtk_reader_u16be(mtk_reader *r, uint16_t *v)

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "mtlskit/expiry.h"
@@ -38,6 +39,8 @@ struct exp_sink {
 	struct exp_run *runs;
 	size_t spilled; /* records in runs */
 	mtk_expiry_stats st;
+	bool times_only;     /* mtk_expiry_opts.times_only */
+	EVP_MD_CTX *md;      /* the fingerprints' digest, reused */
 };
 
 struct mtk_expiry {

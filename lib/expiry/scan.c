@@ -123,6 +123,7 @@ static void sink_free(struct exp_sink *s)
 	exp_arena_free(&s->arena);
 	exp_arena_free(&s->earena);
 	exp_runs_free(s->runs);
+	EVP_MD_CTX_free(s->md);
 	free(s);
 }
 
@@ -257,12 +258,18 @@ static void sha256_init(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static bool fingerprint(const uint8_t *der, size_t len, uint8_t out[32])
+/* SHA-256 of der through the sink's own context (one per worker thread,
+ * reused: a context made and wiped per certificate cost more than the
+ * hash of most). */
+static bool fingerprint(struct exp_sink *s, const uint8_t *der, size_t len, uint8_t out[32])
 {
 	unsigned int n = 0;
 
 	pthread_once(&sha256_once, sha256_init);
-	if (sha256_md == NULL || EVP_Digest(der, len, out, &n, sha256_md, NULL) != 1 || n != 32) {
+	if (s->md == NULL)
+		s->md = EVP_MD_CTX_new();
+	if (sha256_md == NULL || s->md == NULL || EVP_DigestInit_ex2(s->md, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(s->md, der, len) != 1 || EVP_DigestFinal_ex(s->md, out, &n) != 1 || n != 32) {
 		mtk_err_drain_openssl();
 		return false;
 	}
@@ -277,16 +284,22 @@ static mtk_rc add_fast(struct exp_sink *s, const mtk_fastcert *fc, const uint8_t
 
 	if (c == NULL)
 		return MTK_E_NOMEM;
-	if (!fingerprint(der, fc->der_len, c->sha256)) {
-		s->ncerts--;
-		return MTK_E_NOMEM;
-	}
 	c->not_before = fc->not_before;
 	c->not_after = fc->not_after;
 	c->path = path;
 	c->line = line;
 	c->index = index;
 	c->src = src;
+	if (s->times_only) {
+		memset(c->sha256, 0, sizeof(c->sha256));
+		c->subject = c->issuer = c->serial = "";
+		s->st.certs++;
+		return MTK_OK;
+	}
+	if (!fingerprint(s, der, fc->der_len, c->sha256)) {
+		s->ncerts--;
+		return MTK_E_NOMEM;
+	}
 	c->subject = name_render(&s->arena, fc->subject, fc->subject_len);
 	if (fc->issuer_len == fc->subject_len &&
 	    memcmp(fc->issuer, fc->subject, fc->issuer_len) == 0) {
@@ -331,6 +344,21 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 	c->index = index;
 	c->src = src;
 	c->slow_path = true;
+	if (s->times_only) {
+		memset(c->sha256, 0, sizeof(c->sha256));
+		c->subject = c->issuer = c->serial = "";
+		c->alias = NULL;
+		if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
+		    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
+			s->ncerts--;
+			mtk_err_drain_openssl();
+			return exp_add_error(s, path, line, MTK_E_DER,
+					     "certificate #%d: unreadable validity dates", index + 1);
+		}
+		s->st.certs++;
+		s->st.slow_path++;
+		return MTK_OK;
+	}
 	{
 		unsigned int mdlen = 0;
 
@@ -1210,6 +1238,7 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 			goto out;
 		}
 		ws[i].sink->budget = opts->mem_budget / (size_t)nt;
+		ws[i].sink->times_only = opts->times_only;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		/* A named file: read it in this thread, path as given. */

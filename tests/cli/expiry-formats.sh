@@ -127,4 +127,16 @@ expect_rc 0 "an empty directory is fine" "$MTLSKIT" expiry "$T/empty"
 expect_rc 2 "no operand is a usage error" "$MTLSKIT" expiry
 mtk expiry --help
 expect_match "--help documents --within" '--within' "$OUT"
+# -q: the same scan for its exit status only (records keep their times
+# and no names or fingerprints, nothing is printed), the same status as the
+# full run in every case.
+for args in "--pass env:P $D" "--pass env:P --within 30d $D" "--within 30d $D/sub" "--within 300d $D/sub" \
+	"$D/bundle.pem" "$D/broken.pem" "--within 7d $T/soon.pem"; do
+	# shellcheck disable=SC2086
+	run "$MTLSKIT" expiry $args
+	full=$RC
+	# shellcheck disable=SC2086
+	run "$MTLSKIT" expiry -q $args
+	expect_eq "expiry -q $args: exit $full as without -q, nothing printed" "$RC/${#OUT}" "$full/0"
+done
 done_testing
