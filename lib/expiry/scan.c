@@ -344,17 +344,17 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 	c->index = index;
 	c->src = src;
 	c->slow_path = true;
+	if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
+	    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
+		s->ncerts--;
+		mtk_err_drain_openssl();
+		return exp_add_error(s, path, line, MTK_E_DER,
+				     "certificate #%d: unreadable validity dates", index + 1);
+	}
 	if (s->times_only) {
 		memset(c->sha256, 0, sizeof(c->sha256));
 		c->subject = c->issuer = c->serial = "";
 		c->alias = NULL;
-		if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
-		    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
-			s->ncerts--;
-			mtk_err_drain_openssl();
-			return exp_add_error(s, path, line, MTK_E_DER,
-					     "certificate #%d: unreadable validity dates", index + 1);
-		}
 		s->st.certs++;
 		s->st.slow_path++;
 		return MTK_OK;
@@ -369,13 +369,6 @@ mtk_rc exp_add_x509(struct exp_sink *s, X509 *cert, const char *path, long line,
 			mtk_err_drain_openssl();
 			return MTK_E_NOMEM;
 		}
-	}
-	if (!asn1_time_epoch(X509_get0_notBefore(cert), &c->not_before) ||
-	    !asn1_time_epoch(X509_get0_notAfter(cert), &c->not_after)) {
-		s->ncerts--;
-		mtk_err_drain_openssl();
-		return exp_add_error(s, path, line, MTK_E_DER,
-				     "certificate #%d: unreadable validity dates", index + 1);
 	}
 	c->subject = name_openssl(&s->arena, X509_get_subject_name(cert));
 	c->issuer = name_openssl(&s->arena, X509_get_issuer_name(cert));

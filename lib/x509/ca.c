@@ -673,26 +673,6 @@ mtk_rc mtk_ca_index_state(const char *raw, size_t len, const char *serial, char 
 	return rc;
 }
 
-static mtk_rc visit_count_revoked(void *ctx, const struct index_line *l, mtk_err *err)
-{
-	mtk_ca_entry e;
-	mtk_rc rc;
-
-	if (l->p[0] != 'R')
-		return MTK_OK;
-	if ((rc = walk_entry(l, &e, err)) != MTK_OK)
-		return rc;
-	free(e.subject);
-	++*(size_t *)ctx;
-	return MTK_OK;
-}
-
-mtk_rc mtk_ca_index_revoked(const char *raw, size_t len, size_t *count, mtk_err *err)
-{
-	*count = 0;
-	return index_walk(raw, len, visit_count_revoked, count, err);
-}
-
 /* YYYYMMDDHHMMSSZ at o (15 bytes, room checked by the caller). */
 static void put_gentime(char *o, time_t t)
 {
@@ -1871,10 +1851,17 @@ static mtk_rc add_revoked(X509_CRL *crl, const mtk_ca_entry *e, mtk_err *err)
 	return MTK_OK;
 }
 
-/* Visitor: every revoked line into the CRL (a revoked line is final: the
- * valid line it follows, if any, adds nothing). */
+/* Visitor: every revoked line into the CRL, or only counted when there is
+ * none (a revoked line is final: the valid line it follows, if any, adds
+ * nothing). */
+struct revoked_ctx {
+	X509_CRL *crl;
+	size_t count;
+};
+
 static mtk_rc visit_revoked(void *ctx, const struct index_line *l, mtk_err *err)
 {
+	struct revoked_ctx *rv = ctx;
 	mtk_ca_entry e;
 	mtk_rc rc;
 
@@ -1882,8 +1869,18 @@ static mtk_rc visit_revoked(void *ctx, const struct index_line *l, mtk_err *err)
 		return MTK_OK;
 	if ((rc = walk_entry(l, &e, err)) != MTK_OK)
 		return rc;
-	rc = add_revoked(ctx, &e, err);
+	rc = rv->crl != NULL ? add_revoked(rv->crl, &e, err) : MTK_OK;
 	free(e.subject);
+	rv->count += rc == MTK_OK;
+	return rc;
+}
+
+mtk_rc mtk_ca_index_revoked(const char *raw, size_t len, size_t *count, mtk_err *err)
+{
+	struct revoked_ctx rv = {NULL, 0};
+	mtk_rc rc = index_walk(raw, len, visit_revoked, &rv, err);
+
+	*count = rv.count;
 	return rc;
 }
 
@@ -1910,8 +1907,11 @@ static mtk_rc issue_crl(const struct index_file *index, X509 *issuer, EVP_PKEY *
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "CRL times");
 		goto out;
 	}
-	if ((rc = index_walk(index->raw, index->keep, visit_revoked, crl, err)) != MTK_OK)
-		goto out;
+	{
+		struct revoked_ctx rv = {crl, 0};
+		if ((rc = index_walk(index->raw, index->keep, visit_revoked, &rv, err)) != MTK_OK)
+			goto out;
+	}
 	num = ASN1_INTEGER_new();
 	if (num == NULL || ASN1_INTEGER_set_int64(num, n) != 1 ||
 	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
