@@ -166,6 +166,37 @@ static void test_scan(void **state)
 	mtk_expiry_free(x);
 }
 
+/* times_only: the same records and errors, in the same order, with their
+ * dates and places; no names, serials or fingerprints. */
+static void test_scan_times_only(void **state)
+{
+	mtk_expiry_opts o = {0};
+	mtk_expiry *full = mtk_expiry_new(), *x = mtk_expiry_new();
+	static const uint8_t zero[32];
+
+	(void)state;
+	o.threads = 2;
+	assert_int_equal(mtk_expiry_scan_path(full, dir, &o, NULL), MTK_OK);
+	o.times_only = true;
+	assert_int_equal(mtk_expiry_scan_path(x, dir, &o, NULL), MTK_OK);
+	assert_int_equal(mtk_expiry_finish(full), MTK_OK);
+	assert_int_equal(mtk_expiry_finish(x), MTK_OK);
+	assert_int_equal(mtk_expiry_count(x), mtk_expiry_count(full));
+	assert_int_equal(mtk_expiry_error_count(x), mtk_expiry_error_count(full));
+	for (size_t i = 0; i < mtk_expiry_count(x); i++) {
+		const mtk_expiry_cert *a = mtk_expiry_get(full, i), *b = mtk_expiry_get(x, i);
+
+		assert_true(a->not_after == b->not_after && a->not_before == b->not_before);
+		assert_int_equal(a->src, b->src);
+		assert_string_equal(b->subject, "");
+		assert_string_equal(b->serial, "");
+		assert_memory_equal(b->sha256, zero, 32);
+		assert_memory_not_equal(a->sha256, zero, 32);
+	}
+	mtk_expiry_free(full);
+	mtk_expiry_free(x);
+}
+
 static void test_loop_and_missing(void **state)
 {
 	mtk_expiry_opts o = {0};
@@ -240,6 +271,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_scan_times_only),
 	    cmocka_unit_test(test_loop_and_missing),
 	    cmocka_unit_test(test_prometheus),
 	};
