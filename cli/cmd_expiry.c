@@ -316,99 +316,160 @@ static void sha256_hex(const mtk_expiry_cert *ce, char out[65])
 	out[64] = '\0';
 }
 
+/* JSON text is built in a buffer and written once per row: a stdio call
+ * per piece (and printf's format parsing) cost more than the scan's own
+ * work per certificate.  A failed allocation sets oom and the row is not
+ * written (the command then fails). */
+struct jb {
+	mtk_buf b;
+	bool oom;
+};
+
+static void jb_put(struct jb *j, const char *s, size_t n)
+{
+	if (!j->oom && mtk_buf_append(&j->b, s, n) != MTK_OK)
+		j->oom = true;
+}
+
+static void jb_lit(struct jb *j, const char *s)
+{
+	jb_put(j, s, strlen(s));
+}
+
+static void jb_int(struct jb *j, long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	jb_put(j, d + i, sizeof(d) - i);
+}
+
 /* A JSON string.  Names, serials and most paths are plain printable ASCII
  * and are written as they are; anything else goes through jansson (with
  * invalid UTF-8 escaped the way the text output escapes it). */
-static void jstr(FILE *fp, const char *s)
+static void jstr(struct jb *jb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	json_t *j;
+	size_t n;
 
 	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
 		p++;
 	if (*p == '\0') {
-		putc('"', fp);
-		fputs(s ? s : "", fp);
-		putc('"', fp);
+		jb_put(jb, "\"", 1);
+		jb_put(jb, s ? s : "", (size_t)(p - (const unsigned char *)(s ? s : "")));
+		jb_put(jb, "\"", 1);
 		return;
 	}
 	j = json_string(s);
 	if (j == NULL)
 		j = cli_json_printable(s);
-	if (j == NULL || json_dumpf(j, fp, JSON_ENCODE_ANY) != 0)
-		fputs("null", fp);
+	n = j != NULL ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY) : 0;
+	if (n == 0)
+		jb_lit(jb, "null");
+	else if (!jb->oom && mtk_buf_reserve(&jb->b, n) == MTK_OK &&
+		 json_dumpb(j, (char *)jb->b.data + jb->b.len, n, JSON_ENCODE_ANY) == n)
+		jb->b.len += n;
+	else
+		jb->oom = true;
 	json_decref(j);
 }
 
 /* Where one record was found, as JSON members (after a comma). */
-static void jwhere(FILE *fp, const mtk_expiry_cert *ce)
+static void jwhere(struct jb *j, const mtk_expiry_cert *ce)
 {
 	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
-		fputs("\"endpoint\":", fp);
-		jstr(fp, ce->path);
-		fprintf(fp, ",\"depth\":%d", ce->index);
+		jb_lit(j, "\"endpoint\":");
+		jstr(j, ce->path);
+		jb_lit(j, ",\"depth\":");
+		jb_int(j, ce->index);
 	} else {
-		fputs("\"path\":", fp);
-		jstr(fp, ce->path);
-		if (ce->line > 0)
-			fprintf(fp, ",\"line\":%ld", ce->line);
-		fprintf(fp, ",\"index\":%d", ce->index);
+		jb_lit(j, "\"path\":");
+		jstr(j, ce->path);
+		if (ce->line > 0) {
+			jb_lit(j, ",\"line\":");
+			jb_int(j, ce->line);
+		}
+		jb_lit(j, ",\"index\":");
+		jb_int(j, ce->index);
 	}
 	if (ce->alias != NULL) {
-		fputs(",\"alias\":", fp);
-		jstr(fp, ce->alias);
+		jb_lit(j, ",\"alias\":");
+		jstr(j, ce->alias);
 	}
-	fprintf(fp, ",\"source\":\"%s\"", mtk_expiry_src_name(ce->src));
+	jb_lit(j, ",\"source\":\"");
+	jb_lit(j, mtk_expiry_src_name(ce->src));
+	jb_lit(j, "\"");
 }
 
-/* One certificate as one compact JSON object (no newline); with locs, the
- * --unique form: every place in "locations". */
-static void row_json(FILE *fp, const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
+/* One certificate as one compact JSON object (no newline), appended to j;
+ * with locs, the --unique form: every place in "locations". */
+static void row_json(struct jb *j, const mtk_expiry_cert *ce, const struct opts *o, int64_t now,
 		     const mtk_expiry_cert *const *locs, size_t nlocs)
 {
 	char nb[40], na[40], fp256[65];
 
 	sha256_hex(ce, fp256);
-	fprintf(fp,
-		"{\"days_left\":%ld,\"status\":\"%s\",\"not_after\":\"%s\",\"not_after_epoch\":%lld,"
-		"\"not_before\":\"%s\",\"subject\":",
-		mtk_days_left((time_t)ce->not_after, (time_t)now), status(ce, o, now),
-		iso(ce->not_after, na, sizeof(na)), (long long)ce->not_after,
-		iso(ce->not_before, nb, sizeof(nb)));
-	jstr(fp, ce->subject);
-	fputs(",\"issuer\":", fp);
-	jstr(fp, ce->issuer);
-	fputs(",\"serial\":", fp);
-	jstr(fp, ce->serial);
-	fprintf(fp, ",\"sha256\":\"%s\",", fp256);
+	jb_lit(j, "{\"days_left\":");
+	jb_int(j, mtk_days_left((time_t)ce->not_after, (time_t)now));
+	jb_lit(j, ",\"status\":\"");
+	jb_lit(j, status(ce, o, now));
+	jb_lit(j, "\",\"not_after\":\"");
+	jb_lit(j, iso(ce->not_after, na, sizeof(na)));
+	jb_lit(j, "\",\"not_after_epoch\":");
+	jb_int(j, (long long)ce->not_after);
+	jb_lit(j, ",\"not_before\":\"");
+	jb_lit(j, iso(ce->not_before, nb, sizeof(nb)));
+	jb_lit(j, "\",\"subject\":");
+	jstr(j, ce->subject);
+	jb_lit(j, ",\"issuer\":");
+	jstr(j, ce->issuer);
+	jb_lit(j, ",\"serial\":");
+	jstr(j, ce->serial);
+	jb_lit(j, ",\"sha256\":\"");
+	jb_put(j, fp256, 64);
+	jb_lit(j, "\",");
 	if (locs == NULL) {
-		jwhere(fp, ce);
+		jwhere(j, ce);
 	} else {
-		fputs("\"locations\":[", fp);
+		jb_lit(j, "\"locations\":[");
 		for (size_t i = 0; i < nlocs; i++) {
-			fputs(i ? ",{" : "{", fp);
-			jwhere(fp, locs[i]);
-			putc('}', fp);
+			jb_lit(j, i ? ",{" : "{");
+			jwhere(j, locs[i]);
+			jb_lit(j, "}");
 		}
-		putc(']', fp);
+		jb_lit(j, "]");
 	}
-	fprintf(fp, ",\"self_issued\":%s}", ce->self_issued ? "true" : "false");
+	jb_lit(j, ce->self_issued ? ",\"self_issued\":true}" : ",\"self_issued\":false}");
+}
+
+/* Writes j's text to fp and empties it; false when it could not be built
+ * or written. */
+static bool jb_flush(struct jb *j, FILE *fp)
+{
+	bool ok = !j->oom && fwrite(j->b.data, 1, j->b.len, fp) == j->b.len;
+
+	j->b.len = 0;
+	j->oom = false;
+	return ok;
 }
 
 /* The same as a jansson object, for --by-issuer's tree (small). */
 static json_t *cert_json(const mtk_expiry_cert *ce, const struct opts *o, int64_t now)
 {
-	char *s = NULL;
-	size_t n = 0;
-	FILE *m = open_memstream(&s, &n);
+	struct jb t = {MTK_BUF_INIT, false};
 	json_t *j = NULL;
 
-	if (m == NULL)
-		return NULL;
-	row_json(m, ce, o, now, NULL, 0);
-	if (fclose(m) == 0 && s != NULL)
-		j = json_loadb(s, n, 0, NULL);
-	free(s);
+	row_json(&t, ce, o, now, NULL, 0);
+	if (!t.oom)
+		j = json_loadb((const char *)t.b.data, t.b.len, 0, NULL);
+	mtk_buf_free(&t.b);
 	return j;
 }
 
@@ -511,6 +572,8 @@ enum fmt { FMT_TABLE, FMT_JSON, FMT_JSONL };
 
 struct counts {
 	size_t expired, expiring, rows;
+	struct jb row; /* the JSON row being written */
+	bool oom;      /* a row could not be built */
 };
 
 static void count(const mtk_expiry_cert *ce, const struct opts *o, int64_t now, struct counts *k)
@@ -540,10 +603,13 @@ static void emit(cli *c, const mtk_expiry_cert *ce, const struct held *locs, siz
 			print_where(lv[j], "");
 	} else {
 		if (f == FMT_JSON)
-			fputs(k->rows ? ",\n    " : "\n    ", stdout);
-		row_json(stdout, ce, o, now, locs ? lv : NULL, nlocs);
+			jb_lit(&k->row, k->rows ? ",\n    " : "\n    ");
+		row_json(&k->row, ce, o, now, locs ? lv : NULL, nlocs);
 		if (f == FMT_JSONL)
-			putc('\n', stdout);
+			jb_lit(&k->row, "\n");
+		if (k->row.oom)
+			k->oom = true;
+		(void)jb_flush(&k->row, stdout);
 	}
 	if (lv != lp)
 		free(lv);
@@ -615,6 +681,9 @@ static int write_rows(cli *c, const mtk_expiry *x, const struct opts *o, int64_t
 		held_clear(h, nh);
 	free(h);
 	mtk_expiry_cursor_free(cur);
+	mtk_buf_free(&k->row.b);
+	if (rc == MTK_OK && k->oom)
+		rc = MTK_E_NOMEM;
 	return rc == MTK_OK ? 0 : cli_error(c, rc, NULL);
 }
 
@@ -963,14 +1032,23 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		fputs(k.rows ? "\n  ],\n  \"errors\": [" : "],\n  \"errors\": [", stdout);
 		for (size_t i = 0; i < mtk_expiry_error_count(x); i++) {
 			const mtk_expiry_error *e = mtk_expiry_error_get(x, i);
+			struct jb j = {MTK_BUF_INIT, false};
 
-			fputs(i ? ",\n    {\"path\":" : "\n    {\"path\":", stdout);
-			jstr(stdout, e->path);
-			if (e->line > 0)
-				printf(",\"line\":%ld", e->line);
-			printf(",\"code\":\"%s\",\"message\":", mtk_rc_name(e->code));
-			jstr(stdout, e->detail);
-			printf(",\"exit\":%d}", mtk_rc_exit(e->code));
+			jb_lit(&j, i ? ",\n    {\"path\":" : "\n    {\"path\":");
+			jstr(&j, e->path);
+			if (e->line > 0) {
+				jb_lit(&j, ",\"line\":");
+				jb_int(&j, e->line);
+			}
+			jb_lit(&j, ",\"code\":\"");
+			jb_lit(&j, mtk_rc_name(e->code));
+			jb_lit(&j, "\",\"message\":");
+			jstr(&j, e->detail);
+			jb_lit(&j, ",\"exit\":");
+			jb_int(&j, mtk_rc_exit(e->code));
+			jb_lit(&j, "}");
+			(void)jb_flush(&j, stdout);
+			mtk_buf_free(&j.b);
 		}
 		fputs(mtk_expiry_error_count(x) ? "\n  ]" : "]", stdout);
 		/* Still one document when the rows failed half-way: main()
