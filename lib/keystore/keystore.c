@@ -266,6 +266,12 @@ uint64_t mtk_ks_alias_hash(const char *a)
 	char low[64];
 	size_t n = 0;
 
+	/* Aliases are mostly lower-case already: hashed in place. */
+	while (a[n] != '\0' && !(a[n] >= 'A' && a[n] <= 'Z'))
+		n++;
+	if (a[n] == '\0')
+		return mtk_fnv1a(h, a, n);
+	n = 0;
 	for (; *a; a++) {
 		low[n++] = (char)(*a >= 'A' && *a <= 'Z' ? *a + 32 : *a);
 		if (n == sizeof(low)) {
@@ -370,8 +376,31 @@ void mtk_keystore_remove(mtk_keystore *ks, size_t index)
 	memmove(&ks->entries[index], &ks->entries[index + 1],
 		(ks->count - index - 1) * sizeof(ks->entries[0]));
 	ks->count--;
-	/* The positions after index moved: one pass puts them back. */
-	table_build(ks, ks->count);
+	if (ks->slots == NULL)
+		return;
+	/* One pass over the slots, no hashing: the removed entry's slot is
+	 * emptied and the later positions move down by one; then the rest of
+	 * its probe run is put again so that no lookup stops at the hole. */
+	{
+		size_t mask = ks->nslots - 1, hole = ks->nslots;
+
+		for (size_t s = 0; s < ks->nslots; s++) {
+			size_t pos = KS_SLOT_POS(ks->slots[s]);
+			if (pos == index + 1) {
+				ks->slots[s] = 0;
+				hole = s;
+			} else if (pos > index + 1) {
+				ks->slots[s]--;
+			}
+		}
+		if (hole == ks->nslots)
+			return;
+		for (size_t s = (hole + 1) & mask; ks->slots[s] != 0; s = (s + 1) & mask) {
+			size_t i = KS_SLOT_POS(ks->slots[s]) - 1;
+			ks->slots[s] = 0;
+			table_put(ks, i);
+		}
+	}
 }
 
 mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)

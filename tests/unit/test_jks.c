@@ -672,6 +672,29 @@ static void test_alias_table(void **state)
 	assert_int_equal(mtk_keystore_find(ks, "entry-5"), -1);
 	assert_int_equal(mtk_keystore_find(ks, "entry-6"), 5);
 	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), (long)n - 2);
+	/* Many removals (the table is mended in place, not rebuilt): every
+	 * alias left is found at its new place, none removed is found. */
+	{
+		mtk_keystore *m = mtk_keystore_new(MTK_KS_JKS);
+		size_t left;
+		for (size_t i = 0; i < 1000; i++) {
+			snprintf(alias, sizeof(alias), "m-%zu", i);
+			assert_int_equal(mtk_keystore_add_trusted(m, alias, cert, 0, &err), MTK_OK);
+		}
+		for (size_t k = 0; k < 300; k++)
+			mtk_keystore_remove(m, (k * 7919) % m->count);
+		left = m->count;
+		assert_int_equal(left, 700);
+		for (size_t i = 0; i < left; i++)
+			assert_int_equal(mtk_keystore_find(m, m->entries[i].alias), (long)i);
+		for (size_t i = 0, found = 0; i < 1000; i++) {
+			snprintf(alias, sizeof(alias), "M-%zu", i);
+			found += mtk_keystore_find(m, alias) >= 0;
+			if (i == 999)
+				assert_int_equal(found, left);
+		}
+		mtk_keystore_free(m);
+	}
 	/* Round trips. */
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.jks", &CHANGEIT, NULL, 0, &back, &err),
