@@ -612,29 +612,24 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 		return mtk_p12_decode(data, len, name, store_pass, out, err);
 	default:
 		if (mtk_pem_looks_like(data, len)) {
-			/* GnuTLS certtool's default output: one PFX in PEM armour
-			 * (-----BEGIN PKCS12-----).  Read as the PFX it is; a store
+			/* A PFX in PEM armour, every kind the object loader reads
+			 * (mtk_pem_single_pfx): read as the PFX it is; a store
 			 * saved after an edit is written in DER. */
-			mtk_pem_iter it;
-			mtk_pem_span sp, more;
-			uint8_t *der;
+			uint8_t *der = NULL;
 			size_t n = 0;
-			mtk_rc rc;
+			mtk_rc rc = mtk_pem_single_pfx(data, len, &der, &n, NULL);
 
-			mtk_pem_iter_init(&it, data, len, 1, false);
-			if (mtk_pem_next(&it, &sp) == MTK_PEM_BLOCK && mtk_pem_label_is(&sp, "PKCS12") &&
-			    mtk_pem_next(&it, &more) == MTK_PEM_DONE &&
-			    (der = malloc(sp.body_len / 4 * 3 + 3)) != NULL) {
-				if (mtk_pem_b64_decode(sp.body, sp.body_len, der, &n) &&
-				    mtk_ks_detect(der, n) == MTK_KS_PKCS12)
-					rc = mtk_p12_decode(der, n, name, store_pass, out, err);
-				else
-					rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
-							 "%s: a PKCS12 PEM block that does not hold a PFX", name);
-				OPENSSL_cleanse(der, sp.body_len / 4 * 3 + 3);
+			if (rc == MTK_OK) {
+				rc = mtk_p12_decode(der, n, name, store_pass, out, err);
+				OPENSSL_cleanse(der, n);
 				free(der);
 				return rc;
 			}
+			if (rc == MTK_E_PKCS12)
+				return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
+						   "%s: a PKCS12 PEM block that does not hold a PFX", name);
+			if (rc == MTK_E_NOMEM)
+				return mtk_err_set(err, rc, "%s", name);
 		}
 		if (len >= 4 && data[0] == 0xFE && data[1] == 0xED)
 			return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS keystore", name);
