@@ -1415,7 +1415,9 @@ out:
 mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
 		      const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
 {
-	mtk_buf side = MTK_BUF_SECRET_INIT, b = MTK_BUF_SECRET_INIT;
+	/* side grows by realloc (a secret buffer would move by copy at every
+	 * doubling); the store it becomes is marked secret, as before. */
+	mtk_buf side = MTK_BUF_INIT, b = MTK_BUF_SECRET_INIT;
 	mtk_ks_piece *pc = NULL;
 	size_t n = 0, total = 0;
 	mtk_rc rc;
@@ -1426,6 +1428,7 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	if (n == 1 && pc[0].p == NULL && pc[0].off == 0 && pc[0].len == side.len) {
 		/* Nothing kept from the file: side is the store. */
 		b = side;
+		b.secret = true;
 		side.data = NULL;
 	} else {
 		/* One allocation of the exact size (and its NUL), filled once. */
@@ -1449,7 +1452,7 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	rc = MTK_OK;
 out:
 	free(pc);
-	mtk_buf_free(&side);
+	mtk_buf_cleanse_free(&side);
 	mtk_buf_free(&b);
 	return rc;
 }

@@ -655,7 +655,7 @@ mtk_rc mtk_keystore_decode_buf(mtk_buf *in, const char *name, const mtk_secret *
 mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_secret *store_pass,
 			 const mtk_secret *key_pass, unsigned wflags, mtk_err *err)
 {
-	mtk_buf side = MTK_BUF_SECRET_INIT;
+	mtk_buf side = MTK_BUF_INIT; /* grown by realloc; wiped when freed */
 	mtk_ks_piece *pc = NULL;
 	struct iovec *iov = NULL;
 	size_t n = 0;
@@ -667,7 +667,7 @@ mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_sec
 		if ((rc = mtk_keystore_encode(ks, ks->type, store_pass, key_pass, &side, err)) ==
 		    MTK_OK)
 			rc = mtk_file_write(path, side.data, side.len, wflags, err);
-		mtk_buf_free(&side);
+		mtk_buf_cleanse_free(&side);
 		return rc;
 	}
 	if ((rc = mtk_jks_encode_pieces(ks, ks->type, store_pass, key_pass, &side, &pc, &n, err)) !=
@@ -685,7 +685,7 @@ mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_sec
 out:
 	free(iov);
 	free(pc);
-	mtk_buf_free(&side);
+	mtk_buf_cleanse_free(&side);
 	return rc;
 }
 
