@@ -90,8 +90,8 @@ mtk_outset *mtk_outset_new(void);
 MTK_WUR mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t len,
 			      unsigned flags, mtk_err *err);
 /* mtk_outset_add of the concatenation of iov[0..iovcnt). */
-MTK_WUR mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov,
-			       int iovcnt, unsigned flags, mtk_err *err);
+MTK_WUR mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov, int iovcnt,
+			       unsigned flags, mtk_err *err);
 /* Appends to the temporary of the file added last (not "-"), for output
  * written in pieces (add it with len 0 first); it is fsync'd at commit. */
 MTK_WUR mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *err);

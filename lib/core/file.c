@@ -254,15 +254,16 @@ out:
 	return rc;
 }
 
-/* write_all over pieces: writev(2) in batches of at most IOV_MAX, partial
+/* write_all over pieces: writev(2) in batches of 64 (under IOV_MAX), partial
  * writes resumed where they stopped. */
 static mtk_rc write_allv(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct iovec cur[64];
 
 	while (iovcnt > 0) {
-		int n = iovcnt < (int)(sizeof(cur) / sizeof(cur[0])) ? iovcnt
-								       : (int)(sizeof(cur) / sizeof(cur[0]));
+		int n = iovcnt < (int)(sizeof(cur) / sizeof(cur[0]))
+			    ? iovcnt
+			    : (int)(sizeof(cur) / sizeof(cur[0]));
 		ssize_t w;
 
 		memcpy(cur, iov, (size_t)n * sizeof(cur[0]));
@@ -272,11 +273,10 @@ static mtk_rc write_allv(int fd, const struct iovec *iov, int iovcnt)
 				continue;
 			}
 			w = writev(fd, cur + i, n - i);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) /* 0 for bytes offered: no progress to wait for */
 				return MTK_E_WRITE;
-			}
 			while (i < n && (size_t)w >= cur[i].iov_len) {
 				w -= (ssize_t)cur[i].iov_len;
 				cur[i++].iov_len = 0;
@@ -503,7 +503,8 @@ mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov,
 		}
 		for (int i = 0; i < iovcnt; i++) {
 			if (iov[i].iov_len > 0)
-				memcpy(f.stdout_data + f.stdout_len, iov[i].iov_base, iov[i].iov_len);
+				memcpy(f.stdout_data + f.stdout_len, iov[i].iov_base,
+				       iov[i].iov_len);
 			f.stdout_len += iov[i].iov_len;
 		}
 	} else {

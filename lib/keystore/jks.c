@@ -1058,7 +1058,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 			/* One explicit fetch: EVP_sha1() is fetched again by every
 			 * init.  The digest runs once, over the bytes as read. */
 			sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-			if (md != NULL && sha1 != NULL && mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
+			if (md != NULL && sha1 != NULL &&
+			    mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
 			    EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
 			    EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
 			    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
@@ -1297,10 +1298,11 @@ static mtk_rc write_entry(mtk_buf *b, const mtk_keystore *ks, const mtk_ks_entry
 						   "(--key-pass) to rewrite it",
 						   e->alias);
 			if (want == MTK_KSP_JCEKS && !mtk_ks_pass_ascii(kp))
-				return mtk_err_set(err, MTK_E_INVALID_ARG,
-						   "alias %s: a JCEKS key password must be printable "
-						   "ASCII (Java: Password is not ASCII)",
-						   e->alias);
+				return mtk_err_set(
+				    err, MTK_E_INVALID_ARG,
+				    "alias %s: a JCEKS key password must be printable "
+				    "ASCII (Java: Password is not ASCII)",
+				    e->alias);
 			if ((rc = protect_key(e->key, want, kp, pk)) != MTK_OK)
 				return mtk_err_set(err, rc, "alias %s: cannot protect the key",
 						   e->alias);
@@ -1336,9 +1338,9 @@ nomem:
 	return mtk_err_set(err, rc == MTK_OK ? MTK_E_NOMEM : rc, "writing keystore");
 }
 
-mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type,
-			     const mtk_secret *store_pass, const mtk_secret *key_pass,
-			     mtk_buf *side, mtk_ks_piece **pieces, size_t *npieces, mtk_err *err)
+mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
+			     const mtk_secret *key_pass, mtk_buf *side, mtk_ks_piece **pieces,
+			     size_t *npieces, mtk_err *err)
 {
 	struct plan pl = {side, NULL, 0, 0};
 	mtk_buf pk = MTK_BUF_INIT, p16 = MTK_BUF_SECRET_INIT;

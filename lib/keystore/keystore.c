@@ -626,8 +626,9 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 				return rc;
 			}
 			if (rc == MTK_E_PKCS12)
-				return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
-						   "%s: a PKCS12 PEM block that does not hold a PFX", name);
+				return mtk_err_set(
+				    err, MTK_E_UNKNOWN_FORMAT,
+				    "%s: a PKCS12 PEM block that does not hold a PFX", name);
 			if (rc == MTK_E_NOMEM)
 				return mtk_err_set(err, rc, "%s", name);
 		}

@@ -522,7 +522,8 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 					    "PKCS#7 certificate bundle under a CERTIFICATE label "
 					    "(as Windows CAs hand out certnew.p7b)")) != MTK_OK)
 				mtk_err_set(err, rc, "%s", name);
-		} else if ((p12note = mtk_pem_pfx_armour(l, strlen(l), b->der, b->der_len)) != NULL) {
+		} else if ((p12note = mtk_pem_pfx_armour(l, strlen(l), b->der, b->der_len)) !=
+			   NULL) {
 			/* The keystore reader takes the same armours (formats/pem.c). */
 			rc = pem_p12(set, name, b, opts, info, p12note, err);
 		} else if (strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) {
@@ -545,7 +546,8 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 			rc = add_der(set, MTK_FMT_DER_CRL, b->der, b->der_len, &o, opts, &index, err);
 		} else if (strcmp(l, "PKCS7") == 0 || strcmp(l, "CERTIFICATE CHAIN") == 0) {
 			rc = add_p7(set, b->der, b->der_len, &o, &index, err);
-		} else if (strcmp(l, "PRIVATE KEY") == 0 || strcmp(l, "ENCRYPTED PRIVATE KEY") == 0 ||
+		} else if (strcmp(l, "PRIVATE KEY") == 0 ||
+			   strcmp(l, "ENCRYPTED PRIVATE KEY") == 0 ||
 			   strcmp(l, "RSA PRIVATE KEY") == 0 || strcmp(l, "EC PRIVATE KEY") == 0) {
 			mtk_key_form hint = l[0] == 'P'   ? MTK_KEY_PKCS8
 					    : l[0] == 'E' && l[1] == 'N' ? MTK_KEY_PKCS8_ENCRYPTED

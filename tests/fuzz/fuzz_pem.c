@@ -123,8 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mtk_pem_hygiene_findings(&doc, "fuzz.pem", &fs) != MTK_OK)
 			abort();
 		mtk_pem_doc_free(&doc);
-	}
-	else if (prc == MTK_OK)
+	} else if (prc == MTK_OK)
 		abort();
 	free(pfx);
 	mtk_findings_free(&fs);

@@ -849,9 +849,9 @@ static void test_exact_encoder(void **state)
 			enc(ks, &a); /* every entry new: field by field */
 			/* The lazy reader takes the buffer it is given. */
 			assert_int_equal(mtk_buf_append(&in, a.data, a.len), MTK_OK);
-			assert_int_equal(mtk_keystore_decode_buf(&in, "t", &CHANGEIT, NULL,
-								 MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS,
-								 &lazy, &err),
+			assert_int_equal(mtk_keystore_decode_buf(
+					     &in, "t", &CHANGEIT, NULL,
+					     MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy, &err),
 					 MTK_OK);
 			assert_null(in.data);
 			assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT, NULL, 0,
@@ -862,8 +862,8 @@ static void test_exact_encoder(void **state)
 				mtk_ks_piece *pc = NULL;
 				size_t np = 0;
 				mtk_buf side = MTK_BUF_SECRET_INIT;
-				assert_int_equal(mtk_jks_encode_pieces(lazy, lazy->type, &CHANGEIT, NULL,
-								       &side, &pc, &np, &err),
+				assert_int_equal(mtk_jks_encode_pieces(lazy, lazy->type, &CHANGEIT,
+								       NULL, &side, &pc, &np, &err),
 						 MTK_OK);
 				assert_int_equal(np, 3);
 				assert_non_null(pc[1].p);
@@ -882,10 +882,12 @@ static void test_exact_encoder(void **state)
 				/* The same edit on both. */
 				mtk_keystore_remove(lazy, n / 3);
 				mtk_keystore_remove(full, n / 3);
-				assert_int_equal(mtk_keystore_add_trusted(lazy, "new", cert[0], 9, &err),
-						 MTK_OK);
-				assert_int_equal(mtk_keystore_add_trusted(full, "new", cert[0], 9, &err),
-						 MTK_OK);
+				assert_int_equal(
+				    mtk_keystore_add_trusted(lazy, "new", cert[0], 9, &err),
+				    MTK_OK);
+				assert_int_equal(
+				    mtk_keystore_add_trusted(full, "new", cert[0], 9, &err),
+				    MTK_OK);
 				enc(lazy, &b);
 				enc(full, &c);
 				assert_int_equal(b.len, c.len);
@@ -893,9 +895,9 @@ static void test_exact_encoder(void **state)
 			}
 			/* Saved in pieces: the same bytes on disk. */
 			snprintf(path, sizeof(path), "%s/s%zu-%zu", dir, t, k);
-			assert_int_equal(mtk_keystore_save(lazy, path, &CHANGEIT, NULL,
-							   MTK_WRITE_SECRET, &err),
-					 MTK_OK);
+			assert_int_equal(
+			    mtk_keystore_save(lazy, path, &CHANGEIT, NULL, MTK_WRITE_SECRET, &err),
+			    MTK_OK);
 			assert_int_equal(mtk_file_read(path, 0, &in, &err), MTK_OK);
 			assert_int_equal(in.len, b.len);
 			assert_memory_equal(in.data, b.data, b.len);
@@ -916,11 +918,12 @@ static void test_exact_encoder(void **state)
 				hit[0] = 'C';
 				hit[1] = 'A';
 				reseal(a.data, a.len, "changeit");
-				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT, NULL,
-								     MTK_KS_READ_LAZY, &lazy, &err),
+				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT,
+								     NULL, MTK_KS_READ_LAZY, &lazy,
+								     &err),
 						 MTK_OK);
-				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT, NULL,
-								     0, &full, &err),
+				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT,
+								     NULL, 0, &full, &err),
 						 MTK_OK);
 				enc(lazy, &b);
 				enc(full, &c);

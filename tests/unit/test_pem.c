@@ -263,7 +263,8 @@ static void test_single_pfx(void **state)
 	/* The predicate on its own. */
 	assert_non_null(mtk_pem_pfx_armour("X509 CERTIFICATE", 16, pfx.data, pfx.len));
 	assert_non_null(mtk_pem_pfx_armour("PKCS12", 6, NULL, 0));
-	assert_null(mtk_pem_pfx_armour("CERTIFICATE", 11, (const uint8_t *)"\x30\x03\x02\x01\x01", 5));
+	assert_null(
+	    mtk_pem_pfx_armour("CERTIFICATE", 11, (const uint8_t *)"\x30\x03\x02\x01\x01", 5));
 	assert_null(mtk_pem_pfx_armour("PRIVATE KEY", 11, pfx.data, pfx.len));
 	/* Two blocks: not one PFX. */
 	t.len = 0;
@@ -290,15 +291,15 @@ static void test_single_pfx(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blocks_and_lines),
-		cmocka_unit_test(test_windows_hygiene),
-		cmocka_unit_test(test_legacy_encrypted_headers),
-		cmocka_unit_test(test_damaged),
-		cmocka_unit_test(test_encode_roundtrip),
-		cmocka_unit_test(test_iterator),
-		cmocka_unit_test(test_iterator_partial),
-		cmocka_unit_test(test_b64),
-		cmocka_unit_test(test_single_pfx),
+	    cmocka_unit_test(test_blocks_and_lines),
+	    cmocka_unit_test(test_windows_hygiene),
+	    cmocka_unit_test(test_legacy_encrypted_headers),
+	    cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_encode_roundtrip),
+	    cmocka_unit_test(test_iterator),
+	    cmocka_unit_test(test_iterator_partial),
+	    cmocka_unit_test(test_b64),
+	    cmocka_unit_test(test_single_pfx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
