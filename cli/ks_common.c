@@ -33,11 +33,13 @@ void ks_close(struct ksfile *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static int decode_with(cli *c, const mtk_buf *b, const char *path, unsigned flags, struct ksfile *f,
+/* A lazily read JKS/JCEKS takes b's bytes on success (b is then empty):
+ * the file is read once and never copied. */
+static int decode_with(cli *c, mtk_buf *b, const char *path, unsigned flags, struct ksfile *f,
 		       mtk_err *err)
 {
-	return (int)mtk_keystore_decode(b->data, b->len, path, f->store_pass, f->key_pass, flags,
-					&f->ks, err);
+	return (int)mtk_keystore_decode_buf(b, path, f->store_pass, f->key_pass, flags, &f->ks,
+					    err);
 	(void)c;
 }
 
@@ -262,7 +264,6 @@ int ks_open_or_create_flags(cli *c, const char *path, const char *type, unsigned
 
 int ks_save(cli *c, struct ksfile *f)
 {
-	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_err err = {0};
 	mtk_rc rc;
 
@@ -272,11 +273,10 @@ int ks_save(cli *c, struct ksfile *f)
 		cli_warn(c,
 			 "PKCS12 has no separate key password: keys are protected with the store "
 			 "password");
-	rc = mtk_keystore_encode(f->ks, f->ks->type, f->store_pass, f->key_pass, &out, &err);
-	if (rc == MTK_OK)
-		rc = mtk_file_write(f->path, out.data, out.len, MTK_WRITE_SECRET | MTK_WRITE_FORCE,
-				    &err);
-	mtk_buf_free(&out);
+	/* Written in pieces: the unchanged runs of a lazily read JKS/JCEKS go
+	 * to the file from the bytes read, never through an output buffer. */
+	rc = mtk_keystore_save(f->ks, f->path, f->store_pass, f->key_pass,
+			       MTK_WRITE_SECRET | MTK_WRITE_FORCE, &err);
 	if (rc != MTK_OK)
 		return cli_error(c, rc, &err);
 	return 0;

@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "mtlskit/buf.h"
 #include "mtlskit/err.h"
@@ -75,6 +76,11 @@ MTK_WUR mtk_rc mtk_file_write(const char *path, const void *data, size_t len, un
 MTK_WUR mtk_rc mtk_file_append(const char *path, uint64_t keep, uint64_t was, const void *data, size_t len,
 			       mtk_err *err);
 
+/* mtk_file_write of the concatenation of iov[0..iovcnt) (any count; the
+ * pieces go to the temporary with writev(2), never gathered in memory). */
+MTK_WUR mtk_rc mtk_file_writev(const char *path, const struct iovec *iov, int iovcnt,
+			       unsigned flags, mtk_err *err);
+
 typedef struct mtk_outset mtk_outset;
 
 mtk_outset *mtk_outset_new(void);
@@ -83,6 +89,9 @@ mtk_outset *mtk_outset_new(void);
  * are kept and written to fd 1 at commit. */
 MTK_WUR mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t len,
 			      unsigned flags, mtk_err *err);
+/* mtk_outset_add of the concatenation of iov[0..iovcnt). */
+MTK_WUR mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov, int iovcnt,
+			       unsigned flags, mtk_err *err);
 /* Appends to the temporary of the file added last (not "-"), for output
  * written in pieces (add it with len 0 first); it is fsync'd at commit. */
 MTK_WUR mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *err);

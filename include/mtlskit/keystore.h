@@ -109,6 +109,17 @@ typedef struct mtk_ks_entry {
 	 * key} DER of Java's SecretBag. */
 	uint8_t *secret_plain;
 	size_t secret_plain_len;
+
+	/* Private (keystore.c, jks.c).  borrowed: alias, alias_raw, der and
+	 * protected_key belong to the keystore (its copy of the file and its
+	 * arena), not to the entry.  span_len > 0: the entry is the bytes
+	 * raw[span_off, span_off + span_len) of a lazily read JKS/JCEKS,
+	 * exactly what the encoder would write for it, so they are written
+	 * as they are (any edit clears the entry, and with it the span).
+	 * hash: the alias's table hash, 0 until computed. */
+	bool borrowed;
+	size_t span_off, span_len;
+	uint64_t hash;
 } mtk_ks_entry;
 
 typedef struct mtk_keystore {
@@ -133,6 +144,9 @@ typedef struct mtk_keystore {
 	 * (entries' der point into them). */
 	uint8_t *raw;
 	size_t raw_len;
+	/* Private: blocks holding the lazily read entries' aliases and
+	 * certificate slices (one allocation per 64 KiB, not per entry). */
+	struct mtk_ks_arena *arena;
 } mtk_keystore;
 
 /* A new empty keystore of the given type; NULL on allocation failure. */
@@ -188,6 +202,14 @@ MTK_WUR mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *
 				   const mtk_secret *store_pass, const mtk_secret *key_pass,
 				   unsigned flags, mtk_keystore **out, mtk_err *err);
 
+/* mtk_keystore_decode over a buffer the caller owns (read with
+ * mtk_file_read).  With MTK_KS_READ_LAZY on a JKS/JCEKS the keystore takes
+ * the buffer's storage instead of copying it (in is left empty) on
+ * success; otherwise, and on any failure, in is left as it was. */
+MTK_WUR mtk_rc mtk_keystore_decode_buf(mtk_buf *in, const char *name, const mtk_secret *store_pass,
+				       const mtk_secret *key_pass, unsigned flags,
+				       mtk_keystore **out, mtk_err *err);
+
 /* Tries to decrypt a locked key entry with pass.  MTK_E_KEY_PASSWORD when it
  * is the wrong password. */
 MTK_WUR mtk_rc mtk_keystore_unlock(mtk_keystore *ks, size_t index, const mtk_secret *pass,
@@ -237,6 +259,19 @@ MTK_WUR mtk_rc mtk_keystore_reprotect(mtk_keystore *ks, size_t index, mtk_err *e
 MTK_WUR mtk_rc mtk_keystore_encode(const mtk_keystore *ks, mtk_ks_type type,
 				   const mtk_secret *store_pass, const mtk_secret *key_pass,
 				   mtk_buf *out, mtk_err *err);
+
+/*
+ * mtk_keystore_encode(ks, ks->type, ...) written to path with mtk_file_writev
+ * (wflags: MTK_WRITE_*; temporary file, fsync, rename as mtk_file_write).
+ * A JKS/JCEKS read lazily is never copied into an output buffer: the
+ * unchanged runs of the file go to the temporary straight from the
+ * keystore's copy of it, the integrity digest computed over the same
+ * pieces.  The bytes written are those mtk_keystore_encode gives.  Errors:
+ * those of mtk_keystore_encode and mtk_file_write.
+ */
+MTK_WUR mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path,
+				 const mtk_secret *store_pass, const mtk_secret *key_pass,
+				 unsigned wflags, mtk_err *err);
 
 /* The whole store as another type, every entry preserved (same as encode;
  * named for `mtlskit convert --to jks|jceks|pkcs12`).  Every key must be

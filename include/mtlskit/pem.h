@@ -129,6 +129,28 @@ size_t mtk_pem_iter_keep(const mtk_pem_iter *it, long *line);
 /* True when the span's label is exactly s. */
 bool mtk_pem_label_is(const mtk_pem_span *sp, const char *s);
 
+/* ------------------------------------------------------------------ */
+/* A PFX in PEM armour, as two producers write it: GnuTLS `certtool
+ * --to-p12` (-----BEGIN PKCS12-----) and Windows `certutil -encode` of a
+ * .pfx (the PFX's base64 under -----BEGIN CERTIFICATE-----, CRLF lines).
+ * The object loader and the keystore reader both decide with these. */
+
+/* A note naming the armour when a PEM block (label, decoded DER) is a PFX:
+ * the label PKCS12 whatever its content (the reader then reports what is
+ * wrong with it), or CERTIFICATE / X509 CERTIFICATE holding a PFX; NULL
+ * otherwise.  label need not be NUL-terminated.  The note is static. */
+const char *mtk_pem_pfx_armour(const char *label, size_t label_len, const uint8_t *der,
+			       size_t der_len);
+
+/* When data is one PEM block (markers at line starts, as mtk_pem_scan reads
+ * them) that mtk_pem_pfx_armour takes: *der (allocated, the caller wipes
+ * and frees it), *der_len, and *note when note is not NULL.  Errors:
+ * MTK_E_NOT_FOUND (no block, more than one, or another content),
+ * MTK_E_PKCS12 (a PKCS12 label over something that is not a PFX),
+ * MTK_E_NOMEM.  The outputs are written only on success. */
+MTK_WUR mtk_rc mtk_pem_single_pfx(const uint8_t *data, size_t len, uint8_t **der, size_t *der_len,
+				  const char **note);
+
 /* Decodes base64 text (white space skipped; '=' padding only at the end)
  * into out, which must hold n / 4 * 3 + 3 bytes.  False when the text is
  * not base64 (a header line, data after padding, a dangling sextet) or

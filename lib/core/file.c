@@ -254,6 +254,44 @@ out:
 	return rc;
 }
 
+/* write_all over pieces: writev(2) in batches of 64 (under IOV_MAX), partial
+ * writes resumed where they stopped. */
+static mtk_rc write_allv(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct iovec cur[64];
+
+	while (iovcnt > 0) {
+		int n = iovcnt < (int)(sizeof(cur) / sizeof(cur[0]))
+			    ? iovcnt
+			    : (int)(sizeof(cur) / sizeof(cur[0]));
+		ssize_t w;
+
+		memcpy(cur, iov, (size_t)n * sizeof(cur[0]));
+		for (int i = 0; i < n;) {
+			if (cur[i].iov_len == 0) {
+				i++;
+				continue;
+			}
+			w = writev(fd, cur + i, n - i);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) /* 0 for bytes offered: no progress to wait for */
+				return MTK_E_WRITE;
+			while (i < n && (size_t)w >= cur[i].iov_len) {
+				w -= (ssize_t)cur[i].iov_len;
+				cur[i++].iov_len = 0;
+			}
+			if (i < n) {
+				cur[i].iov_base = (uint8_t *)cur[i].iov_base + w;
+				cur[i].iov_len -= (size_t)w;
+			}
+		}
+		iov += n;
+		iovcnt -= n;
+	}
+	return MTK_OK;
+}
+
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -377,7 +415,7 @@ static int open_anon(const char *path, mode_t mode)
 
 /* Writes the data to a flock'd temporary beside path: f->fd, and f->tmp when
  * it has a name. */
-static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigned flags,
+static mtk_rc write_temp(const char *path, const struct iovec *iov, int iovcnt, unsigned flags,
 			 struct outfile *f, mtk_err *err)
 {
 	mode_t mode = (flags & MTK_WRITE_SECRET) ? 0600 : 0644;
@@ -409,7 +447,7 @@ static mtk_rc write_temp(const char *path, const void *data, size_t len, unsigne
 	/* The lock tells a sweeper this writer is alive.  The umask may have
 	 * narrowed the mode; keys must be exactly 0600. */
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fchmod(fd, mode) != 0 ||
-	    write_all(fd, data, len) != MTK_OK || fsync(fd) != 0) {
+	    write_allv(fd, iov, iovcnt) != MTK_OK || fsync(fd) != 0) {
 		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
 		if (tmp != NULL)
 			unlink(tmp);
@@ -434,7 +472,16 @@ out:
 mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t len,
 		      unsigned flags, mtk_err *err)
 {
+	struct iovec one = {(void *)data, len};
+
+	return mtk_outset_addv(o, path, &one, 1, flags, err);
+}
+
+mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov, int iovcnt,
+		       unsigned flags, mtk_err *err)
+{
 	struct outfile f = {0};
+	size_t len = 0;
 	struct outfile *nf;
 	mtk_rc rc;
 
@@ -447,19 +494,25 @@ mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data, size_t 
 	if (f.path == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 	if (strcmp(path, "-") == 0) {
+		for (int i = 0; i < iovcnt; i++)
+			len += iov[i].iov_len;
 		f.stdout_data = malloc(len ? len : 1);
 		if (f.stdout_data == NULL) {
 			free(f.path);
 			return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
 		}
-		memcpy(f.stdout_data, data, len);
-		f.stdout_len = len;
+		for (int i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len > 0)
+				memcpy(f.stdout_data + f.stdout_len, iov[i].iov_base,
+				       iov[i].iov_len);
+			f.stdout_len += iov[i].iov_len;
+		}
 	} else {
 		if (!(flags & MTK_WRITE_FORCE) && access(path, F_OK) == 0) {
 			free(f.path);
 			return mtk_err_set(err, MTK_E_EXISTS, "%s", path);
 		}
-		if ((rc = write_temp(path, data, len, flags, &f, err)) != MTK_OK) {
+		if ((rc = write_temp(path, iov, iovcnt, flags, &f, err)) != MTK_OK) {
 			free(f.path);
 			return rc;
 		}
@@ -713,12 +766,20 @@ void mtk_lock_release(mtk_lock *l)
 mtk_rc mtk_file_write(const char *path, const void *data, size_t len, unsigned flags,
 		      mtk_err *err)
 {
+	struct iovec one = {(void *)data, len};
+
+	return mtk_file_writev(path, &one, 1, flags, err);
+}
+
+mtk_rc mtk_file_writev(const char *path, const struct iovec *iov, int iovcnt, unsigned flags,
+		       mtk_err *err)
+{
 	mtk_outset *o = mtk_outset_new();
 	mtk_rc rc;
 
 	if (o == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "%s", path);
-	rc = mtk_outset_add(o, path, data, len, flags, err);
+	rc = mtk_outset_addv(o, path, iov, iovcnt, flags, err);
 	if (rc == MTK_OK)
 		rc = mtk_outset_commit(o, err);
 	mtk_outset_free(o);

@@ -9,6 +9,7 @@
  * decodes it with the iterator's decoder.
  */
 #include "mtlskit/pem.h"
+#include "mtlskit/detect.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -656,4 +657,59 @@ mtk_pem_status mtk_pem_next(mtk_pem_iter *it, mtk_pem_span *out)
 		it->r.off = out->end_off;
 		return MTK_PEM_BLOCK;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* A PFX in PEM armour                                                  */
+
+static bool label_eq(const char *label, size_t n, const char *s)
+{
+	return strlen(s) == n && memcmp(label, s, n) == 0;
+}
+
+const char *mtk_pem_pfx_armour(const char *label, size_t label_len, const uint8_t *der,
+			       size_t der_len)
+{
+	if (label_eq(label, label_len, "PKCS12"))
+		return "PFX in PEM armour (-----BEGIN PKCS12-----, as GnuTLS certtool writes it)";
+	if ((label_eq(label, label_len, "CERTIFICATE") ||
+	     label_eq(label, label_len, "X509 CERTIFICATE")) &&
+	    der != NULL && mtk_detect(der, der_len) == MTK_FMT_PKCS12)
+		return "PFX under a CERTIFICATE label (as `certutil -encode` writes it)";
+	return NULL;
+}
+
+mtk_rc mtk_pem_single_pfx(const uint8_t *data, size_t len, uint8_t **der, size_t *der_len,
+			  const char **note)
+{
+	mtk_pem_iter it;
+	mtk_pem_span sp, more;
+	uint8_t *d;
+	size_t cap, n = 0;
+	const char *what;
+
+	mtk_pem_iter_init_lines(&it, data, len);
+	if (mtk_pem_next(&it, &sp) != MTK_PEM_BLOCK || mtk_pem_next(&it, &more) != MTK_PEM_DONE)
+		return MTK_E_NOT_FOUND;
+	/* Only the two labels that can carry a PFX are decoded at all. */
+	if (!label_eq(sp.label, sp.label_len, "PKCS12") &&
+	    !label_eq(sp.label, sp.label_len, "CERTIFICATE") &&
+	    !label_eq(sp.label, sp.label_len, "X509 CERTIFICATE"))
+		return MTK_E_NOT_FOUND;
+	cap = sp.body_len / 4 * 3 + 3;
+	if ((d = malloc(cap)) == NULL)
+		return MTK_E_NOMEM;
+	if (!mtk_pem_b64_decode(sp.body, sp.body_len, d, &n))
+		n = 0;
+	what = mtk_pem_pfx_armour(sp.label, sp.label_len, n > 0 ? d : NULL, n);
+	if (what == NULL || mtk_detect(d, n) != MTK_FMT_PKCS12) {
+		OPENSSL_cleanse(d, cap);
+		free(d);
+		return what != NULL ? MTK_E_PKCS12 : MTK_E_NOT_FOUND;
+	}
+	*der = d;
+	*der_len = n;
+	if (note != NULL)
+		*note = what;
+	return MTK_OK;
 }

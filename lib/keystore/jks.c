@@ -650,7 +650,10 @@ mtk_rc mtk_jks_unlock(mtk_ks_entry *e, const mtk_secret *pass, mtk_err *err)
 /* ------------------------------------------------------------------ */
 /* Reading                                                               */
 
-static mtk_rc read_alias(mtk_reader *r, mtk_ks_entry *tmp)
+/* The alias at r.  base != NULL (a lazily read store, r over the same
+ * bytes as base): alias_raw is borrowed from base and the UTF-8 form is put
+ * in ks's arena, so an entry costs no allocation of its own. */
+static mtk_rc read_alias(mtk_reader *r, mtk_ks_entry *tmp, mtk_keystore *ks, const uint8_t *base)
 {
 	uint16_t n;
 	const uint8_t *p;
@@ -658,6 +661,36 @@ static mtk_rc read_alias(mtk_reader *r, mtk_ks_entry *tmp)
 
 	if ((rc = mtk_reader_u16be(r, &n)) != MTK_OK || (rc = mtk_reader_bytes(r, n, &p)) != MTK_OK)
 		return rc;
+	if (base != NULL) {
+		char *a;
+		size_t i = 0;
+
+		/* ASCII without NUL is the same in modified UTF-8 and UTF-8. */
+		while (i < n && p[i] != 0 && p[i] < 0x80)
+			i++;
+		if (i == n) {
+			if ((a = mtk_ks_arena_alloc(ks, (size_t)n + 1)) == NULL)
+				return MTK_E_NOMEM;
+			memcpy(a, p, n);
+			a[n] = '\0';
+		} else {
+			char *u = NULL;
+			size_t un;
+			if ((rc = mutf8_to_utf8(p, n, &u)) != MTK_OK)
+				return rc;
+			un = strlen(u);
+			a = mtk_ks_arena_alloc(ks, un + 1);
+			if (a != NULL)
+				memcpy(a, u, un + 1);
+			free(u);
+			if (a == NULL)
+				return MTK_E_NOMEM;
+		}
+		tmp->alias = a;
+		tmp->alias_raw = (uint8_t *)(uintptr_t)(base + (p - r->data));
+		tmp->alias_raw_len = n;
+		return MTK_OK;
+	}
 	if ((rc = mutf8_to_utf8(p, n, &tmp->alias)) != MTK_OK)
 		return rc;
 	tmp->alias_raw = malloc(n ? n : 1);
@@ -753,13 +786,24 @@ static mtk_rc put_entry(mtk_keystore *ks, mtk_ks_entry *tmp)
 
 	if (rc != MTK_OK)
 		return rc;
+	tmp->hash = slot->hash;
 	*slot = *tmp;
 	memset(tmp, 0, sizeof(*tmp));
 	mtk_ks_slot_named(ks, slot);
 	return MTK_OK;
 }
 
-mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
+/* True when the old field-by-field encoding of this version-2 entry is its
+ * stored bytes: only the alias could differ (written lower-cased). */
+static bool alias_lower(const uint8_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] >= 'A' && a[i] <= 'Z')
+			return false;
+	return true;
+}
+
+mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char *name,
 		      const mtk_secret *store_pass, const mtk_secret *key_pass, unsigned flags,
 		      mtk_keystore **out, mtk_err *err)
 {
@@ -768,9 +812,11 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 	mtk_keystore *ks = NULL;
 	mtk_ks_entry tmp;
 	const char *why = NULL;
+	const uint8_t *base = NULL; /* lazy: the keystore's bytes (data itself when owned) */
 	size_t body_end;
 	uint64_t budget;
 	bool lazy = (flags & MTK_KS_READ_LAZY) != 0;
+	EVP_MD *sha1 = NULL;
 	mtk_rc rc;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -809,15 +855,26 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 		goto out;
 	}
 	ks->version = version;
-	if (lazy) {
+	/* The count is the file's claim: room for what it can hold, at most
+	 * 65,536 entries ahead (more grow as they come). */
+	mtk_ks_reserve(ks, count < 65536 ? count : 65536);
+	if (lazy && own != NULL && own->data == data) {
+		/* The entries point into the caller's buffer, taken on success. */
+		ks->raw = (uint8_t *)(uintptr_t)data;
+		ks->raw_len = len;
+	} else if (lazy) {
 		/* The entries' certificates point into this copy. */
+		own = NULL;
 		if ((ks->raw = malloc(len ? len : 1)) == NULL) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 			goto out;
 		}
 		memcpy(ks->raw, data, len);
 		ks->raw_len = len;
+	} else {
+		own = NULL;
 	}
+	base = ks->raw;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t tag;
 		uint64_t date;
@@ -831,7 +888,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 					 tag, entry_off);
 			goto out;
 		}
-		if ((rc = read_alias(&r, &tmp)) != MTK_OK) {
+		tmp.borrowed = lazy;
+		if ((rc = read_alias(&r, &tmp, ks, lazy ? base : NULL)) != MTK_OK) {
 			if (rc == MTK_E_KEYSTORE)
 				rc = mtk_err_set(err, rc,
 						 "%s: entry %u: alias is not valid modified UTF-8 "
@@ -859,12 +917,16 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			}
 			if ((rc = mtk_reader_bytes(&r, klen, &kp)) != MTK_OK)
 				goto trunc;
-			tmp.protected_key = malloc(klen ? klen : 1);
-			if (tmp.protected_key == NULL) {
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-				goto out;
+			if (lazy) {
+				tmp.protected_key = (uint8_t *)(uintptr_t)(base + (kp - data));
+			} else {
+				tmp.protected_key = malloc(klen ? klen : 1);
+				if (tmp.protected_key == NULL) {
+					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+					goto out;
+				}
+				memcpy(tmp.protected_key, kp, klen);
 			}
-			memcpy(tmp.protected_key, kp, klen);
 			tmp.protected_len = klen;
 			{
 				mtk_ks_protection prot;
@@ -888,7 +950,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				goto out;
 			}
 			if (lazy)
-				tmp.der = calloc(n ? n : 1, sizeof(*tmp.der));
+				tmp.der = mtk_ks_arena_alloc(ks, (n ? n : 1) * sizeof(*tmp.der));
 			else
 				tmp.chain = sk_X509_new_null();
 			if (tmp.chain == NULL && tmp.der == NULL) {
@@ -906,7 +968,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 					goto out;
 				}
 				if (lazy) {
-					tmp.der[j].p = ks->raw + (tmp.der[j].p - data);
+					tmp.der[j].p = base + (tmp.der[j].p - data);
 					tmp.nder++;
 					continue;
 				}
@@ -927,11 +989,11 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				goto out;
 			}
 			if (lazy) {
-				if ((tmp.der = malloc(sizeof(*tmp.der))) == NULL) {
+				if ((tmp.der = mtk_ks_arena_alloc(ks, sizeof(*tmp.der))) == NULL) {
 					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 					goto out;
 				}
-				tmp.der[0].p = ks->raw + (d.p - data);
+				tmp.der[0].p = base + (d.p - data);
 				tmp.der[0].len = d.len;
 				tmp.nder = 1;
 				goto put;
@@ -968,6 +1030,13 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			memcpy(tmp.secret_raw, sp, tmp.secret_raw_len);
 		}
 	put:
+		/* What the encoder would write for this entry is these bytes
+		 * (version 2, alias already lower-case): kept as a span. */
+		if (lazy && tag != 3 && version == 2 &&
+		    alias_lower(tmp.alias_raw, tmp.alias_raw_len)) {
+			tmp.span_off = entry_off;
+			tmp.span_len = r.off - entry_off;
+		}
 		if ((rc = put_entry(ks, &tmp)) != MTK_OK) {
 			rc = mtk_err_set(err, rc, "%s", name);
 			goto out;
@@ -986,8 +1055,12 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 			uint8_t d[20];
 			bool ok = false;
 
-			if (md != NULL && mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
-			    EVP_DigestInit_ex(md, EVP_sha1(), NULL) == 1 &&
+			/* One explicit fetch: EVP_sha1() is fetched again by every
+			 * init.  The digest runs once, over the bytes as read. */
+			sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+			if (md != NULL && sha1 != NULL &&
+			    mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
+			    EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
 			    EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
 			    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
 			    EVP_DigestUpdate(md, data, body_end) == 1 &&
@@ -1052,6 +1125,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
 				describe_secret(e, store_pass, &budget);
 		}
 	}
+	if (own != NULL)
+		(void)mtk_buf_steal(own, NULL); /* now ks->raw */
 	*out = ks;
 	ks = NULL;
 	rc = MTK_OK;
@@ -1061,7 +1136,10 @@ trunc:
 			 why ? ": " : "", why ? why : "", r.off);
 out:
 	mtk_ks_entry_clear(&tmp);
+	if (ks != NULL && own != NULL)
+		ks->raw = NULL; /* still the caller's */
 	mtk_keystore_free(ks);
+	EVP_MD_free(sha1);
 	return rc;
 }
 
@@ -1125,134 +1203,258 @@ static mtk_rc write_cert(mtk_buf *b, const mtk_ks_entry *e, int j)
 	return rc;
 }
 
-mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
-		      const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
+/* The pieces being planned: each a slice of ks->raw or a range of side. */
+struct plan {
+	mtk_buf *side;
+	mtk_ks_piece *v;
+	size_t n, cap;
+};
+
+static mtk_rc plan_push(struct plan *pl, const uint8_t *p, size_t off, size_t len)
 {
-	mtk_buf b = MTK_BUF_INIT, pk = MTK_BUF_INIT, p16 = MTK_BUF_SECRET_INIT;
-	const mtk_secret *kp = key_pass ? key_pass : store_pass;
+	mtk_ks_piece *last = pl->n > 0 ? &pl->v[pl->n - 1] : NULL;
+
+	if (len == 0)
+		return MTK_OK;
+	/* Adjacent runs of the file (untouched neighbours), or of side, are
+	 * one piece: a removal leaves the store in three. */
+	if (last != NULL && p != NULL && last->p != NULL && last->p + last->len == p) {
+		last->len += len;
+		return MTK_OK;
+	}
+	if (last != NULL && p == NULL && last->p == NULL && last->off + last->len == off) {
+		last->len += len;
+		return MTK_OK;
+	}
+	if (pl->n == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 16;
+		mtk_ks_piece *v = realloc(pl->v, cap * sizeof(*v));
+		if (v == NULL)
+			return MTK_E_NOMEM;
+		pl->v = v;
+		pl->cap = cap;
+	}
+	pl->v[pl->n].p = p;
+	pl->v[pl->n].off = off;
+	pl->v[pl->n].len = len;
+	pl->n++;
+	return MTK_OK;
+}
+
+/* Whether e's stored bytes (its span) are what the field-by-field writer
+ * below would produce for it in a store of `type`: the same conditions
+ * under which it keeps the stored key, and certificates never decoded. */
+static bool span_usable(const mtk_keystore *ks, const mtk_ks_entry *e, mtk_ks_type type)
+{
 	mtk_ks_protection want = type == MTK_KS_JKS ? MTK_KSP_JKS : MTK_KSP_JCEKS;
+
+	if (e->span_len == 0 || ks->raw == NULL || type != ks->type || e->chain != NULL ||
+	    e->span_off > ks->raw_len || e->span_len > ks->raw_len - e->span_off)
+		return false;
+	if (e->kind == MTK_KSE_TRUSTED)
+		return e->nder == 1;
+	if (e->kind == MTK_KSE_KEY)
+		return e->protected_key != NULL &&
+		       (e->protection == want ||
+			(type == MTK_KS_JCEKS && e->protection == MTK_KSP_JKS));
+	return false;
+}
+
+/* One entry, field by field, appended to b. */
+static mtk_rc write_entry(mtk_buf *b, const mtk_keystore *ks, const mtk_ks_entry *e,
+			  mtk_ks_type type, const mtk_secret *kp, mtk_buf *pk, mtk_err *err)
+{
+	mtk_ks_protection want = type == MTK_KS_JKS ? MTK_KSP_JKS : MTK_KSP_JCEKS;
+	mtk_rc rc;
+
+	if (e->kind == MTK_KSE_SECRET && e->secret_raw == NULL)
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "alias %s: a secret key read from PKCS12 cannot be written to "
+				   "%s (only to PKCS12)",
+				   e->alias, type == MTK_KS_JCEKS ? "JCEKS" : "JKS");
+	if (e->kind == MTK_KSE_SECRET && type != MTK_KS_JCEKS)
+		return mtk_err_set(err, MTK_E_INVALID_ARG,
+				   "alias %s: a secret key entry can only be stored in JCEKS",
+				   e->alias);
+	if ((rc = mtk_buf_append_u32be(b, (uint32_t)e->kind)) != MTK_OK)
+		goto nomem;
+	if ((rc = write_alias(b, e, err)) != MTK_OK)
+		return rc;
+	if ((rc = mtk_buf_append_u64be(b, (uint64_t)e->date_ms)) != MTK_OK)
+		goto nomem;
+	if (e->kind == MTK_KSE_KEY) {
+		const uint8_t *kd;
+		size_t kl;
+		bool keep = e->protected_key != NULL && type == ks->type &&
+			    (e->protection == want ||
+			     (type == MTK_KS_JCEKS && e->protection == MTK_KSP_JKS));
+		if (keep) {
+			kd = e->protected_key;
+			kl = e->protected_len;
+		} else {
+			if (e->key == NULL)
+				return mtk_err_set(err, MTK_E_KEY_PASSWORD,
+						   "alias %s: the key is locked; give its password "
+						   "(--key-pass) to rewrite it",
+						   e->alias);
+			if (want == MTK_KSP_JCEKS && !mtk_ks_pass_ascii(kp))
+				return mtk_err_set(
+				    err, MTK_E_INVALID_ARG,
+				    "alias %s: a JCEKS key password must be printable "
+				    "ASCII (Java: Password is not ASCII)",
+				    e->alias);
+			if ((rc = protect_key(e->key, want, kp, pk)) != MTK_OK)
+				return mtk_err_set(err, rc, "alias %s: cannot protect the key",
+						   e->alias);
+			kd = pk->data;
+			kl = pk->len;
+		}
+		if ((rc = mtk_buf_append_u32be(b, (uint32_t)kl)) != MTK_OK ||
+		    (rc = mtk_buf_append(b, kd, kl)) != MTK_OK ||
+		    (rc = mtk_buf_append_u32be(b, (uint32_t)mtk_ks_entry_ncerts(e))) != MTK_OK)
+			goto nomem;
+		for (int j = 0; j < mtk_ks_entry_ncerts(e); j++)
+			if ((rc = write_cert(b, e, j)) != MTK_OK)
+				goto nomem;
+	} else if (e->kind == MTK_KSE_TRUSTED) {
+		if (mtk_ks_entry_ncerts(e) != 1)
+			return mtk_err_set(err, MTK_E_INTERNAL, "alias %s: no certificate",
+					   e->alias);
+		if ((rc = write_cert(b, e, 0)) != MTK_OK)
+			goto nomem;
+	} else {
+		/* Sealed under the password the store is written with. */
+		mtk_buf sealed = MTK_BUF_SECRET_INIT;
+		if (reseal_secret(e, kp, &sealed) == MTK_OK)
+			rc = mtk_buf_append(b, sealed.data, sealed.len);
+		else
+			rc = mtk_buf_append(b, e->secret_raw, e->secret_raw_len);
+		mtk_buf_cleanse_free(&sealed);
+		if (rc != MTK_OK)
+			goto nomem;
+	}
+	return MTK_OK;
+nomem:
+	return mtk_err_set(err, rc == MTK_OK ? MTK_E_NOMEM : rc, "writing keystore");
+}
+
+mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
+			     const mtk_secret *key_pass, mtk_buf *side, mtk_ks_piece **pieces,
+			     size_t *npieces, mtk_err *err)
+{
+	struct plan pl = {side, NULL, 0, 0};
+	mtk_buf pk = MTK_BUF_INIT, p16 = MTK_BUF_SECRET_INIT;
+	const mtk_secret *kp = key_pass ? key_pass : store_pass;
 	uint8_t d[20];
 	EVP_MD_CTX *md = NULL;
+	EVP_MD *sha1 = NULL;
+	size_t start;
 	mtk_rc rc;
 
 	if (store_pass == NULL)
 		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
-	/* A store read lazily comes out about its own size: room at once, no
-	 * copying as it grows. */
-	if (ks->raw_len > 0 && mtk_buf_reserve(&b, ks->raw_len + 4096) != MTK_OK)
-		return mtk_err_set(err, MTK_E_NOMEM, "writing keystore");
-	if ((rc = mtk_buf_append_u32be(&b, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) !=
+	side->len = 0;
+	if ((rc = mtk_buf_append_u32be(side, type == MTK_KS_JKS ? JKS_MAGIC : JCEKS_MAGIC)) !=
 		MTK_OK ||
-	    (rc = mtk_buf_append_u32be(&b, 2)) != MTK_OK ||
-	    (rc = mtk_buf_append_u32be(&b, (uint32_t)ks->count)) != MTK_OK)
+	    (rc = mtk_buf_append_u32be(side, 2)) != MTK_OK ||
+	    (rc = mtk_buf_append_u32be(side, (uint32_t)ks->count)) != MTK_OK ||
+	    (rc = plan_push(&pl, NULL, 0, side->len)) != MTK_OK)
 		goto nomem;
 	for (size_t i = 0; i < ks->count; i++) {
 		const mtk_ks_entry *e = &ks->entries[i];
 
-		if (e->kind == MTK_KSE_SECRET && e->secret_raw == NULL) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-					 "alias %s: a secret key read from PKCS12 cannot be written to "
-					 "%s (only to PKCS12)",
-					 e->alias, type == MTK_KS_JCEKS ? "JCEKS" : "JKS");
-			goto out;
+		if (span_usable(ks, e, type)) {
+			if ((rc = plan_push(&pl, ks->raw + e->span_off, 0, e->span_len)) != MTK_OK)
+				goto nomem;
+			continue;
 		}
-		if (e->kind == MTK_KSE_SECRET && type != MTK_KS_JCEKS) {
-			rc = mtk_err_set(err, MTK_E_INVALID_ARG,
-					 "alias %s: a secret key entry can only be stored in JCEKS",
-					 e->alias);
+		start = side->len;
+		if ((rc = write_entry(side, ks, e, type, kp, &pk, err)) != MTK_OK)
 			goto out;
-		}
-		if ((rc = mtk_buf_append_u32be(&b, (uint32_t)e->kind)) != MTK_OK)
+		if ((rc = plan_push(&pl, NULL, start, side->len - start)) != MTK_OK)
 			goto nomem;
-		if ((rc = write_alias(&b, e, err)) != MTK_OK)
-			goto out;
-		if ((rc = mtk_buf_append_u64be(&b, (uint64_t)e->date_ms)) != MTK_OK)
-			goto nomem;
-		if (e->kind == MTK_KSE_KEY) {
-			const uint8_t *kd;
-			size_t kl;
-			bool keep = e->protected_key != NULL && type == ks->type &&
-				    (e->protection == want ||
-				     (type == MTK_KS_JCEKS && e->protection == MTK_KSP_JKS));
-			if (keep) {
-				kd = e->protected_key;
-				kl = e->protected_len;
-			} else {
-				if (e->key == NULL) {
-					rc = mtk_err_set(
-					    err, MTK_E_KEY_PASSWORD,
-					    "alias %s: the key is locked; give its password "
-					    "(--key-pass) to rewrite it",
-					    e->alias);
-					goto out;
-				}
-				if (want == MTK_KSP_JCEKS && !mtk_ks_pass_ascii(kp)) {
-					rc = mtk_err_set(
-					    err, MTK_E_INVALID_ARG,
-					    "alias %s: a JCEKS key password must be printable "
-					    "ASCII (Java: Password is not ASCII)",
-					    e->alias);
-					goto out;
-				}
-				if ((rc = protect_key(e->key, want, kp, &pk)) != MTK_OK) {
-					rc = mtk_err_set(
-					    err, rc, "alias %s: cannot protect the key", e->alias);
-					goto out;
-				}
-				kd = pk.data;
-				kl = pk.len;
-			}
-			if ((rc = mtk_buf_append_u32be(&b, (uint32_t)kl)) != MTK_OK ||
-			    (rc = mtk_buf_append(&b, kd, kl)) != MTK_OK ||
-			    (rc = mtk_buf_append_u32be(&b, (uint32_t)mtk_ks_entry_ncerts(e))) !=
-				MTK_OK)
-				goto nomem;
-			for (int j = 0; j < mtk_ks_entry_ncerts(e); j++)
-				if ((rc = write_cert(&b, e, j)) != MTK_OK)
-					goto nomem;
-		} else if (e->kind == MTK_KSE_TRUSTED) {
-			if (mtk_ks_entry_ncerts(e) != 1) {
-				rc = mtk_err_set(err, MTK_E_INTERNAL, "alias %s: no certificate",
-						 e->alias);
-				goto out;
-			}
-			if ((rc = write_cert(&b, e, 0)) != MTK_OK)
-				goto nomem;
-		} else {
-			/* Sealed under the password the store is written with. */
-			mtk_buf sealed = MTK_BUF_SECRET_INIT;
-			if (reseal_secret(e, kp, &sealed) == MTK_OK)
-				rc = mtk_buf_append(&b, sealed.data, sealed.len);
-			else
-				rc = mtk_buf_append(&b, e->secret_raw, e->secret_raw_len);
-			mtk_buf_cleanse_free(&sealed);
-			if (rc != MTK_OK)
-				goto nomem;
-		}
 	}
+	/* The digest over the pieces as they will lie in the file. */
 	md = EVP_MD_CTX_new();
-	if (md == NULL || mtk_ks_pass_utf16(store_pass, &p16) != MTK_OK ||
-	    EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1 ||
+	sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (md == NULL || sha1 == NULL || mtk_ks_pass_utf16(store_pass, &p16) != MTK_OK ||
+	    EVP_DigestInit_ex(md, sha1, NULL) != 1 ||
 	    EVP_DigestUpdate(md, p16.data, p16.len) != 1 ||
-	    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) != 1 ||
-	    EVP_DigestUpdate(md, b.data, b.len) != 1 || EVP_DigestFinal_ex(md, d, NULL) != 1) {
+	    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) != 1) {
 		rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
 		goto out;
 	}
-	if ((rc = mtk_buf_append(&b, d, sizeof(d))) != MTK_OK)
+	for (size_t i = 0; i < pl.n; i++)
+		if (EVP_DigestUpdate(md, pl.v[i].p != NULL ? pl.v[i].p : side->data + pl.v[i].off,
+				     pl.v[i].len) != 1) {
+			rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
+			goto out;
+		}
+	if (EVP_DigestFinal_ex(md, d, NULL) != 1) {
+		rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
+		goto out;
+	}
+	start = side->len;
+	if ((rc = mtk_buf_append(side, d, sizeof(d))) != MTK_OK ||
+	    (rc = plan_push(&pl, NULL, start, sizeof(d))) != MTK_OK)
 		goto nomem;
-	mtk_buf_free(out);
-	*out = b;
-	b.data = NULL;
-	out->secret = true;
+	*pieces = pl.v;
+	*npieces = pl.n;
+	pl.v = NULL;
 	rc = MTK_OK;
 	goto out;
 nomem:
 	rc = mtk_err_set(err, rc == MTK_OK ? MTK_E_NOMEM : rc, "writing keystore");
 out:
+	free(pl.v);
 	EVP_MD_CTX_free(md);
-	mtk_buf_cleanse_free(&b);
+	EVP_MD_free(sha1);
 	mtk_buf_cleanse_free(&pk);
 	mtk_buf_free(&p16);
+	return rc;
+}
+
+mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
+		      const mtk_secret *key_pass, mtk_buf *out, mtk_err *err)
+{
+	/* side grows by realloc (a secret buffer would move by copy at every
+	 * doubling); the store it becomes is marked secret, as before. */
+	mtk_buf side = MTK_BUF_INIT, b = MTK_BUF_SECRET_INIT;
+	mtk_ks_piece *pc = NULL;
+	size_t n = 0, total = 0;
+	mtk_rc rc;
+
+	if ((rc = mtk_jks_encode_pieces(ks, type, store_pass, key_pass, &side, &pc, &n, err)) !=
+	    MTK_OK)
+		goto out;
+	if (n == 1 && pc[0].p == NULL && pc[0].off == 0 && pc[0].len == side.len) {
+		/* Nothing kept from the file: side is the store. */
+		b = side;
+		b.secret = true;
+		side.data = NULL;
+	} else {
+		/* One allocation of the exact size (and its NUL), filled once. */
+		for (size_t i = 0; i < n; i++)
+			total += pc[i].len;
+		if ((b.data = malloc(total + 1)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "writing keystore");
+			goto out;
+		}
+		b.cap = total + 1;
+		for (size_t i = 0; i < n; i++) {
+			memcpy(b.data + b.len, pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
+			       pc[i].len);
+			b.len += pc[i].len;
+		}
+		b.data[b.len] = 0;
+	}
+	mtk_buf_free(out);
+	*out = b;
+	b.data = NULL;
+	rc = MTK_OK;
+out:
+	free(pc);
+	mtk_buf_cleanse_free(&side);
+	mtk_buf_free(&b);
 	return rc;
 }

@@ -3,6 +3,7 @@
  * lookup by alias, edits, and dispatch to the codecs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <openssl/sha.h>
 
 #include "ks_int.h"
+#include "mtlskit/file.h"
 #include "mtlskit/pem.h"
 
 const char *mtk_ks_type_name(mtk_ks_type t)
@@ -97,17 +99,50 @@ mtk_keystore *mtk_keystore_new(mtk_ks_type type)
 	return ks;
 }
 
+/* The arena: blocks of at least 64 KiB, each used from the front. */
+struct mtk_ks_arena {
+	struct mtk_ks_arena *next;
+	size_t used, cap;
+	uint64_t data[]; /* 8-aligned */
+};
+
+#define KS_ARENA_BLOCK ((size_t)64 << 10)
+
+void *mtk_ks_arena_alloc(mtk_keystore *ks, size_t n)
+{
+	struct mtk_ks_arena *a = ks->arena;
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n == 0)
+		n = 8;
+	if (a == NULL || a->cap - a->used < n) {
+		size_t cap = n > KS_ARENA_BLOCK ? n : KS_ARENA_BLOCK;
+		if (cap > SIZE_MAX - sizeof(*a) || (a = malloc(sizeof(*a) + cap)) == NULL)
+			return NULL;
+		a->used = 0;
+		a->cap = cap;
+		a->next = ks->arena;
+		ks->arena = a;
+	}
+	p = (uint8_t *)a->data + a->used;
+	a->used += n;
+	return p;
+}
+
 void mtk_ks_entry_clear(mtk_ks_entry *e)
 {
-	free(e->alias);
-	free(e->alias_raw);
-	EVP_PKEY_free(e->key);
-	if (e->protected_key != NULL) {
-		mtk_cleanse(e->protected_key, e->protected_len);
-		free(e->protected_key);
+	if (!e->borrowed) {
+		free(e->alias);
+		free(e->alias_raw);
+		if (e->protected_key != NULL) {
+			mtk_cleanse(e->protected_key, e->protected_len);
+			free(e->protected_key);
+		}
+		free(e->der);
 	}
+	EVP_PKEY_free(e->key);
 	sk_X509_pop_free(e->chain, X509_free);
-	free(e->der);
 	if (e->secret_plain != NULL) {
 		mtk_cleanse(e->secret_plain, e->secret_plain_len);
 		free(e->secret_plain);
@@ -128,6 +163,11 @@ void mtk_keystore_free(mtk_keystore *ks)
 	free(ks->entries);
 	free(ks->slots);
 	free(ks->raw);
+	while (ks->arena != NULL) {
+		struct mtk_ks_arena *next = ks->arena->next;
+		free(ks->arena);
+		ks->arena = next;
+	}
 	free(ks);
 }
 
@@ -220,12 +260,18 @@ char *mtk_ks_lower(const char *s)
 #define KS_SLOT_TAG(h) ((h) >> 32)
 
 /* FNV-1a of the alias lower-cased (ASCII, as the lookups compare). */
-static uint64_t alias_hash(const char *a)
+uint64_t mtk_ks_alias_hash(const char *a)
 {
 	uint64_t h = MTK_FNV1A_INIT;
 	char low[64];
 	size_t n = 0;
 
+	/* Aliases are mostly lower-case already: hashed in place. */
+	while (a[n] != '\0' && !(a[n] >= 'A' && a[n] <= 'Z'))
+		n++;
+	if (a[n] == '\0')
+		return mtk_fnv1a(h, a, n);
+	n = 0;
 	for (; *a; a++) {
 		low[n++] = (char)(*a >= 'A' && *a <= 'Z' ? *a + 32 : *a);
 		if (n == sizeof(low)) {
@@ -240,8 +286,14 @@ static uint64_t alias_hash(const char *a)
  * an equal alias already there keeps its place (the first one is found). */
 static void table_put(mtk_keystore *ks, size_t i)
 {
-	uint64_t h = alias_hash(ks->entries[i].alias);
+	mtk_ks_entry *e = &ks->entries[i];
+	uint64_t h;
 	size_t mask = ks->nslots - 1;
+
+	/* Computed once per alias: a removal rebuilds the table from these. */
+	if (e->hash == 0)
+		e->hash = mtk_ks_alias_hash(e->alias);
+	h = e->hash;
 
 	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
 		uint64_t v = ks->slots[s];
@@ -275,9 +327,8 @@ static void table_build(mtk_keystore *ks, size_t want)
 			table_put(ks, i);
 }
 
-long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
+static long find_h(const mtk_keystore *ks, const char *alias, uint64_t h)
 {
-	uint64_t h;
 	size_t mask;
 
 	if (ks->slots == NULL) {
@@ -287,7 +338,6 @@ long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
 				return (long)i;
 		return -1;
 	}
-	h = alias_hash(alias);
 	mask = ks->nslots - 1;
 	for (size_t s = (size_t)h & mask; ks->slots[s] != 0; s = (s + 1) & mask) {
 		uint64_t v = ks->slots[s];
@@ -300,6 +350,24 @@ long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
 	return -1;
 }
 
+long mtk_keystore_find(const mtk_keystore *ks, const char *alias)
+{
+	return find_h(ks, alias, ks->slots != NULL ? mtk_ks_alias_hash(alias) : 0);
+}
+
+void mtk_ks_reserve(mtk_keystore *ks, size_t n)
+{
+	if (n > ks->cap) {
+		mtk_ks_entry *p = realloc(ks->entries, n * sizeof(*p));
+		if (p == NULL)
+			return;
+		ks->entries = p;
+		ks->cap = n;
+	}
+	if (ks->slots == NULL || n * 2 > ks->nslots)
+		table_build(ks, n);
+}
+
 void mtk_keystore_remove(mtk_keystore *ks, size_t index)
 {
 	if (index >= ks->count)
@@ -308,19 +376,44 @@ void mtk_keystore_remove(mtk_keystore *ks, size_t index)
 	memmove(&ks->entries[index], &ks->entries[index + 1],
 		(ks->count - index - 1) * sizeof(ks->entries[0]));
 	ks->count--;
-	/* The positions after index moved: one pass puts them back. */
-	table_build(ks, ks->count);
+	if (ks->slots == NULL)
+		return;
+	/* One pass over the slots, no hashing: the removed entry's slot is
+	 * emptied and the later positions move down by one; then the rest of
+	 * its probe run is put again so that no lookup stops at the hole. */
+	{
+		size_t mask = ks->nslots - 1, hole = ks->nslots;
+
+		for (size_t s = 0; s < ks->nslots; s++) {
+			size_t pos = KS_SLOT_POS(ks->slots[s]);
+			if (pos == index + 1) {
+				ks->slots[s] = 0;
+				hole = s;
+			} else if (pos > index + 1) {
+				ks->slots[s]--;
+			}
+		}
+		if (hole == ks->nslots)
+			return;
+		for (size_t s = (hole + 1) & mask; ks->slots[s] != 0; s = (s + 1) & mask) {
+			size_t i = KS_SLOT_POS(ks->slots[s]) - 1;
+			ks->slots[s] = 0;
+			table_put(ks, i);
+		}
+	}
 }
 
 mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)
 {
-	long i = alias ? mtk_keystore_find(ks, alias) : -1;
+	uint64_t h = alias ? mtk_ks_alias_hash(alias) : 0;
+	long i = alias ? find_h(ks, alias, h) : -1;
 
 	if (i >= 0) {
 		mtk_ks_entry *e = &ks->entries[i];
 		if (e->kind == MTK_KSE_KEY && e->key_locked && ks->locked_keys > 0)
 			ks->locked_keys--;
 		mtk_ks_entry_clear(e);
+		e->hash = h;
 		*out = e;
 		return MTK_OK;
 	}
@@ -334,6 +427,7 @@ mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out)
 	}
 	*out = &ks->entries[ks->count++];
 	memset(*out, 0, sizeof(**out));
+	(*out)->hash = h;
 	return MTK_OK;
 }
 
@@ -455,9 +549,11 @@ mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * c
 		return mtk_err_set(err, MTK_E_NOMEM, "chain");
 	sk_X509_pop_free(ks->entries[index].chain, X509_free);
 	ks->entries[index].chain = c;
-	free(ks->entries[index].der);
+	if (!ks->entries[index].borrowed)
+		free(ks->entries[index].der);
 	ks->entries[index].der = NULL;
 	ks->entries[index].nder = 0;
+	ks->entries[index].span_len = 0;
 	return MTK_OK;
 }
 
@@ -472,13 +568,14 @@ mtk_rc mtk_keystore_reprotect(mtk_keystore *ks, size_t index, mtk_err *err)
 		return mtk_err_set(err, MTK_E_KEY_PASSWORD,
 				   "alias %s: the key is locked; give its password (--key-pass)",
 				   e->alias);
-	if (e->protected_key != NULL) {
+	if (e->protected_key != NULL && !e->borrowed) {
 		mtk_cleanse(e->protected_key, e->protected_len);
 		free(e->protected_key);
-		e->protected_key = NULL;
-		e->protected_len = 0;
 	}
+	e->protected_key = NULL;
+	e->protected_len = 0;
 	e->protection = MTK_KSP_NONE;
+	e->span_len = 0;
 	return MTK_OK;
 }
 
@@ -510,40 +607,87 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 	switch (mtk_ks_detect(data, len)) {
 	case MTK_KS_JKS:
 	case MTK_KS_JCEKS:
-		return mtk_jks_decode(data, len, name, store_pass, key_pass, flags, out, err);
+		return mtk_jks_decode(data, len, NULL, name, store_pass, key_pass, flags, out, err);
 	case MTK_KS_PKCS12:
 		return mtk_p12_decode(data, len, name, store_pass, out, err);
 	default:
 		if (mtk_pem_looks_like(data, len)) {
-			/* GnuTLS certtool's default output: one PFX in PEM armour
-			 * (-----BEGIN PKCS12-----).  Read as the PFX it is; a store
+			/* A PFX in PEM armour, every kind the object loader reads
+			 * (mtk_pem_single_pfx): read as the PFX it is; a store
 			 * saved after an edit is written in DER. */
-			mtk_pem_iter it;
-			mtk_pem_span sp, more;
-			uint8_t *der;
+			uint8_t *der = NULL;
 			size_t n = 0;
-			mtk_rc rc;
+			mtk_rc rc = mtk_pem_single_pfx(data, len, &der, &n, NULL);
 
-			mtk_pem_iter_init(&it, data, len, 1, false);
-			if (mtk_pem_next(&it, &sp) == MTK_PEM_BLOCK && mtk_pem_label_is(&sp, "PKCS12") &&
-			    mtk_pem_next(&it, &more) == MTK_PEM_DONE &&
-			    (der = malloc(sp.body_len / 4 * 3 + 3)) != NULL) {
-				if (mtk_pem_b64_decode(sp.body, sp.body_len, der, &n) &&
-				    mtk_ks_detect(der, n) == MTK_KS_PKCS12)
-					rc = mtk_p12_decode(der, n, name, store_pass, out, err);
-				else
-					rc = mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
-							 "%s: a PKCS12 PEM block that does not hold a PFX", name);
-				OPENSSL_cleanse(der, sp.body_len / 4 * 3 + 3);
+			if (rc == MTK_OK) {
+				rc = mtk_p12_decode(der, n, name, store_pass, out, err);
+				OPENSSL_cleanse(der, n);
 				free(der);
 				return rc;
 			}
+			if (rc == MTK_E_PKCS12)
+				return mtk_err_set(
+				    err, MTK_E_UNKNOWN_FORMAT,
+				    "%s: a PKCS12 PEM block that does not hold a PFX", name);
+			if (rc == MTK_E_NOMEM)
+				return mtk_err_set(err, rc, "%s", name);
 		}
 		if (len >= 4 && data[0] == 0xFE && data[1] == 0xED)
 			return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS keystore", name);
 		return mtk_err_set(err, MTK_E_UNKNOWN_FORMAT,
 				   "%s: not a JKS, JCEKS or PKCS12 keystore", name);
 	}
+}
+
+mtk_rc mtk_keystore_decode_buf(mtk_buf *in, const char *name, const mtk_secret *store_pass,
+			       const mtk_secret *key_pass, unsigned flags, mtk_keystore **out,
+			       mtk_err *err)
+{
+	mtk_ks_type t = mtk_ks_detect(in->data, in->len);
+
+	/* A secret buffer would be wiped when freed; the keystore frees its
+	 * copy plainly, so it copies such a buffer instead of taking it. */
+	if ((flags & MTK_KS_READ_LAZY) && !in->secret && (t == MTK_KS_JKS || t == MTK_KS_JCEKS))
+		return mtk_jks_decode(in->data, in->len, in, name ? name : "keystore", store_pass,
+				      key_pass, flags, out, err);
+	return mtk_keystore_decode(in->data, in->len, name, store_pass, key_pass, flags, out, err);
+}
+
+mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_secret *store_pass,
+			 const mtk_secret *key_pass, unsigned wflags, mtk_err *err)
+{
+	mtk_buf side = MTK_BUF_INIT; /* grown by realloc; wiped when freed */
+	mtk_ks_piece *pc = NULL;
+	struct iovec *iov = NULL;
+	size_t n = 0;
+	mtk_rc rc;
+
+	if (store_pass == NULL)
+		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "a keystore password is needed");
+	if (ks->type != MTK_KS_JKS && ks->type != MTK_KS_JCEKS) {
+		if ((rc = mtk_keystore_encode(ks, ks->type, store_pass, key_pass, &side, err)) ==
+		    MTK_OK)
+			rc = mtk_file_write(path, side.data, side.len, wflags, err);
+		mtk_buf_cleanse_free(&side);
+		return rc;
+	}
+	if ((rc = mtk_jks_encode_pieces(ks, ks->type, store_pass, key_pass, &side, &pc, &n, err)) !=
+	    MTK_OK)
+		goto out;
+	if (n > INT_MAX || (iov = calloc(n, sizeof(*iov))) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)(pc[i].p != NULL ? pc[i].p : side.data + pc[i].off);
+		iov[i].iov_len = pc[i].len;
+	}
+	rc = mtk_file_writev(path, iov, (int)n, wflags, err);
+out:
+	free(iov);
+	free(pc);
+	mtk_buf_cleanse_free(&side);
+	return rc;
 }
 
 mtk_rc mtk_keystore_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,

@@ -45,7 +45,9 @@ MTK_WUR mtk_rc mtk_jceks_pbe(const mtk_secret *pass, const uint8_t salt[8], uint
 			     bool decrypt, const uint8_t *in, size_t len, mtk_buf *out);
 
 /* --- codecs --- */
-MTK_WUR mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, const char *name,
+/* own: when not NULL, the buffer data lives in (data == own->data); a
+ * lazily read store takes its storage instead of copying it. */
+MTK_WUR mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char *name,
 			      const mtk_secret *store_pass, const mtk_secret *key_pass,
 			      unsigned flags, mtk_keystore **out, mtk_err *err);
 MTK_WUR mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type,
@@ -59,6 +61,28 @@ MTK_WUR mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pa
 			      mtk_err *err);
 
 /* --- model helpers (keystore.c) --- */
+/* n bytes (8-aligned) that live as long as ks: lazily read entries keep
+ * their aliases and certificate slices here (entry->borrowed).  NULL
+ * without memory. */
+void *mtk_ks_arena_alloc(mtk_keystore *ks, size_t n);
+/* The alias table's hash of an alias (ASCII case-insensitive). */
+uint64_t mtk_ks_alias_hash(const char *alias);
+/* Room for n entries and their aliases in the table, ahead of adding them
+ * (a decoder that knows the count); no error: growth still works. */
+void mtk_ks_reserve(mtk_keystore *ks, size_t n);
+/* The pieces the JKS/JCEKS encoder writes, in order: slices of ks->raw
+ * (unchanged entries, runs merged) and bytes in side, which the caller
+ * frees.  Then a piece's bytes are p when p is not NULL, else
+ * side->data + off.  The last piece is the digest (20 bytes in side). */
+typedef struct mtk_ks_piece {
+	const uint8_t *p;
+	size_t off, len;
+} mtk_ks_piece;
+MTK_WUR mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type,
+				     const mtk_secret *store_pass, const mtk_secret *key_pass,
+				     mtk_buf *side, mtk_ks_piece **pieces, size_t *npieces,
+				     mtk_err *err);
+
 /* Appends a zeroed entry (or reuses the slot of an existing alias, which is
  * cleared: a later duplicate replaces the earlier one in place). */
 MTK_WUR mtk_rc mtk_ks_slot(mtk_keystore *ks, const char *alias, mtk_ks_entry **out);

@@ -499,6 +499,7 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 	for (size_t i = 0; i < doc.count && rc == MTK_OK; i++) {
 		const mtk_pem_block *b = &doc.blocks[i];
 		const char *l = b->label;
+		const char *p12note;
 		mtk_obj o = {0};
 
 		o.source = (char *)name;
@@ -521,15 +522,10 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 					    "PKCS#7 certificate bundle under a CERTIFICATE label "
 					    "(as Windows CAs hand out certnew.p7b)")) != MTK_OK)
 				mtk_err_set(err, rc, "%s", name);
-		} else if ((strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) &&
-			   mtk_detect(b->der, b->der_len) == MTK_FMT_PKCS12) {
-			rc = pem_p12(set, name, b, opts, info,
-				     "PFX under a CERTIFICATE label (as `certutil -encode` writes it)",
-				     err);
-		} else if (strcmp(l, "PKCS12") == 0) {
-			rc = pem_p12(set, name, b, opts, info,
-				     "PFX in PEM armour (-----BEGIN PKCS12-----, as GnuTLS certtool writes it)",
-				     err);
+		} else if ((p12note = mtk_pem_pfx_armour(l, strlen(l), b->der, b->der_len)) !=
+			   NULL) {
+			/* The keystore reader takes the same armours (formats/pem.c). */
+			rc = pem_p12(set, name, b, opts, info, p12note, err);
 		} else if (strcmp(l, "CERTIFICATE") == 0 || strcmp(l, "X509 CERTIFICATE") == 0) {
 			rc = add_der(set, MTK_FMT_DER_CERT, b->der, b->der_len, &o, opts, &index, err);
 		} else if (strcmp(l, "TRUSTED CERTIFICATE") == 0) {
@@ -550,7 +546,8 @@ static mtk_rc load_pem(mtk_set *set, const char *name, const uint8_t *data, size
 			rc = add_der(set, MTK_FMT_DER_CRL, b->der, b->der_len, &o, opts, &index, err);
 		} else if (strcmp(l, "PKCS7") == 0 || strcmp(l, "CERTIFICATE CHAIN") == 0) {
 			rc = add_p7(set, b->der, b->der_len, &o, &index, err);
-		} else if (strcmp(l, "PRIVATE KEY") == 0 || strcmp(l, "ENCRYPTED PRIVATE KEY") == 0 ||
+		} else if (strcmp(l, "PRIVATE KEY") == 0 ||
+			   strcmp(l, "ENCRYPTED PRIVATE KEY") == 0 ||
 			   strcmp(l, "RSA PRIVATE KEY") == 0 || strcmp(l, "EC PRIVATE KEY") == 0) {
 			mtk_key_form hint = l[0] == 'P'   ? MTK_KEY_PKCS8
 					    : l[0] == 'E' && l[1] == 'N' ? MTK_KEY_PKCS8_ENCRYPTED

@@ -21,10 +21,18 @@ static void fuzz_keystore(const uint8_t *data, size_t size, const char *password
 	/* The lazy reader (certificates kept as bytes) on the same input: a
 	 * failure names its reason; what it accepts encodes, and every
 	 * certificate it kept either decodes or is refused with a reason. */
-	lrc = mtk_keystore_decode(data, size, "fuzz", &pass, NULL,
-				  flags | MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy, &lerr);
+	/* It reads a buffer it takes on success (the keystore verbs' path)
+	 * and leaves it alone on failure. */
+	mtk_buf in = MTK_BUF_INIT;
+	if (mtk_buf_append(&in, data, size) != MTK_OK)
+		abort();
+	lrc = mtk_keystore_decode_buf(&in, "fuzz", &pass, NULL,
+				      flags | MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy, &lerr);
 	if (lrc != MTK_OK && lerr.code == MTK_OK)
 		abort();
+	if (lrc != MTK_OK && (in.len != size || memcmp(in.data, data, size) != 0))
+		abort();
+	mtk_buf_free(&in);
 	if (lrc == MTK_OK) {
 		mtk_buf out = MTK_BUF_SECRET_INIT;
 		if (mtk_keystore_encode(lazy, lazy->type, &pass, NULL, &out, NULL) == MTK_OK) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mtlskit/keystore.h"
+#include "mtlskit/pem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mtk_buf out = MTK_BUF_SECRET_INIT;
 	mtk_err err = {0};
 
-	if (mtk_ks_detect(data, size) != MTK_KS_PKCS12)
+	/* PEM too: a PFX in armour (GnuTLS, certutil -encode) is read as one. */
+	if (mtk_ks_detect(data, size) != MTK_KS_PKCS12 && !mtk_pem_looks_like(data, size))
 		return 0;
 	if (mtk_keystore_decode(data, size, "fuzz", &pass, NULL, 0, &ks, &err) != MTK_OK) {
 		if (err.code == MTK_OK)

@@ -1,6 +1,7 @@
 /* fuzz_pem.c - the PEM scanner and its hygiene findings, and the block
  * iterator (whole and in windows, as the expiry scan streams a bundle) and
- * its base64 decoder, on arbitrary bytes. */
+ * its base64 decoder, on arbitrary bytes; and the armoured-PFX helper,
+ * which must agree with the scanner. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nb = blocks_whole(data, size, lines, 64);
 	blocks_windowed(data, size, 7, lines, nb, 64);
 	blocks_windowed(data, size, 100, lines, nb, 64);
+	uint8_t *pfx = NULL;
+	size_t pfx_len = 0;
+	mtk_rc prc = mtk_pem_single_pfx(data, size, &pfx, &pfx_len, NULL);
+
+	if (prc != MTK_OK && prc != MTK_E_NOT_FOUND && prc != MTK_E_PKCS12 && prc != MTK_E_NOMEM)
+		abort();
 	if (mtk_pem_scan(data, size, &doc, &err) == MTK_OK) {
+		/* One armoured PFX for the keystore reader is the same one block,
+		 * with the same bytes, for the loader's scanner. */
+		if (prc == MTK_OK &&
+		    (doc.count != 1 || doc.blocks[0].bad || doc.blocks[0].der_len != pfx_len ||
+		     memcmp(doc.blocks[0].der, pfx, pfx_len) != 0 ||
+		     mtk_pem_pfx_armour(doc.blocks[0].label, strlen(doc.blocks[0].label),
+					doc.blocks[0].der, doc.blocks[0].der_len) == NULL))
+			abort();
 		for (size_t i = 0; i < doc.count; i++) {
 			const mtk_pem_block *b = &doc.blocks[i];
 			if (b->begin_off > size || b->end_off > size || b->line <= 0 ||
@@ -108,7 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mtk_pem_hygiene_findings(&doc, "fuzz.pem", &fs) != MTK_OK)
 			abort();
 		mtk_pem_doc_free(&doc);
-	}
+	} else if (prc == MTK_OK)
+		abort();
+	free(pfx);
 	mtk_findings_free(&fs);
 	return 0;
 }

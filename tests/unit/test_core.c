@@ -149,6 +149,51 @@ static void test_file_write_read(void **state)
 	mtk_buf_free(&b);
 }
 
+/* mtk_file_writev: pieces of every size (empty ones, more than one
+ * writev batch of them, a large one) land in order, once, as one file; the
+ * same rules as mtk_file_write (mode, no overwrite without force). */
+static void test_file_writev(void **state)
+{
+	static uint8_t big[300000];
+	struct iovec iov[200];
+	char small[200][4], p[512];
+	mtk_buf want = MTK_BUF_INIT, got = MTK_BUF_INIT;
+	mtk_err e = {0};
+	struct stat st;
+	int n = 0;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	for (int i = 0; i < 190; i++) {
+		snprintf(small[i], sizeof(small[i]), "%03d", i);
+		iov[n].iov_base = small[i];
+		iov[n++].iov_len = (size_t)(i % 4); /* 0 to 3 bytes */
+		if (i == 100) {
+			iov[n].iov_base = big;
+			iov[n++].iov_len = sizeof(big);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		assert_int_equal(mtk_buf_append(&want, iov[i].iov_base, iov[i].iov_len), MTK_OK);
+	snprintf(p, sizeof(p), "%s/pieces.jks", tmpdir);
+	umask(022);
+	assert_int_equal(mtk_file_writev(p, iov, n, MTK_WRITE_SECRET, &e), MTK_OK);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(mtk_file_read(p, 0, &got, &e), MTK_OK);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	assert_int_equal(mtk_file_writev(p, iov, 1, 0, &e), MTK_E_EXISTS);
+	mtk_err_clear(&e);
+	/* Replaced with nothing at all: an empty file. */
+	assert_int_equal(mtk_file_writev(p, iov, 0, MTK_WRITE_FORCE, &e), MTK_OK);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	mtk_buf_free(&want);
+	mtk_buf_free(&got);
+}
+
 static void test_outset_all_or_nothing(void **state)
 {
 	char a[512], b2[512];
@@ -518,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_file_write_read),
+		cmocka_unit_test(test_file_writev),
 		cmocka_unit_test(test_outset_all_or_nothing),
 		cmocka_unit_test(test_write_leaves_no_temporary),
 		cmocka_unit_test(test_stale_temporaries_swept),

@@ -20,6 +20,8 @@
 #include "mtlskit/mid.h"
 #include "mtlskit/load.h"
 
+#include "../../lib/keystore/ks_int.h"
+
 static mtk_secret CHANGEIT = {(char *)"changeit", 8};
 static mtk_secret OTHER = {(char *)"otherpw1", 8};
 static mtk_secret KEYPW = {(char *)"keypass1", 8};
@@ -670,6 +672,29 @@ static void test_alias_table(void **state)
 	assert_int_equal(mtk_keystore_find(ks, "entry-5"), -1);
 	assert_int_equal(mtk_keystore_find(ks, "entry-6"), 5);
 	assert_int_equal(mtk_keystore_find(ks, "entry-2999"), (long)n - 2);
+	/* Many removals (the table is mended in place, not rebuilt): every
+	 * alias left is found at its new place, none removed is found. */
+	{
+		mtk_keystore *m = mtk_keystore_new(MTK_KS_JKS);
+		size_t left;
+		for (size_t i = 0; i < 1000; i++) {
+			snprintf(alias, sizeof(alias), "m-%zu", i);
+			assert_int_equal(mtk_keystore_add_trusted(m, alias, cert, 0, &err), MTK_OK);
+		}
+		for (size_t k = 0; k < 300; k++)
+			mtk_keystore_remove(m, (k * 7919) % m->count);
+		left = m->count;
+		assert_int_equal(left, 700);
+		for (size_t i = 0; i < left; i++)
+			assert_int_equal(mtk_keystore_find(m, m->entries[i].alias), (long)i);
+		for (size_t i = 0, found = 0; i < 1000; i++) {
+			snprintf(alias, sizeof(alias), "M-%zu", i);
+			found += mtk_keystore_find(m, alias) >= 0;
+			if (i == 999)
+				assert_int_equal(found, left);
+		}
+		mtk_keystore_free(m);
+	}
 	/* Round trips. */
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_JKS, &CHANGEIT, NULL, &out, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_decode(out.data, out.len, "t.jks", &CHANGEIT, NULL, 0, &back, &err),
@@ -751,6 +776,177 @@ static void test_lazy_byte_for_byte(void **state)
 		mtk_keystore_free(lazy);
 		mtk_keystore_free(full);
 	}
+}
+
+/* SHA-1(UTF-16BE password || "Mighty Aphrodite" || body): re-seals a JKS
+ * body patched by hand. */
+static void reseal(uint8_t *data, size_t len, const char *pw)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t p16[64];
+	size_t n = strlen(pw);
+
+	for (size_t i = 0; i < n; i++) {
+		p16[2 * i] = 0;
+		p16[2 * i + 1] = (uint8_t)pw[i];
+	}
+	assert_true(EVP_DigestInit_ex(md, EVP_sha1(), NULL) == 1 &&
+		    EVP_DigestUpdate(md, p16, 2 * n) == 1 &&
+		    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
+		    EVP_DigestUpdate(md, data, len - 20) == 1 &&
+		    EVP_DigestFinal_ex(md, data + len - 20, NULL) == 1);
+	EVP_MD_CTX_free(md);
+}
+
+/* Encodes ks to a fresh buffer. */
+static void enc(const mtk_keystore *ks, mtk_buf *out)
+{
+	mtk_err err = {0};
+
+	mtk_buf_free(out);
+	*out = (mtk_buf)MTK_BUF_SECRET_INIT;
+	assert_int_equal(mtk_keystore_encode(ks, ks->type, &CHANGEIT, NULL, out, &err), MTK_OK);
+}
+
+/* The encoder that writes unchanged entries as their stored bytes (a lazily
+ * read store) gives exactly what the field-by-field encoder gives (the same
+ * store read in full, every entry rewritten from its fields): stores of 0,
+ * 1, 10 and 1,000 trusted entries plus a key entry, JKS and JCEKS,
+ * unchanged, after a removal and an addition, and through
+ * mtk_keystore_save to a file.  A stored alias with capitals, which the
+ * encoder writes lower-cased, is not taken as is. */
+static void test_exact_encoder(void **state)
+{
+	static const size_t sizes[] = {0, 1, 10, 1000};
+	static const mtk_ks_type types[] = {MTK_KS_JKS, MTK_KS_JCEKS};
+	EVP_PKEY *key[2] = {NULL, NULL};
+	X509 *cert[2] = {NULL, NULL};
+	char dir[] = "/tmp/mtk-jks-XXXXXX", path[64], alias[32];
+	mtk_err err = {0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	make_pair("Exact A", &key[0], &cert[0]);
+	make_pair("Exact B", &key[1], &cert[1]);
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			mtk_keystore *ks = mtk_keystore_new(types[t]), *lazy = NULL, *full = NULL;
+			mtk_buf a = MTK_BUF_SECRET_INIT, b = MTK_BUF_SECRET_INIT,
+				c = MTK_BUF_SECRET_INIT, in = MTK_BUF_INIT;
+			STACK_OF(X509) *chain = one(cert[1]);
+			size_t n = sizes[k];
+
+			for (size_t i = 0; i < n; i++) {
+				snprintf(alias, sizeof(alias), "ca-%05zu", i);
+				assert_int_equal(mtk_keystore_add_trusted(ks, alias, cert[i % 2],
+									  (int64_t)i, &err),
+						 MTK_OK);
+				if (i == n / 2)
+					assert_int_equal(mtk_keystore_add_key(ks, "the key", key[1],
+									      chain, 7, &err),
+							 MTK_OK);
+			}
+			enc(ks, &a); /* every entry new: field by field */
+			/* The lazy reader takes the buffer it is given. */
+			assert_int_equal(mtk_buf_append(&in, a.data, a.len), MTK_OK);
+			assert_int_equal(mtk_keystore_decode_buf(
+					     &in, "t", &CHANGEIT, NULL,
+					     MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS, &lazy, &err),
+					 MTK_OK);
+			assert_null(in.data);
+			assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT, NULL, 0,
+							     &full, &err),
+					 MTK_OK);
+			if (n == 1000) {
+				/* Unchanged: the header, one run of the file, the digest. */
+				mtk_ks_piece *pc = NULL;
+				size_t np = 0;
+				mtk_buf side = MTK_BUF_SECRET_INIT;
+				assert_int_equal(mtk_jks_encode_pieces(lazy, lazy->type, &CHANGEIT,
+								       NULL, &side, &pc, &np, &err),
+						 MTK_OK);
+				assert_int_equal(np, 3);
+				assert_non_null(pc[1].p);
+				assert_int_equal(pc[1].len, a.len - 12 - 20);
+				assert_int_equal(side.len, 12 + 20);
+				free(pc);
+				mtk_buf_free(&side);
+			}
+			enc(lazy, &b);
+			enc(full, &c);
+			assert_int_equal(b.len, a.len);
+			assert_memory_equal(b.data, a.data, a.len);
+			assert_int_equal(c.len, a.len);
+			assert_memory_equal(c.data, a.data, a.len);
+			if (n > 0) {
+				/* The same edit on both. */
+				mtk_keystore_remove(lazy, n / 3);
+				mtk_keystore_remove(full, n / 3);
+				assert_int_equal(
+				    mtk_keystore_add_trusted(lazy, "new", cert[0], 9, &err),
+				    MTK_OK);
+				assert_int_equal(
+				    mtk_keystore_add_trusted(full, "new", cert[0], 9, &err),
+				    MTK_OK);
+				enc(lazy, &b);
+				enc(full, &c);
+				assert_int_equal(b.len, c.len);
+				assert_memory_equal(b.data, c.data, c.len);
+			}
+			/* Saved in pieces: the same bytes on disk. */
+			snprintf(path, sizeof(path), "%s/s%zu-%zu", dir, t, k);
+			assert_int_equal(
+			    mtk_keystore_save(lazy, path, &CHANGEIT, NULL, MTK_WRITE_SECRET, &err),
+			    MTK_OK);
+			assert_int_equal(mtk_file_read(path, 0, &in, &err), MTK_OK);
+			assert_int_equal(in.len, b.len);
+			assert_memory_equal(in.data, b.data, b.len);
+			mtk_keystore_free(lazy);
+			mtk_keystore_free(full);
+			lazy = full = NULL;
+			/* A wrong password: the buffer stays the caller's. */
+			assert_int_equal(mtk_keystore_decode_buf(&in, "t", &OTHER, NULL,
+								 MTK_KS_READ_LAZY, &lazy, &err),
+					 MTK_E_INTEGRITY);
+			mtk_err_clear(&err);
+			assert_non_null(in.data);
+			if (n == 10) {
+				/* "ca-00003" stored as "CA-00003": the encoder lower-cases
+				 * it, so the lazy store writes the field-by-field bytes. */
+				uint8_t *hit = memmem(a.data, a.len, "ca-00003", 8);
+				assert_non_null(hit);
+				hit[0] = 'C';
+				hit[1] = 'A';
+				reseal(a.data, a.len, "changeit");
+				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT,
+								     NULL, MTK_KS_READ_LAZY, &lazy,
+								     &err),
+						 MTK_OK);
+				assert_int_equal(mtk_keystore_decode(a.data, a.len, "t", &CHANGEIT,
+								     NULL, 0, &full, &err),
+						 MTK_OK);
+				enc(lazy, &b);
+				enc(full, &c);
+				assert_int_equal(b.len, c.len);
+				assert_memory_equal(b.data, c.data, c.len);
+				assert_memory_not_equal(b.data, a.data, a.len);
+				mtk_keystore_free(lazy);
+				mtk_keystore_free(full);
+			}
+			sk_X509_free(chain);
+			mtk_buf_free(&a);
+			mtk_buf_free(&b);
+			mtk_buf_free(&c);
+			mtk_buf_free(&in);
+			mtk_keystore_free(ks);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		X509_free(cert[i]);
+		EVP_PKEY_free(key[i]);
+	}
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
 }
 
 /* Removing from, and adding to, a lazily read store of 200 entries: what
@@ -915,6 +1111,7 @@ int main(void)
 	    cmocka_unit_test(test_alias_table),
 	    cmocka_unit_test(test_lazy_byte_for_byte),
 	    cmocka_unit_test(test_lazy_edit),
+	    cmocka_unit_test(test_exact_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

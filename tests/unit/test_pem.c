@@ -5,8 +5,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mtlskit/file.h"
 #include "mtlskit/pem.h"
 
 #define CERT_BODY "MAMCAQE=\n"
@@ -207,17 +210,96 @@ static void test_b64(void **state)
 	}
 }
 
+/* text with every "\n" as "\r\n" (certutil writes CRLF). */
+static void crlf(const mtk_buf *in, mtk_buf *out)
+{
+	for (size_t i = 0; i < in->len; i++) {
+		if (in->data[i] == '\n')
+			assert_int_equal(mtk_buf_append_u8(out, '\r'), MTK_OK);
+		assert_int_equal(mtk_buf_append_u8(out, in->data[i]), MTK_OK);
+	}
+}
+
+/* The armoured-PFX helper the loader and the keystore reader share: a PFX
+ * under PKCS12 (GnuTLS) or CERTIFICATE (certutil -encode, CRLF) is found
+ * with its DER and a note; a certificate, two blocks, a PKCS12 label over
+ * something else, and junk are not. */
+static void test_single_pfx(void **state)
+{
+	char path[1024];
+	const char *src = getenv("MTLSKIT_SRC");
+	mtk_buf pfx = MTK_BUF_INIT, t = MTK_BUF_INIT, t2 = MTK_BUF_INIT;
+	mtk_err e = {0};
+	uint8_t *der = NULL;
+	size_t n = 0;
+	const char *note = NULL;
+	static const char cert[] =
+	    "-----BEGIN CERTIFICATE-----\n" CERT_BODY "-----END CERTIFICATE-----\n";
+	static const char p12cert[] = "-----BEGIN PKCS12-----\n" CERT_BODY "-----END PKCS12-----\n";
+	static const char junk[] = "-----BEGIN PKCS12-----\n!!!!\n-----END PKCS12-----\n";
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/p12ks/trust-nomac.p12", src ? src : ".");
+	assert_int_equal(mtk_file_read(path, 0, &pfx, &e), MTK_OK);
+
+	/* GnuTLS: -----BEGIN PKCS12----- */
+	assert_int_equal(mtk_pem_encode(&t, "PKCS12", pfx.data, pfx.len), MTK_OK);
+	assert_int_equal(mtk_pem_single_pfx(t.data, t.len, &der, &n, &note), MTK_OK);
+	assert_int_equal(n, pfx.len);
+	assert_memory_equal(der, pfx.data, n);
+	assert_non_null(strstr(note, "GnuTLS"));
+	free(der);
+	der = NULL;
+	/* certutil -encode: CERTIFICATE, CRLF lines */
+	t.len = 0;
+	assert_int_equal(mtk_pem_encode(&t, "CERTIFICATE", pfx.data, pfx.len), MTK_OK);
+	crlf(&t, &t2);
+	assert_int_equal(mtk_pem_single_pfx(t2.data, t2.len, &der, &n, &note), MTK_OK);
+	assert_int_equal(n, pfx.len);
+	assert_memory_equal(der, pfx.data, n);
+	assert_non_null(strstr(note, "certutil"));
+	free(der);
+	der = NULL;
+	/* The predicate on its own. */
+	assert_non_null(mtk_pem_pfx_armour("X509 CERTIFICATE", 16, pfx.data, pfx.len));
+	assert_non_null(mtk_pem_pfx_armour("PKCS12", 6, NULL, 0));
+	assert_null(
+	    mtk_pem_pfx_armour("CERTIFICATE", 11, (const uint8_t *)"\x30\x03\x02\x01\x01", 5));
+	assert_null(mtk_pem_pfx_armour("PRIVATE KEY", 11, pfx.data, pfx.len));
+	/* Two blocks: not one PFX. */
+	t.len = 0;
+	assert_int_equal(mtk_buf_append(&t, t2.data, t2.len), MTK_OK);
+	assert_int_equal(mtk_buf_append(&t2, t.data, t.len), MTK_OK);
+	assert_int_equal(mtk_pem_single_pfx(t2.data, t2.len, &der, &n, NULL), MTK_E_NOT_FOUND);
+	/* A certificate is not a PFX; a PKCS12 label over one is an error. */
+	assert_int_equal(mtk_pem_single_pfx((const uint8_t *)cert, strlen(cert), &der, &n, NULL),
+			 MTK_E_NOT_FOUND);
+	assert_int_equal(
+	    mtk_pem_single_pfx((const uint8_t *)p12cert, strlen(p12cert), &der, &n, NULL),
+	    MTK_E_PKCS12);
+	assert_int_equal(mtk_pem_single_pfx((const uint8_t *)junk, strlen(junk), &der, &n, NULL),
+			 MTK_E_PKCS12);
+	assert_int_equal(mtk_pem_single_pfx(pfx.data, pfx.len, &der, &n, NULL), MTK_E_NOT_FOUND);
+	assert_int_equal(mtk_pem_single_pfx((const uint8_t *)"", 0, &der, &n, NULL),
+			 MTK_E_NOT_FOUND);
+	assert_null(der);
+	mtk_buf_free(&pfx);
+	mtk_buf_free(&t);
+	mtk_buf_free(&t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blocks_and_lines),
-		cmocka_unit_test(test_windows_hygiene),
-		cmocka_unit_test(test_legacy_encrypted_headers),
-		cmocka_unit_test(test_damaged),
-		cmocka_unit_test(test_encode_roundtrip),
-		cmocka_unit_test(test_iterator),
-		cmocka_unit_test(test_iterator_partial),
-		cmocka_unit_test(test_b64),
+	    cmocka_unit_test(test_blocks_and_lines),
+	    cmocka_unit_test(test_windows_hygiene),
+	    cmocka_unit_test(test_legacy_encrypted_headers),
+	    cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_encode_roundtrip),
+	    cmocka_unit_test(test_iterator),
+	    cmocka_unit_test(test_iterator_partial),
+	    cmocka_unit_test(test_b64),
+	    cmocka_unit_test(test_single_pfx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
