@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/gateway-instr.sh - instructions two mtlskit-gateway binaries execute
+# per full mTLS handshake (TLS 1.3, ECDSA P-256, one GET each), counted by
+# callgrind, so small changes show on a loaded machine and on VMs without
+# hardware counters.  verify_cache on (the same client again: cache hits)
+# and off, the binaries interleaved, BENCH_REPEAT rounds.
+#
+#   bench/gateway-instr.sh OLD_GATEWAY NEW_GATEWAY [BUILD_DIR]
+#
+# Per handshake, two figures: the worker thread as a whole (the TLS
+# handshake, verification, identity, proxying; the one-time work of the
+# first connection spread over the count), and the gateway's own part:
+# accept, the verify callback, the handshake-done callback (identity and
+# the start of the request), inclusive.  Needs valgrind, nginx (backend), jq.
+# Loopback only; each run is bounded by BENCH_DURATION seconds.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OLD=${1:?OLD_GATEWAY} NEW=${2:?NEW_GATEWAY}
+BUILD=$(cd "${3:-$ROOT/build}" && pwd)
+LOAD=$BUILD/bench/loadclient
+REP=${BENCH_REPEAT:-2}
+DUR=${BENCH_DURATION:-4}
+for p in valgrind callgrind_annotate nginx jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
+[ -x "$LOAD" ] || { echo "missing $LOAD (build first)" >&2; exit 2; }
+export MTLSKIT_GATEWAY=$NEW
+T=$(mktemp -d "${TMPDIR:-/tmp}/gw-instr.XXXXXX")
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; sleep 0.3; rm -rf "$T"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+diag() { :; }
+source "$ROOT/tests/interop/lib/gw-fixtures.sh"
+gw_pki >/dev/null 2>&1
+
+BPORT=$(free_port)
+mkdir -p "$T/be"
+cat >"$T/be/nginx.conf" <<NG
+worker_processes 1;
+daemon off;
+error_log $T/be/error.log;
+pid $T/be/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $T/be; proxy_temp_path $T/be; fastcgi_temp_path $T/be; uwsgi_temp_path $T/be; scgi_temp_path $T/be;
+  server { listen 127.0.0.1:$BPORT; location / { return 200 "ok\n"; } }
+}
+NG
+nginx -c "$T/be/nginx.conf" -p "$T/be" & PIDS="$PIDS $!"
+wait_port "$BPORT" || { echo "backend did not start" >&2; exit 1; }
+
+# incl FILE FUNCTION: inclusive instructions of FUNCTION in a callgrind profile
+incl() { callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+	awk -v f=":$2 [" 'index($0, f) { gsub(",", "", $1); print $1; exit }'; }
+# run1 BINARY VERIFY_CACHE TOGGLES... -> "OPS INSTRUCTIONS"
+run1() {
+	local bin=$1 vc=$2 port out gp res
+	shift 2
+	port=$(free_port)
+	out=$T/cg.out
+	cat >"$T/gw.conf" <<GW
+listen 127.0.0.1:$port
+cert $T/srv-ec-chain.pem
+key $T/srv-ec.key
+ca $T/ca1/ca.pem
+usermap $T/users.map
+backend 127.0.0.1:$BPORT
+workers 1
+access_log off
+max_connections_per_ip 0
+verify_cache $vc
+GW
+	rm -f "$out"
+	valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no "$@" \
+		"$bin" --config "$T/gw.conf" 2>/dev/null &
+	gp=$!
+	wait_port "$port" || { kill "$gp"; echo "0 0"; return; }
+	res=$("$LOAD" --mode handshake --port "$port" --cert "$T/alice-chain.pem" --key "$T/alice.key" \
+		--concurrency 1 --duration "$DUR" --tls 1.3)
+	kill "$gp"
+	wait "$gp" 2>/dev/null
+	echo "$(jq -r .ops <<<"$res") $(callgrind_annotate "$out" 2>/dev/null |
+		awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
+}
+per() { awk -v a="$2" -v n="$1" 'BEGIN { if (n > 0) printf "%.0f", a / n; else print "n/a" }'; }
+
+echo "instructions per full handshake (callgrind; load $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-8s %-14s %14s %14s\n' binary verify_cache worker "gateway's own"
+for r in $(seq 1 "$REP"); do
+	for vc in 4096 0; do
+		for b in old new; do
+			bin=$OLD
+			[ $b = new ] && bin=$NEW
+			read -r n1 all < <(run1 "$bin" "$vc" --toggle-collect=worker_main)
+			read -r n2 own < <(run1 "$bin" "$vc" --toggle-collect=gw_accept \
+				--toggle-collect=app_verify --toggle-collect=hs_event)
+			printf '%-8s %-14s %14s %14s\n' "$b" "$vc" "$(per "$n1" "$all")" "$(per "$n2" "$own")"
+		done
+	done
+done
