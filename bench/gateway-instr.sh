@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# bench/gateway-instr.sh - instructions two mtlskit-gateway binaries execute
-# per full mTLS handshake (TLS 1.3, ECDSA P-256, one GET each), counted by
+# bench/gateway-instr.sh - instructions mtlskit-gateway binaries execute per
+# full mTLS handshake (TLS 1.3, ECDSA P-256, one GET each), counted by
 # callgrind, so small changes show on a loaded machine and on VMs without
 # hardware counters.  verify_cache on (the same client again: cache hits)
-# and off, the binaries interleaved, BENCH_REPEAT rounds.
+# and off; several binaries (a build before and after a change) are run
+# interleaved, BENCH_REPEAT rounds.
 #
-#   bench/gateway-instr.sh OLD_GATEWAY NEW_GATEWAY [BUILD_DIR]
+#   bench/gateway-instr.sh [GATEWAY...]   (default: BUILD_DIR's, ./build)
 #
-# Per handshake, two figures: the worker thread as a whole (the TLS
-# handshake, verification, identity, proxying; the one-time work of the
-# first connection spread over the count), and the gateway's own part:
+# Per handshake, after one second of warm-up, two figures: the worker thread
+# as a whole (the TLS handshake, verification, identity, proxying), and the
+# gateway's own part:
 # accept, the verify callback, the handshake-done callback (identity and
 # the start of the request), inclusive.  Needs valgrind, nginx (backend), jq.
 # Loopback only; each run is bounded by BENCH_DURATION seconds.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OLD=${1:?OLD_GATEWAY} NEW=${2:?NEW_GATEWAY}
-BUILD=$(cd "${3:-$ROOT/build}" && pwd)
+BUILD=$(cd "${BUILD_DIR:-$ROOT/build}" && pwd)
+[ $# -gt 0 ] || set -- "$BUILD/gateway/mtlskit-gateway"
 LOAD=$BUILD/bench/loadclient
 REP=${BENCH_REPEAT:-2}
 DUR=${BENCH_DURATION:-4}
 for p in valgrind callgrind_annotate nginx jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
-[ -x "$LOAD" ] || { echo "missing $LOAD (build first)" >&2; exit 2; }
-export MTLSKIT_GATEWAY=$NEW
+for x in "$LOAD" "$@"; do [ -x "$x" ] || { echo "missing $x (build first)" >&2; exit 2; }; done
+export MTLSKIT_GATEWAY=$1
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-instr.XXXXXX")
 PIDS=""
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; sleep 0.3; rm -rf "$T"; }
@@ -76,6 +77,11 @@ GW
 		"$bin" --config "$T/gw.conf" 2>/dev/null &
 	gp=$!
 	wait_port "$port" || { kill "$gp"; echo "0 0"; return; }
+	# a first second of handshakes (the first verification, lazy
+	# initialisation), then the counters zeroed: steady state only
+	"$LOAD" --mode handshake --port "$port" --cert "$T/alice-chain.pem" --key "$T/alice.key" \
+		--concurrency 1 --duration 1 --tls 1.3 >/dev/null
+	callgrind_control -z "$gp" >/dev/null 2>&1
 	res=$("$LOAD" --mode handshake --port "$port" --cert "$T/alice-chain.pem" --key "$T/alice.key" \
 		--concurrency 1 --duration "$DUR" --tls 1.3)
 	kill "$gp"
@@ -86,16 +92,15 @@ GW
 per() { awk -v a="$2" -v n="$1" 'BEGIN { if (n > 0) printf "%.0f", a / n; else print "n/a" }'; }
 
 echo "instructions per full handshake (callgrind; load $(cut -d' ' -f1-3 /proc/loadavg))"
+for i in $(seq 1 $#); do echo "binary $i: ${!i}"; done
 printf '%-8s %-14s %14s %14s\n' binary verify_cache worker "gateway's own"
 for r in $(seq 1 "$REP"); do
 	for vc in 4096 0; do
-		for b in old new; do
-			bin=$OLD
-			[ $b = new ] && bin=$NEW
-			read -r n1 all < <(run1 "$bin" "$vc" --toggle-collect=worker_main)
-			read -r n2 own < <(run1 "$bin" "$vc" --toggle-collect=gw_accept \
+		for i in $(seq 1 $#); do
+			read -r n1 all < <(run1 "${!i}" "$vc" --toggle-collect=worker_main)
+			read -r n2 own < <(run1 "${!i}" "$vc" --toggle-collect=gw_accept \
 				--toggle-collect=app_verify --toggle-collect=hs_event)
-			printf '%-8s %-14s %14s %14s\n' "$b" "$vc" "$(per "$n1" "$all")" "$(per "$n2" "$own")"
+			printf '%-8s %-14s %14s %14s\n' "$i" "$vc" "$(per "$n1" "$all")" "$(per "$n2" "$own")"
 		done
 	done
 done
