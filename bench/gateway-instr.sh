@@ -12,7 +12,7 @@
 # as a whole (the TLS handshake, verification, identity, proxying), and the
 # gateway's own part:
 # accept, the verify callback, the handshake-done callback (identity and
-# the start of the request), inclusive.  Needs valgrind, nginx (backend), jq.
+# the start of the request), inclusive.  Needs valgrind and jq.
 # Loopback only; each run is bounded by BENCH_DURATION seconds.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +21,7 @@ BUILD=$(cd "${BUILD_DIR:-$ROOT/build}" && pwd)
 LOAD=$BUILD/bench/loadclient
 REP=${BENCH_REPEAT:-2}
 DUR=${BENCH_DURATION:-4}
-for p in valgrind callgrind_annotate nginx jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
+for p in valgrind callgrind_annotate callgrind_control jq; do command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }; done
 for x in "$LOAD" "$@"; do [ -x "$x" ] || { echo "missing $x (build first)" >&2; exit 2; }; done
 export MTLSKIT_GATEWAY=$1
 T=$(mktemp -d "${TMPDIR:-/tmp}/gw-instr.XXXXXX")
@@ -34,26 +34,12 @@ diag() { :; }
 source "$ROOT/tests/interop/lib/gw-fixtures.sh"
 gw_pki >/dev/null 2>&1
 
-BPORT=$(free_port)
-mkdir -p "$T/be"
-cat >"$T/be/nginx.conf" <<NG
-worker_processes 1;
-daemon off;
-error_log $T/be/error.log;
-pid $T/be/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $T/be; proxy_temp_path $T/be; fastcgi_temp_path $T/be; uwsgi_temp_path $T/be; scgi_temp_path $T/be;
-  server { listen 127.0.0.1:$BPORT; location / { return 200 "ok\n"; } }
-}
-NG
-nginx -c "$T/be/nginx.conf" -p "$T/be" & PIDS="$PIDS $!"
-wait_port "$BPORT" || { echo "backend did not start" >&2; exit 1; }
+# The tests' echo backend: its speed does not count here, only the
+# gateway's instructions.
+gw_backend instr
+BPORT=$BACKEND_PORT
+PIDS="$PIDS ${TAP_PIDS:-}"
 
-# incl FILE FUNCTION: inclusive instructions of FUNCTION in a callgrind profile
-incl() { callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-	awk -v f=":$2 [" 'index($0, f) { gsub(",", "", $1); print $1; exit }'; }
 # run1 BINARY VERIFY_CACHE TOGGLES... -> "OPS INSTRUCTIONS"
 run1() {
 	local bin=$1 vc=$2 port out gp res
