@@ -145,6 +145,10 @@ const char *cli_printable(const char *s, char *buf, size_t cap);
 /* CLOCK_MONOTONIC in milliseconds, the clock network deadlines are computed
  * from (probe.h, expiry.h clock_ms). */
 uint64_t cli_clock_ms(void *ctx);
+/* Called by every verb before it opens a socket: a peer that hangs up
+ * mid-handshake must give an error (exit 5), not SIGPIPE (OpenSSL writes
+ * to its sockets with write()). */
+void cli_net_begin(void);
 /* A duration option (timeval.h: "90s", "12h", "30d", "2w"; a bare number
  * in bare_unit_ms) within [min_ms, max_ms] into *ms; 0, or the usage
  * error's exit status. */

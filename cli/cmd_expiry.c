@@ -10,7 +10,6 @@
  * the scan goes on, and they set the status only when nothing was found.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -983,10 +982,7 @@ int cmd_expiry(cli *c, int argc, char **argv)
 		mtk_err_clear(&err);
 		if (lstat(a, &sb) != 0 &&
 		    mtk_expiry_parse_endpoint(a, host, sizeof(host), port, sizeof(port))) {
-			/* OpenSSL writes to the socket with write(): a server that
-			 * hangs up mid-handshake is an answer (exit 5), not a reason
-			 * to die of SIGPIPE, as in probe and track. */
-			signal(SIGPIPE, SIG_IGN);
+			cli_net_begin();
 			/* A failure is recorded in x and listed with the others. */
 			rc = mtk_expiry_scan_endpoint(x, host, port, &eo, &err);
 			if (rc == MTK_E_NOMEM) {

@@ -4,7 +4,6 @@
  * identity, detect TLS interception, and check ServiceNow readiness.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -820,9 +819,7 @@ int cmd_probe(cli *c, int argc, char **argv)
 	mtk_rc rc;
 
 	memset(&r, 0, sizeof(r));
-	/* OpenSSL writes to the socket with write(): a server that closes
-	 * mid-handshake must give an error, not kill us with SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
+	cli_net_begin();
 	rcode = cli_parse(c, argc, argv, "", longopts, on_opt, &a, usage, &first);
 	if (rcode != 0)
 		return rcode;

@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,9 +512,7 @@ static int track_run(cli *c, int argc, char **argv)
 		json_decref(arr);
 		return r;
 	}
-	/* a relying party that hangs up mid-handshake is an answer, not a
-	 * reason to die */
-	signal(SIGPIPE, SIG_IGN);
+	cli_net_begin(); /* the CA (ACME), the relying party */
 	env.now = c->now;
 	env.clock_ms = cli_clock_ms;
 	env.pass_io = &pio;

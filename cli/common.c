@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,6 +541,11 @@ json_t *cli_json_printable(const char *s)
 	if (buf != small)
 		free(buf);
 	return j;
+}
+
+void cli_net_begin(void)
+{
+	signal(SIGPIPE, SIG_IGN);
 }
 
 uint64_t cli_clock_ms(void *ctx)

@@ -163,12 +163,16 @@ static void tohex(const uint8_t *md, char *out)
 	out[64] = '\0';
 }
 
+/* x is the leaf of this connection's handshake: its digest comes from the
+ * verify step when that ran (gw_leaf_md), else is worked out here, once. */
 static void conn_set_cert(gw_conn *c, X509 *x)
 {
 	unsigned int n = 0;
 
-	if (X509_digest(x, EVP_sha256(), c->md, &n) == 1 && n == 32)
-		tohex(c->md, c->fp);
+	if (!c->leaf.known && X509_digest(x, gw_sha256(), c->leaf.md, &n) == 1 && n == 32)
+		c->leaf.known = true;
+	if (c->leaf.known)
+		tohex(c->leaf.md, c->fp);
 	free(c->subject);
 	c->subject = gw_name(X509_get_subject_name(x));
 }
@@ -307,7 +311,7 @@ static void handshake_done(gw_conn *c)
 		return;
 	}
 	conn_set_cert(c, peer);
-	v = mtk_gw_identify(c->st->map, c->md, c->subject, X509_check_ca(peer) != 0,
+	v = mtk_gw_identify(c->st->map, c->leaf.md, c->subject, X509_check_ca(peer) != 0,
 			    c->st->require_role);
 	c->ent = v.entry;
 	if (v.entry != NULL)
@@ -471,7 +475,7 @@ void gw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	c->st = gw_state_current();
 	c->timer = evtimer_new(w->base, timer_cb, c);
 	ssl = c->st ? SSL_new(c->st->ctx) : NULL;
-	if (ssl == NULL || c->timer == NULL) {
+	if (ssl == NULL || c->timer == NULL || !gw_state_bind_leaf(ssl, &c->leaf)) {
 		SSL_free(ssl);
 		close(fd);
 		gw_conn_free(c);

@@ -47,7 +47,7 @@ struct gw_conn {
 	const mtk_usermap_entry *ent; /* borrowed from st->map */
 	gw_reason deny;               /* R__COUNT when allowed */
 	char fp[65];                  /* lower-case hex SHA-256 of the leaf */
-	uint8_t md[32];
+	gw_leaf_md leaf;              /* its digest; the SSL's verify step may fill it */
 	char *subject;                /* RFC 2253, whole */
 };
 

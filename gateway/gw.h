@@ -220,12 +220,29 @@ X509 *gw_state_rejected_leaf(SSL *ssl);
 /* Converts an ASN1_TIME to seconds since the epoch; 0 when unreadable. */
 int64_t gw_asn1_time(const ASN1_TIME *t);
 
+/* The SHA-256 of a connection's client leaf, worked out once per handshake:
+ * by the verify step when it hashes the presented chain for the cache
+ * (state.c app_verify), else on first use by conn.c (verify_cache 0, a
+ * resumed session). */
+typedef struct gw_leaf_md {
+	bool known;
+	uint8_t md[32];
+} gw_leaf_md;
+/* state.c: where the verify step of ssl leaves the leaf's digest (the
+ * connection's, which outlives the SSL); false when out of memory. */
+bool gw_state_bind_leaf(SSL *ssl, gw_leaf_md *lm);
+
 /* vcache.c: client chains verified under one state (see there). */
 typedef struct gw_vcache gw_vcache;
 gw_vcache *gw_vcache_new(long entries); /* NULL when entries <= 0 or out of memory */
 void gw_vcache_free(gw_vcache *vc);
-/* SHA-256 over the presented certificates, in order, each with its length. */
-bool gw_vcache_key(STACK_OF(X509) *presented, unsigned char key[32]);
+/* SHA-256, fetched once (the first call, at startup): EVP_sha256() would
+ * fetch the algorithm by name in every digest.  NULL when unavailable. */
+const EVP_MD *gw_sha256(void);
+/* The cache key of a presented chain: SHA-256 over the leaf's SHA-256
+ * (left in leaf[32]) and the other certificates in order, each with its
+ * length. */
+bool gw_vcache_key(STACK_OF(X509) *presented, unsigned char leaf[32], unsigned char key[32]);
 bool gw_vcache_hit(gw_vcache *vc, const unsigned char key[32], int64_t now);
 void gw_vcache_put(gw_vcache *vc, const unsigned char key[32], int64_t now, int64_t valid_until);
 /* RFC 2253 form of a name (non-ASCII escaped), whole, malloc'd; NULL

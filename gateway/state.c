@@ -22,6 +22,7 @@ static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static gw_state *current;
 static int state_idx = -1;  /* SSL_CTX ex_data slot holding the gw_state */
 static int reject_idx = -1; /* SSL ex_data slot: the leaf of a refused chain */
+static int leaf_idx = -1;   /* SSL ex_data slot: the connection's gw_leaf_md */
 
 static void reject_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 			void *argp)
@@ -42,6 +43,11 @@ static void note_reject(SSL *ssl, X509 *leaf)
 X509 *gw_state_rejected_leaf(SSL *ssl)
 {
 	return reject_idx < 0 ? NULL : SSL_get_ex_data(ssl, reject_idx);
+}
+
+bool gw_state_bind_leaf(SSL *ssl, gw_leaf_md *lm)
+{
+	return leaf_idx >= 0 && SSL_set_ex_data(ssl, leaf_idx, lm) == 1;
 }
 
 gw_state *gw_state_ref(gw_state *st)
@@ -515,11 +521,19 @@ static int64_t verdict_until(const gw_state *st, X509_STORE_CTX *xs)
 static int app_verify(X509_STORE_CTX *xs, void *arg)
 {
 	gw_state *st = arg;
-	unsigned char key[32];
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	gw_leaf_md *lm = ssl != NULL ? SSL_get_ex_data(ssl, leaf_idx) : NULL;
+	unsigned char leaf[32], key[32];
 	int64_t now = (int64_t)time(NULL);
-	bool keyed = st->vcache != NULL && gw_vcache_key(X509_STORE_CTX_get0_untrusted(xs), key);
+	bool keyed =
+	    st->vcache != NULL && gw_vcache_key(X509_STORE_CTX_get0_untrusted(xs), leaf, key);
 	int ok;
 
+	/* the untrusted stack starts with the leaf: the peer certificate */
+	if (keyed && lm != NULL) {
+		memcpy(lm->md, leaf, sizeof(lm->md));
+		lm->known = true;
+	}
 	if (keyed && gw_vcache_hit(st->vcache, key, now)) {
 		atomic_fetch_add_explicit(&gw_m.verify_cache_hits, 1, memory_order_relaxed);
 		return 1;
@@ -545,6 +559,10 @@ mtk_rc gw_state_new(const mtk_gwconfig *cfg, long generation, gw_state **out, mt
 		state_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (reject_idx < 0)
 		reject_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, reject_free);
+	if (leaf_idx < 0)
+		leaf_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (gw_sha256() == NULL) /* fetched here, at startup, not in a handshake */
+		return mtk_err_set(err, MTK_E_CRYPTO, "SHA2-256 unavailable");
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return mtk_err_set(err, MTK_E_NOMEM, "state");
 	atomic_init(&st->refs, 1);

@@ -186,7 +186,7 @@ static void tcp_connect(gw_conn *c)
 	key_alg(peer, ka, sizeof(ka));
 	pi.key_alg = ka;
 	pi.has_sha256 = true;
-	memcpy(pi.sha256, c->md, 32);
+	memcpy(pi.sha256, c->leaf.md, 32);
 	pi.user = c->ent->user;
 	pi.roles = c->ent->roles;
 	pi.subject = c->subject;

@@ -8,8 +8,8 @@
  * of a successful verification depends only on the presented certificates,
  * the trust store, the CRLs, the gateway's own rules (CA:TRUE, EKU) and the
  * time.  Everything but the time is fixed for a gw_state (a reload builds a
- * new state, hence a new, empty cache), so an entry is keyed by the SHA-256
- * of the presented chain and carries the interval in which the verdict is
+ * new state, hence a new, empty cache), so an entry is keyed by a SHA-256
+ * of the presented chain (gw_vcache_key) and carries the interval in which the verdict is
  * known to hold: from the moment it was verified until the first notAfter
  * of the verified chain or the first nextUpdate of a CRL, whichever comes
  * first.  Only successes are kept; a refusal always goes through OpenSSL
@@ -46,8 +46,13 @@ static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
 
 static void sha_init(void)
 {
-	/* fetched once: EVP_sha256() is looked up by name in every digest */
 	sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
+const EVP_MD *gw_sha256(void)
+{
+	pthread_once(&sha_once, sha_init);
+	return sha256;
 }
 
 gw_vcache *gw_vcache_new(long entries)
@@ -81,41 +86,52 @@ void gw_vcache_free(gw_vcache *vc)
 	free(vc);
 }
 
-bool gw_vcache_key(STACK_OF(X509) *presented, unsigned char key[32])
+/* Feeds x's DER to md, after its length (4 bytes, big-endian) when framed. */
+static bool digest_der(EVP_MD_CTX *md, X509 *x, bool framed)
 {
-	EVP_MD_CTX *md;
 	unsigned char stackbuf[8192];
+	unsigned char *der, *p;
+	unsigned char be[4];
+	int len = i2d_X509(x, NULL);
+	bool ok;
+
+	if (len <= 0)
+		return false;
+	der = (size_t)len <= sizeof(stackbuf) ? stackbuf : malloc((size_t)len);
+	if (der == NULL)
+		return false;
+	p = der;
+	be[0] = (unsigned char)(len >> 24);
+	be[1] = (unsigned char)(len >> 16);
+	be[2] = (unsigned char)(len >> 8);
+	be[3] = (unsigned char)len;
+	ok = i2d_X509(x, &p) == len && (!framed || EVP_DigestUpdate(md, be, 4) == 1) &&
+	     EVP_DigestUpdate(md, der, (size_t)len) == 1;
+	if (der != stackbuf)
+		free(der);
+	return ok;
+}
+
+/* The leaf is hashed alone first: its digest is the connection's identity
+ * (the user map, the logs), so the handshake encodes and hashes it once.
+ * A fixed-length digest in front needs no length frame. */
+bool gw_vcache_key(STACK_OF(X509) *presented, unsigned char leaf[32], unsigned char key[32])
+{
+	const EVP_MD *sha = gw_sha256();
+	EVP_MD_CTX *md;
 	bool ok = false;
 	int n = sk_X509_num(presented);
 
-	pthread_once(&sha_once, sha_init);
-	if (sha256 == NULL || n <= 0 || (md = EVP_MD_CTX_new()) == NULL)
+	if (sha == NULL || n <= 0 || (md = EVP_MD_CTX_new()) == NULL)
 		return false;
-	if (EVP_DigestInit_ex(md, sha256, NULL) != 1)
+	if (EVP_DigestInit_ex(md, sha, NULL) != 1 ||
+	    !digest_der(md, sk_X509_value(presented, 0), false) ||
+	    EVP_DigestFinal_ex(md, leaf, NULL) != 1 || EVP_DigestInit_ex(md, sha, NULL) != 1 ||
+	    EVP_DigestUpdate(md, leaf, 32) != 1)
 		goto out;
-	for (int i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(presented, i);
-		int len = i2d_X509(x, NULL);
-		unsigned char *der, *p;
-		unsigned char be[4];
-
-		if (len <= 0)
+	for (int i = 1; i < n; i++)
+		if (!digest_der(md, sk_X509_value(presented, i), true))
 			goto out;
-		der = (size_t)len <= sizeof(stackbuf) ? stackbuf : malloc((size_t)len);
-		if (der == NULL)
-			goto out;
-		p = der;
-		be[0] = (unsigned char)(len >> 24);
-		be[1] = (unsigned char)(len >> 16);
-		be[2] = (unsigned char)(len >> 8);
-		be[3] = (unsigned char)len;
-		ok = i2d_X509(x, &p) == len && EVP_DigestUpdate(md, be, 4) == 1 &&
-		     EVP_DigestUpdate(md, der, (size_t)len) == 1;
-		if (der != stackbuf)
-			free(der);
-		if (!ok)
-			goto out;
-	}
 	ok = EVP_DigestFinal_ex(md, key, NULL) == 1;
 out:
 	EVP_MD_CTX_free(md);

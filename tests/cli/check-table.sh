@@ -8,42 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/check-pki.sh"
 pki_init
 cd "$P" || exit 1
 
-# ---- fixtures ----
-cat leaf.pem inter.pem root.pem leaf.key >good.pem
-cat leaf.pem inter.pem root.pem leaf-pkcs1.key >pkcs1.pem
-cat leaf.pem inter.pem root.pem leaf-enc.key >enc.pem
-cat leaf.pem inter.pem root.pem other.key >mismatch.pem
-cat leaf.pem inter.pem root.pem >nokey.pem
-cat leaf.pem inter.pem leaf.key >noroot.pem
-cat root.pem inter.pem leaf.pem leaf.key >order.pem
-cat leaf.pem root.pem leaf.key >gap.pem
-cat leaf.pem leaf.key >leafkey.pem
-cat inter.pem root.pem >chain.pem
-cat inter.pem root.pem other-root.pem >two.pem
-sed 's/$/\r/' good.pem >crlf.pem
-{ printf '\xef\xbb\xbf'; cat good.pem; } >bom.pem
-{ cat leaf.pem; printf '\x1a'; cat inter.pem root.pem leaf.key; } >ctrlz.pem
-{ cat leaf.pem; echo; cat inter.pem root.pem leaf.key; } >blank.pem
-openssl req -x509 -new -key leaf.key -out self-leaf.pem -subj "/C=GB/CN=mid01.example.com" -days 365 \
-	-addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=clientAuth" 2>/dev/null
-cat self-leaf.pem leaf.key >self.pem
-pki_leaf srv "/C=GB/CN=mid01.example.com" server
-cat srv.pem inter.pem root.pem srv.key >srv-bundle.pem
-sed 's/$/\r/' srv-bundle.pem >srv-crlf.pem
-pki_leaf exp "/C=GB/CN=mid01.example.com" client -startdate 20200101000000Z -enddate 20210101000000Z
-cat exp.pem inter.pem root.pem exp.key >expired.pem
-pki_leaf nyv "/C=GB/CN=mid01.example.com" client -startdate 20400101000000Z -enddate 20410101000000Z
-cat nyv.pem inter.pem root.pem nyv.key >notyet.pem
-pki_leaf uk "/C=UK/CN=mid01.example.com" client
-cat uk.pem inter.pem root.pem uk.key >uk-bundle.pem
-pki_leaf host "/C=GB/CN=midserver" client
-cat host.pem inter.pem root.pem host.key >host-bundle.pem
-pki_leaf snow "/C=GB/CN=acme.service-now.com" snow
-cat snow.pem inter.pem root.pem snow.key >snow-bundle.pem
-pki_leaf sha1 "/C=GB/CN=mid01.example.com" client -md sha1
-cat sha1.pem inter.pem root.pem sha1.key >sha1-bundle.pem
-openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile chain.pem -name mykey \
-	-passout pass:pw -out l.pfx
+# ---- fixtures (check-pki.sh lists them) ----
+pki_variants
 printf 'secret\n' >secret.txt
 # keytool's own PKCS12 (our clean chain imported): what a "Java Key Store"
 # record refuses.

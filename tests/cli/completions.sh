@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# completions.sh - the shell completions in packaging/completions/:
+# completions.sh - the shell completions as built (gen.py over
+# packaging/completions/mtlskit.table, into the build directory):
 # bash: the completion function, loaded with bash-completion, is called as
 # bash calls it (COMP_WORDS/COMP_CWORD) on partial command lines and its
 # COMPREPLY checked: verbs, sub-commands, enumerated values, files; for
@@ -10,7 +11,7 @@
 source "${MTLSKIT_TESTLIB:-$(dirname "$0")/../lib/tap.sh}"
 source "$MTLSKIT_SRC/tests/lib/cli-options.sh"
 BC=/usr/share/bash-completion/bash_completion
-COMPDIR=$MTLSKIT_SRC/packaging/completions
+COMPDIR=$MTLSKIT_BUILD/packaging/completions # mtlskit (bash), _mtlskit (zsh)
 
 # comp 'mtlskit ca s' -> the sorted candidates, one line, space separated.
 comp() {
@@ -23,12 +24,17 @@ comp() {
 		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 		_mtlskit mtlskit "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ \$//"' \
-		comp "$BC" "$COMPDIR/mtlskit.bash" "$T/cwd" "$1"
+		comp "$BC" "$COMPDIR/mtlskit" "$T/cwd" "$1"
 }
 mkdir -p "$T/cwd/agentdir" && touch "$T/cwd/bundle.pem" "$T/cwd/bundle.key"
 
 expect_eq "bash: the verbs" "$(comp 'mtlskit ')" \
 	"bundle ca check convert csr expiry inspect key keystore mid probe renew track"
+expect_eq "bash: the verbs are those of mtlskit --help" "$(comp 'mtlskit ')" "$(cli_verbs | sort | paste -sd' ' -)"
+for v in $(cli_verbs); do
+	subs=$(cli_subverbs "$v" | sort | paste -sd' ' -)
+	[ -n "$subs" ] && expect_eq "bash: the sub-commands of $v are those of its --help" "$(comp "mtlskit $v ")" "$subs"
+done
 expect_eq "bash: verbs starting with c" "$(comp 'mtlskit c')" "ca check convert csr"
 expect_eq "bash: --json before the verb, then the verbs" "$(comp 'mtlskit --json ke')" "key keystore"
 expect_eq "bash: ca sub-commands" "$(comp 'mtlskit ca ')" "crl init list revoke sign"
@@ -103,7 +109,8 @@ zpty -d z
 ZEOF
 run timeout 60 zsh -f "$T/zcomp.zsh" "$COMPDIR" "$T" \
 	'mtlskit keys' 'mtlskit convert x --compat le' 'mtlskit ca sign lab --profile se' \
-	'mtlskit check --each --wi' 'mtlskit mid install --agent agentd' 'mtlskit key generate --type ed'
+	'mtlskit check --each --wi' 'mtlskit mid install --agent agentd' 'mtlskit key generate --type ed' \
+	'mtlskit keystore add-key ks --type jc' 'mtlskit inspect --pass fi'
 zcase() { printf '%s\n' "$OUT" | grep -a -F "CASE $1 =>" | sed -e 's/^[^>]*=> //'; }
 expect_match "zsh compsys: 'mtlskit keys<TAB>' -> keystore" 'mtlskit keystore' "$(zcase 'mtlskit keys')"
 expect_match "zsh compsys: --compat le<TAB> -> legacy" '--compat legacy' "$(zcase 'mtlskit convert x --compat le')"
@@ -111,6 +118,9 @@ expect_match "zsh compsys: ca sign --profile se<TAB> -> server" '--profile serve
 expect_match "zsh compsys: check --wi<TAB> -> --within" 'check --each --within' "$(zcase 'mtlskit check --each --wi')"
 expect_match "zsh compsys: --agent agentd<TAB> -> the directory" '--agent agentdir/' "$(zcase 'mtlskit mid install --agent agentd')"
 expect_match "zsh compsys: key generate --type ed<TAB> -> ed25519" '--type ed25519' "$(zcase 'mtlskit key generate --type ed')"
+expect_match "zsh compsys: keystore add-key --type jc<TAB> -> jceks (not key types)" '--type jceks' \
+	"$(zcase 'mtlskit keystore add-key ks --type jc')"
+expect_match "zsh compsys: --pass fi<TAB> -> file: (a password source)" '--pass file:' "$(zcase 'mtlskit inspect --pass fi')"
 
 # The zsh function keeps its option lists as data; they must match --help too.
 for v in $(cli_verbs); do

@@ -17,44 +17,8 @@ BIN=$(mktemp -d "$T/bin.XXXX")
 ln -s "$MTLSKIT" "$BIN/mtlskit" # the fix says "mtlskit ...": run it as printed
 export KEY_PASS=secret PFX_PASS=pw PASS=pw JKS_PASS=changeit
 
-# ---- fixtures ----
-cat leaf.pem inter.pem root.pem leaf.key >good.pem
-cat leaf.pem inter.pem root.pem leaf-pkcs1.key >pkcs1.pem
-cat leaf.pem inter.pem root.pem leaf-enc.key >enc.pem
-cat leaf.pem inter.pem root.pem other.key >mismatch.pem
-cat leaf.pem inter.pem root.pem >nokey.pem
-cat leaf.pem inter.pem leaf.key >noroot.pem
-cat root.pem inter.pem leaf.pem leaf.key >order.pem
-cp pkcs1.pem "my bundle.pem" # a name the shell must get quoted
-cat leaf.pem inter.pem inter.pem root.pem leaf.key >dup.pem
-cat leaf.pem inter.pem root.pem other-root.pem leaf.key >extra.pem
-cat leaf.pem root.pem leaf.key >gap.pem
-cat root.pem inter.pem >ca-rev.pem
-sed 's/$/\r/' good.pem >crlf.pem
-cat inter.pem root.pem | sed 's/$/\r/' >crlf-ca.pem
-sed 's/$/\r/' leaf.pem >crlf-leaf.pem
-{ printf '\xef\xbb\xbf'; cat good.pem; } >bom.pem
-{ cat leaf.pem; printf '\x1a'; cat inter.pem root.pem leaf.key; } >ctrlz.pem
-{ cat leaf.pem; echo; cat inter.pem root.pem leaf.key; } >blank.pem
-openssl req -x509 -new -key leaf.key -out self-leaf.pem -subj "/C=GB/CN=mid01.example.com" -days 365 \
-	-addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=clientAuth" 2>/dev/null
-cat self-leaf.pem leaf.key >self.pem
-pki_leaf srv "/C=GB/CN=mid01.example.com" server
-cat srv.pem inter.pem root.pem srv.key >srv-bundle.pem
-pki_leaf exp "/C=GB/CN=mid01.example.com" client -startdate 20200101000000Z -enddate 20210101000000Z
-cat exp.pem inter.pem root.pem exp.key >expired.pem
-pki_leaf nyv "/C=GB/CN=mid01.example.com" client -startdate 20400101000000Z -enddate 20410101000000Z
-cat nyv.pem inter.pem root.pem nyv.key >notyet.pem
-pki_leaf soon "/C=GB/CN=mid01.example.com" client -days 10
-cat soon.pem inter.pem root.pem soon.key >soon-bundle.pem
-pki_leaf uk "/C=UK/CN=mid01.example.com" client
-cat uk.pem inter.pem root.pem uk.key >uk-bundle.pem
-pki_leaf snow "/C=GB/CN=acme.service-now.com" snow
-cat snow.pem inter.pem root.pem snow.key >snow-bundle.pem
-pki_leaf sha1 "/C=GB/CN=mid01.example.com" client -md sha1
-cat sha1.pem inter.pem root.pem sha1.key >sha1-bundle.pem
-openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile <(cat inter.pem root.pem) -name mykey \
-	-passout pass:pw -out l.pfx
+# ---- fixtures (check-pki.sh lists them) ----
+pki_variants
 if command -v keytool >/dev/null; then
 	# two key entries in one JKS: the "Java Key Store" record uses one
 	for a in one two; do

@@ -41,8 +41,11 @@ fi
 for f in "$prefix/share/bash-completion/completions/mtlskit" "$prefix/share/zsh/site-functions/_mtlskit"; do
 	expect_match "installed: $f" "^$f\$" "$files"
 done
-expect_eq "the installed bash completion is the source's" \
-	"$(cmp "$D$prefix/share/bash-completion/completions/mtlskit" "$MTLSKIT_SRC/packaging/completions/mtlskit.bash" && echo same)" same
+expect_eq "the installed bash completion is the one built (and tested)" \
+	"$(cmp "$D$prefix/share/bash-completion/completions/mtlskit" "$MTLSKIT_BUILD/packaging/completions/mtlskit" && echo same)" same
+expect_eq "the installed zsh completion is the one built (and tested)" \
+	"$(cmp "$D$prefix/share/zsh/site-functions/_mtlskit" "$MTLSKIT_BUILD/packaging/completions/_mtlskit" && echo same)" same
+expect_mode "the bash completion is mode 644" "$D$prefix/share/bash-completion/completions/mtlskit" 644
 # Nothing outside the standard places (man pages and completions from other
 # parts of the install are allowed there).
 allowed="^($bindir/|$docdir/|$prefix/share/(man|bash-completion|zsh)/|$unitdir/|$sysusersdir/)"

@@ -134,10 +134,18 @@ openssl ca -batch -config "$T/ca1/ca.cnf" -gencrl -crlsec 4 -out "$T/crl1-short.
 gw_conf "$T/gw-short.conf" "$B1" "crl $T/crl1-short.pem"
 gw_start short "$T/gw-short.conf" || not_ok "gateway starts with a 4-second CRL"
 t0=$(date +%s)
+# The identity headers the backend got (the leaf's digest comes from the
+# verify step with the cache on, from conn.c with it off).
+ident() { printf '%s\n' "$OUT" | tr -d '\r' | grep -E '^X-Client-(User|Roles|Cert-Sha256|Cert-Subject): ' | sort; }
 gw_curl alice "https://127.0.0.1:$GW_PORT/short1"
 expect_eq "4-second CRL: alice accepted" "$(http_code)" 200
+id_miss=$(ident)
 gw_curl alice "https://127.0.0.1:$GW_PORT/short2"
 expect_eq "4-second CRL: alice accepted again" "$(http_code)" 200
+id_hit=$(ident)
+expect_match "verify_cache on: the backend gets alice's user and fingerprint" \
+	"X-Client-Cert-Sha256: $(gw_fphex alice.pem).*X-Client-User: alice" "$(printf '%s' "$id_miss" | tr '\n' ' ')"
+expect_eq "verify_cache on: the same identity on a cache hit as on a miss" "$id_hit" "$id_miss"
 expect_eq "the second was a cache hit" "$(metric 'mtlskit_gateway_verify_cache_hits_total')" 1
 while [ $(($(date +%s) - t0)) -lt 6 ]; do sleep 0.5; done
 gw_curl alice "https://127.0.0.1:$GW_PORT/short3"
@@ -150,6 +158,7 @@ gw_start nocache "$T/gw-nocache.conf" || not_ok "gateway starts with verify_cach
 gw_curl alice "https://127.0.0.1:$GW_PORT/n1"
 gw_curl alice "https://127.0.0.1:$GW_PORT/n2"
 expect_eq "verify_cache 0: alice accepted" "$(http_code)" 200
+expect_eq "verify_cache 0: the same identity as with the cache on" "$(ident)" "$id_miss"
 expect_eq "verify_cache 0: no hits" "$(metric 'mtlskit_gateway_verify_cache_hits_total')" 0
 
 # --- negative control: only the issuing CA's CRL ---

@@ -2,7 +2,7 @@
 # probe-failures.sh - every failing stage exits 5 with one line naming it,
 # and nothing waits past the timeouts: DNS failure, refused connection, a
 # server that accepts and never speaks TLS, a plain-HTTP port, a server that
-# closes mid-handshake; and usage errors.
+# closes mid-handshake, a proxy that resets the tunnel; and usage errors.
 source "$MTLSKIT_TESTLIB"
 source "$MTLSKIT_SRC/tests/interop/lib/probe-fixtures.sh"
 
@@ -55,6 +55,38 @@ mtk --json probe "127.0.0.1:$CLOSER" --timeout 5
 expect_eq "closed mid-handshake: exit 5" "$RC" 5
 expect_json "stage handshake" '.stage' handshake
 expect_json "MTK_E_TLS" '.error.code' MTK_E_TLS
+
+# A proxy that opens the tunnel and goes away at once (FIN, then RST): the
+# reset arrives in CLOSE_WAIT, so the ClientHello's write() raises SIGPIPE
+# every time unless the verb ignores it (cli_net_begin); exit 5, never 141.
+GONE=$(free_port)
+"$PY" -c '
+import socket, struct, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); s.settimeout(60)
+for _ in range(8):
+    c, _ = s.accept()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = c.recv(4096)
+        if not d:
+            break
+        data += d
+    if data.startswith(b"CONNECT "):
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        c.shutdown(socket.SHUT_WR)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()' "$GONE" >/dev/null 2>&1 </dev/null &
+TAP_PIDS="${TAP_PIDS:-} $!"
+wait_port "$GONE"
+codes=""
+for _ in 1 2 3; do
+	"$MTLSKIT" probe 127.0.0.1:443 --proxy "http://127.0.0.1:$GONE" --timeout 5 >/dev/null 2>&1
+	codes="$codes$? "
+done
+expect_eq "a proxy that resets the tunnel: exit 5 every time, never SIGPIPE (141)" "$codes" "5 5 5 "
+mtk --json probe 127.0.0.1:443 --proxy "http://127.0.0.1:$GONE" --timeout 5
+expect_json "the tunnel was open: the failure is the handshake's" '.stage' handshake
 
 HTTPP=$(free_port)
 "$PY" -m http.server "$HTTPP" --bind 127.0.0.1 >/dev/null 2>&1 </dev/null &

@@ -7,6 +7,8 @@
 #                            other.key, other-root.pem
 #   pki_leaf NAME SUBJ EXT [openssl-ca-args...]
 #                            NAME.pem + NAME.key signed by inter with extension section EXT
+#   pki_variants             after pki_init: the bundles the finding tables (check-table.sh,
+#                            fixes.sh) run on, one or more findings each (list below)
 P=${P:-$T/pki}
 
 pki_init() {
@@ -92,4 +94,67 @@ pki_leaf() {
 			-out "$name.pem" -extensions "$ext" -notext "$@" 2>/dev/null
 	)
 	[ -s "$P/$name.pem" ] || { echo "Bail out! fixture $name failed"; exit 1; }
+}
+
+# pki_variants: in $P, from pki_init's PKI, one file per way a bundle goes
+# wrong (and good.pem, which does not):
+#   good pkcs1 enc mismatch nokey noroot order dup extra gap leafkey  (.pem)
+#   "my bundle.pem" (pkcs1.pem under a name the shell must quote)
+#   chain two ca-rev           CA certificates only (two: an unrelated root too)
+#   crlf crlf-ca crlf-leaf srv-crlf bom ctrlz blank   line endings, stray bytes
+#   self self-leaf             a self-signed leaf
+#   srv-bundle expired notyet soon-bundle uk-bundle host-bundle snow-bundle
+#   sha1-bundle                leaves made by pki_leaf (srv, exp, nyv, soon, uk, host, snow,
+#                              sha1), each with inter, root and its key
+#   l.pfx                      leaf, key and chain, alias mykey, password "pw"
+pki_variants() {
+	(
+		cd "$P" || exit 1
+		cat leaf.pem inter.pem root.pem leaf.key >good.pem
+		cat leaf.pem inter.pem root.pem leaf-pkcs1.key >pkcs1.pem
+		cp pkcs1.pem "my bundle.pem"
+		cat leaf.pem inter.pem root.pem leaf-enc.key >enc.pem
+		cat leaf.pem inter.pem root.pem other.key >mismatch.pem
+		cat leaf.pem inter.pem root.pem >nokey.pem
+		cat leaf.pem inter.pem leaf.key >noroot.pem
+		cat root.pem inter.pem leaf.pem leaf.key >order.pem
+		cat leaf.pem inter.pem inter.pem root.pem leaf.key >dup.pem
+		cat leaf.pem inter.pem root.pem other-root.pem leaf.key >extra.pem
+		cat leaf.pem root.pem leaf.key >gap.pem
+		cat leaf.pem leaf.key >leafkey.pem
+		cat inter.pem root.pem >chain.pem
+		cat inter.pem root.pem other-root.pem >two.pem
+		cat root.pem inter.pem >ca-rev.pem
+		sed 's/$/\r/' good.pem >crlf.pem
+		sed 's/$/\r/' chain.pem >crlf-ca.pem
+		sed 's/$/\r/' leaf.pem >crlf-leaf.pem
+		{ printf '\xef\xbb\xbf'; cat good.pem; } >bom.pem
+		{ cat leaf.pem; printf '\x1a'; cat inter.pem root.pem leaf.key; } >ctrlz.pem
+		{ cat leaf.pem; echo; cat inter.pem root.pem leaf.key; } >blank.pem
+		openssl req -x509 -new -key leaf.key -out self-leaf.pem -subj "/C=GB/CN=mid01.example.com" \
+			-days 365 -addext "basicConstraints=critical,CA:FALSE" \
+			-addext "extendedKeyUsage=clientAuth" 2>/dev/null
+		cat self-leaf.pem leaf.key >self.pem
+		openssl pkcs12 -export -in leaf.pem -inkey leaf.key -certfile chain.pem -name mykey \
+			-passout pass:pw -out l.pfx
+	) || { echo "Bail out! check fixtures failed"; exit 1; }
+	pki_leaf srv "/C=GB/CN=mid01.example.com" server
+	pki_leaf exp "/C=GB/CN=mid01.example.com" client -startdate 20200101000000Z -enddate 20210101000000Z
+	pki_leaf nyv "/C=GB/CN=mid01.example.com" client -startdate 20400101000000Z -enddate 20410101000000Z
+	pki_leaf soon "/C=GB/CN=mid01.example.com" client -days 10
+	pki_leaf uk "/C=UK/CN=mid01.example.com" client
+	pki_leaf host "/C=GB/CN=midserver" client
+	pki_leaf snow "/C=GB/CN=acme.service-now.com" snow
+	pki_leaf sha1 "/C=GB/CN=mid01.example.com" client -md sha1
+	(
+		cd "$P" || exit 1
+		cat srv.pem inter.pem root.pem srv.key >srv-bundle.pem
+		sed 's/$/\r/' srv-bundle.pem >srv-crlf.pem
+		cat exp.pem inter.pem root.pem exp.key >expired.pem
+		cat nyv.pem inter.pem root.pem nyv.key >notyet.pem
+		for v in soon uk host snow sha1; do
+			cat "$v.pem" inter.pem root.pem "$v.key" >"$v-bundle.pem"
+		done
+	) || { echo "Bail out! check fixtures failed"; exit 1; }
+	[ -s "$P/l.pfx" ] && [ -s "$P/self.pem" ] || { echo "Bail out! check fixtures failed"; exit 1; }
 }
