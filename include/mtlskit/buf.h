@@ -60,6 +60,18 @@ MTK_WUR mtk_rc mtk_random(void *p, size_t n);
 #define MTK_FNV1A_INIT 14695981039346656037ULL
 uint64_t mtk_fnv1a(uint64_t h, const void *p, size_t n);
 
+/* The value of a hex digit (either case), -1 for anything else. */
+static inline int mtk_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 typedef struct mtk_reader {
 	const uint8_t *data;
 	size_t len;

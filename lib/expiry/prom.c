@@ -56,17 +56,6 @@ struct fields {
 	size_t n[NFIELDS];
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Splits an RFC 2253 name as the scan renders it ("CN=a,O=b\, c+OU=d")
  * and keeps the first value of each field, unescaped. */
 static void split_name(const char *dn, struct fields *f)
@@ -98,8 +87,8 @@ static void split_name(const char *dn, struct fields *f)
 			char c = *p++;
 
 			if (c == '\\' && *p) {
-				if (hexval(p[0]) >= 0 && p[1] && hexval(p[1]) >= 0) {
-					c = (char)(hexval(p[0]) << 4 | hexval(p[1]));
+				if (mtk_hexval(p[0]) >= 0 && p[1] && mtk_hexval(p[1]) >= 0) {
+					c = (char)(mtk_hexval(p[0]) << 4 | mtk_hexval(p[1]));
 					p += 2;
 				} else {
 					c = *p++;
@@ -129,7 +118,7 @@ static void serial_decimal(const char *hex, char *out, size_t cap)
 
 	limb[0] = 0;
 	for (const char *p = hex + neg; *p; p++) {
-		int d = hexval(*p);
+		int d = mtk_hexval(*p);
 		uint64_t carry;
 
 		if (d < 0 || nl > 15) {

@@ -461,17 +461,6 @@ static size_t take_head(mtk_http_req *r, const uint8_t *p, size_t n)
 
 /* ------------------------------------------------------------ chunked framing */
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Follows the chunked framing over p; returns the bytes up to and with the
  * end of the message (r->cs == CS_END), or all of them; on a framing error
  * fails r. */
@@ -486,7 +475,7 @@ static size_t chunk_check(mtk_http_req *r, const uint8_t *p, size_t n)
 		switch (r->cs) {
 		case CS_SIZE0:
 		case CS_SIZE:
-			if ((v = hexval(c)) >= 0) {
+			if ((v = mtk_hexval((char)c)) >= 0) {
 				if (++r->digits > 16)
 					return fail(r, 400, "chunk size too long", i);
 				r->chunk_left = r->chunk_left * 16 + (uint64_t)v;
