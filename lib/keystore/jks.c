@@ -803,291 +803,253 @@ static bool alias_lower(const uint8_t *a, size_t n)
 	return true;
 }
 
-mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char *name,
-		      const mtk_secret *store_pass, const mtk_secret *key_pass, unsigned flags,
-		      mtk_keystore **out, mtk_err *err)
-{
+/* One JKS/JCEKS file being read: where the entries' bytes live and what
+ * the header said. */
+struct jks_rd {
 	mtk_reader r;
-	uint32_t magic, version, count;
-	mtk_keystore *ks = NULL;
-	mtk_ks_entry tmp;
-	const char *why = NULL;
-	const uint8_t *base = NULL; /* lazy: the keystore's bytes (data itself when owned) */
-	size_t body_end;
-	uint64_t budget;
-	bool lazy = (flags & MTK_KS_READ_LAZY) != 0;
-	EVP_MD *sha1 = NULL;
-	mtk_rc rc;
+	const uint8_t *data; /* the bytes read */
+	const uint8_t *base; /* lazy: the keystore's own copy (data itself when owned) */
+	mtk_keystore *ks;
+	uint32_t magic, version;
+	bool lazy;
+	const char *name;
+	const char *why; /* what was cut short, for the truncation message */
+};
 
-	memset(&tmp, 0, sizeof(tmp));
-	mtk_reader_init(&r, data, len);
-	if ((rc = mtk_reader_u32be(&r, &magic)) != MTK_OK ||
-	    (rc = mtk_reader_u32be(&r, &version)) != MTK_OK ||
-	    (rc = mtk_reader_u32be(&r, &count)) != MTK_OK) {
-		rc = mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore header is truncated", name);
-		goto out;
-	}
-	if (magic != JKS_MAGIC && magic != JCEKS_MAGIC) {
-		rc = mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS or JCEKS keystore", name);
-		goto out;
-	}
-	if (version != 1 && version != 2) {
-		rc = mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)",
-				 name, version);
-		goto out;
-	}
-	if (store_pass == NULL && (flags & MTK_KS_READ_UNVERIFIED) == 0) {
-		rc = mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed",
-				 name);
-		goto out;
-	}
+/* Magic, version, entry count; the password rule; a count the file can
+ * hold. */
+static mtk_rc jks_header(struct jks_rd *rd, size_t len, bool have_pass, unsigned flags, uint32_t *count,
+			 mtk_err *err)
+{
+	const char *name = rd->name;
+
+	if (mtk_reader_u32be(&rd->r, &rd->magic) != MTK_OK || mtk_reader_u32be(&rd->r, &rd->version) != MTK_OK ||
+	    mtk_reader_u32be(&rd->r, count) != MTK_OK)
+		return mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore header is truncated", name);
+	if (rd->magic != JKS_MAGIC && rd->magic != JCEKS_MAGIC)
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS or JCEKS keystore", name);
+	if (rd->version != 1 && rd->version != 2)
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)", name,
+				   rd->version);
+	if (!have_pass && (flags & MTK_KS_READ_UNVERIFIED) == 0)
+		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed", name);
 	/* Every entry starts with a tag, an alias length and a date (14 bytes):
 	 * a count the file cannot hold is refused before anything is read. */
-	if (count > mtk_reader_left(&r) / 14) {
-		rc = mtk_err_set(err, MTK_E_KEYSTORE,
-				 "%s: entry count %u is impossible for a file of %zu bytes", name,
-				 count, len);
-		goto out;
+	if (*count > mtk_reader_left(&rd->r) / 14)
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: entry count %u is impossible for a file of %zu bytes",
+				   name, *count, len);
+	return MTK_OK;
+}
+
+/* A certificate of entry tmp at the cursor: decoded, or (lazy) a slice of
+ * the keystore's bytes.  MTK_E_TRUNCATED with rd->why set is left to the
+ * caller's message; other faults are set in err. */
+static mtk_rc jks_cert(struct jks_rd *rd, const mtk_ks_entry *tmp, X509 **x, struct mtk_ks_der *der, mtk_err *err)
+{
+	mtk_rc rc = read_cert(&rd->r, rd->version, x, der, &rd->why);
+
+	if (rc == MTK_OK || rc == MTK_E_TRUNCATED)
+		return rc;
+	return mtk_err_set(err, rc, "%s: alias %s: %s", rd->name, tmp->alias, rd->why);
+}
+
+/* Tag 1: the protected key and its chain. */
+static mtk_rc jks_key_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mtk_err *err)
+{
+	const char *name = rd->name;
+	uint32_t klen, n;
+	const uint8_t *kp;
+	mtk_rc rc;
+
+	if ((rc = mtk_reader_u32be(&rd->r, &klen)) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	if (klen > mtk_reader_left(&rd->r)) {
+		rd->why = "key length exceeds the file";
+		return MTK_E_TRUNCATED;
 	}
-	ks = mtk_keystore_new(magic == JKS_MAGIC ? MTK_KS_JKS : MTK_KS_JCEKS);
-	if (ks == NULL) {
-		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-		goto out;
-	}
-	ks->version = version;
-	/* The count is the file's claim: room for what it can hold, at most
-	 * 65,536 entries ahead (more grow as they come). */
-	mtk_ks_reserve(ks, count < 65536 ? count : 65536);
-	if (lazy && own != NULL && own->data == data) {
-		/* The entries point into the caller's buffer, taken on success. */
-		ks->raw = (uint8_t *)(uintptr_t)data;
-		ks->raw_len = len;
-	} else if (lazy) {
-		/* The entries' certificates point into this copy. */
-		own = NULL;
-		if ((ks->raw = malloc(len ? len : 1)) == NULL) {
-			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-			goto out;
-		}
-		memcpy(ks->raw, data, len);
-		ks->raw_len = len;
+	if ((rc = mtk_reader_bytes(&rd->r, klen, &kp)) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	if (rd->lazy) {
+		tmp->protected_key = (uint8_t *)(uintptr_t)(rd->base + (kp - rd->data));
 	} else {
-		own = NULL;
+		tmp->protected_key = malloc(klen ? klen : 1);
+		if (tmp->protected_key == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		memcpy(tmp->protected_key, kp, klen);
 	}
-	base = ks->raw;
-	for (uint32_t i = 0; i < count; i++) {
-		uint32_t tag;
-		uint64_t date;
-		size_t entry_off = r.off;
-
-		if ((rc = mtk_reader_u32be(&r, &tag)) != MTK_OK)
-			goto trunc;
-		if (tag != 1 && tag != 2 && !(tag == 3 && magic == JCEKS_MAGIC)) {
-			rc = mtk_err_set(err, MTK_E_KEYSTORE_TAG,
-					 "%s: Unrecognized keystore entry: %u (at byte %zu)", name,
-					 tag, entry_off);
-			goto out;
-		}
-		tmp.borrowed = lazy;
-		if ((rc = read_alias(&r, &tmp, ks, lazy ? base : NULL)) != MTK_OK) {
-			if (rc == MTK_E_KEYSTORE)
-				rc = mtk_err_set(err, rc,
-						 "%s: entry %u: alias is not valid modified UTF-8 "
-						 "(4-byte UTF-8 is not allowed)",
-						 name, i + 1);
-			else if (rc == MTK_E_TRUNCATED)
-				goto trunc;
-			else
-				mtk_err_set(err, rc, "%s", name);
-			goto out;
-		}
-		if ((rc = mtk_reader_u64be(&r, &date)) != MTK_OK)
-			goto trunc;
-		tmp.date_ms = (int64_t)date;
-		tmp.kind = (mtk_kse_kind)tag;
-		if (tag == 1) {
-			uint32_t klen, n;
-			const uint8_t *kp;
-
-			if ((rc = mtk_reader_u32be(&r, &klen)) != MTK_OK)
-				goto trunc;
-			if (klen > mtk_reader_left(&r)) {
-				why = "key length exceeds the file";
-				goto trunc;
-			}
-			if ((rc = mtk_reader_bytes(&r, klen, &kp)) != MTK_OK)
-				goto trunc;
-			if (lazy) {
-				tmp.protected_key = (uint8_t *)(uintptr_t)(base + (kp - data));
-			} else {
-				tmp.protected_key = malloc(klen ? klen : 1);
-				if (tmp.protected_key == NULL) {
-					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-					goto out;
-				}
-				memcpy(tmp.protected_key, kp, klen);
-			}
-			tmp.protected_len = klen;
-			{
-				mtk_ks_protection prot;
-				const uint8_t *ct;
-				size_t ctlen;
-				uint8_t salt[8];
-				uint32_t iter;
-				rc = parse_epki(kp, klen, &prot, &ct, &ctlen, salt, &iter);
-				tmp.protection = rc == MTK_OK ? prot : MTK_KSP_NONE;
-				if (rc == MTK_OK && prot == MTK_KSP_JCEKS && magic == JKS_MAGIC) {
-					/* The JKS reader only knows the Sun KeyProtector. */
-					tmp.protection = MTK_KSP_NONE;
-				}
-			}
-			if ((rc = mtk_reader_u32be(&r, &n)) != MTK_OK)
-				goto trunc;
-			if (n > mtk_reader_left(&r) / 4) {
-				rc = mtk_err_set(err, MTK_E_KEYSTORE,
-						 "%s: entry %u: chain length %u is impossible",
-						 name, i + 1, n);
-				goto out;
-			}
-			if (lazy)
-				tmp.der = mtk_ks_arena_alloc(ks, (n ? n : 1) * sizeof(*tmp.der));
-			else
-				tmp.chain = sk_X509_new_null();
-			if (tmp.chain == NULL && tmp.der == NULL) {
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-				goto out;
-			}
-			for (uint32_t j = 0; j < n; j++) {
-				X509 *x = NULL;
-				if ((rc = read_cert(&r, version, &x, lazy ? &tmp.der[j] : NULL,
-						    &why)) != MTK_OK) {
-					if (rc == MTK_E_TRUNCATED)
-						goto trunc;
-					rc = mtk_err_set(err, rc, "%s: alias %s: %s", name,
-							 tmp.alias, why);
-					goto out;
-				}
-				if (lazy) {
-					tmp.der[j].p = base + (tmp.der[j].p - data);
-					tmp.nder++;
-					continue;
-				}
-				if (!sk_X509_push(tmp.chain, x)) {
-					X509_free(x);
-					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-					goto out;
-				}
-			}
-			tmp.key_locked = true;
-		} else if (tag == 2) {
-			X509 *x = NULL;
-			struct mtk_ks_der d = {NULL, 0};
-			if ((rc = read_cert(&r, version, &x, lazy ? &d : NULL, &why)) != MTK_OK) {
-				if (rc == MTK_E_TRUNCATED)
-					goto trunc;
-				rc = mtk_err_set(err, rc, "%s: alias %s: %s", name, tmp.alias, why);
-				goto out;
-			}
-			if (lazy) {
-				if ((tmp.der = mtk_ks_arena_alloc(ks, sizeof(*tmp.der))) == NULL) {
-					rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-					goto out;
-				}
-				tmp.der[0].p = base + (d.p - data);
-				tmp.der[0].len = d.len;
-				tmp.nder = 1;
-				goto put;
-			}
-			tmp.chain = sk_X509_new_null();
-			if (tmp.chain == NULL || !sk_X509_push(tmp.chain, x)) {
-				X509_free(x);
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-				goto out;
-			}
-		} else {
-			/* No length prefix: parse a copy of the cursor to find the end. */
-			mtk_reader probe = r;
-			const uint8_t *sp;
-			rc = mtk_jser_read(&probe, NULL, 0);
-			if (rc == MTK_E_TRUNCATED)
-				goto trunc;
-			if (rc != MTK_OK) {
-				rc = mtk_err_set(
-				    err, rc,
-				    "%s: alias %s: secret key entry is not a valid Java "
-				    "serialization stream",
-				    name, tmp.alias);
-				goto out;
-			}
-			tmp.secret_raw_len = probe.off - r.off;
-			if ((rc = mtk_reader_bytes(&r, tmp.secret_raw_len, &sp)) != MTK_OK)
-				goto trunc;
-			tmp.secret_raw = malloc(tmp.secret_raw_len ? tmp.secret_raw_len : 1);
-			if (tmp.secret_raw == NULL) {
-				rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
-				goto out;
-			}
-			memcpy(tmp.secret_raw, sp, tmp.secret_raw_len);
-		}
-	put:
-		/* What the encoder would write for this entry is these bytes
-		 * (version 2, alias already lower-case): kept as a span. */
-		if (lazy && tag != 3 && version == 2 &&
-		    alias_lower(tmp.alias_raw, tmp.alias_raw_len)) {
-			tmp.span_off = entry_off;
-			tmp.span_len = r.off - entry_off;
-		}
-		if ((rc = put_entry(ks, &tmp)) != MTK_OK) {
-			rc = mtk_err_set(err, rc, "%s", name);
-			goto out;
-		}
-	}
-	body_end = r.off;
+	tmp->protected_len = klen;
 	{
-		const uint8_t *dig;
-		if ((rc = mtk_reader_bytes(&r, DIGEST_LEN, &dig)) != MTK_OK) {
-			why = "the integrity digest is missing";
-			goto trunc;
-		}
-		if (store_pass != NULL) {
-			mtk_buf p16 = MTK_BUF_SECRET_INIT;
-			EVP_MD_CTX *md = EVP_MD_CTX_new();
-			uint8_t d[20];
-			bool ok = false;
-
-			/* One explicit fetch: EVP_sha1() is fetched again by every
-			 * init.  The digest runs once, over the bytes as read. */
-			sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-			if (md != NULL && sha1 != NULL &&
-			    mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
-			    EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
-			    EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
-			    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
-			    EVP_DigestUpdate(md, data, body_end) == 1 &&
-			    EVP_DigestFinal_ex(md, d, NULL) == 1)
-				ok = true;
-			EVP_MD_CTX_free(md);
-			mtk_buf_free(&p16);
-			if (!ok) {
-				rc = mtk_err_set(err, MTK_E_CRYPTO, "%s: SHA-1", name);
-				goto out;
-			}
-			if (mtk_memcmp_ct(d, dig, DIGEST_LEN) != 0) {
-				rc = mtk_err_set(
-				    err, MTK_E_INTEGRITY,
-				    "%s: keystore password is incorrect or the file was altered",
-				    name);
-				goto out;
-			}
-			ks->verified = true;
+		mtk_ks_protection prot;
+		const uint8_t *ct;
+		size_t ctlen;
+		uint8_t salt[8];
+		uint32_t iter;
+		rc = parse_epki(kp, klen, &prot, &ct, &ctlen, salt, &iter);
+		tmp->protection = rc == MTK_OK ? prot : MTK_KSP_NONE;
+		if (rc == MTK_OK && prot == MTK_KSP_JCEKS && rd->magic == JKS_MAGIC) {
+			/* The JKS reader only knows the Sun KeyProtector. */
+			tmp->protection = MTK_KSP_NONE;
 		}
 	}
-	/* Keys: the key password if given, else (or then) the store password.
-	 * JCEKS decryption costs its iteration count in MD5 rounds (up to
-	 * 5,000,000 each, set by the file): a budget keeps a hostile store from
-	 * buying minutes of CPU; what is over it stays locked (mtk_keystore_unlock
-	 * still works entry by entry). */
-	budget = JCEKS_BUDGET;
+	if ((rc = mtk_reader_u32be(&rd->r, &n)) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	if (n > mtk_reader_left(&rd->r) / 4)
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: entry %u: chain length %u is impossible", name, i + 1, n);
+	if (rd->lazy)
+		tmp->der = mtk_ks_arena_alloc(rd->ks, (n ? n : 1) * sizeof(*tmp->der));
+	else
+		tmp->chain = sk_X509_new_null();
+	if (tmp->chain == NULL && tmp->der == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+	for (uint32_t j = 0; j < n; j++) {
+		X509 *x = NULL;
+
+		if ((rc = jks_cert(rd, tmp, &x, rd->lazy ? &tmp->der[j] : NULL, err)) != MTK_OK)
+			return rc;
+		if (rd->lazy) {
+			tmp->der[j].p = rd->base + (tmp->der[j].p - rd->data);
+			tmp->nder++;
+			continue;
+		}
+		if (!sk_X509_push(tmp->chain, x)) {
+			X509_free(x);
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		}
+	}
+	tmp->key_locked = true;
+	return MTK_OK;
+}
+
+/* Tag 2: one trusted certificate. */
+static mtk_rc jks_trusted_entry(struct jks_rd *rd, mtk_ks_entry *tmp, mtk_err *err)
+{
+	X509 *x = NULL;
+	struct mtk_ks_der d = {NULL, 0};
+	mtk_rc rc;
+
+	if ((rc = jks_cert(rd, tmp, &x, rd->lazy ? &d : NULL, err)) != MTK_OK)
+		return rc;
+	if (rd->lazy) {
+		if ((tmp->der = mtk_ks_arena_alloc(rd->ks, sizeof(*tmp->der))) == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", rd->name);
+		tmp->der[0].p = rd->base + (d.p - rd->data);
+		tmp->der[0].len = d.len;
+		tmp->nder = 1;
+		return MTK_OK;
+	}
+	tmp->chain = sk_X509_new_null();
+	if (tmp->chain == NULL || !sk_X509_push(tmp->chain, x)) {
+		X509_free(x);
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", rd->name);
+	}
+	return MTK_OK;
+}
+
+/* Tag 3 (JCEKS): a secret key, a Java serialization stream kept as bytes. */
+static mtk_rc jks_secret_entry(struct jks_rd *rd, mtk_ks_entry *tmp, mtk_err *err)
+{
+	/* No length prefix: parse a copy of the cursor to find the end. */
+	mtk_reader probe = rd->r;
+	const uint8_t *sp;
+	mtk_rc rc = mtk_jser_read(&probe, NULL, 0);
+
+	if (rc == MTK_E_TRUNCATED)
+		return rc;
+	if (rc != MTK_OK)
+		return mtk_err_set(err, rc, "%s: alias %s: secret key entry is not a valid Java serialization stream",
+				   rd->name, tmp->alias);
+	tmp->secret_raw_len = probe.off - rd->r.off;
+	if ((rc = mtk_reader_bytes(&rd->r, tmp->secret_raw_len, &sp)) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	tmp->secret_raw = malloc(tmp->secret_raw_len ? tmp->secret_raw_len : 1);
+	if (tmp->secret_raw == NULL)
+		return mtk_err_set(err, MTK_E_NOMEM, "%s", rd->name);
+	memcpy(tmp->secret_raw, sp, tmp->secret_raw_len);
+	return MTK_OK;
+}
+
+/* Entry i at the cursor, into the keystore.  MTK_E_TRUNCATED (rd->why
+ * may say what) is left to the caller's message. */
+static mtk_rc jks_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mtk_err *err)
+{
+	const char *name = rd->name;
+	size_t entry_off = rd->r.off;
+	uint32_t tag;
+	uint64_t date;
+	mtk_rc rc;
+
+	if (mtk_reader_u32be(&rd->r, &tag) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	if (tag != 1 && tag != 2 && !(tag == 3 && rd->magic == JCEKS_MAGIC))
+		return mtk_err_set(err, MTK_E_KEYSTORE_TAG, "%s: Unrecognized keystore entry: %u (at byte %zu)", name,
+				   tag, entry_off);
+	tmp->borrowed = rd->lazy;
+	if ((rc = read_alias(&rd->r, tmp, rd->ks, rd->lazy ? rd->base : NULL)) != MTK_OK) {
+		if (rc == MTK_E_KEYSTORE)
+			return mtk_err_set(err, rc,
+					   "%s: entry %u: alias is not valid modified UTF-8 "
+					   "(4-byte UTF-8 is not allowed)",
+					   name, i + 1);
+		if (rc == MTK_E_TRUNCATED)
+			return rc;
+		return mtk_err_set(err, rc, "%s", name);
+	}
+	if (mtk_reader_u64be(&rd->r, &date) != MTK_OK)
+		return MTK_E_TRUNCATED;
+	tmp->date_ms = (int64_t)date;
+	tmp->kind = (mtk_kse_kind)tag;
+	rc = tag == 1 ? jks_key_entry(rd, i, tmp, err) : tag == 2 ? jks_trusted_entry(rd, tmp, err)
+								 : jks_secret_entry(rd, tmp, err);
+	if (rc != MTK_OK)
+		return rc;
+	/* What the encoder would write for this entry is these bytes
+	 * (version 2, alias already lower-case): kept as a span. */
+	if (rd->lazy && tag != 3 && rd->version == 2 && alias_lower(tmp->alias_raw, tmp->alias_raw_len)) {
+		tmp->span_off = entry_off;
+		tmp->span_len = rd->r.off - entry_off;
+	}
+	if ((rc = put_entry(rd->ks, tmp)) != MTK_OK)
+		return mtk_err_set(err, rc, "%s", name);
+	return MTK_OK;
+}
+
+/* The integrity digest over data[0..body_end): SHA-1 of the password
+ * (UTF-16BE), "Mighty Aphrodite" and the body, against dig. */
+static mtk_rc jks_check_digest(const uint8_t *data, size_t body_end, const uint8_t *dig,
+			       const mtk_secret *store_pass, const char *name, mtk_err *err)
+{
+	mtk_buf p16 = MTK_BUF_SECRET_INIT;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	/* One explicit fetch: EVP_sha1() is fetched again by every init.  The
+	 * digest runs once, over the bytes as read. */
+	EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	uint8_t d[20];
+	bool ok = md != NULL && sha1 != NULL && mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
+		  EVP_DigestInit_ex(md, sha1, NULL) == 1 && EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
+		  EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 && EVP_DigestUpdate(md, data, body_end) == 1 &&
+		  EVP_DigestFinal_ex(md, d, NULL) == 1;
+
+	EVP_MD_CTX_free(md);
+	EVP_MD_free(sha1);
+	mtk_buf_free(&p16);
+	if (!ok)
+		return mtk_err_set(err, MTK_E_CRYPTO, "%s: SHA-1", name);
+	if (mtk_memcmp_ct(d, dig, DIGEST_LEN) != 0)
+		return mtk_err_set(err, MTK_E_INTEGRITY, "%s: keystore password is incorrect or the file was altered",
+				   name);
+	return MTK_OK;
+}
+
+/* Keys: the key password if given, else (or then) the store password.
+ * JCEKS decryption costs its iteration count in MD5 rounds (up to
+ * 5,000,000 each, set by the file): a budget keeps a hostile store from
+ * buying minutes of CPU; what is over it stays locked (mtk_keystore_unlock
+ * still works entry by entry). */
+static void jks_unlock_keys(mtk_keystore *ks, const mtk_secret *store_pass, const mtk_secret *key_pass,
+			    unsigned flags)
+{
+	uint64_t budget = JCEKS_BUDGET;
+
 	for (size_t i = 0; i < ks->count; i++) {
 		mtk_ks_entry *e = &ks->entries[i];
 		if (e->kind == MTK_KSE_KEY) {
@@ -1102,8 +1064,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 				size_t ctlen;
 				uint8_t salt[8];
 				uint32_t iter = 0;
-				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct,
-					       &ctlen, salt, &iter) == MTK_OK &&
+				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct, &ctlen, salt, &iter) ==
+					MTK_OK &&
 				    prot == MTK_KSP_JCEKS)
 					cost = iter;
 			}
@@ -1125,21 +1087,80 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 				describe_secret(e, store_pass, &budget);
 		}
 	}
+}
+
+mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char *name,
+		      const mtk_secret *store_pass, const mtk_secret *key_pass, unsigned flags,
+		      mtk_keystore **out, mtk_err *err)
+{
+	struct jks_rd rd = {.data = data, .lazy = (flags & MTK_KS_READ_LAZY) != 0, .name = name};
+	mtk_keystore *ks = NULL;
+	mtk_ks_entry tmp;
+	const uint8_t *dig;
+	uint32_t count;
+	size_t body_end;
+	mtk_rc rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	mtk_reader_init(&rd.r, data, len);
+	if ((rc = jks_header(&rd, len, store_pass != NULL, flags, &count, err)) != MTK_OK)
+		goto out;
+	ks = rd.ks = mtk_keystore_new(rd.magic == JKS_MAGIC ? MTK_KS_JKS : MTK_KS_JCEKS);
+	if (ks == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		goto out;
+	}
+	ks->version = rd.version;
+	/* The count is the file's claim: room for what it can hold, at most
+	 * 65,536 entries ahead (more grow as they come). */
+	mtk_ks_reserve(ks, count < 65536 ? count : 65536);
+	if (rd.lazy && own != NULL && own->data == data) {
+		/* The entries point into the caller's buffer, taken on success. */
+		ks->raw = (uint8_t *)(uintptr_t)data;
+		ks->raw_len = len;
+	} else if (rd.lazy) {
+		/* The entries' certificates point into this copy. */
+		own = NULL;
+		if ((ks->raw = malloc(len ? len : 1)) == NULL) {
+			rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+			goto out;
+		}
+		memcpy(ks->raw, data, len);
+		ks->raw_len = len;
+	} else {
+		own = NULL;
+	}
+	rd.base = ks->raw;
+	for (uint32_t i = 0; i < count; i++)
+		if ((rc = jks_entry(&rd, i, &tmp, err)) != MTK_OK)
+			goto fail;
+	body_end = rd.r.off;
+	if (mtk_reader_bytes(&rd.r, DIGEST_LEN, &dig) != MTK_OK) {
+		rd.why = "the integrity digest is missing";
+		rc = MTK_E_TRUNCATED;
+		goto fail;
+	}
+	if (store_pass != NULL) {
+		if ((rc = jks_check_digest(data, body_end, dig, store_pass, name, err)) != MTK_OK)
+			goto out;
+		ks->verified = true;
+	}
+	jks_unlock_keys(ks, store_pass, key_pass, flags);
 	if (own != NULL)
 		(void)mtk_buf_steal(own, NULL); /* now ks->raw */
 	*out = ks;
 	ks = NULL;
 	rc = MTK_OK;
 	goto out;
-trunc:
-	rc = mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore is truncated%s%s (at byte %zu)", name,
-			 why ? ": " : "", why ? why : "", r.off);
+fail:
+	if (rc == MTK_E_TRUNCATED)
+		rc = mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore is truncated%s%s (at byte %zu)", name,
+				 rd.why ? ": " : "", rd.why ? rd.why : "", rd.r.off);
 out:
 	mtk_ks_entry_clear(&tmp);
 	if (ks != NULL && own != NULL)
 		ks->raw = NULL; /* still the caller's */
 	mtk_keystore_free(ks);
-	EVP_MD_free(sha1);
 	return rc;
 }
 
