@@ -72,10 +72,16 @@ mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err)
 		if (fl >= 0)
 			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
+	/* A regular file is read into a buffer of its size (plus one byte to
+	 * see the end), reserved once: no regrowth, no copy. */
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (rc = mtk_buf_reserve(&b, (size_t)st.st_size + 1)) != MTK_OK) {
+		mtk_err_set(err, rc, "%s", path);
+		goto out;
+	}
 	for (;;) {
-		/* A regular file is read into a buffer of its size (plus one byte
-		 * to see the end): a secret buffer is wiped whole when freed, and
-		 * wiping 64 KiB never written costs a page fault per 4 KiB. */
+		/* A secret buffer is wiped whole when freed, and wiping 64 KiB
+		 * never written costs a page fault per 4 KiB: reads ask for what
+		 * is left of the file's size. */
 		size_t want = 65536;
 		ssize_t n;
 
