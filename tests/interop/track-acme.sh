@@ -111,6 +111,10 @@ mkdir -p webroot/.well-known/acme-challenge
 TAP_PIDS="${TAP_PIDS:-} $!"
 wait_port "$HTTP01_PORT"
 sed -i "s|^acme_http_listen .*|acme_webroot $T/webroot|" d/app.conf
+# A new account: pebble may hand an account its still-valid authorization
+# again (PEBBLE_AUTHZREUSE=0 still did, once in a long while), and then
+# nothing is fetched from the webroot at all.
+rm -f account.key
 mtk --json track run --force-renew
 expect_json "webroot: renewed" '.certificates[0].outcome' renewed
 for _ in $(seq 1 30); do # the server's log line may trail the response
