@@ -32,6 +32,17 @@ bold=$(tput bold 2>/dev/null || true)
 norm=$(tput sgr0 2>/dev/null || true)
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$norm"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+# SIGHUP to the gateway, then wait (10 s at most) for its next successful
+# reload in the log.
+reload_gateway() {
+	local before
+	before=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
+	show kill -HUP "$GW_PID"
+	for _ in $(seq 1 100); do
+		[ "$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)" -gt "$before" ] && break
+		sleep 0.1
+	done
+}
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 
@@ -130,12 +141,7 @@ show mtlskit track run --force-renew
 show cmp before-renewal.crt client.crt && echo "client.crt unchanged; the new one is staged in track.d (0600)"
 fp2=$(openssl x509 -in track.d/client.staged-cert.pem -noout -fingerprint -sha256 | sed 's/^.*=/sha256:/')
 printf 'mid.server  mid_server   %s\n' "$fp2" >>users.map
-reloads=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
-show kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)" -gt "$reloads" ] && break
-	sleep 0.1
-done
+reload_gateway
 echo "Its fingerprint mapped and the gateway reloaded, the next run installs it:"
 show mtlskit track run
 show mtlskit track status
@@ -147,12 +153,7 @@ show java -cp java GatewayClient "https://127.0.0.1:$GW_PORT/java" agent/securit
 step "10. Revocation: the client certificate is revoked, the CRL republished and reloaded (SIGHUP)"
 show mtlskit ca revoke lab-ca client.crt --reason keyCompromise
 show mtlskit ca crl lab-ca -o lab-ca.crl --days 30 --force
-reloads=$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)
-show kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"event":"reload".*"result":"ok"' gateway.log || true)" -gt "$reloads" ] && break
-	sleep 0.1
-done
+reload_gateway
 echo "The same curl and Java requests are now refused during the handshake:"
 if show curl -sS --cacert lab-ca/root.crt --cert client.crt --key client.key "https://127.0.0.1:$GW_PORT/hello" 2>&1; then
 	exit 1
