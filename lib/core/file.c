@@ -28,6 +28,37 @@ static mtk_rc errno_rc(int e)
 	}
 }
 
+/* Opens an input for reading and checks it: with stdin_ok, "-" is
+ * standard input (any kind but a directory); else a regular file of at
+ * most max bytes.  *fd is -1 on failure (standard input is never closed by
+ * the callers). */
+static mtk_rc input_open(const char *path, size_t max, bool stdin_ok, int *fd, struct stat *st,
+			 mtk_err *err)
+{
+	bool is_stdin = stdin_ok && strcmp(path, "-") == 0;
+	mtk_rc rc;
+
+	/* O_NONBLOCK: opening a FIFO with no writer must not hang. */
+	*fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (*fd < 0)
+		return mtk_err_set(err, errno_rc(errno), "%s: %s", path, strerror(errno));
+	if (fstat(*fd, st) != 0)
+		rc = mtk_err_set(err, MTK_E_IO, "%s: %s", path, strerror(errno));
+	else if (S_ISDIR(st->st_mode))
+		rc = mtk_err_set(err, MTK_E_ISDIR, "%s: is a directory; give a file", path);
+	else if (!is_stdin && !S_ISREG(st->st_mode))
+		rc = mtk_err_set(err, MTK_E_IO, "%s: not a regular file", path);
+	else if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max)
+		rc = mtk_err_set(err, MTK_E_TOO_LARGE, "%s: %lld bytes, over the %zu MiB limit",
+				 path, (long long)st->st_size, max >> 20);
+	else
+		return MTK_OK;
+	if (!is_stdin)
+		close(*fd);
+	*fd = -1;
+	return rc;
+}
+
 mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err)
 {
 	mtk_buf b = MTK_BUF_INIT;
@@ -39,34 +70,8 @@ mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err)
 	if (max == 0)
 		max = MTK_MAX_INPUT;
 	b.secret = out->secret;
-	if (is_stdin) {
-		fd = STDIN_FILENO;
-	} else {
-		/* O_NONBLOCK: opening a FIFO with no writer must not hang. */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0) {
-			rc = errno_rc(errno);
-			mtk_err_set(err, rc, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = mtk_err_set(err, MTK_E_IO, "%s: %s", path, strerror(errno));
+	if ((rc = input_open(path, max, true, &fd, &st, err)) != MTK_OK)
 		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = mtk_err_set(err, MTK_E_ISDIR, "%s: is a directory; give a file", path);
-		goto out;
-	}
-	if (!is_stdin && !S_ISREG(st.st_mode)) {
-		rc = mtk_err_set(err, MTK_E_IO, "%s: not a regular file", path);
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		rc = mtk_err_set(err, MTK_E_TOO_LARGE, "%s: %lld bytes, over the %zu MiB limit", path,
-				 (long long)st.st_size, max >> 20);
-		goto out;
-	}
 	if (!is_stdin) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl >= 0)
@@ -129,26 +134,13 @@ mtk_rc mtk_file_map(const char *path, size_t max, mtk_map *out, mtk_err *err)
 	struct stat st;
 	void *p;
 	int fd;
+	mtk_rc rc;
 
 	if (max == 0)
 		max = MTK_MAX_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return mtk_err_set(err, errno_rc(errno), "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		return mtk_err_set(err, MTK_E_IO, "%s: %s", path, strerror(errno));
-	}
-	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return S_ISDIR(st.st_mode) ? mtk_err_set(err, MTK_E_ISDIR, "%s: is a directory; give a file", path)
-					   : mtk_err_set(err, MTK_E_IO, "%s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > max) {
-		close(fd);
-		return mtk_err_set(err, MTK_E_TOO_LARGE, "%s: %lld bytes, over the %zu MiB limit", path,
-				   (long long)st.st_size, max >> 20);
-	}
+	if ((rc = input_open(path, max, false, &fd, &st, err)) != MTK_OK)
+		return rc;
 	if (st.st_size == 0) {
 		close(fd);
 		return MTK_OK;
