@@ -779,8 +779,7 @@ mtk_rc mtk_ca_index_format(const mtk_ca_index *idx, mtk_buf *out)
 struct index_file {
 	const char *name; /* in the CA directory */
 	mtk_map map;
-	const char *raw;  /* its bytes (NULL when empty or absent) */
-	size_t len;       /* of the file */
+	const char *raw;  /* map's bytes as text (NULL when empty or absent) */
 	size_t keep;      /* its content (index_content): what an append keeps */
 	bool exists;
 };
@@ -1358,8 +1357,7 @@ static mtk_rc index_file_read(const mtk_ca *ca, const char *name, bool must_exis
 	} else if ((rc = mtk_file_map(p, INDEX_MAX, &f->map, err)) == MTK_OK) {
 		f->exists = true;
 		f->raw = (const char *)f->map.data;
-		f->len = f->map.len;
-		f->keep = mtk_ca_index_content(f->raw, f->len);
+		f->keep = mtk_ca_index_content(f->raw, f->map.len);
 	}
 	free(p);
 	return rc;
@@ -1389,7 +1387,7 @@ static mtk_rc index_append(mtk_ca *ca, struct index_file *f, const mtk_ca_entry 
 	else if (!f->exists)
 		rc = mtk_file_write(p, b.data, b.len, 0, err);
 	else
-		rc = mtk_file_append(p, f->keep, f->len, b.data, b.len, err);
+		rc = mtk_file_append(p, f->keep, f->map.len, b.data, b.len, err);
 	free(p);
 	mtk_buf_free(&b);
 	if (rc != MTK_OK)
