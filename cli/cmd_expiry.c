@@ -234,18 +234,13 @@ static void row_left(struct row *r, const char *s, size_t w)
 /* v right-aligned in width w (printf's %Wld). */
 static void row_num(struct row *r, long v, size_t w)
 {
-	char d[24];
-	size_t i = sizeof(d);
-	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	char d[MTK_DEC_MAX];
+	const char *s = mtk_fmt_dec(d, v);
+	size_t n = (size_t)(d + MTK_DEC_MAX - s);
 
-	do
-		d[--i] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		d[--i] = '-';
-	if (sizeof(d) - i < w)
-		row_pad(r, w - (sizeof(d) - i));
-	row_put(r, d + i, sizeof(d) - i);
+	if (n < w)
+		row_pad(r, w - n);
+	row_put(r, s, n);
 }
 
 /* "YYYY-MM-DD HH:MM" (UTC), the epoch seconds when the year is out of
@@ -337,16 +332,10 @@ static void jb_lit(struct jb *j, const char *s)
 
 static void jb_int(struct jb *j, long long v)
 {
-	char d[24];
-	size_t i = sizeof(d);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char d[MTK_DEC_MAX];
+	const char *s = mtk_fmt_dec(d, v);
 
-	do
-		d[--i] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		d[--i] = '-';
-	jb_put(j, d + i, sizeof(d) - i);
+	jb_put(j, s, (size_t)(d + MTK_DEC_MAX - s));
 }
 
 /* A JSON string.  Names, serials and most paths are plain printable ASCII

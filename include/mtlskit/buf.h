@@ -60,6 +60,11 @@ MTK_WUR mtk_rc mtk_random(void *p, size_t n);
 #define MTK_FNV1A_INIT 14695981039346656037ULL
 uint64_t mtk_fnv1a(uint64_t h, const void *p, size_t n);
 
+/* v in decimal, written at the end of d (no NUL): returns where it starts;
+ * it ends at d + MTK_DEC_MAX.  For output built by hand (a row, a series). */
+#define MTK_DEC_MAX 24
+const char *mtk_fmt_dec(char d[MTK_DEC_MAX], long long v);
+
 /* The value of a hex digit (either case), -1 for anything else. */
 static inline int mtk_hexval(char c)
 {

@@ -267,3 +267,16 @@ uint64_t mtk_fnv1a(uint64_t h, const void *p, size_t n)
 		h = (h ^ u[i]) * 1099511628211ULL;
 	return h;
 }
+
+const char *mtk_fmt_dec(char d[MTK_DEC_MAX], long long v)
+{
+	size_t i = MTK_DEC_MAX;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	return d + i;
+}

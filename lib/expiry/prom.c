@@ -305,21 +305,14 @@ static mtk_rc cert_labels(mtk_buf *b, struct label_cache *lc, const mtk_expiry_c
 /* " V\n" for a series' value; returns its length. */
 static size_t fmt_ll(char *out, long long v)
 {
-	char tmp[24];
-	size_t n = 0, o = 0;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char d[MTK_DEC_MAX];
+	const char *s = mtk_fmt_dec(d, v);
+	size_t n = (size_t)(d + MTK_DEC_MAX - s);
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	out[o++] = ' ';
-	if (v < 0)
-		out[o++] = '-';
-	while (n > 0)
-		out[o++] = tmp[--n];
-	out[o++] = '\n';
-	return o;
+	out[0] = ' ';
+	memcpy(out + 1, s, n);
+	out[n + 1] = '\n';
+	return n + 2;
 }
 
 static const struct {

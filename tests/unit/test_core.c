@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,23 @@ static void test_file_append_map(void **state)
 	mtk_buf_free(&b);
 }
 
+static void test_fmt_dec(void **state)
+{
+	static const struct {
+		long long v;
+		const char *s;
+	} t[] = {{0, "0"}, {7, "7"}, {-42, "-42"}, {1800000000, "1800000000"},
+		 {LLONG_MAX, "9223372036854775807"}, {LLONG_MIN, "-9223372036854775808"}};
+	char d[MTK_DEC_MAX];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *s = mtk_fmt_dec(d, t[i].v);
+		assert_int_equal((size_t)(d + MTK_DEC_MAX - s), strlen(t[i].s));
+		assert_memory_equal(s, t[i].s, strlen(t[i].s));
+	}
+}
+
 static void test_pass_specs(void **state)
 {
 	mtk_pass_io io = {fake_getenv, NULL, NULL};
@@ -569,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_stale_temporaries_swept),
 		cmocka_unit_test(test_edit_lock),
 		cmocka_unit_test(test_file_append_map),
+		cmocka_unit_test(test_fmt_dec),
 		cmocka_unit_test(test_pass_specs),
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_fnv1a),
