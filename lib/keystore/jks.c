@@ -818,33 +818,37 @@ struct jks_rd {
 
 /* Magic, version, entry count; the password rule; a count the file can
  * hold. */
-static mtk_rc jks_header(struct jks_rd *rd, size_t len, bool have_pass, unsigned flags, uint32_t *count,
-			 mtk_err *err)
+static mtk_rc jks_header(struct jks_rd *rd, size_t len, bool have_pass, unsigned flags,
+			 uint32_t *count, mtk_err *err)
 {
 	const char *name = rd->name;
 
-	if (mtk_reader_u32be(&rd->r, &rd->magic) != MTK_OK || mtk_reader_u32be(&rd->r, &rd->version) != MTK_OK ||
+	if (mtk_reader_u32be(&rd->r, &rd->magic) != MTK_OK ||
+	    mtk_reader_u32be(&rd->r, &rd->version) != MTK_OK ||
 	    mtk_reader_u32be(&rd->r, count) != MTK_OK)
 		return mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore header is truncated", name);
 	if (rd->magic != JKS_MAGIC && rd->magic != JCEKS_MAGIC)
 		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: not a JKS or JCEKS keystore", name);
 	if (rd->version != 1 && rd->version != 2)
-		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)", name,
-				   rd->version);
+		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: Invalid keystore format (version %u)",
+				   name, rd->version);
 	if (!have_pass && (flags & MTK_KS_READ_UNVERIFIED) == 0)
-		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED, "%s: the keystore password is needed", name);
+		return mtk_err_set(err, MTK_E_PASSWORD_NEEDED,
+				   "%s: the keystore password is needed", name);
 	/* Every entry starts with a tag, an alias length and a date (14 bytes):
 	 * a count the file cannot hold is refused before anything is read. */
 	if (*count > mtk_reader_left(&rd->r) / 14)
-		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: entry count %u is impossible for a file of %zu bytes",
-				   name, *count, len);
+		return mtk_err_set(err, MTK_E_KEYSTORE,
+				   "%s: entry count %u is impossible for a file of %zu bytes", name,
+				   *count, len);
 	return MTK_OK;
 }
 
 /* A certificate of entry tmp at the cursor: decoded, or (lazy) a slice of
  * the keystore's bytes.  MTK_E_TRUNCATED with rd->why set is left to the
  * caller's message; other faults are set in err. */
-static mtk_rc jks_cert(struct jks_rd *rd, const mtk_ks_entry *tmp, X509 **x, struct mtk_ks_der *der, mtk_err *err)
+static mtk_rc jks_cert(struct jks_rd *rd, const mtk_ks_entry *tmp, X509 **x, struct mtk_ks_der *der,
+		       mtk_err *err)
 {
 	mtk_rc rc = read_cert(&rd->r, rd->version, x, der, &rd->why);
 
@@ -894,7 +898,8 @@ static mtk_rc jks_key_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mt
 	if ((rc = mtk_reader_u32be(&rd->r, &n)) != MTK_OK)
 		return MTK_E_TRUNCATED;
 	if (n > mtk_reader_left(&rd->r) / 4)
-		return mtk_err_set(err, MTK_E_KEYSTORE, "%s: entry %u: chain length %u is impossible", name, i + 1, n);
+		return mtk_err_set(err, MTK_E_KEYSTORE,
+				   "%s: entry %u: chain length %u is impossible", name, i + 1, n);
 	if (rd->lazy)
 		tmp->der = mtk_ks_arena_alloc(rd->ks, (n ? n : 1) * sizeof(*tmp->der));
 	else
@@ -956,8 +961,10 @@ static mtk_rc jks_secret_entry(struct jks_rd *rd, mtk_ks_entry *tmp, mtk_err *er
 	if (rc == MTK_E_TRUNCATED)
 		return rc;
 	if (rc != MTK_OK)
-		return mtk_err_set(err, rc, "%s: alias %s: secret key entry is not a valid Java serialization stream",
-				   rd->name, tmp->alias);
+		return mtk_err_set(
+		    err, rc,
+		    "%s: alias %s: secret key entry is not a valid Java serialization stream",
+		    rd->name, tmp->alias);
 	tmp->secret_raw_len = probe.off - rd->r.off;
 	if ((rc = mtk_reader_bytes(&rd->r, tmp->secret_raw_len, &sp)) != MTK_OK)
 		return MTK_E_TRUNCATED;
@@ -981,8 +988,9 @@ static mtk_rc jks_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mtk_er
 	if (mtk_reader_u32be(&rd->r, &tag) != MTK_OK)
 		return MTK_E_TRUNCATED;
 	if (tag != 1 && tag != 2 && !(tag == 3 && rd->magic == JCEKS_MAGIC))
-		return mtk_err_set(err, MTK_E_KEYSTORE_TAG, "%s: Unrecognized keystore entry: %u (at byte %zu)", name,
-				   tag, entry_off);
+		return mtk_err_set(err, MTK_E_KEYSTORE_TAG,
+				   "%s: Unrecognized keystore entry: %u (at byte %zu)", name, tag,
+				   entry_off);
 	tmp->borrowed = rd->lazy;
 	if ((rc = read_alias(&rd->r, tmp, rd->ks, rd->lazy ? rd->base : NULL)) != MTK_OK) {
 		if (rc == MTK_E_KEYSTORE)
@@ -998,13 +1006,15 @@ static mtk_rc jks_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mtk_er
 		return MTK_E_TRUNCATED;
 	tmp->date_ms = (int64_t)date;
 	tmp->kind = (mtk_kse_kind)tag;
-	rc = tag == 1 ? jks_key_entry(rd, i, tmp, err) : tag == 2 ? jks_trusted_entry(rd, tmp, err)
-								 : jks_secret_entry(rd, tmp, err);
+	rc = tag == 1	? jks_key_entry(rd, i, tmp, err)
+	     : tag == 2 ? jks_trusted_entry(rd, tmp, err)
+			: jks_secret_entry(rd, tmp, err);
 	if (rc != MTK_OK)
 		return rc;
 	/* What the encoder would write for this entry is these bytes
 	 * (version 2, alias already lower-case): kept as a span. */
-	if (rd->lazy && tag != 3 && rd->version == 2 && alias_lower(tmp->alias_raw, tmp->alias_raw_len)) {
+	if (rd->lazy && tag != 3 && rd->version == 2 &&
+	    alias_lower(tmp->alias_raw, tmp->alias_raw_len)) {
 		tmp->span_off = entry_off;
 		tmp->span_len = rd->r.off - entry_off;
 	}
@@ -1025,9 +1035,10 @@ static mtk_rc jks_check_digest(const uint8_t *data, size_t body_end, const uint8
 	EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	uint8_t d[20];
 	bool ok = md != NULL && sha1 != NULL && mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
-		  EVP_DigestInit_ex(md, sha1, NULL) == 1 && EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
-		  EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 && EVP_DigestUpdate(md, data, body_end) == 1 &&
-		  EVP_DigestFinal_ex(md, d, NULL) == 1;
+		  EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
+		  EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
+		  EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
+		  EVP_DigestUpdate(md, data, body_end) == 1 && EVP_DigestFinal_ex(md, d, NULL) == 1;
 
 	EVP_MD_CTX_free(md);
 	EVP_MD_free(sha1);
@@ -1035,7 +1046,8 @@ static mtk_rc jks_check_digest(const uint8_t *data, size_t body_end, const uint8
 	if (!ok)
 		return mtk_err_set(err, MTK_E_CRYPTO, "%s: SHA-1", name);
 	if (mtk_memcmp_ct(d, dig, DIGEST_LEN) != 0)
-		return mtk_err_set(err, MTK_E_INTEGRITY, "%s: keystore password is incorrect or the file was altered",
+		return mtk_err_set(err, MTK_E_INTEGRITY,
+				   "%s: keystore password is incorrect or the file was altered",
 				   name);
 	return MTK_OK;
 }
@@ -1045,8 +1057,8 @@ static mtk_rc jks_check_digest(const uint8_t *data, size_t body_end, const uint8
  * 5,000,000 each, set by the file): a budget keeps a hostile store from
  * buying minutes of CPU; what is over it stays locked (mtk_keystore_unlock
  * still works entry by entry). */
-static void jks_unlock_keys(mtk_keystore *ks, const mtk_secret *store_pass, const mtk_secret *key_pass,
-			    unsigned flags)
+static void jks_unlock_keys(mtk_keystore *ks, const mtk_secret *store_pass,
+			    const mtk_secret *key_pass, unsigned flags)
 {
 	uint64_t budget = JCEKS_BUDGET;
 
@@ -1064,8 +1076,8 @@ static void jks_unlock_keys(mtk_keystore *ks, const mtk_secret *store_pass, cons
 				size_t ctlen;
 				uint8_t salt[8];
 				uint32_t iter = 0;
-				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct, &ctlen, salt, &iter) ==
-					MTK_OK &&
+				if (parse_epki(e->protected_key, e->protected_len, &prot, &ct,
+					       &ctlen, salt, &iter) == MTK_OK &&
 				    prot == MTK_KSP_JCEKS)
 					cost = iter;
 			}
@@ -1154,8 +1166,9 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 	goto out;
 fail:
 	if (rc == MTK_E_TRUNCATED)
-		rc = mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore is truncated%s%s (at byte %zu)", name,
-				 rd.why ? ": " : "", rd.why ? rd.why : "", rd.r.off);
+		rc =
+		    mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore is truncated%s%s (at byte %zu)",
+				name, rd.why ? ": " : "", rd.why ? rd.why : "", rd.r.off);
 out:
 	mtk_ks_entry_clear(&tmp);
 	if (ks != NULL && own != NULL)
