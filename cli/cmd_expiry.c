@@ -243,62 +243,46 @@ static void row_num(struct row *r, long v, size_t w)
 	row_put(r, s, n);
 }
 
-/* "YYYY-MM-DD HH:MM" (UTC), the epoch seconds when the year is out of
- * four digits. */
+/* "YYYY-MM-DD HH:MM" (UTC): the RFC 3339 form cut at the minutes; the rare
+ * time it does not write in 20 characters (a year out of 1000-9999) goes
+ * through strftime, the epoch seconds when even that fails. */
 static void row_date(struct row *r, int64_t t)
 {
+	char d[64];
 	struct tm tm;
 	time_t tt = (time_t)t;
-	char d[16];
-	int y;
 
-	if (gmtime_r(&tt, &tm) == NULL || (y = tm.tm_year + 1900) < 0 || y > 9999) {
+	if (strlen(mtk_time_rfc3339(t, d, sizeof(d))) == 20 && d[10] == 'T') {
+		d[10] = ' ';
+		row_put(r, d, 16);
+	} else if (gmtime_r(&tt, &tm) != NULL && strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm) != 0) {
+		row_str(r, d);
+	} else {
 		row_num(r, (long)t, 0);
-		return;
 	}
-	d[0] = (char)('0' + y / 1000);
-	d[1] = (char)('0' + y / 100 % 10);
-	d[2] = (char)('0' + y / 10 % 10);
-	d[3] = (char)('0' + y % 10);
-	d[4] = '-';
-	d[5] = (char)('0' + (tm.tm_mon + 1) / 10);
-	d[6] = (char)('0' + (tm.tm_mon + 1) % 10);
-	d[7] = '-';
-	d[8] = (char)('0' + tm.tm_mday / 10);
-	d[9] = (char)('0' + tm.tm_mday % 10);
-	d[10] = ' ';
-	d[11] = (char)('0' + tm.tm_hour / 10);
-	d[12] = (char)('0' + tm.tm_hour % 10);
-	d[13] = ':';
-	d[14] = (char)('0' + tm.tm_min / 10);
-	d[15] = (char)('0' + tm.tm_min % 10);
-	row_put(r, d, sizeof(d));
 }
 
 static void where(const mtk_expiry_cert *ce, char *buf, size_t cap)
 {
-	size_t n;
+	struct row r = {buf, buf + cap - 1}; /* cut short as snprintf would */
 
-	if (ce->src != MTK_EXP_SRC_ENDPOINT && ce->alias == NULL && ce->line > 0 &&
-	    (n = strlen(ce->path)) + 24 < cap) {
-		/* a bundle's line, the most common: no snprintf */
-		struct row r = {buf, buf + cap - 1};
-		row_put(&r, ce->path, n);
-		row_put(&r, ":", 1);
+	row_str(&r, ce->path);
+	if (ce->src == MTK_EXP_SRC_ENDPOINT) {
+		row_str(&r, " (chain #");
+		row_num(&r, ce->index, 0);
+		row_str(&r, ")");
+	} else if (ce->alias != NULL) {
+		row_str(&r, " alias \"");
+		row_str(&r, ce->alias);
+		row_str(&r, "\"");
+	} else if (ce->line > 0) {
+		row_str(&r, ":");
 		row_num(&r, ce->line, 0);
-		*r.p = '\0';
-		return;
+	} else if (ce->index > 0) {
+		row_str(&r, " #");
+		row_num(&r, (long)ce->index + 1, 0);
 	}
-	if (ce->src == MTK_EXP_SRC_ENDPOINT)
-		snprintf(buf, cap, "%s (chain #%d)", ce->path, ce->index);
-	else if (ce->alias != NULL)
-		snprintf(buf, cap, "%s alias \"%s\"", ce->path, ce->alias);
-	else if (ce->line > 0)
-		snprintf(buf, cap, "%s:%ld", ce->path, ce->line);
-	else if (ce->index > 0)
-		snprintf(buf, cap, "%s #%d", ce->path, ce->index + 1);
-	else
-		snprintf(buf, cap, "%s", ce->path);
+	*r.p = '\0';
 }
 
 static void sha256_hex(const mtk_expiry_cert *ce, char out[65])
