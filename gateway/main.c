@@ -31,6 +31,7 @@
 #include <event2/thread.h>
 
 #include "mtlskit/file.h"
+#include "mtlskit/thread.h"
 #include "version.h"
 
 gw_global gw;
@@ -296,7 +297,6 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	int port = 0, admin_fd = -1, status = 0;
 	struct event *sig_hup = NULL, *sig_term = NULL, *sig_int = NULL;
-	sigset_t all, old;
 
 	/* The server keys live in this process: no core dump (and no same-user
 	 * ptrace) may carry them away. */
@@ -437,12 +437,9 @@ int main(int argc, char **argv)
 	}
 
 	/* Workers run with every signal blocked; the main thread handles them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (size_t i = 0; i < n_workers; i++)
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+		if (mtk_thread_spawn(&workers[i].thread, worker_main, &workers[i]) != 0)
 			return MTK_EXIT_INTERNAL;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	sig_hup = evsignal_new(main_base, SIGHUP, signal_cb, NULL);
 	sig_term = evsignal_new(main_base, SIGTERM, signal_cb, NULL);
 	sig_int = evsignal_new(main_base, SIGINT, signal_cb, NULL);

@@ -61,6 +61,11 @@ void mtk_file_unmap(mtk_map *m);
 enum {
 	MTK_WRITE_SECRET = 1u << 0, /* mode 0600: private keys, keystores */
 	MTK_WRITE_FORCE = 1u << 1,  /* replace an existing file */
+	/* mtk_outset_addv: the rest of the file follows by mtk_outset_append
+	 * (a digest over what precedes it).  The bytes given are sent to the
+	 * disk without waiting, so that computing the rest overlaps their IO;
+	 * the commit waits for all of it. */
+	MTK_WRITE_MORE = 1u << 2,
 };
 
 MTK_WUR mtk_rc mtk_file_write(const char *path, const void *data, size_t len, unsigned flags,

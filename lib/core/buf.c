@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -45,6 +47,27 @@ mtk_rc mtk_random(void *p, size_t n)
 		n -= (size_t)got;
 	}
 	return MTK_OK;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void mtk_prefault(void *p, size_t n)
+{
+	static uintptr_t page;
+	uintptr_t a, e;
+
+	if (n < ((size_t)256 << 10))
+		return; /* a few faults cost less than the call */
+	if (page == 0) {
+		long ps = sysconf(_SC_PAGESIZE);
+		page = ps > 0 ? (uintptr_t)ps : 4096;
+	}
+	a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	e = ((uintptr_t)p + n) & ~(page - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 }
 
 mtk_rc mtk_buf_reserve(mtk_buf *b, size_t extra)
@@ -187,39 +210,6 @@ mtk_rc mtk_reader_skip(mtk_reader *r, size_t n)
 {
 	const uint8_t *p;
 	return mtk_reader_bytes(r, n, &p);
-}
-
-mtk_rc mtk_reader_u16be(mtk_reader *r, uint16_t *v)
-{
-	const uint8_t *p;
-	mtk_rc rc = mtk_reader_bytes(r, 2, &p);
-
-	if (rc == MTK_OK)
-		*v = (uint16_t)((p[0] << 8) | p[1]);
-	return rc;
-}
-
-mtk_rc mtk_reader_u32be(mtk_reader *r, uint32_t *v)
-{
-	const uint8_t *p;
-	mtk_rc rc = mtk_reader_bytes(r, 4, &p);
-
-	if (rc == MTK_OK)
-		*v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-	return rc;
-}
-
-mtk_rc mtk_reader_u64be(mtk_reader *r, uint64_t *v)
-{
-	const uint8_t *p;
-	mtk_rc rc = mtk_reader_bytes(r, 8, &p);
-
-	if (rc == MTK_OK) {
-		*v = 0;
-		for (int i = 0; i < 8; i++)
-			*v = (*v << 8) | p[i];
-	}
-	return rc;
 }
 
 /* ---- DER headers ---- */

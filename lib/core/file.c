@@ -83,6 +83,8 @@ mtk_rc mtk_file_read(const char *path, size_t max, mtk_buf *out, mtk_err *err)
 		mtk_err_set(err, rc, "%s", path);
 		goto out;
 	}
+	if (S_ISREG(st.st_mode))
+		mtk_prefault(b.data, b.cap);
 	for (;;) {
 		/* A secret buffer is wiped whole when freed, and wiping 64 KiB
 		 * never written costs a page fault per 4 KiB: reads ask for what
@@ -411,6 +413,18 @@ static int open_anon(const char *path, mode_t mode)
 #endif
 }
 
+/* Starts the writeback of what fd holds and returns at once: advice, so
+ * its failure is not an error (the fsync at commit reports IO errors). */
+static int start_writeback(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+	return 0;
+}
+
 /* Writes the data to a flock'd temporary beside path: f->fd, and f->tmp when
  * it has a name. */
 static mtk_rc write_temp(const char *path, const struct iovec *iov, int iovcnt, unsigned flags,
@@ -445,7 +459,8 @@ static mtk_rc write_temp(const char *path, const struct iovec *iov, int iovcnt, 
 	/* The lock tells a sweeper this writer is alive.  The umask may have
 	 * narrowed the mode; keys must be exactly 0600. */
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fchmod(fd, mode) != 0 ||
-	    write_allv(fd, iov, iovcnt) != MTK_OK || fsync(fd) != 0) {
+	    write_allv(fd, iov, iovcnt) != MTK_OK ||
+	    ((flags & MTK_WRITE_MORE) ? start_writeback(fd) : fsync(fd)) != 0) {
 		rc = mtk_err_set(err, MTK_E_WRITE, "%s: %s", path, strerror(errno));
 		if (tmp != NULL)
 			unlink(tmp);
@@ -458,6 +473,7 @@ static mtk_rc write_temp(const char *path, const struct iovec *iov, int iovcnt, 
 	if (((flags & MTK_WRITE_FORCE) || tmp != NULL) && fstat(fd, &st) == 0)
 		sweep_stale(path, st.st_mtime);
 	f->fd = fd;
+	f->appended = (flags & MTK_WRITE_MORE) != 0; /* synced at commit */
 	f->anon = tmp == NULL;
 	f->tmp = tmp;
 	tmp = NULL;

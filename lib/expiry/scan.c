@@ -40,6 +40,7 @@
 #include "mtlskit/load.h"
 #include "mtlskit/mid.h"
 #include "mtlskit/pem.h"
+#include "mtlskit/thread.h"
 
 /* ------------------------------------------------------------------ */
 /* Arena and sinks */
@@ -1260,7 +1261,7 @@ mtk_rc mtk_expiry_scan_path(mtk_expiry *x, const char *path, const mtk_expiry_op
 
 			sc.stack = root;
 			for (int i = 0; i < nt; i++)
-				if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) == 0)
+				if (mtk_thread_spawn(&tids[i], worker_main, &ws[i]) == 0)
 					started++;
 				else
 					tids[i] = 0;

@@ -13,6 +13,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "mtlskit/thread.h"
 #include "formats/pbe.h"
 #include "formats/pkcs8.h"
 #include "ks_int.h"
@@ -1023,26 +1024,86 @@ static mtk_rc jks_entry(struct jks_rd *rd, uint32_t i, mtk_ks_entry *tmp, mtk_er
 	return MTK_OK;
 }
 
-/* The integrity digest over data[0..body_end): SHA-1 of the password
- * (UTF-16BE), "Mighty Aphrodite" and the body, against dig. */
-static mtk_rc jks_check_digest(const uint8_t *data, size_t body_end, const uint8_t *dig,
-			       const mtk_secret *store_pass, const char *name, mtk_err *err)
+/* The integrity digest: SHA-1 of the password (UTF-16BE), "Mighty
+ * Aphrodite" and the body, given as pieces (bytes at p, or at side + off). */
+static bool jks_digest(const mtk_buf *p16, const mtk_ks_piece *pc, size_t n, const uint8_t *side,
+		       uint8_t d[DIGEST_LEN])
 {
-	mtk_buf p16 = MTK_BUF_SECRET_INIT;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	/* One explicit fetch: EVP_sha1() is fetched again by every init.  The
-	 * digest runs once, over the bytes as read. */
+	/* One explicit fetch: EVP_sha1() is fetched again by every init. */
 	EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-	uint8_t d[20];
-	bool ok = md != NULL && sha1 != NULL && mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK &&
-		  EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
-		  EVP_DigestUpdate(md, p16.data, p16.len) == 1 &&
-		  EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1 &&
-		  EVP_DigestUpdate(md, data, body_end) == 1 && EVP_DigestFinal_ex(md, d, NULL) == 1;
+	bool ok = md != NULL && sha1 != NULL && EVP_DigestInit_ex(md, sha1, NULL) == 1 &&
+		  EVP_DigestUpdate(md, p16->data, p16->len) == 1 &&
+		  EVP_DigestUpdate(md, "Mighty Aphrodite", 16) == 1;
 
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(md, pc[i].p != NULL ? pc[i].p : side + pc[i].off,
+				      pc[i].len) == 1;
+	ok = ok && EVP_DigestFinal_ex(md, d, NULL) == 1;
 	EVP_MD_CTX_free(md);
 	EVP_MD_free(sha1);
-	mtk_buf_free(&p16);
+	return ok;
+}
+
+/* A big store's digest is taken on another thread while its entries are
+ * walked, over the body it has when the file ends with the digest (as
+ * every writer leaves it); the walk then says whether that was the body. */
+#define JKS_VERIFY_ASIDE ((size_t)512 << 10)
+
+struct jks_verify {
+	mtk_buf p16; /* the password as the digest takes it */
+	mtk_ks_piece body;
+	uint8_t d[DIGEST_LEN];
+	bool ok, running;
+	pthread_t t;
+};
+
+static void *jks_verify_run(void *arg)
+{
+	struct jks_verify *v = arg;
+
+	v->ok = jks_digest(&v->p16, &v->body, 1, NULL, v->d);
+	return NULL;
+}
+
+static void jks_verify_start(struct jks_verify *v, const uint8_t *data, size_t len,
+			     const mtk_secret *store_pass)
+{
+	if (store_pass == NULL || len < DIGEST_LEN + JKS_VERIFY_ASIDE ||
+	    mtk_ks_pass_utf16(store_pass, &v->p16) != MTK_OK)
+		return;
+	v->body.p = data;
+	v->body.len = len - DIGEST_LEN;
+	v->running = mtk_thread_spawn(&v->t, jks_verify_run, v) == 0;
+}
+
+static void jks_verify_join(struct jks_verify *v)
+{
+	if (v->running)
+		pthread_join(v->t, NULL);
+	v->running = false;
+}
+
+/* The digest over data[0..body_end) against dig: the one taken aside when
+ * it covered exactly that. */
+static mtk_rc jks_check_digest(struct jks_verify *v, const uint8_t *data, size_t body_end,
+			       const uint8_t *dig, const mtk_secret *store_pass, const char *name,
+			       mtk_err *err)
+{
+	bool aside = v->running && v->body.len == body_end;
+	mtk_ks_piece body = {data, 0, body_end};
+	uint8_t own[DIGEST_LEN];
+	const uint8_t *d = own;
+	bool ok;
+
+	jks_verify_join(v);
+	if (aside) {
+		ok = v->ok;
+		d = v->d;
+	} else {
+		ok = (v->p16.data != NULL || mtk_ks_pass_utf16(store_pass, &v->p16) == MTK_OK) &&
+		     jks_digest(&v->p16, &body, 1, NULL, own);
+	}
 	if (!ok)
 		return mtk_err_set(err, MTK_E_CRYPTO, "%s: SHA-1", name);
 	if (mtk_memcmp_ct(d, dig, DIGEST_LEN) != 0)
@@ -1106,10 +1167,11 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 		      mtk_keystore **out, mtk_err *err)
 {
 	struct jks_rd rd = {.data = data, .lazy = (flags & MTK_KS_READ_LAZY) != 0, .name = name};
+	struct jks_verify v = {.p16 = MTK_BUF_SECRET_INIT};
 	mtk_keystore *ks = NULL;
 	mtk_ks_entry tmp;
 	const uint8_t *dig;
-	uint32_t count;
+	uint32_t count = 0;
 	size_t body_end;
 	mtk_rc rc;
 
@@ -1143,6 +1205,7 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 		own = NULL;
 	}
 	rd.base = ks->raw;
+	jks_verify_start(&v, data, len, store_pass);
 	for (uint32_t i = 0; i < count; i++)
 		if ((rc = jks_entry(&rd, i, &tmp, err)) != MTK_OK)
 			goto fail;
@@ -1153,7 +1216,8 @@ mtk_rc mtk_jks_decode(const uint8_t *data, size_t len, mtk_buf *own, const char 
 		goto fail;
 	}
 	if (store_pass != NULL) {
-		if ((rc = jks_check_digest(data, body_end, dig, store_pass, name, err)) != MTK_OK)
+		if ((rc = jks_check_digest(&v, data, body_end, dig, store_pass, name, err)) !=
+		    MTK_OK)
 			goto out;
 		ks->verified = true;
 	}
@@ -1170,6 +1234,8 @@ fail:
 		    mtk_err_set(err, MTK_E_TRUNCATED, "%s: keystore is truncated%s%s (at byte %zu)",
 				name, rd.why ? ": " : "", rd.why ? rd.why : "", rd.r.off);
 out:
+	jks_verify_join(&v);
+	mtk_buf_free(&v.p16);
 	mtk_ks_entry_clear(&tmp);
 	if (ks != NULL && own != NULL)
 		ks->raw = NULL; /* still the caller's */
@@ -1372,16 +1438,24 @@ nomem:
 	return mtk_err_set(err, rc == MTK_OK ? MTK_E_NOMEM : rc, "writing keystore");
 }
 
+mtk_rc mtk_jks_pieces_digest(const mtk_secret *store_pass, const mtk_ks_piece *pc, size_t n,
+			     const uint8_t *side, uint8_t d[20], mtk_err *err)
+{
+	mtk_buf p16 = MTK_BUF_SECRET_INIT;
+	bool ok = mtk_ks_pass_utf16(store_pass, &p16) == MTK_OK && jks_digest(&p16, pc, n, side, d);
+
+	mtk_buf_free(&p16);
+	return ok ? MTK_OK : mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
+}
+
 mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
-			     const mtk_secret *key_pass, mtk_buf *side, mtk_ks_piece **pieces,
-			     size_t *npieces, mtk_err *err)
+			     const mtk_secret *key_pass, bool digest, mtk_buf *side,
+			     mtk_ks_piece **pieces, size_t *npieces, mtk_err *err)
 {
 	struct plan pl = {side, NULL, 0, 0};
-	mtk_buf pk = MTK_BUF_INIT, p16 = MTK_BUF_SECRET_INIT;
+	mtk_buf pk = MTK_BUF_INIT;
 	const mtk_secret *kp = key_pass ? key_pass : store_pass;
 	uint8_t d[20];
-	EVP_MD_CTX *md = NULL;
-	EVP_MD *sha1 = NULL;
 	size_t start;
 	mtk_rc rc;
 
@@ -1409,29 +1483,15 @@ mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk
 			goto nomem;
 	}
 	/* The digest over the pieces as they will lie in the file. */
-	md = EVP_MD_CTX_new();
-	sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-	if (md == NULL || sha1 == NULL || mtk_ks_pass_utf16(store_pass, &p16) != MTK_OK ||
-	    EVP_DigestInit_ex(md, sha1, NULL) != 1 ||
-	    EVP_DigestUpdate(md, p16.data, p16.len) != 1 ||
-	    EVP_DigestUpdate(md, "Mighty Aphrodite", 16) != 1) {
-		rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
-		goto out;
-	}
-	for (size_t i = 0; i < pl.n; i++)
-		if (EVP_DigestUpdate(md, pl.v[i].p != NULL ? pl.v[i].p : side->data + pl.v[i].off,
-				     pl.v[i].len) != 1) {
-			rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
+	if (digest) {
+		if ((rc = mtk_jks_pieces_digest(store_pass, pl.v, pl.n, side->data, d, err)) !=
+		    MTK_OK)
 			goto out;
-		}
-	if (EVP_DigestFinal_ex(md, d, NULL) != 1) {
-		rc = mtk_err_set(err, MTK_E_CRYPTO, "integrity digest");
-		goto out;
+		start = side->len;
+		if ((rc = mtk_buf_append(side, d, sizeof(d))) != MTK_OK ||
+		    (rc = plan_push(&pl, NULL, start, sizeof(d))) != MTK_OK)
+			goto nomem;
 	}
-	start = side->len;
-	if ((rc = mtk_buf_append(side, d, sizeof(d))) != MTK_OK ||
-	    (rc = plan_push(&pl, NULL, start, sizeof(d))) != MTK_OK)
-		goto nomem;
 	*pieces = pl.v;
 	*npieces = pl.n;
 	pl.v = NULL;
@@ -1441,10 +1501,7 @@ nomem:
 	rc = mtk_err_set(err, rc == MTK_OK ? MTK_E_NOMEM : rc, "writing keystore");
 out:
 	free(pl.v);
-	EVP_MD_CTX_free(md);
-	EVP_MD_free(sha1);
 	mtk_buf_cleanse_free(&pk);
-	mtk_buf_free(&p16);
 	return rc;
 }
 
@@ -1458,8 +1515,8 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	size_t n = 0, total = 0;
 	mtk_rc rc;
 
-	if ((rc = mtk_jks_encode_pieces(ks, type, store_pass, key_pass, &side, &pc, &n, err)) !=
-	    MTK_OK)
+	if ((rc = mtk_jks_encode_pieces(ks, type, store_pass, key_pass, true, &side, &pc, &n,
+					err)) != MTK_OK)
 		goto out;
 	if (n == 1 && pc[0].p == NULL && pc[0].off == 0 && pc[0].len == side.len) {
 		/* Nothing kept from the file: side is the store. */

@@ -73,15 +73,20 @@ void mtk_ks_reserve(mtk_keystore *ks, size_t n);
 /* The pieces the JKS/JCEKS encoder writes, in order: slices of ks->raw
  * (unchanged entries, runs merged) and bytes in side, which the caller
  * frees.  Then a piece's bytes are p when p is not NULL, else
- * side->data + off.  The last piece is the digest (20 bytes in side). */
+ * side->data + off.  With digest, the last piece is the digest (20 bytes
+ * in side); without, the caller writes it (mtk_jks_pieces_digest). */
 typedef struct mtk_ks_piece {
 	const uint8_t *p;
 	size_t off, len;
 } mtk_ks_piece;
 MTK_WUR mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type,
 				     const mtk_secret *store_pass, const mtk_secret *key_pass,
-				     mtk_buf *side, mtk_ks_piece **pieces, size_t *npieces,
-				     mtk_err *err);
+				     bool digest, mtk_buf *side, mtk_ks_piece **pieces,
+				     size_t *npieces, mtk_err *err);
+/* The integrity digest over pieces (without digest) as they lie in the
+ * file: what follows them there. */
+MTK_WUR mtk_rc mtk_jks_pieces_digest(const mtk_secret *store_pass, const mtk_ks_piece *pc, size_t n,
+				     const uint8_t *side, uint8_t d[20], mtk_err *err);
 
 /* Appends a zeroed entry (or reuses the slot of an existing alias, which is
  * cleared: a later duplicate replaces the earlier one in place). */

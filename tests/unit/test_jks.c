@@ -808,6 +808,68 @@ static void enc(const mtk_keystore *ks, mtk_buf *out)
 	assert_int_equal(mtk_keystore_encode(ks, ks->type, &CHANGEIT, NULL, out, &err), MTK_OK);
 }
 
+/* A store over 512 KiB has its digest taken on a second thread while the
+ * entries are walked: the outcome is the one-thread outcome in every case.
+ * Verified with the right password, refused with a wrong one or one byte
+ * changed, and still verified with bytes after the digest (which every
+ * reader ignores, so the digest is not at the end of the file). */
+static void test_big_store_digest(void **state)
+{
+	static mtk_secret wrong = {(char *)"changeme", 8};
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	mtk_keystore *ks = mtk_keystore_new(MTK_KS_JKS), *got = NULL;
+	mtk_buf a = MTK_BUF_SECRET_INIT;
+	mtk_err err = {0};
+	char alias[32];
+
+	(void)state;
+	make_pair("Big store", &key, &cert);
+	for (size_t i = 0; a.len < (600u << 10); i++) {
+		for (size_t j = 0; j < 500; j++) {
+			snprintf(alias, sizeof(alias), "ca-%06zu", i * 500 + j);
+			assert_int_equal(mtk_keystore_add_trusted(ks, alias, cert, 1, &err),
+					 MTK_OK);
+		}
+		enc(ks, &a);
+	}
+	for (int lazy = 0; lazy < 2; lazy++) {
+		unsigned fl = lazy ? MTK_KS_READ_LAZY | MTK_KS_READ_NO_KEYS : MTK_KS_READ_NO_KEYS;
+		mtk_buf t = MTK_BUF_INIT;
+
+		assert_int_equal(
+		    mtk_keystore_decode(a.data, a.len, "big", &CHANGEIT, NULL, fl, &got, &err),
+		    MTK_OK);
+		assert_true(got->verified);
+		assert_int_equal(got->count, ks->count);
+		mtk_keystore_free(got);
+		got = NULL;
+		assert_int_equal(
+		    mtk_keystore_decode(a.data, a.len, "big", &wrong, NULL, fl, &got, &err),
+		    MTK_E_INTEGRITY);
+		assert_null(got);
+		/* One byte of an entry's date (the first entry's, at 12 + 4 + 2 + 9). */
+		assert_int_equal(mtk_buf_append(&t, a.data, a.len), MTK_OK);
+		t.data[12 + 4 + 2 + 9 + 7] ^= 1;
+		assert_int_equal(
+		    mtk_keystore_decode(t.data, t.len, "big", &CHANGEIT, NULL, fl, &got, &err),
+		    MTK_E_INTEGRITY);
+		t.data[12 + 4 + 2 + 9 + 7] ^= 1;
+		assert_int_equal(mtk_buf_append(&t, "tail", 4), MTK_OK);
+		assert_int_equal(
+		    mtk_keystore_decode(t.data, t.len, "big", &CHANGEIT, NULL, fl, &got, &err),
+		    MTK_OK);
+		assert_true(got->verified);
+		mtk_keystore_free(got);
+		got = NULL;
+		mtk_buf_free(&t);
+	}
+	mtk_buf_free(&a);
+	mtk_keystore_free(ks);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 /* The encoder that writes unchanged entries as their stored bytes (a lazily
  * read store) gives exactly what the field-by-field encoder gives (the same
  * store read in full, every entry rewritten from its fields): stores of 0,
@@ -862,13 +924,30 @@ static void test_exact_encoder(void **state)
 				mtk_ks_piece *pc = NULL;
 				size_t np = 0;
 				mtk_buf side = MTK_BUF_SECRET_INIT;
+				uint8_t d[20];
 				assert_int_equal(mtk_jks_encode_pieces(lazy, lazy->type, &CHANGEIT,
-								       NULL, &side, &pc, &np, &err),
+								       NULL, true, &side, &pc, &np,
+								       &err),
 						 MTK_OK);
 				assert_int_equal(np, 3);
 				assert_non_null(pc[1].p);
 				assert_int_equal(pc[1].len, a.len - 12 - 20);
 				assert_int_equal(side.len, 12 + 20);
+				free(pc);
+				/* Without the digest (the saver writes it after the
+				 * body): the same body, and the digest of its pieces is
+				 * the file's. */
+				pc = NULL;
+				assert_int_equal(mtk_jks_encode_pieces(lazy, lazy->type, &CHANGEIT,
+								       NULL, false, &side, &pc, &np,
+								       &err),
+						 MTK_OK);
+				assert_int_equal(np, 2);
+				assert_int_equal(side.len, 12);
+				assert_int_equal(
+				    mtk_jks_pieces_digest(&CHANGEIT, pc, np, side.data, d, &err),
+				    MTK_OK);
+				assert_memory_equal(d, a.data + a.len - 20, 20);
 				free(pc);
 				mtk_buf_free(&side);
 			}
@@ -1112,6 +1191,7 @@ int main(void)
 	    cmocka_unit_test(test_lazy_byte_for_byte),
 	    cmocka_unit_test(test_lazy_edit),
 	    cmocka_unit_test(test_exact_encoder),
+	    cmocka_unit_test(test_big_store_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
