@@ -13,7 +13,9 @@
 #      digest, fingerprint every entry: the least work; target <= 3x) and vs
 #      keytool -list (target >= 20x faster)
 #   6. add-trusted / remove on a KS_N-entry store vs on a 10-entry store
-#      (target <= 2x)
+#      (target <= 2x), each beside its floor on both stores
+#      (bench/keystore-edit-floor.c: read, check the digest, replace the
+#      file atomically and durably, nothing parsed)
 #   7. import-trusted of KS_N certificates vs KS_N keytool -importcert calls,
 #      extrapolated from KS_KEYTOOL_CALLS (200) calls into a new store: an
 #      underestimate of keytool, whose calls slow down as the store grows
@@ -40,7 +42,9 @@ ms() { awk -v x="$1" 'BEGIN{printf "%.1f", x*1000}'; }
 
 # 5-7: keystores of KS_N entries.
 scale() {
-	local n=${KS_N:-5000} nk=${KS_KEYTOOL_CALLS:-200} t0 t1 kt a b
+	local n=${KS_N:-5000} nk=${KS_KEYTOOL_CALLS:-200} t0 t1 kt a b fa fb
+	local EF=${KS_EDIT_FLOOR:-$(dirname "$(dirname "$M")")/bench/keystore-edit-floor}
+	[ -x "$EF" ] || { echo "no $EF (ninja -C the build of $M)" >&2; return 1; }
 	python3 "$HERE/keystore-certs.py" certs "$n"
 	python3 "$HERE/keystore-certs.py" extra 1 # same CN, another key: a new certificate
 	mkdir -p small
@@ -53,12 +57,18 @@ scale() {
 	json 3 s-list-kt.json \
 		"$M keystore list --pass env:PW big.jks" \
 		"keytool -list -keystore big.jks -storepass changeit"
-	json 10 s-add.json \
+	# Each edit with, in the same run, its floor on the same two stores:
+	# read, check the digest, replace the file atomically and durably.
+	json 20 s-add.json \
 		--prepare "cp big.jks w.jks" "$M keystore add-trusted w.jks --alias added --pass env:PW extra/ca00000.pem" \
-		--prepare "cp small.jks w.jks" "$M keystore add-trusted w.jks --alias added --pass env:PW extra/ca00000.pem"
-	json 10 s-remove.json \
+		--prepare "cp small.jks w.jks" "$M keystore add-trusted w.jks --alias added --pass env:PW extra/ca00000.pem" \
+		--prepare "cp big.jks w.jks" "$EF w.jks changeit" \
+		--prepare "cp small.jks w.jks" "$EF w.jks changeit"
+	json 20 s-remove.json \
 		--prepare "cp big.jks w.jks" "$M keystore remove w.jks --alias 'bench ca 00005' --pass env:PW" \
-		--prepare "cp small.jks w.jks" "$M keystore remove w.jks --alias 'bench ca 00005' --pass env:PW"
+		--prepare "cp small.jks w.jks" "$M keystore remove w.jks --alias 'bench ca 00005' --pass env:PW" \
+		--prepare "cp big.jks w.jks" "$EF w.jks changeit" \
+		--prepare "cp small.jks w.jks" "$EF w.jks changeit"
 	json 3 s-import.json --prepare "rm -f imp.jks" "$M keystore import-trusted imp.jks --pass env:PW certs"
 	rm -f kt.jks
 	t0=$(date +%s%N)
@@ -80,6 +90,10 @@ scale() {
 		b=$(mean "s-$op.json" 1)
 		printf '%s on %d entries: %s ms; on 10: %s ms: %.2fx (cpu %.2fx; target <= 2x)\n' "$op" "$n" "$(ms "$a")" "$(ms "$b")" \
 			"$(ratio "$a" "$b")" "$(ratio "$(cpu "s-$op.json" 0)" "$(cpu "s-$op.json" 1)")"
+		fa=$(mean "s-$op.json" 2)
+		fb=$(mean "s-$op.json" 3)
+		printf '  its floor on %d entries: %s ms (on 10: %s ms); %s = %.2fx the floor; the floor alone is %.2fx %s on 10\n' \
+			"$n" "$(ms "$fa")" "$(ms "$fb")" "$op" "$(ratio "$a" "$fa")" "$(ratio "$fa" "$b")" "$op"
 	done
 	a=$(mean s-import.json 0)
 	printf 'import-trusted of %d: %s ms; %d keytool -importcert calls took %.1f s, so %d about %s s: %.0fx faster (target >= 100x; extrapolated)\n' \

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "subverb.h"
 #include "mtlskit/ca.h"
+#include "mtlskit/pem.h"
 #include "mtlskit/cert.h"
 #include "mtlskit/chain.h"
 #include "mtlskit/csr.h"
@@ -49,14 +50,16 @@ struct ca_opts {
 	mtk_reason reason;
 	char serial[130];
 	mtk_ca_crl_scope scope;
-	STACK_OF(X509_CRL) *crls;
+	mtk_ca_crl_der crls[2];
+	size_t ncrls;
 };
 
 static void ca_release(void *ctx)
 {
 	struct ca_opts *o = ctx;
 
-	sk_X509_CRL_pop_free(o->crls, X509_CRL_free);
+	for (size_t i = 0; i < o->ncrls; i++)
+		mtk_buf_free(&o->crls[i].der);
 	X509_free(o->cert);
 	X509_REQ_free(o->req);
 	mtk_ca_close(o->ca);
@@ -497,26 +500,6 @@ static const char crl_usage[] =
 	"  --scope leaf   only the issuing CA's CRL (needs only the issuing CA's key)\n"
 	"  --days N       until the next update (default 30)\n";
 
-/* Entries of crl: 0 when it has none (X509_CRL_get_REVOKED is then NULL,
- * and sk_num(NULL) is -1). */
-static int crl_entries(const X509_CRL *crl)
-{
-	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED((X509_CRL *)crl);
-
-	return rev == NULL ? 0 : sk_X509_REVOKED_num(rev);
-}
-
-static long long crl_number(const X509_CRL *crl)
-{
-	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	int64_t v = 0;
-
-	if (num == NULL || ASN1_INTEGER_get_int64(&v, num) != 1)
-		v = 0;
-	ASN1_INTEGER_free(num);
-	return (long long)v;
-}
-
 /* The chain scope needs the root's key too. */
 static int crl_prepare(struct cli_sub_run *run)
 {
@@ -545,35 +528,26 @@ static int crl_report(struct cli_sub_run *run)
 	struct ca_opts *o = run->ctx;
 	mtk_ca_crl_scope scope = o->scope;
 	const mtk_ca_conf *conf;
-	STACK_OF(X509_CRL) *crls = NULL;
 	mtk_ca *ca = o->ca;
-	BIO *bio = NULL;
-	char *p = NULL, nb[64], nj[32];
-	long n, days = o->days_set ? o->days : 30;
+	mtk_buf pem = MTK_BUF_INIT;
+	char nb[64], nj[32];
+	long days = o->days_set ? o->days : 30;
 	mtk_err err = {0};
 	json_t *arr = NULL;
-	int r, total = 0;
+	size_t total = 0;
+	int r;
 	mtk_rc rc;
 
-	if ((rc = mtk_ca_crls(ca, scope, c->now, days, &o->crls, &err)) != MTK_OK)
+	if ((rc = mtk_ca_crls(ca, scope, c->now, days, o->crls, &o->ncrls, &err)) != MTK_OK)
 		goto fail;
-	crls = o->crls;
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL) {
-		rc = mtk_err_set(&err, MTK_E_NOMEM, "encoding the CRL");
-		goto fail;
-	}
-	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
-		if (PEM_write_bio_X509_CRL(bio, sk_X509_CRL_value(crls, i)) != 1) {
-			rc = mtk_err_set(&err, MTK_E_CRYPTO, "encoding the CRL");
+	for (size_t i = 0; i < o->ncrls; i++)
+		if ((rc = mtk_pem_encode(&pem, "X509 CRL", o->crls[i].der.data,
+					 o->crls[i].der.len)) != MTK_OK) {
+			mtk_err_set(&err, rc, "encoding the CRL");
 			goto fail;
 		}
-	}
-	if ((n = BIO_get_mem_data(bio, &p)) <= 0) {
-		rc = mtk_err_set(&err, MTK_E_CRYPTO, "encoding the CRL");
-		goto fail;
-	}
-	if ((rc = mtk_file_write(c->out, p, (size_t)n, c->force ? MTK_WRITE_FORCE : 0, &err)) != MTK_OK)
+	if ((rc = mtk_file_write(c->out, pem.data, pem.len, c->force ? MTK_WRITE_FORCE : 0,
+				 &err)) != MTK_OK)
 		goto fail;
 	conf = mtk_ca_get_conf(ca);
 	arr = json_array();
@@ -581,23 +555,24 @@ static int crl_report(struct cli_sub_run *run)
 	cli_fmt_time(c->now + days * 86400L, nj, sizeof(nj));
 	if (!c->json)
 		printf("wrote %s (next update %s):\n", c->out, nb);
-	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
-		const X509_CRL *crl = sk_X509_CRL_value(crls, i);
+	for (size_t i = 0; i < o->ncrls; i++) {
+		const mtk_ca_crl_der *crl = &o->crls[i];
 		/* mtk_ca_crls: the signing CA's first, then the root's. */
 		const char *issuer = i == 0 && conf->issuing[0] ? conf->issuing : conf->name;
-		int k = crl_entries(crl);
 
-		total += k;
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:i, s:s}", "issuer", issuer, "crl_number",
-						     (json_int_t)crl_number(crl), "revoked", k, "next_update", nj));
+		total += crl->revoked;
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:I, s:I, s:s}", "issuer", issuer,
+						"crl_number", (json_int_t)crl->number, "revoked",
+						(json_int_t)crl->revoked, "next_update", nj));
 		if (!c->json)
-			printf("  CRL of %s: number %lld, %d revoked certificate%s\n", issuer, crl_number(crl), k,
-			       k == 1 ? "" : "s");
+			printf("  CRL of %s: number %lld, %zu revoked certificate%s\n", issuer,
+			       crl->number, crl->revoked, crl->revoked == 1 ? "" : "s");
 	}
 	cli_set(c, "crl", json_string(c->out));
 	cli_set(c, "scope", json_string(scope == MTK_CRL_SCOPE_CHAIN ? "chain" : "leaf"));
-	cli_set(c, "revoked", json_integer(total));
-	cli_set(c, "crl_number", json_integer(crl_number(sk_X509_CRL_value(crls, 0))));
+	cli_set(c, "revoked", json_integer((json_int_t)total));
+	cli_set(c, "crl_number", json_integer((json_int_t)o->crls[0].number));
 	cli_set(c, "crls", arr);
 	arr = NULL;
 	r = 0;
@@ -606,7 +581,7 @@ fail:
 	r = cli_error(c, rc, &err);
 out:
 	json_decref(arr);
-	BIO_free(bio);
+	mtk_buf_free(&pem);
 	return r;
 }
 

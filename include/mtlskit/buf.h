@@ -188,4 +188,9 @@ bool mtk_der_header(mtk_reader *r, uint8_t *tag, size_t *len);
 /* The same header, which must carry tag want; inner reads its value. */
 bool mtk_der_enter(mtk_reader *r, uint8_t want, mtk_reader *inner);
 
+/* DER writing: a tag and the definite length n (up to 4 length bytes), then
+ * (mtk_der_put) the n value bytes at v. */
+MTK_WUR mtk_rc mtk_der_put_header(mtk_buf *b, uint8_t tag, size_t n);
+MTK_WUR mtk_rc mtk_der_put(mtk_buf *b, uint8_t tag, const void *v, size_t n);
+
 #endif

@@ -196,14 +196,22 @@ typedef enum {
 	MTK_CRL_SCOPE_LEAF = 1,
 } mtk_ca_crl_scope;
 
-/* The CRLs of scope, each with its own CRL number: the signing CA's first
- * (as mtk_ca_crl), then, for MTK_CRL_SCOPE_CHAIN with an intermediate, the
- * root's (numbered from DIR/root.crlnumber; it lists no entries, since the
- * index records only what the signing CA issued).  A root-only CA gives one
- * CRL either way.  Chain scope with an intermediate needs MTK_CA_KEY_ROOT
- * too, checked before any counter moves.  *out owned by the caller
- * (sk_X509_CRL_pop_free).  Errors: as mtk_ca_crl. */
+/* One CRL as issued: its DER, its CRL number, the entries it lists. */
+typedef struct mtk_ca_crl_der {
+	mtk_buf der;
+	long long number;
+	size_t revoked;
+} mtk_ca_crl_der;
+
+/* The CRLs of scope, each with its own CRL number, in out[0..*n): the
+ * signing CA's first (as mtk_ca_crl), then, for MTK_CRL_SCOPE_CHAIN with an
+ * intermediate, the root's (numbered from DIR/root.crlnumber; it lists no
+ * entries, since the index records only what the signing CA issued).  A
+ * root-only CA gives one CRL either way.  Chain scope with an intermediate
+ * needs MTK_CA_KEY_ROOT too, checked before any counter moves.  Given as DER
+ * (what is written out, never decoded on the way); free each out[i].der.
+ * Errors: as mtk_ca_crl. */
 MTK_WUR mtk_rc mtk_ca_crls(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days,
-			   STACK_OF(X509_CRL) **out, mtk_err *err);
+			   mtk_ca_crl_der out[2], size_t *n, mtk_err *err);
 
 #endif

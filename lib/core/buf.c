@@ -270,3 +270,29 @@ const char *mtk_fmt_dec(char d[MTK_DEC_MAX], long long v)
 		d[--i] = '-';
 	return d + i;
 }
+
+mtk_rc mtk_der_put_header(mtk_buf *b, uint8_t tag, size_t n)
+{
+	uint8_t h[6];
+	size_t k = 0;
+
+	if (n > 0xffffffffu)
+		return MTK_E_TOO_LARGE;
+	h[k++] = tag;
+	if (n < 0x80) {
+		h[k++] = (uint8_t)n;
+	} else {
+		int bytes = n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x1000000 ? 3 : 4;
+		h[k++] = (uint8_t)(0x80 | bytes);
+		for (int i = bytes - 1; i >= 0; i--)
+			h[k++] = (uint8_t)(n >> (8 * i));
+	}
+	return mtk_buf_append(b, h, k);
+}
+
+mtk_rc mtk_der_put(mtk_buf *b, uint8_t tag, const void *v, size_t n)
+{
+	mtk_rc rc = mtk_der_put_header(b, tag, n);
+
+	return rc != MTK_OK || n == 0 ? rc : mtk_buf_append(b, v, n);
+}

@@ -392,36 +392,6 @@ out:
 	return rc;
 }
 
-/* DER helpers for writing the two EncryptedPrivateKeyInfo forms. */
-static mtk_rc der_len(mtk_buf *b, size_t n)
-{
-	mtk_rc rc;
-	if (n < 0x80)
-		return mtk_buf_append_u8(b, (uint8_t)n);
-	if (n < 0x100) {
-		if ((rc = mtk_buf_append_u8(b, 0x81)) != MTK_OK)
-			return rc;
-		return mtk_buf_append_u8(b, (uint8_t)n);
-	}
-	if (n < 0x10000) {
-		if ((rc = mtk_buf_append_u8(b, 0x82)) != MTK_OK)
-			return rc;
-		return mtk_buf_append_u16be(b, (uint16_t)n);
-	}
-	if ((rc = mtk_buf_append_u8(b, 0x83)) != MTK_OK ||
-	    (rc = mtk_buf_append_u8(b, (uint8_t)(n >> 16))) != MTK_OK)
-		return rc;
-	return mtk_buf_append_u16be(b, (uint16_t)n);
-}
-
-static mtk_rc der_tlv(mtk_buf *b, uint8_t tag, const uint8_t *v, size_t n)
-{
-	mtk_rc rc;
-	if ((rc = mtk_buf_append_u8(b, tag)) != MTK_OK || (rc = der_len(b, n)) != MTK_OK)
-		return rc;
-	return mtk_buf_append(b, v, n);
-}
-
 static mtk_rc build_epki(const uint8_t *algid, size_t algid_len, const uint8_t *ct, size_t ctlen,
 			 mtk_buf *out)
 {
@@ -429,9 +399,9 @@ static mtk_rc build_epki(const uint8_t *algid, size_t algid_len, const uint8_t *
 	mtk_rc rc;
 
 	if ((rc = mtk_buf_append(&body, algid, algid_len)) == MTK_OK &&
-	    (rc = der_tlv(&body, 0x04, ct, ctlen)) == MTK_OK) {
+	    (rc = mtk_der_put(&body, 0x04, ct, ctlen)) == MTK_OK) {
 		out->len = 0;
-		rc = der_tlv(out, 0x30, body.data, body.len);
+		rc = mtk_der_put(out, 0x30, body.data, body.len);
 	}
 	mtk_buf_free(&body);
 	return rc;
@@ -456,7 +426,7 @@ static mtk_rc protect_key(EVP_PKEY *key, mtk_ks_protection prot, const mtk_secre
 			goto out;
 		if ((rc = mtk_buf_append(&tmp, OID_JKS, sizeof(OID_JKS))) != MTK_OK ||
 		    (rc = mtk_buf_append(&tmp, null_, sizeof(null_))) != MTK_OK ||
-		    (rc = der_tlv(&alg, 0x30, tmp.data, tmp.len)) != MTK_OK)
+		    (rc = mtk_der_put(&alg, 0x30, tmp.data, tmp.len)) != MTK_OK)
 			goto out;
 	} else {
 		uint8_t salt[8];
@@ -472,13 +442,13 @@ static mtk_rc protect_key(EVP_PKEY *key, mtk_ks_protection prot, const mtk_secre
 		if ((rc = mtk_jceks_pbe(pass, salt, JCEKS_ITER, false, p8.data, p8.len, &e)) !=
 		    MTK_OK)
 			goto out;
-		if ((rc = der_tlv(&tmp, 0x04, salt, sizeof(salt))) == MTK_OK &&
+		if ((rc = mtk_der_put(&tmp, 0x04, salt, sizeof(salt))) == MTK_OK &&
 		    (rc = mtk_buf_append(&tmp, iter_der, sizeof(iter_der))) == MTK_OK &&
-		    (rc = der_tlv(&params, 0x30, tmp.data, tmp.len)) == MTK_OK) {
+		    (rc = mtk_der_put(&params, 0x30, tmp.data, tmp.len)) == MTK_OK) {
 			tmp.len = 0;
 			if ((rc = mtk_buf_append(&tmp, OID_JCEKS, sizeof(OID_JCEKS))) == MTK_OK &&
 			    (rc = mtk_buf_append(&tmp, params.data, params.len)) == MTK_OK)
-				rc = der_tlv(&alg, 0x30, tmp.data, tmp.len);
+				rc = mtk_der_put(&alg, 0x30, tmp.data, tmp.len);
 		}
 		mtk_buf_free(&params);
 		if (rc != MTK_OK)

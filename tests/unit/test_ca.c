@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "mtlskit/ca.h"
@@ -296,6 +298,37 @@ static const mtk_ca_index *index_of(mtk_ca *ca)
 	return idx;
 }
 
+/* mtk_ca_crls, its CRLs decoded; each one's number and entry count as
+ * the library reported them are checked against the decoded CRL. */
+static mtk_rc crls_of(mtk_ca *ca, mtk_ca_crl_scope scope, time_t now, long days,
+		      STACK_OF(X509_CRL) * *out, mtk_err *err)
+{
+	mtk_ca_crl_der c[2];
+	size_t n = 0;
+	mtk_rc rc = mtk_ca_crls(ca, scope, now, days, c, &n, err);
+
+	if (rc != MTK_OK)
+		return rc;
+	*out = sk_X509_CRL_new_null();
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *q = c[i].der.data;
+		X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)c[i].der.len);
+		STACK_OF(X509_REVOKED) * rev;
+		ASN1_INTEGER *num;
+
+		assert_non_null(crl);
+		assert_ptr_equal(q, c[i].der.data + c[i].der.len);
+		rev = X509_CRL_get_REVOKED(crl);
+		assert_int_equal(rev == NULL ? 0 : sk_X509_REVOKED_num(rev), c[i].revoked);
+		num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+		assert_int_equal(ASN1_INTEGER_get(num), c[i].number);
+		ASN1_INTEGER_free(num);
+		sk_X509_CRL_push(*out, crl);
+		mtk_buf_free(&c[i].der);
+	}
+	return MTK_OK;
+}
+
 static void test_ca_lifecycle(void **state)
 {
 	char dir[128], p[256];
@@ -368,9 +401,11 @@ static void test_ca_lifecycle(void **state)
 		/* chain scope needs the root's key too; refused before any counter moves */
 		STACK_OF(X509_CRL) *crls = NULL;
 		ASN1_INTEGER *num;
-		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, NULL), MTK_E_INTERNAL);
-		assert_int_equal(mtk_ca_crls(ca, (mtk_ca_crl_scope)7, NOW, 7, &crls, NULL), MTK_E_INVALID_ARG);
-		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_LEAF, NOW, 7, &crls, &err), MTK_OK);
+		assert_int_equal(crls_of(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, NULL),
+				 MTK_E_INTERNAL);
+		assert_int_equal(crls_of(ca, (mtk_ca_crl_scope)7, NOW, 7, &crls, NULL),
+				 MTK_E_INVALID_ARG);
+		assert_int_equal(crls_of(ca, MTK_CRL_SCOPE_LEAF, NOW, 7, &crls, &err), MTK_OK);
 		assert_int_equal(sk_X509_CRL_num(crls), 1);
 		num = X509_CRL_get_ext_d2i(sk_X509_CRL_value(crls, 0), NID_crl_number, NULL, NULL);
 		assert_int_equal(ASN1_INTEGER_get(num), 2); /* the refusals took no number */
@@ -380,7 +415,7 @@ static void test_ca_lifecycle(void **state)
 		mtk_ca_close(ca);
 		ca = NULL;
 		assert_int_equal(mtk_ca_open(dir, pw, MTK_CA_KEY_SIGNER | MTK_CA_KEY_ROOT, &ca, &err), MTK_OK);
-		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, &err), MTK_OK);
+		assert_int_equal(crls_of(ca, MTK_CRL_SCOPE_CHAIN, NOW, 7, &crls, &err), MTK_OK);
 		assert_int_equal(sk_X509_CRL_num(crls), 2);
 		assert_int_equal(X509_CRL_verify(sk_X509_CRL_value(crls, 0), X509_get0_pubkey(mtk_ca_signer(ca))), 1);
 		assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(sk_X509_CRL_value(crls, 0))), 1);
@@ -460,6 +495,171 @@ static char *get_file(const char *path)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* The CRL as OpenSSL's own objects make it (X509_CRL_sort, X509_CRL_sign):
+ * the form mtk_ca_crls wrote before it wrote the DER itself, kept here as
+ * the reference its bytes are compared with. */
+static X509_CRL *reference_crl(X509 *issuer, EVP_PKEY *key, const char *const *lines, size_t n,
+			       long long number, time_t now, long days)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, now);
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	X509_EXTENSION *aki;
+	X509V3_CTX ctx;
+
+	assert_int_equal(X509_CRL_set_version(crl, 1), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)), 1);
+	assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+	assert_non_null(ASN1_TIME_set(t, now + days * 86400L));
+	assert_int_equal(X509_CRL_set1_nextUpdate(crl, t), 1);
+	for (size_t i = 0; i < n; i++) {
+		/* "SERIAL REVOKED_AT REASON": the entries the index lists */
+		char serial[80], reason[40];
+		long long at;
+		BIGNUM *bn = NULL;
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *sn;
+		ASN1_TIME *rt;
+		mtk_reason why;
+
+		assert_int_equal(sscanf(lines[i], "%79s %lld %39s", serial, &at, reason), 3);
+		assert_int_not_equal(BN_hex2bn(&bn, serial), 0);
+		sn = BN_to_ASN1_INTEGER(bn, NULL);
+		rt = ASN1_TIME_set(NULL, (time_t)at);
+		assert_int_equal(X509_REVOKED_set_serialNumber(r, sn), 1);
+		assert_int_equal(X509_REVOKED_set_revocationDate(r, rt), 1);
+		assert_int_equal(mtk_reason_parse(reason, &why, NULL), MTK_OK);
+		if (why != MTK_REASON_UNSPECIFIED) {
+			ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
+			assert_int_equal(ASN1_ENUMERATED_set(e, (long)why), 1);
+			assert_int_equal(X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, 0, 0), 1);
+			ASN1_ENUMERATED_free(e);
+		}
+		assert_int_equal(X509_CRL_add0_revoked(crl, r), 1);
+		ASN1_INTEGER_free(sn);
+		ASN1_TIME_free(rt);
+		BN_free(bn);
+	}
+	assert_int_equal(ASN1_INTEGER_set_int64(num, number), 1);
+	assert_int_equal(X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0), 1);
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+	aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+	assert_non_null(aki);
+	assert_int_equal(X509_CRL_add_ext(crl, aki, -1), 1);
+	assert_int_equal(X509_CRL_sort(crl), 1);
+	assert_true(X509_CRL_sign(crl, key, mtk_key_sign_md(key)) > 0);
+	X509_EXTENSION_free(aki);
+	ASN1_INTEGER_free(num);
+	ASN1_TIME_free(t);
+	return crl;
+}
+
+/* The DER mtk_ca_crls writes is, byte for byte, the CRL OpenSSL's objects
+ * make of the same entries: for RSA and Ed25519 CAs (deterministic
+ * signatures) the whole CRL, for ECDSA the signed part and a signature that
+ * verifies.  The entries cover what the encoding depends on: serials with
+ * the top bit set, a zero serial, leading zeros, an odd digit count, dates
+ * from 1950 (the earliest an index holds) and from 2050 on (GeneralizedTime),
+ * every reason, the unspecified one (no extension), and index order unlike
+ * serial order. */
+static void test_crl_bytes(void **state)
+{
+	static const char *const kinds[] = {"rsa:2048", "ed25519", "ec:P-256"};
+	static const char *const index_lines =
+	    "V\t0A\t20270101000000Z\t-\t-\tclient\tCN=v\n"
+	    "R\t8F\t20270101000000Z\t20260102000000Z\tkeyCompromise\tclient\tCN=a\n"
+	    "R\t00\t20270101000000Z\t20510102030405Z\tunspecified\tclient\tCN=b\n"
+	    "R\tABC\t20270101000000Z\t19500101000000Z\tcessationOfOperation\tclient\tCN=c\n"
+	    "V\t0FF\t20270101000000Z\t-\t-\tclient\tCN=d\n"
+	    "R\t0FF\t20270101000000Z\t20260102000000Z\taffiliationChanged\tclient\tCN=d\n"
+	    "R\t80000000000000000000000000000001\t20270101000000Z\t20260102000000Z\tcertificateHold"
+	    "\tclient\tCN=e\n"
+	    "R\t00017F\t20270101000000Z\t20491231235959Z\tprivilegeWithdrawn\tclient\tCN=g\n"
+	    "R\t7F\t20270101000000Z\t20260102000000Z\tCACompromise\tclient\tCN=h\n"
+	    "R\t1234567890ABCDEF\t20270101000000Z\t20260102000000Z\tsuperseded\tclient\tCN=i\n";
+	/* The same revoked entries: serial, time_t, reason. */
+	static const char *const entries[] = {
+	    "8F 1767312000 keyCompromise",
+	    "00 2556241445 unspecified",
+	    "ABC -631152000 cessationOfOperation",
+	    "0FF 1767312000 affiliationChanged",
+	    "80000000000000000000000000000001 1767312000 certificateHold",
+	    "00017F 2524607999 privilegeWithdrawn",
+	    "7F 1767312000 CACompromise",
+	    "1234567890ABCDEF 1767312000 superseded",
+	};
+	(void)state;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		char dir[128], p[256];
+		mtk_ca_init_opts io = {0};
+		mtk_ca *ca = NULL;
+		mtk_err err = {0};
+		mtk_ca_crl_der c[2];
+		size_t n = 0;
+		X509_CRL *ref;
+		EVP_PKEY *key;
+		FILE *kf;
+		unsigned char *rd = NULL;
+		int rl;
+		bool ecdsa = strncmp(kinds[k], "ec:", 3) == 0;
+
+		snprintf(dir, sizeof(dir), "%s/crlbytes%zu", tmpdir, k);
+		io.name = "Bytes Root";
+		io.key_type = kinds[k];
+		io.now = NOW;
+		assert_int_equal(mtk_ca_init(dir, &io, &err), MTK_OK);
+		snprintf(p, sizeof(p), "%s/index.txt", dir);
+		put_file(p, index_lines);
+		assert_int_equal(mtk_ca_open(dir, NULL, MTK_CA_KEY_SIGNER, &ca, &err), MTK_OK);
+		assert_int_equal(mtk_ca_crls(ca, MTK_CRL_SCOPE_CHAIN, NOW, 30, c, &n, &err),
+				 MTK_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(c[0].revoked, sizeof(entries) / sizeof(entries[0]));
+		snprintf(p, sizeof(p), "%s/root.key", dir);
+		kf = fopen(p, "r");
+		assert_non_null(kf);
+		key = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+		fclose(kf);
+		assert_non_null(key);
+		ref = reference_crl(mtk_ca_signer(ca), key, entries,
+				    sizeof(entries) / sizeof(entries[0]), c[0].number, NOW, 30);
+		EVP_PKEY_free(key);
+		if (!ecdsa) {
+			rl = i2d_X509_CRL(ref, &rd);
+		} else {
+			/* the signed part: what precedes the signature algorithm */
+			const unsigned char *q = c[0].der.data;
+			X509_CRL *got = d2i_X509_CRL(NULL, &q, (long)c[0].der.len);
+			unsigned char *gd = NULL;
+			int gl;
+
+			assert_non_null(got);
+			assert_int_equal(X509_CRL_verify(got, X509_get0_pubkey(mtk_ca_signer(ca))),
+					 1);
+			rl = i2d_re_X509_CRL_tbs(ref, &rd);
+			gl = i2d_re_X509_CRL_tbs(got, &gd);
+			assert_int_equal(gl, rl);
+			assert_memory_equal(gd, rd, (size_t)rl);
+			OPENSSL_free(gd);
+			X509_CRL_free(got);
+			OPENSSL_free(rd);
+			rd = NULL;
+			rl = i2d_X509_CRL(ref, &rd);
+			assert_true(c[0].der.len >= (size_t)rl - 2 &&
+				    c[0].der.len <= (size_t)rl + 2);
+		}
+		if (!ecdsa) {
+			assert_int_equal(c[0].der.len, rl);
+			assert_memory_equal(c[0].der.data, rd, (size_t)rl);
+		}
+		OPENSSL_free(rd);
+		X509_CRL_free(ref);
+		mtk_buf_free(&c[0].der);
+		mtk_ca_close(ca);
+	}
 }
 
 /* The index as sign/revoke/crl use it: lines are only appended, each
@@ -572,13 +772,10 @@ static void test_ca_append_index(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_serial_normalize),
-		cmocka_unit_test(test_index_roundtrip),
-		cmocka_unit_test(test_index_large),
-		cmocka_unit_test(test_conf_parse),
-		cmocka_unit_test(test_ca_lifecycle),
-		cmocka_unit_test(test_ca_append_index),
+	    cmocka_unit_test(test_time_parse),	    cmocka_unit_test(test_serial_normalize),
+	    cmocka_unit_test(test_index_roundtrip), cmocka_unit_test(test_index_large),
+	    cmocka_unit_test(test_conf_parse),	    cmocka_unit_test(test_ca_lifecycle),
+	    cmocka_unit_test(test_ca_append_index), cmocka_unit_test(test_crl_bytes),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
