@@ -1947,11 +1947,9 @@ static mtk_rc put_crl_entry(mtk_buf *b, const struct crl_entry *c)
 	return el > 0 ? mtk_buf_append(b, ext, el) : MTK_OK;
 }
 
-/* Visitor: every revoked line into the CRL's entries, or only counted when
- * there is no list (a revoked line is final: the valid line it follows, if
- * any, adds nothing). */
+/* Visitor: every revoked line into the CRL's entries (a revoked line is
+ * final: the valid line it follows, if any, adds nothing). */
 struct revoked_ctx {
-	bool collect; /* else count only */
 	struct crl_entry *v;
 	size_t count, cap;
 };
@@ -1967,30 +1965,36 @@ static mtk_rc visit_revoked(void *ctx, const struct index_line *l, mtk_err *err)
 	if ((rc = walk_entry(l, &e, err)) != MTK_OK)
 		return rc;
 	free(e.subject);
-	if (rv->collect) {
-		if (rv->count == rv->cap) {
-			size_t cap = rv->cap ? rv->cap * 2 : 256;
-			struct crl_entry *nv = realloc(rv->v, cap * sizeof(*nv));
-			if (nv == NULL)
-				return mtk_err_set(err, MTK_E_NOMEM, "CRL entries");
-			rv->v = nv;
-			rv->cap = cap;
-		}
-		if (!serial_bytes(e.serial, &rv->v[rv->count]))
-			return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial", l->lineno);
-		rv->v[rv->count].at = e.revoked_at;
-		rv->v[rv->count].reason = (int)e.reason;
+	if (rv->count == rv->cap) {
+		size_t cap = rv->cap ? rv->cap * 2 : 256;
+		struct crl_entry *nv = realloc(rv->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "CRL entries");
+		rv->v = nv;
+		rv->cap = cap;
 	}
+	if (!serial_bytes(e.serial, &rv->v[rv->count]))
+		return mtk_err_set(err, MTK_E_CA_STATE, "index.txt:%ld: serial", l->lineno);
+	rv->v[rv->count].at = e.revoked_at;
+	rv->v[rv->count].reason = (int)e.reason;
 	rv->count++;
 	return MTK_OK;
 }
 
-mtk_rc mtk_ca_index_revoked(const char *raw, size_t len, size_t *count, mtk_err *err)
+mtk_rc mtk_ca_crl_list(const char *raw, size_t len, mtk_buf *der, size_t *count, mtk_err *err)
 {
-	struct revoked_ctx rv = {false, NULL, 0, 0};
+	struct revoked_ctx rv = {NULL, 0, 0};
 	mtk_rc rc = index_walk(raw, len, visit_revoked, &rv, err);
 
-	*count = rv.count;
+	*count = 0;
+	if (rc == MTK_OK && rv.count > 1)
+		qsort(rv.v, rv.count, sizeof(*rv.v), crl_entry_cmp);
+	for (size_t i = 0; rc == MTK_OK && i < rv.count; i++)
+		if ((rc = put_crl_entry(der, &rv.v[i])) != MTK_OK)
+			rc = mtk_err_set(err, rc, "CRL entries");
+	if (rc == MTK_OK)
+		*count = rv.count;
+	free(rv.v);
 	return rc;
 }
 
@@ -2042,20 +2046,17 @@ static mtk_rc put_crl_exts(mtk_buf *b, X509 *issuer, long long n)
 static mtk_rc issue_crl(const struct index_file *index, X509 *issuer, EVP_PKEY *ikey, long long n,
 			time_t now, long days, mtk_ca_crl_der *out, mtk_err *err)
 {
-	struct revoked_ctx rv = {true, NULL, 0, 0};
 	mtk_buf tbs = MTK_BUF_INIT, body = MTK_BUF_INIT, crl = MTK_BUF_INIT;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char aid[256], *name = NULL, *sig = NULL;
 	OSSL_PARAM params[2];
-	size_t aidlen = 0, siglen = 0, list = 0;
+	size_t aidlen = 0, siglen = 0, list = 0, count = 0;
 	int namelen;
 	mtk_rc rc;
 
-	if ((rc = index_walk(index->raw, index->keep, visit_revoked, &rv, err)) != MTK_OK)
+	if ((rc = mtk_ca_crl_list(index->raw, index->keep, &body, &count, err)) != MTK_OK)
 		goto out;
-	if (rv.count > 1)
-		qsort(rv.v, rv.count, sizeof(*rv.v), crl_entry_cmp);
 	/* The signature algorithm as the key's signer names it: in the TBS and
 	 * again after it. */
 	params[0] =
@@ -2069,9 +2070,6 @@ static mtk_rc issue_crl(const struct index_file *index, X509 *issuer, EVP_PKEY *
 	}
 	/* TBSCertList: version 2, signature, issuer, thisUpdate, nextUpdate,
 	 * revokedCertificates (absent when empty), crlExtensions. */
-	for (size_t i = 0; i < rv.count; i++)
-		if ((rc = put_crl_entry(&body, &rv.v[i])) != MTK_OK)
-			goto nomem;
 	list = body.len;
 	namelen = i2d_X509_NAME(X509_get_subject_name(issuer), &name);
 	if ((rc = mtk_buf_append(&tbs, "\x02\x01\x01", 3)) != MTK_OK ||
@@ -2103,7 +2101,7 @@ static mtk_rc issue_crl(const struct index_file *index, X509 *issuer, EVP_PKEY *
 	out->der = crl;
 	crl = (mtk_buf)MTK_BUF_INIT;
 	out->number = n;
-	out->revoked = rv.count;
+	out->revoked = count;
 	rc = MTK_OK;
 	goto out;
 nomem:
@@ -2111,7 +2109,6 @@ nomem:
 out:
 	OPENSSL_free(sig);
 	EVP_MD_CTX_free(md);
-	free(rv.v);
 	mtk_buf_free(&tbs);
 	mtk_buf_free(&body);
 	mtk_buf_free(&crl);

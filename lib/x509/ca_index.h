@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "mtlskit/buf.h"
 #include "mtlskit/err.h"
 
 /* Where the content of raw[0..len) ends: bytes after the last newline that
@@ -21,7 +22,11 @@ size_t mtk_ca_index_content(const char *raw, size_t len);
  * serial (an upper-case hex string), 0 when none has.  Errors:
  * MTK_E_CA_STATE naming the line. */
 MTK_WUR mtk_rc mtk_ca_index_state(const char *raw, size_t len, const char *serial, char *status, mtk_err *err);
-/* *count: the revoked lines, each read whole as the CRL reads them. */
-MTK_WUR mtk_rc mtk_ca_index_revoked(const char *raw, size_t len, size_t *count, mtk_err *err);
+/* The CRL's revokedCertificates as DER, appended to der without the
+ * SEQUENCE header: an entry per revoked line (serial, date, reasonCode
+ * unless unspecified), sorted by serial as OpenSSL sorts them; *count of
+ * them.  Errors: MTK_E_CA_STATE naming the line. */
+MTK_WUR mtk_rc mtk_ca_crl_list(const char *raw, size_t len, mtk_buf *der, size_t *count,
+			       mtk_err *err);
 
 #endif
