@@ -410,8 +410,6 @@ static mtk_rc line_fields(const char *s, size_t n, long lineno, mtk_ca_entry *e,
 }
 
 /* One line, checked whole (line_fields), appended to idx and its table.
- * The whole file, data..end, is only for the duplicate's message. */
-/* One line, checked whole (line_fields), appended to idx and its table.
  * A serial already there with the very same text is a fault, except once:
  * a valid entry followed by a revoked one is its revocation record (what
  * `ca revoke` appends), and the later line is the entry's state. */
