@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "mtlskit/findings.h"
 #include "mtlskit/hostport.h"
 #include "mtlskit/pass.h"
+#include "mtlskit/thread.h"
 #include "mtlskit/timeval.h"
 
 static void test_error_table(void **state)
@@ -573,26 +575,71 @@ static void test_hostport_split(void **state)
 	mtk_err_clear(&e);
 }
 
+/* What the started thread saw: every signal blocked in it. */
+static void *thread_mask(void *arg)
+{
+	sigset_t *m = arg;
+
+	pthread_sigmask(SIG_BLOCK, NULL, m);
+	return NULL;
+}
+
+/* mtk_thread_spawn: the new thread has every signal blocked (a signal
+ * reaches only the thread that handles it), the caller's mask is as it
+ * was; a prefault of heap memory leaves its bytes as they were. */
+static void test_thread_and_prefault(void **state)
+{
+	sigset_t before, after, inside;
+	pthread_t t;
+	size_t n = 1u << 20;
+	uint8_t *p = malloc(n);
+
+	(void)state;
+	sigemptyset(&before);
+	sigaddset(&before, SIGUSR1);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &before, NULL), 0);
+	sigemptyset(&inside);
+	assert_int_equal(mtk_thread_spawn(&t, thread_mask, &inside), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(sigismember(&inside, SIGTERM), 1);
+	assert_int_equal(sigismember(&inside, SIGINT), 1);
+	assert_int_equal(sigismember(&inside, SIGHUP), 1);
+	assert_int_equal(sigismember(&inside, SIGUSR1), 1);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, NULL, &after), 0);
+	assert_int_equal(sigismember(&after, SIGUSR1), 1);
+	assert_int_equal(sigismember(&after, SIGTERM), 0);
+	sigemptyset(&before);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &before, NULL), 0);
+	assert_non_null(p);
+	memset(p, 0x5a, n);
+	mtk_prefault(p, n);
+	mtk_prefault(p + 1, 100); /* small: left alone */
+	for (size_t i = 0; i < n; i += 4093)
+		assert_int_equal(p[i], 0x5a);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_table),
-		cmocka_unit_test(test_err_first_wins_and_drains_openssl),
-		cmocka_unit_test(test_reader_bounds),
-		cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_file_write_read),
-		cmocka_unit_test(test_file_writev),
-		cmocka_unit_test(test_outset_all_or_nothing),
-		cmocka_unit_test(test_write_leaves_no_temporary),
-		cmocka_unit_test(test_stale_temporaries_swept),
-		cmocka_unit_test(test_edit_lock),
-		cmocka_unit_test(test_file_append_map),
-		cmocka_unit_test(test_fmt_dec),
-		cmocka_unit_test(test_pass_specs),
-		cmocka_unit_test(test_findings),
-		cmocka_unit_test(test_fnv1a),
-		cmocka_unit_test(test_durations_and_times),
-		cmocka_unit_test(test_hostport_split),
+	    cmocka_unit_test(test_error_table),
+	    cmocka_unit_test(test_err_first_wins_and_drains_openssl),
+	    cmocka_unit_test(test_reader_bounds),
+	    cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_file_write_read),
+	    cmocka_unit_test(test_file_writev),
+	    cmocka_unit_test(test_outset_all_or_nothing),
+	    cmocka_unit_test(test_write_leaves_no_temporary),
+	    cmocka_unit_test(test_stale_temporaries_swept),
+	    cmocka_unit_test(test_edit_lock),
+	    cmocka_unit_test(test_file_append_map),
+	    cmocka_unit_test(test_fmt_dec),
+	    cmocka_unit_test(test_pass_specs),
+	    cmocka_unit_test(test_findings),
+	    cmocka_unit_test(test_fnv1a),
+	    cmocka_unit_test(test_durations_and_times),
+	    cmocka_unit_test(test_hostport_split),
+	    cmocka_unit_test(test_thread_and_prefault),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
