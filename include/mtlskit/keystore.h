@@ -89,7 +89,8 @@ typedef struct mtk_ks_entry {
 	STACK_OF(X509) * chain;
 
 	/* The certificates as stored (DER, borrowed from the keystore's copy
-	 * of the file: ks->raw) when the store was read with MTK_KS_READ_LAZY;
+	 * of the file, ks->raw, or for PKCS12 from its arena) when the store
+	 * was read with MTK_KS_READ_LAZY;
 	 * chain is then NULL until mtk_keystore_chain() decodes them, and an
 	 * entry never decoded is written back from these bytes. */
 	struct mtk_ks_der {
@@ -166,7 +167,10 @@ enum {
 	 * SEQUENCE checked) instead of decoding it with OpenSSL; entries' chain
 	 * stays NULL until mtk_keystore_chain().  For commands that touch few
 	 * entries of a large store (list, add-trusted, remove): untouched
-	 * entries are written back byte for byte.  PKCS12 ignores it. */
+	 * entries are written back byte for byte.  PKCS12: trusted entries'
+	 * certificates are kept as their bytes the same way (key entries'
+	 * chains are decoded) and written back from them; the certificate
+	 * safe is still decrypted, and encrypted again, whole. */
 	MTK_KS_READ_LAZY = 1u << 2,
 };
 

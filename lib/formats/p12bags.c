@@ -16,6 +16,7 @@
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
 
+#include "formats/der.h"
 #include "formats/pkcs8.h"
 
 #define MAX_NESTING 4
@@ -36,6 +37,24 @@ void mtk_p12_bags_free(mtk_p12_bags *b)
 	b->n = b->cap = 0;
 }
 
+X509 *mtk_p12_bag_cert(mtk_p12_bag *b)
+{
+	if (b->kind != MTK_P12B_CERT)
+		return NULL;
+	if (b->cert == NULL && b->der != NULL && b->der_len <= LONG_MAX) {
+		const unsigned char *q = b->der;
+		X509 *x = d2i_X509(NULL, &q, (long)b->der_len);
+
+		if (x == NULL || q != b->der + b->der_len) {
+			X509_free(x);
+			ERR_clear_error();
+			return NULL;
+		}
+		b->cert = x;
+	}
+	return b->cert;
+}
+
 /* The password the MAC accepted (or the one given), as the decrypters
  * take it: pw NULL is the absent encoding. */
 struct rd {
@@ -45,6 +64,7 @@ struct rd {
 	mtk_p12_bags *out;
 	int safe;
 	bool safe_encrypted;
+	ASN1_OBJECT *trusted_oid; /* MTK_P12_TRUSTED_OID, made once per file */
 };
 
 static bool pw_empty(const struct rd *r)
@@ -83,17 +103,71 @@ static mtk_p12_bag *bag_new(struct rd *r, mtk_p12_bag_kind kind, const PKCS12_SA
 	return b;
 }
 
-static bool bag_trusted(const PKCS12_SAFEBAG *bag)
+static bool bag_trusted(struct rd *r, const PKCS12_SAFEBAG *bag)
 {
 	const STACK_OF(X509_ATTRIBUTE) *attrs = PKCS12_SAFEBAG_get0_attrs(bag);
-	ASN1_OBJECT *oid = OBJ_txt2obj(MTK_P12_TRUSTED_OID, 1);
 	bool found = false;
 
-	for (int i = 0; oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
-		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)), oid) == 0)
+	if (r->trusted_oid == NULL && sk_X509_ATTRIBUTE_num(attrs) > 0)
+		r->trusted_oid = OBJ_txt2obj(MTK_P12_TRUSTED_OID, 1);
+	for (int i = 0; r->trusted_oid != NULL && i < sk_X509_ATTRIBUTE_num(attrs); i++)
+		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(sk_X509_ATTRIBUTE_value(attrs, i)),
+			    r->trusted_oid) == 0)
 			found = true;
-	ASN1_OBJECT_free(oid);
 	return found;
+}
+
+/* DER of the OIDs pkcs-12 certBag and pkcs-9 x509Certificate (values). */
+static const uint8_t OID_CERT_BAG[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x03};
+static const uint8_t OID_X509_CERT[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01};
+
+static bool oid_next(mtk_reader *r, const uint8_t *oid, size_t n)
+{
+	mtk_reader v;
+
+	return mtk_der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
+	       memcmp(v.data + v.off, oid, n) == 0;
+}
+
+/* The certificate inside one SafeBag's DER (its SEQUENCE's contents):
+ * { certBag, [0] { x509Certificate, [0] OCTET STRING cert } }.  False for
+ * any other shape (a BER length): the bag is then decoded by OpenSSL. */
+static bool cert_slice(mtk_reader bag, const uint8_t **p, size_t *n)
+{
+	mtk_reader v, cb, cv, os;
+
+	if (!oid_next(&bag, OID_CERT_BAG, sizeof(OID_CERT_BAG)) || !mtk_der_enter(&bag, 0xa0, &v) ||
+	    !mtk_der_enter(&v, 0x30, &cb) || !oid_next(&cb, OID_X509_CERT, sizeof(OID_X509_CERT)) ||
+	    !mtk_der_enter(&cb, 0xa0, &cv) || !mtk_der_enter(&cv, 0x04, &os))
+		return false;
+	*p = os.data + os.off;
+	*n = mtk_reader_left(&os);
+	return true;
+}
+
+/* The SafeContents DER that OpenSSL decoded into bags, walked beside them
+ * (lazy_certs): its elements, when they are exactly as many as the bags;
+ * NULL otherwise (every bag decoded then). */
+static mtk_reader *walk_init(mtk_reader *w, const uint8_t *der, size_t len, int nbags)
+{
+	mtk_reader all, seq, count;
+	uint8_t tag;
+	size_t l;
+	int n = 0;
+
+	mtk_reader_init(&all, der, len);
+	if (der == NULL || !mtk_der_enter(&all, 0x30, &seq))
+		return NULL;
+	count = seq;
+	while (mtk_reader_left(&count) > 0 && n <= nbags) {
+		if (!mtk_der_header(&count, &tag, &l) || mtk_reader_skip(&count, l) != MTK_OK)
+			return NULL;
+		n++;
+	}
+	if (n != nbags)
+		return NULL;
+	*w = seq;
+	return w;
 }
 
 /* An EncryptedPrivateKeyInfo: the fast path, OpenSSL's with the legacy
@@ -218,7 +292,34 @@ out:
 	return rc;
 }
 
-static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth);
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
+			mtk_reader *walk);
+
+/* A certificate bag: kept as its bytes (lazy_certs, when the walk gives
+ * them and they are one whole SEQUENCE), else decoded. */
+static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb, const mtk_reader *elem)
+{
+	mtk_p12_bag *b = bag_new(r, MTK_P12B_CERT, sb);
+	const uint8_t *p;
+	size_t n;
+
+	if (b == NULL)
+		return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
+	b->trusted = bag_trusted(r, sb);
+	if (elem != NULL && cert_slice(*elem, &p, &n) && mtk_der_seq_whole(p, n)) {
+		uint8_t *copy = r->opts->alloc(r->opts->alloc_ctx, n);
+
+		if (copy == NULL)
+			return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
+		memcpy(copy, p, n);
+		b->der = copy;
+		b->der_len = n;
+		return MTK_OK;
+	}
+	if ((b->cert = PKCS12_SAFEBAG_get1_cert(sb)) == NULL)
+		return bag_fail(r, MTK_P12B_CERT, MTK_E_DER);
+	return MTK_OK;
+}
 
 /* structure_only: a bag listed as it is, nothing decoded or decrypted. */
 static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int depth)
@@ -249,21 +350,31 @@ static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int dept
 		b = bag_new(r, MTK_P12B_CRL, sb);
 		break;
 	case NID_safeContentsBag:
-		return depth < MAX_NESTING ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
-					   : MTK_OK;
+		return depth < MAX_NESTING
+			   ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1, NULL)
+			   : MTK_OK;
 	default:
 		return MTK_OK;
 	}
 	return b != NULL ? MTK_OK : bag_fail(r, MTK_P12B_KEY, MTK_E_NOMEM);
 }
 
-static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth)
+/* walk: the bags' SafeContents elements (walk_init), or NULL. */
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
+			mtk_reader *walk)
 {
 	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *sb = sk_PKCS12_SAFEBAG_value(bags, i);
 		int nid = PKCS12_SAFEBAG_get_nid(sb);
+		mtk_reader elem;
+		const mtk_reader *el = NULL;
 		mtk_p12_bag *b;
 		mtk_rc rc = MTK_OK;
+
+		if (walk != NULL && mtk_der_enter(walk, 0x30, &elem))
+			el = &elem;
+		else
+			walk = NULL; /* out of step: the rest decoded */
 
 		if (r->opts->structure_only) {
 			rc = list_bag(r, sb, nid, depth);
@@ -279,11 +390,7 @@ static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int
 		case NID_certBag:
 			if (PKCS12_SAFEBAG_get_bag_nid(sb) != NID_x509Certificate)
 				break; /* SDSI certificates: not ours */
-			if ((b = bag_new(r, MTK_P12B_CERT, sb)) == NULL)
-				return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
-			if ((b->cert = PKCS12_SAFEBAG_get1_cert(sb)) == NULL)
-				return bag_fail(r, MTK_P12B_CERT, MTK_E_DER);
-			b->trusted = bag_trusted(sb);
+			rc = read_cert(r, sb, el);
 			break;
 		case NID_crlBag:
 			if ((b = bag_new(r, MTK_P12B_CRL, sb)) == NULL)
@@ -299,7 +406,7 @@ static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int
 				r->out->fail = MTK_P12F_NESTED;
 				return MTK_E_PKCS12;
 			}
-			rc = read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1);
+			rc = read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1, NULL);
 			break;
 		default:
 			break; /* unknown bags are skipped */
@@ -319,9 +426,10 @@ static const X509_ALGOR *safe_alg(const PKCS7 *p7)
 
 /* An encrypted safe's bags: the fast path, OpenSSL's with the legacy
  * provider, then the absent password when the password is empty. */
-static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pwlen)
+static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pwlen,
+					     mtk_buf *plain)
 {
-	STACK_OF(PKCS12_SAFEBAG) *bags = mtk_p7_decrypt_bags(p7, pw, pwlen);
+	STACK_OF(PKCS12_SAFEBAG) *bags = mtk_p7_decrypt_bags_plain(p7, pw, pwlen, plain);
 
 	if (bags == NULL && mtk_legacy_provider())
 		bags = PKCS12_unpack_p7encdata(p7, pw, (int)pwlen);
@@ -335,7 +443,7 @@ static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pw
 static bool opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
 {
 	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
-	struct rd r = {"", 0, NULL, NULL, 0, false};
+	struct rd r = {"", 0, NULL, NULL, 0, false, NULL};
 	int tried = 0;
 	bool ok = safes != NULL;
 
@@ -353,7 +461,7 @@ static bool opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
 				break;
 			}
 			tried++;
-			bags = safe_open(p7, "", 0);
+			bags = safe_open(p7, "", 0, NULL);
 		} else {
 			continue;
 		}
@@ -431,7 +539,8 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 	PKCS12 *p12 = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
 	struct rd r = {opts->pass != NULL ? opts->pass : "", opts->pass != NULL ? opts->passlen : 0,
-		       opts, out, 0, false};
+		       opts, out, 0, false, NULL};
+	bool lazy = opts->alloc != NULL && !opts->structure_only;
 	mtk_rc rc = MTK_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -456,6 +565,10 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
 		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
 		int nid = OBJ_obj2nid(p7->type);
+		mtk_buf plain = MTK_BUF_SECRET_INIT; /* lazy: the decrypted SafeContents */
+		const uint8_t *sc = NULL;	     /* lazy: the SafeContents DER */
+		size_t sc_len = 0;
+		mtk_reader walk;
 
 		r.safe = i;
 		r.safe_encrypted = nid == NID_pkcs7_encrypted;
@@ -467,6 +580,10 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 				out->fail = MTK_P12F_SAFE_DECODE;
 				rc = MTK_E_PKCS12;
 				break;
+			}
+			if (lazy && p7->d.data != NULL) {
+				sc = p7->d.data->data;
+				sc_len = (size_t)p7->d.data->length;
 			}
 		} else if (nid == NID_pkcs7_encrypted) {
 			const X509_ALGOR *alg = safe_alg(p7);
@@ -490,18 +607,23 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 				rc = MTK_E_TOO_LARGE;
 				break;
 			}
-			if ((bags = safe_open(p7, r.pw, r.pwlen)) == NULL) {
+			if ((bags = safe_open(p7, r.pw, r.pwlen, lazy ? &plain : NULL)) == NULL) {
 				out->fail = MTK_P12F_SAFE_DECRYPT;
 				rc = MTK_E_BAD_PASSWORD;
 				break;
 			}
+			sc = plain.data;
+			sc_len = plain.len;
 		} else {
 			continue; /* enveloped data: public-key protected, unsupported */
 		}
-		rc = read_bags(&r, bags, 0);
+		rc = read_bags(&r, bags, 0,
+			       lazy ? walk_init(&walk, sc, sc_len, sk_PKCS12_SAFEBAG_num(bags)) : NULL);
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		mtk_buf_cleanse_free(&plain);
 	}
 out:
+	ASN1_OBJECT_free(r.trusted_oid);
 	sk_PKCS7_pop_free(safes, PKCS7_free);
 	PKCS12_free(p12);
 	ERR_clear_error();

@@ -38,7 +38,11 @@ typedef enum {
 typedef struct mtk_p12_bag {
 	mtk_p12_bag_kind kind;
 	EVP_PKEY *key;	     /* KEY; NULL when locked */
-	X509 *cert;	     /* CERT */
+	X509 *cert;	     /* CERT; NULL while kept as its bytes (der) */
+	const uint8_t *der;  /* CERT read with lazy_certs: the certificate's
+			      * DER (one whole SEQUENCE), in the reader's
+			      * storage; written back as it is */
+	size_t der_len;
 	X509_CRL *crl;	     /* CRL */
 	uint8_t *secret;     /* SECRET: decrypted {0, algorithm, key} DER (wiped) */
 	size_t secret_len;
@@ -103,7 +107,26 @@ typedef struct mtk_p12_read_opts {
 	bool structure_only; /* no password: no MAC check, no decryption, no
 			      * derivation; bags of the plain safes are listed
 			      * without their contents (keys locked) */
+	/* Certificate bags kept as their DER (der, cert NULL) when their outer
+	 * shape is one DER SEQUENCE, copied into storage from alloc(alloc_ctx,
+	 * n), which must outlive the bags; parsed by mtk_p12_bag_cert when a
+	 * consumer needs the object.  Others are decoded as without it (and
+	 * refused the same way).  For a keystore's edits, which leave most
+	 * certificates untouched. */
+	void *(*alloc)(void *alloc_ctx, size_t n);
+	void *alloc_ctx;
 } mtk_p12_read_opts;
+
+/* A CERT bag holds a certificate, decoded or as its bytes. */
+static inline bool mtk_p12_bag_has_cert(const mtk_p12_bag *b)
+{
+	return b->kind == MTK_P12B_CERT && (b->cert != NULL || b->der != NULL);
+}
+
+/* The bag's certificate, decoded from der on first use (kept in b->cert,
+ * freed with the bags); NULL for other bags and for bytes that are not a
+ * valid certificate. */
+X509 *mtk_p12_bag_cert(mtk_p12_bag *b);
 
 /*
  * Decodes the PFX data/len into out (zeroed here; free with
@@ -122,7 +145,8 @@ void mtk_p12_bags_free(mtk_p12_bags *b);
  * The one PKCS#12 encoder: the bags b[0..n) (borrowed, not freed) into a PFX.
  * KEY and CERT bags take their name (friendlyName, written as given),
  * localKeyId (kid_len >= 0) and, for CERT, Java's trusted attribute
- * (trusted); SECRET bags hold the {0, algorithm, key} DER and are shrouded
+ * (trusted); a CERT bag with cert NULL is written from its der bytes as
+ * they are (not decoded); SECRET bags hold the {0, algorithm, key} DER and are shrouded
  * like keys.  Certificates go into one safe (encrypted with cert_pbe, or
  * plain), keys and secrets into a plain one after it, in bag order; empty
  * safes are left out.  The profile is the caller's: the converter's

@@ -36,6 +36,25 @@ static bool add_trusted(PKCS12_SAFEBAG *sb)
 						      (const unsigned char *)any, -1);
 }
 
+/* A certificate bag from the certificate's DER as it is, not decoded: an
+ * ASN1_ANY SEQUENCE is encoded as its bytes, verbatim. */
+static PKCS12_SAFEBAG *cert_bag_der(const uint8_t *der, size_t len)
+{
+	ASN1_STRING *s;
+	ASN1_TYPE t;
+	PKCS12_SAFEBAG *sb = NULL;
+
+	if (der == NULL || len > INT_MAX || (s = ASN1_STRING_type_new(V_ASN1_SEQUENCE)) == NULL)
+		return NULL;
+	t.type = V_ASN1_SEQUENCE;
+	t.value.sequence = s;
+	if (ASN1_STRING_set(s, der, (int)len))
+		sb = PKCS12_item_pack_safebag(&t, ASN1_ITEM_rptr(ASN1_ANY), NID_x509Certificate,
+					      NID_certBag);
+	ASN1_STRING_free(s);
+	return sb;
+}
+
 static X509_SIG *shroud(PKCS8_PRIV_KEY_INFO *p8, const mtk_p12_write_opts *o)
 {
 	return PKCS8_encrypt_ex(o->key_pbe, o->key_cipher, o->pass, (int)o->passlen, NULL,
@@ -105,7 +124,9 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		switch (bi->kind) {
 		case MTK_P12B_CERT:
 			what = "PFX: certificate bag";
-			if ((sb = PKCS12_SAFEBAG_create_cert(bi->cert)) == NULL ||
+			sb = bi->cert != NULL ? PKCS12_SAFEBAG_create_cert(bi->cert)
+					      : cert_bag_der(bi->der, bi->der_len);
+			if (sb == NULL ||
 			    !add_attrs(sb, bi) || (bi->trusted && !add_trusted(sb)) ||
 			    !sk_PKCS12_SAFEBAG_push(cbags, sb))
 				goto fail;

@@ -612,6 +612,12 @@ PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_
 
 STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen)
 {
+	return mtk_p7_decrypt_bags_plain(p7, pass, passlen, NULL);
+}
+
+STACK_OF(PKCS12_SAFEBAG) *
+    mtk_p7_decrypt_bags_plain(PKCS7 *p7, const char *pass, size_t passlen, mtk_buf *out)
+{
 	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
 	mtk_rc rc = MTK_E_UNSUPPORTED;
 
@@ -626,6 +632,11 @@ STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size
 			const unsigned char *p = plain.data;
 			bags = (STACK_OF(PKCS12_SAFEBAG) *)ASN1_item_d2i(NULL, &p, (long)plain.len,
 									 ASN1_ITEM_rptr(PKCS12_SAFEBAGS));
+		}
+		if (bags != NULL && out != NULL) {
+			mtk_buf_cleanse_free(out);
+			*out = plain;
+			plain = (mtk_buf)MTK_BUF_SECRET_INIT;
 		}
 		mtk_buf_cleanse_free(&plain);
 	}

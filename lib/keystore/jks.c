@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "mtlskit/thread.h"
+#include "formats/der.h"
 #include "formats/pbe.h"
 #include "formats/pkcs8.h"
 #include "ks_int.h"
@@ -673,28 +674,6 @@ static mtk_rc read_alias(mtk_reader *r, mtk_ks_entry *tmp, mtk_keystore *ks, con
 	return MTK_OK;
 }
 
-/* True when der[0..n) is one DER SEQUENCE, header and length exactly n
- * bytes: the shape a lazily read certificate is checked for. */
-static bool der_seq_whole(const uint8_t *der, size_t n)
-{
-	size_t hdr = 2, l;
-
-	if (n < 2 || der[0] != 0x30)
-		return false;
-	if (der[1] < 0x80) {
-		l = der[1];
-	} else {
-		size_t k = der[1] & 0x7f;
-		if (k == 0 || k > 4 || n < 2 + k)
-			return false;
-		l = 0;
-		for (size_t i = 0; i < k; i++)
-			l = (l << 8) | der[2 + i];
-		hdr += k;
-	}
-	return hdr + l == n;
-}
-
 /* One certificate: decoded into *out, or with der set (lazy), its bytes
  * borrowed from the reader's data into *der. */
 static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, struct mtk_ks_der *der,
@@ -727,7 +706,7 @@ static mtk_rc read_cert(mtk_reader *r, uint32_t version, X509 **out, struct mtk_
 		return rc;
 	/* Lazily: the outer shape is enough; anything else OpenSSL would take
 	 * (a BER length) is still taken, as the full reader takes it. */
-	if (der != NULL && der_seq_whole(p, n)) {
+	if (der != NULL && mtk_der_seq_whole(p, n)) {
 		der->p = p;
 		der->len = n;
 		return MTK_OK;

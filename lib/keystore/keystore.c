@@ -609,7 +609,7 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 	case MTK_KS_JCEKS:
 		return mtk_jks_decode(data, len, NULL, name, store_pass, key_pass, flags, out, err);
 	case MTK_KS_PKCS12:
-		return mtk_p12_decode(data, len, name, store_pass, out, err);
+		return mtk_p12_decode(data, len, name, store_pass, flags, out, err);
 	default:
 		if (mtk_pem_looks_like(data, len)) {
 			/* A PFX in PEM armour, every kind the object loader reads
@@ -620,7 +620,7 @@ mtk_rc mtk_keystore_decode(const uint8_t *data, size_t len, const char *name,
 			mtk_rc rc = mtk_pem_single_pfx(data, len, &der, &n, NULL);
 
 			if (rc == MTK_OK) {
-				rc = mtk_p12_decode(der, n, name, store_pass, out, err);
+				rc = mtk_p12_decode(der, n, name, store_pass, flags, out, err);
 				OPENSSL_cleanse(der, n);
 				free(der);
 				return rc;

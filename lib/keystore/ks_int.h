@@ -55,8 +55,11 @@ MTK_WUR mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type,
 			      mtk_buf *out, mtk_err *err);
 MTK_WUR mtk_rc mtk_jks_unlock(mtk_ks_entry *e, const mtk_secret *pass, mtk_err *err);
 
+/* flags: MTK_KS_READ_LAZY keeps trusted entries' certificates as their
+ * bytes (entry->der, in the arena), the rest of the flags do not apply. */
 MTK_WUR mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
-			      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err);
+			      const mtk_secret *store_pass, unsigned flags, mtk_keystore **out,
+			      mtk_err *err);
 MTK_WUR mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_buf *out,
 			      mtk_err *err);
 

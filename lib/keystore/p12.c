@@ -123,8 +123,42 @@ static mtk_rc decode_refused(const mtk_p12_bags *bs, mtk_rc rc, const char *name
 	}
 }
 
+static void *arena(void *ks, size_t n)
+{
+	return mtk_ks_arena_alloc(ks, n);
+}
+
+/* A trusted entry of a lazily read store: its certificate's bytes and its
+ * alias in the keystore's arena (no allocation of its own). */
+static mtk_rc trusted_lazy(mtk_keystore *ks, const mtk_p12_bag *cb, const char *a, int64_t date_ms)
+{
+	size_t n = strlen(a);
+	char *low = mtk_ks_arena_alloc(ks, n + 1);
+	struct mtk_ks_der *der = mtk_ks_arena_alloc(ks, sizeof(*der));
+	mtk_ks_entry *e;
+	mtk_rc rc;
+
+	if (low == NULL || der == NULL)
+		return MTK_E_NOMEM;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)(a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]);
+	if ((rc = mtk_ks_slot(ks, low, &e)) != MTK_OK)
+		return rc;
+	der->p = cb->der;
+	der->len = cb->der_len;
+	e->alias = low;
+	e->kind = MTK_KSE_TRUSTED;
+	e->date_ms = date_ms;
+	e->der = der;
+	e->nder = 1;
+	e->borrowed = true;
+	mtk_ks_slot_named(ks, e);
+	return MTK_OK;
+}
+
 mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
-		      const mtk_secret *store_pass, mtk_keystore **out, mtk_err *err)
+		      const mtk_secret *store_pass, unsigned flags, mtk_keystore **out,
+		      mtk_err *err)
 {
 	/* No password: the empty one (both encodings), as the PFX files of
 	 * openssl -passout pass:, certtool --empty-password/--null-password,
@@ -140,15 +174,26 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	int64_t now_ms = (int64_t)time(NULL) * 1000;
 	mtk_rc rc;
 
+	/* The keystore first: lazily, the certificates' bytes go straight
+	 * into its arena. */
+	memset(&bs, 0, sizeof(bs));
+	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL) {
+		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
+		goto out;
+	}
+	if (flags & MTK_KS_READ_LAZY) {
+		ro.alloc = arena;
+		ro.alloc_ctx = ks;
+	}
 	if ((rc = mtk_p12_bags_read(data, len, &ro, &bs)) != MTK_OK) {
 		rc = decode_refused(&bs, rc, name, store_pass, err);
 		goto out;
 	}
-	if ((ks = mtk_keystore_new(MTK_KS_PKCS12)) == NULL ||
-	    (used = calloc(bs.n + 1, sizeof(*used))) == NULL) {
+	if ((used = calloc(bs.n + 1, sizeof(*used))) == NULL) {
 		rc = mtk_err_set(err, MTK_E_NOMEM, "%s", name);
 		goto out;
 	}
+	mtk_ks_reserve(ks, bs.n);
 	if (bs.has_mac)
 		mac_name(bs.mac_nid, ks->p12_mac, sizeof(ks->p12_mac));
 	ks->verified = true;
@@ -166,18 +211,24 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			continue;
 		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
 			mtk_p12_bag *cb = &bs.b[j];
-			if (cb->cert != NULL && kb->kid_len >= 0 && cb->kid_len == kb->kid_len &&
+			if (mtk_p12_bag_has_cert(cb) && kb->kid_len >= 0 &&
+			    cb->kid_len == kb->kid_len &&
 			    memcmp(cb->kid, kb->kid, (size_t)kb->kid_len) == 0) {
-				ee = cb->cert;
+				if ((ee = mtk_p12_bag_cert(cb)) == NULL)
+					goto bad_cert;
 				used[j] = true;
 			}
 		}
 		for (size_t j = 0; j < bs.n && ee == NULL; j++) {
 			mtk_p12_bag *cb = &bs.b[j];
-			if (cb->cert != NULL && !cb->trusted &&
-			    X509_check_private_key(cb->cert, kb->key) == 1) {
-				ee = cb->cert;
-				used[j] = true;
+			if (mtk_p12_bag_has_cert(cb) && !cb->trusted) {
+				X509 *c = mtk_p12_bag_cert(cb);
+				if (c == NULL)
+					goto bad_cert;
+				if (X509_check_private_key(c, kb->key) == 1) {
+					ee = c;
+					used[j] = true;
+				}
 			}
 		}
 		ERR_clear_error();
@@ -197,8 +248,14 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			if (X509_check_issued(cur, cur) == X509_V_OK)
 				break;
 			for (size_t j = 0; j < bs.n && next == NULL; j++) {
-				X509 *c = bs.b[j].cert;
-				if (c != NULL && c != cur &&
+				X509 *c;
+				if (!mtk_p12_bag_has_cert(&bs.b[j]))
+					continue;
+				if ((c = mtk_p12_bag_cert(&bs.b[j])) == NULL) {
+					sk_X509_pop_free(chain, X509_free);
+					goto bad_cert;
+				}
+				if (c != cur &&
 				    X509_check_issued(c, cur) == X509_V_OK) {
 					next = c;
 					used[j] = true;
@@ -240,7 +297,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		mtk_ks_entry *e;
 		char *low;
 
-		if (cb->cert == NULL)
+		if (!mtk_p12_bag_has_cert(cb))
 			continue;
 		if (!cb->trusted) {
 			if (!used[i])
@@ -248,6 +305,13 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			continue;
 		}
 		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
+		if (cb->cert == NULL) {
+			if ((rc = trusted_lazy(ks, cb, cb->name ? cb->name : alias, now_ms)) != MTK_OK) {
+				rc = mtk_err_set(err, rc, "%s", name);
+				goto out;
+			}
+			continue;
+		}
 		low = mtk_ks_lower(cb->name ? cb->name : alias);
 		if (low == NULL || (rc = mtk_ks_slot(ks, low, &e)) != MTK_OK) {
 			free(low);
@@ -291,6 +355,10 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 	*out = ks;
 	ks = NULL;
 	rc = MTK_OK;
+	goto out;
+bad_cert:
+	/* As the certificate bag's decoding failure is told when read eagerly. */
+	rc = mtk_err_set(err, MTK_E_PKCS12, "%s: cannot read a key or certificate bag", name);
 out:
 	ERR_clear_error();
 	mtk_p12_bags_free(&bs);
@@ -419,6 +487,7 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 		STACK_OF(X509) *chain;
 		mtk_p12_bag *b;
 		char kid[48];
+		bool as_read;
 
 		if (e->kind == MTK_KSE_KEY && e->key == NULL) {
 			rc = mtk_err_set(
@@ -449,8 +518,11 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 			memcpy(b->kid, kid, strlen(kid));
 			continue;
 		}
-		/* An entry of a store read lazily: its certificates decoded here. */
-		if (e->chain == NULL &&
+		/* An entry of a store read lazily: a PKCS12 store's certificates
+		 * are written from their bytes as read; another type's are
+		 * decoded here (checked before they go into a new format). */
+		as_read = e->chain == NULL && e->nder > 0 && ks->type == MTK_KS_PKCS12;
+		if (e->chain == NULL && !as_read &&
 		    (rc = mtk_ks_entry_decode_chain(e, &own[i].lazy, err)) != MTK_OK)
 			goto done;
 		chain = e->chain != NULL ? e->chain : own[i].lazy;
@@ -463,13 +535,18 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 					   .kid_len = (int)strlen(kid)};
 			memcpy(b->kid, kid, strlen(kid));
 		}
-		for (int j = 0; j < sk_X509_num(chain); j++) {
+		for (int j = 0; j < (as_read ? e->nder : sk_X509_num(chain)); j++) {
 			if ((b = bag_push(&v)) == NULL) {
 				rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
 				goto done;
 			}
 			b->kind = MTK_P12B_CERT;
-			b->cert = sk_X509_value(chain, j);
+			if (as_read) {
+				b->der = e->der[j].p;
+				b->der_len = e->der[j].len;
+			} else {
+				b->cert = sk_X509_value(chain, j);
+			}
 			if (e->kind != MTK_KSE_KEY) {
 				b->name = own[i].name;
 				b->trusted = true;

@@ -1,0 +1,27 @@
+/*
+ * der.h - small DER shape checks over bytes (private to lib/), on top of
+ * the reader's mtk_der_header.
+ */
+#ifndef MTLSKIT_DER_H
+#define MTLSKIT_DER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtlskit/buf.h"
+
+/* True when der[0..n) is one DER SEQUENCE, header and length exactly n
+ * bytes: the shape a certificate kept as its bytes (a lazily read keystore
+ * entry, a PKCS#12 certificate bag) is checked for before it is decoded. */
+static inline bool mtk_der_seq_whole(const uint8_t *der, size_t n)
+{
+	mtk_reader r;
+	uint8_t tag;
+	size_t len;
+
+	mtk_reader_init(&r, der, n);
+	return mtk_der_header(&r, &tag, &len) && tag == 0x30 && len == mtk_reader_left(&r);
+}
+
+#endif
