@@ -344,6 +344,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 			goto out;
 		}
 		e->alias = low;
+		mtk_ks_slot_named(ks, e);
 		e->kind = MTK_KSE_SECRET;
 		e->date_ms = kid_date(sb, now_ms);
 		secret_describe(sb->secret, sb->secret_len, e);

@@ -1,5 +1,5 @@
 /* fuzz_p12bags.c - the one PKCS#12 decoder (formats/p12bags.c) under the
- * loader's, the keystore's and describe's options, with the password "changeit" and
+ * loader's, the keystore's (also with certificates kept as bytes) and describe's options, with the password "changeit" and
  * with none: a refusal always says where it stopped, a bag that is kept
  * holds what its kind says, and the budget is never overspent. */
 #include <stdint.h>
@@ -8,6 +8,18 @@
 #include "formats/p12bags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* lazy_certs storage: every block, freed after the read. */
+static void *blocks[4096];
+static size_t nblocks;
+
+static void *keep(void *ctx, size_t n)
+{
+	(void)ctx;
+	if (nblocks == sizeof(blocks) / sizeof(blocks[0]))
+		return NULL; /* the decoder must fail cleanly (MTK_E_NOMEM) */
+	return blocks[nblocks++] = malloc(n ? n : 1);
+}
 
 static void one(const uint8_t *data, size_t size, const mtk_p12_read_opts *o)
 {
@@ -31,12 +43,20 @@ static void one(const uint8_t *data, size_t size, const mtk_p12_read_opts *o)
 		if (last || o->structure_only)
 			continue;
 		if ((b->kind == MTK_P12B_KEY && b->key == NULL && !b->locked) ||
-		    (b->kind == MTK_P12B_CERT && b->cert == NULL) ||
+		    (b->kind == MTK_P12B_CERT && b->cert == NULL && b->der == NULL) ||
+		    (b->der != NULL && (o->alloc == NULL || b->cert != NULL)) ||
 		    (b->kind == MTK_P12B_CRL && b->crl == NULL) ||
 		    (b->kind == MTK_P12B_SECRET && (b->secret == NULL || !o->secrets)))
 			abort();
 	}
+	/* A kept certificate decodes, or says it does not, the same way twice. */
+	for (size_t i = 0; i < bs.n; i++)
+		if (bs.b[i].der != NULL &&
+		    (mtk_p12_bag_cert(&bs.b[i]) == NULL) != (mtk_p12_bag_cert(&bs.b[i]) == NULL))
+			abort();
 	mtk_p12_bags_free(&bs);
+	while (nblocks > 0)
+		free(blocks[--nblocks]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -49,5 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	one(data, size, &keystore);
 	one(data, size, &structure);
+	keystore.alloc = keep;
+	one(data, size, &keystore);
 	return 0;
 }
