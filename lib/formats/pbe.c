@@ -23,7 +23,6 @@
 #include <limits.h>
 #include <string.h>
 
-#include <openssl/aes.h>
 #include <openssl/crypto.h>
 #include <openssl/des.h>
 #include <openssl/err.h>
@@ -328,8 +327,7 @@ static int prf_digest(const X509_ALGOR *prf)
 mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *iv_in,
 		     const uint8_t *in, size_t inlen, mtk_buf *out)
 {
-	union {
-		AES_KEY aes;
+	struct {
 		DES_key_schedule des[3];
 	} ks;
 	uint8_t iv[16];
@@ -353,13 +351,26 @@ mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *i
 	}
 	memcpy(iv, iv_in, bs);
 	if (bs == 16) {
-		if ((decrypt ? AES_set_decrypt_key(key, (int)keylen * 8, &ks.aes)
-			     : AES_set_encrypt_key(key, (int)keylen * 8, &ks.aes)) != 0) {
-			rc = MTK_E_CRYPTO;
+		/* EVP, not AES_cbc_encrypt: only EVP uses the CPU's AES
+		 * instructions (a 2 MB certificate safe: 1 ms instead of 10). */
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		const EVP_CIPHER *ciph = keylen == 16   ? EVP_aes_128_cbc()
+					 : keylen == 24 ? EVP_aes_192_cbc()
+							: EVP_aes_256_cbc();
+		int n = 0;
+
+		rc = c != NULL && total <= INT_MAX &&
+			     EVP_CipherInit_ex(c, ciph, NULL, key, iv, decrypt ? 0 : 1) &&
+			     EVP_CIPHER_CTX_set_padding(c, 0) &&
+			     EVP_CipherUpdate(c, out->data, &n, out->data, (int)total) &&
+			     (size_t)n == total
+			 ? MTK_OK
+			 : MTK_E_CRYPTO;
+		EVP_CIPHER_CTX_free(c);
+		if (rc != MTK_OK) {
+			ERR_clear_error();
 			goto out;
 		}
-		AES_cbc_encrypt(out->data, out->data, total, &ks.aes, iv,
-				decrypt ? AES_DECRYPT : AES_ENCRYPT);
 	} else {
 		/* Two-key 3DES is K1, K2, K1. */
 		DES_set_key_unchecked((const_DES_cblock *)key, &ks.des[0]);
