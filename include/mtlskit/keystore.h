@@ -117,10 +117,14 @@ typedef struct mtk_ks_entry {
 	 * raw[span_off, span_off + span_len) of a lazily read JKS/JCEKS,
 	 * exactly what the encoder would write for it, so they are written
 	 * as they are (any edit clears the entry, and with it the span).
-	 * hash: the alias's table hash, 0 until computed. */
+	 * hash: the alias's table hash, 0 until computed.  p12_bag: a
+	 * trusted entry of a lazily read PKCS12, the SafeBag it was read
+	 * from (in the arena), written as it is while the entry is unchanged
+	 * (cleared with the span). */
 	bool borrowed;
 	size_t span_off, span_len;
 	uint64_t hash;
+	struct mtk_ks_der p12_bag;
 } mtk_ks_entry;
 
 typedef struct mtk_keystore {

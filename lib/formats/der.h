@@ -1,5 +1,5 @@
 /*
- * der.h - small DER shape checks over bytes (private to lib/), on top of
+ * der.h - a small DER shape check over bytes (private to lib/), on top of
  * the reader's mtk_der_header.
  */
 #ifndef MTLSKIT_DER_H

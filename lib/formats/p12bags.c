@@ -295,9 +295,17 @@ out:
 static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
 			mtk_reader *walk);
 
+/* A SafeBag's bytes as the walk found them: all of them (whole) and its
+ * contents (elem, within whole). */
+struct elem {
+	const uint8_t *whole;
+	size_t len;
+	mtk_reader in;
+};
+
 /* A certificate bag: kept as its bytes (lazy_certs, when the walk gives
- * them and they are one whole SEQUENCE), else decoded. */
-static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb, const mtk_reader *elem)
+ * them and the certificate is one whole SEQUENCE), else decoded. */
+static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb, const struct elem *el)
 {
 	mtk_p12_bag *b = bag_new(r, MTK_P12B_CERT, sb);
 	const uint8_t *p;
@@ -306,13 +314,15 @@ static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb, const mtk_reader
 	if (b == NULL)
 		return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
 	b->trusted = bag_trusted(r, sb);
-	if (elem != NULL && cert_slice(*elem, &p, &n) && mtk_der_seq_whole(p, n)) {
-		uint8_t *copy = r->opts->alloc(r->opts->alloc_ctx, n);
+	if (el != NULL && cert_slice(el->in, &p, &n) && mtk_der_seq_whole(p, n)) {
+		uint8_t *copy = r->opts->alloc(r->opts->alloc_ctx, el->len);
 
 		if (copy == NULL)
 			return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
-		memcpy(copy, p, n);
-		b->der = copy;
+		memcpy(copy, el->whole, el->len);
+		b->bag_der = copy;
+		b->bag_der_len = el->len;
+		b->der = copy + (p - el->whole);
 		b->der_len = n;
 		return MTK_OK;
 	}
@@ -366,15 +376,20 @@ static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int
 	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *sb = sk_PKCS12_SAFEBAG_value(bags, i);
 		int nid = PKCS12_SAFEBAG_get_nid(sb);
-		mtk_reader elem;
-		const mtk_reader *el = NULL;
+		struct elem elem;
+		const struct elem *el = NULL;
 		mtk_p12_bag *b;
 		mtk_rc rc = MTK_OK;
 
-		if (walk != NULL && mtk_der_enter(walk, 0x30, &elem))
-			el = &elem;
-		else
-			walk = NULL; /* out of step: the rest decoded */
+		if (walk != NULL) {
+			elem.whole = walk->data + walk->off;
+			if (mtk_der_enter(walk, 0x30, &elem.in)) {
+				elem.len = (size_t)(walk->data + walk->off - elem.whole);
+				el = &elem;
+			} else {
+				walk = NULL; /* out of step: the rest decoded */
+			}
+		}
 
 		if (r->opts->structure_only) {
 			rc = list_bag(r, sb, nid, depth);

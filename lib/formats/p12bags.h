@@ -40,9 +40,12 @@ typedef struct mtk_p12_bag {
 	EVP_PKEY *key;	     /* KEY; NULL when locked */
 	X509 *cert;	     /* CERT; NULL while kept as its bytes (der) */
 	const uint8_t *der;  /* CERT read with lazy_certs: the certificate's
-			      * DER (one whole SEQUENCE), in the reader's
-			      * storage; written back as it is */
+			      * DER (one whole SEQUENCE), inside bag_der */
 	size_t der_len;
+	const uint8_t *bag_der; /* CERT read with lazy_certs: the whole SafeBag
+				 * as read (in the reader's storage).  Given
+				 * to the encoder, it is written as it is. */
+	size_t bag_der_len;
 	X509_CRL *crl;	     /* CRL */
 	uint8_t *secret;     /* SECRET: decrypted {0, algorithm, key} DER (wiped) */
 	size_t secret_len;
@@ -145,8 +148,9 @@ void mtk_p12_bags_free(mtk_p12_bags *b);
  * The one PKCS#12 encoder: the bags b[0..n) (borrowed, not freed) into a PFX.
  * KEY and CERT bags take their name (friendlyName, written as given),
  * localKeyId (kid_len >= 0) and, for CERT, Java's trusted attribute
- * (trusted); a CERT bag with cert NULL is written from its der bytes as
- * they are (not decoded); SECRET bags hold the {0, algorithm, key} DER and are shrouded
+ * (trusted); a CERT bag with cert NULL is written from its der bytes (not
+ * decoded), and one with bag_der is those bytes, the SafeBag as it was read
+ * (its other fields unused); SECRET bags hold the {0, algorithm, key} DER and are shrouded
  * like keys.  Certificates go into one safe (encrypted with cert_pbe, or
  * plain), keys and secrets into a plain one after it, in bag order; empty
  * safes are left out.  The profile is the caller's: the converter's

@@ -8,12 +8,14 @@
  * attribute.
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
 
+#include "formats/der.h"
 #include "formats/p12bags.h"
 
 /* friendlyName and localKeyId, as the bag carries them. */
@@ -53,6 +55,58 @@ static PKCS12_SAFEBAG *cert_bag_der(const uint8_t *der, size_t len)
 					      NID_certBag);
 	ASN1_STRING_free(s);
 	return sb;
+}
+
+/* The certificate safe: SafeContents DER from the bags' bytes, each as read
+ * (bag_der) or encoded here, wrapped as PKCS#7 data or encrypted data (as
+ * PKCS12_pack_p7data / PKCS12_pack_p7encdata_ex would, without decoding
+ * and encoding again the bags that are kept as bytes). */
+struct piece {
+	const uint8_t *p; /* NULL: side + off */
+	size_t off, len;
+};
+
+static PKCS7 *cert_safe(const uint8_t *der, size_t len, const mtk_p12_write_opts *o)
+{
+	PKCS7 *p7 = PKCS7_new();
+	X509_ALGOR *pbe = NULL;
+	unsigned char *ct = NULL;
+	int ctlen = 0;
+	const EVP_CIPHER *ciph;
+	ASN1_OCTET_STRING *os;
+
+	if (p7 == NULL || len > INT_MAX)
+		goto fail;
+	if (o->cert_pbe == -1) {
+		if (!PKCS7_set_type(p7, NID_pkcs7_data) ||
+		    !ASN1_OCTET_STRING_set(p7->d.data, der, (int)len))
+			goto fail;
+		return p7;
+	}
+	if (!PKCS7_set_type(p7, NID_pkcs7_encrypted))
+		goto fail;
+	/* A cipher: PBES2 with OpenSSL's default PRF; else a PBES1 NID. */
+	ciph = EVP_get_cipherbynid(o->cert_pbe);
+	pbe = ciph != NULL ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL,
+						  -1, NULL)
+			   : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
+	if (pbe == NULL || PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, der, (int)len, &ct,
+					       &ctlen, 1, NULL, NULL) == NULL)
+		goto fail;
+	if ((os = ASN1_OCTET_STRING_new()) == NULL)
+		goto fail;
+	ASN1_STRING_set0(os, ct, ctlen);
+	ct = NULL;
+	X509_ALGOR_free(p7->d.encrypted->enc_data->algorithm);
+	p7->d.encrypted->enc_data->algorithm = pbe;
+	ASN1_OCTET_STRING_free(p7->d.encrypted->enc_data->enc_data);
+	p7->d.encrypted->enc_data->enc_data = os;
+	return p7;
+fail:
+	OPENSSL_free(ct);
+	X509_ALGOR_free(pbe);
+	PKCS7_free(p7);
+	return NULL;
 }
 
 static X509_SIG *shroud(PKCS8_PRIV_KEY_INFO *p8, const mtk_p12_write_opts *o)
@@ -97,8 +151,13 @@ out:
 mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_opts *o, mtk_buf *out,
 			  mtk_err *err)
 {
-	STACK_OF(PKCS12_SAFEBAG) *cbags = NULL, *kbags = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
+	struct piece *pc = NULL;   /* the certificate bags, in order */
+	size_t npc = 0, total = 0; /* their count and bytes */
+	mtk_buf side = MTK_BUF_INIT, sc = MTK_BUF_INIT; /* bags encoded here; the SafeContents */
+	unsigned char *bd = NULL;
+	int bn;
 	PKCS12_SAFEBAG *sb = NULL;
 	PKCS7 *p7 = NULL;
 	PKCS12 *p12 = NULL;
@@ -112,7 +171,7 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 	if (o->passlen > INT32_MAX)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "PFX: password too long");
 	pwlen = (int)o->passlen;
-	if ((cbags = sk_PKCS12_SAFEBAG_new_null()) == NULL ||
+	if ((pc = calloc(n + 1, sizeof(*pc))) == NULL ||
 	    (kbags = sk_PKCS12_SAFEBAG_new_null()) == NULL ||
 	    (safes = sk_PKCS7_new_null()) == NULL) {
 		rc = MTK_E_NOMEM;
@@ -124,12 +183,25 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		switch (bi->kind) {
 		case MTK_P12B_CERT:
 			what = "PFX: certificate bag";
+			if (bi->bag_der != NULL) {
+				pc[npc++] = (struct piece){bi->bag_der, 0, bi->bag_der_len};
+				total += bi->bag_der_len;
+				break;
+			}
 			sb = bi->cert != NULL ? PKCS12_SAFEBAG_create_cert(bi->cert)
 					      : cert_bag_der(bi->der, bi->der_len);
-			if (sb == NULL ||
-			    !add_attrs(sb, bi) || (bi->trusted && !add_trusted(sb)) ||
-			    !sk_PKCS12_SAFEBAG_push(cbags, sb))
+			if (sb == NULL || !add_attrs(sb, bi) || (bi->trusted && !add_trusted(sb)) ||
+			    (bn = i2d_PKCS12_SAFEBAG(sb, &bd)) <= 0)
 				goto fail;
+			pc[npc++] = (struct piece){NULL, side.len, (size_t)bn};
+			total += (size_t)bn;
+			rc = mtk_buf_append(&side, bd, (size_t)bn);
+			OPENSSL_free(bd);
+			bd = NULL;
+			if (rc != MTK_OK)
+				goto fail;
+			rc = MTK_E_CRYPTO;
+			PKCS12_SAFEBAG_free(sb);
 			break;
 		case MTK_P12B_KEY:
 		case MTK_P12B_SECRET:
@@ -145,13 +217,17 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		}
 		sb = NULL;
 	}
-	if (sk_PKCS12_SAFEBAG_num(cbags) > 0) {
+	if (npc > 0) {
 		what = "PFX: cannot encrypt the certificates";
-		p7 = o->cert_pbe == -1 ? PKCS12_pack_p7data(cbags)
-				       : PKCS12_pack_p7encdata_ex(o->cert_pbe, o->pass, pwlen, NULL,
-								  o->cert_salt_len, o->cert_iter,
-								  cbags, NULL, NULL);
-		if (p7 == NULL || !sk_PKCS7_push(safes, p7))
+		if ((rc = mtk_buf_reserve(&sc, total + 6)) != MTK_OK ||
+		    (rc = mtk_der_put_header(&sc, 0x30, total)) != MTK_OK)
+			goto fail;
+		for (size_t i = 0; i < npc; i++)
+			if ((rc = mtk_buf_append(&sc, pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
+						 pc[i].len)) != MTK_OK)
+				goto fail;
+		rc = MTK_E_CRYPTO;
+		if ((p7 = cert_safe(sc.data, sc.len, o)) == NULL || !sk_PKCS7_push(safes, p7))
 			goto fail;
 		p7 = NULL;
 	}
@@ -183,7 +259,10 @@ done:
 	PKCS12_free(p12);
 	PKCS7_free(p7);
 	PKCS12_SAFEBAG_free(sb);
-	sk_PKCS12_SAFEBAG_pop_free(cbags, PKCS12_SAFEBAG_free);
+	OPENSSL_free(bd);
+	free(pc);
+	mtk_buf_free(&side);
+	mtk_buf_free(&sc);
 	sk_PKCS12_SAFEBAG_pop_free(kbags, PKCS12_SAFEBAG_free);
 	sk_PKCS7_pop_free(safes, PKCS7_free);
 	return rc;

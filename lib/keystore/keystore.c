@@ -554,6 +554,7 @@ mtk_rc mtk_keystore_set_chain(mtk_keystore *ks, size_t index, STACK_OF(X509) * c
 	ks->entries[index].der = NULL;
 	ks->entries[index].nder = 0;
 	ks->entries[index].span_len = 0;
+	ks->entries[index].p12_bag.len = 0;
 	return MTK_OK;
 }
 
@@ -576,6 +577,7 @@ mtk_rc mtk_keystore_reprotect(mtk_keystore *ks, size_t index, mtk_err *err)
 	e->protected_len = 0;
 	e->protection = MTK_KSP_NONE;
 	e->span_len = 0;
+	e->p12_bag.len = 0;
 	return MTK_OK;
 }
 

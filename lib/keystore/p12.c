@@ -152,6 +152,13 @@ static mtk_rc trusted_lazy(mtk_keystore *ks, const mtk_p12_bag *cb, const char *
 	e->der = der;
 	e->nder = 1;
 	e->borrowed = true;
+	/* Written back as it was read when that is what the encoder would
+	 * write: a named bag, without a localKeyId (which a new key entry's
+	 * could repeat). */
+	if (cb->name != NULL && cb->kid_len < 0) {
+		e->p12_bag.p = cb->bag_der;
+		e->p12_bag.len = cb->bag_der_len;
+	}
 	mtk_ks_slot_named(ks, e);
 	return MTK_OK;
 }
@@ -535,6 +542,17 @@ mtk_rc mtk_p12_encode(const mtk_keystore *ks, const mtk_secret *store_pass, mtk_
 			*b = (mtk_p12_bag){.kind = MTK_P12B_KEY, .key = e->key, .name = own[i].name,
 					   .kid_len = (int)strlen(kid)};
 			memcpy(b->kid, kid, strlen(kid));
+		}
+		if (e->kind == MTK_KSE_TRUSTED && e->p12_bag.len > 0 && ks->type == MTK_KS_PKCS12) {
+			/* Unchanged since read: its SafeBag as it was. */
+			if ((b = bag_push(&v)) == NULL) {
+				rc = mtk_err_set(err, MTK_E_NOMEM, "writing PKCS12");
+				goto done;
+			}
+			b->kind = MTK_P12B_CERT;
+			b->bag_der = e->p12_bag.p;
+			b->bag_der_len = e->p12_bag.len;
+			continue;
 		}
 		for (int j = 0; j < (as_read ? e->nder : sk_X509_num(chain)); j++) {
 			if ((b = bag_push(&v)) == NULL) {
