@@ -70,22 +70,24 @@ mtk keystore list --json --pass env:PW "$T/ours.p12"
 expect_json "mtlskit: $((N - 1)) trusted entries" '[.entries[] | select(.type=="trustedCertEntry")] | length' "$((N - 1))"
 
 # ------------------------------------------------- a store keytool made
-for i in $(seq -w 1 $N); do
+# (12 entries: a keytool call takes about a second.)
+NK=12
+for i in $(seq -w 1 $NK); do
 	keytool -importcert -noprompt -storetype PKCS12 -keystore "$T/kt.p12" -storepass changeit \
 		-alias "kt$i" -file "$T/certs/ca$i.pem" >/dev/null 2>&1
 done
-expect_eq "keytool made a PKCS12 of $N entries" "$(kt_count "$T/kt.p12")" "$N"
+expect_eq "keytool made a PKCS12 of $NK entries" "$(kt_count "$T/kt.p12")" "$NK"
 # "alias, date, type, fingerprint" per entry, as keytool -list prints them.
 kt_entries() { keytool -list -storetype PKCS12 -keystore "$1" -storepass changeit 2>/dev/null |
 	grep -A1 'trustedCertEntry' | grep -v '^--$' | paste -d' ' - - | sort; }
-want=$(kt_entries "$T/kt.p12" | grep -v '^kt13,')
+want=$(kt_entries "$T/kt.p12" | grep -v '^kt07,')
 p12_certs "$T/kt.p12" >"$T/kbefore.txt"
-mtk keystore remove "$T/kt.p12" --alias kt13 --pass env:PW
+mtk keystore remove "$T/kt.p12" --alias kt07 --pass env:PW
 expect_eq "remove from keytool's store: exit 0" "$RC" 0
-expect_eq "keytool: $((N - 1)) entries" "$(kt_count "$T/kt.p12")" "$((N - 1))"
-expect_eq "openssl: $((N - 1)) certificates" "$(ossl_count "$T/kt.p12")" "$((N - 1))"
+expect_eq "keytool: $((NK - 1)) entries" "$(kt_count "$T/kt.p12")" "$((NK - 1))"
+expect_eq "openssl: $((NK - 1)) certificates" "$(ossl_count "$T/kt.p12")" "$((NK - 1))"
 expect_eq "keytool's certificates left are byte-identical" \
-	"$(p12_certs "$T/kt.p12")" "$(grep -v -x -F "$(body "$T/certs/ca13.pem")" "$T/kbefore.txt")"
+	"$(p12_certs "$T/kt.p12")" "$(grep -v -x -F "$(body "$T/certs/ca07.pem")" "$T/kbefore.txt")"
 expect_eq "keytool lists the other aliases and fingerprints as before" "$(kt_entries "$T/kt.p12")" "$want"
 
 done_testing
