@@ -16,6 +16,8 @@
 #      (target <= 2x), each beside its floor on both stores
 #      (bench/keystore-edit-floor.c: read, check the digest, replace the
 #      file atomically and durably, nothing parsed)
+#   6b. the same on PKCS12 stores (list also vs keytool -list; no target:
+#      the certificate safe is decrypted, checked and encrypted whole)
 #   7. import-trusted of KS_N certificates vs KS_N keytool -importcert calls,
 #      extrapolated from KS_KEYTOOL_CALLS (200) calls into a new store: an
 #      underestimate of keytool, whose calls slow down as the store grows
@@ -70,6 +72,18 @@ scale() {
 		--prepare "cp big.jks w.jks" "$EF w.jks changeit" \
 		--prepare "cp small.jks w.jks" "$EF w.jks changeit"
 	json 3 s-import.json --prepare "rm -f imp.jks" "$M keystore import-trusted imp.jks --pass env:PW certs"
+	# The same certificates as PKCS12 stores (AES certificate safe, MAC).
+	"$M" keystore import-trusted big.p12 --type pkcs12 --pass env:PW certs >/dev/null
+	"$M" keystore import-trusted small.p12 --type pkcs12 --pass env:PW small >/dev/null
+	json 3 s-p12-list.json \
+		"$M keystore list --pass env:PW big.p12" \
+		"keytool -list -storetype PKCS12 -keystore big.p12 -storepass changeit"
+	json 10 s-p12-add.json \
+		--prepare "cp big.p12 w.p12" "$M keystore add-trusted w.p12 --alias added --pass env:PW extra/ca00000.pem" \
+		--prepare "cp small.p12 w.p12" "$M keystore add-trusted w.p12 --alias added --pass env:PW extra/ca00000.pem"
+	json 10 s-p12-remove.json \
+		--prepare "cp big.p12 w.p12" "$M keystore remove w.p12 --alias 'bench ca 00005' --pass env:PW" \
+		--prepare "cp small.p12 w.p12" "$M keystore remove w.p12 --alias 'bench ca 00005' --pass env:PW"
 	rm -f kt.jks
 	t0=$(date +%s%N)
 	for i in $(seq 0 $((nk - 1))); do
@@ -94,6 +108,15 @@ scale() {
 		fb=$(mean "s-$op.json" 3)
 		printf '  its floor on %d entries: %s ms (on 10: %s ms); %s = %.2fx the floor; the floor alone is %.2fx %s on 10\n' \
 			"$n" "$(ms "$fa")" "$(ms "$fb")" "$op" "$(ratio "$a" "$fa")" "$(ratio "$fa" "$b")" "$op"
+	done
+	a=$(mean s-p12-list.json 0)
+	b=$(mean s-p12-list.json 1)
+	printf 'PKCS12 list of %d: %s ms; keytool -list %s ms: %.0fx faster\n' "$n" "$(ms "$a")" "$(ms "$b")" "$(awk -v a="$a" -v b="$b" 'BEGIN{print b/a}')"
+	for op in add remove; do
+		a=$(mean "s-p12-$op.json" 0)
+		b=$(mean "s-p12-$op.json" 1)
+		printf 'PKCS12 %s on %d entries: %s ms; on 10: %s ms: %.2fx (cpu %.2fx)\n' "$op" "$n" "$(ms "$a")" "$(ms "$b")" \
+			"$(ratio "$a" "$b")" "$(ratio "$(cpu "s-p12-$op.json" 0)" "$(cpu "s-p12-$op.json" 1)")"
 	done
 	a=$(mean s-import.json 0)
 	printf 'import-trusted of %d: %s ms; %d keytool -importcert calls took %.1f s, so %d about %s s: %.0fx faster (target >= 100x; extrapolated)\n' \
