@@ -72,10 +72,10 @@ static bool pw_empty(const struct rd *r)
 	return r->pw != NULL && r->pwlen == 0;
 }
 
-static mtk_p12_bag *bag_new(struct rd *r, mtk_p12_bag_kind kind, const PKCS12_SAFEBAG *sb)
+/* A new bag of the current safe, no name, no localKeyId. */
+static mtk_p12_bag *bag_add(struct rd *r, mtk_p12_bag_kind kind)
 {
 	mtk_p12_bags *o = r->out;
-	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(sb, NID_localKeyID);
 	mtk_p12_bag *b;
 
 	if (o->n == o->cap) {
@@ -92,6 +92,16 @@ static mtk_p12_bag *bag_new(struct rd *r, mtk_p12_bag_kind kind, const PKCS12_SA
 	b->kid_len = -1;
 	b->safe = r->safe;
 	b->safe_encrypted = r->safe_encrypted;
+	return b;
+}
+
+static mtk_p12_bag *bag_new(struct rd *r, mtk_p12_bag_kind kind, const PKCS12_SAFEBAG *sb)
+{
+	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(sb, NID_localKeyID);
+	mtk_p12_bag *b = bag_add(r, kind);
+
+	if (b == NULL)
+		return NULL;
 	b->name = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)sb);
 	if (kid != NULL && kid->type == V_ASN1_OCTET_STRING) {
 		int n = ASN1_STRING_length(kid->value.octet_string);
@@ -121,53 +131,84 @@ static bool bag_trusted(struct rd *r, const PKCS12_SAFEBAG *bag)
 static const uint8_t OID_CERT_BAG[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x03};
 static const uint8_t OID_X509_CERT[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01};
 
-static bool oid_next(mtk_reader *r, const uint8_t *oid, size_t n)
-{
-	mtk_reader v;
+/* DER of the attribute types a certificate bag carries (values). */
+static const uint8_t OID_FRIENDLY_NAME[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x14};
+static const uint8_t OID_LOCAL_KEY_ID[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x15};
+static const uint8_t OID_TRUSTED[] = {0x60, 0x86, 0x48, 0x01, 0x86, 0xf9, 0x66, 0xad, 0xca, 0x7b, 0x01, 0x01};
+static const uint8_t OID_ANY_EKU[] = {0x55, 0x1d, 0x25, 0x00};
 
-	return mtk_der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
-	       memcmp(v.data + v.off, oid, n) == 0;
+static bool oid_is(const mtk_reader *v, const uint8_t *oid, size_t n)
+{
+	return mtk_reader_left(v) == n && memcmp(v->data + v->off, oid, n) == 0;
 }
 
-/* The certificate inside one SafeBag's DER (its SEQUENCE's contents):
- * { certBag, [0] { x509Certificate, [0] OCTET STRING cert } }.  False for
- * any other shape (a BER length): the bag is then decoded by OpenSSL. */
-static bool cert_slice(mtk_reader bag, const uint8_t **p, size_t *n)
-{
-	mtk_reader v, cb, cv, os;
+/* A certificate bag read from its bytes (lazy_certs): slices of the SafeBag. */
+struct lazy_cert {
+	const uint8_t *cert, *name, *kid;
+	size_t cert_len, name_len, kid_len;
+	bool trusted;
+};
 
-	if (!oid_next(&bag, OID_CERT_BAG, sizeof(OID_CERT_BAG)) || !mtk_der_enter(&bag, 0xa0, &v) ||
-	    !mtk_der_enter(&v, 0x30, &cb) || !oid_next(&cb, OID_X509_CERT, sizeof(OID_X509_CERT)) ||
-	    !mtk_der_enter(&cb, 0xa0, &cv) || !mtk_der_enter(&cv, 0x04, &os))
+/*
+ * One SafeBag's contents (bag: inside its SEQUENCE) when they are exactly
+ * what certificate bags hold: { certBag, [0] { x509Certificate, [0] OCTET
+ * STRING cert } } with the certificate one whole DER SEQUENCE, and at most
+ * one each of friendlyName (one BMPString), localKeyId (one OCTET STRING)
+ * and Java's trusted attribute (anyExtendedKeyUsage); nothing else, nothing
+ * after.  Any other shape (more values, other attributes, BER lengths) is
+ * false: OpenSSL decodes that bag, as when read eagerly.
+ */
+static bool lazy_cert_parse(mtk_reader bag, struct lazy_cert *lc)
+{
+	mtk_reader oid, v, cb, cv, os, set;
+
+	memset(lc, 0, sizeof(*lc));
+	if (!mtk_der_enter(&bag, 0x06, &oid) || !oid_is(&oid, OID_CERT_BAG, sizeof(OID_CERT_BAG)) ||
+	    !mtk_der_enter(&bag, 0xa0, &v) || !mtk_der_enter(&v, 0x30, &cb) ||
+	    mtk_reader_left(&v) != 0 || !mtk_der_enter(&cb, 0x06, &oid) ||
+	    !oid_is(&oid, OID_X509_CERT, sizeof(OID_X509_CERT)) || !mtk_der_enter(&cb, 0xa0, &cv) ||
+	    mtk_reader_left(&cb) != 0 || !mtk_der_enter(&cv, 0x04, &os) ||
+	    mtk_reader_left(&cv) != 0)
 		return false;
-	*p = os.data + os.off;
-	*n = mtk_reader_left(&os);
-	return true;
-}
+	lc->cert = os.data + os.off;
+	lc->cert_len = mtk_reader_left(&os);
+	if (!mtk_der_seq_whole(lc->cert, lc->cert_len))
+		return false;
+	if (mtk_reader_left(&bag) == 0)
+		return true; /* no attributes */
+	if (!mtk_der_enter(&bag, 0x31, &set) || mtk_reader_left(&bag) != 0)
+		return false;
+	while (mtk_reader_left(&set) > 0) {
+		mtk_reader attr, vals;
+		uint8_t tag;
+		size_t n;
+		const uint8_t *p;
 
-/* The SafeContents DER that OpenSSL decoded into bags, walked beside them
- * (lazy_certs): its elements, when they are exactly as many as the bags;
- * NULL otherwise (every bag decoded then). */
-static mtk_reader *walk_init(mtk_reader *w, const uint8_t *der, size_t len, int nbags)
-{
-	mtk_reader all, seq, count;
-	uint8_t tag;
-	size_t l;
-	int n = 0;
-
-	mtk_reader_init(&all, der, len);
-	if (der == NULL || !mtk_der_enter(&all, 0x30, &seq))
-		return NULL;
-	count = seq;
-	while (mtk_reader_left(&count) > 0 && n <= nbags) {
-		if (!mtk_der_header(&count, &tag, &l) || mtk_reader_skip(&count, l) != MTK_OK)
-			return NULL;
-		n++;
+		if (!mtk_der_enter(&set, 0x30, &attr) || !mtk_der_enter(&attr, 0x06, &oid) ||
+		    !mtk_der_enter(&attr, 0x31, &vals) || mtk_reader_left(&attr) != 0 ||
+		    !mtk_der_header(&vals, &tag, &n) || n != mtk_reader_left(&vals))
+			return false; /* one value exactly */
+		p = vals.data + vals.off;
+		if (oid_is(&oid, OID_FRIENDLY_NAME, sizeof(OID_FRIENDLY_NAME))) {
+			if (lc->name != NULL || tag != 0x1e)
+				return false;
+			lc->name = p;
+			lc->name_len = n;
+		} else if (oid_is(&oid, OID_LOCAL_KEY_ID, sizeof(OID_LOCAL_KEY_ID))) {
+			if (lc->kid != NULL || tag != 0x04)
+				return false;
+			lc->kid = p;
+			lc->kid_len = n;
+		} else if (oid_is(&oid, OID_TRUSTED, sizeof(OID_TRUSTED))) {
+			if (lc->trusted || tag != 0x06 || n != sizeof(OID_ANY_EKU) ||
+			    memcmp(p, OID_ANY_EKU, n) != 0)
+				return false;
+			lc->trusted = true;
+		} else {
+			return false;
+		}
 	}
-	if (n != nbags)
-		return NULL;
-	*w = seq;
-	return w;
+	return true;
 }
 
 /* An EncryptedPrivateKeyInfo: the fast path, OpenSSL's with the legacy
@@ -292,42 +333,44 @@ out:
 	return rc;
 }
 
-static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
-			mtk_reader *walk);
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth);
 
-/* A SafeBag's bytes as the walk found them: all of them (whole) and its
- * contents (elem, within whole). */
-struct elem {
-	const uint8_t *whole;
-	size_t len;
-	mtk_reader in;
-};
-
-/* A certificate bag: kept as its bytes (lazy_certs, when the walk gives
- * them and the certificate is one whole SEQUENCE), else decoded. */
-static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb, const struct elem *el)
+/* A certificate bag, decoded. */
+static mtk_rc read_cert(struct rd *r, const PKCS12_SAFEBAG *sb)
 {
 	mtk_p12_bag *b = bag_new(r, MTK_P12B_CERT, sb);
-	const uint8_t *p;
-	size_t n;
 
 	if (b == NULL)
 		return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
 	b->trusted = bag_trusted(r, sb);
-	if (el != NULL && cert_slice(el->in, &p, &n) && mtk_der_seq_whole(p, n)) {
-		uint8_t *copy = r->opts->alloc(r->opts->alloc_ctx, el->len);
-
-		if (copy == NULL)
-			return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
-		memcpy(copy, el->whole, el->len);
-		b->bag_der = copy;
-		b->bag_der_len = el->len;
-		b->der = copy + (p - el->whole);
-		b->der_len = n;
-		return MTK_OK;
-	}
 	if ((b->cert = PKCS12_SAFEBAG_get1_cert(sb)) == NULL)
 		return bag_fail(r, MTK_P12B_CERT, MTK_E_DER);
+	return MTK_OK;
+}
+
+/* A certificate bag kept as its bytes (whole: the SafeBag, len bytes), with
+ * the name and localKeyId read as bag_new reads them. */
+static mtk_rc keep_cert(struct rd *r, const uint8_t *whole, size_t len, const struct lazy_cert *lc)
+{
+	mtk_p12_bag *b = bag_add(r, MTK_P12B_CERT);
+	uint8_t *copy;
+
+	if (b == NULL || (copy = r->opts->alloc(r->opts->alloc_ctx, len)) == NULL)
+		return bag_fail(r, MTK_P12B_CERT, MTK_E_NOMEM);
+	memcpy(copy, whole, len);
+	b->bag_der = copy;
+	b->bag_der_len = len;
+	b->der = copy + (lc->cert - whole);
+	b->der_len = lc->cert_len;
+	b->trusted = lc->trusted;
+	/* OPENSSL_uni2utf8 is what PKCS12_get_friendlyname returns. */
+	if (lc->name != NULL && lc->name_len <= INT_MAX &&
+	    (b->name = OPENSSL_uni2utf8(lc->name, (int)lc->name_len)) == NULL)
+		ERR_clear_error(); /* an odd length: no name, as when decoded */
+	if (lc->kid != NULL && lc->kid_len <= sizeof(b->kid)) {
+		memcpy(b->kid, lc->kid, lc->kid_len);
+		b->kid_len = (int)lc->kid_len;
+	}
 	return MTK_OK;
 }
 
@@ -361,7 +404,7 @@ static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int dept
 		break;
 	case NID_safeContentsBag:
 		return depth < MAX_NESTING
-			   ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1, NULL)
+			   ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
 			   : MTK_OK;
 	default:
 		return MTK_OK;
@@ -369,67 +412,108 @@ static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int dept
 	return b != NULL ? MTK_OK : bag_fail(r, MTK_P12B_KEY, MTK_E_NOMEM);
 }
 
-/* walk: the bags' SafeContents elements (walk_init), or NULL. */
-static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
-			mtk_reader *walk)
+/* One bag, decoded (not structure_only). */
+static mtk_rc read_one(struct rd *r, const PKCS12_SAFEBAG *sb, int depth)
+{
+	mtk_p12_bag *b;
+
+	switch (PKCS12_SAFEBAG_get_nid(sb)) {
+	case NID_keyBag:
+		return read_key(r, sb, NID_keyBag);
+	case NID_pkcs8ShroudedKeyBag:
+		return read_key(r, sb, NID_pkcs8ShroudedKeyBag);
+	case NID_certBag:
+		if (PKCS12_SAFEBAG_get_bag_nid(sb) != NID_x509Certificate)
+			return MTK_OK; /* SDSI certificates: not ours */
+		return read_cert(r, sb);
+	case NID_crlBag:
+		if ((b = bag_new(r, MTK_P12B_CRL, sb)) == NULL)
+			return bag_fail(r, MTK_P12B_CRL, MTK_E_NOMEM);
+		if ((b->crl = PKCS12_SAFEBAG_get1_crl(sb)) == NULL)
+			return bag_fail(r, MTK_P12B_CRL, MTK_E_DER);
+		return MTK_OK;
+	case NID_secretBag:
+		return read_secret(r, sb);
+	case NID_safeContentsBag:
+		if (depth > MAX_NESTING) {
+			r->out->fail = MTK_P12F_NESTED;
+			return MTK_E_PKCS12;
+		}
+		return read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1);
+	default:
+		return MTK_OK; /* unknown bags are skipped */
+	}
+}
+
+static mtk_rc read_bags(struct rd *r, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth)
 {
 	for (int i = 0; bags != NULL && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *sb = sk_PKCS12_SAFEBAG_value(bags, i);
-		int nid = PKCS12_SAFEBAG_get_nid(sb);
-		struct elem elem;
-		const struct elem *el = NULL;
-		mtk_p12_bag *b;
-		mtk_rc rc = MTK_OK;
+		mtk_rc rc = r->opts->structure_only
+				? list_bag(r, sb, PKCS12_SAFEBAG_get_nid(sb), depth)
+				: read_one(r, sb, depth);
 
-		if (walk != NULL) {
-			elem.whole = walk->data + walk->off;
-			if (mtk_der_enter(walk, 0x30, &elem.in)) {
-				elem.len = (size_t)(walk->data + walk->off - elem.whole);
-				el = &elem;
-			} else {
-				walk = NULL; /* out of step: the rest decoded */
-			}
-		}
-
-		if (r->opts->structure_only) {
-			rc = list_bag(r, sb, nid, depth);
-			if (rc != MTK_OK)
-				return rc;
-			continue;
-		}
-		switch (nid) {
-		case NID_keyBag:
-		case NID_pkcs8ShroudedKeyBag:
-			rc = read_key(r, sb, nid);
-			break;
-		case NID_certBag:
-			if (PKCS12_SAFEBAG_get_bag_nid(sb) != NID_x509Certificate)
-				break; /* SDSI certificates: not ours */
-			rc = read_cert(r, sb, el);
-			break;
-		case NID_crlBag:
-			if ((b = bag_new(r, MTK_P12B_CRL, sb)) == NULL)
-				return bag_fail(r, MTK_P12B_CRL, MTK_E_NOMEM);
-			if ((b->crl = PKCS12_SAFEBAG_get1_crl(sb)) == NULL)
-				return bag_fail(r, MTK_P12B_CRL, MTK_E_DER);
-			break;
-		case NID_secretBag:
-			rc = read_secret(r, sb);
-			break;
-		case NID_safeContentsBag:
-			if (depth > MAX_NESTING) {
-				r->out->fail = MTK_P12F_NESTED;
-				return MTK_E_PKCS12;
-			}
-			rc = read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1, NULL);
-			break;
-		default:
-			break; /* unknown bags are skipped */
-		}
 		if (rc != MTK_OK)
 			return rc;
 	}
 	return MTK_OK;
+}
+
+/*
+ * lazy_certs: a safe's SafeContents DER (sc, len) read without decoding it
+ * whole: certificate bags of the usual shape (lazy_cert_parse) are kept as
+ * their bytes, every other bag is decoded by OpenSSL on its own and read as
+ * usual, in order.  Every element is checked before any is read: false
+ * (nothing read, *rc untouched) when the SafeContents is not a SEQUENCE of
+ * SEQUENCEs with definite lengths or a bag does not decode, and the caller
+ * reads the safe as without lazy_certs, which gives the same verdict as
+ * before.  True with *rc the result otherwise.
+ */
+static bool read_safe_lazy(struct rd *r, const uint8_t *sc, size_t len, mtk_rc *rc)
+{
+	mtk_reader all, seq, scan, in;
+	PKCS12_SAFEBAG **sbs = NULL;
+	struct lazy_cert lc;
+	size_t n = 0, i;
+	bool ok = false;
+
+	mtk_reader_init(&all, sc, len);
+	if (sc == NULL || !mtk_der_enter(&all, 0x30, &seq))
+		return false;
+	for (scan = seq; mtk_reader_left(&scan) > 0; n++)
+		if (!mtk_der_enter(&scan, 0x30, &in))
+			return false;
+	if ((sbs = calloc(n + 1, sizeof(*sbs))) == NULL)
+		return false;
+	/* First pass: which bags OpenSSL decodes, decoded. */
+	for (scan = seq, i = 0; i < n; i++) {
+		const uint8_t *whole = scan.data + scan.off, *p = whole;
+		size_t el;
+
+		(void)mtk_der_enter(&scan, 0x30, &in);
+		el = (size_t)(scan.data + scan.off - whole);
+		if (lazy_cert_parse(in, &lc))
+			continue;
+		if ((sbs[i] = d2i_PKCS12_SAFEBAG(NULL, &p, (long)el)) == NULL || p != whole + el)
+			goto out;
+	}
+	ok = true;
+	*rc = MTK_OK;
+	for (scan = seq, i = 0; i < n && *rc == MTK_OK; i++) {
+		const uint8_t *whole = scan.data + scan.off;
+
+		(void)mtk_der_enter(&scan, 0x30, &in);
+		if (sbs[i] != NULL)
+			*rc = read_one(r, sbs[i], 0);
+		else if (lazy_cert_parse(in, &lc))
+			*rc = keep_cert(r, whole, (size_t)(scan.data + scan.off - whole), &lc);
+	}
+out:
+	for (i = 0; i < n; i++)
+		PKCS12_SAFEBAG_free(sbs[i]);
+	free(sbs);
+	ERR_clear_error();
+	return ok;
 }
 
 static const X509_ALGOR *safe_alg(const PKCS7 *p7)
@@ -441,10 +525,9 @@ static const X509_ALGOR *safe_alg(const PKCS7 *p7)
 
 /* An encrypted safe's bags: the fast path, OpenSSL's with the legacy
  * provider, then the absent password when the password is empty. */
-static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pwlen,
-					     mtk_buf *plain)
+static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pwlen)
 {
-	STACK_OF(PKCS12_SAFEBAG) *bags = mtk_p7_decrypt_bags_plain(p7, pw, pwlen, plain);
+	STACK_OF(PKCS12_SAFEBAG) *bags = mtk_p7_decrypt_bags(p7, pw, pwlen);
 
 	if (bags == NULL && mtk_legacy_provider())
 		bags = PKCS12_unpack_p7encdata(p7, pw, (int)pwlen);
@@ -476,7 +559,7 @@ static bool opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
 				break;
 			}
 			tried++;
-			bags = safe_open(p7, "", 0, NULL);
+			bags = safe_open(p7, "", 0);
 		} else {
 			continue;
 		}
@@ -580,25 +663,20 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
 		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
 		int nid = OBJ_obj2nid(p7->type);
-		mtk_buf plain = MTK_BUF_SECRET_INIT; /* lazy: the decrypted SafeContents */
-		const uint8_t *sc = NULL;	     /* lazy: the SafeContents DER */
-		size_t sc_len = 0;
-		mtk_reader walk;
 
 		r.safe = i;
 		r.safe_encrypted = nid == NID_pkcs7_encrypted;
 		out->safes++;
 		if (nid == NID_pkcs7_data) {
+			if (lazy && p7->d.data != NULL &&
+			    read_safe_lazy(&r, p7->d.data->data, (size_t)p7->d.data->length, &rc))
+				continue;
 			if ((bags = PKCS12_unpack_p7data(p7)) == NULL && opts->structure_only)
 				continue;
 			if (bags == NULL) {
 				out->fail = MTK_P12F_SAFE_DECODE;
 				rc = MTK_E_PKCS12;
 				break;
-			}
-			if (lazy && p7->d.data != NULL) {
-				sc = p7->d.data->data;
-				sc_len = (size_t)p7->d.data->length;
 			}
 		} else if (nid == NID_pkcs7_encrypted) {
 			const X509_ALGOR *alg = safe_alg(p7);
@@ -622,20 +700,27 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 				rc = MTK_E_TOO_LARGE;
 				break;
 			}
-			if ((bags = safe_open(p7, r.pw, r.pwlen, lazy ? &plain : NULL)) == NULL) {
+			if (lazy) {
+				/* The fast path's plaintext; anything else is read
+				 * as without lazy_certs. */
+				mtk_buf plain = MTK_BUF_SECRET_INIT;
+				bool done = mtk_p7_decrypt_plain(p7, r.pw, r.pwlen, &plain) == MTK_OK &&
+					    read_safe_lazy(&r, plain.data, plain.len, &rc);
+
+				mtk_buf_cleanse_free(&plain);
+				if (done)
+					continue;
+			}
+			if ((bags = safe_open(p7, r.pw, r.pwlen)) == NULL) {
 				out->fail = MTK_P12F_SAFE_DECRYPT;
 				rc = MTK_E_BAD_PASSWORD;
 				break;
 			}
-			sc = plain.data;
-			sc_len = plain.len;
 		} else {
 			continue; /* enveloped data: public-key protected, unsupported */
 		}
-		rc = read_bags(&r, bags, 0,
-			       lazy ? walk_init(&walk, sc, sc_len, sk_PKCS12_SAFEBAG_num(bags)) : NULL);
+		rc = read_bags(&r, bags, 0);
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
-		mtk_buf_cleanse_free(&plain);
 	}
 out:
 	ASN1_OBJECT_free(r.trusted_oid);

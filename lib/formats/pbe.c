@@ -621,36 +621,30 @@ PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_
 	return p8;
 }
 
-STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen)
+mtk_rc mtk_p7_decrypt_plain(PKCS7 *p7, const char *pass, size_t passlen, mtk_buf *out)
 {
-	return mtk_p7_decrypt_bags_plain(p7, pass, passlen, NULL);
+	const PKCS7_ENC_CONTENT *ec;
+
+	if (p7 == NULL || OBJ_obj2nid(p7->type) != NID_pkcs7_encrypted || p7->d.encrypted == NULL ||
+	    p7->d.encrypted->enc_data == NULL || p7->d.encrypted->enc_data->enc_data == NULL)
+		return MTK_E_UNSUPPORTED;
+	ec = p7->d.encrypted->enc_data;
+	return mtk_pbe_decrypt(ec->algorithm, pass, passlen, ec->enc_data->data,
+			       (size_t)ec->enc_data->length, out);
 }
 
-STACK_OF(PKCS12_SAFEBAG) *
-    mtk_p7_decrypt_bags_plain(PKCS7 *p7, const char *pass, size_t passlen, mtk_buf *out)
+STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen)
 {
 	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-	mtk_rc rc = MTK_E_UNSUPPORTED;
+	mtk_buf plain = MTK_BUF_SECRET_INIT;
+	mtk_rc rc = mtk_p7_decrypt_plain(p7, pass, passlen, &plain);
 
-	if (p7 != NULL && OBJ_obj2nid(p7->type) == NID_pkcs7_encrypted && p7->d.encrypted != NULL &&
-	    p7->d.encrypted->enc_data != NULL && p7->d.encrypted->enc_data->enc_data != NULL) {
-		const PKCS7_ENC_CONTENT *ec = p7->d.encrypted->enc_data;
-		mtk_buf plain = MTK_BUF_SECRET_INIT;
-
-		rc = mtk_pbe_decrypt(ec->algorithm, pass, passlen, ec->enc_data->data,
-				     (size_t)ec->enc_data->length, &plain);
-		if (rc == MTK_OK) {
-			const unsigned char *p = plain.data;
-			bags = (STACK_OF(PKCS12_SAFEBAG) *)ASN1_item_d2i(NULL, &p, (long)plain.len,
-									 ASN1_ITEM_rptr(PKCS12_SAFEBAGS));
-		}
-		if (bags != NULL && out != NULL) {
-			mtk_buf_cleanse_free(out);
-			*out = plain;
-			plain = (mtk_buf)MTK_BUF_SECRET_INIT;
-		}
-		mtk_buf_cleanse_free(&plain);
+	if (rc == MTK_OK) {
+		const unsigned char *p = plain.data;
+		bags = (STACK_OF(PKCS12_SAFEBAG) *)ASN1_item_d2i(NULL, &p, (long)plain.len,
+								 ASN1_ITEM_rptr(PKCS12_SAFEBAGS));
 	}
+	mtk_buf_cleanse_free(&plain);
 	if (!computed(rc) && passlen <= INT_MAX)
 		bags = PKCS12_unpack_p7encdata(p7, pass, pass ? (int)passlen : 0);
 	ERR_clear_error();

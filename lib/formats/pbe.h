@@ -96,11 +96,11 @@ bool mtk_p12_verify_mac(PKCS12 *p12, const uint8_t *der, size_t len, const char 
 			size_t passlen);
 PKCS8_PRIV_KEY_INFO *mtk_p8_decrypt(const X509_SIG *sig, const char *pass, size_t passlen);
 STACK_OF(PKCS12_SAFEBAG) * mtk_p7_decrypt_bags(PKCS7 *p7, const char *pass, size_t passlen);
-/* The same; when out is not NULL and the bags came from the fast path, out
- * (a secret buffer, replaced) also holds the SafeContents DER they were
- * decoded from, else it is left as it is. */
-STACK_OF(PKCS12_SAFEBAG) *
-    mtk_p7_decrypt_bags_plain(PKCS7 *p7, const char *pass, size_t passlen, mtk_buf *out);
+/* The fast path alone: the encrypted safe's plaintext (the SafeContents
+ * DER) in out, a secret buffer.  MTK_E_UNSUPPORTED when it does not cover
+ * the algorithm (then mtk_p7_decrypt_bags, which also tries OpenSSL's),
+ * MTK_E_BAD_PASSWORD for a computed mismatch. */
+MTK_WUR mtk_rc mtk_p7_decrypt_plain(PKCS7 *p7, const char *pass, size_t passlen, mtk_buf *out);
 
 /*
  * JCEKS's PBEWithMD5AndTripleDES chain: d = MD5(d || pass) repeated, the
