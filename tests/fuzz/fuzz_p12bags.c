@@ -1,9 +1,14 @@
 /* fuzz_p12bags.c - the one PKCS#12 decoder (formats/p12bags.c) under the
- * loader's, the keystore's (also with certificates kept as bytes) and describe's options, with the password "changeit" and
- * with none: a refusal always says where it stopped, a bag that is kept
- * holds what its kind says, and the budget is never overspent. */
+ * loader's, the keystore's and describe's options, with the password
+ * "changeit" and with none: a refusal always says where it stopped, a bag
+ * that is kept holds what its kind says, and the budget is never overspent.
+ * With certificates kept as bytes (lazy_certs: its own walk of the
+ * SafeContents) it reads what the full decode reads, bag for bag, and
+ * refuses what it refuses, except a certificate damaged inside its outer
+ * SEQUENCE, which it leaves to mtk_p12_bag_cert. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "formats/p12bags.h"
 
@@ -59,6 +64,70 @@ static void one(const uint8_t *data, size_t size, const mtk_p12_read_opts *o)
 		free(blocks[--nblocks]);
 }
 
+static bool same_bag(mtk_p12_bag *e, mtk_p12_bag *l)
+{
+	unsigned char *der = NULL;
+	int n;
+	bool same;
+
+	if (e->kind != l->kind || e->trusted != l->trusted || e->kid_len != l->kid_len ||
+	    (e->kid_len > 0 && memcmp(e->kid, l->kid, (size_t)e->kid_len) != 0) ||
+	    (e->name == NULL) != (l->name == NULL) ||
+	    (e->name != NULL && strcmp(e->name, l->name) != 0) || e->locked != l->locked ||
+	    e->secret_len != l->secret_len ||
+	    (e->secret_len > 0 && memcmp(e->secret, l->secret, e->secret_len) != 0) ||
+	    (e->key == NULL) != (l->key == NULL) ||
+	    (e->key != NULL && EVP_PKEY_eq(e->key, l->key) != 1))
+		return false;
+	if (e->kind != MTK_P12B_CERT || l->der == NULL)
+		return e->kind != MTK_P12B_CERT || l->cert != NULL;
+	/* Kept as bytes: the bytes the decoded certificate came from. */
+	n = i2d_X509(e->cert, &der);
+	same = n > 0 && (size_t)n == l->der_len && memcmp(der, l->der, l->der_len) == 0 &&
+	       l->bag_der != NULL && l->der >= l->bag_der &&
+	       l->der + l->der_len <= l->bag_der + l->bag_der_len;
+	OPENSSL_free(der);
+	return same;
+}
+
+static void lazy_vs_full(const uint8_t *data, size_t size)
+{
+	mtk_p12_read_opts full = {.pass = "changeit", .passlen = 8, .secrets = true};
+	mtk_p12_read_opts lazy = full;
+	mtk_p12_bags be, bl;
+	mtk_rc re, rl;
+	/* The full decode's refusal of a certificate's contents. */
+	bool cert_der;
+
+	lazy.alloc = keep;
+	re = mtk_p12_bags_read(data, size, &full, &be);
+	rl = mtk_p12_bags_read(data, size, &lazy, &bl);
+	cert_der = re == MTK_E_DER && be.fail == MTK_P12F_BAG && be.fail_kind == MTK_P12B_CERT;
+	if (rl == MTK_E_NOMEM)
+		goto out;
+	if (rl != MTK_OK || re != MTK_OK) {
+		bool undecodable = false;
+
+		for (size_t i = 0; i < bl.n; i++)
+			if (bl.b[i].der != NULL && mtk_p12_bag_cert(&bl.b[i]) == NULL)
+				undecodable = true;
+		if (!(rl == re && bl.fail == be.fail) && !(cert_der && undecodable))
+			abort();
+		goto out;
+	}
+	if (be.n != bl.n || be.budget.left != bl.budget.left || be.mac_ok != bl.mac_ok ||
+	    be.legacy != bl.legacy || be.safes != bl.safes)
+		abort();
+	for (size_t i = 0; i < be.n; i++)
+		if (!same_bag(&be.b[i], &bl.b[i]))
+			abort();
+out:
+	mtk_p12_bags_free(&be);
+	mtk_p12_bags_free(&bl);
+	while (nblocks > 0)
+		free(blocks[--nblocks]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	mtk_p12_read_opts loader = {.keep_locked = true, .check_damage = true};
@@ -71,5 +140,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	one(data, size, &structure);
 	keystore.alloc = keep;
 	one(data, size, &keystore);
+	lazy_vs_full(data, size);
 	return 0;
 }
