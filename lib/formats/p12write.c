@@ -244,11 +244,24 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 	if (!PKCS12_set_mac(p12, o->pass, pwlen, NULL, o->mac_salt_len, o->mac_iter, o->mac_md))
 		goto fail;
 	what = "PFX: cannot encode the file";
-	if ((der_len = i2d_PKCS12(p12, &der)) <= 0)
-		goto fail;
+	/* Encoded straight into out: no second copy of a large store. */
 	out->len = 0;
-	if ((rc = mtk_buf_append(out, der, (size_t)der_len)) != MTK_OK)
+	if ((der_len = i2d_PKCS12(p12, NULL)) <= 0)
+		goto fail;
+	if ((rc = mtk_buf_reserve(out, (size_t)der_len)) != MTK_OK) {
 		mtk_err_set(err, rc, "PFX");
+		goto done;
+	}
+	der = out->data;
+	if (i2d_PKCS12(p12, &der) != der_len) {
+		der = NULL;
+		rc = MTK_E_CRYPTO;
+		goto fail;
+	}
+	der = NULL;
+	out->len = (size_t)der_len;
+	out->data[out->len] = 0; /* as mtk_buf_append leaves it */
+	rc = MTK_OK;
 	goto done;
 fail:
 	rc = mtk_err_set(err, rc, "%s", what);
