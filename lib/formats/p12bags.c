@@ -128,13 +128,15 @@ static bool bag_trusted(struct rd *r, const PKCS12_SAFEBAG *bag)
 }
 
 /* DER of the OIDs pkcs-12 certBag and pkcs-9 x509Certificate (values). */
-static const uint8_t OID_CERT_BAG[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x03};
+static const uint8_t OID_CERT_BAG[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+				       0x01, 0x0c, 0x0a, 0x01, 0x03};
 static const uint8_t OID_X509_CERT[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01};
 
 /* DER of the attribute types a certificate bag carries (values). */
 static const uint8_t OID_FRIENDLY_NAME[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x14};
 static const uint8_t OID_LOCAL_KEY_ID[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x15};
-static const uint8_t OID_TRUSTED[] = {0x60, 0x86, 0x48, 0x01, 0x86, 0xf9, 0x66, 0xad, 0xca, 0x7b, 0x01, 0x01};
+static const uint8_t OID_TRUSTED[] = {0x60, 0x86, 0x48, 0x01, 0x86, 0xf9,
+				      0x66, 0xad, 0xca, 0x7b, 0x01, 0x01};
 static const uint8_t OID_ANY_EKU[] = {0x55, 0x1d, 0x25, 0x00};
 
 static bool oid_is(const mtk_reader *v, const uint8_t *oid, size_t n)
@@ -403,9 +405,8 @@ static mtk_rc list_bag(struct rd *r, const PKCS12_SAFEBAG *sb, int nid, int dept
 		b = bag_new(r, MTK_P12B_CRL, sb);
 		break;
 	case NID_safeContentsBag:
-		return depth < MAX_NESTING
-			   ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
-			   : MTK_OK;
+		return depth < MAX_NESTING ? read_bags(r, PKCS12_SAFEBAG_get0_safes(sb), depth + 1)
+					   : MTK_OK;
 	default:
 		return MTK_OK;
 	}
@@ -541,7 +542,7 @@ static STACK_OF(PKCS12_SAFEBAG) * safe_open(PKCS7 *p7, const char *pw, size_t pw
 static bool opens_empty(PKCS12 *p12, mtk_pbe_budget *budget)
 {
 	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
-	struct rd r = {"", 0, NULL, NULL, 0, false, NULL};
+	struct rd r = {.pw = ""};
 	int tried = 0;
 	bool ok = safes != NULL;
 
@@ -636,8 +637,10 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 	const unsigned char *p = data;
 	PKCS12 *p12 = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
-	struct rd r = {opts->pass != NULL ? opts->pass : "", opts->pass != NULL ? opts->passlen : 0,
-		       opts, out, 0, false, NULL};
+	struct rd r = {.pw = opts->pass != NULL ? opts->pass : "",
+		       .pwlen = opts->pass != NULL ? opts->passlen : 0,
+		       .opts = opts,
+		       .out = out};
 	bool lazy = opts->alloc != NULL && !opts->structure_only;
 	mtk_rc rc = MTK_OK;
 
@@ -704,8 +707,9 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 				/* The fast path's plaintext; anything else is read
 				 * as without lazy_certs. */
 				mtk_buf plain = MTK_BUF_SECRET_INIT;
-				bool done = mtk_p7_decrypt_plain(p7, r.pw, r.pwlen, &plain) == MTK_OK &&
-					    read_safe_lazy(&r, plain.data, plain.len, &rc);
+				bool done =
+				    mtk_p7_decrypt_plain(p7, r.pw, r.pwlen, &plain) == MTK_OK &&
+				    read_safe_lazy(&r, plain.data, plain.len, &rc);
 
 				mtk_buf_cleanse_free(&plain);
 				if (done)

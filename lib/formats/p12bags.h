@@ -39,13 +39,11 @@ typedef struct mtk_p12_bag {
 	mtk_p12_bag_kind kind;
 	EVP_PKEY *key;	     /* KEY; NULL when locked */
 	X509 *cert;	     /* CERT; NULL while kept as its bytes (der) */
-	const uint8_t *der;  /* CERT read with lazy_certs: the certificate's
-			      * DER (one whole SEQUENCE), inside bag_der */
-	size_t der_len;
-	const uint8_t *bag_der; /* CERT read with lazy_certs: the whole SafeBag
-				 * as read (in the reader's storage).  Given
-				 * to the encoder, it is written as it is. */
-	size_t bag_der_len;
+	/* CERT read with lazy_certs: the whole SafeBag as read (in the
+	 * reader's storage; given to the encoder, written as it is) and the
+	 * certificate's DER inside it (one whole SEQUENCE). */
+	const uint8_t *bag_der, *der;
+	size_t bag_der_len, der_len;
 	X509_CRL *crl;	     /* CRL */
 	uint8_t *secret;     /* SECRET: decrypted {0, algorithm, key} DER (wiped) */
 	size_t secret_len;

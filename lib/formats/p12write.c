@@ -87,9 +87,9 @@ static PKCS7 *cert_safe(const uint8_t *der, size_t len, const mtk_p12_write_opts
 		goto fail;
 	/* A cipher: PBES2 with OpenSSL's default PRF; else a PBES1 NID. */
 	ciph = EVP_get_cipherbynid(o->cert_pbe);
-	pbe = ciph != NULL ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL,
-						  -1, NULL)
-			   : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
+	pbe = ciph != NULL
+		  ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL, -1, NULL)
+		  : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
 	if (pbe == NULL || PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, der, (int)len, &ct,
 					       &ctlen, 1, NULL, NULL) == NULL)
 		goto fail;
@@ -153,9 +153,11 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 {
 	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL;
 	STACK_OF(PKCS7) *safes = NULL;
-	struct piece *pc = NULL;   /* the certificate bags, in order */
-	size_t npc = 0, total = 0; /* their count and bytes */
-	mtk_buf side = MTK_BUF_INIT, sc = MTK_BUF_INIT; /* bags encoded here; the SafeContents */
+	/* The certificate bags in order (npc, total bytes), those encoded
+	 * here in side; the SafeContents assembled in sc. */
+	struct piece *pc = NULL;
+	size_t npc = 0, total = 0;
+	mtk_buf side = MTK_BUF_INIT, sc = MTK_BUF_INIT;
 	unsigned char *bd = NULL;
 	int bn;
 	PKCS12_SAFEBAG *sb = NULL;
@@ -223,7 +225,8 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		    (rc = mtk_der_put_header(&sc, 0x30, total)) != MTK_OK)
 			goto fail;
 		for (size_t i = 0; i < npc; i++)
-			if ((rc = mtk_buf_append(&sc, pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
+			if ((rc = mtk_buf_append(&sc,
+						 pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
 						 pc[i].len)) != MTK_OK)
 				goto fail;
 		rc = MTK_E_CRYPTO;

@@ -262,8 +262,7 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 					sk_X509_pop_free(chain, X509_free);
 					goto bad_cert;
 				}
-				if (c != cur &&
-				    X509_check_issued(c, cur) == X509_V_OK) {
+				if (c != cur && X509_check_issued(c, cur) == X509_V_OK) {
 					next = c;
 					used[j] = true;
 				}
@@ -313,7 +312,8 @@ mtk_rc mtk_p12_decode(const uint8_t *data, size_t len, const char *name,
 		}
 		snprintf(alias, sizeof(alias), "%zu", ks->count + 1);
 		if (cb->cert == NULL) {
-			if ((rc = trusted_lazy(ks, cb, cb->name ? cb->name : alias, now_ms)) != MTK_OK) {
+			rc = trusted_lazy(ks, cb, cb->name ? cb->name : alias, now_ms);
+			if (rc != MTK_OK) {
 				rc = mtk_err_set(err, rc, "%s", name);
 				goto out;
 			}
