@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
@@ -631,6 +632,362 @@ static mtk_rc check_mac(PKCS12 *p12, const uint8_t *data, size_t len, struct rd 
 	return MTK_E_BAD_PASSWORD;
 }
 
+/* One safe of the authenticated safe as read_safe takes it: from the PFX
+ * that OpenSSL decoded (p7), or from the bytes (elem, the ContentInfo,
+ * decoded by OpenSSL on its own only when the fast path does not finish
+ * the safe). */
+struct safe {
+	int nid;
+	const X509_ALGOR *alg;	      /* encrypted: the algorithm */
+	const uint8_t *content;	      /* data: the SafeContents; encrypted: the
+				       * ciphertext; NULL: none */
+	size_t content_len;
+	const uint8_t *elem;
+	size_t elem_len;
+	PKCS7 *p7;
+	bool own_p7;
+};
+
+static PKCS7 *safe_p7(struct safe *s)
+{
+	if (s->p7 == NULL && s->elem != NULL && s->elem_len <= LONG_MAX) {
+		const unsigned char *p = s->elem;
+
+		s->p7 = d2i_PKCS7(NULL, &p, (long)s->elem_len);
+		s->own_p7 = true;
+	}
+	return s->p7;
+}
+
+static void safe_from_p7(struct safe *s, PKCS7 *p7)
+{
+	memset(s, 0, sizeof(*s));
+	s->p7 = p7;
+	s->nid = OBJ_obj2nid(p7->type);
+	if (s->nid == NID_pkcs7_data && p7->d.data != NULL && p7->d.data->data != NULL) {
+		s->content = p7->d.data->data;
+		s->content_len = (size_t)p7->d.data->length;
+	} else if (s->nid == NID_pkcs7_encrypted) {
+		s->alg = safe_alg(p7);
+		if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL &&
+		    p7->d.encrypted->enc_data->enc_data != NULL &&
+		    p7->d.encrypted->enc_data->enc_data->data != NULL) {
+			s->content = p7->d.encrypted->enc_data->enc_data->data;
+			s->content_len = (size_t)p7->d.encrypted->enc_data->enc_data->length;
+		}
+	}
+}
+
+/* The safe r->safe: its bags into r->out. */
+static mtk_rc read_safe(struct rd *r, struct safe *s, bool lazy)
+{
+	mtk_p12_bags *out = r->out;
+	const mtk_p12_read_opts *opts = r->opts;
+	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+	PKCS7 *p7;
+	mtk_rc rc = MTK_OK;
+
+	r->safe_encrypted = s->nid == NID_pkcs7_encrypted;
+	out->safes++;
+	if (s->nid == NID_pkcs7_data) {
+		if (lazy && s->content != NULL && read_safe_lazy(r, s->content, s->content_len, &rc))
+			return rc;
+		if ((p7 = safe_p7(s)) != NULL)
+			bags = PKCS12_unpack_p7data(p7);
+		if (bags == NULL && opts->structure_only)
+			return MTK_OK;
+		if (bags == NULL) {
+			out->fail = MTK_P12F_SAFE_DECODE;
+			return MTK_E_PKCS12;
+		}
+	} else if (s->nid == NID_pkcs7_encrypted) {
+		long iter;
+
+		mtk_pbe_describe(s->alg, out->cert_enc, sizeof(out->cert_enc), &iter);
+		if (out->enc_safes++ == 0) {
+			snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "%s",
+				 out->cert_enc);
+			out->first_safe_iter = iter;
+		}
+		if (s->alg != NULL && mtk_pbe_needs_legacy(s->alg)) {
+			out->legacy = true;
+			if (!opts->structure_only)
+				(void)mtk_legacy_provider();
+		}
+		if (opts->structure_only)
+			return MTK_OK; /* its contents need the password */
+		if (!mtk_pbe_budget_take(&out->budget, s->alg)) {
+			out->fail = MTK_P12F_SAFE_BUDGET;
+			return MTK_E_TOO_LARGE;
+		}
+		if (lazy && s->content != NULL) {
+			/* The fast path's plaintext; anything else is read as
+			 * without lazy_certs. */
+			mtk_buf plain = MTK_BUF_SECRET_INIT;
+			bool done = mtk_pbe_decrypt(s->alg, r->pw, r->pwlen, s->content,
+						    s->content_len, &plain) == MTK_OK &&
+				    read_safe_lazy(r, plain.data, plain.len, &rc);
+
+			mtk_buf_cleanse_free(&plain);
+			if (done)
+				return rc;
+		}
+		if ((p7 = safe_p7(s)) == NULL || (bags = safe_open(p7, r->pw, r->pwlen)) == NULL) {
+			out->fail = MTK_P12F_SAFE_DECRYPT;
+			return MTK_E_BAD_PASSWORD;
+		}
+	} else {
+		return MTK_OK; /* enveloped data: public-key protected, unsupported */
+	}
+	rc = read_bags(r, bags, 0);
+	sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	return rc;
+}
+
+/* ---- the PFX's outer layers from the bytes (lazy_certs) ---- */
+
+/* DER of the OIDs pkcs7-data and pkcs7-encryptedData (values). */
+static const uint8_t OID_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+static const uint8_t OID_ENC_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06};
+
+/* A non-negative DER INTEGER of at most 8 value bytes, minimally encoded
+ * (OpenSSL refuses the padded ones). */
+static bool der_uint(mtk_reader *r, uint64_t *v)
+{
+	mtk_reader in;
+	size_t n;
+
+	if (!mtk_der_enter(r, 0x02, &in) || (n = mtk_reader_left(&in)) == 0 ||
+	    (in.data[in.off] & 0x80) != 0 ||
+	    (n > 1 && in.data[in.off] == 0 && (in.data[in.off + 1] & 0x80) == 0) ||
+	    n > (in.data[in.off] == 0 ? 9u : 8u))
+		return false;
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = (*v << 8) | in.data[in.off + i];
+	return true;
+}
+
+/* An AlgorithmIdentifier's DER (one whole SEQUENCE), decoded by OpenSSL. */
+static X509_ALGOR *algor_of(const uint8_t *p, size_t n)
+{
+	const unsigned char *q = p;
+	X509_ALGOR *a = n <= LONG_MAX ? d2i_X509_ALGOR(NULL, &q, (long)n) : NULL;
+
+	if (a != NULL && q != p + n) {
+		X509_ALGOR_free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* The next ContentInfo of an AuthenticatedSafe (as), when it is strict DER
+ * of one of the two shapes a PFX's safes have: { id-data, [0] { OCTET
+ * STRING } } or { id-encryptedData, [0] { SEQUENCE { version, { id-data,
+ * algorithm, [0] IMPLICIT OCTET STRING (primitive) } } } }, nothing after.
+ * s->alg stays NULL (alg, alg_len: the algorithm's DER). */
+static bool outer_safe(mtk_reader *as, struct safe *s, const uint8_t **alg, size_t *alg_len)
+{
+	const uint8_t *start = as->data + as->off;
+	mtk_reader ci, oid, ctx, in, eci, a, ct;
+	uint64_t v;
+
+	memset(s, 0, sizeof(*s));
+	if (!mtk_der_enter(as, 0x30, &ci) || !mtk_der_enter(&ci, 0x06, &oid) ||
+	    !mtk_der_enter(&ci, 0xa0, &ctx) || mtk_reader_left(&ci) != 0)
+		return false;
+	s->elem = start;
+	s->elem_len = (size_t)(as->data + as->off - start);
+	if (oid_is(&oid, OID_DATA, sizeof(OID_DATA))) {
+		if (!mtk_der_enter(&ctx, 0x04, &in) || mtk_reader_left(&ctx) != 0)
+			return false;
+		s->nid = NID_pkcs7_data;
+		s->content = in.data + in.off;
+		s->content_len = mtk_reader_left(&in);
+		return true;
+	}
+	if (!oid_is(&oid, OID_ENC_DATA, sizeof(OID_ENC_DATA)) || !mtk_der_enter(&ctx, 0x30, &in) ||
+	    mtk_reader_left(&ctx) != 0 || !der_uint(&in, &v) || !mtk_der_enter(&in, 0x30, &eci) ||
+	    mtk_reader_left(&in) != 0 || !mtk_der_enter(&eci, 0x06, &oid) ||
+	    !oid_is(&oid, OID_DATA, sizeof(OID_DATA)))
+		return false;
+	*alg = eci.data + eci.off;
+	if (!mtk_der_enter(&eci, 0x30, &a))
+		return false;
+	*alg_len = (size_t)(eci.data + eci.off - *alg);
+	if (!mtk_der_enter(&eci, 0x80, &ct) || mtk_reader_left(&eci) != 0)
+		return false;
+	s->nid = NID_pkcs7_encrypted;
+	s->content = ct.data + ct.off;
+	s->content_len = mtk_reader_left(&ct);
+	return true;
+}
+
+/* The PFX read from its bytes. */
+struct outer {
+	mtk_reader safes; /* inside the AuthenticatedSafe SEQUENCE */
+	const uint8_t *as; /* the authSafe's content octets (what the MAC covers) */
+	size_t as_len;
+	bool has_mac;
+	const uint8_t *mac_alg, *mac, *salt;
+	size_t mac_alg_len, mac_len, salt_len;
+	uint64_t iter;
+};
+
+/*
+ * PFX { version 3, { id-data, [0] { OCTET STRING AuthenticatedSafe } },
+ * MacData { { algorithm, OCTET STRING }, OCTET STRING salt, iterations
+ * (1 to MTK_PBE_MAX_ITER) OPTIONAL } OPTIONAL } in strict DER, every
+ * element of the AuthenticatedSafe an outer_safe and every algorithm one
+ * OpenSSL decodes, nothing after any of it.  False for anything else.
+ */
+static bool outer_parse(const uint8_t *data, size_t len, struct outer *o)
+{
+	mtk_reader r, pfx, ci, oid, ctx, os, md, di, a, m, salt, scan;
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	mtk_reader_init(&r, data, len);
+	if (!mtk_der_enter(&r, 0x30, &pfx) || mtk_reader_left(&r) != 0 || !der_uint(&pfx, &v) ||
+	    v != 3 || !mtk_der_enter(&pfx, 0x30, &ci) || !mtk_der_enter(&ci, 0x06, &oid) ||
+	    !oid_is(&oid, OID_DATA, sizeof(OID_DATA)) || !mtk_der_enter(&ci, 0xa0, &ctx) ||
+	    mtk_reader_left(&ci) != 0 || !mtk_der_enter(&ctx, 0x04, &os) ||
+	    mtk_reader_left(&ctx) != 0)
+		return false;
+	o->as = os.data + os.off;
+	o->as_len = mtk_reader_left(&os);
+	if (mtk_reader_left(&pfx) > 0) {
+		o->has_mac = true;
+		o->iter = 1;
+		if (!mtk_der_enter(&pfx, 0x30, &md) || mtk_reader_left(&pfx) != 0 ||
+		    !mtk_der_enter(&md, 0x30, &di))
+			return false;
+		o->mac_alg = di.data + di.off;
+		if (!mtk_der_enter(&di, 0x30, &a))
+			return false;
+		o->mac_alg_len = (size_t)(di.data + di.off - o->mac_alg);
+		if (!mtk_der_enter(&di, 0x04, &m) || mtk_reader_left(&di) != 0 ||
+		    !mtk_der_enter(&md, 0x04, &salt))
+			return false;
+		o->mac = m.data + m.off;
+		o->mac_len = mtk_reader_left(&m);
+		o->salt = salt.data + salt.off;
+		o->salt_len = mtk_reader_left(&salt);
+		if (mtk_reader_left(&md) > 0 &&
+		    (!der_uint(&md, &o->iter) || mtk_reader_left(&md) != 0))
+			return false;
+		if (o->iter == 0 || o->iter > (uint64_t)MTK_PBE_MAX_ITER)
+			return false;
+	}
+	if (!mtk_der_enter(&os, 0x30, &o->safes) || mtk_reader_left(&os) != 0)
+		return false;
+	for (scan = o->safes; mtk_reader_left(&scan) > 0;) {
+		struct safe s;
+		const uint8_t *alg = NULL;
+		size_t alg_len = 0;
+		X509_ALGOR *x;
+
+		if (!outer_safe(&scan, &s, &alg, &alg_len))
+			return false;
+		if (alg != NULL) {
+			if ((x = algor_of(alg, alg_len)) == NULL)
+				return false;
+			X509_ALGOR_free(x);
+		}
+	}
+	return true;
+}
+
+/* The MAC of o with the password pw (NULL: absent): MTK_OK when it
+ * matches, MTK_E_BAD_PASSWORD when it does not, else unsupported. */
+static mtk_rc outer_mac(const struct outer *o, int nid, const char *pw, size_t pwlen)
+{
+	uint8_t calc[MTK_P12_MAC_MAX];
+	size_t clen = 0;
+	mtk_rc rc = mtk_p12_mac(nid, pw, pwlen, o->salt, o->salt_len, o->iter, o->as, o->as_len,
+				calc, &clen);
+
+	if (rc != MTK_OK)
+		return rc;
+	if (clen != o->mac_len)
+		return MTK_E_UNSUPPORTED;
+	rc = CRYPTO_memcmp(calc, o->mac, clen) == 0 ? MTK_OK : MTK_E_BAD_PASSWORD;
+	OPENSSL_cleanse(calc, sizeof(calc));
+	return rc;
+}
+
+/*
+ * lazy_certs: the PFX read without OpenSSL's PFX objects, which copy the
+ * whole authenticated safe several times (d2i_PKCS12, the unpacking of the
+ * safes and of each encrypted content).  The MAC is checked over the
+ * authSafe's octets in place and each encrypted safe decrypted from the
+ * input.  False, with nothing read (out as the caller set it up, apart
+ * from the MAC's description and budget, which the caller sets up again),
+ * when the PFX is not outer_parse's shape or the MAC does not check out
+ * (wrong password, unknown digest): the caller reads it the usual way,
+ * with the usual verdict.  True with *rc the result otherwise.
+ */
+static bool read_outer(const uint8_t *data, size_t len, struct rd *r, mtk_rc *rc)
+{
+	mtk_p12_bags *out = r->out;
+	struct outer o;
+	mtk_reader scan;
+	int nid = NID_undef;
+
+	if (!outer_parse(data, len, &o))
+		return false;
+	out->has_mac = o.has_mac;
+	if (o.has_mac) {
+		X509_ALGOR *a = algor_of(o.mac_alg, o.mac_alg_len);
+		mtk_rc m;
+
+		if (a == NULL)
+			return false;
+		nid = OBJ_obj2nid(a->algorithm);
+		X509_ALGOR_free(a);
+		out->mac_nid = nid;
+		out->mac_iter = (long)o.iter;
+		out->mac_salt_len = o.salt_len <= INT_MAX ? (int)o.salt_len : INT_MAX;
+		if (!mtk_pbe_budget_take_count(&out->budget, o.iter))
+			return false;
+		if ((m = outer_mac(&o, nid, r->pw, r->pwlen)) == MTK_OK) {
+			out->mac_ok = true;
+		} else if (m == MTK_E_BAD_PASSWORD && r->pwlen == 0 &&
+			   outer_mac(&o, nid, NULL, 0) == MTK_OK) {
+			out->mac_ok = true;
+			out->absent_pw = true;
+			r->pw = NULL;
+		} else {
+			return false;
+		}
+	}
+	*rc = MTK_OK;
+	for (scan = o.safes; mtk_reader_left(&scan) > 0 && *rc == MTK_OK; r->safe++) {
+		struct safe s;
+		const uint8_t *alg = NULL;
+		size_t alg_len = 0;
+		X509_ALGOR *x = NULL;
+
+		(void)outer_safe(&scan, &s, &alg, &alg_len);
+		if (alg != NULL)
+			s.alg = x = algor_of(alg, alg_len);
+		*rc = read_safe(r, &s, true);
+		X509_ALGOR_free(x);
+		if (s.own_p7)
+			PKCS7_free(s.p7);
+	}
+	return true;
+}
+
+static void bags_init(mtk_p12_bags *out, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	out->budget = mtk_pbe_budget_for(len);
+	snprintf(out->cert_enc, sizeof(out->cert_enc), "none");
+	snprintf(out->key_enc, sizeof(out->key_enc), "none");
+	snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "none");
+}
+
 mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opts *opts,
 			 mtk_p12_bags *out)
 {
@@ -644,11 +1001,14 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 	bool lazy = opts->alloc != NULL && !opts->structure_only;
 	mtk_rc rc = MTK_OK;
 
-	memset(out, 0, sizeof(*out));
-	out->budget = mtk_pbe_budget_for(len);
-	snprintf(out->cert_enc, sizeof(out->cert_enc), "none");
-	snprintf(out->key_enc, sizeof(out->key_enc), "none");
-	snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "none");
+	bags_init(out, len);
+	if (lazy && !opts->outer_openssl && data != NULL) {
+		if (read_outer(data, len, &r, &rc))
+			goto out;
+		bags_init(out, len);
+		r.pw = opts->pass != NULL ? opts->pass : "";
+		r.safe = 0;
+	}
 	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
 		out->fail = MTK_P12F_DER;
 		rc = MTK_E_PKCS12;
@@ -663,68 +1023,11 @@ mtk_rc mtk_p12_bags_read(const uint8_t *data, size_t len, const mtk_p12_read_opt
 		goto out;
 	}
 	for (int i = 0; i < sk_PKCS7_num(safes) && rc == MTK_OK; i++) {
-		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-		int nid = OBJ_obj2nid(p7->type);
+		struct safe s;
 
 		r.safe = i;
-		r.safe_encrypted = nid == NID_pkcs7_encrypted;
-		out->safes++;
-		if (nid == NID_pkcs7_data) {
-			if (lazy && p7->d.data != NULL &&
-			    read_safe_lazy(&r, p7->d.data->data, (size_t)p7->d.data->length, &rc))
-				continue;
-			if ((bags = PKCS12_unpack_p7data(p7)) == NULL && opts->structure_only)
-				continue;
-			if (bags == NULL) {
-				out->fail = MTK_P12F_SAFE_DECODE;
-				rc = MTK_E_PKCS12;
-				break;
-			}
-		} else if (nid == NID_pkcs7_encrypted) {
-			const X509_ALGOR *alg = safe_alg(p7);
-			long iter;
-
-			mtk_pbe_describe(alg, out->cert_enc, sizeof(out->cert_enc), &iter);
-			if (out->enc_safes++ == 0) {
-				snprintf(out->first_safe_enc, sizeof(out->first_safe_enc), "%s",
-					 out->cert_enc);
-				out->first_safe_iter = iter;
-			}
-			if (alg != NULL && mtk_pbe_needs_legacy(alg)) {
-				out->legacy = true;
-				if (!opts->structure_only)
-					(void)mtk_legacy_provider();
-			}
-			if (opts->structure_only)
-				continue; /* its contents need the password */
-			if (!mtk_pbe_budget_take(&out->budget, alg)) {
-				out->fail = MTK_P12F_SAFE_BUDGET;
-				rc = MTK_E_TOO_LARGE;
-				break;
-			}
-			if (lazy) {
-				/* The fast path's plaintext; anything else is read
-				 * as without lazy_certs. */
-				mtk_buf plain = MTK_BUF_SECRET_INIT;
-				bool done =
-				    mtk_p7_decrypt_plain(p7, r.pw, r.pwlen, &plain) == MTK_OK &&
-				    read_safe_lazy(&r, plain.data, plain.len, &rc);
-
-				mtk_buf_cleanse_free(&plain);
-				if (done)
-					continue;
-			}
-			if ((bags = safe_open(p7, r.pw, r.pwlen)) == NULL) {
-				out->fail = MTK_P12F_SAFE_DECRYPT;
-				rc = MTK_E_BAD_PASSWORD;
-				break;
-			}
-		} else {
-			continue; /* enveloped data: public-key protected, unsupported */
-		}
-		rc = read_bags(&r, bags, 0);
-		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		safe_from_p7(&s, sk_PKCS7_value(safes, i));
+		rc = read_safe(&r, &s, lazy);
 	}
 out:
 	ASN1_OBJECT_free(r.trusted_oid);

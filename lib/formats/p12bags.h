@@ -116,6 +116,11 @@ typedef struct mtk_p12_read_opts {
 	 * certificates untouched. */
 	void *(*alloc)(void *alloc_ctx, size_t n);
 	void *alloc_ctx;
+	/* With alloc, the PFX's outer layers (ContentInfo, AuthenticatedSafe,
+	 * EncryptedData, MacData) are read from the bytes when they are strict
+	 * DER of the usual shape, and through OpenSSL's PFX objects otherwise;
+	 * this forces OpenSSL's (tests compare the two). */
+	bool outer_openssl;
 } mtk_p12_read_opts;
 
 /* A CERT bag holds a certificate, decoded or as its bytes. */

@@ -530,19 +530,42 @@ static bool authsafe_bytes(const uint8_t *der, size_t len, const uint8_t **data,
 	return mtk_reader_bytes(&oct, *dlen, data) == MTK_OK;
 }
 
+mtk_rc mtk_p12_mac(int md_nid, const char *pass, size_t passlen, const uint8_t *salt,
+		   size_t saltlen, uint64_t iter, const uint8_t *data, size_t dlen,
+		   uint8_t mac[MTK_P12_MAC_MAX], size_t *maclen)
+{
+	const hdesc *h = hash_by_nid(md_nid);
+	uint8_t key[64];
+	bmp_pass bmp;
+	hmac_key k;
+	mtk_rc rc;
+
+	if (h == NULL || iter == 0 || iter > FAST_MAX_ITER || (salt == NULL && saltlen > 0) ||
+	    (data == NULL && dlen > 0))
+		return MTK_E_UNSUPPORTED;
+	if (!bmp_make(&bmp, pass, passlen))
+		return MTK_E_UNSUPPORTED;
+	rc = mtk_pkcs12_kdf(md_nid, 3, bmp.p, (size_t)bmp.len, salt, saltlen, iter, key, h->mdlen);
+	bmp_free(&bmp);
+	if (rc != MTK_OK)
+		return MTK_E_UNSUPPORTED;
+	hmac_set_key(&k, h, key, h->mdlen);
+	hmac2(&k, data, dlen, NULL, 0, mac);
+	*maclen = h->mdlen;
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(key, sizeof(key));
+	return MTK_OK;
+}
+
 mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char *pass, size_t passlen)
 {
 	const ASN1_OCTET_STRING *mac = NULL, *salt = NULL;
 	const X509_ALGOR *alg = NULL;
 	const ASN1_INTEGER *iter_ai = NULL;
-	const hdesc *h;
 	const uint8_t *data;
-	size_t dlen;
+	size_t dlen, clen = 0;
 	uint64_t iter = 1;
-	uint8_t key[64], calc[64];
-	bmp_pass bmp;
-	hmac_key k;
-	int md;
+	uint8_t calc[MTK_P12_MAC_MAX];
 	mtk_rc rc;
 
 	if (p12 == NULL || der == NULL || PKCS12_mac_present(p12) != 1)
@@ -550,26 +573,17 @@ mtk_rc mtk_p12_mac_check(PKCS12 *p12, const uint8_t *der, size_t len, const char
 	PKCS12_get0_mac(&mac, &alg, &salt, &iter_ai, p12);
 	if (mac == NULL || alg == NULL || salt == NULL)
 		return MTK_E_UNSUPPORTED;
-	md = OBJ_obj2nid(alg->algorithm);
-	if ((h = hash_by_nid(md)) == NULL || (size_t)mac->length != h->mdlen)
-		return MTK_E_UNSUPPORTED;
-	if (iter_ai != NULL && (!uint_of(iter_ai, &iter) || iter == 0 || iter > FAST_MAX_ITER))
+	if (iter_ai != NULL && !uint_of(iter_ai, &iter))
 		return MTK_E_UNSUPPORTED;
 	if (!authsafe_bytes(der, len, &data, &dlen))
 		return MTK_E_UNSUPPORTED;
-	if (!bmp_make(&bmp, pass, passlen))
-		return MTK_E_UNSUPPORTED;
-	rc = mtk_pkcs12_kdf(md, 3, bmp.p, (size_t)bmp.len, salt->data, (size_t)salt->length, iter, key,
-			    h->mdlen);
-	bmp_free(&bmp);
+	rc = mtk_p12_mac(OBJ_obj2nid(alg->algorithm), pass, passlen, salt->data,
+			 (size_t)salt->length, iter, data, dlen, calc, &clen);
 	if (rc != MTK_OK)
+		return rc;
+	if ((size_t)mac->length != clen)
 		return MTK_E_UNSUPPORTED;
-	hmac_set_key(&k, h, key, h->mdlen);
-	hmac2(&k, data, dlen, NULL, 0, calc);
-	rc = CRYPTO_memcmp(calc, mac->data, h->mdlen) == 0 ? MTK_OK : MTK_E_BAD_PASSWORD;
-	OPENSSL_cleanse(&k, sizeof(k));
-	OPENSSL_cleanse(key, sizeof(key));
-	return rc;
+	return CRYPTO_memcmp(calc, mac->data, clen) == 0 ? MTK_OK : MTK_E_BAD_PASSWORD;
 }
 
 /* ---- with OpenSSL behind ---- */
@@ -799,7 +813,15 @@ bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter)
 			v = 1;
 		ERR_pop_to_mark();
 	}
-	return budget_take(b, v > 0 ? v : 1);
+	return mtk_pbe_budget_take_count(b, v);
+}
+
+bool mtk_pbe_budget_take_count(mtk_pbe_budget *b, uint64_t iter)
+{
+	b->exhausted = false;
+	if (iter > (uint64_t)MTK_PBE_MAX_ITER)
+		return false;
+	return budget_take(b, iter > 0 ? iter : 1);
 }
 
 mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,

@@ -77,6 +77,18 @@ MTK_WUR mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t p
 			       const uint8_t *in, size_t inlen, mtk_buf *out);
 
 /*
+ * The PKCS#12 MAC over data/dlen: HMAC with the digest md_nid (as for
+ * mtk_pbkdf2), keyed by the PKCS#12 KDF (id 3) from the password (NULL: the
+ * absent one), salt and iter.  mac receives *maclen bytes (the digest's
+ * size).  MTK_E_UNSUPPORTED: another digest, iter 0 or more than the fast
+ * path runs (then OpenSSL's PKCS12_verify_mac or PKCS12_set_mac).
+ */
+#define MTK_P12_MAC_MAX 64
+MTK_WUR mtk_rc mtk_p12_mac(int md_nid, const char *pass, size_t passlen, const uint8_t *salt,
+			   size_t saltlen, uint64_t iter, const uint8_t *data, size_t dlen,
+			   uint8_t mac[MTK_P12_MAC_MAX], size_t *maclen);
+
+/*
  * Checks the MAC of the PFX p12 whose DER encoding is der/len.  MTK_OK: the
  * MAC matches; MTK_E_BAD_PASSWORD: it was computed and does not match;
  * MTK_E_UNSUPPORTED: use PKCS12_verify_mac (no MAC, an unknown digest, an
@@ -168,6 +180,8 @@ mtk_pbe_budget mtk_pbe_budget_for(size_t len);
 bool mtk_pbe_budget_take(mtk_pbe_budget *b, const X509_ALGOR *alg);
 /* The same for a MAC's iterations (NULL: absent, which means 1). */
 bool mtk_pbe_budget_take_mac(mtk_pbe_budget *b, const ASN1_INTEGER *iter);
+/* The same for a MAC's iteration count read from the bytes (0 counts 1). */
+bool mtk_pbe_budget_take_count(mtk_pbe_budget *b, uint64_t iter);
 /* MTK_E_TOO_LARGE for the refusal b last made (what: "MAC", "private
  * key"...): over the file's total, or mtk_pbe_iter_refused. */
 mtk_rc mtk_pbe_budget_refused(const mtk_pbe_budget *b, mtk_err *err, const char *name,

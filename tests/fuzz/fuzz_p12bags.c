@@ -5,7 +5,10 @@
  * With certificates kept as bytes (lazy_certs: its own walk of the
  * SafeContents) it reads what the full decode reads, bag for bag, and
  * refuses what it refuses, except a certificate damaged inside its outer
- * SEQUENCE, which it leaves to mtk_p12_bag_cert. */
+ * SEQUENCE, which it leaves to mtk_p12_bag_cert.  And the lazy read's
+ * outer layers from the bytes (MAC, AuthenticatedSafe, EncryptedData)
+ * give exactly what OpenSSL's PFX objects give: the same verdict, the same
+ * bags (bytes and all), the same description and budget. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +131,66 @@ out:
 		free(blocks[--nblocks]);
 }
 
+/* Everything a read reports, bag by bag; kept certificates by their bytes. */
+static bool same_read(mtk_rc ra, mtk_p12_bags *a, mtk_rc rb, mtk_p12_bags *b)
+{
+	if (ra != rb || a->fail != b->fail || a->fail_kind != b->fail_kind || a->n != b->n ||
+	    a->has_mac != b->has_mac || a->mac_nid != b->mac_nid || a->mac_iter != b->mac_iter ||
+	    a->mac_ok != b->mac_ok || a->mac_damaged != b->mac_damaged ||
+	    a->absent_pw != b->absent_pw || a->legacy != b->legacy ||
+	    a->mac_salt_len != b->mac_salt_len || a->safes != b->safes ||
+	    a->enc_safes != b->enc_safes || a->first_safe_iter != b->first_safe_iter ||
+	    strcmp(a->cert_enc, b->cert_enc) != 0 || strcmp(a->key_enc, b->key_enc) != 0 ||
+	    strcmp(a->first_safe_enc, b->first_safe_enc) != 0 ||
+	    a->budget.left != b->budget.left || a->budget.exhausted != b->budget.exhausted)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		mtk_p12_bag *x = &a->b[i], *y = &b->b[i];
+
+		if (x->safe != y->safe || x->safe_encrypted != y->safe_encrypted ||
+		    x->shrouded != y->shrouded || strcmp(x->enc, y->enc) != 0 ||
+		    x->enc_iter != y->enc_iter || (x->der == NULL) != (y->der == NULL) ||
+		    x->bag_der_len != y->bag_der_len ||
+		    (x->bag_der != NULL && memcmp(x->bag_der, y->bag_der, x->bag_der_len) != 0))
+			return false;
+		if (x->kind != y->kind || x->trusted != y->trusted || x->kid_len != y->kid_len ||
+		    (x->kid_len > 0 && memcmp(x->kid, y->kid, (size_t)x->kid_len) != 0) ||
+		    (x->name == NULL) != (y->name == NULL) ||
+		    (x->name != NULL && strcmp(x->name, y->name) != 0) || x->locked != y->locked ||
+		    x->secret_len != y->secret_len ||
+		    (x->secret_len > 0 && memcmp(x->secret, y->secret, x->secret_len) != 0) ||
+		    (x->key == NULL) != (y->key == NULL) ||
+		    (x->key != NULL && EVP_PKEY_eq(x->key, y->key) != 1) ||
+		    (x->cert == NULL) != (y->cert == NULL) || x->der_len != y->der_len ||
+		    (x->der != NULL && memcmp(x->der, y->der, x->der_len) != 0))
+			return false;
+		if (x->cert != NULL && y->cert != NULL && X509_cmp(x->cert, y->cert) != 0)
+			return false;
+	}
+	return true;
+}
+
+static void outer_vs_openssl(const uint8_t *data, size_t size, const char *pass)
+{
+	mtk_p12_read_opts bytes = {.pass = pass,
+				   .passlen = pass != NULL ? strlen(pass) : 0,
+				   .secrets = true,
+				   .alloc = keep};
+	mtk_p12_read_opts objs = bytes;
+	mtk_p12_bags bb, bo;
+	mtk_rc rb, ro;
+
+	objs.outer_openssl = true;
+	rb = mtk_p12_bags_read(data, size, &bytes, &bb);
+	ro = mtk_p12_bags_read(data, size, &objs, &bo);
+	if (rb != MTK_E_NOMEM && ro != MTK_E_NOMEM && !same_read(rb, &bb, ro, &bo))
+		abort();
+	mtk_p12_bags_free(&bb);
+	mtk_p12_bags_free(&bo);
+	while (nblocks > 0)
+		free(blocks[--nblocks]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	mtk_p12_read_opts loader = {.keep_locked = true, .check_damage = true};
@@ -141,5 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	keystore.alloc = keep;
 	one(data, size, &keystore);
 	lazy_vs_full(data, size);
+	outer_vs_openssl(data, size, "changeit");
+	outer_vs_openssl(data, size, "");
 	return 0;
 }
