@@ -638,9 +638,9 @@ static mtk_rc check_mac(PKCS12 *p12, const uint8_t *data, size_t len, struct rd 
  * the safe). */
 struct safe {
 	int nid;
-	const X509_ALGOR *alg;	      /* encrypted: the algorithm */
-	const uint8_t *content;	      /* data: the SafeContents; encrypted: the
-				       * ciphertext; NULL: none */
+	const X509_ALGOR *alg;	/* encrypted: the algorithm */
+	const uint8_t *content; /* data: the SafeContents; encrypted: the
+				 * ciphertext; NULL: none */
 	size_t content_len;
 	const uint8_t *elem;
 	size_t elem_len;
@@ -690,7 +690,8 @@ static mtk_rc read_safe(struct rd *r, struct safe *s, bool lazy)
 	r->safe_encrypted = s->nid == NID_pkcs7_encrypted;
 	out->safes++;
 	if (s->nid == NID_pkcs7_data) {
-		if (lazy && s->content != NULL && read_safe_lazy(r, s->content, s->content_len, &rc))
+		if (lazy && s->content != NULL &&
+		    read_safe_lazy(r, s->content, s->content_len, &rc))
 			return rc;
 		if ((p7 = safe_p7(s)) != NULL)
 			bags = PKCS12_unpack_p7data(p7);
@@ -825,7 +826,7 @@ static bool outer_safe(mtk_reader *as, struct safe *s, const uint8_t **alg, size
 
 /* The PFX read from its bytes. */
 struct outer {
-	mtk_reader safes; /* inside the AuthenticatedSafe SEQUENCE */
+	mtk_reader safes;  /* inside the AuthenticatedSafe SEQUENCE */
 	const uint8_t *as; /* the authSafe's content octets (what the MAC covers) */
 	size_t as_len;
 	bool has_mac;

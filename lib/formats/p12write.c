@@ -6,6 +6,14 @@
  * caller choose the salt lengths (Java uses 20 bytes, PKCS12_create 8), a
  * PBES2 certificate safe, secret bags and Java's trusted-certificate
  * attribute.
+ *
+ * The PFX's outer layers (the AuthenticatedSafe's ContentInfos, the
+ * EncryptedData, the MacData and the PFX SEQUENCE) are written here with
+ * the core DER writer, straight into the output buffer, byte for byte what
+ * i2d_PKCS12 of PKCS12_add_safes_ex's and PKCS12_set_mac's objects writes
+ * (tests/unit/test_p12write.c runs that pipeline with the same salts):
+ * those objects copied a large store's safe four times.  The bags, the
+ * shrouding and the safe's encryption are still OpenSSL's.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -66,47 +74,116 @@ struct piece {
 	size_t off, len;
 };
 
-static PKCS7 *cert_safe(const uint8_t *der, size_t len, const mtk_p12_write_opts *o)
+/* The certificate safe's encryption (cert_pbe a PBES2 cipher or a PBES1
+ * NID): the algorithm's DER in *alg and the ciphertext of der in *ct, both
+ * OpenSSL's allocations, as PKCS12_pack_p7encdata_ex makes them. */
+static bool cert_encrypt(const uint8_t *der, size_t len, const mtk_p12_write_opts *o,
+			 unsigned char **alg, int *alg_len, unsigned char **ct, int *ct_len)
 {
-	PKCS7 *p7 = PKCS7_new();
 	X509_ALGOR *pbe = NULL;
-	unsigned char *ct = NULL;
-	int ctlen = 0;
 	const EVP_CIPHER *ciph;
-	ASN1_OCTET_STRING *os;
+	bool ok = false;
 
-	if (p7 == NULL || len > INT_MAX)
-		goto fail;
-	if (o->cert_pbe == -1) {
-		if (!PKCS7_set_type(p7, NID_pkcs7_data) ||
-		    !ASN1_OCTET_STRING_set(p7->d.data, der, (int)len))
-			goto fail;
-		return p7;
-	}
-	if (!PKCS7_set_type(p7, NID_pkcs7_encrypted))
-		goto fail;
+	*alg = *ct = NULL;
+	if (len > INT_MAX)
+		return false;
 	/* A cipher: PBES2 with OpenSSL's default PRF; else a PBES1 NID. */
 	ciph = EVP_get_cipherbynid(o->cert_pbe);
 	pbe = ciph != NULL
 		  ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL, -1, NULL)
 		  : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
-	if (pbe == NULL || PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, der, (int)len, &ct,
-					       &ctlen, 1, NULL, NULL) == NULL)
-		goto fail;
-	if ((os = ASN1_OCTET_STRING_new()) == NULL)
-		goto fail;
-	ASN1_STRING_set0(os, ct, ctlen);
-	ct = NULL;
-	X509_ALGOR_free(p7->d.encrypted->enc_data->algorithm);
-	p7->d.encrypted->enc_data->algorithm = pbe;
-	ASN1_OCTET_STRING_free(p7->d.encrypted->enc_data->enc_data);
-	p7->d.encrypted->enc_data->enc_data = os;
-	return p7;
-fail:
-	OPENSSL_free(ct);
+	if (pbe != NULL &&
+	    PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, der, (int)len, ct, ct_len, 1, NULL,
+				NULL) != NULL &&
+	    (*alg_len = i2d_X509_ALGOR(pbe, alg)) > 0)
+		ok = true;
 	X509_ALGOR_free(pbe);
-	PKCS7_free(p7);
-	return NULL;
+	return ok;
+}
+
+/* ---- the PFX's outer layers, written as i2d_PKCS12 of OpenSSL's objects
+ * would write them (PKCS12_add_safes_ex, PKCS12_set_mac) ---- */
+
+/* The OIDs pkcs7-data and pkcs7-encryptedData, tag and length included;
+ * an EncryptedData's version 0. */
+static const uint8_t OID_DATA_TLV[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+				       0xf7, 0x0d, 0x01, 0x07, 0x01};
+static const uint8_t OID_ENC_TLV[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+				      0xf7, 0x0d, 0x01, 0x07, 0x06};
+static const uint8_t VERSION_0[] = {0x02, 0x01, 0x00};
+static const uint8_t VERSION_3[] = {0x02, 0x01, 0x03};
+
+/* The size of a DER element of n value bytes (mtk_der_put_header's header). */
+static size_t tlv_len(size_t n)
+{
+	return n + (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);
+}
+
+/* ContentInfo { id-data, [0] { OCTET STRING of n bytes } }: its size, and
+ * (data_ci_put) it written, the octets from p, or only its headers when p
+ * is NULL (the caller writes the n bytes next). */
+static size_t data_ci_len(size_t n)
+{
+	return tlv_len(sizeof(OID_DATA_TLV) + tlv_len(tlv_len(n)));
+}
+
+static mtk_rc data_ci_put(mtk_buf *b, const uint8_t *p, size_t n)
+{
+	mtk_rc rc;
+
+	if ((rc = mtk_der_put_header(b, 0x30, sizeof(OID_DATA_TLV) + tlv_len(tlv_len(n)))) !=
+		MTK_OK ||
+	    (rc = mtk_buf_append(b, OID_DATA_TLV, sizeof(OID_DATA_TLV))) != MTK_OK ||
+	    (rc = mtk_der_put_header(b, 0xa0, tlv_len(n))) != MTK_OK)
+		return rc;
+	return p != NULL ? mtk_der_put(b, 0x04, p, n) : mtk_der_put_header(b, 0x04, n);
+}
+
+/* ContentInfo { id-encryptedData, [0] { EncryptedData { 0,
+ * EncryptedContentInfo { id-data, algorithm, [0] IMPLICIT ciphertext } } } }. */
+static size_t enc_eci_len(size_t alg_len, size_t ct_len)
+{
+	return sizeof(OID_DATA_TLV) + alg_len + tlv_len(ct_len);
+}
+
+static size_t enc_ci_len(size_t alg_len, size_t ct_len)
+{
+	size_t ed = sizeof(VERSION_0) + tlv_len(enc_eci_len(alg_len, ct_len));
+
+	return tlv_len(sizeof(OID_ENC_TLV) + tlv_len(tlv_len(ed)));
+}
+
+static mtk_rc enc_ci_put(mtk_buf *b, const uint8_t *alg, size_t alg_len, const uint8_t *ct,
+			 size_t ct_len)
+{
+	size_t eci = enc_eci_len(alg_len, ct_len), ed = sizeof(VERSION_0) + tlv_len(eci);
+	mtk_rc rc;
+
+	if ((rc = mtk_der_put_header(b, 0x30, sizeof(OID_ENC_TLV) + tlv_len(tlv_len(ed)))) !=
+		MTK_OK ||
+	    (rc = mtk_buf_append(b, OID_ENC_TLV, sizeof(OID_ENC_TLV))) != MTK_OK ||
+	    (rc = mtk_der_put_header(b, 0xa0, tlv_len(ed))) != MTK_OK ||
+	    (rc = mtk_der_put_header(b, 0x30, ed)) != MTK_OK ||
+	    (rc = mtk_buf_append(b, VERSION_0, sizeof(VERSION_0))) != MTK_OK ||
+	    (rc = mtk_der_put_header(b, 0x30, eci)) != MTK_OK ||
+	    (rc = mtk_buf_append(b, OID_DATA_TLV, sizeof(OID_DATA_TLV))) != MTK_OK ||
+	    (rc = mtk_buf_append(b, alg, alg_len)) != MTK_OK)
+		return rc;
+	return mtk_der_put(b, 0x80, ct, ct_len);
+}
+
+/* A positive INTEGER's value bytes, minimal (a 0 first when the top bit
+ * is set): n of them at the end of v[5]. */
+static size_t int_bytes(uint32_t x, uint8_t v[5])
+{
+	size_t n = 0;
+
+	do
+		v[4 - n++] = (uint8_t)x;
+	while ((x >>= 8) != 0);
+	if (v[5 - n] & 0x80)
+		v[4 - n++] = 0;
+	return n;
 }
 
 static X509_SIG *shroud(PKCS8_PRIV_KEY_INFO *p8, const mtk_p12_write_opts *o)
@@ -152,7 +229,6 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 			  mtk_err *err)
 {
 	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL;
-	STACK_OF(PKCS7) *safes = NULL;
 	/* The certificate bags in order (npc, total bytes), those encoded
 	 * here in side; the SafeContents assembled in sc. */
 	struct piece *pc = NULL;
@@ -161,10 +237,15 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 	unsigned char *bd = NULL;
 	int bn;
 	PKCS12_SAFEBAG *sb = NULL;
-	PKCS7 *p7 = NULL;
-	PKCS12 *p12 = NULL;
-	unsigned char *der = NULL;
-	int pwlen, der_len = 0;
+	/* The encrypted certificate safe (alg, ct), the key safe (kd), the
+	 * MAC's algorithm and salt. */
+	unsigned char *alg = NULL, *ct = NULL, *kd = NULL, *malg_der = NULL;
+	int alg_len = 0, ct_len = 0, kd_len = 0, malg_len = 0;
+	X509_ALGOR *malg = NULL;
+	const EVP_MD *md;
+	uint8_t *salt = NULL, mac[MTK_P12_MAC_MAX], iter_v[5];
+	size_t salt_len, mac_len, got = 0, iter_n, safes_len, as_len, as_off, di_body, md_body,
+				  mac_data_len, pfx_len;
 	mtk_rc rc = MTK_E_CRYPTO;
 	const char *what = "PFX: cannot assemble the file";
 
@@ -172,10 +253,8 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "PFX: a password is required");
 	if (o->passlen > INT32_MAX)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "PFX: password too long");
-	pwlen = (int)o->passlen;
 	if ((pc = calloc(n + 1, sizeof(*pc))) == NULL ||
-	    (kbags = sk_PKCS12_SAFEBAG_new_null()) == NULL ||
-	    (safes = sk_PKCS7_new_null()) == NULL) {
+	    (kbags = sk_PKCS12_SAFEBAG_new_null()) == NULL) {
 		rc = MTK_E_NOMEM;
 		goto fail;
 	}
@@ -230,56 +309,94 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 						 pc[i].len)) != MTK_OK)
 				goto fail;
 		rc = MTK_E_CRYPTO;
-		if ((p7 = cert_safe(sc.data, sc.len, o)) == NULL || !sk_PKCS7_push(safes, p7))
+		if (o->cert_pbe != -1 &&
+		    !cert_encrypt(sc.data, sc.len, o, &alg, &alg_len, &ct, &ct_len))
 			goto fail;
-		p7 = NULL;
 	}
 	if (sk_PKCS12_SAFEBAG_num(kbags) > 0) {
 		what = "PFX: key safe";
-		if ((p7 = PKCS12_pack_p7data(kbags)) == NULL || !sk_PKCS7_push(safes, p7))
+		/* What PKCS12_pack_p7data puts in its OCTET STRING. */
+		if ((kd_len = ASN1_item_i2d((ASN1_VALUE *)kbags, &kd,
+					    ASN1_ITEM_rptr(PKCS12_SAFEBAGS))) <= 0)
 			goto fail;
-		p7 = NULL;
 	}
+	/* The MAC's algorithm and salt, as PKCS12_set_mac makes them. */
+	what = "PFX: cannot compute the MAC";
+	md = o->mac_md != NULL ? o->mac_md : EVP_sha1();
+	salt_len = o->mac_salt_len > 0 ? (size_t)o->mac_salt_len : 8;
+	if ((malg = X509_ALGOR_new()) == NULL ||
+	    !X509_ALGOR_set0(malg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) ||
+	    (malg_len = i2d_X509_ALGOR(malg, &malg_der)) <= 0 ||
+	    (salt = malloc(salt_len)) == NULL || mtk_random(salt, salt_len) != MTK_OK ||
+	    o->mac_iter > (int)INT32_MAX)
+		goto fail;
+	iter_n = o->mac_iter > 1 ? int_bytes((uint32_t)o->mac_iter, iter_v) : 0;
+	mac_len = (size_t)EVP_MD_get_size(md);
+	/* The sizes, then the PFX written once into out. */
 	what = "PFX: cannot assemble the file";
-	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL)
+	safes_len = (npc == 0		 ? 0
+		     : o->cert_pbe == -1 ? data_ci_len(sc.len)
+					 : enc_ci_len((size_t)alg_len, (size_t)ct_len)) +
+		    (kd_len > 0 ? data_ci_len((size_t)kd_len) : 0);
+	as_len = tlv_len(safes_len);
+	di_body = (size_t)malg_len + tlv_len(mac_len);
+	md_body = tlv_len(di_body) + tlv_len(salt_len) + (iter_n > 0 ? tlv_len(iter_n) : 0);
+	mac_data_len = tlv_len(md_body);
+	pfx_len = sizeof(VERSION_3) + data_ci_len(as_len) + mac_data_len;
+	out->len = 0;
+	if ((rc = mtk_buf_reserve(out, tlv_len(pfx_len))) != MTK_OK ||
+	    (rc = mtk_der_put_header(out, 0x30, pfx_len)) != MTK_OK ||
+	    (rc = mtk_buf_append(out, VERSION_3, sizeof(VERSION_3))) != MTK_OK ||
+	    (rc = data_ci_put(out, NULL, as_len)) != MTK_OK)
+		goto fail;
+	as_off = out->len;
+	if ((rc = mtk_der_put_header(out, 0x30, safes_len)) != MTK_OK)
+		goto fail;
+	if (npc > 0 && o->cert_pbe == -1)
+		rc = data_ci_put(out, sc.data, sc.len);
+	else if (npc > 0)
+		rc = enc_ci_put(out, alg, (size_t)alg_len, ct, (size_t)ct_len);
+	if (rc != MTK_OK || (kd_len > 0 && (rc = data_ci_put(out, kd, (size_t)kd_len)) != MTK_OK))
 		goto fail;
 	what = "PFX: cannot compute the MAC";
-	if (!PKCS12_set_mac(p12, o->pass, pwlen, NULL, o->mac_salt_len, o->mac_iter, o->mac_md))
+	rc = MTK_E_CRYPTO;
+	if (out->len - as_off != as_len ||
+	    mtk_p12_mac(EVP_MD_get_type(md), o->pass, o->passlen, salt, salt_len,
+			o->mac_iter > 1 ? (uint64_t)o->mac_iter : 1, out->data + as_off, as_len,
+			mac, &got) != MTK_OK ||
+	    got != mac_len)
 		goto fail;
 	what = "PFX: cannot encode the file";
-	/* Encoded straight into out: no second copy of a large store. */
-	out->len = 0;
-	if ((der_len = i2d_PKCS12(p12, NULL)) <= 0)
+	if ((rc = mtk_der_put_header(out, 0x30, md_body)) != MTK_OK ||
+	    (rc = mtk_der_put_header(out, 0x30, di_body)) != MTK_OK ||
+	    (rc = mtk_buf_append(out, malg_der, (size_t)malg_len)) != MTK_OK ||
+	    (rc = mtk_der_put(out, 0x04, mac, mac_len)) != MTK_OK ||
+	    (rc = mtk_der_put(out, 0x04, salt, salt_len)) != MTK_OK ||
+	    (iter_n > 0 && (rc = mtk_der_put(out, 0x02, iter_v + 5 - iter_n, iter_n)) != MTK_OK))
 		goto fail;
-	if ((rc = mtk_buf_reserve(out, (size_t)der_len)) != MTK_OK) {
-		mtk_err_set(err, rc, "PFX");
-		goto done;
-	}
-	der = out->data;
-	if (i2d_PKCS12(p12, &der) != der_len) {
-		der = NULL;
+	if (out->len != tlv_len(pfx_len)) {
 		rc = MTK_E_CRYPTO;
 		goto fail;
 	}
-	der = NULL;
-	out->len = (size_t)der_len;
-	out->data[out->len] = 0; /* as mtk_buf_append leaves it */
 	rc = MTK_OK;
 	goto done;
 fail:
+	out->len = 0;
 	rc = mtk_err_set(err, rc, "%s", what);
 done:
 	ERR_clear_error();
-	if (der != NULL)
-		OPENSSL_clear_free(der, (size_t)der_len);
-	PKCS12_free(p12);
-	PKCS7_free(p7);
+	OPENSSL_free(alg);
+	OPENSSL_free(ct);
+	OPENSSL_free(kd);
+	OPENSSL_free(malg_der);
+	X509_ALGOR_free(malg);
+	free(salt);
+	OPENSSL_cleanse(mac, sizeof(mac));
 	PKCS12_SAFEBAG_free(sb);
 	OPENSSL_free(bd);
 	free(pc);
 	mtk_buf_free(&side);
 	mtk_buf_free(&sc);
 	sk_PKCS12_SAFEBAG_pop_free(kbags, PKCS12_SAFEBAG_free);
-	sk_PKCS7_pop_free(safes, PKCS7_free);
 	return rc;
 }

@@ -141,8 +141,8 @@ static bool same_read(mtk_rc ra, mtk_p12_bags *a, mtk_rc rb, mtk_p12_bags *b)
 	    a->mac_salt_len != b->mac_salt_len || a->safes != b->safes ||
 	    a->enc_safes != b->enc_safes || a->first_safe_iter != b->first_safe_iter ||
 	    strcmp(a->cert_enc, b->cert_enc) != 0 || strcmp(a->key_enc, b->key_enc) != 0 ||
-	    strcmp(a->first_safe_enc, b->first_safe_enc) != 0 ||
-	    a->budget.left != b->budget.left || a->budget.exhausted != b->budget.exhausted)
+	    strcmp(a->first_safe_enc, b->first_safe_enc) != 0 || a->budget.left != b->budget.left ||
+	    a->budget.exhausted != b->budget.exhausted)
 		return false;
 	for (size_t i = 0; i < a->n; i++) {
 		mtk_p12_bag *x = &a->b[i], *y = &b->b[i];

@@ -2,7 +2,9 @@
  * written with the converter's profiles (modern, legacy, java) and the
  * PKCS12 keystore's, and straight through mtk_p12_bags_write, come back from
  * the one decoder (p12bags.c) as the same bags with the chosen algorithms,
- * iterations, salt lengths and attributes. */
+ * iterations, salt lengths and attributes.  The PFX's outer layers, which
+ * the encoder writes itself, are exactly what OpenSSL's PKCS12 and PKCS7
+ * objects (the encoder's former pipeline) write with the same salts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,11 +52,100 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Storage of a lazy read's certificate bags, freed by the test. */
+static void *kept[64];
+static size_t nkept;
+
+static void *keep(void *ctx, size_t n)
+{
+	(void)ctx;
+	return nkept < 64 ? (kept[nkept++] = malloc(n ? n : 1)) : NULL;
+}
+
 static mtk_rc rd(const mtk_buf *b, const char *pass, mtk_p12_bags *bs)
 {
 	mtk_p12_read_opts o = {.pass = pass, .passlen = strlen(pass), .secrets = true};
 
 	return mtk_p12_bags_read(b->data, b->len, &o, bs);
+}
+
+/*
+ * The former encoder's pipeline (PKCS7 safes, PKCS12_add_safes_ex,
+ * PKCS12_set_mac, i2d_PKCS12) run again with the randomness of the file
+ * out: the same bytes.  Encrypted safes are re-encrypted from their
+ * plaintext with the file's algorithm (its salt and IV), the key safe's
+ * bags packed again by PKCS12_pack_p7data, the MAC computed by OpenSSL with
+ * the file's salt.
+ */
+static void assert_openssl_writes_same(const mtk_buf *out, const char *pass)
+{
+	const unsigned char *p = out->data;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)out->len), *old;
+	STACK_OF(PKCS7) * safes, *again = sk_PKCS7_new_null();
+	const ASN1_OCTET_STRING *salt = NULL;
+	const X509_ALGOR *malg = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(p12);
+	assert_ptr_equal(p, out->data + out->len);
+	assert_int_equal(PKCS12_verify_mac(p12, pass, -1), 1);
+	assert_non_null(safes = PKCS12_unpack_authsafes(p12));
+	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i), *np7 = NULL;
+
+		if (OBJ_obj2nid(p7->type) == NID_pkcs7_data) {
+			STACK_OF(PKCS12_SAFEBAG) *bags = PKCS12_unpack_p7data(p7);
+
+			assert_non_null(bags);
+			assert_non_null(np7 = PKCS12_pack_p7data(bags));
+			assert_int_equal(ASN1_STRING_length(np7->d.data),
+					 ASN1_STRING_length(p7->d.data));
+			assert_memory_equal(ASN1_STRING_get0_data(np7->d.data),
+					    ASN1_STRING_get0_data(p7->d.data),
+					    (size_t)ASN1_STRING_length(p7->d.data));
+			sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+		} else {
+			X509_ALGOR *alg = p7->d.encrypted->enc_data->algorithm;
+			ASN1_OCTET_STRING *ct = p7->d.encrypted->enc_data->enc_data, *os;
+			unsigned char *pl = NULL, *ct2 = NULL;
+			int pllen = 0, ct2len = 0;
+
+			assert_int_equal(OBJ_obj2nid(p7->type), NID_pkcs7_encrypted);
+			assert_non_null(PKCS12_pbe_crypt_ex(alg, pass, -1, ct->data, ct->length,
+							    &pl, &pllen, 0, NULL, NULL));
+			assert_non_null(PKCS12_pbe_crypt_ex(alg, pass, -1, pl, pllen, &ct2, &ct2len,
+							    1, NULL, NULL));
+			assert_int_equal(ct2len, ct->length);
+			assert_memory_equal(ct2, ct->data, (size_t)ct2len);
+			assert_non_null(np7 = PKCS7_new());
+			assert_int_equal(PKCS7_set_type(np7, NID_pkcs7_encrypted), 1);
+			X509_ALGOR_free(np7->d.encrypted->enc_data->algorithm);
+			np7->d.encrypted->enc_data->algorithm = X509_ALGOR_dup(alg);
+			assert_non_null(os = ASN1_OCTET_STRING_new());
+			ASN1_STRING_set0(os, ct2, ct2len);
+			ASN1_OCTET_STRING_free(np7->d.encrypted->enc_data->enc_data);
+			np7->d.encrypted->enc_data->enc_data = os;
+			OPENSSL_clear_free(pl, (size_t)pllen);
+		}
+		assert_true(sk_PKCS7_push(again, np7) > 0);
+	}
+	assert_non_null(old = PKCS12_add_safes_ex(again, 0, NULL, NULL));
+	PKCS12_get0_mac(NULL, &malg, &salt, &iter, p12);
+	assert_non_null(malg);
+	assert_int_equal(PKCS12_set_mac(old, pass, -1, (unsigned char *)salt->data, salt->length,
+					iter != NULL ? (int)ASN1_INTEGER_get(iter) : 1,
+					EVP_get_digestbyobj(malg->algorithm)),
+			 1);
+	assert_true((n = i2d_PKCS12(old, &der)) > 0);
+	assert_int_equal((size_t)n, out->len);
+	assert_memory_equal(der, out->data, out->len);
+	OPENSSL_free(der);
+	PKCS12_free(old);
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	sk_PKCS7_pop_free(again, PKCS7_free);
 }
 
 /* The converter's three profiles, as its adapter fills them. */
@@ -90,6 +181,7 @@ static void test_convert_profiles(void **state)
 		bool java = want[i].c == MTK_P12_JAVA;
 
 		assert_int_equal(mtk_p12_write(&spec, &out, &err), MTK_OK);
+		assert_openssl_writes_same(&out, "changeit");
 		assert_int_equal(rd(&out, "changeit", &bs), MTK_OK);
 		assert_true(bs.mac_ok);
 		assert_int_equal(bs.mac_nid, want[i].mac_nid);
@@ -140,6 +232,7 @@ static void test_keystore_profile(void **state)
 	assert_int_equal(mtk_keystore_add_key(ks, "Client", KEY, chain, 1000, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_add_trusted(ks, "Root", CA, 2000, &err), MTK_OK);
 	assert_int_equal(mtk_keystore_encode(ks, MTK_KS_PKCS12, &pw, NULL, &out, &err), MTK_OK);
+	assert_openssl_writes_same(&out, "changeit");
 	assert_int_equal(rd(&out, "changeit", &bs), MTK_OK);
 	assert_true(bs.mac_ok);
 	assert_int_equal(bs.mac_nid, NID_sha256);
@@ -201,6 +294,7 @@ static void test_encoder(void **state)
 	in[2].secret = sder;
 	in[2].secret_len = (size_t)slen;
 	assert_int_equal(mtk_p12_bags_write(in, 3, &o, &out, &err), MTK_OK);
+	assert_openssl_writes_same(&out, "pw");
 	assert_int_equal(rd(&out, "pw", &bs), MTK_OK);
 	assert_int_equal(bs.mac_nid, NID_sha384);
 	assert_int_equal(bs.mac_iter, 1500);
@@ -230,12 +324,85 @@ static void test_encoder(void **state)
 	PKCS8_PRIV_KEY_INFO_free(p8);
 }
 
+/* The outer layers of every shape the encoder writes, against OpenSSL's:
+ * certificates only, keys only, nothing, a MAC of one iteration (no
+ * iterations field) and of the default digest, PBES1 and PBES2 safes,
+ * certificate bags written from their bytes as a lazy read keeps them. */
+static void test_outer_as_openssl(void **state)
+{
+	mtk_p12_write_opts base = {.pass = "changeit",
+				   .passlen = 8,
+				   .key_pbe = NID_hmacWithSHA256,
+				   .key_cipher = EVP_aes_256_cbc(),
+				   .key_iter = 2048,
+				   .cert_pbe = NID_aes_256_cbc,
+				   .cert_iter = 2048,
+				   .mac_md = EVP_sha256(),
+				   .mac_iter = 2048};
+	mtk_p12_bag in[3] = {
+	    {.kind = MTK_P12B_CERT, .cert = CERT, .name = (char *)"c", .kid_len = 1, .kid = "k"},
+	    {.kind = MTK_P12B_CERT,
+	     .cert = CA,
+	     .name = (char *)"root",
+	     .kid_len = -1,
+	     .trusted = true},
+	    {.kind = MTK_P12B_KEY, .key = KEY, .name = (char *)"c", .kid_len = 1, .kid = "k"},
+	};
+	struct {
+		size_t from, n;
+		int cert_pbe, mac_iter;
+		bool no_md;
+	} v[] = {
+	    {0, 3, NID_aes_256_cbc, 2048, false},
+	    {0, 2, NID_aes_128_cbc, 1, false},
+	    {2, 1, NID_aes_256_cbc, 100000, false},
+	    {0, 0, NID_aes_256_cbc, 2048, false},
+	    {0, 3, NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 2048, true},
+	    {0, 3, -1, 1, true},
+	};
+	mtk_err err = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		mtk_p12_write_opts o = base;
+		mtk_buf out = MTK_BUF_INIT, again = MTK_BUF_INIT;
+		mtk_p12_read_opts ro = {.pass = "changeit", .passlen = 8, .alloc = keep};
+		mtk_p12_bags bs;
+
+		o.cert_pbe = v[i].cert_pbe;
+		o.mac_iter = v[i].mac_iter;
+		if (v[i].no_md)
+			o.mac_md = NULL;
+		assert_int_equal(mtk_p12_bags_write(in + v[i].from, v[i].n, &o, &out, &err),
+				 MTK_OK);
+		assert_openssl_writes_same(&out, "changeit");
+		/* Read lazily (certificates kept as their SafeBags) and written
+		 * again: the kept bytes go out as they came in. */
+		assert_int_equal(mtk_p12_bags_read(out.data, out.len, &ro, &bs), MTK_OK);
+		assert_true(bs.mac_ok == true);
+		assert_int_equal(bs.mac_iter, v[i].mac_iter);
+		assert_int_equal(bs.mac_nid, v[i].no_md ? NID_sha1 : NID_sha256);
+		assert_int_equal(bs.n, v[i].n);
+		if (v[i].from == 0 && v[i].n > 0)
+			assert_non_null(bs.b[1].bag_der);
+		assert_int_equal(mtk_p12_bags_write(bs.b, bs.n, &o, &again, &err), MTK_OK);
+		assert_openssl_writes_same(&again, "changeit");
+		assert_int_equal(again.len, out.len);
+		mtk_p12_bags_free(&bs);
+		while (nkept > 0)
+			free(kept[--nkept]);
+		mtk_buf_free(&out);
+		mtk_buf_free(&again);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_convert_profiles),
 	    cmocka_unit_test(test_keystore_profile),
 	    cmocka_unit_test(test_encoder),
+	    cmocka_unit_test(test_outer_as_openssl),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
