@@ -65,40 +65,18 @@ static PKCS12_SAFEBAG *cert_bag_der(const uint8_t *der, size_t len)
 	return sb;
 }
 
-/* The certificate safe: SafeContents DER from the bags' bytes, each as read
- * (bag_der) or encoded here, wrapped as PKCS#7 data or encrypted data (as
- * PKCS12_pack_p7data / PKCS12_pack_p7encdata_ex would, without decoding
- * and encoding again the bags that are kept as bytes). */
-struct piece {
-	const uint8_t *p; /* NULL: side + off */
-	size_t off, len;
-};
-
-/* The certificate safe's encryption (cert_pbe a PBES2 cipher or a PBES1
- * NID): the algorithm's DER in *alg and the ciphertext of der in *ct, both
- * OpenSSL's allocations, as PKCS12_pack_p7encdata_ex makes them. */
-static bool cert_encrypt(const uint8_t *der, size_t len, const mtk_p12_write_opts *o,
-			 unsigned char **alg, int *alg_len, unsigned char **ct, int *ct_len)
+/* The certificate safe's encryption algorithm (cert_pbe a PBES2 cipher or
+ * a PBES1 NID), with a fresh salt and IV, as PKCS12_pack_p7encdata_ex
+ * makes it. */
+static X509_ALGOR *cert_pbe_alg(const mtk_p12_write_opts *o)
 {
-	X509_ALGOR *pbe = NULL;
-	const EVP_CIPHER *ciph;
-	bool ok = false;
-
-	*alg = *ct = NULL;
-	if (len > INT_MAX)
-		return false;
 	/* A cipher: PBES2 with OpenSSL's default PRF; else a PBES1 NID. */
-	ciph = EVP_get_cipherbynid(o->cert_pbe);
-	pbe = ciph != NULL
-		  ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL, -1, NULL)
-		  : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
-	if (pbe != NULL &&
-	    PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, der, (int)len, ct, ct_len, 1, NULL,
-				NULL) != NULL &&
-	    (*alg_len = i2d_X509_ALGOR(pbe, alg)) > 0)
-		ok = true;
-	X509_ALGOR_free(pbe);
-	return ok;
+	const EVP_CIPHER *ciph = EVP_get_cipherbynid(o->cert_pbe);
+
+	return ciph != NULL
+		   ? PKCS5_pbe2_set_iv_ex(ciph, o->cert_iter, NULL, o->cert_salt_len, NULL, -1,
+					  NULL)
+		   : PKCS5_pbe_set_ex(o->cert_pbe, o->cert_iter, NULL, o->cert_salt_len, NULL);
 }
 
 /* ---- the PFX's outer layers, written as i2d_PKCS12 of OpenSSL's objects
@@ -153,8 +131,8 @@ static size_t enc_ci_len(size_t alg_len, size_t ct_len)
 	return tlv_len(sizeof(OID_ENC_TLV) + tlv_len(tlv_len(ed)));
 }
 
-static mtk_rc enc_ci_put(mtk_buf *b, const uint8_t *alg, size_t alg_len, const uint8_t *ct,
-			 size_t ct_len)
+/* Its headers, up to the ciphertext's (ct_len bytes, written next). */
+static mtk_rc enc_ci_put_header(mtk_buf *b, const uint8_t *alg, size_t alg_len, size_t ct_len)
 {
 	size_t eci = enc_eci_len(alg_len, ct_len), ed = sizeof(VERSION_0) + tlv_len(eci);
 	mtk_rc rc;
@@ -169,7 +147,26 @@ static mtk_rc enc_ci_put(mtk_buf *b, const uint8_t *alg, size_t alg_len, const u
 	    (rc = mtk_buf_append(b, OID_DATA_TLV, sizeof(OID_DATA_TLV))) != MTK_OK ||
 	    (rc = mtk_buf_append(b, alg, alg_len)) != MTK_OK)
 		return rc;
-	return mtk_der_put(b, 0x80, ct, ct_len);
+	return mtk_der_put_header(b, 0x80, ct_len);
+}
+
+/* The certificate safe: SafeContents DER from the bags' bytes, each as read
+ * (bag_der) or encoded here (without decoding and encoding again the bags
+ * that are kept as bytes): total bytes of bags. */
+struct piece {
+	const uint8_t *p; /* NULL: side + off */
+	size_t off, len;
+};
+
+static mtk_rc sc_put(mtk_buf *b, const struct piece *pc, size_t npc, size_t total,
+		     const mtk_buf *side)
+{
+	mtk_rc rc = mtk_der_put_header(b, 0x30, total);
+
+	for (size_t i = 0; i < npc && rc == MTK_OK; i++)
+		rc = mtk_buf_append(b, pc[i].p != NULL ? pc[i].p : side->data + pc[i].off,
+				    pc[i].len);
+	return rc;
 }
 
 /* A positive INTEGER's value bytes, minimal (a 0 first when the top bit
@@ -230,9 +227,11 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 {
 	STACK_OF(PKCS12_SAFEBAG) *kbags = NULL;
 	/* The certificate bags in order (npc, total bytes), those encoded
-	 * here in side; the SafeContents assembled in sc. */
+	 * here in side; the SafeContents assembled in sc when OpenSSL
+	 * encrypts it (else written and encrypted in out, sc_off on). */
 	struct piece *pc = NULL;
-	size_t npc = 0, total = 0;
+	size_t npc = 0, total = 0, sc_len = 0, sc_off, bs = 0;
+	X509_ALGOR *pbe = NULL;
 	mtk_buf side = MTK_BUF_INIT, sc = MTK_BUF_INIT;
 	unsigned char *bd = NULL;
 	int bn;
@@ -298,20 +297,25 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 		}
 		sb = NULL;
 	}
-	if (npc > 0) {
+	if (npc > 0 && o->cert_pbe != -1) {
 		what = "PFX: cannot encrypt the certificates";
-		if ((rc = mtk_buf_reserve(&sc, total + 6)) != MTK_OK ||
-		    (rc = mtk_der_put_header(&sc, 0x30, total)) != MTK_OK)
+		sc_len = tlv_len(total);
+		if (sc_len > INT_MAX - 64 || (pbe = cert_pbe_alg(o)) == NULL ||
+		    (alg_len = i2d_X509_ALGOR(pbe, &alg)) <= 0)
 			goto fail;
-		for (size_t i = 0; i < npc; i++)
-			if ((rc = mtk_buf_append(&sc,
-						 pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
-						 pc[i].len)) != MTK_OK)
-				goto fail;
+		/* The fast path encrypts in place; OpenSSL's function (another
+		 * algorithm) from a copy. */
+		if ((bs = mtk_pbe_block_size(pbe)) > 0) {
+			ct_len = (int)((sc_len / bs + 1) * bs);
+		} else if ((rc = sc_put(&sc, pc, npc, total, &side)) != MTK_OK ||
+			   PKCS12_pbe_crypt_ex(pbe, o->pass, (int)o->passlen, sc.data, (int)sc.len,
+					       &ct, &ct_len, 1, NULL, NULL) == NULL) {
+			rc = rc != MTK_OK ? rc : MTK_E_CRYPTO;
+			goto fail;
+		}
 		rc = MTK_E_CRYPTO;
-		if (o->cert_pbe != -1 &&
-		    !cert_encrypt(sc.data, sc.len, o, &alg, &alg_len, &ct, &ct_len))
-			goto fail;
+	} else if (npc > 0) {
+		sc_len = tlv_len(total);
 	}
 	if (sk_PKCS12_SAFEBAG_num(kbags) > 0) {
 		what = "PFX: key safe";
@@ -335,7 +339,7 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 	/* The sizes, then the PFX written once into out. */
 	what = "PFX: cannot assemble the file";
 	safes_len = (npc == 0		 ? 0
-		     : o->cert_pbe == -1 ? data_ci_len(sc.len)
+		     : o->cert_pbe == -1 ? data_ci_len(sc_len)
 					 : enc_ci_len((size_t)alg_len, (size_t)ct_len)) +
 		    (kd_len > 0 ? data_ci_len((size_t)kd_len) : 0);
 	as_len = tlv_len(safes_len);
@@ -352,10 +356,23 @@ mtk_rc mtk_p12_bags_write(const mtk_p12_bag *b, size_t n, const mtk_p12_write_op
 	as_off = out->len;
 	if ((rc = mtk_der_put_header(out, 0x30, safes_len)) != MTK_OK)
 		goto fail;
-	if (npc > 0 && o->cert_pbe == -1)
-		rc = data_ci_put(out, sc.data, sc.len);
-	else if (npc > 0)
-		rc = enc_ci_put(out, alg, (size_t)alg_len, ct, (size_t)ct_len);
+	if (npc > 0 && o->cert_pbe == -1) {
+		if ((rc = data_ci_put(out, NULL, sc_len)) == MTK_OK)
+			rc = sc_put(out, pc, npc, total, &side);
+	} else if (npc > 0 && ct != NULL) {
+		if ((rc = enc_ci_put_header(out, alg, (size_t)alg_len, (size_t)ct_len)) == MTK_OK)
+			rc = mtk_buf_append(out, ct, (size_t)ct_len);
+	} else if (npc > 0) {
+		what = "PFX: cannot encrypt the certificates";
+		if ((rc = enc_ci_put_header(out, alg, (size_t)alg_len, (size_t)ct_len)) == MTK_OK) {
+			sc_off = out->len;
+			if ((rc = sc_put(out, pc, npc, total, &side)) == MTK_OK)
+				rc = mtk_pbe_encrypt_tail(pbe, o->pass, o->passlen, out, sc_off);
+			if (rc == MTK_OK && out->len - sc_off != (size_t)ct_len)
+				rc = MTK_E_CRYPTO;
+		}
+		what = "PFX: cannot assemble the file";
+	}
 	if (rc != MTK_OK || (kd_len > 0 && (rc = data_ci_put(out, kd, (size_t)kd_len)) != MTK_OK))
 		goto fail;
 	what = "PFX: cannot compute the MAC";
@@ -390,6 +407,7 @@ done:
 	OPENSSL_free(kd);
 	OPENSSL_free(malg_der);
 	X509_ALGOR_free(malg);
+	X509_ALGOR_free(pbe);
 	free(salt);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	PKCS12_SAFEBAG_free(sb);

@@ -324,13 +324,55 @@ static int prf_digest(const X509_ALGOR *prf)
 	}
 }
 
-mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *iv_in,
-		     const uint8_t *in, size_t inlen, mtk_buf *out)
+/* CBC over buf[0..total) in place, total a whole number of blocks (no
+ * padding added or checked here); key and iv are nid's sizes. */
+static mtk_rc cbc_inplace(int nid, bool decrypt, const uint8_t *key, const uint8_t *iv_in,
+			  uint8_t *buf, size_t total)
 {
 	struct {
 		DES_key_schedule des[3];
 	} ks;
 	uint8_t iv[16];
+	size_t keylen, bs;
+	mtk_rc rc = MTK_OK;
+
+	if (!cbc_sizes(nid, &keylen, &bs))
+		return MTK_E_UNSUPPORTED;
+	memcpy(iv, iv_in, bs);
+	if (bs == 16) {
+		/* EVP, not AES_cbc_encrypt: only EVP uses the CPU's AES
+		 * instructions (a 2 MB certificate safe: 1 ms instead of 10). */
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		const EVP_CIPHER *ciph = keylen == 16   ? EVP_aes_128_cbc()
+					 : keylen == 24 ? EVP_aes_192_cbc()
+							: EVP_aes_256_cbc();
+		int n = 0;
+
+		rc = c != NULL && total <= INT_MAX &&
+			     EVP_CipherInit_ex(c, ciph, NULL, key, iv, decrypt ? 0 : 1) &&
+			     EVP_CIPHER_CTX_set_padding(c, 0) &&
+			     EVP_CipherUpdate(c, buf, &n, buf, (int)total) && (size_t)n == total
+			 ? MTK_OK
+			 : MTK_E_CRYPTO;
+		EVP_CIPHER_CTX_free(c);
+		if (rc != MTK_OK)
+			ERR_clear_error();
+	} else {
+		/* Two-key 3DES is K1, K2, K1. */
+		DES_set_key_unchecked((const_DES_cblock *)key, &ks.des[0]);
+		DES_set_key_unchecked((const_DES_cblock *)(key + 8), &ks.des[1]);
+		DES_set_key_unchecked((const_DES_cblock *)(key + (keylen == 24 ? 16 : 0)), &ks.des[2]);
+		DES_ede3_cbc_encrypt(buf, buf, (long)total, &ks.des[0], &ks.des[1], &ks.des[2],
+				     (DES_cblock *)iv, decrypt ? DES_DECRYPT : DES_ENCRYPT);
+	}
+	OPENSSL_cleanse(&ks, sizeof(ks));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	return rc;
+}
+
+mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *iv,
+		     const uint8_t *in, size_t inlen, mtk_buf *out)
+{
 	size_t keylen, bs, total, pad;
 	mtk_rc rc;
 
@@ -349,37 +391,8 @@ mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *i
 		pad = total - inlen;
 		memset(out->data + inlen, (int)pad, pad);
 	}
-	memcpy(iv, iv_in, bs);
-	if (bs == 16) {
-		/* EVP, not AES_cbc_encrypt: only EVP uses the CPU's AES
-		 * instructions (a 2 MB certificate safe: 1 ms instead of 10). */
-		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-		const EVP_CIPHER *ciph = keylen == 16   ? EVP_aes_128_cbc()
-					 : keylen == 24 ? EVP_aes_192_cbc()
-							: EVP_aes_256_cbc();
-		int n = 0;
-
-		rc = c != NULL && total <= INT_MAX &&
-			     EVP_CipherInit_ex(c, ciph, NULL, key, iv, decrypt ? 0 : 1) &&
-			     EVP_CIPHER_CTX_set_padding(c, 0) &&
-			     EVP_CipherUpdate(c, out->data, &n, out->data, (int)total) &&
-			     (size_t)n == total
-			 ? MTK_OK
-			 : MTK_E_CRYPTO;
-		EVP_CIPHER_CTX_free(c);
-		if (rc != MTK_OK) {
-			ERR_clear_error();
-			goto out;
-		}
-	} else {
-		/* Two-key 3DES is K1, K2, K1. */
-		DES_set_key_unchecked((const_DES_cblock *)key, &ks.des[0]);
-		DES_set_key_unchecked((const_DES_cblock *)(key + 8), &ks.des[1]);
-		DES_set_key_unchecked((const_DES_cblock *)(key + (keylen == 24 ? 16 : 0)), &ks.des[2]);
-		DES_ede3_cbc_encrypt(out->data, out->data, (long)total, &ks.des[0], &ks.des[1],
-				     &ks.des[2], (DES_cblock *)iv, decrypt ? DES_DECRYPT : DES_ENCRYPT);
-	}
-	rc = MTK_OK;
+	if ((rc = cbc_inplace(nid, decrypt, key, iv, out->data, total)) != MTK_OK)
+		return rc;
 	if (decrypt) {
 		/* The padding is in the last byte and must repeat that many times;
 		 * anything else is a wrong key (password) or altered data. */
@@ -391,29 +404,33 @@ mtk_rc mtk_cbc_crypt(int nid, bool decrypt, const uint8_t *key, const uint8_t *i
 			bad |= (unsigned)(i <= pad && out->data[total - i] != pad);
 		if (bad) {
 			mtk_cleanse(out->data, total);
-			rc = MTK_E_BAD_PASSWORD;
-			goto out;
+			return MTK_E_BAD_PASSWORD;
 		}
 		total -= pad;
 	}
 	out->len = total;
 	out->data[total] = 0;
-out:
-	OPENSSL_cleanse(&ks, sizeof(ks));
-	OPENSSL_cleanse(iv, sizeof(iv));
-	return rc;
+	return MTK_OK;
 }
 
-static mtk_rc pbes2_decrypt(const ASN1_TYPE *param, const char *pass, size_t passlen, const uint8_t *in,
-			    size_t inlen, mtk_buf *out)
+/* What a password-based algorithm of the fast path derives: the CBC
+ * cipher, its key and IV. */
+typedef struct {
+	int cnid;
+	size_t keylen, ivlen;
+	uint8_t key[32], iv[16];
+} pbe_keys;
+
+/* PBES2 with PBKDF2 and a CBC cipher: the parameters checked, and the key
+ * derived when derive. */
+static mtk_rc pbes2_keys(const ASN1_TYPE *param, const char *pass, size_t passlen, bool derive,
+			 pbe_keys *k)
 {
 	PBE2PARAM *p2 = NULL;
 	PBKDF2PARAM *kdf = NULL;
 	const ASN1_OCTET_STRING *ivs;
-	uint8_t key[32];
 	uint64_t iter = 0, klen = 0;
-	size_t keylen, ivlen;
-	int md, cnid = NID_undef;
+	int md;
 	mtk_rc rc = MTK_E_UNSUPPORTED;
 
 	if (param == NULL || param->type != V_ASN1_SEQUENCE ||
@@ -424,87 +441,136 @@ static mtk_rc pbes2_decrypt(const ASN1_TYPE *param, const char *pass, size_t pas
 	    (kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), p2->keyfunc->parameter)) == NULL)
 		goto out;
 	if (p2->encryption == NULL ||
-	    !cbc_sizes(cnid = OBJ_obj2nid(p2->encryption->algorithm), &keylen, &ivlen))
+	    !cbc_sizes(k->cnid = OBJ_obj2nid(p2->encryption->algorithm), &k->keylen, &k->ivlen))
 		goto out;
 	if (p2->encryption->parameter == NULL || p2->encryption->parameter->type != V_ASN1_OCTET_STRING)
 		goto out;
 	ivs = p2->encryption->parameter->value.octet_string;
-	if ((size_t)ivs->length != ivlen || keylen > sizeof(key))
+	if ((size_t)ivs->length != k->ivlen || k->keylen > sizeof(k->key))
 		goto out;
 	if (kdf->salt == NULL || kdf->salt->type != V_ASN1_OCTET_STRING || !uint_of(kdf->iter, &iter) ||
 	    iter == 0 || iter > FAST_MAX_ITER)
 		goto out;
-	if (kdf->keylength != NULL && (!uint_of(kdf->keylength, &klen) || klen != keylen))
+	if (kdf->keylength != NULL && (!uint_of(kdf->keylength, &klen) || klen != k->keylen))
 		goto out;
 	if ((md = prf_digest(kdf->prf)) == NID_undef)
 		goto out;
-	rc = mtk_pbkdf2(md, pass ? pass : "", pass ? passlen : 0, kdf->salt->value.octet_string->data,
-			(size_t)kdf->salt->value.octet_string->length, iter, key, keylen);
-	if (rc == MTK_OK)
-		rc = mtk_cbc_crypt(cnid, true, key, ivs->data, in, inlen, out);
-	OPENSSL_cleanse(key, sizeof(key));
+	memcpy(k->iv, ivs->data, k->ivlen);
+	rc = !derive ? MTK_OK
+		     : mtk_pbkdf2(md, pass ? pass : "", pass ? passlen : 0,
+				  kdf->salt->value.octet_string->data,
+				  (size_t)kdf->salt->value.octet_string->length, iter, k->key,
+				  k->keylen);
 out:
 	PBKDF2PARAM_free(kdf);
 	PBE2PARAM_free(p2);
 	return rc;
 }
 
-static mtk_rc p12pbe_decrypt(int nid, const ASN1_TYPE *param, const char *pass, size_t passlen,
-			     const uint8_t *in, size_t inlen, mtk_buf *out)
+/* pbeWithSHAAnd3-KeyTripleDES-CBC (or 2-key): the same, with the PKCS#12 KDF. */
+static mtk_rc p12pbe_keys(int nid, const ASN1_TYPE *param, const char *pass, size_t passlen,
+			  bool derive, pbe_keys *k)
 {
-	int cnid = nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC ? NID_des_ede3_cbc : NID_des_ede_cbc;
 	PBEPARAM *pp = NULL;
 	bmp_pass bmp;
-	uint8_t key[24], iv[8];
 	uint64_t iter = 0;
-	size_t keylen = cnid == NID_des_ede3_cbc ? 24 : 16;
-	mtk_rc rc = MTK_E_UNSUPPORTED;
+	mtk_rc rc;
 
+	k->cnid =
+	    nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC ? NID_des_ede3_cbc : NID_des_ede_cbc;
+	k->keylen = k->cnid == NID_des_ede3_cbc ? 24 : 16;
+	k->ivlen = 8;
 	if (param == NULL || param->type != V_ASN1_SEQUENCE ||
 	    (pp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), param)) == NULL)
 		return MTK_E_UNSUPPORTED;
-	if (pp->salt == NULL || !uint_of(pp->iter, &iter) || iter == 0 || iter > FAST_MAX_ITER ||
-	    keylen > sizeof(key)) {
+	if (pp->salt == NULL || !uint_of(pp->iter, &iter) || iter == 0 || iter > FAST_MAX_ITER) {
 		PBEPARAM_free(pp);
 		return MTK_E_UNSUPPORTED;
+	}
+	if (!derive) {
+		PBEPARAM_free(pp);
+		return MTK_OK;
 	}
 	if (!bmp_make(&bmp, pass, passlen)) {
 		PBEPARAM_free(pp);
 		return MTK_E_UNSUPPORTED;
 	}
-	rc = mtk_pkcs12_kdf(NID_sha1, 1, bmp.p, (size_t)bmp.len, pp->salt->data, (size_t)pp->salt->length,
-			    iter, key, keylen);
+	rc = mtk_pkcs12_kdf(NID_sha1, 1, bmp.p, (size_t)bmp.len, pp->salt->data,
+			    (size_t)pp->salt->length, iter, k->key, k->keylen);
 	if (rc == MTK_OK)
 		rc = mtk_pkcs12_kdf(NID_sha1, 2, bmp.p, (size_t)bmp.len, pp->salt->data,
-				    (size_t)pp->salt->length, iter, iv, sizeof(iv));
-	if (rc == MTK_OK)
-		rc = mtk_cbc_crypt(cnid, true, key, iv, in, inlen, out);
-	else if (rc == MTK_E_INVALID_ARG)
+				    (size_t)pp->salt->length, iter, k->iv, k->ivlen);
+	if (rc == MTK_E_INVALID_ARG)
 		rc = MTK_E_UNSUPPORTED;
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(iv, sizeof(iv));
 	bmp_free(&bmp);
 	PBEPARAM_free(pp);
 	return rc;
 }
 
-mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t passlen, const uint8_t *in,
-		       size_t inlen, mtk_buf *out)
+static mtk_rc pbe_keys_of(const X509_ALGOR *alg, const char *pass, size_t passlen, bool derive,
+			  pbe_keys *k)
 {
 	int nid;
 
-	if (alg == NULL || in == NULL)
+	memset(k, 0, sizeof(*k));
+	if (alg == NULL)
 		return MTK_E_UNSUPPORTED;
 	nid = OBJ_obj2nid(alg->algorithm);
 	switch (nid) {
 	case NID_pbes2:
-		return pbes2_decrypt(alg->parameter, pass, passlen, in, inlen, out);
+		return pbes2_keys(alg->parameter, pass, passlen, derive, k);
 	case NID_pbe_WithSHA1And3_Key_TripleDES_CBC:
 	case NID_pbe_WithSHA1And2_Key_TripleDES_CBC:
-		return p12pbe_decrypt(nid, alg->parameter, pass, passlen, in, inlen, out);
+		return p12pbe_keys(nid, alg->parameter, pass, passlen, derive, k);
 	default:
 		return MTK_E_UNSUPPORTED;
 	}
+}
+
+mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t passlen, const uint8_t *in,
+		       size_t inlen, mtk_buf *out)
+{
+	pbe_keys k;
+	mtk_rc rc;
+
+	if (in == NULL)
+		return MTK_E_UNSUPPORTED;
+	rc = pbe_keys_of(alg, pass, passlen, true, &k);
+	if (rc == MTK_OK)
+		rc = mtk_cbc_crypt(k.cnid, true, k.key, k.iv, in, inlen, out);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+size_t mtk_pbe_block_size(const X509_ALGOR *alg)
+{
+	pbe_keys k;
+
+	return pbe_keys_of(alg, NULL, 0, false, &k) == MTK_OK ? k.ivlen : 0;
+}
+
+mtk_rc mtk_pbe_encrypt_tail(const X509_ALGOR *alg, const char *pass, size_t passlen, mtk_buf *b,
+			    size_t off)
+{
+	pbe_keys k;
+	size_t pad;
+	mtk_rc rc;
+
+	if (off > b->len)
+		return MTK_E_INVALID_ARG;
+	if ((rc = pbe_keys_of(alg, pass, passlen, true, &k)) != MTK_OK)
+		goto out;
+	/* PKCS#7 padding: 1 to a block of bytes, each the count. */
+	pad = k.ivlen - (b->len - off) % k.ivlen;
+	if ((rc = mtk_buf_reserve(b, pad)) != MTK_OK)
+		goto out;
+	memset(b->data + b->len, (int)pad, pad);
+	b->len += pad;
+	b->data[b->len] = 0;
+	rc = cbc_inplace(k.cnid, false, k.key, k.iv, b->data + off, b->len - off);
+out:
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
 }
 
 /* ---- the PKCS#12 MAC ---- */

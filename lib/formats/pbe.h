@@ -77,6 +77,18 @@ MTK_WUR mtk_rc mtk_pbe_decrypt(const X509_ALGOR *alg, const char *pass, size_t p
 			       const uint8_t *in, size_t inlen, mtk_buf *out);
 
 /*
+ * Encryption with alg, for a writer that chose it (salt, IV, iterations)
+ * and wants the ciphertext in its own buffer: mtk_pbe_block_size is the
+ * cipher's block size (the ciphertext of n bytes is n / bs * bs + bs
+ * bytes), 0 when the fast path does not cover alg (then OpenSSL's
+ * PKCS12_pbe_crypt_ex); mtk_pbe_encrypt_tail encrypts b->data[off..len) in
+ * place, the padding appended.  The same derivations as mtk_pbe_decrypt.
+ */
+size_t mtk_pbe_block_size(const X509_ALGOR *alg);
+MTK_WUR mtk_rc mtk_pbe_encrypt_tail(const X509_ALGOR *alg, const char *pass, size_t passlen,
+				    mtk_buf *b, size_t off);
+
+/*
  * The PKCS#12 MAC over data/dlen: HMAC with the digest md_nid (as for
  * mtk_pbkdf2), keyed by the PKCS#12 KDF (id 3) from the password (NULL: the
  * absent one), salt and iter.  mac receives *maclen bytes (the digest's
