@@ -24,4 +24,9 @@ static inline bool mtk_der_seq_whole(const uint8_t *der, size_t n)
 	return mtk_der_header(&r, &tag, &len) && tag == 0x30 && len == mtk_reader_left(&r);
 }
 
+/* The DER values of the PKCS#7 content types a PFX is made of (its reader,
+ * its writer and the MAC check name them). */
+#define MTK_OID_P7_DATA	     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01
+#define MTK_OID_P7_ENCRYPTED 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06
+
 #endif

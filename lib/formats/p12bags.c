@@ -748,8 +748,8 @@ static mtk_rc read_safe(struct rd *r, struct safe *s, bool lazy)
 /* ---- the PFX's outer layers from the bytes (lazy_certs) ---- */
 
 /* DER of the OIDs pkcs7-data and pkcs7-encryptedData (values). */
-static const uint8_t OID_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
-static const uint8_t OID_ENC_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06};
+static const uint8_t OID_DATA[] = {MTK_OID_P7_DATA};
+static const uint8_t OID_ENC_DATA[] = {MTK_OID_P7_ENCRYPTED};
 
 /* A non-negative DER INTEGER of at most 8 value bytes, minimally encoded
  * (OpenSSL refuses the padded ones). */

@@ -12,8 +12,10 @@
  * the core DER writer, straight into the output buffer, byte for byte what
  * i2d_PKCS12 of PKCS12_add_safes_ex's and PKCS12_set_mac's objects writes
  * (tests/unit/test_p12write.c runs that pipeline with the same salts):
- * those objects copied a large store's safe four times.  The bags, the
- * shrouding and the safe's encryption are still OpenSSL's.
+ * those objects copied a large store's safe four times.  The certificate
+ * SafeContents is written into the output and encrypted there (pbe.c; by
+ * OpenSSL from a copy for a cipher pbe.c does not run).  The bags and the
+ * keys' shrouding are still OpenSSL's.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -84,10 +86,8 @@ static X509_ALGOR *cert_pbe_alg(const mtk_p12_write_opts *o)
 
 /* The OIDs pkcs7-data and pkcs7-encryptedData, tag and length included;
  * an EncryptedData's version 0. */
-static const uint8_t OID_DATA_TLV[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-				       0xf7, 0x0d, 0x01, 0x07, 0x01};
-static const uint8_t OID_ENC_TLV[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-				      0xf7, 0x0d, 0x01, 0x07, 0x06};
+static const uint8_t OID_DATA_TLV[] = {0x06, 0x09, MTK_OID_P7_DATA};
+static const uint8_t OID_ENC_TLV[] = {0x06, 0x09, MTK_OID_P7_ENCRYPTED};
 static const uint8_t VERSION_0[] = {0x02, 0x01, 0x00};
 static const uint8_t VERSION_3[] = {0x02, 0x01, 0x03};
 

@@ -33,6 +33,8 @@
 #include <openssl/x509.h>
 #include <openssl/sha.h>
 
+#include "formats/der.h"
+
 /* Beyond this many iterations the fast path steps aside (OpenSSL decides). */
 #define FAST_MAX_ITER 10000000u
 
@@ -580,7 +582,7 @@ out:
  * constructed (BER) octet string is left to OpenSSL. */
 static bool authsafe_bytes(const uint8_t *der, size_t len, const uint8_t **data, size_t *dlen)
 {
-	static const uint8_t oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+	static const uint8_t oid_data[] = {MTK_OID_P7_DATA};
 	mtk_reader r, pfx, ver, ci, oid, ctx, oct;
 	const uint8_t *p;
 
