@@ -390,16 +390,83 @@ static void test_garbage_is_unsupported(void **state)
 	assert_int_equal(mtk_p12_mac_check(NULL, junk, sizeof(junk), "x", 1), MTK_E_UNSUPPORTED);
 }
 
+/* Encryption in place after a prefix, for each algorithm the fast path
+ * runs: OpenSSL's PKCS12_pbe_crypt_ex gives the same ciphertext, the block
+ * size tells its length, and the prefix is left alone; an algorithm it does
+ * not run has block size 0 and is refused. */
+static void test_encrypt_tail(void **state)
+{
+	static const uint8_t salt[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+	const struct {
+		const EVP_CIPHER *cipher; /* PBES2, or NULL: pbe_nid */
+		int pbe_nid, prf;
+	} alg_cases[] = {
+	    {EVP_aes_256_cbc(), 0, NID_hmacWithSHA256},
+	    {EVP_aes_128_cbc(), 0, NID_hmacWithSHA1},
+	    {EVP_des_ede3_cbc(), 0, NID_hmacWithSHA512},
+	    {NULL, NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 0},
+	};
+	uint8_t plain[100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(i * 7);
+	for (size_t c = 0; c < sizeof(alg_cases) / sizeof(alg_cases[0]); c++) {
+		for (size_t n = 0; n <= 33; n += 11) {
+			X509_ALGOR *alg =
+			    alg_cases[c].cipher != NULL
+				? PKCS5_pbe2_set_iv(alg_cases[c].cipher, 1000,
+						    (unsigned char *)salt, sizeof(salt), NULL,
+						    alg_cases[c].prf)
+				: PKCS5_pbe_set(alg_cases[c].pbe_nid, 1000, salt, sizeof(salt));
+			mtk_buf b = MTK_BUF_INIT;
+			unsigned char *ct = NULL;
+			int ctlen = 0;
+			size_t bs;
+
+			assert_non_null(alg);
+			assert_true((bs = mtk_pbe_block_size(alg)) > 0);
+			assert_int_equal(mtk_buf_append(&b, "head", 4), MTK_OK);
+			assert_int_equal(mtk_buf_append(&b, plain, n), MTK_OK);
+			assert_int_equal(mtk_pbe_encrypt_tail(alg, "pässword", 9, &b, 4), MTK_OK);
+			assert_non_null(
+			    PKCS12_pbe_crypt(alg, "pässword", 9, plain, (int)n, &ct, &ctlen, 1));
+			assert_int_equal(b.len - 4, (size_t)ctlen);
+			assert_int_equal((size_t)ctlen, (n / bs + 1) * bs);
+			assert_memory_equal(b.data, "head", 4);
+			assert_memory_equal(b.data + 4, ct, (size_t)ctlen);
+			assert_int_equal(mtk_pbe_encrypt_tail(alg, "x", 1, &b, b.len + 1),
+					 MTK_E_INVALID_ARG);
+			OPENSSL_free(ct);
+			mtk_buf_free(&b);
+			X509_ALGOR_free(alg);
+		}
+	}
+	{
+		X509_ALGOR *rc2 =
+		    PKCS5_pbe_set(NID_pbe_WithSHA1And40BitRC2_CBC, 1000, salt, sizeof(salt));
+		mtk_buf b = MTK_BUF_INIT;
+
+		assert_non_null(rc2);
+		assert_int_equal(mtk_pbe_block_size(rc2), 0);
+		assert_int_equal(mtk_buf_append(&b, plain, 16), MTK_OK);
+		assert_int_equal(mtk_pbe_encrypt_tail(rc2, "x", 1, &b, 0), MTK_E_UNSUPPORTED);
+		mtk_buf_free(&b);
+		X509_ALGOR_free(rc2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pbkdf2_matches_openssl),
-		cmocka_unit_test(test_pkcs12_kdf_matches_openssl),
-		cmocka_unit_test(test_pbe_decrypt_algorithms),
-		cmocka_unit_test(test_pfx_mac_and_safes),
-		cmocka_unit_test(test_md5_chain),
-		cmocka_unit_test(test_cbc_matches_evp),
-		cmocka_unit_test(test_garbage_is_unsupported),
+	    cmocka_unit_test(test_pbkdf2_matches_openssl),
+	    cmocka_unit_test(test_pkcs12_kdf_matches_openssl),
+	    cmocka_unit_test(test_pbe_decrypt_algorithms),
+	    cmocka_unit_test(test_pfx_mac_and_safes),
+	    cmocka_unit_test(test_md5_chain),
+	    cmocka_unit_test(test_cbc_matches_evp),
+	    cmocka_unit_test(test_garbage_is_unsupported),
+	    cmocka_unit_test(test_encrypt_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
