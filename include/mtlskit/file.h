@@ -64,7 +64,7 @@ enum {
 	/* mtk_outset_addv: the rest of the file follows by mtk_outset_append
 	 * (a digest over what precedes it).  The bytes given are sent to the
 	 * disk without waiting, so that computing the rest overlaps their IO;
-	 * the commit waits for all of it. */
+	 * the commit waits for all of it.  No effect for "-". */
 	MTK_WRITE_MORE = 1u << 2,
 };
 
@@ -97,8 +97,9 @@ MTK_WUR mtk_rc mtk_outset_add(mtk_outset *o, const char *path, const void *data,
 /* mtk_outset_add of the concatenation of iov[0..iovcnt). */
 MTK_WUR mtk_rc mtk_outset_addv(mtk_outset *o, const char *path, const struct iovec *iov, int iovcnt,
 			       unsigned flags, mtk_err *err);
-/* Appends to the temporary of the file added last (not "-"), for output
- * written in pieces (add it with len 0 first); it is fsync'd at commit. */
+/* Appends to the output added last, for output written in pieces (add it
+ * with len 0 first): to its temporary, fsync'd at commit, or for "-" to the
+ * bytes written to standard output at commit. */
 MTK_WUR mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *err);
 /* Checks every destination, then renames all temporaries into place. */
 MTK_WUR mtk_rc mtk_outset_commit(mtk_outset *o, mtk_err *err);

@@ -195,23 +195,6 @@ mtk_outset *mtk_outset_new(void)
 	return calloc(1, sizeof(mtk_outset));
 }
 
-static mtk_rc write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return MTK_E_WRITE;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return MTK_OK;
-}
-
 mtk_rc mtk_file_append(const char *path, uint64_t keep, uint64_t was, const void *data, size_t len,
 			mtk_err *err)
 {
@@ -290,6 +273,13 @@ static mtk_rc write_allv(int fd, const struct iovec *iov, int iovcnt)
 		iovcnt -= n;
 	}
 	return MTK_OK;
+}
+
+static mtk_rc write_all(int fd, const void *data, size_t len)
+{
+	struct iovec one = {(void *)data, len};
+
+	return write_allv(fd, &one, 1);
 }
 
 static char *dir_of(const char *path)
@@ -551,8 +541,25 @@ mtk_rc mtk_outset_append(mtk_outset *o, const void *data, size_t len, mtk_err *e
 {
 	struct outfile *f = o->count > 0 ? &o->files[o->count - 1] : NULL;
 
-	if (f == NULL || f->fd < 0 || o->committed)
+	if (f == NULL || (f->fd < 0 && f->stdout_data == NULL) || o->committed)
 		return mtk_err_set(err, MTK_E_INVALID_ARG, "nothing to append to");
+	if (f->stdout_data != NULL) {
+		/* Standard output is written whole at commit: the bytes join
+		 * those kept, moved by hand (realloc could leave a copy). */
+		uint8_t *nd =
+		    len > SIZE_MAX - f->stdout_len - 1 ? NULL : malloc(f->stdout_len + len + 1);
+
+		if (nd == NULL)
+			return mtk_err_set(err, MTK_E_NOMEM, "%s", f->path);
+		memcpy(nd, f->stdout_data, f->stdout_len);
+		if (len > 0)
+			memcpy(nd + f->stdout_len, data, len);
+		mtk_cleanse(f->stdout_data, f->stdout_len);
+		free(f->stdout_data);
+		f->stdout_data = nd;
+		f->stdout_len += len;
+		return MTK_OK;
+	}
 	if (write_all(f->fd, data, len) != MTK_OK)
 		return mtk_err_set(err, MTK_E_WRITE, "%s: %s", f->path, strerror(errno));
 	f->appended = true;

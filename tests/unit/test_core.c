@@ -197,6 +197,55 @@ static void test_file_writev(void **state)
 	mtk_buf_free(&got);
 }
 
+/* MTK_WRITE_MORE then mtk_outset_append: the file is the body and the
+ * tail, whole, once committed (nothing under the name before); for "-" the
+ * same bytes reach standard output at commit. */
+static void test_outset_more(void **state)
+{
+	struct iovec iov[2] = {{(void *)"head-", 5}, {(void *)"body-", 5}};
+	char p[512], out[512];
+	mtk_buf got = MTK_BUF_INIT;
+	mtk_outset *o;
+	mtk_err e = {0};
+	int saved, fd;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/more.jks", tmpdir);
+	o = mtk_outset_new();
+	assert_int_equal(mtk_outset_addv(o, p, iov, 2, MTK_WRITE_SECRET | MTK_WRITE_MORE, &e),
+			 MTK_OK);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(mtk_outset_append(o, "tail", 4, &e), MTK_OK);
+	assert_int_equal(mtk_outset_commit(o, &e), MTK_OK);
+	mtk_outset_free(o);
+	assert_int_equal(mtk_file_read(p, 0, &got, &e), MTK_OK);
+	assert_int_equal(got.len, 14);
+	assert_memory_equal(got.data, "head-body-tail", 14);
+
+	snprintf(out, sizeof(out), "%s/more.stdout", tmpdir);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+	close(fd);
+	o = mtk_outset_new();
+	assert_int_equal(mtk_outset_addv(o, "-", iov, 2, MTK_WRITE_MORE, &e), MTK_OK);
+	assert_int_equal(mtk_outset_append(o, "tail", 4, &e), MTK_OK);
+	assert_int_equal(mtk_outset_commit(o, &e), MTK_OK);
+	mtk_outset_free(o);
+	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	assert_int_equal(mtk_file_read(out, 0, &got, &e), MTK_OK);
+	assert_int_equal(got.len, 14);
+	assert_memory_equal(got.data, "head-body-tail", 14);
+	/* Nothing was added: nothing to append to. */
+	o = mtk_outset_new();
+	assert_int_equal(mtk_outset_append(o, "x", 1, &e), MTK_E_INVALID_ARG);
+	mtk_outset_free(o);
+	mtk_buf_free(&got);
+}
+
 static void test_outset_all_or_nothing(void **state)
 {
 	char a[512], b2[512];
@@ -640,6 +689,7 @@ int main(void)
 	    cmocka_unit_test(test_durations_and_times),
 	    cmocka_unit_test(test_hostport_split),
 	    cmocka_unit_test(test_thread_and_prefault),
+	    cmocka_unit_test(test_outset_more),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
