@@ -1398,13 +1398,12 @@ mtk_rc mtk_jks_pieces_digest(const mtk_secret *store_pass, const mtk_ks_piece *p
 }
 
 mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret *store_pass,
-			     const mtk_secret *key_pass, bool digest, mtk_buf *side,
-			     mtk_ks_piece **pieces, size_t *npieces, mtk_err *err)
+			     const mtk_secret *key_pass, mtk_buf *side, mtk_ks_piece **pieces,
+			     size_t *npieces, mtk_err *err)
 {
 	struct plan pl = {side, NULL, 0, 0};
 	mtk_buf pk = MTK_BUF_INIT;
 	const mtk_secret *kp = key_pass ? key_pass : store_pass;
-	uint8_t d[20];
 	size_t start;
 	mtk_rc rc;
 
@@ -1431,16 +1430,6 @@ mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type, const mtk
 		if ((rc = plan_push(&pl, NULL, start, side->len - start)) != MTK_OK)
 			goto nomem;
 	}
-	/* The digest over the pieces as they will lie in the file. */
-	if (digest) {
-		if ((rc = mtk_jks_pieces_digest(store_pass, pl.v, pl.n, side->data, d, err)) !=
-		    MTK_OK)
-			goto out;
-		start = side->len;
-		if ((rc = mtk_buf_append(side, d, sizeof(d))) != MTK_OK ||
-		    (rc = plan_push(&pl, NULL, start, sizeof(d))) != MTK_OK)
-			goto nomem;
-	}
 	*pieces = pl.v;
 	*npieces = pl.n;
 	pl.v = NULL;
@@ -1462,30 +1451,38 @@ mtk_rc mtk_jks_encode(const mtk_keystore *ks, mtk_ks_type type, const mtk_secret
 	mtk_buf side = MTK_BUF_INIT, b = MTK_BUF_SECRET_INIT;
 	mtk_ks_piece *pc = NULL;
 	size_t n = 0, total = 0;
+	uint8_t d[DIGEST_LEN];
 	mtk_rc rc;
 
-	if ((rc = mtk_jks_encode_pieces(ks, type, store_pass, key_pass, true, &side, &pc, &n,
-					err)) != MTK_OK)
+	if ((rc = mtk_jks_encode_pieces(ks, type, store_pass, key_pass, &side, &pc, &n, err)) !=
+		MTK_OK ||
+	    (rc = mtk_jks_pieces_digest(store_pass, pc, n, side.data, d, err)) != MTK_OK)
 		goto out;
 	if (n == 1 && pc[0].p == NULL && pc[0].off == 0 && pc[0].len == side.len) {
-		/* Nothing kept from the file: side is the store. */
+		/* Nothing kept from the file: side is the store but its digest. */
 		b = side;
 		b.secret = true;
 		side.data = NULL;
+		if ((rc = mtk_buf_append(&b, d, sizeof(d))) != MTK_OK) {
+			rc = mtk_err_set(err, rc, "writing keystore");
+			goto out;
+		}
 	} else {
 		/* One allocation of the exact size (and its NUL), filled once. */
 		for (size_t i = 0; i < n; i++)
 			total += pc[i].len;
-		if ((b.data = malloc(total + 1)) == NULL) {
+		if ((b.data = malloc(total + sizeof(d) + 1)) == NULL) {
 			rc = mtk_err_set(err, MTK_E_NOMEM, "writing keystore");
 			goto out;
 		}
-		b.cap = total + 1;
+		b.cap = total + sizeof(d) + 1;
 		for (size_t i = 0; i < n; i++) {
 			memcpy(b.data + b.len, pc[i].p != NULL ? pc[i].p : side.data + pc[i].off,
 			       pc[i].len);
 			b.len += pc[i].len;
 		}
+		memcpy(b.data + b.len, d, sizeof(d));
+		b.len += sizeof(d);
 		b.data[b.len] = 0;
 	}
 	mtk_buf_free(out);

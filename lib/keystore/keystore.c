@@ -664,7 +664,6 @@ mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_sec
 	mtk_outset *o = NULL;
 	uint8_t d[20];
 	size_t n = 0;
-	bool more;
 	mtk_rc rc;
 
 	if (store_pass == NULL)
@@ -677,10 +676,9 @@ mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_sec
 		return rc;
 	}
 	/* The body goes to the disk first; its digest, which ends the file, is
-	 * taken while that IO runs (standard output gets the store whole). */
-	more = strcmp(path, "-") != 0;
-	if ((rc = mtk_jks_encode_pieces(ks, ks->type, store_pass, key_pass, !more, &side, &pc, &n,
-					err)) != MTK_OK)
+	 * taken while that IO runs. */
+	if ((rc = mtk_jks_encode_pieces(ks, ks->type, store_pass, key_pass, &side, &pc, &n, err)) !=
+	    MTK_OK)
 		goto out;
 	if (n > INT_MAX || (iov = calloc(n ? n : 1, sizeof(*iov))) == NULL ||
 	    (o = mtk_outset_new()) == NULL) {
@@ -691,11 +689,9 @@ mtk_rc mtk_keystore_save(const mtk_keystore *ks, const char *path, const mtk_sec
 		iov[i].iov_base = (void *)(pc[i].p != NULL ? pc[i].p : side.data + pc[i].off);
 		iov[i].iov_len = pc[i].len;
 	}
-	if ((rc = mtk_outset_addv(o, path, iov, (int)n, more ? wflags | MTK_WRITE_MORE : wflags,
-				  err)) != MTK_OK)
-		goto out;
-	if (more && ((rc = mtk_jks_pieces_digest(store_pass, pc, n, side.data, d, err)) != MTK_OK ||
-		     (rc = mtk_outset_append(o, d, sizeof(d), err)) != MTK_OK))
+	if ((rc = mtk_outset_addv(o, path, iov, (int)n, wflags | MTK_WRITE_MORE, err)) != MTK_OK ||
+	    (rc = mtk_jks_pieces_digest(store_pass, pc, n, side.data, d, err)) != MTK_OK ||
+	    (rc = mtk_outset_append(o, d, sizeof(d), err)) != MTK_OK)
 		goto out;
 	rc = mtk_outset_commit(o, err);
 out:

@@ -76,16 +76,16 @@ void mtk_ks_reserve(mtk_keystore *ks, size_t n);
 /* The pieces the JKS/JCEKS encoder writes, in order: slices of ks->raw
  * (unchanged entries, runs merged) and bytes in side, which the caller
  * frees.  Then a piece's bytes are p when p is not NULL, else
- * side->data + off.  With digest, the last piece is the digest (20 bytes
- * in side); without, the caller writes it (mtk_jks_pieces_digest). */
+ * side->data + off.  The digest that ends the file is not among them:
+ * the caller writes it after them (mtk_jks_pieces_digest). */
 typedef struct mtk_ks_piece {
 	const uint8_t *p;
 	size_t off, len;
 } mtk_ks_piece;
 MTK_WUR mtk_rc mtk_jks_encode_pieces(const mtk_keystore *ks, mtk_ks_type type,
 				     const mtk_secret *store_pass, const mtk_secret *key_pass,
-				     bool digest, mtk_buf *side, mtk_ks_piece **pieces,
-				     size_t *npieces, mtk_err *err);
+				     mtk_buf *side, mtk_ks_piece **pieces, size_t *npieces,
+				     mtk_err *err);
 /* The integrity digest over pieces (without digest) as they lie in the
  * file: what follows them there. */
 MTK_WUR mtk_rc mtk_jks_pieces_digest(const mtk_secret *store_pass, const mtk_ks_piece *pc, size_t n,
