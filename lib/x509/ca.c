@@ -1843,9 +1843,9 @@ static mtk_rc write_crl_number(mtk_ca *ca, const char *name, long long n, mtk_er
  * about 1.3 us per revoked entry each time, and making the entry objects
  * as much again; these bytes cost a few hundred nanoseconds.  The parts
  * that are not per entry (issuer name, extensions, signature algorithm)
- * still come from OpenSSL's encoders, and the result is decoded by
- * d2i_X509_CRL before anyone sees it.  The bytes are what X509_CRL_sign
- * wrote for the same CRL (tests/unit/test_ca.c compares them).
+ * still come from OpenSSL's encoders.  The bytes are what X509_CRL_sign
+ * wrote for the same CRL (tests/unit/test_ca.c compares them; fuzz/caindex
+ * has OpenSSL read and re-encode every entry).
  */
 
 /* One revoked entry, as its CRL entry needs it. */
