@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mtlskit/buf.h"
 
@@ -24,9 +25,18 @@ static inline bool mtk_der_seq_whole(const uint8_t *der, size_t n)
 	return mtk_der_header(&r, &tag, &len) && tag == 0x30 && len == mtk_reader_left(&r);
 }
 
+/* True when what v has left is exactly the n bytes at want (an OID's value,
+ * once mtk_der_enter has taken its tag and length). */
+static inline bool mtk_der_value_is(const mtk_reader *v, const uint8_t *want, size_t n)
+{
+	return mtk_reader_left(v) == n && memcmp(v->data + v->off, want, n) == 0;
+}
+
 /* The DER values of the PKCS#7 content types a PFX is made of (its reader,
- * its writer and the MAC check name them). */
+ * its writer and the MAC check name them) and that format detection looks
+ * for. */
 #define MTK_OID_P7_DATA	     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01
+#define MTK_OID_P7_SIGNED    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02
 #define MTK_OID_P7_ENCRYPTED 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06
 
 #endif

@@ -13,6 +13,7 @@
 #include "mtlskit/buf.h"
 #include "mtlskit/detect.h"
 #include "mtlskit/pem.h"
+#include "formats/der.h"
 
 const char *mtk_format_name(mtk_format f)
 {
@@ -47,16 +48,15 @@ static bool der_skip(mtk_reader *r, uint8_t *tag)
 	return mtk_der_header(r, tag, &len) && mtk_reader_skip(r, len) == MTK_OK;
 }
 
-static const uint8_t OID_PKCS7_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
-static const uint8_t OID_PKCS7_SIGNED[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+static const uint8_t OID_PKCS7_DATA[] = {MTK_OID_P7_DATA};
+static const uint8_t OID_PKCS7_SIGNED[] = {MTK_OID_P7_SIGNED};
 
+/* The next TLV is the OID oid. */
 static bool oid_is(mtk_reader *r, const uint8_t *oid, size_t n)
 {
 	mtk_reader v;
-	const uint8_t *p;
 
-	return mtk_der_enter(r, 0x06, &v) && mtk_reader_left(&v) == n &&
-	       mtk_reader_bytes(&v, n, &p) == MTK_OK && memcmp(p, oid, n) == 0;
+	return mtk_der_enter(r, 0x06, &v) && mtk_der_value_is(&v, oid, n);
 }
 
 static mtk_format detect_der(const uint8_t *data, size_t len)

@@ -140,11 +140,6 @@ static const uint8_t OID_TRUSTED[] = {0x60, 0x86, 0x48, 0x01, 0x86, 0xf9,
 				      0x66, 0xad, 0xca, 0x7b, 0x01, 0x01};
 static const uint8_t OID_ANY_EKU[] = {0x55, 0x1d, 0x25, 0x00};
 
-static bool oid_is(const mtk_reader *v, const uint8_t *oid, size_t n)
-{
-	return mtk_reader_left(v) == n && memcmp(v->data + v->off, oid, n) == 0;
-}
-
 /* A certificate bag read from its bytes (lazy_certs): slices of the SafeBag. */
 struct lazy_cert {
 	const uint8_t *cert, *name, *kid;
@@ -166,12 +161,13 @@ static bool lazy_cert_parse(mtk_reader bag, struct lazy_cert *lc)
 	mtk_reader oid, v, cb, cv, os, set;
 
 	memset(lc, 0, sizeof(*lc));
-	if (!mtk_der_enter(&bag, 0x06, &oid) || !oid_is(&oid, OID_CERT_BAG, sizeof(OID_CERT_BAG)) ||
+	if (!mtk_der_enter(&bag, 0x06, &oid) ||
+	    !mtk_der_value_is(&oid, OID_CERT_BAG, sizeof(OID_CERT_BAG)) ||
 	    !mtk_der_enter(&bag, 0xa0, &v) || !mtk_der_enter(&v, 0x30, &cb) ||
 	    mtk_reader_left(&v) != 0 || !mtk_der_enter(&cb, 0x06, &oid) ||
-	    !oid_is(&oid, OID_X509_CERT, sizeof(OID_X509_CERT)) || !mtk_der_enter(&cb, 0xa0, &cv) ||
-	    mtk_reader_left(&cb) != 0 || !mtk_der_enter(&cv, 0x04, &os) ||
-	    mtk_reader_left(&cv) != 0)
+	    !mtk_der_value_is(&oid, OID_X509_CERT, sizeof(OID_X509_CERT)) ||
+	    !mtk_der_enter(&cb, 0xa0, &cv) || mtk_reader_left(&cb) != 0 ||
+	    !mtk_der_enter(&cv, 0x04, &os) || mtk_reader_left(&cv) != 0)
 		return false;
 	lc->cert = os.data + os.off;
 	lc->cert_len = mtk_reader_left(&os);
@@ -192,17 +188,17 @@ static bool lazy_cert_parse(mtk_reader bag, struct lazy_cert *lc)
 		    !mtk_der_header(&vals, &tag, &n) || n != mtk_reader_left(&vals))
 			return false; /* one value exactly */
 		p = vals.data + vals.off;
-		if (oid_is(&oid, OID_FRIENDLY_NAME, sizeof(OID_FRIENDLY_NAME))) {
+		if (mtk_der_value_is(&oid, OID_FRIENDLY_NAME, sizeof(OID_FRIENDLY_NAME))) {
 			if (lc->name != NULL || tag != 0x1e)
 				return false;
 			lc->name = p;
 			lc->name_len = n;
-		} else if (oid_is(&oid, OID_LOCAL_KEY_ID, sizeof(OID_LOCAL_KEY_ID))) {
+		} else if (mtk_der_value_is(&oid, OID_LOCAL_KEY_ID, sizeof(OID_LOCAL_KEY_ID))) {
 			if (lc->kid != NULL || tag != 0x04)
 				return false;
 			lc->kid = p;
 			lc->kid_len = n;
-		} else if (oid_is(&oid, OID_TRUSTED, sizeof(OID_TRUSTED))) {
+		} else if (mtk_der_value_is(&oid, OID_TRUSTED, sizeof(OID_TRUSTED))) {
 			if (lc->trusted || tag != 0x06 || n != sizeof(OID_ANY_EKU) ||
 			    memcmp(p, OID_ANY_EKU, n) != 0)
 				return false;
@@ -799,7 +795,7 @@ static bool outer_safe(mtk_reader *as, struct safe *s, const uint8_t **alg, size
 		return false;
 	s->elem = start;
 	s->elem_len = (size_t)(as->data + as->off - start);
-	if (oid_is(&oid, OID_DATA, sizeof(OID_DATA))) {
+	if (mtk_der_value_is(&oid, OID_DATA, sizeof(OID_DATA))) {
 		if (!mtk_der_enter(&ctx, 0x04, &in) || mtk_reader_left(&ctx) != 0)
 			return false;
 		s->nid = NID_pkcs7_data;
@@ -807,10 +803,10 @@ static bool outer_safe(mtk_reader *as, struct safe *s, const uint8_t **alg, size
 		s->content_len = mtk_reader_left(&in);
 		return true;
 	}
-	if (!oid_is(&oid, OID_ENC_DATA, sizeof(OID_ENC_DATA)) || !mtk_der_enter(&ctx, 0x30, &in) ||
-	    mtk_reader_left(&ctx) != 0 || !der_uint(&in, &v) || !mtk_der_enter(&in, 0x30, &eci) ||
-	    mtk_reader_left(&in) != 0 || !mtk_der_enter(&eci, 0x06, &oid) ||
-	    !oid_is(&oid, OID_DATA, sizeof(OID_DATA)))
+	if (!mtk_der_value_is(&oid, OID_ENC_DATA, sizeof(OID_ENC_DATA)) ||
+	    !mtk_der_enter(&ctx, 0x30, &in) || mtk_reader_left(&ctx) != 0 || !der_uint(&in, &v) ||
+	    !mtk_der_enter(&in, 0x30, &eci) || mtk_reader_left(&in) != 0 ||
+	    !mtk_der_enter(&eci, 0x06, &oid) || !mtk_der_value_is(&oid, OID_DATA, sizeof(OID_DATA)))
 		return false;
 	*alg = eci.data + eci.off;
 	if (!mtk_der_enter(&eci, 0x30, &a))
@@ -851,9 +847,9 @@ static bool outer_parse(const uint8_t *data, size_t len, struct outer *o)
 	mtk_reader_init(&r, data, len);
 	if (!mtk_der_enter(&r, 0x30, &pfx) || mtk_reader_left(&r) != 0 || !der_uint(&pfx, &v) ||
 	    v != 3 || !mtk_der_enter(&pfx, 0x30, &ci) || !mtk_der_enter(&ci, 0x06, &oid) ||
-	    !oid_is(&oid, OID_DATA, sizeof(OID_DATA)) || !mtk_der_enter(&ci, 0xa0, &ctx) ||
-	    mtk_reader_left(&ci) != 0 || !mtk_der_enter(&ctx, 0x04, &os) ||
-	    mtk_reader_left(&ctx) != 0)
+	    !mtk_der_value_is(&oid, OID_DATA, sizeof(OID_DATA)) ||
+	    !mtk_der_enter(&ci, 0xa0, &ctx) || mtk_reader_left(&ci) != 0 ||
+	    !mtk_der_enter(&ctx, 0x04, &os) || mtk_reader_left(&ctx) != 0)
 		return false;
 	o->as = os.data + os.off;
 	o->as_len = mtk_reader_left(&os);
