@@ -1204,9 +1204,7 @@ static mtk_rc write_alias(mtk_buf *b, const mtk_ks_entry *e, mtk_err *err)
 		if ((rc = mtk_buf_append_u16be(b, (uint16_t)e->alias_raw_len)) != MTK_OK)
 			return rc;
 		for (size_t i = 0; i < e->alias_raw_len; i++) {
-			uint8_t c = e->alias_raw[i];
-			if (c >= 'A' && c <= 'Z')
-				c = (uint8_t)(c + 32);
+			uint8_t c = (uint8_t)mtk_ks_lower_c((char)e->alias_raw[i]);
 			if ((rc = mtk_buf_append_u8(b, c)) != MTK_OK)
 				return rc;
 		}
@@ -1217,8 +1215,7 @@ static mtk_rc write_alias(mtk_buf *b, const mtk_ks_entry *e, mtk_err *err)
 	if ((rc = mtk_buf_append_u16be(b, (uint16_t)strlen(e->alias))) != MTK_OK)
 		return rc;
 	for (const char *p = e->alias; *p; p++) {
-		char c = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
-		if ((rc = mtk_buf_append_u8(b, (uint8_t)c)) != MTK_OK)
+		if ((rc = mtk_buf_append_u8(b, (uint8_t)mtk_ks_lower_c(*p))) != MTK_OK)
 			return rc;
 	}
 	return MTK_OK;

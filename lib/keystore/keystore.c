@@ -249,8 +249,7 @@ char *mtk_ks_lower(const char *s)
 
 	if (d != NULL)
 		for (char *p = d; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
+			*p = mtk_ks_lower_c(*p);
 	return d;
 }
 
@@ -273,7 +272,7 @@ uint64_t mtk_ks_alias_hash(const char *a)
 		return mtk_fnv1a(h, a, n);
 	n = 0;
 	for (; *a; a++) {
-		low[n++] = (char)(*a >= 'A' && *a <= 'Z' ? *a + 32 : *a);
+		low[n++] = mtk_ks_lower_c(*a);
 		if (n == sizeof(low)) {
 			h = mtk_fnv1a(h, low, n);
 			n = 0;

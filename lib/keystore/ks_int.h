@@ -106,6 +106,11 @@ MTK_WUR mtk_rc mtk_ks_entry_decode_chain(const mtk_ks_entry *e, STACK_OF(X509) *
 					 mtk_err *err);
 /* ASCII lower-casing copy. */
 char *mtk_ks_lower(const char *s);
+/* The one case rule for aliases (keytool's for ASCII): A-Z to a-z. */
+static inline char mtk_ks_lower_c(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
 
 /* Entry flag kept outside the public struct: the key must be re-protected. */
 #define MTK_KS_DIRTY(e) ((e)->protected_key == NULL)

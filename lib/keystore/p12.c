@@ -141,7 +141,7 @@ static mtk_rc trusted_lazy(mtk_keystore *ks, const mtk_p12_bag *cb, const char *
 	if (low == NULL || der == NULL)
 		return MTK_E_NOMEM;
 	for (size_t i = 0; i <= n; i++)
-		low[i] = (char)(a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]);
+		low[i] = mtk_ks_lower_c(a[i]);
 	if ((rc = mtk_ks_slot(ks, low, &e)) != MTK_OK)
 		return rc;
 	der->p = cb->der;
